@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Configuration: /etc/avcwatch/avcwatchd.conf, INI style (docs/configuration.md).
+ *
+ *   [Daemon]
+ *   Database=/var/lib/avcwatch/avcwatch.db
+ *   Socket=/run/avcwatch/avcwatch.sock
+ *   AccessGroup=avcwatch
+ *   Input=netlink
+ *   [Filter]
+ *   Domains=container_t container_init_t ... *_container_t
+ *   TargetCategories=yes
+ *
+ * Pure parser over a text buffer; the daemon reads the file. Unknown sections or keys and bad
+ * values are errors with a line number (so --check-config catches typos). */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain-filter.h"
+
+typedef struct Config {
+        char *database;
+        char *socket;
+        char *access_group;
+        char *input;
+        DomainFilter domains;
+} Config;
+
+#define CONFIG_DEFAULT_PATH "/etc/avcwatch/avcwatchd.conf"
+#define CONFIG_DEFAULT_DATABASE "/var/lib/avcwatch/avcwatch.db"
+#define CONFIG_DEFAULT_SOCKET "/run/avcwatch/avcwatch.sock"
+#define CONFIG_DEFAULT_ACCESS_GROUP "avcwatch"
+#define CONFIG_FILE_MAX (256 * 1024)
+
+int config_init_default(Config *ret);
+/* Applies the settings in text on top of *c. On error returns -EINVAL and writes a message
+ * ("line 3: unknown key 'Foo' in [Daemon]") into err (size n_err). */
+int config_parse(Config *c, const char *text, size_t len, char *err, size_t n_err);
+void config_done(Config *c);

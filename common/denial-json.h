@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The Denial <-> JSON object of DESIGN "Contracts" (docs/api.md). Exactly these keys, in this
+ * order, unknown values as null:
+ * time serial record_type result permissions pid comm exe path name scontext tcontext tclass
+ * permissive source_type target_type mcs container attribution target_container raw */
+
+#include <json-c/json.h>
+
+#include "denial.h"
+
+/* "2024-04-20T08:54:52.240Z" into buf (>= 32 bytes). */
+void format_time_iso8601_ms(int64_t time_ms, char *buf, size_t n);
+
+int denial_to_json(const Denial *d, json_object **ret);
+/* Inverse, for the client: fills *ret (DENIAL_NULL first). -EBADMSG on a missing/mistyped key. */
+int denial_from_json(json_object *o, Denial *ret);

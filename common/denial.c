@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* Denial: the plain value every stage hands on. Only ownership helpers and name tables here. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "denial.h"
+#include "macro.h"
+
+void container_ref_done(ContainerRef *c) {
+        if (!c)
+                return;
+        free(c->id);
+        free(c->name);
+        free(c->image);
+        free(c->engine);
+        free(c->pod);
+        *c = (ContainerRef){};
+}
+
+static int strdup_null(const char *s, char **ret) {
+        if (!s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int container_ref_copy(const ContainerRef *src, ContainerRef *ret) {
+        ContainerRef c = {};
+
+        if (strdup_null(src->id, &c.id) < 0 || strdup_null(src->name, &c.name) < 0 ||
+            strdup_null(src->image, &c.image) < 0 || strdup_null(src->engine, &c.engine) < 0 ||
+            strdup_null(src->pod, &c.pod) < 0) {
+                container_ref_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+void denial_done(Denial *d) {
+        if (!d)
+                return;
+        char **strings[] = { &d->node,        &d->result,      &d->permissions, &d->comm,
+                             &d->exe,         &d->path,        &d->name,        &d->scontext,
+                             &d->tcontext,    &d->tclass,      &d->source_type, &d->target_type,
+                             &d->mcs,         &d->target_mcs,  &d->cwd,         &d->proctitle,
+                             &d->raw };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                free(*strings[i]);
+        container_ref_done(&d->container);
+        container_ref_done(&d->target_container);
+        *d = DENIAL_NULL;
+}
+
+static const char *const attribution_table[_ATTRIBUTION_MAX] = {
+        [ATTRIBUTION_NONE] = "none",
+        [ATTRIBUTION_PID] = "pid",
+        [ATTRIBUTION_MCS] = "mcs",
+        [ATTRIBUTION_AMBIGUOUS] = "ambiguous",
+};
+
+const char *attribution_to_string(Attribution a) {
+        if (a < 0 || a >= _ATTRIBUTION_MAX)
+                return NULL;
+        return attribution_table[a];
+}
+
+int attribution_from_string(const char *s) {
+        for (int i = 0; i < _ATTRIBUTION_MAX; i++)
+                if (s && strcmp(s, attribution_table[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+static const struct {
+        int type;
+        const char *name;
+} record_type_table[] = {
+        { 1400, "AVC" },
+        { 1107, "USER_AVC" },
+        { 1401, "SELINUX_ERR" },
+};
+
+const char *record_type_to_name(int type) {
+        for (size_t i = 0; i < ELEMENTSOF(record_type_table); i++)
+                if (record_type_table[i].type == type)
+                        return record_type_table[i].name;
+        return NULL;
+}
+
+int record_type_from_name(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(record_type_table); i++)
+                if (name && strcmp(record_type_table[i].name, name) == 0)
+                        return record_type_table[i].type;
+        return -EINVAL;
+}

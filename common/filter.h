@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* DenialFilter: the filters shared by `tail`, `query` and `top` (DESIGN "Contracts"). The client
+ * builds one from its options, it travels as a JSON object in Varlink calls, the store turns it
+ * into SQL and the live tail matches it against each new denial. Every set field must match. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "denial.h"
+
+#define FILTER_STRING_MAX 512 /* longest filter value accepted from a client */
+
+typedef struct DenialFilter {
+        char *container;   /* name, or id prefix (>= 1 hex char) */
+        char *image;
+        char *pod;
+        char *mcs;         /* canonical category text, e.g. "c170,c393" */
+        bool has_since, has_until;
+        int64_t since_ms, until_ms; /* inclusive since, exclusive until */
+        char *source_type; /* --type */
+        char *target_type;
+        char *tclass;
+        char *perm;        /* one permission; matches when the denial's set contains it */
+        char *comm;
+        char *path;        /* matches path or name; a trailing '*' makes it a prefix match */
+} DenialFilter;
+
+void denial_filter_done(DenialFilter *f);
+
+/* JSON field names: container image pod mcs since until type target_type tclass perm comm path;
+ * since/until are integers in ms since the epoch. */
+int denial_filter_to_json(const DenialFilter *f, json_object **ret);
+/* -EINVAL with *ret_bad_field set (static string) on a wrong type, an over-long string, an
+ * invalid mcs, or an unknown key. A NULL object gives the empty filter. */
+int denial_filter_from_json(json_object *o, DenialFilter *ret, const char **ret_bad_field);
+
+bool denial_filter_match(const DenialFilter *f, const Denial *d);

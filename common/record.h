@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Record parsing: one audit record of text in, one typed Record out. Pure: the only state is
+ * the RecordParser (a reusable libauparse buffer state), no I/O, no logging, no globals.
+ *
+ * Untrusted strings (comm, exe, path, name, cwd, proctitle) are decoded from the audit
+ * encodings: "quoted" values lose their quotes, hex-encoded values are decoded. Decoded bytes are
+ * kept as they are (they may hold any byte but NUL); NUL bytes become '@' at the start of a
+ * path (abstract socket) and ' ' elsewhere (proctitle argument separators). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "line-form.h"
+
+/* The record types this program reads (values from linux/audit.h). */
+#define AUDIT_TYPE_SYSCALL 1300
+#define AUDIT_TYPE_PATH 1302
+#define AUDIT_TYPE_CWD 1307
+#define AUDIT_TYPE_EOE 1320
+#define AUDIT_TYPE_PROCTITLE 1327
+#define AUDIT_TYPE_USER_AVC 1107
+#define AUDIT_TYPE_AVC 1400
+#define AUDIT_TYPE_SELINUX_ERR 1401
+
+typedef enum RecordKind {
+        RECORD_DENIAL,   /* AVC, USER_AVC, SELINUX_ERR with a complete SELinux verdict */
+        RECORD_SYSCALL,
+        RECORD_CWD,
+        RECORD_PATH,
+        RECORD_PROCTITLE,
+        RECORD_EOE,
+        RECORD_SEPARATOR, /* ausearch ---- / time-> line: closes the pending events */
+        RECORD_IGNORED,   /* a well-formed record we do not use (EXECVE, AppArmor type=1400 ...) */
+} RecordKind;
+
+/* Fields of an SELinux verdict. Strings are NUL terminated and owned by the Record. */
+typedef struct AvcFields {
+        const char *result;      /* "denied", "granted"; "error" for SELINUX_ERR */
+        const char *permissions; /* space separated, in record order; NULL for SELINUX_ERR */
+        int64_t pid;             /* -1 unknown */
+        const char *comm, *exe, *path, *name;
+        const char *scontext, *tcontext, *tclass; /* tclass may be NULL only for SELINUX_ERR */
+        int permissive;          /* -1 when the record had no permissive= */
+} AvcFields;
+
+typedef struct SyscallFields {
+        int64_t syscall, pid, ppid, uid; /* -1 unknown */
+        const char *exe, *comm;
+        int success;                     /* -1 unknown, 0 no, 1 yes */
+} SyscallFields;
+
+typedef struct Record {
+        RecordKind kind;
+        LineForm form;
+        int type;        /* numeric record type, 0 for a separator */
+        bool has_stamp;
+        AuditStamp stamp;
+        const char *node; /* NULL when none */
+        union {
+                AvcFields avc;        /* RECORD_DENIAL */
+                SyscallFields syscall;/* RECORD_SYSCALL */
+                const char *cwd;      /* RECORD_CWD */
+                struct {
+                        int64_t item;
+                        const char *name;
+                } path;               /* RECORD_PATH */
+                const char *proctitle;/* RECORD_PROCTITLE */
+        };
+        char *storage;   /* owns every string above */
+        size_t storage_size;
+} Record;
+
+typedef struct RecordParser RecordParser;
+
+int record_parser_new(RecordParser **ret);
+RecordParser *record_parser_free(RecordParser *p);
+
+/* Parses one line. Returns 0 and fills *ret (release with record_done()), or
+ * -EBADMSG when the line is not a complete record in an accepted form (malformed). The line
+ * need not be NUL terminated. Records longer than RECORD_LINE_MAX are -EMSGSIZE. */
+#define RECORD_LINE_MAX (64 * 1024)
+int record_parse(RecordParser *p, const char *line, size_t len, Record *ret);
+
+void record_done(Record *r);
+
+const char *record_kind_to_string(RecordKind k);

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* String helpers shared by both programs. Pure. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Writes s to f with every byte that could act on a terminal made visible: C0 controls, DEL and
+ * C1 controls (and invalid UTF-8) as \xNN, backslash as \\. Printable UTF-8 passes through. */
+void fputs_terminal_safe(const char *s, FILE *f);
+/* The same into a malloc'd string; NULL on OOM. */
+char *terminal_safe_dup(const char *s);
+
+bool string_has_prefix(const char *s, const char *prefix);
+/* Decodes an even-length string of hex digits into a malloc'd NUL-terminated buffer;
+ * -EINVAL when s is not hex. ret_len excludes the NUL. */
+int hex_decode(const char *s, size_t len, char **ret, size_t *ret_len);

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* API server: Varlink over AF_UNIX stream (docs/api.md, interface io.avcwatch). Every peer's
+ * credentials are checked at accept (SO_PEERCRED / SO_PEERGROUPS): root and members of the access
+ * group only. Requests are size bounded; a bad request gets a Varlink error and the connection
+ * stays usable or is closed, the daemon carries on. Tail subscribers get each new stored denial;
+ * a subscriber whose unsent output exceeds its bound is disconnected. */
+
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "denial.h"
+#include "stats.h"
+#include "store.h"
+
+typedef struct Server Server;
+
+#define SERVER_REQUEST_MAX (64 * 1024)       /* longest request message */
+#define SERVER_CONNECTIONS_MAX 256
+#define SERVER_SUBSCRIBERS_MAX 64
+#define SERVER_OUTPUT_MAX (8 * 1024 * 1024)  /* unsent bytes per connection before it is cut */
+#define SERVER_QUERY_PAGE_MAX 1000           /* denials per Query reply */
+#define SERVER_IDLE_USEC (300ULL * 1000000)  /* idle connections without a pending call */
+
+/* listen_fd: a listening socket (socket activation) or -1 to create one at socket_path
+ * (mode 0660, group access_gid). access_gid: (gid_t) -1 for root only. */
+int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access_gid,
+               Store *store, Stats *stats, Server **ret);
+Server *server_free(Server *s);
+
+/* Sends d to every tail subscriber whose filter matches. */
+void server_broadcast(Server *s, const Denial *d);
