@@ -2,6 +2,7 @@
 /* Denial: the plain value every stage hands on. Only ownership helpers and name tables here. */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,4 +98,61 @@ int record_type_from_name(const char *name) {
                 if (name && strcmp(record_type_table[i].name, name) == 0)
                         return record_type_table[i].type;
         return -EINVAL;
+}
+
+static char *dup_tracked(const char *s, bool *failed) {
+        if (!s)
+                return NULL;
+        char *c = strdup(s);
+        if (!c)
+                *failed = true;
+        return c;
+}
+
+int denial_copy(const Denial *src, Denial *ret) {
+        Denial d = DENIAL_NULL;
+        bool failed = false;
+
+        d.time_ms = src->time_ms;
+        d.serial = src->serial;
+        d.seq = src->seq;
+        d.record_type = src->record_type;
+        d.pid = src->pid;
+        d.permissive = src->permissive;
+        d.ppid = src->ppid;
+        d.uid = src->uid;
+        d.syscall = src->syscall;
+        d.attribution = src->attribution;
+        d.id = src->id;
+        d.node = dup_tracked(src->node, &failed);
+        d.result = dup_tracked(src->result, &failed);
+        d.permissions = dup_tracked(src->permissions, &failed);
+        d.comm = dup_tracked(src->comm, &failed);
+        d.exe = dup_tracked(src->exe, &failed);
+        d.path = dup_tracked(src->path, &failed);
+        d.name = dup_tracked(src->name, &failed);
+        d.scontext = dup_tracked(src->scontext, &failed);
+        d.tcontext = dup_tracked(src->tcontext, &failed);
+        d.tclass = dup_tracked(src->tclass, &failed);
+        d.source_type = dup_tracked(src->source_type, &failed);
+        d.target_type = dup_tracked(src->target_type, &failed);
+        d.mcs = dup_tracked(src->mcs, &failed);
+        d.target_mcs = dup_tracked(src->target_mcs, &failed);
+        d.cwd = dup_tracked(src->cwd, &failed);
+        d.proctitle = dup_tracked(src->proctitle, &failed);
+        d.raw = dup_tracked(src->raw, &failed);
+        if (!failed && src->has_container) {
+                d.has_container = true;
+                failed = container_ref_copy(&src->container, &d.container) < 0;
+        }
+        if (!failed && src->has_target_container) {
+                d.has_target_container = true;
+                failed = container_ref_copy(&src->target_container, &d.target_container) < 0;
+        }
+        if (failed) {
+                denial_done(&d);
+                return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
 }

@@ -63,3 +63,6 @@ const char *attribution_to_string(Attribution a);
 int attribution_from_string(const char *s); /* -EINVAL when unknown */
 const char *record_type_to_name(int type);    /* "AVC", "USER_AVC", "SELINUX_ERR", NULL */
 int record_type_from_name(const char *name);  /* -EINVAL when unknown */
+
+/* Deep copy (raw included). -ENOMEM. */
+int denial_copy(const Denial *src, Denial *ret);

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration parser: a small INI dialect like systemd's unit files ([Section], Key=Value,
+ * '#' and ';' comments). Strict on purpose: an unknown key or a bad value is an error with its
+ * line number, so that `avcwatchd --check-config` finds typos before a reload does. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "macro.h"
+
+#define CONFIG_LINE_MAX 4096
+
+static int set_string(char **field, const char *value) {
+        char *copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+int config_init_default(Config *ret) {
+        Config c = {};
+        int r;
+
+        if (set_string(&c.database, CONFIG_DEFAULT_DATABASE) < 0 ||
+            set_string(&c.socket, CONFIG_DEFAULT_SOCKET) < 0 ||
+            set_string(&c.access_group, CONFIG_DEFAULT_ACCESS_GROUP) < 0 ||
+            set_string(&c.input, "netlink") < 0) {
+                config_done(&c);
+                return -ENOMEM;
+        }
+        r = domain_filter_default(&c.domains);
+        if (r < 0) {
+                config_done(&c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+void config_done(Config *c) {
+        if (!c)
+                return;
+        free(c->database);
+        free(c->socket);
+        free(c->access_group);
+        free(c->input);
+        domain_filter_done(&c->domains);
+        *c = (Config){};
+}
+
+static int parse_boolean(const char *v) {
+        static const char *const yes[] = { "1", "yes", "true", "on" };
+        static const char *const no[] = { "0", "no", "false", "off" };
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(v, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(v, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+static char *strip(char *s) {
+        while (*s == ' ' || *s == '\t')
+                s++;
+        size_t n = strlen(s);
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+                s[--n] = 0;
+        return s;
+}
+
+_printf_(3, 4) static int fail(char *err, size_t n_err, const char *fmt, ...) {
+        va_list ap;
+        if (err && n_err > 0) {
+                va_start(ap, fmt);
+                vsnprintf(err, n_err, fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+static int apply(Config *c, const char *section, const char *key, const char *value,
+                 unsigned line, char *err, size_t n_err) {
+        int r;
+
+        if (strcmp(section, "Daemon") == 0) {
+                if (strcmp(key, "Database") == 0 || strcmp(key, "Socket") == 0) {
+                        if (value[0] != '/')
+                                return fail(err, n_err, "line %u: %s= needs an absolute path",
+                                            line, key);
+                        return set_string(key[0] == 'D' ? &c->database : &c->socket, value);
+                }
+                if (strcmp(key, "AccessGroup") == 0)
+                        return set_string(&c->access_group, value);
+                if (strcmp(key, "Input") == 0)
+                        return set_string(&c->input, value);
+        } else if (strcmp(section, "Filter") == 0) {
+                if (strcmp(key, "Domains") == 0) {
+                        DomainFilter f;
+                        r = domain_filter_parse(value, &f);
+                        if (r < 0)
+                                return fail(err, n_err, "line %u: invalid domain pattern list",
+                                            line);
+                        f.target_mcs = c->domains.target_mcs;
+                        domain_filter_done(&c->domains);
+                        c->domains = f;
+                        return 0;
+                }
+                if (strcmp(key, "TargetCategories") == 0) {
+                        r = parse_boolean(value);
+                        if (r < 0)
+                                return fail(err, n_err, "line %u: %s= needs a boolean", line,
+                                            key);
+                        c->domains.target_mcs = r;
+                        return 0;
+                }
+        } else
+                return fail(err, n_err, "line %u: unknown section [%s]", line, section);
+
+        return fail(err, n_err, "line %u: unknown key '%s' in [%s]", line, key, section);
+}
+
+int config_parse(Config *c, const char *text, size_t len, char *err, size_t n_err) {
+        char section[64] = "";
+        unsigned line = 0;
+        const char *p = text, *e = text + len;
+
+        if (len > CONFIG_FILE_MAX)
+                return fail(err, n_err, "configuration larger than %d bytes", CONFIG_FILE_MAX);
+
+        while (p < e) {
+                const char *nl = memchr(p, '\n', e - p);
+                size_t n = (nl ? nl : e) - p;
+                char buf[CONFIG_LINE_MAX];
+
+                line++;
+                if (n >= sizeof(buf))
+                        return fail(err, n_err, "line %u: too long", line);
+                memcpy(buf, p, n);
+                buf[n] = 0;
+                if (memchr(buf, 0, n))
+                        return fail(err, n_err, "line %u: NUL byte", line);
+                p = nl ? nl + 1 : e;
+
+                char *s = strip(buf);
+                if (*s == 0 || *s == '#' || *s == ';')
+                        continue;
+                if (*s == '[') {
+                        char *close = strchr(s, ']');
+                        if (!close || close[1] != 0 || close - s - 1 <= 0 ||
+                            (size_t) (close - s - 1) >= sizeof(section))
+                                return fail(err, n_err, "line %u: bad section header", line);
+                        *close = 0;
+                        strcpy(section, s + 1);
+                        continue;
+                }
+                char *eq = strchr(s, '=');
+                if (!eq)
+                        return fail(err, n_err, "line %u: expected Key=Value", line);
+                if (section[0] == 0)
+                        return fail(err, n_err, "line %u: setting outside a [section]", line);
+                *eq = 0;
+                int r = apply(c, section, strip(s), strip(eq + 1), line, err, n_err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

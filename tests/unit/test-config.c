@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration parsing: defaults, every key, and errors with line numbers. */
+
+#include <errno.h>
+
+#include "config.h"
+#include "tests/unit/test.h"
+
+static int parse(Config *c, const char *text, char *err, size_t n) {
+        return config_parse(c, text, strlen(text), err, n);
+}
+
+int main(void) {
+        Config c;
+        char err[256];
+
+        CHECK_RC(config_init_default(&c), 0);
+        CHECK_STREQ(c.database, "/var/lib/avcwatch/avcwatch.db");
+        CHECK_STREQ(c.socket, "/run/avcwatch/avcwatch.sock");
+        CHECK_STREQ(c.access_group, "avcwatch");
+        CHECK_STREQ(c.input, "netlink");
+        CHECK(domain_filter_wants(&c.domains, "container_t", NULL));
+        CHECK(domain_filter_wants(&c.domains, "spc_t", ""));
+        CHECK(domain_filter_wants(&c.domains, "my_container_t", NULL));
+        CHECK(!domain_filter_wants(&c.domains, "httpd_t", NULL));
+        CHECK(!domain_filter_wants(&c.domains, "httpd_t", ""));
+        CHECK(domain_filter_wants(&c.domains, "httpd_t", "c1,c2"));
+
+        CHECK_RC(parse(&c,
+                       "# comment\n; other comment\n\n[Daemon]\nDatabase = /tmp/x.db\n"
+                       "Socket=/tmp/s.sock\r\nAccessGroup=wheel\nInput=-\n[Filter]\n"
+                       "Domains=container_t, *.process\nTargetCategories=no\n",
+                       err, sizeof(err)),
+                 0);
+        CHECK_STREQ(c.database, "/tmp/x.db");
+        CHECK_STREQ(c.socket, "/tmp/s.sock");
+        CHECK_STREQ(c.access_group, "wheel");
+        CHECK_STREQ(c.input, "-");
+        CHECK(c.domains.n_patterns == 2);
+        CHECK(domain_filter_wants(&c.domains, "my_container.process", NULL));
+        CHECK(!domain_filter_wants(&c.domains, "spc_t", NULL));
+        CHECK(!domain_filter_wants(&c.domains, "httpd_t", "c1,c2"));
+
+        CHECK_RC(parse(&c, "[Daemon]\nDatabse=/x\n", err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "line 2") && strstr(err, "Databse"));
+        CHECK_RC(parse(&c, "Database=/x\n", err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "outside"));
+        CHECK_RC(parse(&c, "[Nope]\nA=b\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Daemon]\nDatabase=relative.db\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Filter]\nTargetCategories=maybe\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Filter]\nDomains=bad$type\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Daemon\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Daemon]\njust words\n", err, sizeof(err)), -EINVAL);
+        /* failed parses left the previous values */
+        CHECK_STREQ(c.database, "/tmp/x.db");
+
+        /* bounds: too many patterns, a line over the limit, a file over the limit */
+        char many[DOMAIN_PATTERNS_MAX * 8 + 64] = "[Filter]\nDomains=";
+        for (int i = 0; i <= DOMAIN_PATTERNS_MAX; i++)
+                strcat(many, "a_t ");
+        CHECK_RC(parse(&c, many, err, sizeof(err)), -EINVAL);
+        char *big = malloc(CONFIG_FILE_MAX + 2);
+        memset(big, '#', CONFIG_FILE_MAX + 1);
+        big[CONFIG_FILE_MAX + 1] = 0;
+        CHECK_RC(config_parse(&c, big, CONFIG_FILE_MAX + 1, err, sizeof(err)), -EINVAL);
+        free(big);
+
+        DomainFilter f;
+        CHECK_RC(domain_filter_parse("", &f), 0);
+        CHECK(f.n_patterns == 0);
+        domain_filter_done(&f);
+        CHECK_RC(domain_filter_parse("a_t,,b_t\tc_t", &f), 0);
+        CHECK(f.n_patterns == 3);
+        domain_filter_done(&f);
+
+        config_done(&c);
+        printf("config: ok\n");
+        return 0;
+}
