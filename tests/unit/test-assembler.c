@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* Assembler: joining by (node, time, serial), every release rule, and the bounds. Records are
+ * built by hand so that this tests the assembler alone. */
+
+#include <errno.h>
+
+#include "assembler.h"
+#include "tests/unit/test.h"
+
+#define MAX_EMITTED 8192
+
+static Denial emitted[MAX_EMITTED];
+static size_t n_emitted;
+
+static int on_emit(const Denial *d, void *userdata) {
+        CHECK(n_emitted < MAX_EMITTED);
+        CHECK(denial_copy(d, &emitted[n_emitted++]) == 0);
+        return 0;
+}
+
+static void reset(void) {
+        for (size_t i = 0; i < n_emitted; i++)
+                denial_done(&emitted[i]);
+        n_emitted = 0;
+}
+
+static Record stamped(RecordKind kind, int type, int64_t time_ms, uint64_t serial) {
+        return (Record){ .kind = kind, .type = type, .has_stamp = true,
+                         .stamp = { .time_ms = time_ms, .serial = serial } };
+}
+
+static Record avc(int64_t time_ms, uint64_t serial, const char *perms, const char *name) {
+        Record r = stamped(RECORD_DENIAL, AUDIT_TYPE_AVC, time_ms, serial);
+        r.avc = (AvcFields){ .result = "denied", .permissions = perms, .pid = 4242,
+                             .comm = "bash", .name = name,
+                             .scontext = "system_u:system_r:container_t:s0:c170,c393",
+                             .tcontext = "system_u:object_r:admin_home_t:s0", .tclass = "dir",
+                             .permissive = 0 };
+        return r;
+}
+
+static Record syscall_rec(int64_t time_ms, uint64_t serial, const char *exe) {
+        Record r = stamped(RECORD_SYSCALL, AUDIT_TYPE_SYSCALL, time_ms, serial);
+        r.syscall = (SyscallFields){ .syscall = 257, .pid = 4242, .ppid = 1, .uid = 0,
+                                     .exe = exe, .comm = "bash", .success = 0 };
+        return r;
+}
+
+static void add(Assembler *a, Record r, const char *raw, uint64_t now) {
+        CHECK_RC(assembler_add(a, &r, raw, strlen(raw), now), 0);
+}
+
+int main(void) {
+        Assembler *a;
+        Record r;
+
+        /* 1. A whole kernel event, released on EOE, completed from its companions. */
+        CHECK_RC(assembler_new(ASSEMBLER_CLOCK, on_emit, NULL, &a), 0);
+        add(a, avc(1000, 7, "write", "root"), "AVC-line", 0);
+        add(a, syscall_rec(1000, 7, "/usr/bin/bash"), "SYSCALL-line", 0);
+        r = stamped(RECORD_CWD, AUDIT_TYPE_CWD, 1000, 7);
+        r.cwd = "/";
+        add(a, r, "CWD-line", 0);
+        r = stamped(RECORD_PATH, AUDIT_TYPE_PATH, 1000, 7);
+        r.path.name = "/root";
+        add(a, r, "PATH-line", 0);
+        CHECK(n_emitted == 0);
+        r = stamped(RECORD_PROCTITLE, AUDIT_TYPE_PROCTITLE, 1000, 7);
+        r.proctitle = "bash -c touch /root/x";
+        add(a, r, "PROCTITLE-line", 0);
+        /* PROCTITLE after verdict + SYSCALL releases at once (the kernel writes it last). */
+        CHECK(n_emitted == 1);
+        CHECK(assembler_pending(a) == 0);
+        Denial *d = &emitted[0];
+        CHECK(d->time_ms == 1000 && d->serial == 7 && d->seq == 0);
+        CHECK_STREQ(d->exe, "/usr/bin/bash");
+        CHECK_STREQ(d->path, "/root");
+        CHECK_STREQ(d->cwd, "/");
+        CHECK_STREQ(d->proctitle, "bash -c touch /root/x");
+        CHECK(d->syscall == 257 && d->ppid == 1 && d->uid == 0);
+        CHECK_STREQ(d->source_type, "container_t");
+        CHECK_STREQ(d->target_type, "admin_home_t");
+        CHECK_STREQ(d->mcs, "c170,c393");
+        CHECK(d->target_mcs == NULL);
+        CHECK_STREQ(d->raw, "AVC-line\nSYSCALL-line\nCWD-line\nPATH-line\nPROCTITLE-line");
+        reset();
+
+        /* EOE releases; an EOE of an event without a verdict emits nothing. */
+        add(a, avc(2000, 8, "read", NULL), "a", 0);
+        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 2000, 8), "e", 0);
+        CHECK(n_emitted == 1);
+        CHECK_STREQ(emitted[0].raw, "a\ne");
+        add(a, syscall_rec(2001, 9, "/bin/true"), "s", 0);
+        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 2001, 9), "e", 0);
+        CHECK(n_emitted == 1 && assembler_pending(a) == 0);
+        reset();
+
+        /* 2. A lone AVC (audit syscall auditing off) leaves by the deadline, not before. */
+        add(a, avc(3000, 10, "read", NULL), "lone", 1000);
+        CHECK(assembler_expire(a, 1000 + ASSEMBLER_DEADLINE_USEC - 1) ==
+              1000 + ASSEMBLER_DEADLINE_USEC);
+        CHECK(n_emitted == 0);
+        CHECK(assembler_expire(a, 1000 + ASSEMBLER_DEADLINE_USEC) == UINT64_MAX);
+        CHECK(n_emitted == 1);
+        reset();
+
+        /* 3. USER_AVC is released immediately. */
+        r = avc(4000, 11, "start", NULL);
+        r.type = AUDIT_TYPE_USER_AVC;
+        add(a, r, "user", 0);
+        CHECK(n_emitted == 1 && emitted[0].record_type == AUDIT_TYPE_USER_AVC);
+        reset();
+
+        /* 4. Several verdicts in one event: one denial each, in order, sharing raw. */
+        add(a, avc(5000, 12, "open", NULL), "a1", 0);
+        add(a, avc(5000, 12, "getattr", NULL), "a2", 0);
+        add(a, avc(5000, 12, "write", NULL), "a3", 0);
+        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 5000, 12), "eoe", 0);
+        CHECK(n_emitted == 3);
+        for (unsigned i = 0; i < 3; i++) {
+                CHECK(emitted[i].seq == i);
+                CHECK_STREQ(emitted[i].raw, "a1\na2\na3\neoe");
+        }
+        CHECK_STREQ(emitted[1].permissions, "getattr");
+        reset();
+
+        /* 5. Same serial, different node or time: different events. */
+        r = avc(6000, 13, "read", NULL);
+        r.node = "host-a";
+        add(a, r, "na", 0);
+        r.node = "host-b";
+        add(a, r, "nb", 0);
+        add(a, avc(6001, 13, "read", NULL), "t2", 0);
+        CHECK(assembler_pending(a) == 3);
+        CHECK_RC(assembler_flush(a), 0);
+        CHECK(n_emitted == 3);
+        CHECK_STREQ(emitted[0].node, "host-a");
+        CHECK_STREQ(emitted[1].node, "host-b");
+        CHECK(emitted[2].node == NULL);
+        reset();
+
+        /* 6. The table is bounded: the oldest event is released early and counted. */
+        for (unsigned i = 0; i <= ASSEMBLER_EVENTS_MAX; i++)
+                add(a, avc(7000, 100 + i, "read", NULL), "x", 0);
+        CHECK(assembler_pending(a) == ASSEMBLER_EVENTS_MAX);
+        CHECK(assembler_evicted(a) == 1);
+        CHECK(n_emitted == 1 && emitted[0].serial == 100);
+        CHECK_RC(assembler_flush(a), 0);
+        CHECK(n_emitted == ASSEMBLER_EVENTS_MAX + 1);
+        reset();
+
+        /* 7. Raw is bounded per event. */
+        char big[4096];
+        memset(big, 'r', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        add(a, avc(8000, 5, "read", NULL), "first", 0);
+        for (unsigned i = 0; i < ASSEMBLER_EVENT_RECORDS_MAX + 10; i++) {
+                r = stamped(RECORD_IGNORED, 1309, 8000, 5);
+                add(a, r, big, 0);
+        }
+        CHECK_RC(assembler_flush(a), 0);
+        CHECK(n_emitted == 1);
+        CHECK(strlen(emitted[0].raw) <= ASSEMBLER_EVENT_RAW_MAX);
+        CHECK(strncmp(emitted[0].raw, "first\n", 6) == 0);
+        reset();
+        assembler_free(a);
+
+        /* 8. Position mode (files): interleaved events, ausearch order, separators, window. */
+        CHECK_RC(assembler_new(ASSEMBLER_POSITION, on_emit, NULL, &a), 0);
+        add(a, avc(9000, 1013, "ptrace", NULL), "avc1013", 0);
+        add(a, syscall_rec(8900, 1014, "/usr/sbin/load_policy"), "sys1014", 0);
+        add(a, syscall_rec(9000, 1013, "/bin/dbus-daemon"), "sys1013", 0);
+        CHECK_RC(assembler_flush(a), 0);
+        CHECK(n_emitted == 1);
+        CHECK_STREQ(emitted[0].exe, "/bin/dbus-daemon");
+        CHECK_STREQ(emitted[0].raw, "avc1013\nsys1013");
+        reset();
+
+        r = stamped(RECORD_PROCTITLE, AUDIT_TYPE_PROCTITLE, 9100, 20);
+        r.proctitle = "etcd --config-file=x";
+        add(a, r, "pt", 0);
+        add(a, syscall_rec(9100, 20, "/usr/local/bin/etcd"), "sc", 0);
+        add(a, avc(9100, 20, "map", NULL), "av", 0);
+        CHECK(n_emitted == 0);
+        add(a, (Record){ .kind = RECORD_SEPARATOR }, "----", 0);
+        CHECK(n_emitted == 1);
+        CHECK_STREQ(emitted[0].proctitle, "etcd --config-file=x");
+        CHECK_STREQ(emitted[0].exe, "/usr/local/bin/etcd");
+        CHECK_STREQ(emitted[0].raw, "pt\nsc\nav");
+        reset();
+
+        add(a, avc(9200, 30, "read", NULL), "w", 0);
+        for (unsigned i = 0; i < ASSEMBLER_WINDOW_RECORDS; i++)
+                add(a, stamped(RECORD_IGNORED, 1309, 9300, 1000 + i), "other", 0);
+        CHECK(n_emitted == 0);
+        add(a, stamped(RECORD_IGNORED, 1309, 9300, 5000), "other", 0);
+        CHECK(n_emitted == 1 && emitted[0].serial == 30);
+        reset();
+        assembler_free(a);
+
+        printf("assembler: ok\n");
+        return 0;
+}
