@@ -5,9 +5,17 @@
  * scope filter -> attributor -> store (batched) -> tail subscribers, and the API server. */
 
 #include "config.h"
+#include "macro.h"
 
 typedef struct Manager Manager;
 
-int manager_new(const Config *config, Manager **ret);
+/* Reads the configuration file at path on top of the defaults (a missing file gives the
+ * defaults). Logs and returns -EINVAL on an invalid file. */
+int manager_load_config(const char *path, Config *ret);
+
+/* Takes ownership of *config's contents (also on failure; *config is emptied). config_path is
+ * re-read on SIGHUP (may be NULL). */
+int manager_new(Config *config, const char *config_path, Manager **ret);
 Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_run(Manager *m); /* until SIGTERM/SIGINT, or stdin's end; flushes first */

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: MIT */
+/* Manager: the daemon's event loop and the wiring between the stages.
+ *
+ *   source --line--> record parser --Record--> assembler --Denial--> scope filter
+ *          --> attributor --> store (batched) --after commit--> tail subscribers
+ *
+ * Decisions:
+ * - One thread, one sd-event loop. Sources drain in bounded batches, so a flood of records
+ *   cannot starve the API server; SQLite writes are batched (STORE_BATCH_ROWS rows or
+ *   STORE_BATCH_USEC) so that one fsync covers hundreds of denials.
+ * - Tail subscribers see a denial once it is committed: what `tail -f` shows is exactly what a
+ *   later `query` returns.
+ * - A single one-shot "tick" timer runs only while something is pending (an event in the
+ *   assembler or rows in the batch), so an idle daemon does not wake up.
+ * - Nothing is dropped silently: every way to lose a record has a counter in Stats. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assembler.h"
+#include "attributor.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "record.h"
+#include "server.h"
+#include "source.h"
+#include "stats.h"
+#include "store.h"
+
+#define TICK_USEC (50 * 1000)
+#define PENDING_DENIALS_MAX (STORE_BATCH_ROWS * 2)
+
+struct Manager {
+        Config config;
+        char *config_path;
+        sd_event *event;
+        RecordParser *parser;
+        Assembler *assembler;
+        Attributor *attributor;
+        Store *store;
+        Server *server;
+        Source *source;
+        Stats stats;
+        sd_event_source *tick;
+        sd_event_source *sigterm, *sigint, *sighup;
+        Denial *pending; /* stored in the open batch, broadcast after commit */
+        size_t n_pending;
+        uint64_t batch_started_usec;
+        bool live;       /* netlink or stdin: clock deadlines and pid attribution */
+        bool exit_on_eof;
+};
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void drop_pending(Manager *m) {
+        for (size_t i = 0; i < m->n_pending; i++)
+                denial_done(&m->pending[i]);
+        m->n_pending = 0;
+}
+
+static int manager_commit(Manager *m) {
+        uint64_t duplicates = 0;
+        int r;
+
+        if (store_pending(m->store) == 0 && m->n_pending == 0)
+                return 0;
+        r = store_commit(m->store, &duplicates);
+        if (r < 0) {
+                m->stats.store_errors++;
+                m->stats.events_lost += m->n_pending;
+                log_error_errno(r, "Failed to commit %zu denials to the store, they are lost: %s",
+                                m->n_pending, store_last_error(m->store));
+                drop_pending(m);
+                return r;
+        }
+        m->stats.denials_stored += r;
+        m->stats.denials_duplicate += duplicates;
+        for (size_t i = 0; i < m->n_pending; i++)
+                server_broadcast(m->server, &m->pending[i]);
+        drop_pending(m);
+        return 0;
+}
+
+static void manager_arm_tick(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        sd_event_source_get_enabled(m->tick, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        sd_event_source_set_time_relative(m->tick, TICK_USEC);
+        sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = now_monotonic_usec();
+
+        if (m->live)
+                assembler_expire(m->assembler, now);
+        if (m->n_pending > 0 && now - m->batch_started_usec >= STORE_BATCH_USEC)
+                (void) manager_commit(m);
+        if ((m->live && assembler_pending(m->assembler) > 0) || m->n_pending > 0)
+                manager_arm_tick(m);
+        return 0;
+}
+
+/* A released verdict: keep it if it is a container denial, name its container, queue it. */
+static int on_denial(const Denial *released, void *userdata) {
+        Manager *m = userdata;
+        Denial d;
+        int r;
+
+        m->stats.denials_seen++;
+        if (!domain_filter_wants(&m->config.domains, released->source_type,
+                                 released->target_mcs)) {
+                m->stats.denials_filtered++;
+                return 0;
+        }
+
+        r = denial_copy(released, &d);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory.");
+        if (m->live)
+                (void) attributor_resolve(m->attributor, &d);
+
+        if (m->n_pending == 0)
+                m->batch_started_usec = now_monotonic_usec();
+        r = store_add(m->store, &d);
+        if (r < 0) {
+                m->stats.store_errors++;
+                m->stats.events_lost++;
+                log_error_errno(r, "Failed to store a denial, it is lost: %s",
+                                store_last_error(m->store));
+                denial_done(&d);
+                return 0;
+        }
+        if (r == 0) { /* already stored: counted at commit, not broadcast again */
+                denial_done(&d);
+                return 0;
+        }
+        m->pending[m->n_pending++] = d;
+        if (m->n_pending >= PENDING_DENIALS_MAX || store_pending(m->store) >= STORE_BATCH_ROWS)
+                (void) manager_commit(m);
+        manager_arm_tick(m);
+        return 0;
+}
+
+static int on_line(const char *line, size_t len, void *userdata) {
+        Manager *m = userdata;
+        Record rec;
+        int r;
+
+        r = record_parse(m->parser, line, len, &rec);
+        if (r == -ENODATA)
+                return 0; /* blank line */
+        if (r < 0) {
+                m->stats.records_malformed++;
+                return 0;
+        }
+
+        if (rec.kind == RECORD_IGNORED)
+                m->stats.records_ignored++;
+        if (!rec.has_stamp && rec.kind != RECORD_SEPARATOR) {
+                /* A journald / bare "avc:" line: nothing to key or date it by. */
+                if (rec.kind == RECORD_DENIAL)
+                        m->stats.records_unstamped++;
+                record_done(&rec);
+                return 0;
+        }
+
+        r = assembler_add(m->assembler, &rec, line, len, m->live ? now_monotonic_usec() : 0);
+        record_done(&rec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to assemble audit records: %m");
+        if (m->live && assembler_pending(m->assembler) > 0)
+                manager_arm_tick(m);
+        return 0;
+}
+
+static void on_eof(void *userdata) {
+        Manager *m = userdata;
+
+        (void) assembler_flush(m->assembler);
+        (void) manager_commit(m);
+        m->stats.input_eof = true;
+        log_info("Input reached its end: %" PRIu64 " records, %" PRIu64 " denials stored, %" PRIu64
+                 " malformed.",
+                 m->stats.records_received, m->stats.denials_stored, m->stats.records_malformed);
+        if (m->exit_on_eof)
+                sd_event_exit(m->event, 0);
+        else
+                (void) sd_notify(false, "STATUS=Input complete; serving queries.");
+}
+
+static int load_config_file(const char *path, Config *c) {
+        char err[256] = "";
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        r = config_init_default(c);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0; /* no file: defaults */
+                return log_error_errno(negative_errno(), "Failed to open '%s': %m", path);
+        }
+        buf = malloc(CONFIG_FILE_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+                if (n < 0)
+                        return log_error_errno(negative_errno(), "Failed to read '%s': %m", path);
+                if (n == 0)
+                        break;
+                len += n;
+                if (len > CONFIG_FILE_MAX)
+                        break;
+        }
+        r = config_parse(c, buf, len, err, sizeof(err));
+        if (r < 0) {
+                log_error("%s: %s", path, err);
+                config_done(c);
+                return r;
+        }
+        return 0;
+}
+
+int manager_load_config(const char *path, Config *ret) {
+        return load_config_file(path, ret);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        Config c;
+
+        (void) sd_notify(false, "RELOADING=1");
+        if (!m->config_path || load_config_file(m->config_path, &c) < 0) {
+                log_warning("Reload failed, keeping the running configuration.");
+        } else {
+                /* What can change at run time: the scope filter. Paths and the input need a
+                 * restart; say so rather than silently ignoring them. */
+                if (strcmp(c.database, m->config.database) != 0 ||
+                    strcmp(c.socket, m->config.socket) != 0 || strcmp(c.input, m->config.input))
+                        log_notice("Database, Socket and Input take effect at the next restart.");
+                domain_filter_done(&m->config.domains);
+                m->config.domains = c.domains;
+                c.domains = (DomainFilter){};
+                config_done(&c);
+                log_info("Configuration reloaded from %s.", m->config_path);
+        }
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        (void) sd_notify(false, "STOPPING=1");
+        sd_event_exit(m->event, 0);
+        return 0;
+}
+
+static gid_t lookup_access_gid(const char *group) {
+        struct group *g;
+
+        if (!group || !group[0])
+                return (gid_t) -1;
+        g = getgrnam(group);
+        if (!g) {
+                log_notice("Access group '%s' does not exist; only root may use the API.", group);
+                return (gid_t) -1;
+        }
+        return g->gr_gid;
+}
+
+/* Sockets handed over by systemd: the API's AF_UNIX listener and, optionally, the audit
+ * netlink socket (ListenNetlink=audit 1). */
+static void take_listen_fds(int *ret_api, int *ret_netlink) {
+        int n = sd_listen_fds(true);
+
+        *ret_api = *ret_netlink = -EBADF;
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                if (sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) > 0 && *ret_api < 0)
+                        *ret_api = fd;
+                else if (sd_is_socket(fd, AF_NETLINK, SOCK_RAW, -1) > 0 && *ret_netlink < 0)
+                        *ret_netlink = fd;
+                else
+                        log_warning("Ignoring unexpected file descriptor %d from systemd.", fd);
+        }
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_(freep) char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = copy + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = 0;
+                if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *p = '/';
+        }
+        return 0;
+}
+
+int manager_new(Config *config, const char *config_path, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        Config taken = *config;
+        int api_fd, netlink_fd, r;
+
+        *config = (Config){};
+        m = calloc(1, sizeof(Manager));
+        if (!m) {
+                config_done(&taken);
+                return -ENOMEM;
+        }
+        m->config = taken;
+        m->pending = calloc(PENDING_DENIALS_MAX, sizeof(Denial));
+        if (!m->pending)
+                return -ENOMEM;
+        if (config_path && !(m->config_path = strdup(config_path)))
+                return -ENOMEM;
+        m->stats.started_ms = (int64_t) time(NULL) * 1000;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+        (void) sd_event_set_watchdog(m->event, true);
+
+        r = record_parser_new(&m->parser);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the record parser: %m");
+        r = attributor_new("/proc", &m->attributor);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the attributor: %m");
+
+        r = mkdir_parents(m->config.database, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the directory of '%s': %m",
+                                       m->config.database);
+        r = store_open(m->config.database, &m->store);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "Refusing '%s': it is not an avcwatch database "
+                                          "(left untouched).", m->config.database);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);
+
+        take_listen_fds(&api_fd, &netlink_fd);
+        if (api_fd < 0) {
+                r = mkdir_parents(m->config.socket, 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the directory of '%s': %m",
+                                               m->config.socket);
+        }
+        r = server_new(m->event, api_fd, m->config.socket,
+                       lookup_access_gid(m->config.access_group), m->store, &m->stats,
+                       &m->server);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on '%s': %m", m->config.socket);
+
+        if (strcmp(m->config.input, "netlink") == 0) {
+                m->live = true;
+                r = source_new_netlink(m->event, netlink_fd, &m->stats, on_line, m, &m->source);
+                if (r == -EPERM)
+                        return log_error_errno(r, "Failed to bind the audit multicast group: "
+                                                  "CAP_AUDIT_READ is needed.");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to open the audit netlink socket: %m");
+        } else {
+                m->live = m->exit_on_eof = strcmp(m->config.input, "-") == 0;
+                r = source_new_file(m->event, m->config.input, &m->stats, on_line, on_eof, m,
+                                    &m->source);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to open input '%s': %m",
+                                               m->config.input);
+        }
+
+        r = assembler_new(m->live ? ASSEMBLER_CLOCK : ASSEMBLER_POSITION, on_denial, m,
+                          &m->assembler);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_time_relative(m->event, &m->tick, CLOCK_MONOTONIC, TICK_USEC, 10 * 1000,
+                                       on_tick, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the timer: %m");
+        (void) sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if (sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_exit_signal, m) < 0 ||
+            sd_event_add_signal(m->event, &m->sigint, SIGINT, on_exit_signal, m) < 0 ||
+            sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_sighup, m) < 0)
+                return log_error_errno(-EIO, "Failed to set up signal handling.");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        m->source = source_free(m->source);
+        if (m->assembler && m->store)
+                (void) assembler_flush(m->assembler);
+        if (m->store)
+                (void) manager_commit(m);
+        m->assembler = assembler_free(m->assembler);
+        m->server = server_free(m->server);
+        m->store = store_free(m->store);
+        m->attributor = attributor_free(m->attributor);
+        m->parser = record_parser_free(m->parser);
+        drop_pending(m);
+        free(m->pending);
+        sd_event_source_unref(m->tick);
+        sd_event_source_unref(m->sigterm);
+        sd_event_source_unref(m->sigint);
+        sd_event_source_unref(m->sighup);
+        sd_event_unref(m->event);
+        config_done(&m->config);
+        free(m->config_path);
+        free(m);
+        return NULL;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Reading %s; API on %s.",
+                          m->config.input, m->config.socket);
+        log_info("Reading %s, storing in %s, serving %s.", m->config.input, m->config.database,
+                 m->config.socket);
+        r = sd_event_loop(m->event);
+        (void) sd_notify(false, "STOPPING=1");
+        (void) assembler_flush(m->assembler);
+        (void) manager_commit(m);
+        log_info("Stopped: %" PRIu64 " records received, %" PRIu64 " denials stored, %" PRIu64
+                 " lost.",
+                 m->stats.records_received, m->stats.denials_stored, m->stats.events_lost);
+        return r;
+}
