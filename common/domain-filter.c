@@ -91,5 +91,8 @@ bool domain_filter_wants(const DomainFilter *f, const char *source_type, const c
                 for (unsigned i = 0; i < f->n_patterns; i++)
                         if (fnmatch(f->patterns[i], source_type, 0) == 0)
                                 return true;
-        return f->target_mcs && target_mcs && target_mcs[0];
+        /* c0.c1023 is the whole category range (SystemHigh) that unconfined and host domains
+         * carry; it says nothing about a container. */
+        return f->target_mcs && target_mcs && target_mcs[0] &&
+               strcmp(target_mcs, "c0.c1023") != 0;
 }

@@ -3,7 +3,8 @@
 
 /* Scope: which denials are container denials. A denial is kept when its source type matches one
  * of the domain patterns (fnmatch globs, e.g. "container_t", "*_container_t", "*.process"), or
- * when its target context carries MCS categories (something touched a container's files).
+ * when its target context carries MCS categories (something touched a container's files) other
+ * than the full range c0.c1023 that host domains carry.
  * Pure. */
 
 #include <stdbool.h>

@@ -25,6 +25,7 @@ int main(void) {
         CHECK(!domain_filter_wants(&c.domains, "httpd_t", NULL));
         CHECK(!domain_filter_wants(&c.domains, "httpd_t", ""));
         CHECK(domain_filter_wants(&c.domains, "httpd_t", "c1,c2"));
+        CHECK(!domain_filter_wants(&c.domains, "httpd_t", "c0.c1023"));
 
         CHECK_RC(parse(&c,
                        "# comment\n; other comment\n\n[Daemon]\nDatabase = /tmp/x.db\n"
