@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* avcctl's output modes.
+ *
+ * short: one compact line per denial,
+ *   TIME  CONTAINER  COMM[PID]  { PERMS }  SOURCE_TYPE -> TARGET_TYPE:TCLASS  PATH  [MCS]  (HOW)
+ * Every string in it went through a container at some point (comm, path and name are chosen by
+ * whoever runs inside it, container names and images by whoever started it), and even the
+ * contexts come from a daemon we should not have to trust with our terminal: all of them are
+ * written with fputs_terminal_safe(), so ESC, CR, BS, C1 controls and broken UTF-8 are shown as
+ * \xNN and never act on the terminal.
+ * json: the object exactly as the API sent it; json-c escapes control characters itself.
+ * raw: the original audit lines, unescaped on purpose: they are meant for audit2allow / udica
+ * pipes, which need the bytes the kernel wrote. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+#include "strutil.h"
+#include "timeparse.h"
+
+/* The container id is shown like `docker ps` does. */
+#define OUTPUT_CONTAINER_ID_SHORT 12
+
+static const char *const output_mode_table[_OUTPUT_MODE_MAX] = {
+        [OUTPUT_SHORT] = "short",
+        [OUTPUT_JSON] = "json",
+        [OUTPUT_RAW] = "raw",
+};
+
+int output_mode_from_string(const char *s) {
+        for (int i = 0; i < _OUTPUT_MODE_MAX; i++)
+                if (s && strcmp(s, output_mode_table[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+const char *output_mode_to_string(OutputMode m) {
+        if (m < 0 || m >= _OUTPUT_MODE_MAX)
+                return NULL;
+        return output_mode_table[m];
+}
+
+void output_init(Output *o, OutputMode mode, FILE *f) {
+        *o = (Output){.mode = mode, .f = f};
+}
+
+void output_format_local_time(int64_t time_ms, char *buf, size_t n) {
+        int64_t sec = time_ms / 1000, ms = time_ms % 1000;
+        struct tm tm;
+        time_t t;
+        size_t len;
+
+        if (ms < 0) {
+                ms += 1000;
+                sec--;
+        }
+        t = (time_t) sec;
+        if (!localtime_r(&t, &tm) || (len = strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm)) == 0) {
+                snprintf(buf, n, "@%" PRId64 ".%03" PRId64, sec, ms);
+                return;
+        }
+        snprintf(buf + len, n - len, ".%03" PRId64, ms);
+}
+
+/* The string value of key, or NULL when absent, null or not a string. */
+static const char *get_string(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static bool get_int(json_object *o, const char *key, int64_t *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
+}
+
+static json_object *get_object(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+                return NULL;
+        return v;
+}
+
+static void put_safe(const char *s, FILE *f) {
+        fputs_terminal_safe(s ? s : "-", f);
+}
+
+/* The container's name, else the start of its id, else "-". */
+static void put_container(json_object *c, FILE *f) {
+        const char *name = c ? get_string(c, "name") : NULL;
+        const char *id = c ? get_string(c, "id") : NULL;
+        char short_id[OUTPUT_CONTAINER_ID_SHORT + 1];
+
+        if (name && *name) {
+                fputs_terminal_safe(name, f);
+                return;
+        }
+        if (id && *id) {
+                /* Cut bytes, not characters: escaping shows whatever a cut UTF-8 sequence is. */
+                snprintf(short_id, sizeof(short_id), "%s", id);
+                fputs_terminal_safe(short_id, f);
+                return;
+        }
+        fputc('-', f);
+}
+
+static void put_time(json_object *d, FILE *f) {
+        const char *iso = get_string(d, "time");
+        char buf[64];
+        int64_t ms;
+
+        /* The API's time is ISO 8601 UTC; parse_time_spec() reads exactly that form. */
+        if (iso && parse_time_spec(iso, 0, &ms) >= 0) {
+                output_format_local_time(ms, buf, sizeof(buf));
+                fputs(buf, f);
+        } else
+                put_safe(iso, f);
+}
+
+static void put_permissions(json_object *d, FILE *f) {
+        json_object *perms;
+
+        fputs("{", f);
+        if (json_object_object_get_ex(d, "permissions", &perms) &&
+            json_object_is_type(perms, json_type_array)) {
+                size_t n = json_object_array_length(perms);
+                for (size_t i = 0; i < n; i++) {
+                        json_object *p = json_object_array_get_idx(perms, i);
+                        fputc(' ', f);
+                        put_safe(json_object_is_type(p, json_type_string)
+                                         ? json_object_get_string(p)
+                                         : NULL,
+                                 f);
+                }
+        }
+        fputs(" }", f);
+}
+
+static void output_denial_short(json_object *d, FILE *f) {
+        const char *result = get_string(d, "result");
+        const char *target_type = get_string(d, "target_type");
+        const char *tclass = get_string(d, "tclass");
+        const char *path = get_string(d, "path");
+        const char *mcs = get_string(d, "mcs");
+        json_object *target_container = get_object(d, "target_container");
+        json_object *permissive;
+        int64_t pid;
+
+        put_time(d, f);
+        fputs("  ", f);
+        put_container(get_object(d, "container"), f);
+        fputs("  ", f);
+        put_safe(get_string(d, "comm"), f);
+        if (get_int(d, "pid", &pid))
+                fprintf(f, "[%" PRId64 "]", pid);
+        fputs("  ", f);
+        /* "denied" is the normal case and goes without saying; anything else is shown. */
+        if (result && strcmp(result, "denied") != 0) {
+                put_safe(result, f);
+                fputc(' ', f);
+        }
+        put_permissions(d, f);
+        fputs("  ", f);
+        put_safe(get_string(d, "source_type"), f);
+        fputs(" -> ", f);
+        put_safe(target_type, f);
+        fputc(':', f);
+        put_safe(tclass, f);
+        fputs("  ", f);
+        put_safe(path ? path : get_string(d, "name"), f);
+        if (mcs && *mcs) {
+                fputs("  [", f);
+                fputs_terminal_safe(mcs, f);
+                fputc(']', f);
+        }
+        fputs("  (", f);
+        put_safe(get_string(d, "attribution"), f);
+        if (json_object_object_get_ex(d, "permissive", &permissive) &&
+            json_object_is_type(permissive, json_type_boolean) &&
+            json_object_get_boolean(permissive))
+                fputs(", permissive", f);
+        if (target_container) {
+                fputs(", target in ", f);
+                put_container(target_container, f);
+        }
+        fputs(")\n", f);
+}
+
+static void output_denial_raw(Output *o, json_object *d) {
+        const char *time = get_string(d, "time");
+        json_object *raw;
+        int64_t serial;
+        bool have_key =
+                time && strlen(time) < sizeof(o->last_time) && get_int(d, "serial", &serial);
+        size_t len;
+        const char *s;
+
+        if (have_key && o->have_last_event && o->last_serial == serial &&
+            strcmp(o->last_time, time) == 0)
+                return;
+        if (!json_object_object_get_ex(d, "raw", &raw) ||
+            !json_object_is_type(raw, json_type_string))
+                return;
+
+        s = json_object_get_string(raw);
+        len = (size_t) json_object_get_string_len(raw);
+        fwrite(s, 1, len, o->f);
+        if (len == 0 || s[len - 1] != '\n')
+                fputc('\n', o->f);
+
+        o->have_last_event = have_key;
+        if (have_key) {
+                o->last_serial = serial;
+                strcpy(o->last_time, time);
+        }
+}
+
+static void output_json_line(json_object *v, FILE *f) {
+        fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                        JSON_C_TO_STRING_NOSLASHESCAPE),
+              f);
+        fputc('\n', f);
+}
+
+int output_denial(Output *o, json_object *d) {
+        if (!json_object_is_type(d, json_type_object))
+                return -EBADMSG;
+
+        switch (o->mode) {
+        case OUTPUT_JSON:
+                output_json_line(d, o->f);
+                break;
+        case OUTPUT_RAW:
+                output_denial_raw(o, d);
+                break;
+        case OUTPUT_SHORT:
+        default:
+                output_denial_short(d, o->f);
+                break;
+        }
+        return 0;
+}
+
+int output_stats(Output *o, json_object *params) {
+        if (!json_object_is_type(params, json_type_object))
+                return -EBADMSG;
+
+        /* raw has no meaning for counters: it gets the machine-readable form too. */
+        if (o->mode != OUTPUT_SHORT) {
+                output_json_line(params, o->f);
+                return 0;
+        }
+
+        json_object_object_foreach (params, key, value) {
+                fputs_terminal_safe(key, o->f);
+                fputs(": ", o->f);
+                switch (json_object_get_type(value)) {
+                case json_type_int:
+                        fprintf(o->f, "%" PRId64, json_object_get_int64(value));
+                        break;
+                case json_type_boolean:
+                        fputs(json_object_get_boolean(value) ? "yes" : "no", o->f);
+                        break;
+                case json_type_string:
+                        fputs_terminal_safe(json_object_get_string(value), o->f);
+                        break;
+                case json_type_null:
+                        fputc('-', o->f);
+                        break;
+                default:
+                        fputs_terminal_safe(
+                                json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN),
+                                o->f);
+                        break;
+                }
+                fputc('\n', o->f);
+        }
+        return 0;
+}

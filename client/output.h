@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Rendering of denials and counters for avcctl's output modes (-o short|json|raw). Pure
+ * formatting onto a FILE: no sockets, no global state, so that the unit tests can include it. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum OutputMode {
+        OUTPUT_SHORT, /* one human line per denial, every string escaped for the terminal */
+        OUTPUT_JSON,  /* each denial object as received from the API, one per line */
+        OUTPUT_RAW,   /* each event's original audit records, unescaped (audit2allow, udica) */
+        _OUTPUT_MODE_MAX,
+} OutputMode;
+
+/* -EINVAL when unknown. */
+int output_mode_from_string(const char *s);
+const char *output_mode_to_string(OutputMode m);
+
+/* ISO time strings from the API are short; anything longer is not a time we remember. */
+#define OUTPUT_EVENT_TIME_MAX 64
+
+typedef struct Output {
+        OutputMode mode;
+        FILE *f;
+        /* raw: the event (time + serial) whose records were printed last. The denials of one
+         * event share their raw text and arrive next to each other: print it once. */
+        bool have_last_event;
+        int64_t last_serial;
+        char last_time[OUTPUT_EVENT_TIME_MAX];
+} Output;
+
+void output_init(Output *o, OutputMode mode, FILE *f);
+
+/* Writes one denial object (DESIGN "Contracts") in o's mode. Missing or mistyped fields are shown
+ * as "-" in short mode. -EBADMSG when d is not a JSON object (nothing is written). */
+int output_denial(Output *o, json_object *d);
+
+/* Writes the parameters of a Stats reply: "name: value" lines in short mode, the object on one
+ * line otherwise. -EBADMSG when params is not an object. */
+int output_stats(Output *o, json_object *params);
+
+/* "2024-04-20 10:54:52.240" in local time into buf (>= 32 bytes). */
+void output_format_local_time(int64_t time_ms, char *buf, size_t n);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* avcctl query [FILTERS] [--reverse] [--limit N]: stored denials, oldest first.
+ *
+ * Pages through io.avcwatch.Query with the cursor the daemon returns, printing each page as it
+ * arrives, so that memory stays bounded by one page however many denials match. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "filter-options.h"
+#include "verbs.h"
+
+/* The API's largest page (io.avcwatch.varlink: "limit: at most 1000 per page"). */
+#define QUERY_PAGE_MAX 1000
+
+enum {
+        ARG_QUERY_REVERSE = 0x300,
+};
+
+typedef struct QueryArgs {
+        FilterOptions filter;
+        bool reverse;
+} QueryArgs;
+
+static int json_add(json_object *o, const char *key, json_object *v) {
+        if (!v || json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit, uint64_t limit,
+              QueryDenialFunc func, void *userdata) {
+        uint64_t seen = 0;
+        bool has_after = false;
+        int64_t after = 0;
+        int r;
+
+        for (;;) {
+                _cleanup_(varlink_reply_done) VarlinkReply reply = {};
+                uint64_t want =
+                        has_limit ? MIN(limit - seen, (uint64_t) QUERY_PAGE_MAX) : QUERY_PAGE_MAX;
+                json_object *params, *denials, *next;
+                size_t n;
+
+                params = json_object_new_object();
+                if (!params ||
+                    (filter && json_add(params, "filter", json_object_get(filter)) < 0) ||
+                    json_add(params, "limit", json_object_new_int64((int64_t) want)) < 0 ||
+                    (has_after && json_add(params, "after", json_object_new_int64(after)) < 0) ||
+                    (reverse && json_add(params, "reverse", json_object_new_boolean(true)) < 0)) {
+                        json_object_put(params);
+                        fprintf(stderr, "avcctl: out of memory\n");
+                        return AVCCTL_EXIT_FAILURE;
+                }
+                r = varlink_client_call(c, "io.avcwatch.Query", params, &reply);
+                json_object_put(params);
+                if (r < 0)
+                        return client_io_failed(r);
+                if (reply.error)
+                        return client_reply_failed(&reply);
+
+                if (!json_object_object_get_ex(reply.parameters, "denials", &denials) ||
+                    !json_object_is_type(denials, json_type_array))
+                        return client_io_failed(-EBADMSG);
+                n = json_object_array_length(denials);
+                for (size_t i = 0; i < n && seen < (has_limit ? limit : UINT64_MAX); i++) {
+                        r = func(json_object_array_get_idx(denials, i), userdata);
+                        if (r < 0)
+                                return client_io_failed(r);
+                        seen++;
+                        if (r > 0)
+                                return AVCCTL_EXIT_SUCCESS;
+                }
+
+                if (has_limit && seen >= limit)
+                        return AVCCTL_EXIT_SUCCESS;
+                if (!json_object_object_get_ex(reply.parameters, "next", &next) ||
+                    json_object_is_type(next, json_type_null))
+                        return AVCCTL_EXIT_SUCCESS;
+                if (!json_object_is_type(next, json_type_int))
+                        return client_io_failed(-EBADMSG);
+                /* A cursor that does not move, or an empty page that claims more, would loop
+                 * forever: treat it as the end instead of trusting it. */
+                if (n == 0 || (has_after && json_object_get_int64(next) == after))
+                        return AVCCTL_EXIT_SUCCESS;
+                after = json_object_get_int64(next);
+                has_after = true;
+        }
+}
+
+static void query_args_done(QueryArgs *a) {
+        filter_options_done(&a->filter);
+}
+
+static int query_parse_option(int c, const char *arg, void *userdata) {
+        QueryArgs *a = userdata;
+        int r;
+
+        r = filter_options_parse_one(&a->filter, c, arg);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        switch (c) {
+        case ARG_QUERY_REVERSE:
+                a->reverse = true;
+                return 0;
+        default:
+                return -ENOENT;
+        }
+}
+
+static int query_print_denial(json_object *denial, void *userdata) {
+        return output_denial(userdata, denial);
+}
+
+int verb_query(int argc, char *argv[], ClientContext *ctx) {
+        static const struct option options[] = {
+                FILTER_OPTIONS,
+                {"reverse", no_argument, NULL, ARG_QUERY_REVERSE},
+                {},
+        };
+        _cleanup_(query_args_done) QueryArgs a = {};
+        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
+        json_object *filter = NULL;
+        Output out;
+        int r, status;
+
+        filter_options_init(&a.filter, now_realtime_ms());
+
+        r = verb_parse_options(argc, argv, options, "", query_parse_option, &a, ctx);
+        if (r != 0)
+                return r > 0 ? AVCCTL_EXIT_SUCCESS : AVCCTL_EXIT_FAILURE;
+        if (filter_options_finish(&a.filter) < 0)
+                return AVCCTL_EXIT_FAILURE;
+
+        r = denial_filter_to_json(&a.filter.filter, &filter);
+        if (r < 0) {
+                fprintf(stderr, "avcctl: cannot encode the filter: %s\n", strerror(-r));
+                return AVCCTL_EXIT_FAILURE;
+        }
+
+        status = client_connect(ctx, &c);
+        if (status == AVCCTL_EXIT_SUCCESS) {
+                output_init(&out, ctx->output, stdout);
+                status = query_run(c, filter, a.reverse, a.filter.has_limit, a.filter.limit,
+                                   query_print_denial, &out);
+                r = client_flush_stdout();
+                if (status == AVCCTL_EXIT_SUCCESS)
+                        status = r;
+        }
+        json_object_put(filter);
+        return status;
+}

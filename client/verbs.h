@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* avcctl's verbs and what they share: the global options (accepted before and after the verb),
+ * exit statuses, connecting, and reporting errors the same way everywhere. One file per verb. */
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "output.h"
+#include "varlink-client.h"
+
+/* Exit statuses (DESIGN "Contracts"; also in --help). */
+#define AVCCTL_EXIT_SUCCESS 0
+#define AVCCTL_EXIT_FAILURE 1 /* usage error, invalid parameter, selftest failed, output error */
+#define AVCCTL_EXIT_DAEMON                                                                         \
+        2 /* daemon unreachable, connection lost, access denied, daemon error                      \
+           */
+
+#define AVCCTL_SOCKET_ENV "AVCWATCH_SOCKET"
+#define AVCCTL_ACCESS_GROUP "avcwatch"
+
+typedef struct ClientContext {
+        const char *socket_path;
+        OutputMode output;
+} ClientContext;
+
+enum {
+        ARG_GLOBAL_SOCKET = 0x100, /* verb option values start at 0x300, filters at 0x200 */
+        ARG_GLOBAL_VERSION,
+};
+
+#define GLOBAL_SHORT_OPTIONS "ho:"
+#define GLOBAL_OPTIONS                                                                             \
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, ARG_GLOBAL_VERSION},      \
+                {"socket", required_argument, NULL, ARG_GLOBAL_SOCKET}, {                          \
+                "output", required_argument, NULL, 'o'                                             \
+        }
+
+/* Handles one global option. 0: handled, go on; 1: --help/--version printed, exit 0; -EINVAL:
+ * bad value (message printed); -ENOENT: c is not a global option. */
+int global_option_parse(int c, const char *arg, ClientContext *ctx);
+
+/* A verb's own option: 0 applied, -EINVAL bad value (message printed), -ENOENT not its option. */
+typedef int (*VerbOptionFunc)(int c, const char *arg, void *userdata);
+
+/* Parses argv (argv[0] names the verb, "avcctl query") with the verb's options (terminated by a
+ * zero entry) and the global ones. Returns 0 to run the verb, 1 when --help/--version was handled
+ * (exit 0), -EINVAL on a usage error (message printed). Positional arguments are usage errors. */
+int verb_parse_options(int argc, char *argv[], const struct option *options,
+                       const char *short_options, VerbOptionFunc handler, void *userdata,
+                       ClientContext *ctx);
+
+/* Connects to the daemon. Returns AVCCTL_EXIT_SUCCESS, or prints why not and returns
+ * AVCCTL_EXIT_DAEMON. */
+int client_connect(const ClientContext *ctx, VarlinkClient **ret);
+/* Reports a failed send/read (negative errno) and returns the exit status for it. */
+int client_io_failed(int r);
+/* Reports a Varlink error reply and returns the exit status for it: InvalidParameter is the
+ * user's mistake (1), everything else is the daemon's side (2). */
+int client_reply_failed(const VarlinkReply *reply);
+/* Flushes stdout; a write error (full disk, closed pipe with SIGPIPE ignored) is reported and
+ * gives AVCCTL_EXIT_FAILURE. */
+int client_flush_stdout(void);
+
+/* Pages through io.avcwatch.Query: calls page_func for each denial until `limit` denials (when
+ * has_limit) or the end. filter is borrowed. page_func returns 0 to go on, > 0 to stop (success),
+ * < 0 on error. Returns an exit status (errors printed). */
+typedef int (*QueryDenialFunc)(json_object *denial, void *userdata);
+int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit, uint64_t limit,
+              QueryDenialFunc func, void *userdata);
+
+int verb_query(int argc, char *argv[], ClientContext *ctx);
+int verb_tail(int argc, char *argv[], ClientContext *ctx);
+int verb_stats(int argc, char *argv[], ClientContext *ctx);
+int verb_selftest(int argc, char *argv[], ClientContext *ctx);
