@@ -79,8 +79,10 @@ int record_parser_new(RecordParser **ret);
 RecordParser *record_parser_free(RecordParser *p);
 
 /* Parses one line. Returns 0 and fills *ret (release with record_done()), or
- * -EBADMSG when the line is not a complete record in an accepted form (malformed). The line
- * need not be NUL terminated. Records longer than RECORD_LINE_MAX are -EMSGSIZE. */
+ * -EBADMSG when the line is not a complete record in an accepted form (malformed), or -ENODATA
+ * for an empty or white-space-only line (not a record: callers skip it silently, it is not
+ * malformed). The line need not be NUL terminated. Records longer than RECORD_LINE_MAX are
+ * -EMSGSIZE. *ret is untouched on failure. */
 #define RECORD_LINE_MAX (64 * 1024)
 int record_parse(RecordParser *p, const char *line, size_t len, Record *ret);
 

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* String helpers. The terminal escaping is the last line of defence against strings that came
+ * from inside a container (comm, path, proctitle ...): they may hold ESC sequences that retitle
+ * or reprogram the administrator's terminal, so anything that is not printable UTF-8 is shown
+ * as \xNN. U+0080..U+009F are C1 controls (CSI is U+009B) and are escaped too; other valid UTF-8
+ * passes so that non-ASCII file names stay readable. */
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "strutil.h"
+
+/* Every byte becomes at most "\xNN". */
+#define ESCAPE_EXPANSION_MAX 4
+
+/* Length of the valid, printable UTF-8 sequence at s (1..4), or 0 when the byte at s must be
+ * escaped (a control, DEL, a C1 control, or invalid / overlong / surrogate UTF-8). */
+static size_t utf8_printable_len(const unsigned char *s) {
+        unsigned char c = s[0];
+        uint32_t cp;
+        size_t n;
+
+        if (c < 0x20 || c == 0x7f)
+                return 0;
+        if (c < 0x80)
+                return c == '\\' ? 0 : 1;
+        if (c >= 0xc2 && c <= 0xdf) {
+                n = 2;
+                cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                n = 3;
+                cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                n = 4;
+                cp = c & 0x07;
+        } else
+                return 0;
+
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL terminator */
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        if (cp >= 0x80 && cp <= 0x9f)
+                return 0;
+        return n;
+}
+
+/* Escapes s into out (which has room for ESCAPE_EXPANSION_MAX * strlen(s) + 1 bytes) or, when
+ * out is NULL, writes to f. Returns the length written to out. */
+static size_t escape(const char *s, char *out, FILE *f) {
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *) s;
+        size_t o = 0;
+
+        while (*p) {
+                size_t n = utf8_printable_len(p);
+                char esc[ESCAPE_EXPANSION_MAX];
+                size_t esc_len;
+
+                if (n > 0) {
+                        if (out)
+                                memcpy(out + o, p, n);
+                        else
+                                fwrite(p, 1, n, f);
+                        o += n;
+                        p += n;
+                        continue;
+                }
+                if (*p == '\\') {
+                        esc[0] = esc[1] = '\\';
+                        esc_len = 2;
+                } else {
+                        esc[0] = '\\';
+                        esc[1] = 'x';
+                        esc[2] = hex[*p >> 4];
+                        esc[3] = hex[*p & 0xf];
+                        esc_len = 4;
+                }
+                if (out)
+                        memcpy(out + o, esc, esc_len);
+                else
+                        fwrite(esc, 1, esc_len, f);
+                o += esc_len;
+                p++;
+        }
+        if (out)
+                out[o] = '\0';
+        return o;
+}
+
+void fputs_terminal_safe(const char *s, FILE *f) {
+        if (!s || !f)
+                return;
+        (void) escape(s, NULL, f);
+}
+
+char *terminal_safe_dup(const char *s) {
+        size_t len;
+        char *out;
+
+        if (!s)
+                return NULL;
+        len = strlen(s);
+        if (len > (SIZE_MAX - 1) / ESCAPE_EXPANSION_MAX)
+                return NULL;
+        out = malloc(len * ESCAPE_EXPANSION_MAX + 1);
+        if (!out)
+                return NULL;
+        (void) escape(s, out, NULL);
+        return out;
+}
+
+bool string_has_prefix(const char *s, const char *prefix) {
+        if (!s || !prefix)
+                return false;
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int unhex_char(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+int hex_decode(const char *s, size_t len, char **ret, size_t *ret_len) {
+        _cleanup_(freep) char *buf = NULL;
+
+        if ((!s && len > 0) || !ret)
+                return -EINVAL;
+        if (len % 2 != 0)
+                return -EINVAL;
+
+        buf = malloc(len / 2 + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i += 2) {
+                int hi = unhex_char(s[i]), lo = unhex_char(s[i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                buf[i / 2] = (char) (hi << 4 | lo);
+        }
+        buf[len / 2] = '\0';
+
+        if (ret_len)
+                *ret_len = len / 2;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
