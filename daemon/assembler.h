@@ -26,9 +26,10 @@ typedef enum AssemblerMode {
         ASSEMBLER_POSITION, /* file input: deadlines by record count */
 } AssemblerMode;
 
-/* Called once for each verdict of a released event, in record order. The Denial is borrowed
- * for the duration of the call. Return negative errno to stop (propagated). */
-typedef int (*assembler_emit_cb)(const Denial *d, void *userdata);
+/* Called once for each verdict of a released event, in record order. The Denial is lent for the
+ * duration of the call: the callee may complete it (attribution) but must copy what it keeps;
+ * d->raw belongs to the event and must not be freed. Return negative errno to stop. */
+typedef int (*assembler_emit_cb)(Denial *d, void *userdata);
 
 int assembler_new(AssemblerMode mode, assembler_emit_cb emit, void *userdata, Assembler **ret);
 Assembler *assembler_free(Assembler *a);

@@ -79,12 +79,13 @@ static int manager_commit(Manager *m) {
 
         if (store_pending(m->store) == 0 && m->n_pending == 0)
                 return 0;
+        size_t rows = store_pending(m->store);
         r = store_commit(m->store, &duplicates);
         if (r < 0) {
                 m->stats.store_errors++;
-                m->stats.events_lost += m->n_pending;
+                m->stats.events_lost += rows;
                 log_error_errno(r, "Failed to commit %zu denials to the store, they are lost: %s",
-                                m->n_pending, store_last_error(m->store));
+                                rows, store_last_error(m->store));
                 drop_pending(m);
                 return r;
         }
@@ -112,49 +113,46 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (m->live)
                 assembler_expire(m->assembler, now);
-        if (m->n_pending > 0 && now - m->batch_started_usec >= STORE_BATCH_USEC)
+        if (store_pending(m->store) > 0 && now - m->batch_started_usec >= STORE_BATCH_USEC)
                 (void) manager_commit(m);
-        if ((m->live && assembler_pending(m->assembler) > 0) || m->n_pending > 0)
+        if ((m->live && assembler_pending(m->assembler) > 0) || store_pending(m->store) > 0)
                 manager_arm_tick(m);
         return 0;
 }
 
-/* A released verdict: keep it if it is a container denial, name its container, queue it. */
-static int on_denial(const Denial *released, void *userdata) {
+/* A released verdict: keep it if it is a container denial, name its container, store it. A copy
+ * is kept for the tail subscribers only when there are any: imports and quiet hosts pay nothing
+ * for the live tail. */
+static int on_denial(Denial *d, void *userdata) {
         Manager *m = userdata;
-        Denial d;
         int r;
 
         m->stats.denials_seen++;
-        if (!domain_filter_wants(&m->config.domains, released->source_type,
-                                 released->target_mcs)) {
+        if (!domain_filter_wants(&m->config.domains, d->source_type, d->target_mcs)) {
                 m->stats.denials_filtered++;
                 return 0;
         }
 
-        r = denial_copy(released, &d);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory.");
         if (m->live)
-                (void) attributor_resolve(m->attributor, &d);
+                (void) attributor_resolve(m->attributor, d);
 
-        if (m->n_pending == 0)
+        if (store_pending(m->store) == 0)
                 m->batch_started_usec = now_monotonic_usec();
-        r = store_add(m->store, &d);
+        r = store_add(m->store, d);
         if (r < 0) {
                 m->stats.store_errors++;
                 m->stats.events_lost++;
                 log_error_errno(r, "Failed to store a denial, it is lost: %s",
                                 store_last_error(m->store));
-                denial_done(&d);
                 return 0;
         }
-        if (r == 0) { /* already stored: counted at commit, not broadcast again */
-                denial_done(&d);
-                return 0;
+        if (r > 0 && m->stats.tail_subscribers > 0 && m->n_pending < PENDING_DENIALS_MAX) {
+                r = denial_copy(d, &m->pending[m->n_pending]);
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory.");
+                m->n_pending++;
         }
-        m->pending[m->n_pending++] = d;
-        if (m->n_pending >= PENDING_DENIALS_MAX || store_pending(m->store) >= STORE_BATCH_ROWS)
+        if (store_pending(m->store) >= STORE_BATCH_ROWS || m->n_pending >= PENDING_DENIALS_MAX)
                 (void) manager_commit(m);
         manager_arm_tick(m);
         return 0;

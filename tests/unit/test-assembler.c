@@ -12,7 +12,7 @@
 static Denial emitted[MAX_EMITTED];
 static size_t n_emitted;
 
-static int on_emit(const Denial *d, void *userdata) {
+static int on_emit(Denial *d, void *userdata) {
         CHECK(n_emitted < MAX_EMITTED);
         CHECK(denial_copy(d, &emitted[n_emitted++]) == 0);
         return 0;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Ingest throughput from a file: a generated audit.log of container denials (raw lines exactly as
+# auditd writes them) through the whole pipeline (parse, assemble, filter, store in SQLite) with
+# `avcwatchd --input FILE`. Prints records/s and denials/s per CPU second of the daemon (it is
+# single threaded: one core), wall time, peak RSS, and the database size per denial.
+#
+#   bench/bench-ingest-file.sh [DENIALS=1000000] [BUILD=build] [RUNS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DENIALS=${DENIALS:-${1:-1000000}}
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-3}
+T=$(mktemp -d /tmp/avcwatch-bench.XXXXXX)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$T"' EXIT
+pid=
+
+python3 bench/gen-audit-log.py --denials "$DENIALS" --containers 200 --seed 1 > "$T/audit.log"
+records=$(wc -l < "$T/audit.log")
+bytes=$(stat -c %s "$T/audit.log")
+echo "input: $DENIALS denials, $records records, $((bytes / 1024 / 1024)) MiB ($T/audit.log)"
+
+tick=$(getconf CLK_TCK)
+results=()
+for run in $(seq 1 "$RUNS"); do
+        rm -f "$T"/db*
+        start=$(date +%s.%N)
+        "$BUILD/daemon/avcwatchd" --config /dev/null --db "$T/db" --socket "$T/sock" \
+                --input "$T/audit.log" 2> "$T/daemon.log" &
+        pid=$!
+        until "$BUILD/client/avcctl" --socket "$T/sock" -o json stats 2>/dev/null |
+                grep -q '"input_eof":true'; do
+                sleep 0.05
+        done
+        end=$(date +%s.%N)
+        read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+        hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+        stored=$("$BUILD/client/avcctl" --socket "$T/sock" -o json stats |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["denials_stored"])')
+        kill -TERM "$pid"; wait "$pid" || true; pid=
+        dbbytes=$(du -cb "$T"/db* | tail -1 | cut -f1)
+        cpu=$(awk -v u="$utime" -v s="$stime" -v t="$tick" 'BEGIN {print (u + s) / t}')
+        wall=$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')
+        rps=$(awk -v r="$records" -v c="$cpu" 'BEGIN {printf "%d", r / c}')
+        dps=$(awk -v r="$stored" -v c="$cpu" 'BEGIN {printf "%d", r / c}')
+        printf 'run %d: %d records, %d denials stored, wall %.2f s, cpu %.2f s -> %d records/s/core, %d denials/s/core, peak RSS %d MiB, db %d bytes/denial\n' \
+                "$run" "$records" "$stored" "$wall" "$cpu" "$rps" "$dps" \
+                "$((hwm / 1024))" "$((dbbytes / stored))"
+        results+=("$rps")
+done
+median=$(printf '%s\n' "${results[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "median: $median records/s per core (raw log: $((bytes / DENIALS)) bytes/denial)"
+echo "reproduce: DENIALS=$DENIALS RUNS=$RUNS bench/bench-ingest-file.sh"

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* Sources of raw audit lines on the sd-event loop.
+ *
+ * Netlink: a receive-only socket on the audit multicast group AUDIT_NLGRP_READLOG. It coexists
+ * with auditd (which owns the unicast channel) and works with audit disabled. Decisions:
+ *  - One record per datagram, and its length is what recvmsg() returned: the kernel's multicast
+ *    copies have been seen with an nlmsg_len that does not match the payload.
+ *  - The line handed on is rebuilt in the audit.log form "type=NAME msg=audit(...): ...", so that
+ *    files and the kernel feed one parser.
+ *  - Losses are counted, never fatal. ENOBUFS says "at least one datagram was dropped" without
+ *    saying how many. The exact figure is the socket's cumulative drop counter (sk_drops). The
+ *    brief was SO_RXQ_OVFL, which carries it in a control message; but netlink_recvmsg() does not
+ *    attach that message (checked on 6.x: never delivered), so the counter is read with
+ *    getsockopt(SO_MEMINFO)[SK_MEMINFO_DROPS] after every batch and every ENOBUFS; SO_RXQ_OVFL is
+ *    still enabled and honoured should a kernel start sending it (same counter). netlink_dropped
+ *    is that counter, events_lost grows by its increments; only where SO_MEMINFO is unavailable
+ *    does an ENOBUFS count as one lost event (the true number is then unknown).
+ *  - The receive buffer is forced large (SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it SO_RCVBUF
+ *    is capped by net.core.rmem_max, which we log since bursts will then be lost).
+ *
+ * File / stdin: read in chunks and split into lines here. A regular file is always "readable" and
+ * epoll refuses it, so it is driven by a defer source that handles one chunk per dispatch and
+ * lets the loop serve other sources between chunks; pipes and sockets on stdin use an io source.
+ * Lines longer than SOURCE_LINE_MAX are counted malformed and skipped up to the next newline.
+ *
+ * Both drain in bounded batches per dispatch (SOURCE_BATCH_MAX datagrams, one chunk of lines):
+ * sd-event is level triggered, so the loop comes back while input remains, after serving queries
+ * and timers. The line callback may return a negative errno: the loop is then asked to exit with
+ * it and this source stops. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libaudit.h>
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "source.h"
+
+/* Largest datagram accepted: header plus a text as long as the longest accepted file line. The
+ * kernel's own bound (MAX_AUDIT_MESSAGE_LENGTH, 8970) is lower, but its buffers can grow past
+ * it; anything longer is counted malformed (MSG_TRUNC). */
+#define SOURCE_DATAGRAM_MAX (NLMSG_HDRLEN + SOURCE_LINE_MAX)
+/* "type=" NAME " msg=": the longest NAME is "UNKNOWN[-2147483648]" */
+#define SOURCE_PREFIX_MAX 64
+/* Bytes read from a file per dispatch: big enough to amortise the syscall, small enough that one
+ * dispatch stays in the low milliseconds. */
+#define SOURCE_FILE_CHUNK (256 * 1024)
+
+/* A defer source stays pending across dispatches and keeps its original place in sd-event's
+ * queue, so at the same priority as other sources it would run first forever and starve them
+ * (queries, timers, signals). Below every other priority, it runs when nothing else is pending. */
+#define SOURCE_FILE_PRIORITY (SD_EVENT_PRIORITY_IDLE + 10)
+
+#ifndef SO_RXQ_OVFL
+#define SO_RXQ_OVFL 40
+#endif
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+
+typedef enum SourceKind {
+        SOURCE_NETLINK,
+        SOURCE_FILE,  /* regular file (also on stdin): defer source */
+        SOURCE_STREAM /* pipe, socket, tty on stdin: io source */
+} SourceKind;
+
+struct Source {
+        SourceKind kind;
+        sd_event *event;
+        sd_event_source *event_source;
+        int fd;
+        bool own_fd;
+        Stats *stats;
+        source_line_cb line_cb;
+        source_eof_cb eof_cb;
+        void *userdata;
+
+        /* netlink */
+        uint32_t drops_seen; /* last sk_drops value: the kernel's counter is cumulative */
+        bool have_meminfo;   /* SO_MEMINFO works (Linux >= 4.12) */
+        char *datagram;      /* SOURCE_DATAGRAM_MAX */
+
+        /* files: read chunk, and the line carried over a chunk boundary */
+        char *chunk; /* SOURCE_FILE_CHUNK */
+        char *carry; /* SOURCE_LINE_MAX */
+        size_t carry_len;
+        bool skipping; /* inside an over-long line: drop bytes up to the next newline */
+        bool eof;
+
+        /* the line handed on for netlink: prefix + text */
+        char *line; /* SOURCE_PREFIX_MAX + SOURCE_LINE_MAX */
+};
+
+Source *source_free(Source *s) {
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->event_source);
+        if (s->own_fd && s->fd >= 0)
+                close(s->fd);
+        sd_event_unref(s->event);
+        free(s->datagram);
+        free(s->chunk);
+        free(s->carry);
+        free(s->line);
+        free(s);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Source *, source_free);
+
+static Source *source_alloc(sd_event *e, SourceKind kind, Stats *stats, source_line_cb cb,
+                            source_eof_cb eof, void *userdata) {
+        Source *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return NULL;
+        s->kind = kind;
+        s->event = sd_event_ref(e);
+        s->fd = -EBADF;
+        s->stats = stats;
+        s->line_cb = cb;
+        s->eof_cb = eof;
+        s->userdata = userdata;
+        return s;
+}
+
+static void stats_set_input(Stats *stats, const char *input) {
+        snprintf(stats->input, sizeof(stats->input), "%s", input);
+}
+
+/* The callback asked to stop: end the loop with its error and go quiet. */
+static int source_stop(Source *s, int r) {
+        sd_event_source_set_enabled(s->event_source, SD_EVENT_OFF);
+        sd_event_exit(s->event, r);
+        return 0;
+}
+
+/* ---- netlink ---- */
+
+static const char *record_type_name(int type, char *buf, size_t n) {
+        const char *name = audit_msg_type_to_name(type);
+
+        if (name)
+                return name;
+        /* as auditd writes types it has no name for */
+        snprintf(buf, n, "UNKNOWN[%d]", type);
+        return buf;
+}
+
+/* cumulative: the socket's drop counter (sk_drops), as SO_MEMINFO or SO_RXQ_OVFL report it. */
+static void netlink_update_drops(Source *s, uint32_t cumulative) {
+        /* unsigned arithmetic: the 32 bit counter may wrap */
+        uint32_t delta = cumulative - s->drops_seen;
+
+        s->drops_seen = cumulative;
+        s->stats->netlink_dropped += delta;
+        s->stats->events_lost += delta;
+}
+
+static bool netlink_has_meminfo(int fd) {
+        uint32_t mem[SK_MEMINFO_VARS] = {};
+        socklen_t l = sizeof(mem);
+
+        return getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &l) == 0 &&
+               l >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t);
+}
+
+static void netlink_read_meminfo_drops(Source *s) {
+        uint32_t mem[SK_MEMINFO_VARS] = {};
+        socklen_t l = sizeof(mem);
+
+        if (!s->have_meminfo)
+                return;
+        if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &l) < 0 ||
+            l < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+                return;
+        netlink_update_drops(s, mem[SK_MEMINFO_DROPS]);
+}
+
+/* SO_RXQ_OVFL's control message, if the kernel attached one. */
+static void netlink_account_cmsg_drops(Source *s, struct msghdr *mh) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+                uint32_t count;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+                    c->cmsg_len < CMSG_LEN(sizeof(uint32_t)))
+                        continue;
+                memcpy(&count, CMSG_DATA(c), sizeof(count));
+                netlink_update_drops(s, count);
+        }
+}
+
+/* One datagram: "nlmsghdr + text". Returns the callback's result, or 0. */
+static int netlink_handle_datagram(Source *s, size_t n) {
+        struct nlmsghdr h;
+        const char *text;
+        size_t text_len;
+        char namebuf[32];
+        const char *name;
+        int prefix;
+
+        if (n < NLMSG_HDRLEN) {
+                s->stats->records_malformed++;
+                return 0;
+        }
+        memcpy(&h, s->datagram, sizeof(h));
+        text = s->datagram + NLMSG_HDRLEN;
+        text_len = n - NLMSG_HDRLEN;
+        /* the kernel may include a terminating NUL, user messages a newline */
+        while (text_len > 0 && (text[text_len - 1] == '\0' || text[text_len - 1] == '\n'))
+                text_len--;
+        if (text_len == 0) {
+                s->stats->records_malformed++;
+                return 0;
+        }
+
+        name = record_type_name(h.nlmsg_type, namebuf, sizeof(namebuf));
+        prefix = snprintf(s->line, SOURCE_PREFIX_MAX, "type=%s msg=", name);
+        if (prefix < 0 || prefix >= SOURCE_PREFIX_MAX) {
+                s->stats->records_malformed++;
+                return 0;
+        }
+        memcpy(s->line + prefix, text, text_len);
+        return s->line_cb(s->line, (size_t) prefix + text_len, s->userdata);
+}
+
+static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Source *s = userdata;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(uint32_t))];
+        } control;
+
+        for (unsigned i = 0; i < SOURCE_BATCH_MAX; i++) {
+                struct sockaddr_nl from = {};
+                struct iovec iov = {.iov_base = s->datagram, .iov_len = SOURCE_DATAGRAM_MAX};
+                struct msghdr mh = {
+                        .msg_name = &from,
+                        .msg_namelen = sizeof(from),
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof(control),
+                };
+                ssize_t n;
+                int r;
+
+                n = recvmsg(fd, &mh, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == ENOBUFS) {
+                                /* the kernel overran our queue: at least one record is gone */
+                                s->stats->netlink_enobufs++;
+                                if (s->have_meminfo)
+                                        netlink_read_meminfo_drops(s);
+                                else
+                                        s->stats->events_lost++;
+                                continue;
+                        }
+                        r = negative_errno();
+                        log_error_errno(r, "Failed to read from the audit netlink socket: %m");
+                        return source_stop(s, r);
+                }
+
+                netlink_account_cmsg_drops(s, &mh);
+                s->stats->records_received++;
+
+                /* only the kernel (port 0) speaks on this group; anything else is not a record */
+                if (mh.msg_namelen >= sizeof(from) && from.nl_pid != 0) {
+                        s->stats->records_malformed++;
+                        continue;
+                }
+                if (mh.msg_flags & MSG_TRUNC) {
+                        s->stats->records_malformed++;
+                        continue;
+                }
+
+                r = netlink_handle_datagram(s, (size_t) n);
+                if (r < 0)
+                        return source_stop(s, r);
+        }
+        /* drops that happened without an ENOBUFS of their own (same congestion episode) */
+        netlink_read_meminfo_drops(s);
+        return 0;
+}
+
+static int netlink_check_fd(int fd) {
+        int domain = 0, protocol = 0;
+        socklen_t l = sizeof(domain);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0)
+                return negative_errno();
+        l = sizeof(protocol);
+        if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &l) < 0)
+                return negative_errno();
+        if (domain != AF_NETLINK || protocol != NETLINK_AUDIT)
+                return -EPROTOTYPE;
+        return 0;
+}
+
+static int fd_set_nonblock(int fd) {
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0)
+                return negative_errno();
+        if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* Best effort: a small buffer loses bursts but still works. */
+static void netlink_setup_buffers(int fd) {
+        int size = SOURCE_NETLINK_RCVBUF, one = 1, effective = 0;
+        socklen_t l = sizeof(effective);
+
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0) {
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+                /* the kernel doubles the value it stores; it reports the doubled figure */
+                if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &effective, &l) == 0 && effective < size)
+                        log_warning("Audit socket receive buffer is %d bytes, not %d "
+                                    "(SO_RCVBUFFORCE needs CAP_NET_ADMIN; else raise "
+                                    "net.core.rmem_max): bursts may be lost",
+                                    effective, size);
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+                log_warning("Cannot enable SO_RXQ_OVFL on the audit socket: dropped records are "
+                            "counted by ENOBUFS only");
+}
+
+int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, void *userdata,
+                       Source **ret) {
+        _cleanup_(source_freep) Source *s = NULL;
+        _cleanup_(closep) int owned = -EBADF;
+        int r;
+
+        if (!e || !stats || !cb || !ret)
+                return -EINVAL;
+
+        if (fd >= 0) {
+                r = netlink_check_fd(fd);
+                if (r < 0)
+                        return r;
+                r = fd_set_nonblock(fd);
+                if (r < 0)
+                        return r;
+        } else {
+                struct sockaddr_nl sa = {
+                        .nl_family = AF_NETLINK,
+                        .nl_pid = 0,
+                        .nl_groups = 1U << (AUDIT_NLGRP_READLOG - 1),
+                };
+
+                owned = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_AUDIT);
+                if (owned < 0)
+                        return negative_errno();
+                /* buffers before bind: the first burst may come right away */
+                netlink_setup_buffers(owned);
+                /* EPERM here means no CAP_AUDIT_READ; the caller says so */
+                if (bind(owned, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        return negative_errno();
+        }
+
+        s = source_alloc(e, SOURCE_NETLINK, stats, cb, NULL, userdata);
+        if (!s)
+                return -ENOMEM;
+        s->datagram = malloc(SOURCE_DATAGRAM_MAX);
+        s->line = malloc(SOURCE_PREFIX_MAX + SOURCE_LINE_MAX);
+        if (!s->datagram || !s->line)
+                return -ENOMEM;
+
+        if (fd >= 0)
+                netlink_setup_buffers(fd);
+
+        r = sd_event_add_io(e, &s->event_source, fd >= 0 ? fd : owned, EPOLLIN, netlink_on_io, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(s->event_source, "audit-netlink");
+
+        /* the passed fd is ours only on success */
+        if (fd >= 0)
+                s->fd = fd;
+        else
+                s->fd = TAKE_FD(owned);
+        s->own_fd = true;
+        /* drops_seen starts at 0, not at the current value: records a socket-activated fd
+         * dropped before we were started are lost too */
+        s->have_meminfo = netlink_has_meminfo(s->fd);
+        stats_set_input(stats, "netlink");
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* ---- file / stdin ---- */
+
+static bool line_is_blank(const char *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+                        return false;
+        return true;
+}
+
+static int file_emit(Source *s, const char *p, size_t n) {
+        if (line_is_blank(p, n))
+                return 0;
+        s->stats->records_received++;
+        if (n > SOURCE_LINE_MAX) {
+                s->stats->records_malformed++;
+                return 0;
+        }
+        return s->line_cb(p, n, s->userdata);
+}
+
+/* Splits data into lines, carrying a partial last line over to the next chunk. */
+static int file_consume(Source *s, const char *p, size_t n) {
+        while (n > 0) {
+                const char *nl = memchr(p, '\n', n);
+                size_t seg = nl ? (size_t) (nl - p) : n;
+                int r = 0;
+
+                if (s->skipping) {
+                        /* rest of an over-long line, already counted */
+                        if (nl)
+                                s->skipping = false;
+                } else if (s->carry_len + seg > SOURCE_LINE_MAX) {
+                        /* too long: count it once, drop what we have and skip to its end */
+                        s->stats->records_received++;
+                        s->stats->records_malformed++;
+                        s->carry_len = 0;
+                        s->skipping = !nl;
+                } else if (!nl) {
+                        memcpy(s->carry + s->carry_len, p, seg);
+                        s->carry_len += seg;
+                } else if (s->carry_len > 0) {
+                        memcpy(s->carry + s->carry_len, p, seg);
+                        r = file_emit(s, s->carry, s->carry_len + seg);
+                        s->carry_len = 0;
+                } else
+                        r = file_emit(s, p, seg);
+                if (r < 0)
+                        return r;
+
+                if (!nl)
+                        break;
+                p = nl + 1;
+                n -= seg + 1;
+        }
+        return 0;
+}
+
+static int file_finish(Source *s) {
+        int r = 0;
+
+        /* a last line without a newline */
+        if (!s->skipping && s->carry_len > 0)
+                r = file_emit(s, s->carry, s->carry_len);
+        s->carry_len = 0;
+        s->skipping = false;
+        s->eof = true;
+        s->stats->input_eof = true;
+        sd_event_source_set_enabled(s->event_source, SD_EVENT_OFF);
+        if (r < 0)
+                return source_stop(s, r);
+        if (s->eof_cb)
+                s->eof_cb(s->userdata);
+        return 0;
+}
+
+/* Reads and handles one chunk. */
+static int file_step(Source *s) {
+        ssize_t n;
+        int r;
+
+        if (s->eof)
+                return 0;
+        n = read(s->fd, s->chunk, SOURCE_FILE_CHUNK);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                r = negative_errno();
+                log_error_errno(r, "Failed to read the input: %m");
+                return source_stop(s, r);
+        }
+        if (n == 0)
+                return file_finish(s);
+        r = file_consume(s, s->chunk, (size_t) n);
+        if (r < 0)
+                return source_stop(s, r);
+        return 0;
+}
+
+static int file_on_defer(sd_event_source *es, void *userdata) {
+        return file_step(userdata);
+}
+
+static int file_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        /* EPOLLHUP with data left still reads the data first; read() returns 0 after it */
+        return file_step(userdata);
+}
+
+int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb,
+                    source_eof_cb eof, void *userdata, Source **ret) {
+        _cleanup_(source_freep) Source *s = NULL;
+        _cleanup_(closep) int fd = -EBADF;
+        bool is_stdin;
+        struct stat st;
+        int r;
+
+        if (!e || !path || !stats || !cb || !ret)
+                return -EINVAL;
+
+        is_stdin = strcmp(path, "-") == 0;
+        if (!is_stdin) {
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return negative_errno();
+        }
+        if (fstat(is_stdin ? STDIN_FILENO : fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+
+        s = source_alloc(e, S_ISREG(st.st_mode) ? SOURCE_FILE : SOURCE_STREAM, stats, cb, eof,
+                         userdata);
+        if (!s)
+                return -ENOMEM;
+        s->chunk = malloc(SOURCE_FILE_CHUNK);
+        s->carry = malloc(SOURCE_LINE_MAX);
+        if (!s->chunk || !s->carry)
+                return -ENOMEM;
+        s->fd = is_stdin ? STDIN_FILENO : fd;
+
+        if (s->kind == SOURCE_STREAM) {
+                r = fd_set_nonblock(s->fd);
+                if (r < 0)
+                        return r;
+                r = sd_event_add_io(e, &s->event_source, s->fd, EPOLLIN, file_on_io, s);
+                if (r == -EPERM)
+                        /* not pollable (/dev/null, some character devices): reads never block
+                         * for long on those, treat it like a file */
+                        s->kind = SOURCE_FILE;
+                else if (r < 0)
+                        return r;
+        }
+        if (s->kind == SOURCE_FILE) {
+                r = sd_event_add_defer(e, &s->event_source, file_on_defer, s);
+                if (r < 0)
+                        return r;
+                r = sd_event_source_set_priority(s->event_source, SOURCE_FILE_PRIORITY);
+                if (r < 0)
+                        return r;
+                r = sd_event_source_set_enabled(s->event_source, SD_EVENT_ON);
+                if (r < 0)
+                        return r;
+        }
+        (void) sd_event_source_set_description(s->event_source, "audit-input");
+
+        /* stdin stays open: it is not ours to close */
+        s->own_fd = !is_stdin;
+        TAKE_FD(fd);
+        stats_set_input(stats, is_stdin ? "stdin" : "file");
+        *ret = TAKE_PTR(s);
+        return 0;
+}

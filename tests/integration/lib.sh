@@ -1,0 +1,202 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for the integration tests: sourced (never run) by tests/integration/test-*.sh,
+# which CTest starts with AVCWATCHD, AVCCTL, AVCWATCH_INJECT, AVCWATCH_CORPUS_DIR and
+# AVCWATCH_TESTLIB (this file) in the environment.
+#
+# Every test runs the real daemon on a private temp directory ($T): database $T/db, socket
+# $T/sock, log $T/daemon.log (all runs appended). Cleanup on exit stops whatever is still running;
+# the directory is removed on success and kept on failure for a post-mortem.
+#
+#   skip MSG / require_root / require_audit_netlink     exit 77 with the reason
+#   make_tmpdir                                         sets T, installs the cleanup trap
+#   start_daemon [ARGS]                                 DB=, SOCK=, CONFIG= override the defaults
+#   stop_daemon                                         SIGTERM, expects exit status 0
+#   avcctl ARGS / inject ARGS                           the client and the injector
+#   wait_for SECONDS CMD...                             polls CMD until it succeeds
+#   json_field JSON KEY                                 one top-level value, as JSON text
+#   input_eof                                           the daemon's input reached its end
+#   fail MSG                                            prints, dumps the daemon log, exits 1
+
+set -euo pipefail
+
+# Bounds on the waits, so that a hung daemon fails the test instead of the CTest timeout.
+AVC_START_TIMEOUT=${AVC_START_TIMEOUT:-10}
+AVC_STOP_TIMEOUT=${AVC_STOP_TIMEOUT:-20}
+AVC_LOG_TAIL=${AVC_LOG_TAIL:-200}
+
+T=
+DAEMON_PID=
+AVC_SOCKET=
+AVC_BG_PIDS=()
+
+skip() {
+        echo "SKIP: $*"
+        exit 77
+}
+
+require_root() {
+        [ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+# The kernel's audit multicast group, as the daemon binds it (needs CAP_AUDIT_READ).
+require_audit_netlink() {
+        python3 - <<'PY' || skip "cannot bind the kernel audit multicast group (CAP_AUDIT_READ?)"
+import socket
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
+s.bind((0, 1))                                             # AUDIT_NLGRP_READLOG
+PY
+}
+
+dump_log() {
+        if [ -n "$T" ] && [ -s "$T/daemon.log" ]; then
+                echo "---- daemon log (last $AVC_LOG_TAIL lines of $T/daemon.log) ----" >&2
+                tail -n "$AVC_LOG_TAIL" "$T/daemon.log" >&2
+                echo "----" >&2
+        fi
+}
+
+fail() {
+        echo "FAIL: $*" >&2
+        dump_log
+        exit 1
+}
+
+_require_env() {
+        local v
+        for v in AVCWATCHD AVCCTL AVCWATCH_INJECT; do
+                [ -n "${!v:-}" ] && [ -x "${!v}" ] || fail "\$$v is not an executable: '${!v:-}'"
+        done
+}
+
+_cleanup() {
+        local rc=$?
+        local p
+        for p in "${AVC_BG_PIDS[@]}"; do
+                kill "$p" 2> /dev/null || true
+        done
+        if [ -n "$DAEMON_PID" ]; then
+                kill -TERM "$DAEMON_PID" 2> /dev/null || true
+                wait "$DAEMON_PID" 2> /dev/null || true
+        fi
+        if [ -n "$T" ] && [ -d "$T" ]; then
+                if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then
+                        rm -rf "$T"
+                else
+                        echo "kept $T for inspection" >&2
+                fi
+        fi
+        exit "$rc"
+}
+
+make_tmpdir() {
+        _require_env
+        T=$(mktemp -d /tmp/avcwatch-test.XXXXXX)
+        trap _cleanup EXIT
+        trap 'exit 130' INT TERM
+}
+
+# Runs a command in the background and has the cleanup kill it; sets BG_PID.
+start_bg() {
+        "$@" &
+        BG_PID=$!
+        AVC_BG_PIDS+=("$BG_PID")
+}
+
+daemon_alive() {
+        [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2> /dev/null
+}
+
+start_daemon() {
+        [ -n "$T" ] || fail "start_daemon before make_tmpdir"
+        [ -z "$DAEMON_PID" ] || fail "start_daemon: already running ($DAEMON_PID)"
+        local db=${DB:-$T/db} config=${CONFIG:-/dev/null}
+        AVC_SOCKET=${SOCK:-$T/sock}
+        local i
+
+        echo "==== avcwatchd --db $db --socket $AVC_SOCKET $* ($(date +%T.%N))" >> "$T/daemon.log"
+        "$AVCWATCHD" --config "$config" --db "$db" --socket "$AVC_SOCKET" "$@" \
+                >> "$T/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+        for ((i = 0; i < AVC_START_TIMEOUT * 10; i++)); do
+                if [ -S "$AVC_SOCKET" ]; then
+                        return 0
+                fi
+                if ! daemon_alive; then
+                        local rc=0
+                        wait "$DAEMON_PID" || rc=$?
+                        DAEMON_PID=
+                        fail "avcwatchd exited with status $rc during start-up"
+                fi
+                sleep 0.1
+        done
+        fail "avcwatchd did not create $AVC_SOCKET within ${AVC_START_TIMEOUT}s"
+}
+
+stop_daemon() {
+        [ -n "$DAEMON_PID" ] || fail "stop_daemon: no daemon running"
+        local pid=$DAEMON_PID rc=0 i
+
+        kill -TERM "$pid" 2> /dev/null || true
+        for ((i = 0; i < AVC_STOP_TIMEOUT * 10; i++)); do
+                kill -0 "$pid" 2> /dev/null || break
+                sleep 0.1
+        done
+        if kill -0 "$pid" 2> /dev/null; then
+                kill -KILL "$pid" 2> /dev/null || true
+                wait "$pid" 2> /dev/null || true
+                DAEMON_PID=
+                fail "avcwatchd did not exit within ${AVC_STOP_TIMEOUT}s of SIGTERM"
+        fi
+        wait "$pid" || rc=$?
+        DAEMON_PID=
+        [ "$rc" -eq 0 ] || fail "avcwatchd exited with status $rc after SIGTERM, expected 0"
+}
+
+avcctl() {
+        "$AVCCTL" --socket "${AVC_SOCKET:-$T/sock}" "$@"
+}
+
+inject() {
+        "$AVCWATCH_INJECT" "$@"
+}
+
+# wait_for SECONDS CMD [ARGS...]: 0 as soon as CMD succeeds, 1 after SECONDS. Fails the test at
+# once if the daemon died meanwhile.
+wait_for() {
+        local secs=$1 i
+        shift
+        for ((i = 0; i < secs * 10; i++)); do
+                if "$@" > /dev/null 2>&1; then
+                        return 0
+                fi
+                if [ -n "$DAEMON_PID" ] && ! daemon_alive; then
+                        fail "avcwatchd died while waiting for: $*"
+                fi
+                sleep 0.1
+        done
+        return 1
+}
+
+# json_field JSON KEY: the top-level KEY of one JSON object; strings bare, everything else as
+# JSON text (true, null, 42, [...]).
+json_field() {
+        python3 -c '
+import json, sys
+v = json.loads(sys.argv[1])[sys.argv[2]]
+print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
+}
+
+input_eof() {
+        [ "$(json_field "$(avcctl -o json stats)" input_eof)" = true ]
+}
+
+# count_lines CMD...: the number of lines CMD prints (fails the test if CMD fails).
+count_lines() {
+        local out
+        out=$("$@") || fail "command failed: $*"
+        if [ -z "$out" ]; then
+                echo 0
+        else
+                printf '%s\n' "$out" | wc -l
+        fi
+}

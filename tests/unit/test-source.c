@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: MIT */
+/* The record sources against real input: the kernel's audit netlink multicast (USER_AVC
+ * messages sent by a child through audit_send(), needs root), a regular file, a pipe and a
+ * regular file on stdin, /dev/null. Other processes may be sending audit messages at the same
+ * time, so netlink checks look for our marker and never assume we are alone. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libaudit.h>
+#include <linux/netlink.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "source.h"
+#include "test.h"
+#include "user-avc.h"
+
+/* exported by libaudit, declared only in its private header */
+extern int audit_send(int fd, int type, const void *data, unsigned int size);
+
+#define TEST_TIMEOUT_USEC (10ULL * 1000000)
+#define TEST_NETLINK_COUNT 100
+#define TEST_FLOOD_COUNT 2000
+#define TEST_LINES_MAX 20000
+
+typedef struct Ctx {
+        sd_event *event;
+        const char *marker; /* netlink: only lines holding it are kept */
+        char **lines;
+        size_t n_lines;
+        size_t n_all; /* every line the callback saw */
+        unsigned eof_calls;
+        size_t stop_at; /* > 0: return stop_error at this kept line */
+        int stop_error;
+        size_t want; /* > 0: exit the loop once this many lines are kept */
+        bool no_exit_on_eof;
+        bool timer_fired;
+        size_t lines_at_timer;
+} Ctx;
+
+static void ctx_clear(Ctx *c) {
+        for (size_t i = 0; i < c->n_lines; i++)
+                free(c->lines[i]);
+        free(c->lines);
+        c->lines = NULL;
+        c->n_lines = c->n_all = 0;
+        c->eof_calls = 0;
+}
+
+static int on_line(const char *line, size_t len, void *userdata) {
+        Ctx *c = userdata;
+        char *copy;
+
+        c->n_all++;
+        /* the line is not NUL terminated and must not contain the terminator */
+        CHECK(len == 0 || line[len - 1] != '\n');
+        copy = strndup(line, len);
+        CHECK(copy);
+        CHECK(strlen(copy) == len);
+        if (c->marker && !strstr(copy, c->marker)) {
+                free(copy);
+                return 0;
+        }
+        CHECK(c->n_lines < TEST_LINES_MAX);
+        if (!c->lines) {
+                c->lines = calloc(TEST_LINES_MAX, sizeof(char *));
+                CHECK(c->lines);
+        }
+        c->lines[c->n_lines++] = copy;
+        if (c->stop_at > 0 && c->n_lines == c->stop_at)
+                return c->stop_error;
+        if (c->want > 0 && c->n_lines == c->want)
+                sd_event_exit(c->event, 0);
+        return 0;
+}
+
+static void on_eof(void *userdata) {
+        Ctx *c = userdata;
+
+        c->eof_calls++;
+        if (!c->no_exit_on_eof)
+                sd_event_exit(c->event, 0);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Ctx *c = userdata;
+
+        return sd_event_exit(c->event, -ETIMEDOUT);
+}
+
+static int on_early_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Ctx *c = userdata;
+
+        c->timer_fired = true;
+        c->lines_at_timer = c->n_lines;
+        return 0;
+}
+
+static sd_event *new_event_with_timeout(Ctx *c) {
+        sd_event *e = NULL;
+
+        CHECK_RC(sd_event_new(&e), 0);
+        CHECK(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, TEST_TIMEOUT_USEC, 0, on_timeout,
+                                         c) >= 0);
+        c->event = e;
+        return e;
+}
+
+static bool string_starts(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- netlink ---- */
+
+/* Forks a child that sends count USER_AVC denials named "MARKER.N" and exits 0 if every send
+ * succeeded. */
+static pid_t spawn_sender(const char *marker, unsigned count) {
+        pid_t pid = fork();
+
+        CHECK(pid >= 0);
+        if (pid > 0)
+                return pid;
+
+        int fd = audit_open();
+        if (fd < 0)
+                _exit(2);
+        for (unsigned i = 1; i <= count; i++) {
+                char name[128], text[USER_AVC_TEXT_MAX];
+                UserAvcSpec spec = {
+                        .permissions = "read write",
+                        .pid = 4242,
+                        .comm = "srctest",
+                        .name = name,
+                        .scontext = "system_u:system_r:container_t:s0:c7,c8",
+                        .tcontext = "system_u:object_r:etc_t:s0",
+                        .tclass = "file",
+                        .permissive = 0,
+                };
+                int len, r;
+
+                snprintf(name, sizeof(name), "%s.%u", marker, i);
+                len = user_avc_format(&spec, text, sizeof(text));
+                if (len < 0)
+                        _exit(3);
+                for (int attempt = 0;; attempt++) {
+                        r = audit_send(fd, AUDIT_USER_AVC, text, (unsigned) len + 1);
+                        if (r >= 0)
+                                break;
+                        if (attempt > 100 || (r != -ECONNREFUSED && r != -ENOBUFS))
+                                _exit(4);
+                        usleep(1000);
+                }
+                /* drop the kernel's acks now and then so our own socket does not fill */
+                if (i % 32 == 0) {
+                        char ack[1024];
+                        while (recv(fd, ack, sizeof(ack), MSG_DONTWAIT) > 0 || errno == ENOBUFS)
+                                ;
+                }
+        }
+        _exit(0);
+}
+
+static void wait_child_ok(pid_t pid) {
+        int status;
+
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK_RC(WEXITSTATUS(status), 0);
+}
+
+static void make_marker(char *buf, size_t n, const char *what) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(buf, n, "%s-%d-%lx", what, (int) getpid(), (unsigned long) ts.tv_nsec);
+}
+
+/* The sequence numbers of "MARKER.N" names: each of 1..count exactly once. */
+static void check_all_names(Ctx *c, const char *marker, unsigned count) {
+        bool *seen = calloc(count + 1, sizeof(bool));
+        char needle[160];
+
+        CHECK(seen);
+        snprintf(needle, sizeof(needle), " name=\"%s.", marker);
+        for (size_t i = 0; i < c->n_lines; i++) {
+                const char *p = strstr(c->lines[i], needle);
+                unsigned long n;
+                char *end;
+
+                CHECK(p);
+                n = strtoul(p + strlen(needle), &end, 10);
+                CHECK(*end == '"');
+                CHECK(n >= 1 && n <= count);
+                CHECK(!seen[n]);
+                seen[n] = true;
+        }
+        for (unsigned i = 1; i <= count; i++)
+                CHECK(seen[i]);
+        free(seen);
+}
+
+static void test_netlink(void) {
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        char marker[64];
+        sd_event *e;
+        pid_t child;
+        int r;
+
+        if (geteuid() != 0)
+                SKIP("netlink: needs root (CAP_AUDIT_READ, CAP_AUDIT_WRITE)");
+
+        e = new_event_with_timeout(&c);
+        r = source_new_netlink(e, -1, &stats, on_line, &c, &src);
+        if (r == -EPERM || r == -EPROTONOSUPPORT)
+                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(-r));
+        CHECK_RC(r, 0);
+        CHECK_STREQ(stats.input, "netlink");
+
+        make_marker(marker, sizeof(marker), "srctest");
+        c.marker = marker;
+        c.want = TEST_NETLINK_COUNT;
+        child = spawn_sender(marker, TEST_NETLINK_COUNT);
+        r = sd_event_loop(e);
+        wait_child_ok(child);
+        CHECK_RC(r, 0);
+        CHECK_RC(c.n_lines, TEST_NETLINK_COUNT);
+
+        for (size_t i = 0; i < c.n_lines; i++) {
+                const char *l = c.lines[i];
+                const char *tail = l + strlen(l) - 1;
+
+                CHECK(string_starts(l, "type=USER_AVC msg=audit("));
+                /* the kernel's wrapper around our text, and our text intact inside it */
+                CHECK(strstr(l, "): pid="));
+                CHECK(strstr(l, " msg='avc:  denied  { read write } for  pid=4242 "
+                                "comm=\"srctest\" name=\""));
+                CHECK(strstr(l, " scontext=system_u:system_r:container_t:s0:c7,c8 "
+                                "tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0'"));
+                CHECK(*tail == '\'');
+        }
+        check_all_names(&c, marker, TEST_NETLINK_COUNT);
+
+        /* every datagram counted; each either handed on or malformed */
+        CHECK(stats.records_received >= TEST_NETLINK_COUNT);
+        CHECK(stats.records_received == c.n_all + stats.records_malformed);
+        /* a 64 MiB buffer (or whatever we got) holds 100 small records */
+        CHECK_RC(stats.netlink_dropped, 0);
+
+        /* a callback error stops the loop with that error (an exited loop cannot run again:
+         * a new one) */
+        src = source_free(src);
+        sd_event_unref(e);
+        ctx_clear(&c);
+        e = new_event_with_timeout(&c);
+        CHECK_RC(source_new_netlink(e, -1, &stats, on_line, &c, &src), 0);
+        c.want = 0;
+        c.stop_at = 3;
+        c.stop_error = -ECANCELED;
+        make_marker(marker, sizeof(marker), "srcstop");
+        child = spawn_sender(marker, 10);
+        r = sd_event_loop(e);
+        wait_child_ok(child);
+        CHECK_RC(r, -ECANCELED);
+        CHECK_RC(c.n_lines, 3);
+
+        ctx_clear(&c);
+        src = source_free(src);
+        sd_event_unref(e);
+}
+
+/* A socket-activated fd, then squeezed to a tiny receive buffer and flooded while nobody reads:
+ * the losses must be counted exactly (SO_MEMINFO drops) and reported as ENOBUFS. */
+static void test_netlink_overrun(void) {
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        char marker[64];
+        sd_event *e;
+        pid_t child;
+        int fd, tiny = 4096, r;
+
+        if (geteuid() != 0)
+                SKIP("netlink: needs root");
+
+        /* not a netlink audit socket: refused */
+        e = new_event_with_timeout(&c);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        CHECK(fd >= 0);
+        CHECK_RC(source_new_netlink(e, fd, &stats, on_line, &c, &src), -EPROTOTYPE);
+        CHECK(src == NULL);
+        /* ... and still ours to close */
+        CHECK_RC(close(fd), 0);
+
+        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+        CHECK(fd >= 0);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(errno));
+        CHECK_RC(source_new_netlink(e, fd, &stats, on_line, &c, &src), 0);
+        CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+        CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)) == 0);
+
+        make_marker(marker, sizeof(marker), "srcflood");
+        c.marker = marker;
+        child = spawn_sender(marker, TEST_FLOOD_COUNT);
+        /* nobody reads while the child sends */
+        wait_child_ok(child);
+
+        /* then read everything that is left: stop after a quiet half second */
+        CHECK(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 500 * 1000, 0, on_timeout, &c) >=
+              0);
+        r = sd_event_loop(e);
+        CHECK_RC(r, -ETIMEDOUT);
+
+        fprintf(stderr,
+                "overrun: %zu of %d kept, dropped %" PRIu64 ", enobufs %" PRIu64 ", lost %" PRIu64
+                "\n",
+                c.n_lines, TEST_FLOOD_COUNT, stats.netlink_dropped, stats.netlink_enobufs,
+                stats.events_lost);
+        CHECK(c.n_lines < TEST_FLOOD_COUNT);
+        CHECK(stats.netlink_enobufs >= 1);
+        CHECK(stats.netlink_dropped > 0);
+        /* exact: what we got plus what the kernel dropped is at least what was sent (others'
+         * messages may have been dropped too) */
+        CHECK(c.n_lines + stats.netlink_dropped >= TEST_FLOOD_COUNT);
+        CHECK(stats.events_lost >= stats.netlink_dropped);
+        CHECK(stats.records_received == c.n_all + stats.records_malformed);
+
+        ctx_clear(&c);
+        src = source_free(src);
+        /* the source owned the fd */
+        CHECK(fcntl(fd, F_GETFD) < 0 && errno == EBADF);
+        sd_event_unref(e);
+}
+
+/* ---- files ---- */
+
+static void write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                CHECK(k > 0);
+                p += k;
+                n -= (size_t) k;
+        }
+}
+
+static char *make_temp(char *path_template) {
+        int fd = mkstemp(path_template);
+
+        CHECK(fd >= 0);
+        close(fd);
+        return path_template;
+}
+
+static void write_file(const char *path, const char *data, size_t n) {
+        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+        CHECK(fd >= 0);
+        write_all(fd, data, n);
+        CHECK_RC(close(fd), 0);
+}
+
+/* five lines: normal, blank, too long, normal, last without a newline */
+static char *five_lines(size_t *ret_len) {
+        size_t long_len = SOURCE_LINE_MAX + 10, n = 0;
+        char *buf = malloc(long_len + 256);
+
+        CHECK(buf);
+        n += (size_t) sprintf(buf + n, "line one\n");
+        n += (size_t) sprintf(buf + n, "  \t\n");
+        memset(buf + n, 'x', long_len);
+        n += long_len;
+        buf[n++] = '\n';
+        n += (size_t) sprintf(buf + n, "line four\n");
+        n += (size_t) sprintf(buf + n, "last line");
+        *ret_len = n;
+        return buf;
+}
+
+static void check_five(Ctx *c, Stats *stats) {
+        CHECK_RC(c->n_lines, 3);
+        CHECK_STREQ(c->lines[0], "line one");
+        CHECK_STREQ(c->lines[1], "line four");
+        CHECK_STREQ(c->lines[2], "last line");
+        CHECK_RC(stats->records_malformed, 1);
+        /* non-blank lines read: the three handed on and the over-long one */
+        CHECK_RC(stats->records_received, 4);
+        CHECK_RC(c->eof_calls, 1);
+        CHECK(stats->input_eof);
+}
+
+static void test_file(void) {
+        char path[] = "/tmp/test-source-XXXXXX";
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        size_t n;
+        char *data = five_lines(&n);
+        sd_event *e = new_event_with_timeout(&c);
+
+        make_temp(path);
+        write_file(path, data, n);
+
+        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_STREQ(stats.input, "file");
+        CHECK(!stats.input_eof);
+        /* step by step instead of sd_event_loop(): the end must come once and then the source
+         * must be quiet */
+        c.no_exit_on_eof = true;
+        for (int i = 0; i < 20; i++)
+                CHECK(sd_event_run(e, 10 * 1000) >= 0);
+        check_five(&c, &stats);
+
+        src = source_free(src);
+        ctx_clear(&c);
+        sd_event_unref(e);
+
+        /* errors at open */
+        e = new_event_with_timeout(&c);
+        CHECK_RC(source_new_file(e, "/nonexistent/avcwatch", &stats, on_line, on_eof, &c, &src),
+                 -ENOENT);
+        CHECK_RC(source_new_file(e, "/tmp", &stats, on_line, on_eof, &c, &src), -EISDIR);
+        CHECK(src == NULL);
+        sd_event_unref(e);
+
+        unlink(path);
+        free(data);
+}
+
+/* Many chunks: lines carried over chunk boundaries arrive whole and in order, an over-long line
+ * bigger than a whole chunk is skipped exactly to its end, and the loop runs other sources while
+ * the file is being read. */
+static void test_file_chunks(void) {
+        enum { BEFORE = 6000, AFTER = 6000, LONG = 300 * 1024 };
+        char path[] = "/tmp/test-source-XXXXXX";
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        size_t cap = (BEFORE + AFTER) * 128 + LONG + 16, n = 0, k = 0;
+        char *data = malloc(cap);
+        sd_event *e = new_event_with_timeout(&c);
+
+        CHECK(data);
+        for (int i = 0; i < BEFORE + AFTER; i++) {
+                if (i == BEFORE) {
+                        memset(data + n, 'L', LONG);
+                        n += LONG;
+                        data[n++] = '\n';
+                }
+                n += (size_t) snprintf(data + n, cap - n, "rec %06d %.*s\n", i, i % 101,
+                                       "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
+                                       "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijZ");
+        }
+        make_temp(path);
+        write_file(path, data, n);
+
+        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 0, 1, on_early_timer, &c) >= 0);
+        CHECK_RC(sd_event_loop(e), 0);
+
+        CHECK_RC(c.n_lines, BEFORE + AFTER);
+        for (int i = 0; i < BEFORE + AFTER; i++) {
+                char want[160];
+                snprintf(want, sizeof(want), "rec %06d %.*s", i, i % 101,
+                         "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
+                         "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijZ");
+                CHECK_STREQ(c.lines[k], want);
+                k++;
+        }
+        CHECK_RC(stats.records_malformed, 1);
+        CHECK_RC(stats.records_received, BEFORE + AFTER + 1);
+        CHECK_RC(c.eof_calls, 1);
+        /* the timer ran while lines were still coming */
+        CHECK(c.timer_fired);
+        CHECK(c.lines_at_timer < (size_t) (BEFORE + AFTER));
+
+        src = source_free(src);
+        ctx_clear(&c);
+
+        /* a callback error stops the file with that error, and no end is reported */
+        sd_event_unref(e);
+        e = new_event_with_timeout(&c);
+        stats = (Stats){};
+        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        c.stop_at = 5;
+        c.stop_error = -EBADMSG;
+        CHECK_RC(sd_event_loop(e), -EBADMSG);
+        CHECK_RC(c.n_lines, 5);
+        CHECK_RC(c.eof_calls, 0);
+
+        src = source_free(src);
+        ctx_clear(&c);
+        sd_event_unref(e);
+        unlink(path);
+        free(data);
+}
+
+/* The bound itself: SOURCE_LINE_MAX bytes is a line, one more is malformed, also when either is
+ * the last line without a newline. */
+static void test_line_max(void) {
+        char path[] = "/tmp/test-source-XXXXXX";
+        size_t n = 0, cap = 4 * (SOURCE_LINE_MAX + 2);
+        char *data = malloc(cap);
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        sd_event *e;
+
+        CHECK(data);
+        memset(data + n, 'a', SOURCE_LINE_MAX);
+        n += SOURCE_LINE_MAX;
+        data[n++] = '\n';
+        memset(data + n, 'b', SOURCE_LINE_MAX + 1);
+        n += SOURCE_LINE_MAX + 1;
+        data[n++] = '\n';
+        memset(data + n, 'c', SOURCE_LINE_MAX);
+        n += SOURCE_LINE_MAX;
+        make_temp(path);
+        write_file(path, data, n);
+
+        e = new_event_with_timeout(&c);
+        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(sd_event_loop(e), 0);
+        CHECK_RC(c.n_lines, 2);
+        CHECK_RC(strlen(c.lines[0]), SOURCE_LINE_MAX);
+        CHECK(c.lines[0][0] == 'a' && c.lines[0][SOURCE_LINE_MAX - 1] == 'a');
+        CHECK_RC(strlen(c.lines[1]), SOURCE_LINE_MAX);
+        CHECK(c.lines[1][0] == 'c');
+        CHECK_RC(stats.records_malformed, 1);
+        src = source_free(src);
+        ctx_clear(&c);
+        sd_event_unref(e);
+
+        /* the over-long one last, without a newline */
+        write_file(path, data, SOURCE_LINE_MAX + 1 + SOURCE_LINE_MAX + 1);
+        stats = (Stats){};
+        e = new_event_with_timeout(&c);
+        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(sd_event_loop(e), 0);
+        CHECK_RC(c.n_lines, 1);
+        CHECK_RC(stats.records_malformed, 1);
+        CHECK_RC(c.eof_calls, 1);
+        src = source_free(src);
+        ctx_clear(&c);
+        sd_event_unref(e);
+
+        unlink(path);
+        free(data);
+}
+
+/* stdin as a pipe fed by a child in pieces, as a regular file, and as /dev/null. */
+static void test_stdin(void) {
+        char path[] = "/tmp/test-source-XXXXXX";
+        int saved = dup(STDIN_FILENO), p[2], devnull;
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        sd_event *e;
+        size_t n;
+        char *data = five_lines(&n);
+        pid_t child;
+
+        CHECK(saved >= 0);
+
+        /* pipe, written in small pieces with pauses so that lines straddle reads */
+        CHECK_RC(pipe(p), 0);
+        child = fork();
+        CHECK(child >= 0);
+        if (child == 0) {
+                close(p[0]);
+                for (size_t off = 0; off < n;) {
+                        size_t k = MIN((size_t) 4093, n - off);
+                        write_all(p[1], data + off, k);
+                        off += k;
+                        usleep(2000);
+                }
+                _exit(0);
+        }
+        close(p[1]);
+        CHECK(dup2(p[0], STDIN_FILENO) == STDIN_FILENO);
+        close(p[0]);
+
+        e = new_event_with_timeout(&c);
+        CHECK_RC(source_new_file(e, "-", &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_STREQ(stats.input, "stdin");
+        CHECK_RC(sd_event_loop(e), 0);
+        wait_child_ok(child);
+        check_five(&c, &stats);
+        src = source_free(src);
+        /* stdin is not the source's to close */
+        CHECK(fcntl(STDIN_FILENO, F_GETFD) >= 0);
+        ctx_clear(&c);
+        sd_event_unref(e);
+
+        /* a regular file on stdin: epoll refuses it, the source must not */
+        make_temp(path);
+        write_file(path, data, n);
+        devnull = open(path, O_RDONLY | O_CLOEXEC);
+        CHECK(devnull >= 0);
+        CHECK(dup2(devnull, STDIN_FILENO) == STDIN_FILENO);
+        close(devnull);
+        stats = (Stats){};
+        e = new_event_with_timeout(&c);
+        CHECK_RC(source_new_file(e, "-", &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(sd_event_loop(e), 0);
+        check_five(&c, &stats);
+        src = source_free(src);
+        ctx_clear(&c);
+        sd_event_unref(e);
+        unlink(path);
+
+        /* /dev/null: no lines, one end */
+        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        CHECK(devnull >= 0);
+        CHECK(dup2(devnull, STDIN_FILENO) == STDIN_FILENO);
+        close(devnull);
+        stats = (Stats){};
+        e = new_event_with_timeout(&c);
+        CHECK_RC(source_new_file(e, "-", &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(sd_event_loop(e), 0);
+        CHECK_RC(c.n_lines, 0);
+        CHECK_RC(c.eof_calls, 1);
+        CHECK_RC(stats.records_received, 0);
+        CHECK(stats.input_eof);
+        src = source_free(src);
+        ctx_clear(&c);
+        sd_event_unref(e);
+
+        CHECK(dup2(saved, STDIN_FILENO) == STDIN_FILENO);
+        close(saved);
+        free(data);
+}
+
+int main(void) {
+        /* a child that dies early must not kill us with SIGPIPE */
+        signal(SIGPIPE, SIG_IGN);
+
+        test_file();
+        test_file_chunks();
+        test_line_max();
+        test_stdin();
+        /* last: these skip (exit 77) without root */
+        test_netlink();
+        test_netlink_overrun();
+        return 0;
+}
