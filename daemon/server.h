@@ -7,6 +7,9 @@
  * stays usable or is closed, the daemon carries on. Tail subscribers get each new stored denial;
  * a subscriber whose unsent output exceeds its bound is disconnected. */
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -23,11 +26,28 @@ typedef struct Server Server;
 #define SERVER_QUERY_PAGE_MAX 1000           /* denials per Query reply */
 #define SERVER_IDLE_USEC (300ULL * 1000000)  /* idle connections without a pending call */
 
-/* listen_fd: a listening socket (socket activation) or -1 to create one at socket_path
- * (mode 0660, group access_gid). access_gid: (gid_t) -1 for root only. */
+/* listen_fd: a listening socket (socket activation; the server owns it on success) or -1 to
+ * create one at socket_path (mode 0660, group access_gid; a stale socket is replaced, a live one
+ * or a non-socket refused with -EADDRINUSE / -EEXIST; removed again by server_free()).
+ * access_gid: (gid_t) -1 for root only. stats->clients and stats->tail_subscribers are kept
+ * current by the server. */
 int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access_gid,
                Store *store, Stats *stats, Server **ret);
 Server *server_free(Server *s);
 
 /* Sends d to every tail subscriber whose filter matches. */
 void server_broadcast(Server *s, const Denial *d);
+
+/* Whether a peer with these credentials may use the API: root, the access group as primary
+ * group, or the access group among its supplementary groups. access_gid (gid_t) -1: root only.
+ * Pure, so that the decision can be tested without other users. */
+bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                         gid_t access_gid);
+
+/* Connections closed because their unsent output exceeded SERVER_OUTPUT_MAX, and connections
+ * refused because SERVER_CONNECTIONS_MAX were open, since server_new(). */
+uint64_t server_get_connections_cut(const Server *s);
+uint64_t server_get_connections_refused(const Server *s);
+
+/* For tests: replaces SERVER_IDLE_USEC for connections accepted from now on. */
+void server_set_idle_usec(Server *s, uint64_t usec);

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* The Denial <-> JSON object of DESIGN "Contracts": what `avcctl -o json` prints and what the API
+ * sends. Users' scripts depend on it, so the shape is fixed here in one place: every key always
+ * present, in the documented order, unknown values null.
+ *
+ * Strings come from inside containers (comm, path, name, exe, the raw text) and may hold any byte.
+ * They are built with varlink_string_new(): the serialised text is always valid UTF-8 with no raw
+ * control byte, and every string that was valid UTF-8 (which includes the raw audit text: the
+ * kernel hex-encodes untrusted values) comes back byte for byte. A byte that is not part of valid
+ * UTF-8 is written as \u00XX of its value, so it comes back as U+00XX (two bytes of UTF-8): the
+ * only lossy case, chosen over emitting JSON that strict parsers refuse.
+ *
+ * denial_from_json() is the client's inverse: strict on the types of the keys it knows, tolerant
+ * of keys it does not (a newer daemon may add some). */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "denial-json.h"
+#include "macro.h"
+#include "varlink.h"
+
+#define PERMISSION_MAX 256 /* longest single permission name accepted from JSON */
+
+void format_time_iso8601_ms(int64_t time_ms, char *buf, size_t n) {
+        /* Floor division so that times before the epoch still print correctly. */
+        int64_t secs = time_ms / 1000, ms = time_ms % 1000;
+        if (ms < 0) {
+                ms += 1000;
+                secs--;
+        }
+
+        time_t t = (time_t) secs;
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+                /* Out of the four-digit year range: clamp rather than print a non-ISO year. */
+                snprintf(buf, n, "%s",
+                         time_ms < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z");
+                return;
+        }
+        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) ms);
+}
+
+/* Adds key: s (or null). varlink_string_new escapes what json-c would emit raw. */
+static int add_string(json_object *o, const char *key, const char *s) {
+        json_object *v = NULL;
+        if (s) {
+                v = varlink_string_new(s);
+                if (!v)
+                        return -ENOMEM;
+        }
+        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+}
+
+static int add_value(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int permissions_to_json(const char *permissions, json_object **ret) {
+        _cleanup_(freep) char *copy = NULL;
+        json_object *a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+
+        if (permissions) {
+                copy = strdup(permissions);
+                if (!copy)
+                        goto oom;
+                char *save = NULL;
+                for (char *p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
+                        json_object *s = varlink_string_new(p);
+                        if (!s || json_object_array_add(a, s) < 0) {
+                                json_object_put(s);
+                                goto oom;
+                        }
+                }
+        }
+        *ret = a;
+        return 0;
+oom:
+        json_object_put(a);
+        return -ENOMEM;
+}
+
+static int container_to_json(const ContainerRef *c, json_object **ret) {
+        json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        if (add_string(o, "id", c->id) < 0 || add_string(o, "name", c->name) < 0 ||
+            add_string(o, "image", c->image) < 0 || add_string(o, "engine", c->engine) < 0 ||
+            add_string(o, "pod", c->pod) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int add_container(json_object *o, const char *key, bool has, const ContainerRef *c) {
+        json_object *v = NULL;
+        if (has) {
+                int r = container_to_json(c, &v);
+                if (r < 0)
+                        return r;
+        }
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int denial_to_json(const Denial *d, json_object **ret) {
+        char time_text[32];
+        json_object *permissions = NULL;
+        int r;
+
+        json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+
+        format_time_iso8601_ms(d->time_ms, time_text, sizeof(time_text));
+        r = permissions_to_json(d->permissions, &permissions);
+        if (r < 0)
+                goto fail;
+
+        /* The order of these calls is the order of the keys in the contract. */
+        if ((r = add_string(o, "time", time_text)) < 0 ||
+            (r = add_value(o, "serial", json_object_new_uint64(d->serial))) < 0 ||
+            (r = add_string(o, "record_type", record_type_to_name(d->record_type))) < 0 ||
+            (r = add_string(o, "result", d->result)) < 0 ||
+            (r = add_value(o, "permissions", TAKE_PTR(permissions))) < 0 ||
+            (r = d->pid >= 0 ? add_value(o, "pid", json_object_new_int64(d->pid))
+                             : add_string(o, "pid", NULL)) < 0 ||
+            (r = add_string(o, "comm", d->comm)) < 0 || (r = add_string(o, "exe", d->exe)) < 0 ||
+            (r = add_string(o, "path", d->path)) < 0 || (r = add_string(o, "name", d->name)) < 0 ||
+            (r = add_string(o, "scontext", d->scontext)) < 0 ||
+            (r = add_string(o, "tcontext", d->tcontext)) < 0 ||
+            (r = add_string(o, "tclass", d->tclass)) < 0 ||
+            (r = d->permissive >= 0
+                         ? add_value(o, "permissive", json_object_new_boolean(d->permissive > 0))
+                         : add_string(o, "permissive", NULL)) < 0 ||
+            (r = add_string(o, "source_type", d->source_type)) < 0 ||
+            (r = add_string(o, "target_type", d->target_type)) < 0 ||
+            (r = add_string(o, "mcs", d->mcs && d->mcs[0] ? d->mcs : NULL)) < 0 ||
+            (r = add_container(o, "container", d->has_container, &d->container)) < 0 ||
+            (r = add_string(o, "attribution", attribution_to_string(d->attribution))) < 0 ||
+            (r = add_container(o, "target_container", d->has_target_container,
+                               &d->target_container)) < 0 ||
+            (r = add_string(o, "raw", d->raw)) < 0)
+                goto fail;
+
+        *ret = o;
+        return 0;
+fail:
+        json_object_put(permissions);
+        json_object_put(o);
+        return r;
+}
+
+/* Parses our own time format back: "YYYY-MM-DDTHH:MM:SS.mmmZ" (fraction optional, 1..3 digits). */
+static int parse_time_iso8601_ms(const char *s, int64_t *ret) {
+        int year, mon, day, hour, min, sec, consumed = 0;
+        int64_t ms = 0;
+
+        if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &day, &hour, &min, &sec,
+                   &consumed) != 6 ||
+            consumed != 19)
+                return -EBADMSG;
+        const char *p = s + consumed;
+        if (*p == '.') {
+                int digits = 0;
+                for (p++; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+                        ms = ms * 10 + (*p - '0');
+                if (digits == 0)
+                        return -EBADMSG;
+                for (; digits < 3; digits++)
+                        ms *= 10;
+        }
+        if (strcmp(p, "Z") != 0)
+                return -EBADMSG;
+        if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60 ||
+            hour < 0 || min < 0 || sec < 0)
+                return -EBADMSG;
+
+        struct tm tm = {.tm_year = year - 1900,
+                        .tm_mon = mon - 1,
+                        .tm_mday = day,
+                        .tm_hour = hour,
+                        .tm_min = min,
+                        .tm_sec = sec};
+        time_t t = timegm(&tm);
+        *ret = (int64_t) t * 1000 + ms;
+        return 0;
+}
+
+/* key must be present; a string (copied into *ret) or, when nullable, null (*ret = NULL).
+ * A string with an embedded NUL cannot be a C string: refused. */
+static int get_string(json_object *o, const char *key, bool nullable, char **ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return -EBADMSG;
+        if (!v) {
+                if (!nullable)
+                        return -EBADMSG;
+                *ret = NULL;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_string))
+                return -EBADMSG;
+        const char *s = json_object_get_string(v);
+        if (strlen(s) != (size_t) json_object_get_string_len(v))
+                return -EBADMSG;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_int(json_object *o, const char *key, bool nullable, int64_t min, int64_t *ret,
+                   bool *ret_null) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return -EBADMSG;
+        if (!v) {
+                if (!nullable)
+                        return -EBADMSG;
+                *ret_null = true;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_int))
+                return -EBADMSG;
+        errno = 0;
+        int64_t i = json_object_get_int64(v);
+        if (errno != 0 || i < min)
+                return -EBADMSG;
+        *ret = i;
+        *ret_null = false;
+        return 0;
+}
+
+static int permissions_from_json(json_object *o, char **ret) {
+        json_object *a;
+
+        if (!json_object_object_get_ex(o, "permissions", &a) ||
+            !json_object_is_type(a, json_type_array))
+                return -EBADMSG;
+
+        size_t n = json_object_array_length(a), total = 1;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                if (!json_object_is_type(e, json_type_string))
+                        return -EBADMSG;
+                size_t len = (size_t) json_object_get_string_len(e);
+                const char *s = json_object_get_string(e);
+                /* Each is one word: no separator inside, not empty, bounded. */
+                if (len == 0 || len > PERMISSION_MAX || strlen(s) != len || strchr(s, ' '))
+                        return -EBADMSG;
+                total += len + 1;
+        }
+        if (n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+
+        char *joined = malloc(total), *p = joined;
+        if (!joined)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                if (i > 0)
+                        *p++ = ' ';
+                p = stpcpy(p, json_object_get_string(e));
+        }
+        *ret = joined;
+        return 0;
+}
+
+static int container_from_json(json_object *o, const char *key, bool *ret_has, ContainerRef *ret) {
+        ContainerRef c = {};
+        json_object *v;
+        int r;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return -EBADMSG;
+        if (!v) {
+                *ret_has = false;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_object))
+                return -EBADMSG;
+        if ((r = get_string(v, "id", false, &c.id)) < 0 ||
+            (r = get_string(v, "name", true, &c.name)) < 0 ||
+            (r = get_string(v, "image", true, &c.image)) < 0 ||
+            (r = get_string(v, "engine", true, &c.engine)) < 0 ||
+            (r = get_string(v, "pod", true, &c.pod)) < 0) {
+                container_ref_done(&c);
+                return r;
+        }
+        *ret = c;
+        *ret_has = true;
+        return 0;
+}
+
+int denial_from_json(json_object *o, Denial *ret) {
+        Denial d = DENIAL_NULL;
+        _cleanup_(freep) char *time_text = NULL, *record_type = NULL, *attribution = NULL;
+        int64_t serial = 0, pid = -1;
+        bool is_null;
+        json_object *v;
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+
+        if ((r = get_string(o, "time", false, &time_text)) < 0 ||
+            (r = parse_time_iso8601_ms(time_text, &d.time_ms)) < 0 ||
+            (r = get_int(o, "serial", false, 0, &serial, &is_null)) < 0 ||
+            (r = get_string(o, "record_type", true, &record_type)) < 0 ||
+            (r = get_string(o, "result", true, &d.result)) < 0 ||
+            (r = permissions_from_json(o, &d.permissions)) < 0 ||
+            (r = get_int(o, "pid", true, 0, &pid, &is_null)) < 0)
+                goto fail;
+        d.serial = (uint64_t) serial;
+        d.pid = is_null ? -1 : pid;
+
+        if (record_type) {
+                r = record_type_from_name(record_type);
+                if (r < 0) {
+                        r = -EBADMSG;
+                        goto fail;
+                }
+                d.record_type = r;
+        }
+
+        if ((r = get_string(o, "comm", true, &d.comm)) < 0 ||
+            (r = get_string(o, "exe", true, &d.exe)) < 0 ||
+            (r = get_string(o, "path", true, &d.path)) < 0 ||
+            (r = get_string(o, "name", true, &d.name)) < 0 ||
+            (r = get_string(o, "scontext", true, &d.scontext)) < 0 ||
+            (r = get_string(o, "tcontext", true, &d.tcontext)) < 0 ||
+            (r = get_string(o, "tclass", true, &d.tclass)) < 0)
+                goto fail;
+
+        if (!json_object_object_get_ex(o, "permissive", &v) ||
+            (v && !json_object_is_type(v, json_type_boolean))) {
+                r = -EBADMSG;
+                goto fail;
+        }
+        d.permissive = v ? json_object_get_boolean(v) : -1;
+
+        if ((r = get_string(o, "source_type", true, &d.source_type)) < 0 ||
+            (r = get_string(o, "target_type", true, &d.target_type)) < 0 ||
+            (r = get_string(o, "mcs", true, &d.mcs)) < 0 ||
+            (r = container_from_json(o, "container", &d.has_container, &d.container)) < 0 ||
+            (r = get_string(o, "attribution", false, &attribution)) < 0 ||
+            (r = container_from_json(o, "target_container", &d.has_target_container,
+                                     &d.target_container)) < 0 ||
+            (r = get_string(o, "raw", true, &d.raw)) < 0)
+                goto fail;
+
+        r = attribution_from_string(attribution);
+        if (r < 0) {
+                r = -EBADMSG;
+                goto fail;
+        }
+        d.attribution = r;
+
+        *ret = d;
+        return 0;
+fail:
+        denial_done(&d);
+        return r;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* The Denial JSON object of DESIGN "Contracts": exact key order and text, the null rules, hostile
+ * strings (control bytes, quotes, backslashes, invalid UTF-8), the round trip through
+ * denial_from_json, and its strictness on types. */
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/denial-json.h"
+#include "common/macro.h"
+#include "test.h"
+
+#define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static void set(char **field, const char *value) {
+        free(*field);
+        *field = value ? strdup(value) : NULL;
+        CHECK(!value || *field);
+}
+
+static Denial example(void) {
+        Denial d = DENIAL_NULL;
+
+        d.time_ms = 1713603292240;
+        d.serial = 1088;
+        d.record_type = 1400;
+        set(&d.result, "denied");
+        set(&d.permissions, "write");
+        d.pid = 21476;
+        set(&d.comm, "bash");
+        set(&d.exe, "/usr/bin/bash");
+        set(&d.name, "root");
+        set(&d.scontext, "system_u:system_r:container_t:s0:c170,c393");
+        set(&d.tcontext, "system_u:object_r:admin_home_t:s0");
+        set(&d.tclass, "dir");
+        d.permissive = 0;
+        set(&d.source_type, "container_t");
+        set(&d.target_type, "admin_home_t");
+        set(&d.mcs, "c170,c393");
+        d.has_container = true;
+        set(&d.container.id, "4dd9367681d8a");
+        set(&d.container.name, "web");
+        set(&d.container.image, "centos:latest");
+        set(&d.container.engine, "docker");
+        d.attribution = ATTRIBUTION_PID;
+        set(&d.raw, "type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }");
+        /* Not part of the JSON object. */
+        set(&d.cwd, "/root");
+        d.uid = 0;
+        return d;
+}
+
+static char *to_text(const Denial *d) {
+        json_object *o = NULL;
+        CHECK_RC(denial_to_json(d, &o), 0);
+        char *s = strdup(json_object_to_json_string_ext(o, FLAGS));
+        CHECK(s);
+        json_object_put(o);
+        return s;
+}
+
+static void from_text(const char *text, Denial *ret) {
+        json_object *o = json_tokener_parse(text);
+        CHECK(o);
+        CHECK_RC(denial_from_json(o, ret), 0);
+        json_object_put(o);
+}
+
+static int from_text_rc(const char *text) {
+        Denial d = DENIAL_NULL;
+        json_object *o = json_tokener_parse(text);
+        CHECK(o);
+        int r = denial_from_json(o, &d);
+        json_object_put(o);
+        denial_done(&d);
+        return r;
+}
+
+static void test_time(void) {
+        char buf[32];
+
+        format_time_iso8601_ms(1713603292240, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2024-04-20T08:54:52.240Z");
+        format_time_iso8601_ms(0, buf, sizeof(buf));
+        CHECK_STREQ(buf, "1970-01-01T00:00:00.000Z");
+        format_time_iso8601_ms(-1, buf, sizeof(buf));
+        CHECK_STREQ(buf, "1969-12-31T23:59:59.999Z");
+        format_time_iso8601_ms(1713603292005, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2024-04-20T08:54:52.005Z");
+}
+
+static const char example_text[] =
+        "{\"time\":\"2024-04-20T08:54:52.240Z\",\"serial\":1088,\"record_type\":\"AVC\","
+        "\"result\":\"denied\",\"permissions\":[\"write\"],\"pid\":21476,\"comm\":\"bash\","
+        "\"exe\":\"/usr/bin/bash\",\"path\":null,\"name\":\"root\","
+        "\"scontext\":\"system_u:system_r:container_t:s0:c170,c393\","
+        "\"tcontext\":\"system_u:object_r:admin_home_t:s0\",\"tclass\":\"dir\","
+        "\"permissive\":false,\"source_type\":\"container_t\",\"target_type\":\"admin_home_t\","
+        "\"mcs\":\"c170,c393\",\"container\":{\"id\":\"4dd9367681d8a\",\"name\":\"web\","
+        "\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null},\"attribution\":\"pid\","
+        "\"target_container\":null,"
+        "\"raw\":\"type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\"}";
+
+static void test_example(void) {
+        Denial d = example();
+        _cleanup_(freep) char *text = to_text(&d);
+        CHECK_STREQ(text, example_text);
+
+        /* And back: every field of the object, and the same text again. */
+        Denial back = DENIAL_NULL;
+        from_text(text, &back);
+        CHECK_RC(back.time_ms, d.time_ms);
+        CHECK_RC(back.serial, d.serial);
+        CHECK_RC(back.record_type, 1400);
+        CHECK_STREQ(back.result, "denied");
+        CHECK_STREQ(back.permissions, "write");
+        CHECK_RC(back.pid, 21476);
+        CHECK_STREQ(back.comm, "bash");
+        CHECK_STREQ(back.exe, "/usr/bin/bash");
+        CHECK_STREQ(back.path, NULL);
+        CHECK_STREQ(back.name, "root");
+        CHECK_STREQ(back.scontext, d.scontext);
+        CHECK_STREQ(back.tcontext, d.tcontext);
+        CHECK_STREQ(back.tclass, "dir");
+        CHECK_RC(back.permissive, 0);
+        CHECK_STREQ(back.source_type, "container_t");
+        CHECK_STREQ(back.target_type, "admin_home_t");
+        CHECK_STREQ(back.mcs, "c170,c393");
+        CHECK(back.has_container);
+        CHECK_STREQ(back.container.id, "4dd9367681d8a");
+        CHECK_STREQ(back.container.name, "web");
+        CHECK_STREQ(back.container.image, "centos:latest");
+        CHECK_STREQ(back.container.engine, "docker");
+        CHECK_STREQ(back.container.pod, NULL);
+        CHECK_RC(back.attribution, ATTRIBUTION_PID);
+        CHECK(!back.has_target_container);
+        CHECK_STREQ(back.raw, d.raw);
+        _cleanup_(freep) char *again = to_text(&back);
+        CHECK_STREQ(again, text);
+
+        denial_done(&back);
+        denial_done(&d);
+}
+
+static void test_nulls(void) {
+        Denial d = DENIAL_NULL;
+        set(&d.mcs, ""); /* empty categories are no categories */
+        d.attribution = ATTRIBUTION_NONE;
+        _cleanup_(freep) char *text = to_text(&d);
+        CHECK_STREQ(text,
+                    "{\"time\":\"1970-01-01T00:00:00.000Z\",\"serial\":0,\"record_type\":null,"
+                    "\"result\":null,\"permissions\":[],\"pid\":null,\"comm\":null,\"exe\":null,"
+                    "\"path\":null,\"name\":null,\"scontext\":null,\"tcontext\":null,"
+                    "\"tclass\":null,\"permissive\":null,\"source_type\":null,"
+                    "\"target_type\":null,\"mcs\":null,\"container\":null,"
+                    "\"attribution\":\"none\",\"target_container\":null,\"raw\":null}");
+
+        Denial back = DENIAL_NULL;
+        from_text(text, &back);
+        CHECK_RC(back.pid, -1);
+        CHECK_RC(back.permissive, -1);
+        CHECK_STREQ(back.permissions, NULL);
+        CHECK_STREQ(back.mcs, NULL);
+        CHECK(!back.has_container);
+        denial_done(&back);
+        denial_done(&d);
+
+        /* permissive true, several permissions, USER_AVC, a target container only. */
+        d = example();
+        d.permissive = 1;
+        d.record_type = 1107;
+        set(&d.permissions, "read write  open");
+        d.has_container = false;
+        container_ref_done(&d.container);
+        d.has_target_container = true;
+        set(&d.target_container.id, "abc");
+        set(&d.target_container.pod, "ns/pod");
+        d.attribution = ATTRIBUTION_AMBIGUOUS;
+        free(text);
+        text = to_text(&d);
+        CHECK(strstr(text, "\"record_type\":\"USER_AVC\""));
+        CHECK(strstr(text, "\"permissions\":[\"read\",\"write\",\"open\"]"));
+        CHECK(strstr(text, "\"permissive\":true"));
+        CHECK(strstr(text, "\"container\":null,\"attribution\":\"ambiguous\","
+                           "\"target_container\":{\"id\":\"abc\",\"name\":null,\"image\":null,"
+                           "\"engine\":null,\"pod\":\"ns/pod\"},"));
+        from_text(text, &back);
+        CHECK_RC(back.permissive, 1);
+        CHECK_RC(back.record_type, 1107);
+        CHECK_STREQ(back.permissions, "read write open");
+        CHECK(back.has_target_container);
+        CHECK_STREQ(back.target_container.pod, "ns/pod");
+        denial_done(&back);
+        denial_done(&d);
+}
+
+static void test_hostile(void) {
+        static const char hostile[] = "\x1b]0;owned\x07\r\b\x7f\"quoted\"\\back\\slash\n\t\x01";
+        Denial d = example();
+        set(&d.comm, hostile);
+        set(&d.path, "/tmp/\x1b[2J\"\\");
+        set(&d.name, "caf\xc3\xa9");
+        set(&d.container.name, "\x1b[31mred");
+        set(&d.raw, "type=AVC msg=audit(1.2:3): comm=\"x\"\ntype=SYSCALL msg=audit(1.2:3): a=\\");
+
+        _cleanup_(freep) char *text = to_text(&d);
+        for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+                CHECK(*p >= 0x20 && *p != 0x7f);
+        CHECK(strstr(text, "\"comm\":\"\\u001b]0;owned\\u0007\\r\\b\\u007f\\\"quoted\\\"\\\\back"
+                           "\\\\slash\\n\\t\\u0001\""));
+
+        Denial back = DENIAL_NULL;
+        from_text(text, &back);
+        CHECK_STREQ(back.comm, hostile);
+        CHECK_STREQ(back.path, d.path);
+        CHECK_STREQ(back.name, d.name);
+        CHECK_STREQ(back.container.name, d.container.name);
+        CHECK_STREQ(back.raw, d.raw);
+        denial_done(&back);
+
+        /* Invalid UTF-8: each stray byte becomes U+00XX; the text stays valid UTF-8. */
+        set(&d.comm, "a\xff\xfe");
+        free(text);
+        text = to_text(&d);
+        CHECK(strstr(text, "\"comm\":\"a\\u00ff\\u00fe\""));
+        from_text(text, &back);
+        CHECK_STREQ(back.comm, "a\xc3\xbf\xc3\xbe");
+        denial_done(&back);
+        denial_done(&d);
+}
+
+static void test_strict(void) {
+        /* The example parses; an extra key is tolerated. */
+        CHECK_RC(from_text_rc(example_text), 0);
+        _cleanup_(freep) char *extra = strdup(example_text);
+        extra[strlen(extra) - 1] = 0;
+        char *with_extra = NULL;
+        CHECK(asprintf(&with_extra, "%s,\"future\":{\"x\":1}}", extra) > 0);
+        CHECK_RC(from_text_rc(with_extra), 0);
+        free(with_extra);
+
+        /* Each of these replaces one piece of the example; each must be refused. */
+        static const struct {
+                const char *from, *to;
+        } bad[] = {
+                {"\"pid\":21476", "\"pid\":\"21476\""},
+                {"\"pid\":21476", "\"pid\":-5"},
+                {"\"serial\":1088", "\"serial\":null"},
+                {"\"serial\":1088", "\"serial\":1.5"},
+                {"\"serial\":1088,", ""},
+                {"\"permissive\":false", "\"permissive\":0"},
+                {"\"permissions\":[\"write\"]", "\"permissions\":\"write\""},
+                {"\"permissions\":[\"write\"]", "\"permissions\":[1]"},
+                {"\"permissions\":[\"write\"]", "\"permissions\":[\"a b\"]"},
+                {"\"time\":\"2024-04-20T08:54:52.240Z\"", "\"time\":1713603292240"},
+                {"\"time\":\"2024-04-20T08:54:52.240Z\"", "\"time\":\"yesterday\""},
+                {"\"time\":\"2024-04-20T08:54:52.240Z\"", "\"time\":\"2024-13-20T08:54:52.240Z\""},
+                {"\"record_type\":\"AVC\"", "\"record_type\":\"EXECVE\""},
+                {"\"attribution\":\"pid\"", "\"attribution\":\"guess\""},
+                {"\"attribution\":\"pid\"", "\"attribution\":null"},
+                {"\"comm\":\"bash\"", "\"comm\":[\"bash\"]"},
+                {"\"comm\":\"bash\"", "\"comm\":\"ba\\u0000sh\""},
+                {"\"comm\":\"bash\",", ""},
+                {"\"id\":\"4dd9367681d8a\"", "\"id\":null"},
+                {"\"target_container\":null", "\"target_container\":\"x\""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                const char *at = strstr(example_text, bad[i].from);
+                CHECK(at);
+                char *text = NULL;
+                CHECK(asprintf(&text, "%.*s%s%s", (int) (at - example_text), example_text,
+                               bad[i].to, at + strlen(bad[i].from)) > 0);
+                int r = from_text_rc(text);
+                if (r != -EBADMSG)
+                        fprintf(stderr, "case %zu accepted: %s\n", i, text);
+                CHECK_RC(r, -EBADMSG);
+                free(text);
+        }
+
+        /* Not an object at all. */
+        json_object *a = json_object_new_array();
+        Denial d = DENIAL_NULL;
+        CHECK_RC(denial_from_json(a, &d), -EBADMSG);
+        json_object_put(a);
+}
+
+int main(void) {
+        test_time();
+        test_example();
+        test_nulls();
+        test_hostile();
+        test_strict();
+        printf("ok\n");
+        return 0;
+}

@@ -1,0 +1,821 @@
+/* SPDX-License-Identifier: MIT */
+/* The API server, in process: a real Store in a temp dir, the server on a private sd_event, and
+ * clients on real AF_UNIX sockets driven with non-blocking I/O interleaved with sd_event_run().
+ * Covers GetInfo, GetInterfaceDescription, Query pagination and filters, Tail (backlog, then
+ * broadcasts), the protocol errors, the bounds (request size, output, connections, idle), and
+ * access control (the pure decision, and a real unprivileged peer when we are root). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/denial-json.h"
+#include "common/macro.h"
+#include "common/varlink.h"
+#include "daemon/server.h"
+#include "daemon/store.h"
+#include "test.h"
+
+#define CLIENT_TIMEOUT_MS 10000 /* a reply that does not come in this long is a failure */
+#define CLIENT_MESSAGE_MAX (16 * 1024 * 1024)
+#define NOBODY 65534
+#define TEST_GROUP 4242 /* the access group: nobody is not in it unless a test adds it */
+
+static sd_event *event;
+static Store *store;
+static Stats stats;
+static Server *server;
+static char dir[] = "/tmp/test-server-XXXXXX";
+static char socket_path[128], db_path[128];
+static int64_t next_time_ms = 1713603292000;
+static uint64_t next_serial = 1;
+
+typedef struct Client {
+        int fd;
+        VarlinkReader *reader;
+} Client;
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pump(uint64_t usec) {
+        CHECK(sd_event_run(event, usec) >= 0);
+}
+
+static void client_open(Client *c) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, socket_path);
+        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        CHECK(c->fd >= 0);
+        CHECK(connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        CHECK_RC(varlink_reader_new(CLIENT_MESSAGE_MAX, &c->reader), 0);
+}
+
+static void client_close(Client *c) {
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+        c->reader = varlink_reader_free(c->reader);
+}
+
+static void client_send_raw(Client *c, const char *data, size_t len) {
+        int64_t deadline = now_ms() + CLIENT_TIMEOUT_MS;
+        while (len > 0) {
+                ssize_t k = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (k < 0) {
+                        CHECK(errno == EAGAIN);
+                        CHECK(now_ms() < deadline);
+                        pump(1000);
+                        continue;
+                }
+                data += k;
+                len -= (size_t) k;
+        }
+}
+
+/* Sends text with its NUL. */
+static void client_send(Client *c, const char *text) {
+        client_send_raw(c, text, strlen(text) + 1);
+}
+
+/* Next message: 1, or 0 at EOF (the server closed the connection). */
+static int client_read(Client *c, json_object **ret) {
+        int64_t deadline = now_ms() + CLIENT_TIMEOUT_MS;
+
+        for (;;) {
+                int r = varlink_reader_next(c->reader, ret);
+                CHECK(r >= 0);
+                if (r > 0)
+                        return 1;
+
+                size_t size;
+                void *p = varlink_reader_space(c->reader, &size);
+                ssize_t k = recv(c->fd, p, size, MSG_DONTWAIT);
+                if (k == 0)
+                        return 0;
+                if (k < 0 && errno == ECONNRESET)
+                        return 0;
+                if (k < 0) {
+                        CHECK(errno == EAGAIN);
+                        CHECK(now_ms() < deadline);
+                        pump(10000);
+                        continue;
+                }
+                varlink_reader_advance(c->reader, (size_t) k);
+        }
+}
+
+static json_object *client_reply(Client *c) {
+        json_object *o = NULL;
+        CHECK_RC(client_read(c, &o), 1);
+        return o;
+}
+
+static json_object *client_call(Client *c, const char *request) {
+        client_send(c, request);
+        return client_reply(c);
+}
+
+static void client_expect_eof(Client *c) {
+        json_object *o = NULL;
+        CHECK_RC(client_read(c, &o), 0);
+}
+
+/* Nothing arrives within a few loop iterations. */
+static void client_expect_nothing(Client *c) {
+        for (int i = 0; i < 20; i++)
+                pump(1000);
+        char b;
+        ssize_t k = recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+        CHECK(k < 0 && errno == EAGAIN);
+}
+
+static json_object *get(json_object *o, const char *key) {
+        json_object *v = NULL;
+        if (!json_object_object_get_ex(o, key, &v)) {
+                fprintf(stderr, "no key '%s' in %s\n", key, json_object_to_json_string(o));
+                exit(1);
+        }
+        return v;
+}
+
+static const char *get_str(json_object *o, const char *key) {
+        json_object *v = get(o, key);
+        CHECK(json_object_is_type(v, json_type_string));
+        return json_object_get_string(v);
+}
+
+static bool has(json_object *o, const char *key) {
+        return json_object_object_get_ex(o, key, NULL);
+}
+
+/* Checks that reply is the error name (and parameter value when given), then puts it. */
+static void expect_error(json_object *reply, const char *name, const char *key, const char *value) {
+        if (!has(reply, "error") || strcmp(get_str(reply, "error"), name) != 0) {
+                fprintf(stderr, "expected %s, got %s\n", name, json_object_to_json_string(reply));
+                exit(1);
+        }
+        CHECK(!has(get(reply, "parameters"), "denials"));
+        if (key)
+                CHECK_STREQ(get_str(get(reply, "parameters"), key), value);
+        json_object_put(reply);
+}
+
+static void set(char **field, const char *value) {
+        free(*field);
+        *field = value ? strdup(value) : NULL;
+}
+
+static Denial make_denial(const char *container, size_t raw_len) {
+        Denial d = DENIAL_NULL;
+        char text[65];
+
+        d.time_ms = next_time_ms;
+        next_time_ms += 1000;
+        d.serial = next_serial++;
+        d.record_type = 1400;
+        set(&d.result, "denied");
+        set(&d.permissions, "write");
+        d.pid = 100;
+        set(&d.comm, "bash");
+        set(&d.scontext, "system_u:system_r:container_t:s0:c1,c2");
+        set(&d.tcontext, "system_u:object_r:admin_home_t:s0");
+        set(&d.tclass, "dir");
+        d.permissive = 0;
+        set(&d.source_type, "container_t");
+        set(&d.target_type, "admin_home_t");
+        set(&d.mcs, "c1,c2");
+        if (container) {
+                d.has_container = true;
+                snprintf(text, sizeof(text), "%064x", (unsigned) container[0]);
+                set(&d.container.id, text);
+                set(&d.container.name, container);
+                set(&d.container.engine, "docker");
+                d.attribution = ATTRIBUTION_PID;
+        }
+        d.raw = malloc(raw_len + 64);
+        CHECK(d.raw);
+        int n = snprintf(d.raw, raw_len + 64,
+                         "type=AVC msg=audit(%" PRId64 ".000:%" PRIu64 "): ", d.time_ms / 1000,
+                         d.serial);
+        memset(d.raw + n, 'x', raw_len);
+        d.raw[n + raw_len] = 0;
+        return d;
+}
+
+static void store_denial(Denial *d) {
+        CHECK(store_add(store, d) >= 0);
+        CHECK(store_commit(store, NULL) >= 0);
+}
+
+static uint64_t serial_of(json_object *denial) {
+        return (uint64_t) json_object_get_int64(get(denial, "serial"));
+}
+
+static void test_peer_allowed(void) {
+        gid_t groups[] = {10, 20, TEST_GROUP};
+
+        CHECK(server_peer_allowed(0, 0, NULL, 0, (gid_t) -1));
+        CHECK(server_peer_allowed(0, 1000, NULL, 0, TEST_GROUP));
+        CHECK(!server_peer_allowed(1000, 1000, NULL, 0, (gid_t) -1));
+        CHECK(!server_peer_allowed(1000, TEST_GROUP, groups, 3, (gid_t) -1));
+        CHECK(server_peer_allowed(1000, TEST_GROUP, NULL, 0, TEST_GROUP));
+        CHECK(server_peer_allowed(1000, 1000, groups, 3, TEST_GROUP));
+        CHECK(!server_peer_allowed(1000, 1000, groups, 2, TEST_GROUP));
+        CHECK(!server_peer_allowed(1000, 1000, NULL, 0, TEST_GROUP));
+        CHECK(!server_peer_allowed(NOBODY, NOBODY, NULL, 0, TEST_GROUP));
+}
+
+static void test_info(void) {
+        Client c;
+        client_open(&c);
+
+        json_object *r = client_call(&c, "{\"method\":\"org.varlink.service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object *p = get(r, "parameters");
+        CHECK_STREQ(get_str(p, "vendor"), "avcwatch");
+        CHECK_STREQ(get_str(p, "product"), "avcwatchd");
+        CHECK_STREQ(get_str(p, "version"), AVCWATCH_VERSION);
+        CHECK(get_str(p, "url")[0]);
+        json_object *ifs = get(p, "interfaces");
+        CHECK_RC(json_object_array_length(ifs), 2);
+        CHECK_STREQ(json_object_get_string(json_object_array_get_idx(ifs, 0)),
+                    "org.varlink.service");
+        CHECK_STREQ(json_object_get_string(json_object_array_get_idx(ifs, 1)), "io.avcwatch");
+        json_object_put(r);
+
+        r = client_call(&c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+                            "\"parameters\":{\"interface\":\"io.avcwatch\"}}");
+        const char *desc = get_str(get(r, "parameters"), "description");
+        CHECK(strstr(desc, "interface io.avcwatch\n"));
+        CHECK(strstr(desc, "method Query("));
+        CHECK(strstr(desc, "method Tail("));
+        CHECK(strstr(desc, "error RequestTooLarge"));
+        json_object_put(r);
+
+        r = client_call(&c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+                            "\"parameters\":{\"interface\":\"org.varlink.service\"}}");
+        CHECK(strstr(get_str(get(r, "parameters"), "description"),
+                     "interface org.varlink.service\n"));
+        json_object_put(r);
+
+        r = client_call(&c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+                            "\"parameters\":{\"interface\":\"com.example.nope\"}}");
+        expect_error(r, "org.varlink.service.InterfaceNotFound", "interface", "com.example.nope");
+        r = client_call(&c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\"}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "interface");
+        client_close(&c);
+}
+
+static void test_errors_keep_connection(void) {
+        Client c;
+        client_open(&c);
+
+        json_object *r = client_call(&c, "{\"method\":\"io.avcwatch.Nope\"}");
+        expect_error(r, "org.varlink.service.MethodNotFound", "method", "io.avcwatch.Nope");
+        r = client_call(&c, "{\"method\":\"com.example.Frob\"}");
+        expect_error(r, "org.varlink.service.InterfaceNotFound", "interface", "com.example");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":0}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "limit");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":1001}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "limit");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":\"5\"}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "limit");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"after\":-1}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "after");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"colour\":1}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "colour");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\","
+                            "\"parameters\":{\"filter\":{\"bogus\":\"x\"}}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "filter.bogus");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\","
+                            "\"parameters\":{\"filter\":{\"since\":\"today\"}}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "filter.since");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"filter\":7}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "filter");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Tail\",\"parameters\":{}}");
+        expect_error(r, "io.avcwatch.ExpectedMore", NULL, NULL);
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Tail\",\"more\":true,"
+                            "\"parameters\":{\"lines\":1001}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "lines");
+
+        /* Still usable; and pipelined calls (one write, a oneway call among them) are answered
+         * in order, the oneway one not at all. */
+        client_send_raw(&c,
+                        "{\"method\":\"io.avcwatch.Nope\"}\0"
+                        "{\"method\":\"io.avcwatch.Stats\",\"oneway\":true}\0"
+                        "{\"method\":\"org.varlink.service.GetInfo\"}\0",
+                        sizeof("{\"method\":\"io.avcwatch.Nope\"}\0"
+                               "{\"method\":\"io.avcwatch.Stats\",\"oneway\":true}\0"
+                               "{\"method\":\"org.varlink.service.GetInfo\"}\0") -
+                                1);
+        expect_error(client_reply(&c), "org.varlink.service.MethodNotFound", NULL, NULL);
+        r = client_reply(&c);
+        CHECK_STREQ(get_str(get(r, "parameters"), "product"), "avcwatchd");
+        json_object_put(r);
+        client_close(&c);
+}
+
+static void test_protocol_errors_close(void) {
+        static const char *const bad[] = {
+                "not json",
+                "[\"method\"]",
+                "{\"parameters\":{}}",
+                "{\"method\":42}",
+                "{\"method\":\"org.varlink.service.GetInfo\",\"more\":\"yes\"}",
+                "{\"method\":\"org.varlink.service.GetInfo\",\"parameters\":[]}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                Client c;
+                client_open(&c);
+                /* A good call after the bad one in the same write is not answered. */
+                char buf[256];
+                int n = snprintf(buf, sizeof(buf),
+                                 "%s%c{\"method\":\"org.varlink.service.GetInfo\"}", bad[i], 0);
+                client_send_raw(&c, buf, (size_t) n + 1);
+                expect_error(client_reply(&c), "io.avcwatch.InvalidRequest", NULL, NULL);
+                client_expect_eof(&c);
+                client_close(&c);
+        }
+
+        /* SERVER_REQUEST_MAX + 1 bytes and no NUL: refused without waiting for the end. */
+        Client c, other;
+        client_open(&c);
+        size_t len = SERVER_REQUEST_MAX + 1;
+        char *big = malloc(len);
+        CHECK(big);
+        memset(big, ' ', len);
+        big[0] = '{';
+        client_send_raw(&c, big, len);
+        free(big);
+        json_object *r = client_reply(&c);
+        CHECK_RC(json_object_get_int64(get(get(r, "parameters"), "max")), SERVER_REQUEST_MAX);
+        expect_error(r, "io.avcwatch.RequestTooLarge", NULL, NULL);
+        client_expect_eof(&c);
+        client_close(&c);
+
+        /* Exactly SERVER_REQUEST_MAX is a request like any other. */
+        client_open(&c);
+        big = malloc(SERVER_REQUEST_MAX + 1);
+        CHECK(big);
+        const char head[] = "{\"method\":\"org.varlink.service.GetInfo\"}";
+        memcpy(big, head, strlen(head));
+        memset(big + strlen(head), '\n', SERVER_REQUEST_MAX - strlen(head));
+        big[SERVER_REQUEST_MAX] = 0;
+        client_send_raw(&c, big, SERVER_REQUEST_MAX + 1);
+        free(big);
+        r = client_reply(&c);
+        CHECK_STREQ(get_str(get(r, "parameters"), "product"), "avcwatchd");
+        json_object_put(r);
+        client_close(&c);
+
+        /* The daemon carries on for others. */
+        client_open(&other);
+        r = client_call(&other, "{\"method\":\"org.varlink.service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+        client_close(&other);
+}
+
+static void test_query(void) {
+        /* 250 denials: 200 from "web", 50 from "db". */
+        for (int i = 0; i < 250; i++) {
+                Denial d = make_denial(i % 5 == 4 ? "db" : "web", 16);
+                CHECK(store_add(store, &d) >= 0);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(store, NULL), 250);
+
+        Client c;
+        client_open(&c);
+        int64_t after = 0;
+        size_t pages[3], total = 0;
+        uint64_t last_serial = 0;
+        for (int page = 0; page < 3; page++) {
+                char req[256];
+                snprintf(req, sizeof(req),
+                         "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":100,"
+                         "\"after\":%" PRId64 "}}",
+                         after);
+                json_object *r = client_call(&c, req);
+                CHECK(!has(r, "error"));
+                json_object *p = get(r, "parameters");
+                json_object *denials = get(p, "denials");
+                pages[page] = json_object_array_length(denials);
+                for (size_t i = 0; i < pages[page]; i++) {
+                        json_object *d = json_object_array_get_idx(denials, i);
+                        CHECK(serial_of(d) == last_serial + 1); /* oldest first, none missed */
+                        last_serial = serial_of(d);
+                        /* The object is denial_to_json's: it parses back. */
+                        Denial back = DENIAL_NULL;
+                        CHECK_RC(denial_from_json(d, &back), 0);
+                        denial_done(&back);
+                }
+                total += pages[page];
+                json_object *next = get(p, "next");
+                if (page < 2) {
+                        CHECK(json_object_is_type(next, json_type_int));
+                        after = json_object_get_int64(next);
+                } else
+                        CHECK(next == NULL);
+                json_object_put(r);
+        }
+        CHECK_RC(pages[0], 100);
+        CHECK_RC(pages[1], 100);
+        CHECK_RC(pages[2], 50);
+        CHECK_RC(total, 250);
+
+        /* Default limit 100; reverse gives the newest first. */
+        json_object *r = client_call(&c, "{\"method\":\"io.avcwatch.Query\","
+                                         "\"parameters\":{\"reverse\":true}}");
+        json_object *denials = get(get(r, "parameters"), "denials");
+        CHECK_RC(json_object_array_length(denials), 100);
+        CHECK_RC(serial_of(json_object_array_get_idx(denials, 0)), 250);
+        json_object_put(r);
+
+        /* Filters: by container, then by a permission no denial has. */
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":1000,"
+                            "\"filter\":{\"container\":\"db\"}}}");
+        denials = get(get(r, "parameters"), "denials");
+        CHECK_RC(json_object_array_length(denials), 50);
+        for (size_t i = 0; i < 50; i++) {
+                json_object *d = json_object_array_get_idx(denials, i);
+                CHECK_STREQ(get_str(get(d, "container"), "name"), "db");
+                CHECK_RC(serial_of(d) % 5, 0);
+        }
+        CHECK(get(get(r, "parameters"), "next") == NULL);
+        json_object_put(r);
+
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\","
+                            "\"parameters\":{\"filter\":{\"perm\":\"execmem\"}}}");
+        CHECK_RC(json_object_array_length(get(get(r, "parameters"), "denials")), 0);
+        json_object_put(r);
+
+        /* Stats: the daemon's counters and the store's totals. */
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Stats\"}");
+        json_object *p = get(r, "parameters");
+        CHECK_RC(json_object_get_int64(get(p, "store_denials")), 250);
+        CHECK_RC(json_object_get_int64(get(p, "records_received")), 1234);
+        CHECK_RC(json_object_get_int64(get(p, "clients")), 1);
+        CHECK_RC(json_object_get_int64(get(p, "tail_subscribers")), 0);
+        CHECK_STREQ(get_str(p, "input"), "netlink");
+        CHECK_STREQ(get_str(p, "started"), "2024-04-20T08:54:52.240Z");
+        CHECK(json_object_is_type(get(p, "input_eof"), json_type_boolean));
+        CHECK(has(p, "store_bytes") && has(p, "store_events") && has(p, "store_signatures"));
+        json_object_put(r);
+        client_close(&c);
+}
+
+static void test_tail(void) {
+        Client t, idle;
+        client_open(&t);
+
+        /* The last two stored "db" denials first, oldest first. */
+        client_send(&t, "{\"method\":\"io.avcwatch.Tail\",\"more\":true,"
+                        "\"parameters\":{\"lines\":2,\"filter\":{\"container\":\"db\"}}}");
+        json_object *r = client_reply(&t);
+        CHECK(json_object_get_boolean(get(r, "continues")));
+        CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), 245);
+        json_object_put(r);
+        r = client_reply(&t);
+        CHECK(json_object_get_boolean(get(r, "continues")));
+        CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), 250);
+        json_object_put(r);
+        pump(1000);
+        CHECK_RC(stats.tail_subscribers, 1);
+
+        /* A new "web" denial does not match; the next "db" one arrives. */
+        Denial web = make_denial("web", 16), db = make_denial("db", 16);
+        store_denial(&web);
+        server_broadcast(server, &web);
+        client_expect_nothing(&t);
+        store_denial(&db);
+        server_broadcast(server, &db);
+        r = client_reply(&t);
+        CHECK(json_object_get_boolean(get(r, "continues")));
+        json_object *d = get(get(r, "parameters"), "denial");
+        CHECK_RC(serial_of(d), db.serial);
+        CHECK_STREQ(get_str(get(d, "container"), "name"), "db");
+        CHECK_STREQ(get_str(d, "raw"), db.raw);
+        json_object_put(r);
+        denial_done(&web);
+        denial_done(&db);
+
+        /* The subscriber is not idle-closed, an idle connection is. */
+        server_set_idle_usec(server, 100000);
+        client_open(&idle);
+        int64_t start = now_ms();
+        client_expect_eof(&idle);
+        CHECK(now_ms() - start >= 90);
+        client_close(&idle);
+        server_set_idle_usec(server, 300ULL * 1000000);
+
+        Denial db2 = make_denial("db", 16);
+        server_broadcast(server, &db2);
+        r = client_reply(&t);
+        CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), db2.serial);
+        json_object_put(r);
+        denial_done(&db2);
+
+        /* Leaving unsubscribes. */
+        client_close(&t);
+        for (int i = 0; i < 10 && stats.tail_subscribers > 0; i++)
+                pump(10000);
+        CHECK_RC(stats.tail_subscribers, 0);
+}
+
+static void test_slow_subscriber_cut(void) {
+        Client slow, fast;
+        client_open(&slow);
+        client_open(&fast);
+        client_send(&slow, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
+        client_send(&fast, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
+        for (int i = 0; i < 10 && stats.tail_subscribers < 2; i++)
+                pump(10000);
+        CHECK_RC(stats.tail_subscribers, 2);
+
+        /* 64 KiB denials: SERVER_OUTPUT_MAX is reached after ~128 plus what the socket holds.
+         * The fast subscriber reads everything; the slow one never reads. */
+        uint64_t cut = server_get_connections_cut(server);
+        size_t received = 0;
+        int sent = 0;
+        for (; sent < 2000 && server_get_connections_cut(server) == cut; sent++) {
+                Denial d = make_denial("web", 64 * 1024);
+                server_broadcast(server, &d);
+                denial_done(&d);
+                json_object *r = client_reply(&fast);
+                CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), next_serial - 1);
+                json_object_put(r);
+                received++;
+        }
+        CHECK_RC(server_get_connections_cut(server), cut + 1);
+        CHECK(sent > SERVER_OUTPUT_MAX / (64 * 1024));
+        CHECK_RC(received, (size_t) sent);
+        CHECK_RC(stats.tail_subscribers, 1);
+
+        /* The slow one finds its stream ended after what the socket held. */
+        json_object *o;
+        int n = 0;
+        while (client_read(&slow, &o) > 0) {
+                json_object_put(o);
+                n++;
+        }
+        CHECK(n < sent);
+        client_close(&slow);
+
+        /* The fast one still gets new denials. */
+        Denial d = make_denial("web", 16);
+        server_broadcast(server, &d);
+        json_object *r = client_reply(&fast);
+        CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), d.serial);
+        json_object_put(r);
+        denial_done(&d);
+        client_close(&fast);
+}
+
+static void test_subscriber_limit(void) {
+        static Client c[SERVER_SUBSCRIBERS_MAX + 1];
+
+        for (size_t i = 0; i < ELEMENTSOF(c); i++) {
+                client_open(&c[i]);
+                client_send(&c[i], "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
+        }
+        /* sd_event_run() dispatches one source per call: enough rounds for every client. */
+        for (int i = 0; i < 20 * (int) ELEMENTSOF(c); i++)
+                pump(1000);
+        CHECK_RC(stats.tail_subscribers, SERVER_SUBSCRIBERS_MAX);
+        /* Exactly one was refused, with the bound in the error. */
+        size_t refused = 0;
+        for (size_t i = 0; i < ELEMENTSOF(c); i++) {
+                char b;
+                if (recv(c[i].fd, &b, 1, MSG_DONTWAIT | MSG_PEEK) == 1) {
+                        json_object *r = client_reply(&c[i]);
+                        CHECK_RC(json_object_get_int64(get(get(r, "parameters"), "max")),
+                                 SERVER_SUBSCRIBERS_MAX);
+                        expect_error(r, "io.avcwatch.TooManySubscribers", NULL, NULL);
+                        refused++;
+                }
+        }
+        CHECK_RC(refused, 1);
+        for (size_t i = 0; i < ELEMENTSOF(c); i++)
+                client_close(&c[i]);
+        for (int i = 0; i < 2000 && stats.clients > 0; i++)
+                pump(10000);
+        CHECK_RC(stats.tail_subscribers, 0);
+        CHECK_RC(stats.clients, 0);
+}
+
+static void test_connection_limit(void) {
+        static Client c[SERVER_CONNECTIONS_MAX + 1];
+        uint64_t refused = server_get_connections_refused(server);
+
+        for (size_t i = 0; i < SERVER_CONNECTIONS_MAX; i++)
+                client_open(&c[i]);
+        for (int i = 0; i < 5000 && stats.clients < SERVER_CONNECTIONS_MAX; i++)
+                pump(10000);
+        CHECK_RC(stats.clients, SERVER_CONNECTIONS_MAX);
+
+        client_open(&c[SERVER_CONNECTIONS_MAX]);
+        client_expect_eof(&c[SERVER_CONNECTIONS_MAX]);
+        CHECK_RC(server_get_connections_refused(server), refused + 1);
+
+        /* One leaves: a newcomer is served again. */
+        client_close(&c[0]);
+        client_close(&c[SERVER_CONNECTIONS_MAX]);
+        for (int i = 0; i < 5000 && stats.clients >= SERVER_CONNECTIONS_MAX; i++)
+                pump(10000);
+        client_open(&c[0]);
+        json_object *r = client_call(&c[0], "{\"method\":\"org.varlink.service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+
+        for (size_t i = 0; i < SERVER_CONNECTIONS_MAX; i++)
+                client_close(&c[i]);
+        for (int i = 0; i < 5000 && stats.clients > 0; i++)
+                pump(10000);
+        CHECK_RC(stats.clients, 0);
+}
+
+/* In a child that became nobody (with extra_group as supplementary group when not -1): calls
+ * GetInfo and Query pipelined, and exits 0 when the replies are as expected. */
+static int child_as_nobody(gid_t extra_group, bool expect_allowed) {
+        if (setgroups(extra_group == (gid_t) -1 ? 0 : 1, &extra_group) < 0 || setgid(NOBODY) < 0 ||
+            setuid(NOBODY) < 0)
+                return 10;
+        if (getuid() != NOBODY)
+                return 11;
+
+        Client c;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, socket_path);
+        c.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c.fd < 0 || connect(c.fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return 12;
+        if (varlink_reader_new(CLIENT_MESSAGE_MAX, &c.reader) < 0)
+                return 13;
+        static const char calls[] = "{\"method\":\"org.varlink.service.GetInfo\"}\0"
+                                    "{\"method\":\"io.avcwatch.Query\"}";
+        if (send(c.fd, calls, sizeof(calls), MSG_NOSIGNAL) != sizeof(calls))
+                return 14;
+
+        /* Blocking reads: the parent runs the server. */
+        int replies = 0, denied = 0, data = 0;
+        for (;;) {
+                json_object *o = NULL;
+                int r = varlink_reader_next(c.reader, &o);
+                if (r < 0)
+                        return 15;
+                if (r > 0) {
+                        replies++;
+                        json_object *e;
+                        if (json_object_object_get_ex(o, "error", &e) &&
+                            strcmp(json_object_get_string(e), "io.avcwatch.AccessDenied") == 0)
+                                denied++;
+                        json_object *p;
+                        if (json_object_object_get_ex(o, "parameters", &p) &&
+                            (json_object_object_get_ex(p, "denials", NULL) ||
+                             json_object_object_get_ex(p, "product", NULL)))
+                                data++;
+                        json_object_put(o);
+                        continue;
+                }
+                if (expect_allowed && replies >= 2)
+                        break; /* an allowed connection stays open */
+                size_t size;
+                void *buf = varlink_reader_space(c.reader, &size);
+                ssize_t k = recv(c.fd, buf, size, 0);
+                if (k <= 0)
+                        break; /* closed by the server */
+                varlink_reader_advance(c.reader, (size_t) k);
+        }
+        if (expect_allowed)
+                return replies == 2 && denied == 0 && data == 2 ? 0 : 20;
+        return replies == 2 && denied == 2 && data == 0 ? 0 : 21;
+}
+
+static void run_child(gid_t extra_group, bool expect_allowed) {
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0)
+                _exit(child_as_nobody(extra_group, expect_allowed));
+
+        int status = 0;
+        int64_t deadline = now_ms() + CLIENT_TIMEOUT_MS;
+        for (;;) {
+                pid_t w = waitpid(pid, &status, WNOHANG);
+                CHECK(w >= 0);
+                if (w == pid)
+                        break;
+                if (now_ms() > deadline) {
+                        kill(pid, SIGKILL);
+                        CHECK(!"child timed out");
+                }
+                pump(10000);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fprintf(stderr, "child (group %d) status %d\n", (int) extra_group, status);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_unauthorized_peer(void) {
+        if (geteuid() != 0) {
+                printf("SKIP part: the unprivileged peer needs root to become nobody\n");
+                return;
+        }
+        /* The socket file's mode is the first wall; open it so that only the credential check
+         * stands between nobody and the data (as with a permissive SocketMode=). */
+        CHECK(chmod(dir, 0755) == 0);
+        CHECK(chmod(socket_path, 0666) == 0);
+
+        run_child((gid_t) -1, false);
+        /* Member of the access group through a supplementary group only: allowed. */
+        run_child(TEST_GROUP, true);
+}
+
+static void test_socket_setup(void) {
+        struct stat st;
+
+        CHECK(lstat(socket_path, &st) == 0);
+        CHECK(S_ISSOCK(st.st_mode));
+        CHECK_RC(st.st_mode & 07777, 0660);
+        CHECK_RC(st.st_gid, geteuid() == 0 ? TEST_GROUP : getegid());
+
+        /* A live socket is not stolen by a second server. */
+        Server *second = NULL;
+        Stats other = {};
+        CHECK_RC(server_new(event, -1, socket_path, TEST_GROUP, store, &other, &second),
+                 -EADDRINUSE);
+
+        /* A path that is not a socket is refused, and left alone. */
+        char path[160];
+        snprintf(path, sizeof(path), "%s/not-a-socket", dir);
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        CHECK(fd >= 0);
+        close(fd);
+        CHECK_RC(server_new(event, -1, path, TEST_GROUP, store, &other, &second), -EEXIST);
+        CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+        unlink(path);
+
+        /* A stale socket (nobody listening) is replaced. */
+        snprintf(path, sizeof(path), "%s/stale.sock", dir);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        CHECK(fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        close(fd);
+        CHECK_RC(server_new(event, -1, path, (gid_t) -1, store, &other, &second), 0);
+        second = server_free(second);
+        CHECK(lstat(path, &st) < 0 && errno == ENOENT); /* removed by server_free */
+}
+
+int main(void) {
+        signal(SIGPIPE, SIG_IGN);
+        CHECK(mkdtemp(dir));
+        snprintf(socket_path, sizeof(socket_path), "%s/api.sock", dir);
+        snprintf(db_path, sizeof(db_path), "%s/avcwatch.db", dir);
+
+        CHECK(sd_event_new(&event) >= 0);
+        CHECK_RC(store_open(db_path, &store), 0);
+        stats.records_received = 1234;
+        stats.started_ms = 1713603292240;
+        snprintf(stats.input, sizeof(stats.input), "netlink");
+        gid_t group = geteuid() == 0 ? TEST_GROUP : (gid_t) -1;
+        CHECK_RC(server_new(event, -1, socket_path, group, store, &stats, &server), 0);
+
+        test_peer_allowed();
+        test_socket_setup();
+        test_info();
+        test_errors_keep_connection();
+        test_protocol_errors_close();
+        test_query();
+        test_tail();
+        test_slow_subscriber_cut();
+        test_subscriber_limit();
+        test_connection_limit();
+        test_unauthorized_peer();
+
+        server = server_free(server);
+        CHECK(access(socket_path, F_OK) < 0);
+        store = store_free(store);
+        event = sd_event_unref(event);
+
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+        printf("ok\n");
+        return 0;
+}
