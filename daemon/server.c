@@ -95,7 +95,6 @@ struct Server {
         Connection *connections;
         unsigned n_connections, n_subscribers;
         uint64_t idle_usec;
-        uint64_t connections_cut, connections_refused;
 };
 
 bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
@@ -110,14 +109,6 @@ bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_gro
                 if (groups[i] == access_gid)
                         return true;
         return false;
-}
-
-uint64_t server_get_connections_cut(const Server *s) {
-        return s->connections_cut;
-}
-
-uint64_t server_get_connections_refused(const Server *s) {
-        return s->connections_refused;
 }
 
 void server_set_idle_usec(Server *s, uint64_t usec) {
@@ -251,7 +242,7 @@ static void connection_queue(Connection *c, const char *data, size_t len) {
         if (c->dead)
                 return;
         if (len > SERVER_OUTPUT_MAX - connection_unsent(c)) {
-                c->server->connections_cut++;
+                c->server->stats->clients_cut++;
                 c->dead = true;
                 return;
         }
@@ -877,7 +868,7 @@ static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void 
                         break; /* EAGAIN, or a peer that left already: nothing to do */
                 if (s->n_connections >= SERVER_CONNECTIONS_MAX) {
                         /* Full: the client sees its connection closed and may retry. */
-                        s->connections_refused++;
+                        s->stats->clients_refused++;
                         close(cfd);
                         continue;
                 }

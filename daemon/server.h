@@ -44,10 +44,5 @@ void server_broadcast(Server *s, const Denial *d);
 bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
                          gid_t access_gid);
 
-/* Connections closed because their unsent output exceeded SERVER_OUTPUT_MAX, and connections
- * refused because SERVER_CONNECTIONS_MAX were open, since server_new(). */
-uint64_t server_get_connections_cut(const Server *s);
-uint64_t server_get_connections_refused(const Server *s);
-
 /* For tests: replaces SERVER_IDLE_USEC for connections accepted from now on. */
 void server_set_idle_usec(Server *s, uint64_t usec);

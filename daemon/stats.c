@@ -30,6 +30,8 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"events_evicted", s->events_evicted},
                 {"tail_subscribers", s->tail_subscribers},
                 {"clients", s->clients},
+                {"clients_cut", s->clients_cut},
+                {"clients_refused", s->clients_refused},
         };
         char started[32], input[sizeof(s->input) + 1];
 

@@ -25,6 +25,8 @@ typedef struct Stats {
         uint64_t events_evicted;    /* in-flight events released early because the table was full */
         uint64_t tail_subscribers;  /* current */
         uint64_t clients;           /* current connections */
+        uint64_t clients_cut;       /* closed: unsent output over SERVER_OUTPUT_MAX */
+        uint64_t clients_refused;   /* closed at accept: SERVER_CONNECTIONS_MAX were open */
         bool input_eof;             /* a file / stdin input reached its end */
         char input[64];             /* "netlink", "file", "stdin" */
         int64_t started_ms;
