@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* DenialFilter: decoding it from a client's JSON, encoding it, and matching it against a live
+ * denial.
+ *
+ * Decisions:
+ * - The JSON comes from a socket client: every key is known, every value has the right type and
+ *   a bounded length, or the whole filter is refused with the name of the offending field. A
+ *   JSON null is the same as an absent key. Empty strings are refused (they would match nothing
+ *   or, for a prefix, everything, and neither is what a user typed).
+ * - mcs is parsed and stored canonically (mcs_set_format), so "c393,c170" and "s0:c170,c393"
+ *   select the same denials as the canonical text the kernel writes.
+ * - denial_filter_match() is the live tail's twin of the store's SQL (daemon/store.c) and must
+ *   keep the same semantics: container = name, or id prefix when the value is all hex; image and
+ *   pod of the attributed container; perm = member of the space separated permission set;
+ *   path = path or name, or with a trailing '*' a byte prefix of path; since inclusive, until
+ *   exclusive. */
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "filter.h"
+#include "macro.h"
+
+/* Canonical mcs text: c0..c1023 as ranges and singles, always well below this. */
+#define FILTER_MCS_TEXT_MAX 8192
+
+typedef enum FilterFieldKind {
+        FIELD_STRING,
+        FIELD_MCS,
+        FIELD_PERM,
+        FIELD_TIME,
+} FilterFieldKind;
+
+static const struct {
+        const char *name;
+        FilterFieldKind kind;
+        size_t offset; /* of the char * or, for FIELD_TIME, of the int64_t */
+        size_t has_offset;
+} filter_fields[] = {
+        {"container", FIELD_STRING, offsetof(DenialFilter, container), 0},
+        {"image", FIELD_STRING, offsetof(DenialFilter, image), 0},
+        {"pod", FIELD_STRING, offsetof(DenialFilter, pod), 0},
+        {"mcs", FIELD_MCS, offsetof(DenialFilter, mcs), 0},
+        {"since", FIELD_TIME, offsetof(DenialFilter, since_ms), offsetof(DenialFilter, has_since)},
+        {"until", FIELD_TIME, offsetof(DenialFilter, until_ms), offsetof(DenialFilter, has_until)},
+        {"type", FIELD_STRING, offsetof(DenialFilter, source_type), 0},
+        {"target_type", FIELD_STRING, offsetof(DenialFilter, target_type), 0},
+        {"tclass", FIELD_STRING, offsetof(DenialFilter, tclass), 0},
+        {"perm", FIELD_PERM, offsetof(DenialFilter, perm), 0},
+        {"comm", FIELD_STRING, offsetof(DenialFilter, comm), 0},
+        {"path", FIELD_STRING, offsetof(DenialFilter, path), 0},
+};
+
+static char **field_string(DenialFilter *f, size_t i) {
+        return (char **) ((char *) f + filter_fields[i].offset);
+}
+
+static const char *const *field_string_const(const DenialFilter *f, size_t i) {
+        return (const char *const *) ((const char *) f + filter_fields[i].offset);
+}
+
+void denial_filter_done(DenialFilter *f) {
+        if (!f)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(filter_fields); i++)
+                if (filter_fields[i].kind != FIELD_TIME)
+                        free(*field_string(f, i));
+        *f = (DenialFilter){};
+}
+
+int denial_filter_to_json(const DenialFilter *f, json_object **ret) {
+        json_object *o;
+
+        if (!f || !ret)
+                return -EINVAL;
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(filter_fields); i++) {
+                json_object *v = NULL;
+
+                if (filter_fields[i].kind == FIELD_TIME) {
+                        bool has = *(const bool *) ((const char *) f + filter_fields[i].has_offset);
+                        if (!has)
+                                continue;
+                        v = json_object_new_int64(
+                                *(const int64_t *) ((const char *) f + filter_fields[i].offset));
+                } else {
+                        const char *s = *field_string_const(f, i);
+                        if (!s)
+                                continue;
+                        v = json_object_new_string(s);
+                }
+                if (!v || json_object_object_add(o, filter_fields[i].name, v) < 0) {
+                        json_object_put(v);
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+        }
+        *ret = o;
+        return 0;
+}
+
+/* Validates one string value: a JSON string of 1..FILTER_STRING_MAX bytes without NUL. */
+static int filter_string_from_json(json_object *v, const char **ret) {
+        if (!json_object_is_type(v, json_type_string))
+                return -EINVAL;
+        const char *s = json_object_get_string(v);
+        size_t len = (size_t) json_object_get_string_len(v);
+        if (!s || len == 0 || len > FILTER_STRING_MAX || strlen(s) != len)
+                return -EINVAL;
+        *ret = s;
+        return 0;
+}
+
+static int filter_set_field(DenialFilter *f, size_t i, json_object *v) {
+        const char *s;
+        char *copy;
+        int r;
+
+        if (filter_fields[i].kind == FIELD_TIME) {
+                /* json-c parses any integer literal as int64 (saturating), doubles are refused. */
+                if (!json_object_is_type(v, json_type_int))
+                        return -EINVAL;
+                errno = 0;
+                int64_t t = json_object_get_int64(v);
+                if (errno != 0)
+                        return -EINVAL;
+                *(int64_t *) ((char *) f + filter_fields[i].offset) = t;
+                *(bool *) ((char *) f + filter_fields[i].has_offset) = true;
+                return 0;
+        }
+
+        r = filter_string_from_json(v, &s);
+        if (r < 0)
+                return r;
+
+        switch (filter_fields[i].kind) {
+        case FIELD_MCS: {
+                McsSet set;
+                char text[FILTER_MCS_TEXT_MAX];
+
+                if (mcs_set_parse(s, &set) < 0 || mcs_set_is_empty(&set))
+                        return -EINVAL;
+                if (mcs_set_format(&set, text, sizeof(text)) < 0)
+                        return -EINVAL;
+                copy = strdup(text);
+                break;
+        }
+        case FIELD_PERM:
+                /* One permission name: a set would never match as a member. */
+                if (strpbrk(s, " \t\n"))
+                        return -EINVAL;
+                copy = strdup(s);
+                break;
+        default:
+                copy = strdup(s);
+                break;
+        }
+        if (!copy)
+                return -ENOMEM;
+        free(*field_string(f, i));
+        *field_string(f, i) = copy;
+        return 0;
+}
+
+int denial_filter_from_json(json_object *o, DenialFilter *ret, const char **ret_bad_field) {
+        _cleanup_(denial_filter_done) DenialFilter f = {};
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        if (o && !json_object_is_type(o, json_type_object)) {
+                if (ret_bad_field)
+                        *ret_bad_field = "filter";
+                return -EINVAL;
+        }
+        if (o) {
+                json_object_object_foreach (o, key, v) {
+                        size_t i;
+
+                        for (i = 0; i < ELEMENTSOF(filter_fields); i++)
+                                if (strcmp(key, filter_fields[i].name) == 0)
+                                        break;
+                        if (i >= ELEMENTSOF(filter_fields)) {
+                                /* Points into o: valid as long as the caller holds o. */
+                                if (ret_bad_field)
+                                        *ret_bad_field = key;
+                                return -EINVAL;
+                        }
+                        if (!v || json_object_is_type(v, json_type_null))
+                                continue;
+                        r = filter_set_field(&f, i, v);
+                        if (r < 0) {
+                                if (ret_bad_field)
+                                        *ret_bad_field = filter_fields[i].name;
+                                return r;
+                        }
+                }
+        }
+        *ret = f;
+        f = (DenialFilter){};
+        return 0;
+}
+
+static bool streq_set(const char *want, const char *have) {
+        return !want || (have && strcmp(want, have) == 0);
+}
+
+static bool is_hex_string(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+                      (*s >= 'A' && *s <= 'F')))
+                        return false;
+        return true;
+}
+
+static bool container_matches(const char *want, const ContainerRef *c) {
+        if (c->name && strcmp(c->name, want) == 0)
+                return true;
+        return is_hex_string(want) && c->id && strncmp(c->id, want, strlen(want)) == 0;
+}
+
+static bool perm_in_set(const char *perm, const char *set) {
+        size_t n = strlen(perm);
+
+        if (!set || n == 0)
+                return false;
+        for (const char *p = set; (p = strstr(p, perm)); p++)
+                if ((p == set || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
+                        return true;
+        return false;
+}
+
+static bool path_matches(const char *want, const Denial *d) {
+        size_t n = strlen(want);
+
+        if (n > 0 && want[n - 1] == '*')
+                return d->path && strncmp(d->path, want, n - 1) == 0;
+        return (d->path && strcmp(d->path, want) == 0) || (d->name && strcmp(d->name, want) == 0);
+}
+
+bool denial_filter_match(const DenialFilter *f, const Denial *d) {
+        if (!f)
+                return true;
+        if (!d)
+                return false;
+        if (f->container && !(d->has_container && container_matches(f->container, &d->container)))
+                return false;
+        if (f->image && !(d->has_container && streq_set(f->image, d->container.image)))
+                return false;
+        if (f->pod && !(d->has_container && streq_set(f->pod, d->container.pod)))
+                return false;
+        if (!streq_set(f->mcs, d->mcs))
+                return false;
+        if (f->has_since && d->time_ms < f->since_ms)
+                return false;
+        if (f->has_until && d->time_ms >= f->until_ms)
+                return false;
+        if (!streq_set(f->source_type, d->source_type) ||
+            !streq_set(f->target_type, d->target_type) || !streq_set(f->tclass, d->tclass) ||
+            !streq_set(f->comm, d->comm))
+                return false;
+        if (f->perm && !perm_in_set(f->perm, d->permissions))
+                return false;
+        if (f->path && !path_matches(f->path, d))
+                return false;
+        return true;
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* DenialFilter: JSON round trip, refusal of unknown keys, wrong types, over-long strings and
+ * invalid MCS (naming the field), canonical MCS, and denial_filter_match semantics. */
+
+#include <errno.h>
+#include <json-c/json.h>
+
+#include "filter.h"
+#include "macro.h"
+#include "tests/unit/test.h"
+
+static json_object *parse(const char *text) {
+        json_object *o = json_tokener_parse(text);
+        CHECK(o);
+        return o;
+}
+
+static void expect_bad(const char *text, const char *field) {
+        json_object *o = parse(text);
+        DenialFilter f = {.comm = (char *) "untouched"};
+        const char *bad = NULL;
+
+        CHECK_RC(denial_filter_from_json(o, &f, &bad), -EINVAL);
+        CHECK_STREQ(bad, field);
+        CHECK_STREQ(f.comm, "untouched"); /* ret untouched on failure */
+        CHECK(!f.container && !f.has_since);
+        json_object_put(o);
+}
+
+static void expect_mcs(const char *in, const char *canonical) {
+        char text[128];
+        snprintf(text, sizeof(text), "{\"mcs\":\"%s\"}", in);
+        json_object *o = parse(text);
+        DenialFilter f;
+        const char *bad = NULL;
+
+        CHECK_RC(denial_filter_from_json(o, &f, &bad), 0);
+        CHECK_STREQ(f.mcs, canonical);
+        denial_filter_done(&f);
+        json_object_put(o);
+}
+
+static void test_round_trip(void) {
+        DenialFilter in =
+                             {
+                                     .container = (char *) "web",
+                                     .image = (char *) "nginx:1",
+                                     .pod = (char *) "default/web-0",
+                                     .mcs = (char *) "c170,c393",
+                                     .has_since = true,
+                                     .since_ms = 1713603292240,
+                                     .has_until = true,
+                                     .until_ms = -1,
+                                     .source_type = (char *) "container_t",
+                                     .target_type = (char *) "admin_home_t",
+                                     .tclass = (char *) "dir",
+                                     .perm = (char *) "write",
+                                     .comm = (char *) "ba\"sh\x1b[0m",
+                                     .path = (char *) "/etc/*",
+                             },
+                     out;
+        json_object *o;
+        const char *bad = NULL;
+
+        CHECK_RC(denial_filter_to_json(&in, &o), 0);
+        /* The exact key names of the contract. */
+        const char *keys[] = {"container", "image",       "pod",    "mcs",  "since", "until",
+                              "type",      "target_type", "tclass", "perm", "comm",  "path"};
+        CHECK_RC(json_object_object_length(o), ELEMENTSOF(keys));
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                CHECK(json_object_object_get_ex(o, keys[i], NULL));
+        json_object *v;
+        CHECK(json_object_object_get_ex(o, "since", &v) && json_object_is_type(v, json_type_int));
+        CHECK_RC(json_object_get_int64(v), 1713603292240);
+
+        /* Through text, as on the wire. */
+        json_object *o2 = parse(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        CHECK_RC(denial_filter_from_json(o2, &out, &bad), 0);
+        CHECK_STREQ(out.container, in.container);
+        CHECK_STREQ(out.image, in.image);
+        CHECK_STREQ(out.pod, in.pod);
+        CHECK_STREQ(out.mcs, in.mcs);
+        CHECK(out.has_since && out.since_ms == in.since_ms);
+        CHECK(out.has_until && out.until_ms == in.until_ms);
+        CHECK_STREQ(out.source_type, in.source_type);
+        CHECK_STREQ(out.target_type, in.target_type);
+        CHECK_STREQ(out.tclass, in.tclass);
+        CHECK_STREQ(out.perm, in.perm);
+        CHECK_STREQ(out.comm, in.comm);
+        CHECK_STREQ(out.path, in.path);
+        denial_filter_done(&out);
+        CHECK(!out.container && !out.has_since);
+        json_object_put(o);
+        json_object_put(o2);
+
+        /* The empty filter: no keys; NULL and {} and nulls decode to it. */
+        DenialFilter empty = {};
+        CHECK_RC(denial_filter_to_json(&empty, &o), 0);
+        CHECK_RC(json_object_object_length(o), 0);
+        json_object_put(o);
+        CHECK_RC(denial_filter_from_json(NULL, &out, &bad), 0);
+        CHECK(!out.container && !out.has_since && !out.has_until && !out.path);
+        o = parse("{\"image\":null,\"since\":null}");
+        CHECK_RC(denial_filter_from_json(o, &out, &bad), 0);
+        CHECK(!out.image && !out.has_since);
+        json_object_put(o);
+}
+
+static void test_bad(void) {
+        char *text;
+
+        expect_bad("{\"bogus\":1}", "bogus");
+        expect_bad("{\"comm\":\"sh\",\"Image\":\"x\"}", "Image");
+        expect_bad("{\"limit\":5}", "limit"); /* not a filter field */
+        expect_bad("{\"since\":\"yesterday\"}", "since");
+        expect_bad("{\"until\":1.5}", "until");
+        expect_bad("{\"image\":5}", "image");
+        expect_bad("{\"container\":[\"web\"]}", "container");
+        expect_bad("{\"pod\":\"\"}", "pod");
+        expect_bad("{\"perm\":\"read write\"}", "perm");
+        expect_bad("{\"comm\":\"a\\u0000b\"}", "comm");
+        expect_bad("[1,2]", "filter");
+
+        /* Length bound: FILTER_STRING_MAX is accepted, one more is not. */
+        char big[FILTER_STRING_MAX + 2];
+        memset(big, 'a', sizeof(big));
+        big[FILTER_STRING_MAX] = 0;
+        CHECK(asprintf(&text, "{\"path\":\"%s\"}", big) > 0);
+        json_object *o = parse(text);
+        DenialFilter f;
+        const char *bad = NULL;
+        CHECK_RC(denial_filter_from_json(o, &f, &bad), 0);
+        CHECK_RC(strlen(f.path), FILTER_STRING_MAX);
+        denial_filter_done(&f);
+        json_object_put(o);
+        free(text);
+        big[FILTER_STRING_MAX] = 'a';
+        big[FILTER_STRING_MAX + 1] = 0;
+        CHECK(asprintf(&text, "{\"path\":\"%s\"}", big) > 0);
+        expect_bad(text, "path");
+        free(text);
+
+        /* mcs: validated and canonicalised. */
+        expect_bad("{\"mcs\":\"c1024\"}", "mcs");
+        expect_bad("{\"mcs\":\"x1,c2\"}", "mcs");
+        expect_bad("{\"mcs\":\"c1,,c2\"}", "mcs");
+        expect_bad("{\"mcs\":\"s0\"}", "mcs"); /* no categories */
+        expect_bad("{\"mcs\":\"\"}", "mcs");
+        expect_mcs("c393,c170", "c170,c393");
+        expect_mcs("s0:c170,c393", "c170,c393");
+        expect_mcs("c0,c1,c2,c3", "c0.c3");
+        expect_mcs("c0.c1023", "c0.c1023");
+}
+
+static Denial make(void) {
+        Denial d = DENIAL_NULL;
+        d.time_ms = 1000;
+        d.permissions = (char *) "readdir getattr";
+        d.comm = (char *) "nginx";
+        d.path = (char *) "/etc/shadow";
+        d.name = (char *) "shadow";
+        d.source_type = (char *) "container_t";
+        d.target_type = (char *) "shadow_t";
+        d.tclass = (char *) "file";
+        d.mcs = (char *) "c170,c393";
+        d.has_container = true;
+        d.container = (ContainerRef){.id = (char *) "4dd9367681d8e3b2",
+                                     .name = (char *) "web",
+                                     .image = (char *) "nginx:1",
+                                     .pod = (char *) "default/web-0"};
+        return d;
+}
+
+static void test_match(void) {
+        Denial d = make();
+        DenialFilter f = {};
+
+        CHECK(denial_filter_match(NULL, &d));
+        CHECK(denial_filter_match(&f, &d));
+
+#define MATCH(expected, ...)                                                                       \
+        do {                                                                                       \
+                f = (DenialFilter){__VA_ARGS__};                                                   \
+                CHECK(denial_filter_match(&f, &d) == (expected));                                  \
+        } while (0)
+        MATCH(true, .container = (char *) "web");
+        MATCH(true, .container = (char *) "4dd9");
+        MATCH(true, .container = (char *) "4dd9367681d8e3b2");
+        MATCH(false, .container = (char *) "4dd9367681d8e3b2a");
+        MATCH(false, .container = (char *) "we");
+        MATCH(false, .container = (char *) "9367");
+        MATCH(true, .image = (char *) "nginx:1");
+        MATCH(false, .image = (char *) "nginx");
+        MATCH(true, .pod = (char *) "default/web-0");
+        MATCH(true, .mcs = (char *) "c170,c393");
+        MATCH(false, .mcs = (char *) "c170");
+        MATCH(true, .has_since = true, .since_ms = 1000);
+        MATCH(false, .has_since = true, .since_ms = 1001);
+        MATCH(false, .has_until = true, .until_ms = 1000);
+        MATCH(true, .has_until = true, .until_ms = 1001);
+        MATCH(true, .source_type = (char *) "container_t");
+        MATCH(false, .source_type = (char *) "spc_t");
+        MATCH(true, .target_type = (char *) "shadow_t");
+        MATCH(true, .tclass = (char *) "file");
+        MATCH(false, .tclass = (char *) "dir");
+        MATCH(true, .perm = (char *) "getattr");
+        MATCH(true, .perm = (char *) "readdir");
+        MATCH(false, .perm = (char *) "read");
+        MATCH(false, .perm = (char *) "dir");
+        MATCH(true, .comm = (char *) "nginx");
+        MATCH(false, .comm = (char *) "ngin");
+        MATCH(true, .path = (char *) "/etc/shadow");
+        MATCH(true, .path = (char *) "shadow");
+        MATCH(true, .path = (char *) "/etc/*");
+        MATCH(true, .path = (char *) "*");
+        MATCH(false, .path = (char *) "/etc");
+        MATCH(false, .path = (char *) "sha*"); /* prefix applies to path only */
+        MATCH(true, .container = (char *) "web", .perm = (char *) "getattr",
+              .path = (char *) "/etc/*");
+        MATCH(false, .container = (char *) "web", .perm = (char *) "write");
+
+        /* Unknown values never match a set filter. */
+        d = DENIAL_NULL;
+        MATCH(false, .container = (char *) "web");
+        MATCH(false, .image = (char *) "nginx:1");
+        MATCH(false, .perm = (char *) "read");
+        MATCH(false, .path = (char *) "*");
+        MATCH(false, .mcs = (char *) "c1,c2");
+        MATCH(true, .has_until = true, .until_ms = 1);
+#undef MATCH
+}
+
+int main(void) {
+        test_round_trip();
+        test_bad();
+        test_match();
+        return 0;
+}

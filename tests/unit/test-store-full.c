@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* The store on a full disk: a real, tiny tmpfs is filled up so that a commit fails with
+ * -ENOSPC. The failed batch must be rolled back whole, what was committed before must be
+ * intact, and once there is room again the same Store must commit the next batch. Needs root
+ * (to mount); SKIPs otherwise. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "store.h"
+#include "tests/unit/test.h"
+
+#define TMPFS_SIZE "2m"
+#define RAW_BYTES 2048 /* per event: a batch of BATCH rows needs far more than what is left */
+#define BATCH 400
+
+static char tmpdir[] = "/tmp/test-store-full-XXXXXX";
+static bool mounted;
+
+static void cleanup(void) {
+        char path[256];
+
+        if (mounted) {
+                (void) umount2(tmpdir, MNT_DETACH);
+                mounted = false;
+        }
+        snprintf(path, sizeof(path), "%s", tmpdir);
+        (void) rmdir(path);
+}
+
+static Denial make(int64_t time_ms, uint64_t serial, size_t raw_bytes) {
+        Denial d = DENIAL_NULL;
+        char *raw = malloc(raw_bytes + 1);
+
+        CHECK(raw);
+        /* Varying bytes so that nothing compresses or repeats between rows. */
+        for (size_t i = 0; i < raw_bytes; i++)
+                raw[i] = (char) ('a' + (serial * 31 + i * 7) % 26);
+        raw[raw_bytes] = 0;
+        d.time_ms = time_ms;
+        d.serial = serial;
+        d.record_type = 1400;
+        d.result = strdup("denied");
+        d.permissions = strdup("write");
+        d.scontext = strdup("system_u:system_r:container_t:s0:c1,c2");
+        d.source_type = strdup("container_t");
+        d.mcs = strdup("c1,c2");
+        d.raw = raw;
+        return d;
+}
+
+static int add_batch(Store *s, uint64_t first_serial, size_t n, size_t raw_bytes) {
+        for (size_t i = 0; i < n; i++) {
+                Denial d = make((int64_t) (first_serial + i) * 10, first_serial + i, raw_bytes);
+                int r = store_add(s, &d);
+                denial_done(&d);
+                if (r < 0)
+                        return r;
+                CHECK_RC(r, 1);
+        }
+        return 0;
+}
+
+static int count_cb(const Denial *d, void *userdata) {
+        uint64_t *serials = userdata;
+        /* serials[0] counts, the rest records which batches the rows came from */
+        serials[0]++;
+        if (d->serial >= 1000 && d->serial < 2000)
+                serials[1]++;
+        else if (d->serial >= 2000 && d->serial < 3000)
+                serials[2]++;
+        else if (d->serial >= 3000 && d->serial < 4000)
+                serials[3]++;
+        return 0;
+}
+
+/* Writes until the file system is full; returns the filler's path. */
+static char *fill(void) {
+        char *path;
+        char block[4096];
+        _cleanup_(closep) int fd = -EBADF;
+
+        CHECK(asprintf(&path, "%s/filler", tmpdir) > 0);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        CHECK(fd >= 0);
+        memset(block, 'x', sizeof(block));
+        for (;;) {
+                ssize_t n = write(fd, block, sizeof(block));
+                if (n < 0) {
+                        CHECK(errno == ENOSPC);
+                        break;
+                }
+                if (n == 0)
+                        break;
+        }
+        return path;
+}
+
+int main(void) {
+        _cleanup_(freep) char *db = NULL;
+        uint64_t rows[4] = {};
+        Store *s;
+        int r;
+
+        if (geteuid() != 0)
+                SKIP("mounting a tmpfs needs root");
+        CHECK(mkdtemp(tmpdir));
+        atexit(cleanup);
+        /* A private mount namespace where we can have one, so that nothing leaks if we die. */
+        (void) unshare(CLONE_NEWNS);
+        (void) mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        if (mount("tmpfs", tmpdir, "tmpfs", 0, "size=" TMPFS_SIZE ",mode=0700") < 0)
+                SKIP("cannot mount a tmpfs on %s: %s", tmpdir, strerror(errno));
+        mounted = true;
+        CHECK(asprintf(&db, "%s/store.db", tmpdir) > 0);
+
+        /* Batch 1 fits. */
+        CHECK_RC(store_open(db, &s), 0);
+        CHECK_RC(add_batch(s, 1000, 50, 100), 0);
+        CHECK_RC(store_commit(s, NULL), 50);
+
+        /* Batch 2 cannot be written: the disk is full. */
+        _cleanup_(freep) char *filler = fill();
+        r = add_batch(s, 2000, BATCH, RAW_BYTES);
+        if (r >= 0)
+                r = store_commit(s, NULL);
+        else
+                CHECK(store_commit(s, NULL) < 0); /* the lost batch is reported at commit */
+        if (r != -ENOSPC) {
+                fprintf(stderr, "expected -ENOSPC, got %d (%s)\n", r, store_last_error(s));
+                return 1;
+        }
+        CHECK(strlen(store_last_error(s)) > 0);
+        CHECK_RC(store_pending(s), 0);
+
+        /* Batch 1 is intact, nothing of batch 2 is visible. */
+        CHECK_RC(store_query(s, NULL, false, 0, 0, count_cb, rows), 0);
+        CHECK_RC(rows[0], 50);
+        CHECK_RC(rows[2], 0);
+
+        /* Room again: the same Store commits the next batch. */
+        CHECK_RC(unlink(filler), 0);
+        CHECK_RC(add_batch(s, 3000, 60, 100), 0);
+        uint64_t dups = 0;
+        CHECK_RC(store_commit(s, &dups), 60);
+        CHECK_RC(dups, 0);
+        memset(rows, 0, sizeof(rows));
+        CHECK_RC(store_query(s, NULL, false, 0, 0, count_cb, rows), 0);
+        CHECK_RC(rows[0], 110);
+        CHECK_RC(rows[1], 50);
+        CHECK_RC(rows[2], 0);
+        CHECK_RC(rows[3], 60);
+        StoreCounts c;
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, 110);
+        CHECK_RC(c.events, 110);
+
+        /* The lost batch can be stored later: its rows were never half-stored. */
+        CHECK_RC(add_batch(s, 2000, 20, 100), 0);
+        CHECK_RC(store_commit(s, NULL), 20);
+        s = store_free(s);
+
+        /* And the file is sound after all that. */
+        CHECK_RC(store_open(db, &s), 0);
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, 130);
+        s = store_free(s);
+
+        unlink(db);
+        return 0;
+}

@@ -1,0 +1,874 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite store on real database files in a temp directory: round trip of every Denial field
+ * (hostile bytes included), re-import dedupe, every filter (checked against
+ * denial_filter_match() and against hand-counted expectations), keyset pagination, reopening,
+ * signature counts, and refusal of files that belong to someone else. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "filter.h"
+#include "macro.h"
+#include "store.h"
+#include "tests/unit/test.h"
+
+#define ID_WEB "4dd9367681d8e3b2a6d19f1f5b52f6c8c2e8d2aa0d6c6f8d1f1e3a7b9c0d2e4f"
+#define ID_DB "4dd9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"
+#define ID_JOB "c0ffee00c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"
+
+static char tmpdir[] = "/tmp/test-store-XXXXXX";
+
+static char *xstrdup(const char *s) {
+        if (!s)
+                return NULL;
+        char *c = strdup(s);
+        CHECK(c);
+        return c;
+}
+
+static char *db_path(const char *name) {
+        char *p;
+        CHECK(asprintf(&p, "%s/%s", tmpdir, name) > 0);
+        return p;
+}
+
+static void set_container(ContainerRef *c, const char *id, const char *name, const char *image,
+                          const char *engine, const char *pod) {
+        c->id = xstrdup(id);
+        c->name = xstrdup(name);
+        c->image = xstrdup(image);
+        c->engine = xstrdup(engine);
+        c->pod = xstrdup(pod);
+}
+
+/* A typical container_t denial; callers change what they need. */
+static Denial make_denial(int64_t time_ms, uint64_t serial, unsigned seq) {
+        Denial d = DENIAL_NULL;
+        char raw[256];
+
+        d.time_ms = time_ms;
+        d.serial = serial;
+        d.seq = seq;
+        d.node = xstrdup("node1");
+        d.record_type = 1400;
+        d.result = xstrdup("denied");
+        d.permissions = xstrdup("write");
+        d.pid = 4242;
+        d.comm = xstrdup("bash");
+        d.exe = xstrdup("/usr/bin/bash");
+        d.name = xstrdup("root");
+        d.scontext = xstrdup("system_u:system_r:container_t:s0:c170,c393");
+        d.tcontext = xstrdup("system_u:object_r:admin_home_t:s0");
+        d.tclass = xstrdup("dir");
+        d.permissive = 0;
+        d.source_type = xstrdup("container_t");
+        d.target_type = xstrdup("admin_home_t");
+        d.mcs = xstrdup("c170,c393");
+        d.target_mcs = xstrdup("");
+        d.ppid = 1;
+        d.uid = 0;
+        d.syscall = 257;
+        d.cwd = xstrdup("/");
+        d.proctitle = xstrdup("bash -c echo");
+        snprintf(raw, sizeof(raw),
+                 "type=AVC msg=audit(%lld.%03lld:%llu): avc:  denied  { write } for ...",
+                 (long long) (time_ms / 1000), (long long) (time_ms % 1000),
+                 (unsigned long long) serial);
+        d.raw = xstrdup(raw);
+        return d;
+}
+
+static void check_container_equal(const ContainerRef *a, const ContainerRef *b) {
+        CHECK_STREQ(a->id, b->id);
+        CHECK_STREQ(a->name, b->name);
+        CHECK_STREQ(a->image, b->image);
+        CHECK_STREQ(a->engine, b->engine);
+        CHECK_STREQ(a->pod, b->pod);
+}
+
+static void check_denial_equal(const Denial *a, const Denial *b) {
+        CHECK_RC(a->time_ms, b->time_ms);
+        CHECK(a->serial == b->serial);
+        CHECK_STREQ(a->node, b->node);
+        CHECK_RC(a->seq, b->seq);
+        CHECK_RC(a->record_type, b->record_type);
+        CHECK_STREQ(a->result, b->result);
+        CHECK_STREQ(a->permissions, b->permissions);
+        CHECK_RC(a->pid, b->pid);
+        CHECK_STREQ(a->comm, b->comm);
+        CHECK_STREQ(a->exe, b->exe);
+        CHECK_STREQ(a->path, b->path);
+        CHECK_STREQ(a->name, b->name);
+        CHECK_STREQ(a->scontext, b->scontext);
+        CHECK_STREQ(a->tcontext, b->tcontext);
+        CHECK_STREQ(a->tclass, b->tclass);
+        CHECK_RC(a->permissive, b->permissive);
+        CHECK_STREQ(a->source_type, b->source_type);
+        CHECK_STREQ(a->target_type, b->target_type);
+        CHECK_STREQ(a->mcs, b->mcs);
+        CHECK_STREQ(a->target_mcs, b->target_mcs);
+        CHECK_RC(a->ppid, b->ppid);
+        CHECK_RC(a->uid, b->uid);
+        CHECK_RC(a->syscall, b->syscall);
+        CHECK_STREQ(a->cwd, b->cwd);
+        CHECK_STREQ(a->proctitle, b->proctitle);
+        CHECK_RC(a->has_container, b->has_container);
+        if (a->has_container)
+                check_container_equal(&a->container, &b->container);
+        CHECK_RC(a->attribution, b->attribution);
+        CHECK_RC(a->has_target_container, b->has_target_container);
+        if (a->has_target_container)
+                check_container_equal(&a->target_container, &b->target_container);
+        CHECK_STREQ(a->raw, b->raw);
+}
+
+/* Query results collected as deep copies. */
+typedef struct Rows {
+        Denial *d;
+        size_t n, allocated;
+} Rows;
+
+static int collect(const Denial *d, void *userdata) {
+        Rows *rows = userdata;
+        if (rows->n == rows->allocated) {
+                rows->allocated = rows->allocated ? rows->allocated * 2 : 64;
+                rows->d = realloc(rows->d, rows->allocated * sizeof(Denial));
+                CHECK(rows->d);
+        }
+        CHECK_RC(denial_copy(d, &rows->d[rows->n]), 0);
+        CHECK(rows->d[rows->n].id > 0);
+        rows->n++;
+        return 0;
+}
+
+static void rows_done(Rows *rows) {
+        for (size_t i = 0; i < rows->n; i++)
+                denial_done(&rows->d[i]);
+        free(rows->d);
+        *rows = (Rows){};
+}
+
+static Rows query(Store *s, const DenialFilter *f, bool reverse, int64_t after, unsigned limit) {
+        Rows rows = {};
+        int r = store_query(s, f, reverse, after, limit, collect, &rows);
+        if (r != 0) {
+                fprintf(stderr, "store_query: %d (%s)\n", r, store_last_error(s));
+                exit(1);
+        }
+        return rows;
+}
+
+static void free_denials(Denial *d, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                denial_done(&d[i]);
+}
+
+/* ---- round trip ---- */
+
+#define N_VARIED 9
+
+static void make_varied(Denial d[N_VARIED]) {
+        /* 0: everything known, hostile bytes, container by pid */
+        d[0] = make_denial(1713603292240, 1088, 0);
+        free(d[0].comm);
+        d[0].comm = xstrdup("\x1b[31mevil\"'\\ \x7f\xff\xfe");
+        d[0].path = xstrdup("/tmp/a \"quoted\" 'path'\n\x1b]0;title\x07");
+        d[0].permissive = 1;
+        d[0].has_container = true;
+        set_container(&d[0].container, ID_WEB, "web", "centos:latest", "docker", NULL);
+        d[0].attribution = ATTRIBUTION_PID;
+        free(d[0].raw);
+        d[0].raw = xstrdup("type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\n"
+                           "type=SYSCALL msg=audit(1713603292.240:1088): arch=c000003e\n"
+                           "type=PROCTITLE msg=audit(1713603292.240:1088): proctitle=62617368");
+
+        /* 1, 2: one event with two verdicts sharing the raw text */
+        d[1] = make_denial(1713603293000, 1090, 0);
+        d[2] = make_denial(1713603293000, 1090, 1);
+        free(d[2].permissions);
+        d[2].permissions = xstrdup("read open");
+        free(d[2].tclass);
+        d[2].tclass = xstrdup("file");
+        free(d[2].raw);
+        d[2].raw = xstrdup(d[1].raw);
+        for (int i = 1; i <= 2; i++) {
+                d[i].has_container = true;
+                set_container(&d[i].container, ID_DB, "db", "postgres:16", "podman", "pod-a");
+                d[i].attribution = ATTRIBUTION_MCS;
+        }
+
+        /* 3: no node, unknown everything that may be unknown */
+        d[3] = DENIAL_NULL;
+        d[3].time_ms = 1713603294000;
+        d[3].serial = 1091;
+        d[3].record_type = 1400;
+        d[3].scontext = xstrdup("system_u:system_r:spc_t:s0");
+        d[3].source_type = xstrdup("spc_t");
+
+        /* 4: same time and serial as 3 but node "" is not "no node" */
+        d[4] = make_denial(1713603294000, 1091, 0);
+        free(d[4].node);
+        d[4].node = xstrdup("");
+
+        /* 5: target container, ambiguous */
+        d[5] = make_denial(1713603295000, 1092, 0);
+        d[5].has_container = true;
+        set_container(&d[5].container, ID_WEB, "web", "centos:latest", "docker", NULL);
+        d[5].attribution = ATTRIBUTION_AMBIGUOUS;
+        d[5].has_target_container = true;
+        set_container(&d[5].target_container, ID_JOB, "job", NULL, "cri-o", "batch/job-1");
+
+        /* 6: USER_AVC */
+        d[6] = make_denial(1713603296000, 1093, 0);
+        d[6].record_type = 1107;
+        d[6].permissive = -1;
+
+        /* 7: SELINUX_ERR, no permissions nor tclass */
+        d[7] = make_denial(1713603297000, 1094, 0);
+        d[7].record_type = 1401;
+        free(d[7].result);
+        d[7].result = xstrdup("error");
+        free(d[7].permissions);
+        d[7].permissions = NULL;
+        free(d[7].tclass);
+        d[7].tclass = NULL;
+
+        /* 8: a serial beyond INT64_MAX and a negative time survive the int64 columns */
+        d[8] = make_denial(-5, UINT64_C(0x8000000000000005), 0);
+}
+
+static void test_round_trip(void) {
+        _cleanup_(freep) char *path = db_path("roundtrip.db");
+        Denial d[N_VARIED];
+        Store *s;
+        uint64_t dups = 0;
+        StoreCounts c;
+
+        make_varied(d);
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(store_pending(s), 0);
+        for (size_t i = 0; i < N_VARIED; i++)
+                CHECK_RC(store_add(s, &d[i]), 1);
+        CHECK_RC(store_pending(s), N_VARIED);
+
+        /* Not committed: the read connection sees nothing yet. */
+        Rows none = query(s, NULL, false, 0, 0);
+        CHECK_RC(none.n, 0);
+        rows_done(&none);
+
+        CHECK_RC(store_commit(s, &dups), N_VARIED);
+        CHECK_RC(dups, 0);
+        CHECK_RC(store_pending(s), 0);
+
+        Rows rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n, N_VARIED);
+        /* Ordered by time: d[8] (time -5) first, then the others in insertion order. */
+        check_denial_equal(&rows.d[0], &d[8]);
+        for (size_t i = 0; i + 1 < N_VARIED; i++)
+                check_denial_equal(&rows.d[i + 1], &d[i]);
+        for (size_t i = 1; i < rows.n; i++)
+                CHECK(rows.d[i].id != rows.d[i - 1].id);
+        rows_done(&rows);
+
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, N_VARIED);
+        CHECK_RC(c.events, N_VARIED - 1); /* d[1] and d[2] share their event */
+        CHECK_RC(c.containers, 3);        /* web, db, job */
+        CHECK_RC(c.oldest_ms, -5);
+        CHECK_RC(c.newest_ms, 1713603297000);
+        CHECK(c.db_bytes > 4096);
+
+        /* ---- dedupe: the same records again add nothing ---- */
+        for (size_t i = 0; i < N_VARIED; i++)
+                CHECK_RC(store_add(s, &d[i]), 0);
+        CHECK_RC(store_pending(s), N_VARIED);
+        dups = 0;
+        CHECK_RC(store_commit(s, &dups), 0);
+        CHECK_RC(dups, N_VARIED);
+
+        /* ... also inside one batch, and next to a new verdict of an existing event */
+        Denial extra = make_denial(1713603293000, 1090, 2);
+        CHECK_RC(store_add(s, &extra), 1);
+        CHECK_RC(store_add(s, &extra), 0);
+        CHECK_RC(store_add(s, &d[1]), 0);
+        dups = 0;
+        CHECK_RC(store_commit(s, &dups), 1);
+        CHECK_RC(dups, 2);
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, N_VARIED + 1);
+        CHECK_RC(c.events, N_VARIED - 1);
+
+        /* commit without a batch */
+        CHECK_RC(store_commit(s, NULL), 0);
+
+        /* An invalid attribution is refused, not stored. */
+        extra.attribution = _ATTRIBUTION_MAX;
+        extra.seq = 3;
+        CHECK_RC(store_add(s, &extra), -EINVAL);
+        denial_done(&extra);
+
+        /* A container that later is known better: its name is filled in. */
+        Denial later = make_denial(1713603298000, 2000, 0);
+        later.has_container = true;
+        set_container(&later.container, ID_JOB, "job", "busybox:latest", "cri-o", "batch/job-1");
+        CHECK_RC(store_add(s, &later), 1);
+        CHECK_RC(store_commit(s, NULL), 1);
+        DenialFilter f = {.container = (char *) "job"};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 1);
+        CHECK_STREQ(rows.d[0].container.image, "busybox:latest");
+        rows_done(&rows);
+        denial_done(&later);
+
+        /* A cursor that does not exist. */
+        CHECK_RC(store_query(s, NULL, false, 999999, 10, collect, &rows), -ENOENT);
+
+        /* ---- reopen: everything is still there ---- */
+        s = store_free(s);
+        CHECK(!s);
+        CHECK_RC(store_open(path, &s), 0);
+        rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n, N_VARIED + 2);
+        check_denial_equal(&rows.d[0], &d[8]);
+        check_denial_equal(&rows.d[1], &d[0]);
+        rows_done(&rows);
+        for (size_t i = 0; i < N_VARIED; i++)
+                CHECK_RC(store_add(s, &d[i]), 0);
+        dups = 0;
+        CHECK_RC(store_commit(s, &dups), 0);
+        CHECK_RC(dups, N_VARIED);
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, N_VARIED + 2);
+        s = store_free(s);
+
+        /* Signatures, read straight from the file. */
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        CHECK_RC(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        CHECK_RC(sqlite3_prepare_v2(db, "SELECT sum(count), count(*) FROM signatures", -1, &st,
+                                    NULL),
+                 SQLITE_OK);
+        CHECK_RC(sqlite3_step(st), SQLITE_ROW);
+        CHECK_RC(sqlite3_column_int64(st, 0), N_VARIED + 2);
+        sqlite3_finalize(st);
+        /* container_t admin_home_t dir write, no image: d[4], d[6], d[8] and the later d[3]-less
+         * extra (seq 2 of event 1090 has no container) */
+        CHECK_RC(sqlite3_prepare_v2(
+                         db,
+                         "SELECT g.count, g.first_ms, g.last_ms FROM signatures g "
+                         "JOIN strings s ON s.id = g.source_type JOIN strings t ON t.id = "
+                         "g.target_type JOIN strings c ON c.id = g.tclass JOIN strings p ON p.id "
+                         "= g.permissions WHERE s.text = 'container_t' AND t.text = "
+                         "'admin_home_t' AND c.text = 'dir' AND p.text = 'write' AND g.image = 0",
+                         -1, &st, NULL),
+                 SQLITE_OK);
+        CHECK_RC(sqlite3_step(st), SQLITE_ROW);
+        CHECK_RC(sqlite3_column_int64(st, 0), 4);
+        CHECK_RC(sqlite3_column_int64(st, 1), -5);
+        CHECK_RC(sqlite3_column_int64(st, 2), 1713603296000);
+        sqlite3_finalize(st);
+        CHECK_RC(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+        CHECK_RC(sqlite3_step(st), SQLITE_ROW);
+        CHECK_STREQ((const char *) sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+
+        free_denials(d, N_VARIED);
+}
+
+/* ---- filters ---- */
+
+#define N_FILTER 600
+
+static const char *const comms[] = {"bash", "nginx", "postgres", "sh"};
+static const char *const types[] = {"container_t", "spc_t", "container_init_t"};
+static const char *const ttypes[] = {"admin_home_t", "etc_t", "container_file_t", "shadow_t"};
+static const char *const classes[] = {"dir", "file", "sock_file"};
+static const char *const perm_sets[] = {"write", "read open", "readdir", "getattr read"};
+static const char *const mcss[] = {"c170,c393", "c1,c2", "c0.c1023"};
+
+static Denial make_filter_denial(unsigned i) {
+        Denial d = make_denial(1700000000000 + (int64_t) i * 1000, 10000 + i, 0);
+        char buf[64];
+
+#define REPLACE(field, value)                                                                      \
+        do {                                                                                       \
+                free(d.field);                                                                     \
+                d.field = xstrdup(value);                                                          \
+        } while (0)
+        REPLACE(comm, comms[i % ELEMENTSOF(comms)]);
+        REPLACE(source_type, types[i % ELEMENTSOF(types)]);
+        REPLACE(target_type, ttypes[i % ELEMENTSOF(ttypes)]);
+        REPLACE(tclass, classes[i % ELEMENTSOF(classes)]);
+        REPLACE(permissions, perm_sets[(i / 2) % ELEMENTSOF(perm_sets)]);
+        REPLACE(mcs, mcss[i % ELEMENTSOF(mcss)]);
+        snprintf(buf, sizeof(buf), "/var/lib/data/%u/file", i % 7);
+        REPLACE(path, i % 11 == 0 ? NULL : buf);
+        REPLACE(name, i % 13 == 0 ? "shadow" : "file");
+#undef REPLACE
+        switch (i % 5) {
+        case 0:
+                break; /* unattributed */
+        case 1:
+        case 2:
+                d.has_container = true;
+                set_container(&d.container, ID_WEB, "web", "nginx:1", "docker", NULL);
+                d.attribution = ATTRIBUTION_PID;
+                break;
+        case 3:
+                d.has_container = true;
+                set_container(&d.container, ID_DB, "db", "postgres:16", "podman", "pod-a");
+                d.attribution = ATTRIBUTION_MCS;
+                break;
+        case 4:
+                d.has_container = true;
+                set_container(&d.container, ID_JOB, "job", "busybox", "cri-o", "pod-b");
+                d.attribution = ATTRIBUTION_MCS;
+                break;
+        }
+        return d;
+}
+
+/* store_query must return exactly the denials denial_filter_match accepts, in time order;
+ * returns how many. */
+static size_t check_filter(Store *s, const Denial *all, size_t n, const DenialFilter *f) {
+        Rows rows = query(s, f, false, 0, 0);
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!denial_filter_match(f, &all[i]))
+                        continue;
+                if (k >= rows.n) {
+                        fprintf(stderr, "query returned %zu rows, match accepts more\n", rows.n);
+                        exit(1);
+                }
+                check_denial_equal(&rows.d[k], &all[i]);
+                k++;
+        }
+        CHECK_RC(rows.n, k);
+        rows_done(&rows);
+        return k;
+}
+
+static size_t count_where(const Denial *all, size_t n, bool (*pred)(const Denial *)) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+                k += pred(&all[i]);
+        return k;
+}
+
+static bool is_web(const Denial *d) {
+        return d->has_container && strcmp(d->container.id, ID_WEB) == 0;
+}
+static bool is_4dd(const Denial *d) {
+        return d->has_container && strncmp(d->container.id, "4dd", 3) == 0;
+}
+static bool has_read(const Denial *d) {
+        return d->permissions && (strcmp(d->permissions, "read open") == 0 ||
+                                  strcmp(d->permissions, "getattr read") == 0);
+}
+static bool path_dir3(const Denial *d) {
+        return d->path && strcmp(d->path, "/var/lib/data/3/file") == 0;
+}
+static bool named_shadow(const Denial *d) {
+        return d->name && strcmp(d->name, "shadow") == 0;
+}
+static bool pod_b(const Denial *d) {
+        return d->has_container && d->container.pod && strcmp(d->container.pod, "pod-b") == 0;
+}
+
+static void test_filters(void) {
+        _cleanup_(freep) char *path = db_path("filters.db");
+        Denial all[N_FILTER];
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < N_FILTER; i++) {
+                all[i] = make_filter_denial(i);
+                CHECK_RC(store_add(s, &all[i]), 1);
+                if (i % 128 == 127)
+                        CHECK(store_commit(s, NULL) > 0);
+        }
+        CHECK(store_commit(s, NULL) > 0);
+
+        DenialFilter f = {};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER);
+
+        /* Each field alone, with the expected count worked out independently. */
+        f = (DenialFilter){.container = (char *) "web"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, is_web));
+        CHECK_RC(count_where(all, N_FILTER, is_web), N_FILTER * 2 / 5);
+        f = (DenialFilter){.container = (char *) ID_WEB};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER * 2 / 5);
+        f = (DenialFilter){.container = (char *) "4dd"}; /* web and db share the prefix */
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, is_4dd));
+        CHECK_RC(count_where(all, N_FILTER, is_4dd), N_FILTER * 3 / 5);
+        f = (DenialFilter){.container = (char *) "c0ffee"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
+        f = (DenialFilter){.container = (char *) "C0FFEE"}; /* ids are lowercase */
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
+        f = (DenialFilter){.container = (char *) "we"}; /* names are not prefixes */
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
+        f = (DenialFilter){.image = (char *) "postgres:16"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
+        f = (DenialFilter){.pod = (char *) "pod-b"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, pod_b));
+        f = (DenialFilter){.mcs = (char *) "c0.c1023"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 3);
+        f = (DenialFilter){.has_since = true, .since_ms = 1700000000000 + 100 * 1000};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER - 100);
+        f = (DenialFilter){.has_until = true, .until_ms = 1700000000000 + 100 * 1000};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 100);
+        f = (DenialFilter){.has_since = true,
+                           .since_ms = 1700000000000 + 100 * 1000,
+                           .has_until = true,
+                           .until_ms = 1700000000000 + 150 * 1000};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 50);
+        f = (DenialFilter){.source_type = (char *) "spc_t"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 3);
+        f = (DenialFilter){.target_type = (char *) "shadow_t"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 4);
+        f = (DenialFilter){.tclass = (char *) "sock_file"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 3);
+        f = (DenialFilter){.comm = (char *) "nginx"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 4);
+        f = (DenialFilter){.perm = (char *) "read"}; /* not "readdir" */
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, has_read));
+        CHECK_RC(count_where(all, N_FILTER, has_read), N_FILTER / 2);
+        f = (DenialFilter){.perm = (char *) "open"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 4);
+        f = (DenialFilter){.perm = (char *) "rea"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
+        f = (DenialFilter){.path = (char *) "/var/lib/data/3/file"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, path_dir3));
+        f = (DenialFilter){.path = (char *) "shadow"}; /* matches name= too */
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, named_shadow));
+        f = (DenialFilter){.path = (char *) "/var/lib/data/*"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER - (N_FILTER + 10) / 11);
+        f = (DenialFilter){.path = (char *) "*"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER - (N_FILTER + 10) / 11);
+        f = (DenialFilter){.path = (char *) "/var/lib/data/3*"};
+        CHECK(check_filter(s, all, N_FILTER, &f) > 0);
+        f = (DenialFilter){.path = (char *) "/var/lib/data/"}; /* no '*': exact only */
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
+        f = (DenialFilter){.comm = (char *) "no-such-comm"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
+
+        /* Combined: every field must match. */
+        f = (DenialFilter){.container = (char *) "4dd",
+                           .source_type = (char *) "container_t",
+                           .perm = (char *) "read"};
+        size_t k = check_filter(s, all, N_FILTER, &f);
+        CHECK(k > 0 && k < N_FILTER / 5);
+        f = (DenialFilter){.image = (char *) "nginx:1",
+                           .comm = (char *) "nginx",
+                           .mcs = (char *) "c1,c2",
+                           .has_since = true,
+                           .since_ms = 1700000000000 + 200 * 1000,
+                           .tclass = (char *) "file",
+                           .path = (char *) "/var/lib/*",
+                           .target_type = (char *) "etc_t"};
+        k = check_filter(s, all, N_FILTER, &f);
+        CHECK(k > 0 && k < 50);
+        f = (DenialFilter){.pod = (char *) "pod-a", .container = (char *) "web"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
+
+        /* Reverse order is the exact reverse. */
+        f = (DenialFilter){.container = (char *) "db"};
+        Rows fwd = query(s, &f, false, 0, 0), rev = query(s, &f, true, 0, 0);
+        CHECK_RC(fwd.n, rev.n);
+        for (size_t i = 0; i < fwd.n; i++)
+                CHECK_RC(fwd.d[i].id, rev.d[rev.n - 1 - i].id);
+        rows_done(&fwd);
+        rows_done(&rev);
+
+        s = store_free(s);
+        free_denials(all, N_FILTER);
+}
+
+/* ---- pagination ---- */
+
+#define N_PAGE 2500
+#define PAGE 1000
+
+static int stop_at_three(const Denial *d, void *userdata) {
+        unsigned *n = userdata;
+        return ++*n == 3 ? 42 : 0;
+}
+
+static void test_pagination(void) {
+        _cleanup_(freep) char *path = db_path("pages.db");
+        static bool seen[N_PAGE + 1];
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        /* Three denials per millisecond, inserted out of time order: the id alone is not the
+         * order, (time, id) is. */
+        for (unsigned i = 0; i < N_PAGE; i++) {
+                unsigned j = (i * 7919) % N_PAGE;
+                Denial d = make_denial(1000000 + j / 3, 500000 + j, 0);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(s, NULL), N_PAGE);
+
+        for (int reverse = 0; reverse <= 1; reverse++) {
+                int64_t after = 0, last_time = reverse ? INT64_MAX : INT64_MIN, last_id = 0;
+                size_t total = 0, pages = 0;
+
+                memset(seen, 0, sizeof(seen));
+                for (;;) {
+                        Rows rows = query(s, NULL, reverse, after, PAGE);
+                        if (rows.n == 0) {
+                                rows_done(&rows);
+                                break;
+                        }
+                        CHECK(rows.n <= PAGE);
+                        pages++;
+                        for (size_t i = 0; i < rows.n; i++) {
+                                Denial *d = &rows.d[i];
+                                /* rows are told apart by serial: 500000 + j */
+                                CHECK(d->id > 0);
+                                CHECK(d->serial >= 500000 && d->serial < 500000 + N_PAGE);
+                                CHECK(!seen[d->serial - 500000]);
+                                seen[d->serial - 500000] = true;
+                                if (!reverse)
+                                        CHECK(d->time_ms > last_time ||
+                                              (d->time_ms == last_time && d->id > last_id));
+                                else
+                                        CHECK(d->time_ms < last_time ||
+                                              (d->time_ms == last_time && d->id < last_id));
+                                last_time = d->time_ms;
+                                last_id = d->id;
+                        }
+                        total += rows.n;
+                        after = rows.d[rows.n - 1].id;
+                        rows_done(&rows);
+                }
+                CHECK_RC(total, N_PAGE);
+                CHECK_RC(pages, (N_PAGE + PAGE - 1) / PAGE);
+        }
+
+        /* A filter and a cursor together. */
+        DenialFilter f = {.has_since = true, .since_ms = 1000000 + 100};
+        Rows first = query(s, &f, false, 0, 10);
+        CHECK_RC(first.n, 10);
+        CHECK_RC(first.d[0].time_ms, 1000000 + 100);
+        Rows next = query(s, &f, false, first.d[9].id, 10);
+        CHECK_RC(next.n, 10);
+        CHECK(next.d[0].time_ms >= first.d[9].time_ms);
+        rows_done(&first);
+        rows_done(&next);
+
+        /* The callback stops the query and its value is returned. */
+        unsigned n = 0;
+        CHECK_RC(store_query(s, NULL, false, 0, 100, stop_at_three, &n), 42);
+        CHECK_RC(n, 3);
+
+        /* Limit clamp: more rows than STORE_QUERY_LIMIT_MAX. */
+        for (unsigned i = 0; i < STORE_QUERY_LIMIT_MAX; i++) {
+                Denial d = make_denial(2000000 + i, 900000 + i, 0);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(s, NULL), STORE_QUERY_LIMIT_MAX);
+        Rows big = query(s, NULL, false, 0, STORE_QUERY_LIMIT_MAX * 3);
+        CHECK_RC(big.n, STORE_QUERY_LIMIT_MAX);
+        rows_done(&big);
+        big = query(s, NULL, false, 0, 0);
+        CHECK_RC(big.n, STORE_QUERY_LIMIT_MAX);
+        rows_done(&big);
+        big = query(s, NULL, false, 0, 5);
+        CHECK_RC(big.n, 5);
+        rows_done(&big);
+
+        s = store_free(s);
+}
+
+/* ---- more than the caches hold ---- */
+
+#define N_BIG 70000      /* > strings cache (65536) with one new path per row */
+#define N_BIG_SIGS 20000 /* > signature cache (16384) */
+#define N_BIG_CTRS 5000  /* > container cache (4096) */
+
+static void test_cache_overflow(void) {
+        _cleanup_(freep) char *path = db_path("big.db");
+        Store *s;
+        char buf[128], id[65];
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < N_BIG; i++) {
+                Denial d = make_denial(3000000 + i, 7000000 + i, 0);
+                free(d.path);
+                snprintf(buf, sizeof(buf), "/data/%u", i);
+                d.path = xstrdup(buf);
+                free(d.permissions);
+                snprintf(buf, sizeof(buf), "p%u", i % N_BIG_SIGS);
+                d.permissions = xstrdup(buf);
+                d.has_container = true;
+                snprintf(id, sizeof(id), "%064x", i % N_BIG_CTRS);
+                /* the name becomes known in the second half only */
+                snprintf(buf, sizeof(buf), "ctr-%u", i % N_BIG_CTRS);
+                set_container(&d.container, id, i < N_BIG / 2 ? NULL : buf, "img", "docker", NULL);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+                /* An odd first batch, so that the caches fill up in the middle of a batch. */
+                if (store_pending(s) >= STORE_BATCH_ROWS || i == 100)
+                        CHECK_RC(store_commit(s, NULL), i == 100 ? 101 : STORE_BATCH_ROWS);
+        }
+        CHECK(store_commit(s, NULL) > 0);
+
+        StoreCounts c;
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, N_BIG);
+        CHECK_RC(c.events, N_BIG);
+        CHECK_RC(c.signatures, N_BIG_SIGS);
+        CHECK_RC(c.containers, N_BIG_CTRS);
+
+        /* Rows from before and after every cache was dropped read back right. */
+        DenialFilter f = {.path = (char *) "/data/5"};
+        Rows rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 1);
+        CHECK_STREQ(rows.d[0].permissions, "p5");
+        CHECK_STREQ(rows.d[0].container.name, "ctr-5"); /* filled in later */
+        rows_done(&rows);
+        f = (DenialFilter){.path = (char *) "/data/69999"};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 1);
+        snprintf(buf, sizeof(buf), "p%u", 69999 % N_BIG_SIGS);
+        CHECK_STREQ(rows.d[0].permissions, buf);
+        snprintf(id, sizeof(id), "%064x", 69999 % N_BIG_CTRS);
+        CHECK_STREQ(rows.d[0].container.id, id);
+        rows_done(&rows);
+        f = (DenialFilter){.container = (char *) "ctr-4999"};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, N_BIG / N_BIG_CTRS);
+        rows_done(&rows);
+        s = store_free(s);
+
+        /* Signature counts survived the flush when their cache was dropped mid-batch. */
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        CHECK_RC(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        CHECK_RC(sqlite3_prepare_v2(db,
+                                    "SELECT sum(count), min(count), max(count), "
+                                    "sum(count = 4) FROM signatures",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+        CHECK_RC(sqlite3_step(st), SQLITE_ROW);
+        CHECK_RC(sqlite3_column_int64(st, 0), N_BIG);
+        CHECK_RC(sqlite3_column_int64(st, 1), N_BIG / N_BIG_SIGS);
+        CHECK_RC(sqlite3_column_int64(st, 2), N_BIG / N_BIG_SIGS + 1);
+        CHECK_RC(sqlite3_column_int64(st, 3), N_BIG % N_BIG_SIGS);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
+/* ---- foreign files ---- */
+
+static char *read_all(const char *path, size_t *ret_len) {
+        FILE *f = fopen(path, "re");
+        CHECK(f);
+        CHECK(fseek(f, 0, SEEK_END) == 0);
+        long n = ftell(f);
+        CHECK(n >= 0);
+        rewind(f);
+        char *buf = malloc((size_t) n + 1);
+        CHECK(buf);
+        CHECK(fread(buf, 1, (size_t) n, f) == (size_t) n);
+        fclose(f);
+        *ret_len = (size_t) n;
+        return buf;
+}
+
+static void make_sqlite(const char *path, const char *sql) {
+        sqlite3 *db;
+        CHECK_RC(sqlite3_open(path, &db), SQLITE_OK);
+        CHECK_RC(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        CHECK_RC(sqlite3_close(db), SQLITE_OK);
+}
+
+static void expect_refused(const char *path, int expected) {
+        size_t before_len, after_len;
+        _cleanup_(freep) char *before = read_all(path, &before_len);
+        Store *s = NULL;
+        struct stat st;
+
+        CHECK_RC(store_open(path, &s), expected);
+        CHECK(!s);
+        _cleanup_(freep) char *after = read_all(path, &after_len);
+        CHECK_RC(after_len, before_len);
+        CHECK(memcmp(before, after, before_len) == 0);
+        _cleanup_(freep) char *wal = NULL;
+        CHECK(asprintf(&wal, "%s-wal", path) > 0);
+        CHECK(stat(wal, &st) < 0 && errno == ENOENT);
+}
+
+static void test_foreign(void) {
+        _cleanup_(freep) char *text = db_path("notes.txt");
+        _cleanup_(freep) char *other = db_path("other-app.db");
+        _cleanup_(freep) char *other_id = db_path("other-id.db");
+        _cleanup_(freep) char *newer = db_path("newer.db");
+        _cleanup_(freep) char *blank = db_path("blank.db");
+        _cleanup_(freep) char *empty = db_path("empty.db");
+        Store *s;
+
+        FILE *f = fopen(text, "we");
+        CHECK(f);
+        fputs("These are my notes. Not a database.\n", f);
+        fclose(f);
+        expect_refused(text, -EBADMSG);
+
+        make_sqlite(other, "CREATE TABLE foo(x); INSERT INTO foo VALUES (1);");
+        expect_refused(other, -EBADMSG);
+
+        make_sqlite(other_id, "PRAGMA application_id = 305419896;"); /* 0x12345678 */
+        expect_refused(other_id, -EBADMSG);
+
+        make_sqlite(newer, "PRAGMA application_id = 1096172375; PRAGMA user_version = 2; "
+                           "CREATE TABLE future(x);");
+        expect_refused(newer, -EPROTONOSUPPORT);
+
+        /* An SQLite file with nothing in it, and an empty file, may become ours. */
+        make_sqlite(blank, "PRAGMA user_version = 0;");
+        CHECK_RC(store_open(blank, &s), 0);
+        s = store_free(s);
+        f = fopen(empty, "we");
+        CHECK(f);
+        fclose(f);
+        CHECK_RC(store_open(empty, &s), 0);
+        Denial d = make_denial(1, 1, 0);
+        CHECK_RC(store_add(s, &d), 1);
+        CHECK_RC(store_commit(s, NULL), 1);
+        denial_done(&d);
+        s = store_free(s);
+        CHECK_RC(store_open(empty, &s), 0); /* ... and is then recognised */
+        s = store_free(s);
+
+        /* A missing directory is an error, not a crash. */
+        _cleanup_(freep) char *missing = db_path("no/such/dir.db");
+        CHECK(store_open(missing, &s) < 0);
+}
+
+static int rm_rf(const char *dir) {
+        char *cmd;
+        CHECK(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
+        int r = system(cmd);
+        free(cmd);
+        return r;
+}
+
+int main(void) {
+        CHECK(mkdtemp(tmpdir));
+        test_round_trip();
+        test_filters();
+        test_pagination();
+        test_cache_overflow();
+        test_foreign();
+        CHECK_RC(rm_rf(tmpdir), 0);
+        return 0;
+}
