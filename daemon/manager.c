@@ -152,7 +152,8 @@ static int on_denial(Denial *d, void *userdata) {
                         return log_error_errno(r, "Out of memory.");
                 m->n_pending++;
         }
-        if (store_pending(m->store) >= STORE_BATCH_ROWS || m->n_pending >= PENDING_DENIALS_MAX)
+        if (store_pending(m->store) >= (m->live ? STORE_BATCH_ROWS : STORE_BATCH_ROWS_IMPORT) ||
+            m->n_pending >= PENDING_DENIALS_MAX)
                 (void) manager_commit(m);
         manager_arm_tick(m);
         return 0;
