@@ -29,7 +29,7 @@ for rate in $RATES; do
         read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
         mark="bench$rate$$"
         inj=$("$BUILD/tools/avcwatch-inject" --rate "$rate" --duration "$DURATION" \
-                --mark "$mark" --mcs-random 2>&1 | tail -1)
+                --mark "$mark" ${INJECT_ARGS:-} 2>&1 | tail -1)
         sent=$(echo "$inj" | awk '{print $2}')
         sleep 1 # let the last batch commit (100 ms) and the deadline pass (300 ms)
         read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
