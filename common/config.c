@@ -31,10 +31,13 @@ int config_init_default(Config *ret) {
         if (set_string(&c.database, CONFIG_DEFAULT_DATABASE) < 0 ||
             set_string(&c.socket, CONFIG_DEFAULT_SOCKET) < 0 ||
             set_string(&c.access_group, CONFIG_DEFAULT_ACCESS_GROUP) < 0 ||
-            set_string(&c.input, "netlink") < 0) {
+            set_string(&c.input, "netlink") < 0 ||
+            set_string(&c.docker_socket, CONFIG_DEFAULT_DOCKER_SOCKET) < 0 ||
+            set_string(&c.podman_socket, CONFIG_DEFAULT_PODMAN_SOCKET) < 0) {
                 config_done(&c);
                 return -ENOMEM;
         }
+        c.proc_scan = true;
         r = domain_filter_default(&c.domains);
         if (r < 0) {
                 config_done(&c);
@@ -51,6 +54,8 @@ void config_done(Config *c) {
         free(c->socket);
         free(c->access_group);
         free(c->input);
+        free(c->docker_socket);
+        free(c->podman_socket);
         domain_filter_done(&c->domains);
         *c = (Config){};
 }
@@ -119,6 +124,36 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                                 return fail(err, n_err, "line %u: %s= needs a boolean", line,
                                             key);
                         c->domains.target_mcs = r;
+                        return 0;
+                }
+        } else if (strcmp(section, "Engines") == 0) {
+                if (strcmp(key, "Docker") == 0 || strcmp(key, "Podman") == 0) {
+                        char **field = key[0] == 'D' ? &c->docker_socket : &c->podman_socket;
+                        if (value[0] == 0) {
+                                free(*field);
+                                *field = NULL;
+                                return 0;
+                        }
+                        if (value[0] != '/')
+                                return fail(err, n_err, "line %u: %s= needs an absolute path",
+                                            line, key);
+                        return set_string(field, value);
+                }
+                if (strcmp(key, "ProcScan") == 0) {
+                        r = parse_boolean(value);
+                        if (r < 0)
+                                return fail(err, n_err, "line %u: %s= needs a boolean", line,
+                                            key);
+                        c->proc_scan = r;
+                        return 0;
+                }
+        } else if (strcmp(section, "Journal") == 0) {
+                if (strcmp(key, "ForwardDenials") == 0) {
+                        r = parse_boolean(value);
+                        if (r < 0)
+                                return fail(err, n_err, "line %u: %s= needs a boolean", line,
+                                            key);
+                        c->journal_forward = r;
                         return 0;
                 }
         } else

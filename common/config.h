@@ -11,6 +11,12 @@
  *   [Filter]
  *   Domains=container_t container_init_t ... *_container_t
  *   TargetCategories=yes
+ *   [Engines]
+ *   Docker=/run/docker.sock          (empty: do not ask Docker)
+ *   Podman=/run/podman/podman.sock   (empty: do not ask Podman)
+ *   ProcScan=yes                     (scan /proc for containers of engines without an API)
+ *   [Journal]
+ *   ForwardDenials=no                (one structured journal entry per stored denial)
  *
  * Pure parser over a text buffer; the daemon reads the file. Unknown sections or keys and bad
  * values are errors with a line number (so --check-config catches typos). */
@@ -26,12 +32,18 @@ typedef struct Config {
         char *access_group;
         char *input;
         DomainFilter domains;
+        char *docker_socket; /* NULL: disabled */
+        char *podman_socket; /* NULL: disabled */
+        bool proc_scan;
+        bool journal_forward;
 } Config;
 
 #define CONFIG_DEFAULT_PATH "/etc/avcwatch/avcwatchd.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/avcwatch/avcwatch.db"
 #define CONFIG_DEFAULT_SOCKET "/run/avcwatch/avcwatch.sock"
 #define CONFIG_DEFAULT_ACCESS_GROUP "avcwatch"
+#define CONFIG_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
+#define CONFIG_DEFAULT_PODMAN_SOCKET "/run/podman/podman.sock"
 #define CONFIG_FILE_MAX (256 * 1024)
 
 int config_init_default(Config *ret);

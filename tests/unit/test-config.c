@@ -19,6 +19,9 @@ int main(void) {
         CHECK_STREQ(c.socket, "/run/avcwatch/avcwatch.sock");
         CHECK_STREQ(c.access_group, "avcwatch");
         CHECK_STREQ(c.input, "netlink");
+        CHECK_STREQ(c.docker_socket, "/run/docker.sock");
+        CHECK_STREQ(c.podman_socket, "/run/podman/podman.sock");
+        CHECK(c.proc_scan && !c.journal_forward);
         CHECK(domain_filter_wants(&c.domains, "container_t", NULL));
         CHECK(domain_filter_wants(&c.domains, "spc_t", ""));
         CHECK(domain_filter_wants(&c.domains, "my_container_t", NULL));
@@ -41,6 +44,17 @@ int main(void) {
         CHECK(domain_filter_wants(&c.domains, "my_container.process", NULL));
         CHECK(!domain_filter_wants(&c.domains, "spc_t", NULL));
         CHECK(!domain_filter_wants(&c.domains, "httpd_t", "c1,c2"));
+
+        CHECK_RC(parse(&c,
+                       "[Engines]\nDocker=\nPodman=/tmp/p.sock\nProcScan=off\n[Journal]\n"
+                       "ForwardDenials=yes\n",
+                       err, sizeof(err)),
+                 0);
+        CHECK(c.docker_socket == NULL);
+        CHECK_STREQ(c.podman_socket, "/tmp/p.sock");
+        CHECK(!c.proc_scan && c.journal_forward);
+        CHECK_RC(parse(&c, "[Engines]\nDocker=relative.sock\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Journal]\nForwardDenials=2\n", err, sizeof(err)), -EINVAL);
 
         CHECK_RC(parse(&c, "[Daemon]\nDatabse=/x\n", err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "line 2") && strstr(err, "Databse"));
