@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -97,6 +98,9 @@ int main(int argc, char *argv[]) {
         Config config;
         int r;
 
+        /* The database and its WAL reveal host activity: no access for others. The API socket
+         * gets its mode explicitly (0660, root:AccessGroup). */
+        umask(0027);
         log_open();
         r = parse_argv(argc, argv);
         if (r <= 0)

@@ -316,7 +316,9 @@ static int mkdir_parents(const char *path, mode_t mode) {
                 if (*p != '/')
                         continue;
                 *p = 0;
-                if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                if (mkdir(copy, mode) >= 0)
+                        (void) chmod(copy, mode); /* exactly this mode, whatever the umask */
+                else if (errno != EEXIST)
                         return negative_errno();
                 *p = '/';
         }
@@ -354,7 +356,7 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the attributor: %m");
 
-        r = mkdir_parents(m->config.database, 0755);
+        r = mkdir_parents(m->config.database, 0750);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of '%s': %m",
                                        m->config.database);
