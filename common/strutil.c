@@ -16,26 +16,23 @@
 /* Every byte becomes at most "\xNN". */
 #define ESCAPE_EXPANSION_MAX 4
 
-/* Length of the valid, printable UTF-8 sequence at s (1..4), or 0 when the byte at s must be
- * escaped (a control, DEL, a C1 control, or invalid / overlong / surrogate UTF-8). */
-static size_t utf8_printable_len(const unsigned char *s) {
-        unsigned char c = s[0];
+size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp) {
         uint32_t cp;
         size_t n;
 
-        if (c < 0x20 || c == 0x7f)
-                return 0;
-        if (c < 0x80)
-                return c == '\\' ? 0 : 1;
-        if (c >= 0xc2 && c <= 0xdf) {
+        if (s[0] < 0x80) {
+                *ret_cp = s[0];
+                return 1;
+        }
+        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
                 n = 2;
-                cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
+                cp = s[0] & 0x1f;
+        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
                 n = 3;
-                cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
+                cp = s[0] & 0x0f;
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
                 n = 4;
-                cp = c & 0x07;
+                cp = s[0] & 0x07;
         } else
                 return 0;
 
@@ -44,10 +41,20 @@ static size_t utf8_printable_len(const unsigned char *s) {
                         return 0;
                 cp = (cp << 6) | (s[i] & 0x3f);
         }
-        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
             (cp >= 0xd800 && cp <= 0xdfff))
                 return 0;
-        if (cp >= 0x80 && cp <= 0x9f)
+        *ret_cp = cp;
+        return n;
+}
+
+/* Length of the valid, printable UTF-8 sequence at s (1..4), or 0 when the byte at s must be
+ * escaped (a control, DEL, a C1 control, or invalid / overlong / surrogate UTF-8). */
+static size_t utf8_printable_len(const unsigned char *s) {
+        uint32_t cp;
+        size_t n = utf8_decode_char(s, &cp);
+
+        if (n == 0 || cp < 0x20 || cp == 0x7f || cp == '\\' || (cp >= 0x80 && cp <= 0x9f))
                 return 0;
         return n;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Writes s to f with every byte that could act on a terminal made visible: C0 controls, DEL and
@@ -12,6 +13,10 @@
 void fputs_terminal_safe(const char *s, FILE *f);
 /* The same into a malloc'd string; NULL on OOM. */
 char *terminal_safe_dup(const char *s);
+
+/* Decodes the UTF-8 sequence at s: returns its length (1..4) and the code point, or 0 for an
+ * invalid, overlong or surrogate sequence (a NUL inside ends it). s[0] == 0 gives 1 and U+0000. */
+size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp);
 
 bool string_has_prefix(const char *s, const char *prefix);
 /* Decodes an even-length string of hex digits into a malloc'd NUL-terminated buffer;

@@ -20,6 +20,7 @@
 #include <json-c/printbuf.h>
 
 #include "macro.h"
+#include "strutil.h"
 #include "varlink.h"
 
 #define VARLINK_BUFFER_INITIAL 4096 /* first allocation; grows by doubling up to the bound */
@@ -206,40 +207,6 @@ json_object *varlink_reply_new(json_object *params, bool continues) {
         return o;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 when s does not start one. Rejects overlong
- * forms, surrogates and code points above U+10FFFF (RFC 3629). */
-static size_t utf8_sequence_length(const unsigned char *s, uint32_t *ret_cp) {
-        uint32_t cp;
-        size_t n;
-
-        if (s[0] < 0x80) {
-                *ret_cp = s[0];
-                return 1;
-        }
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                n = 2;
-                cp = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                n = 3;
-                cp = s[0] & 0x0f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                n = 4;
-                cp = s[0] & 0x07;
-        } else
-                return 0;
-
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL terminator */
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        *ret_cp = cp;
-        return n;
-}
-
 static int append_escape(struct printbuf *pb, uint32_t cp) {
         static const char hex[] = "0123456789abcdef";
         char e[6] = {'\\',
@@ -268,7 +235,7 @@ static int string_to_json_escaped(json_object *jso, struct printbuf *pb, int lev
         while (i < len) {
                 uint32_t cp;
                 const char *shortform = NULL;
-                size_t n = s[i] == 0 ? 1 : utf8_sequence_length(s + i, &cp);
+                size_t n = s[i] == 0 ? 1 : utf8_decode_char(s + i, &cp);
 
                 if (s[i] == 0)
                         cp = 0;
