@@ -9,13 +9,16 @@
  * written with fputs_terminal_safe(), so ESC, CR, BS, C1 controls and broken UTF-8 are shown as
  * \xNN and never act on the terminal.
  * json: the object exactly as the API sent it; json-c escapes control characters itself.
- * raw: the original audit lines, unescaped on purpose: they are meant for audit2allow / udica
- * pipes, which need the bytes the kernel wrote. */
+ * raw: the original audit lines, unescaped on purpose when they go to a pipe or file: they are
+ * meant for audit2allow / udica, which need the bytes the kernel wrote. On a terminal each line
+ * is escaped like short output: a record read from a file may hold any byte. */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "output.h"
 #include "strutil.h"
@@ -44,7 +47,25 @@ const char *output_mode_to_string(OutputMode m) {
 }
 
 void output_init(Output *o, OutputMode mode, FILE *f) {
-        *o = (Output){.mode = mode, .f = f};
+        *o = (Output){.mode = mode, .f = f, .to_terminal = isatty(fileno(f)) > 0};
+}
+
+/* raw text line by line through the terminal escaper; the line breaks themselves stay. */
+static void fwrite_lines_terminal_safe(const char *s, size_t len, FILE *f) {
+        const char *end = s + len;
+
+        while (s < end) {
+                const char *nl = memchr(s, '\n', end - s);
+                size_t n = (nl ? nl : end) - s;
+                char *line = strndup(s, n);
+                if (line) {
+                        fputs_terminal_safe(line, f);
+                        free(line);
+                }
+                if (nl)
+                        fputc('\n', f);
+                s = nl ? nl + 1 : end;
+        }
 }
 
 void output_format_local_time(int64_t time_ms, char *buf, size_t n) {
@@ -214,7 +235,10 @@ static void output_denial_raw(Output *o, json_object *d) {
 
         s = json_object_get_string(raw);
         len = (size_t) json_object_get_string_len(raw);
-        fwrite(s, 1, len, o->f);
+        if (o->to_terminal)
+                fwrite_lines_terminal_safe(s, len, o->f);
+        else
+                fwrite(s, 1, len, o->f);
         if (len == 0 || s[len - 1] != '\n')
                 fputc('\n', o->f);
 

@@ -26,6 +26,7 @@ const char *output_mode_to_string(OutputMode m);
 typedef struct Output {
         OutputMode mode;
         FILE *f;
+        bool to_terminal; /* raw output is escaped on a terminal, passed through otherwise */
         /* raw: the event (time + serial) whose records were printed last. The denials of one
          * event share their raw text and arrive next to each other: print it once. */
         bool have_last_event;

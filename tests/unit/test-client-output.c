@@ -241,6 +241,18 @@ static void test_raw(void) {
         CHECK_STREQ(c.buf, want);
         free(c.buf);
 
+        /* On a terminal the same raw text is escaped line by line; the line breaks stay. */
+        capture_open(&c);
+        output_init(&o, OUTPUT_RAW, c.f);
+        o.to_terminal = true;
+        CHECK_RC(output_denial(&o, a), 0);
+        CHECK_RC(output_denial(&o, e), 0);
+        capture_close(&c);
+        snprintf(want, sizeof(want), "%stype=AVC msg=audit(1.0:1089): name=\\x1b[1m\n", first);
+        CHECK_STREQ(c.buf, want);
+        CHECK(strchr(c.buf, '\x1b') == NULL);
+        free(c.buf);
+
         /* No raw field: nothing, no error. */
         json_object_object_del(a, "raw");
         char *s = render(OUTPUT_RAW, a);
