@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # kill -9 at random moments during heavy ingest: after each kill the database passes
-# PRAGMA integrity_check, every denial the daemon had reported stored is still there, and a
-# restarted daemon resumes (the same file again: what was stored is skipped as duplicate, the rest
-# is added), ending with exactly the file's denials. No root needed.
+# PRAGMA integrity_check and every denial the daemon had reported stored is still there. Each
+# round imports new records, so every kill lands while the daemon is writing. At the end a
+# restarted daemon imports all the rounds' files again: what was stored is skipped as duplicate,
+# the rest is added, ending with exactly every denial of every file. No root needed.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
 
 command -v sqlite3 > /dev/null || skip "sqlite3 (the CLI) is not installed"
 make_tmpdir
-DENIALS=${CRASH_DENIALS:-150000}
-python3 "$(dirname "$AVCWATCH_TESTLIB")/../../bench/gen-audit-log.py" --denials "$DENIALS" \
-        --containers 50 --seed 7 > "$T/audit.log"
+DENIALS=${CRASH_DENIALS:-60000} # per round
+gen=$(dirname "$AVCWATCH_TESTLIB")/../../bench/gen-audit-log.py
 
 for round in 1 2 3 4 5; do
-        start_daemon --input "$T/audit.log"
+        # A day apart: no two rounds share an audit stamp.
+        python3 "$gen" --denials "$DENIALS" --containers 50 --seed "$round" \
+                --start $((1713600000 + round * 86400)) > "$T/audit-$round.log"
+        start_daemon --input "$T/audit-$round.log"
         # A random moment within the import (it takes a few seconds).
-        sleep "$((RANDOM % 2)).$((RANDOM % 9 + 1))"
+        sleep "0.$((RANDOM % 9 + 1))"
         before=$(json_field "$(avcctl -o json stats)" store_denials)
         kill -KILL "$DAEMON_PID"
         wait "$DAEMON_PID" 2> /dev/null || true
@@ -28,10 +31,12 @@ for round in 1 2 3 4 5; do
         [ "$after" -ge "$before" ] || fail "round $round: committed denials lost ($before -> $after)"
 done
 
-start_daemon --input "$T/audit.log"
+cat "$T"/audit-*.log > "$T/all.log"
+start_daemon --input "$T/all.log"
 wait_for 120 input_eof || fail "the last import did not finish"
 stored=$(json_field "$(avcctl -o json stats)" store_denials)
-[ "$stored" -eq "$DENIALS" ] || fail "after the crashes: $stored denials stored, expected $DENIALS"
+[ "$stored" -eq $((5 * DENIALS)) ] ||
+        fail "after the crashes: $stored denials stored, expected $((5 * DENIALS))"
 [ "$(sqlite3 "$T/db" "PRAGMA integrity_check")" = ok ] || fail "final integrity_check failed"
 stop_daemon
 echo "crash safety: 5 x kill -9, integrity ok, $stored denials at the end"
