@@ -24,12 +24,9 @@ static const struct {
         const char *prefix;
         const char *engine;
 } scope_prefixes[] = {
-        { "docker-", "docker" },
-        { "libpod-conmon-", NULL }, /* conmon's own scope: not the container */
-        { "libpod-", "podman" },
-        { "crio-conmon-", NULL },
-        { "crio-", "cri-o" },
-        { "cri-containerd-", "containerd" },
+        {"docker-", "docker"}, {"libpod-conmon-", NULL}, /* conmon's own scope: not the container */
+        {"libpod-", "podman"}, {"crio-conmon-", NULL},
+        {"crio-", "cri-o"},    {"cri-containerd-", "containerd"},
 };
 
 /* One path component: "docker-<id>.scope", "libpod-<id>", "<id>" (cgroupfs drivers). parent is
@@ -87,8 +84,8 @@ static int path_container(const char *path, size_t len, CgroupContainer *ret) {
                 size_t pend = start > 0 ? start - 1 : 0, pstart = pend;
                 while (pstart > 0 && path[pstart - 1] != '/')
                         pstart--;
-                int r = component_container(path + start, end - start, path + pstart,
-                                            pend - pstart, in_kubepods, ret);
+                int r = component_container(path + start, end - start, path + pstart, pend - pstart,
+                                            in_kubepods, ret);
                 if (r != 0)
                         return r;
                 if (start == 0)

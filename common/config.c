@@ -61,8 +61,8 @@ void config_done(Config *c) {
 }
 
 static int parse_boolean(const char *v) {
-        static const char *const yes[] = { "1", "yes", "true", "on" };
-        static const char *const no[] = { "0", "no", "false", "off" };
+        static const char *const yes[] = {"1", "yes", "true", "on"};
+        static const char *const no[] = {"0", "no", "false", "off"};
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
                 if (strcasecmp(v, yes[i]) == 0)
                         return 1;
@@ -91,15 +91,15 @@ _printf_(3, 4) static int fail(char *err, size_t n_err, const char *fmt, ...) {
         return -EINVAL;
 }
 
-static int apply(Config *c, const char *section, const char *key, const char *value,
-                 unsigned line, char *err, size_t n_err) {
+static int apply(Config *c, const char *section, const char *key, const char *value, unsigned line,
+                 char *err, size_t n_err) {
         int r;
 
         if (strcmp(section, "Daemon") == 0) {
                 if (strcmp(key, "Database") == 0 || strcmp(key, "Socket") == 0) {
                         if (value[0] != '/')
-                                return fail(err, n_err, "line %u: %s= needs an absolute path",
-                                            line, key);
+                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
+                                            key);
                         return set_string(key[0] == 'D' ? &c->database : &c->socket, value);
                 }
                 if (strcmp(key, "AccessGroup") == 0)
@@ -121,8 +121,7 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                 if (strcmp(key, "TargetCategories") == 0) {
                         r = parse_boolean(value);
                         if (r < 0)
-                                return fail(err, n_err, "line %u: %s= needs a boolean", line,
-                                            key);
+                                return fail(err, n_err, "line %u: %s= needs a boolean", line, key);
                         c->domains.target_mcs = r;
                         return 0;
                 }
@@ -135,15 +134,14 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                                 return 0;
                         }
                         if (value[0] != '/')
-                                return fail(err, n_err, "line %u: %s= needs an absolute path",
-                                            line, key);
+                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
+                                            key);
                         return set_string(field, value);
                 }
                 if (strcmp(key, "ProcScan") == 0) {
                         r = parse_boolean(value);
                         if (r < 0)
-                                return fail(err, n_err, "line %u: %s= needs a boolean", line,
-                                            key);
+                                return fail(err, n_err, "line %u: %s= needs a boolean", line, key);
                         c->proc_scan = r;
                         return 0;
                 }
@@ -151,8 +149,7 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                 if (strcmp(key, "ForwardDenials") == 0) {
                         r = parse_boolean(value);
                         if (r < 0)
-                                return fail(err, n_err, "line %u: %s= needs a boolean", line,
-                                            key);
+                                return fail(err, n_err, "line %u: %s= needs a boolean", line, key);
                         c->journal_forward = r;
                         return 0;
                 }

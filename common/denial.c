@@ -45,11 +45,11 @@ int container_ref_copy(const ContainerRef *src, ContainerRef *ret) {
 void denial_done(Denial *d) {
         if (!d)
                 return;
-        char **strings[] = { &d->node,        &d->result,      &d->permissions, &d->comm,
-                             &d->exe,         &d->path,        &d->name,        &d->scontext,
-                             &d->tcontext,    &d->tclass,      &d->source_type, &d->target_type,
-                             &d->mcs,         &d->target_mcs,  &d->cwd,         &d->proctitle,
-                             &d->raw };
+        char **strings[] = {&d->node,     &d->result,     &d->permissions, &d->comm,
+                            &d->exe,      &d->path,       &d->name,        &d->scontext,
+                            &d->tcontext, &d->tclass,     &d->source_type, &d->target_type,
+                            &d->mcs,      &d->target_mcs, &d->cwd,         &d->proctitle,
+                            &d->raw};
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 free(*strings[i]);
         container_ref_done(&d->container);
@@ -81,9 +81,9 @@ static const struct {
         int type;
         const char *name;
 } record_type_table[] = {
-        { 1400, "AVC" },
-        { 1107, "USER_AVC" },
-        { 1401, "SELINUX_ERR" },
+        {1400, "AVC"},
+        {1107, "USER_AVC"},
+        {1401, "SELINUX_ERR"},
 };
 
 const char *record_type_to_name(int type) {

@@ -18,7 +18,7 @@ typedef enum Attribution {
 } Attribution;
 
 typedef struct ContainerRef {
-        char *id;     /* full id (64 hex for docker/podman/cri-o/containerd) */
+        char *id; /* full id (64 hex for docker/podman/cri-o/containerd) */
         char *name;
         char *image;
         char *engine; /* "docker", "podman", "cri-o", "containerd" */
@@ -26,20 +26,20 @@ typedef struct ContainerRef {
 } ContainerRef;
 
 typedef struct Denial {
-        int64_t time_ms;        /* event time, ms since the epoch */
+        int64_t time_ms; /* event time, ms since the epoch */
         uint64_t serial;
-        char *node;             /* node= of the record, NULL when none */
-        unsigned seq;           /* index of this verdict within its event (0 for the first) */
-        int record_type;        /* 1400 AVC, 1107 USER_AVC, 1401 SELINUX_ERR */
-        char *result;           /* "denied", "granted", "error" */
-        char *permissions;      /* space separated */
-        int64_t pid;            /* -1 unknown */
+        char *node;        /* node= of the record, NULL when none */
+        unsigned seq;      /* index of this verdict within its event (0 for the first) */
+        int record_type;   /* 1400 AVC, 1107 USER_AVC, 1401 SELINUX_ERR */
+        char *result;      /* "denied", "granted", "error" */
+        char *permissions; /* space separated */
+        int64_t pid;       /* -1 unknown */
         char *comm, *exe, *path, *name;
         char *scontext, *tcontext, *tclass;
-        int permissive;         /* -1 unknown */
+        int permissive; /* -1 unknown */
         char *source_type, *target_type;
-        char *mcs;              /* categories of scontext's high level, NULL when none */
-        char *target_mcs;       /* same for tcontext */
+        char *mcs;        /* categories of scontext's high level, NULL when none */
+        char *target_mcs; /* same for tcontext */
         /* From the event's other records; -1 / NULL when absent. Not part of the JSON object. */
         int64_t ppid, uid, syscall;
         char *cwd, *proctitle;
@@ -48,21 +48,20 @@ typedef struct Denial {
         Attribution attribution;
         bool has_target_container;
         ContainerRef target_container;
-        char *raw;              /* every record of the event, '\n' separated, as received */
-        int64_t id;             /* store row id, 0 when not stored */
+        char *raw;  /* every record of the event, '\n' separated, as received */
+        int64_t id; /* store row id, 0 when not stored */
 } Denial;
 
-#define DENIAL_NULL                                                                                \
-        ((Denial){ .pid = -1, .permissive = -1, .ppid = -1, .uid = -1, .syscall = -1 })
+#define DENIAL_NULL ((Denial){.pid = -1, .permissive = -1, .ppid = -1, .uid = -1, .syscall = -1})
 
 void denial_done(Denial *d);
 void container_ref_done(ContainerRef *c);
 int container_ref_copy(const ContainerRef *src, ContainerRef *ret);
 
 const char *attribution_to_string(Attribution a);
-int attribution_from_string(const char *s); /* -EINVAL when unknown */
-const char *record_type_to_name(int type);    /* "AVC", "USER_AVC", "SELINUX_ERR", NULL */
-int record_type_from_name(const char *name);  /* -EINVAL when unknown */
+int attribution_from_string(const char *s);  /* -EINVAL when unknown */
+const char *record_type_to_name(int type);   /* "AVC", "USER_AVC", "SELINUX_ERR", NULL */
+int record_type_from_name(const char *name); /* -EINVAL when unknown */
 
 /* Deep copy (raw included). -ENOMEM. */
 int denial_copy(const Denial *src, Denial *ret);

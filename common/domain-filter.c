@@ -13,9 +13,9 @@
 #include "macro.h"
 
 const char *const domain_patterns_default[] = {
-        "container_t",       "container_init_t", "container_kvm_t", "container_user_t",
-        "container_engine_t", "spc_t",           "svirt_lxc_net_t", "*_container_t",
-        NULL,
+        "container_t",      "container_init_t",   "container_kvm_t",
+        "container_user_t", "container_engine_t", "spc_t",
+        "svirt_lxc_net_t",  "*_container_t",      NULL,
 };
 
 static bool pattern_is_valid(const char *p, size_t len) {
@@ -51,7 +51,7 @@ static int domain_filter_add(DomainFilter *f, const char *p, size_t len) {
 }
 
 int domain_filter_parse(const char *list, DomainFilter *ret) {
-        DomainFilter f = { .target_mcs = true };
+        DomainFilter f = {.target_mcs = true};
         const char *p = list;
 
         while (*p) {
@@ -72,7 +72,7 @@ int domain_filter_parse(const char *list, DomainFilter *ret) {
 }
 
 int domain_filter_default(DomainFilter *ret) {
-        DomainFilter f = { .target_mcs = true };
+        DomainFilter f = {.target_mcs = true};
 
         for (size_t i = 0; domain_patterns_default[i]; i++) {
                 int r = domain_filter_add(&f, domain_patterns_default[i],
@@ -93,6 +93,5 @@ bool domain_filter_wants(const DomainFilter *f, const char *source_type, const c
                                 return true;
         /* c0.c1023 is the whole category range (SystemHigh) that unconfined and host domains
          * carry; it says nothing about a container. */
-        return f->target_mcs && target_mcs && target_mcs[0] &&
-               strcmp(target_mcs, "c0.c1023") != 0;
+        return f->target_mcs && target_mcs && target_mcs[0] && strcmp(target_mcs, "c0.c1023") != 0;
 }

@@ -14,18 +14,18 @@
 #define FILTER_STRING_MAX 512 /* longest filter value accepted from a client */
 
 typedef struct DenialFilter {
-        char *container;   /* name, or id prefix (>= 1 hex char) */
+        char *container; /* name, or id prefix (>= 1 hex char) */
         char *image;
         char *pod;
-        char *mcs;         /* canonical category text, e.g. "c170,c393" */
+        char *mcs; /* canonical category text, e.g. "c170,c393" */
         bool has_since, has_until;
         int64_t since_ms, until_ms; /* inclusive since, exclusive until */
-        char *source_type; /* --type */
+        char *source_type;          /* --type */
         char *target_type;
         char *tclass;
-        char *perm;        /* one permission; matches when the denial's set contains it */
+        char *perm; /* one permission; matches when the denial's set contains it */
         char *comm;
-        char *path;        /* matches path or name; a trailing '*' makes it a prefix match */
+        char *path; /* matches path or name; a trailing '*' makes it a prefix match */
 } DenialFilter;
 
 void denial_filter_done(DenialFilter *f);

@@ -42,11 +42,11 @@ typedef struct LineInfo {
         LineForm form;
         bool has_stamp;
         AuditStamp stamp;
-        int type;                  /* numeric record type (1400, 1107, ...), 0 unknown */
-        const char *node;          /* points into the line; not NUL terminated */
+        int type;         /* numeric record type (1400, 1107, ...), 0 unknown */
+        const char *node; /* points into the line; not NUL terminated */
         size_t node_len;
-        const char *body;          /* first byte after "): " (or the avc: for BARE); into line */
-        size_t body_len;           /* up to the end, excluding an ENRICHED \x1d tail, CR, LF */
+        const char *body; /* first byte after "): " (or the avc: for BARE); into line */
+        size_t body_len;  /* up to the end, excluding an ENRICHED \x1d tail, CR, LF */
 } LineInfo;
 
 /* Classifies `line` (length `len`, need not be NUL terminated; a trailing "\n" or "\r\n" is

@@ -26,7 +26,7 @@
 #define AUDIT_TYPE_SELINUX_ERR 1401
 
 typedef enum RecordKind {
-        RECORD_DENIAL,   /* AVC, USER_AVC, SELINUX_ERR with a complete SELinux verdict */
+        RECORD_DENIAL, /* AVC, USER_AVC, SELINUX_ERR with a complete SELinux verdict */
         RECORD_SYSCALL,
         RECORD_CWD,
         RECORD_PATH,
@@ -43,33 +43,33 @@ typedef struct AvcFields {
         int64_t pid;             /* -1 unknown */
         const char *comm, *exe, *path, *name;
         const char *scontext, *tcontext, *tclass; /* tclass may be NULL only for SELINUX_ERR */
-        int permissive;          /* -1 when the record had no permissive= */
+        int permissive;                           /* -1 when the record had no permissive= */
 } AvcFields;
 
 typedef struct SyscallFields {
         int64_t syscall, pid, ppid, uid; /* -1 unknown */
         const char *exe, *comm;
-        int success;                     /* -1 unknown, 0 no, 1 yes */
+        int success; /* -1 unknown, 0 no, 1 yes */
 } SyscallFields;
 
 typedef struct Record {
         RecordKind kind;
         LineForm form;
-        int type;        /* numeric record type, 0 for a separator */
+        int type; /* numeric record type, 0 for a separator */
         bool has_stamp;
         AuditStamp stamp;
         const char *node; /* NULL when none */
         union {
-                AvcFields avc;        /* RECORD_DENIAL */
-                SyscallFields syscall;/* RECORD_SYSCALL */
-                const char *cwd;      /* RECORD_CWD */
+                AvcFields avc;         /* RECORD_DENIAL */
+                SyscallFields syscall; /* RECORD_SYSCALL */
+                const char *cwd;       /* RECORD_CWD */
                 struct {
                         int64_t item;
                         const char *name;
-                } path;               /* RECORD_PATH */
-                const char *proctitle;/* RECORD_PROCTITLE */
+                } path;                /* RECORD_PATH */
+                const char *proctitle; /* RECORD_PROCTITLE */
         };
-        char *storage;   /* owns every string above */
+        char *storage; /* owns every string above */
         size_t storage_size;
 } Record;
 

@@ -16,7 +16,7 @@ typedef struct UserAvcSpec {
         const char *name;
         const char *path;
         const char *scontext, *tcontext, *tclass;
-        int permissive;          /* < 0: omitted */
+        int permissive; /* < 0: omitted */
 } UserAvcSpec;
 
 /* Writes "avc:  denied  { PERMS } for  pid=.. comm=.. name=.. path=.. scontext=.. tcontext=..

@@ -184,8 +184,8 @@ static int release(Assembler *a, Event *e) {
 
 static Event *find_event(Assembler *a, const Record *rec) {
         bool has_node = rec->node != NULL;
-        Event *e = a->buckets[event_hash(rec->node, has_node, rec->stamp.time_ms,
-                                         rec->stamp.serial)];
+        Event *e =
+                a->buckets[event_hash(rec->node, has_node, rec->stamp.time_ms, rec->stamp.serial)];
         for (; e; e = e->hash_next)
                 if (e->serial == rec->stamp.serial && e->time_ms == rec->stamp.time_ms &&
                     e->has_node == has_node && (!has_node || strcmp(e->node, rec->node) == 0))

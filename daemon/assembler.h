@@ -15,10 +15,10 @@
 
 typedef struct Assembler Assembler;
 
-#define ASSEMBLER_EVENTS_MAX 4096           /* in-flight events */
+#define ASSEMBLER_EVENTS_MAX 4096            /* in-flight events */
 #define ASSEMBLER_DEADLINE_USEC (300 * 1000) /* clock mode: hold an event at most this long */
-#define ASSEMBLER_WINDOW_RECORDS 512        /* position mode: release after this many records */
-#define ASSEMBLER_EVENT_RECORDS_MAX 64      /* records kept per event (more are counted) */
+#define ASSEMBLER_WINDOW_RECORDS 512         /* position mode: release after this many records */
+#define ASSEMBLER_EVENT_RECORDS_MAX 64       /* records kept per event (more are counted) */
 #define ASSEMBLER_EVENT_RAW_MAX (256 * 1024)
 
 typedef enum AssemblerMode {

@@ -140,7 +140,7 @@ static int process_start_ms(Attributor *a, int64_t pid, int64_t *ret) {
 static int lookup(Attributor *a, int64_t pid, CacheEntry *ret) {
         char path[512], buf[ATTRIBUTOR_READ_MAX];
         size_t len;
-        CacheEntry e = { .pid = pid };
+        CacheEntry e = {.pid = pid};
         int r;
 
         r = process_start_ms(a, pid, &e.start_ms);
@@ -179,7 +179,7 @@ int attributor_resolve(Attributor *a, Denial *d) {
         if (!e.found || e.start_ms > d->time_ms + START_TIME_SLACK_MS)
                 return 0;
 
-        ContainerRef c = { .id = strdup(e.container.id), .engine = strdup(e.container.engine) };
+        ContainerRef c = {.id = strdup(e.container.id), .engine = strdup(e.container.engine)};
         if (!c.id || !c.engine) {
                 container_ref_done(&c);
                 return -ENOMEM;

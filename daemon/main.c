@@ -38,13 +38,13 @@ static void help(void) {
 static int parse_argv(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_DB, ARG_SOCKET, ARG_INPUT, ARG_CHECK };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "config", required_argument, NULL, ARG_CONFIG },
-                { "db", required_argument, NULL, ARG_DB },
-                { "socket", required_argument, NULL, ARG_SOCKET },
-                { "input", required_argument, NULL, ARG_INPUT },
-                { "check-config", no_argument, NULL, ARG_CHECK },
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {"config", required_argument, NULL, ARG_CONFIG},
+                {"db", required_argument, NULL, ARG_DB},
+                {"socket", required_argument, NULL, ARG_SOCKET},
+                {"input", required_argument, NULL, ARG_INPUT},
+                {"check-config", no_argument, NULL, ARG_CHECK},
                 {},
         };
         int c;

@@ -57,7 +57,7 @@ struct Manager {
         Denial *pending; /* stored in the open batch, broadcast after commit */
         size_t n_pending;
         uint64_t batch_started_usec;
-        bool live;       /* netlink or stdin: clock deadlines and pid attribution */
+        bool live; /* netlink or stdin: clock deadlines and pid attribution */
         bool exit_on_eof;
 };
 
@@ -362,8 +362,10 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
                                        m->config.database);
         r = store_open(m->config.database, &m->store);
         if (r == -EBADMSG)
-                return log_error_errno(r, "Refusing '%s': it is not an avcwatch database "
-                                          "(left untouched).", m->config.database);
+                return log_error_errno(r,
+                                       "Refusing '%s': it is not an avcwatch database "
+                                       "(left untouched).",
+                                       m->config.database);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);
 
@@ -375,8 +377,7 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
                                                m->config.socket);
         }
         r = server_new(m->event, api_fd, m->config.socket,
-                       lookup_access_gid(m->config.access_group), m->store, &m->stats,
-                       &m->server);
+                       lookup_access_gid(m->config.access_group), m->store, &m->stats, &m->server);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on '%s': %m", m->config.socket);
 
@@ -393,8 +394,7 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
                 r = source_new_file(m->event, m->config.input, &m->stats, on_line, on_eof, m,
                                     &m->source);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to open input '%s': %m",
-                                               m->config.input);
+                        return log_error_errno(r, "Failed to open input '%s': %m", m->config.input);
         }
 
         r = assembler_new(m->live ? ASSEMBLER_CLOCK : ASSEMBLER_POSITION, on_denial, m,
@@ -452,8 +452,8 @@ Manager *manager_free(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Reading %s; API on %s.",
-                          m->config.input, m->config.socket);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Reading %s; API on %s.", m->config.input,
+                          m->config.socket);
         log_info("Reading %s, storing in %s, serving %s.", m->config.input, m->config.database,
                  m->config.socket);
         r = sd_event_loop(m->event);

@@ -19,20 +19,20 @@
 
 typedef struct Server Server;
 
-#define SERVER_REQUEST_MAX (64 * 1024)       /* longest request message */
+#define SERVER_REQUEST_MAX (64 * 1024) /* longest request message */
 #define SERVER_CONNECTIONS_MAX 256
 #define SERVER_SUBSCRIBERS_MAX 64
-#define SERVER_OUTPUT_MAX (8 * 1024 * 1024)  /* unsent bytes per connection before it is cut */
-#define SERVER_QUERY_PAGE_MAX 1000           /* denials per Query reply */
-#define SERVER_IDLE_USEC (300ULL * 1000000)  /* idle connections without a pending call */
+#define SERVER_OUTPUT_MAX (8 * 1024 * 1024) /* unsent bytes per connection before it is cut */
+#define SERVER_QUERY_PAGE_MAX 1000          /* denials per Query reply */
+#define SERVER_IDLE_USEC (300ULL * 1000000) /* idle connections without a pending call */
 
 /* listen_fd: a listening socket (socket activation; the server owns it on success) or -1 to
  * create one at socket_path (mode 0660, group access_gid; a stale socket is replaced, a live one
  * or a non-socket refused with -EADDRINUSE / -EEXIST; removed again by server_free()).
  * access_gid: (gid_t) -1 for root only. stats->clients and stats->tail_subscribers are kept
  * current by the server. */
-int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access_gid,
-               Store *store, Stats *stats, Server **ret);
+int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access_gid, Store *store,
+               Stats *stats, Server **ret);
 Server *server_free(Server *s);
 
 /* Sends d to every tail subscriber whose filter matches. */

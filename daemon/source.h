@@ -14,9 +14,9 @@
 
 typedef struct Source Source;
 
-#define SOURCE_BATCH_MAX 256                   /* records per wake-up before yielding */
+#define SOURCE_BATCH_MAX 256                     /* records per wake-up before yielding */
 #define SOURCE_NETLINK_RCVBUF (64 * 1024 * 1024) /* SO_RCVBUFFORCE; SO_RCVBUF fallback */
-#define SOURCE_LINE_MAX (64 * 1024)            /* longer file lines are malformed */
+#define SOURCE_LINE_MAX (64 * 1024)              /* longer file lines are malformed */
 
 /* line is not NUL terminated; it excludes the line terminator. Return negative errno to stop
  * the daemon (fatal), anything else to go on. */

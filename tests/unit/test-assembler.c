@@ -25,24 +25,35 @@ static void reset(void) {
 }
 
 static Record stamped(RecordKind kind, int type, int64_t time_ms, uint64_t serial) {
-        return (Record){ .kind = kind, .type = type, .has_stamp = true,
-                         .stamp = { .time_ms = time_ms, .serial = serial } };
+        return (Record){.kind = kind,
+                        .type = type,
+                        .has_stamp = true,
+                        .stamp = {.time_ms = time_ms, .serial = serial}};
 }
 
 static Record avc(int64_t time_ms, uint64_t serial, const char *perms, const char *name) {
         Record r = stamped(RECORD_DENIAL, AUDIT_TYPE_AVC, time_ms, serial);
-        r.avc = (AvcFields){ .result = "denied", .permissions = perms, .pid = 4242,
-                             .comm = "bash", .name = name,
-                             .scontext = "system_u:system_r:container_t:s0:c170,c393",
-                             .tcontext = "system_u:object_r:admin_home_t:s0", .tclass = "dir",
-                             .permissive = 0 };
+        r.avc = (AvcFields){.result = "denied",
+                            .permissions = perms,
+                            .pid = 4242,
+                            .comm = "bash",
+                            .name = name,
+                            .scontext = "system_u:system_r:container_t:s0:c170,c393",
+                            .tcontext = "system_u:object_r:admin_home_t:s0",
+                            .tclass = "dir",
+                            .permissive = 0};
         return r;
 }
 
 static Record syscall_rec(int64_t time_ms, uint64_t serial, const char *exe) {
         Record r = stamped(RECORD_SYSCALL, AUDIT_TYPE_SYSCALL, time_ms, serial);
-        r.syscall = (SyscallFields){ .syscall = 257, .pid = 4242, .ppid = 1, .uid = 0,
-                                     .exe = exe, .comm = "bash", .success = 0 };
+        r.syscall = (SyscallFields){.syscall = 257,
+                                    .pid = 4242,
+                                    .ppid = 1,
+                                    .uid = 0,
+                                    .exe = exe,
+                                    .comm = "bash",
+                                    .success = 0};
         return r;
 }
 
@@ -182,7 +193,7 @@ int main(void) {
         add(a, syscall_rec(9100, 20, "/usr/local/bin/etcd"), "sc", 0);
         add(a, avc(9100, 20, "map", NULL), "av", 0);
         CHECK(n_emitted == 0);
-        add(a, (Record){ .kind = RECORD_SEPARATOR }, "----", 0);
+        add(a, (Record){.kind = RECORD_SEPARATOR}, "----", 0);
         CHECK(n_emitted == 1);
         CHECK_STREQ(emitted[0].proctitle, "etcd --config-file=x");
         CHECK_STREQ(emitted[0].exe, "/usr/local/bin/etcd");

@@ -36,8 +36,7 @@ int main(void) {
                "docker");
         /* podman, systemd driver, root and rootless */
         expect("0::/machine.slice/libpod-" ID ".scope/container\n", ID, "podman");
-        expect("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID
-               ".scope\n",
+        expect("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID ".scope\n",
                ID, "podman");
         /* podman, cgroupfs driver (the selinux-guest recipe's layout) */
         expect("0::/libpod_parent/libpod-" ID "\n", ID, "podman");
