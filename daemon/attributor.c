@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Attributor: which container a denial came from, by the live pid's cgroup.
+/* Attributor: which container a denial came from, by the live pid's cgroup, then by the
+ * registry's MCS + time history (registry.c) when the pid is gone or not in a container.
  *
  * /proc/<pid>/cgroup names the container exactly, for every engine, as long as the process is
  * alive — which it usually is, since denials reach us within milliseconds. Two hazards:
@@ -22,6 +23,7 @@
 #include "attributor.h"
 #include "cgroup-id.h"
 #include "macro.h"
+#include "registry.h"
 
 #define ATTRIBUTOR_CACHE_SIZE 256
 #define ATTRIBUTOR_CACHE_USEC (2ULL * 1000000)
@@ -41,6 +43,7 @@ struct Attributor {
         int64_t boot_ms;
         long ticks_per_sec;
         CacheEntry cache[ATTRIBUTOR_CACHE_SIZE];
+        Registry *registry; /* borrowed; NULL: pid path only */
 };
 
 static uint64_t now_usec(void) {
@@ -156,7 +159,7 @@ static int lookup(Attributor *a, int64_t pid, CacheEntry *ret) {
         return 0;
 }
 
-int attributor_resolve(Attributor *a, Denial *d) {
+static int attributor_resolve_pid(Attributor *a, Denial *d) {
         CacheEntry e;
         int r;
 
@@ -189,4 +192,25 @@ int attributor_resolve(Attributor *a, Denial *d) {
         d->has_container = true;
         d->attribution = ATTRIBUTION_PID;
         return 0;
+}
+
+void attributor_set_registry(Attributor *a, Registry *registry) {
+        if (a)
+                a->registry = registry;
+}
+
+/* The pid's cgroup first (exact); the registry then names what the cgroup only identified,
+ * and resolves by MCS + time what the pid could not (docs/architecture.md "Attributor"). */
+int attributor_resolve(Attributor *a, Denial *d) {
+        int r;
+
+        r = attributor_resolve_pid(a, d);
+        if (r < 0 || !a->registry)
+                return r;
+        if (d->has_container) {
+                r = registry_fill_ref(a->registry, &d->container);
+                if (r < 0)
+                        return r;
+        }
+        return registry_resolve_denial(a->registry, d);
 }

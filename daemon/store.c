@@ -930,6 +930,8 @@ static int store_open_reader(Store *s) {
         return store_exec(s, s->ro, sql);
 }
 
+static int store_migrate_registry(Store *s);
+
 int store_open(const char *path, Store **ret) {
         _cleanup_(store_freep) Store *s = NULL;
         char sql[64];
@@ -996,6 +998,9 @@ int store_open(const char *path, Store **ret) {
                 if (r < 0)
                         return r;
         }
+        r = store_migrate_registry(s);
+        if (r < 0)
+                return r;
         r = store_prepare(s);
         if (r < 0)
                 return r;
@@ -1735,4 +1740,71 @@ const char *store_last_error(const Store *s) {
         if (!s || !s->last_error[0])
                 return "no error";
         return s->last_error;
+}
+
+/* ---- the container registry's columns and table (daemon/registry.c) ----
+ *
+ * An additive, idempotent migration run at every open, in its own transaction: the containers
+ * table gains the registry's columns (what the engines told us and when the container lived),
+ * and denial_candidates lists every container an ambiguous denial may have come from, keyed by
+ * the denial's (time_ms, serial, seq) so that the attributor can write it before the denial has
+ * a row id. The registry does its own SQL on the writer connection (store_get_db()). */
+
+static const char *const schema_v2_columns[] = {
+        "pod_namespace TEXT", "compose_project TEXT", "compose_service TEXT", "label TEXT",
+        "mcs TEXT",           "created_ms INTEGER",   "started_ms INTEGER",   "finished_ms INTEGER",
+        "removed_ms INTEGER", "running INTEGER",
+};
+
+static const char schema_v2_sql[] =
+        "CREATE TABLE IF NOT EXISTS denial_candidates (\n"
+        "  time_ms INTEGER NOT NULL,\n"
+        "  serial INTEGER NOT NULL,\n"
+        "  seq INTEGER NOT NULL,\n"
+        "  container INTEGER NOT NULL REFERENCES containers(id),\n"
+        "  PRIMARY KEY (time_ms, serial, seq, container)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE INDEX IF NOT EXISTS denial_candidates_container ON denial_candidates(container);\n"
+        "CREATE INDEX IF NOT EXISTS containers_mcs ON containers(mcs);\n";
+
+static int store_migrate_v2(Store *s) {
+        char sql[256];
+        int64_t have;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(schema_v2_columns); i++) {
+                const char *col = schema_v2_columns[i];
+                size_t n = strcspn(col, " ");
+                snprintf(sql, sizeof(sql),
+                         "SELECT count(*) FROM pragma_table_info('containers') WHERE name = '%.*s'",
+                         (int) n, col);
+                r = pragma_int64(s, s->db, sql, &have);
+                if (r < 0)
+                        return r;
+                if (have > 0)
+                        continue;
+                snprintf(sql, sizeof(sql), "ALTER TABLE containers ADD COLUMN %s", col);
+                r = store_exec(s, s->db, sql);
+                if (r < 0)
+                        return r;
+        }
+        return store_exec(s, s->db, schema_v2_sql);
+}
+
+/* Additive: a database migrated here still opens with an older avcwatchd (which ignores the new
+ * columns), so user_version stays 1. */
+static int store_migrate_registry(Store *s) {
+        int r = store_exec(s, s->db, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        r = store_migrate_v2(s);
+        if (r >= 0)
+                r = store_exec(s, s->db, "COMMIT");
+        if (r < 0 && !sqlite3_get_autocommit(s->db))
+                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+struct sqlite3 *store_get_db(Store *s) {
+        return s ? s->db : NULL;
 }

@@ -52,3 +52,9 @@ typedef struct StoreCounts {
 int store_counts(Store *s, StoreCounts *ret);
 
 const char *store_last_error(const Store *s);
+
+/* The writer connection, for a module that keeps its own rows in the same database (the
+ * registry; schema version 2). Its statements run inside the open batch when there is one, and
+ * must be finalized before store_free(). */
+struct sqlite3;
+struct sqlite3 *store_get_db(Store *s);

@@ -1,0 +1,866 @@
+/* SPDX-License-Identifier: MIT */
+/* Registry: the container history that turns "s0:c170,c393 at 09:31" into a container.
+ *
+ * Decisions:
+ * - One table, the store's containers table (extended, see store.c "the container registry's
+ *   columns"): a container that a denial named by pid and one the engine told us about are the
+ *   same row, so queries by --container/--image/--pod see both and keep working after the
+ *   container is gone. The registry writes through the store's writer connection: a second
+ *   writer connection would wait on the store's own open batch in the same thread.
+ * - Everything is also kept in memory, bounded by REGISTRY_CONTAINERS_MAX: attribution runs for
+ *   every denial and must not touch the disk. Ids are found through an open-addressing index;
+ *   MCS matching compares a 64-bit hash of the set before the set, so a scan over a thousand
+ *   containers costs about a microsecond.
+ * - A container's lifetime is [created (or started), finished or removed]; a running container's
+ *   is open-ended. Both ends are widened by REGISTRY_TIME_SLACK_MS: engine timestamps and audit
+ *   timestamps come from the same clock but are taken at slightly different moments.
+ * - An ambiguous denial (several containers with its categories at its time) gets no container:
+ *   naming one of them would be a guess presented as a fact. Every candidate is written to
+ *   denial_candidates (bounded by REGISTRY_CANDIDATES_MAX) and counted in Containers.
+ * - When a container with an MCS set appears or changes, the stored denials of its lifetime with
+ *   that set that are unattributed or attributed by MCS are resolved again
+ *   (REGISTRY_RERESOLVE_ROWS_MAX at a time): the engine's event may arrive after the denial. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "denial-json.h"
+#include "macro.h"
+#include "registry.h"
+#include "varlink.h"
+
+#define REGISTRY_INDEX_SLOTS (REGISTRY_CONTAINERS_MAX * 2) /* a power of two, half full at most */
+#define REGISTRY_MCS_TEXT_MAX 4096                         /* canonical text of a category set */
+
+typedef struct Entry {
+        ContainerInfo info;
+        int64_t row; /* containers.id, 0 when not persisted */
+        uint64_t mcs_hash;
+} Entry;
+
+enum {
+        RSTMT_UPSERT,
+        RSTMT_ROW,
+        RSTMT_RERESOLVE_SELECT,
+        RSTMT_DENIAL_UPDATE,
+        RSTMT_CANDIDATE_INSERT,
+        RSTMT_CANDIDATE_CLEAR,
+        RSTMT_COUNT_DENIALS,
+        RSTMT_COUNT_CANDIDATES,
+        _RSTMT_MAX,
+};
+
+static const char *const rstmt_sql[_RSTMT_MAX] = {
+        [RSTMT_UPSERT] =
+                "INSERT INTO containers(container_id, name, image, engine, pod, "
+                "pod_namespace, compose_project, compose_service, label, mcs, created_ms, "
+                "started_ms, finished_ms, removed_ms, running) VALUES (?1, ?2, ?3, ?4, ?5, "
+                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT(container_id) DO "
+                "UPDATE SET name = excluded.name, image = excluded.image, engine = "
+                "excluded.engine, pod = excluded.pod, pod_namespace = "
+                "excluded.pod_namespace, compose_project = excluded.compose_project, "
+                "compose_service = excluded.compose_service, label = excluded.label, mcs = "
+                "excluded.mcs, created_ms = excluded.created_ms, started_ms = "
+                "excluded.started_ms, finished_ms = excluded.finished_ms, removed_ms = "
+                "excluded.removed_ms, running = excluded.running",
+        [RSTMT_ROW] = "SELECT id FROM containers WHERE container_id = ?1",
+        [RSTMT_RERESOLVE_SELECT] =
+                "SELECT d.id, d.time_ms, d.serial, d.seq, d.attribution, d.container FROM denials "
+                "d "
+                "WHERE d.mcs = (SELECT id FROM strings WHERE text = ?1) AND d.time_ms >= ?2 AND "
+                "d.time_ms < ?3 AND d.attribution IN (?4, ?5, ?6) ORDER BY d.time_ms DESC LIMIT ?7",
+        [RSTMT_DENIAL_UPDATE] = "UPDATE denials SET container = ?2, attribution = ?3 WHERE id = ?1",
+        [RSTMT_CANDIDATE_INSERT] = "INSERT OR IGNORE INTO denial_candidates(time_ms, serial, seq, "
+                                   "container) VALUES (?1, ?2, ?3, ?4)",
+        [RSTMT_CANDIDATE_CLEAR] =
+                "DELETE FROM denial_candidates WHERE time_ms = ?1 AND serial = ?2 AND seq = ?3",
+        [RSTMT_COUNT_DENIALS] = "SELECT count(*) FROM denials WHERE container = ?1",
+        [RSTMT_COUNT_CANDIDATES] = "SELECT count(*) FROM denial_candidates WHERE container = ?1",
+};
+
+struct Registry {
+        Store *store;
+        sqlite3 *db;
+        sqlite3_stmt *stmt[_RSTMT_MAX];
+        Entry *entries;
+        size_t n_entries;
+        int32_t *index; /* entry index + 1, 0 free; REGISTRY_INDEX_SLOTS */
+};
+
+void container_info_done(ContainerInfo *c) {
+        if (!c)
+                return;
+        free(c->id);
+        free(c->name);
+        free(c->image);
+        free(c->engine);
+        free(c->pod);
+        free(c->pod_namespace);
+        free(c->compose_project);
+        free(c->compose_service);
+        free(c->label);
+        *c = (ContainerInfo){};
+}
+
+int registry_label_mcs(const char *label, McsSet *ret) {
+        McsSet set;
+        const char *cats;
+        int r;
+
+        if (!label)
+                return -EINVAL;
+        /* The categories follow the sensitivity: the first ":c" or a leading "c". */
+        if (label[0] == 'c')
+                cats = label;
+        else {
+                cats = strstr(label, ":c");
+                if (!cats) {
+                        /* "s0", "system_u:system_r:spc_t:s0", "level:s0": no categories. */
+                        if (strlen(label) > REGISTRY_STRING_MAX)
+                                return -EINVAL;
+                        return 0;
+                }
+                cats++;
+        }
+        /* A range level "s0-s0:c0.c1023": take the high part's categories, already at cats. */
+        r = mcs_set_parse(cats, &set);
+        if (r < 0)
+                return r;
+        if (mcs_set_is_empty(&set))
+                return 0;
+        *ret = set;
+        return 1;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n) {
+        const unsigned char *b = p;
+        uint64_t h = UINT64_C(1469598103934665603);
+        for (size_t i = 0; i < n; i++) {
+                h ^= b[i];
+                h *= UINT64_C(1099511628211);
+        }
+        return h;
+}
+
+static uint64_t mcs_hash(const McsSet *s) {
+        return hash_bytes(s->bits, sizeof(s->bits));
+}
+
+static int32_t *index_slot(Registry *r, const char *id) {
+        size_t mask = REGISTRY_INDEX_SLOTS - 1;
+        size_t i = hash_bytes(id, strlen(id)) & mask;
+        for (;;) {
+                int32_t v = r->index[i];
+                if (v == 0 || strcmp(r->entries[v - 1].info.id, id) == 0)
+                        return &r->index[i];
+                i = (i + 1) & mask;
+        }
+}
+
+static Entry *registry_find(Registry *r, const char *id) {
+        int32_t *slot = index_slot(r, id);
+        return *slot ? &r->entries[*slot - 1] : NULL;
+}
+
+const ContainerInfo *registry_get(Registry *r, const char *id) {
+        if (!r || !id)
+                return NULL;
+        Entry *e = registry_find(r, id);
+        return e ? &e->info : NULL;
+}
+
+size_t registry_size(const Registry *r) {
+        return r ? r->n_entries : 0;
+}
+
+static int64_t entry_begin(const ContainerInfo *c) {
+        if (c->created_ms > 0)
+                return c->created_ms;
+        return c->started_ms;
+}
+
+/* INT64_MAX: still alive (or never known to end). */
+static int64_t entry_end(const ContainerInfo *c) {
+        int64_t end = INT64_MAX;
+        if (!c->running && c->finished_ms > 0 && c->finished_ms >= c->started_ms)
+                end = c->finished_ms;
+        if (c->removed_ms > 0 && c->removed_ms < end)
+                end = c->removed_ms;
+        return end;
+}
+
+static bool entry_covers(const ContainerInfo *c, int64_t t) {
+        int64_t begin = entry_begin(c), end = entry_end(c);
+        if (begin > 0 && t < begin - REGISTRY_TIME_SLACK_MS)
+                return false;
+        if (end != INT64_MAX && t > end + REGISTRY_TIME_SLACK_MS)
+                return false;
+        return true;
+}
+
+size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const ContainerInfo **ret,
+                      size_t n) {
+        size_t found = 0;
+
+        if (!r || !mcs || mcs_set_is_empty(mcs))
+                return 0;
+        uint64_t h = mcs_hash(mcs);
+        for (size_t i = 0; i < r->n_entries; i++) {
+                Entry *e = &r->entries[i];
+                if (!e->info.has_mcs || e->mcs_hash != h || !mcs_set_equal(&e->info.mcs, mcs) ||
+                    !entry_covers(&e->info, time_ms))
+                        continue;
+                /* Keep the first n ordered by start time, latest first (insertion sort). */
+                if (ret && n > 0) {
+                        size_t pos = MIN(found, n);
+                        int64_t key = entry_begin(&e->info);
+                        while (pos > 0 && entry_begin(ret[pos - 1]) < key)
+                                pos--;
+                        if (pos < n) {
+                                size_t last = MIN(found, n - 1);
+                                memmove(ret + pos + 1, ret + pos, (last - pos) * sizeof(*ret));
+                                ret[pos] = &e->info;
+                        }
+                }
+                found++;
+        }
+        return found;
+}
+
+/* ---- persistence ---- */
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
+        if (s)
+                sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+        else
+                sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t ms) {
+        if (ms > 0)
+                sqlite3_bind_int64(st, i, ms);
+        else
+                sqlite3_bind_null(st, i);
+}
+
+static int step_done(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+static int registry_persist(Registry *r, Entry *e) {
+        char mcs[REGISTRY_MCS_TEXT_MAX] = "";
+        sqlite3_stmt *st;
+        int k;
+
+        if (!r->db)
+                return 0;
+        if (e->info.has_mcs && mcs_set_format(&e->info.mcs, mcs, sizeof(mcs)) < 0)
+                mcs[0] = 0;
+        st = r->stmt[RSTMT_UPSERT];
+        const char *text[] = {e->info.id,
+                              e->info.name,
+                              e->info.image,
+                              e->info.engine,
+                              e->info.pod,
+                              e->info.pod_namespace,
+                              e->info.compose_project,
+                              e->info.compose_service,
+                              e->info.label,
+                              e->info.has_mcs ? mcs : NULL};
+        for (size_t i = 0; i < ELEMENTSOF(text); i++)
+                bind_text_or_null(st, (int) i + 1, text[i]);
+        bind_time(st, 11, e->info.created_ms);
+        bind_time(st, 12, e->info.started_ms);
+        bind_time(st, 13, e->info.finished_ms);
+        bind_time(st, 14, e->info.removed_ms);
+        sqlite3_bind_int(st, 15, e->info.running);
+        k = step_done(st);
+        if (k < 0)
+                return k;
+        if (e->row == 0) {
+                st = r->stmt[RSTMT_ROW];
+                sqlite3_bind_text(st, 1, e->info.id, -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(st) == SQLITE_ROW)
+                        e->row = sqlite3_column_int64(st, 0);
+                sqlite3_reset(st);
+                sqlite3_clear_bindings(st);
+        }
+        return 0;
+}
+
+static int write_candidates(Registry *r, int64_t time_ms, uint64_t serial, unsigned seq,
+                            const ContainerInfo *const *cands, size_t n) {
+        if (!r->db)
+                return 0;
+        sqlite3_stmt *st = r->stmt[RSTMT_CANDIDATE_INSERT];
+        for (size_t i = 0; i < n; i++) {
+                Entry *e = registry_find(r, cands[i]->id);
+                if (!e || e->row == 0)
+                        continue;
+                sqlite3_bind_int64(st, 1, time_ms);
+                sqlite3_bind_int64(st, 2, (int64_t) serial);
+                sqlite3_bind_int64(st, 3, seq);
+                sqlite3_bind_int64(st, 4, e->row);
+                int k = step_done(st);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* Resolves again the stored denials of e's lifetime that carry its categories. */
+static int registry_reresolve(Registry *r, const Entry *e) {
+        char mcs[REGISTRY_MCS_TEXT_MAX];
+        const ContainerInfo *cands[REGISTRY_CANDIDATES_MAX];
+        typedef struct Row {
+                int64_t id, time_ms, serial, seq, attribution, container;
+        } Row;
+        _cleanup_(freep) Row *rows = NULL;
+        size_t n_rows = 0;
+        int k;
+
+        if (!r->db || !e->info.has_mcs || mcs_set_format(&e->info.mcs, mcs, sizeof(mcs)) < 0)
+                return 0;
+        int64_t begin = entry_begin(&e->info), end = entry_end(&e->info);
+        begin = begin > REGISTRY_TIME_SLACK_MS ? begin - REGISTRY_TIME_SLACK_MS : 0;
+        end = end < INT64_MAX - REGISTRY_TIME_SLACK_MS ? end + REGISTRY_TIME_SLACK_MS + 1
+                                                       : INT64_MAX;
+
+        rows = calloc(REGISTRY_RERESOLVE_ROWS_MAX, sizeof(Row));
+        if (!rows)
+                return -ENOMEM;
+        sqlite3_stmt *st = r->stmt[RSTMT_RERESOLVE_SELECT];
+        sqlite3_bind_text(st, 1, mcs, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, begin);
+        sqlite3_bind_int64(st, 3, end);
+        sqlite3_bind_int(st, 4, ATTRIBUTION_NONE);
+        sqlite3_bind_int(st, 5, ATTRIBUTION_MCS);
+        sqlite3_bind_int(st, 6, ATTRIBUTION_AMBIGUOUS);
+        sqlite3_bind_int(st, 7, REGISTRY_RERESOLVE_ROWS_MAX);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_rows < REGISTRY_RERESOLVE_ROWS_MAX) {
+                Row *row = &rows[n_rows++];
+                row->id = sqlite3_column_int64(st, 0);
+                row->time_ms = sqlite3_column_int64(st, 1);
+                row->serial = sqlite3_column_int64(st, 2);
+                row->seq = sqlite3_column_int64(st, 3);
+                row->attribution = sqlite3_column_int64(st, 4);
+                row->container =
+                        sqlite3_column_type(st, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 5);
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return -EIO;
+
+        for (size_t i = 0; i < n_rows; i++) {
+                Row *row = &rows[i];
+                size_t n = registry_match(r, &e->info.mcs, row->time_ms, cands, ELEMENTSOF(cands));
+                int64_t container = 0;
+                Attribution a = ATTRIBUTION_NONE;
+                if (n == 1) {
+                        Entry *c = registry_find(r, cands[0]->id);
+                        container = c ? c->row : 0;
+                        a = container ? ATTRIBUTION_MCS : ATTRIBUTION_NONE;
+                } else if (n > 1)
+                        a = ATTRIBUTION_AMBIGUOUS;
+                if (a == row->attribution && container == row->container &&
+                    a != ATTRIBUTION_AMBIGUOUS)
+                        continue;
+                st = r->stmt[RSTMT_DENIAL_UPDATE];
+                sqlite3_bind_int64(st, 1, row->id);
+                if (container)
+                        sqlite3_bind_int64(st, 2, container);
+                else
+                        sqlite3_bind_null(st, 2);
+                sqlite3_bind_int(st, 3, a);
+                k = step_done(st);
+                if (k < 0)
+                        return k;
+                st = r->stmt[RSTMT_CANDIDATE_CLEAR];
+                sqlite3_bind_int64(st, 1, row->time_ms);
+                sqlite3_bind_int64(st, 2, row->serial);
+                sqlite3_bind_int64(st, 3, row->seq);
+                k = step_done(st);
+                if (k < 0)
+                        return k;
+                if (a == ATTRIBUTION_AMBIGUOUS) {
+                        k = write_candidates(r, row->time_ms, (uint64_t) row->serial,
+                                             (unsigned) row->seq, cands, MIN(n, ELEMENTSOF(cands)));
+                        if (k < 0)
+                                return k;
+                }
+        }
+        return 0;
+}
+
+/* ---- updates ---- */
+
+static int replace_string(char **dst, const char *src, bool *changed) {
+        if (!src || (*dst && strcmp(*dst, src) == 0))
+                return 0;
+        if (strlen(src) > REGISTRY_STRING_MAX)
+                return -EINVAL;
+        char *copy = strdup(src);
+        if (!copy)
+                return -ENOMEM;
+        free(*dst);
+        *dst = copy;
+        *changed = true;
+        return 0;
+}
+
+static void replace_time(int64_t *dst, int64_t src, bool *changed) {
+        if (src > 0 && *dst != src) {
+                *dst = src;
+                *changed = true;
+        }
+}
+
+static bool id_is_valid(const char *id) {
+        size_t n = strlen(id);
+        if (n == 0 || n > REGISTRY_STRING_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+                      (id[i] >= 'A' && id[i] <= 'Z') || id[i] == '-' || id[i] == '_' ||
+                      id[i] == '.'))
+                        return false;
+        return true;
+}
+
+int registry_update(Registry *r, const ContainerInfo *c) {
+        bool changed = false, mcs_changed = false, is_new = false;
+        Entry *e;
+        int k;
+
+        if (!r || !c || !c->id || !id_is_valid(c->id))
+                return -EINVAL;
+        int32_t *slot = index_slot(r, c->id);
+        if (*slot)
+                e = &r->entries[*slot - 1];
+        else {
+                if (r->n_entries >= REGISTRY_CONTAINERS_MAX)
+                        return -ENOSPC;
+                e = &r->entries[r->n_entries];
+                *e = (Entry){};
+                e->info.id = strdup(c->id);
+                if (!e->info.id)
+                        return -ENOMEM;
+                r->n_entries++;
+                *slot = (int32_t) r->n_entries;
+                is_new = changed = true;
+        }
+
+        char **dst[] = {&e->info.name,
+                        &e->info.image,
+                        &e->info.engine,
+                        &e->info.pod,
+                        &e->info.pod_namespace,
+                        &e->info.compose_project,
+                        &e->info.compose_service,
+                        &e->info.label};
+        const char *src[] = {c->name,          c->image,           c->engine,          c->pod,
+                             c->pod_namespace, c->compose_project, c->compose_service, c->label};
+        for (size_t i = 0; i < ELEMENTSOF(dst); i++) {
+                k = replace_string(dst[i], src[i], &changed);
+                if (k < 0)
+                        return k;
+        }
+        if (c->has_mcs && (!e->info.has_mcs || !mcs_set_equal(&e->info.mcs, &c->mcs))) {
+                e->info.mcs = c->mcs;
+                e->info.has_mcs = true;
+                e->mcs_hash = mcs_hash(&c->mcs);
+                changed = mcs_changed = true;
+        }
+        int64_t old_begin = entry_begin(&e->info), old_end = entry_end(&e->info);
+        replace_time(&e->info.created_ms, c->created_ms, &changed);
+        replace_time(&e->info.started_ms, c->started_ms, &changed);
+        replace_time(&e->info.finished_ms, c->finished_ms, &changed);
+        replace_time(&e->info.removed_ms, c->removed_ms, &changed);
+        if (e->info.running != c->running) {
+                e->info.running = c->running;
+                changed = true;
+        }
+        bool lifetime_changed =
+                old_begin != entry_begin(&e->info) || old_end != entry_end(&e->info);
+
+        if (!changed)
+                return 0;
+        k = registry_persist(r, e);
+        if (k < 0)
+                return k;
+        if (e->info.has_mcs && (is_new || mcs_changed || lifetime_changed)) {
+                k = registry_reresolve(r, e);
+                if (k < 0)
+                        return k;
+        }
+        return 1;
+}
+
+static int registry_mark(Registry *r, const char *id, int64_t ms, bool removed) {
+        if (!r || !id)
+                return -EINVAL;
+        Entry *e = registry_find(r, id);
+        if (!e)
+                return -ENOENT;
+        if (removed)
+                e->info.removed_ms = ms;
+        else
+                e->info.finished_ms = ms;
+        e->info.running = false;
+        int k = registry_persist(r, e);
+        if (k < 0)
+                return k;
+        /* A shorter lifetime can turn an ambiguous denial of a later time into an "mcs" one. */
+        return e->info.has_mcs ? registry_reresolve(r, e) : 0;
+}
+
+int registry_mark_finished(Registry *r, const char *id, int64_t finished_ms) {
+        return registry_mark(r, id, finished_ms, false);
+}
+
+int registry_mark_removed(Registry *r, const char *id, int64_t removed_ms) {
+        return registry_mark(r, id, removed_ms, true);
+}
+
+/* ---- resolution ---- */
+
+static int ref_from_info(const ContainerInfo *c, ContainerRef *ret) {
+        ContainerRef ref = {};
+        const char *src[] = {c->id, c->name, c->image, c->engine, c->pod};
+        char **dst[] = {&ref.id, &ref.name, &ref.image, &ref.engine, &ref.pod};
+        for (size_t i = 0; i < ELEMENTSOF(src); i++)
+                if (src[i] && !(*dst[i] = strdup(src[i]))) {
+                        container_ref_done(&ref);
+                        return -ENOMEM;
+                }
+        *ret = ref;
+        return 0;
+}
+
+int registry_fill_ref(Registry *r, ContainerRef *c) {
+        if (!r || !c || !c->id)
+                return 0;
+        const ContainerInfo *info = registry_get(r, c->id);
+        if (!info)
+                return 0;
+        ContainerRef filled;
+        int k = ref_from_info(info, &filled);
+        if (k < 0)
+                return k;
+        if (!filled.engine && c->engine)
+                filled.engine = TAKE_PTR(c->engine);
+        container_ref_done(c);
+        *c = filled;
+        return 1;
+}
+
+int registry_resolve_denial(Registry *r, Denial *d) {
+        const ContainerInfo *cands[REGISTRY_CANDIDATES_MAX];
+        McsSet set;
+        int k;
+
+        if (!r || !d)
+                return -EINVAL;
+
+        if (!d->has_container && d->mcs && mcs_set_parse(d->mcs, &set) >= 0) {
+                size_t n = registry_match(r, &set, d->time_ms, cands, ELEMENTSOF(cands));
+                if (n == 1) {
+                        ContainerRef c;
+                        k = ref_from_info(cands[0], &c);
+                        if (k < 0)
+                                return k;
+                        container_ref_done(&d->container);
+                        d->container = c;
+                        d->has_container = true;
+                        d->attribution = ATTRIBUTION_MCS;
+                } else if (n > 1) {
+                        d->attribution = ATTRIBUTION_AMBIGUOUS;
+                        k = write_candidates(r, d->time_ms, d->serial, d->seq, cands,
+                                             MIN(n, ELEMENTSOF(cands)));
+                        if (k < 0)
+                                return k;
+                }
+        }
+
+        if (!d->has_target_container && d->target_mcs && mcs_set_parse(d->target_mcs, &set) >= 0) {
+                size_t n = registry_match(r, &set, d->time_ms, cands, 1);
+                if (n == 1 && !(d->has_container && d->container.id &&
+                                strcmp(d->container.id, cands[0]->id) == 0)) {
+                        ContainerRef t;
+                        k = ref_from_info(cands[0], &t);
+                        if (k < 0)
+                                return k;
+                        container_ref_done(&d->target_container);
+                        d->target_container = t;
+                        d->has_target_container = true;
+                }
+        }
+        return 0;
+}
+
+/* ---- lifetime of the handle ---- */
+
+static char *column_strdup(sqlite3_stmt *st, int i) {
+        const unsigned char *t = sqlite3_column_text(st, i);
+        if (!t)
+                return NULL;
+        return strndup((const char *) t, (size_t) sqlite3_column_bytes(st, i));
+}
+
+static int registry_load(Registry *r) {
+        static const char sql[] =
+                "SELECT id, container_id, name, image, engine, pod, pod_namespace, "
+                "compose_project, compose_service, label, mcs, created_ms, started_ms, "
+                "finished_ms, removed_ms, running FROM containers ORDER BY "
+                "coalesce(started_ms, created_ms, 0) DESC, id DESC LIMIT ?1";
+        sqlite3_stmt *st = NULL;
+        int rc, k = 0;
+
+        if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return -EIO;
+        sqlite3_bind_int(st, 1, REGISTRY_CONTAINERS_MAX);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *id = (const char *) sqlite3_column_text(st, 1);
+                if (!id || !id_is_valid(id) || registry_find(r, id))
+                        continue;
+                Entry *e = &r->entries[r->n_entries];
+                *e = (Entry){.row = sqlite3_column_int64(st, 0)};
+                char **dst[] = {&e->info.id,
+                                &e->info.name,
+                                &e->info.image,
+                                &e->info.engine,
+                                &e->info.pod,
+                                &e->info.pod_namespace,
+                                &e->info.compose_project,
+                                &e->info.compose_service,
+                                &e->info.label};
+                for (size_t i = 0; i < ELEMENTSOF(dst); i++)
+                        *dst[i] = column_strdup(st, (int) i + 1);
+                if (!e->info.id) {
+                        container_info_done(&e->info);
+                        k = -ENOMEM;
+                        break;
+                }
+                const char *mcs = (const char *) sqlite3_column_text(st, 10);
+                if (mcs && mcs[0] && mcs_set_parse(mcs, &e->info.mcs) >= 0 &&
+                    !mcs_set_is_empty(&e->info.mcs)) {
+                        e->info.has_mcs = true;
+                        e->mcs_hash = mcs_hash(&e->info.mcs);
+                }
+                e->info.created_ms = sqlite3_column_int64(st, 11);
+                e->info.started_ms = sqlite3_column_int64(st, 12);
+                e->info.finished_ms = sqlite3_column_int64(st, 13);
+                e->info.removed_ms = sqlite3_column_int64(st, 14);
+                e->info.running = sqlite3_column_int(st, 15) != 0;
+                r->n_entries++;
+                *index_slot(r, e->info.id) = (int32_t) r->n_entries;
+        }
+        if (k == 0 && rc != SQLITE_DONE)
+                k = -EIO;
+        sqlite3_finalize(st);
+        return k;
+}
+
+int registry_new(Store *store, Registry **ret) {
+        Registry *r;
+        int k;
+
+        if (!ret)
+                return -EINVAL;
+        r = calloc(1, sizeof(Registry));
+        if (!r)
+                return -ENOMEM;
+        r->entries = calloc(REGISTRY_CONTAINERS_MAX, sizeof(Entry));
+        r->index = calloc(REGISTRY_INDEX_SLOTS, sizeof(int32_t));
+        if (!r->entries || !r->index) {
+                registry_free(r);
+                return -ENOMEM;
+        }
+        r->store = store;
+        r->db = store ? store_get_db(store) : NULL;
+        if (r->db) {
+                for (size_t i = 0; i < _RSTMT_MAX; i++)
+                        if (sqlite3_prepare_v3(r->db, rstmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                               &r->stmt[i], NULL) != SQLITE_OK) {
+                                registry_free(r);
+                                return -EIO;
+                        }
+                k = registry_load(r);
+                if (k < 0) {
+                        registry_free(r);
+                        return k;
+                }
+        }
+        *ret = r;
+        return 0;
+}
+
+Registry *registry_free(Registry *r) {
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < _RSTMT_MAX; i++)
+                sqlite3_finalize(r->stmt[i]);
+        if (r->entries)
+                for (size_t i = 0; i < r->n_entries; i++)
+                        container_info_done(&r->entries[i].info);
+        free(r->entries);
+        free(r->index);
+        free(r);
+        return NULL;
+}
+
+/* ---- the Containers reply ---- */
+
+static int64_t count_rows(Registry *r, int which, int64_t row) {
+        if (!r->db || row == 0)
+                return 0;
+        sqlite3_stmt *st = r->stmt[which];
+        int64_t n = 0;
+        sqlite3_bind_int64(st, 1, row);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return n;
+}
+
+static int add(json_object *o, const char *key, json_object *v, bool may_be_null) {
+        if (!v && !may_be_null)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static json_object *time_or_null(int64_t ms) {
+        char buf[64];
+        if (ms <= 0)
+                return NULL;
+        format_time_iso8601_ms(ms, buf, sizeof(buf));
+        return json_object_new_string(buf);
+}
+
+static int entry_to_json(Registry *r, const Entry *e, json_object **ret) {
+        char mcs[REGISTRY_MCS_TEXT_MAX];
+        json_object *o = json_object_new_object();
+        int k = 0;
+
+        if (!o)
+                return -ENOMEM;
+        const ContainerInfo *c = &e->info;
+        const struct {
+                const char *key;
+                const char *value;
+        } strings[] = {
+                {"id", c->id},
+                {"name", c->name},
+                {"image", c->image},
+                {"engine", c->engine},
+                {"pod", c->pod},
+                {"namespace", c->pod_namespace},
+                {"compose_project", c->compose_project},
+                {"compose_service", c->compose_service},
+                {"label", c->label},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings) && k >= 0; i++)
+                k = add(o, strings[i].key, varlink_string_new(strings[i].value), !strings[i].value);
+        if (k >= 0)
+                k = add(o, "mcs",
+                        c->has_mcs && mcs_set_format(&c->mcs, mcs, sizeof(mcs)) >= 0
+                                ? json_object_new_string(mcs)
+                                : NULL,
+                        !c->has_mcs);
+        const struct {
+                const char *key;
+                int64_t ms;
+        } times[] = {
+                {"created", c->created_ms},
+                {"started", c->started_ms},
+                {"finished", c->finished_ms},
+                {"removed", c->removed_ms},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(times) && k >= 0; i++)
+                k = add(o, times[i].key, time_or_null(times[i].ms), times[i].ms <= 0);
+        if (k >= 0)
+                k = add(o, "running", json_object_new_boolean(c->running), false);
+        if (k >= 0)
+                k = add(o, "denials",
+                        json_object_new_int64(count_rows(r, RSTMT_COUNT_DENIALS, e->row)), false);
+        if (k >= 0)
+                k = add(o, "ambiguous",
+                        json_object_new_int64(count_rows(r, RSTMT_COUNT_CANDIDATES, e->row)),
+                        false);
+        if (k < 0) {
+                json_object_put(o);
+                return k;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int64_t entry_sort_key(const Entry *e) {
+        int64_t b = entry_begin(&e->info);
+        return b > 0 ? b : 0;
+}
+
+static int compare_entries(const void *a, const void *b) {
+        const Entry *x = *(const Entry *const *) a, *y = *(const Entry *const *) b;
+        int64_t kx = entry_sort_key(x), ky = entry_sort_key(y);
+        if (kx != ky)
+                return kx > ky ? -1 : 1;
+        return strcmp(x->info.id, y->info.id);
+}
+
+int registry_to_json(Registry *r, json_object **ret) {
+        _cleanup_(freep) const Entry **sorted = NULL;
+        json_object *params = NULL, *list = NULL;
+        int k;
+
+        if (!r || !ret)
+                return -EINVAL;
+        sorted = calloc(r->n_entries + 1, sizeof(Entry *));
+        if (!sorted)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_entries; i++)
+                sorted[i] = &r->entries[i];
+        qsort(sorted, r->n_entries, sizeof(Entry *), compare_entries);
+
+        params = json_object_new_object();
+        list = json_object_new_array();
+        if (!params || !list) {
+                json_object_put(params);
+                json_object_put(list);
+                return -ENOMEM;
+        }
+        size_t n = MIN(r->n_entries, (size_t) REGISTRY_LIST_MAX);
+        for (size_t i = 0; i < n; i++) {
+                json_object *o;
+                k = entry_to_json(r, sorted[i], &o);
+                if (k < 0 || json_object_array_add(list, o) < 0) {
+                        if (k >= 0)
+                                json_object_put(o);
+                        json_object_put(list);
+                        json_object_put(params);
+                        return -ENOMEM;
+                }
+        }
+        if (add(params, "containers", list, false) < 0 ||
+            add(params, "truncated", json_object_new_boolean(r->n_entries > n), false) < 0) {
+                json_object_put(params);
+                return -ENOMEM;
+        }
+        *ret = params;
+        return 0;
+}
