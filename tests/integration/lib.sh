@@ -38,8 +38,14 @@ require_root() {
         [ "$(id -u)" -eq 0 ] || skip "needs root"
 }
 
-# The kernel's audit multicast group, as the daemon binds it (needs CAP_AUDIT_READ).
+# The kernel's audit multicast group, as the daemon binds it (needs CAP_AUDIT_READ). Every
+# reader sees every injected record, so tests that use it run one at a time on this machine, also
+# across separate ctest runs (CTest's RESOURCE_LOCK covers only one run): an flock held until the
+# test exits.
+AVC_NETLINK_LOCK=${AVC_NETLINK_LOCK:-/tmp/avcwatch-audit-netlink.lock}
 require_audit_netlink() {
+        exec {AVC_NETLINK_LOCK_FD}>> "$AVC_NETLINK_LOCK"
+        flock "$AVC_NETLINK_LOCK_FD"
         python3 - <<'PY' || skip "cannot bind the kernel audit multicast group (CAP_AUDIT_READ?)"
 import socket
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
