@@ -121,6 +121,35 @@ static int add_container(json_object *o, const char *key, bool has, const Contai
         return 0;
 }
 
+/* null unless the denial is ambiguous: then every candidate container. */
+static int add_candidates(json_object *o, const Denial *d) {
+        json_object *a = NULL;
+
+        if (d->attribution == ATTRIBUTION_AMBIGUOUS) {
+                a = json_object_new_array();
+                if (!a)
+                        return -ENOMEM;
+                for (size_t i = 0; i < d->n_candidates; i++) {
+                        json_object *c;
+                        int r = container_to_json(&d->candidates[i], &c);
+                        if (r < 0) {
+                                json_object_put(a);
+                                return r;
+                        }
+                        if (json_object_array_add(a, c) < 0) {
+                                json_object_put(c);
+                                json_object_put(a);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        if (json_object_object_add(o, "candidates", a) < 0) {
+                json_object_put(a);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int denial_to_json(const Denial *d, json_object **ret) {
         char time_text[32];
         json_object *permissions = NULL;
@@ -158,7 +187,7 @@ int denial_to_json(const Denial *d, json_object **ret) {
             (r = add_string(o, "attribution", attribution_to_string(d->attribution))) < 0 ||
             (r = add_container(o, "target_container", d->has_target_container,
                                &d->target_container)) < 0 ||
-            (r = add_string(o, "raw", d->raw)) < 0)
+            (r = add_candidates(o, d)) < 0 || (r = add_string(o, "raw", d->raw)) < 0)
                 goto fail;
 
         *ret = o;
@@ -313,6 +342,44 @@ static int container_from_json(json_object *o, const char *key, bool *ret_has, C
         return 0;
 }
 
+/* Optional, for daemons older than the key: absent and null are the same. */
+static int candidates_from_json(json_object *o, Denial *d) {
+        json_object *a;
+
+        if (!json_object_object_get_ex(o, "candidates", &a) || !a)
+                return 0;
+        if (!json_object_is_type(a, json_type_array))
+                return -EBADMSG;
+        size_t n = json_object_array_length(a);
+        if (n > DENIAL_CANDIDATES_MAX)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++) {
+                json_object *wrap = json_object_new_object();
+                bool has = false;
+                ContainerRef c = {};
+                int r;
+
+                if (!wrap)
+                        return -ENOMEM;
+                if (json_object_object_add(wrap, "c",
+                                           json_object_get(json_object_array_get_idx(a, i))) < 0) {
+                        json_object_put(wrap);
+                        return -ENOMEM;
+                }
+                r = container_from_json(wrap, "c", &has, &c);
+                json_object_put(wrap);
+                if (r < 0)
+                        return r;
+                if (!has)
+                        return -EBADMSG;
+                r = denial_add_candidate(d, &c);
+                container_ref_done(&c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int denial_from_json(json_object *o, Denial *ret) {
         Denial d = DENIAL_NULL;
         _cleanup_(freep) char *time_text = NULL, *record_type = NULL, *attribution = NULL;
@@ -367,7 +434,7 @@ int denial_from_json(json_object *o, Denial *ret) {
             (r = get_string(o, "attribution", false, &attribution)) < 0 ||
             (r = container_from_json(o, "target_container", &d.has_target_container,
                                      &d.target_container)) < 0 ||
-            (r = get_string(o, "raw", true, &d.raw)) < 0)
+            (r = candidates_from_json(o, &d)) < 0 || (r = get_string(o, "raw", true, &d.raw)) < 0)
                 goto fail;
 
         r = attribution_from_string(attribution);

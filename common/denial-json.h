@@ -4,7 +4,8 @@
 /* The Denial <-> JSON object of DESIGN "Contracts" (docs/api.md). Exactly these keys, in this
  * order, unknown values as null:
  * time serial record_type result permissions pid comm exe path name scontext tcontext tclass
- * permissive source_type target_type mcs container attribution target_container raw */
+ * permissive source_type target_type mcs container attribution target_container candidates raw
+ * (candidates: null unless attribution is "ambiguous", then the containers it may be from). */
 
 #include <json-c/json.h>
 

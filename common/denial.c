@@ -54,7 +54,34 @@ void denial_done(Denial *d) {
                 free(*strings[i]);
         container_ref_done(&d->container);
         container_ref_done(&d->target_container);
+        denial_clear_candidates(d);
         *d = DENIAL_NULL;
+}
+
+void denial_clear_candidates(Denial *d) {
+        for (size_t i = 0; i < d->n_candidates; i++)
+                container_ref_done(&d->candidates[i]);
+        free(d->candidates);
+        d->candidates = NULL;
+        d->n_candidates = 0;
+}
+
+int denial_add_candidate(Denial *d, const ContainerRef *c) {
+        ContainerRef copy;
+        int r;
+
+        if (d->n_candidates >= DENIAL_CANDIDATES_MAX)
+                return -E2BIG;
+        if (!d->candidates) {
+                d->candidates = calloc(DENIAL_CANDIDATES_MAX, sizeof(ContainerRef));
+                if (!d->candidates)
+                        return -ENOMEM;
+        }
+        r = container_ref_copy(c, &copy);
+        if (r < 0)
+                return r;
+        d->candidates[d->n_candidates++] = copy;
+        return 0;
 }
 
 static const char *const attribution_table[_ATTRIBUTION_MAX] = {
@@ -149,6 +176,8 @@ int denial_copy(const Denial *src, Denial *ret) {
                 d.has_target_container = true;
                 failed = container_ref_copy(&src->target_container, &d.target_container) < 0;
         }
+        for (size_t i = 0; !failed && i < src->n_candidates; i++)
+                failed = denial_add_candidate(&d, &src->candidates[i]) < 0;
         if (failed) {
                 denial_done(&d);
                 return -ENOMEM;

@@ -48,15 +48,24 @@ typedef struct Denial {
         Attribution attribution;
         bool has_target_container;
         ContainerRef target_container;
+        /* ATTRIBUTION_AMBIGUOUS: every container it may have come from (latest started first,
+         * at most DENIAL_CANDIDATES_MAX); NULL / 0 otherwise. */
+        ContainerRef *candidates;
+        size_t n_candidates;
         char *raw;  /* every record of the event, '\n' separated, as received */
         int64_t id; /* store row id, 0 when not stored */
 } Denial;
+
+#define DENIAL_CANDIDATES_MAX 16
 
 #define DENIAL_NULL ((Denial){.pid = -1, .permissive = -1, .ppid = -1, .uid = -1, .syscall = -1})
 
 void denial_done(Denial *d);
 void container_ref_done(ContainerRef *c);
 int container_ref_copy(const ContainerRef *src, ContainerRef *ret);
+/* Appends a copy of c to d->candidates (-E2BIG beyond DENIAL_CANDIDATES_MAX, -ENOMEM). */
+int denial_add_candidate(Denial *d, const ContainerRef *c);
+void denial_clear_candidates(Denial *d);
 
 const char *attribution_to_string(Attribution a);
 int attribution_from_string(const char *s);  /* -EINVAL when unknown */

@@ -33,6 +33,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "record.h"
+#include "registry.h"
 #include "server.h"
 #include "source.h"
 #include "stats.h"
@@ -48,6 +49,7 @@ struct Manager {
         RecordParser *parser;
         Assembler *assembler;
         Attributor *attributor;
+        Registry *registry;
         Store *store;
         Server *server;
         Source *source;
@@ -133,8 +135,12 @@ static int on_denial(Denial *d, void *userdata) {
                 return 0;
         }
 
-        if (m->live)
-                (void) attributor_resolve(m->attributor, d);
+        /* Live input: the pid first, then the registry. An imported file's pids are long gone
+         * (or reused): only the registry's history of categories and lifetimes can name those. */
+        r = m->live ? attributor_resolve(m->attributor, d)
+                    : registry_resolve_denial(m->registry, d);
+        if (r < 0)
+                log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
 
         if (store_pending(m->store) == 0)
                 m->batch_started_usec = now_monotonic_usec();
@@ -368,6 +374,11 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
                                        m->config.database);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);
+        r = registry_new(m->store, &m->registry);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the container registry from '%s': %m",
+                                       m->config.database);
+        attributor_set_registry(m->attributor, m->registry);
 
         take_listen_fds(&api_fd, &netlink_fd);
         if (api_fd < 0) {
@@ -380,6 +391,7 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
                        lookup_access_gid(m->config.access_group), m->store, &m->stats, &m->server);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on '%s': %m", m->config.socket);
+        server_set_registry(m->server, m->registry);
 
         if (strcmp(m->config.input, "netlink") == 0) {
                 m->live = true;
@@ -433,6 +445,7 @@ Manager *manager_free(Manager *m) {
                 (void) manager_commit(m);
         m->assembler = assembler_free(m->assembler);
         m->server = server_free(m->server);
+        m->registry = registry_free(m->registry);
         m->store = store_free(m->store);
         m->attributor = attributor_free(m->attributor);
         m->parser = record_parser_free(m->parser);

@@ -8,9 +8,11 @@
  *   container is gone. The registry writes through the store's writer connection: a second
  *   writer connection would wait on the store's own open batch in the same thread.
  * - Everything is also kept in memory, bounded by REGISTRY_CONTAINERS_MAX: attribution runs for
- *   every denial and must not touch the disk. Ids are found through an open-addressing index;
- *   MCS matching compares a 64-bit hash of the set before the set, so a scan over a thousand
- *   containers costs about a microsecond.
+ *   every denial and must not touch the disk. When full, the containers removed longest ago
+ *   leave memory (REGISTRY_EVICT_BATCH at a time; their rows and denials stay), so a host that
+ *   churns through containers for years keeps learning new ones. Ids are found through an
+ * open-addressing index; MCS matching compares a 64-bit hash of the set before the set, so a scan
+ * over a thousand containers costs about a microsecond.
  * - A container's lifetime is [created (or started), finished or removed]; a running container's
  *   is open-ended. Both ends are widened by REGISTRY_TIME_SLACK_MS: engine timestamps and audit
  *   timestamps come from the same clock but are taken at slightly different moments.
@@ -19,7 +21,10 @@
  *   denial_candidates (bounded by REGISTRY_CANDIDATES_MAX) and counted in Containers.
  * - When a container with an MCS set appears or changes, the stored denials of its lifetime with
  *   that set that are unattributed or attributed by MCS are resolved again
- *   (REGISTRY_RERESOLVE_ROWS_MAX at a time): the engine's event may arrive after the denial. */
+ *   (REGISTRY_RERESOLVE_ROWS_MAX at a time): the engine's event may arrive after the denial.
+ *   Their target_container too, when the target carries the set.
+ * - Writes of one update are one SAVEPOINT: inside the store's open batch they join it, outside
+ *   it they are one transaction instead of one per statement. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "container.h"
 #include "denial-json.h"
 #include "macro.h"
 #include "registry.h"
@@ -48,6 +54,8 @@ enum {
         RSTMT_ROW,
         RSTMT_RERESOLVE_SELECT,
         RSTMT_DENIAL_UPDATE,
+        RSTMT_TARGET_SELECT,
+        RSTMT_TARGET_UPDATE,
         RSTMT_CANDIDATE_INSERT,
         RSTMT_CANDIDATE_CLEAR,
         RSTMT_COUNT_DENIALS,
@@ -75,6 +83,11 @@ static const char *const rstmt_sql[_RSTMT_MAX] = {
                 "WHERE d.mcs = (SELECT id FROM strings WHERE text = ?1) AND d.time_ms >= ?2 AND "
                 "d.time_ms < ?3 AND d.attribution IN (?4, ?5, ?6) ORDER BY d.time_ms DESC LIMIT ?7",
         [RSTMT_DENIAL_UPDATE] = "UPDATE denials SET container = ?2, attribution = ?3 WHERE id = ?1",
+        [RSTMT_TARGET_SELECT] =
+                "SELECT d.id, d.time_ms, d.container, d.target_container FROM denials d WHERE "
+                "d.target_mcs = (SELECT id FROM strings WHERE text = ?1) AND d.time_ms >= ?2 AND "
+                "d.time_ms < ?3 ORDER BY d.time_ms DESC LIMIT ?4",
+        [RSTMT_TARGET_UPDATE] = "UPDATE denials SET target_container = ?2 WHERE id = ?1",
         [RSTMT_CANDIDATE_INSERT] = "INSERT OR IGNORE INTO denial_candidates(time_ms, serial, seq, "
                                    "container) VALUES (?1, ?2, ?3, ?4)",
         [RSTMT_CANDIDATE_CLEAR] =
@@ -91,51 +104,6 @@ struct Registry {
         size_t n_entries;
         int32_t *index; /* entry index + 1, 0 free; REGISTRY_INDEX_SLOTS */
 };
-
-void container_info_done(ContainerInfo *c) {
-        if (!c)
-                return;
-        free(c->id);
-        free(c->name);
-        free(c->image);
-        free(c->engine);
-        free(c->pod);
-        free(c->pod_namespace);
-        free(c->compose_project);
-        free(c->compose_service);
-        free(c->label);
-        *c = (ContainerInfo){};
-}
-
-int registry_label_mcs(const char *label, McsSet *ret) {
-        McsSet set;
-        const char *cats;
-        int r;
-
-        if (!label)
-                return -EINVAL;
-        /* The categories follow the sensitivity: the first ":c" or a leading "c". */
-        if (label[0] == 'c')
-                cats = label;
-        else {
-                cats = strstr(label, ":c");
-                if (!cats) {
-                        /* "s0", "system_u:system_r:spc_t:s0", "level:s0": no categories. */
-                        if (strlen(label) > REGISTRY_STRING_MAX)
-                                return -EINVAL;
-                        return 0;
-                }
-                cats++;
-        }
-        /* A range level "s0-s0:c0.c1023": take the high part's categories, already at cats. */
-        r = mcs_set_parse(cats, &set);
-        if (r < 0)
-                return r;
-        if (mcs_set_is_empty(&set))
-                return 0;
-        *ret = set;
-        return 1;
-}
 
 static uint64_t hash_bytes(const void *p, size_t n) {
         const unsigned char *b = p;
@@ -187,7 +155,8 @@ static int64_t entry_begin(const ContainerInfo *c) {
 /* INT64_MAX: still alive (or never known to end). */
 static int64_t entry_end(const ContainerInfo *c) {
         int64_t end = INT64_MAX;
-        if (!c->running && c->finished_ms > 0 && c->finished_ms >= c->started_ms)
+        if (c->state != CONTAINER_STATE_RUNNING && c->finished_ms > 0 &&
+            c->finished_ms >= c->started_ms)
                 end = c->finished_ms;
         if (c->removed_ms > 0 && c->removed_ms < end)
                 end = c->removed_ms;
@@ -248,11 +217,39 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t ms) {
                 sqlite3_bind_null(st, i);
 }
 
+static void bind_row(sqlite3_stmt *st, int i, int64_t row) {
+        if (row > 0)
+                sqlite3_bind_int64(st, i, row);
+        else
+                sqlite3_bind_null(st, i);
+}
+
 static int step_done(sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+static int registry_exec(Registry *r, const char *sql) {
+        return sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* One update's writes: joins the store's open batch, or is a transaction of its own. */
+static int registry_begin(Registry *r) {
+        return r->db ? registry_exec(r, "SAVEPOINT registry") : 0;
+}
+
+static int registry_end(Registry *r, int k) {
+        if (!r->db)
+                return k;
+        if (k < 0) {
+                (void) sqlite3_exec(r->db, "ROLLBACK TO registry", NULL, NULL, NULL);
+                (void) sqlite3_exec(r->db, "RELEASE registry", NULL, NULL, NULL);
+                return k;
+        }
+        int e = registry_exec(r, "RELEASE registry");
+        return e < 0 ? e : k;
 }
 
 static int registry_persist(Registry *r, Entry *e) {
@@ -281,19 +278,20 @@ static int registry_persist(Registry *r, Entry *e) {
         bind_time(st, 12, e->info.started_ms);
         bind_time(st, 13, e->info.finished_ms);
         bind_time(st, 14, e->info.removed_ms);
-        sqlite3_bind_int(st, 15, e->info.running);
+        if (e->info.state == CONTAINER_STATE_UNKNOWN)
+                sqlite3_bind_null(st, 15);
+        else
+                sqlite3_bind_int(st, 15, e->info.state == CONTAINER_STATE_RUNNING);
         k = step_done(st);
         if (k < 0)
                 return k;
-        if (e->row == 0) {
-                st = r->stmt[RSTMT_ROW];
-                sqlite3_bind_text(st, 1, e->info.id, -1, SQLITE_TRANSIENT);
-                if (sqlite3_step(st) == SQLITE_ROW)
-                        e->row = sqlite3_column_int64(st, 0);
-                sqlite3_reset(st);
-                sqlite3_clear_bindings(st);
-        }
-        return 0;
+        /* Asked every time: a rolled-back batch may have taken a row we knew with it. */
+        st = r->stmt[RSTMT_ROW];
+        sqlite3_bind_text(st, 1, e->info.id, -1, SQLITE_TRANSIENT);
+        e->row = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return e->row > 0 ? 0 : -EIO;
 }
 
 static int write_candidates(Registry *r, int64_t time_ms, uint64_t serial, unsigned seq,
@@ -316,36 +314,44 @@ static int write_candidates(Registry *r, int64_t time_ms, uint64_t serial, unsig
         return 0;
 }
 
-/* Resolves again the stored denials of e's lifetime that carry its categories. */
-static int registry_reresolve(Registry *r, const Entry *e) {
-        char mcs[REGISTRY_MCS_TEXT_MAX];
+static int64_t entry_row(Registry *r, const ContainerInfo *c) {
+        Entry *e = registry_find(r, c->id);
+        return e ? e->row : 0;
+}
+
+/* The stored denials to look at again: those of the lifetime before and after the change (a
+ * shorter lifetime frees the denials it no longer covers), widened by the slack. */
+typedef struct Window {
+        int64_t begin, end; /* [begin, end) */
+} Window;
+
+static Window window_make(int64_t begin, int64_t end) {
+        return (Window){
+                .begin = begin > REGISTRY_TIME_SLACK_MS ? begin - REGISTRY_TIME_SLACK_MS : 0,
+                .end = end < INT64_MAX - REGISTRY_TIME_SLACK_MS ? end + REGISTRY_TIME_SLACK_MS + 1
+                                                                : INT64_MAX,
+        };
+}
+
+typedef struct Row {
+        int64_t id, time_ms, serial, seq, attribution, container, target_container;
+} Row;
+
+/* Resolves again the source side of the stored denials of e's lifetime that carry its
+ * categories and were not attributed by pid. */
+static int reresolve_source(Registry *r, const Entry *e, Window w, const char *mcs, Row *rows) {
         const ContainerInfo *cands[REGISTRY_CANDIDATES_MAX];
-        typedef struct Row {
-                int64_t id, time_ms, serial, seq, attribution, container;
-        } Row;
-        _cleanup_(freep) Row *rows = NULL;
         size_t n_rows = 0;
-        int k;
+        int rc, k;
 
-        if (!r->db || !e->info.has_mcs || mcs_set_format(&e->info.mcs, mcs, sizeof(mcs)) < 0)
-                return 0;
-        int64_t begin = entry_begin(&e->info), end = entry_end(&e->info);
-        begin = begin > REGISTRY_TIME_SLACK_MS ? begin - REGISTRY_TIME_SLACK_MS : 0;
-        end = end < INT64_MAX - REGISTRY_TIME_SLACK_MS ? end + REGISTRY_TIME_SLACK_MS + 1
-                                                       : INT64_MAX;
-
-        rows = calloc(REGISTRY_RERESOLVE_ROWS_MAX, sizeof(Row));
-        if (!rows)
-                return -ENOMEM;
         sqlite3_stmt *st = r->stmt[RSTMT_RERESOLVE_SELECT];
         sqlite3_bind_text(st, 1, mcs, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, begin);
-        sqlite3_bind_int64(st, 3, end);
+        sqlite3_bind_int64(st, 2, w.begin);
+        sqlite3_bind_int64(st, 3, w.end);
         sqlite3_bind_int(st, 4, ATTRIBUTION_NONE);
         sqlite3_bind_int(st, 5, ATTRIBUTION_MCS);
         sqlite3_bind_int(st, 6, ATTRIBUTION_AMBIGUOUS);
         sqlite3_bind_int(st, 7, REGISTRY_RERESOLVE_ROWS_MAX);
-        int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_rows < REGISTRY_RERESOLVE_ROWS_MAX) {
                 Row *row = &rows[n_rows++];
                 row->id = sqlite3_column_int64(st, 0);
@@ -367,8 +373,7 @@ static int registry_reresolve(Registry *r, const Entry *e) {
                 int64_t container = 0;
                 Attribution a = ATTRIBUTION_NONE;
                 if (n == 1) {
-                        Entry *c = registry_find(r, cands[0]->id);
-                        container = c ? c->row : 0;
+                        container = entry_row(r, cands[0]);
                         a = container ? ATTRIBUTION_MCS : ATTRIBUTION_NONE;
                 } else if (n > 1)
                         a = ATTRIBUTION_AMBIGUOUS;
@@ -377,10 +382,7 @@ static int registry_reresolve(Registry *r, const Entry *e) {
                         continue;
                 st = r->stmt[RSTMT_DENIAL_UPDATE];
                 sqlite3_bind_int64(st, 1, row->id);
-                if (container)
-                        sqlite3_bind_int64(st, 2, container);
-                else
-                        sqlite3_bind_null(st, 2);
+                bind_row(st, 2, container);
                 sqlite3_bind_int(st, 3, a);
                 k = step_done(st);
                 if (k < 0)
@@ -402,13 +404,71 @@ static int registry_reresolve(Registry *r, const Entry *e) {
         return 0;
 }
 
+/* The target side: denials whose target carries e's categories name the one container that had
+ * them then, unless that is the denial's own container. */
+static int reresolve_target(Registry *r, const Entry *e, Window w, const char *mcs, Row *rows) {
+        const ContainerInfo *cands[1];
+        size_t n_rows = 0;
+        int rc, k;
+
+        sqlite3_stmt *st = r->stmt[RSTMT_TARGET_SELECT];
+        sqlite3_bind_text(st, 1, mcs, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, w.begin);
+        sqlite3_bind_int64(st, 3, w.end);
+        sqlite3_bind_int(st, 4, REGISTRY_RERESOLVE_ROWS_MAX);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_rows < REGISTRY_RERESOLVE_ROWS_MAX) {
+                Row *row = &rows[n_rows++];
+                row->id = sqlite3_column_int64(st, 0);
+                row->time_ms = sqlite3_column_int64(st, 1);
+                row->container =
+                        sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+                row->target_container =
+                        sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return -EIO;
+
+        for (size_t i = 0; i < n_rows; i++) {
+                Row *row = &rows[i];
+                size_t n = registry_match(r, &e->info.mcs, row->time_ms, cands, 1);
+                int64_t target = n == 1 ? entry_row(r, cands[0]) : 0;
+                if (target == row->container)
+                        target = 0;
+                if (target == row->target_container)
+                        continue;
+                st = r->stmt[RSTMT_TARGET_UPDATE];
+                sqlite3_bind_int64(st, 1, row->id);
+                bind_row(st, 2, target);
+                k = step_done(st);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int registry_reresolve(Registry *r, const Entry *e, Window w) {
+        char mcs[REGISTRY_MCS_TEXT_MAX];
+        _cleanup_(freep) Row *rows = NULL;
+        int k;
+
+        if (!r->db || !e->info.has_mcs || mcs_set_format(&e->info.mcs, mcs, sizeof(mcs)) < 0)
+                return 0;
+        rows = calloc(REGISTRY_RERESOLVE_ROWS_MAX, sizeof(Row));
+        if (!rows)
+                return -ENOMEM;
+        k = reresolve_source(r, e, w, mcs, rows);
+        if (k < 0)
+                return k;
+        return reresolve_target(r, e, w, mcs, rows);
+}
+
 /* ---- updates ---- */
 
 static int replace_string(char **dst, const char *src, bool *changed) {
         if (!src || (*dst && strcmp(*dst, src) == 0))
                 return 0;
-        if (strlen(src) > REGISTRY_STRING_MAX)
-                return -EINVAL;
         char *copy = strdup(src);
         if (!copy)
                 return -ENOMEM;
@@ -425,31 +485,63 @@ static void replace_time(int64_t *dst, int64_t src, bool *changed) {
         }
 }
 
-static bool id_is_valid(const char *id) {
-        size_t n = strlen(id);
-        if (n == 0 || n > REGISTRY_STRING_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
-                      (id[i] >= 'A' && id[i] <= 'Z') || id[i] == '-' || id[i] == '_' ||
-                      id[i] == '.'))
-                        return false;
-        return true;
+static void index_rebuild(Registry *r) {
+        memset(r->index, 0, REGISTRY_INDEX_SLOTS * sizeof(int32_t));
+        for (size_t i = 0; i < r->n_entries; i++)
+                *index_slot(r, r->entries[i].info.id) = (int32_t) (i + 1);
 }
 
-int registry_update(Registry *r, const ContainerInfo *c) {
+static int compare_removed(const void *a, const void *b) {
+        const Entry *x = *(const Entry *const *) a, *y = *(const Entry *const *) b;
+        return x->info.removed_ms < y->info.removed_ms   ? -1
+               : x->info.removed_ms > y->info.removed_ms ? 1
+                                                         : 0;
+}
+
+/* Makes room: the REGISTRY_EVICT_BATCH containers removed longest ago leave memory. Their rows
+ * stay in the database, so queries by name still find their denials. -ENOSPC when none is
+ * removed. */
+static int registry_evict(Registry *r) {
+        _cleanup_(freep) Entry **removed = calloc(r->n_entries, sizeof(Entry *));
+        size_t n = 0;
+
+        if (!removed)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_entries; i++)
+                if (r->entries[i].info.removed_ms > 0)
+                        removed[n++] = &r->entries[i];
+        if (n == 0)
+                return -ENOSPC;
+        qsort(removed, n, sizeof(Entry *), compare_removed);
+        n = MIN(n, (size_t) REGISTRY_EVICT_BATCH);
+        for (size_t i = 0; i < n; i++) {
+                container_info_done(&removed[i]->info); /* id NULL: marks it for compaction */
+                removed[i]->row = -1;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < r->n_entries; i++)
+                if (r->entries[i].row != -1)
+                        r->entries[kept++] = r->entries[i];
+        r->n_entries = kept;
+        index_rebuild(r);
+        return 0;
+}
+
+static int registry_update_entry(Registry *r, const ContainerInfo *c) {
         bool changed = false, mcs_changed = false, is_new = false;
         Entry *e;
         int k;
 
-        if (!r || !c || !c->id || !id_is_valid(c->id))
-                return -EINVAL;
         int32_t *slot = index_slot(r, c->id);
         if (*slot)
                 e = &r->entries[*slot - 1];
         else {
-                if (r->n_entries >= REGISTRY_CONTAINERS_MAX)
-                        return -ENOSPC;
+                if (r->n_entries >= REGISTRY_CONTAINERS_MAX) {
+                        k = registry_evict(r);
+                        if (k < 0)
+                                return k;
+                        slot = index_slot(r, c->id);
+                }
                 e = &r->entries[r->n_entries];
                 *e = (Entry){};
                 e->info.id = strdup(c->id);
@@ -486,8 +578,8 @@ int registry_update(Registry *r, const ContainerInfo *c) {
         replace_time(&e->info.started_ms, c->started_ms, &changed);
         replace_time(&e->info.finished_ms, c->finished_ms, &changed);
         replace_time(&e->info.removed_ms, c->removed_ms, &changed);
-        if (e->info.running != c->running) {
-                e->info.running = c->running;
+        if (c->state != CONTAINER_STATE_UNKNOWN && e->info.state != c->state) {
+                e->info.state = c->state;
                 changed = true;
         }
         bool lifetime_changed =
@@ -499,29 +591,52 @@ int registry_update(Registry *r, const ContainerInfo *c) {
         if (k < 0)
                 return k;
         if (e->info.has_mcs && (is_new || mcs_changed || lifetime_changed)) {
-                k = registry_reresolve(r, e);
+                Window w = window_make(MIN(old_begin, entry_begin(&e->info)),
+                                       MAX(old_end, entry_end(&e->info)));
+                if (is_new)
+                        w = window_make(entry_begin(&e->info), entry_end(&e->info));
+                k = registry_reresolve(r, e, w);
                 if (k < 0)
                         return k;
         }
         return 1;
 }
 
-static int registry_mark(Registry *r, const char *id, int64_t ms, bool removed) {
-        if (!r || !id)
+static bool info_strings_valid(const ContainerInfo *c) {
+        const char *strings[] = {
+                c->name,          c->image,           c->engine,          c->pod,
+                c->pod_namespace, c->compose_project, c->compose_service, c->label};
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (strings[i] && strlen(strings[i]) > CONTAINER_STRING_MAX)
+                        return false;
+        return true;
+}
+
+int registry_update(Registry *r, const ContainerInfo *c) {
+        int k;
+
+        if (!r || !c || !container_id_is_valid(c->id) || !info_strings_valid(c) ||
+            (int) c->state < 0 || c->state >= _CONTAINER_STATE_MAX)
                 return -EINVAL;
-        Entry *e = registry_find(r, id);
-        if (!e)
-                return -ENOENT;
-        if (removed)
-                e->info.removed_ms = ms;
-        else
-                e->info.finished_ms = ms;
-        e->info.running = false;
-        int k = registry_persist(r, e);
+        k = registry_begin(r);
         if (k < 0)
                 return k;
+        return registry_end(r, registry_update_entry(r, c));
+}
+
+static int registry_mark(Registry *r, const char *id, int64_t ms, bool removed) {
+        ContainerInfo c = {.id = (char *) id, .state = CONTAINER_STATE_EXITED};
+
+        if (!r || !id || ms <= 0)
+                return -EINVAL;
+        if (!registry_find(r, id))
+                return -ENOENT;
+        if (removed)
+                c.removed_ms = ms;
+        else
+                c.finished_ms = ms;
         /* A shorter lifetime can turn an ambiguous denial of a later time into an "mcs" one. */
-        return e->info.has_mcs ? registry_reresolve(r, e) : 0;
+        return registry_update(r, &c);
 }
 
 int registry_mark_finished(Registry *r, const char *id, int64_t finished_ms) {
@@ -530,6 +645,17 @@ int registry_mark_finished(Registry *r, const char *id, int64_t finished_ms) {
 
 int registry_mark_removed(Registry *r, const char *id, int64_t removed_ms) {
         return registry_mark(r, id, removed_ms, true);
+}
+
+int registry_foreach(Registry *r, registry_foreach_cb cb, void *userdata) {
+        if (!r || !cb)
+                return -EINVAL;
+        for (size_t i = 0; i < r->n_entries; i++) {
+                int k = cb(&r->entries[i].info, userdata);
+                if (k != 0)
+                        return k;
+        }
+        return 0;
 }
 
 /* ---- resolution ---- */
@@ -585,6 +711,17 @@ int registry_resolve_denial(Registry *r, Denial *d) {
                         d->attribution = ATTRIBUTION_MCS;
                 } else if (n > 1) {
                         d->attribution = ATTRIBUTION_AMBIGUOUS;
+                        denial_clear_candidates(d);
+                        for (size_t i = 0; i < MIN(n, ELEMENTSOF(cands)); i++) {
+                                ContainerRef c;
+                                k = ref_from_info(cands[i], &c);
+                                if (k < 0)
+                                        return k;
+                                k = denial_add_candidate(d, &c);
+                                container_ref_done(&c);
+                                if (k < 0)
+                                        return k;
+                        }
                         k = write_candidates(r, d->time_ms, d->serial, d->seq, cands,
                                              MIN(n, ELEMENTSOF(cands)));
                         if (k < 0)
@@ -631,7 +768,7 @@ static int registry_load(Registry *r) {
         sqlite3_bind_int(st, 1, REGISTRY_CONTAINERS_MAX);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *id = (const char *) sqlite3_column_text(st, 1);
-                if (!id || !id_is_valid(id) || registry_find(r, id))
+                if (!id || !container_id_is_valid(id) || registry_find(r, id))
                         continue;
                 Entry *e = &r->entries[r->n_entries];
                 *e = (Entry){.row = sqlite3_column_int64(st, 0)};
@@ -661,7 +798,9 @@ static int registry_load(Registry *r) {
                 e->info.started_ms = sqlite3_column_int64(st, 12);
                 e->info.finished_ms = sqlite3_column_int64(st, 13);
                 e->info.removed_ms = sqlite3_column_int64(st, 14);
-                e->info.running = sqlite3_column_int(st, 15) != 0;
+                e->info.state = sqlite3_column_type(st, 15) == SQLITE_NULL ? CONTAINER_STATE_UNKNOWN
+                                : sqlite3_column_int(st, 15) != 0          ? CONTAINER_STATE_RUNNING
+                                                                           : CONTAINER_STATE_EXITED;
                 r->n_entries++;
                 *index_slot(r, e->info.id) = (int32_t) r->n_entries;
         }
@@ -794,7 +933,8 @@ static int entry_to_json(Registry *r, const Entry *e, json_object **ret) {
         for (size_t i = 0; i < ELEMENTSOF(times) && k >= 0; i++)
                 k = add(o, times[i].key, time_or_null(times[i].ms), times[i].ms <= 0);
         if (k >= 0)
-                k = add(o, "running", json_object_new_boolean(c->running), false);
+                k = add(o, "running", json_object_new_boolean(c->state == CONTAINER_STATE_RUNNING),
+                        false);
         if (k >= 0)
                 k = add(o, "denials",
                         json_object_new_int64(count_rows(r, RSTMT_COUNT_DENIALS, e->row)), false);

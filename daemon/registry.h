@@ -8,62 +8,55 @@
  * at that time?". MCS -> containers is many-to-many over time.
  *
  * Kept in memory (bounded, REGISTRY_CONTAINERS_MAX) for the hot path and persisted in the
- * store's database (the containers table of schema version 2) through the store's writer
+ * store's database (the containers table and its registry columns) through the store's writer
  * connection. Opaque handle. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "context.h"
+#include "container.h"
 #include "denial.h"
 #include "store.h"
 
 typedef struct Registry Registry;
 
-#define REGISTRY_CONTAINERS_MAX 65536     /* containers kept in memory (newest first at load) */
-#define REGISTRY_TIME_SLACK_MS 2000       /* engine and audit clocks; second-granular event times */
-#define REGISTRY_CANDIDATES_MAX 16        /* candidates recorded for one ambiguous denial */
+#define REGISTRY_CONTAINERS_MAX 65536 /* containers kept in memory (newest first at load) */
+#define REGISTRY_EVICT_BATCH                                                                       \
+        4096 /* when full: the longest-removed ones leave memory (not the db) */
+#define REGISTRY_TIME_SLACK_MS 2000 /* engine and audit clocks; second-granular event times */
+#define REGISTRY_CANDIDATES_MAX DENIAL_CANDIDATES_MAX /* recorded for one ambiguous denial */
 #define REGISTRY_RERESOLVE_ROWS_MAX 10000 /* denials re-attributed when one container appears */
 #define REGISTRY_LIST_MAX 4096            /* containers in one Containers reply (newest first) */
-#define REGISTRY_STRING_MAX 1024          /* longest name/image/label/... accepted from an engine */
-
-/* What is known about one container. Strings owned, NULL unknown; times ms since the epoch,
- * 0 unknown. */
-typedef struct ContainerInfo {
-        char *id; /* full id, required */
-        char *name, *image, *engine, *pod, *pod_namespace, *compose_project, *compose_service;
-        char *label; /* the process label, or "level:s0:c1,c2" from HostConfig.SecurityOpt */
-        bool has_mcs;
-        McsSet mcs;
-        int64_t created_ms, started_ms, finished_ms, removed_ms;
-        bool running;
-} ContainerInfo;
-
-void container_info_done(ContainerInfo *c);
-
-/* The category set of a label: "system_u:system_r:container_t:s0:c1,c2", "s0:c1,c2",
- * "level:s0:c1,c2" or "c1,c2". Returns 1 with a non-empty set, 0 when the label has none
- * (spc_t, s0), -EINVAL when it does not parse. */
-int registry_label_mcs(const char *label, McsSet *ret);
 
 /* store may be NULL: memory only (unit tests, benchmarks). With a store, the containers it has
  * are loaded (the newest REGISTRY_CONTAINERS_MAX). */
 int registry_new(Store *store, Registry **ret);
 Registry *registry_free(Registry *r); /* before store_free(): it holds statements on its db */
 
-/* Adds or updates a container: fields c leaves unknown (NULL, 0) keep what is known; has_mcs
- * replaces the set; running is taken as given. Persisted at once. When the container has an
- * MCS set, stored denials of its lifetime with that set that are unattributed or attributed by
- * MCS are resolved again (a denial can arrive before the engine's event). Returns 1 when
- * something changed, 0 when not, -EINVAL for c without an id, -ENOSPC when full. */
+/* Adds or updates a container: fields c leaves unknown (NULL, 0, CONTAINER_STATE_UNKNOWN) keep
+ * what is known; has_mcs replaces the set. Persisted at once (inside the store's open batch when
+ * there is one). When the container has an MCS set and it or the lifetime changed, stored denials
+ * of its lifetime with that set (as source or as target) that were not attributed by pid are
+ * resolved again: a denial can arrive before the engine's event. When the registry is full,
+ * the REGISTRY_EVICT_BATCH containers removed longest ago leave memory (their rows stay).
+ * Returns 1 when something changed, 0 when not, -EINVAL for c without a valid id or with a
+ * string longer than CONTAINER_STRING_MAX, -ENOSPC when full of containers that are not
+ * removed, -EIO on a database error. */
 int registry_update(Registry *r, const ContainerInfo *c);
-/* Lifetime events; -ENOENT for an unknown id. */
+/* Lifetime events: the container stopped / was removed at that time. -ENOENT for an unknown
+ * id. */
 int registry_mark_finished(Registry *r, const char *id, int64_t finished_ms);
 int registry_mark_removed(Registry *r, const char *id, int64_t removed_ms);
 
+/* NULL when unknown. Valid until the next registry_update/mark. */
 const ContainerInfo *registry_get(Registry *r, const char *id);
 size_t registry_size(const Registry *r);
+
+/* Calls cb for every container known (in no particular order); stops when cb returns non-zero
+ * and returns that. */
+typedef int (*registry_foreach_cb)(const ContainerInfo *c, void *userdata);
+int registry_foreach(Registry *r, registry_foreach_cb cb, void *userdata);
 
 /* Containers whose MCS set equals mcs and whose lifetime covers time_ms (widened by
  * REGISTRY_TIME_SLACK_MS): returns how many, and the first n of them (latest started first) in
@@ -72,12 +65,13 @@ size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const Con
                       size_t n);
 
 /* Resolution by MCS + time for a denial the pid did not name: sets container / attribution
- * (mcs with one candidate, ambiguous with several: container stays null and the candidates are
- * written to the denial_candidates table), and target_container when the target's categories
- * match exactly one container other than the denial's own. */
+ * (mcs with one candidate; ambiguous with several: container stays null, the candidates go into
+ * d->candidates and the denial_candidates table), and target_container when the target's
+ * categories match exactly one container other than the denial's own. */
 int registry_resolve_denial(Registry *r, Denial *d);
 
-/* Fills c (a ContainerRef of the attributor: id and engine) with what the registry knows. */
+/* Fills c (a ContainerRef of the attributor: id and engine) with what the registry knows.
+ * 1 when known, 0 when not. */
 int registry_fill_ref(Registry *r, ContainerRef *c);
 
 /* Every container known (newest first, at most REGISTRY_LIST_MAX), each with its denial count

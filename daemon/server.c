@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The API server: Varlink (https://varlink.org) over an AF_UNIX stream socket, on the daemon's
  * sd-event loop. Interfaces org.varlink.service (GetInfo, GetInterfaceDescription) and io.avcwatch
- * (Query, Tail, Stats; daemon/io.avcwatch.varlink).
+ * (Query, Tail, Stats, Containers; daemon/io.avcwatch.varlink).
  *
  * Decisions:
  * - Access is decided once, at accept, from the kernel's view of the peer (SO_PEERCRED and
@@ -37,6 +37,7 @@
 #include "denial-json.h"
 #include "filter.h"
 #include "macro.h"
+#include "registry.h"
 #include "server.h"
 #include "varlink-interface.h"
 #include "varlink.h"
@@ -91,6 +92,7 @@ struct Server {
         char *socket_path; /* set when we created the socket: unlinked by server_free() */
         gid_t access_gid;
         Store *store;
+        Registry *registry; /* borrowed, may be NULL */
         Stats *stats;
         Connection *connections;
         unsigned n_connections, n_subscribers;
@@ -109,6 +111,10 @@ bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_gro
                 if (groups[i] == access_gid)
                         return true;
         return false;
+}
+
+void server_set_registry(Server *s, Registry *registry) {
+        s->registry = registry;
 }
 
 void server_set_idle_usec(Server *s, uint64_t usec) {
@@ -632,6 +638,34 @@ oom:
         c->dead = true;
 }
 
+static void method_containers(Connection *c, json_object *params) {
+        static const char *const known[] = {NULL};
+        json_object *p = NULL;
+        int r;
+
+        if (!params_check_keys(c, params, known))
+                return;
+        if (c->server->registry)
+                r = registry_to_json(c->server->registry, &p);
+        else {
+                p = json_object_new_object();
+                r = p && json_object_object_add(p, "containers", json_object_new_array()) >= 0 &&
+                                    json_object_object_add(p, "truncated",
+                                                           json_object_new_boolean(false)) >= 0
+                            ? 0
+                            : -ENOMEM;
+        }
+        if (r < 0) {
+                json_object_put(p);
+                if (r == -ENOMEM)
+                        c->dead = true;
+                else
+                        connection_send_store_error(c, r);
+                return;
+        }
+        connection_send(c, varlink_reply_new(p, false));
+}
+
 static void json_object_putp(json_object **o) {
         json_object_put(*o);
 }
@@ -680,6 +714,8 @@ static void connection_dispatch_method(Connection *c, const char *method, json_o
                 method_tail(c, params, more);
         else if (strcmp(method, "io.avcwatch.Stats") == 0)
                 method_stats(c, params);
+        else if (strcmp(method, "io.avcwatch.Containers") == 0)
+                method_containers(c, params);
         else {
                 /* Like libvarlink: an interface we do not have is named as such. */
                 const char *dot = strrchr(method, '.');

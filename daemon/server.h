@@ -35,6 +35,10 @@ int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access
                Stats *stats, Server **ret);
 Server *server_free(Server *s);
 
+/* The container registry that io.avcwatch.Containers lists (borrowed; NULL: an empty list). */
+typedef struct Registry Registry;
+void server_set_registry(Server *s, Registry *registry);
+
 /* Sends d to every tail subscriber whose filter matches. */
 void server_broadcast(Server *s, const Denial *d);
 

@@ -1478,6 +1478,37 @@ static int row_to_denial(sqlite3_stmt *st, Denial *ret) {
         return 0;
 }
 
+/* The containers an ambiguous denial may have come from (denial_candidates, written by the
+ * registry), latest started first. */
+static int store_load_candidates(Store *s, Denial *d) {
+        static const char sql[] =
+                "SELECT c.container_id, c.name, c.image, c.engine, c.pod FROM denial_candidates k "
+                "JOIN containers c ON c.id = k.container WHERE k.time_ms = ?1 AND k.serial = ?2 "
+                "AND k.seq = ?3 ORDER BY coalesce(c.started_ms, c.created_ms, 0) DESC, c.id DESC "
+                "LIMIT ?4";
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->ro, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        sqlite3_bind_int64(st, 1, d->time_ms);
+        sqlite3_bind_int64(st, 2, (int64_t) d->serial);
+        sqlite3_bind_int64(st, 3, d->seq);
+        sqlite3_bind_int(st, 4, DENIAL_CANDIDATES_MAX);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                ContainerRef c = {};
+                char **dst[] = {&c.id, &c.name, &c.image, &c.engine, &c.pod};
+                for (size_t i = 0; i < ELEMENTSOF(dst); i++)
+                        *dst[i] = column_strdup(st, (int) i);
+                r = c.id ? denial_add_candidate(d, &c) : -ENOMEM;
+                container_ref_done(&c);
+                if (r < 0)
+                        return r;
+        }
+        return rc == SQLITE_DONE ? 0 : store_error(s, s->ro, rc);
+}
+
 int store_query(Store *s, const DenialFilter *f, bool reverse, int64_t after_id, unsigned limit,
                 store_row_cb cb, void *userdata) {
         static const DenialFilter empty = {};
@@ -1675,6 +1706,13 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, int64_t after_id,
                 r = row_to_denial(st, &d);
                 if (r < 0)
                         return r;
+                if (d.attribution == ATTRIBUTION_AMBIGUOUS) {
+                        r = store_load_candidates(s, &d);
+                        if (r < 0) {
+                                denial_done(&d);
+                                return r;
+                        }
+                }
                 r = cb(&d, userdata);
                 denial_done(&d);
                 if (r != 0)

@@ -98,7 +98,7 @@ static const char example_text[] =
         "\"permissive\":false,\"source_type\":\"container_t\",\"target_type\":\"admin_home_t\","
         "\"mcs\":\"c170,c393\",\"container\":{\"id\":\"4dd9367681d8a\",\"name\":\"web\","
         "\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null},\"attribution\":\"pid\","
-        "\"target_container\":null,"
+        "\"target_container\":null,\"candidates\":null,"
         "\"raw\":\"type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\"}";
 
 static void test_example(void) {
@@ -153,7 +153,8 @@ static void test_nulls(void) {
                     "\"path\":null,\"name\":null,\"scontext\":null,\"tcontext\":null,"
                     "\"tclass\":null,\"permissive\":null,\"source_type\":null,"
                     "\"target_type\":null,\"mcs\":null,\"container\":null,"
-                    "\"attribution\":\"none\",\"target_container\":null,\"raw\":null}");
+                    "\"attribution\":\"none\",\"target_container\":null,\"candidates\":null,"
+                    "\"raw\":null}");
 
         Denial back = DENIAL_NULL;
         from_text(text, &back);
@@ -176,8 +177,15 @@ static void test_nulls(void) {
         set(&d.target_container.id, "abc");
         set(&d.target_container.pod, "ns/pod");
         d.attribution = ATTRIBUTION_AMBIGUOUS;
+        ContainerRef cand = {.id = (char *) "c1", .name = (char *) "one"};
+        CHECK_RC(denial_add_candidate(&d, &cand), 0);
+        cand = (ContainerRef){.id = (char *) "c2", .engine = (char *) "podman"};
+        CHECK_RC(denial_add_candidate(&d, &cand), 0);
         free(text);
         text = to_text(&d);
+        CHECK(strstr(text, "\"candidates\":[{\"id\":\"c1\",\"name\":\"one\",\"image\":null,"
+                           "\"engine\":null,\"pod\":null},{\"id\":\"c2\",\"name\":null,"
+                           "\"image\":null,\"engine\":\"podman\",\"pod\":null}],\"raw\":"));
         CHECK(strstr(text, "\"record_type\":\"USER_AVC\""));
         CHECK(strstr(text, "\"permissions\":[\"read\",\"write\",\"open\"]"));
         CHECK(strstr(text, "\"permissive\":true"));
@@ -190,6 +198,8 @@ static void test_nulls(void) {
         CHECK_STREQ(back.permissions, "read write open");
         CHECK(back.has_target_container);
         CHECK_STREQ(back.target_container.pod, "ns/pod");
+        CHECK_RC((int) back.n_candidates, 2);
+        CHECK_STREQ(back.candidates[1].engine, "podman");
         denial_done(&back);
         denial_done(&d);
 }

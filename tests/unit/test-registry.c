@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/* The container registry (daemon/registry.c), in memory and on a real SQLite file in a temp
+ * directory: label -> category set, MCS + time matching at the lifetime's edges, ambiguity with
+ * every candidate kept, partial updates, re-resolution of stored denials when a container is
+ * learnt late (source and target side), persistence across a reopen (also for removed
+ * containers and queries by name), the bounds (string length, REGISTRY_CONTAINERS_MAX with
+ * eviction of the longest-removed containers) and the Containers reply. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "filter.h"
+#include "macro.h"
+#include "registry.h"
+#include "store.h"
+#include "tests/unit/test.h"
+
+#define ID_A "aaaa000000000000000000000000000000000000000000000000000000000001"
+#define ID_B "bbbb000000000000000000000000000000000000000000000000000000000002"
+#define ID_C "cccc000000000000000000000000000000000000000000000000000000000003"
+#define T0 INT64_C(1713600000000) /* ms */
+#define MIN_MS (60 * 1000)
+
+static char tmpdir[] = "/tmp/test-registry-XXXXXX";
+
+static char *xstrdup(const char *s) {
+        if (!s)
+                return NULL;
+        char *c = strdup(s);
+        CHECK(c);
+        return c;
+}
+
+static McsSet mcs(const char *text) {
+        McsSet s;
+        CHECK_RC(mcs_set_parse(text, &s), 0);
+        return s;
+}
+
+/* A container with these categories, created at created_ms; removed_ms 0: still running. */
+static int add(Registry *r, const char *id, const char *name, const char *cats, int64_t created_ms,
+               int64_t removed_ms) {
+        ContainerInfo c = {
+                .id = (char *) id,
+                .name = (char *) name,
+                .image = (char *) "busybox:latest",
+                .engine = (char *) "docker",
+                .created_ms = created_ms,
+                .started_ms = created_ms + 100,
+                .removed_ms = removed_ms,
+                .state = removed_ms ? CONTAINER_STATE_EXITED : CONTAINER_STATE_RUNNING,
+        };
+        if (cats) {
+                c.has_mcs = true;
+                c.mcs = mcs(cats);
+        }
+        return registry_update(r, &c);
+}
+
+static void test_label_mcs(void) {
+        McsSet s;
+        char buf[64];
+
+        /* The type starts with "c": the level must be found by the grammar, not by ":c". */
+        CHECK_RC(container_label_mcs("system_u:system_r:container_t:s0:c170,c393", &s), 1);
+        CHECK(mcs_set_format(&s, buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "c170,c393");
+        CHECK_RC(container_label_mcs("level:s0:c1,c2", &s), 1);
+        CHECK(mcs_set_equal(&s, &(McsSet){.bits = {6}}));
+        CHECK_RC(container_label_mcs("s0:c5,c6", &s), 1);
+        CHECK_RC(container_label_mcs("c5,c6", &s), 1);
+        CHECK_RC(container_label_mcs("s0-s0:c0.c1023", &s), 1);
+        CHECK(mcs_set_format(&s, buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "c0.c1023");
+        CHECK_RC(container_label_mcs("system_u:system_r:spc_t:s0", &s), 0);
+        CHECK_RC(container_label_mcs("level:s0", &s), 0);
+        CHECK_RC(container_label_mcs("s0", &s), 0);
+        CHECK_RC(container_label_mcs("unconfined", &s), -EINVAL);
+        CHECK_RC(container_label_mcs("system_u:system_r:container_t:s0:c1,c2\n", &s), -EINVAL);
+        CHECK_RC(container_label_mcs("level:s0:c1,c9999", &s), -EINVAL);
+        CHECK_RC(container_label_mcs(NULL, &s), -EINVAL);
+}
+
+static void test_match_memory(void) {
+        Registry *r;
+        const ContainerInfo *found[4];
+
+        CHECK_RC(registry_new(NULL, &r), 0);
+        CHECK_RC(add(r, ID_A, "web", "c1,c2", T0, T0 + 10 * MIN_MS), 1);
+        CHECK_RC(add(r, ID_A, "web", "c1,c2", T0, T0 + 10 * MIN_MS), 0); /* nothing new */
+        CHECK_RC(add(r, ID_B, "db", "c3,c4", T0, 0), 1);
+        CHECK_RC(registry_size(r), 2);
+
+        McsSet s = mcs("c1,c2");
+        CHECK_RC(registry_match(r, &s, T0 + MIN_MS, found, 4), 1);
+        CHECK_STREQ(found[0]->name, "web");
+        /* The lifetime's edges, widened by the slack, and beyond. */
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_TIME_SLACK_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_TIME_SLACK_MS - 1, NULL, 0), 0);
+        CHECK_RC(registry_match(r, &s, T0 + 10 * MIN_MS + REGISTRY_TIME_SLACK_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 + 10 * MIN_MS + REGISTRY_TIME_SLACK_MS + 1, NULL, 0), 0);
+        /* A running container's lifetime is open-ended. */
+        s = mcs("c3,c4");
+        CHECK_RC(registry_match(r, &s, T0 + 1000 * MIN_MS, NULL, 0), 1);
+        s = mcs("c1,c3");
+        CHECK_RC(registry_match(r, &s, T0 + MIN_MS, NULL, 0), 0);
+
+        /* The same categories reused later by another container: each time has its own. */
+        CHECK_RC(add(r, ID_C, "web2", "c1,c2", T0 + 20 * MIN_MS, 0), 1);
+        s = mcs("c1,c2");
+        CHECK_RC(registry_match(r, &s, T0 + MIN_MS, found, 4), 1);
+        CHECK_STREQ(found[0]->id, ID_A);
+        CHECK_RC(registry_match(r, &s, T0 + 30 * MIN_MS, found, 4), 1);
+        CHECK_STREQ(found[0]->id, ID_C);
+
+        /* A partial update (a rename) keeps what it does not say: state, label, times. */
+        ContainerInfo rename = {.id = (char *) ID_B, .name = (char *) "db-renamed"};
+        CHECK_RC(registry_update(r, &rename), 1);
+        const ContainerInfo *b = registry_get(r, ID_B);
+        CHECK(b);
+        CHECK_STREQ(b->name, "db-renamed");
+        CHECK_STREQ(b->image, "busybox:latest");
+        CHECK_RC(b->state, CONTAINER_STATE_RUNNING);
+        CHECK(b->has_mcs);
+        CHECK_RC(b->created_ms, T0);
+
+        /* Finished: the lifetime closes at the finish time. */
+        CHECK_RC(registry_mark_finished(r, ID_B, T0 + 5 * MIN_MS), 1);
+        s = mcs("c3,c4");
+        CHECK_RC(registry_match(r, &s, T0 + 6 * MIN_MS, NULL, 0), 0);
+        CHECK_RC(registry_match(r, &s, T0 + 4 * MIN_MS, NULL, 0), 1);
+        CHECK_RC(registry_mark_removed(r, "dddd", T0), -ENOENT);
+
+        /* Bad input is refused whole. */
+        ContainerInfo bad = {.id = (char *) "id with space"};
+        CHECK_RC(registry_update(r, &bad), -EINVAL);
+        bad.id = NULL;
+        CHECK_RC(registry_update(r, &bad), -EINVAL);
+        char *long_name = malloc(CONTAINER_STRING_MAX + 2);
+        CHECK(long_name);
+        memset(long_name, 'x', CONTAINER_STRING_MAX + 1);
+        long_name[CONTAINER_STRING_MAX + 1] = 0;
+        bad = (ContainerInfo){.id = (char *) ID_A, .name = long_name};
+        CHECK_RC(registry_update(r, &bad), -EINVAL);
+        long_name[CONTAINER_STRING_MAX] = 0; /* exactly at the bound: accepted */
+        CHECK_RC(registry_update(r, &bad), 1);
+        CHECK_STREQ(registry_get(r, ID_A)->name, long_name);
+        free(long_name);
+        registry_free(r);
+}
+
+static void test_ambiguous_order(void) {
+        Registry *r;
+        const ContainerInfo *found[REGISTRY_CANDIDATES_MAX];
+        char id[65];
+
+        CHECK_RC(registry_new(NULL, &r), 0);
+        /* More sharing containers than candidates are kept: the count is exact, the list is
+         * the latest started first. */
+        for (int i = 0; i < REGISTRY_CANDIDATES_MAX + 4; i++) {
+                snprintf(id, sizeof(id), "%064d", i + 1);
+                CHECK_RC(add(r, id, NULL, "c9,c10", T0 + i * 1000, 0), 1);
+        }
+        McsSet s = mcs("c9,c10");
+        CHECK_RC(registry_match(r, &s, T0 + MIN_MS, found, ELEMENTSOF(found)),
+                 REGISTRY_CANDIDATES_MAX + 4);
+        for (size_t i = 1; i < ELEMENTSOF(found); i++)
+                CHECK(found[i - 1]->started_ms > found[i]->started_ms);
+        snprintf(id, sizeof(id), "%064d", REGISTRY_CANDIDATES_MAX + 4);
+        CHECK_STREQ(found[0]->id, id);
+
+        Denial d = DENIAL_NULL;
+        d.time_ms = T0 + MIN_MS;
+        d.mcs = xstrdup("c9,c10");
+        CHECK_RC(registry_resolve_denial(r, &d), 0);
+        CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
+        CHECK(!d.has_container);
+        CHECK_RC(d.n_candidates, REGISTRY_CANDIDATES_MAX);
+        CHECK_STREQ(d.candidates[0].id, id);
+        denial_done(&d);
+        registry_free(r);
+}
+
+static void test_bound(void) {
+        Registry *r;
+        char id[65];
+
+        CHECK_RC(registry_new(NULL, &r), 0);
+        /* Full of removed containers: the longest-removed leave memory to make room. */
+        for (int i = 0; i < REGISTRY_CONTAINERS_MAX; i++) {
+                snprintf(id, sizeof(id), "%064x", i + 1);
+                CHECK_RC(add(r, id, NULL, NULL, T0 + i, T0 + 1000000 + i), 1);
+        }
+        CHECK_RC(registry_size(r), REGISTRY_CONTAINERS_MAX);
+        CHECK_RC(add(r, ID_A, "new", "c1,c2", T0 + 2000000, 0), 1);
+        CHECK_RC(registry_size(r), REGISTRY_CONTAINERS_MAX - REGISTRY_EVICT_BATCH + 1);
+        snprintf(id, sizeof(id), "%064x", 1);
+        CHECK(!registry_get(r, id)); /* removed first: gone from memory */
+        snprintf(id, sizeof(id), "%064x", REGISTRY_EVICT_BATCH + 1);
+        CHECK(registry_get(r, id)); /* removed later: kept */
+        CHECK_STREQ(registry_get(r, ID_A)->name, "new");
+        registry_free(r);
+
+        /* Full of live containers: nothing may be forgotten, the new one is refused. */
+        CHECK_RC(registry_new(NULL, &r), 0);
+        for (int i = 0; i < REGISTRY_CONTAINERS_MAX; i++) {
+                snprintf(id, sizeof(id), "%064x", i + 1);
+                CHECK_RC(add(r, id, NULL, NULL, T0 + i, 0), 1);
+        }
+        CHECK_RC(add(r, ID_A, "new", "c1,c2", T0, 0), -ENOSPC);
+        snprintf(id, sizeof(id), "%064x", 7);
+        CHECK_RC(add(r, id, "known", NULL, T0, 0), 1); /* updates still work */
+        registry_free(r);
+}
+
+/* ---- with a real database ---- */
+
+static Denial make_denial(int64_t time_ms, uint64_t serial, const char *cats,
+                          const char *target_cats) {
+        Denial d = DENIAL_NULL;
+        char ctx[128];
+
+        d.time_ms = time_ms;
+        d.serial = serial;
+        d.record_type = 1107;
+        d.result = xstrdup("denied");
+        d.permissions = xstrdup("write");
+        d.pid = 999999;
+        d.comm = xstrdup("sh");
+        snprintf(ctx, sizeof(ctx), "system_u:system_r:container_t:s0:%s", cats);
+        d.scontext = xstrdup(ctx);
+        snprintf(ctx, sizeof(ctx), "system_u:object_r:container_file_t:s0%s%s",
+                 target_cats ? ":" : "", target_cats ? target_cats : "");
+        d.tcontext = xstrdup(ctx);
+        d.tclass = xstrdup("file");
+        d.source_type = xstrdup("container_t");
+        d.target_type = xstrdup("container_file_t");
+        d.mcs = xstrdup(cats);
+        d.target_mcs = xstrdup(target_cats ? target_cats : "");
+        d.raw = xstrdup("type=USER_AVC msg=audit(0.0:1): ...");
+        return d;
+}
+
+typedef struct Collected {
+        Denial d[16];
+        size_t n;
+} Collected;
+
+static int collect(const Denial *d, void *userdata) {
+        Collected *c = userdata;
+        CHECK(c->n < ELEMENTSOF(c->d));
+        CHECK_RC(denial_copy(d, &c->d[c->n++]), 0);
+        return 0;
+}
+
+static void collected_done(Collected *c) {
+        for (size_t i = 0; i < c->n; i++)
+                denial_done(&c->d[i]);
+        c->n = 0;
+}
+
+/* The one stored denial with this serial. */
+static Denial query_serial(Store *s, const DenialFilter *f, uint64_t serial) {
+        Collected c = {};
+        Denial found = DENIAL_NULL;
+        bool have = false;
+
+        CHECK_RC(store_query(s, f, false, 0, 100, collect, &c), 0);
+        for (size_t i = 0; i < c.n; i++)
+                if (c.d[i].serial == serial) {
+                        CHECK(!have);
+                        CHECK_RC(denial_copy(&c.d[i], &found), 0);
+                        have = true;
+                }
+        collected_done(&c);
+        CHECK(have);
+        return found;
+}
+
+static size_t query_count(Store *s, const DenialFilter *f) {
+        Collected c = {};
+        CHECK_RC(store_query(s, f, false, 0, 100, collect, &c), 0);
+        size_t n = c.n;
+        collected_done(&c);
+        return n;
+}
+
+static void store_one(Store *s, Registry *r, Denial *d) {
+        CHECK_RC(registry_resolve_denial(r, d), 0);
+        CHECK_RC(store_add(s, d), 1);
+        CHECK(store_commit(s, NULL) >= 0);
+}
+
+static void test_database(void) {
+        _cleanup_(freep) char *path = NULL;
+        Store *s;
+        Registry *r;
+        Denial d, q;
+
+        CHECK(asprintf(&path, "%s/avcwatch.db", tmpdir) > 0);
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(registry_new(s, &r), 0);
+
+        /* 1. A denial that arrives before its container is known: stored unattributed, then
+         * re-resolved when the engine's news arrive. */
+        d = make_denial(T0 + MIN_MS, 1, "c1,c2", NULL);
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_NONE);
+        denial_done(&d);
+        CHECK_RC(add(r, ID_A, "web", "c1,c2", T0, 0), 1);
+        q = query_serial(s, NULL, 1);
+        CHECK_RC(q.attribution, ATTRIBUTION_MCS);
+        CHECK(q.has_container);
+        CHECK_STREQ(q.container.id, ID_A);
+        CHECK_STREQ(q.container.name, "web");
+        CHECK_STREQ(q.container.image, "busybox:latest");
+        denial_done(&q);
+
+        /* 2. A second container with the same label over the same time: the stored denial
+         * becomes ambiguous, with both candidates; a new one is ambiguous at once. */
+        CHECK_RC(add(r, ID_B, "web-twin", "c1,c2", T0 + 100, 0), 1);
+        q = query_serial(s, NULL, 1);
+        CHECK_RC(q.attribution, ATTRIBUTION_AMBIGUOUS);
+        CHECK(!q.has_container);
+        CHECK_RC(q.n_candidates, 2);
+        CHECK_STREQ(q.candidates[0].name, "web-twin"); /* latest started first */
+        CHECK_STREQ(q.candidates[1].name, "web");
+        denial_done(&q);
+        d = make_denial(T0 + 2 * MIN_MS, 2, "c1,c2", NULL);
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
+        CHECK_RC(d.n_candidates, 2);
+        denial_done(&d);
+        q = query_serial(s, NULL, 2);
+        CHECK_RC(q.n_candidates, 2);
+        denial_done(&q);
+
+        /* 3. The twin was in fact removed before both denials: both go back to "web". */
+        ContainerInfo early = {.id = (char *) ID_B, .created_ms = T0 - 10 * MIN_MS};
+        CHECK_RC(registry_update(r, &early), 1);
+        CHECK_RC(registry_mark_removed(r, ID_B, T0 - 5 * MIN_MS), 1);
+        for (uint64_t serial = 1; serial <= 2; serial++) {
+                q = query_serial(s, NULL, serial);
+                CHECK_RC(q.attribution, ATTRIBUTION_MCS);
+                CHECK_STREQ(q.container.name, "web");
+                CHECK_RC(q.n_candidates, 0);
+                denial_done(&q);
+        }
+
+        /* 4. Cross-container: web touches a file of "data" (c7,c8): the target is named, live
+         * and when "data" is learnt late. A target with the denial's own categories is not. */
+        CHECK_RC(add(r, ID_C, "data", "c7,c8", T0, 0), 1);
+        d = make_denial(T0 + 3 * MIN_MS, 3, "c1,c2", "c7,c8");
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_MCS);
+        CHECK(d.has_target_container);
+        CHECK_STREQ(d.target_container.name, "data");
+        denial_done(&d);
+        q = query_serial(s, NULL, 3);
+        CHECK_STREQ(q.target_container.name, "data");
+        denial_done(&q);
+        d = make_denial(T0 + 3 * MIN_MS, 4, "c1,c2", "c11,c12");
+        store_one(s, r, &d);
+        CHECK(!d.has_target_container);
+        denial_done(&d);
+        CHECK_RC(add(r, "eeee", "late-target", "c11,c12", T0, 0), 1);
+        q = query_serial(s, NULL, 4);
+        CHECK(q.has_target_container);
+        CHECK_STREQ(q.target_container.name, "late-target");
+        denial_done(&q);
+        d = make_denial(T0 + 3 * MIN_MS, 5, "c1,c2", "c1,c2");
+        store_one(s, r, &d);
+        CHECK(!d.has_target_container);
+        denial_done(&d);
+
+        /* 5. web is removed; its denials keep its name, and a later denial with its categories
+         * is no longer pinned on it. */
+        CHECK_RC(registry_mark_removed(r, ID_A, T0 + 4 * MIN_MS), 1);
+        d = make_denial(T0 + 5 * MIN_MS, 6, "c1,c2", NULL);
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_NONE);
+        denial_done(&d);
+
+        /* 6. The Containers reply counts each container's denials. */
+        json_object *o, *list, *v;
+        CHECK_RC(registry_to_json(r, &o), 0);
+        CHECK(json_object_object_get_ex(o, "containers", &list));
+        CHECK_RC(json_object_array_length(list), 4);
+        bool seen_web = false;
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *c = json_object_array_get_idx(list, i);
+                CHECK(json_object_object_get_ex(c, "name", &v));
+                if (!v || strcmp(json_object_get_string(v), "web") != 0)
+                        continue;
+                seen_web = true;
+                CHECK(json_object_object_get_ex(c, "denials", &v));
+                CHECK_RC(json_object_get_int64(v), 5); /* serials 1, 2, 3, 4, 5 */
+                CHECK(json_object_object_get_ex(c, "mcs", &v));
+                CHECK_STREQ(json_object_get_string(v), "c1,c2");
+                CHECK(json_object_object_get_ex(c, "removed", &v));
+                CHECK(v && json_object_is_type(v, json_type_string));
+                CHECK(json_object_object_get_ex(c, "running", &v));
+                CHECK(!json_object_get_boolean(v));
+        }
+        CHECK(seen_web);
+        CHECK(json_object_object_get_ex(o, "truncated", &v));
+        CHECK(!json_object_get_boolean(v));
+        json_object_put(o);
+
+        registry_free(r);
+        store_free(s);
+
+        /* 7. After a restart: the history is back, queries by name, image and id prefix find
+         * the removed container's denials, and attribution by MCS still works for its time. */
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(registry_new(s, &r), 0);
+        CHECK_RC(registry_size(r), 4);
+        const ContainerInfo *web = registry_get(r, ID_A);
+        CHECK(web);
+        CHECK_STREQ(web->name, "web");
+        CHECK_RC(web->removed_ms, T0 + 4 * MIN_MS);
+        CHECK_RC(web->state, CONTAINER_STATE_EXITED);
+        DenialFilter f = {.container = (char *) "web"};
+        CHECK_RC(query_count(s, &f), 5);
+        f = (DenialFilter){.container = (char *) "aaaa0"};
+        CHECK_RC(query_count(s, &f), 5);
+        f = (DenialFilter){.image = (char *) "busybox:latest"};
+        CHECK_RC(query_count(s, &f), 5);
+        d = make_denial(T0 + 2 * MIN_MS + 500, 7, "c1,c2", NULL); /* imported late */
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_MCS);
+        CHECK_STREQ(d.container.name, "web");
+        denial_done(&d);
+        registry_free(r);
+        store_free(s);
+}
+
+int main(void) {
+        CHECK(mkdtemp(tmpdir));
+        test_label_mcs();
+        test_match_memory();
+        test_ambiguous_order();
+        test_bound();
+        test_database();
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+        CHECK_RC(system(cmd), 0);
+        return 0;
+}
