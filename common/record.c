@@ -159,7 +159,8 @@ static int storage_add_value(Storage *s, const char *v, size_t n, ValueKind kind
                 *ret = NULL;
                 return 0;
         }
-        if (v[0] == '"') {
+        /* n == 0: "key=" at the very end of the input, where v[0] is past it */
+        if (n > 0 && v[0] == '"') {
                 if (n < 2 || v[n - 1] != '"')
                         return -EBADMSG;
                 d = storage_add(s, v + 1, n - 2);
