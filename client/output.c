@@ -275,6 +275,54 @@ int output_denial(Output *o, json_object *d) {
         return 0;
 }
 
+/* One line per element of a list of objects (Stats' loss windows): "since .. until:" when the
+ * object has them, then its non-zero counters and its true flags. */
+static void output_stats_list(json_object *list, FILE *f) {
+        size_t n = json_object_array_length(list);
+
+        if (n == 0) {
+                fputs("-\n", f);
+                return;
+        }
+        fputc('\n', f);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(list, i), *since, *until;
+                bool first = true;
+
+                fputs("  ", f);
+                if (!json_object_is_type(e, json_type_object)) {
+                        fputs_terminal_safe(
+                                json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN), f);
+                        fputc('\n', f);
+                        continue;
+                }
+                if (json_object_object_get_ex(e, "since", &since) &&
+                    json_object_object_get_ex(e, "until", &until)) {
+                        fputs_terminal_safe(json_object_get_string(since), f);
+                        fputs(" .. ", f);
+                        fputs_terminal_safe(json_object_get_string(until), f);
+                        fputc(':', f);
+                        first = false;
+                }
+                json_object_object_foreach (e, key, value) {
+                        if (strcmp(key, "since") == 0 || strcmp(key, "until") == 0)
+                                continue;
+                        if (json_object_is_type(value, json_type_int) &&
+                            json_object_get_int64(value) != 0)
+                                fprintf(f, "%s%" PRId64 " ", first ? "" : " ",
+                                        json_object_get_int64(value));
+                        else if (json_object_is_type(value, json_type_boolean) &&
+                                 json_object_get_boolean(value))
+                                fputs(first ? "" : " ", f);
+                        else
+                                continue;
+                        fputs_terminal_safe(key, f);
+                        first = false;
+                }
+                fputc('\n', f);
+        }
+}
+
 int output_stats(Output *o, json_object *params) {
         if (!json_object_is_type(params, json_type_object))
                 return -EBADMSG;
@@ -287,7 +335,10 @@ int output_stats(Output *o, json_object *params) {
 
         json_object_object_foreach (params, key, value) {
                 fputs_terminal_safe(key, o->f);
-                fputs(": ", o->f);
+                fputc(':', o->f);
+                if (!json_object_is_type(value, json_type_array) ||
+                    json_object_array_length(value) == 0)
+                        fputc(' ', o->f);
                 switch (json_object_get_type(value)) {
                 case json_type_int:
                         fprintf(o->f, "%" PRId64, json_object_get_int64(value));
@@ -301,6 +352,9 @@ int output_stats(Output *o, json_object *params) {
                 case json_type_null:
                         fputc('-', o->f);
                         break;
+                case json_type_array:
+                        output_stats_list(value, o->f);
+                        continue; /* ends its own lines */
                 default:
                         fputs_terminal_safe(
                                 json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN),

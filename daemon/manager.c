@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,10 +56,13 @@ struct Manager {
         Source *source;
         Stats stats;
         sd_event_source *tick;
+        sd_event_source *loss_timer; /* closes the loss window once it is quiet */
         sd_event_source *sigterm, *sigint, *sighup;
         Denial *pending; /* stored in the open batch, broadcast after commit */
         size_t n_pending;
         uint64_t batch_started_usec;
+        int64_t batch_started_ms;           /* wall clock: the loss window of a batch that fails */
+        uint64_t store_unstored_at_failure; /* denials_unstored when the store started failing */
         bool live; /* netlink or stdin: clock deadlines and pid attribution */
         bool exit_on_eof;
 };
@@ -67,6 +71,46 @@ static uint64_t now_monotonic_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_realtime_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A write to the store failed and took rows denials with it: counted and put in a loss window;
+ * the first failure of a run of them is logged, with SQLite's reason. */
+static void manager_store_failed(Manager *m, int r, uint64_t rows, int64_t since_ms) {
+        const char *why = store_last_error(m->store);
+        char detail[STATS_STORE_ERROR_MAX];
+
+        m->stats.store_errors++;
+        snprintf(detail, sizeof(detail), "%s", why && why[0] ? why : strerror(-r));
+        if (!m->stats.store_failing) {
+                m->stats.store_failing = true;
+                m->stats.store_failing_since_ms = now_realtime_ms();
+                m->store_unstored_at_failure = m->stats.denials_unstored;
+                log_error("Failed to write to the store '%s': %s. Reading and counting go on; "
+                          "writes are retried with every batch.",
+                          m->config.database, detail);
+        }
+        memcpy(m->stats.store_error, detail, sizeof(detail));
+        if (rows > 0)
+                stats_add_loss(&m->stats, LOSS_UNSTORED, rows, since_ms, now_realtime_ms(),
+                               now_monotonic_usec(), detail);
+}
+
+static void manager_store_ok(Manager *m) {
+        if (!m->stats.store_failing)
+                return;
+        log_notice("The store '%s' takes writes again, after %.1f s; %" PRIu64
+                   " denials could not be stored meanwhile.",
+                   m->config.database,
+                   (double) (now_realtime_ms() - m->stats.store_failing_since_ms) / 1000.0,
+                   m->stats.denials_unstored - m->store_unstored_at_failure);
+        m->stats.store_failing = false;
+        m->stats.store_error[0] = 0;
 }
 
 static void drop_pending(Manager *m) {
@@ -84,13 +128,12 @@ static int manager_commit(Manager *m) {
         size_t rows = store_pending(m->store);
         r = store_commit(m->store, &duplicates);
         if (r < 0) {
-                m->stats.store_errors++;
-                m->stats.events_lost += rows;
-                log_error_errno(r, "Failed to commit %zu denials to the store, they are lost: %s",
-                                rows, store_last_error(m->store));
+                manager_store_failed(m, r, rows, m->batch_started_ms);
                 drop_pending(m);
                 return r;
         }
+        if (rows > 0)
+                manager_store_ok(m);
         m->stats.denials_stored += r;
         m->stats.denials_duplicate += duplicates;
         for (size_t i = 0; i < m->n_pending; i++)
@@ -142,14 +185,15 @@ static int on_denial(Denial *d, void *userdata) {
         if (r < 0)
                 log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
 
-        if (store_pending(m->store) == 0)
+        if (store_pending(m->store) == 0) {
                 m->batch_started_usec = now_monotonic_usec();
+                m->batch_started_ms = now_realtime_ms();
+        }
         r = store_add(m->store, d);
         if (r < 0) {
-                m->stats.store_errors++;
-                m->stats.events_lost++;
-                log_error_errno(r, "Failed to store a denial, it is lost: %s",
-                                store_last_error(m->store));
+                /* This denial is lost; when SQLite gave the transaction up, the rows already in
+                 * the batch are too, and the next commit says how many. */
+                manager_store_failed(m, r, 1, now_realtime_ms());
                 return 0;
         }
         if (r > 0 && m->stats.tail_subscribers > 0 && m->n_pending < PENDING_DENIALS_MAX) {
@@ -190,11 +234,38 @@ static int on_line(const char *line, size_t len, void *userdata) {
 
         r = assembler_add(m->assembler, &rec, line, len, m->live ? now_monotonic_usec() : 0);
         record_done(&rec);
+        m->stats.events_evicted = assembler_evicted(m->assembler);
         if (r < 0)
                 return log_error_errno(r, "Failed to assemble audit records: %m");
         if (m->live && assembler_pending(m->assembler) > 0)
                 manager_arm_tick(m);
         return 0;
+}
+
+static int on_loss_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t next = stats_close_loss_window(&m->stats, now_monotonic_usec());
+
+        if (next != UINT64_MAX) {
+                (void) sd_event_source_set_time(s, next);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* A loss was counted: make sure its window gets closed (and summarised) once it is quiet. */
+static void on_loss(void *userdata) {
+        Manager *m = userdata;
+        int enabled = SD_EVENT_OFF;
+
+        if (!m->loss_timer)
+                return;
+        (void) sd_event_source_get_enabled(m->loss_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time(m->loss_timer,
+                                        now_monotonic_usec() + STATS_LOSS_QUIET_USEC);
+        (void) sd_event_source_set_enabled(m->loss_timer, SD_EVENT_ONESHOT);
 }
 
 static void on_eof(void *userdata) {
@@ -349,6 +420,8 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
         if (config_path && !(m->config_path = strdup(config_path)))
                 return -ENOMEM;
         m->stats.started_ms = (int64_t) time(NULL) * 1000;
+        m->stats.on_loss = on_loss;
+        m->stats.on_loss_userdata = m;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -419,6 +492,11 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
         (void) sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
+        r = sd_event_add_time(m->event, &m->loss_timer, CLOCK_MONOTONIC, 0, 100 * 1000,
+                              on_loss_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the timer: %m");
+        (void) sd_event_source_set_enabled(m->loss_timer, SD_EVENT_OFF);
 
         sigset_t mask;
         sigemptyset(&mask);
@@ -439,6 +517,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->source = source_free(m->source);
+        m->stats.on_loss = NULL;
         if (m->assembler && m->store)
                 (void) assembler_flush(m->assembler);
         if (m->store)
@@ -452,6 +531,7 @@ Manager *manager_free(Manager *m) {
         drop_pending(m);
         free(m->pending);
         sd_event_source_unref(m->tick);
+        sd_event_source_unref(m->loss_timer);
         sd_event_source_unref(m->sigterm);
         sd_event_source_unref(m->sigint);
         sd_event_source_unref(m->sighup);
@@ -475,6 +555,6 @@ int manager_run(Manager *m) {
         (void) manager_commit(m);
         log_info("Stopped: %" PRIu64 " records received, %" PRIu64 " denials stored, %" PRIu64
                  " lost.",
-                 m->stats.records_received, m->stats.denials_stored, m->stats.events_lost);
+                 m->stats.records_received, m->stats.denials_stored, stats_events_lost(&m->stats));
         return r;
 }

@@ -13,8 +13,15 @@
  *    attach that message (checked on 6.x: never delivered), so the counter is read with
  *    getsockopt(SO_MEMINFO)[SK_MEMINFO_DROPS] after every batch and every ENOBUFS; SO_RXQ_OVFL is
  *    still enabled and honoured should a kernel start sending it (same counter). netlink_dropped
- *    is that counter, events_lost grows by its increments; only where SO_MEMINFO is unavailable
- *    does an ENOBUFS count as one lost event (the true number is then unknown).
+ *    is that counter; only where SO_MEMINFO is unavailable does an ENOBUFS count as one dropped
+ *    record (the true number is then unknown). The drops happened between the previous reading
+ *    of the counter and this one: that is their loss window.
+ *  - Serial gaps (common/serial-gaps.h): every record the kernel emits is multicast to this
+ *    socket, so an audit serial that never arrives is an event lost before it reached us,
+ *    whatever the cause (our socket's overrun, the kernel's rate limit). The stamp is read from
+ *    the datagram here, before any parsing, so that records of every type count. Files and stdin
+ *    get none of this: a file may be filtered (ausearch), rotated, merged from several nodes or
+ *    span reboots, so its serials say nothing about loss.
  *  - The receive buffer is forced large (SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it SO_RCVBUF
  *    is capped by net.core.rmem_max, which we log since bursts will then be lost).
  *
@@ -30,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libaudit.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
@@ -39,10 +47,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
+#include "serial-gaps.h"
 #include "source.h"
 
 /* Largest datagram accepted: header plus a text as long as the longest accepted file line. The
@@ -85,9 +95,12 @@ struct Source {
         void *userdata;
 
         /* netlink */
-        uint32_t drops_seen; /* last sk_drops value: the kernel's counter is cumulative */
-        bool have_meminfo;   /* SO_MEMINFO works (Linux >= 4.12) */
-        char *datagram;      /* SOURCE_DATAGRAM_MAX */
+        uint32_t drops_seen;   /* last sk_drops value: the kernel's counter is cumulative */
+        int64_t drops_seen_ms; /* when it was read (wall clock): new drops happened after */
+        bool have_meminfo;     /* SO_MEMINFO works (Linux >= 4.12) */
+        char *datagram;        /* SOURCE_DATAGRAM_MAX */
+        SerialGaps *gaps;      /* missing audit serials */
+        sd_event_source *gaps_timer;
 
         /* files: read chunk, and the line carried over a chunk boundary */
         char *chunk; /* SOURCE_FILE_CHUNK */
@@ -104,6 +117,12 @@ Source *source_free(Source *s) {
         if (!s)
                 return NULL;
         sd_event_source_disable_unref(s->event_source);
+        sd_event_source_disable_unref(s->gaps_timer);
+        if (s->gaps) {
+                /* What is still missing at the end will not arrive any more. */
+                serial_gaps_flush(s->gaps);
+                s->gaps = serial_gaps_free(s->gaps);
+        }
         if (s->own_fd && s->fd >= 0)
                 close(s->fd);
         sd_event_unref(s->event);
@@ -156,14 +175,79 @@ static const char *record_type_name(int type, char *buf, size_t n) {
         return buf;
 }
 
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int64_t now_realtime_ms(void) {
+        return (int64_t) (now_usec(CLOCK_REALTIME) / 1000);
+}
+
 /* cumulative: the socket's drop counter (sk_drops), as SO_MEMINFO or SO_RXQ_OVFL report it. */
 static void netlink_update_drops(Source *s, uint32_t cumulative) {
         /* unsigned arithmetic: the 32 bit counter may wrap */
         uint32_t delta = cumulative - s->drops_seen;
+        int64_t now_ms = now_realtime_ms();
 
         s->drops_seen = cumulative;
-        s->stats->netlink_dropped += delta;
-        s->stats->events_lost += delta;
+        if (delta > 0)
+                stats_add_loss(s->stats, LOSS_SOCKET_DROPPED, delta, s->drops_seen_ms, now_ms,
+                               now_usec(CLOCK_MONOTONIC), "the daemon did not read fast enough");
+        s->drops_seen_ms = now_ms;
+}
+
+static void netlink_on_gap(uint64_t count, uint32_t first, uint32_t last, int64_t since_ms,
+                           int64_t until_ms, void *userdata) {
+        Source *s = userdata;
+        char detail[96];
+
+        snprintf(detail, sizeof(detail), "audit serials %" PRIu32 "..%" PRIu32, first, last);
+        stats_add_loss(s->stats, LOSS_SERIAL_MISSED, count, since_ms, until_ms,
+                       now_usec(CLOCK_MONOTONIC), detail);
+}
+
+/* Declares lost the serials whose grace ran out; re-arms for the next one. */
+static void netlink_expire_gaps(Source *s) {
+        uint64_t next = serial_gaps_expire(s->gaps, now_usec(CLOCK_MONOTONIC));
+
+        if (next == UINT64_MAX) {
+                (void) sd_event_source_set_enabled(s->gaps_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(s->gaps_timer, next);
+        (void) sd_event_source_set_enabled(s->gaps_timer, SD_EVENT_ONESHOT);
+}
+
+static int netlink_on_gaps_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        netlink_expire_gaps(userdata);
+        return 0;
+}
+
+/* The audit stamp at the start of a kernel record's text: "audit(SECONDS.MILLIS:SERIAL)". */
+static bool netlink_parse_stamp(const char *p, size_t n, int64_t *ret_ms, uint32_t *ret_serial) {
+        static const char head[] = "audit(";
+        uint64_t sec = 0, ms = 0, serial = 0;
+        size_t i = sizeof(head) - 1, digits;
+
+        if (n < i || memcmp(p, head, i) != 0)
+                return false;
+        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9' && digits < 12; i++, digits++)
+                sec = sec * 10 + (uint64_t) (p[i] - '0');
+        if (digits == 0 || i >= n || p[i++] != '.')
+                return false;
+        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9' && digits < 3; i++, digits++)
+                ms = ms * 10 + (uint64_t) (p[i] - '0');
+        if (digits != 3 || i >= n || p[i++] != ':')
+                return false;
+        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9' && digits < 10; i++, digits++)
+                serial = serial * 10 + (uint64_t) (p[i] - '0');
+        if (digits == 0 || i >= n || p[i] != ')' || serial > UINT32_MAX)
+                return false;
+        *ret_ms = (int64_t) (sec * 1000 + ms);
+        *ret_serial = (uint32_t) serial;
+        return true;
 }
 
 static bool netlink_has_meminfo(int fd) {
@@ -223,6 +307,15 @@ static int netlink_handle_datagram(Source *s, size_t n) {
                 return 0;
         }
 
+        int64_t time_ms;
+        uint32_t serial;
+        if (netlink_parse_stamp(text, text_len, &time_ms, &serial)) {
+                serial_gaps_add(s->gaps, serial, time_ms, now_usec(CLOCK_MONOTONIC));
+                if (serial_gaps_open(s->gaps) > 0 &&
+                    sd_event_source_get_enabled(s->gaps_timer, NULL) == 0)
+                        netlink_expire_gaps(s);
+        }
+
         name = record_type_name(h.nlmsg_type, namebuf, sizeof(namebuf));
         prefix = snprintf(s->line, SOURCE_PREFIX_MAX, "type=%s msg=", name);
         if (prefix < 0 || prefix >= SOURCE_PREFIX_MAX) {
@@ -265,8 +358,15 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                                 s->stats->netlink_enobufs++;
                                 if (s->have_meminfo)
                                         netlink_read_meminfo_drops(s);
-                                else
-                                        s->stats->events_lost++;
+                                else {
+                                        /* at least one; the true number is unknown */
+                                        int64_t now_ms = now_realtime_ms();
+                                        stats_add_loss(s->stats, LOSS_SOCKET_DROPPED, 1,
+                                                       s->drops_seen_ms, now_ms,
+                                                       now_usec(CLOCK_MONOTONIC),
+                                                       "ENOBUFS; the number is not known");
+                                        s->drops_seen_ms = now_ms;
+                                }
                                 continue;
                         }
                         r = negative_errno();
@@ -379,6 +479,16 @@ int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, voi
         s->line = malloc(SOURCE_PREFIX_MAX + SOURCE_LINE_MAX);
         if (!s->datagram || !s->line)
                 return -ENOMEM;
+        r = serial_gaps_new(netlink_on_gap, s, &s->gaps);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time(e, &s->gaps_timer, CLOCK_MONOTONIC, 0, 100 * 1000,
+                              netlink_on_gaps_timer, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(s->gaps_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->gaps_timer, "audit-serial-gaps");
+        s->drops_seen_ms = now_realtime_ms();
 
         if (fd >= 0)
                 netlink_setup_buffers(fd);

@@ -2,11 +2,33 @@
 #pragma once
 
 /* Counters shared by the stages of the daemon; exposed by io.avcwatch.Stats. Every way a record
- * can be lost has a counter here (docs/api.md lists them). */
+ * can be lost has a counter here (docs/api.md lists them), and every loss also lands in a loss
+ * window: when it happened, how much of each kind; windows are logged when they open and when
+ * they close, and the recent ones are in Stats. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+typedef enum LossKind {
+        LOSS_SOCKET_DROPPED, /* records the audit socket dropped: its receive queue was full */
+        LOSS_SERIAL_MISSED,  /* audit events whose serial never arrived (any cause) */
+        LOSS_UNSTORED,       /* denials that could not be written to the store */
+        _LOSS_KIND_MAX,
+} LossKind;
+
+typedef struct LossWindow {
+        int64_t since_ms, until_ms; /* wall clock: the losses happened in between */
+        uint64_t counts[_LOSS_KIND_MAX];
+        uint64_t last_usec; /* monotonic time of the last loss added */
+} LossWindow;
+
+#define STATS_STORE_ERROR_MAX 256
+#define STATS_LOSS_WINDOWS_MAX 16 /* recent windows kept for Stats */
+/* A window closes (its summary is logged) after this long without a new loss. */
+#define STATS_LOSS_QUIET_USEC (3ULL * 1000 * 1000)
+/* Losses this close in time to the newest window belong to it. */
+#define STATS_LOSS_MERGE_MS 1000
 
 typedef struct Stats {
         uint64_t records_received;  /* lines / datagrams read */
@@ -17,19 +39,44 @@ typedef struct Stats {
         uint64_t denials_filtered;  /* not a container denial: dropped by the scope filter */
         uint64_t denials_stored;    /* committed to the database */
         uint64_t denials_duplicate; /* already in the database (same node, time, serial, seq) */
-        uint64_t store_errors;     /* batches that failed to commit (rows counted in events_lost) */
-        uint64_t events_lost;      /* total: netlink ENOBUFS overruns + socket drops + failed
-                                      commits + events evicted with a truncated record list */
-        uint64_t netlink_enobufs;  /* times the kernel said ENOBUFS */
-        uint64_t netlink_dropped;  /* datagrams the socket reported dropped (SO_RXQ_OVFL) */
-        uint64_t events_evicted;   /* in-flight events released early because the table was full */
-        uint64_t tail_subscribers; /* current */
-        uint64_t clients;          /* current connections */
-        uint64_t clients_cut;      /* closed: unsent output over SERVER_OUTPUT_MAX */
-        uint64_t clients_refused;  /* closed at accept: SERVER_CONNECTIONS_MAX were open */
-        bool input_eof;            /* a file / stdin input reached its end */
-        char input[64];            /* "netlink", "file", "stdin" */
+        uint64_t store_errors;      /* writes or commits that failed */
+        uint64_t denials_unstored;  /* denials lost with them */
+        uint64_t netlink_enobufs;   /* times the kernel said ENOBUFS */
+        uint64_t netlink_dropped;   /* datagrams the socket reported dropped (SO_MEMINFO) */
+        uint64_t serials_missed;    /* audit serials never received on the netlink socket */
+        uint64_t events_evicted;    /* in-flight events released early because the table was full */
+        uint64_t tail_subscribers;  /* current */
+        uint64_t clients;           /* current connections */
+        uint64_t clients_cut;       /* closed: unsent output over SERVER_OUTPUT_MAX */
+        uint64_t clients_refused;   /* closed at accept: SERVER_CONNECTIONS_MAX were open */
+        bool store_failing;         /* the last write to the store failed */
+        int64_t store_failing_since_ms;
+        char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
+        bool input_eof;                          /* a file / stdin input reached its end */
+        char input[64];                          /* "netlink", "file", "stdin" */
         int64_t started_ms;
+
+        uint64_t loss_windows; /* windows so far; the newest is windows[(n - 1) % MAX] */
+        LossWindow windows[STATS_LOSS_WINDOWS_MAX];
+        bool window_open;
+        /* Called after each loss is added (the manager arms the timer that closes windows). */
+        void (*on_loss)(void *userdata);
+        void *on_loss_userdata;
 } Stats;
+
+/* At least this many audit events were lost: the larger of the socket's drops and the missing
+ * serials (one dropped record and one missing serial are usually the same loss; a dropped record
+ * of an event whose other records arrived is not a missing serial, a serial lost by the kernel
+ * is not a drop), plus the denials that could not be stored. */
+uint64_t stats_events_lost(const Stats *s);
+
+/* Counts n losses of one kind that happened between since_ms and until_ms (wall clock), at
+ * now_usec (monotonic), into the counters and the open window (opening one, and logging it, when
+ * none is). detail (may be NULL) says more in the log. */
+void stats_add_loss(Stats *s, LossKind kind, uint64_t n, int64_t since_ms, int64_t until_ms,
+                    uint64_t now_usec, const char *detail);
+/* Closes the open window once it has been quiet for STATS_LOSS_QUIET_USEC, logging its summary.
+ * Returns when to look again (monotonic usec), UINT64_MAX when no window is open. */
+uint64_t stats_close_loss_window(Stats *s, uint64_t now_usec);
 
 int stats_to_json(const Stats *s, json_object **ret);

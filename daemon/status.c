@@ -24,7 +24,7 @@ void status_format(const Stats *s, char *buf, size_t n) {
         snprintf(buf, n,
                  "%" PRIu64 " denials stored, %" PRIu64 " filtered, %" PRIu64 " lost; %" PRIu64
                  " records read; %" PRIu64 " clients, %" PRIu64 " tailing.",
-                 s->denials_stored, s->denials_filtered, s->events_lost, s->records_received,
+                 s->denials_stored, s->denials_filtered, stats_events_lost(s), s->records_received,
                  s->clients, s->tail_subscribers);
 }
 

@@ -265,10 +265,13 @@ static void test_raw(void) {
 }
 
 static void test_stats(void) {
-        json_object *p = parse("{\"records_received\":12,\"records_malformed\":0,"
-                               "\"denials_stored\":9,\"events_lost\":0,\"input\":\"netlink\","
-                               "\"input_eof\":false,\"started\":\"2024-04-20T08:54:52.240Z\","
-                               "\"x\\u001b\":null}");
+        json_object *p =
+                parse("{\"records_received\":12,\"records_malformed\":0,"
+                      "\"denials_stored\":9,\"events_lost\":0,\"input\":\"netlink\","
+                      "\"input_eof\":false,\"started\":\"2024-04-20T08:54:52.240Z\","
+                      "\"x\\u001b\":null,\"losses\":[{\"since\":\"2024-04-20T08:54:52.240Z\","
+                      "\"until\":\"2024-04-20T08:55:00.000Z\",\"records_dropped\":45,"
+                      "\"serials_missed\":0,\"ongoing\":true}],\"none\":[]}");
         Capture c;
         Output o;
 
@@ -278,7 +281,9 @@ static void test_stats(void) {
         capture_close(&c);
         CHECK_STREQ(c.buf, "records_received: 12\nrecords_malformed: 0\ndenials_stored: 9\n"
                            "events_lost: 0\ninput: netlink\ninput_eof: no\n"
-                           "started: 2024-04-20T08:54:52.240Z\nx\\x1b: -\n");
+                           "started: 2024-04-20T08:54:52.240Z\nx\\x1b: -\nlosses:\n"
+                           "  2024-04-20T08:54:52.240Z .. 2024-04-20T08:55:00.000Z: 45 "
+                           "records_dropped ongoing\nnone: -\n");
         free(c.buf);
 
         capture_open(&c);
