@@ -92,6 +92,10 @@ void varlink_reader_advance(VarlinkReader *r, size_t n) {
         r->end += MIN(n, r->size - r->end);
 }
 
+size_t varlink_reader_buffered(const VarlinkReader *r) {
+        return r->end - r->start;
+}
+
 static int parse_message(const char *text, size_t len, json_object **ret) {
         json_tokener *tok = json_tokener_new_ex(VARLINK_DEPTH_MAX);
         if (!tok)

@@ -18,6 +18,9 @@ VarlinkReader *varlink_reader_free(VarlinkReader *r);
 /* Buffer space for the next read: returns a pointer and its size (>= 1). */
 void *varlink_reader_space(VarlinkReader *r, size_t *ret_size);
 void varlink_reader_advance(VarlinkReader *r, size_t n);
+/* Bytes received and not yet handed out as messages: > 0 after next() returned 0 means a message
+ * has begun and is not complete. */
+size_t varlink_reader_buffered(const VarlinkReader *r);
 
 /* Takes the next complete message. Returns 1 and a parsed object (caller puts it), 0 when no
  * complete message is buffered, -EMSGSIZE when the pending message exceeds the bound, -EBADMSG

@@ -11,12 +11,22 @@
  * - Every call is answered synchronously, in order, so pipelined requests need no bookkeeping.
  *   Tail is the only streaming call: after it the connection belongs to the subscription;
  *   anything the client sends afterwards is read (to notice it leaving) and dropped.
- * - Every resource a client can make us hold is bounded: request size (SERVER_REQUEST_MAX, then
- *   RequestTooLarge and close), connections (beyond SERVER_CONNECTIONS_MAX a new one is accepted
- *   and closed at once, counted), subscribers, rows per page, bytes per reply, and unsent output
- *   (SERVER_OUTPUT_MAX: a client that stops reading, or a tail subscriber that cannot keep up, is
- *   cut and counted rather than making the daemon buffer without limit or block).
- * - Idle connections (no subscription) are closed after SERVER_IDLE_USEC.
+ * - Every resource a client can make us hold is bounded, in size and in time:
+ *   - request size (SERVER_REQUEST_MAX, then RequestTooLarge and close), and the time to finish a
+ *     request once begun (SERVER_REQUEST_USEC, then InvalidRequest and close);
+ *   - connections: SERVER_CONNECTIONS_MAX. When all are taken, a newcomer is still served: the
+ *     connection idle the longest (a peer without access first; never a subscriber, nor one with
+ *     a reply in flight) is closed for it, as web servers reuse keep-alive connections; only when
+ *     none can go is the newcomer closed. Thousands of idle connections thus cost 256 slots and
+ *     keep nobody out. Idle connections (no subscription) close after SERVER_IDLE_USEC anyway,
+ *     and a peer without access after SERVER_DENIED_USEC;
+ *   - subscribers, rows per page, bytes per reply;
+ *   - unsent output: per connection SERVER_OUTPUT_MAX, all together SERVER_OUTPUT_TOTAL_MAX (the
+ *     biggest holder is cut), and in time: output that makes no progress for SERVER_STALL_USEC
+ *     is cut. A client that stops reading, or a tail subscriber that cannot keep up, is cut and
+ *     counted rather than making the daemon buffer without limit or block. Beyond
+ *     SERVER_OUTPUT_PAUSE unsent bytes a connection's next requests wait unread, so a client that
+ *     pipelines calls without reading the answers holds one reply, not one per call.
  * - A request that is not a Varlink call (bad JSON, not an object, no method, mistyped keys)
  *   gets io.avcwatch.InvalidRequest and the connection is closed: after a framing error nothing
  *   that follows can be trusted to be a message boundary. A well-formed call with bad
@@ -71,8 +81,13 @@ struct Connection {
         Connection *prev, *next;
         int fd;
         sd_event_source *io_source;
-        sd_event_source *idle_source;
+        sd_event_source *timer; /* the earliest of the deadlines below */
         VarlinkReader *reader;
+
+        uint64_t accepted_usec;
+        uint64_t last_call_usec;     /* the idle deadline counts from here */
+        uint64_t partial_since_usec; /* 0, or when the incomplete request began */
+        uint64_t output_since_usec;  /* 0, or the last progress of unsent output */
 
         char *out; /* unsent output is out[out_start..out_end) */
         size_t out_start, out_end, out_size;
@@ -96,7 +111,10 @@ struct Server {
         Stats *stats;
         Connection *connections;
         unsigned n_connections, n_subscribers;
-        uint64_t idle_usec;
+        size_t unsent_total;     /* unsent bytes of every connection */
+        sd_event_source *reaper; /* frees connections cut while another one was being served */
+        uint64_t idle_usec, request_usec, stall_usec;
+        size_t output_total_max;
 };
 
 bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
@@ -119,6 +137,30 @@ void server_set_registry(Server *s, Registry *registry) {
 
 void server_set_idle_usec(Server *s, uint64_t usec) {
         s->idle_usec = usec;
+}
+
+void server_set_request_usec(Server *s, uint64_t usec) {
+        s->request_usec = usec;
+}
+
+void server_set_stall_usec(Server *s, uint64_t usec) {
+        s->stall_usec = usec;
+}
+
+void server_set_output_total_max(Server *s, size_t bytes) {
+        s->output_total_max = bytes;
+}
+
+/* Every change of unsent_total goes through here, so that Stats shows it. */
+static void server_add_unsent(Server *s, size_t add, size_t sub) {
+        s->unsent_total = s->unsent_total + add - sub;
+        s->stats->clients_unsent_bytes = s->unsent_total;
+}
+
+static uint64_t server_now(Server *s) {
+        uint64_t now = 0;
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        return now;
 }
 
 /* The peer's supplementary groups as the kernel saw them at connect (SO_PEERGROUPS, Linux 4.13),
@@ -202,9 +244,10 @@ static void connection_free(Connection *c) {
                 s->n_subscribers--;
         s->stats->clients = s->n_connections;
         s->stats->tail_subscribers = s->n_subscribers;
+        server_add_unsent(s, 0, c->out_end - c->out_start);
 
         sd_event_source_disable_unref(c->io_source);
-        sd_event_source_disable_unref(c->idle_source);
+        sd_event_source_disable_unref(c->timer);
         if (c->fd >= 0)
                 close(c->fd);
         varlink_reader_free(c->reader);
@@ -217,11 +260,35 @@ static size_t connection_unsent(const Connection *c) {
         return c->out_end - c->out_start;
 }
 
+/* A request waits unread while this much of the replies is unsent (subscribers are always
+ * read, to notice them leaving). */
+static bool connection_paused(const Connection *c) {
+        return !c->subscribed && connection_unsent(c) > SERVER_OUTPUT_PAUSE;
+}
+
 static void connection_update_events(Connection *c) {
         if (c->dead)
                 return;
-        uint32_t events = (c->closing ? 0 : EPOLLIN) | (connection_unsent(c) > 0 ? EPOLLOUT : 0);
+        uint32_t events = (c->closing || connection_paused(c) ? 0 : EPOLLIN) |
+                          (connection_unsent(c) > 0 ? EPOLLOUT : 0);
         (void) sd_event_source_set_io_events(c->io_source, events);
+}
+
+/* Gives up the unsent output of a connection that is being cut: it will never be sent. */
+static void connection_drop_output(Connection *c) {
+        server_add_unsent(c->server, 0, connection_unsent(c));
+        free(c->out);
+        c->out = NULL;
+        c->out_start = c->out_end = c->out_size = 0;
+}
+
+/* Cuts a connection other than the one being served: freed from the reaper, outside of any
+ * walk over the connections. */
+static void connection_cut_later(Connection *c) {
+        c->dead = true;
+        connection_drop_output(c);
+        (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(c->server->reaper, SD_EVENT_ONESHOT);
 }
 
 /* Writes what the socket takes now. A failed peer marks the connection dead. */
@@ -237,9 +304,70 @@ static void connection_flush(Connection *c) {
                         break;
                 }
                 c->out_start += (size_t) k;
+                server_add_unsent(c->server, 0, (size_t) k);
+                c->output_since_usec = server_now(c->server);
         }
-        if (c->out_start == c->out_end)
+        if (c->out_start == c->out_end) {
                 c->out_start = c->out_end = 0;
+                if (c->output_since_usec > 0)
+                        /* a reply fully read is activity: the idle time counts from here */
+                        c->last_call_usec = c->output_since_usec;
+                c->output_since_usec = 0;
+                /* A big reply's buffer is not kept for the life of the connection. */
+                if (c->out_size > SERVER_OUTPUT_PAUSE) {
+                        free(c->out);
+                        c->out = NULL;
+                        c->out_size = 0;
+                }
+        }
+}
+
+/* Makes room for len more unsent bytes in the server's total by cutting the biggest holders
+ * (which may be c itself). */
+static void server_make_room(Server *s, Connection *c, size_t len) {
+        while (!c->dead && s->unsent_total + len > s->output_total_max) {
+                Connection *biggest = c;
+                for (Connection *i = s->connections; i; i = i->next)
+                        if (!i->dead && connection_unsent(i) > connection_unsent(biggest))
+                                biggest = i;
+                s->stats->clients_cut++;
+                if (biggest == c) {
+                        c->dead = true;
+                        connection_drop_output(c);
+                } else
+                        connection_cut_later(biggest);
+        }
+}
+
+/* The earliest moment something must happen to c: idle close, denied close, request timeout,
+ * stalled output. UINT64_MAX for none (a subscriber whose output flows). */
+static uint64_t connection_deadline(const Connection *c) {
+        const Server *s = c->server;
+        uint64_t d = UINT64_MAX;
+
+        if (!c->allowed)
+                d = c->accepted_usec + SERVER_DENIED_USEC;
+        if (!c->subscribed && connection_unsent(c) == 0)
+                d = MIN(d, c->last_call_usec + s->idle_usec);
+        if (c->partial_since_usec > 0)
+                d = MIN(d, c->partial_since_usec + s->request_usec);
+        if (c->output_since_usec > 0)
+                d = MIN(d, c->output_since_usec + s->stall_usec);
+        return d;
+}
+
+static void connection_rearm_timer(Connection *c) {
+        uint64_t d;
+
+        if (c->dead || !c->timer)
+                return;
+        d = connection_deadline(c);
+        if (d == UINT64_MAX) {
+                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(c->timer, d);
+        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
 /* Queues one serialised message (NUL included). Beyond SERVER_OUTPUT_MAX unsent bytes the
@@ -250,8 +378,12 @@ static void connection_queue(Connection *c, const char *data, size_t len) {
         if (len > SERVER_OUTPUT_MAX - connection_unsent(c)) {
                 c->server->stats->clients_cut++;
                 c->dead = true;
+                connection_drop_output(c);
                 return;
         }
+        server_make_room(c->server, c, len);
+        if (c->dead)
+                return;
 
         if (c->out_end + len > c->out_size) {
                 if (c->out_start > 0) {
@@ -271,10 +403,14 @@ static void connection_queue(Connection *c, const char *data, size_t len) {
                 }
         }
         memcpy(c->out + c->out_end, data, len);
+        if (c->out_end == c->out_start)
+                c->output_since_usec = server_now(c->server);
         c->out_end += len;
+        server_add_unsent(c->server, len, 0);
 
         connection_flush(c);
         connection_update_events(c);
+        connection_rearm_timer(c); /* output pending: the stall deadline */
 }
 
 /* Sends o (consumed); NULL o means the reply could not be built: the connection is dropped
@@ -597,7 +733,6 @@ static void method_tail(Connection *c, json_object *params, bool more) {
         c->subscribed = true;
         s->n_subscribers++;
         s->stats->tail_subscribers = s->n_subscribers;
-        (void) sd_event_source_set_enabled(c->idle_source, SD_EVENT_OFF);
 }
 
 static void method_stats(Connection *c, json_object *params) {
@@ -763,18 +898,11 @@ static void connection_dispatch(Connection *c, json_object *call) {
         c->quiet = false;
 }
 
-static void connection_rearm_idle(Connection *c) {
-        if (c->subscribed || !c->idle_source)
-                return;
-        (void) sd_event_source_set_time_relative(c->idle_source, c->server->idle_usec);
-        (void) sd_event_source_set_enabled(c->idle_source, SD_EVENT_ONESHOT);
-}
-
 /* Takes the complete messages buffered so far. */
 static void connection_process(Connection *c) {
         bool denied = false;
 
-        while (!c->dead && !c->closing && !c->subscribed) {
+        while (!c->dead && !c->closing && !c->subscribed && !connection_paused(c)) {
                 json_object *call = NULL;
                 int r = varlink_reader_next(c->reader, &call);
                 if (r == 0)
@@ -793,7 +921,7 @@ static void connection_process(Connection *c) {
                         c->dead = true;
                         break;
                 }
-                connection_rearm_idle(c);
+                c->last_call_usec = server_now(c->server);
                 connection_dispatch(c, call);
                 json_object_put(call);
                 denied = denied || !c->allowed;
@@ -801,13 +929,23 @@ static void connection_process(Connection *c) {
         /* A peer without access gets its answers, then the door. */
         if (denied)
                 c->closing = true;
+
+        /* A request begun and not finished has SERVER_REQUEST_USEC to be. */
+        if (c->subscribed || c->closing || varlink_reader_buffered(c->reader) == 0)
+                c->partial_since_usec = 0;
+        else if (c->partial_since_usec == 0 && !connection_paused(c))
+                c->partial_since_usec = server_now(c->server);
 }
 
 static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Connection *c = userdata;
 
-        if (revents & EPOLLOUT)
+        if (revents & EPOLLOUT) {
                 connection_flush(c);
+                /* Requests that waited for the replies to be read. */
+                if (!c->dead && !c->closing && !c->subscribed && !connection_paused(c))
+                        connection_process(c);
+        }
 
         if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing) {
                 for (unsigned i = 0; i < SERVER_READS_PER_WAKE && !c->dead && !c->closing; i++) {
@@ -849,14 +987,52 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
                 return 0;
         }
         connection_update_events(c);
+        connection_rearm_timer(c);
         return 0;
 }
 
-static int on_connection_idle(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_connection_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         Connection *c = userdata;
+        Server *s = c->server;
+        uint64_t now = server_now(s);
 
-        if (!c->subscribed)
+        if (c->output_since_usec > 0 && now >= c->output_since_usec + s->stall_usec) {
+                /* Not reading its replies (or its stream) at all. */
+                s->stats->clients_cut++;
                 connection_free(c);
+                return 0;
+        }
+        if (c->partial_since_usec > 0 && now >= c->partial_since_usec + s->request_usec) {
+                s->stats->clients_timed_out++;
+                c->partial_since_usec = 0;
+                connection_send_invalid_request(c, "request not completed in time");
+                if (c->dead || connection_unsent(c) == 0) {
+                        connection_free(c);
+                        return 0;
+                }
+                connection_update_events(c);
+                connection_rearm_timer(c);
+                return 0;
+        }
+        if ((!c->allowed && now >= c->accepted_usec + SERVER_DENIED_USEC) ||
+            (!c->subscribed && connection_unsent(c) == 0 &&
+             now >= c->last_call_usec + s->idle_usec)) {
+                connection_free(c);
+                return 0;
+        }
+        connection_rearm_timer(c);
+        return 0;
+}
+
+static int on_reap(sd_event_source *source, void *userdata) {
+        Server *s = userdata;
+        Connection *next;
+
+        for (Connection *c = s->connections; c; c = next) {
+                next = c->next;
+                if (c->dead)
+                        connection_free(c);
+        }
         return 0;
 }
 
@@ -870,6 +1046,7 @@ static int connection_new(Server *s, int fd) {
         c->server = s;
         c->fd = TAKE_FD(fd_owned);
         c->allowed = connection_peer_allowed(s, c->fd);
+        c->accepted_usec = c->last_call_usec = server_now(s);
 
         /* Linked in first, so that connection_free() undoes everything from here on. */
         c->next = s->connections;
@@ -885,14 +1062,33 @@ static int connection_new(Server *s, int fd) {
         r = sd_event_add_io(s->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_time_relative(s->event, &c->idle_source, CLOCK_MONOTONIC, s->idle_usec, 0,
-                                       on_connection_idle, c);
+        r = sd_event_add_time(s->event, &c->timer, CLOCK_MONOTONIC, connection_deadline(c), 0,
+                              on_connection_timer, c);
         if (r < 0)
                 goto fail;
         return 0;
 fail:
         connection_free(c);
         return r;
+}
+
+/* The connection to close for a newcomer when all are taken: a peer without access, else the one
+ * idle the longest; never a subscriber, nor one with a reply in flight or a request coming in. */
+static Connection *server_pick_victim(Server *s) {
+        Connection *victim = NULL;
+
+        for (Connection *c = s->connections; c; c = c->next) {
+                if (c->subscribed || c->dead || connection_unsent(c) > 0 ||
+                    (c->allowed && c->partial_since_usec > 0))
+                        continue;
+                if (!c->allowed)
+                        return c;
+                /* <=: among equals the one accepted first (connections are listed newest
+                 * first) */
+                if (!victim || c->last_call_usec <= victim->last_call_usec)
+                        victim = c;
+        }
+        return victim;
 }
 
 static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -903,10 +1099,16 @@ static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void 
                 if (cfd < 0)
                         break; /* EAGAIN, or a peer that left already: nothing to do */
                 if (s->n_connections >= SERVER_CONNECTIONS_MAX) {
-                        /* Full: the client sees its connection closed and may retry. */
-                        s->stats->clients_refused++;
-                        close(cfd);
-                        continue;
+                        Connection *victim = server_pick_victim(s);
+                        if (!victim) {
+                                /* Every connection is busy: the newcomer sees its connection
+                                 * closed and may retry. */
+                                s->stats->clients_refused++;
+                                close(cfd);
+                                continue;
+                        }
+                        s->stats->clients_evicted++;
+                        connection_free(victim);
                 }
                 (void) connection_new(s, cfd);
         }
@@ -976,6 +1178,9 @@ int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access
         s->store = store;
         s->stats = stats;
         s->idle_usec = SERVER_IDLE_USEC;
+        s->request_usec = SERVER_REQUEST_USEC;
+        s->stall_usec = SERVER_STALL_USEC;
+        s->output_total_max = SERVER_OUTPUT_TOTAL_MAX;
 
         if (listen_fd >= 0) {
                 /* Socket activation: systemd made it; make sure we never block on it. */
@@ -999,6 +1204,10 @@ int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access
         r = sd_event_add_io(e, &s->listen_source, s->listen_fd, EPOLLIN, on_listen_io, s);
         if (r < 0)
                 goto fail;
+        r = sd_event_add_defer(e, &s->reaper, on_reap, s);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(s->reaper, SD_EVENT_OFF);
 
         stats->clients = 0;
         stats->tail_subscribers = 0;
@@ -1017,6 +1226,7 @@ Server *server_free(Server *s) {
         while (s->connections)
                 connection_free(s->connections);
         sd_event_source_disable_unref(s->listen_source);
+        sd_event_source_disable_unref(s->reaper);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->socket_path) {

@@ -23,8 +23,22 @@ typedef struct Server Server;
 #define SERVER_CONNECTIONS_MAX 256
 #define SERVER_SUBSCRIBERS_MAX 64
 #define SERVER_OUTPUT_MAX (8 * 1024 * 1024) /* unsent bytes per connection before it is cut */
+/* Unsent bytes of all connections together: beyond, the biggest holder is cut, so that many slow
+ * readers cannot make the daemon hold SERVER_CONNECTIONS_MAX x SERVER_OUTPUT_MAX. */
+#define SERVER_OUTPUT_TOTAL_MAX (64 * 1024 * 1024)
+/* Unsent bytes above which a connection's further requests wait (are not read) until the client
+ * has read its replies: a client that pipelines calls and never reads stalls only itself. */
+#define SERVER_OUTPUT_PAUSE (256 * 1024)
 #define SERVER_QUERY_PAGE_MAX 1000          /* denials per Query reply */
 #define SERVER_IDLE_USEC (300ULL * 1000000) /* idle connections without a pending call */
+/* A request that has begun must be complete (NUL-terminated) within this, else InvalidRequest and
+ * close: a peer cannot hold a connection by trickling bytes. */
+#define SERVER_REQUEST_USEC (10ULL * 1000000)
+/* Unsent output that makes no progress for this long: the client is not reading, cut. */
+#define SERVER_STALL_USEC (30ULL * 1000000)
+/* A peer without access gets its AccessDenied answers; it is closed this long after connecting
+ * even if it sends nothing, and is the first to go when the connections are all taken. */
+#define SERVER_DENIED_USEC (1ULL * 1000000)
 
 /* listen_fd: a listening socket (socket activation; the server owns it on success) or -1 to
  * create one at socket_path (mode 0660, group access_gid; a stale socket is replaced, a live one
@@ -48,5 +62,8 @@ void server_broadcast(Server *s, const Denial *d);
 bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
                          gid_t access_gid);
 
-/* For tests: replaces SERVER_IDLE_USEC for connections accepted from now on. */
+/* For tests: replace SERVER_IDLE_USEC, SERVER_REQUEST_USEC and SERVER_STALL_USEC. */
 void server_set_idle_usec(Server *s, uint64_t usec);
+void server_set_request_usec(Server *s, uint64_t usec);
+void server_set_stall_usec(Server *s, uint64_t usec);
+void server_set_output_total_max(Server *s, size_t bytes); /* SERVER_OUTPUT_TOTAL_MAX */

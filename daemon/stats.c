@@ -208,7 +208,10 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"tail_subscribers", s->tail_subscribers},
                 {"clients", s->clients},
                 {"clients_cut", s->clients_cut},
+                {"clients_timed_out", s->clients_timed_out},
+                {"clients_evicted", s->clients_evicted},
                 {"clients_refused", s->clients_refused},
+                {"clients_unsent_bytes", s->clients_unsent_bytes},
         };
         char started[32], input[sizeof(s->input) + 1];
 

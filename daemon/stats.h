@@ -47,9 +47,12 @@ typedef struct Stats {
         uint64_t events_evicted;    /* in-flight events released early because the table was full */
         uint64_t tail_subscribers;  /* current */
         uint64_t clients;           /* current connections */
-        uint64_t clients_cut;       /* closed: unsent output over SERVER_OUTPUT_MAX */
-        uint64_t clients_refused;   /* closed at accept: SERVER_CONNECTIONS_MAX were open */
-        bool store_failing;         /* the last write to the store failed */
+        uint64_t clients_cut;       /* closed: unsent output over its bounds, or stalled */
+        uint64_t clients_timed_out; /* closed: a request not completed in time */
+        uint64_t clients_evicted;   /* closed for a newcomer: all connections were taken */
+        uint64_t clients_refused;   /* closed at accept: every connection was busy */
+        uint64_t clients_unsent_bytes; /* replies queued for clients now, not yet sent */
+        bool store_failing;            /* the last write to the store failed */
         int64_t store_failing_since_ms;
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
         bool input_eof;                          /* a file / stdin input reached its end */

@@ -43,6 +43,9 @@ require_root() {
 # across separate ctest runs (CTest's RESOURCE_LOCK covers only one run): an flock held until the
 # test exits.
 AVC_NETLINK_LOCK=${AVC_NETLINK_LOCK:-/tmp/avcwatch-audit-netlink.lock}
+# The lock's fd is closed in every process a test starts (start_daemon, start_bg): a daemon
+# orphaned by a killed test must not hold the machine's lock forever.
+AVC_NETLINK_LOCK_FD=
 require_audit_netlink() {
         exec {AVC_NETLINK_LOCK_FD}>> "$AVC_NETLINK_LOCK"
         flock "$AVC_NETLINK_LOCK_FD"
@@ -102,8 +105,17 @@ make_tmpdir() {
 }
 
 # Runs a command in the background and has the cleanup kill it; sets BG_PID.
+# Execs "$@" without the audit netlink lock's fd (see require_audit_netlink). Meant for a
+# background subshell, "( _exec_without_lock CMD ) &", whose pid becomes CMD's.
+_exec_without_lock() {
+        if [ -n "$AVC_NETLINK_LOCK_FD" ]; then
+                exec {AVC_NETLINK_LOCK_FD}>&-
+        fi
+        exec "$@"
+}
+
 start_bg() {
-        "$@" &
+        (_exec_without_lock "$@") &
         BG_PID=$!
         AVC_BG_PIDS+=("$BG_PID")
 }
@@ -120,8 +132,8 @@ start_daemon() {
         local i
 
         echo "==== avcwatchd --db $db --socket $AVC_SOCKET $* ($(date +%T.%N))" >> "$T/daemon.log"
-        "$AVCWATCHD" --config "$config" --db "$db" --socket "$AVC_SOCKET" "$@" \
-                >> "$T/daemon.log" 2>&1 &
+        (_exec_without_lock "$AVCWATCHD" --config "$config" --db "$db" --socket "$AVC_SOCKET" \
+                "$@") >> "$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
         for ((i = 0; i < AVC_START_TIMEOUT * 10; i++)); do
                 if [ -S "$AVC_SOCKET" ]; then

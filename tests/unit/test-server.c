@@ -55,6 +55,14 @@ static void pump(uint64_t usec) {
         CHECK(sd_event_run(event, usec) >= 0);
 }
 
+/* Dispatches everything that is ready now, without waiting. */
+static void drain(void) {
+        int r;
+        while ((r = sd_event_run(event, 0)) > 0)
+                ;
+        CHECK(r >= 0);
+}
+
 static void client_open(Client *c) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         strcpy(sa.sun_path, socket_path);
@@ -619,36 +627,228 @@ static void test_subscriber_limit(void) {
         CHECK_RC(stats.clients, 0);
 }
 
-static void test_connection_limit(void) {
-        static Client c[SERVER_CONNECTIONS_MAX + 1];
-        uint64_t refused = stats.clients_refused;
-
-        for (size_t i = 0; i < SERVER_CONNECTIONS_MAX; i++)
-                client_open(&c[i]);
-        for (int i = 0; i < 5000 && stats.clients < SERVER_CONNECTIONS_MAX; i++)
-                pump(10000);
-        CHECK_RC(stats.clients, SERVER_CONNECTIONS_MAX);
-
-        client_open(&c[SERVER_CONNECTIONS_MAX]);
-        client_expect_eof(&c[SERVER_CONNECTIONS_MAX]);
-        CHECK_RC(stats.clients_refused, refused + 1);
-
-        /* One leaves: a newcomer is served again. */
-        client_close(&c[0]);
-        client_close(&c[SERVER_CONNECTIONS_MAX]);
-        for (int i = 0; i < 5000 && stats.clients >= SERVER_CONNECTIONS_MAX; i++)
-                pump(10000);
-        client_open(&c[0]);
-        json_object *r = client_call(&c[0], "{\"method\":\"org.varlink.service.GetInfo\"}");
-        CHECK(!has(r, "error"));
-        json_object_put(r);
-
-        for (size_t i = 0; i < SERVER_CONNECTIONS_MAX; i++)
+static void close_all(Client *c, size_t n) {
+        for (size_t i = 0; i < n; i++)
                 client_close(&c[i]);
         for (int i = 0; i < 5000 && stats.clients > 0; i++)
                 pump(10000);
         CHECK_RC(stats.clients, 0);
 }
+
+static void test_connection_limit(void) {
+        static Client c[SERVER_CONNECTIONS_MAX + 1];
+        uint64_t evicted = stats.clients_evicted, refused = stats.clients_refused;
+
+        for (size_t i = 0; i < SERVER_CONNECTIONS_MAX; i++) {
+                client_open(&c[i]);
+                /* accepted one by one, so that the first is the oldest */
+                for (int k = 0; k < 100 && stats.clients <= i; k++)
+                        pump(1000);
+                if (i == 0)
+                        pump(2000); /* and older by a clock tick at least */
+        }
+        CHECK_RC(stats.clients, SERVER_CONNECTIONS_MAX);
+
+        /* All taken by idle connections: a newcomer is served all the same, and the one idle
+         * the longest made room for it. */
+        client_open(&c[SERVER_CONNECTIONS_MAX]);
+        json_object *r = client_call(&c[SERVER_CONNECTIONS_MAX],
+                                     "{\"method\":\"org.varlink.service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+        CHECK_RC(stats.clients_evicted, evicted + 1);
+        CHECK_RC(stats.clients_refused, refused);
+        CHECK_RC(stats.clients, SERVER_CONNECTIONS_MAX);
+        client_expect_eof(&c[0]);
+        /* one that was used recently stays */
+        r = client_call(&c[1], "{\"method\":\"org.varlink.service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+        /* the newest idle one goes next, after c[2] .. */
+        client_open(&c[0]);
+        r = client_call(&c[0], "{\"method\":\"org.varlink.service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+        client_expect_eof(&c[2]);
+        CHECK_RC(stats.clients_evicted, evicted + 2);
+        close_all(c, ELEMENTSOF(c));
+
+        /* All taken by connections each in the middle of a request: none may go, the newcomer is
+         * closed at once and counted. */
+        for (size_t i = 0; i < SERVER_CONNECTIONS_MAX; i++) {
+                client_open(&c[i]);
+                client_send_raw(&c[i], "{", 1);
+        }
+        for (int i = 0; i < 5000 && stats.clients < SERVER_CONNECTIONS_MAX; i++)
+                pump(10000);
+        drain();
+        client_open(&c[SERVER_CONNECTIONS_MAX]);
+        client_expect_eof(&c[SERVER_CONNECTIONS_MAX]);
+        CHECK_RC(stats.clients_refused, refused + 1);
+        close_all(c, ELEMENTSOF(c));
+}
+
+/* A request begun must end in time; trickling bytes does not keep a connection alive. */
+static void test_request_timeout(void) {
+        uint64_t timed_out = stats.clients_timed_out;
+        Client c;
+
+        server_set_request_usec(server, 200000);
+        client_open(&c);
+        client_send_raw(&c, "{\"method\":\"org.varlink", 22);
+        int64_t start = now_ms();
+        json_object *r = client_reply(&c);
+        CHECK(now_ms() - start >= 150);
+        CHECK_STREQ(get_str(get(r, "parameters"), "reason"), "request not completed in time");
+        expect_error(r, "io.avcwatch.InvalidRequest", NULL, NULL);
+        client_expect_eof(&c);
+        client_close(&c);
+        CHECK_RC(stats.clients_timed_out, timed_out + 1);
+
+        client_open(&c);
+        start = now_ms();
+        for (int i = 0; i < 100; i++) {
+                char b = ' ';
+                if (send(c.fd, i == 0 ? "{" : &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                        break; /* closed */
+                for (int k = 0; k < 5; k++)
+                        pump(10000);
+        }
+        expect_error(client_reply(&c), "io.avcwatch.InvalidRequest", NULL, NULL);
+        client_expect_eof(&c);
+        CHECK(now_ms() - start < 2000);
+        client_close(&c);
+        CHECK_RC(stats.clients_timed_out, timed_out + 2);
+
+        /* In pieces, but in time: a request like any other. */
+        client_open(&c);
+        client_send_raw(&c, "{\"method\":\"org.varlink.", strlen("{\"method\":\"org.varlink."));
+        for (int k = 0; k < 5; k++)
+                pump(10000);
+        r = client_call(&c, "service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+        client_close(&c);
+        server_set_request_usec(server, SERVER_REQUEST_USEC);
+}
+
+/* A client that pipelines calls and never reads the replies holds about one reply (its further
+ * requests wait unread), others are served meanwhile, and it is cut once its output stalls. */
+static void test_non_reader(void) {
+        static char calls[200 * 64];
+        uint64_t cut = stats.clients_cut;
+        size_t n = 0;
+        Client slow, other;
+
+        server_set_stall_usec(server, 500000);
+        client_open(&slow);
+        client_open(&other);
+        for (int i = 0; i < 200; i++) {
+                const char q[] =
+                        "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":1000}}";
+                memcpy(calls + n, q, sizeof(q)); /* with its NUL */
+                n += sizeof(q);
+        }
+        client_send_raw(&slow, calls, n);
+        for (int i = 0; i < 50; i++)
+                pump(1000);
+        /* Each reply is ~250 denials; only the first few were made before the pause. */
+        CHECK(stats.clients_unsent_bytes > 0);
+        CHECK(stats.clients_unsent_bytes <= SERVER_OUTPUT_PAUSE + 1024 * 1024);
+
+        json_object *r = client_call(&other, "{\"method\":\"io.avcwatch.Stats\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+
+        int64_t start = now_ms();
+        for (int i = 0; i < 300 && stats.clients_cut == cut; i++)
+                pump(10000);
+        CHECK_RC(stats.clients_cut, cut + 1);
+        CHECK(now_ms() - start >= 300);
+        CHECK_RC(stats.clients_unsent_bytes, 0);
+        /* it gets what the socket held, then the end */
+        json_object *o;
+        int replies = 0;
+        while (client_read(&slow, &o) > 0) {
+                json_object_put(o);
+                replies++;
+        }
+        CHECK(replies > 0 && replies < 200);
+        client_close(&slow);
+
+        r = client_call(&other, "{\"method\":\"org.varlink.service.GetInfo\"}");
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+        client_close(&other);
+        server_set_stall_usec(server, SERVER_STALL_USEC);
+}
+
+/* Tail subscribers that stall: the output of all connections together stays within its bound
+ * (the biggest holder goes), and a stalled one goes after the stall time even when small. */
+static void test_stalled_subscribers(void) {
+        Client t[3], live;
+        uint64_t cut = stats.clients_cut;
+        const size_t total_max = 2 * 1024 * 1024;
+
+        server_set_output_total_max(server, total_max);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                client_open(&t[i]);
+                client_send(&t[i], "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
+        }
+        client_open(&live);
+        client_send(&live, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
+        for (int i = 0; i < 100 && stats.tail_subscribers < 4; i++)
+                pump(1000);
+        CHECK_RC(stats.tail_subscribers, 4);
+
+        for (int i = 0; i < 200 && stats.clients_cut < cut + 3; i++) {
+                Denial d = make_denial("web", 64 * 1024);
+                server_broadcast(server, &d);
+                denial_done(&d);
+                CHECK(stats.clients_unsent_bytes <= total_max);
+                /* the one that reads gets every denial */
+                json_object *r = client_reply(&live);
+                CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), next_serial - 1);
+                json_object_put(r);
+        }
+        for (int i = 0; i < 100; i++)
+                pump(1000);
+        CHECK_RC(stats.clients_cut, cut + 3);
+        CHECK_RC(stats.tail_subscribers, 1);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                client_close(&t[i]);
+        server_set_output_total_max(server, SERVER_OUTPUT_TOTAL_MAX);
+
+        /* A stalled subscriber with little unsent output goes after the stall time. */
+        server_set_stall_usec(server, 300000);
+        Client quiet;
+        client_open(&quiet);
+        client_send(&quiet, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
+        for (int i = 0; i < 100 && stats.tail_subscribers < 2; i++)
+                pump(1000);
+        CHECK_RC(stats.tail_subscribers, 2);
+        /* enough to fill its socket, far below SERVER_OUTPUT_MAX */
+        for (int i = 0; i < 40; i++) {
+                Denial d = make_denial("web", 64 * 1024);
+                server_broadcast(server, &d);
+                denial_done(&d);
+                json_object_put(client_reply(&live));
+        }
+        CHECK(stats.clients_unsent_bytes > 0);
+        int64_t start = now_ms();
+        for (int i = 0; i < 300 && stats.tail_subscribers > 1; i++)
+                pump(10000);
+        CHECK_RC(stats.tail_subscribers, 1);
+        CHECK(now_ms() - start >= 200);
+        CHECK_RC(stats.clients_cut, cut + 4);
+        client_close(&quiet);
+        client_close(&live);
+        for (int i = 0; i < 100 && stats.clients > 0; i++)
+                pump(10000);
+        server_set_stall_usec(server, SERVER_STALL_USEC);
+}
+
+static int child_silent_nobody(void);
 
 /* In a child that became nobody (with extra_group as supplementary group when not -1): calls
  * GetInfo and Query pipelined, and exits 0 when the replies are as expected. */
@@ -707,11 +907,12 @@ static int child_as_nobody(gid_t extra_group, bool expect_allowed) {
         return replies == 2 && denied == 2 && data == 0 ? 0 : 21;
 }
 
-static void run_child(gid_t extra_group, bool expect_allowed) {
+static void run_child(gid_t extra_group, bool expect_allowed, bool silent) {
         pid_t pid = fork();
         CHECK(pid >= 0);
         if (pid == 0)
-                _exit(child_as_nobody(extra_group, expect_allowed));
+                _exit(silent ? child_silent_nobody()
+                             : child_as_nobody(extra_group, expect_allowed));
 
         int status = 0;
         int64_t deadline = now_ms() + CLIENT_TIMEOUT_MS;
@@ -731,6 +932,26 @@ static void run_child(gid_t extra_group, bool expect_allowed) {
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A peer without access that sends nothing is closed after SERVER_DENIED_USEC all the same. */
+static int child_silent_nobody(void) {
+        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                return 10;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, socket_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return 12;
+        int64_t start = now_ms();
+        char b;
+        if (recv(fd, &b, 1, 0) != 0) /* blocks until the server closes */
+                return 13;
+        int64_t waited = now_ms() - start;
+        return waited >= (int64_t) (SERVER_DENIED_USEC / 1000) - 100 &&
+                               waited < (int64_t) (SERVER_DENIED_USEC / 1000) + 2000
+                       ? 0
+                       : 14;
+}
+
 static void test_unauthorized_peer(void) {
         if (geteuid() != 0) {
                 printf("SKIP part: the unprivileged peer needs root to become nobody\n");
@@ -741,9 +962,10 @@ static void test_unauthorized_peer(void) {
         CHECK(chmod(dir, 0755) == 0);
         CHECK(chmod(socket_path, 0666) == 0);
 
-        run_child((gid_t) -1, false);
+        run_child((gid_t) -1, false, false);
+        run_child((gid_t) -1, false, true);
         /* Member of the access group through a supplementary group only: allowed. */
-        run_child(TEST_GROUP, true);
+        run_child(TEST_GROUP, true, false);
 }
 
 static void test_socket_setup(void) {
@@ -806,6 +1028,9 @@ int main(void) {
         test_slow_subscriber_cut();
         test_subscriber_limit();
         test_connection_limit();
+        test_request_timeout();
+        test_non_reader();
+        test_stalled_subscribers();
         test_unauthorized_peer();
 
         server = server_free(server);
