@@ -23,6 +23,7 @@
 #include "output.h"
 #include "strutil.h"
 #include "timeparse.h"
+#include "varlink.h"
 
 /* The container id is shown like `docker ps` does. */
 #define OUTPUT_CONTAINER_ID_SHORT 12
@@ -249,7 +250,10 @@ static void output_denial_raw(Output *o, json_object *d) {
         }
 }
 
+/* The daemon's JSON, as received, re-serialised with the daemon's escaping: json-c alone would
+ * pass DEL, C1 and bidi controls through raw to the terminal. */
 static void output_json_line(json_object *v, FILE *f) {
+        varlink_escape_strings(v);
         fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
                                                         JSON_C_TO_STRING_NOSLASHESCAPE),
               f);

@@ -2,8 +2,9 @@
 /* String helpers. The terminal escaping is the last line of defence against strings that came
  * from inside a container (comm, path, proctitle ...): they may hold ESC sequences that retitle
  * or reprogram the administrator's terminal, so anything that is not printable UTF-8 is shown
- * as \xNN. U+0080..U+009F are C1 controls (CSI is U+009B) and are escaped too; other valid UTF-8
- * passes so that non-ASCII file names stay readable. */
+ * as \xNN. U+0080..U+009F are C1 controls (CSI is U+009B) and are escaped too, and so are the
+ * bidirectional controls (as \uXXXX), which would let a file name display as another one; other
+ * valid UTF-8 passes so that non-ASCII file names stay readable. */
 
 #include <errno.h>
 #include <stdint.h>
@@ -48,14 +49,27 @@ size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp) {
         return n;
 }
 
-/* Length of the valid, printable UTF-8 sequence at s (1..4), or 0 when the byte at s must be
- * escaped (a control, DEL, a C1 control, or invalid / overlong / surrogate UTF-8). */
-static size_t utf8_printable_len(const unsigned char *s) {
+bool unicode_is_bidi_control(uint32_t cp) {
+        return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Length of the valid, printable UTF-8 sequence at s (1..4), or 0 when it must be escaped: the
+ * byte at s is a control, DEL, a C1 control, or invalid / overlong / surrogate UTF-8 (then
+ * *ret_bidi_len is 0), or the sequence is a bidi control (its code point in *ret_bidi and its
+ * length in *ret_bidi_len). */
+static size_t utf8_printable_len(const unsigned char *s, uint32_t *ret_bidi, size_t *ret_bidi_len) {
         uint32_t cp;
         size_t n = utf8_decode_char(s, &cp);
 
+        *ret_bidi_len = 0;
         if (n == 0 || cp < 0x20 || cp == 0x7f || cp == '\\' || (cp >= 0x80 && cp <= 0x9f))
                 return 0;
+        if (unicode_is_bidi_control(cp)) {
+                *ret_bidi = cp;
+                *ret_bidi_len = n;
+                return 0;
+        }
         return n;
 }
 
@@ -67,8 +81,10 @@ static size_t escape(const char *s, char *out, FILE *f) {
         size_t o = 0;
 
         while (*p) {
-                size_t n = utf8_printable_len(p);
-                char esc[ESCAPE_EXPANSION_MAX];
+                uint32_t bidi = 0;
+                size_t bidi_len;
+                size_t n = utf8_printable_len(p, &bidi, &bidi_len);
+                char esc[ESCAPE_EXPANSION_MAX * 4];
                 size_t esc_len;
 
                 if (n > 0) {
@@ -78,6 +94,17 @@ static size_t escape(const char *s, char *out, FILE *f) {
                                 fwrite(p, 1, n, f);
                         o += n;
                         p += n;
+                        continue;
+                }
+                if (bidi_len > 0) {
+                        /* "\u202e": 6 bytes for 2 or 3, within ESCAPE_EXPANSION_MAX each */
+                        esc_len = (size_t) snprintf(esc, sizeof(esc), "\\u%04x", (unsigned) bidi);
+                        if (out)
+                                memcpy(out + o, esc, esc_len);
+                        else
+                                fwrite(esc, 1, esc_len, f);
+                        o += esc_len;
+                        p += bidi_len;
                         continue;
                 }
                 if (*p == '\\') {

@@ -275,7 +275,7 @@ static int string_to_json_escaped(json_object *jso, struct printbuf *pb, int lev
                         break;
                 }
                 if (shortform || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
-                    cp == 0x2029) {
+                    cp == 0x2029 || unicode_is_bidi_control(cp)) {
                         FLUSH_RUN();
                         if ((shortform ? printbuf_memappend(pb, shortform, 2)
                                        : append_escape(pb, cp)) < 0)
@@ -299,4 +299,25 @@ json_object *varlink_string_new(const char *s) {
                 return NULL;
         json_object_set_serializer(o, string_to_json_escaped, NULL, NULL);
         return o;
+}
+
+void varlink_escape_strings(json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_string:
+                json_object_set_serializer(o, string_to_json_escaped, NULL, NULL);
+                break;
+        case json_type_array:
+                for (size_t i = 0, n = json_object_array_length(o); i < n; i++)
+                        varlink_escape_strings(json_object_array_get_idx(o, i));
+                break;
+        case json_type_object: {
+                struct json_object_iterator it = json_object_iter_begin(o);
+                struct json_object_iterator end = json_object_iter_end(o);
+                for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+                        varlink_escape_strings(json_object_iter_peek_value(&it));
+                break;
+        }
+        default:
+                break;
+        }
 }

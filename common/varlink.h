@@ -37,8 +37,12 @@ json_object *varlink_reply_new(json_object *params, bool continues);
 
 /* A JSON string whose serialisation is always valid UTF-8 and free of raw control bytes, for
  * strings that came from outside (containers, clients, the audit stream): valid UTF-8 passes
- * through; '"' and '\\' are escaped; C0 controls, DEL, C1 controls, U+2028 and U+2029 become
- * \uXXXX escapes of the same code point (lossless); a byte that is not part of valid UTF-8
- * becomes \u00XX of its value (Latin-1 mapping: a reader gets U+00XX, not the byte back).
+ * through; '"' and '\\' are escaped; C0 controls, DEL, C1 controls, U+2028, U+2029 and the bidi
+ * controls (unicode_is_bidi_control()) become \uXXXX escapes of the same code point (lossless); a
+ * byte that is not part of valid UTF-8 becomes \u00XX of its value (Latin-1 mapping: a reader
+ * gets U+00XX, not the byte back).
  * NULL s gives JSON null (NULL). Returns NULL on OOM for a non-NULL s. */
 json_object *varlink_string_new(const char *s);
+/* Gives every string in the tree o (parsed from a peer, say) varlink_string_new()'s escaping, so
+ * that printing it is as safe as printing what we built ourselves. */
+void varlink_escape_strings(json_object *o);

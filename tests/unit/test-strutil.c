@@ -32,8 +32,14 @@ int main(void) {
         check_escape("/usr/bin/bash", "/usr/bin/bash");
         check_escape("caf\xc3\xa9", "caf\xc3\xa9");                           /* é */
         check_escape("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac"); /* 日本 */
-        check_escape("\xf0\x9f\x90\xa7", "\xf0\x9f\x90\xa7");                 /* U+1F427, 4 bytes */
-        check_escape("\xc2\xa0", "\xc2\xa0"); /* U+00A0, first non-C1 */
+        /* bidi controls would display "exe.txt" for "txt.exe": shown as \uXXXX; ZWJ passes */
+        check_escape("evil\xe2\x80\xaetxt.exe", "evil\\u202etxt.exe");
+        check_escape("\xe2\x80\x8e\xe2\x80\x8f\xe2\x80\xaa\xe2\x81\xa9\xd8\x9c\xe2\x80\x8d",
+                     "\\u200e\\u200f\\u202a\\u2069\\u061c\xe2\x80\x8d");
+        CHECK(unicode_is_bidi_control(0x202e) && !unicode_is_bidi_control(0x202f) &&
+              !unicode_is_bidi_control(0x2065) && unicode_is_bidi_control(0x2066));
+        check_escape("\xf0\x9f\x90\xa7", "\xf0\x9f\x90\xa7"); /* U+1F427, 4 bytes */
+        check_escape("\xc2\xa0", "\xc2\xa0");                 /* U+00A0, first non-C1 */
 
         /* C0 controls, DEL, backslash */
         check_escape("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07");

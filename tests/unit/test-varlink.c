@@ -283,6 +283,12 @@ static void test_string_escaping(void) {
                       "\"\\u009b2J\\u2028\"",
                       "\xc2\x9b"
                       "2J\xe2\x80\xa8");
+        /* Bidi controls (RLO, LRI, PDI, ALM) reorder what a terminal shows: escaped, losslessly;
+         * their neighbours (ZWJ U+200D, U+2070) are not. */
+        check_escaped(
+                "evil\xe2\x80\xaetxt.exe\xe2\x81\xa6\xe2\x81\xa9\xd8\x9c\xe2\x80\x8d\xe2\x81\xb0",
+                "\"evil\\u202etxt.exe\\u2066\\u2069\\u061c\xe2\x80\x8d\xe2\x81\xb0\"",
+                "evil\xe2\x80\xaetxt.exe\xe2\x81\xa6\xe2\x81\xa9\xd8\x9c\xe2\x80\x8d\xe2\x81\xb0");
         /* Invalid UTF-8 (stray continuation, truncated sequence, overlong, surrogate, > U+10FFFF):
          * each bad byte as \u00XX, read back as U+00XX. */
         check_escaped("\x80", "\"\\u0080\"", "\xc2\x80");
