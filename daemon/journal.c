@@ -3,8 +3,16 @@
  * sd_journal_send() because:
  * - the socket path must be replaceable by a test (AVCWATCH_JOURNAL_SOCKET), which sd-journal
  *   does not allow, and a test must see the exact bytes;
- * - sending must never block the event loop: the socket is non-blocking and a full journald
- *   queue costs the entry (-EAGAIN, counted by the caller), not the daemon's liveness.
+ * - sending must never block the event loop. sd_journal_send() blocks when journald's queue is
+ *   full, and one committed batch means thousands of entries at once: far more than journald's
+ *   socket queue holds (net.unix.max_dgram_qlen, 512 under systemd, 10 without).
+ *
+ * So the socket is non-blocking and connected: on a connected datagram socket, EPOLLOUT waits
+ * for room in journald's queue. An entry journald cannot take at once waits in our own bounded
+ * queue (JOURNAL_QUEUE_MAX entries, JOURNAL_QUEUE_BYTES_MAX bytes), sent in order from the event
+ * loop as journald catches up. Past the bound, or when journald is not there, entries are
+ * dropped and counted (journal_failed); the failure is logged at most once a minute. A
+ * restarted journald has a new socket: a send that finds the peer gone reconnects once.
  *
  * Protocol (systemd's "Native Journal Protocol"): one datagram per entry, fields as
  * "KEY=VALUE\n"; a value with a newline (we go further: any control byte, NUL or invalid UTF-8)
@@ -21,21 +29,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "denial-json.h"
 #include "journal.h"
+#include "log.h"
 #include "strutil.h"
 
 #define CONTAINER_ID_SHORT 12 /* Docker's short id, as its journald driver's CONTAINER_ID= */
 
+typedef struct QueuedEntry {
+        struct QueuedEntry *next;
+        size_t len;
+        char data[];
+} QueuedEntry;
+
 struct JournalWriter {
-        int fd;
+        int fd; /* connected to the journal, or -EBADF until the next send */
+        int sndbuf;
         struct sockaddr_un address;
         socklen_t address_len;
+        /* the queue: only with an event loop (journal_writer_attach_event) */
+        sd_event_source *io;    /* EPOLLOUT, enabled while the queue is not empty ... */
+        sd_event_source *retry; /* ... unless backing off: see on_writable() */
+        bool backing_off;
+        Stats *stats;
+        QueuedEntry *head, *tail;
+        size_t n_queued, queued_bytes;
+        uint64_t failed_unlogged;
+        uint64_t last_log_usec;
+        bool logged;
 };
 
 static bool field_name_valid(const char *field) {
@@ -340,6 +368,16 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
         ADD("AVC_EXE", d->exe);
         ADD("AVC_PATH", d->path ? d->path : d->name);
         ADD("AVC_ATTRIBUTION", attribution_to_string(d->attribution));
+        if (d->has_container) {
+                ADD("AVC_CONTAINER_ENGINE", d->container.engine);
+                ADD("AVC_CONTAINER_POD", d->container.pod);
+        }
+        if (d->has_target_container) {
+                ADD("AVC_TARGET_CONTAINER_ID_FULL", d->target_container.id);
+                ADD("AVC_TARGET_CONTAINER_NAME", d->target_container.name);
+        }
+        /* the event's records as received, for audit2allow / udica straight from the journal */
+        ADD("AVC_RAW", d->raw);
 #undef ADD
 
         *ret = e;
@@ -347,10 +385,15 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
         return 0;
 }
 
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int journal_writer_new(const char *socket_path, JournalWriter **ret) {
         _cleanup_(journal_writer_freep) JournalWriter *w = NULL;
         const char *path = socket_path;
-        int size = JOURNAL_SNDBUF;
 
         if (!ret)
                 return -EINVAL;
@@ -365,37 +408,61 @@ int journal_writer_new(const char *socket_path, JournalWriter **ret) {
         w = calloc(1, sizeof(JournalWriter));
         if (!w)
                 return -ENOMEM;
+        w->fd = -EBADF;
+        w->sndbuf = JOURNAL_SNDBUF;
         w->address.sun_family = AF_UNIX;
         strcpy(w->address.sun_path, path);
         w->address_len = offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1;
-        w->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (w->fd < 0)
-                return negative_errno();
-        /* The kernel caps this at net.core.wmem_max; what does not fit goes by memfd. */
-        (void) setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 
         *ret = TAKE_PTR(w);
         return 0;
 }
 
-JournalWriter *journal_writer_free(JournalWriter *w) {
-        if (!w)
-                return NULL;
+static void writer_disconnect(JournalWriter *w) {
         if (w->fd >= 0)
                 close(w->fd);
-        free(w);
-        return NULL;
+        w->fd = -EBADF;
 }
 
-static int send_via_memfd(JournalWriter *w, const JournalEntry *e) {
+/* A new socket connected to the journal's, replacing the old one only on success (so that the
+ * io source always has an open fd); the io source follows it. */
+static int writer_connect(JournalWriter *w) {
+        _cleanup_(closep) int fd = -EBADF;
+        int r;
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        /* The kernel caps this at net.core.wmem_max; what does not fit goes by memfd. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &w->sndbuf, sizeof(w->sndbuf));
+        if (connect(fd, (struct sockaddr *) &w->address, w->address_len) < 0)
+                return negative_errno();
+        if (w->io) {
+                r = sd_event_source_set_io_fd(w->io, fd);
+                if (r < 0)
+                        return r;
+        }
+        writer_disconnect(w);
+        w->fd = TAKE_FD(fd);
+        return 0;
+}
+
+int journal_writer_set_send_buffer(JournalWriter *w, int size) {
+        if (!w || size <= 0)
+                return -EINVAL;
+        w->sndbuf = size;
+        if (w->fd >= 0 && setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int send_via_memfd(JournalWriter *w, const char *data, size_t len) {
         _cleanup_(closep) int fd = -EBADF;
         union {
                 struct cmsghdr cmsghdr;
                 uint8_t buf[CMSG_SPACE(sizeof(int))];
         } control = {};
         struct msghdr mh = {
-                .msg_name = &w->address,
-                .msg_namelen = w->address_len,
                 .msg_control = &control,
                 .msg_controllen = sizeof(control),
         };
@@ -405,8 +472,8 @@ static int send_via_memfd(JournalWriter *w, const JournalEntry *e) {
         fd = memfd_create("avcwatch-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return negative_errno();
-        while (done < e->len) {
-                ssize_t n = write(fd, e->buf + done, e->len - done);
+        while (done < len) {
+                ssize_t n = write(fd, data + done, len - done);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -428,15 +495,39 @@ static int send_via_memfd(JournalWriter *w, const JournalEntry *e) {
         return 0;
 }
 
-int journal_writer_send(JournalWriter *w, const JournalEntry *e) {
-        if (!w || !e || e->len == 0)
-                return -EINVAL;
-        if (sendto(w->fd, e->buf, e->len, MSG_NOSIGNAL | MSG_DONTWAIT,
-                   (struct sockaddr *) &w->address, w->address_len) >= 0)
+static int send_once(JournalWriter *w, const char *data, size_t len) {
+        if (send(w->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
                 return 0;
         if (errno != EMSGSIZE && errno != ENOBUFS)
                 return negative_errno();
-        return send_via_memfd(w, e);
+        return send_via_memfd(w, data, len);
+}
+
+static int send_data(JournalWriter *w, const char *data, size_t len) {
+        int r;
+
+        if (w->fd < 0) {
+                r = writer_connect(w);
+                if (r < 0)
+                        return r;
+        }
+        r = send_once(w, data, len);
+        if (r == -ECONNREFUSED || r == -ENOTCONN || r == -EDESTADDRREQ || r == -EPIPE ||
+            r == -ECONNRESET) {
+                /* journald restarted (its socket is a new one), went away, or was not there
+                 * when we last tried: connect once more */
+                r = writer_connect(w);
+                if (r < 0)
+                        return r;
+                r = send_once(w, data, len);
+        }
+        return r;
+}
+
+int journal_writer_send(JournalWriter *w, const JournalEntry *e) {
+        if (!w || !e || e->len == 0)
+                return -EINVAL;
+        return send_data(w, e->buf, e->len);
 }
 
 int journal_writer_send_denial(JournalWriter *w, const Denial *d) {
@@ -447,4 +538,221 @@ int journal_writer_send_denial(JournalWriter *w, const Denial *d) {
         if (r < 0)
                 return r;
         return journal_writer_send(w, &e);
+}
+
+/* ---- the queue ---- */
+
+static void count_failed(JournalWriter *w, uint64_t n, int error) {
+        uint64_t now = now_usec();
+
+        if (w->stats)
+                w->stats->journal_failed += n;
+        w->failed_unlogged += n;
+        if (w->logged && now - w->last_log_usec < JOURNAL_FAILURE_LOG_INTERVAL_USEC)
+                return;
+        log_warning_errno(error,
+                          "Failed to forward %" PRIu64 " denial%s to the journal (%m); counted in "
+                          "journal_failed, logged at most once a minute.",
+                          w->failed_unlogged, w->failed_unlogged == 1 ? "" : "s");
+        w->failed_unlogged = 0;
+        w->last_log_usec = now;
+        w->logged = true;
+}
+
+static void update_queued(JournalWriter *w) {
+        if (w->stats)
+                w->stats->journal_queued = w->n_queued;
+        if (!w->io)
+                return;
+        if (w->n_queued == 0) {
+                w->backing_off = false;
+                (void) sd_event_source_set_enabled(w->retry, SD_EVENT_OFF);
+        }
+        (void) sd_event_source_set_enabled(
+                w->io, w->n_queued > 0 && !w->backing_off ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static void queue_pop(JournalWriter *w) {
+        QueuedEntry *q = w->head;
+
+        w->head = q->next;
+        if (!w->head)
+                w->tail = NULL;
+        w->n_queued--;
+        w->queued_bytes -= q->len;
+        free(q);
+}
+
+/* Sends from the head of the queue while journald takes them. A hard error drops the whole
+ * queue: journald is not there, and EPOLLOUT would only spin. */
+static void queue_flush(JournalWriter *w) {
+        while (w->head) {
+                int r = send_data(w, w->head->data, w->head->len);
+                if (r == -EAGAIN)
+                        break;
+                if (r < 0) {
+                        uint64_t n = w->n_queued;
+                        while (w->head)
+                                queue_pop(w);
+                        count_failed(w, n, r);
+                        break;
+                }
+                queue_pop(w);
+                if (w->stats)
+                        w->stats->journal_forwarded++;
+        }
+        update_queued(w);
+}
+
+/* EPOLLOUT on a connected datagram socket means room in the peer's queue by count
+ * (net.unix.max_dgram_qlen); the peer can still refuse by memory (a small SO_RCVBUF), so
+ * "writable" may come with -EAGAIN. Rather than spin on that, wait JOURNAL_RETRY_USEC. */
+static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        JournalWriter *w = userdata;
+        size_t before = w->n_queued;
+
+        queue_flush(w);
+        if (w->n_queued > 0 && w->n_queued == before) {
+                w->backing_off = true;
+                (void) sd_event_source_set_enabled(w->io, SD_EVENT_OFF);
+                (void) sd_event_source_set_time_relative(w->retry, JOURNAL_RETRY_USEC);
+                (void) sd_event_source_set_enabled(w->retry, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        JournalWriter *w = userdata;
+
+        w->backing_off = false;
+        update_queued(w);
+        return 0;
+}
+
+int journal_writer_attach_event(JournalWriter *w, sd_event *e, Stats *stats) {
+        int r;
+
+        if (!w || !e || w->io)
+                return -EINVAL;
+        if (w->fd < 0 && writer_connect(w) < 0) {
+                /* the io source needs an fd; a journal that is not there yet is fine: the
+                 * first send connects this one */
+                w->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (w->fd < 0)
+                        return negative_errno();
+        }
+        r = sd_event_add_io(e, &w->io, w->fd, EPOLLOUT, on_writable, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->io, "journal");
+        r = sd_event_add_time_relative(e, &w->retry, CLOCK_MONOTONIC, JOURNAL_RETRY_USEC, 0,
+                                       on_retry, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(w->retry, SD_EVENT_OFF);
+        w->stats = stats;
+        update_queued(w);
+        return 0;
+}
+
+int journal_writer_submit(JournalWriter *w, const JournalEntry *e) {
+        QueuedEntry *q;
+        int r;
+
+        if (!w || !e || e->len == 0)
+                return -EINVAL;
+        if (!w->head) {
+                r = send_data(w, e->buf, e->len);
+                if (r >= 0) {
+                        if (w->stats)
+                                w->stats->journal_forwarded++;
+                        return 0;
+                }
+                if (r != -EAGAIN || !w->io) {
+                        count_failed(w, 1, r);
+                        return r;
+                }
+        }
+        /* journald is busy, or others wait already: in line, within the bounds */
+        if (w->n_queued >= JOURNAL_QUEUE_MAX ||
+            w->queued_bytes + e->len > JOURNAL_QUEUE_BYTES_MAX) {
+                count_failed(w, 1, -ENOBUFS);
+                return -ENOBUFS;
+        }
+        q = malloc(offsetof(QueuedEntry, data) + e->len);
+        if (!q) {
+                count_failed(w, 1, -ENOMEM);
+                return -ENOMEM;
+        }
+        q->next = NULL;
+        q->len = e->len;
+        memcpy(q->data, e->buf, e->len);
+        if (w->tail)
+                w->tail->next = q;
+        else
+                w->head = q;
+        w->tail = q;
+        w->n_queued++;
+        w->queued_bytes += e->len;
+        update_queued(w);
+        return 0;
+}
+
+int journal_writer_submit_denial(JournalWriter *w, const Denial *d) {
+        _cleanup_(journal_entry_done) JournalEntry e = {};
+        int r;
+
+        r = journal_entry_from_denial(d, &e);
+        if (r < 0) {
+                count_failed(w, 1, r);
+                return r;
+        }
+        return journal_writer_submit(w, &e);
+}
+
+size_t journal_writer_queued(const JournalWriter *w) {
+        return w ? w->n_queued : 0;
+}
+
+void journal_writer_flush(JournalWriter *w, uint64_t timeout_usec) {
+        uint64_t end = now_usec() + timeout_usec;
+
+        if (!w)
+                return;
+        queue_flush(w);
+        while (w->head && w->fd >= 0) {
+                uint64_t now = now_usec();
+                if (now >= end)
+                        break;
+                struct pollfd p = {.fd = w->fd, .events = POLLOUT};
+                int ms = (int) ((end - now + 999) / 1000);
+                if (poll(&p, 1, ms) < 0 && errno != EINTR)
+                        break;
+                queue_flush(w);
+        }
+        if (w->head) {
+                uint64_t n = w->n_queued;
+                while (w->head)
+                        queue_pop(w);
+                if (w->stats)
+                        w->stats->journal_failed += n;
+                log_warning("Journald did not take %" PRIu64 " queued denial%s in time; not "
+                            "forwarded.",
+                            n, n == 1 ? "" : "s");
+                update_queued(w);
+        }
+}
+
+JournalWriter *journal_writer_free(JournalWriter *w) {
+        if (!w)
+                return NULL;
+        while (w->head)
+                queue_pop(w);
+        if (w->stats)
+                w->stats->journal_queued = 0;
+        sd_event_source_disable_unref(w->io);
+        sd_event_source_disable_unref(w->retry);
+        writer_disconnect(w);
+        free(w);
+        return NULL;
 }

@@ -11,8 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <systemd/sd-event.h>
+
 #include "denial.h"
 #include "macro.h"
+#include "stats.h"
 
 /* MESSAGE_ID= of every forwarded denial: generated once with `systemd-id128 new`, never changes
  * (journalctl MESSAGE_ID=b7e5e1be24214d30bd1da4597cc3fb77 CONTAINER_NAME=web). */
@@ -50,7 +53,8 @@ int journal_entry_add_string(JournalEntry *e, const char *field, const char *val
 void journal_entry_done(JournalEntry *e);
 
 /* The entry of one denial: MESSAGE_ID, MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, CONTAINER_ID,
- * CONTAINER_ID_FULL, CONTAINER_NAME, IMAGE_NAME, AVC_* (unknown values are left out). */
+ * CONTAINER_ID_FULL, CONTAINER_NAME, IMAGE_NAME, AVC_* (unknown values are left out; the list
+ * is in docs/systemd.md). */
 int journal_entry_from_denial(const Denial *d, JournalEntry *ret);
 
 /* Escapes what could act on a terminal (C0/C1 controls, DEL, invalid UTF-8 as \xNN; \n, \t),
@@ -61,14 +65,40 @@ size_t journal_escape(const char *s, char *buf, size_t n, bool *ret_truncated);
 
 typedef struct JournalWriter JournalWriter;
 
-/* socket_path NULL: $AVCWATCH_JOURNAL_SOCKET when set and not empty, else the journal. The
- * socket is not connected: a restarted journald is picked up by the next send. */
+/* Entries waiting for journald (it takes entries as fast as it writes them; a committed batch
+ * comes all at once): beyond either bound, an entry is dropped and counted. */
+#define JOURNAL_QUEUE_MAX 4096
+#define JOURNAL_QUEUE_BYTES_MAX (16 * 1024 * 1024)
+#define JOURNAL_FAILURE_LOG_INTERVAL_USEC (60ULL * 1000000)
+/* Waited before trying again when journald's socket said "writable" but took nothing. */
+#define JOURNAL_RETRY_USEC (50ULL * 1000)
+
+/* socket_path NULL: $AVCWATCH_JOURNAL_SOCKET when set and not empty, else the journal. Connects
+ * at the first send; a journal that is not there is an error of that send, not of this call. */
 int journal_writer_new(const char *socket_path, JournalWriter **ret);
-JournalWriter *journal_writer_free(JournalWriter *w);
+JournalWriter *journal_writer_free(JournalWriter *w); /* what is still queued is dropped */
 DEFINE_TRIVIAL_CLEANUP_FUNC(JournalWriter *, journal_writer_free);
 
-/* Sends one entry without blocking: a datagram, or a sealed memfd passed with SCM_RIGHTS when
- * it is too big for one. -EAGAIN when journald's queue is full (the entry is not sent; the loop
- * must never block on the journal), other negative errno when journald is not there. */
+/* Sets the socket's send buffer (default JOURNAL_SNDBUF, capped by net.core.wmem_max): entries
+ * that do not fit go by memfd. */
+int journal_writer_set_send_buffer(JournalWriter *w, int size);
+
+/* Sends one entry now, without blocking: a datagram, or a sealed memfd passed with SCM_RIGHTS
+ * when it is too big for one. -EAGAIN when journald's queue is full (the entry is not sent),
+ * other negative errno when journald is not there. */
 int journal_writer_send(JournalWriter *w, const JournalEntry *e);
 int journal_writer_send_denial(JournalWriter *w, const Denial *d);
+
+/* The daemon's way: with an event loop, entries journald cannot take at once wait in the
+ * writer's queue and go out in order when its socket has room. stats (may be NULL; must
+ * outlive the writer) gets journal_forwarded (taken by journald), journal_failed (dropped:
+ * queue full, journald not there) and journal_queued (waiting now). */
+int journal_writer_attach_event(JournalWriter *w, sd_event *e, Stats *stats);
+/* Sends or queues a copy of e; never blocks. 0 when sent or queued; negative errno when the
+ * entry was dropped (counted, and logged at most once per JOURNAL_FAILURE_LOG_INTERVAL_USEC). */
+int journal_writer_submit(JournalWriter *w, const JournalEntry *e);
+int journal_writer_submit_denial(JournalWriter *w, const Denial *d);
+size_t journal_writer_queued(const JournalWriter *w);
+/* At exit: waits up to timeout_usec for journald to take what is queued; drops (and counts)
+ * the rest. */
+void journal_writer_flush(JournalWriter *w, uint64_t timeout_usec);

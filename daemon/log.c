@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Logging to stderr; journald understands the "<N>" prefix on a stream connected to it, so the
- * daemon needs no journal-specific code for its own messages. %m in formats is the error given
- * (not errno), as in systemd's log_*_errno(). */
+ * daemon needs no journal-specific code for its own messages and each one keeps its priority
+ * (journalctl -u avcwatchd -p warning). The prefix is used only when stderr really is the
+ * journal stream named by $JOURNAL_STREAM ("<device>:<inode>", set by systemd): a shell started
+ * from a service inherits the variable with its stderr pointing elsewhere. %m in formats is the
+ * error given (not errno), as in systemd's log_*_errno(). */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -9,14 +12,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static bool prefix_priority = false;
 static int max_level = LOG_INFO;
 
+static bool stderr_is_journal_stream(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        int n = 0;
+
+        if (!e || sscanf(e, "%llu:%llu%n", &dev, &ino, &n) != 2 || e[n] != 0)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
 void log_open(void) {
-        prefix_priority = getenv("JOURNAL_STREAM") != NULL;
+        prefix_priority = stderr_is_journal_stream();
 }
 
 void log_set_max_level(int level) {

@@ -82,17 +82,6 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-static int override(char **field, const char *value) {
-        if (!value)
-                return 0;
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         Config config;
@@ -106,14 +95,10 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? 1 : 0;
 
-        r = manager_load_config(arg_config, &config);
+        ConfigOverrides overrides = {arg_database, arg_socket, arg_input};
+        r = manager_load_config(arg_config, &overrides, &config);
         if (r < 0)
                 return 1;
-        if (override(&config.database, arg_database) < 0 ||
-            override(&config.socket, arg_socket) < 0 || override(&config.input, arg_input) < 0) {
-                config_done(&config);
-                return 1;
-        }
         if (arg_check_config) {
                 printf("%s: OK (database %s, socket %s, input %s, %u domain patterns)\n",
                        arg_config, config.database, config.socket, config.input,
@@ -122,7 +107,7 @@ int main(int argc, char *argv[]) {
                 return 0;
         }
 
-        r = manager_new(&config, arg_config, &m);
+        r = manager_new(&config, arg_config, &overrides, &m);
         if (r < 0)
                 return 1;
         r = manager_run(m);

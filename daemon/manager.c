@@ -12,7 +12,14 @@
  *   later `query` returns.
  * - A single one-shot "tick" timer runs only while something is pending (an event in the
  *   assembler or rows in the batch), so an idle daemon does not wake up.
- * - Nothing is dropped silently: every way to lose a record has a counter in Stats. */
+ * - Nothing is dropped silently: every way to lose a record has a counter in Stats.
+ * - A service manager's citizen (docs/systemd.md): sockets may be handed over (the API socket,
+ *   the audit netlink socket); READY=1 once both are live and the store is open; STATUS= with
+ *   the counters; RELOADING=1 / STOPPING=1; the watchdog is sd-event's. Every capability is
+ *   dropped once start-up is done (privileges.h).
+ * - Journal forwarding ([Journal] ForwardDenials=) sends each committed denial as one entry,
+ *   never blocking: the writer queues what journald cannot take at once, within bounds, and
+ *   counts what it drops (journal.h). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,20 +39,26 @@
 #include "attributor.h"
 #include "log.h"
 #include "macro.h"
+#include "journal.h"
 #include "manager.h"
+#include "privileges.h"
 #include "record.h"
 #include "registry.h"
 #include "server.h"
 #include "source.h"
 #include "stats.h"
+#include "status.h"
 #include "store.h"
 
 #define TICK_USEC (50 * 1000)
 #define PENDING_DENIALS_MAX (STORE_BATCH_ROWS * 2)
+/* At exit, how long journald may take to accept what is still queued. */
+#define JOURNAL_EXIT_FLUSH_USEC (2ULL * 1000000)
 
 struct Manager {
         Config config;
         char *config_path;
+        char *override_database, *override_socket, *override_input; /* from the command line */
         sd_event *event;
         RecordParser *parser;
         Assembler *assembler;
@@ -54,6 +67,8 @@ struct Manager {
         Store *store;
         Server *server;
         Source *source;
+        StatusNotifier *status;
+        JournalWriter *journal; /* NULL unless [Journal] ForwardDenials=yes */
         Stats stats;
         sd_event_source *tick;
         sd_event_source *loss_timer; /* closes the loss window once it is quiet */
@@ -119,6 +134,28 @@ static void drop_pending(Manager *m) {
         m->n_pending = 0;
 }
 
+/* [Journal] ForwardDenials= at start-up and on reload. */
+static int manager_set_journal_forwarding(Manager *m, bool on) {
+        int r;
+
+        if (!on) {
+                /* what journald has not taken yet is counted as failed, not waited for */
+                journal_writer_flush(m->journal, 0);
+                m->journal = journal_writer_free(m->journal);
+                return 0;
+        }
+        if (m->journal)
+                return 0;
+        r = journal_writer_new(NULL, &m->journal);
+        if (r >= 0)
+                r = journal_writer_attach_event(m->journal, m->event, &m->stats);
+        if (r < 0) {
+                m->journal = journal_writer_free(m->journal);
+                return log_error_errno(r, "Failed to set up journal forwarding: %m");
+        }
+        return 0;
+}
+
 static int manager_commit(Manager *m) {
         uint64_t duplicates = 0;
         int r;
@@ -136,8 +173,12 @@ static int manager_commit(Manager *m) {
                 manager_store_ok(m);
         m->stats.denials_stored += r;
         m->stats.denials_duplicate += duplicates;
-        for (size_t i = 0; i < m->n_pending; i++)
-                server_broadcast(m->server, &m->pending[i]);
+        for (size_t i = 0; i < m->n_pending; i++) {
+                if (m->stats.tail_subscribers > 0)
+                        server_broadcast(m->server, &m->pending[i]);
+                if (m->journal)
+                        (void) journal_writer_submit_denial(m->journal, &m->pending[i]);
+        }
         drop_pending(m);
         return 0;
 }
@@ -196,7 +237,8 @@ static int on_denial(Denial *d, void *userdata) {
                 manager_store_failed(m, r, 1, now_realtime_ms());
                 return 0;
         }
-        if (r > 0 && m->stats.tail_subscribers > 0 && m->n_pending < PENDING_DENIALS_MAX) {
+        if (r > 0 && (m->stats.tail_subscribers > 0 || m->journal) &&
+            m->n_pending < PENDING_DENIALS_MAX) {
                 r = denial_copy(d, &m->pending[m->n_pending]);
                 if (r < 0)
                         return log_error_errno(r, "Out of memory.");
@@ -279,8 +321,11 @@ static void on_eof(void *userdata) {
                  m->stats.records_received, m->stats.denials_stored, m->stats.records_malformed);
         if (m->exit_on_eof)
                 sd_event_exit(m->event, 0);
-        else
-                (void) sd_notify(false, "STATUS=Input complete; serving queries.");
+        else {
+                char text[STATUS_TEXT_MAX];
+                status_format(&m->stats, text, sizeof(text));
+                (void) sd_notifyf(false, "STATUS=Input complete, serving queries: %s", text);
+        }
 }
 
 static int load_config_file(const char *path, Config *c) {
@@ -321,16 +366,41 @@ static int load_config_file(const char *path, Config *c) {
         return 0;
 }
 
-int manager_load_config(const char *path, Config *ret) {
-        return load_config_file(path, ret);
+static int override(char **field, const char *value) {
+        if (!value)
+                return 0;
+        char *copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+int manager_load_config(const char *path, const ConfigOverrides *o, Config *ret) {
+        Config c;
+        int r;
+
+        r = load_config_file(path, &c);
+        if (r < 0)
+                return r;
+        if (o && (override(&c.database, o->database) < 0 || override(&c.socket, o->socket) < 0 ||
+                  override(&c.input, o->input) < 0)) {
+                config_done(&c);
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        }
+        *ret = c;
+        return 0;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         Config c;
 
-        (void) sd_notify(false, "RELOADING=1");
-        if (!m->config_path || load_config_file(m->config_path, &c) < 0) {
+        /* MONOTONIC_USEC: systemd >= 253 matches the reload to this notification */
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_monotonic_usec());
+        ConfigOverrides o = {m->override_database, m->override_socket, m->override_input};
+        if (!m->config_path || manager_load_config(m->config_path, &o, &c) < 0) {
                 log_warning("Reload failed, keeping the running configuration.");
         } else {
                 /* What can change at run time: the scope filter. Paths and the input need a
@@ -341,6 +411,12 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 domain_filter_done(&m->config.domains);
                 m->config.domains = c.domains;
                 c.domains = (DomainFilter){};
+                if (c.journal_forward != m->config.journal_forward &&
+                    manager_set_journal_forwarding(m, c.journal_forward) >= 0) {
+                        m->config.journal_forward = c.journal_forward;
+                        log_info("Forwarding denials to the journal: %s.",
+                                 c.journal_forward ? "on" : "off");
+                }
                 config_done(&c);
                 log_info("Configuration reloaded from %s.", m->config_path);
         }
@@ -350,7 +426,6 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
-        (void) sd_notify(false, "STOPPING=1");
         sd_event_exit(m->event, 0);
         return 0;
 }
@@ -368,21 +443,44 @@ static gid_t lookup_access_gid(const char *group) {
         return g->gr_gid;
 }
 
-/* Sockets handed over by systemd: the API's AF_UNIX listener and, optionally, the audit
- * netlink socket (ListenNetlink=audit 1). */
+/* Sockets handed over by the service manager (avcwatchd.socket, or systemd-socket-activate): the
+ * API's listening AF_UNIX stream socket and, optionally, the audit netlink socket (ListenNetlink=
+ * audit 1). They are told apart by type, not by name: FileDescriptorName= names all the sockets
+ * of one unit alike. Anything else is closed rather than kept open for the daemon's lifetime. */
 static void take_listen_fds(int *ret_api, int *ret_netlink) {
-        int n = sd_listen_fds(true);
+        char **names = NULL;
+        int n;
 
         *ret_api = *ret_netlink = -EBADF;
+        n = sd_listen_fds_with_names(true, &names);
+        if (n < 0) {
+                log_warning_errno(n, "Ignoring the sockets passed by the service manager: %m");
+                return;
+        }
         for (int i = 0; i < n; i++) {
                 int fd = SD_LISTEN_FDS_START + i;
-                if (sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) > 0 && *ret_api < 0)
+                const char *name = names && names[i] ? names[i] : "unnamed";
+
+                if (*ret_api < 0 && sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) > 0) {
                         *ret_api = fd;
-                else if (sd_is_socket(fd, AF_NETLINK, SOCK_RAW, -1) > 0 && *ret_netlink < 0)
+                        log_info("Using the API socket passed by the service manager (fd %d, %s).",
+                                 fd, name);
+                } else if (*ret_netlink < 0 && sd_is_socket(fd, AF_NETLINK, SOCK_RAW, -1) > 0) {
                         *ret_netlink = fd;
-                else
-                        log_warning("Ignoring unexpected file descriptor %d from systemd.", fd);
+                        log_info("Using the audit socket passed by the service manager (fd %d, "
+                                 "%s).",
+                                 fd, name);
+                } else {
+                        log_warning("Closing unexpected file descriptor %d (%s) passed by the "
+                                    "service manager.",
+                                    fd, name);
+                        (void) close(fd);
+                }
         }
+        if (names)
+                for (char **p = names; *p; p++)
+                        free(*p);
+        free(names);
 }
 
 static int mkdir_parents(const char *path, mode_t mode) {
@@ -402,7 +500,15 @@ static int mkdir_parents(const char *path, mode_t mode) {
         return 0;
 }
 
-int manager_new(Config *config, const char *config_path, Manager **ret) {
+static int strdup_or_null(const char *s, char **ret) {
+        *ret = NULL;
+        if (s && !(*ret = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}
+
+int manager_new(Config *config, const char *config_path, const ConfigOverrides *overrides,
+                Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         Config taken = *config;
         int api_fd, netlink_fd, r;
@@ -417,7 +523,10 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
         m->pending = calloc(PENDING_DENIALS_MAX, sizeof(Denial));
         if (!m->pending)
                 return -ENOMEM;
-        if (config_path && !(m->config_path = strdup(config_path)))
+        if (strdup_or_null(config_path, &m->config_path) < 0 ||
+            (overrides && (strdup_or_null(overrides->database, &m->override_database) < 0 ||
+                           strdup_or_null(overrides->socket, &m->override_socket) < 0 ||
+                           strdup_or_null(overrides->input, &m->override_input) < 0)))
                 return -ENOMEM;
         m->stats.started_ms = (int64_t) time(NULL) * 1000;
         m->stats.on_loss = on_loss;
@@ -454,6 +563,13 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
         attributor_set_registry(m->attributor, m->registry);
 
         take_listen_fds(&api_fd, &netlink_fd);
+        if (netlink_fd >= 0 && strcmp(m->config.input, "netlink") != 0) {
+                log_notice("Input is '%s': closing the audit socket passed by the service "
+                           "manager.",
+                           m->config.input);
+                (void) close(netlink_fd);
+                netlink_fd = -EBADF;
+        }
         if (api_fd < 0) {
                 r = mkdir_parents(m->config.socket, 0755);
                 if (r < 0)
@@ -487,6 +603,10 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
         if (r < 0)
                 return r;
 
+        r = manager_set_journal_forwarding(m, m->config.journal_forward);
+        if (r < 0)
+                return r;
+
         r = sd_event_add_time_relative(m->event, &m->tick, CLOCK_MONOTONIC, TICK_USEC, 10 * 1000,
                                        on_tick, m);
         if (r < 0)
@@ -509,6 +629,19 @@ int manager_new(Config *config, const char *config_path, Manager **ret) {
             sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_sighup, m) < 0)
                 return log_error_errno(-EIO, "Failed to set up signal handling.");
 
+        r = status_notifier_new(m->event, &m->stats, &m->status);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up status notifications: %m");
+
+        /* Everything that needed privilege is done: sockets bound, store open. */
+        uint64_t had = 0;
+        (void) privileges_get(&had, NULL, NULL);
+        r = privileges_drop(PRIVILEGES_KEEP, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to drop capabilities: %m");
+        if (had != 0)
+                log_info("Start-up done; dropped all capabilities.");
+
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -518,6 +651,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         m->source = source_free(m->source);
         m->stats.on_loss = NULL;
+        m->status = status_notifier_free(m->status);
         if (m->assembler && m->store)
                 (void) assembler_flush(m->assembler);
         if (m->store)
@@ -526,6 +660,7 @@ Manager *manager_free(Manager *m) {
         m->server = server_free(m->server);
         m->registry = registry_free(m->registry);
         m->store = store_free(m->store);
+        m->journal = journal_writer_free(m->journal);
         m->attributor = attributor_free(m->attributor);
         m->parser = record_parser_free(m->parser);
         drop_pending(m);
@@ -538,6 +673,9 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         config_done(&m->config);
         free(m->config_path);
+        free(m->override_database);
+        free(m->override_socket);
+        free(m->override_input);
         free(m);
         return NULL;
 }
@@ -550,9 +688,10 @@ int manager_run(Manager *m) {
         log_info("Reading %s, storing in %s, serving %s.", m->config.input, m->config.database,
                  m->config.socket);
         r = sd_event_loop(m->event);
-        (void) sd_notify(false, "STOPPING=1");
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: storing what is pending.");
         (void) assembler_flush(m->assembler);
         (void) manager_commit(m);
+        journal_writer_flush(m->journal, JOURNAL_EXIT_FLUSH_USEC);
         log_info("Stopped: %" PRIu64 " records received, %" PRIu64 " denials stored, %" PRIu64
                  " lost.",
                  m->stats.records_received, m->stats.denials_stored, stats_events_lost(&m->stats));

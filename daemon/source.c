@@ -420,18 +420,26 @@ static int fd_set_nonblock(int fd) {
         return 0;
 }
 
-/* Best effort: a small buffer loses bursts but still works. */
-static void netlink_setup_buffers(int fd) {
+/* Best effort: a small buffer loses bursts but still works. A socket passed by the service
+ * manager comes with its ReceiveBuffer= (set with its privilege): it is only ever grown, never
+ * shrunk by the SO_RCVBUF fallback, which rmem_max caps. */
+static void netlink_setup_buffers(int fd, bool passed) {
         int size = SOURCE_NETLINK_RCVBUF, one = 1, effective = 0;
         socklen_t l = sizeof(effective);
 
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0) {
-                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-                /* the kernel doubles the value it stores; it reports the doubled figure */
+        /* the kernel doubles the value it stores and reports the doubled figure */
+        if (passed && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &effective, &l) == 0 &&
+            effective >= size) {
+                /* large enough already */
+        } else if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0) {
+                if (!passed)
+                        (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+                l = sizeof(effective);
                 if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &effective, &l) == 0 && effective < size)
                         log_warning("Audit socket receive buffer is %d bytes, not %d "
-                                    "(SO_RCVBUFFORCE needs CAP_NET_ADMIN; else raise "
-                                    "net.core.rmem_max): bursts may be lost",
+                                    "(SO_RCVBUFFORCE needs CAP_NET_ADMIN; pass the socket with "
+                                    "ReceiveBuffer=, or raise net.core.rmem_max): bursts may be "
+                                    "lost",
                                     effective, size);
         }
         if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
@@ -466,7 +474,7 @@ int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, voi
                 if (owned < 0)
                         return negative_errno();
                 /* buffers before bind: the first burst may come right away */
-                netlink_setup_buffers(owned);
+                netlink_setup_buffers(owned, false);
                 /* EPERM here means no CAP_AUDIT_READ; the caller says so */
                 if (bind(owned, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                         return negative_errno();
@@ -491,7 +499,7 @@ int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, voi
         s->drops_seen_ms = now_realtime_ms();
 
         if (fd >= 0)
-                netlink_setup_buffers(fd);
+                netlink_setup_buffers(fd, true);
 
         r = sd_event_add_io(e, &s->event_source, fd >= 0 ? fd : owned, EPOLLIN, netlink_on_io, s);
         if (r < 0)

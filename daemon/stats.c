@@ -212,6 +212,9 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"clients_evicted", s->clients_evicted},
                 {"clients_refused", s->clients_refused},
                 {"clients_unsent_bytes", s->clients_unsent_bytes},
+                {"journal_forwarded", s->journal_forwarded},
+                {"journal_failed", s->journal_failed},
+                {"journal_queued", s->journal_queued},
         };
         char started[32], input[sizeof(s->input) + 1];
 

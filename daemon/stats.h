@@ -52,6 +52,9 @@ typedef struct Stats {
         uint64_t clients_evicted;   /* closed for a newcomer: all connections were taken */
         uint64_t clients_refused;   /* closed at accept: every connection was busy */
         uint64_t clients_unsent_bytes; /* replies queued for clients now, not yet sent */
+        uint64_t journal_forwarded;    /* denials sent to the journal ([Journal] ForwardDenials=) */
+        uint64_t journal_failed;       /* denials dropped: our queue full, or journald not there */
+        uint64_t journal_queued;       /* current: denials waiting for journald to take them */
         bool store_failing;            /* the last write to the store failed */
         int64_t store_failing_since_ms;
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */

@@ -11,7 +11,7 @@
 #include "macro.h"
 #include "stats.h"
 
-#define STATUS_INTERVAL_USEC (5ULL * 1000 * 1000)
+#define STATUS_INTERVAL_USEC (2ULL * 1000 * 1000) /* fresh enough for `systemctl status` */
 #define STATUS_TEXT_MAX 256
 
 typedef struct StatusNotifier StatusNotifier;

@@ -14,6 +14,7 @@
 #   avcctl ARGS / inject ARGS                           the client and the injector
 #   wait_for SECONDS CMD...                             polls CMD until it succeeds
 #   json_field JSON KEY                                 one top-level value, as JSON text
+#   fake_container                                      a process in a docker-<id>.scope cgroup
 #   input_eof                                           the daemon's input reached its end
 #   fail MSG                                            prints, dumps the daemon log, exits 1
 
@@ -28,6 +29,7 @@ T=
 DAEMON_PID=
 AVC_SOCKET=
 AVC_BG_PIDS=()
+AVC_CGROUPS=() # removed (deepest first) by the cleanup, once the processes are gone
 
 skip() {
         echo "SKIP: $*"
@@ -82,6 +84,10 @@ _cleanup() {
         local p
         for p in "${AVC_BG_PIDS[@]}"; do
                 kill "$p" 2> /dev/null || true
+                wait "$p" 2> /dev/null || true
+        done
+        for p in "${AVC_CGROUPS[@]}"; do
+                rmdir "$p" 2> /dev/null || true
         done
         if [ -n "$DAEMON_PID" ]; then
                 kill -TERM "$DAEMON_PID" 2> /dev/null || true
@@ -217,4 +223,30 @@ count_lines() {
         else
                 printf '%s\n' "$out" | wc -l
         fi
+}
+
+# fake_container: a process (sleep) moved into a real cgroup laid out like a container engine's
+# (docker's systemd driver: .../docker-<64 hex>.scope), so that /proc/<pid>/cgroup names a
+# container. Sets FAKE_CONTAINER_ID and FAKE_CONTAINER_PID; the cleanup removes both. Needs root
+# and a writable cgroup hierarchy (the v1 pids controller on hybrid hosts, else the unified one),
+# else SKIP.
+fake_container() {
+        local hier= h group
+        for h in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+                if [ -f "$h/cgroup.procs" ] && [ -w "$h" ]; then
+                        hier=$h
+                        break
+                fi
+        done
+        [ -n "$hier" ] || skip "no writable cgroup hierarchy"
+        FAKE_CONTAINER_ID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        group="$hier/avcwatch-test-$$.slice/docker-$FAKE_CONTAINER_ID.scope"
+        mkdir -p "$group" || skip "cannot create cgroups under $hier"
+        AVC_CGROUPS+=("$group" "$(dirname "$group")")
+        start_bg sleep 300
+        FAKE_CONTAINER_PID=$BG_PID
+        echo "$FAKE_CONTAINER_PID" > "$group/cgroup.procs" ||
+                skip "cannot move a process into $group"
+        grep -q "docker-$FAKE_CONTAINER_ID.scope" "/proc/$FAKE_CONTAINER_PID/cgroup" ||
+                fail "the process is not in $group"
 }

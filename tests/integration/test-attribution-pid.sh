@@ -11,32 +11,9 @@ require_root
 require_audit_netlink
 make_tmpdir
 
-# A cgroup hierarchy we may create groups in: the v1 pids controller on hybrid hosts, else the
-# unified hierarchy.
-hier=
-for h in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
-        if [ -f "$h/cgroup.procs" ] && [ -w "$h" ]; then
-                hier=$h
-                break
-        fi
-done
-[ -n "$hier" ] || skip "no writable cgroup hierarchy"
-id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-group="$hier/avcwatch-test-$$.slice/docker-$id.scope"
-mkdir -p "$group" || skip "cannot create cgroups under $hier"
-cleanup_group() {
-        if [ -n "${SLEEPER:-}" ]; then
-                kill "$SLEEPER" 2> /dev/null || true
-                wait "$SLEEPER" 2> /dev/null || true
-        fi
-        rmdir "$group" "$(dirname "$group")" 2> /dev/null || true
-}
-trap 'rc=$?; cleanup_group; (exit $rc); _cleanup' EXIT
-
-sleep 300 &
-SLEEPER=$!
-echo "$SLEEPER" > "$group/cgroup.procs" || skip "cannot move a process into $group"
-grep -q "docker-$id.scope" "/proc/$SLEEPER/cgroup" || fail "the process is not in $group"
+fake_container
+id=$FAKE_CONTAINER_ID
+SLEEPER=$FAKE_CONTAINER_PID
 
 start_daemon --input netlink
 avcctl selftest > "$T/selftest.out" || fail "selftest failed: $(cat "$T/selftest.out")"
