@@ -29,10 +29,8 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        {"query", verb_query},
-        {"tail", verb_tail},
-        {"stats", verb_stats},
-        {"selftest", verb_selftest},
+        {"query", verb_query},           {"tail", verb_tail},         {"stats", verb_stats},
+        {"containers", verb_containers}, {"selftest", verb_selftest},
 };
 
 static void help(FILE *f) {
@@ -44,7 +42,9 @@ static void help(FILE *f) {
                 "Verbs:\n"
                 "  query [FILTERS] [--reverse]    Show stored denials, oldest first\n"
                 "  tail [-f] [-n N] [FILTERS]     Show the last N (10) denials; -f: follow live\n"
-                "  stats                          Show the daemon's counters\n"
+                "  stats                          Show the daemon's counters and engines\n"
+                "  containers                     Show every container known, also removed\n"
+                "                                 ones: engine, image, label, lifetime, denials\n"
                 "  selftest [--timeout SEC]       Send a test denial through the kernel and\n"
                 "                                 check that the daemon stores it (5 s)\n"
                 "\n"

@@ -168,6 +168,22 @@ static void put_permissions(json_object *d, FILE *f) {
         fputs(" }", f);
 }
 
+/* An ambiguous denial's candidates: ": web|web-twin". */
+static void put_candidates(json_object *d, FILE *f) {
+        json_object *cands;
+
+        if (!json_object_object_get_ex(d, "candidates", &cands) ||
+            !json_object_is_type(cands, json_type_array) || json_object_array_length(cands) == 0)
+                return;
+        fputs(": ", f);
+        for (size_t i = 0; i < json_object_array_length(cands); i++) {
+                json_object *c = json_object_array_get_idx(cands, i);
+                if (i > 0)
+                        fputc('|', f);
+                put_container(json_object_is_type(c, json_type_object) ? c : NULL, f);
+        }
+}
+
 static void output_denial_short(json_object *d, FILE *f) {
         const char *result = get_string(d, "result");
         const char *target_type = get_string(d, "target_type");
@@ -207,6 +223,7 @@ static void output_denial_short(json_object *d, FILE *f) {
         }
         fputs("  (", f);
         put_safe(get_string(d, "attribution"), f);
+        put_candidates(d, f);
         if (json_object_object_get_ex(d, "permissive", &permissive) &&
             json_object_is_type(permissive, json_type_boolean) &&
             json_object_get_boolean(permissive))
@@ -327,6 +344,48 @@ static void output_stats_list(json_object *list, FILE *f) {
         }
 }
 
+/* "engine docker: connected since 2024-04-20 10:54:52.240 (/run/docker.sock), 12 events,
+ * 40 inspects, 0 failures" and the last error when there is one. */
+static void output_engines_short(json_object *engines, FILE *f) {
+        for (size_t i = 0; i < json_object_array_length(engines); i++) {
+                json_object *e = json_object_array_get_idx(engines, i);
+                int64_t events = 0, inspects = 0, failures = 0;
+                const char *error;
+
+                if (!json_object_is_type(e, json_type_object))
+                        continue;
+                fputs("engine ", f);
+                put_safe(get_string(e, "name"), f);
+                fputs(": ", f);
+                put_safe(get_string(e, "state"), f);
+                if (get_string(e, "since")) {
+                        fputs(" since ", f);
+                        json_object *since = json_object_new_object();
+                        json_object *v;
+                        if (since && json_object_object_get_ex(e, "since", &v) &&
+                            json_object_object_add(since, "time", json_object_get(v)) >= 0)
+                                put_time(since, f);
+                        json_object_put(since);
+                }
+                if (get_string(e, "socket")) {
+                        fputs(" (", f);
+                        put_safe(get_string(e, "socket"), f);
+                        fputc(')', f);
+                }
+                (void) get_int(e, "events", &events);
+                (void) get_int(e, "inspects", &inspects);
+                (void) get_int(e, "failures", &failures);
+                fprintf(f, ", %" PRId64 " events, %" PRId64 " inspects, %" PRId64 " failures",
+                        events, inspects, failures);
+                error = get_string(e, "last_error");
+                if (error) {
+                        fputs(", last error: ", f);
+                        fputs_terminal_safe(error, f);
+                }
+                fputc('\n', f);
+        }
+}
+
 int output_stats(Output *o, json_object *params) {
         if (!json_object_is_type(params, json_type_object))
                 return -EBADMSG;
@@ -338,6 +397,10 @@ int output_stats(Output *o, json_object *params) {
         }
 
         json_object_object_foreach (params, key, value) {
+                if (strcmp(key, "engines") == 0 && json_object_is_type(value, json_type_array)) {
+                        output_engines_short(value, o->f);
+                        continue;
+                }
                 fputs_terminal_safe(key, o->f);
                 fputc(':', o->f);
                 if (!json_object_is_type(value, json_type_array) ||
@@ -367,5 +430,99 @@ int output_stats(Output *o, json_object *params) {
                 }
                 fputc('\n', o->f);
         }
+        return 0;
+}
+
+/* s escaped for the terminal, then padded to width columns (counted in bytes of the escaped
+ * text: names are mostly ASCII, and a wide name only shifts its own row). */
+static void put_column(const char *s, int width, FILE *f) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+
+        if (!m) {
+                put_safe(s, f);
+                return;
+        }
+        put_safe(s, m);
+        fclose(m);
+        fputs(buf, f);
+        for (int i = (int) len; i < width; i++)
+                fputc(' ', f);
+        free(buf);
+}
+
+/* "container_t:s0:c1,c2" of a full label, "s0:c1,c2" of "level:s0:c1,c2": what tells
+ * containers apart, short enough for a table. */
+static const char *label_short(const char *label) {
+        if (!label)
+                return NULL;
+        if (strncmp(label, "level:", 6) == 0)
+                return label + 6;
+        const char *p = label;
+        for (int i = 0; i < 2 && p; i++) {
+                p = strchr(p, ':');
+                if (p)
+                        p++;
+        }
+        return p && *p ? p : label;
+}
+
+static void put_time_column(json_object *c, const char *key, int width, FILE *f) {
+        const char *iso = get_string(c, key);
+        char buf[64];
+        int64_t ms;
+
+        if (iso && parse_time_spec(iso, 0, &ms) >= 0) {
+                output_format_local_time(ms, buf, sizeof(buf));
+                buf[19] = 0; /* seconds are enough here */
+                put_column(buf, width, f);
+        } else
+                put_column(NULL, width, f);
+}
+
+void output_containers_header(Output *o) {
+        if (o->mode != OUTPUT_SHORT)
+                return;
+        fprintf(o->f, "%-12s  %-20s  %-7s  %-24s  %-28s  %-19s  %-19s  %s\n", "ID", "NAME",
+                "ENGINE", "IMAGE", "LABEL", "STARTED", "ENDED", "DENIALS");
+}
+
+int output_container(Output *o, json_object *c) {
+        char short_id[OUTPUT_CONTAINER_ID_SHORT + 1];
+        int64_t denials = 0, ambiguous = 0;
+        json_object *running;
+
+        if (!json_object_is_type(c, json_type_object))
+                return -EBADMSG;
+        if (o->mode != OUTPUT_SHORT) {
+                output_json_line(c, o->f);
+                return 0;
+        }
+        snprintf(short_id, sizeof(short_id), "%s", get_string(c, "id") ? get_string(c, "id") : "-");
+        put_column(short_id, 12, o->f);
+        fputs("  ", o->f);
+        put_column(get_string(c, "name"), 20, o->f);
+        fputs("  ", o->f);
+        put_column(get_string(c, "engine"), 7, o->f);
+        fputs("  ", o->f);
+        put_column(get_string(c, "image"), 24, o->f);
+        fputs("  ", o->f);
+        put_column(label_short(get_string(c, "label")), 28, o->f);
+        fputs("  ", o->f);
+        put_time_column(c, get_string(c, "started") ? "started" : "created", 19, o->f);
+        fputs("  ", o->f);
+        if (json_object_object_get_ex(c, "running", &running) && json_object_get_boolean(running) &&
+            !get_string(c, "removed"))
+                put_column("running", 19, o->f);
+        else
+                put_time_column(c, get_string(c, "removed") ? "removed" : "finished", 19, o->f);
+        fputs("  ", o->f);
+        (void) get_int(c, "denials", &denials);
+        (void) get_int(c, "ambiguous", &ambiguous);
+        fprintf(o->f, "%" PRId64, denials);
+        if (ambiguous > 0)
+                fprintf(o->f, " (+%" PRId64 " ambiguous)", ambiguous);
+        fputc('\n', o->f);
         return 0;
 }

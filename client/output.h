@@ -44,5 +44,11 @@ int output_denial(Output *o, json_object *d);
  * line otherwise. -EBADMSG when params is not an object. */
 int output_stats(Output *o, json_object *params);
 
+/* One container of a Containers reply: a table row in short mode (after
+ * output_containers_header()), the object on one line otherwise. -EBADMSG when c is not an
+ * object. */
+void output_containers_header(Output *o);
+int output_container(Output *o, json_object *c);
+
 /* "2024-04-20 10:54:52.240" in local time into buf (>= 32 bytes). */
 void output_format_local_time(int64_t time_ms, char *buf, size_t n);

@@ -23,12 +23,12 @@
 #include "attributor.h"
 #include "cgroup-id.h"
 #include "macro.h"
+#include "procfs.h"
 #include "registry.h"
 
 #define ATTRIBUTOR_CACHE_SIZE 256
 #define ATTRIBUTOR_CACHE_USEC (2ULL * 1000000)
-#define ATTRIBUTOR_READ_MAX (16 * 1024) /* /proc/<pid>/cgroup is small; cap what we read */
-#define START_TIME_SLACK_MS 1000        /* btime has one-second resolution */
+#define START_TIME_SLACK_MS 1000 /* btime has one-second resolution */
 
 typedef struct CacheEntry {
         int64_t pid;
@@ -52,41 +52,6 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int read_file(const char *path, char *buf, size_t size, size_t *ret_len) {
-        _cleanup_(closep) int fd = open(path, O_RDONLY | O_CLOEXEC);
-        size_t len = 0;
-
-        if (fd < 0)
-                return negative_errno();
-        while (len < size - 1) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += n;
-        }
-        buf[len] = 0;
-        *ret_len = len;
-        return 0;
-}
-
-static int64_t read_boot_ms(const char *proc_root) {
-        char path[512], buf[ATTRIBUTOR_READ_MAX];
-        size_t len;
-
-        snprintf(path, sizeof(path), "%s/stat", proc_root);
-        if (read_file(path, buf, sizeof(buf), &len) < 0)
-                return -1;
-        const char *p = strstr(buf, "\nbtime ");
-        if (!p)
-                return -1;
-        return strtoll(p + 7, NULL, 10) * 1000;
-}
-
 int attributor_new(const char *proc_root, Attributor **ret) {
         Attributor *a = calloc(1, sizeof(Attributor));
         if (!a)
@@ -96,7 +61,7 @@ int attributor_new(const char *proc_root, Attributor **ret) {
                 free(a);
                 return -ENOMEM;
         }
-        a->boot_ms = read_boot_ms(proc_root);
+        a->boot_ms = procfs_boot_ms(proc_root);
         a->ticks_per_sec = sysconf(_SC_CLK_TCK);
         if (a->ticks_per_sec <= 0)
                 a->ticks_per_sec = 100;
@@ -112,37 +77,22 @@ Attributor *attributor_free(Attributor *a) {
         return NULL;
 }
 
-/* Start time of the process in ms since the epoch, from field 22 of /proc/<pid>/stat. The comm
- * field (2) can hold spaces and parentheses, so parse after the last ')'. */
+/* Start time of the process in ms since the epoch. */
 static int process_start_ms(Attributor *a, int64_t pid, int64_t *ret) {
         char path[512], buf[4096];
-        size_t len;
-        int r;
+        ssize_t r;
 
         if (a->boot_ms < 0)
                 return -ENODATA;
         snprintf(path, sizeof(path), "%s/%" PRId64 "/stat", a->proc_root, pid);
-        r = read_file(path, buf, sizeof(buf), &len);
+        r = procfs_read(AT_FDCWD, path, buf, sizeof(buf));
         if (r < 0)
-                return r;
-        char *p = strrchr(buf, ')');
-        if (!p)
-                return -EBADMSG;
-        p++;
-        /* After ')': field 3 (state) is the first; starttime is field 22 -> skip 19 fields. */
-        for (int field = 3; field < 22; field++) {
-                p = strchr(p + 1, ' ');
-                if (!p)
-                        return -EBADMSG;
-        }
-        unsigned long long ticks = strtoull(p + 1, NULL, 10);
-        *ret = a->boot_ms + (int64_t) (ticks * 1000 / a->ticks_per_sec);
-        return 0;
+                return (int) r;
+        return procfs_stat_start_ms(buf, a->boot_ms, a->ticks_per_sec, ret);
 }
 
 static int lookup(Attributor *a, int64_t pid, CacheEntry *ret) {
-        char path[512], buf[ATTRIBUTOR_READ_MAX];
-        size_t len;
+        char path[512], buf[PROCFS_READ_MAX];
         CacheEntry e = {.pid = pid};
         int r;
 
@@ -150,10 +100,10 @@ static int lookup(Attributor *a, int64_t pid, CacheEntry *ret) {
         if (r < 0)
                 return r;
         snprintf(path, sizeof(path), "%s/%" PRId64 "/cgroup", a->proc_root, pid);
-        r = read_file(path, buf, sizeof(buf), &len);
-        if (r < 0)
-                return r;
-        r = cgroup_parse_container(buf, len, &e.container);
+        ssize_t len = procfs_read(AT_FDCWD, path, buf, sizeof(buf));
+        if (len < 0)
+                return (int) len;
+        r = cgroup_parse_container(buf, (size_t) len, &e.container);
         e.found = r > 0;
         *ret = e;
         return 0;

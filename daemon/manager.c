@@ -37,6 +37,8 @@
 
 #include "assembler.h"
 #include "attributor.h"
+#include "engine.h"
+#include "proc-scan.h"
 #include "log.h"
 #include "macro.h"
 #include "journal.h"
@@ -64,6 +66,8 @@ struct Manager {
         Assembler *assembler;
         Attributor *attributor;
         Registry *registry;
+        Engine *engines[STATS_ENGINES_MAX];
+        ProcScan *proc_scan;
         Store *store;
         Server *server;
         Source *source;
@@ -430,6 +434,15 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return 0;
 }
 
+/* The /proc scan leaves the end of these containers to their engine's events. */
+static bool engine_followed(const char *engine, void *userdata) {
+        Manager *m = userdata;
+        for (size_t i = 0; i < ELEMENTSOF(m->engines); i++)
+                if (m->engines[i] && strcmp(engine_name(m->engines[i]), engine) == 0)
+                        return engine_is_connected(m->engines[i]);
+        return false;
+}
+
 static gid_t lookup_access_gid(const char *group) {
         struct group *g;
 
@@ -582,6 +595,33 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                 return log_error_errno(r, "Failed to listen on '%s': %m", m->config.socket);
         server_set_registry(m->server, m->registry);
 
+        /* The container engines' APIs, each optional: absent ones are retried in the background. */
+        const struct {
+                const char *name, *socket;
+        } engines[STATS_ENGINES_MAX] = {
+                {"docker", m->config.docker_socket},
+                {"podman", m->config.podman_socket},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(engines); i++) {
+                EngineStats *es = &m->stats.engines[m->stats.n_engines++];
+                if (!engines[i].socket) {
+                        snprintf(es->name, sizeof(es->name), "%s", engines[i].name);
+                        es->state = "disabled";
+                        continue;
+                }
+                r = engine_new(m->event, engines[i].name, engines[i].socket, m->registry, es,
+                               &m->engines[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the %s client: %m",
+                                               engines[i].name);
+        }
+        if (m->config.proc_scan) {
+                r = proc_scan_new(m->event, "/proc", m->registry, &m->stats, engine_followed, m,
+                                  &m->proc_scan);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the /proc scan: %m");
+        }
+
         if (strcmp(m->config.input, "netlink") == 0) {
                 m->live = true;
                 r = source_new_netlink(m->event, netlink_fd, &m->stats, on_line, m, &m->source);
@@ -658,6 +698,9 @@ Manager *manager_free(Manager *m) {
                 (void) manager_commit(m);
         m->assembler = assembler_free(m->assembler);
         m->server = server_free(m->server);
+        m->proc_scan = proc_scan_free(m->proc_scan);
+        for (size_t i = 0; i < ELEMENTSOF(m->engines); i++)
+                m->engines[i] = engine_free(m->engines[i]);
         m->registry = registry_free(m->registry);
         m->store = store_free(m->store);
         m->journal = journal_writer_free(m->journal);

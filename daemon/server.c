@@ -747,6 +747,7 @@ static void method_stats(Connection *c, json_object *params) {
                 connection_send_store_error(c, r);
                 return;
         }
+        c->server->stats->registry_containers = registry_size(c->server->registry);
         if (stats_to_json(c->server->stats, &p) < 0)
                 goto oom;
 

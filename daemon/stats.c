@@ -185,6 +185,68 @@ static int windows_to_json(const Stats *s, json_object **ret) {
         return 0;
 }
 
+static int engine_to_json(const EngineStats *e, json_object **ret) {
+        char since[32], name[sizeof(e->name) + 1], socket[sizeof(e->socket) + 1],
+                error[sizeof(e->last_error) + 1];
+        json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        /* Fixed arrays: never trust them to be terminated. */
+        snprintf(name, sizeof(name), "%.*s", (int) sizeof(e->name), e->name);
+        snprintf(socket, sizeof(socket), "%.*s", (int) sizeof(e->socket), e->socket);
+        snprintf(error, sizeof(error), "%.*s", (int) sizeof(e->last_error), e->last_error);
+        format_time_iso8601_ms(e->since_ms, since, sizeof(since));
+        const struct {
+                const char *key;
+                json_object *v;
+                bool may_be_null;
+        } fields[] = {
+                {"name", varlink_string_new(name), false},
+                {"socket", varlink_string_new(socket), false},
+                {"state", varlink_string_new(e->state ? e->state : "disabled"), false},
+                {"since", e->since_ms > 0 ? varlink_string_new(since) : NULL, true},
+                {"connects", json_object_new_uint64(e->connects), false},
+                {"events", json_object_new_uint64(e->events), false},
+                {"inspects", json_object_new_uint64(e->inspects), false},
+                {"failures", json_object_new_uint64(e->failures), false},
+                {"last_error", error[0] ? varlink_string_new(error) : NULL, true},
+        };
+        int r = 0;
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                if (r < 0 || (!fields[i].v && !fields[i].may_be_null) ||
+                    json_object_object_add(o, fields[i].key, fields[i].v) < 0) {
+                        json_object_put(fields[i].v);
+                        r = -ENOMEM;
+                }
+        }
+        if (r < 0) {
+                json_object_put(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int engines_to_json(const Stats *s, json_object **ret) {
+        json_object *a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_engines && i < STATS_ENGINES_MAX; i++) {
+                json_object *e;
+                if (engine_to_json(&s->engines[i], &e) < 0)
+                        goto oom;
+                if (json_object_array_add(a, e) < 0) {
+                        json_object_put(e);
+                        goto oom;
+                }
+        }
+        *ret = a;
+        return 0;
+oom:
+        json_object_put(a);
+        return -ENOMEM;
+}
+
 int stats_to_json(const Stats *s, json_object **ret) {
         const struct {
                 const char *key;
@@ -215,6 +277,9 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"journal_forwarded", s->journal_forwarded},
                 {"journal_failed", s->journal_failed},
                 {"journal_queued", s->journal_queued},
+                {"registry_containers", s->registry_containers},
+                {"proc_scans", s->proc_scans},
+                {"proc_containers", s->proc_containers},
         };
         char started[32], input[sizeof(s->input) + 1];
 
@@ -269,6 +334,9 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 goto oom_v;
         v = NULL;
         if (windows_to_json(s, &v) < 0 || json_object_object_add(o, "losses", v) < 0)
+                goto oom_v;
+        v = NULL;
+        if (engines_to_json(s, &v) < 0 || json_object_object_add(o, "engines", v) < 0)
                 goto oom_v;
 
         *ret = o;

@@ -30,6 +30,20 @@ typedef struct LossWindow {
 /* Losses this close in time to the newest window belong to it. */
 #define STATS_LOSS_MERGE_MS 1000
 
+/* One container engine API client (daemon/engine.c), as `avcctl stats` shows it. */
+#define STATS_ENGINES_MAX 2 /* docker, podman */
+typedef struct EngineStats {
+        char name[16];        /* "docker", "podman" */
+        char socket[108];     /* sun_path */
+        const char *state;    /* static: "disabled", "connecting", "connected", "unavailable" */
+        int64_t since_ms;     /* of the state */
+        uint64_t connects;    /* event streams opened */
+        uint64_t events;      /* container events received */
+        uint64_t inspects;    /* containers inspected */
+        uint64_t failures;    /* failed connections and requests (engine absent counts once) */
+        char last_error[128]; /* why the last connection or request failed, "" when none */
+} EngineStats;
+
 typedef struct Stats {
         uint64_t records_received;  /* lines / datagrams read */
         uint64_t records_malformed; /* not in an accepted form, or incomplete */
@@ -58,8 +72,13 @@ typedef struct Stats {
         bool store_failing;            /* the last write to the store failed */
         int64_t store_failing_since_ms;
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
-        bool input_eof;                          /* a file / stdin input reached its end */
-        char input[64];                          /* "netlink", "file", "stdin" */
+        uint64_t registry_containers;            /* containers the registry holds in memory */
+        uint64_t proc_scans;                     /* /proc scans done (0: ProcScan=no) */
+        uint64_t proc_containers;                /* containers the last scan saw */
+        EngineStats engines[STATS_ENGINES_MAX];
+        size_t n_engines;
+        bool input_eof; /* a file / stdin input reached its end */
+        char input[64]; /* "netlink", "file", "stdin" */
         int64_t started_ms;
 
         uint64_t loss_windows; /* windows so far; the newest is windows[(n - 1) % MAX] */

@@ -14,7 +14,8 @@
 #   avcctl ARGS / inject ARGS                           the client and the injector
 #   wait_for SECONDS CMD...                             polls CMD until it succeeds
 #   json_field JSON KEY                                 one top-level value, as JSON text
-#   fake_container                                      a process in a docker-<id>.scope cgroup
+#   fake_container [PARENT [PREFIX]]                    a process in a docker-<id>.scope cgroup
+#                                                       (or PARENT/PREFIX<id>.scope)
 #   input_eof                                           the daemon's input reached its end
 #   fail MSG                                            prints, dumps the daemon log, exits 1
 
@@ -230,8 +231,8 @@ count_lines() {
 # container. Sets FAKE_CONTAINER_ID and FAKE_CONTAINER_PID; the cleanup removes both. Needs root
 # and a writable cgroup hierarchy (the v1 pids controller on hybrid hosts, else the unified one),
 # else SKIP.
-fake_container() {
-        local hier= h group
+fake_container() { # [PARENT [PREFIX]]: default avcwatch-test-$$.slice docker- (docker-<id>.scope)
+        local hier= h group parent=${1:-avcwatch-test-$$.slice} prefix=${2:-docker-}
         for h in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
                 if [ -f "$h/cgroup.procs" ] && [ -w "$h" ]; then
                         hier=$h
@@ -240,13 +241,13 @@ fake_container() {
         done
         [ -n "$hier" ] || skip "no writable cgroup hierarchy"
         FAKE_CONTAINER_ID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-        group="$hier/avcwatch-test-$$.slice/docker-$FAKE_CONTAINER_ID.scope"
+        group="$hier/$parent/$prefix$FAKE_CONTAINER_ID.scope"
         mkdir -p "$group" || skip "cannot create cgroups under $hier"
         AVC_CGROUPS+=("$group" "$(dirname "$group")")
         start_bg sleep 300
         FAKE_CONTAINER_PID=$BG_PID
         echo "$FAKE_CONTAINER_PID" > "$group/cgroup.procs" ||
                 skip "cannot move a process into $group"
-        grep -q "docker-$FAKE_CONTAINER_ID.scope" "/proc/$FAKE_CONTAINER_PID/cgroup" ||
+        grep -q "$prefix$FAKE_CONTAINER_ID.scope" "/proc/$FAKE_CONTAINER_PID/cgroup" ||
                 fail "the process is not in $group"
 }

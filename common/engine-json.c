@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/* Docker Engine API JSON (and Podman's compatible API) -> ContainerInfo and events.
+ *
+ * Decisions:
+ * - The image is Config.Image, the name the user ran ("nginx:1.25", "localhost/app:test"); the
+ *   top-level Image is a content digest nobody recognises in a report.
+ * - The label: ProcessLabel is what SELinux hosts fill in. Where it is empty (SELinux disabled,
+ *   or an engine that does not report it), a user's "label=level:s0:c1,c2" security option still
+ *   says which categories the engine was told to use; it is kept as "level:s0:c1,c2" so that it
+ *   is never mistaken for a full context. "label=disable" / spc_t have no categories.
+ * - Times: Docker and Podman write RFC 3339 with nanoseconds; "0001-01-01T00:00:00Z" (Go's zero
+ *   time) means never and becomes 0.
+ * - Strings over CONTAINER_STRING_MAX, of the wrong JSON type, or with a NUL are unknown (NULL):
+ *   cutting them would invent a name that may belong to another container. */
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine-json.h"
+#include "macro.h"
+#include "timeparse.h"
+
+static json_object *parse(const char *json, size_t len) {
+        json_tokener *tok;
+        json_object *o;
+
+        if (!json || len > INT32_MAX)
+                return NULL;
+        tok = json_tokener_new_ex(ENGINE_JSON_DEPTH_MAX);
+        if (!tok)
+                return NULL;
+        o = json_tokener_parse_ex(tok, json, (int) len);
+        if (o && json_tokener_get_error(tok) != json_tokener_success) {
+                json_object_put(o);
+                o = NULL;
+        }
+        json_tokener_free(tok);
+        return o;
+}
+
+static json_object *get(json_object *o, const char *key) {
+        json_object *v;
+        if (!o || !json_object_is_type(o, json_type_object) ||
+            !json_object_object_get_ex(o, key, &v))
+                return NULL;
+        return v;
+}
+
+/* A bounded string value, or NULL. */
+static const char *get_string(json_object *o, const char *key) {
+        json_object *v = get(o, key);
+        if (!v || !json_object_is_type(v, json_type_string))
+                return NULL;
+        int len = json_object_get_string_len(v);
+        const char *s = json_object_get_string(v);
+        if (len <= 0 || len > CONTAINER_STRING_MAX || strlen(s) != (size_t) len)
+                return NULL;
+        return s;
+}
+
+static int dup_string(const char *s, char **ret) {
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* RFC 3339 with any fraction; 0 for absent, zero or unparsable times. */
+static int64_t get_time(json_object *o, const char *key) {
+        const char *s = get_string(o, key);
+        int64_t ms;
+
+        if (!s || !strchr(s, 'T') || parse_time_spec(s, 0, &ms) < 0 || ms <= 0)
+                return 0;
+        return ms;
+}
+
+/* "label=level:s0:c1,c2" (docker run --security-opt) or the older "label:level:s0:c1,c2". */
+static const char *security_opt_level(json_object *opts) {
+        if (!opts || !json_object_is_type(opts, json_type_array))
+                return NULL;
+        size_t n = json_object_array_length(opts);
+        for (size_t i = 0; i < n; i++) {
+                json_object *v = json_object_array_get_idx(opts, i);
+                if (!v || !json_object_is_type(v, json_type_string))
+                        continue;
+                const char *s = json_object_get_string(v);
+                if ((strncmp(s, "label=level:", 12) == 0 || strncmp(s, "label:level:", 12) == 0) &&
+                    strlen(s) <= CONTAINER_STRING_MAX)
+                        return s + 6;
+        }
+        return NULL;
+}
+
+int engine_inspect_parse(const char *json, size_t len, const char *engine, ContainerInfo *ret) {
+        _cleanup_(container_info_done) ContainerInfo c = {};
+        json_object *o = parse(json, len);
+        int r = 0;
+
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        const char *id = get_string(o, "Id");
+        if (!container_id_is_valid(id)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+
+        json_object *config = get(o, "Config"), *state = get(o, "State");
+        json_object *labels = get(config, "Labels");
+        const char *name = get_string(o, "Name");
+        if (name && name[0] == '/')
+                name = name[1] ? name + 1 : NULL;
+        const char *image = get_string(config, "Image");
+        if (!image)
+                image = get_string(o, "Image");
+        const char *label = get_string(o, "ProcessLabel");
+        if (!label)
+                label = security_opt_level(get(get(o, "HostConfig"), "SecurityOpt"));
+
+        const struct {
+                const char *value;
+                char **dst;
+        } strings[] = {
+                {id, &c.id},
+                {name, &c.name},
+                {image, &c.image},
+                {engine, &c.engine},
+                {get_string(labels, "io.kubernetes.pod.name"), &c.pod},
+                {get_string(labels, "io.kubernetes.pod.namespace"), &c.pod_namespace},
+                {get_string(labels, "com.docker.compose.project"), &c.compose_project},
+                {get_string(labels, "com.docker.compose.service"), &c.compose_service},
+                {label, &c.label},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings) && r >= 0; i++)
+                r = dup_string(strings[i].value, strings[i].dst);
+        if (r < 0) {
+                json_object_put(o);
+                return r;
+        }
+        if (c.label && container_label_mcs(c.label, &c.mcs) > 0)
+                c.has_mcs = true;
+
+        c.created_ms = get_time(o, "Created");
+        c.started_ms = get_time(state, "StartedAt");
+        c.finished_ms = get_time(state, "FinishedAt");
+        json_object *running = get(state, "Running");
+        if (running && json_object_is_type(running, json_type_boolean))
+                c.state = json_object_get_boolean(running) ? CONTAINER_STATE_RUNNING
+                                                           : CONTAINER_STATE_EXITED;
+        json_object_put(o);
+        *ret = c;
+        c = (ContainerInfo){};
+        return 0;
+}
+
+void engine_ids_free(char **ids, size_t n) {
+        if (!ids)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
+        free(ids);
+}
+
+int engine_list_parse(const char *json, size_t len, char ***ret_ids, size_t *ret_n) {
+        json_object *o = parse(json, len);
+        char **ids = NULL;
+        size_t n = 0;
+
+        if (!o || !json_object_is_type(o, json_type_array)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        size_t total = json_object_array_length(o);
+        ids = calloc(MIN(total, (size_t) ENGINE_LIST_MAX) + 1, sizeof(char *));
+        if (!ids) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < total && n < ENGINE_LIST_MAX; i++) {
+                const char *id = get_string(json_object_array_get_idx(o, i), "Id");
+                if (!container_id_is_valid(id))
+                        continue;
+                ids[n] = strdup(id);
+                if (!ids[n]) {
+                        engine_ids_free(ids, n);
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        json_object_put(o);
+        *ret_ids = ids;
+        *ret_n = n;
+        return 0;
+}
+
+static const struct {
+        const char *action;
+        EngineAction what;
+} actions[] = {
+        {"create", ENGINE_ACTION_INSPECT},  {"start", ENGINE_ACTION_INSPECT},
+        {"restart", ENGINE_ACTION_INSPECT}, {"rename", ENGINE_ACTION_INSPECT},
+        {"update", ENGINE_ACTION_INSPECT},  {"unpause", ENGINE_ACTION_INSPECT},
+        {"init", ENGINE_ACTION_INSPECT},    {"die", ENGINE_ACTION_DIE},
+        {"died", ENGINE_ACTION_DIE},        {"destroy", ENGINE_ACTION_REMOVE},
+        {"remove", ENGINE_ACTION_REMOVE},   {"cleanup", ENGINE_ACTION_IGNORE},
+};
+
+void engine_event_done(EngineEvent *e) {
+        if (!e)
+                return;
+        free(e->name);
+        free(e->image);
+        e->name = e->image = NULL;
+}
+
+int engine_event_parse(const char *json, size_t len, EngineEvent *ret) {
+        EngineEvent e = {};
+        json_object *o = parse(json, len);
+        int r = 0;
+
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        /* Type (API >= 1.22) or, from older engines, only status + id. */
+        const char *type = get_string(o, "Type");
+        const char *action = get_string(o, "Action");
+        if (!action)
+                action = get_string(o, "status");
+        json_object *actor = get(o, "Actor");
+        const char *id = get_string(actor, "ID");
+        if (!id)
+                id = get_string(o, "id");
+
+        if ((!type || strcmp(type, "container") == 0) && action && container_id_is_valid(id)) {
+                for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+                        if (strcmp(action, actions[i].action) == 0) {
+                                e.action = actions[i].what;
+                                break;
+                        }
+                strcpy(e.id, id);
+        }
+        json_object *nano = get(o, "timeNano"), *secs = get(o, "time");
+        if (nano && json_object_is_type(nano, json_type_int) && json_object_get_int64(nano) > 0)
+                e.time_ms = json_object_get_int64(nano) / 1000000;
+        else if (secs && json_object_is_type(secs, json_type_int) &&
+                 json_object_get_int64(secs) > 0 && json_object_get_int64(secs) < INT64_MAX / 1000)
+                e.time_ms = json_object_get_int64(secs) * 1000;
+
+        if (e.action != ENGINE_ACTION_IGNORE) {
+                json_object *attrs = get(actor, "Attributes");
+                r = dup_string(get_string(attrs, "name"), &e.name);
+                if (r >= 0)
+                        r = dup_string(get_string(attrs, "image"), &e.image);
+        }
+        json_object_put(o);
+        if (r < 0) {
+                engine_event_done(&e);
+                return r;
+        }
+        *ret = e;
+        return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The Docker Engine API's JSON (also served by Podman's compatible API) mapped to what the
+ * registry keeps. Pure: text in, values out; the I/O is daemon/engine.c's.
+ *
+ *   GET /containers/json?all=1    -> engine_list_parse():    the ids
+ *   GET /containers/{id}/json     -> engine_inspect_parse(): a ContainerInfo
+ *   GET /events (one JSON per line) -> engine_event_parse(): what happened to which container
+ *
+ * Everything in these documents is under the control of whoever starts containers (names,
+ * labels, images, security options): values that are too long or of the wrong type are treated
+ * as unknown, never trusted to be bounded or well-formed. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container.h"
+
+#define ENGINE_LIST_MAX 4096 /* containers taken from one list (the engine lists newest first) */
+#define ENGINE_JSON_DEPTH_MAX 32 /* nesting accepted from an engine */
+
+/* Fills ret with the container's id, name (without the leading '/'), image (as the user named it:
+ * Config.Image), engine (the engine argument), pod and namespace (io.kubernetes.pod.name /
+ * .namespace labels), compose project and service (com.docker.compose.* labels), label and its
+ * categories (ProcessLabel; when empty, a "label=level:..." or "label:level:..." in
+ * HostConfig.SecurityOpt, kept as "level:..."), created / started / finished times and state.
+ * -EBADMSG when the text is not an inspect document with a valid Id; -ENOMEM. */
+int engine_inspect_parse(const char *json, size_t len, const char *engine, ContainerInfo *ret);
+
+/* The ids of a container list, at most ENGINE_LIST_MAX (entries without a valid Id are skipped).
+ * *ret_ids is a malloc'd array of malloc'd strings (free with engine_ids_free). -EBADMSG when the
+ * text is not a JSON array. */
+int engine_list_parse(const char *json, size_t len, char ***ret_ids, size_t *ret_n);
+void engine_ids_free(char **ids, size_t n);
+
+typedef enum EngineAction {
+        ENGINE_ACTION_IGNORE,  /* not a container event, or one that changes nothing we keep */
+        ENGINE_ACTION_INSPECT, /* create, start, restart, rename, update...: ask for the details */
+        ENGINE_ACTION_DIE,     /* the container's process exited */
+        ENGINE_ACTION_REMOVE,  /* destroy (docker), remove (podman) */
+} EngineAction;
+
+typedef struct EngineEvent {
+        EngineAction action;
+        char id[CONTAINER_STRING_MAX + 1];
+        int64_t time_ms; /* timeNano, else time; 0 when absent */
+        /* What the event itself says (Actor.Attributes), so that a container that lives and dies
+         * between two inspects is still named. NULL when absent. Owned. */
+        char *name, *image;
+} EngineEvent;
+
+/* One line of the /events stream. -EBADMSG when it is not a JSON object. Events of other types
+ * (image, network, volume) give ENGINE_ACTION_IGNORE. */
+int engine_event_parse(const char *json, size_t len, EngineEvent *ret);
+void engine_event_done(EngineEvent *e);

@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: MIT */
+/* Engine: the Docker Engine API (and Podman's compatible API) over AF_UNIX, on sd-event.
+ *
+ * Two HTTP/1.1 connections at most, both non-blocking:
+ * - the event stream, GET /events filtered to containers, open as long as the engine is up. Its
+ *   chunked body is decoded by common/http.c and cut into lines (one JSON object each, at most
+ *   ENGINE_EVENT_LINE_MAX). It is opened first; once its response head says 200 the engine
+ *   counts as connected, and only then is the container list asked for, so that a container
+ *   started between the list and the stream cannot be missed.
+ * - one request at a time (list, then an inspect per queued container), each on a fresh
+ *   connection with "Connection: close": simple, and a slow or broken answer costs one request,
+ *   not the stream. Bodies are buffered up to ENGINE_RESPONSE_MAX, each request has a deadline.
+ *
+ * Decisions:
+ * - Events name a container before its inspect arrives: create / start / die / destroy update the
+ *   registry at once with what the event carries (name, image, times), so a container that lives
+ *   for a few milliseconds is still named; the inspect then adds the label and exact times.
+ * - After a list, containers of this engine that the registry thinks alive but the engine no
+ *   longer has were removed while we were not listening: they are marked removed now (an upper
+ *   bound; nothing better is known). Not done when the list was cut at ENGINE_LIST_MAX.
+ * - The engine being absent is normal (not every host runs both): the first failure is logged
+ *   once, retries back off from ENGINE_RETRY_MIN_USEC to ENGINE_RETRY_MAX_USEC and stay silent,
+ *   and stats show the state. Losing a connected engine is logged once too.
+ * - Everything an engine sends is untrusted: sizes are bounded (responses, event lines, the
+ *   inspect queue) and the JSON goes through common/engine-json.c. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine-json.h"
+#include "engine.h"
+#include "http.h"
+#include "log.h"
+#include "macro.h"
+
+#define ENGINE_READ_CHUNK (64 * 1024) /* one recv() */
+#define ENGINE_READS_PER_WAKE 16      /* the loop stays fair to the audit socket */
+#define ENGINE_REQUEST_TEXT_MAX 512   /* "GET /containers/<id>/json ..." */
+/* Filtered to container events: images, networks and volumes are of no interest. */
+#define ENGINE_EVENTS_PATH "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D"
+
+typedef enum RequestKind {
+        REQUEST_NONE,
+        REQUEST_EVENTS,
+        REQUEST_LIST,
+        REQUEST_INSPECT,
+} RequestKind;
+
+typedef struct Conn {
+        Engine *engine;
+        RequestKind kind;
+        int fd;
+        sd_event_source *io;
+        sd_event_source *deadline;
+        char out[ENGINE_REQUEST_TEXT_MAX];
+        size_t out_len, out_sent;
+        HttpResponse *http;
+        bool head_done;
+        char *body; /* requests: the body so far; events: the current line */
+        size_t body_len, body_size, body_max;
+        char id[CONTAINER_STRING_MAX + 1]; /* REQUEST_INSPECT */
+} Conn;
+
+struct Engine {
+        sd_event *event;
+        char *name;
+        char *socket_path;
+        Registry *registry;
+        EngineStats *stats;
+        Conn events, request;
+        char **queue; /* ring of ids to inspect */
+        size_t queue_head, queue_len;
+        sd_event_source *retry;
+        uint64_t backoff_usec, retry_min_usec, retry_max_usec;
+        bool connected;
+        bool quiet; /* the current outage was logged */
+};
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void engine_set_state(Engine *e, const char *state) {
+        if (e->stats->state != state) {
+                e->stats->state = state;
+                e->stats->since_ms = now_ms();
+        }
+}
+
+/* "what: reason" into stats' last_error. */
+static void engine_set_error(Engine *e, const char *what, int r) {
+        snprintf(e->stats->last_error, sizeof(e->stats->last_error), "%s: %s", what,
+                 strerror(r < 0 ? -r : r));
+}
+
+/* ---- connections ---- */
+
+static void conn_close(Conn *c) {
+        c->io = sd_event_source_disable_unref(c->io);
+        c->deadline = sd_event_source_disable_unref(c->deadline);
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -EBADF;
+        free(c->body);
+        c->body = NULL;
+        c->body_len = c->body_size = 0;
+        c->kind = REQUEST_NONE;
+        c->head_done = false;
+}
+
+static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_conn_deadline(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Connects to the engine's socket and queues text as the request. The answer is handled by
+ * on_conn_io(); deadline_usec 0: none (the event stream). */
+static int conn_open(Conn *c, RequestKind kind, const char *text, uint64_t deadline_usec) {
+        Engine *e = c->engine;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int r;
+
+        if (strlen(e->socket_path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, e->socket_path);
+        size_t n = strlen(text);
+        if (n >= sizeof(c->out))
+                return -E2BIG;
+        if (!c->http) {
+                c->http = malloc(sizeof(HttpResponse));
+                if (!c->http)
+                        return -ENOMEM;
+        }
+        http_response_init(c->http);
+
+        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c->fd < 0)
+                return negative_errno();
+        /* A local stream socket connects at once or fails at once (EAGAIN: backlog full). */
+        if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                r = negative_errno();
+                conn_close(c);
+                return r;
+        }
+        memcpy(c->out, text, n);
+        c->out_len = n;
+        c->out_sent = 0;
+        c->kind = kind;
+        c->head_done = false;
+        c->body_len = 0;
+        c->body_max = kind == REQUEST_EVENTS ? ENGINE_EVENT_LINE_MAX : ENGINE_RESPONSE_MAX;
+        r = sd_event_add_io(e->event, &c->io, c->fd, EPOLLOUT | EPOLLIN, on_conn_io, c);
+        if (r >= 0 && deadline_usec > 0)
+                r = sd_event_add_time_relative(e->event, &c->deadline, CLOCK_MONOTONIC,
+                                               deadline_usec, 0, on_conn_deadline, c);
+        if (r < 0) {
+                conn_close(c);
+                return r;
+        }
+        return 0;
+}
+
+/* ---- the registry side ---- */
+
+static int engine_update(Engine *e, ContainerInfo *c) {
+        int r = registry_update(e->registry, c);
+        if (r < 0 && r != -EINVAL)
+                log_warning_errno(r, "Failed to record %s container %.12s: %m", e->name, c->id);
+        return r;
+}
+
+static void engine_queue_inspect(Engine *e, const char *id);
+
+static void engine_handle_event(Engine *e, const char *line, size_t len) {
+        EngineEvent ev;
+        int r;
+
+        r = engine_event_parse(line, len, &ev);
+        if (r < 0) {
+                e->stats->failures++;
+                return;
+        }
+        if (ev.action == ENGINE_ACTION_IGNORE) {
+                engine_event_done(&ev);
+                return;
+        }
+        e->stats->events++;
+        int64_t t = ev.time_ms > 0 ? ev.time_ms : now_ms();
+        ContainerInfo c = {
+                .id = ev.id,
+                .name = ev.name,
+                .image = ev.image,
+                .engine = e->name,
+        };
+        switch (ev.action) {
+        case ENGINE_ACTION_INSPECT:
+                /* A start event stands for a running container until the inspect says more. */
+                if (!registry_get(e->registry, ev.id))
+                        c.created_ms = t;
+                (void) engine_update(e, &c);
+                engine_queue_inspect(e, ev.id);
+                break;
+        case ENGINE_ACTION_DIE:
+                c.finished_ms = t;
+                c.state = CONTAINER_STATE_EXITED;
+                (void) engine_update(e, &c);
+                engine_queue_inspect(e, ev.id); /* the exact FinishedAt */
+                break;
+        case ENGINE_ACTION_REMOVE:
+                c.removed_ms = t;
+                c.state = CONTAINER_STATE_EXITED;
+                (void) engine_update(e, &c);
+                break;
+        default:
+                break;
+        }
+        engine_event_done(&ev);
+}
+
+typedef struct Reconcile {
+        Engine *engine;
+        char **listed;
+        size_t n_listed;
+        char **gone;
+        size_t n_gone;
+} Reconcile;
+
+static int reconcile_one(const ContainerInfo *c, void *userdata) {
+        Reconcile *rc = userdata;
+
+        if (!c->engine || strcmp(c->engine, rc->engine->name) != 0 || c->removed_ms > 0)
+                return 0;
+        for (size_t i = 0; i < rc->n_listed; i++)
+                if (strcmp(rc->listed[i], c->id) == 0)
+                        return 0;
+        char *copy = strdup(c->id);
+        if (!copy)
+                return -ENOMEM;
+        char **gone = realloc(rc->gone, (rc->n_gone + 1) * sizeof(char *));
+        if (!gone) {
+                free(copy);
+                return -ENOMEM;
+        }
+        rc->gone = gone;
+        rc->gone[rc->n_gone++] = copy;
+        return 0;
+}
+
+static void engine_handle_list(Engine *e, const char *body, size_t len) {
+        char **ids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = engine_list_parse(body, len, &ids, &n);
+        if (r < 0) {
+                e->stats->failures++;
+                engine_set_error(e, "container list", r);
+                return;
+        }
+        if (n < ENGINE_LIST_MAX) {
+                Reconcile rc = {.engine = e, .listed = ids, .n_listed = n};
+                r = registry_foreach(e->registry, reconcile_one, &rc);
+                int64_t t = now_ms();
+                for (size_t i = 0; r >= 0 && i < rc.n_gone; i++)
+                        (void) registry_mark_removed(e->registry, rc.gone[i], t);
+                if (rc.n_gone > 0)
+                        log_info("%zu %s container(s) were removed while %s was not followed.",
+                                 rc.n_gone, e->name, e->name);
+                engine_ids_free(rc.gone, rc.n_gone);
+        }
+        for (size_t i = 0; i < n; i++)
+                engine_queue_inspect(e, ids[i]);
+        log_info("Following %s at %s: %zu container(s).", e->name, e->socket_path, n);
+        engine_ids_free(ids, n);
+}
+
+static void engine_handle_inspect(Engine *e, const char *id, const char *body, size_t len) {
+        ContainerInfo c;
+        int r;
+
+        r = engine_inspect_parse(body, len, e->name, &c);
+        if (r < 0 || strcmp(c.id, id) != 0) {
+                if (r >= 0)
+                        container_info_done(&c);
+                e->stats->failures++;
+                engine_set_error(e, "container inspect", r < 0 ? r : -EBADMSG);
+                return;
+        }
+        e->stats->inspects++;
+        (void) engine_update(e, &c);
+        container_info_done(&c);
+}
+
+/* ---- requests ---- */
+
+static void engine_next_request(Engine *e);
+
+static void engine_queue_inspect(Engine *e, const char *id) {
+        size_t cap = ENGINE_QUEUE_MAX;
+
+        for (size_t i = 0; i < e->queue_len; i++)
+                if (strcmp(e->queue[(e->queue_head + i) % cap], id) == 0)
+                        return;
+        if (e->request.kind == REQUEST_INSPECT && strcmp(e->request.id, id) == 0)
+                return;
+        if (e->queue_len >= cap) {
+                e->stats->failures++;
+                engine_set_error(e, "inspect queue full", -ENOBUFS);
+                return;
+        }
+        char *copy = strdup(id);
+        if (!copy)
+                return;
+        e->queue[(e->queue_head + e->queue_len) % cap] = copy;
+        e->queue_len++;
+        engine_next_request(e);
+}
+
+static void engine_clear_queue(Engine *e) {
+        while (e->queue_len > 0) {
+                free(e->queue[e->queue_head]);
+                e->queue[e->queue_head] = NULL;
+                e->queue_head = (e->queue_head + 1) % ENGINE_QUEUE_MAX;
+                e->queue_len--;
+        }
+        e->queue_head = 0;
+}
+
+static void engine_start_request(Engine *e, RequestKind kind, const char *id) {
+        char text[ENGINE_REQUEST_TEXT_MAX];
+        int r;
+
+        if (kind == REQUEST_LIST)
+                snprintf(text, sizeof(text),
+                         "GET /containers/json?all=1&limit=%d HTTP/1.1\r\nHost: %s\r\n"
+                         "Connection: close\r\n\r\n",
+                         ENGINE_LIST_MAX, e->name);
+        else
+                snprintf(
+                        text, sizeof(text),
+                        "GET /containers/%s/json HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                        id, e->name);
+        r = conn_open(&e->request, kind, text, ENGINE_REQUEST_TIMEOUT_USEC);
+        if (r < 0) {
+                e->stats->failures++;
+                engine_set_error(e, "request", r);
+                return;
+        }
+        if (id)
+                snprintf(e->request.id, sizeof(e->request.id), "%s", id);
+}
+
+/* Starts the next inspect when nothing else is in flight. */
+static void engine_next_request(Engine *e) {
+        while (e->connected && e->request.kind == REQUEST_NONE && e->queue_len > 0) {
+                _cleanup_(freep) char *id = e->queue[e->queue_head];
+                e->queue[e->queue_head] = NULL;
+                e->queue_head = (e->queue_head + 1) % ENGINE_QUEUE_MAX;
+                e->queue_len--;
+                if (container_id_is_valid(id) && strlen(id) < ENGINE_REQUEST_TEXT_MAX - 128)
+                        engine_start_request(e, REQUEST_INSPECT, id);
+        }
+}
+
+/* ---- the connection's life ---- */
+
+static void engine_schedule_retry(Engine *e) {
+        int r;
+
+        if (e->backoff_usec == 0)
+                e->backoff_usec = e->retry_min_usec;
+        else
+                e->backoff_usec = MIN(e->backoff_usec * 2, e->retry_max_usec);
+        r = sd_event_source_set_time_relative(e->retry, e->backoff_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->retry, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Failed to schedule a reconnect to %s: %m", e->name);
+}
+
+/* The event stream failed or ended: drop everything, try again later. */
+static void engine_disconnect(Engine *e, int error, const char *what) {
+        bool was_connected = e->connected;
+
+        conn_close(&e->events);
+        conn_close(&e->request);
+        engine_clear_queue(e);
+        e->connected = false;
+        e->stats->failures++;
+        engine_set_error(e, what, error);
+        if (was_connected) {
+                e->backoff_usec = 0;
+                log_notice("Lost %s at %s (%s); reconnecting in the background.", e->name,
+                           e->socket_path, e->stats->last_error);
+                e->quiet = true;
+        } else if (!e->quiet) {
+                log_notice("%s is not available at %s (%s); retrying in the background, "
+                           "attributing by pid and /proc meanwhile.",
+                           e->name, e->socket_path, e->stats->last_error);
+                e->quiet = true;
+        }
+        engine_set_state(e, "unavailable");
+        engine_schedule_retry(e);
+}
+
+static void engine_connect(Engine *e) {
+        char text[ENGINE_REQUEST_TEXT_MAX];
+        int r;
+
+        snprintf(text, sizeof(text), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", ENGINE_EVENTS_PATH,
+                 e->name);
+        r = conn_open(&e->events, REQUEST_EVENTS, text, ENGINE_REQUEST_TIMEOUT_USEC);
+        if (r < 0) {
+                engine_disconnect(e, r, "connect");
+                return;
+        }
+        e->stats->connects++;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        engine_connect(userdata);
+        return 0;
+}
+
+/* The event stream's head: 200 means the engine is there and we follow it. */
+static int events_head(Conn *c) {
+        Engine *e = c->engine;
+
+        c->head_done = true;
+        if (c->http->status != 200)
+                return -EPROTO;
+        c->deadline = sd_event_source_disable_unref(c->deadline); /* a stream has no end */
+        e->connected = true;
+        e->quiet = false;
+        e->backoff_usec = 0;
+        e->stats->last_error[0] = 0;
+        engine_set_state(e, "connected");
+        engine_start_request(e, REQUEST_LIST, NULL);
+        return 0;
+}
+
+static int on_events_body(const char *data, size_t len, void *userdata) {
+        Conn *c = userdata;
+
+        if (!c->head_done) {
+                int r = events_head(c);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < len; i++) {
+                if (data[i] == '\n') {
+                        if (c->body_len > 0)
+                                engine_handle_event(c->engine, c->body, c->body_len);
+                        c->body_len = 0;
+                        continue;
+                }
+                if (c->body_len >= c->body_max)
+                        return -E2BIG;
+                if (c->body_len >= c->body_size) {
+                        size_t size = MIN(MAX(c->body_size * 2, (size_t) 4096), c->body_max);
+                        char *b = realloc(c->body, size);
+                        if (!b)
+                                return -ENOMEM;
+                        c->body = b;
+                        c->body_size = size;
+                }
+                c->body[c->body_len++] = data[i];
+        }
+        return 0;
+}
+
+static int on_request_body(const char *data, size_t len, void *userdata) {
+        Conn *c = userdata;
+
+        if (len > c->body_max - c->body_len)
+                return -E2BIG;
+        if (c->body_len + len + 1 > c->body_size) {
+                size_t size = MAX(c->body_size * 2, c->body_len + len + 1);
+                size = MAX(size, (size_t) 16384);
+                size = MIN(size, c->body_max + 1);
+                char *b = realloc(c->body, size);
+                if (!b)
+                        return -ENOMEM;
+                c->body = b;
+                c->body_size = size;
+        }
+        memcpy(c->body + c->body_len, data, len);
+        c->body_len += len;
+        c->body[c->body_len] = 0;
+        return 0;
+}
+
+/* A list or inspect answer is complete (or failed with error < 0). */
+static void request_done(Conn *c, int error) {
+        Engine *e = c->engine;
+        RequestKind kind = c->kind;
+        char id[sizeof(c->id)];
+
+        memcpy(id, c->id, sizeof(id));
+        if (error < 0) {
+                e->stats->failures++;
+                engine_set_error(e, kind == REQUEST_LIST ? "container list" : "container inspect",
+                                 error);
+        } else if (c->http->status == 404 && kind == REQUEST_INSPECT) {
+                /* Gone before we asked: its events have said what there is to say. */
+        } else if (c->http->status != 200) {
+                e->stats->failures++;
+                snprintf(e->stats->last_error, sizeof(e->stats->last_error), "HTTP status %d",
+                         c->http->status);
+        } else if (kind == REQUEST_LIST)
+                engine_handle_list(e, c->body ? c->body : "", c->body_len);
+        else
+                engine_handle_inspect(e, id, c->body ? c->body : "", c->body_len);
+        conn_close(c);
+        engine_next_request(e);
+}
+
+static void conn_failed(Conn *c, int error) {
+        if (c->kind == REQUEST_EVENTS)
+                engine_disconnect(c->engine, error, "event stream");
+        else
+                request_done(c, error);
+}
+
+static int on_conn_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        conn_failed(userdata, -ETIMEDOUT);
+        return 0;
+}
+
+static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Conn *c = userdata;
+        char buf[ENGINE_READ_CHUNK];
+        int r;
+
+        if (c->out_sent < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                        conn_failed(c, negative_errno());
+                        return 0;
+                }
+                if (n > 0)
+                        c->out_sent += n;
+                if (c->out_sent == c->out_len)
+                        (void) sd_event_source_set_io_events(c->io, EPOLLIN);
+        }
+        if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                return 0;
+
+        for (int i = 0; i < ENGINE_READS_PER_WAKE; i++) {
+                ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        conn_failed(c, negative_errno());
+                        return 0;
+                }
+                if (n == 0) {
+                        r = http_response_eof(c->http);
+                        if (c->kind == REQUEST_EVENTS)
+                                conn_failed(c, -ECONNRESET); /* the engine went away */
+                        else
+                                request_done(c, r > 0 ? 0 : r);
+                        return 0;
+                }
+                size_t consumed = 0;
+                r = http_response_feed(c->http, buf, (size_t) n,
+                                       c->kind == REQUEST_EVENTS ? on_events_body : on_request_body,
+                                       c, &consumed);
+                if (r >= 0 && c->kind == REQUEST_EVENTS && !c->head_done &&
+                    c->http->state != HTTP_STATE_HEAD)
+                        r = events_head(c);
+                if (r < 0) {
+                        conn_failed(c, r);
+                        return 0;
+                }
+                if (r > 0) {
+                        /* Complete. A stream that completes has ended. */
+                        if (c->kind == REQUEST_EVENTS)
+                                conn_failed(c, -ECONNRESET);
+                        else
+                                request_done(c, 0);
+                        return 0;
+                }
+        }
+        return 0;
+}
+
+/* ---- the handle ---- */
+
+int engine_new(sd_event *event, const char *name, const char *socket_path, Registry *registry,
+               EngineStats *stats, Engine **ret) {
+        Engine *e;
+        int r;
+
+        if (!event || !name || !socket_path || !registry || !stats || !ret)
+                return -EINVAL;
+        e = calloc(1, sizeof(Engine));
+        if (!e)
+                return -ENOMEM;
+        e->event = sd_event_ref(event);
+        e->registry = registry;
+        e->stats = stats;
+        e->events = (Conn){.engine = e, .fd = -EBADF};
+        e->request = (Conn){.engine = e, .fd = -EBADF};
+        e->retry_min_usec = ENGINE_RETRY_MIN_USEC;
+        e->retry_max_usec = ENGINE_RETRY_MAX_USEC;
+        e->name = strdup(name);
+        e->socket_path = strdup(socket_path);
+        e->queue = calloc(ENGINE_QUEUE_MAX, sizeof(char *));
+        if (!e->name || !e->socket_path || !e->queue) {
+                engine_free(e);
+                return -ENOMEM;
+        }
+        *stats = (EngineStats){};
+        snprintf(stats->name, sizeof(stats->name), "%s", name);
+        snprintf(stats->socket, sizeof(stats->socket), "%s", socket_path);
+        engine_set_state(e, "connecting");
+
+        r = sd_event_add_time_relative(event, &e->retry, CLOCK_MONOTONIC, 0, 0, on_retry, e);
+        if (r < 0) {
+                engine_free(e);
+                return r;
+        }
+        /* The first attempt runs from the loop, like every later one. */
+        *ret = e;
+        return 0;
+}
+
+Engine *engine_free(Engine *e) {
+        if (!e)
+                return NULL;
+        conn_close(&e->events);
+        conn_close(&e->request);
+        free(e->events.http);
+        free(e->request.http);
+        if (e->queue)
+                engine_clear_queue(e);
+        free(e->queue);
+        sd_event_source_disable_unref(e->retry);
+        sd_event_unref(e->event);
+        free(e->name);
+        free(e->socket_path);
+        free(e);
+        return NULL;
+}
+
+bool engine_is_connected(const Engine *e) {
+        return e && e->connected;
+}
+
+const char *engine_name(const Engine *e) {
+        return e ? e->name : NULL;
+}
+
+void engine_set_retry_usec(Engine *e, uint64_t min_usec, uint64_t max_usec) {
+        e->retry_min_usec = min_usec;
+        e->retry_max_usec = MAX(min_usec, max_usec);
+}
