@@ -23,6 +23,7 @@
 #include "context.h"
 #include "filter.h"
 #include "macro.h"
+#include "strutil.h"
 
 /* Canonical mcs text: c0..c1023 as ranges and singles, always well below this. */
 #define FILTER_MCS_TEXT_MAX 8192
@@ -210,20 +211,10 @@ static bool streq_set(const char *want, const char *have) {
         return !want || (have && strcmp(want, have) == 0);
 }
 
-static bool is_hex_string(const char *s) {
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
-                      (*s >= 'A' && *s <= 'F')))
-                        return false;
-        return true;
-}
-
 static bool container_matches(const char *want, const ContainerRef *c) {
         if (c->name && strcmp(c->name, want) == 0)
                 return true;
-        return is_hex_string(want) && c->id && strncmp(c->id, want, strlen(want)) == 0;
+        return string_is_hex(want) && c->id && strncmp(c->id, want, strlen(want)) == 0;
 }
 
 static bool perm_in_set(const char *perm, const char *set) {

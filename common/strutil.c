@@ -151,6 +151,16 @@ char *terminal_safe_dup(const char *s) {
         return out;
 }
 
+bool string_is_hex(const char *s) {
+        if (!s || !*s)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+                      (*s >= 'A' && *s <= 'F')))
+                        return false;
+        return true;
+}
+
 bool string_has_prefix(const char *s, const char *prefix) {
         if (!s || !prefix)
                 return false;

@@ -24,6 +24,8 @@ size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp);
 bool unicode_is_bidi_control(uint32_t cp);
 
 bool string_has_prefix(const char *s, const char *prefix);
+/* Non-empty and only hex digits (either case). */
+bool string_is_hex(const char *s);
 /* Decodes an even-length string of hex digits into a malloc'd NUL-terminated buffer;
  * -EINVAL when s is not hex. ret_len excludes the NUL. */
 int hex_decode(const char *s, size_t len, char **ret, size_t *ret_len);

@@ -567,6 +567,17 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                                        "Refusing '%s': it is not an avcwatch database "
                                        "(left untouched).",
                                        m->config.database);
+        if (r == -EMEDIUMTYPE)
+                return log_error_errno(r,
+                                       "Refusing '%s': it is an avcwatch database of an older "
+                                       "schema (avcwatch 0.1), left untouched. Move it aside and "
+                                       "import the audit logs again (avcctl import).",
+                                       m->config.database);
+        if (r == -EPROTONOSUPPORT)
+                return log_error_errno(r,
+                                       "Refusing '%s': it was written by a newer avcwatch "
+                                       "(left untouched).",
+                                       m->config.database);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);
         r = registry_new(m->store, &m->registry);

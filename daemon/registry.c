@@ -80,13 +80,15 @@ static const char *const rstmt_sql[_RSTMT_MAX] = {
         [RSTMT_RERESOLVE_SELECT] =
                 "SELECT d.id, d.time_ms, d.serial, d.seq, d.attribution, d.container FROM denials "
                 "d "
-                "WHERE d.mcs = (SELECT id FROM strings WHERE text = ?1) AND d.time_ms >= ?2 AND "
-                "d.time_ms < ?3 AND d.attribution IN (?4, ?5, ?6) ORDER BY d.time_ms DESC LIMIT ?7",
+                "WHERE d.mcs = (SELECT id FROM strings WHERE text = ?1) AND d.id >= ?2 * 1048576 "
+                "AND "
+                "d.id < ?3 * 1048576 AND d.attribution IN (?4, ?5, ?6) ORDER BY d.id DESC LIMIT ?7",
         [RSTMT_DENIAL_UPDATE] = "UPDATE denials SET container = ?2, attribution = ?3 WHERE id = ?1",
         [RSTMT_TARGET_SELECT] =
                 "SELECT d.id, d.time_ms, d.container, d.target_container FROM denials d WHERE "
-                "d.target_mcs = (SELECT id FROM strings WHERE text = ?1) AND d.time_ms >= ?2 AND "
-                "d.time_ms < ?3 ORDER BY d.time_ms DESC LIMIT ?4",
+                "d.target_mcs = (SELECT id FROM strings WHERE text = ?1) AND d.id >= ?2 * 1048576 "
+                "AND "
+                "d.id < ?3 * 1048576 ORDER BY d.id DESC LIMIT ?4",
         [RSTMT_TARGET_UPDATE] = "UPDATE denials SET target_container = ?2 WHERE id = ?1",
         [RSTMT_CANDIDATE_INSERT] = "INSERT OR IGNORE INTO denial_candidates(time_ms, serial, seq, "
                                    "container) VALUES (?1, ?2, ?3, ?4)",

@@ -590,7 +590,6 @@ static void method_get_interface_description(Connection *c, json_object *params)
 typedef struct QueryPage {
         json_object *denials;
         size_t rows, bytes;
-        int64_t last_id;
         bool full; /* stopped at SERVER_REPLY_BYTES_MAX */
 } QueryPage;
 
@@ -618,7 +617,6 @@ static int query_page_add(const Denial *d, void *userdata) {
         }
         page->rows++;
         page->bytes += len;
-        page->last_id = d->id;
         return 0;
 }
 
@@ -626,22 +624,25 @@ static void method_query(Connection *c, json_object *params) {
         static const char *const known[] = {"filter", "limit", "after", "reverse", NULL};
         _cleanup_(denial_filter_done) DenialFilter filter = {};
         int64_t limit = SERVER_QUERY_PAGE_DEFAULT, after = 0;
-        bool reverse = false;
+        bool reverse = false, has_after;
+        json_object *v;
 
+        has_after = json_object_object_get_ex(params, "after", &v) && v;
         if (!params_check_keys(c, params, known) ||
             !params_get_int(c, params, "limit", 1, SERVER_QUERY_PAGE_MAX, &limit) ||
-            !params_get_int(c, params, "after", 0, INT64_MAX, &after) ||
+            !params_get_int(c, params, "after", INT64_MIN, INT64_MAX, &after) ||
             !params_get_bool(c, params, "reverse", &reverse) ||
             !params_get_filter(c, params, &filter))
                 return;
 
         QueryPage page = {.denials = json_object_new_array()};
+        StorePage more = {};
         if (!page.denials) {
                 c->dead = true;
                 return;
         }
-        int r = store_query(c->server->store, &filter, reverse, after, (unsigned) limit,
-                            query_page_add, &page);
+        int r = store_query(c->server->store, &filter, reverse, has_after ? &after : NULL,
+                            (unsigned) limit, query_page_add, &page, &more);
         if (r < 0) {
                 json_object_put(page.denials);
                 if (r == -ENOMEM)
@@ -652,9 +653,7 @@ static void method_query(Connection *c, json_object *params) {
         }
 
         json_object *p = json_object_new_object();
-        json_object *next = page.full || page.rows == (size_t) limit
-                                    ? json_object_new_int64(page.last_id)
-                                    : NULL;
+        json_object *next = more.more ? json_object_new_int64(more.next) : NULL;
         if (!p || json_object_object_add(p, "denials", page.denials) < 0) {
                 json_object_put(page.denials);
                 json_object_put(next);
@@ -708,8 +707,8 @@ static void method_tail(Connection *c, json_object *params, bool more) {
                         c->dead = true;
                         return;
                 }
-                int r = store_query(s->store, &filter, true, 0, (unsigned) lines, query_page_add,
-                                    &page);
+                int r = store_query(s->store, &filter, true, NULL, (unsigned) lines, query_page_add,
+                                    &page, NULL);
                 if (r < 0) {
                         json_object_put(page.denials);
                         if (r == -ENOMEM)

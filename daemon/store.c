@@ -1,48 +1,71 @@
 /* SPDX-License-Identifier: MIT */
-/* Store: the SQLite database of denials.
+/* Store: the SQLite database of denials: schema, writing, counts and retention. Queries, top and
+ * histograms are in store-query.c.
  *
- * Schema (version 1, PRAGMA user_version = 1, PRAGMA application_id = 'AVCW'):
+ * Schema (version 2: PRAGMA user_version = 2, PRAGMA application_id = 'AVCW'):
  *
- *   meta(key TEXT PRIMARY KEY, value INTEGER)      -- 'denials', 'events': row counts kept at
- *                                                     commit so that `stats` is O(1)
- *   strings(id INTEGER PRIMARY KEY, text UNIQUE)   -- every repeated string, interned
- *   events(id INTEGER PRIMARY KEY, node, time_ms, serial, raw,
- *          UNIQUE(node, time_ms, serial))          -- one audit event, its raw text kept once
- *                                                     however many verdicts it holds
- *   containers(id INTEGER PRIMARY KEY, container_id TEXT UNIQUE, name, image, engine, pod)
- *   signatures(id INTEGER PRIMARY KEY, source_type, target_type, tclass, permissions, image,
- *              count, first_ms, last_ms, UNIQUE(source_type, ..., image))
- *   denials(id INTEGER PRIMARY KEY = events.id << 10 | seq, event, time_ms, serial, seq,
- *           record_type, result .. proctitle (string refs), pid, ppid, uid, syscall,
- *           permissive, container, attribution, target_container, signature)
- *   indexes: denials(time_ms) (+ rowid: the (time, id) order), and (container, time_ms),
- *            (mcs, time_ms), (source_type, time_ms) so that a filtered query walks its rows in
- *            (time, id) order and stops at the limit; containers(name)
+ *   meta(key TEXT PRIMARY KEY, value INTEGER)   -- 'denials', 'events', 'pruned': counts kept
+ *                                                  at commit so that `stats` is O(1)
+ *   strings(id INTEGER PRIMARY KEY, text UNIQUE) -- every repeated string, interned
+ *   containers(id INTEGER PRIMARY KEY, container_id TEXT UNIQUE, name, image, engine, pod, ...)
+ *                                                -- + the registry's columns (store_migrate_v2)
+ *   signatures(id INTEGER PRIMARY KEY, result, source_type, target_type, tclass, permissions)
+ *                                                -- string refs, UNIQUE: what a denial was
+ *   dictionaries(id INTEGER PRIMARY KEY, created_ms, data BLOB)
+ *                                                -- zstd dictionaries of the raw codec, kept
+ *                                                   forever (old rows refer to them)
+ *   denials(id INTEGER PRIMARY KEY,              -- time_ms * 2^20 + slot (below)
+ *           serial, node, seq, record_type, signature, scontext, tcontext, mcs, target_mcs,
+ *           comm, exe, path, name, cwd, proctitle,  -- string refs (NULL: unknown)
+ *           pid, ppid, uid, syscall, permissive,
+ *           container, attribution, target_container,  -- updatable: re-attribution
+ *           count,                               -- identical verdicts this row stands for
+ *                                                   (NULL = 1; for storm coalescing)
+ *           raw BLOB,                            -- the event's text, raw-codec.h
+ *           time_ms GENERATED ALWAYS AS (id >> 20) VIRTUAL)
+ *     indexes: (container) WHERE NOT NULL, (mcs) WHERE NOT NULL, (signature); each ends in the
+ *     rowid, so each is in (key, time) order
+ *   totals(signature, container, mcs, count, first_ms, last_ms)         -- all time
+ *   buckets(hour, signature, container, mcs, count, first_ms, last_ms)  -- per hour (UTC)
+ *     (container and mcs 0 when none; both WITHOUT ROWID on their key) -- `top` and histograms
+ *     read these, never the denial rows, except for the partial hours at the ends of a range
+ *   triggers: an UPDATE of denials.container or denials.count moves/adjusts the row's share of
+ *     totals and buckets, so whoever re-attributes (the registry) keeps them right
  *
  * Decisions:
- * - "No value" is 0, not NULL, in the columns that are part of a UNIQUE key (events.node, the
- *   signature key), because NULLs are all distinct in a UNIQUE index and a node-less record
- *   would then never be recognised as a re-import. Everywhere else NULL means unknown, exactly
- *   like NULL in a Denial.
- * - The dedupe key (node, time, serial, seq) costs no index of its own on the hot table: events
- *   are unique on (node, time_ms, serial), and a denial's rowid is its event's id shifted left
- *   by 10 bits plus its seq, so the rowid itself is unique on (event, seq). Events with 1024
- *   verdicts or more do not exist in practice and are refused (-E2BIG).
- * - denials.id is the query cursor: queries are ordered by (time_ms, id) and paginated by
- *   keyset on that pair, which the (time_ms) index (rowid included) serves directly.
+ * - The id is the time: denials.id = time_ms * 2^20 + slot. The table is then clustered in time
+ *   order and needs no time index; a time range is an id range; every index (key, rowid) is
+ *   already in (key, time) order, so a filtered query walks one index in order and stops at its
+ *   limit; and the id is the query cursor. slot = (serial mod 1024) * 1024 + seq mod 1024,
+ *   linearly probed (STORE_PROBE_MAX) when taken by another verdict of the same millisecond.
+ * - Dedupe without an index: a verdict is (node, time, serial, seq); its probe sequence starts
+ *   at a slot derived from (serial, seq), so finding it again is one short range read; and
+ *   verdicts newer than everything stored (live input, new logs) skip even that. Retention
+ *   deletes whole milliseconds, so a probe sequence never has holes.
+ * - Size (docs/benchmarks.md): the raw text is compressed per event with a trained dictionary
+ *   (raw-codec.h: ~10x); source/target type, class, permissions and result are one signature
+ *   ref; NULL costs one header byte; indexes are partial where most rows would be NULL; there is
+ *   no events table (every verdict carries its event's raw text; events with several verdicts
+ *   are rare). events in meta counts verdicts with seq 0.
+ * - "No value" is 0, not NULL, in the columns of a UNIQUE or primary key (signatures, totals,
+ *   buckets), because NULLs are all distinct in a UNIQUE index. Everywhere else NULL means
+ *   unknown, exactly like NULL in a Denial.
  * - Writes are batched: store_add opens a transaction (BEGIN IMMEDIATE) and inserts at once,
  *   store_commit commits. A batch is all or nothing: if SQLite loses the transaction (disk full,
  *   I/O error) the whole batch is rolled back and reported lost by the next commit.
  * - Speed: statements are prepared once; strings, containers and signatures are looked up in
  *   bounded in-memory caches (dropped whole when full, and after any rollback since the ids
- *   they hold may have vanished). Signature counts are accumulated in memory during a batch
- *   and written with one UPDATE per touched signature at commit.
+ *   they hold may have vanished). Aggregate deltas are summed in memory per (hour, signature,
+ *   container, mcs) during a batch and written with one upsert each at commit.
+ * - Dictionaries are trained between batches (about 0.1 s, rarely: raw-codec.c) and committed
+ *   before any row uses them, so a rolled-back batch never loses one.
  * - Queries run on a separate read-only connection (query_only) and so see committed data
  *   only; their SQL is made of constant fragments with bound parameters, never of values.
  * - Foreign keys are declared for documentation but not enforced: every reference is written
  *   by this file in the same transaction, and enforcement costs a lookup per reference.
  * - A file that is not ours is never written: before anything is changed we check the SQLite
- *   magic, the application_id and, for an id-less database, that it has no tables. */
+ *   magic, the application_id and, for an id-less database, that it has no tables. Schema 1
+ *   (avcwatch 0.1: an events table with the raw text uncompressed) is refused, not converted. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,28 +76,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
+#include "store-private.h"
 #include "store.h"
 
 #define STORE_APPLICATION_ID 0x41564357 /* 'AVCW' in the SQLite header */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 5000       /* another writer (a second daemon, sqlite3 CLI) */
 #define STORE_PAGE_CACHE_KIB 16384       /* hot index pages of a busy store stay in memory */
 #define STORE_CACHE_STRINGS_MAX 65536    /* interned string -> id entries kept in memory */
 #define STORE_CACHE_CONTAINERS_MAX 4096  /* container id -> row entries */
 #define STORE_CACHE_SIGNATURES_MAX 16384 /* signature key -> row entries */
+#define STORE_AGGREGATES_MAX 16384       /* (hour, signature, container, mcs) deltas of a batch */
 #define MAP_SLOTS_MIN 1024               /* a cache's first table; doubles as it fills */
 #define STORE_CACHE_KEY_MAX 1024         /* longer strings are interned but not cached */
-#define STORE_ERROR_MAX 256              /* store_last_error() text */
-#define STORE_SQL_MAX 8192               /* a generated query */
-#define STORE_QUERY_CONTAINERS_MAX 64    /* containers a filter names, bound one by one */
-#define STORE_EVENT_SEQ_BITS 64          /* verdicts per event tracked without a lookup */
-#define STORE_EVENT_VERDICT_BITS 10      /* denials.id = events.id << 10 | seq */
-#define STORE_EVENT_VERDICTS_MAX (1u << STORE_EVENT_VERDICT_BITS) /* far above real events */
+#define STORE_PROBE_MAX 64               /* slots tried for one verdict in its millisecond */
 #define STORE_WAL_AUTOCHECKPOINT_PAGES 8192 /* fewer checkpoints; bounds the WAL to ~32 MiB */
-#define SQLITE_MAGIC "SQLite format 3"      /* first 16 bytes of every database, NUL included */
+#define STORE_JOURNAL_SIZE_LIMIT (64 * 1024 * 1024) /* the WAL is truncated back to this */
+#define SQLITE_MAGIC "SQLite format 3"              /* first 16 bytes of every database */
 
 /* A bounded open-addressing hash map of byte strings to int64. */
 typedef struct MapSlot {
@@ -100,7 +122,7 @@ typedef struct StringMemo {
 enum {
         MEMO_NODE,
         MEMO_IMAGE,
-        MEMO_STRINGS, /* + 15 Denial strings */
+        MEMO_STRINGS, /* + the denial strings below */
         _MEMO_MAX = MEMO_STRINGS + 15,
 };
 
@@ -109,10 +131,14 @@ typedef struct CachedContainer {
         ContainerRef known; /* what the row holds */
 } CachedContainer;
 
-typedef struct CachedSignature {
-        int64_t row;
-        int64_t count, first_ms, last_ms; /* deltas of the open batch; count 0: clean */
-} CachedSignature;
+typedef struct AggregateKey {
+        int64_t hour, signature, container, mcs;
+} AggregateKey;
+
+typedef struct AggregateDelta {
+        AggregateKey key;
+        int64_t count, first_ms, last_ms;
+} AggregateDelta;
 
 enum {
         STMT_BEGIN,
@@ -120,19 +146,40 @@ enum {
         STMT_ROLLBACK,
         STMT_STRING_INSERT,
         STMT_STRING_SELECT,
-        STMT_EVENT_SELECT,
-        STMT_EVENT_INSERT,
-        STMT_EVENT_DELETE,
-        STMT_DENIAL_EXISTS,
+        STMT_SLOT_PROBE,
         STMT_DENIAL_INSERT,
         STMT_CONTAINER_SELECT,
         STMT_CONTAINER_INSERT,
         STMT_CONTAINER_UPDATE,
         STMT_SIGNATURE_SELECT,
         STMT_SIGNATURE_INSERT,
-        STMT_SIGNATURE_UPDATE,
+        STMT_TOTALS_ADD,
+        STMT_BUCKET_ADD,
         STMT_META_ADD,
+        STMT_DICTIONARY_INSERT,
+        STMT_DICTIONARY_LATEST,
+        STMT_MAX_ID,
         _STMT_MAX,
+};
+
+/* Columns of STMT_DENIAL_INSERT, in order (?1 ..). */
+enum {
+        INS_ID = 1,
+        INS_SERIAL,
+        INS_NODE,
+        INS_SEQ,
+        INS_RECORD_TYPE,
+        INS_SIGNATURE,
+        INS_STRINGS, /* scontext .. proctitle: the 10 entries of denial_strings[] */
+        INS_PID = INS_STRINGS + 10,
+        INS_PPID,
+        INS_UID,
+        INS_SYSCALL,
+        INS_PERMISSIVE,
+        INS_CONTAINER,
+        INS_ATTRIBUTION,
+        INS_TARGET_CONTAINER,
+        INS_RAW,
 };
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -141,20 +188,14 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_ROLLBACK] = "ROLLBACK",
         [STMT_STRING_INSERT] = "INSERT OR IGNORE INTO strings(text) VALUES (?1)",
         [STMT_STRING_SELECT] = "SELECT id FROM strings WHERE text = ?1",
-        [STMT_EVENT_SELECT] =
-                "SELECT id FROM events WHERE node = ?1 AND time_ms = ?2 AND serial = ?3",
-        [STMT_EVENT_INSERT] =
-                "INSERT OR IGNORE INTO events(node, time_ms, serial, raw) VALUES (?1, ?2, ?3, ?4)",
-        [STMT_EVENT_DELETE] = "DELETE FROM events WHERE id = ?1",
-        [STMT_DENIAL_EXISTS] = "SELECT 1 FROM denials WHERE id = ?1",
+        [STMT_SLOT_PROBE] =
+                "SELECT id, serial, node, seq FROM denials WHERE id >= ?1 AND id <= ?2 ORDER BY id",
         [STMT_DENIAL_INSERT] =
-                "INSERT OR IGNORE INTO denials(id, event, time_ms, serial, seq, record_type, "
-                "result, "
-                "permissions, comm, exe, path, name, scontext, tcontext, tclass, source_type, "
-                "target_type, mcs, target_mcs, cwd, proctitle, pid, ppid, uid, syscall, "
-                "permissive, container, attribution, target_container, signature) VALUES (?30, ?1, "
-                "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                "INSERT OR IGNORE INTO denials(id, serial, node, seq, record_type, signature, "
+                "scontext, tcontext, mcs, target_mcs, comm, exe, path, name, cwd, proctitle, "
+                "pid, ppid, uid, syscall, permissive, container, attribution, target_container, "
+                "raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         [STMT_CONTAINER_SELECT] =
                 "SELECT id, name, image, engine, pod FROM containers WHERE container_id = ?1",
         [STMT_CONTAINER_INSERT] = "INSERT INTO containers(container_id, name, image, engine, pod) "
@@ -162,36 +203,57 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_CONTAINER_UPDATE] =
                 "UPDATE containers SET name = coalesce(?2, name), image = coalesce(?3, image), "
                 "engine = coalesce(?4, engine), pod = coalesce(?5, pod) WHERE id = ?1",
-        [STMT_SIGNATURE_SELECT] = "SELECT id FROM signatures WHERE source_type = ?1 AND "
-                                  "target_type = ?2 AND tclass = ?3 AND permissions = ?4 AND "
-                                  "image = ?5",
-        [STMT_SIGNATURE_INSERT] = "INSERT INTO signatures(source_type, target_type, tclass, "
-                                  "permissions, image, count, first_ms, last_ms) VALUES (?1, ?2, "
-                                  "?3, ?4, ?5, 0, ?6, ?6)",
-        [STMT_SIGNATURE_UPDATE] = "UPDATE signatures SET count = count + ?2, first_ms = "
-                                  "min(first_ms, ?3), last_ms = max(last_ms, ?4) WHERE id = ?1",
+        [STMT_SIGNATURE_SELECT] = "SELECT id FROM signatures WHERE result = ?1 AND source_type = "
+                                  "?2 AND target_type = ?3 AND tclass = ?4 AND permissions = ?5",
+        [STMT_SIGNATURE_INSERT] = "INSERT INTO signatures(result, source_type, target_type, "
+                                  "tclass, permissions) VALUES (?1, ?2, ?3, ?4, ?5)",
+        [STMT_TOTALS_ADD] =
+                "INSERT INTO totals(signature, container, mcs, count, first_ms, last_ms) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET count = count + "
+                "excluded.count, first_ms = min(first_ms, excluded.first_ms), last_ms = "
+                "max(last_ms, excluded.last_ms)",
+        [STMT_BUCKET_ADD] =
+                "INSERT INTO buckets(hour, signature, container, mcs, count, first_ms, last_ms) "
+                "VALUES (?7, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET count = count + "
+                "excluded.count, first_ms = min(first_ms, excluded.first_ms), last_ms = "
+                "max(last_ms, excluded.last_ms)",
         [STMT_META_ADD] = "UPDATE meta SET value = value + ?2 WHERE key = ?1",
+        [STMT_DICTIONARY_INSERT] = "INSERT INTO dictionaries(created_ms, data) VALUES (?1, ?2)",
+        [STMT_DICTIONARY_LATEST] = "SELECT id, data FROM dictionaries ORDER BY id DESC LIMIT 1",
+        [STMT_MAX_ID] = "SELECT max(id) FROM denials",
 };
 
+/* floor(t / 1 h) in SQL, as store_time_hour() */
+#define SQL_HOUR(t) "((" t ") - ((" t ") < 0) * 3599999) / 3600000"
+
+/* One row's share of the aggregates, added (sign +1) or taken away (-1). */
+#define SQL_AGGREGATE(row, sign)                                                                   \
+        "INSERT INTO totals(signature, container, mcs, count, first_ms, last_ms) VALUES "          \
+        "(" row ".signature, coalesce(" row ".container, 0), coalesce(" row ".mcs, 0), " sign      \
+        " * coalesce(" row ".count, 1), " row ".id >> 20, " row ".id >> 20) ON CONFLICT DO "       \
+        "UPDATE SET count = count + excluded.count, first_ms = min(first_ms, excluded.first_ms), " \
+        "last_ms = max(last_ms, excluded.last_ms);\n"                                              \
+        "  INSERT INTO buckets(hour, signature, container, mcs, count, first_ms, last_ms) VALUES " \
+        "(" SQL_HOUR(row ".id >> 20") ", " row ".signature, coalesce(" row                         \
+                                      ".container, 0), coalesce(" row ".mcs, 0), " sign            \
+                                      " * coalesce(" row ".count, 1), " row ".id >> 20, " row      \
+                                      ".id >> 20) ON CONFLICT DO UPDATE SET count = count + "      \
+                                      "excluded.count, "                                           \
+                                      "first_ms = min(first_ms, excluded.first_ms), last_ms = "    \
+                                      "max(last_ms, "                                              \
+                                      "excluded.last_ms);\n"
+
 static const char schema_sql[] =
-        "CREATE TABLE IF NOT EXISTS meta (\n"
+        "CREATE TABLE meta (\n"
         "  key TEXT PRIMARY KEY,\n"
         "  value INTEGER NOT NULL\n"
         ") WITHOUT ROWID;\n"
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('denials', 0), ('events', 0);\n"
-        "CREATE TABLE IF NOT EXISTS strings (\n"
+        "INSERT INTO meta(key, value) VALUES ('denials', 0), ('events', 0), ('pruned', 0);\n"
+        "CREATE TABLE strings (\n"
         "  id INTEGER PRIMARY KEY,\n"
         "  text TEXT NOT NULL UNIQUE\n"
         ");\n"
-        "CREATE TABLE IF NOT EXISTS events (\n"
-        "  id INTEGER PRIMARY KEY,\n"
-        "  node INTEGER NOT NULL,\n" /* strings.id, 0 when the record had no node= */
-        "  time_ms INTEGER NOT NULL,\n"
-        "  serial INTEGER NOT NULL,\n"
-        "  raw TEXT,\n"
-        "  UNIQUE (node, time_ms, serial)\n"
-        ");\n"
-        "CREATE TABLE IF NOT EXISTS containers (\n"
+        "CREATE TABLE containers (\n"
         "  id INTEGER PRIMARY KEY,\n"
         "  container_id TEXT NOT NULL UNIQUE,\n"
         "  name TEXT,\n"
@@ -199,39 +261,36 @@ static const char schema_sql[] =
         "  engine TEXT,\n"
         "  pod TEXT\n"
         ");\n"
-        "CREATE INDEX IF NOT EXISTS containers_name ON containers(name);\n"
-        "CREATE TABLE IF NOT EXISTS signatures (\n"
+        "CREATE INDEX containers_name ON containers(name);\n"
+        "CREATE TABLE signatures (\n"
         "  id INTEGER PRIMARY KEY,\n"
-        "  source_type INTEGER NOT NULL,\n" /* strings.id, 0 when unknown */
+        "  result INTEGER NOT NULL,\n" /* strings.id, 0 when unknown */
+        "  source_type INTEGER NOT NULL,\n"
         "  target_type INTEGER NOT NULL,\n"
         "  tclass INTEGER NOT NULL,\n"
         "  permissions INTEGER NOT NULL,\n"
-        "  image INTEGER NOT NULL,\n"
-        "  count INTEGER NOT NULL,\n"
-        "  first_ms INTEGER NOT NULL,\n"
-        "  last_ms INTEGER NOT NULL,\n"
-        "  UNIQUE (source_type, target_type, tclass, permissions, image)\n"
+        "  UNIQUE (source_type, target_type, tclass, permissions, result)\n"
         ");\n"
-        "CREATE TABLE IF NOT EXISTS denials (\n"
+        "CREATE TABLE dictionaries (\n"
         "  id INTEGER PRIMARY KEY,\n"
-        "  event INTEGER NOT NULL REFERENCES events(id),\n"
-        "  time_ms INTEGER NOT NULL,\n"
+        "  created_ms INTEGER NOT NULL,\n"
+        "  data BLOB NOT NULL\n"
+        ");\n"
+        "CREATE TABLE denials (\n"
+        "  id INTEGER PRIMARY KEY,\n" /* time_ms * 2^20 + slot */
         "  serial INTEGER NOT NULL,\n"
+        "  node INTEGER REFERENCES strings(id),\n"
         "  seq INTEGER NOT NULL,\n"
         "  record_type INTEGER NOT NULL,\n"
-        "  result INTEGER REFERENCES strings(id),\n"
-        "  permissions INTEGER REFERENCES strings(id),\n"
+        "  signature INTEGER NOT NULL REFERENCES signatures(id),\n"
+        "  scontext INTEGER REFERENCES strings(id),\n"
+        "  tcontext INTEGER REFERENCES strings(id),\n"
+        "  mcs INTEGER REFERENCES strings(id),\n"
+        "  target_mcs INTEGER REFERENCES strings(id),\n"
         "  comm INTEGER REFERENCES strings(id),\n"
         "  exe INTEGER REFERENCES strings(id),\n"
         "  path INTEGER REFERENCES strings(id),\n"
         "  name INTEGER REFERENCES strings(id),\n"
-        "  scontext INTEGER REFERENCES strings(id),\n"
-        "  tcontext INTEGER REFERENCES strings(id),\n"
-        "  tclass INTEGER REFERENCES strings(id),\n"
-        "  source_type INTEGER REFERENCES strings(id),\n"
-        "  target_type INTEGER REFERENCES strings(id),\n"
-        "  mcs INTEGER REFERENCES strings(id),\n"
-        "  target_mcs INTEGER REFERENCES strings(id),\n"
         "  cwd INTEGER REFERENCES strings(id),\n"
         "  proctitle INTEGER REFERENCES strings(id),\n"
         "  pid INTEGER,\n"
@@ -242,22 +301,43 @@ static const char schema_sql[] =
         "  container INTEGER REFERENCES containers(id),\n"
         "  attribution INTEGER NOT NULL,\n" /* enum Attribution */
         "  target_container INTEGER REFERENCES containers(id),\n"
-        "  signature INTEGER REFERENCES signatures(id)\n"
+        "  count INTEGER,\n" /* NULL = 1 */
+        "  raw BLOB,\n"
+        "  time_ms INTEGER GENERATED ALWAYS AS (id >> 20) VIRTUAL\n"
         ");\n"
-        "CREATE INDEX IF NOT EXISTS denials_time ON denials(time_ms);\n" /* + rowid = (time, id) */
-        "CREATE INDEX IF NOT EXISTS denials_container ON denials(container, time_ms);\n"
-        "CREATE INDEX IF NOT EXISTS denials_mcs ON denials(mcs, time_ms);\n"
-        "CREATE INDEX IF NOT EXISTS denials_source_type ON denials(source_type, time_ms);\n";
+        "CREATE INDEX denials_container ON denials(container) WHERE container IS NOT NULL;\n"
+        "CREATE INDEX denials_mcs ON denials(mcs) WHERE mcs IS NOT NULL;\n"
+        "CREATE INDEX denials_signature ON denials(signature);\n"
+        "CREATE TABLE totals (\n"
+        "  signature INTEGER NOT NULL,\n"
+        "  container INTEGER NOT NULL,\n" /* 0: unattributed */
+        "  mcs INTEGER NOT NULL,\n"       /* 0: none */
+        "  count INTEGER NOT NULL,\n"
+        "  first_ms INTEGER NOT NULL,\n"
+        "  last_ms INTEGER NOT NULL,\n"
+        "  PRIMARY KEY (signature, container, mcs)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE TABLE buckets (\n"
+        "  hour INTEGER NOT NULL,\n" /* floor(time_ms / 3600000) */
+        "  signature INTEGER NOT NULL,\n"
+        "  container INTEGER NOT NULL,\n"
+        "  mcs INTEGER NOT NULL,\n"
+        "  count INTEGER NOT NULL,\n"
+        "  first_ms INTEGER NOT NULL,\n"
+        "  last_ms INTEGER NOT NULL,\n"
+        "  PRIMARY KEY (hour, signature, container, mcs)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE TRIGGER denials_reattributed AFTER UPDATE OF container ON denials\n"
+        "WHEN old.container IS NOT new.container BEGIN\n"
+        "  " SQL_AGGREGATE("old", "-1") "  " SQL_AGGREGATE(
+                "new",
+                "1") "END;\n"
+                     "CREATE TRIGGER denials_recounted AFTER UPDATE OF count ON denials\n"
+                     "WHEN old.count IS NOT new.count AND old.container IS new.container BEGIN\n"
+                     "  " SQL_AGGREGATE("old", "-1") "  " SQL_AGGREGATE("new", "1") "END;\n";
 
-static void sqlite3_finalizep(sqlite3_stmt **p) {
-        if (*p)
-                sqlite3_finalize(*p);
-}
-
-struct Store {
-        char *path;
-        sqlite3 *db; /* writer */
-        sqlite3 *ro; /* reader, SQLITE_OPEN_READONLY + query_only */
+/* The writer's state: only the daemon's single thread touches it. */
+typedef struct StoreWriter {
         sqlite3_stmt *stmt[_STMT_MAX];
 
         bool in_txn;
@@ -269,24 +349,30 @@ struct Store {
         Map containers;
         CachedContainer *container_cache;
         Map signatures;
-        CachedSignature *signature_cache;
-        size_t *dirty_signatures; /* indexes into signature_cache with deltas */
-        size_t n_dirty_signatures;
+        Map aggregates;
+        AggregateDelta *aggregate_deltas;
 
         StringMemo memo[_MEMO_MAX];
         uint64_t strings_generation; /* bumped whenever the strings cache is dropped */
 
-        /* The last event seen: the verdicts of one event arrive back to back. */
-        bool has_event;
-        int64_t event_node, event_time_ms, event_row;
-        uint64_t event_serial;
-        bool event_fresh;    /* created by this Store: its verdicts are all in event_seqs */
-        uint64_t event_seqs; /* bit per seq < STORE_EVENT_SEQ_BITS stored for it */
+        bool has_max;
+        int64_t max_time_ms; /* of every row stored or pending: newer ones need no dedupe probe */
 
-        char last_error[STORE_ERROR_MAX];
-};
+        RawEncoder *encoder;
+} StoreWriter;
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
+
+static void sqlite3_finalizep(sqlite3_stmt **p) {
+        if (*p)
+                sqlite3_finalize(*p);
+}
+
+uint64_t store_now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
 
 /* ---- hash map ---- */
 
@@ -401,7 +487,7 @@ static int map_fill(Map *m, MapSlot *slot, const void *key, size_t len, uint64_t
 
 /* ---- errors ---- */
 
-static int store_error(Store *s, sqlite3 *db, int rc) {
+int store_error(Store *s, sqlite3 *db, int rc) {
         snprintf(s->last_error, sizeof(s->last_error), "%s", sqlite3_errmsg(db));
         switch (rc & 0xff) {
         case SQLITE_FULL:
@@ -418,12 +504,14 @@ static int store_error(Store *s, sqlite3 *db, int rc) {
                 return -EROFS;
         case SQLITE_CANTOPEN:
                 return -ENOENT;
+        case SQLITE_INTERRUPT:
+                return -EINTR;
         default:
                 return -EIO;
         }
 }
 
-static int store_exec(Store *s, sqlite3 *db, const char *sql) {
+int store_exec(Store *s, sqlite3 *db, const char *sql) {
         int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
         return rc == SQLITE_OK ? 0 : store_error(s, db, rc);
 }
@@ -437,18 +525,37 @@ static int store_step_done(Store *s, sqlite3_stmt *st) {
         return store_error(s, sqlite3_db_handle(st), rc);
 }
 
-/* Runs a single-value query: 1 with *ret set, 0 when there is no row. */
+/* Runs a single-value query: 1 with *ret set, 0 when there is no row (or NULL). */
 static int store_step_int64(Store *s, sqlite3_stmt *st, int64_t *ret) {
         int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
+        if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
                 *ret = sqlite3_column_int64(st, 0);
                 sqlite3_reset(st);
                 return 1;
         }
         sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
+        if (rc == SQLITE_DONE || rc == SQLITE_ROW)
                 return 0;
         return store_error(s, sqlite3_db_handle(st), rc);
+}
+
+int store_sql_int64(Store *s, sqlite3 *db, const char *sql, int64_t *ret) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, db, rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_DONE)
+                *ret = 0;
+        else {
+                int r = store_error(s, db, rc);
+                sqlite3_finalize(st);
+                return r;
+        }
+        sqlite3_finalize(st);
+        return 0;
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
@@ -474,28 +581,30 @@ static void bind_known(sqlite3_stmt *st, int i, int64_t v) {
 
 /* ---- caches ---- */
 
-static void store_drop_caches(Store *s) {
-        map_clear(&s->strings);
-        s->strings_generation++;
-        for (size_t i = 0; i < s->containers.n_entries; i++)
-                container_ref_done(&s->container_cache[i].known);
-        map_clear(&s->containers);
-        map_clear(&s->signatures);
-        s->n_dirty_signatures = 0;
-        s->has_event = false;
+static void writer_drop_caches(StoreWriter *w) {
+        map_clear(&w->strings);
+        w->strings_generation++;
+        for (size_t i = 0; i < w->containers.n_entries; i++)
+                container_ref_done(&w->container_cache[i].known);
+        map_clear(&w->containers);
+        map_clear(&w->signatures);
+        map_clear(&w->aggregates);
+        w->has_max = false;
 }
 
 /* After a rollback nothing of the batch exists any more, including ids the caches learned. */
 static void store_forget_batch(Store *s) {
-        store_drop_caches(s);
-        s->in_txn = false;
-        s->pending = 0;
-        s->batch_added = s->batch_duplicates = s->batch_events = 0;
+        StoreWriter *w = s->w;
+        writer_drop_caches(w);
+        w->in_txn = false;
+        w->pending = 0;
+        w->batch_added = w->batch_duplicates = w->batch_events = 0;
 }
 
 /* Interns text (NULL gives 0). *ret_key, when given, is the cached copy of text (NULL when not
  * cached), valid until the strings cache is dropped. */
 static int store_intern(Store *s, const char *text, int64_t *ret_id, const char **ret_key) {
+        StoreWriter *w = s->w;
         MapSlot *slot = NULL;
         uint64_t hash = 0;
         size_t len;
@@ -511,7 +620,7 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
         len = strlen(text);
         if (len <= STORE_CACHE_KEY_MAX) {
                 hash = hash_bytes(text, len);
-                slot = map_find(&s->strings, text, len, hash);
+                slot = map_find(&w->strings, text, len, hash);
                 if (slot->key) {
                         *ret_id = slot->value;
                         if (ret_key)
@@ -520,7 +629,7 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
                 }
         }
 
-        sqlite3_stmt *ins = s->stmt[STMT_STRING_INSERT];
+        sqlite3_stmt *ins = w->stmt[STMT_STRING_INSERT];
         sqlite3_bind_text(ins, 1, text, (int) len, SQLITE_STATIC);
         r = store_step_done(s, ins);
         if (r < 0)
@@ -528,7 +637,7 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
         if (sqlite3_changes(s->db) > 0)
                 id = sqlite3_last_insert_rowid(s->db);
         else {
-                sqlite3_stmt *sel = s->stmt[STMT_STRING_SELECT];
+                sqlite3_stmt *sel = w->stmt[STMT_STRING_SELECT];
                 sqlite3_bind_text(sel, 1, text, (int) len, SQLITE_STATIC);
                 r = store_step_int64(s, sel, &id);
                 if (r < 0)
@@ -540,14 +649,14 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
         }
 
         if (slot) {
-                r = map_reserve(&s->strings);
+                r = map_reserve(&w->strings);
                 if (r == -ENOSPC) {
-                        map_clear(&s->strings);
-                        s->strings_generation++;
+                        map_clear(&w->strings);
+                        w->strings_generation++;
                 }
                 if (r != 0)
-                        slot = map_find(&s->strings, text, len, hash);
-                r = map_fill(&s->strings, slot, text, len, hash, id, ret_key);
+                        slot = map_find(&w->strings, text, len, hash);
+                r = map_fill(&w->strings, slot, text, len, hash, id, ret_key);
                 if (r < 0)
                         return r;
         }
@@ -558,7 +667,7 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
 /* store_intern() behind a one-entry memo per Denial field: consecutive denials mostly repeat
  * node, result, contexts, exe, cwd ..., and a strcmp on a hot string beats a hash lookup. */
 static int store_intern_field(Store *s, size_t field, const char *text, int64_t *ret_id) {
-        StringMemo *m = s->memo + field;
+        StringMemo *m = s->w->memo + field;
         const char *key;
         int r;
 
@@ -566,14 +675,14 @@ static int store_intern_field(Store *s, size_t field, const char *text, int64_t 
                 *ret_id = 0;
                 return 0;
         }
-        if (m->key && m->generation == s->strings_generation && strcmp(m->key, text) == 0) {
+        if (m->key && m->generation == s->w->strings_generation && strcmp(m->key, text) == 0) {
                 *ret_id = m->id;
                 return 0;
         }
         r = store_intern(s, text, ret_id, &key);
         if (r < 0)
                 return r;
-        *m = (StringMemo){.key = key, .id = *ret_id, .generation = s->strings_generation};
+        *m = (StringMemo){.key = key, .id = *ret_id, .generation = s->w->strings_generation};
         return 0;
 }
 
@@ -608,13 +717,23 @@ static char *column_strdup(sqlite3_stmt *st, int i) {
         return strndup((const char *) t, (size_t) sqlite3_column_bytes(st, i));
 }
 
+static int store_container_update(Store *s, int64_t row, const ContainerRef *c) {
+        sqlite3_stmt *up = s->w->stmt[STMT_CONTAINER_UPDATE];
+        sqlite3_bind_int64(up, 1, row);
+        bind_text_or_null(up, 2, c->name);
+        bind_text_or_null(up, 3, c->image);
+        bind_text_or_null(up, 4, c->engine);
+        bind_text_or_null(up, 5, c->pod);
+        return store_step_done(s, up);
+}
+
 /* Upserts a container by its id; fills name, image, engine, pod when c knows them. */
 static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
         _cleanup_(container_ref_done) ContainerRef known = {};
+        StoreWriter *w = s->w;
         size_t len;
         uint64_t hash;
         MapSlot *slot;
-        CachedContainer *cc;
         bool changed;
         int64_t row;
         int r;
@@ -625,20 +744,14 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
         }
         len = strlen(c->id);
         hash = hash_bytes(c->id, len);
-        slot = map_find(&s->containers, c->id, len, hash);
+        slot = map_find(&w->containers, c->id, len, hash);
         if (slot->key) {
-                cc = s->container_cache + slot->value;
+                CachedContainer *cc = w->container_cache + slot->value;
                 r = container_merge(&cc->known, c, &changed);
                 if (r < 0)
                         return r;
                 if (changed) {
-                        sqlite3_stmt *up = s->stmt[STMT_CONTAINER_UPDATE];
-                        sqlite3_bind_int64(up, 1, cc->row);
-                        bind_text_or_null(up, 2, c->name);
-                        bind_text_or_null(up, 3, c->image);
-                        bind_text_or_null(up, 4, c->engine);
-                        bind_text_or_null(up, 5, c->pod);
-                        r = store_step_done(s, up);
+                        r = store_container_update(s, cc->row, c);
                         if (r < 0)
                                 return r;
                 }
@@ -646,7 +759,7 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
                 return 0;
         }
 
-        sqlite3_stmt *sel = s->stmt[STMT_CONTAINER_SELECT];
+        sqlite3_stmt *sel = w->stmt[STMT_CONTAINER_SELECT];
         sqlite3_bind_text(sel, 1, c->id, (int) len, SQLITE_STATIC);
         int rc = sqlite3_step(sel);
         if (rc == SQLITE_ROW) {
@@ -660,13 +773,7 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
                 if (r < 0)
                         return r;
                 if (changed) {
-                        sqlite3_stmt *up = s->stmt[STMT_CONTAINER_UPDATE];
-                        sqlite3_bind_int64(up, 1, row);
-                        bind_text_or_null(up, 2, c->name);
-                        bind_text_or_null(up, 3, c->image);
-                        bind_text_or_null(up, 4, c->engine);
-                        bind_text_or_null(up, 5, c->pod);
-                        r = store_step_done(s, up);
+                        r = store_container_update(s, row, c);
                         if (r < 0)
                                 return r;
                 }
@@ -674,7 +781,7 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
                 sqlite3_reset(sel);
                 if (rc != SQLITE_DONE)
                         return store_error(s, s->db, rc);
-                sqlite3_stmt *ins = s->stmt[STMT_CONTAINER_INSERT];
+                sqlite3_stmt *ins = w->stmt[STMT_CONTAINER_INSERT];
                 sqlite3_bind_text(ins, 1, c->id, (int) len, SQLITE_STATIC);
                 bind_text_or_null(ins, 2, c->name);
                 bind_text_or_null(ins, 3, c->image);
@@ -689,102 +796,180 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
                         return r;
         }
 
-        r = map_reserve(&s->containers);
+        r = map_reserve(&w->containers);
         if (r == -ENOSPC) {
-                for (size_t i = 0; i < s->containers.n_entries; i++)
-                        container_ref_done(&s->container_cache[i].known);
-                map_clear(&s->containers);
+                for (size_t i = 0; i < w->containers.n_entries; i++)
+                        container_ref_done(&w->container_cache[i].known);
+                map_clear(&w->containers);
         }
         if (r != 0)
-                slot = map_find(&s->containers, c->id, len, hash);
-        size_t idx = s->containers.n_entries;
-        r = map_fill(&s->containers, slot, c->id, len, hash, (int64_t) idx, NULL);
+                slot = map_find(&w->containers, c->id, len, hash);
+        size_t idx = w->containers.n_entries;
+        r = map_fill(&w->containers, slot, c->id, len, hash, (int64_t) idx, NULL);
         if (r < 0)
                 return r;
-        s->container_cache[idx] = (CachedContainer){.row = row, .known = known};
+        w->container_cache[idx] = (CachedContainer){.row = row, .known = known};
         known = (ContainerRef){};
         *ret_row = row;
         return 0;
 }
 
-/* Writes the signature counts accumulated in the open batch. */
-static int store_flush_signatures(Store *s) {
-        sqlite3_stmt *up = s->stmt[STMT_SIGNATURE_UPDATE];
-        int r;
-
-        for (size_t i = 0; i < s->n_dirty_signatures; i++) {
-                CachedSignature *cs = s->signature_cache + s->dirty_signatures[i];
-                sqlite3_bind_int64(up, 1, cs->row);
-                sqlite3_bind_int64(up, 2, cs->count);
-                sqlite3_bind_int64(up, 3, cs->first_ms);
-                sqlite3_bind_int64(up, 4, cs->last_ms);
-                r = store_step_done(s, up);
-                if (r < 0)
-                        return r;
-                cs->count = 0;
-        }
-        s->n_dirty_signatures = 0;
-        return 0;
-}
-
-static int store_signature(Store *s, const int64_t key[5], int64_t time_ms, size_t *ret_idx) {
+/* The signatures row of (result, source type, target type, tclass, permissions), string ids. */
+static int store_signature(Store *s, const int64_t key[5], int64_t *ret_row) {
+        StoreWriter *w = s->w;
         uint64_t hash = hash_bytes(key, 5 * sizeof(int64_t));
-        MapSlot *slot = map_find(&s->signatures, key, 5 * sizeof(int64_t), hash);
+        MapSlot *slot = map_find(&w->signatures, key, 5 * sizeof(int64_t), hash);
         int64_t row;
         int r;
 
         if (slot->key) {
-                *ret_idx = (size_t) slot->value;
+                *ret_row = slot->value;
                 return 0;
         }
 
-        sqlite3_stmt *sel = s->stmt[STMT_SIGNATURE_SELECT];
+        sqlite3_stmt *sel = w->stmt[STMT_SIGNATURE_SELECT];
         for (int i = 0; i < 5; i++)
                 sqlite3_bind_int64(sel, i + 1, key[i]);
         r = store_step_int64(s, sel, &row);
         if (r < 0)
                 return r;
         if (r == 0) {
-                sqlite3_stmt *ins = s->stmt[STMT_SIGNATURE_INSERT];
+                sqlite3_stmt *ins = w->stmt[STMT_SIGNATURE_INSERT];
                 for (int i = 0; i < 5; i++)
                         sqlite3_bind_int64(ins, i + 1, key[i]);
-                sqlite3_bind_int64(ins, 6, time_ms);
                 r = store_step_done(s, ins);
                 if (r < 0)
                         return r;
                 row = sqlite3_last_insert_rowid(s->db);
         }
 
-        r = map_reserve(&s->signatures);
-        if (r == -ENOSPC) {
-                /* The deltas live in the entries being dropped: write them first. */
-                r = store_flush_signatures(s);
-                if (r < 0)
-                        return r;
-                map_clear(&s->signatures);
-                r = 1;
-        }
+        r = map_reserve(&w->signatures);
+        if (r == -ENOSPC)
+                map_clear(&w->signatures);
         if (r != 0)
-                slot = map_find(&s->signatures, key, 5 * sizeof(int64_t), hash);
-        size_t idx = s->signatures.n_entries;
-        r = map_fill(&s->signatures, slot, key, 5 * sizeof(int64_t), hash, (int64_t) idx, NULL);
+                slot = map_find(&w->signatures, key, 5 * sizeof(int64_t), hash);
+        r = map_fill(&w->signatures, slot, key, 5 * sizeof(int64_t), hash, row, NULL);
         if (r < 0)
                 return r;
-        s->signature_cache[idx] = (CachedSignature){.row = row};
-        *ret_idx = idx;
+        *ret_row = row;
         return 0;
 }
 
-static void signature_count(Store *s, size_t idx, int64_t time_ms) {
-        CachedSignature *cs = s->signature_cache + idx;
+/* ---- aggregates ---- */
 
-        if (cs->count == 0) {
-                s->dirty_signatures[s->n_dirty_signatures++] = idx;
-                cs->first_ms = cs->last_ms = time_ms;
+/* Writes the deltas summed in the open batch. */
+static int store_flush_aggregates(Store *s) {
+        StoreWriter *w = s->w;
+        sqlite3_stmt *tot = w->stmt[STMT_TOTALS_ADD], *bkt = w->stmt[STMT_BUCKET_ADD];
+        int r;
+
+        for (size_t i = 0; i < w->aggregates.n_entries; i++) {
+                const AggregateDelta *a = w->aggregate_deltas + i;
+                sqlite3_stmt *both[] = {tot, bkt};
+                for (size_t j = 0; j < ELEMENTSOF(both); j++) {
+                        sqlite3_bind_int64(both[j], 1, a->key.signature);
+                        sqlite3_bind_int64(both[j], 2, a->key.container);
+                        sqlite3_bind_int64(both[j], 3, a->key.mcs);
+                        sqlite3_bind_int64(both[j], 4, a->count);
+                        sqlite3_bind_int64(both[j], 5, a->first_ms);
+                        sqlite3_bind_int64(both[j], 6, a->last_ms);
+                }
+                sqlite3_bind_int64(bkt, 7, a->key.hour);
+                r = store_step_done(s, tot);
+                if (r < 0)
+                        return r;
+                r = store_step_done(s, bkt);
+                if (r < 0)
+                        return r;
         }
-        cs->count++;
-        cs->first_ms = MIN(cs->first_ms, time_ms);
-        cs->last_ms = MAX(cs->last_ms, time_ms);
+        map_clear(&w->aggregates);
+        return 0;
+}
+
+static int store_aggregate(Store *s, int64_t time_ms, int64_t signature, int64_t container,
+                           int64_t mcs) {
+        StoreWriter *w = s->w;
+        AggregateKey key = {store_time_hour(time_ms), signature, container, mcs};
+        uint64_t hash = hash_bytes(&key, sizeof(key));
+        MapSlot *slot = map_find(&w->aggregates, &key, sizeof(key), hash);
+        int r;
+
+        if (!slot->key) {
+                r = map_reserve(&w->aggregates);
+                if (r == -ENOSPC) {
+                        /* The deltas are in the entries being dropped: write them first. */
+                        r = store_flush_aggregates(s);
+                        if (r < 0)
+                                return r;
+                        r = 1;
+                }
+                if (r != 0)
+                        slot = map_find(&w->aggregates, &key, sizeof(key), hash);
+                size_t idx = w->aggregates.n_entries;
+                r = map_fill(&w->aggregates, slot, &key, sizeof(key), hash, (int64_t) idx, NULL);
+                if (r < 0)
+                        return r;
+                w->aggregate_deltas[idx] =
+                        (AggregateDelta){.key = key, .first_ms = time_ms, .last_ms = time_ms};
+        }
+        AggregateDelta *a = w->aggregate_deltas + slot->value;
+        a->count++;
+        a->first_ms = MIN(a->first_ms, time_ms);
+        a->last_ms = MAX(a->last_ms, time_ms);
+        return 0;
+}
+
+/* ---- raw codec dictionaries ---- */
+
+static int store_load_dictionary(int64_t id, void **ret, size_t *ret_len, void *userdata) {
+        Store *s = userdata;
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->ro, "SELECT data FROM dictionaries WHERE id = ?1", -1, &st,
+                                NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+                snprintf(s->last_error, sizeof(s->last_error), "no dictionary %" PRIi64, id);
+                return -ENOENT;
+        }
+        if (rc != SQLITE_ROW)
+                return store_error(s, s->ro, rc);
+        size_t len = (size_t) sqlite3_column_bytes(st, 0);
+        const void *data = sqlite3_column_blob(st, 0);
+        if (!data || len == 0)
+                return -EBADMSG;
+        void *copy = malloc(len);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, data, len);
+        *ret = copy;
+        *ret_len = len;
+        return 0;
+}
+
+/* Between batches: when the codec asks for a new dictionary, trains it, commits it, uses it. */
+static void store_maybe_train(Store *s) {
+        StoreWriter *w = s->w;
+        _cleanup_(freep) void *dict = NULL;
+        size_t len;
+        int r;
+
+        if (w->in_txn || !raw_encoder_wants_dictionary(w->encoder))
+                return;
+        r = raw_encoder_train(w->encoder, &dict, &len);
+        if (r < 0)
+                return; /* too little to train on: the codec asks again later */
+        sqlite3_stmt *ins = w->stmt[STMT_DICTIONARY_INSERT];
+        sqlite3_bind_int64(ins, 1, (int64_t) time(NULL) * 1000);
+        sqlite3_bind_blob(ins, 2, dict, (int) len, SQLITE_STATIC);
+        r = store_step_done(s, ins);
+        if (r < 0 ||
+            raw_encoder_use_dictionary(w->encoder, sqlite3_last_insert_rowid(s->db), dict, len) < 0)
+                raw_encoder_postpone(w->encoder); /* keep the current one, try again later */
 }
 
 /* ---- open / close ---- */
@@ -792,29 +977,10 @@ static void signature_count(Store *s, size_t idx, int64_t time_ms) {
 static int store_prepare(Store *s) {
         for (size_t i = 0; i < _STMT_MAX; i++) {
                 int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                                            &s->stmt[i], NULL);
+                                            &s->w->stmt[i], NULL);
                 if (rc != SQLITE_OK)
                         return store_error(s, s->db, rc);
         }
-        return 0;
-}
-
-static int pragma_int64(Store *s, sqlite3 *db, const char *sql, int64_t *ret) {
-        sqlite3_stmt *st;
-        int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_error(s, db, rc);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                *ret = sqlite3_column_int64(st, 0);
-        else if (rc == SQLITE_DONE)
-                *ret = 0;
-        else {
-                int r = store_error(s, db, rc);
-                sqlite3_finalize(st);
-                return r;
-        }
-        sqlite3_finalize(st);
         return 0;
 }
 
@@ -849,13 +1015,13 @@ static int store_check_owner(Store *s) {
         int64_t app_id, version, tables;
         int r;
 
-        r = pragma_int64(s, s->db, "PRAGMA application_id", &app_id);
+        r = store_sql_int64(s, s->db, "PRAGMA application_id", &app_id);
         if (r < 0)
                 return r;
-        r = pragma_int64(s, s->db, "PRAGMA user_version", &version);
+        r = store_sql_int64(s, s->db, "PRAGMA user_version", &version);
         if (r < 0)
                 return r;
-        r = pragma_int64(s, s->db, "SELECT count(*) FROM sqlite_master", &tables);
+        r = store_sql_int64(s, s->db, "SELECT count(*) FROM sqlite_master", &tables);
         if (r < 0)
                 return r;
 
@@ -879,16 +1045,22 @@ static int store_check_owner(Store *s) {
                          STORE_SCHEMA_VERSION);
                 return -EPROTONOSUPPORT;
         }
+        if (version < STORE_SCHEMA_VERSION && tables > 0) {
+                snprintf(s->last_error, sizeof(s->last_error),
+                         "schema version %" PRIi64 " is older than this program's (%d)", version,
+                         STORE_SCHEMA_VERSION);
+                return -EMEDIUMTYPE;
+        }
         return version < STORE_SCHEMA_VERSION;
 }
 
 static int store_create_schema(Store *s) {
-        char sql[sizeof(schema_sql) + 128];
+        char sql[sizeof(schema_sql) + 256];
         int r;
 
         snprintf(sql, sizeof(sql),
-                 "BEGIN IMMEDIATE;\n%sPRAGMA application_id = %d;\n"
-                 "PRAGMA user_version = %d;\nCOMMIT;",
+                 "BEGIN IMMEDIATE;\n%sPRAGMA application_id = %d;\nPRAGMA user_version = "
+                 "%d;\nCOMMIT;",
                  schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
         r = store_exec(s, s->db, sql);
         if (r < 0 && !sqlite3_get_autocommit(s->db))
@@ -927,10 +1099,66 @@ static int store_open_reader(Store *s) {
         if (r < 0)
                 return r;
         snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", STORE_PAGE_CACHE_KIB);
-        return store_exec(s, s->ro, sql);
+        r = store_exec(s, s->ro, sql);
+        if (r < 0)
+                return r;
+        return raw_decoder_new(store_load_dictionary, s, &s->decoder);
+}
+
+/* The newest dictionary goes on being used after a restart. */
+static int store_resume_dictionary(Store *s) {
+        sqlite3_stmt *st = s->w->stmt[STMT_DICTIONARY_LATEST];
+        int rc = sqlite3_step(st), r = 0;
+
+        if (rc == SQLITE_ROW)
+                r = raw_encoder_use_dictionary(s->w->encoder, sqlite3_column_int64(st, 0),
+                                               sqlite3_column_blob(st, 1),
+                                               (size_t) sqlite3_column_bytes(st, 1));
+        else if (rc != SQLITE_DONE)
+                r = store_error(s, s->db, rc);
+        sqlite3_reset(st);
+        return r;
 }
 
 static int store_migrate_registry(Store *s);
+
+static StoreWriter *writer_free(StoreWriter *w) {
+        if (!w)
+                return NULL;
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                sqlite3_finalize(w->stmt[i]);
+        if (w->container_cache)
+                for (size_t i = 0; i < w->containers.n_entries; i++)
+                        container_ref_done(&w->container_cache[i].known);
+        map_done(&w->strings);
+        map_done(&w->containers);
+        map_done(&w->signatures);
+        map_done(&w->aggregates);
+        free(w->container_cache);
+        free(w->aggregate_deltas);
+        raw_encoder_free(w->encoder);
+        free(w);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(StoreWriter *, writer_free);
+
+static int writer_new(StoreWriter **ret) {
+        _cleanup_(writer_freep) StoreWriter *w = calloc(1, sizeof(StoreWriter));
+        if (!w)
+                return -ENOMEM;
+        if (map_init(&w->strings, STORE_CACHE_STRINGS_MAX) < 0 ||
+            map_init(&w->containers, STORE_CACHE_CONTAINERS_MAX) < 0 ||
+            map_init(&w->signatures, STORE_CACHE_SIGNATURES_MAX) < 0 ||
+            map_init(&w->aggregates, STORE_AGGREGATES_MAX) < 0)
+                return -ENOMEM;
+        w->container_cache = calloc(STORE_CACHE_CONTAINERS_MAX, sizeof(CachedContainer));
+        w->aggregate_deltas = calloc(STORE_AGGREGATES_MAX, sizeof(AggregateDelta));
+        if (!w->container_cache || !w->aggregate_deltas || raw_encoder_new(&w->encoder) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
 
 int store_open(const char *path, Store **ret) {
         _cleanup_(store_freep) Store *s = NULL;
@@ -946,18 +1174,13 @@ int store_open(const char *path, Store **ret) {
         s = calloc(1, sizeof(Store));
         if (!s)
                 return -ENOMEM;
+        s->query_budget_usec = STORE_QUERY_BUDGET_USEC;
         s->path = strdup(path);
         if (!s->path)
                 return -ENOMEM;
-        if (map_init(&s->strings, STORE_CACHE_STRINGS_MAX) < 0 ||
-            map_init(&s->containers, STORE_CACHE_CONTAINERS_MAX) < 0 ||
-            map_init(&s->signatures, STORE_CACHE_SIGNATURES_MAX) < 0)
-                return -ENOMEM;
-        s->container_cache = calloc(STORE_CACHE_CONTAINERS_MAX, sizeof(CachedContainer));
-        s->signature_cache = calloc(STORE_CACHE_SIGNATURES_MAX, sizeof(CachedSignature));
-        s->dirty_signatures = calloc(STORE_CACHE_SIGNATURES_MAX, sizeof(size_t));
-        if (!s->container_cache || !s->signature_cache || !s->dirty_signatures)
-                return -ENOMEM;
+        r = writer_new(&s->w);
+        if (r < 0)
+                return r;
 
         rc = sqlite3_open_v2(path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -972,6 +1195,13 @@ int store_open(const char *path, Store **ret) {
                 return r;
         bool create = r > 0;
 
+        if (create) {
+                /* Before the first table: retention gives pages back to the file system in
+                 * small steps (PRAGMA incremental_vacuum). */
+                r = store_exec(s, s->db, "PRAGMA auto_vacuum = INCREMENTAL");
+                if (r < 0)
+                        return r;
+        }
         r = store_set_wal(s);
         if (r < 0)
                 return r;
@@ -980,6 +1210,10 @@ int store_open(const char *path, Store **ret) {
                 return r;
         snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %d",
                  STORE_WAL_AUTOCHECKPOINT_PAGES);
+        r = store_exec(s, s->db, sql);
+        if (r < 0)
+                return r;
+        snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %d", STORE_JOURNAL_SIZE_LIMIT);
         r = store_exec(s, s->db, sql);
         if (r < 0)
                 return r;
@@ -1004,6 +1238,9 @@ int store_open(const char *path, Store **ret) {
         r = store_prepare(s);
         if (r < 0)
                 return r;
+        r = store_resume_dictionary(s);
+        if (r < 0)
+                return r;
         r = store_open_reader(s);
         if (r < 0)
                 return r;
@@ -1015,122 +1252,134 @@ int store_open(const char *path, Store **ret) {
 Store *store_free(Store *s) {
         if (!s)
                 return NULL;
-        if (s->db && (s->in_txn || s->batch_error))
+        if (s->db && s->w && (s->w->in_txn || s->w->batch_error))
                 (void) store_commit(s, NULL);
-        for (size_t i = 0; i < _STMT_MAX; i++)
-                sqlite3_finalize(s->stmt[i]);
+        writer_free(s->w);
+        raw_decoder_free(s->decoder);
         sqlite3_close(s->ro);
         sqlite3_close(s->db);
-        if (s->container_cache)
-                for (size_t i = 0; i < s->containers.n_entries; i++)
-                        container_ref_done(&s->container_cache[i].known);
-        map_done(&s->strings);
-        map_done(&s->containers);
-        map_done(&s->signatures);
-        free(s->container_cache);
-        free(s->signature_cache);
-        free(s->dirty_signatures);
         free(s->path);
         free(s);
         return NULL;
+}
+
+void store_set_query_budget(Store *s, uint64_t usec) {
+        if (s)
+                s->query_budget_usec = usec;
 }
 
 /* ---- writing ---- */
 
 /* A statement of the batch failed: if SQLite gave the transaction up, so do we. */
 static int store_add_failed(Store *s, int r) {
-        if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+        if (s->w->in_txn && sqlite3_get_autocommit(s->db)) {
                 store_forget_batch(s);
-                s->batch_error = r;
+                s->w->batch_error = r;
         }
         return r;
 }
 
-static int store_denial_exists(Store *s, int64_t id) {
-        sqlite3_stmt *sel = s->stmt[STMT_DENIAL_EXISTS];
-        int64_t one;
-        sqlite3_bind_int64(sel, 1, id);
-        return store_step_int64(s, sel, &one);
-}
-
-static void store_remember_event(Store *s, int64_t node, const Denial *d, int64_t row, bool fresh) {
-        s->has_event = true;
-        s->event_node = node;
-        s->event_time_ms = d->time_ms;
-        s->event_serial = d->serial;
-        s->event_row = row;
-        s->event_fresh = fresh;
-        s->event_seqs = 0;
-}
-
-/* The event of d, inserted when new (*ret_fresh). */
-static int store_event(Store *s, int64_t node, const Denial *d, int64_t *ret_row, bool *ret_fresh) {
+static int store_load_max(Store *s) {
+        StoreWriter *w = s->w;
+        int64_t id;
         int r;
 
-        if (s->has_event && s->event_node == node && s->event_time_ms == d->time_ms &&
-            s->event_serial == d->serial) {
-                *ret_row = s->event_row;
-                *ret_fresh = false;
+        if (w->has_max)
                 return 0;
-        }
-
-        sqlite3_stmt *ins = s->stmt[STMT_EVENT_INSERT];
-        sqlite3_bind_int64(ins, 1, node);
-        sqlite3_bind_int64(ins, 2, d->time_ms);
-        sqlite3_bind_int64(ins, 3, (int64_t) d->serial);
-        bind_text_or_null(ins, 4, d->raw);
-        r = store_step_done(s, ins);
+        r = store_step_int64(s, w->stmt[STMT_MAX_ID], &id);
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) > 0) {
-                *ret_row = sqlite3_last_insert_rowid(s->db);
-                *ret_fresh = true;
-                s->batch_events++;
-                store_remember_event(s, node, d, *ret_row, true);
-                return 0;
-        }
-
-        sqlite3_stmt *sel = s->stmt[STMT_EVENT_SELECT];
-        sqlite3_bind_int64(sel, 1, node);
-        sqlite3_bind_int64(sel, 2, d->time_ms);
-        sqlite3_bind_int64(sel, 3, (int64_t) d->serial);
-        r = store_step_int64(s, sel, ret_row);
-        if (r < 0)
-                return r;
-        if (r == 0) {
-                snprintf(s->last_error, sizeof(s->last_error), "event row vanished");
-                return -EIO;
-        }
-        *ret_fresh = false;
-        store_remember_event(s, node, d, *ret_row, false);
+        w->max_time_ms = r > 0 ? store_id_time(id) : INT64_MIN;
+        w->has_max = true;
         return 0;
 }
 
+/* The id for the verdict (time, serial, node, seq): 1 with *ret_id free to use, 0 when the
+ * verdict is stored already. */
+static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t node, unsigned seq,
+                           int64_t *ret_id) {
+        StoreWriter *w = s->w;
+        int64_t base = time_ms * STORE_SLOTS;
+        int64_t home = (int64_t) ((serial & 0x3ff) << 10 | (seq & 0x3ff));
+        int64_t last = MIN(home + STORE_PROBE_MAX - 1, STORE_SLOTS - 1);
+        int r;
+
+        r = store_load_max(s);
+        if (r < 0)
+                return r;
+        if (time_ms > w->max_time_ms) {
+                /* Newer than anything stored: nothing to compare with. */
+                *ret_id = base + home;
+                return 1;
+        }
+
+        sqlite3_stmt *st = w->stmt[STMT_SLOT_PROBE];
+        sqlite3_bind_int64(st, 1, base + home);
+        sqlite3_bind_int64(st, 2, base + last);
+        int64_t expect = base + home;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t id = sqlite3_column_int64(st, 0);
+                if (id != expect)
+                        break; /* a free slot before this row: the verdict is not stored */
+                if ((uint64_t) sqlite3_column_int64(st, 1) == serial &&
+                    sqlite3_column_int64(st, 2) == node &&
+                    sqlite3_column_int64(st, 3) == (int64_t) seq) {
+                        sqlite3_reset(st);
+                        return 0;
+                }
+                expect++;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return store_error(s, s->db, rc);
+        if (expect > base + last) {
+                snprintf(s->last_error, sizeof(s->last_error),
+                         "more than %d verdicts crowd one slot of millisecond %" PRIi64,
+                         STORE_PROBE_MAX, time_ms);
+                return -E2BIG;
+        }
+        *ret_id = expect;
+        return 1;
+}
+
+/* The strings of a denial row, in the order of its columns scontext .. proctitle. */
+#define DENIAL_STRINGS(d)                                                                          \
+        {                                                                                          \
+                (d)->scontext, (d)->tcontext, (d)->mcs, (d)->target_mcs, (d)->comm, (d)->exe,      \
+                        (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
+        }
+
 static int store_add_one(Store *s, const Denial *d) {
-        int64_t node, event, id, ref[15], image = 0, container = 0, target_container = 0;
-        bool event_is_new;
-        size_t sig;
+        StoreWriter *w = s->w;
+        int64_t node, id = 0, ref[10], sig_ref[5], signature, container = 0, target_container = 0;
+        const void *raw = NULL;
+        size_t raw_len = 0;
         int r;
 
         /* Strings and containers first: writing them is harmless even for a duplicate. */
         r = store_intern_field(s, MEMO_NODE, d->node, &node);
         if (r < 0)
                 return r;
-        const char *strings[ELEMENTSOF(ref)] = {
-                d->result,      d->permissions, d->comm,       d->exe,    d->path,
-                d->name,        d->scontext,    d->tcontext,   d->tclass, d->source_type,
-                d->target_type, d->mcs,         d->target_mcs, d->cwd,    d->proctitle,
-        };
+        const char *strings[] = DENIAL_STRINGS(d);
         for (size_t i = 0; i < ELEMENTSOF(ref); i++) {
                 r = store_intern_field(s, MEMO_STRINGS + i, strings[i], &ref[i]);
                 if (r < 0)
                         return r;
         }
-        if (d->has_container) {
-                r = store_container(s, &d->container, &container);
+        const char *sig_strings[] = {d->result, d->source_type, d->target_type, d->tclass,
+                                     d->permissions};
+        for (size_t i = 0; i < ELEMENTSOF(sig_ref); i++) {
+                r = store_intern_field(s, MEMO_STRINGS + ELEMENTSOF(ref) + i, sig_strings[i],
+                                       &sig_ref[i]);
                 if (r < 0)
                         return r;
-                r = store_intern_field(s, MEMO_IMAGE, d->container.image, &image);
+        }
+        r = store_signature(s, sig_ref, &signature);
+        if (r < 0)
+                return r;
+        if (d->has_container) {
+                r = store_container(s, &d->container, &container);
                 if (r < 0)
                         return r;
         }
@@ -1140,138 +1389,130 @@ static int store_add_one(Store *s, const Denial *d) {
                         return r;
         }
 
-        /* Duplicate? Decided before the signature is touched, so a re-import counts nothing.
-         * A verdict of a new event cannot be a duplicate; others are looked up by rowid. */
-        r = store_event(s, node, d, &event, &event_is_new);
-        if (r < 0)
+        r = store_find_slot(s, d->time_ms, d->serial, node, d->seq, &id);
+        if (r <= 0)
                 return r;
-        id = (event << STORE_EVENT_VERDICT_BITS) | d->seq;
-        if (!(s->event_fresh && d->seq < STORE_EVENT_SEQ_BITS &&
-              !(s->event_seqs & (UINT64_C(1) << d->seq)))) {
-                r = store_denial_exists(s, id);
-                if (r != 0)
-                        return r < 0 ? r : 0;
+
+        if (d->raw) {
+                r = raw_encode(w->encoder, d->raw, strlen(d->raw), d->time_ms, d->serial, &raw,
+                               &raw_len);
+                if (r < 0) {
+                        snprintf(s->last_error, sizeof(s->last_error),
+                                 "cannot pack the event's raw text: %s", strerror(-r));
+                        return r;
+                }
         }
 
-        /* source_type, target_type, tclass, permissions, image */
-        int64_t key[5] = {ref[9], ref[10], ref[8], ref[1], image};
-        r = store_signature(s, key, d->time_ms, &sig);
-        if (r < 0)
-                goto fail;
-
-        sqlite3_stmt *ins = s->stmt[STMT_DENIAL_INSERT];
-        sqlite3_bind_int64(ins, 1, event);
-        sqlite3_bind_int64(ins, 2, d->time_ms);
-        sqlite3_bind_int64(ins, 3, (int64_t) d->serial);
-        sqlite3_bind_int64(ins, 4, d->seq);
-        sqlite3_bind_int64(ins, 5, d->record_type);
+        sqlite3_stmt *ins = w->stmt[STMT_DENIAL_INSERT];
+        sqlite3_bind_int64(ins, INS_ID, id);
+        sqlite3_bind_int64(ins, INS_SERIAL, (int64_t) d->serial);
+        bind_ref(ins, INS_NODE, node);
+        sqlite3_bind_int64(ins, INS_SEQ, d->seq);
+        sqlite3_bind_int64(ins, INS_RECORD_TYPE, d->record_type);
+        sqlite3_bind_int64(ins, INS_SIGNATURE, signature);
         for (size_t i = 0; i < ELEMENTSOF(ref); i++)
-                bind_ref(ins, 6 + (int) i, ref[i]);
-        bind_known(ins, 21, d->pid);
-        bind_known(ins, 22, d->ppid);
-        bind_known(ins, 23, d->uid);
-        bind_known(ins, 24, d->syscall);
-        bind_known(ins, 25, d->permissive < 0 ? -1 : !!d->permissive);
-        bind_ref(ins, 26, container);
-        sqlite3_bind_int64(ins, 27, d->attribution);
-        bind_ref(ins, 28, target_container);
-        sqlite3_bind_int64(ins, 29, s->signature_cache[sig].row);
-        sqlite3_bind_int64(ins, 30, id);
+                bind_ref(ins, INS_STRINGS + (int) i, ref[i]);
+        bind_known(ins, INS_PID, d->pid);
+        bind_known(ins, INS_PPID, d->ppid);
+        bind_known(ins, INS_UID, d->uid);
+        bind_known(ins, INS_SYSCALL, d->syscall);
+        bind_known(ins, INS_PERMISSIVE, d->permissive < 0 ? -1 : !!d->permissive);
+        bind_ref(ins, INS_CONTAINER, container);
+        sqlite3_bind_int64(ins, INS_ATTRIBUTION, d->attribution);
+        bind_ref(ins, INS_TARGET_CONTAINER, target_container);
+        if (raw)
+                sqlite3_bind_blob(ins, INS_RAW, raw, (int) raw_len, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(ins, INS_RAW);
         r = store_step_done(s, ins);
         if (r < 0)
-                goto fail;
+                return r;
         if (sqlite3_changes(s->db) == 0)
                 return 0; /* raced with another writer */
-        if (d->seq < STORE_EVENT_SEQ_BITS)
-                s->event_seqs |= UINT64_C(1) << d->seq;
-        signature_count(s, sig, d->time_ms);
+        w->max_time_ms = MAX(w->max_time_ms, d->time_ms);
+        if (d->seq == 0)
+                w->batch_events++;
+        r = store_aggregate(s, d->time_ms, signature, container, ref[2]);
+        if (r < 0)
+                return r;
         return 1;
-
-fail:
-        if (event_is_new && !sqlite3_get_autocommit(s->db)) {
-                /* Best effort: no event without a verdict. Keep the first error's message. */
-                char saved[STORE_ERROR_MAX];
-                memcpy(saved, s->last_error, sizeof(saved));
-                sqlite3_bind_int64(s->stmt[STMT_EVENT_DELETE], 1, event);
-                if (store_step_done(s, s->stmt[STMT_EVENT_DELETE]) >= 0)
-                        s->batch_events--;
-                memcpy(s->last_error, saved, sizeof(saved));
-        }
-        s->has_event = false;
-        return r;
 }
 
 int store_add(Store *s, const Denial *d) {
+        StoreWriter *w;
         int r;
 
         if (!s || !d)
                 return -EINVAL;
-        if (d->seq >= STORE_EVENT_VERDICTS_MAX) {
-                snprintf(s->last_error, sizeof(s->last_error),
-                         "verdict %u of one event is beyond the supported %u", d->seq,
-                         STORE_EVENT_VERDICTS_MAX);
-                return -E2BIG;
-        }
+        w = s->w;
         if ((int) d->attribution < 0 || d->attribution >= _ATTRIBUTION_MAX) {
                 snprintf(s->last_error, sizeof(s->last_error), "invalid attribution %d",
                          (int) d->attribution);
                 return -EINVAL;
         }
-        if (!s->in_txn) {
-                r = store_step_done(s, s->stmt[STMT_BEGIN]);
+        if (d->time_ms >= STORE_TIME_MAX || d->time_ms <= -STORE_TIME_MAX) {
+                snprintf(s->last_error, sizeof(s->last_error),
+                         "time %" PRIi64 " ms is out of the stored range", d->time_ms);
+                return -ERANGE;
+        }
+        if (!w->in_txn) {
+                store_maybe_train(s);
+                r = store_step_done(s, w->stmt[STMT_BEGIN]);
                 if (r < 0)
                         return r;
-                s->in_txn = true;
+                w->in_txn = true;
         }
 
         r = store_add_one(s, d);
         if (r < 0)
                 return store_add_failed(s, r);
-        s->pending++;
+        w->pending++;
         if (r > 0)
-                s->batch_added++;
+                w->batch_added++;
         else
-                s->batch_duplicates++;
+                w->batch_duplicates++;
         return r;
 }
 
 size_t store_pending(const Store *s) {
-        return s ? s->pending : 0;
+        return s ? s->w->pending : 0;
 }
 
-static int store_meta_add(Store *s, const char *key, uint64_t delta) {
+static int store_meta_add(Store *s, const char *key, int64_t delta) {
         if (delta == 0)
                 return 0;
-        sqlite3_stmt *up = s->stmt[STMT_META_ADD];
+        sqlite3_stmt *up = s->w->stmt[STMT_META_ADD];
         sqlite3_bind_text(up, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(up, 2, (int64_t) delta);
+        sqlite3_bind_int64(up, 2, delta);
         return store_step_done(s, up);
 }
 
 int store_commit(Store *s, uint64_t *ret_duplicates) {
+        StoreWriter *w;
         uint64_t added, duplicates;
         int r;
 
         if (!s)
                 return -EINVAL;
-        if (s->batch_error) {
-                r = s->batch_error;
-                s->batch_error = 0;
-                if (s->in_txn)
+        w = s->w;
+        if (w->batch_error) {
+                r = w->batch_error;
+                w->batch_error = 0;
+                if (w->in_txn)
                         (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
                 store_forget_batch(s);
                 return r;
         }
-        if (!s->in_txn)
+        if (!w->in_txn)
                 return 0;
 
-        r = store_flush_signatures(s);
+        r = store_flush_aggregates(s);
         if (r >= 0)
-                r = store_meta_add(s, "denials", s->batch_added);
+                r = store_meta_add(s, "denials", (int64_t) w->batch_added);
         if (r >= 0)
-                r = store_meta_add(s, "events", s->batch_events);
+                r = store_meta_add(s, "events", (int64_t) w->batch_events);
         if (r >= 0)
-                r = store_step_done(s, s->stmt[STMT_COMMIT]);
+                r = store_step_done(s, w->stmt[STMT_COMMIT]);
         if (r < 0) {
                 /* Keep the message of the failure, not of the rollback. */
                 if (!sqlite3_get_autocommit(s->db))
@@ -1280,445 +1521,17 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
                 return r;
         }
 
-        added = s->batch_added;
-        duplicates = s->batch_duplicates;
-        s->in_txn = false;
-        s->pending = 0;
-        s->batch_added = s->batch_duplicates = s->batch_events = 0;
+        added = w->batch_added;
+        duplicates = w->batch_duplicates;
+        w->in_txn = false;
+        w->pending = 0;
+        w->batch_added = w->batch_duplicates = w->batch_events = 0;
         if (ret_duplicates)
                 *ret_duplicates += duplicates;
         return (int) MIN(added, (uint64_t) INT32_MAX);
 }
 
-/* ---- reading ---- */
-
-/* The outer query of store_query(): the inner one, between the two, picks the ids (filters,
- * order, limit) so that only the rows returned are ever expanded into their strings. */
-static const char query_head[] =
-        "SELECT d.id, d.time_ms, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, "
-        "d.syscall, d.permissive, d.attribution, "
-        "(SELECT s.text FROM events e JOIN strings s ON s.id = e.node WHERE e.id = d.event), "
-        "(SELECT raw FROM events WHERE id = d.event), "
-        "(SELECT text FROM strings WHERE id = d.result), "
-        "(SELECT text FROM strings WHERE id = d.permissions), "
-        "(SELECT text FROM strings WHERE id = d.comm), "
-        "(SELECT text FROM strings WHERE id = d.exe), "
-        "(SELECT text FROM strings WHERE id = d.path), "
-        "(SELECT text FROM strings WHERE id = d.name), "
-        "(SELECT text FROM strings WHERE id = d.scontext), "
-        "(SELECT text FROM strings WHERE id = d.tcontext), "
-        "(SELECT text FROM strings WHERE id = d.tclass), "
-        "(SELECT text FROM strings WHERE id = d.source_type), "
-        "(SELECT text FROM strings WHERE id = d.target_type), "
-        "(SELECT text FROM strings WHERE id = d.mcs), "
-        "(SELECT text FROM strings WHERE id = d.target_mcs), "
-        "(SELECT text FROM strings WHERE id = d.cwd), "
-        "(SELECT text FROM strings WHERE id = d.proctitle), "
-        "c.container_id, c.name, c.image, c.engine, c.pod, "
-        "t.container_id, t.name, t.image, t.engine, t.pod "
-        "FROM (SELECT d.id AS id FROM denials d WHERE 1";
-
-static const char query_tail[] = ") AS k CROSS JOIN denials d ON d.id = k.id "
-                                 "LEFT JOIN containers c ON c.id = d.container "
-                                 "LEFT JOIN containers t ON t.id = d.target_container";
-
-enum {
-        COL_ID,
-        COL_TIME,
-        COL_SERIAL,
-        COL_SEQ,
-        COL_RECORD_TYPE,
-        COL_PID,
-        COL_PPID,
-        COL_UID,
-        COL_SYSCALL,
-        COL_PERMISSIVE,
-        COL_ATTRIBUTION,
-        COL_NODE,
-        COL_RAW,
-        COL_STRINGS, /* 15 strings in the Denial order below */
-        COL_CONTAINER = COL_STRINGS + 15,
-        COL_TARGET_CONTAINER = COL_CONTAINER + 5,
-};
-
-typedef struct SqlBuf {
-        char text[STORE_SQL_MAX];
-        size_t len;
-        bool overflow;
-} SqlBuf;
-
-static void sql_add(SqlBuf *b, const char *fragment) {
-        size_t n = strlen(fragment);
-        if (b->len + n >= sizeof(b->text)) {
-                b->overflow = true;
-                return;
-        }
-        memcpy(b->text + b->len, fragment, n + 1);
-        b->len += n;
-}
-
-static bool is_hex_string(const char *s) {
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
-                      (*s >= 'A' && *s <= 'F')))
-                        return false;
-        return true;
-}
-
-/* The smallest string greater than every string starting with prefix; NULL when there is none
- * (empty prefix or all 0xff). Byte order, as SQLite's BINARY collation. */
-static char *prefix_upper_bound(const char *prefix) {
-        size_t n = strlen(prefix);
-        char *hi = strndup(prefix, n);
-        if (!hi)
-                return NULL;
-        while (n > 0 && (unsigned char) hi[n - 1] == 0xff)
-                n--;
-        if (n == 0) {
-                free(hi);
-                return NULL;
-        }
-        hi[n - 1] = (char) ((unsigned char) hi[n - 1] + 1);
-        hi[n] = 0;
-        return hi;
-}
-
-static void bind_named_text(sqlite3_stmt *st, const char *name, const char *value) {
-        int i = sqlite3_bind_parameter_index(st, name);
-        if (i > 0)
-                sqlite3_bind_text(st, i, value, -1, SQLITE_TRANSIENT);
-}
-
-static void bind_named_int64(sqlite3_stmt *st, const char *name, int64_t value) {
-        int i = sqlite3_bind_parameter_index(st, name);
-        if (i > 0)
-                sqlite3_bind_int64(st, i, value);
-}
-
-static int row_to_denial(sqlite3_stmt *st, Denial *ret) {
-        Denial d = DENIAL_NULL;
-        bool failed = false;
-
-        d.id = sqlite3_column_int64(st, COL_ID);
-        d.time_ms = sqlite3_column_int64(st, COL_TIME);
-        d.serial = (uint64_t) sqlite3_column_int64(st, COL_SERIAL);
-        d.seq = (unsigned) sqlite3_column_int64(st, COL_SEQ);
-        d.record_type = sqlite3_column_int(st, COL_RECORD_TYPE);
-        const int ints[] = {COL_PID, COL_PPID, COL_UID, COL_SYSCALL};
-        int64_t *int_dst[] = {&d.pid, &d.ppid, &d.uid, &d.syscall};
-        for (size_t i = 0; i < ELEMENTSOF(ints); i++)
-                *int_dst[i] = sqlite3_column_type(st, ints[i]) == SQLITE_NULL
-                                      ? -1
-                                      : sqlite3_column_int64(st, ints[i]);
-        d.permissive = sqlite3_column_type(st, COL_PERMISSIVE) == SQLITE_NULL
-                               ? -1
-                               : sqlite3_column_int(st, COL_PERMISSIVE);
-        int a = sqlite3_column_int(st, COL_ATTRIBUTION);
-        d.attribution = a >= 0 && a < _ATTRIBUTION_MAX ? (Attribution) a : ATTRIBUTION_NONE;
-
-        struct {
-                int col;
-                char **dst;
-        } strings[] = {
-                {COL_NODE, &d.node},
-                {COL_RAW, &d.raw},
-                {COL_STRINGS + 0, &d.result},
-                {COL_STRINGS + 1, &d.permissions},
-                {COL_STRINGS + 2, &d.comm},
-                {COL_STRINGS + 3, &d.exe},
-                {COL_STRINGS + 4, &d.path},
-                {COL_STRINGS + 5, &d.name},
-                {COL_STRINGS + 6, &d.scontext},
-                {COL_STRINGS + 7, &d.tcontext},
-                {COL_STRINGS + 8, &d.tclass},
-                {COL_STRINGS + 9, &d.source_type},
-                {COL_STRINGS + 10, &d.target_type},
-                {COL_STRINGS + 11, &d.mcs},
-                {COL_STRINGS + 12, &d.target_mcs},
-                {COL_STRINGS + 13, &d.cwd},
-                {COL_STRINGS + 14, &d.proctitle},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (sqlite3_column_type(st, strings[i].col) != SQLITE_NULL) {
-                        *strings[i].dst = column_strdup(st, strings[i].col);
-                        if (!*strings[i].dst)
-                                failed = true;
-                }
-
-        struct {
-                int col;
-                bool *has;
-                ContainerRef *ref;
-        } containers[] = {
-                {COL_CONTAINER, &d.has_container, &d.container},
-                {COL_TARGET_CONTAINER, &d.has_target_container, &d.target_container},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(containers); i++) {
-                int col = containers[i].col;
-                if (sqlite3_column_type(st, col) == SQLITE_NULL)
-                        continue;
-                ContainerRef *c = containers[i].ref;
-                char **dst[] = {&c->id, &c->name, &c->image, &c->engine, &c->pod};
-                *containers[i].has = true;
-                for (size_t j = 0; j < ELEMENTSOF(dst); j++)
-                        if (sqlite3_column_type(st, col + (int) j) != SQLITE_NULL) {
-                                *dst[j] = column_strdup(st, col + (int) j);
-                                if (!*dst[j])
-                                        failed = true;
-                        }
-        }
-
-        if (failed) {
-                denial_done(&d);
-                return -ENOMEM;
-        }
-        *ret = d;
-        return 0;
-}
-
-/* The containers an ambiguous denial may have come from (denial_candidates, written by the
- * registry), latest started first. */
-static int store_load_candidates(Store *s, Denial *d) {
-        static const char sql[] =
-                "SELECT c.container_id, c.name, c.image, c.engine, c.pod FROM denial_candidates k "
-                "JOIN containers c ON c.id = k.container WHERE k.time_ms = ?1 AND k.serial = ?2 "
-                "AND k.seq = ?3 ORDER BY coalesce(c.started_ms, c.created_ms, 0) DESC, c.id DESC "
-                "LIMIT ?4";
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        int rc, r;
-
-        rc = sqlite3_prepare_v2(s->ro, sql, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_error(s, s->ro, rc);
-        sqlite3_bind_int64(st, 1, d->time_ms);
-        sqlite3_bind_int64(st, 2, (int64_t) d->serial);
-        sqlite3_bind_int64(st, 3, d->seq);
-        sqlite3_bind_int(st, 4, DENIAL_CANDIDATES_MAX);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                ContainerRef c = {};
-                char **dst[] = {&c.id, &c.name, &c.image, &c.engine, &c.pod};
-                for (size_t i = 0; i < ELEMENTSOF(dst); i++)
-                        *dst[i] = column_strdup(st, (int) i);
-                r = c.id ? denial_add_candidate(d, &c) : -ENOMEM;
-                container_ref_done(&c);
-                if (r < 0)
-                        return r;
-        }
-        return rc == SQLITE_DONE ? 0 : store_error(s, s->ro, rc);
-}
-
-int store_query(Store *s, const DenialFilter *f, bool reverse, int64_t after_id, unsigned limit,
-                store_row_cb cb, void *userdata) {
-        static const DenialFilter empty = {};
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        _cleanup_(freep) char *container_hi = NULL, *path_hi = NULL, *perm_padded = NULL;
-        _cleanup_(freep) SqlBuf *b = NULL;
-        int64_t after_time = 0, containers[STORE_QUERY_CONTAINERS_MAX];
-        size_t n_containers = 0;
-        int rc, r;
-
-        if (!s || !cb || after_id < 0)
-                return -EINVAL;
-        if (!f)
-                f = &empty;
-        if (limit == 0 || limit > STORE_QUERY_LIMIT_MAX)
-                limit = STORE_QUERY_LIMIT_MAX;
-
-        if (after_id > 0) {
-                sqlite3_stmt *t;
-                rc = sqlite3_prepare_v2(s->ro, "SELECT time_ms FROM denials WHERE id = ?1", -1, &t,
-                                        NULL);
-                if (rc != SQLITE_OK)
-                        return store_error(s, s->ro, rc);
-                sqlite3_bind_int64(t, 1, after_id);
-                r = store_step_int64(s, t, &after_time);
-                sqlite3_finalize(t);
-                if (r < 0)
-                        return r;
-                if (r == 0) {
-                        snprintf(s->last_error, sizeof(s->last_error),
-                                 "no denial with id %" PRIi64 " to continue after", after_id);
-                        return -ENOENT;
-                }
-        }
-
-        b = calloc(1, sizeof(SqlBuf));
-        if (!b)
-                return -ENOMEM;
-        if (f->container || f->image || f->pod) {
-                /* Which containers? Asked first, so that the common case, one container, is
-                 * an ordered walk of the (container, time_ms) index that stops at the limit. */
-                SqlBuf *cb_sql = b; /* the query buffer, reused: reset below */
-                sql_add(cb_sql, "SELECT id FROM containers WHERE 1");
-                if (f->container) {
-                        sql_add(cb_sql, " AND (name = :container");
-                        if (is_hex_string(f->container)) {
-                                container_hi = prefix_upper_bound(f->container);
-                                if (!container_hi)
-                                        return -ENOMEM;
-                                sql_add(cb_sql, " OR (container_id >= :container AND "
-                                                "container_id < :container_hi)");
-                        }
-                        sql_add(cb_sql, ")");
-                }
-                if (f->image)
-                        sql_add(cb_sql, " AND image = :image");
-                if (f->pod)
-                        sql_add(cb_sql, " AND pod = :pod");
-                if (cb_sql->overflow)
-                        return -E2BIG;
-                rc = sqlite3_prepare_v2(s->ro, cb_sql->text, -1, &st, NULL);
-                if (rc != SQLITE_OK)
-                        return store_error(s, s->ro, rc);
-                bind_named_text(st, ":container", f->container);
-                bind_named_text(st, ":container_hi", container_hi);
-                bind_named_text(st, ":image", f->image);
-                bind_named_text(st, ":pod", f->pod);
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-                       n_containers <= ELEMENTSOF(containers)) {
-                        if (n_containers < ELEMENTSOF(containers))
-                                containers[n_containers] = sqlite3_column_int64(st, 0);
-                        n_containers++;
-                }
-                if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                        return store_error(s, s->ro, rc);
-                sqlite3_finalize(TAKE_PTR(st));
-                if (n_containers == 0)
-                        return 0; /* nothing can match */
-                *b = (SqlBuf){};
-        }
-        sql_add(b, query_head);
-        if (n_containers > ELEMENTSOF(containers)) {
-                /* Many: let SQLite join (same conditions as above). */
-                if (f->container) {
-                        sql_add(b, " AND d.container IN (SELECT id FROM containers WHERE name = "
-                                   ":container");
-                        if (container_hi)
-                                sql_add(b, " OR (container_id >= :container AND container_id < "
-                                           ":container_hi)");
-                        sql_add(b, ")");
-                }
-                if (f->image)
-                        sql_add(b, " AND d.container IN (SELECT id FROM containers WHERE image = "
-                                   ":image)");
-                if (f->pod)
-                        sql_add(b, " AND d.container IN (SELECT id FROM containers WHERE pod = "
-                                   ":pod)");
-        } else if (n_containers == 1)
-                sql_add(b, " AND d.container = :c0");
-        else if (n_containers > 1) {
-                char name[32];
-                sql_add(b, " AND d.container IN (");
-                for (size_t i = 0; i < n_containers; i++) {
-                        snprintf(name, sizeof(name), "%s:c%zu", i > 0 ? ", " : "", i);
-                        sql_add(b, name);
-                }
-                sql_add(b, ")");
-        }
-        if (f->mcs)
-                sql_add(b, " AND d.mcs = (SELECT id FROM strings WHERE text = :mcs)");
-        if (f->has_since)
-                sql_add(b, " AND d.time_ms >= :since");
-        if (f->has_until)
-                sql_add(b, " AND d.time_ms < :until");
-        if (f->source_type)
-                sql_add(b, " AND d.source_type = (SELECT id FROM strings WHERE text = :type)");
-        if (f->target_type)
-                sql_add(b, " AND d.target_type = (SELECT id FROM strings WHERE text = "
-                           ":target_type)");
-        if (f->tclass)
-                sql_add(b, " AND d.tclass = (SELECT id FROM strings WHERE text = :tclass)");
-        if (f->comm)
-                sql_add(b, " AND d.comm = (SELECT id FROM strings WHERE text = :comm)");
-        if (f->perm) {
-                /* Permission sets are interned whole ("read write"): find the sets holding it. */
-                if (asprintf(&perm_padded, " %s ", f->perm) < 0)
-                        return -ENOMEM;
-                sql_add(b, " AND d.permissions IN (SELECT id FROM strings WHERE instr(' ' || "
-                           "text || ' ', :perm) > 0)");
-        }
-        size_t path_len = f->path ? strlen(f->path) : 0;
-        bool path_prefix = path_len > 0 && f->path[path_len - 1] == '*';
-        _cleanup_(freep) char *path_lo = NULL;
-        if (path_prefix) {
-                path_lo = strndup(f->path, path_len - 1);
-                if (!path_lo)
-                        return -ENOMEM;
-                if (path_lo[0] == 0)
-                        sql_add(b, " AND d.path IS NOT NULL");
-                else {
-                        path_hi = prefix_upper_bound(path_lo);
-                        sql_add(b, " AND d.path IN (SELECT id FROM strings WHERE text >= :path");
-                        if (path_hi)
-                                sql_add(b, " AND text < :path_hi");
-                        sql_add(b, ")");
-                }
-        } else if (f->path)
-                sql_add(b, " AND (d.path = (SELECT id FROM strings WHERE text = :path) OR d.name "
-                           "= (SELECT id FROM strings WHERE text = :path))");
-        if (after_id > 0)
-                sql_add(b, reverse ? " AND (d.time_ms, d.id) < (:after_time, :after_id)"
-                                   : " AND (d.time_ms, d.id) > (:after_time, :after_id)");
-        sql_add(b, reverse ? " ORDER BY d.time_ms DESC, d.id DESC LIMIT :limit"
-                           : " ORDER BY d.time_ms, d.id LIMIT :limit");
-        sql_add(b, query_tail);
-        sql_add(b, reverse ? " ORDER BY d.time_ms DESC, d.id DESC" : " ORDER BY d.time_ms, d.id");
-        if (b->overflow)
-                return -E2BIG;
-
-        rc = sqlite3_prepare_v2(s->ro, b->text, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_error(s, s->ro, rc);
-        bind_named_text(st, ":container", f->container);
-        bind_named_text(st, ":container_hi", container_hi);
-        bind_named_text(st, ":image", f->image);
-        bind_named_text(st, ":pod", f->pod);
-        for (size_t i = 0; i < n_containers && i < ELEMENTSOF(containers); i++) {
-                char name[32];
-                snprintf(name, sizeof(name), ":c%zu", i);
-                bind_named_int64(st, name, containers[i]);
-        }
-        bind_named_text(st, ":mcs", f->mcs);
-        bind_named_int64(st, ":since", f->since_ms);
-        bind_named_int64(st, ":until", f->until_ms);
-        bind_named_text(st, ":type", f->source_type);
-        bind_named_text(st, ":target_type", f->target_type);
-        bind_named_text(st, ":tclass", f->tclass);
-        bind_named_text(st, ":comm", f->comm);
-        bind_named_text(st, ":perm", perm_padded);
-        bind_named_text(st, ":path", path_prefix ? path_lo : f->path);
-        if (path_hi)
-                bind_named_text(st, ":path_hi", path_hi);
-        bind_named_int64(st, ":after_time", after_time);
-        bind_named_int64(st, ":after_id", after_id);
-        bind_named_int64(st, ":limit", limit);
-
-        for (;;) {
-                Denial d;
-
-                rc = sqlite3_step(st);
-                if (rc == SQLITE_DONE)
-                        return 0;
-                if (rc != SQLITE_ROW)
-                        return store_error(s, s->ro, rc);
-                r = row_to_denial(st, &d);
-                if (r < 0)
-                        return r;
-                if (d.attribution == ATTRIBUTION_AMBIGUOUS) {
-                        r = store_load_candidates(s, &d);
-                        if (r < 0) {
-                                denial_done(&d);
-                                return r;
-                        }
-                }
-                r = cb(&d, userdata);
-                denial_done(&d);
-                if (r != 0)
-                        return r;
-        }
-}
+/* ---- counts ---- */
 
 int store_counts(Store *s, StoreCounts *ret) {
         static const struct {
@@ -1727,6 +1540,7 @@ int store_counts(Store *s, StoreCounts *ret) {
         } queries[] = {
                 {"SELECT value FROM meta WHERE key = 'denials'", offsetof(StoreCounts, denials)},
                 {"SELECT value FROM meta WHERE key = 'events'", offsetof(StoreCounts, events)},
+                {"SELECT value FROM meta WHERE key = 'pruned'", offsetof(StoreCounts, pruned)},
                 {"SELECT count(*) FROM signatures", offsetof(StoreCounts, signatures)},
                 {"SELECT count(*) FROM containers", offsetof(StoreCounts, containers)},
         };
@@ -1743,21 +1557,25 @@ int store_counts(Store *s, StoreCounts *ret) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(queries); i++) {
-                r = pragma_int64(s, s->ro, queries[i].sql, &v);
+                r = store_sql_int64(s, s->ro, queries[i].sql, &v);
                 if (r < 0)
                         goto finish;
                 *(uint64_t *) ((char *) &c + queries[i].offset) = v > 0 ? (uint64_t) v : 0;
         }
-        r = pragma_int64(s, s->ro, "SELECT coalesce(min(time_ms), 0) FROM denials", &c.oldest_ms);
+        if (c.denials > 0) {
+                r = store_sql_int64(s, s->ro, "SELECT min(id) FROM denials", &v);
+                if (r < 0)
+                        goto finish;
+                c.oldest_ms = store_id_time(v);
+                r = store_sql_int64(s, s->ro, "SELECT max(id) FROM denials", &v);
+                if (r < 0)
+                        goto finish;
+                c.newest_ms = store_id_time(v);
+        }
+        r = store_sql_int64(s, s->ro, "PRAGMA page_count", &page_count);
         if (r < 0)
                 goto finish;
-        r = pragma_int64(s, s->ro, "SELECT coalesce(max(time_ms), 0) FROM denials", &c.newest_ms);
-        if (r < 0)
-                goto finish;
-        r = pragma_int64(s, s->ro, "PRAGMA page_count", &page_count);
-        if (r < 0)
-                goto finish;
-        r = pragma_int64(s, s->ro, "PRAGMA page_size", &page_size);
+        r = store_sql_int64(s, s->ro, "PRAGMA page_size", &page_size);
         if (r < 0)
                 goto finish;
         c.db_bytes = (uint64_t) page_count * (uint64_t) page_size;
@@ -1816,7 +1634,7 @@ static int store_migrate_v2(Store *s) {
                 snprintf(sql, sizeof(sql),
                          "SELECT count(*) FROM pragma_table_info('containers') WHERE name = '%.*s'",
                          (int) n, col);
-                r = pragma_int64(s, s->db, sql, &have);
+                r = store_sql_int64(s, s->db, sql, &have);
                 if (r < 0)
                         return r;
                 if (have > 0)
@@ -1829,8 +1647,7 @@ static int store_migrate_v2(Store *s) {
         return store_exec(s, s->db, schema_v2_sql);
 }
 
-/* Additive: a database migrated here still opens with an older avcwatchd (which ignores the new
- * columns), so user_version stays 1. */
+/* Additive: run at every open, idempotent. */
 static int store_migrate_registry(Store *s) {
         int r = store_exec(s, s->db, "BEGIN IMMEDIATE");
         if (r < 0)

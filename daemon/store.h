@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Store: the SQLite database of denials (docs/architecture.md "Store"). One writer connection in
- * the daemon, WAL mode, inserts batched into transactions; queries on a separate read connection,
- * bounded in rows. Repeated strings are interned; each event's raw text is kept once; a
- * signatures table aggregates (source type, target type, tclass, permissions, image).
- * Opaque handle. Errors are negative errno (-EIO for SQLite errors, with store_last_error()). */
+/* Store: the SQLite database of denials (docs/architecture.md "Store"; the schema is described at
+ * the top of store.c). One writer connection in the daemon, WAL mode, inserts batched into
+ * transactions; queries on a separate read connection, paged and bounded in time. Repeated
+ * strings are interned, each event's raw text is kept compressed (raw-codec.h), and aggregate
+ * tables (totals and hourly buckets per signature, container and MCS label) answer `top` and
+ * histograms without reading denial rows. Opaque handle. Errors are negative errno (-EIO for
+ * SQLite errors, with store_last_error()). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,12 +25,17 @@ typedef struct Store Store;
 #define STORE_QUERY_LIMIT_MAX 10000
 
 /* Opens (creating when missing) the database at path. Refuses a file that is not an SQLite
- * database or is one of another application (-EBADMSG), or a newer schema (-EPROTONOSUPPORT). */
+ * database or is one of another application (-EBADMSG), a newer schema (-EPROTONOSUPPORT), or
+ * an older one this version cannot convert (-EMEDIUMTYPE: schema 1 of avcwatch 0.1 kept events
+ * uncompressed; move it aside and import the audit logs again). Nothing is written to a file
+ * that is refused. */
 int store_open(const char *path, Store **ret);
 Store *store_free(Store *s); /* commits what is pending first */
 
 /* Queues a denial for the current batch (opening one when needed). A denial with the same
- * (node, time, serial, seq) as a stored one is ignored; store_commit reports how many. */
+ * (node, time, serial, seq) as a stored one is ignored (returns 0; 1 when added); store_commit
+ * reports how many. -ERANGE for a time beyond +-STORE_TIME_MAX ms (year 1831 .. 2109), -E2BIG
+ * when its millisecond is too crowded to find a slot (STORE_PROBE_MAX) or its raw text too long. */
 int store_add(Store *s, const Denial *d);
 size_t store_pending(const Store *s);
 /* Commits the current batch. Returns the number of rows newly stored (>= 0) and adds the
@@ -36,16 +43,32 @@ size_t store_pending(const Store *s);
  * back and lost; returns negative errno. */
 int store_commit(Store *s, uint64_t *ret_duplicates);
 
-/* Query: denials matching f, ordered by (time, id), ascending unless reverse. Keyset
- * pagination: pass after_id = 0 first, then the id of the last denial received.
- * Calls cb for each row (stop early by returning non-zero; that value is returned).
- * limit is clamped to STORE_QUERY_LIMIT_MAX. */
+/* Query: denials matching f, ordered by id (= by time), ascending unless reverse. Keyset
+ * pagination: after (NULL at first) is the cursor; rows with a greater id are returned (smaller
+ * when reverse). Calls cb for each row; cb may refuse a row and stop the query by returning a
+ * positive value (returned by store_query; the cursor then points before that row, so the next
+ * call starts with it), or fail with a negative one. At most `limit` rows (clamped to
+ * STORE_QUERY_LIMIT_MAX; 0 = the maximum).
+ *
+ * A call also stops after the store's query budget (store_set_query_budget(), default
+ * STORE_QUERY_BUDGET_USEC) so that a filter no index serves cannot hold the daemon's loop: the
+ * page is then short. Whenever the page may not be the last one (limit reached, budget spent, cb
+ * stopped it), *ret_more is set and *ret_next is the cursor for the next call: the id of the
+ * last row delivered, or the position the scan reached (which need not be a row). */
 typedef int (*store_row_cb)(const Denial *d, void *userdata);
-int store_query(Store *s, const DenialFilter *f, bool reverse, int64_t after_id, unsigned limit,
-                store_row_cb cb, void *userdata);
+typedef struct StorePage {
+        bool more;
+        int64_t next;
+} StorePage;
+int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *after, unsigned limit,
+                store_row_cb cb, void *userdata, StorePage *ret_page);
+
+#define STORE_QUERY_BUDGET_USEC (100 * 1000)
+void store_set_query_budget(Store *s, uint64_t usec);
 
 typedef struct StoreCounts {
         uint64_t denials, events, signatures, containers;
+        uint64_t pruned; /* denials removed by retention (their totals stay) */
         uint64_t db_bytes;
         int64_t oldest_ms, newest_ms; /* 0 when empty */
 } StoreCounts;
@@ -54,7 +77,8 @@ int store_counts(Store *s, StoreCounts *ret);
 const char *store_last_error(const Store *s);
 
 /* The writer connection, for a module that keeps its own rows in the same database (the
- * registry; schema version 2). Its statements run inside the open batch when there is one, and
- * must be finalized before store_free(). */
+ * registry). Its statements run inside the open batch when there is one, and must be finalized
+ * before store_free(). Updating denials.container or denials.count keeps the aggregates right
+ * (triggers); inserting or deleting denial rows must go through this module. */
 struct sqlite3;
 struct sqlite3 *store_get_db(Store *s);

@@ -302,7 +302,7 @@ static void test_errors_keep_connection(void) {
         expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "limit");
         r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":\"5\"}}");
         expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "limit");
-        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"after\":-1}}");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"after\":\"1\"}}");
         expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "after");
         r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"colour\":1}}");
         expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "colour");

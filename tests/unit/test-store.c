@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -140,7 +141,7 @@ static int collect(const Denial *d, void *userdata) {
                 CHECK(rows->d);
         }
         CHECK_RC(denial_copy(d, &rows->d[rows->n]), 0);
-        CHECK(rows->d[rows->n].id > 0);
+        CHECK(rows->d[rows->n].id != 0);
         rows->n++;
         return 0;
 }
@@ -152,14 +153,21 @@ static void rows_done(Rows *rows) {
         *rows = (Rows){};
 }
 
-static Rows query(Store *s, const DenialFilter *f, bool reverse, int64_t after, unsigned limit) {
+static Rows query_after(Store *s, const DenialFilter *f, bool reverse, const int64_t *after,
+                        unsigned limit, StorePage *ret_page) {
         Rows rows = {};
-        int r = store_query(s, f, reverse, after, limit, collect, &rows);
+        /* Whole pages: the time budget has its own test. */
+        store_set_query_budget(s, UINT64_MAX);
+        int r = store_query(s, f, reverse, after, limit, collect, &rows, ret_page);
         if (r != 0) {
                 fprintf(stderr, "store_query: %d (%s)\n", r, store_last_error(s));
                 exit(1);
         }
         return rows;
+}
+
+static Rows query(Store *s, const DenialFilter *f, bool reverse, int64_t after, unsigned limit) {
+        return query_after(s, f, reverse, after != 0 ? &after : NULL, limit, NULL);
 }
 
 static void free_denials(Denial *d, size_t n) {
@@ -324,8 +332,13 @@ static void test_round_trip(void) {
         rows_done(&rows);
         denial_done(&later);
 
-        /* A cursor that does not exist. */
-        CHECK_RC(store_query(s, NULL, false, 999999, 10, collect, &rows), -ENOENT);
+        /* A cursor is a position, not necessarily a row: after the time of d[0] minus one
+         * millisecond, d[0] comes first. */
+        int64_t between = (1713603292240 - 1) * (INT64_C(1) << 20);
+        rows = query_after(s, NULL, false, &between, 1, NULL);
+        CHECK_RC(rows.n, 1);
+        check_denial_equal(&rows.d[0], &d[0]);
+        rows_done(&rows);
 
         /* ---- reopen: everything is still there ---- */
         s = store_free(s);
@@ -349,21 +362,27 @@ static void test_round_trip(void) {
         sqlite3 *db;
         sqlite3_stmt *st;
         CHECK_RC(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        CHECK_RC(sqlite3_prepare_v2(db, "SELECT sum(count), count(*) FROM signatures", -1, &st,
-                                    NULL),
+        CHECK_RC(sqlite3_prepare_v2(db, "SELECT sum(count), count(*) FROM totals", -1, &st, NULL),
                  SQLITE_OK);
         CHECK_RC(sqlite3_step(st), SQLITE_ROW);
         CHECK_RC(sqlite3_column_int64(st, 0), N_VARIED + 2);
         sqlite3_finalize(st);
-        /* container_t admin_home_t dir write, no image: d[4], d[6], d[8] and the later d[3]-less
+        CHECK_RC(sqlite3_prepare_v2(db, "SELECT sum(count) FROM buckets", -1, &st, NULL),
+                 SQLITE_OK);
+        CHECK_RC(sqlite3_step(st), SQLITE_ROW);
+        CHECK_RC(sqlite3_column_int64(st, 0), N_VARIED + 2);
+        sqlite3_finalize(st);
+        /* container_t admin_home_t dir write, no container: d[4], d[6], d[8] and the later
          * extra (seq 2 of event 1090 has no container) */
         CHECK_RC(sqlite3_prepare_v2(
                          db,
-                         "SELECT g.count, g.first_ms, g.last_ms FROM signatures g "
+                         "SELECT sum(a.count), min(a.first_ms), max(a.last_ms) FROM totals a "
+                         "JOIN signatures g ON g.id = a.signature "
                          "JOIN strings s ON s.id = g.source_type JOIN strings t ON t.id = "
                          "g.target_type JOIN strings c ON c.id = g.tclass JOIN strings p ON p.id "
                          "= g.permissions WHERE s.text = 'container_t' AND t.text = "
-                         "'admin_home_t' AND c.text = 'dir' AND p.text = 'write' AND g.image = 0",
+                         "'admin_home_t' AND c.text = 'dir' AND p.text = 'write' AND a.container "
+                         "= 0",
                          -1, &st, NULL),
                  SQLITE_OK);
         CHECK_RC(sqlite3_step(st), SQLITE_ROW);
@@ -632,7 +651,7 @@ static void test_pagination(void) {
                         for (size_t i = 0; i < rows.n; i++) {
                                 Denial *d = &rows.d[i];
                                 /* rows are told apart by serial: 500000 + j */
-                                CHECK(d->id > 0);
+                                CHECK(d->id != 0);
                                 CHECK(d->serial >= 500000 && d->serial < 500000 + N_PAGE);
                                 CHECK(!seen[d->serial - 500000]);
                                 seen[d->serial - 500000] = true;
@@ -666,7 +685,7 @@ static void test_pagination(void) {
 
         /* The callback stops the query and its value is returned. */
         unsigned n = 0;
-        CHECK_RC(store_query(s, NULL, false, 0, 100, stop_at_three, &n), 42);
+        CHECK_RC(store_query(s, NULL, false, NULL, 100, stop_at_three, &n, NULL), 42);
         CHECK_RC(n, 3);
 
         /* Limit clamp: more rows than STORE_QUERY_LIMIT_MAX. */
@@ -755,8 +774,8 @@ static void test_cache_overflow(void) {
         sqlite3_stmt *st;
         CHECK_RC(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
         CHECK_RC(sqlite3_prepare_v2(db,
-                                    "SELECT sum(count), min(count), max(count), "
-                                    "sum(count = 4) FROM signatures",
+                                    "SELECT sum(n), min(n), max(n), sum(n = 4) FROM "
+                                    "(SELECT sum(count) AS n FROM totals GROUP BY signature)",
                                     -1, &st, NULL),
                  SQLITE_OK);
         CHECK_RC(sqlite3_step(st), SQLITE_ROW);
@@ -766,6 +785,228 @@ static void test_cache_overflow(void) {
         CHECK_RC(sqlite3_column_int64(st, 3), N_BIG % N_BIG_SIGS);
         sqlite3_finalize(st);
         sqlite3_close(db);
+}
+
+/* ---- raw text: compressed with trained dictionaries, exact ---- */
+
+#define N_RAW 6000
+
+static char *make_raw(unsigned i, int64_t time_ms, uint64_t serial) {
+        static const char *const raw_comms[] = {"nginx", "bash", "postgres", "python3", "java"};
+        char stamp[64], *raw;
+        snprintf(stamp, sizeof(stamp), "audit(%lld.%03lld:%llu)", (long long) (time_ms / 1000),
+                 (long long) (time_ms % 1000), (unsigned long long) serial);
+        CHECK(asprintf(&raw,
+                       "type=AVC msg=%s: avc:  denied  { read } for  pid=%u comm=\"%s\" "
+                       "name=\"f%u\" dev=\"overlay\" ino=%u "
+                       "scontext=system_u:system_r:container_t:s0:c%u,c%u "
+                       "tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0\n"
+                       "type=SYSCALL msg=%s: arch=c000003e syscall=257 success=no exit=-13 "
+                       "a0=ffffff9c a1=7ffd%08x items=1 ppid=1 pid=%u comm=\"%s\" "
+                       "exe=\"/usr/bin/%s\" key=(null)\ntype=EOE msg=%s: ",
+                       stamp, 100 + i % 40, raw_comms[i % 5], i % 301, 1000 + i * 7919 % 999983,
+                       i % 40, 500 + i % 40, stamp, i * 2654435761u, 100 + i % 40, raw_comms[i % 5],
+                       raw_comms[i % 5], stamp) > 0);
+        return raw;
+}
+
+static int count_raw(const Denial *d, void *userdata) {
+        size_t *n = userdata;
+        char *want = make_raw((unsigned) (d->serial - 100000), d->time_ms, d->serial);
+        CHECK_STREQ(d->raw, want);
+        free(want);
+        (*n)++;
+        return 0;
+}
+
+static int64_t sql_int(const char *path, const char *sql) {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        CHECK_RC(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        CHECK_RC(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        CHECK_RC(sqlite3_step(st), SQLITE_ROW);
+        int64_t v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return v;
+}
+
+static void test_raw(void) {
+        _cleanup_(freep) char *path = db_path("raw.db");
+        size_t text = 0, n = 0;
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < N_RAW; i++) {
+                if (i == N_RAW / 2)
+                        text = 0; /* measured on the second half, after the first dictionary */
+                Denial d = make_denial(1700000000000 + (int64_t) i * 250, 100000 + i, 0);
+                free(d.raw);
+                d.raw = make_raw(i, d.time_ms, d.serial);
+                text += strlen(d.raw);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+                if (i % 500 == 499)
+                        CHECK_RC(store_commit(s, NULL), 500);
+                if (i == N_RAW / 2 - 1) {
+                        /* Reopened half way: the newest dictionary goes on being used. */
+                        s = store_free(s);
+                        CHECK_RC(store_open(path, &s), 0);
+                }
+        }
+        CHECK(store_commit(s, NULL) >= 0);
+        store_set_query_budget(s, UINT64_MAX);
+        StorePage page;
+        CHECK_RC(store_query(s, NULL, false, NULL, 0, count_raw, &n, &page), 0);
+        CHECK_RC(n, N_RAW);
+        CHECK(!page.more);
+        s = store_free(s);
+
+        /* Trained dictionaries were made and used, and the text shrank by far. */
+        CHECK(sql_int(path, "SELECT count(*) FROM dictionaries") >= 1);
+        int64_t blobs =
+                sql_int(path, "SELECT sum(length(raw)) FROM denials WHERE serial >= 103000");
+        printf("raw text: %zu bytes, stored: %" PRIi64 " bytes (%.1f%%)\n", text, blobs,
+               100.0 * (double) blobs / (double) text);
+        CHECK(blobs * 5 < (int64_t) text);
+}
+
+/* ---- many verdicts of one millisecond ---- */
+
+static void test_crowded(void) {
+        _cleanup_(freep) char *path = db_path("crowded.db");
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        /* Serials 1024 apart share a home slot: they are probed into the next ones. */
+        for (int pass = 0; pass < 2; pass++) {
+                for (unsigned k = 0; k < 64; k++) {
+                        Denial d = make_denial(1700000000000, 7 + k * 1024, 0);
+                        CHECK_RC(store_add(s, &d), pass == 0 ? 1 : 0);
+                        denial_done(&d);
+                }
+                CHECK_RC(store_commit(s, NULL), pass == 0 ? 64 : 0);
+        }
+        /* One more that would need a 65th probe is refused, the batch goes on. */
+        Denial d = make_denial(1700000000000, 7 + 64 * 1024, 0);
+        CHECK_RC(store_add(s, &d), -E2BIG);
+        denial_done(&d);
+        d = make_denial(1700000000000, 8, 0); /* another home slot: fine */
+        CHECK_RC(store_add(s, &d), 1);
+        denial_done(&d);
+        CHECK_RC(store_commit(s, NULL), 1);
+
+        Rows rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n, 65);
+        for (size_t i = 0; i < rows.n; i++) {
+                CHECK_RC(rows.d[i].time_ms, 1700000000000);
+                if (i > 0)
+                        CHECK(rows.d[i].id > rows.d[i - 1].id);
+        }
+        rows_done(&rows);
+        s = store_free(s);
+}
+
+/* ---- re-attribution keeps the aggregates right ---- */
+
+static void test_reattribution(void) {
+        _cleanup_(freep) char *path = db_path("reattr.db");
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < 300; i++) {
+                Denial d = make_filter_denial(i);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(s, NULL), 300);
+
+        /* What the registry does: name the container of unattributed rows, later. */
+        sqlite3 *db = store_get_db(s);
+        CHECK_RC(sqlite3_exec(db,
+                              "UPDATE denials SET container = (SELECT id FROM containers WHERE "
+                              "name = 'db'), attribution = 2 WHERE container IS NULL AND id % 2 "
+                              "= 0;"
+                              "UPDATE denials SET count = 5 WHERE id = (SELECT max(id) FROM "
+                              "denials);",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+        s = store_free(s);
+
+        /* Every aggregate agrees with the rows again, per container and per hour. */
+        CHECK_RC(sql_int(path, "SELECT sum(count) FROM totals"), 304);
+        CHECK_RC(sql_int(path, "SELECT sum(count) FROM buckets"), 304);
+        CHECK_RC(sql_int(path, "SELECT count(*) FROM (SELECT coalesce(container, 0) AS c, "
+                               "sum(coalesce(count, 1)) AS n FROM denials GROUP BY 1) d LEFT JOIN "
+                               "(SELECT container AS c, sum(count) AS n FROM totals GROUP BY 1) t "
+                               "USING (c) WHERE t.n IS NOT d.n"),
+                 0);
+        CHECK_RC(sql_int(path,
+                         "SELECT count(*) FROM (SELECT time_ms / 3600000 AS h, coalesce(container, "
+                         "0) AS c, sum(coalesce(count, 1)) AS n FROM denials GROUP BY 1, 2) d "
+                         "LEFT JOIN (SELECT hour AS h, container AS c, sum(count) AS n FROM "
+                         "buckets GROUP BY 1, 2) b USING (h, c) WHERE b.n IS NOT d.n"),
+                 0);
+        CHECK(sql_int(path, "SELECT count(*) FROM denials WHERE container IS NULL") < 60);
+}
+
+/* ---- the time budget: short pages, each row exactly once ---- */
+
+#define N_BUDGET 400
+
+static void test_budget(void) {
+        _cleanup_(freep) char *path = db_path("budget.db");
+        static bool seen[N_BUDGET];
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < N_BUDGET; i++) {
+                Denial d = make_denial(1700000000000 + (int64_t) i * 1500, 300000 + i, 0);
+                free(d.comm);
+                d.comm = xstrdup(i % 3 == 0 ? "needle" : "hay");
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(s, NULL), N_BUDGET);
+
+        /* No budget at all: every call still reads its first window (one second: at most one
+         * row here), and the cursor carries on where it stopped. comm has no index. */
+        DenialFilter f = {.comm = (char *) "needle"};
+        for (int reverse = 0; reverse <= 1; reverse++) {
+                int64_t after = 0;
+                bool has_after = false;
+                size_t total = 0, calls = 0, short_pages = 0;
+                int64_t last = reverse ? INT64_MAX : INT64_MIN;
+
+                memset(seen, 0, sizeof(seen));
+                for (;;) {
+                        Rows rows = {};
+                        StorePage page;
+                        store_set_query_budget(s, 0);
+                        CHECK_RC(store_query(s, &f, reverse, has_after ? &after : NULL, 50, collect,
+                                             &rows, &page),
+                                 0);
+                        calls++;
+                        CHECK(calls < 10 * N_BUDGET);
+                        short_pages += rows.n < 50 && page.more;
+                        for (size_t i = 0; i < rows.n; i++) {
+                                unsigned k = (unsigned) (rows.d[i].serial - 300000);
+                                CHECK(k < N_BUDGET && k % 3 == 0 && !seen[k]);
+                                seen[k] = true;
+                                CHECK(reverse ? rows.d[i].id < last : rows.d[i].id > last);
+                                last = rows.d[i].id;
+                        }
+                        total += rows.n;
+                        rows_done(&rows);
+                        if (!page.more)
+                                break;
+                        after = page.next;
+                        has_after = true;
+                }
+                CHECK_RC(total, (N_BUDGET + 2) / 3);
+                CHECK(short_pages > 0);
+        }
+        s = store_free(s);
 }
 
 /* ---- foreign files ---- */
@@ -813,6 +1054,7 @@ static void test_foreign(void) {
         _cleanup_(freep) char *other = db_path("other-app.db");
         _cleanup_(freep) char *other_id = db_path("other-id.db");
         _cleanup_(freep) char *newer = db_path("newer.db");
+        _cleanup_(freep) char *older = db_path("older.db");
         _cleanup_(freep) char *blank = db_path("blank.db");
         _cleanup_(freep) char *empty = db_path("empty.db");
         Store *s;
@@ -829,9 +1071,13 @@ static void test_foreign(void) {
         make_sqlite(other_id, "PRAGMA application_id = 305419896;"); /* 0x12345678 */
         expect_refused(other_id, -EBADMSG);
 
-        make_sqlite(newer, "PRAGMA application_id = 1096172375; PRAGMA user_version = 2; "
+        make_sqlite(newer, "PRAGMA application_id = 1096172375; PRAGMA user_version = 3; "
                            "CREATE TABLE future(x);");
         expect_refused(newer, -EPROTONOSUPPORT);
+        /* Schema 1 (avcwatch 0.1) is refused, not converted, and left as it was. */
+        make_sqlite(older, "PRAGMA application_id = 1096172375; PRAGMA user_version = 1; "
+                           "CREATE TABLE events(id INTEGER PRIMARY KEY, raw TEXT);");
+        expect_refused(older, -EMEDIUMTYPE);
 
         /* An SQLite file with nothing in it, and an empty file, may become ours. */
         make_sqlite(blank, "PRAGMA user_version = 0;");
@@ -868,6 +1114,10 @@ int main(void) {
         test_filters();
         test_pagination();
         test_cache_overflow();
+        test_raw();
+        test_crowded();
+        test_reattribution();
+        test_budget();
         test_foreign();
         CHECK_RC(rm_rf(tmpdir), 0);
         return 0;

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/* Raw codec (raw-codec.h has the format and the why).
+ *
+ * Decisions:
+ * - One zstd frame per event, never per block of events: a query for 100 denials of one container
+ *   touches 100 events spread over the whole store, and each must unpack alone (about 0.5 µs with
+ *   a loaded dictionary, against inflating a whole block for each).
+ * - Only zstd's stable API. The 4-byte frame magic is cut off before storing and put back before
+ *   decoding; the frame carries no checksum, content size or dictionary id (the blob header has
+ *   the length and the id), so a frame costs 2-3 bytes of header.
+ * - Training (ZDICT_trainFromBuffer on RAW_SAMPLES_MAX sampled events, about 0.1 s) happens
+ *   rarely: after RAW_TRAIN_FIRST events, then after 16 times more, and so on up to once every
+ *   RAW_TRAIN_EVERY events, or sooner when the ratio drifts (the log's content changed). When the
+ *   trainer gives up (too few or too uniform samples) the recent samples themselves become a
+ *   raw-content dictionary: nearly as good on uniform input, which is what makes it give up.
+ * - The sample is a reservoir (uniform over the events since the last dictionary), bounded to
+ *   RAW_SAMPLES_MAX x RAW_SAMPLE_BYTES_MAX, with a fixed-seed generator: runs are reproducible. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zdict.h>
+#include <zstd.h>
+
+#include "macro.h"
+#include "raw-codec.h"
+
+#define RAW_METHOD_STORED 0
+#define RAW_METHOD_ZSTD 1
+#define RAW_METHOD_MASK 0x0f
+#define RAW_FLAG_STAMP 0x80
+#define RAW_STAMP_MARKER '\x01' /* the event's stamp (text holding it is kept as is) */
+#define RAW_STAMP_MAX 64        /* "(-9223372036854775.808:18446744073709551615)" */
+#define RAW_COMPRESS_LEVEL 3    /* level 1 is 10% larger, level 6 three times slower */
+#define RAW_COMPRESS_MIN 32     /* shorter text is stored as is */
+#define RAW_DRIFT_FACTOR 1.5    /* a window this much worse than the first one: retrain */
+#define RAW_HEADER_MAX 21       /* method byte + two varints */
+#define ZSTD_MAGIC_BYTES 4
+
+static const unsigned char zstd_magic[ZSTD_MAGIC_BYTES] = {0x28, 0xb5, 0x2f, 0xfd};
+
+typedef struct Sample {
+        char *data;
+        size_t len;
+} Sample;
+
+struct RawEncoder {
+        ZSTD_CCtx *cctx;
+        ZSTD_CDict *cdict;
+        int64_t dict_id;
+        unsigned generation; /* dictionaries used so far: spaces out the next one */
+
+        char *text; /* the text after stamp replacement */
+        size_t text_size;
+        unsigned char *out; /* header + frame */
+        size_t out_size;
+
+        Sample samples[RAW_SAMPLES_MAX];
+        size_t n_samples;
+        uint64_t seen; /* events since the current dictionary */
+        uint64_t rng;
+
+        uint64_t window_events, window_in, window_out;
+        double baseline; /* out/in of the first window with this dictionary, 0 when unknown */
+        bool drifted;
+};
+
+typedef struct LoadedDictionary {
+        int64_t id; /* 0: free slot */
+        ZSTD_DDict *ddict;
+        uint64_t used;
+} LoadedDictionary;
+
+struct RawDecoder {
+        ZSTD_DCtx *dctx;
+        RawDictionaryLoad load;
+        void *userdata;
+        LoadedDictionary dicts[RAW_DECODER_DICTIONARIES];
+        uint64_t tick;
+        unsigned char *frame; /* magic + payload */
+        size_t frame_size;
+};
+
+/* ---- helpers ---- */
+
+static size_t varint_put(unsigned char *p, uint64_t v) {
+        size_t n = 0;
+        while (v >= 0x80) {
+                p[n++] = (unsigned char) (v | 0x80);
+                v >>= 7;
+        }
+        p[n++] = (unsigned char) v;
+        return n;
+}
+
+static int varint_get(const unsigned char **p, const unsigned char *end, uint64_t *ret) {
+        uint64_t v = 0;
+        for (unsigned shift = 0; shift < 64; shift += 7) {
+                if (*p >= end)
+                        return -EBADMSG;
+                unsigned char b = *(*p)++;
+                v |= (uint64_t) (b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *ret = v;
+                        return 0;
+                }
+        }
+        return -EBADMSG;
+}
+
+static int ensure_size(void **buf, size_t *size, size_t need) {
+        if (*size >= need)
+                return 0;
+        size_t n = MAX(need, *size * 2);
+        void *p = realloc(*buf, n);
+        if (!p)
+                return -ENOMEM;
+        *buf = p;
+        *size = n;
+        return 0;
+}
+
+/* "(1713603292.240:1088)"; 0 when the time cannot be written that way (negative). */
+static size_t stamp_format(char buf[static RAW_STAMP_MAX], int64_t time_ms, uint64_t serial) {
+        if (time_ms < 0)
+                return 0;
+        int n = snprintf(buf, RAW_STAMP_MAX, "(%" PRIi64 ".%03" PRIi64 ":%" PRIu64 ")",
+                         time_ms / 1000, time_ms % 1000, serial);
+        return n > 0 && n < RAW_STAMP_MAX ? (size_t) n : 0;
+}
+
+static uint64_t rng_next(uint64_t *s) {
+        /* xorshift64*: plenty for picking reservoir slots */
+        uint64_t x = *s;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *s = x;
+        return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* ---- encoder ---- */
+
+int raw_encoder_new(RawEncoder **ret) {
+        _cleanup_(freep) RawEncoder *e = calloc(1, sizeof(RawEncoder));
+        if (!e)
+                return -ENOMEM;
+        e->cctx = ZSTD_createCCtx();
+        if (!e->cctx)
+                return -ENOMEM;
+        if (ZSTD_isError(
+                    ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, RAW_COMPRESS_LEVEL)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_contentSizeFlag, 0)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 0)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_dictIDFlag, 0))) {
+                ZSTD_freeCCtx(e->cctx);
+                return -EINVAL;
+        }
+        e->rng = 0x9e3779b97f4a7c15ULL;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static void samples_clear(RawEncoder *e) {
+        for (size_t i = 0; i < e->n_samples; i++)
+                free(e->samples[i].data);
+        e->n_samples = 0;
+}
+
+RawEncoder *raw_encoder_free(RawEncoder *e) {
+        if (!e)
+                return NULL;
+        samples_clear(e);
+        ZSTD_freeCDict(e->cdict);
+        ZSTD_freeCCtx(e->cctx);
+        free(e->text);
+        free(e->out);
+        free(e);
+        return NULL;
+}
+
+int raw_encoder_use_dictionary(RawEncoder *e, int64_t id, const void *dict, size_t len) {
+        ZSTD_CDict *cdict = NULL;
+
+        if (id < 0 || (id > 0 && (!dict || len == 0)))
+                return -EINVAL;
+        if (id > 0) {
+                cdict = ZSTD_createCDict(dict, len, RAW_COMPRESS_LEVEL);
+                if (!cdict)
+                        return -ENOMEM;
+        }
+        ZSTD_freeCDict(e->cdict);
+        e->cdict = cdict;
+        e->dict_id = id;
+        e->generation++;
+        e->seen = 0;
+        e->window_events = e->window_in = e->window_out = 0;
+        e->baseline = 0;
+        e->drifted = false;
+        samples_clear(e);
+        return 0;
+}
+
+int64_t raw_encoder_dictionary_id(const RawEncoder *e) {
+        return e ? e->dict_id : 0;
+}
+
+static void sample_add(RawEncoder *e, const char *text, size_t len) {
+        size_t slot;
+
+        e->seen++;
+        if (e->n_samples < RAW_SAMPLES_MAX)
+                slot = e->n_samples;
+        else {
+                uint64_t j = rng_next(&e->rng) % e->seen;
+                if (j >= RAW_SAMPLES_MAX)
+                        return;
+                slot = (size_t) j;
+        }
+        len = MIN(len, (size_t) RAW_SAMPLE_BYTES_MAX);
+        char *copy = malloc(len);
+        if (!copy)
+                return; /* a smaller sample, no harm */
+        memcpy(copy, text, len);
+        if (slot < e->n_samples)
+                free(e->samples[slot].data);
+        else
+                e->n_samples++;
+        e->samples[slot] = (Sample){.data = copy, .len = len};
+}
+
+static void drift_account(RawEncoder *e, size_t in, size_t out) {
+        if (!e->cdict)
+                return;
+        e->window_events++;
+        e->window_in += in;
+        e->window_out += out;
+        if (e->window_events < RAW_DRIFT_WINDOW)
+                return;
+        double ratio = (double) e->window_out / (double) MAX(e->window_in, (uint64_t) 1);
+        if (e->baseline == 0)
+                e->baseline = ratio;
+        else if (ratio > e->baseline * RAW_DRIFT_FACTOR)
+                e->drifted = true;
+        e->window_events = e->window_in = e->window_out = 0;
+}
+
+int raw_encode(RawEncoder *e, const char *text, size_t len, int64_t time_ms, uint64_t serial,
+               const void **ret, size_t *ret_len) {
+        char stamp[RAW_STAMP_MAX];
+        size_t stamp_len, n = 0, header;
+        unsigned char flags = 0;
+        int r;
+
+        if (!e || (!text && len > 0) || !ret || !ret_len)
+                return -EINVAL;
+        if (len > RAW_TEXT_MAX)
+                return -E2BIG;
+
+        /* The stamp, wherever the event repeats it, becomes one marker byte. */
+        r = ensure_size((void **) &e->text, &e->text_size, len + 1);
+        if (r < 0)
+                return r;
+        stamp_len = stamp_format(stamp, time_ms, serial);
+        if (stamp_len > 0 && len > 0 && !memchr(text, RAW_STAMP_MARKER, len)) {
+                const char *p = text, *end = text + len, *hit;
+                while ((hit = memmem(p, (size_t) (end - p), stamp, stamp_len))) {
+                        memcpy(e->text + n, p, (size_t) (hit - p));
+                        n += (size_t) (hit - p);
+                        e->text[n++] = '(';
+                        e->text[n++] = RAW_STAMP_MARKER;
+                        e->text[n++] = ')';
+                        p = hit + stamp_len;
+                        flags = RAW_FLAG_STAMP;
+                }
+                memcpy(e->text + n, p, (size_t) (end - p));
+                n += (size_t) (end - p);
+        } else {
+                if (len > 0)
+                        memcpy(e->text, text, len);
+                n = len;
+        }
+
+        size_t bound = ZSTD_compressBound(n);
+        r = ensure_size((void **) &e->out, &e->out_size, RAW_HEADER_MAX + MAX(bound, n));
+        if (r < 0)
+                return r;
+
+        if (n >= RAW_COMPRESS_MIN) {
+                sample_add(e, e->text, n);
+                /* The frame is written after a provisional header with room to spare, then the
+                 * magic is cut and the real header placed right before it. */
+                unsigned char *frame = e->out + RAW_HEADER_MAX - ZSTD_MAGIC_BYTES;
+                if (e->cdict)
+                        ZSTD_CCtx_refCDict(e->cctx, e->cdict);
+                else
+                        ZSTD_CCtx_refCDict(e->cctx, NULL);
+                size_t z = ZSTD_compress2(e->cctx, frame, bound, e->text, n);
+                if (!ZSTD_isError(z) && z > ZSTD_MAGIC_BYTES &&
+                    memcmp(frame, zstd_magic, ZSTD_MAGIC_BYTES) == 0 && z - ZSTD_MAGIC_BYTES < n) {
+                        unsigned char h[RAW_HEADER_MAX];
+                        h[0] = RAW_METHOD_ZSTD | flags;
+                        header = 1;
+                        header += varint_put(h + header, (uint64_t) e->dict_id);
+                        header += varint_put(h + header, n);
+                        unsigned char *start = e->out + RAW_HEADER_MAX - header;
+                        memcpy(start, h, header);
+                        drift_account(e, n, z - ZSTD_MAGIC_BYTES + header);
+                        *ret = start;
+                        *ret_len = header + z - ZSTD_MAGIC_BYTES;
+                        return 0;
+                }
+        }
+
+        e->out[0] = RAW_METHOD_STORED | flags;
+        header = 1 + varint_put(e->out + 1, n);
+        memcpy(e->out + header, e->text, n);
+        *ret = e->out;
+        *ret_len = header + n;
+        return 0;
+}
+
+bool raw_encoder_wants_dictionary(const RawEncoder *e) {
+        if (!e || e->n_samples == 0)
+                return false;
+        if (e->drifted)
+                return true;
+        /* 2048, 32768, 524288, then every RAW_TRAIN_EVERY events */
+        uint64_t due = (uint64_t) RAW_TRAIN_FIRST << (4 * MIN(e->generation, 3u));
+        return e->seen >= MIN(due, (uint64_t) RAW_TRAIN_EVERY);
+}
+
+void raw_encoder_postpone(RawEncoder *e) {
+        if (!e)
+                return;
+        e->seen = 0;
+        e->drifted = false;
+        e->window_events = e->window_in = e->window_out = 0;
+}
+
+int raw_encoder_train(RawEncoder *e, void **ret, size_t *ret_len) {
+        _cleanup_(freep) size_t *sizes = NULL;
+        _cleanup_(freep) char *all = NULL;
+        _cleanup_(freep) void *dict = NULL;
+        size_t total = 0, o = 0, n;
+
+        if (!e || !ret || !ret_len)
+                return -EINVAL;
+        if (e->n_samples < 8) {
+                raw_encoder_postpone(e);
+                return -ENODATA;
+        }
+        sizes = calloc(e->n_samples, sizeof(size_t));
+        dict = malloc(RAW_DICTIONARY_MAX);
+        for (size_t i = 0; i < e->n_samples; i++)
+                total += e->samples[i].len;
+        all = malloc(total);
+        if (!sizes || !dict || !all)
+                return -ENOMEM;
+        for (size_t i = 0; i < e->n_samples; i++) {
+                memcpy(all + o, e->samples[i].data, e->samples[i].len);
+                o += e->samples[i].len;
+                sizes[i] = e->samples[i].len;
+        }
+
+        n = ZDICT_trainFromBuffer(dict, RAW_DICTIONARY_MAX, all, sizes, (unsigned) e->n_samples);
+        if (ZDICT_isError(n) || n < 256) {
+                /* Too uniform to train on: the newest samples as raw content. */
+                n = MIN(total, (size_t) RAW_DICTIONARY_MAX);
+                memcpy(dict, all + total - n, n);
+                /* Raw content must not look like a trained dictionary. */
+                if (n >= 4 && memcmp(dict, "\x37\xa4\x30\xec", 4) == 0)
+                        ((unsigned char *) dict)[0] ^= 1;
+        }
+        *ret = TAKE_PTR(dict);
+        *ret_len = n;
+        return 0;
+}
+
+/* ---- decoder ---- */
+
+int raw_decoder_new(RawDictionaryLoad load, void *userdata, RawDecoder **ret) {
+        _cleanup_(freep) RawDecoder *d = calloc(1, sizeof(RawDecoder));
+        if (!d)
+                return -ENOMEM;
+        d->dctx = ZSTD_createDCtx();
+        if (!d->dctx)
+                return -ENOMEM;
+        d->load = load;
+        d->userdata = userdata;
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+RawDecoder *raw_decoder_free(RawDecoder *d) {
+        if (!d)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(d->dicts); i++)
+                ZSTD_freeDDict(d->dicts[i].ddict);
+        ZSTD_freeDCtx(d->dctx);
+        free(d->frame);
+        free(d);
+        return NULL;
+}
+
+static int decoder_dictionary(RawDecoder *d, int64_t id, ZSTD_DDict **ret) {
+        LoadedDictionary *victim = &d->dicts[0];
+        _cleanup_(freep) void *data = NULL;
+        size_t len = 0;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(d->dicts); i++) {
+                if (d->dicts[i].id == id && d->dicts[i].ddict) {
+                        d->dicts[i].used = ++d->tick;
+                        *ret = d->dicts[i].ddict;
+                        return 0;
+                }
+                if (d->dicts[i].used < victim->used)
+                        victim = &d->dicts[i];
+        }
+        if (!d->load)
+                return -ENOENT;
+        r = d->load(id, &data, &len, d->userdata);
+        if (r < 0)
+                return r;
+        ZSTD_DDict *ddict = ZSTD_createDDict(data, len);
+        if (!ddict)
+                return -ENOMEM;
+        ZSTD_freeDDict(victim->ddict);
+        *victim = (LoadedDictionary){.id = id, .ddict = ddict, .used = ++d->tick};
+        *ret = ddict;
+        return 0;
+}
+
+typedef struct BlobHeader {
+        unsigned method, flags;
+        uint64_t dict_id, text_len;
+        const unsigned char *payload;
+        size_t payload_len;
+} BlobHeader;
+
+static int blob_parse(const void *blob, size_t len, BlobHeader *ret) {
+        const unsigned char *p = blob, *end = p + len;
+        BlobHeader h = {};
+
+        if (!blob || len < 2)
+                return -EBADMSG;
+        h.method = p[0] & RAW_METHOD_MASK;
+        h.flags = p[0] & ~RAW_METHOD_MASK;
+        p++;
+        if (h.flags & ~RAW_FLAG_STAMP)
+                return -EBADMSG;
+        if (h.method == RAW_METHOD_ZSTD) {
+                if (varint_get(&p, end, &h.dict_id) < 0 || h.dict_id > INT64_MAX)
+                        return -EBADMSG;
+        } else if (h.method != RAW_METHOD_STORED)
+                return -EBADMSG;
+        if (varint_get(&p, end, &h.text_len) < 0 || h.text_len > RAW_TEXT_MAX)
+                return -EBADMSG;
+        h.payload = p;
+        h.payload_len = (size_t) (end - p);
+        if (h.method == RAW_METHOD_STORED && h.payload_len != h.text_len)
+                return -EBADMSG;
+        *ret = h;
+        return 0;
+}
+
+int64_t raw_blob_dictionary(const void *blob, size_t len) {
+        BlobHeader h;
+        int r = blob_parse(blob, len, &h);
+        return r < 0 ? r : (int64_t) h.dict_id;
+}
+
+int raw_decode(RawDecoder *d, const void *blob, size_t len, int64_t time_ms, uint64_t serial,
+               char **ret) {
+        _cleanup_(freep) char *text = NULL, *out = NULL;
+        ZSTD_DDict *ddict = NULL;
+        BlobHeader h;
+        int r;
+
+        if (!d || !ret)
+                return -EINVAL;
+        r = blob_parse(blob, len, &h);
+        if (r < 0)
+                return r;
+
+        text = malloc(h.text_len + 1);
+        if (!text)
+                return -ENOMEM;
+        if (h.method == RAW_METHOD_STORED)
+                memcpy(text, h.payload, h.text_len);
+        else {
+                if (h.dict_id > 0) {
+                        r = decoder_dictionary(d, (int64_t) h.dict_id, &ddict);
+                        if (r < 0)
+                                return r;
+                }
+                r = ensure_size((void **) &d->frame, &d->frame_size,
+                                h.payload_len + ZSTD_MAGIC_BYTES);
+                if (r < 0)
+                        return r;
+                memcpy(d->frame, zstd_magic, ZSTD_MAGIC_BYTES);
+                memcpy(d->frame + ZSTD_MAGIC_BYTES, h.payload, h.payload_len);
+                size_t z = ZSTD_decompress_usingDDict(d->dctx, text, h.text_len, d->frame,
+                                                      h.payload_len + ZSTD_MAGIC_BYTES, ddict);
+                if (ZSTD_isError(z) || z != h.text_len)
+                        return -EBADMSG;
+        }
+        text[h.text_len] = 0;
+        if (memchr(text, 0, h.text_len))
+                return -EBADMSG;
+
+        if (!(h.flags & RAW_FLAG_STAMP)) {
+                *ret = TAKE_PTR(text);
+                return 0;
+        }
+
+        /* Put the stamp back wherever the marker stands. */
+        char stamp[RAW_STAMP_MAX];
+        size_t stamp_len = stamp_format(stamp, time_ms, serial), markers = 0, o = 0;
+        if (stamp_len == 0)
+                return -EBADMSG;
+        for (size_t i = 0; i < h.text_len; i++)
+                markers += text[i] == RAW_STAMP_MARKER;
+        out = malloc(h.text_len + markers * stamp_len + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < h.text_len; i++) {
+                /* The marker always stands between the parentheses it replaced. */
+                if (text[i] == RAW_STAMP_MARKER && o > 0 && out[o - 1] == '(' &&
+                    i + 1 < h.text_len && text[i + 1] == ')') {
+                        memcpy(out + o - 1, stamp, stamp_len);
+                        o += stamp_len - 1;
+                        i++; /* the ')' is part of the stamp */
+                } else if (text[i] == RAW_STAMP_MARKER)
+                        return -EBADMSG;
+                else
+                        out[o++] = text[i];
+        }
+        out[o] = 0;
+        *ret = TAKE_PTR(out);
+        return 0;
+}

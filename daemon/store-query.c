@@ -1,0 +1,796 @@
+/* SPDX-License-Identifier: MIT */
+/* Store queries: denials page by page (store_query), rankings (store_top) and histograms
+ * (store_histogram), all on the read-only connection.
+ *
+ * Decisions:
+ * - A filter is resolved first (container names -> container rows, strings -> string ids,
+ *   type/class/permission -> signature rows), so that the SQL compares integers, and so that a
+ *   value that does not exist answers at once with nothing.
+ * - Then one index drives: the containers' (container, rowid) index when the filter names
+ *   containers, else (mcs, rowid), else (signature, rowid) for a few signatures, else the table
+ *   itself (rowid = time). Several driving values (an image with many containers) become one
+ *   ordered arm each, merged by UNION ALL under the same ORDER BY .. LIMIT, so that no arm reads
+ *   more than a page. The other conditions filter the driven rows.
+ * - Time windows: a page is read in windows of the id (= time) range, the first one second wide,
+ *   each next one twice as wide; a window with nothing jumps to the next id the driving index
+ *   has. Between windows the page may end on the time budget; inside a window SQLite's progress
+ *   handler interrupts it (except the first window of a call, so that every call progresses).
+ *   The cursor is then the position reached, not a row: a filter no index serves pages through
+ *   the store in budget-sized steps and the daemon's loop keeps turning between them.
+ * - Only the ids of a page are chosen by the filtering query; the full rows (strings, containers,
+ *   raw text) are joined for those ids alone. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "strutil.h"
+#include "store-private.h"
+#include "store.h"
+
+#define STORE_SQL_MAX 16384           /* a generated query */
+#define STORE_QUERY_CONTAINERS_MAX 64 /* containers a filter may name and be driven by */
+#define STORE_QUERY_SIGNATURES_MAX 64 /* signatures bound one by one (else a subquery) */
+#define STORE_DRIVE_SIGNATURES_MAX 16 /* signatures that may drive a query (else scan) */
+#define STORE_WINDOW_FIRST_MS 1000    /* the first time window of a query call */
+#define STORE_PROGRESS_OPS 1000       /* VM steps between two looks at the clock */
+
+typedef struct SqlBuf {
+        char text[STORE_SQL_MAX];
+        size_t len;
+        bool overflow;
+} SqlBuf;
+
+static void sql_add(SqlBuf *b, const char *fragment) {
+        size_t n = strlen(fragment);
+        if (b->len + n >= sizeof(b->text)) {
+                b->overflow = true;
+                return;
+        }
+        memcpy(b->text + b->len, fragment, n + 1);
+        b->len += n;
+}
+
+_printf_(2, 3) static void sql_addf(SqlBuf *b, const char *format, ...) {
+        char buf[256];
+        va_list ap;
+        va_start(ap, format);
+        int n = vsnprintf(buf, sizeof(buf), format, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= sizeof(buf)) {
+                b->overflow = true;
+                return;
+        }
+        sql_add(b, buf);
+}
+
+static void sqlite3_finalizep(sqlite3_stmt **p) {
+        if (*p)
+                sqlite3_finalize(*p);
+}
+
+/* The smallest string greater than every string starting with prefix; NULL when there is none
+ * (empty prefix or all 0xff). Byte order, as SQLite's BINARY collation. */
+static char *prefix_upper_bound(const char *prefix) {
+        size_t n = strlen(prefix);
+        char *hi = strndup(prefix, n);
+        if (!hi)
+                return NULL;
+        while (n > 0 && (unsigned char) hi[n - 1] == 0xff)
+                n--;
+        if (n == 0) {
+                free(hi);
+                return NULL;
+        }
+        hi[n - 1] = (char) ((unsigned char) hi[n - 1] + 1);
+        hi[n] = 0;
+        return hi;
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name, const char *value) {
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i > 0)
+                sqlite3_bind_text(st, i, value, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_named_int64(sqlite3_stmt *st, const char *name, int64_t value) {
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i > 0)
+                sqlite3_bind_int64(st, i, value);
+}
+
+/* ---- filter resolution ---- */
+
+typedef enum Drive {
+        DRIVE_SCAN,
+        DRIVE_CONTAINER,
+        DRIVE_MCS,
+        DRIVE_SIGNATURE,
+} Drive;
+
+static const char *const drive_column[] = {
+        [DRIVE_SCAN] = NULL,
+        [DRIVE_CONTAINER] = "container",
+        [DRIVE_MCS] = "mcs",
+        [DRIVE_SIGNATURE] = "signature",
+};
+
+typedef struct Plan {
+        const DenialFilter *f;
+        bool empty;     /* nothing can match */
+        int64_t lo, hi; /* id bounds, inclusive */
+        char *container_hi, *path_lo, *path_hi, *perm_padded;
+
+        int64_t containers[STORE_QUERY_CONTAINERS_MAX];
+        size_t n_containers;
+        bool containers_many; /* more than fit: a subquery */
+        bool has_containers;
+
+        int64_t signatures[STORE_QUERY_SIGNATURES_MAX];
+        size_t n_signatures;
+        bool signatures_many;
+        bool has_signatures;
+
+        int64_t mcs, comm, path; /* string ids, 0 when not filtered on */
+        bool path_prefix, path_any;
+
+        Drive drive;
+        const int64_t *drive_values;
+        size_t n_drive;
+} Plan;
+
+static void plan_done(Plan *p) {
+        free(p->container_hi);
+        free(p->path_lo);
+        free(p->path_hi);
+        free(p->perm_padded);
+}
+
+/* The id of a string, 0 when it is not in the store. */
+static int lookup_string(Store *s, const char *text, int64_t *ret) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->ro, "SELECT id FROM strings WHERE text = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_DONE)
+                *ret = 0;
+        else
+                return store_error(s, s->ro, rc);
+        return 0;
+}
+
+/* The WHERE conditions on containers c (no leading AND). */
+static void containers_where(SqlBuf *b, const Plan *p) {
+        const DenialFilter *f = p->f;
+        sql_add(b, "1");
+        if (f->container) {
+                sql_add(b, " AND (c.name = :container");
+                if (p->container_hi)
+                        sql_add(b, " OR (c.container_id >= :container AND c.container_id < "
+                                   ":container_hi)");
+                sql_add(b, ")");
+        }
+        if (f->image)
+                sql_add(b, " AND c.image = :image");
+        if (f->pod)
+                sql_add(b, " AND c.pod = :pod");
+}
+
+/* The WHERE conditions on signatures g (no leading AND). */
+static void signatures_where(SqlBuf *b, const Plan *p) {
+        const DenialFilter *f = p->f;
+        sql_add(b, "1");
+        if (f->source_type)
+                sql_add(b, " AND g.source_type = (SELECT id FROM strings WHERE text = :type)");
+        if (f->target_type)
+                sql_add(b, " AND g.target_type = (SELECT id FROM strings WHERE text = "
+                           ":target_type)");
+        if (f->tclass)
+                sql_add(b, " AND g.tclass = (SELECT id FROM strings WHERE text = :tclass)");
+        if (f->perm)
+                /* Permission sets are interned whole ("read write"): look for the word. */
+                sql_add(b, " AND instr(' ' || (SELECT text FROM strings WHERE id = "
+                           "g.permissions) || ' ', :perm) > 0");
+}
+
+static void plan_bind(const Plan *p, sqlite3_stmt *st) {
+        const DenialFilter *f = p->f;
+        bind_named_text(st, ":container", f->container);
+        bind_named_text(st, ":container_hi", p->container_hi);
+        bind_named_text(st, ":image", f->image);
+        bind_named_text(st, ":pod", f->pod);
+        bind_named_text(st, ":type", f->source_type);
+        bind_named_text(st, ":target_type", f->target_type);
+        bind_named_text(st, ":tclass", f->tclass);
+        bind_named_text(st, ":perm", p->perm_padded);
+        bind_named_int64(st, ":mcs", p->mcs);
+        bind_named_int64(st, ":comm", p->comm);
+        bind_named_int64(st, ":path_id", p->path);
+        bind_named_text(st, ":path_lo", p->path_lo);
+        bind_named_text(st, ":path_hi", p->path_hi);
+        for (size_t i = 0; i < p->n_containers; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), ":c%zu", i);
+                bind_named_int64(st, name, p->containers[i]);
+        }
+        for (size_t i = 0; i < p->n_signatures; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), ":g%zu", i);
+                bind_named_int64(st, name, p->signatures[i]);
+        }
+        for (size_t i = 0; i < p->n_drive; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), ":v%zu", i);
+                bind_named_int64(st, name, p->drive_values[i]);
+        }
+}
+
+/* Runs a query listing ids into list (up to max, *ret_many when there were more). */
+static int collect_ids(Store *s, const Plan *p, const char *sql, int64_t *list, size_t max,
+                       size_t *ret_n, bool *ret_many) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        size_t n = 0;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->ro, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        plan_bind(p, st);
+        *ret_many = false;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == max) {
+                        *ret_many = true;
+                        break;
+                }
+                list[n++] = sqlite3_column_int64(st, 0);
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return store_error(s, s->ro, rc);
+        *ret_n = n;
+        return 0;
+}
+
+static int plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
+        _cleanup_(freep) SqlBuf *b = calloc(1, sizeof(SqlBuf));
+        int r;
+
+        if (!b)
+                return -ENOMEM;
+        *p = (Plan){.f = f, .lo = INT64_MIN, .hi = INT64_MAX};
+        if (f->has_since)
+                p->lo = store_time_id(f->since_ms);
+        if (f->has_until) {
+                int64_t id = store_time_id(f->until_ms);
+                p->hi = id == INT64_MIN ? INT64_MIN : id - 1;
+                if (id == INT64_MIN)
+                        p->empty = true;
+        }
+        if (p->lo > p->hi)
+                p->empty = true;
+
+        if (f->container && string_is_hex(f->container)) {
+                p->container_hi = prefix_upper_bound(f->container);
+                if (!p->container_hi)
+                        return -ENOMEM;
+        }
+        if (f->perm && asprintf(&p->perm_padded, " %s ", f->perm) < 0)
+                return -ENOMEM;
+        if (f->path) {
+                size_t n = strlen(f->path);
+                if (n > 0 && f->path[n - 1] == '*') {
+                        p->path_prefix = true;
+                        p->path_lo = strndup(f->path, n - 1);
+                        if (!p->path_lo)
+                                return -ENOMEM;
+                        p->path_any = p->path_lo[0] == 0;
+                        if (!p->path_any)
+                                p->path_hi = prefix_upper_bound(p->path_lo);
+                }
+        }
+
+        if (f->container || f->image || f->pod) {
+                p->has_containers = true;
+                sql_add(b, "SELECT c.id FROM containers c WHERE ");
+                containers_where(b, p);
+                if (b->overflow)
+                        return -E2BIG;
+                r = collect_ids(s, p, b->text, p->containers, ELEMENTSOF(p->containers),
+                                &p->n_containers, &p->containers_many);
+                if (r < 0)
+                        return r;
+                if (p->n_containers == 0)
+                        p->empty = true;
+                if (p->containers_many)
+                        p->n_containers = 0; /* bound as a subquery instead */
+        }
+        if (f->source_type || f->target_type || f->tclass || f->perm) {
+                p->has_signatures = true;
+                *b = (SqlBuf){};
+                sql_add(b, "SELECT g.id FROM signatures g WHERE ");
+                signatures_where(b, p);
+                if (b->overflow)
+                        return -E2BIG;
+                r = collect_ids(s, p, b->text, p->signatures, ELEMENTSOF(p->signatures),
+                                &p->n_signatures, &p->signatures_many);
+                if (r < 0)
+                        return r;
+                if (p->n_signatures == 0)
+                        p->empty = true;
+                if (p->signatures_many)
+                        p->n_signatures = 0;
+        }
+        const struct {
+                const char *text;
+                int64_t *id;
+        } strings[] = {
+                {f->mcs, &p->mcs},
+                {f->comm, &p->comm},
+                {f->path && !p->path_prefix ? f->path : NULL, &p->path},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                if (!strings[i].text)
+                        continue;
+                r = lookup_string(s, strings[i].text, strings[i].id);
+                if (r < 0)
+                        return r;
+                if (*strings[i].id == 0)
+                        p->empty = true;
+        }
+
+        /* The driving index. */
+        if (p->n_containers > 0) {
+                p->drive = DRIVE_CONTAINER;
+                p->drive_values = p->containers;
+                p->n_drive = p->n_containers;
+        } else if (p->mcs > 0) {
+                p->drive = DRIVE_MCS;
+                p->drive_values = &p->mcs;
+                p->n_drive = 1;
+        } else if (p->n_signatures > 0 && p->n_signatures <= STORE_DRIVE_SIGNATURES_MAX) {
+                p->drive = DRIVE_SIGNATURE;
+                p->drive_values = p->signatures;
+                p->n_drive = p->n_signatures;
+        } else
+                p->drive = DRIVE_SCAN;
+        return 0;
+}
+
+/* " AND ..." for every condition but the driving one, on denials d. */
+static void plan_residual(SqlBuf *b, const Plan *p) {
+        if (p->has_containers && p->drive != DRIVE_CONTAINER) {
+                if (p->containers_many) {
+                        sql_add(b, " AND d.container IN (SELECT c.id FROM containers c WHERE ");
+                        containers_where(b, p);
+                        sql_add(b, ")");
+                } else {
+                        sql_add(b, " AND d.container IN (");
+                        for (size_t i = 0; i < p->n_containers; i++)
+                                sql_addf(b, "%s:c%zu", i > 0 ? ", " : "", i);
+                        sql_add(b, ")");
+                }
+        }
+        if (p->mcs > 0 && p->drive != DRIVE_MCS)
+                sql_add(b, " AND d.mcs = :mcs");
+        if (p->has_signatures && p->drive != DRIVE_SIGNATURE) {
+                if (p->signatures_many) {
+                        sql_add(b, " AND d.signature IN (SELECT g.id FROM signatures g WHERE ");
+                        signatures_where(b, p);
+                        sql_add(b, ")");
+                } else {
+                        sql_add(b, " AND d.signature IN (");
+                        for (size_t i = 0; i < p->n_signatures; i++)
+                                sql_addf(b, "%s:g%zu", i > 0 ? ", " : "", i);
+                        sql_add(b, ")");
+                }
+        }
+        if (p->comm > 0)
+                sql_add(b, " AND d.comm = :comm");
+        if (p->path > 0)
+                sql_add(b, " AND (d.path = :path_id OR d.name = :path_id)");
+        else if (p->path_any)
+                sql_add(b, " AND d.path IS NOT NULL");
+        else if (p->path_prefix) {
+                sql_add(b, " AND d.path IN (SELECT id FROM strings WHERE text >= :path_lo");
+                if (p->path_hi)
+                        sql_add(b, " AND text < :path_hi");
+                sql_add(b, ")");
+        }
+}
+
+/* The ids of the window [:wlo, :whi] that match, ordered, at most :n. */
+static void plan_window_ids(SqlBuf *b, const Plan *p, bool reverse) {
+        const char *dir = reverse ? "DESC" : "ASC";
+
+        if (p->drive == DRIVE_SCAN) {
+                sql_add(b, "SELECT d.id AS id FROM denials d WHERE d.id BETWEEN :wlo AND :whi");
+                plan_residual(b, p);
+                sql_addf(b, " ORDER BY d.id %s LIMIT :n", dir);
+                return;
+        }
+        for (size_t i = 0; i < p->n_drive; i++) {
+                if (i > 0)
+                        sql_add(b, " UNION ALL ");
+                sql_addf(b,
+                         "SELECT id FROM (SELECT d.id AS id FROM denials d WHERE d.%s = :v%zu AND "
+                         "d.id BETWEEN :wlo AND :whi",
+                         drive_column[p->drive], i);
+                plan_residual(b, p);
+                sql_addf(b, " ORDER BY d.id %s LIMIT :n)", dir);
+        }
+        if (p->n_drive > 1)
+                sql_addf(b, " ORDER BY 1 %s LIMIT :n", dir);
+}
+
+/* The nearest id at or after (before, when reverse) :p that the driving index holds. */
+static void plan_jump(SqlBuf *b, const Plan *p, bool reverse) {
+        const char *agg = reverse ? "max" : "min", *cmp = reverse ? "<=" : ">=";
+
+        if (p->drive == DRIVE_SCAN) {
+                sql_addf(b, "SELECT %s(id) FROM denials WHERE id %s :p", agg, cmp);
+                return;
+        }
+        sql_addf(b, "SELECT %s(m) FROM (", agg);
+        for (size_t i = 0; i < p->n_drive; i++)
+                sql_addf(b, "%sSELECT %s(id) AS m FROM denials WHERE %s = :v%zu AND id %s :p",
+                         i > 0 ? " UNION ALL " : "", agg, drive_column[p->drive], i, cmp);
+        sql_add(b, ")");
+}
+
+/* ---- rows ---- */
+
+/* The outer query: the full rows of the ids the inner one picked. */
+static const char query_head[] =
+        "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
+        "d.permissive, d.attribution, d.raw, "
+        "(SELECT text FROM strings WHERE id = d.node), "
+        "(SELECT text FROM strings WHERE id = g.result), "
+        "(SELECT text FROM strings WHERE id = g.permissions), "
+        "(SELECT text FROM strings WHERE id = g.tclass), "
+        "(SELECT text FROM strings WHERE id = g.source_type), "
+        "(SELECT text FROM strings WHERE id = g.target_type), "
+        "(SELECT text FROM strings WHERE id = d.scontext), "
+        "(SELECT text FROM strings WHERE id = d.tcontext), "
+        "(SELECT text FROM strings WHERE id = d.mcs), "
+        "(SELECT text FROM strings WHERE id = d.target_mcs), "
+        "(SELECT text FROM strings WHERE id = d.comm), "
+        "(SELECT text FROM strings WHERE id = d.exe), "
+        "(SELECT text FROM strings WHERE id = d.path), "
+        "(SELECT text FROM strings WHERE id = d.name), "
+        "(SELECT text FROM strings WHERE id = d.cwd), "
+        "(SELECT text FROM strings WHERE id = d.proctitle), "
+        "c.container_id, c.name, c.image, c.engine, c.pod, "
+        "t.container_id, t.name, t.image, t.engine, t.pod "
+        "FROM (";
+
+static const char query_tail[] = ") AS k CROSS JOIN denials d ON d.id = k.id "
+                                 "LEFT JOIN signatures g ON g.id = d.signature "
+                                 "LEFT JOIN containers c ON c.id = d.container "
+                                 "LEFT JOIN containers t ON t.id = d.target_container";
+
+enum {
+        COL_ID,
+        COL_SERIAL,
+        COL_SEQ,
+        COL_RECORD_TYPE,
+        COL_PID,
+        COL_PPID,
+        COL_UID,
+        COL_SYSCALL,
+        COL_PERMISSIVE,
+        COL_ATTRIBUTION,
+        COL_RAW,
+        COL_STRINGS, /* 16 strings in the order of row_to_denial() */
+        COL_CONTAINER = COL_STRINGS + 16,
+        COL_TARGET_CONTAINER = COL_CONTAINER + 5,
+};
+
+static char *column_strdup(sqlite3_stmt *st, int i) {
+        const unsigned char *t = sqlite3_column_text(st, i);
+        if (!t)
+                return NULL;
+        return strndup((const char *) t, (size_t) sqlite3_column_bytes(st, i));
+}
+
+static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
+        Denial d = DENIAL_NULL;
+        bool failed = false;
+        int r;
+
+        d.id = sqlite3_column_int64(st, COL_ID);
+        d.time_ms = store_id_time(d.id);
+        d.serial = (uint64_t) sqlite3_column_int64(st, COL_SERIAL);
+        d.seq = (unsigned) sqlite3_column_int64(st, COL_SEQ);
+        d.record_type = sqlite3_column_int(st, COL_RECORD_TYPE);
+        const int ints[] = {COL_PID, COL_PPID, COL_UID, COL_SYSCALL};
+        int64_t *int_dst[] = {&d.pid, &d.ppid, &d.uid, &d.syscall};
+        for (size_t i = 0; i < ELEMENTSOF(ints); i++)
+                *int_dst[i] = sqlite3_column_type(st, ints[i]) == SQLITE_NULL
+                                      ? -1
+                                      : sqlite3_column_int64(st, ints[i]);
+        d.permissive = sqlite3_column_type(st, COL_PERMISSIVE) == SQLITE_NULL
+                               ? -1
+                               : sqlite3_column_int(st, COL_PERMISSIVE);
+        int a = sqlite3_column_int(st, COL_ATTRIBUTION);
+        d.attribution = a >= 0 && a < _ATTRIBUTION_MAX ? (Attribution) a : ATTRIBUTION_NONE;
+
+        char **strings[] = {
+                &d.node,        &d.result,      &d.permissions, &d.tclass,
+                &d.source_type, &d.target_type, &d.scontext,    &d.tcontext,
+                &d.mcs,         &d.target_mcs,  &d.comm,        &d.exe,
+                &d.path,        &d.name,        &d.cwd,         &d.proctitle,
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (sqlite3_column_type(st, COL_STRINGS + (int) i) != SQLITE_NULL) {
+                        *strings[i] = column_strdup(st, COL_STRINGS + (int) i);
+                        if (!*strings[i])
+                                failed = true;
+                }
+
+        struct {
+                int col;
+                bool *has;
+                ContainerRef *ref;
+        } containers[] = {
+                {COL_CONTAINER, &d.has_container, &d.container},
+                {COL_TARGET_CONTAINER, &d.has_target_container, &d.target_container},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(containers); i++) {
+                int col = containers[i].col;
+                if (sqlite3_column_type(st, col) == SQLITE_NULL)
+                        continue;
+                ContainerRef *c = containers[i].ref;
+                char **dst[] = {&c->id, &c->name, &c->image, &c->engine, &c->pod};
+                *containers[i].has = true;
+                for (size_t j = 0; j < ELEMENTSOF(dst); j++)
+                        if (sqlite3_column_type(st, col + (int) j) != SQLITE_NULL) {
+                                *dst[j] = column_strdup(st, col + (int) j);
+                                if (!*dst[j])
+                                        failed = true;
+                        }
+        }
+        if (failed) {
+                denial_done(&d);
+                return -ENOMEM;
+        }
+
+        if (sqlite3_column_type(st, COL_RAW) != SQLITE_NULL) {
+                r = raw_decode(s->decoder, sqlite3_column_blob(st, COL_RAW),
+                               (size_t) sqlite3_column_bytes(st, COL_RAW), d.time_ms, d.serial,
+                               &d.raw);
+                if (r < 0) {
+                        if (r != -ENOMEM)
+                                snprintf(s->last_error, sizeof(s->last_error),
+                                         "the raw text of denial %" PRIi64 " cannot be read: %s",
+                                         d.id, strerror(-r));
+                        denial_done(&d);
+                        return r;
+                }
+        }
+        *ret = d;
+        return 0;
+}
+
+/* The containers an ambiguous denial may have come from (denial_candidates, written by the
+ * registry), latest started first. */
+static int load_candidates(Store *s, Denial *d) {
+        static const char sql[] =
+                "SELECT c.container_id, c.name, c.image, c.engine, c.pod FROM denial_candidates k "
+                "JOIN containers c ON c.id = k.container WHERE k.time_ms = ?1 AND k.serial = ?2 "
+                "AND k.seq = ?3 ORDER BY coalesce(c.started_ms, c.created_ms, 0) DESC, c.id DESC "
+                "LIMIT ?4";
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->ro, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        sqlite3_bind_int64(st, 1, d->time_ms);
+        sqlite3_bind_int64(st, 2, (int64_t) d->serial);
+        sqlite3_bind_int64(st, 3, d->seq);
+        sqlite3_bind_int(st, 4, DENIAL_CANDIDATES_MAX);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                ContainerRef c = {};
+                char **dst[] = {&c.id, &c.name, &c.image, &c.engine, &c.pod};
+                for (size_t i = 0; i < ELEMENTSOF(dst); i++)
+                        *dst[i] = column_strdup(st, (int) i);
+                r = c.id ? denial_add_candidate(d, &c) : -ENOMEM;
+                container_ref_done(&c);
+                if (r < 0)
+                        return r;
+        }
+        return rc == SQLITE_DONE ? 0 : store_error(s, s->ro, rc);
+}
+
+/* ---- the time budget ---- */
+
+typedef struct Budget {
+        uint64_t deadline_usec;
+        bool armed; /* the current window may be interrupted */
+        bool expired;
+} Budget;
+
+static int on_progress(void *userdata) {
+        Budget *b = userdata;
+        if (!b->armed || store_now_usec() < b->deadline_usec)
+                return 0;
+        b->expired = true;
+        return 1;
+}
+
+static int64_t add_sat(int64_t a, int64_t b) {
+        int64_t r;
+        if (__builtin_add_overflow(a, b, &r))
+                return b > 0 ? INT64_MAX : INT64_MIN;
+        return r;
+}
+
+/* ---- store_query ---- */
+
+int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *after, unsigned limit,
+                store_row_cb cb, void *userdata, StorePage *ret_page) {
+        static const DenialFilter empty = {};
+        _cleanup_(plan_done) Plan p = {};
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *rows = NULL, *jump = NULL;
+        _cleanup_(freep) SqlBuf *b = NULL;
+        StorePage page = {};
+        Budget budget = {};
+        int64_t pos, width = STORE_WINDOW_FIRST_MS * STORE_SLOTS;
+        unsigned got = 0;
+        int rc, r = 0;
+
+        if (!s || !cb)
+                return -EINVAL;
+        if (!f)
+                f = &empty;
+        if (limit == 0 || limit > STORE_QUERY_LIMIT_MAX)
+                limit = STORE_QUERY_LIMIT_MAX;
+        if (ret_page)
+                *ret_page = page;
+
+        r = plan_resolve(s, f, &p);
+        if (r < 0)
+                return r;
+        if (p.empty)
+                return 0;
+        if (!reverse) {
+                if (after && *after == INT64_MAX)
+                        return 0;
+                pos = after ? MAX(*after + 1, p.lo) : p.lo;
+        } else {
+                if (after && *after == INT64_MIN)
+                        return 0;
+                pos = after ? MIN(*after - 1, p.hi) : p.hi;
+        }
+
+        b = calloc(1, sizeof(SqlBuf));
+        if (!b)
+                return -ENOMEM;
+        sql_add(b, query_head);
+        plan_window_ids(b, &p, reverse);
+        sql_add(b, query_tail);
+        sql_add(b, reverse ? " ORDER BY d.id DESC" : " ORDER BY d.id");
+        if (b->overflow)
+                return -E2BIG;
+        rc = sqlite3_prepare_v2(s->ro, b->text, -1, &rows, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        plan_bind(&p, rows);
+
+        *b = (SqlBuf){};
+        plan_jump(b, &p, reverse);
+        if (b->overflow)
+                return -E2BIG;
+        rc = sqlite3_prepare_v2(s->ro, b->text, -1, &jump, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        plan_bind(&p, jump);
+
+        if (__builtin_add_overflow(store_now_usec(), s->query_budget_usec, &budget.deadline_usec))
+                budget.deadline_usec = UINT64_MAX;
+        sqlite3_progress_handler(s->ro, STORE_PROGRESS_OPS, on_progress, &budget);
+
+        for (bool first = true;; first = false) {
+                int64_t wlo, whi, last_id = 0;
+                bool delivered = false;
+
+                if (reverse ? pos < p.lo : pos > p.hi)
+                        break; /* the whole range is done */
+
+                /* Skip what the driving index does not have. */
+                bind_named_int64(jump, ":p", pos);
+                rc = sqlite3_step(jump);
+                if (rc != SQLITE_ROW) {
+                        r = store_error(s, s->ro, rc);
+                        break;
+                }
+                bool none = sqlite3_column_type(jump, 0) == SQLITE_NULL;
+                int64_t next_id = sqlite3_column_int64(jump, 0);
+                sqlite3_reset(jump);
+                if (none || (reverse ? next_id < p.lo : next_id > p.hi))
+                        break;
+                pos = next_id;
+
+                if (!reverse) {
+                        wlo = pos;
+                        whi = MIN(add_sat(pos, width - 1), p.hi);
+                } else {
+                        whi = pos;
+                        wlo = MAX(add_sat(pos, -(width - 1)), p.lo);
+                }
+                bind_named_int64(rows, ":wlo", wlo);
+                bind_named_int64(rows, ":whi", whi);
+                bind_named_int64(rows, ":n", limit - got);
+                budget.armed = !first;
+                while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+                        Denial d;
+                        r = row_to_denial(s, rows, &d);
+                        if (r < 0)
+                                break;
+                        if (d.attribution == ATTRIBUTION_AMBIGUOUS) {
+                                r = load_candidates(s, &d);
+                                if (r < 0) {
+                                        denial_done(&d);
+                                        break;
+                                }
+                        }
+                        int64_t id = d.id;
+                        r = cb(&d, userdata);
+                        denial_done(&d);
+                        if (r > 0) {
+                                /* Refused: the next call starts with this row. */
+                                last_id = add_sat(id, reverse ? 1 : -1);
+                                break;
+                        }
+                        if (r < 0)
+                                break;
+                        last_id = id;
+                        delivered = true;
+                        got++;
+                }
+                sqlite3_reset(rows);
+                budget.armed = false;
+                if (r < 0)
+                        break;
+                if (r > 0 || got >= limit) {
+                        /* Stopped by the caller or full: continue after the last row. */
+                        page = (StorePage){.more = true, .next = last_id};
+                        break;
+                }
+                if (rc == SQLITE_INTERRUPT) {
+                        page = (StorePage){.more = true,
+                                           .next = delivered ? last_id
+                                                             : add_sat(pos, reverse ? 1 : -1)};
+                        break;
+                }
+                if (rc != SQLITE_DONE) {
+                        r = store_error(s, s->ro, rc);
+                        break;
+                }
+                /* The window is done. */
+                if (reverse ? wlo == INT64_MIN : whi == INT64_MAX)
+                        break;
+                pos = reverse ? wlo - 1 : whi + 1;
+                width = add_sat(width, width);
+                if (store_now_usec() >= budget.deadline_usec) {
+                        if (reverse ? pos >= p.lo : pos <= p.hi)
+                                page = (StorePage){.more = true,
+                                                   .next = reverse ? pos + 1 : pos - 1};
+                        break;
+                }
+        }
+        sqlite3_progress_handler(s->ro, 0, NULL, NULL);
+        if (r < 0)
+                return r;
+        if (ret_page)
+                *ret_page = page;
+        return r;
+}
