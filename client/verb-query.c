@@ -82,11 +82,13 @@ int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limi
                         return AVCCTL_EXIT_SUCCESS;
                 if (!json_object_is_type(next, json_type_int))
                         return client_io_failed(-EBADMSG);
-                /* A cursor that does not move, or an empty page that claims more, would loop
-                 * forever: treat it as the end instead of trusting it. */
-                if (n == 0 || (has_after && json_object_get_int64(next) == after))
+                /* A page may be short, even empty, and still have a next: the daemon reads in
+                 * time-bounded steps. A cursor that does not move on would loop forever:
+                 * treat it as the end instead of trusting it. */
+                int64_t cursor = json_object_get_int64(next);
+                if (has_after && (reverse ? cursor >= after : cursor <= after))
                         return AVCCTL_EXIT_SUCCESS;
-                after = json_object_get_int64(next);
+                after = cursor;
                 has_after = true;
         }
 }
