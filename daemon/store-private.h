@@ -52,4 +52,6 @@ struct Store {
 int store_error(Store *s, sqlite3 *db, int rc);
 int store_exec(Store *s, sqlite3 *db, const char *sql);
 int store_sql_int64(Store *s, sqlite3 *db, const char *sql, int64_t *ret);
-uint64_t store_now_usec(void);
+/* The CPU time this thread has used: query budgets count work, not time spent waiting for a
+ * core on a busy machine (which would make page sizes depend on the load). */
+uint64_t store_cpu_usec(void);

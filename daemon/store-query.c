@@ -620,7 +620,7 @@ typedef struct Budget {
 
 static int on_progress(void *userdata) {
         Budget *b = userdata;
-        if (!b->armed || store_now_usec() < b->deadline_usec)
+        if (!b->armed || store_cpu_usec() < b->deadline_usec)
                 return 0;
         b->expired = true;
         return 1;
@@ -694,7 +694,7 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
                 return store_error(s, s->ro, rc);
         plan_bind(&p, jump);
 
-        if (__builtin_add_overflow(store_now_usec(), s->query_budget_usec, &budget.deadline_usec))
+        if (__builtin_add_overflow(store_cpu_usec(), s->query_budget_usec, &budget.deadline_usec))
                 budget.deadline_usec = UINT64_MAX;
         sqlite3_progress_handler(s->ro, STORE_PROGRESS_OPS, on_progress, &budget);
 
@@ -780,7 +780,7 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
                         break;
                 pos = reverse ? wlo - 1 : whi + 1;
                 width = add_sat(width, width);
-                if (store_now_usec() >= budget.deadline_usec) {
+                if (store_cpu_usec() >= budget.deadline_usec) {
                         if (reverse ? pos >= p.lo : pos <= p.hi)
                                 page = (StorePage){.more = true,
                                                    .next = reverse ? pos + 1 : pos - 1};

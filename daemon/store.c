@@ -368,9 +368,9 @@ static void sqlite3_finalizep(sqlite3_stmt **p) {
                 sqlite3_finalize(*p);
 }
 
-uint64_t store_now_usec(void) {
+uint64_t store_cpu_usec(void) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 

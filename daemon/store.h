@@ -50,11 +50,11 @@ int store_commit(Store *s, uint64_t *ret_duplicates);
  * call starts with it), or fail with a negative one. At most `limit` rows (clamped to
  * STORE_QUERY_LIMIT_MAX; 0 = the maximum).
  *
- * A call also stops after the store's query budget (store_set_query_budget(), default
- * STORE_QUERY_BUDGET_USEC) so that a filter no index serves cannot hold the daemon's loop: the
- * page is then short. Whenever the page may not be the last one (limit reached, budget spent, cb
- * stopped it), *ret_more is set and *ret_next is the cursor for the next call: the id of the
- * last row delivered, or the position the scan reached (which need not be a row). */
+ * A call also stops after the store's query budget of CPU time (store_set_query_budget(),
+ * default STORE_QUERY_BUDGET_USEC) so that a filter no index serves cannot hold the daemon's
+ * loop: the page is then short. Whenever the page may not be the last one (limit reached, budget
+ * spent, cb stopped it), *ret_more is set and *ret_next is the cursor for the next call: the id
+ * of the last row delivered, or the position the scan reached (which need not be a row). */
 typedef int (*store_row_cb)(const Denial *d, void *userdata);
 typedef struct StorePage {
         bool more;
