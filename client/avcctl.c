@@ -42,6 +42,7 @@ static void help(FILE *f) {
                 "Verbs:\n"
                 "  query [FILTERS] [--reverse]    Show stored denials, oldest first\n"
                 "  tail [-f] [-n N] [FILTERS]     Show the last N (10) denials; -f: follow live\n"
+                "                                 (long forms: --follow, --lines N)\n"
                 "  stats                          Show the daemon's counters and engines\n"
                 "  containers                     Show every container known, also removed\n"
                 "                                 ones: engine, image, label, lifetime, denials\n"

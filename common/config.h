@@ -38,7 +38,10 @@ typedef struct Config {
         bool journal_forward;
 } Config;
 
-#define CONFIG_DEFAULT_PATH "/etc/avcwatch/avcwatchd.conf"
+#ifndef AVCWATCH_SYSCONFDIR
+#define AVCWATCH_SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH AVCWATCH_SYSCONFDIR "/avcwatch/avcwatchd.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/avcwatch/avcwatch.db"
 #define CONFIG_DEFAULT_SOCKET "/run/avcwatch/avcwatch.sock"
 #define CONFIG_DEFAULT_ACCESS_GROUP "avcwatch"

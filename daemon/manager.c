@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -72,6 +73,7 @@ struct Manager {
         Server *server;
         Source *source;
         StatusNotifier *status;
+        char api_path[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 1]; /* what we serve */
         JournalWriter *journal; /* NULL unless [Journal] ForwardDenials=yes */
         Stats stats;
         sd_event_source *tick;
@@ -504,10 +506,11 @@ static int mkdir_parents(const char *path, mode_t mode) {
                 if (*p != '/')
                         continue;
                 *p = 0;
+                struct stat st;
                 if (mkdir(copy, mode) >= 0)
                         (void) chmod(copy, mode); /* exactly this mode, whatever the umask */
-                else if (errno != EEXIST)
-                        return negative_errno();
+                else if (errno != EEXIST && !(stat(copy, &st) >= 0 && S_ISDIR(st.st_mode)))
+                        return negative_errno(); /* EACCES on a parent that exists is fine */
                 *p = '/';
         }
         return 0;
@@ -594,7 +597,20 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                 (void) close(netlink_fd);
                 netlink_fd = -EBADF;
         }
-        if (api_fd < 0) {
+        snprintf(m->api_path, sizeof(m->api_path), "%s", m->config.socket);
+        if (api_fd >= 0) {
+                struct sockaddr_un sa = {};
+                socklen_t l = sizeof(sa);
+                if (getsockname(api_fd, (struct sockaddr *) &sa, &l) >= 0 &&
+                    l > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0] != 0) {
+                        snprintf(m->api_path, sizeof(m->api_path), "%.*s",
+                                 (int) (l - offsetof(struct sockaddr_un, sun_path)), sa.sun_path);
+                        if (strcmp(m->api_path, m->config.socket) != 0)
+                                log_notice("The service manager passed the API socket %s; "
+                                           "Socket=%s is not used.",
+                                           m->api_path, m->config.socket);
+                }
+        } else {
                 r = mkdir_parents(m->config.socket, 0755);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create the directory of '%s': %m",
@@ -638,7 +654,9 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                 r = source_new_netlink(m->event, netlink_fd, &m->stats, on_line, m, &m->source);
                 if (r == -EPERM)
                         return log_error_errno(r, "Failed to bind the audit multicast group: "
-                                                  "CAP_AUDIT_READ is needed.");
+                                                  "CAP_AUDIT_READ is needed, or the socket "
+                                                  "passed by the service manager "
+                                                  "(avcwatchd.socket: ListenNetlink=audit 1).");
                 if (r < 0)
                         return log_error_errno(r, "Failed to open the audit netlink socket: %m");
         } else {
@@ -738,9 +756,9 @@ int manager_run(Manager *m) {
         int r;
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=Reading %s; API on %s.", m->config.input,
-                          m->config.socket);
+                          m->api_path);
         log_info("Reading %s, storing in %s, serving %s.", m->config.input, m->config.database,
-                 m->config.socket);
+                 m->api_path);
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: storing what is pending.");
         (void) assembler_flush(m->assembler);

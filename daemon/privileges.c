@@ -89,12 +89,18 @@ int privileges_drop(uint64_t keep, uint64_t *ret_permitted) {
                 }
 
         permitted = mask_of(data[0].permitted, data[1].permitted) & keep;
-        for (int i = 0; i < 2; i++) {
-                data[i].permitted = data[i].effective = (uint32_t) (permitted >> (32 * i));
-                data[i].inheritable = 0;
+        /* Nothing to take away (e.g. started by systemd with an empty bounding set): no
+         * capset(), which a seccomp filter of @privileged calls may refuse. */
+        if (permitted != mask_of(data[0].permitted, data[1].permitted) ||
+            permitted != mask_of(data[0].effective, data[1].effective) ||
+            data[0].inheritable != 0 || data[1].inheritable != 0) {
+                for (int i = 0; i < 2; i++) {
+                        data[i].permitted = data[i].effective = (uint32_t) (permitted >> (32 * i));
+                        data[i].inheritable = 0;
+                }
+                if (syscall(SYS_capset, &header, data) < 0)
+                        return negative_errno();
         }
-        if (syscall(SYS_capset, &header, data) < 0)
-                return negative_errno();
 
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return negative_errno();

@@ -46,6 +46,7 @@
 
 #include "denial-json.h"
 #include "filter.h"
+#include "log.h"
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
@@ -1150,8 +1151,15 @@ static int socket_listen_at(const char *path, gid_t access_gid, int *ret) {
         umask(old);
         if (r < 0)
                 return negative_errno();
-        if (access_gid != (gid_t) -1 && chown(path, 0, access_gid) < 0)
-                goto fail;
+        /* Giving the socket to the access group needs CAP_CHOWN, or membership of that group:
+         * a daemon run by hand by another user keeps its own group (peers are checked anyway). */
+        if (access_gid != (gid_t) -1 && chown(path, (uid_t) -1, access_gid) < 0) {
+                if (errno != EPERM)
+                        goto fail;
+                log_warning("Cannot give '%s' to the access group (gid %u): only the daemon's "
+                            "own user and group can connect to it.",
+                            path, (unsigned) access_gid);
+        }
         if (chmod(path, 0660) < 0)
                 goto fail;
         if (listen(fd, SOMAXCONN) < 0)

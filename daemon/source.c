@@ -436,11 +436,14 @@ static void netlink_setup_buffers(int fd, bool passed) {
                         (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
                 l = sizeof(effective);
                 if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &effective, &l) == 0 && effective < size)
-                        log_warning("Audit socket receive buffer is %d bytes, not %d "
-                                    "(SO_RCVBUFFORCE needs CAP_NET_ADMIN; pass the socket with "
-                                    "ReceiveBuffer=, or raise net.core.rmem_max): bursts may be "
-                                    "lost",
-                                    effective, size);
+                        log_warning("Audit socket receive buffer is %d bytes, not %d (%s): bursts "
+                                    "may be lost",
+                                    effective, size,
+                                    passed ? "ReceiveBuffer= of the socket unit could not be "
+                                             "forced either; raise net.core.rmem_max"
+                                           : "SO_RCVBUFFORCE needs CAP_NET_ADMIN; pass the "
+                                             "socket with ReceiveBuffer=, or raise "
+                                             "net.core.rmem_max");
         }
         if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
                 log_warning("Cannot enable SO_RXQ_OVFL on the audit socket: dropped records are "
