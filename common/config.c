@@ -32,6 +32,7 @@ int config_init_default(Config *ret) {
             set_string(&c.socket, CONFIG_DEFAULT_SOCKET) < 0 ||
             set_string(&c.access_group, CONFIG_DEFAULT_ACCESS_GROUP) < 0 ||
             set_string(&c.input, "netlink") < 0 ||
+            set_string(&c.audit_log, CONFIG_DEFAULT_AUDIT_LOG) < 0 ||
             set_string(&c.docker_socket, CONFIG_DEFAULT_DOCKER_SOCKET) < 0 ||
             set_string(&c.podman_socket, CONFIG_DEFAULT_PODMAN_SOCKET) < 0) {
                 config_done(&c);
@@ -54,6 +55,7 @@ void config_done(Config *c) {
         free(c->socket);
         free(c->access_group);
         free(c->input);
+        free(c->audit_log);
         free(c->docker_socket);
         free(c->podman_socket);
         domain_filter_done(&c->domains);
@@ -106,6 +108,17 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         return set_string(&c->access_group, value);
                 if (strcmp(key, "Input") == 0)
                         return set_string(&c->input, value);
+                if (strcmp(key, "AuditLog") == 0) {
+                        if (value[0] == 0) {
+                                free(c->audit_log);
+                                c->audit_log = NULL;
+                                return 0;
+                        }
+                        if (value[0] != '/')
+                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
+                                            key);
+                        return set_string(&c->audit_log, value);
+                }
         } else if (strcmp(section, "Filter") == 0) {
                 if (strcmp(key, "Domains") == 0) {
                         DomainFilter f;

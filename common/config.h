@@ -8,6 +8,7 @@
  *   Socket=/run/avcwatch/avcwatch.sock
  *   AccessGroup=avcwatch
  *   Input=netlink
+ *   AuditLog=/var/log/audit/audit.log  (empty: no gap backfill after a restart)
  *   [Filter]
  *   Domains=container_t container_init_t ... *_container_t
  *   TargetCategories=yes
@@ -31,6 +32,7 @@ typedef struct Config {
         char *socket;
         char *access_group;
         char *input;
+        char *audit_log; /* NULL: no gap backfill */
         DomainFilter domains;
         char *docker_socket; /* NULL: disabled */
         char *podman_socket; /* NULL: disabled */
@@ -45,6 +47,7 @@ typedef struct Config {
 #define CONFIG_DEFAULT_DATABASE "/var/lib/avcwatch/avcwatch.db"
 #define CONFIG_DEFAULT_SOCKET "/run/avcwatch/avcwatch.sock"
 #define CONFIG_DEFAULT_ACCESS_GROUP "avcwatch"
+#define CONFIG_DEFAULT_AUDIT_LOG "/var/log/audit/audit.log"
 #define CONFIG_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
 #define CONFIG_DEFAULT_PODMAN_SOCKET "/run/podman/podman.sock"
 #define CONFIG_FILE_MAX (256 * 1024)

@@ -38,6 +38,8 @@
 
 #include "assembler.h"
 #include "attributor.h"
+#include "backfill.h"
+#include "denial-json.h"
 #include "engine.h"
 #include "proc-scan.h"
 #include "log.h"
@@ -72,6 +74,9 @@ struct Manager {
         Store *store;
         Server *server;
         Source *source;
+        Backfill *backfill; /* the downtime's records from auditd's log, at start-up */
+        Assembler *backfill_assembler;
+        Stats backfill_source_stats; /* the backfill's file sources' own counters */
         StatusNotifier *status;
         char api_path[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 1]; /* what we serve */
         JournalWriter *journal; /* NULL unless [Journal] ForwardDenials=yes */
@@ -214,10 +219,10 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* A released verdict: keep it if it is a container denial, name its container, store it. A copy
  * is kept for the tail subscribers only when there are any: imports and quiet hosts pay nothing
- * for the live tail. */
-static int on_denial(Denial *d, void *userdata) {
-        Manager *m = userdata;
-        int r;
+ * for the live tail. by_pid: recent enough for its pid to be asked first. Returns > 0 when it
+ * was added to the store. */
+static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
+        int r, added;
 
         m->stats.denials_seen++;
         if (!domain_filter_wants(&m->config.domains, d->source_type, d->target_mcs)) {
@@ -227,8 +232,7 @@ static int on_denial(Denial *d, void *userdata) {
 
         /* Live input: the pid first, then the registry. An imported file's pids are long gone
          * (or reused): only the registry's history of categories and lifetimes can name those. */
-        r = m->live ? attributor_resolve(m->attributor, d)
-                    : registry_resolve_denial(m->registry, d);
+        r = by_pid ? attributor_resolve(m->attributor, d) : registry_resolve_denial(m->registry, d);
         if (r < 0)
                 log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
 
@@ -236,7 +240,7 @@ static int on_denial(Denial *d, void *userdata) {
                 m->batch_started_usec = now_monotonic_usec();
                 m->batch_started_ms = now_realtime_ms();
         }
-        r = store_add(m->store, d);
+        r = added = store_add(m->store, d);
         if (r < 0) {
                 /* This denial is lost; when SQLite gave the transaction up, the rows already in
                  * the batch are too, and the next commit says how many. */
@@ -254,7 +258,13 @@ static int on_denial(Denial *d, void *userdata) {
             m->n_pending >= PENDING_DENIALS_MAX)
                 (void) manager_commit(m);
         manager_arm_tick(m);
-        return 0;
+        return added;
+}
+
+static int on_denial(Denial *d, void *userdata) {
+        Manager *m = userdata;
+        int r = manager_keep_denial(m, d, m->live);
+        return r < 0 ? r : 0;
 }
 
 static int on_line(const char *line, size_t len, void *userdata) {
@@ -287,6 +297,104 @@ static int on_line(const char *line, size_t len, void *userdata) {
                 return log_error_errno(r, "Failed to assemble audit records: %m");
         if (m->live && assembler_pending(m->assembler) > 0)
                 manager_arm_tick(m);
+        return 0;
+}
+
+/* ---- gap backfill ---- */
+
+/* A denial of the downtime, from auditd's log: like a live one (its pid is asked first, with the
+ * attributor's check that the process is not younger than the denial). */
+static int on_backfill_denial(Denial *d, void *userdata) {
+        Manager *m = userdata;
+        int r = manager_keep_denial(m, d, true);
+
+        if (r > 0)
+                m->stats.backfill_denials++;
+        return r < 0 ? r : 0;
+}
+
+/* A line of the log: only records of the gap go on, the rest was stored already or comes from
+ * the netlink socket. */
+static int on_backfill_line(const char *line, size_t len, void *userdata) {
+        Manager *m = userdata;
+        Record rec;
+        int r;
+
+        r = record_parse(m->parser, line, len, &rec);
+        if (r == -ENODATA)
+                return 0;
+        m->stats.backfill_records++;
+        if (r < 0)
+                return 0;
+        if (rec.has_stamp && rec.stamp.time_ms >= m->stats.backfill_since_ms &&
+            rec.stamp.time_ms <= m->stats.backfill_until_ms) {
+                r = assembler_add(m->backfill_assembler, &rec, line, len, 0);
+                if (r < 0)
+                        log_warning_errno(r, "Backfill: failed to assemble a record: %m");
+        }
+        record_done(&rec);
+        return 0;
+}
+
+static void on_backfill_done(void *userdata) {
+        Manager *m = userdata;
+        char since[32], until[32];
+
+        (void) assembler_flush(m->backfill_assembler);
+        (void) manager_commit(m);
+        snprintf(m->stats.backfill, sizeof(m->stats.backfill), "done");
+        format_time_iso8601_ms(m->stats.backfill_since_ms, since, sizeof(since));
+        format_time_iso8601_ms(m->stats.backfill_until_ms, until, sizeof(until));
+        log_info("Gap backfill done: %" PRIu64 " denials added from %" PRIu64 " file(s) of '%s' "
+                 "(%" PRIu64 " records read) for the downtime between %s and %s.",
+                 m->stats.backfill_denials, m->stats.backfill_files, m->config.audit_log,
+                 m->stats.backfill_records, since, until);
+}
+
+/* With netlink input and an auditd log: reads back what auditd logged since the newest stored
+ * denial up to now (the socket is bound: from now on the kernel sends us everything). The store
+ * ignores what it has already, so the overlap costs nothing but time. */
+static int manager_start_backfill(Manager *m, int64_t until_ms) {
+        _cleanup_(strv_freep) char **files = NULL;
+        StoreCounts counts = {};
+        char since[32];
+        int r, n;
+
+        snprintf(m->stats.backfill, sizeof(m->stats.backfill), "off");
+        if (!m->config.audit_log || strcmp(m->config.input, "netlink") != 0)
+                return 0;
+        r = store_counts(m->store, &counts);
+        if (r < 0)
+                return log_warning_errno(r, "Gap backfill: cannot read the store: %m");
+        snprintf(m->stats.backfill, sizeof(m->stats.backfill), "none");
+        if (counts.newest_ms <= 0) {
+                log_info("Gap backfill: nothing stored yet, no gap to fill (older audit logs can "
+                         "be imported with --input FILE).");
+                return 0;
+        }
+        m->stats.backfill_since_ms = counts.newest_ms;
+        m->stats.backfill_until_ms = until_ms;
+        format_time_iso8601_ms(counts.newest_ms, since, sizeof(since));
+        n = backfill_find_files(m->config.audit_log, counts.newest_ms, &files);
+        if (n < 0)
+                return log_warning_errno(n, "Gap backfill: cannot list '%s': %m",
+                                         m->config.audit_log);
+        if (n == 0) {
+                log_info("Gap backfill: no audit log at '%s' written since %s.",
+                         m->config.audit_log, since);
+                return 0;
+        }
+        r = assembler_new(ASSEMBLER_POSITION, on_backfill_denial, m, &m->backfill_assembler);
+        if (r < 0)
+                return r;
+        r = backfill_new(m->event, files, &m->backfill_source_stats, on_backfill_line,
+                         on_backfill_done, m, &m->backfill);
+        if (r < 0)
+                return log_error_errno(r, "Gap backfill: failed to set up: %m");
+        m->stats.backfill_files = backfill_files_opened(m->backfill);
+        snprintf(m->stats.backfill, sizeof(m->stats.backfill), "running");
+        log_info("Gap backfill: reading %d file(s) of '%s' for the records since %s.", n,
+                 m->config.audit_log, since);
         return 0;
 }
 
@@ -659,6 +767,10 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                                                   "(avcwatchd.socket: ListenNetlink=audit 1).");
                 if (r < 0)
                         return log_error_errno(r, "Failed to open the audit netlink socket: %m");
+                /* From here on the kernel sends us every record: the gap ends now. */
+                r = manager_start_backfill(m, now_realtime_ms());
+                if (r < 0)
+                        return r;
         } else {
                 m->live = m->exit_on_eof = strcmp(m->config.input, "-") == 0;
                 r = source_new_file(m->event, m->config.input, &m->stats, on_line, on_eof, m,
@@ -719,13 +831,17 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->source = source_free(m->source);
+        m->backfill = backfill_free(m->backfill);
         m->stats.on_loss = NULL;
         m->status = status_notifier_free(m->status);
         if (m->assembler && m->store)
                 (void) assembler_flush(m->assembler);
+        if (m->backfill_assembler && m->store)
+                (void) assembler_flush(m->backfill_assembler);
         if (m->store)
                 (void) manager_commit(m);
         m->assembler = assembler_free(m->assembler);
+        m->backfill_assembler = assembler_free(m->backfill_assembler);
         m->server = server_free(m->server);
         m->proc_scan = proc_scan_free(m->proc_scan);
         for (size_t i = 0; i < ELEMENTSOF(m->engines); i++)

@@ -630,24 +630,14 @@ static int file_on_io(sd_event_source *es, int fd, uint32_t revents, void *userd
         return file_step(userdata);
 }
 
-int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb,
-                    source_eof_cb eof, void *userdata, Source **ret) {
+/* fd: ours to close (own) or not; on failure it is left open. */
+static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, source_line_cb cb,
+                              source_eof_cb eof, void *userdata, Source **ret) {
         _cleanup_(source_freep) Source *s = NULL;
-        _cleanup_(closep) int fd = -EBADF;
-        bool is_stdin;
         struct stat st;
         int r;
 
-        if (!e || !path || !stats || !cb || !ret)
-                return -EINVAL;
-
-        is_stdin = strcmp(path, "-") == 0;
-        if (!is_stdin) {
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
-                        return negative_errno();
-        }
-        if (fstat(is_stdin ? STDIN_FILENO : fd, &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
@@ -660,7 +650,7 @@ int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb 
         s->carry = malloc(SOURCE_LINE_MAX);
         if (!s->chunk || !s->carry)
                 return -ENOMEM;
-        s->fd = is_stdin ? STDIN_FILENO : fd;
+        s->fd = fd;
 
         if (s->kind == SOURCE_STREAM) {
                 r = fd_set_nonblock(s->fd);
@@ -687,10 +677,45 @@ int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb 
         }
         (void) sd_event_source_set_description(s->event_source, "audit-input");
 
+        s->own_fd = own;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb,
+                    source_eof_cb eof, void *userdata, Source **ret) {
+        _cleanup_(closep) int fd = -EBADF;
+        bool is_stdin;
+        int r;
+
+        if (!e || !path || !stats || !cb || !ret)
+                return -EINVAL;
+
+        is_stdin = strcmp(path, "-") == 0;
+        if (!is_stdin) {
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return negative_errno();
+        }
         /* stdin stays open: it is not ours to close */
-        s->own_fd = !is_stdin;
+        r = source_new_from_fd(e, is_stdin ? STDIN_FILENO : fd, !is_stdin, stats, cb, eof, userdata,
+                               ret);
+        if (r < 0)
+                return r;
         TAKE_FD(fd);
         stats_set_input(stats, is_stdin ? "stdin" : "file");
-        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int source_new_file_fd(sd_event *e, int fd, Stats *stats, source_line_cb cb, source_eof_cb eof,
+                       void *userdata, Source **ret) {
+        int r;
+
+        if (!e || fd < 0 || !stats || !cb || !ret)
+                return -EINVAL;
+        r = source_new_from_fd(e, fd, true, stats, cb, eof, userdata, ret);
+        if (r < 0)
+                return r;
+        stats_set_input(stats, "file");
         return 0;
 }

@@ -31,4 +31,7 @@ int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, voi
 /* path: a file, or "-" for stdin. */
 int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb,
                     source_eof_cb eof, void *userdata, Source **ret);
+/* An open file (read from its current offset); the source owns fd on success. */
+int source_new_file_fd(sd_event *e, int fd, Stats *stats, source_line_cb cb, source_eof_cb eof,
+                       void *userdata, Source **ret);
 Source *source_free(Source *s);

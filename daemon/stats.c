@@ -247,6 +247,40 @@ oom:
         return -ENOMEM;
 }
 
+/* backfill, backfill_since, backfill_until, backfill_files, backfill_records, backfill_denials */
+static int stats_backfill_to_json(const Stats *s, json_object *o) {
+        char state[sizeof(s->backfill) + 1], since[32], until[32];
+        json_object *v;
+
+        snprintf(state, sizeof(state), "%.*s", (int) sizeof(s->backfill),
+                 s->backfill[0] ? s->backfill : "off");
+        format_time_iso8601_ms(s->backfill_since_ms, since, sizeof(since));
+        format_time_iso8601_ms(s->backfill_until_ms, until, sizeof(until));
+        const struct {
+                const char *key;
+                json_object *value;
+        } fields[] = {
+                {"backfill", varlink_string_new(state)},
+                {"backfill_since", s->backfill_since_ms > 0 ? varlink_string_new(since) : NULL},
+                {"backfill_until", s->backfill_until_ms > 0 ? varlink_string_new(until) : NULL},
+                {"backfill_files", json_object_new_uint64(s->backfill_files)},
+                {"backfill_records", json_object_new_uint64(s->backfill_records)},
+                {"backfill_denials", json_object_new_uint64(s->backfill_denials)},
+        };
+        int r = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                v = fields[i].value;
+                bool want = i < 1 || i > 2 ||
+                            (i == 1 ? s->backfill_since_ms > 0 : s->backfill_until_ms > 0);
+                if ((want && !v) || r < 0 || json_object_object_add(o, fields[i].key, v) < 0) {
+                        json_object_put(v);
+                        r = -ENOMEM;
+                }
+        }
+        return r;
+}
+
 int stats_to_json(const Stats *s, json_object **ret) {
         const struct {
                 const char *key;
@@ -307,6 +341,8 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 goto oom_v;
         if (!(v = varlink_string_new(started)) || json_object_object_add(o, "started", v) < 0)
                 goto oom_v;
+        if (stats_backfill_to_json(s, o) < 0)
+                goto oom;
         if (!(v = json_object_new_boolean(s->store_failing)) ||
             json_object_object_add(o, "store_failing", v) < 0)
                 goto oom_v;

@@ -77,7 +77,10 @@ typedef struct Stats {
         uint64_t proc_containers;                /* containers the last scan saw */
         EngineStats engines[STATS_ENGINES_MAX];
         size_t n_engines;
-        bool input_eof; /* a file / stdin input reached its end */
+        bool input_eof;    /* a file / stdin input reached its end */
+        char backfill[16]; /* gap backfill: "off", "none" (nothing to read), "running", "done" */
+        int64_t backfill_since_ms, backfill_until_ms; /* the gap read back from the audit log */
+        uint64_t backfill_files, backfill_records, backfill_denials;
         char input[64]; /* "netlink", "file", "stdin" */
         int64_t started_ms;
 

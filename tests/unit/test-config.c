@@ -19,6 +19,7 @@ int main(void) {
         CHECK_STREQ(c.socket, "/run/avcwatch/avcwatch.sock");
         CHECK_STREQ(c.access_group, "avcwatch");
         CHECK_STREQ(c.input, "netlink");
+        CHECK_STREQ(c.audit_log, "/var/log/audit/audit.log");
         CHECK_STREQ(c.docker_socket, "/run/docker.sock");
         CHECK_STREQ(c.podman_socket, "/run/podman/podman.sock");
         CHECK(c.proc_scan && !c.journal_forward);
@@ -37,6 +38,13 @@ int main(void) {
                        err, sizeof(err)),
                  0);
         CHECK_STREQ(c.database, "/tmp/x.db");
+        /* AuditLog=: a path, or empty for no backfill; relative is an error */
+        CHECK_RC(parse(&c, "[Daemon]\nAuditLog=/srv/audit/audit.log\n", err, sizeof(err)), 0);
+        CHECK_STREQ(c.audit_log, "/srv/audit/audit.log");
+        CHECK_RC(parse(&c, "[Daemon]\nAuditLog=\n", err, sizeof(err)), 0);
+        CHECK(c.audit_log == NULL);
+        CHECK_RC(parse(&c, "[Daemon]\nAuditLog=audit.log\n", err, sizeof(err)), -EINVAL);
+        CHECK_STREQ(err, "line 2: AuditLog= needs an absolute path");
         CHECK_STREQ(c.socket, "/tmp/s.sock");
         CHECK_STREQ(c.access_group, "wheel");
         CHECK_STREQ(c.input, "-");

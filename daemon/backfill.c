@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* Gap backfill: finding the audit log files of a downtime and reading them in order.
+ *
+ * Decisions:
+ * - auditd rotates by renaming: audit.log -> audit.log.1 -> audit.log.2 ..., so the oldest
+ *   records are in the highest number. The files are listed from the first missing number down,
+ *   then audit.log itself. Compressed rotations (logrotate's .gz) are not read.
+ * - A rotated file is never written again: its mtime is the time of its last record (give or
+ *   take auditd's buffering), so one last written before the gap began holds nothing of it and
+ *   is not read at all. Only audit.log may be written while we read; what it gains after start-up
+ *   came to us through the netlink socket anyway.
+ * - Every file is opened at once: auditd may rotate while we read, and an open fd keeps meaning
+ *   the same file whatever it is renamed to.
+ * - One file source at a time; the switch to the next file happens from a defer event, not from
+ *   inside the finished source's own callback. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backfill.h"
+#include "log.h"
+#include "macro.h"
+
+struct Backfill {
+        sd_event *event;
+        Stats *stats;
+        source_line_cb cb;
+        void (*done)(void *userdata);
+        void *userdata;
+        int *fds;
+        char **names;
+        size_t n, next, opened;
+        Source *source;
+        sd_event_source *step; /* starts the next file */
+        bool finished;
+};
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **p = l; *p; p++)
+                free(*p);
+        free(l);
+        return NULL;
+}
+
+int backfill_find_files(const char *log_path, int64_t since_ms, char ***ret) {
+        _cleanup_(strv_freep) char **l = NULL;
+        size_t n = 0, top = 0;
+        struct stat st;
+
+        if (!log_path || !ret)
+                return -EINVAL;
+        l = calloc(BACKFILL_ROTATIONS_MAX + 2, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+
+        /* the highest rotation that exists */
+        for (size_t i = 1; i <= BACKFILL_ROTATIONS_MAX; i++) {
+                char path[PATH_MAX];
+                if (snprintf(path, sizeof(path), "%s.%zu", log_path, i) >= (int) sizeof(path))
+                        return -ENAMETOOLONG;
+                if (stat(path, &st) < 0)
+                        break;
+                top = i;
+        }
+        for (size_t i = top + 1; i-- > 0;) {
+                char path[PATH_MAX];
+                if (i == 0)
+                        snprintf(path, sizeof(path), "%s", log_path);
+                else
+                        snprintf(path, sizeof(path), "%s.%zu", log_path, i);
+                if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                int64_t mtime_ms =
+                        (int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+                if (mtime_ms < since_ms - BACKFILL_MTIME_SLACK_MS)
+                        continue; /* its last record is older than the gap */
+                l[n] = strdup(path);
+                if (!l[n])
+                        return -ENOMEM;
+                n++;
+        }
+        *ret = TAKE_PTR(l);
+        return (int) n;
+}
+
+Backfill *backfill_free(Backfill *b) {
+        if (!b)
+                return NULL;
+        b->source = source_free(b->source);
+        sd_event_source_disable_unref(b->step);
+        for (size_t i = 0; i < b->n; i++)
+                if (b->fds[i] >= 0)
+                        close(b->fds[i]);
+        free(b->fds);
+        strv_free(b->names);
+        sd_event_unref(b->event);
+        free(b);
+        return NULL;
+}
+
+size_t backfill_files_opened(const Backfill *b) {
+        return b ? b->opened : 0;
+}
+
+static int backfill_on_line(const char *line, size_t len, void *userdata) {
+        Backfill *b = userdata;
+        return b->cb(line, len, b->userdata);
+}
+
+static void backfill_on_eof(void *userdata) {
+        Backfill *b = userdata;
+
+        /* The source is freed, and the next one started, outside of its own callback. */
+        (void) sd_event_source_set_enabled(b->step, SD_EVENT_ONESHOT);
+}
+
+static int backfill_on_step(sd_event_source *es, void *userdata) {
+        Backfill *b = userdata;
+        int r;
+
+        b->source = source_free(b->source);
+        while (b->next < b->n) {
+                size_t i = b->next++;
+                if (b->fds[i] < 0)
+                        continue;
+                r = source_new_file_fd(b->event, b->fds[i], b->stats, backfill_on_line,
+                                       backfill_on_eof, b, &b->source);
+                if (r < 0) {
+                        log_warning_errno(r, "Backfill: cannot read '%s', skipping it: %m",
+                                          b->names[i]);
+                        continue;
+                }
+                b->fds[i] = -EBADF; /* the source's now */
+                log_debug("Backfill: reading '%s'.", b->names[i]);
+                return 0;
+        }
+        if (!b->finished) {
+                b->finished = true;
+                b->done(b->userdata);
+        }
+        return 0;
+}
+
+int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb cb,
+                 void (*done)(void *userdata), void *userdata, Backfill **ret) {
+        Backfill *b;
+        size_t n = 0;
+        int r;
+
+        if (!e || !paths || !stats || !cb || !done || !ret)
+                return -EINVAL;
+        while (paths[n])
+                n++;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->event = sd_event_ref(e);
+        b->stats = stats;
+        b->cb = cb;
+        b->done = done;
+        b->userdata = userdata;
+        b->n = n;
+        b->fds = calloc(n ? n : 1, sizeof(int));
+        b->names = calloc(n + 1, sizeof(char *));
+        if (!b->fds || !b->names) {
+                backfill_free(b);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                b->fds[i] = -EBADF;
+        for (size_t i = 0; i < n; i++) {
+                b->names[i] = strdup(paths[i]);
+                if (!b->names[i]) {
+                        backfill_free(b);
+                        return -ENOMEM;
+                }
+                b->fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (b->fds[i] < 0)
+                        log_warning_errno(negative_errno(), "Backfill: cannot open '%s': %m",
+                                          paths[i]);
+                else
+                        b->opened++;
+        }
+
+        r = sd_event_add_defer(e, &b->step, backfill_on_step, b);
+        if (r < 0) {
+                backfill_free(b);
+                return r;
+        }
+        /* after everything else, like the file input */
+        (void) sd_event_source_set_priority(b->step, SD_EVENT_PRIORITY_IDLE + 10);
+        (void) sd_event_source_set_description(b->step, "backfill");
+        (void) sd_event_source_set_enabled(b->step, SD_EVENT_ONESHOT);
+        *ret = b;
+        return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Gap backfill: while avcwatchd was not running, auditd (if any) went on writing audit.log. At
+ * start-up the daemon reads the records of its downtime back from that log and its rotations,
+ * so that a restart, an upgrade or a crash leaves no hole in the store. This module finds and
+ * reads the files; the manager decides what a line is worth (the time window, the pipeline).
+ *
+ * The files are read one after the other, oldest first, at idle priority on the daemon's loop:
+ * live input and queries go first. */
+
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "source.h"
+#include "stats.h"
+
+typedef struct Backfill Backfill;
+
+#define BACKFILL_ROTATIONS_MAX 99 /* auditd's num_logs is at most 999; 99 rotations is plenty */
+/* A file last written this long before the start of the gap may still hold records of it
+ * (auditd's writes are buffered): only older ones are left out. */
+#define BACKFILL_MTIME_SLACK_MS (60 * 1000)
+
+/* The audit log at log_path and its rotations (log_path.1 = the newest rotated one .. log_path.N),
+ * oldest first, leaving out those last written before since_ms (nothing newer in them). *ret is
+ * a NULL-terminated array of malloc'd paths (free with strv_free()); returns how many, 0 when
+ * there is nothing to read. */
+int backfill_find_files(const char *log_path, int64_t since_ms, char ***ret);
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+
+/* Opens every file now (a rotation while reading must not shift what is read), then reads them
+ * in order, handing each line to cb; done is called once after the last one (also when none
+ * could be opened). Files that cannot be opened are skipped and logged. stats: the lines and
+ * over-long lines of the backfill itself (not the daemon's input counters). */
+int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb cb,
+                 void (*done)(void *userdata), void *userdata, Backfill **ret);
+Backfill *backfill_free(Backfill *b);
+size_t backfill_files_opened(const Backfill *b);
