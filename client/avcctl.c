@@ -29,8 +29,12 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        {"query", verb_query},           {"tail", verb_tail},         {"stats", verb_stats},
-        {"containers", verb_containers}, {"selftest", verb_selftest},
+        {"query", verb_query},
+        {"top", verb_top},
+        {"tail", verb_tail},
+        {"stats", verb_stats},
+        {"containers", verb_containers},
+        {"selftest", verb_selftest},
 };
 
 static void help(FILE *f) {
@@ -41,8 +45,14 @@ static void help(FILE *f) {
                 "\n"
                 "Verbs:\n"
                 "  query [FILTERS] [--reverse]    Show stored denials, oldest first\n"
+                "  query --histogram INTERVAL [FILTERS]\n"
+                "                                 Count them per INTERVAL (1h, 15min, 1d ...)\n"
                 "  tail [-f] [-n N] [FILTERS]     Show the last N (10) denials; -f: follow live\n"
                 "                                 (long forms: --follow, --lines N)\n"
+                "  top [--by signature|container|image|tclass] [--new] [FILTERS]\n"
+                "                                 The most frequent signatures (or containers,\n"
+                "                                 images, classes), first and last seen;\n"
+                "                                 --new: only those first seen since --since\n"
                 "  stats                          Show the daemon's counters and engines\n"
                 "  containers                     Show every container known, also removed\n"
                 "                                 ones: engine, image, label, lifetime, denials\n"
@@ -58,7 +68,7 @@ static void help(FILE *f) {
                 "                                 raw (the original audit records, for\n"
                 "                                 audit2allow or udica)\n"
                 "\n"
-                "Filters (query, tail):\n"
+                "Filters (query, tail, top; combinable):\n"
                 "     --container NAME|ID-PREFIX  --image IMAGE  --pod POD\n"
                 "     --mcs CATEGORIES            e.g. c170,c393\n"
                 "     --since TIME --until TIME   e.g. \"2024-04-20 10:54\", "
@@ -67,12 +77,13 @@ static void help(FILE *f) {
                 "today\n"
                 "     --type SOURCE_TYPE  --target-type TYPE  --tclass CLASS  --perm PERMISSION\n"
                 "     --comm COMM  --path PATH[*] (path or name; a trailing * matches a prefix)\n"
-                "     --limit N                   Stop after N denials\n"
+                "     --limit N                   Stop after N denials (top: N rows, default 20)\n"
                 "\n"
                 "Exit status:\n"
                 "  0  success (also when tail -f is ended by SIGINT or SIGTERM)\n"
                 "  1  usage error (unknown verb or option, bad value or time), a parameter the\n"
-                "     daemon rejected, a failed selftest, or an output write error\n"
+                "     daemon rejected, a question too expensive to answer (narrow it), a failed\n"
+                "     selftest, or an output write error\n"
                 "  2  the daemon cannot be reached or used: no socket, connection refused or\n"
                 "     lost, access denied (root or group %s needed), or an error on its side\n",
                 AVCCTL_SOCKET_ENV, CONFIG_DEFAULT_SOCKET, AVCCTL_ACCESS_GROUP);
@@ -221,6 +232,12 @@ int client_reply_failed(const VarlinkReply *reply) {
                 fprintf(stderr, "avcctl: avcwatchd rejected the parameter '");
                 fputs_terminal_safe(strna(reply_string(reply, "parameter")), stderr);
                 fprintf(stderr, "'\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (strcmp(e, "io.avcwatch.QueryTooExpensive") == 0) {
+                fprintf(stderr, "avcctl: ");
+                fputs_terminal_safe(strna(reply_string(reply, "message")), stderr);
+                fputc('\n', stderr);
                 return AVCCTL_EXIT_FAILURE;
         }
         if (strcmp(e, "io.avcwatch.StoreError") == 0) {

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "output.h"
 #include "strutil.h"
 #include "timeparse.h"
@@ -524,5 +525,162 @@ int output_container(Output *o, json_object *c) {
         if (ambiguous > 0)
                 fprintf(o->f, " (+%" PRId64 " ambiguous)", ambiguous);
         fputc('\n', o->f);
+        return 0;
+}
+
+/* ---- top ---- */
+
+static int top_by_index(const char *by) {
+        static const char *const names[] = {"signature", "container", "image", "tclass"};
+        for (size_t i = 0; by && i < sizeof(names) / sizeof(names[0]); i++)
+                if (strcmp(by, names[i]) == 0)
+                        return (int) i;
+        return 0;
+}
+
+void output_top_header(Output *o, const char *by) {
+        static const char *const headers[] = {
+                "COUNT     CTRS  FIRST                LAST                 SIGNATURE (IMAGE)",
+                "COUNT     SIGS  FIRST                LAST                 CONTAINER (IMAGE)",
+                "COUNT     CTRS  SIGS  FIRST                LAST                 IMAGE",
+                "COUNT     CTRS  SIGS  FIRST                LAST                 CLASS",
+        };
+        if (o->mode != OUTPUT_SHORT)
+                return;
+        fprintf(o->f, "%s\n", headers[top_by_index(by)]);
+}
+
+int output_top_row(Output *o, const char *by, json_object *row) {
+        int64_t count = 0, containers = 0, signatures = 0;
+        FILE *f = o->f;
+        int k = top_by_index(by);
+
+        if (!json_object_is_type(row, json_type_object))
+                return -EBADMSG;
+        if (o->mode != OUTPUT_SHORT) {
+                output_json_line(row, f);
+                return 0;
+        }
+        (void) get_int(row, "count", &count);
+        (void) get_int(row, "containers", &containers);
+        (void) get_int(row, "signatures", &signatures);
+        fprintf(f, "%-8" PRId64 "  %4" PRId64 "  ", count, k == 1 ? signatures : containers);
+        if (k >= 2)
+                fprintf(f, "%4" PRId64 "  ", signatures);
+        put_time_column(row, "first", 19, f);
+        fputs("  ", f);
+        put_time_column(row, "last", 19, f);
+        fputs("  ", f);
+        switch (k) {
+        case 0: {
+                const char *result = get_string(row, "result");
+                if (result && strcmp(result, "denied") != 0) {
+                        put_safe(result, f);
+                        fputc(' ', f);
+                }
+                put_permissions(row, f);
+                fputc(' ', f);
+                put_safe(get_string(row, "source_type"), f);
+                fputs(" -> ", f);
+                put_safe(get_string(row, "target_type"), f);
+                fputc(':', f);
+                put_safe(get_string(row, "tclass"), f);
+                break;
+        }
+        case 1: {
+                json_object *c = get_object(row, "container");
+                if (c)
+                        put_container(c, f);
+                else {
+                        fputs("unattributed ", f);
+                        put_safe(get_string(row, "mcs"), f);
+                }
+                break;
+        }
+        case 2:
+                put_safe(get_string(row, "image"), f);
+                break;
+        default:
+                put_safe(get_string(row, "tclass"), f);
+                break;
+        }
+        if (k <= 1 && get_string(row, "image")) {
+                fputs(" (", f);
+                put_safe(get_string(row, "image"), f);
+                fputc(')', f);
+        }
+        fputc('\n', f);
+        return 0;
+}
+
+/* ---- histogram ---- */
+
+#define OUTPUT_HISTOGRAM_BAR 50         /* characters of the longest bar */
+#define OUTPUT_HISTOGRAM_FILL_MAX 10000 /* empty bins shown between others, at most */
+
+static void put_bin(FILE *f, int64_t start_ms, int64_t interval_ms, uint64_t count, uint64_t max) {
+        char buf[64];
+
+        output_format_local_time(start_ms, buf, sizeof(buf));
+        /* As precise as the bins are: minutes, or seconds for sub-minute bins. */
+        buf[interval_ms % 60000 == 0 ? 16 : 19] = 0;
+        fprintf(f, "%s  %10" PRIu64 "  ", buf, count);
+        size_t bar = max > 0 ? (size_t) ((count * OUTPUT_HISTOGRAM_BAR + max - 1) / max) : 0;
+        for (size_t i = 0; i < bar; i++)
+                fputc('#', f);
+        fputc('\n', f);
+}
+
+int output_histogram(Output *o, json_object *bins, int64_t interval_ms) {
+        uint64_t max = 0;
+        int64_t first = 0, last = 0;
+        size_t n;
+
+        if (!json_object_is_type(bins, json_type_array) || interval_ms <= 0)
+                return -EBADMSG;
+        n = json_object_array_length(bins);
+        if (o->mode != OUTPUT_SHORT) {
+                for (size_t i = 0; i < n; i++)
+                        output_json_line(json_object_array_get_idx(bins, i), o->f);
+                return 0;
+        }
+
+        /* Parse once; empty bins between two others are shown too (it is a histogram) unless
+         * there would be too many of them. */
+        int64_t *starts = calloc(n ? n : 1, sizeof(int64_t));
+        uint64_t *counts = calloc(n ? n : 1, sizeof(uint64_t));
+        if (!starts || !counts) {
+                free(starts);
+                free(counts);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *b = json_object_array_get_idx(bins, i);
+                const char *iso = get_string(b, "start");
+                int64_t c = 0;
+                if (!iso || parse_time_spec(iso, 0, &starts[i]) < 0 || !get_int(b, "count", &c) ||
+                    c < 0 || (i > 0 && starts[i] <= starts[i - 1])) {
+                        free(starts);
+                        free(counts);
+                        return -EBADMSG;
+                }
+                counts[i] = (uint64_t) c;
+                max = MAX(max, counts[i]);
+        }
+        if (n > 0) {
+                first = starts[0];
+                last = starts[n - 1];
+        }
+        bool fill = n > 0 && (last - first) / interval_ms < OUTPUT_HISTOGRAM_FILL_MAX;
+        fprintf(o->f, "%-16s  %10s\n", "START", "DENIALS");
+        for (size_t i = 0; i < n; i++) {
+                if (fill && i > 0)
+                        for (int64_t t = starts[i - 1] + interval_ms; t < starts[i];
+                             t += interval_ms)
+                                put_bin(o->f, t, interval_ms, 0, max);
+                put_bin(o->f, starts[i], interval_ms, counts[i], max);
+        }
+        free(starts);
+        free(counts);
         return 0;
 }

@@ -50,5 +50,16 @@ int output_stats(Output *o, json_object *params);
 void output_containers_header(Output *o);
 int output_container(Output *o, json_object *c);
 
+/* The rows of a Top reply grouped by `by` ("signature", "container", "image", "tclass"): a table
+ * in short mode (after output_top_header()), one object per line otherwise. -EBADMSG when row is
+ * not an object. */
+void output_top_header(Output *o, const char *by);
+int output_top_row(Output *o, const char *by, json_object *row);
+
+/* The bins of a Histogram reply (interval_ms wide): in short mode a table with a bar per bin,
+ * empty bins between others included; one object per line otherwise. -EBADMSG for a malformed
+ * reply (nothing is written). */
+int output_histogram(Output *o, json_object *bins, int64_t interval_ms);
+
 /* "2024-04-20 10:54:52.240" in local time into buf (>= 32 bytes). */
 void output_format_local_time(int64_t time_ms, char *buf, size_t n);

@@ -1,26 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /* avcctl query [FILTERS] [--reverse] [--limit N]: stored denials, oldest first.
+ * avcctl query --histogram INTERVAL [FILTERS]: how many per time bin ("when did this start?").
  *
  * Pages through io.avcwatch.Query with the cursor the daemon returns, printing each page as it
- * arrives, so that memory stays bounded by one page however many denials match. */
+ * arrives, so that memory stays bounded by one page however many denials match. A histogram is
+ * one io.avcwatch.Histogram call (at most 10000 bins). */
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "filter-options.h"
+#include "strutil.h"
+#include "timeparse.h"
 #include "verbs.h"
 
 /* The API's largest page (io.avcwatch.varlink: "limit: at most 1000 per page"). */
 #define QUERY_PAGE_MAX 1000
+/* io.avcwatch.varlink: Histogram's interval, in seconds. */
+#define QUERY_HISTOGRAM_INTERVAL_MAX (366 * 24 * 3600)
 
 enum {
         ARG_QUERY_REVERSE = 0x300,
+        ARG_QUERY_HISTOGRAM,
 };
 
 typedef struct QueryArgs {
         FilterOptions filter;
         bool reverse;
+        int64_t histogram_ms; /* 0: list the denials */
 } QueryArgs;
 
 static int json_add(json_object *o, const char *key, json_object *v) {
@@ -108,6 +116,16 @@ static int query_parse_option(int c, const char *arg, void *userdata) {
         case ARG_QUERY_REVERSE:
                 a->reverse = true;
                 return 0;
+        case ARG_QUERY_HISTOGRAM:
+                if (parse_duration(arg, &a->histogram_ms) < 0 || a->histogram_ms % 1000 != 0 ||
+                    a->histogram_ms / 1000 > QUERY_HISTOGRAM_INTERVAL_MAX) {
+                        fprintf(stderr, "avcctl query: invalid --histogram interval '");
+                        fputs_terminal_safe(arg, stderr);
+                        fprintf(stderr, "': expected whole seconds up to a year, e.g. 1h, "
+                                        "15min, 1d\n");
+                        return -EINVAL;
+                }
+                return 0;
         default:
                 return -ENOENT;
         }
@@ -117,10 +135,44 @@ static int query_print_denial(json_object *denial, void *userdata) {
         return output_denial(userdata, denial);
 }
 
+static int query_histogram(VarlinkClient *c, json_object *filter, int64_t interval_ms,
+                           OutputMode mode) {
+        _cleanup_(varlink_reply_done) VarlinkReply reply = {};
+        json_object *params, *bins;
+        Output out;
+        int r;
+
+        params = json_object_new_object();
+        if (!params || json_add(params, "filter", json_object_get(filter)) < 0 ||
+            json_add(params, "interval", json_object_new_int64(interval_ms / 1000)) < 0) {
+                json_object_put(params);
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        r = varlink_client_call(c, "io.avcwatch.Histogram", params, &reply);
+        json_object_put(params);
+        if (r < 0)
+                return client_io_failed(r);
+        if (reply.error)
+                return client_reply_failed(&reply);
+        if (!json_object_object_get_ex(reply.parameters, "bins", &bins))
+                return client_io_failed(-EBADMSG);
+        output_init(&out, mode, stdout);
+        r = output_histogram(&out, bins, interval_ms);
+        if (r == -ENOMEM) {
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (r < 0)
+                return client_io_failed(r);
+        return AVCCTL_EXIT_SUCCESS;
+}
+
 int verb_query(int argc, char *argv[], ClientContext *ctx) {
         static const struct option options[] = {
                 FILTER_OPTIONS,
                 {"reverse", no_argument, NULL, ARG_QUERY_REVERSE},
+                {"histogram", required_argument, NULL, ARG_QUERY_HISTOGRAM},
                 {},
         };
         _cleanup_(query_args_done) QueryArgs a = {};
@@ -143,8 +195,20 @@ int verb_query(int argc, char *argv[], ClientContext *ctx) {
                 return AVCCTL_EXIT_FAILURE;
         }
 
+        if (a.histogram_ms > 0 && (ctx->output == OUTPUT_RAW || a.reverse || a.filter.has_limit)) {
+                fprintf(stderr, "avcctl query: --histogram counts; it takes neither -o raw, "
+                                "--reverse nor --limit\n");
+                json_object_put(filter);
+                return AVCCTL_EXIT_FAILURE;
+        }
+
         status = client_connect(ctx, &c);
-        if (status == AVCCTL_EXIT_SUCCESS) {
+        if (status == AVCCTL_EXIT_SUCCESS && a.histogram_ms > 0) {
+                status = query_histogram(c, filter, a.histogram_ms, ctx->output);
+                r = client_flush_stdout();
+                if (status == AVCCTL_EXIT_SUCCESS)
+                        status = r;
+        } else if (status == AVCCTL_EXIT_SUCCESS) {
                 output_init(&out, ctx->output, stdout);
                 status = query_run(c, filter, a.reverse, a.filter.has_limit, a.filter.limit,
                                    query_print_denial, &out);

@@ -73,6 +73,7 @@ int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limi
 
 int verb_query(int argc, char *argv[], ClientContext *ctx);
 int verb_tail(int argc, char *argv[], ClientContext *ctx);
+int verb_top(int argc, char *argv[], ClientContext *ctx);
 int verb_stats(int argc, char *argv[], ClientContext *ctx);
 int verb_containers(int argc, char *argv[], ClientContext *ctx);
 int verb_selftest(int argc, char *argv[], ClientContext *ctx);

@@ -67,7 +67,7 @@ static int add_value(json_object *o, const char *key, json_object *v) {
         return 0;
 }
 
-static int permissions_to_json(const char *permissions, json_object **ret) {
+int permissions_to_json(const char *permissions, json_object **ret) {
         _cleanup_(freep) char *copy = NULL;
         json_object *a = json_object_new_array();
         if (!a)
@@ -93,7 +93,7 @@ oom:
         return -ENOMEM;
 }
 
-static int container_to_json(const ContainerRef *c, json_object **ret) {
+int container_to_json(const ContainerRef *c, json_object **ret) {
         json_object *o = json_object_new_object();
         if (!o)
                 return -ENOMEM;

@@ -15,5 +15,9 @@
 void format_time_iso8601_ms(int64_t time_ms, char *buf, size_t n);
 
 int denial_to_json(const Denial *d, json_object **ret);
+/* Parts of it, for other objects of the API: "read write" -> ["read","write"] (NULL -> []), and
+ * the container object {id, name, image, engine, pod}. */
+int permissions_to_json(const char *permissions, json_object **ret);
+int container_to_json(const ContainerRef *c, json_object **ret);
 /* Inverse, for the client: fills *ret (DENIAL_NULL first). -EBADMSG on a missing/mistyped key. */
 int denial_from_json(json_object *o, Denial *ret);

@@ -463,3 +463,18 @@ int parse_time_spec(const char *s, int64_t now_ms, int64_t *ret_ms) {
         *ret_ms = v;
         return 0;
 }
+
+int parse_duration(const char *s, int64_t *ret_ms) {
+        int64_t ms;
+        int r;
+
+        if (!s || !ret_ms)
+                return -EINVAL;
+        r = parse_relative(s, false, &ms, NULL);
+        if (r < 0)
+                return r;
+        if (ms <= 0)
+                return -EINVAL;
+        *ret_ms = ms;
+        return 0;
+}

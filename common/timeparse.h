@@ -9,3 +9,7 @@
 #include <stdint.h>
 
 int parse_time_spec(const char *s, int64_t now_ms, int64_t *ret_ms);
+
+/* A duration like "1h", "30min", "1h30m", "2 days", "1.5h" (the units above, no "ago"): > 0 ms,
+ * else -EINVAL (-ERANGE on overflow). */
+int parse_duration(const char *s, int64_t *ret_ms);

@@ -66,6 +66,55 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
 #define STORE_QUERY_BUDGET_USEC (100 * 1000)
 void store_set_query_budget(Store *s, uint64_t usec);
 
+/* Rankings from the aggregate tables (never from denial rows, except for the partial hours at
+ * the ends of a --since/--until range, and when the filter names a comm or path, which only
+ * rows have). Rows are grouped by:
+ *   STORE_TOP_SIGNATURE  result, source type, target type, class, permissions, image
+ *   STORE_TOP_CONTAINER  container (unattributed denials: per MCS label)
+ *   STORE_TOP_IMAGE      the container's image
+ *   STORE_TOP_TCLASS     class
+ * ordered by count (highest first), at most limit rows (0: STORE_TOP_DEFAULT, clamped to
+ * STORE_TOP_MAX). new_only keeps the groups first seen (ever, under the same filter but time)
+ * at or after f->since_ms. Strings in a row are NULL when unknown or not part of the grouping.
+ * A scan of denial rows that would exceed STORE_SCAN_BUDGET_USEC of CPU is abandoned: -ETIME. */
+typedef enum StoreTopBy {
+        STORE_TOP_SIGNATURE,
+        STORE_TOP_CONTAINER,
+        STORE_TOP_IMAGE,
+        STORE_TOP_TCLASS,
+        _STORE_TOP_BY_MAX,
+} StoreTopBy;
+
+#define STORE_TOP_DEFAULT 20
+#define STORE_TOP_MAX 1000
+#define STORE_SCAN_BUDGET_USEC (1000 * 1000)
+
+typedef struct StoreTopRow {
+        const char *result, *source_type, *target_type, *tclass, *permissions, *image;
+        bool has_container;
+        ContainerRef container; /* borrowed strings; image as above */
+        const char *mcs;        /* STORE_TOP_CONTAINER, unattributed: the MCS label */
+        uint64_t count;
+        int64_t first_ms, last_ms;
+        uint64_t containers; /* distinct attributed containers */
+        uint64_t signatures; /* distinct signatures (without image) */
+} StoreTopRow;
+
+typedef int (*store_top_cb)(const StoreTopRow *row, void *userdata);
+int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, unsigned limit,
+              store_top_cb cb, void *userdata);
+const char *store_top_by_to_string(StoreTopBy by);
+int store_top_by_from_string(const char *s); /* -EINVAL when unknown */
+
+/* Counts per time bin: bins of interval_ms, aligned to multiples of it since the epoch (UTC),
+ * from the hourly aggregates when interval_ms is a whole number of hours and the filter names no
+ * comm or path, else from the denial rows (bounded like store_top: -ETIME). Only bins with
+ * denials are reported, oldest first; more than STORE_HISTOGRAM_BINS_MAX of them: -E2BIG. */
+#define STORE_HISTOGRAM_BINS_MAX 10000
+typedef int (*store_histogram_cb)(int64_t start_ms, uint64_t count, void *userdata);
+int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_histogram_cb cb,
+                    void *userdata);
+
 typedef struct StoreCounts {
         uint64_t denials, events, signatures, containers;
         uint64_t pruned; /* denials removed by retention (their totals stay) */

@@ -313,6 +313,127 @@ static void test_local_time(void) {
         CHECK_STREQ(buf, "1970-01-01 00:00:00.005");
 }
 
+static void test_top(void) {
+        json_object *sig = parse(
+                "{\"result\":\"denied\",\"source_type\":\"container_t\",\"target_type\":"
+                "\"shadow_t\",\"tclass\":\"file\",\"permissions\":[\"read\",\"open\"],\"image\":"
+                "\"evil\\u001b]0;x\\u0007:1\",\"container\":null,\"mcs\":null,\"count\":1234,"
+                "\"first\":\"2024-04-20T08:54:52.240Z\",\"last\":\"2024-04-21T09:00:00.000Z\","
+                "\"containers\":3,\"signatures\":1}");
+        json_object *ctr = parse(
+                "{\"result\":null,\"source_type\":null,\"target_type\":null,\"tclass\":null,"
+                "\"permissions\":null,\"image\":\"nginx:1\",\"container\":{\"id\":\"4dd9367681d8"
+                "aaaabbbb\",\"name\":\"web\\u009b31m\",\"image\":\"nginx:1\",\"engine\":\"docker\","
+                "\"pod\":null},\"mcs\":null,\"count\":7,\"first\":\"2024-04-20T08:54:52.240Z\","
+                "\"last\":\"2024-04-20T08:54:52.240Z\",\"containers\":1,\"signatures\":2}");
+        json_object *anon =
+                parse("{\"result\":null,\"source_type\":null,\"target_type\":null,\"tclass\":null,"
+                      "\"permissions\":null,\"image\":null,\"container\":null,\"mcs\":\"c1,c2\","
+                      "\"count\":5,\"first\":\"2024-04-20T08:54:52.240Z\",\"last\":\"bogus\","
+                      "\"containers\":0,\"signatures\":1}");
+        Capture c;
+        Output o;
+
+        capture_open(&c);
+        output_init(&o, OUTPUT_SHORT, c.f);
+        output_top_header(&o, "signature");
+        CHECK_RC(output_top_row(&o, "signature", sig), 0);
+        capture_close(&c);
+        CHECK(strstr(c.buf, "SIGNATURE (IMAGE)\n"));
+        const char *line = strchr(c.buf, '\n') + 1;
+        CHECK(strncmp(line,
+                      "1234         3  2024-04-20 08:54:52  2024-04-21 09:00:00  { read open } "
+                      "container_t -> shadow_t:file (evil\\x1b]0;x\\x07:1)\n",
+                      strlen(line)) == 0);
+        check_terminal_safe(line);
+        free(c.buf);
+
+        capture_open(&c);
+        output_init(&o, OUTPUT_SHORT, c.f);
+        CHECK_RC(output_top_row(&o, "container", ctr), 0);
+        CHECK_RC(output_top_row(&o, "container", anon), 0);
+        capture_close(&c);
+        char *second = strchr(c.buf, '\n') + 1;
+        check_terminal_safe(second);
+        *second = 0;
+        check_terminal_safe(c.buf);
+        *second = '5';
+        CHECK(strstr(c.buf, "7            2  2024-04-20 08:54:52  2024-04-20 08:54:52  web"));
+        CHECK(strstr(c.buf, "web\\xc2\\x9b31m (nginx:1)\n"));
+        CHECK(strstr(c.buf, "unattributed c1,c2\n"));
+        CHECK(strstr(c.buf, "  -                    unattributed")); /* a bad time is "-" */
+        free(c.buf);
+
+        /* json: the objects as received, one per line; not an object: an error. */
+        capture_open(&c);
+        output_init(&o, OUTPUT_JSON, c.f);
+        CHECK_RC(output_top_row(&o, "image", anon), 0);
+        CHECK_RC(output_top_row(&o, "image", NULL), -EBADMSG);
+        capture_close(&c);
+        json_object *back = parse(c.buf);
+        CHECK_RC(json_object_get_int64(json_object_object_get(back, "count")), 5);
+        json_object_put(back);
+        free(c.buf);
+        json_object_put(sig);
+        json_object_put(ctr);
+        json_object_put(anon);
+}
+
+static void test_histogram(void) {
+        json_object *bins = parse("[{\"start\":\"2024-04-20T08:00:00.000Z\",\"count\":10},"
+                                  "{\"start\":\"2024-04-20T11:00:00.000Z\",\"count\":5}]");
+        Capture c;
+        Output o;
+
+        capture_open(&c);
+        output_init(&o, OUTPUT_SHORT, c.f);
+        CHECK_RC(output_histogram(&o, bins, INT64_C(3600000)), 0);
+        capture_close(&c);
+        /* The empty hours between are shown; the longest bar is 50 wide. */
+        CHECK_STREQ(c.buf, "START                DENIALS\n"
+                           "2024-04-20 08:00          10  "
+                           "##################################################\n"
+                           "2024-04-20 09:00           0  \n"
+                           "2024-04-20 10:00           0  \n"
+                           "2024-04-20 11:00           5  #########################\n");
+        free(c.buf);
+
+        /* Too far apart to fill: only the bins themselves. */
+        json_object *sparse = parse("[{\"start\":\"2024-04-20T08:00:01.000Z\",\"count\":1},"
+                                    "{\"start\":\"2025-04-20T08:00:01.000Z\",\"count\":1}]");
+        capture_open(&c);
+        output_init(&o, OUTPUT_SHORT, c.f);
+        CHECK_RC(output_histogram(&o, sparse, 1000), 0);
+        capture_close(&c);
+        CHECK_STREQ(c.buf, "START                DENIALS\n"
+                           "2024-04-20 08:00:01           1  "
+                           "##################################################\n"
+                           "2025-04-20 08:00:01           1  "
+                           "##################################################\n");
+        free(c.buf);
+
+        /* Malformed: out of order, negative, not an array. Nothing is written. */
+        const char *bad[] = {
+                "[{\"start\":\"2024-04-20T11:00:00.000Z\",\"count\":1},"
+                "{\"start\":\"2024-04-20T08:00:00.000Z\",\"count\":1}]",
+                "[{\"start\":\"2024-04-20T11:00:00.000Z\",\"count\":-1}]",
+                "[{\"start\":\"yesterday-ish\",\"count\":1}]",
+                "{}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_object *b = parse(bad[i]);
+                capture_open(&c);
+                output_init(&o, OUTPUT_SHORT, c.f);
+                CHECK_RC(output_histogram(&o, b, 3600000), -EBADMSG);
+                capture_close(&c);
+                CHECK_STREQ(c.buf, "");
+                free(c.buf);
+                json_object_put(b);
+        }
+        json_object_put(bins);
+        json_object_put(sparse);
+}
+
 int main(void) {
         CHECK(setenv("TZ", "UTC", 1) == 0);
         tzset();
@@ -324,5 +445,7 @@ int main(void) {
         test_raw();
         test_stats();
         test_local_time();
+        test_top();
+        test_histogram();
         return 0;
 }

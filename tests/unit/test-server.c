@@ -488,6 +488,86 @@ static void test_query(void) {
         client_close(&c);
 }
 
+/* Top and Histogram over the 250 denials of test_query: 200 of "web", 50 of "db", one a
+ * second from 2024-04-20T08:54:52Z. */
+static int64_t sum_counts(json_object *array) {
+        int64_t n = 0;
+        for (size_t i = 0; i < json_object_array_length(array); i++)
+                n += json_object_get_int64(get(json_object_array_get_idx(array, i), "count"));
+        return n;
+}
+
+static void test_top_histogram(void) {
+        Client c;
+        client_open(&c);
+
+        json_object *r = client_call(&c, "{\"method\":\"io.avcwatch.Top\"}");
+        json_object *rows = get(get(r, "parameters"), "rows");
+        CHECK_RC(json_object_array_length(rows), 1); /* one signature */
+        json_object *row = json_object_array_get_idx(rows, 0);
+        CHECK_RC(json_object_get_int64(get(row, "count")), 250);
+        CHECK_RC(json_object_get_int64(get(row, "containers")), 2);
+        CHECK_STREQ(get_str(row, "source_type"), "container_t");
+        CHECK_STREQ(get_str(row, "target_type"), "admin_home_t");
+        CHECK_STREQ(json_object_get_string(json_object_array_get_idx(get(row, "permissions"), 0)),
+                    "write");
+        CHECK_STREQ(get_str(row, "first"), "2024-04-20T08:54:52.000Z");
+        CHECK(json_object_is_type(get(row, "container"), json_type_null));
+        json_object_put(r);
+
+        r = client_call(&c,
+                        "{\"method\":\"io.avcwatch.Top\",\"parameters\":{\"by\":\"container\"}}");
+        rows = get(get(r, "parameters"), "rows");
+        CHECK_RC(json_object_array_length(rows), 2);
+        CHECK_STREQ(get_str(get(json_object_array_get_idx(rows, 0), "container"), "name"), "web");
+        CHECK_RC(json_object_get_int64(get(json_object_array_get_idx(rows, 0), "count")), 200);
+        CHECK_STREQ(get_str(get(json_object_array_get_idx(rows, 1), "container"), "name"), "db");
+        CHECK_RC(json_object_get_int64(get(json_object_array_get_idx(rows, 1), "count")), 50);
+        json_object_put(r);
+
+        /* 50 s after the first: only what came later, and nothing of it is new. */
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Top\",\"parameters\":{\"by\":\"container\","
+                            "\"filter\":{\"container\":\"db\",\"since\":1713603342000}}}");
+        rows = get(get(r, "parameters"), "rows");
+        CHECK_RC(sum_counts(rows), 40);
+        json_object_put(r);
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Top\",\"parameters\":{\"new\":true,"
+                            "\"filter\":{\"since\":1713603342000}}}");
+        CHECK_RC(json_object_array_length(get(get(r, "parameters"), "rows")), 0);
+        json_object_put(r);
+
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Top\",\"parameters\":{\"new\":true}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "new");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Top\",\"parameters\":{\"by\":\"colour\"}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "by");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Top\",\"parameters\":{\"limit\":1001}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "limit");
+
+        /* One bin a minute: 8 s in the first minute (52..59), then 60 a minute. */
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Histogram\",\"parameters\":{\"interval\":"
+                            "60}}");
+        json_object *bins = get(get(r, "parameters"), "bins");
+        CHECK_RC(sum_counts(bins), 250);
+        CHECK_RC(json_object_array_length(bins), 6); /* 08:54 .. 08:59 */
+        CHECK_STREQ(get_str(json_object_array_get_idx(bins, 0), "start"),
+                    "2024-04-20T08:54:00.000Z");
+        CHECK_RC(json_object_get_int64(get(json_object_array_get_idx(bins, 0), "count")), 8);
+        CHECK_RC(json_object_get_int64(get(json_object_array_get_idx(bins, 1), "count")), 60);
+        json_object_put(r);
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Histogram\",\"parameters\":{\"interval\":"
+                            "3600,\"filter\":{\"container\":\"db\"}}}");
+        bins = get(get(r, "parameters"), "bins");
+        CHECK_RC(json_object_array_length(bins), 1);
+        CHECK_RC(sum_counts(bins), 50);
+        json_object_put(r);
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Histogram\"}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "interval");
+        r = client_call(&c,
+                        "{\"method\":\"io.avcwatch.Histogram\",\"parameters\":{\"interval\":0}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "interval");
+        client_close(&c);
+}
+
 static void test_tail(void) {
         Client t, idle;
         client_open(&t);
@@ -1026,6 +1106,7 @@ int main(void) {
         test_errors_keep_connection();
         test_protocol_errors_close();
         test_query();
+        test_top_histogram();
         test_tail();
         test_slow_subscriber_cut();
         test_subscriber_limit();

@@ -171,7 +171,29 @@ static void test_garbage(void) {
         check_bad(longspec);
 }
 
+static void test_duration(void) {
+        int64_t ms;
+        const struct {
+                const char *s;
+                int64_t ms;
+        } good[] = {
+                {"1h", 3600000},       {"15min", 900000},     {"1h30m", 5400000},
+                {"2 days", 172800000}, {"1.5h", 5400000},     {"90s", 90000},
+                {"1w", 604800000},     {" 1 hour ", 3600000}, {"1ms", 1},
+        };
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                CHECK_RC(parse_duration(good[i].s, &ms), 0);
+                CHECK_RC(ms, good[i].ms);
+        }
+        const char *bad[] = {"", "h", "1", "0h", "-1h", "1 hour ago", "1 fortnight", "1h x", NULL};
+        for (size_t i = 0; bad[i]; i++)
+                CHECK(parse_duration(bad[i], &ms) < 0);
+        CHECK(parse_duration(NULL, &ms) < 0);
+        CHECK(parse_duration("99999999999999999999 years", &ms) < 0);
+}
+
 int main(void) {
+        test_duration();
         test_keywords_utc();
         test_relative();
         test_epoch();
