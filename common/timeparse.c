@@ -165,6 +165,17 @@ static int local_midnight(int64_t now_ms, int day_offset, int64_t *ret_ms) {
         return 0;
 }
 
+/* 0 (Sunday) .. 6 for "sunday" .. "saturday" and "sun" .. "sat" (any case), else -EINVAL. */
+static int weekday_from_name(const char *p) {
+        static const char *const days[] = {"sunday",   "monday", "tuesday", "wednesday",
+                                           "thursday", "friday", "saturday"};
+        for (int i = 0; i < 7; i++)
+                if (strcasecmp(p, days[i]) == 0 ||
+                    (strlen(p) == 3 && strncasecmp(p, days[i], 3) == 0))
+                        return i;
+        return -EINVAL;
+}
+
 /* "N UNIT [N UNIT ...]" up to the end of the string or up to a trailing "ago"; sign is applied by
  * the caller. Units may be glued to the number ("90min") or separated by blanks. */
 static int parse_relative(const char *p, bool allow_ago, int64_t *ret_ms, bool *ret_ago) {
@@ -427,6 +438,16 @@ int parse_time_spec(const char *s, int64_t now_ms, int64_t *ret_ms) {
                 return local_midnight(now_ms, -1, ret_ms);
         if (strcmp(p, "tomorrow") == 0)
                 return local_midnight(now_ms, +1, ret_ms);
+        r = weekday_from_name(p);
+        if (r >= 0) {
+                /* The most recent such day (today if it is one), from midnight: "new since
+                 * Tuesday". */
+                time_t now = (time_t) (now_ms / MS_PER_SEC - (now_ms % MS_PER_SEC < 0));
+                struct tm tm;
+                if (!localtime_r(&now, &tm))
+                        return -ERANGE;
+                return local_midnight(now_ms, -((tm.tm_wday - r + 7) % 7), ret_ms);
+        }
 
         if (*p == '@')
                 return parse_epoch(p + 1, ret_ms);

@@ -2,7 +2,8 @@
 #pragma once
 
 /* Time specifications for --since/--until, like journalctl's: "now", "today", "yesterday",
- * "tomorrow", "N unit(s) ago" / "-N unit" (s, sec, min, h, hour, day, week, month(30d), year),
+ * "tomorrow", a weekday ("tuesday", "tue": the last one, today included, from midnight),
+ * "N unit(s) ago" / "-N unit" (s, sec, min, h, hour, day, week, month(30d), year),
  * epoch seconds ("1713603292" or "@1713603292[.240]"), ISO 8601 / "YYYY-MM-DD[ T]HH:MM[:SS[.fff]]"
  * with optional Z or +HH:MM (local time without a zone). Pure: `now_ms` is passed in. */
 

@@ -53,6 +53,13 @@ static void test_keywords_utc(void) {
         CHECK(parse_ok("today") == MIDNIGHT_UTC);
         CHECK(parse_ok("yesterday") == MIDNIGHT_UTC - DAY);
         CHECK(parse_ok("tomorrow") == MIDNIGHT_UTC + DAY);
+        /* NOW is a Saturday: Saturday is today, Tuesday four days ago, Sunday six. */
+        CHECK(parse_ok("saturday") == MIDNIGHT_UTC);
+        CHECK(parse_ok("Sat") == MIDNIGHT_UTC);
+        CHECK(parse_ok("tuesday") == MIDNIGHT_UTC - 4 * DAY);
+        CHECK(parse_ok("TUE") == MIDNIGHT_UTC - 4 * DAY);
+        CHECK(parse_ok("friday") == MIDNIGHT_UTC - DAY);
+        CHECK(parse_ok("sunday") == MIDNIGHT_UTC - 6 * DAY);
 }
 
 static void test_relative(void) {
@@ -134,6 +141,8 @@ static void test_berlin(void) {
 }
 
 static void test_garbage(void) {
+        check_bad("tues");
+        check_bad("tuesday 5");
         set_tz("UTC");
         check_bad("");
         check_bad("   ");
