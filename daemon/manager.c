@@ -89,6 +89,7 @@ struct Manager {
         uint64_t batch_started_usec;
         int64_t batch_started_ms;           /* wall clock: the loss window of a batch that fails */
         uint64_t store_unstored_at_failure; /* denials_unstored when the store started failing */
+        bool store_damaged;                 /* SQLite said the file is corrupt: no more writes */
         bool live; /* netlink or stdin: clock deadlines and pid attribution */
         bool exit_on_eof;
 };
@@ -112,7 +113,17 @@ static void manager_store_failed(Manager *m, int r, uint64_t rows, int64_t since
         char detail[STATS_STORE_ERROR_MAX];
 
         m->stats.store_errors++;
-        snprintf(detail, sizeof(detail), "%s", why && why[0] ? why : strerror(-r));
+        if (m->store_damaged)
+                snprintf(detail, sizeof(detail), "the database is damaged; not writing to it");
+        else
+                snprintf(detail, sizeof(detail), "%s", why && why[0] ? why : strerror(-r));
+        if (r == -EBADMSG && !m->store_damaged) {
+                /* SQLite found the file corrupt: writing on would spread the damage. */
+                m->store_damaged = true;
+                log_error("The store '%s' is damaged (%s): no more writes to it. Reading and "
+                          "counting go on; move the file aside and restart avcwatchd.",
+                          m->config.database, detail);
+        }
         if (!m->stats.store_failing) {
                 m->stats.store_failing = true;
                 m->stats.store_failing_since_ms = now_realtime_ms();
@@ -240,11 +251,18 @@ static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
                 m->batch_started_usec = now_monotonic_usec();
                 m->batch_started_ms = now_realtime_ms();
         }
+        if (m->store_damaged) {
+                manager_store_failed(m, -EUCLEAN, 1, now_realtime_ms());
+                return 0;
+        }
         r = added = store_add(m->store, d);
         if (r < 0) {
                 /* This denial is lost; when SQLite gave the transaction up, the rows already in
-                 * the batch are too, and the next commit says how many. */
-                manager_store_failed(m, r, 1, now_realtime_ms());
+                 * the batch are too (and their copies for the subscribers go). */
+                uint64_t lost = store_take_lost(m->store);
+                if (lost > 0)
+                        drop_pending(m);
+                manager_store_failed(m, r, 1 + lost, now_realtime_ms());
                 return 0;
         }
         if (r > 0 && (m->stats.tail_subscribers > 0 || m->journal) &&
@@ -688,6 +706,12 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                 return log_error_errno(r,
                                        "Refusing '%s': it was written by a newer avcwatch "
                                        "(left untouched).",
+                                       m->config.database);
+        if (r == -EUCLEAN)
+                return log_error_errno(r,
+                                       "Refusing '%s': the database is damaged (PRAGMA "
+                                       "quick_check fails), left untouched. Move it aside; "
+                                       "sqlite3's .recover may save its rows.",
                                        m->config.database);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);

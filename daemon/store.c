@@ -52,7 +52,8 @@
  *   unknown, exactly like NULL in a Denial.
  * - Writes are batched: store_add opens a transaction (BEGIN IMMEDIATE) and inserts at once,
  *   store_commit commits. A batch is all or nothing: if SQLite loses the transaction (disk full,
- *   I/O error) the whole batch is rolled back and reported lost by the next commit.
+ *   I/O error) the whole batch is rolled back, and store_take_lost() says how many rows went.
+ * - A damaged file (PRAGMA quick_check) is refused at open, before anything is written to it.
  * - Speed: statements are prepared once; strings, containers and signatures are looked up in
  *   bounded in-memory caches (dropped whole when full, and after any rollback since the ids
  *   they hold may have vanished). Aggregate deltas are summed in memory per (hour, signature,
@@ -341,8 +342,8 @@ typedef struct StoreWriter {
         sqlite3_stmt *stmt[_STMT_MAX];
 
         bool in_txn;
-        int batch_error; /* the open batch was lost; the next commit reports this */
-        size_t pending;  /* store_add calls in the open batch */
+        uint64_t lost;  /* rows of batches SQLite rolled back with a failed store_add */
+        size_t pending; /* store_add calls in the open batch */
         uint64_t batch_added, batch_duplicates, batch_events;
 
         Map strings;
@@ -1160,6 +1161,34 @@ static int writer_new(StoreWriter **ret) {
         return 0;
 }
 
+/* PRAGMA quick_check: every page, in one pass (about 1 s per GB, read-only). A damaged file is
+ * refused before anything is written to it: writing would spread the damage. */
+static int store_check_sound(Store *s) {
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+                r = store_error(s, s->db, rc);
+                return r == -EBADMSG ? -EUCLEAN : r;
+        }
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const char *verdict = (const char *) sqlite3_column_text(st, 0);
+                if (!verdict || strcmp(verdict, "ok") != 0) {
+                        snprintf(s->last_error, sizeof(s->last_error), "damaged: %s",
+                                 verdict ? verdict : "?");
+                        r = -EUCLEAN;
+                }
+        } else {
+                r = store_error(s, s->db, rc);
+                if (r == -EBADMSG)
+                        r = -EUCLEAN;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
 int store_open(const char *path, Store **ret) {
         _cleanup_(store_freep) Store *s = NULL;
         char sql[64];
@@ -1189,11 +1218,16 @@ int store_open(const char *path, Store **ret) {
                 return s->db ? store_error(s, s->db, rc) : -ENOMEM;
         sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 
-        /* Nothing is written before we know the file is ours. */
+        /* Nothing is written before we know the file is ours, and sound. */
         r = store_check_owner(s);
         if (r < 0)
                 return r;
         bool create = r > 0;
+        if (!create) {
+                r = store_check_sound(s);
+                if (r < 0)
+                        return r;
+        }
 
         if (create) {
                 /* Before the first table: retention gives pages back to the file system in
@@ -1252,7 +1286,7 @@ int store_open(const char *path, Store **ret) {
 Store *store_free(Store *s) {
         if (!s)
                 return NULL;
-        if (s->db && s->w && (s->w->in_txn || s->w->batch_error))
+        if (s->db && s->w && s->w->in_txn)
                 (void) store_commit(s, NULL);
         writer_free(s->w);
         raw_decoder_free(s->decoder);
@@ -1270,13 +1304,22 @@ void store_set_query_budget(Store *s, uint64_t usec) {
 
 /* ---- writing ---- */
 
-/* A statement of the batch failed: if SQLite gave the transaction up, so do we. */
+/* A statement of the batch failed: if SQLite gave the transaction up (it may, on a full disk or
+ * an I/O error), so do we, and the rows already in it are lost: store_take_lost() says how many.
+ * The next store_add() begins a new batch. */
 static int store_add_failed(Store *s, int r) {
         if (s->w->in_txn && sqlite3_get_autocommit(s->db)) {
+                s->w->lost += s->w->pending;
                 store_forget_batch(s);
-                s->w->batch_error = r;
         }
         return r;
+}
+
+uint64_t store_take_lost(Store *s) {
+        uint64_t n = s ? s->w->lost : 0;
+        if (s)
+                s->w->lost = 0;
+        return n;
 }
 
 static int store_load_max(Store *s) {
@@ -1495,14 +1538,6 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
         if (!s)
                 return -EINVAL;
         w = s->w;
-        if (w->batch_error) {
-                r = w->batch_error;
-                w->batch_error = 0;
-                if (w->in_txn)
-                        (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-                store_forget_batch(s);
-                return r;
-        }
         if (!w->in_txn)
                 return 0;
 

@@ -25,7 +25,8 @@ typedef struct Store Store;
 #define STORE_QUERY_LIMIT_MAX 10000
 
 /* Opens (creating when missing) the database at path. Refuses a file that is not an SQLite
- * database or is one of another application (-EBADMSG), a newer schema (-EPROTONOSUPPORT), or
+ * database or is one of another application (-EBADMSG), one that fails PRAGMA quick_check
+ * (-EUCLEAN: damaged), a newer schema (-EPROTONOSUPPORT), or
  * an older one this version cannot convert (-EMEDIUMTYPE: schema 1 of avcwatch 0.1 kept events
  * uncompressed; move it aside and import the audit logs again). Nothing is written to a file
  * that is refused. */
@@ -42,6 +43,9 @@ size_t store_pending(const Store *s);
  * number of ignored duplicates to *ret_duplicates (may be NULL). On failure the batch is rolled
  * back and lost; returns negative errno. */
 int store_commit(Store *s, uint64_t *ret_duplicates);
+/* When a store_add() fails, SQLite may have rolled the whole open batch back (full disk, I/O
+ * error): the rows added to it before are lost too. Returns how many since the last call. */
+uint64_t store_take_lost(Store *s);
 
 /* Query: denials matching f, ordered by id (= by time), ascending unless reverse. Keyset
  * pagination: after (NULL at first) is the cursor; rows with a greater id are returned (smaller

@@ -9,7 +9,8 @@
 #
 #   skip MSG / require_root / require_audit_netlink     exit 77 with the reason
 #   make_tmpdir                                         sets T, installs the cleanup trap
-#   start_daemon [ARGS]                                 DB=, SOCK=, CONFIG= override the defaults
+#   start_daemon [ARGS]                                 DB=, SOCK=, CONFIG=, STDIN= override
+#                                                       the defaults
 #   stop_daemon                                         SIGTERM, expects exit status 0
 #   avcctl ARGS / inject ARGS                           the client and the injector
 #   wait_for SECONDS CMD...                             polls CMD until it succeeds
@@ -140,7 +141,7 @@ start_daemon() {
 
         echo "==== avcwatchd --db $db --socket $AVC_SOCKET $* ($(date +%T.%N))" >> "$T/daemon.log"
         (_exec_without_lock "$AVCWATCHD" --config "$config" --db "$db" --socket "$AVC_SOCKET" \
-                "$@") >> "$T/daemon.log" 2>&1 &
+                "$@") < "${STDIN:-/dev/null}" >> "$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
         for ((i = 0; i < AVC_START_TIMEOUT * 10; i++)); do
                 if [ -S "$AVC_SOCKET" ]; then

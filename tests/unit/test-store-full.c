@@ -6,11 +6,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "macro.h"
 #include "store.h"
@@ -60,16 +63,27 @@ static Denial make(int64_t time_ms, uint64_t serial, size_t raw_bytes) {
         return d;
 }
 
-static int add_batch(Store *s, uint64_t first_serial, size_t n, size_t raw_bytes) {
+/* Adds n denials; on failure returns it and, in *ret_added, how many were added before. */
+static int add_batch_n(Store *s, uint64_t first_serial, size_t n, size_t raw_bytes,
+                       size_t *ret_added) {
         for (size_t i = 0; i < n; i++) {
                 Denial d = make((int64_t) (first_serial + i) * 10, first_serial + i, raw_bytes);
                 int r = store_add(s, &d);
                 denial_done(&d);
-                if (r < 0)
+                if (r < 0) {
+                        if (ret_added)
+                                *ret_added = i;
                         return r;
+                }
                 CHECK_RC(r, 1);
         }
+        if (ret_added)
+                *ret_added = n;
         return 0;
+}
+
+static int add_batch(Store *s, uint64_t first_serial, size_t n, size_t raw_bytes) {
+        return add_batch_n(s, first_serial, n, raw_bytes, NULL);
 }
 
 static int count_cb(const Denial *d, void *userdata) {
@@ -130,24 +144,42 @@ int main(void) {
         CHECK_RC(add_batch(s, 1000, 50, 100), 0);
         CHECK_RC(store_commit(s, NULL), 50);
 
-        /* Batch 2 cannot be written: the disk is full. */
+        /* Batch 2 cannot be written: the disk is full. Every row of it is either committed
+         * or accounted lost: the failed add, the rows SQLite rolled back with it
+         * (store_take_lost), or the rows of a commit that failed (what was pending). */
         _cleanup_(freep) char *filler = fill();
-        r = add_batch(s, 2000, BATCH, RAW_BYTES);
-        if (r >= 0)
-                r = store_commit(s, NULL);
-        else
-                CHECK(store_commit(s, NULL) < 0); /* the lost batch is reported at commit */
+        size_t added = 0;
+        uint64_t lost = 0, committed = 0;
+        r = add_batch_n(s, 2000, BATCH, RAW_BYTES, &added);
+        if (r < 0) {
+                lost = 1 + store_take_lost(s);
+                CHECK_RC(store_take_lost(s), 0); /* taken once */
+        }
+        size_t pending = store_pending(s);
+        int c2 = store_commit(s, NULL);
+        if (c2 < 0) {
+                lost += pending;
+                if (r >= 0)
+                        r = c2;
+        } else
+                committed = (uint64_t) c2;
         if (r != -ENOSPC) {
                 fprintf(stderr, "expected -ENOSPC, got %d (%s)\n", r, store_last_error(s));
                 return 1;
         }
+        fprintf(stderr,
+                "full disk: %zu added before the failure, %" PRIu64 " lost, %" PRIu64
+                " committed\n",
+                added, lost, committed);
+        CHECK_RC(committed + lost, added + (added < BATCH ? 1 : 0));
+        CHECK(lost > 0);
         CHECK(strlen(store_last_error(s)) > 0);
         CHECK_RC(store_pending(s), 0);
 
-        /* Batch 1 is intact, nothing of batch 2 is visible. */
+        /* Batch 1 is intact; of batch 2 exactly what was reported committed is visible. */
         CHECK_RC(store_query(s, NULL, false, NULL, 0, count_cb, rows, NULL), 0);
-        CHECK_RC(rows[0], 50);
-        CHECK_RC(rows[2], 0);
+        CHECK_RC(rows[0], 50 + committed);
+        CHECK_RC(rows[2], committed);
 
         /* Room again: the same Store commits the next batch. */
         CHECK_RC(unlink(filler), 0);
@@ -157,24 +189,50 @@ int main(void) {
         CHECK_RC(dups, 0);
         memset(rows, 0, sizeof(rows));
         CHECK_RC(store_query(s, NULL, false, NULL, 0, count_cb, rows, NULL), 0);
-        CHECK_RC(rows[0], 110);
+        CHECK_RC(rows[0], 110 + committed);
         CHECK_RC(rows[1], 50);
-        CHECK_RC(rows[2], 0);
+        CHECK_RC(rows[2], committed);
         CHECK_RC(rows[3], 60);
         StoreCounts c;
         CHECK_RC(store_counts(s, &c), 0);
-        CHECK_RC(c.denials, 110);
-        CHECK_RC(c.events, 110);
+        CHECK_RC(c.denials, 110 + committed);
+        CHECK_RC(c.events, 110 + committed);
 
-        /* The lost batch can be stored later: its rows were never half-stored. */
+        /* Again with a tiny page cache: SQLite must write while the batch is being added, so
+         * an add fails in the middle of it, and SQLite may give the whole transaction up. */
+        CHECK(sqlite3_exec(store_get_db(s), "PRAGMA cache_size = 8", NULL, NULL, NULL) == 0);
+        free(filler);
+        filler = fill();
+        added = 0;
+        r = add_batch_n(s, 4000, BATCH, RAW_BYTES, &added);
+        CHECK(r == -ENOSPC);
+        CHECK(added < BATCH);
+        uint64_t lost2 = 1 + store_take_lost(s);
+        pending = store_pending(s);
+        c2 = store_commit(s, NULL);
+        if (c2 < 0)
+                lost2 += pending;
+        fprintf(stderr,
+                "full disk, small cache: %zu added, then a failed add; %" PRIu64
+                " lost, %d committed\n",
+                added, lost2, c2);
+        CHECK_RC((c2 > 0 ? (uint64_t) c2 : 0) + lost2, added + 1);
+        CHECK_RC(unlink(filler), 0);
+        CHECK(sqlite3_exec(store_get_db(s), "PRAGMA cache_size = -16384", NULL, NULL, NULL) == 0);
+        memset(rows, 0, sizeof(rows));
+        CHECK_RC(store_query(s, NULL, false, NULL, 0, count_cb, rows, NULL), 0);
+        CHECK_RC(rows[0], 110 + (c2 > 0 ? (uint64_t) c2 : 0));
+
+        /* The lost rows can be stored later: they were never half-stored. */
+        CHECK_RC(committed, 0); /* (the batch needed far more room than there was) */
         CHECK_RC(add_batch(s, 2000, 20, 100), 0);
         CHECK_RC(store_commit(s, NULL), 20);
         s = store_free(s);
 
-        /* And the file is sound after all that. */
+        /* And the file is sound after all that (store_open runs quick_check). */
         CHECK_RC(store_open(db, &s), 0);
         CHECK_RC(store_counts(s, &c), 0);
-        CHECK_RC(c.denials, 130);
+        CHECK_RC(c.denials, 130 + (c2 > 0 ? (uint64_t) c2 : 0));
         s = store_free(s);
 
         unlink(db);
