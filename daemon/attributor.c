@@ -124,7 +124,10 @@ static int attributor_resolve_pid(Attributor *a, Denial *d) {
         else {
                 r = lookup(a, d->pid, &e);
                 if (r < 0)
-                        return 0; /* gone, or not readable: not attributable by pid */
+                        /* Gone, or not readable: not attributable by pid. Remembered too, so
+                         * that a burst of denials of an exited process (a backlog, an import
+                         * from stdin) does not pay a failed open() each. */
+                        e = (CacheEntry){.pid = d->pid};
                 e.stamp_usec = now;
                 *slot = e;
         }
