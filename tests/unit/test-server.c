@@ -745,6 +745,7 @@ static void test_connection_limit(void) {
         CHECK(!has(r, "error"));
         json_object_put(r);
         /* the newest idle one goes next, after c[2] .. */
+        client_close(&c[0]);
         client_open(&c[0]);
         r = client_call(&c[0], "{\"method\":\"org.varlink.service.GetInfo\"}");
         CHECK(!has(r, "error"));
