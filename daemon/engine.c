@@ -3,10 +3,10 @@
  *
  * Two HTTP/1.1 connections at most, both non-blocking:
  * - the event stream, GET /events filtered to containers, open as long as the engine is up. Its
- *   chunked body is decoded by common/http.c and cut into lines (one JSON object each, at most
- *   ENGINE_EVENT_LINE_MAX). It is opened first; once its response head says 200 the engine
- *   counts as connected, and only then is the container list asked for, so that a container
- *   started between the list and the stream cannot be missed.
+ *   chunked body is decoded by common/http.c and cut into lines (one JSON object each; a longer
+ *   one than ENGINE_EVENT_LINE_MAX is skipped and counted). It is opened first; once its response
+ * head says 200 the engine counts as connected, and only then is the container list asked for, so
+ * that a container started between the list and the stream cannot be missed.
  * - one request at a time (list, then an inspect per queued container), each on a fresh
  *   connection with "Connection: close": simple, and a slow or broken answer costs one request,
  *   not the stream. Bodies are buffered up to ENGINE_RESPONSE_MAX, each request has a deadline.
@@ -62,7 +62,8 @@ typedef struct Conn {
         size_t out_len, out_sent;
         HttpResponse *http;
         bool head_done;
-        char *body; /* requests: the body so far; events: the current line */
+        bool skipping; /* events: dropping the rest of a line over ENGINE_EVENT_LINE_MAX */
+        char *body;    /* requests: the body so far; events: the current line */
         size_t body_len, body_size, body_max;
         char id[CONTAINER_STRING_MAX + 1]; /* REQUEST_INSPECT */
 } Conn;
@@ -114,6 +115,7 @@ static void conn_close(Conn *c) {
         c->body_len = c->body_size = 0;
         c->kind = REQUEST_NONE;
         c->head_done = false;
+        c->skipping = false;
 }
 
 static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
@@ -455,13 +457,22 @@ static int on_events_body(const char *data, size_t len, void *userdata) {
         }
         for (size_t i = 0; i < len; i++) {
                 if (data[i] == '\n') {
-                        if (c->body_len > 0)
+                        if (c->body_len > 0 && !c->skipping)
                                 engine_handle_event(c->engine, c->body, c->body_len);
                         c->body_len = 0;
+                        c->skipping = false;
                         continue;
                 }
-                if (c->body_len >= c->body_max)
-                        return -E2BIG;
+                if (c->skipping)
+                        continue;
+                if (c->body_len >= c->body_max) {
+                        /* A container with megabytes of labels makes every one of its events
+                         * this long: skip that event, keep the stream (and everyone else's). */
+                        c->engine->stats->failures++;
+                        engine_set_error(c->engine, "event over the size bound", -E2BIG);
+                        c->skipping = true;
+                        continue;
+                }
                 if (c->body_len >= c->body_size) {
                         size_t size = MIN(MAX(c->body_size * 2, (size_t) 4096), c->body_max);
                         char *b = realloc(c->body, size);

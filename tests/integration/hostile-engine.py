@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# A hostile container engine for test-engine-hostile.sh: speaks just enough of the Docker Engine
+# API over an AF_UNIX socket (argv[1]) to be followed by avcwatchd, and misbehaves at each of the
+# client's bounds:
+#   /events          200, chunked, in chunks of awkward sizes: an event line longer than
+#                    ENGINE_EVENT_LINE_MAX (a rename with megabytes of attributes), then a normal
+#                    start event of "evt" (must still be processed), then nothing (kept open)
+#   /containers/json good (terminal escapes in its name), big, slow, after
+#   good, evt        a normal inspect document
+#   big              a body over ENGINE_RESPONSE_MAX (Content-Length says so, bytes follow)
+#   slow             never answers (the client's request deadline)
+#   after            normal: queued behind slow, must still be inspected
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+EVENT_LINE_MAX = 64 * 1024
+RESPONSE_MAX = 16 * 1024 * 1024
+IDS = {n: format(i + 1, "064x") for i, n in enumerate(["good", "evt", "big", "slow", "after"])}
+NAMES = {"good": "\x1b]0;owned\x07web", "evt": "evt", "after": "after"}
+CATS = {"good": "c1,c2", "evt": "c3,c4", "after": "c5,c6"}
+
+
+def inspect(name):
+    return {
+        "Id": IDS[name],
+        "Name": "/" + NAMES[name],
+        "Created": "2026-01-01T00:00:00.000000001Z",
+        "State": {"Running": True, "StartedAt": "2026-01-01T00:00:01Z",
+                  "FinishedAt": "0001-01-01T00:00:00Z"},
+        "Config": {"Image": "hostile/" + name + ":1", "Labels": {}},
+        "ProcessLabel": "",
+        "HostConfig": {"SecurityOpt": ["label=level:s0:" + CATS[name]]},
+    }
+
+
+def send_chunk(conn, data):
+    conn.sendall(b"%x\r\n" % len(data) + data + b"\r\n")
+
+
+def events(conn):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n")
+    huge = json.dumps({"Type": "container", "Action": "rename",
+                       "Actor": {"ID": IDS["good"],
+                                 "Attributes": {"name": "x", "junk": "j" * (4 * EVENT_LINE_MAX)}},
+                       "time": int(time.time())}).encode() + b"\n"
+    start = json.dumps({"Type": "container", "Action": "start",
+                        "Actor": {"ID": IDS["evt"], "Attributes": {"name": "evt"}},
+                        "time": int(time.time())}).encode() + b"\n"
+    data = huge + start
+    # Awkward chunk sizes: 1 byte, 7 bytes, then big pieces, so lines span chunks.
+    sizes = [1, 7, 4093, 65536]
+    i = 0
+    k = 0
+    while i < len(data):
+        n = sizes[k % len(sizes)]
+        send_chunk(conn, data[i:i + n])
+        i += n
+        k += 1
+    while True:  # a stream stays open
+        time.sleep(3600)
+
+
+def respond(conn, status, body):
+    conn.sendall(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                 % (status, len(body)) + body)
+
+
+def handle(conn):
+    try:
+        req = b""
+        while b"\r\n\r\n" not in req:
+            d = conn.recv(4096)
+            if not d:
+                return
+            req += d
+        path = req.split(b" ")[1].decode()
+        if path.startswith("/events"):
+            events(conn)
+        elif path.startswith("/containers/json"):
+            respond(conn, 200, json.dumps([{"Id": IDS[n]} for n in
+                                           ["good", "big", "slow", "after"]]).encode())
+        else:
+            cid = path.split("/")[2]
+            name = [n for n, i in IDS.items() if i == cid]
+            name = name[0] if name else None
+            if name == "big":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (RESPONSE_MAX + 1))
+                chunk = b" " * 65536
+                for _ in range(RESPONSE_MAX // len(chunk) + 1):
+                    conn.sendall(chunk)
+            elif name == "slow":
+                time.sleep(60)
+            elif name:
+                respond(conn, 200, json.dumps(inspect(name)).encode())
+            else:
+                respond(conn, 404, b'{"message":"no such container"}')
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    path = sys.argv[1]
+    if os.path.exists(path):
+        os.unlink(path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(16)
+    while True:
+        conn, _ = s.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+main()
