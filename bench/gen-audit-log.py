@@ -6,6 +6,12 @@ Many containers (each with its own MCS pair), a few dozen denial signatures with
 syscall auditing off) and whole events (AVC + SYSCALL + CWD + PATH + PROCTITLE + EOE).
 
   bench/gen-audit-log.py --denials 1000000 --containers 200 --seed 1 > /tmp/audit.log
+
+--span-days D spreads the log over about D days (the default, a storm-heavy 100 denials/s, packs
+a million denials into three hours). --containers-sql FILE writes the containers as rows of the
+avcwatch registry (name ctr-N, image img-K, their MCS pair, alive over the whole log), so that an
+import names them by MCS and time. --varied-syscalls makes the SYSCALL records' pointer arguments
+and the processes' pids vary per event, as in real logs (less for the compressor to find).
 """
 import argparse
 import random
@@ -51,6 +57,12 @@ def main():
     ap.add_argument("--start", type=float, default=1713600000.0)
     ap.add_argument("--full-events", type=float, default=0.5,
                     help="share of denials written as whole events (SYSCALL, PROCTITLE, EOE)")
+    ap.add_argument("--span-days", type=float, default=None,
+                    help="spread the denials over about this many days")
+    ap.add_argument("--containers-sql", default=None,
+                    help="write the containers as avcwatch registry rows (SQL) to this file")
+    ap.add_argument("--varied-syscalls", action="store_true",
+                    help="vary pointer arguments and pids per event")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
 
@@ -66,6 +78,21 @@ def main():
     weights = [1.0 / (i + 1) for i in range(len(SIGNATURES))]
     cweights = [1.0 / (i + 1) ** 0.8 for i in range(len(containers))]
 
+    # Mean quiet gap: an iteration emits 0.98 * 1 + 0.02 * 1025 = 21.5 denials on average.
+    quiet_gap = 0.2
+    if args.span_days:
+        quiet_gap = args.span_days * 86400.0 / (args.denials / 21.5) / 0.98
+
+    if args.containers_sql:
+        ids = random.Random(args.seed + 1000)  # the log does not depend on this option
+        with open(args.containers_sql, "w") as f:
+            for i, (a, b, comm, pid) in enumerate(containers):
+                f.write("INSERT INTO containers(container_id, name, image, engine, mcs, label, "
+                        "created_ms, started_ms, running) VALUES ('%064x', 'ctr-%d', 'img-%d', "
+                        "'docker', 'c%d,c%d', 'system_u:system_r:container_t:s0:c%d,c%d', %d, %d, "
+                        "1);\n" % (ids.getrandbits(256) | (i + 1), i, i % 7, a, b, a, b,
+                                   int(args.start * 1000) - 60000, int(args.start * 1000) - 60000))
+
     out = sys.stdout
     t = args.start
     serial = 1000
@@ -78,13 +105,15 @@ def main():
             dt = 0.0005
         else:
             burst = 1
-            dt = rnd.expovariate(1 / 0.2)
+            dt = rnd.expovariate(1 / quiet_gap)
         c = rnd.choices(containers, cweights)[0]
         sig = rnd.choices(SIGNATURES, weights)[0]
         for _ in range(min(burst, args.denials - written)):
             t += dt
             serial += 1
             a, b, comm, pid = c
+            if args.varied_syscalls:
+                pid += rnd.randint(0, 50)
             perms, ttype, tclass, sysno, name, path = sig
             stamp = "audit(%.3f:%d)" % (t, serial)
             fields = ["pid=%d" % pid, 'comm="%s"' % comm]
@@ -101,12 +130,13 @@ def main():
                        % (stamp, perms, " ".join(fields), a, b, ttype, tmcs, tclass))
             if rnd.random() < args.full_events:
                 exe = EXES.get(comm, "/usr/bin/" + comm)
+                a1 = "7ffd%08x" % rnd.getrandbits(32) if args.varied_syscalls else "7ffd2c1e5e20"
                 buf.append("type=SYSCALL msg=%s: arch=c000003e syscall=%d success=no exit=-13 "
-                           "a0=ffffff9c a1=7ffd2c1e5e20 a2=80000 a3=0 items=1 ppid=%d pid=%d "
+                           "a0=ffffff9c a1=%s a2=80000 a3=0 items=1 ppid=%d pid=%d "
                            "auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 "
                            "fsgid=0 tty=(none) ses=4294967295 comm=\"%s\" exe=\"%s\" "
                            "subj=system_u:system_r:container_t:s0:c%d,c%d key=(null)\n"
-                           % (stamp, sysno, pid - 1, pid, comm, exe, a, b))
+                           % (stamp, sysno, a1, pid - 1, pid, comm, exe, a, b))
                 if path and path.startswith("/"):
                     buf.append('type=CWD msg=%s: cwd="/"\n' % stamp)
                     buf.append("type=PATH msg=%s: item=0 name=\"%s\" inode=%d dev=00:2f mode=0100644 "

@@ -29,11 +29,8 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        {"query", verb_query},
-        {"top", verb_top},
-        {"tail", verb_tail},
-        {"stats", verb_stats},
-        {"containers", verb_containers},
+        {"query", verb_query},       {"top", verb_top},     {"import", verb_import},
+        {"tail", verb_tail},         {"stats", verb_stats}, {"containers", verb_containers},
         {"selftest", verb_selftest},
 };
 
@@ -53,6 +50,9 @@ static void help(FILE *f) {
                 "                                 The most frequent signatures (or containers,\n"
                 "                                 images, classes), first and last seen;\n"
                 "                                 --new: only those first seen since --since\n"
+                "  import FILE...                 Add old audit logs to the store (root):\n"
+                "                                 rotated or .gz, '-' for stdin; records\n"
+                "                                 already held are skipped\n"
                 "  stats                          Show the daemon's counters and engines\n"
                 "  containers                     Show every container known, also removed\n"
                 "                                 ones: engine, image, label, lifetime, denials\n"
@@ -124,6 +124,13 @@ int global_option_parse(int c, const char *arg, ClientContext *ctx) {
 int verb_parse_options(int argc, char *argv[], const struct option *options,
                        const char *short_options, VerbOptionFunc handler, void *userdata,
                        ClientContext *ctx) {
+        return verb_parse_options_args(argc, argv, options, short_options, handler, userdata, ctx,
+                                       NULL);
+}
+
+int verb_parse_options_args(int argc, char *argv[], const struct option *options,
+                            const char *short_options, VerbOptionFunc handler, void *userdata,
+                            ClientContext *ctx, int *ret_first_arg) {
         static const struct option global_options[] = {GLOBAL_OPTIONS};
         struct option merged[OPTIONS_MAX + ELEMENTSOF(global_options) + 1] = {};
         char shorts[64];
@@ -157,6 +164,10 @@ int verb_parse_options(int argc, char *argv[], const struct option *options,
                 }
                 if (r < 0)
                         return -EINVAL;
+        }
+        if (ret_first_arg) {
+                *ret_first_arg = optind;
+                return 0;
         }
         if (optind < argc) {
                 fprintf(stderr, "%s: unexpected argument '", argv[0]);
@@ -233,6 +244,14 @@ int client_reply_failed(const VarlinkReply *reply) {
                 fputs_terminal_safe(strna(reply_string(reply, "parameter")), stderr);
                 fprintf(stderr, "'\n");
                 return AVCCTL_EXIT_FAILURE;
+        }
+        if (strcmp(e, "io.avcwatch.ImportDenied") == 0) {
+                fprintf(stderr, "avcctl import: only root may import audit logs\n");
+                return AVCCTL_EXIT_DAEMON;
+        }
+        if (strcmp(e, "io.avcwatch.TooManyImports") == 0) {
+                fprintf(stderr, "avcctl import: avcwatchd is running too many imports already\n");
+                return AVCCTL_EXIT_DAEMON;
         }
         if (strcmp(e, "io.avcwatch.QueryTooExpensive") == 0) {
                 fprintf(stderr, "avcctl: ");

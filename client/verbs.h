@@ -52,6 +52,12 @@ int verb_parse_options(int argc, char *argv[], const struct option *options,
                        const char *short_options, VerbOptionFunc handler, void *userdata,
                        ClientContext *ctx);
 
+/* The same, for a verb that takes positional arguments: *ret_first_arg is the index in argv of
+ * the first one (argc when there are none); getopt has moved them behind the options. */
+int verb_parse_options_args(int argc, char *argv[], const struct option *options,
+                            const char *short_options, VerbOptionFunc handler, void *userdata,
+                            ClientContext *ctx, int *ret_first_arg);
+
 /* Connects to the daemon. Returns AVCCTL_EXIT_SUCCESS, or prints why not and returns
  * AVCCTL_EXIT_DAEMON. */
 int client_connect(const ClientContext *ctx, VarlinkClient **ret);
@@ -74,6 +80,7 @@ int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limi
 int verb_query(int argc, char *argv[], ClientContext *ctx);
 int verb_tail(int argc, char *argv[], ClientContext *ctx);
 int verb_top(int argc, char *argv[], ClientContext *ctx);
+int verb_import(int argc, char *argv[], ClientContext *ctx);
 int verb_stats(int argc, char *argv[], ClientContext *ctx);
 int verb_containers(int argc, char *argv[], ClientContext *ctx);
 int verb_selftest(int argc, char *argv[], ClientContext *ctx);

@@ -201,3 +201,73 @@ int hex_decode(const char *s, size_t len, char **ret, size_t *ret_len) {
         *ret = TAKE_PTR(buf);
         return 0;
 }
+
+static const char base64_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *base64_encode(const void *data, size_t len) {
+        const unsigned char *p = data;
+        char *out, *o;
+
+        if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+                return NULL;
+        out = o = malloc((len + 2) / 3 * 4 + 1);
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len; i += 3) {
+                uint32_t v = (uint32_t) p[i] << 16;
+                if (i + 1 < len)
+                        v |= (uint32_t) p[i + 1] << 8;
+                if (i + 2 < len)
+                        v |= p[i + 2];
+                *o++ = base64_alphabet[v >> 18];
+                *o++ = base64_alphabet[(v >> 12) & 63];
+                *o++ = i + 1 < len ? base64_alphabet[(v >> 6) & 63] : '=';
+                *o++ = i + 2 < len ? base64_alphabet[v & 63] : '=';
+        }
+        *o = 0;
+        return out;
+}
+
+static int base64_value(char c) {
+        const char *hit = c ? strchr(base64_alphabet, c) : NULL;
+        return hit ? (int) (hit - base64_alphabet) : -1;
+}
+
+int base64_decode(const char *s, size_t len, void **ret, size_t *ret_len) {
+        unsigned char *out;
+        size_t n = 0;
+
+        if (!s || !ret || !ret_len || len % 4 != 0)
+                return -EINVAL;
+        out = malloc(len / 4 * 3 + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i += 4) {
+                int v[4];
+                bool last = i + 4 == len;
+                for (int k = 0; k < 4; k++)
+                        v[k] = base64_value(s[i + k]);
+                /* Padding only at the very end: "xx==" or "xxx=". */
+                if (last && s[i + 3] == '=') {
+                        v[3] = 0;
+                        if (s[i + 2] == '=')
+                                v[2] = 0;
+                }
+                if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0) {
+                        free(out);
+                        return -EINVAL;
+                }
+                uint32_t x = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 | (uint32_t) v[2] << 6 |
+                             (uint32_t) v[3];
+                out[n++] = (unsigned char) (x >> 16);
+                if (!(last && s[i + 2] == '='))
+                        out[n++] = (unsigned char) (x >> 8);
+                if (!(last && s[i + 3] == '='))
+                        out[n++] = (unsigned char) x;
+        }
+        out[n] = 0;
+        *ret = out;
+        *ret_len = n;
+        return 0;
+}

@@ -29,3 +29,9 @@ bool string_is_hex(const char *s);
 /* Decodes an even-length string of hex digits into a malloc'd NUL-terminated buffer;
  * -EINVAL when s is not hex. ret_len excludes the NUL. */
 int hex_decode(const char *s, size_t len, char **ret, size_t *ret_len);
+
+/* Base64 (RFC 4648, standard alphabet, '=' padding). encode: a malloc'd NUL-terminated string,
+ * NULL on OOM. decode: strict (no blanks, no missing padding), a malloc'd buffer (NUL-terminated
+ * for convenience, *ret_len without it); -EINVAL on anything else. */
+char *base64_encode(const void *data, size_t len);
+int base64_decode(const char *s, size_t len, void **ret, size_t *ret_len);

@@ -6,8 +6,9 @@
  *   on older kernels, and forwarded logs (node=) mix hosts, so all three are needed.
  * - Every stamped record opens or joins an event, not only verdicts: ausearch prints PROCTITLE,
  *   SYSCALL and PATH before the AVC, and `raw` must hold every record of the event.
- * - Release as early as is safe: on EOE; on PROCTITLE once the verdict and SYSCALL are in (the
- *   kernel writes PROCTITLE last before EOE); on an ausearch separator; a USER_AVC at once (user
+ * - Release as early as is safe: on EOE; live, on PROCTITLE once the verdict and SYSCALL are in
+ *   (the kernel writes PROCTITLE last before EOE; a file waits for the EOE, so that an imported
+ *   event's raw text is all of its lines); on an ausearch separator; a USER_AVC at once (user
  *   space messages never have companions). Otherwise after a deadline: ASSEMBLER_DEADLINE_USEC
  *   on the monotonic clock for live input, ASSEMBLER_WINDOW_RECORDS records later for file input
  *   (so an import gives the same result however fast it runs). With audit syscall auditing off,
@@ -366,8 +367,10 @@ int assembler_add(Assembler *a, const Record *rec, const char *raw, size_t raw_l
         } else
                 add_context(e, rec);
 
+        /* A file has the whole event at hand: wait for its EOE so that raw holds that too. */
         if (rec->kind == RECORD_EOE || (rec->kind == RECORD_DENIAL && rec->type == 1107) ||
-            (rec->kind == RECORD_PROCTITLE && e->n_denials > 0 && e->has_syscall))
+            (rec->kind == RECORD_PROCTITLE && e->n_denials > 0 && e->has_syscall &&
+             a->mode == ASSEMBLER_CLOCK))
                 return release(a, e);
 
         if (a->mode == ASSEMBLER_POSITION)

@@ -43,6 +43,7 @@
 #include "engine.h"
 #include "proc-scan.h"
 #include "log.h"
+#include "importer.h"
 #include "macro.h"
 #include "journal.h"
 #include "manager.h"
@@ -230,14 +231,19 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* A released verdict: keep it if it is a container denial, name its container, store it. A copy
  * is kept for the tail subscribers only when there are any: imports and quiet hosts pay nothing
- * for the live tail. by_pid: recent enough for its pid to be asked first. Returns > 0 when it
- * was added to the store. */
-static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
+ * for the live tail. by_pid: recent enough for its pid to be asked first. imported: from
+ * `avcctl import` (history: not for tail subscribers nor the journal). Returns > 0 when it was
+ * added to the store; *ret_outcome (may be NULL) says what became of it. */
+static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imported,
+                                    ImportOutcome *ret_outcome) {
+        ImportOutcome outcome_buf;
+        ImportOutcome *outcome = ret_outcome ? ret_outcome : &outcome_buf;
         int r, added;
 
         m->stats.denials_seen++;
         if (!domain_filter_wants(&m->config.domains, d->source_type, d->target_mcs)) {
                 m->stats.denials_filtered++;
+                *outcome = IMPORT_FILTERED;
                 return 0;
         }
 
@@ -253,6 +259,7 @@ static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
         }
         if (m->store_damaged) {
                 manager_store_failed(m, -EUCLEAN, 1, now_realtime_ms());
+                *outcome = IMPORT_LOST;
                 return 0;
         }
         r = added = store_add(m->store, d);
@@ -263,9 +270,11 @@ static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
                 if (lost > 0)
                         drop_pending(m);
                 manager_store_failed(m, r, 1 + lost, now_realtime_ms());
+                *outcome = IMPORT_LOST;
                 return 0;
         }
-        if (r > 0 && (m->stats.tail_subscribers > 0 || m->journal) &&
+        *outcome = added > 0 ? IMPORT_STORED : IMPORT_DUPLICATE;
+        if (r > 0 && !imported && (m->stats.tail_subscribers > 0 || m->journal) &&
             m->n_pending < PENDING_DENIALS_MAX) {
                 r = denial_copy(d, &m->pending[m->n_pending]);
                 if (r < 0)
@@ -277,6 +286,37 @@ static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
                 (void) manager_commit(m);
         manager_arm_tick(m);
         return added;
+}
+
+static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
+        return manager_keep_denial_full(m, d, by_pid, false, NULL);
+}
+
+/* ---- imports (avcctl import) ---- */
+
+static int import_keep(Denial *d, void *userdata) {
+        ImportOutcome outcome;
+        int r = manager_keep_denial_full(userdata, d, false, true, &outcome);
+        return r < 0 ? r : (int) outcome;
+}
+
+static int import_commit(void *userdata) {
+        return manager_commit(userdata);
+}
+
+static uint64_t import_store_errors(void *userdata) {
+        Manager *m = userdata;
+        return m->stats.store_errors;
+}
+
+static const ImporterOps import_ops = {
+        .keep = import_keep,
+        .commit = import_commit,
+        .store_errors = import_store_errors,
+};
+
+static int manager_new_importer(void *userdata, Importer **ret) {
+        return importer_new(&import_ops, userdata, ret);
 }
 
 static int on_denial(Denial *d, void *userdata) {
@@ -753,6 +793,7 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on '%s': %m", m->config.socket);
         server_set_registry(m->server, m->registry);
+        server_set_importer(m->server, manager_new_importer, m);
 
         /* The container engines' APIs, each optional: absent ones are retried in the background. */
         const struct {

@@ -48,6 +48,7 @@
 #include "filter.h"
 #include "log.h"
 #include "macro.h"
+#include "strutil.h"
 #include "registry.h"
 #include "server.h"
 #include "varlink-interface.h"
@@ -56,6 +57,7 @@
 #define SERVER_QUERY_PAGE_DEFAULT 100 /* rows per Query page when the client does not say */
 #define SERVER_TAIL_LINES_MAX 1000    /* backlog rows a Tail may ask for */
 #define SERVER_HISTOGRAM_INTERVAL_MAX (366 * 24 * 3600) /* seconds: a year per bin at most */
+#define SERVER_IMPORTS_MAX 4 /* imports running at once (each holds an assembler) */
 /* A Query page stops early (next is set) once its denials take this many bytes, so that a page
  * of 1000 large events (long raw text) still fits well inside SERVER_OUTPUT_MAX. */
 #define SERVER_REPLY_BYTES_MAX (4 * 1024 * 1024)
@@ -76,6 +78,8 @@
 #define ERROR_REQUEST_TOO_LARGE "io.avcwatch.RequestTooLarge"
 #define ERROR_INVALID_REQUEST "io.avcwatch.InvalidRequest"
 #define ERROR_QUERY_TOO_EXPENSIVE "io.avcwatch.QueryTooExpensive"
+#define ERROR_IMPORT_DENIED "io.avcwatch.ImportDenied"
+#define ERROR_TOO_MANY_IMPORTS "io.avcwatch.TooManyImports"
 
 typedef struct Connection Connection;
 
@@ -100,7 +104,9 @@ struct Connection {
         bool dead;    /* close now (write error, overflow); freed by whoever holds it */
         bool subscribed;
         bool quiet; /* handling a oneway call: replies are dropped */
+        bool root;  /* the peer is uid 0: it may import */
         DenialFilter filter;
+        Importer *importer; /* an import in progress on this connection */
 };
 
 struct Server {
@@ -118,6 +124,9 @@ struct Server {
         sd_event_source *reaper; /* frees connections cut while another one was being served */
         uint64_t idle_usec, request_usec, stall_usec;
         size_t output_total_max;
+        server_new_importer_func new_importer;
+        void *importer_userdata;
+        unsigned n_imports;
 };
 
 bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
@@ -136,6 +145,11 @@ bool server_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t n_gro
 
 void server_set_registry(Server *s, Registry *registry) {
         s->registry = registry;
+}
+
+void server_set_importer(Server *s, server_new_importer_func new_importer, void *userdata) {
+        s->new_importer = new_importer;
+        s->importer_userdata = userdata;
 }
 
 void server_set_idle_usec(Server *s, uint64_t usec) {
@@ -255,6 +269,11 @@ static void connection_free(Connection *c) {
                 close(c->fd);
         varlink_reader_free(c->reader);
         denial_filter_done(&c->filter);
+        if (c->importer) {
+                /* What the client sent so far stays stored. */
+                c->importer = importer_free(c->importer);
+                s->n_imports--;
+        }
         free(c->out);
         free(c);
 }
@@ -993,6 +1012,105 @@ static void method_histogram(Connection *c, json_object *params) {
         connection_send_array(c, "bins", bins);
 }
 
+static json_object *import_counts_to_json(const ImportCounts *k) {
+        const struct {
+                const char *key;
+                uint64_t value;
+        } fields[] = {
+                {"bytes", k->bytes},
+                {"records", k->records},
+                {"malformed", k->malformed},
+                {"unstamped", k->unstamped},
+                {"stored", k->outcomes[IMPORT_STORED]},
+                {"duplicates", k->outcomes[IMPORT_DUPLICATE]},
+                {"filtered", k->outcomes[IMPORT_FILTERED]},
+                {"expired", k->outcomes[IMPORT_EXPIRED]},
+                {"lost", k->outcomes[IMPORT_LOST]},
+                {"store_errors", k->store_errors},
+        };
+        json_object *o = json_object_new_object();
+        for (size_t i = 0; o && i < ELEMENTSOF(fields); i++)
+                if (json_add(o, fields[i].key, json_object_new_uint64(fields[i].value)) < 0) {
+                        json_object_put(o);
+                        return NULL;
+                }
+        return o;
+}
+
+static void connection_end_import(Connection *c) {
+        c->importer = importer_free(c->importer);
+        c->server->n_imports--;
+}
+
+/* Import: the bytes of a file the client read, base64 in data, in order; final: the end. The
+ * connection holds the import between the calls. */
+static void method_import(Connection *c, json_object *params) {
+        static const char *const known[] = {"data", "final", NULL};
+        Server *s = c->server;
+        _cleanup_(freep) void *data = NULL;
+        size_t len = 0;
+        bool final = false;
+        json_object *v;
+        int r;
+
+        if (!params_check_keys(c, params, known) || !params_get_bool(c, params, "final", &final))
+                return;
+        if (json_object_object_get_ex(params, "data", &v) && v) {
+                if (!json_object_is_type(v, json_type_string) ||
+                    base64_decode(json_object_get_string(v), (size_t) json_object_get_string_len(v),
+                                  &data, &len) < 0) {
+                        connection_send_invalid_parameter(c, "data");
+                        return;
+                }
+        }
+        if (!s->new_importer) {
+                connection_send_error(c, ERROR_METHOD_NOT_FOUND, "method",
+                                      varlink_string_new("io.avcwatch.Import"));
+                return;
+        }
+        if (!c->root) {
+                connection_send_error(c, ERROR_IMPORT_DENIED, NULL, NULL);
+                return;
+        }
+        if (!c->importer) {
+                if (s->n_imports >= SERVER_IMPORTS_MAX) {
+                        connection_send_error(c, ERROR_TOO_MANY_IMPORTS, "max",
+                                              json_object_new_int(SERVER_IMPORTS_MAX));
+                        return;
+                }
+                r = s->new_importer(s->importer_userdata, &c->importer);
+                if (r < 0) {
+                        c->dead = r == -ENOMEM;
+                        if (!c->dead)
+                                connection_send_store_error(c, r);
+                        return;
+                }
+                s->n_imports++;
+        }
+
+        r = importer_feed(c->importer, data, len);
+        if (r >= 0 && final)
+                r = importer_finish(c->importer);
+        if (r < 0) {
+                connection_end_import(c);
+                if (r == -ENOMEM)
+                        c->dead = true;
+                else
+                        connection_send_store_error(c, r);
+                return;
+        }
+        ImportCounts counts;
+        importer_counts(c->importer, &counts);
+        if (final)
+                connection_end_import(c);
+        json_object *p = import_counts_to_json(&counts);
+        if (!p) {
+                c->dead = true;
+                return;
+        }
+        connection_send(c, varlink_reply_new(p, false));
+}
+
 /* The header of a call: method, parameters, more, oneway. NULL reason when valid. */
 static const char *call_parse(json_object *call, const char **ret_method, json_object **ret_params,
                               bool *ret_more, bool *ret_oneway) {
@@ -1041,6 +1159,8 @@ static void connection_dispatch_method(Connection *c, const char *method, json_o
                 method_top(c, params);
         else if (strcmp(method, "io.avcwatch.Histogram") == 0)
                 method_histogram(c, params);
+        else if (strcmp(method, "io.avcwatch.Import") == 0)
+                method_import(c, params);
         else if (strcmp(method, "io.avcwatch.Containers") == 0)
                 method_containers(c, params);
         else {
@@ -1238,6 +1358,10 @@ static int connection_new(Server *s, int fd) {
         c->server = s;
         c->fd = TAKE_FD(fd_owned);
         c->allowed = connection_peer_allowed(s, c->fd);
+        struct ucred cred;
+        socklen_t cred_len = sizeof(cred);
+        c->root = getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) >= 0 &&
+                  cred_len == sizeof(cred) && cred.uid == 0;
         c->accepted_usec = c->last_call_usec = server_now(s);
 
         /* Linked in first, so that connection_free() undoes everything from here on. */

@@ -15,6 +15,7 @@
 
 #include "denial.h"
 #include "stats.h"
+#include "importer.h"
 #include "store.h"
 
 typedef struct Server Server;
@@ -52,6 +53,11 @@ Server *server_free(Server *s);
 /* The container registry that io.avcwatch.Containers lists (borrowed; NULL: an empty list). */
 typedef struct Registry Registry;
 void server_set_registry(Server *s, Registry *registry);
+
+/* io.avcwatch.Import: how a connection gets its Importer (the manager wires it to the store). Not
+ * set: Import is not offered (MethodNotFound). */
+typedef int (*server_new_importer_func)(void *userdata, Importer **ret);
+void server_set_importer(Server *s, server_new_importer_func new_importer, void *userdata);
 
 /* Sends d to every tail subscriber whose filter matches. */
 void server_broadcast(Server *s, const Denial *d);

@@ -29,6 +29,8 @@
  * epoll refuses it, so it is driven by a defer source that handles one chunk per dispatch and
  * lets the loop serve other sources between chunks; pipes and sockets on stdin use an io source.
  * Lines longer than SOURCE_LINE_MAX are counted malformed and skipped up to the next newline.
+ * A regular file that starts with the gzip magic (a rotated audit.log.N.gz) is read through
+ * zlib.
  *
  * Both drain in bounded batches per dispatch (SOURCE_BATCH_MAX datagrams, one chunk of lines):
  * sd-event is level triggered, so the loop comes back while input remains, after serving queries
@@ -49,7 +51,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include "line-splitter.h"
 #include "log.h"
 #include "macro.h"
 #include "serial-gaps.h"
@@ -103,10 +107,9 @@ struct Source {
         sd_event_source *gaps_timer;
 
         /* files: read chunk, and the line carried over a chunk boundary */
-        char *chunk; /* SOURCE_FILE_CHUNK */
-        char *carry; /* SOURCE_LINE_MAX */
-        size_t carry_len;
-        bool skipping; /* inside an over-long line: drop bytes up to the next newline */
+        char *chunk;        /* SOURCE_FILE_CHUNK */
+        LineSplitter lines; /* SOURCE_LINE_MAX */
+        gzFile gz;          /* a gzip-compressed file (a rotated log), read through zlib */
         bool eof;
 
         /* the line handed on for netlink: prefix + text */
@@ -128,7 +131,9 @@ Source *source_free(Source *s) {
         sd_event_unref(s->event);
         free(s->datagram);
         free(s->chunk);
-        free(s->carry);
+        line_splitter_done(&s->lines);
+        if (s->gz)
+                (void) gzclose(s->gz);
         free(s->line);
         free(s);
         return NULL;
@@ -525,69 +530,26 @@ int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, voi
 
 /* ---- file / stdin ---- */
 
-static bool line_is_blank(const char *p, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-                        return false;
-        return true;
-}
+static int file_emit(const char *p, size_t n, void *userdata) {
+        Source *s = userdata;
 
-static int file_emit(Source *s, const char *p, size_t n) {
-        if (line_is_blank(p, n))
-                return 0;
-        s->stats->records_received++;
-        if (n > SOURCE_LINE_MAX) {
+        if (!p) {
+                /* longer than SOURCE_LINE_MAX: counted once, skipped */
+                s->stats->records_received++;
                 s->stats->records_malformed++;
                 return 0;
         }
+        if (line_is_blank(p, n))
+                return 0;
+        s->stats->records_received++;
         return s->line_cb(p, n, s->userdata);
-}
-
-/* Splits data into lines, carrying a partial last line over to the next chunk. */
-static int file_consume(Source *s, const char *p, size_t n) {
-        while (n > 0) {
-                const char *nl = memchr(p, '\n', n);
-                size_t seg = nl ? (size_t) (nl - p) : n;
-                int r = 0;
-
-                if (s->skipping) {
-                        /* rest of an over-long line, already counted */
-                        if (nl)
-                                s->skipping = false;
-                } else if (s->carry_len + seg > SOURCE_LINE_MAX) {
-                        /* too long: count it once, drop what we have and skip to its end */
-                        s->stats->records_received++;
-                        s->stats->records_malformed++;
-                        s->carry_len = 0;
-                        s->skipping = !nl;
-                } else if (!nl) {
-                        memcpy(s->carry + s->carry_len, p, seg);
-                        s->carry_len += seg;
-                } else if (s->carry_len > 0) {
-                        memcpy(s->carry + s->carry_len, p, seg);
-                        r = file_emit(s, s->carry, s->carry_len + seg);
-                        s->carry_len = 0;
-                } else
-                        r = file_emit(s, p, seg);
-                if (r < 0)
-                        return r;
-
-                if (!nl)
-                        break;
-                p = nl + 1;
-                n -= seg + 1;
-        }
-        return 0;
 }
 
 static int file_finish(Source *s) {
         int r = 0;
 
         /* a last line without a newline */
-        if (!s->skipping && s->carry_len > 0)
-                r = file_emit(s, s->carry, s->carry_len);
-        s->carry_len = 0;
-        s->skipping = false;
+        r = line_splitter_finish(&s->lines, file_emit, s);
         s->eof = true;
         s->stats->input_eof = true;
         sd_event_source_set_enabled(s->event_source, SD_EVENT_OFF);
@@ -605,7 +567,17 @@ static int file_step(Source *s) {
 
         if (s->eof)
                 return 0;
-        n = read(s->fd, s->chunk, SOURCE_FILE_CHUNK);
+        if (s->gz) {
+                int z = gzread(s->gz, s->chunk, SOURCE_FILE_CHUNK);
+                if (z < 0) {
+                        int e;
+                        const char *why = gzerror(s->gz, &e);
+                        log_error("Failed to decompress the input: %s", why);
+                        return source_stop(s, e == Z_ERRNO ? negative_errno() : -EBADMSG);
+                }
+                n = z;
+        } else
+                n = read(s->fd, s->chunk, SOURCE_FILE_CHUNK);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                         return 0;
@@ -615,7 +587,7 @@ static int file_step(Source *s) {
         }
         if (n == 0)
                 return file_finish(s);
-        r = file_consume(s, s->chunk, (size_t) n);
+        r = line_splitter_feed(&s->lines, s->chunk, (size_t) n, file_emit, s);
         if (r < 0)
                 return source_stop(s, r);
         return 0;
@@ -647,8 +619,7 @@ static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, sourc
         if (!s)
                 return -ENOMEM;
         s->chunk = malloc(SOURCE_FILE_CHUNK);
-        s->carry = malloc(SOURCE_LINE_MAX);
-        if (!s->chunk || !s->carry)
+        if (!s->chunk || line_splitter_init(&s->lines, SOURCE_LINE_MAX) < 0)
                 return -ENOMEM;
         s->fd = fd;
 
@@ -665,6 +636,19 @@ static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, sourc
                         return r;
         }
         if (s->kind == SOURCE_FILE) {
+                /* A compressed rotation (audit.log.2.gz) is read as its text. */
+                unsigned char magic[2];
+                if (pread(fd, magic, sizeof(magic), 0) == (ssize_t) sizeof(magic) &&
+                    magic[0] == 0x1f && magic[1] == 0x8b) {
+                        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                        if (copy < 0)
+                                return negative_errno();
+                        s->gz = gzdopen(copy, "rb");
+                        if (!s->gz) {
+                                close(copy);
+                                return -ENOMEM;
+                        }
+                }
                 r = sd_event_add_defer(e, &s->event_source, file_on_defer, s);
                 if (r < 0)
                         return r;

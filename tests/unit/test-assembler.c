@@ -200,6 +200,18 @@ int main(void) {
         CHECK_STREQ(emitted[0].raw, "pt\nsc\nav");
         reset();
 
+        /* A file's event waits for its EOE after PROCTITLE: raw is every line of it. */
+        add(a, avc(9150, 25, "write", NULL), "av", 0);
+        add(a, syscall_rec(9150, 25, "/bin/sh"), "sc", 0);
+        r = stamped(RECORD_PROCTITLE, AUDIT_TYPE_PROCTITLE, 9150, 25);
+        r.proctitle = "sh";
+        add(a, r, "pt", 0);
+        CHECK(n_emitted == 0);
+        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 9150, 25), "eoe", 0);
+        CHECK(n_emitted == 1);
+        CHECK_STREQ(emitted[0].raw, "av\nsc\npt\neoe");
+        reset();
+
         add(a, avc(9200, 30, "read", NULL), "w", 0);
         for (unsigned i = 0; i < ASSEMBLER_WINDOW_RECORDS; i++)
                 add(a, stamped(RECORD_IGNORED, 1309, 9300, 1000 + i), "other", 0);

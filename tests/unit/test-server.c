@@ -562,6 +562,15 @@ static void test_top_histogram(void) {
         json_object_put(r);
         r = client_call(&c, "{\"method\":\"io.avcwatch.Histogram\"}");
         expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "interval");
+
+        /* Import: its data is base64; without an importer wired (no manager here) it is not
+         * offered. The import itself is tested in test-importer and test-forensics. */
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Import\",\"parameters\":{\"data\":"
+                            "\"not base64!\"}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "data");
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Import\",\"parameters\":{\"data\":"
+                            "\"YQ==\",\"final\":true}}");
+        expect_error(r, "org.varlink.service.MethodNotFound", "method", "io.avcwatch.Import");
         r = client_call(&c,
                         "{\"method\":\"io.avcwatch.Histogram\",\"parameters\":{\"interval\":0}}");
         expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "interval");

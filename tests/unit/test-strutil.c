@@ -23,9 +23,42 @@ static void check_escape(const char *in, const char *want) {
         CHECK_STREQ(mem, want);
 }
 
+static void test_base64(void) {
+        /* RFC 4648's test vectors, and every byte value. */
+        const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+        const char *const coded[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                     "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+        for (size_t i = 0; i < ELEMENTSOF(plain); i++) {
+                char *e = base64_encode(plain[i], strlen(plain[i]));
+                CHECK_STREQ(e, coded[i]);
+                void *back;
+                size_t n;
+                CHECK_RC(base64_decode(e, strlen(e), &back, &n), 0);
+                CHECK(n == strlen(plain[i]) && memcmp(back, plain[i], n) == 0);
+                free(back);
+                free(e);
+        }
+        unsigned char all[256];
+        for (int i = 0; i < 256; i++)
+                all[i] = (unsigned char) i;
+        char *e = base64_encode(all, sizeof(all));
+        void *back;
+        size_t n;
+        CHECK_RC(base64_decode(e, strlen(e), &back, &n), 0);
+        CHECK(n == 256 && memcmp(back, all, 256) == 0);
+        free(back);
+        free(e);
+        const char *const bad[] = {"Zg",       "Zg=",  "Z===",     "Zm9v\n", "Zm 9",
+                                   "Zg==Zg==", "=Zg=", "Zm9v!A==", "Zm=v"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                CHECK_RC(base64_decode(bad[i], strlen(bad[i]), &back, &n), -EINVAL);
+}
+
 int main(void) {
         char *d;
         size_t len;
+
+        test_base64();
 
         /* printable ASCII and UTF-8 pass through */
         check_escape("", "");

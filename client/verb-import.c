@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/* avcctl import FILE...: old audit logs into the store, for an investigation.
+ *
+ * The client reads each file with its own rights (plain or gzip-compressed, through zlib: a
+ * rotated audit.log.3.gz is read as text; '-' is stdin) and streams its bytes to the daemon with
+ * io.avcwatch.Import, base64 in chunks that fit the daemon's request bound. The daemon never opens
+ * a path a client names, so being in the access group does not let anyone make the root daemon
+ * read /etc/shadow; and Import itself is for root only, since what it stores becomes evidence.
+ * Records the store holds already are skipped by the daemon, so importing a file twice, or
+ * overlapping rotations, adds nothing. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "strutil.h"
+#include "verbs.h"
+
+/* Bytes of the file per call: 4/3 of it in base64 plus the call stays far below the daemon's 64
+ * KiB request bound (io.avcwatch.varlink). */
+#define IMPORT_CHUNK (36 * 1024)
+#define IMPORT_PROGRESS_USEC (2 * 1000 * 1000) /* progress on a terminal's stderr this often */
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int json_add(json_object *o, const char *key, json_object *v) {
+        if (!v || json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int64_t count_of(json_object *counts, const char *key) {
+        json_object *v;
+        if (!json_object_object_get_ex(counts, key, &v) || !json_object_is_type(v, json_type_int))
+                return 0;
+        return json_object_get_int64(v);
+}
+
+/* One Import call; *ret_counts (owned by the caller) on success. Returns an exit status. */
+static int import_call(VarlinkClient *c, const void *data, size_t len, bool final,
+                       json_object **ret_counts) {
+        _cleanup_(varlink_reply_done) VarlinkReply reply = {};
+        _cleanup_(freep) char *encoded = NULL;
+        json_object *params = json_object_new_object();
+        int r;
+
+        if (len > 0 && !(encoded = base64_encode(data, len))) {
+                json_object_put(params);
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (!params || (encoded && json_add(params, "data", json_object_new_string(encoded)) < 0) ||
+            (final && json_add(params, "final", json_object_new_boolean(true)) < 0)) {
+                json_object_put(params);
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        r = varlink_client_call(c, "io.avcwatch.Import", params, &reply);
+        json_object_put(params);
+        if (r < 0)
+                return client_io_failed(r);
+        if (reply.error)
+                return client_reply_failed(&reply);
+        if (!json_object_is_type(reply.parameters, json_type_object))
+                return client_io_failed(-EBADMSG);
+        *ret_counts = json_object_get(reply.parameters);
+        return AVCCTL_EXIT_SUCCESS;
+}
+
+static void print_counts(const ClientContext *ctx, const char *name, json_object *counts) {
+        if (ctx->output == OUTPUT_JSON) {
+                json_object *o = json_object_new_object();
+                if (!o || json_add(o, "file", json_object_new_string(name)) < 0) {
+                        json_object_put(o);
+                        return;
+                }
+                json_object_object_foreach (counts, key, value)
+                        (void) json_add(o, key, json_object_get(value));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                json_object_put(o);
+                return;
+        }
+        fputs_terminal_safe(name, stdout);
+        printf(": %" PRId64 " records", count_of(counts, "records"));
+        if (count_of(counts, "malformed") > 0)
+                printf(" (%" PRId64 " malformed)", count_of(counts, "malformed"));
+        printf(", %" PRId64 " denials stored, %" PRId64 " already held, %" PRId64
+               " not from containers",
+               count_of(counts, "stored"), count_of(counts, "duplicates"),
+               count_of(counts, "filtered"));
+        if (count_of(counts, "expired") > 0)
+                printf(", %" PRId64 " older than the retention", count_of(counts, "expired"));
+        if (count_of(counts, "lost") > 0)
+                printf(", %" PRId64 " LOST", count_of(counts, "lost"));
+        if (count_of(counts, "unstamped") > 0)
+                printf(", %" PRId64 " without an audit stamp (not stored)",
+                       count_of(counts, "unstamped"));
+        putchar('\n');
+}
+
+/* Imports one file on connection c. Returns an exit status. */
+static int import_file(VarlinkClient *c, const ClientContext *ctx, const char *name,
+                       bool *ret_losses) {
+        _cleanup_(freep) char *buf = malloc(IMPORT_CHUNK);
+        json_object *counts = NULL;
+        uint64_t sent = 0, last_progress = now_usec();
+        bool progress = isatty(STDERR_FILENO) > 0;
+        bool is_stdin = strcmp(name, "-") == 0;
+        gzFile gz;
+        int fd, status;
+
+        if (!buf) {
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        fd = is_stdin ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
+                      : open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                fprintf(stderr, "avcctl import: cannot open '");
+                fputs_terminal_safe(name, stderr);
+                fprintf(stderr, "': %m\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        gz = gzdopen(fd, "rb"); /* plain files are read as they are */
+        if (!gz) {
+                close(fd);
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+
+        status = AVCCTL_EXIT_SUCCESS;
+        for (;;) {
+                int n = gzread(gz, buf, IMPORT_CHUNK);
+                if (n < 0) {
+                        int e;
+                        const char *why = gzerror(gz, &e);
+                        fprintf(stderr, "avcctl import: cannot read '");
+                        fputs_terminal_safe(name, stderr);
+                        fprintf(stderr, "': %s; what was read before is imported\n",
+                                e == Z_ERRNO ? strerror(errno) : why);
+                        status = AVCCTL_EXIT_FAILURE;
+                        break;
+                }
+                if (n == 0)
+                        break;
+                json_object_put(counts);
+                counts = NULL;
+                int k = import_call(c, buf, (size_t) n, false, &counts);
+                if (k != AVCCTL_EXIT_SUCCESS) {
+                        (void) gzclose(gz);
+                        return k;
+                }
+                sent += (uint64_t) n;
+                if (progress && now_usec() - last_progress >= IMPORT_PROGRESS_USEC) {
+                        fprintf(stderr, "\r%" PRIu64 " MiB read, %" PRId64 " denials stored ...",
+                                sent >> 20, count_of(counts, "stored"));
+                        last_progress = now_usec();
+                }
+        }
+        (void) gzclose(gz);
+        json_object_put(counts);
+        counts = NULL;
+        int k = import_call(c, NULL, 0, true, &counts);
+        if (progress && sent >= IMPORT_CHUNK)
+                fputs("\r\033[K", stderr);
+        if (k != AVCCTL_EXIT_SUCCESS)
+                return k;
+        print_counts(ctx, name, counts);
+        if (count_of(counts, "lost") > 0 || count_of(counts, "store_errors") > 0)
+                *ret_losses = true;
+        json_object_put(counts);
+        return status;
+}
+
+int verb_import(int argc, char *argv[], ClientContext *ctx) {
+        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
+        bool losses = false;
+        int first, r, status;
+
+        r = verb_parse_options_args(argc, argv, NULL, "", NULL, NULL, ctx, &first);
+        if (r != 0)
+                return r > 0 ? AVCCTL_EXIT_SUCCESS : AVCCTL_EXIT_FAILURE;
+        if (first >= argc) {
+                fprintf(stderr, "avcctl import: which files? (audit.log, audit.log.1, "
+                                "audit.log.2.gz ..., or - for stdin)\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (ctx->output == OUTPUT_RAW) {
+                fprintf(stderr, "avcctl import: -o raw is for query and tail\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        status = client_connect(ctx, &c);
+        if (status != AVCCTL_EXIT_SUCCESS)
+                return status;
+
+        for (int i = first; i < argc; i++) {
+                int k = import_file(c, ctx, argv[i], &losses);
+                if (k == AVCCTL_EXIT_DAEMON)
+                        return k; /* the connection or the daemon failed: stop here */
+                if (k != AVCCTL_EXIT_SUCCESS)
+                        status = k;
+                fflush(stdout);
+        }
+        if (losses) {
+                fprintf(stderr, "avcctl import: the store could not take everything; see "
+                                "'avcctl stats'\n");
+                status = AVCCTL_EXIT_DAEMON;
+        }
+        r = client_flush_stdout();
+        return status != AVCCTL_EXIT_SUCCESS ? status : r;
+}
