@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,7 +79,7 @@ static double run_case(Attributor *a, const Case *c, long denials) {
                 if (!ok) {
                         fprintf(stderr, "%s: unexpected attribution %s\n", c->name,
                                 attribution_to_string(d.attribution));
-                        exit(1);
+                        exit(1); /* the children die with us (PR_SET_PDEATHSIG) */
                 }
                 denial_done(&d);
         }
@@ -105,6 +106,10 @@ static int make_container_pids(char *dir, size_t n_dir, int64_t *pids, size_t n)
                 for (size_t i = 0; i < n; i++) {
                         pid_t p = fork();
                         if (p == 0) {
+                                /* Whatever becomes of the benchmark, its children go with it. */
+                                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                                if (getppid() == 1)
+                                        _exit(0);
                                 FILE *f = fopen(path, "we");
                                 if (f) {
                                         fprintf(f, "0\n");
