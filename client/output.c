@@ -233,7 +233,13 @@ static void output_denial_short(json_object *d, FILE *f) {
                 fputs(", target in ", f);
                 put_container(target_container, f);
         }
-        fputs(")\n", f);
+        fputs(")", f);
+        /* A storm's summary: this denial and the identical ones of its second folded into it. */
+        int64_t count;
+        if (get_int(d, "count", &count) && count > 1)
+                fprintf(f, "  x%" PRId64 " (storm: %" PRId64 " identical folded into this one)",
+                        count, count - 1);
+        fputc('\n', f);
 }
 
 static void output_denial_raw(Output *o, json_object *d) {

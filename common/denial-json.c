@@ -187,7 +187,9 @@ int denial_to_json(const Denial *d, json_object **ret) {
             (r = add_string(o, "attribution", attribution_to_string(d->attribution))) < 0 ||
             (r = add_container(o, "target_container", d->has_target_container,
                                &d->target_container)) < 0 ||
-            (r = add_candidates(o, d)) < 0 || (r = add_string(o, "raw", d->raw)) < 0)
+            (r = add_candidates(o, d)) < 0 ||
+            (r = add_value(o, "count", json_object_new_uint64(MAX(d->count, (uint64_t) 1)))) < 0 ||
+            (r = add_string(o, "raw", d->raw)) < 0)
                 goto fail;
 
         *ret = o;
@@ -436,6 +438,14 @@ int denial_from_json(json_object *o, Denial *ret) {
                                      &d.target_container)) < 0 ||
             (r = candidates_from_json(o, &d)) < 0 || (r = get_string(o, "raw", true, &d.raw)) < 0)
                 goto fail;
+        /* count: required in what we write; a reader of older output takes 1 */
+        if (json_object_object_get_ex(o, "count", &v)) {
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1) {
+                        r = -EBADMSG;
+                        goto fail;
+                }
+                d.count = (uint64_t) json_object_get_int64(v);
+        }
 
         r = attribution_from_string(attribution);
         if (r < 0) {

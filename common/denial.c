@@ -151,6 +151,7 @@ int denial_copy(const Denial *src, Denial *ret) {
         d.syscall = src->syscall;
         d.attribution = src->attribution;
         d.id = src->id;
+        d.count = src->count;
         d.node = dup_tracked(src->node, &failed);
         d.result = dup_tracked(src->result, &failed);
         d.permissions = dup_tracked(src->permissions, &failed);

@@ -39,6 +39,7 @@
 #include "assembler.h"
 #include "attributor.h"
 #include "backfill.h"
+#include "coalescer.h"
 #include "denial-json.h"
 #include "engine.h"
 #include "proc-scan.h"
@@ -77,6 +78,7 @@ struct Manager {
         Source *source;
         Backfill *backfill; /* the downtime's records from auditd's log, at start-up */
         Assembler *backfill_assembler;
+        Coalescer *coalescer;        /* live storms of identical denials folded, counted exactly */
         Stats backfill_source_stats; /* the backfill's file sources' own counters */
         StatusNotifier *status;
         char api_path[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 1]; /* what we serve */
@@ -186,15 +188,17 @@ static int manager_commit(Manager *m) {
         if (store_pending(m->store) == 0 && m->n_pending == 0)
                 return 0;
         size_t rows = store_pending(m->store);
+        uint64_t denials = store_pending_denials(m->store);
         r = store_commit(m->store, &duplicates);
         if (r < 0) {
-                manager_store_failed(m, r, rows, m->batch_started_ms);
+                manager_store_failed(m, r, denials, m->batch_started_ms);
                 drop_pending(m);
                 return r;
         }
         if (rows > 0)
                 manager_store_ok(m);
         m->stats.denials_stored += r;
+        m->stats.denials_coalesced += store_take_committed_folded(m->store);
         m->stats.denials_duplicate += duplicates;
         for (size_t i = 0; i < m->n_pending; i++) {
                 if (m->stats.tail_subscribers > 0)
@@ -220,45 +224,32 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         uint64_t now = now_monotonic_usec();
 
-        if (m->live)
+        if (m->live) {
                 assembler_expire(m->assembler, now);
+                /* storms that stopped: their last summaries */
+                (void) coalescer_expire(m->coalescer, now_realtime_ms());
+        }
         if (store_pending(m->store) > 0 && now - m->batch_started_usec >= STORE_BATCH_USEC)
                 (void) manager_commit(m);
-        if ((m->live && assembler_pending(m->assembler) > 0) || store_pending(m->store) > 0)
+        if ((m->live &&
+             (assembler_pending(m->assembler) > 0 || coalescer_keys(m->coalescer) > 0)) ||
+            store_pending(m->store) > 0)
                 manager_arm_tick(m);
         return 0;
 }
 
-/* A released verdict: keep it if it is a container denial, name its container, store it. A copy
- * is kept for the tail subscribers only when there are any: imports and quiet hosts pay nothing
- * for the live tail. by_pid: recent enough for its pid to be asked first. imported: from
- * `avcctl import` (history: not for tail subscribers nor the journal). Returns > 0 when it was
- * added to the store; *ret_outcome (may be NULL) says what became of it. */
-static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imported,
-                                    ImportOutcome *ret_outcome) {
-        ImportOutcome outcome_buf;
-        ImportOutcome *outcome = ret_outcome ? ret_outcome : &outcome_buf;
+/* Stores d as a row of its own (a storm's summary too). imported: from `avcctl import` (history:
+ * not for tail subscribers nor the journal). Returns > 0 when it was added to the store;
+ * *outcome says what became of it. */
+static int manager_store_row(Manager *m, Denial *d, bool imported, ImportOutcome *outcome) {
         int r, added;
-
-        m->stats.denials_seen++;
-        if (!domain_filter_wants(&m->config.domains, d->source_type, d->target_mcs)) {
-                m->stats.denials_filtered++;
-                *outcome = IMPORT_FILTERED;
-                return 0;
-        }
-
-        /* Live input: the pid first, then the registry. An imported file's pids are long gone
-         * (or reused): only the registry's history of categories and lifetimes can name those. */
-        r = by_pid ? attributor_resolve(m->attributor, d) : registry_resolve_denial(m->registry, d);
-        if (r < 0)
-                log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
 
         if (store_pending(m->store) == 0) {
                 m->batch_started_usec = now_monotonic_usec();
                 m->batch_started_ms = now_realtime_ms();
         }
         if (m->store_damaged) {
-                manager_store_failed(m, -EUCLEAN, 1, now_realtime_ms());
+                manager_store_failed(m, -EUCLEAN, MAX(d->count, 1), now_realtime_ms());
                 *outcome = IMPORT_LOST;
                 return 0;
         }
@@ -269,7 +260,7 @@ static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imp
                 uint64_t lost = store_take_lost(m->store);
                 if (lost > 0)
                         drop_pending(m);
-                manager_store_failed(m, r, 1 + lost, now_realtime_ms());
+                manager_store_failed(m, r, MAX(d->count, 1) + lost, now_realtime_ms());
                 *outcome = IMPORT_LOST;
                 return 0;
         }
@@ -286,6 +277,52 @@ static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imp
                 (void) manager_commit(m);
         manager_arm_tick(m);
         return added;
+}
+
+/* A storm's summary from the coalescer: the last folded denial, standing for d->count. */
+static int on_coalesced(Denial *d, void *userdata) {
+        ImportOutcome outcome;
+        int r = manager_store_row(userdata, d, false, &outcome);
+        return r < 0 ? r : 0;
+}
+
+/* A released verdict: keep it if it is a container denial, name its container, fold it into a
+ * storm or store it. A copy is kept for the tail subscribers only when there are any: imports
+ * and quiet hosts pay nothing for the live tail. by_pid: recent enough for its pid to be asked
+ * first. imported: from `avcctl import`. Returns > 0 when it was added to the store as a row of
+ * its own; *ret_outcome (may be NULL) says what became of it. */
+static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imported,
+                                    ImportOutcome *ret_outcome) {
+        ImportOutcome outcome_buf;
+        ImportOutcome *outcome = ret_outcome ? ret_outcome : &outcome_buf;
+        int r;
+
+        m->stats.denials_seen++;
+        if (!domain_filter_wants(&m->config.domains, d->source_type, d->target_mcs)) {
+                m->stats.denials_filtered++;
+                *outcome = IMPORT_FILTERED;
+                return 0;
+        }
+
+        /* Live input: the pid first, then the registry. An imported file's pids are long gone
+         * (or reused): only the registry's history of categories and lifetimes can name those. */
+        r = by_pid ? attributor_resolve(m->attributor, d) : registry_resolve_denial(m->registry, d);
+        if (r < 0)
+                log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
+
+        /* Storms are folded on live input, where they could make the daemon fall behind; an
+         * import keeps every row, at its own pace. */
+        if (m->live && !imported) {
+                r = coalescer_add(m->coalescer, d);
+                if (r == 0) {
+                        *outcome = IMPORT_STORED; /* counted; its window's summary is stored */
+                        return 0;
+                }
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "Failed to coalesce a denial, storing it as it is: %m");
+        }
+        return manager_store_row(m, d, imported, outcome);
 }
 
 static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
@@ -399,6 +436,7 @@ static void on_backfill_done(void *userdata) {
         char since[32], until[32];
 
         (void) assembler_flush(m->backfill_assembler);
+        (void) coalescer_expire(m->coalescer, now_realtime_ms());
         (void) manager_commit(m);
         snprintf(m->stats.backfill, sizeof(m->stats.backfill), "done");
         format_time_iso8601_ms(m->stats.backfill_since_ms, since, sizeof(since));
@@ -486,6 +524,7 @@ static void on_eof(void *userdata) {
         Manager *m = userdata;
 
         (void) assembler_flush(m->assembler);
+        coalescer_flush(m->coalescer);
         (void) manager_commit(m);
         m->stats.input_eof = true;
         log_info("Input reached its end: %" PRIu64 " records, %" PRIu64 " denials stored, %" PRIu64
@@ -722,6 +761,9 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
         r = record_parser_new(&m->parser);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the record parser: %m");
+        r = coalescer_new(on_coalesced, m, &m->coalescer);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the coalescer: %m");
         r = attributor_new("/proc", &m->attributor);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the attributor: %m");
@@ -904,7 +946,10 @@ Manager *manager_free(Manager *m) {
         if (m->backfill_assembler && m->store)
                 (void) assembler_flush(m->backfill_assembler);
         if (m->store)
+                coalescer_flush(m->coalescer);
+        if (m->store)
                 (void) manager_commit(m);
+        m->coalescer = coalescer_free(m->coalescer);
         m->assembler = assembler_free(m->assembler);
         m->backfill_assembler = assembler_free(m->backfill_assembler);
         m->server = server_free(m->server);
@@ -943,6 +988,7 @@ int manager_run(Manager *m) {
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: storing what is pending.");
         (void) assembler_flush(m->assembler);
+        coalescer_flush(m->coalescer);
         (void) manager_commit(m);
         journal_writer_flush(m->journal, JOURNAL_EXIT_FLUSH_USEC);
         log_info("Stopped: %" PRIu64 " records received, %" PRIu64 " denials stored, %" PRIu64

@@ -465,7 +465,7 @@ static void plan_jump(SqlBuf *b, const Plan *p, bool reverse) {
 /* The outer query: the full rows of the ids the inner one picked. */
 static const char query_head[] =
         "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
-        "d.permissive, d.attribution, d.raw, "
+        "d.permissive, d.attribution, d.raw, d.count, "
         "(SELECT text FROM strings WHERE id = d.node), "
         "(SELECT text FROM strings WHERE id = g.result), "
         "(SELECT text FROM strings WHERE id = g.permissions), "
@@ -503,6 +503,7 @@ enum {
         COL_PERMISSIVE,
         COL_ATTRIBUTION,
         COL_RAW,
+        COL_COUNT,
         COL_STRINGS, /* 16 strings in the order of row_to_denial() */
         COL_CONTAINER = COL_STRINGS + 16,
         COL_TARGET_CONTAINER = COL_CONTAINER + 5,
@@ -534,6 +535,9 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         d.permissive = sqlite3_column_type(st, COL_PERMISSIVE) == SQLITE_NULL
                                ? -1
                                : sqlite3_column_int(st, COL_PERMISSIVE);
+        d.count = sqlite3_column_type(st, COL_COUNT) == SQLITE_NULL
+                          ? 1
+                          : (uint64_t) sqlite3_column_int64(st, COL_COUNT);
         int a = sqlite3_column_int(st, COL_ATTRIBUTION);
         d.attribution = a >= 0 && a < _ATTRIBUTION_MAX ? (Attribution) a : ATTRIBUTION_NONE;
 

@@ -181,6 +181,7 @@ enum {
         INS_ATTRIBUTION,
         INS_TARGET_CONTAINER,
         INS_RAW,
+        INS_COUNT,
 };
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -195,8 +196,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "INSERT OR IGNORE INTO denials(id, serial, node, seq, record_type, signature, "
                 "scontext, tcontext, mcs, target_mcs, comm, exe, path, name, cwd, proctitle, "
                 "pid, ppid, uid, syscall, permissive, container, attribution, target_container, "
-                "raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                "raw, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         [STMT_CONTAINER_SELECT] =
                 "SELECT id, name, image, engine, pod FROM containers WHERE container_id = ?1",
         [STMT_CONTAINER_INSERT] = "INSERT INTO containers(container_id, name, image, engine, pod) "
@@ -342,8 +343,11 @@ typedef struct StoreWriter {
         sqlite3_stmt *stmt[_STMT_MAX];
 
         bool in_txn;
-        uint64_t lost;  /* rows of batches SQLite rolled back with a failed store_add */
+        uint64_t lost;  /* denials of batches SQLite rolled back with a failed store_add */
         size_t pending; /* store_add calls in the open batch */
+        uint64_t pending_denials;  /* the denials they stand for (a storm's summary: many) */
+        uint64_t batch_folded;     /* sum of (count - 1) of the rows the batch added */
+        uint64_t committed_folded; /* the same, committed, until store_take_committed_folded() */
         uint64_t batch_added, batch_duplicates, batch_events;
 
         Map strings;
@@ -599,6 +603,8 @@ static void store_forget_batch(Store *s) {
         writer_drop_caches(w);
         w->in_txn = false;
         w->pending = 0;
+        w->pending_denials = 0;
+        w->batch_folded = 0;
         w->batch_added = w->batch_duplicates = w->batch_events = 0;
 }
 
@@ -888,7 +894,7 @@ static int store_flush_aggregates(Store *s) {
 }
 
 static int store_aggregate(Store *s, int64_t time_ms, int64_t signature, int64_t container,
-                           int64_t mcs) {
+                           int64_t mcs, uint64_t count) {
         StoreWriter *w = s->w;
         AggregateKey key = {store_time_hour(time_ms), signature, container, mcs};
         uint64_t hash = hash_bytes(&key, sizeof(key));
@@ -914,7 +920,7 @@ static int store_aggregate(Store *s, int64_t time_ms, int64_t signature, int64_t
                         (AggregateDelta){.key = key, .first_ms = time_ms, .last_ms = time_ms};
         }
         AggregateDelta *a = w->aggregate_deltas + slot->value;
-        a->count++;
+        a->count += (int64_t) count;
         a->first_ms = MIN(a->first_ms, time_ms);
         a->last_ms = MAX(a->last_ms, time_ms);
         return 0;
@@ -1309,7 +1315,7 @@ void store_set_query_budget(Store *s, uint64_t usec) {
  * The next store_add() begins a new batch. */
 static int store_add_failed(Store *s, int r) {
         if (s->w->in_txn && sqlite3_get_autocommit(s->db)) {
-                s->w->lost += s->w->pending;
+                s->w->lost += s->w->pending_denials;
                 store_forget_batch(s);
         }
         return r;
@@ -1467,6 +1473,10 @@ static int store_add_one(Store *s, const Denial *d) {
                 sqlite3_bind_blob(ins, INS_RAW, raw, (int) raw_len, SQLITE_STATIC);
         else
                 sqlite3_bind_null(ins, INS_RAW);
+        if (d->count > 1) /* a storm's summary: NULL is 1 */
+                sqlite3_bind_int64(ins, INS_COUNT, (int64_t) MIN(d->count, (uint64_t) INT64_MAX));
+        else
+                sqlite3_bind_null(ins, INS_COUNT);
         r = store_step_done(s, ins);
         if (r < 0)
                 return r;
@@ -1475,7 +1485,7 @@ static int store_add_one(Store *s, const Denial *d) {
         w->max_time_ms = MAX(w->max_time_ms, d->time_ms);
         if (d->seq == 0)
                 w->batch_events++;
-        r = store_aggregate(s, d->time_ms, signature, container, ref[2]);
+        r = store_aggregate(s, d->time_ms, signature, container, ref[2], MAX(d->count, 1));
         if (r < 0)
                 return r;
         return 1;
@@ -1510,15 +1520,28 @@ int store_add(Store *s, const Denial *d) {
         if (r < 0)
                 return store_add_failed(s, r);
         w->pending++;
-        if (r > 0)
+        w->pending_denials += MAX(d->count, 1);
+        if (r > 0) {
                 w->batch_added++;
-        else
+                w->batch_folded += MAX(d->count, 1) - 1;
+        } else
                 w->batch_duplicates++;
         return r;
 }
 
 size_t store_pending(const Store *s) {
         return s ? s->w->pending : 0;
+}
+
+uint64_t store_pending_denials(const Store *s) {
+        return s ? s->w->pending_denials : 0;
+}
+
+uint64_t store_take_committed_folded(Store *s) {
+        uint64_t n = s ? s->w->committed_folded : 0;
+        if (s)
+                s->w->committed_folded = 0;
+        return n;
 }
 
 static int store_meta_add(Store *s, const char *key, int64_t delta) {
@@ -1560,6 +1583,9 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
         duplicates = w->batch_duplicates;
         w->in_txn = false;
         w->pending = 0;
+        w->pending_denials = 0;
+        w->committed_folded += w->batch_folded;
+        w->batch_folded = 0;
         w->batch_added = w->batch_duplicates = w->batch_events = 0;
         if (ret_duplicates)
                 *ret_duplicates += duplicates;

@@ -39,12 +39,18 @@ Store *store_free(Store *s); /* commits what is pending first */
  * when its millisecond is too crowded to find a slot (STORE_PROBE_MAX) or its raw text too long. */
 int store_add(Store *s, const Denial *d);
 size_t store_pending(const Store *s);
+/* The denials the pending rows stand for (a storm's summary row stands for Denial.count). */
+uint64_t store_pending_denials(const Store *s);
+/* Of the denials committed since the last call, how many had no row of their own (the sum of
+ * count - 1 over the rows committed). */
+uint64_t store_take_committed_folded(Store *s);
 /* Commits the current batch. Returns the number of rows newly stored (>= 0) and adds the
  * number of ignored duplicates to *ret_duplicates (may be NULL). On failure the batch is rolled
  * back and lost; returns negative errno. */
 int store_commit(Store *s, uint64_t *ret_duplicates);
 /* When a store_add() fails, SQLite may have rolled the whole open batch back (full disk, I/O
- * error): the rows added to it before are lost too. Returns how many since the last call. */
+ * error): the rows added to it before are lost too. Returns how many denials they stood for,
+ * since the last call. */
 uint64_t store_take_lost(Store *s);
 
 /* Query: denials matching f, ordered by id (= by time), ascending unless reverse. Keyset

@@ -44,7 +44,7 @@ import json, re, sys
 path, mark, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 keys = ["time", "serial", "record_type", "result", "permissions", "pid", "comm", "exe", "path",
         "name", "scontext", "tcontext", "tclass", "permissive", "source_type", "target_type",
-        "mcs", "container", "attribution", "target_container", "candidates", "raw"]
+        "mcs", "container", "attribution", "target_container", "candidates", "count", "raw"]
 names, serials, pids = set(), set(), set()
 for line in open(path):
     o = json.loads(line)

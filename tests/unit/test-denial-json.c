@@ -98,7 +98,7 @@ static const char example_text[] =
         "\"permissive\":false,\"source_type\":\"container_t\",\"target_type\":\"admin_home_t\","
         "\"mcs\":\"c170,c393\",\"container\":{\"id\":\"4dd9367681d8a\",\"name\":\"web\","
         "\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null},\"attribution\":\"pid\","
-        "\"target_container\":null,\"candidates\":null,"
+        "\"target_container\":null,\"candidates\":null,\"count\":1,"
         "\"raw\":\"type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\"}";
 
 static void test_example(void) {
@@ -154,7 +154,7 @@ static void test_nulls(void) {
                     "\"tclass\":null,\"permissive\":null,\"source_type\":null,"
                     "\"target_type\":null,\"mcs\":null,\"container\":null,"
                     "\"attribution\":\"none\",\"target_container\":null,\"candidates\":null,"
-                    "\"raw\":null}");
+                    "\"count\":1,\"raw\":null}");
 
         Denial back = DENIAL_NULL;
         from_text(text, &back);
@@ -183,9 +183,10 @@ static void test_nulls(void) {
         CHECK_RC(denial_add_candidate(&d, &cand), 0);
         free(text);
         text = to_text(&d);
-        CHECK(strstr(text, "\"candidates\":[{\"id\":\"c1\",\"name\":\"one\",\"image\":null,"
-                           "\"engine\":null,\"pod\":null},{\"id\":\"c2\",\"name\":null,"
-                           "\"image\":null,\"engine\":\"podman\",\"pod\":null}],\"raw\":"));
+        CHECK(strstr(text,
+                     "\"candidates\":[{\"id\":\"c1\",\"name\":\"one\",\"image\":null,"
+                     "\"engine\":null,\"pod\":null},{\"id\":\"c2\",\"name\":null,"
+                     "\"image\":null,\"engine\":\"podman\",\"pod\":null}],\"count\":1,\"raw\":"));
         CHECK(strstr(text, "\"record_type\":\"USER_AVC\""));
         CHECK(strstr(text, "\"permissions\":[\"read\",\"write\",\"open\"]"));
         CHECK(strstr(text, "\"permissive\":true"));
@@ -294,12 +295,37 @@ static void test_strict(void) {
         json_object_put(a);
 }
 
+/* A storm's summary: count says how many it stands for; it round-trips, 0 is refused, and an
+ * object without it (older output) stands for one. */
+static void test_count(void) {
+        Denial d = DENIAL_NULL, back = DENIAL_NULL;
+        d.count = 4990;
+        char *text = to_text(&d);
+        CHECK(strstr(text, "\"count\":4990,\"raw\":null}"));
+        from_text(text, &back);
+        CHECK_RC(back.count, 4990);
+        denial_done(&back);
+
+        char *p = strstr(text, "\"count\":4990");
+        memcpy(p, "\"count\":0   ", strlen("\"count\":4990"));
+        CHECK_RC(from_text_rc(text), -EBADMSG);
+        memcpy(p, "\"count\":\"9\" ", strlen("\"count\":4990"));
+        CHECK_RC(from_text_rc(text), -EBADMSG);
+        memcpy(p, "\"counts\":1  ", strlen("\"count\":4990"));
+        back = (Denial) DENIAL_NULL;
+        from_text(text, &back);
+        CHECK(back.count <= 1);
+        denial_done(&back);
+        free(text);
+}
+
 int main(void) {
         test_time();
         test_example();
         test_nulls();
         test_hostile();
         test_strict();
+        test_count();
         printf("ok\n");
         return 0;
 }

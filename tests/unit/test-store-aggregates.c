@@ -2,8 +2,8 @@
 /* store_top() and store_histogram() on a real database against a brute-force oracle computed
  * here from the very denials that were stored: every grouping, filters alone and combined, time
  * ranges that cut hours in the middle (aggregates for the whole hours, rows for the rest),
- * filters only rows can answer (comm, path), "new since", re-attribution after the fact, and
- * the bounds (limit, bins). */
+ * filters only rows can answer (comm, path), "new since", re-attribution after the fact, storm
+ * summaries (a row with a count), and the bounds (limit, bins). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -70,6 +70,9 @@ static Denial make(unsigned i) {
         snprintf(buf, sizeof(buf), "/data/%u", i % 9);
         d.path = xstrdup(buf);
         d.raw = xstrdup("type=AVC msg=audit(1.000:1): avc:  denied");
+        /* Some are storm summaries: they stand for several denials, in every count. */
+        if (i % 7 == 3)
+                d.count = 2 + i % 5;
         if (i % 4 != 0) {
                 unsigned k = (i / 4) % 3;
                 d.has_container = true;
@@ -169,7 +172,7 @@ static void oracle(const Denial *all, const DenialFilter *f, StoreTopBy by, bool
                 g->all_first_ms = MIN(g->all_first_ms, all[i].time_ms);
                 if (!denial_filter_match(f, &all[i]))
                         continue;
-                g->count++;
+                g->count += MAX(all[i].count, (uint64_t) 1);
                 g->first_ms = MIN(g->first_ms, all[i].time_ms);
                 g->last_ms = MAX(g->last_ms, all[i].time_ms);
                 if (all[i].has_container)
@@ -288,7 +291,7 @@ static void check_histogram(Store *s, const Denial *all, const DenialFilter *f, 
                         want.start[want.n] = bin;
                         want.count[want.n++] = 0;
                 }
-                want.count[want.n - 1]++;
+                want.count[want.n - 1] += MAX(all[i].count, (uint64_t) 1);
         }
         int r = store_histogram(s, f, iv, collect_bin, &got);
         if (r < 0) {

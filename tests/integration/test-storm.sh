@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A storm: one denial repeated as fast as the injector can make the kernel deliver it. The
+# daemon keeps up (nothing dropped), folds it (few rows, each second's first ones whole and its
+# last one carrying the number folded into it), and every denial is counted exactly: the counts
+# of the rows add up to what was sent, in a query, in a live tail, and in stats; the first and
+# the last denial of the storm are kept; the daemon's memory stays bounded.
+set -euo pipefail
+source "$AVCWATCH_TESTLIB"
+
+require_root
+require_audit_netlink
+make_tmpdir
+
+N=${STORM_COUNT:-60000}
+mark=st$$
+start_daemon --input netlink
+s0=$(avcctl -o json stats)
+# A live subscriber all along.
+(_exec_without_lock "$AVCCTL" --socket "$AVC_SOCKET" -o json tail -f --comm "$mark") \
+        > "$T/tail.json" &
+tail_pid=$!
+AVC_BG_PIDS+=("$tail_pid")
+subscribed() { [ "$(json_field "$(avcctl -o json stats)" tail_subscribers)" -eq 1 ]; }
+wait_for 10 subscribed || fail "the tail did not subscribe"
+
+out=$(inject --count "$N" --comm "$mark" --name shadow --path /etc/shadow) || fail "inject: $out"
+echo "inject: $out"
+# every record read, the last second's summary written (a window closes a second after it began)
+received() { [ "$(json_field "$(avcctl -o json stats)" records_received)" -ge "$N" ]; }
+wait_for 30 received || fail "the daemon did not read the storm: $(avcctl -o json stats)"
+sleep 1.5
+s1=$(avcctl -o json stats)
+echo "stats: $s1"
+avcctl -o json query --comm "$mark" --limit 1000000 > "$T/rows.json"
+avcctl query --comm "$mark" --limit 1000000 > "$T/rows.txt"
+sleep 0.5
+kill "$tail_pid" 2> /dev/null || true
+
+python3 - "$T/rows.json" "$T/tail.json" "$s0" "$s1" "$N" <<'PY' || fail "the storm was not accounted for exactly"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+tail = [json.loads(l) for l in open(sys.argv[2])]
+s0, s1, n = json.loads(sys.argv[3]), json.loads(sys.argv[4]), int(sys.argv[5])
+d = lambda k: s1[k] - s0[k]
+dropped = d("netlink_dropped")
+assert dropped == 0, "the daemon fell behind: %d dropped" % dropped
+total = sum(r["count"] for r in rows)
+summaries = [r for r in rows if r["count"] > 1]
+print("%d denials: %d rows (%d summaries), counts add up to %d; tail got %d rows adding up to %d"
+      % (n, len(rows), len(summaries), total, len(tail), sum(r["count"] for r in tail)))
+assert total == n, (total, n)
+assert len(rows) < n / 100, "not folded: %d rows" % len(rows)
+assert summaries and all(r["count"] >= 2 for r in summaries)
+assert d("denials_stored") + d("denials_coalesced") == n, (d("denials_stored"), d("denials_coalesced"))
+assert d("denials_stored") == len(rows)
+assert sum(r["count"] for r in tail) == n and len(tail) == len(rows), (len(tail), len(rows))
+# the first and the last of the storm are kept: the stored serials span exactly n serials
+serials = sorted(r["serial"] for r in rows)
+assert serials[-1] - serials[0] + 1 == n, (serials[0], serials[-1], n)
+# a summary is the last denial of its second, whole
+last = max(rows, key=lambda r: r["serial"])
+assert last["count"] > 1 and ":%d)" % last["serial"] in last["raw"], last
+PY
+grep -q "x[0-9]* (storm: [0-9]* identical folded into this one)" "$T/rows.txt" ||
+        fail "the human output does not say what was folded: $(head -3 "$T/rows.txt")"
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
+echo "daemon peak RSS ${hwm} KiB"
+[ "$hwm" -lt $((200 * 1024)) ] || fail "peak RSS ${hwm} KiB"
+stop_daemon
+echo "storm: $N identical denials kept exactly in a few rows, nothing dropped"
