@@ -14,6 +14,7 @@
 #   stop_daemon                                         SIGTERM, expects exit status 0
 #   avcctl ARGS / inject ARGS                           the client and the injector
 #   wait_for SECONDS CMD...                             polls CMD until it succeeds
+#   wait_until SECONDS 'CONDITION'                      polls a shell condition, re-evaluated
 #   json_field JSON KEY                                 one top-level value, as JSON text
 #   fake_container [PARENT [PREFIX]]                    a process in a docker-<id>.scope cgroup
 #                                                       (or PARENT/PREFIX<id>.scope)
@@ -201,6 +202,15 @@ wait_for() {
                 sleep 0.1
         done
         return 1
+}
+
+# wait_until SECONDS 'SHELL CONDITION': like wait_for, but the condition is evaluated afresh at
+# every poll. (wait_for 10 test "$(x)" -eq 0 would expand $(x) once, before the first poll, and
+# wait on that stale value.)
+wait_until() {
+        local secs=$1
+        shift
+        wait_for "$secs" eval "$*"
 }
 
 # json_field JSON KEY: the top-level KEY of one JSON object; strings bare, everything else as

@@ -46,7 +46,7 @@ AVCWATCH_JOURNAL_SOCKET=$T/a.sock CONFIG=$T/forward.conf start_daemon --input "$
 wait_for 30 input_eof || fail "import did not finish"
 stored=$(stat_of denials_stored)
 [ "$stored" -eq 2001 ] || fail "stored $stored of 2001 denials"
-wait_for 10 test "$(entries "$T/a.log")" -eq "$stored" ||
+wait_until 10 '[ "$(entries "$T/a.log")" -eq "$stored" ]' ||
         fail "$(entries "$T/a.log") journal entries for $stored stored denials"
 [ "$(stat_of journal_forwarded)" -eq "$stored" ] || fail "journal_forwarded is not $stored"
 [ "$(stat_of journal_failed)" -eq 0 ] || fail "journal_failed is not 0"
@@ -121,7 +121,7 @@ echo "stuck journal: $stored stored, $sent sent, $queued queued, $failed failed"
 [ "$failed" -gt 0 ] && [ $((sent + queued + failed)) -eq "$stored" ] ||
         fail "sent $sent + queued $queued + failed $failed is not the $stored stored"
 kill "$stuck_listener"
-wait_for 10 test "$(stat_of journal_queued)" -eq 0 || fail "the queue did not empty"
+wait_until 10 '[ "$(stat_of journal_queued)" -eq 0 ]' || fail "the queue did not empty"
 [ $(($(stat_of journal_forwarded) + $(stat_of journal_failed))) -eq "$stored" ] ||
         fail "sent + failed is not $stored once the journal went away"
 stop_daemon
@@ -142,7 +142,7 @@ kill -HUP "$DAEMON_PID"
 wait_for 10 grep -q "Forwarding denials to the journal: on" "$T/daemon.log" || fail "reload not seen"
 inject --count 3 --mark "$mark" --pid "$FAKE_CONTAINER_PID" > /dev/null || fail "inject failed"
 wait_for 10 has "$mark" 3 || fail "denials not stored"
-wait_for 10 test "$(entries "$T/d.log")" -eq 3 || fail "$(entries "$T/d.log") entries, expected 3"
+wait_until 10 '[ "$(entries "$T/d.log")" -eq 3 ]' || fail "$(entries "$T/d.log") entries, expected 3"
 python3 - "$T/d.log" "$FAKE_CONTAINER_ID" "$FAKE_CONTAINER_PID" "$mark" <<'PY' || fail "container fields are wrong"
 import json, sys
 cid, pid, mark = sys.argv[2], sys.argv[3], sys.argv[4]
@@ -169,7 +169,18 @@ cleanup_journal() {
         rm -rf "$conf" "/run/systemd/journal.$ns" "/run/log/journal/$machine_id.$ns" \
                 "/var/log/journal/$machine_id.$ns"
 }
-trap 'rc=$?; _cleanup_rc=$rc; [ -n "${JOURNALD_PID:-}" ] && kill "$JOURNALD_PID" 2> /dev/null && wait "$JOURNALD_PID" 2> /dev/null; cleanup_journal; (exit $rc); _cleanup' EXIT
+stop_journald() { # SIGTERM, then SIGKILL after 5 s: a stuck journald must not hang the test
+        local i
+        [ -n "${JOURNALD_PID:-}" ] || return 0
+        kill "$JOURNALD_PID" 2> /dev/null || true
+        for ((i = 0; i < 50; i++)); do
+                kill -0 "$JOURNALD_PID" 2> /dev/null || break
+                sleep 0.1
+        done
+        kill -KILL "$JOURNALD_PID" 2> /dev/null || true
+        wait "$JOURNALD_PID" 2> /dev/null || true
+}
+trap 'rc=$?; stop_journald; cleanup_journal; (exit $rc); _cleanup' EXIT
 "$JOURNALD" "$ns" > "$T/journald.log" 2>&1 &
 JOURNALD_PID=$!
 wait_for 10 test -S "/run/systemd/journal.$ns/socket" ||
@@ -178,12 +189,12 @@ wait_for 10 test -S "/run/systemd/journal.$ns/socket" ||
 AVCWATCH_JOURNAL_SOCKET=/run/systemd/journal.$ns/socket CONFIG=$T/forward.conf \
         start_daemon --db "$T/db-e" --input netlink
 inject --count 2 --mark "e$mark" --pid "$FAKE_CONTAINER_PID" > /dev/null || fail "inject failed"
-wait_for 10 has "e$mark" 2 || fail "denials not stored"
+wait_for 30 has "e$mark" 2 || fail "denials not stored: $(avcctl -o json stats)"
 jq_count() {
         journalctl --namespace="$ns" -o json MESSAGE_ID=$MESSAGE_ID \
                 CONTAINER_ID_FULL="$FAKE_CONTAINER_ID" AVC_COMM="e$mark" 2> /dev/null | wc -l
 }
-wait_for 10 test "$(jq_count)" -eq 2 || fail "journalctl finds $(jq_count) entries, expected 2"
+wait_until 10 '[ "$(jq_count)" -eq 2 ]' || fail "journalctl finds $(jq_count) entries, expected 2"
 journalctl --namespace="$ns" -o json MESSAGE_ID=$MESSAGE_ID AVC_COMM="e$mark" > "$T/e.json"
 python3 - "$T/e.json" "$FAKE_CONTAINER_ID" <<'PY' || fail "journald's entries lack fields"
 import json, sys

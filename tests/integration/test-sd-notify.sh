@@ -104,7 +104,7 @@ NOTIFY_PID=$DAEMON_PID
 wait_for 10 notify_has "$T/b.log" READY=1 || fail "no READY=1 on netlink"
 # sent the moment READY=1 is seen: the socket must already be bound
 inject --count 1 --mark "$mark" > /dev/null || fail "inject failed"
-wait_for 10 test "$(count_lines avcctl -o json query --comm "$mark")" -eq 1 ||
+wait_until 10 '[ "$(count_lines avcctl -o json query --comm "$mark")" -eq 1 ]' ||
         fail "the denial sent right after READY=1 was not stored"
 
 status=$(cat "/proc/$DAEMON_PID/status")
