@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Judges one run of the SELinux guest from what came back over its second serial port.
+
+Usage: check.py RUN_DIR [REPLAY_JSON]
+
+RUN_DIR holds the decoded sections the guest sent (see guest/.../workload): the kernel's own
+records (audit.log, written by auditd with log_format=RAW, i.e. exactly what the kernel sent),
+the daemon's API output (query-json, query-raw, stats, produced by avcctl inside the guest against
+the avcwatchd that systemd started from the project's unit) and the ground truth the workload
+recorded (container ids, labels, pids). REPLAY_JSON, when given, is `avcctl -o json query` of a
+host avcwatchd that imported RUN_DIR/audit.log (`--input FILE`).
+
+Every assertion prints what it checked; the first failure raises with the evidence. Exit status 0
+when all pass, 1 otherwise.
+"""
+import json
+import re
+import sys
+
+STAMP = re.compile(r'msg=audit\((\d+)\.(\d+):(\d+)\)')
+CONTAINER_T = re.compile(r'scontext=\S+:container_t:(s0(?::\S+)?)(\s|$)')
+
+failures = []
+
+
+def check(cond, what, evidence=''):
+    print(('ok   ' if cond else 'FAIL ') + what)
+    if not cond:
+        if evidence:
+            print('     ' + str(evidence).replace('\n', '\n     '))
+        failures.append(what)
+    return cond
+
+
+def read(run, name):
+    with open('%s/%s' % (run, name), 'rb') as f:
+        return f.read()
+
+
+def mcs_of(label):
+    """'system_u:system_r:container_t:s0:c1,c2' -> 'c1,c2' ('' for s0)."""
+    parts = label.split(':')
+    return parts[4] if len(parts) > 4 else ''
+
+
+def main():
+    run = sys.argv[1]
+    replay = sys.argv[2] if len(sys.argv) > 2 else None
+
+    # --- the kernel's records (auditd RAW: one record per line, exactly as sent) -------------
+    audit = read(run, 'audit.log').decode('utf-8', 'surrogateescape')
+    lines = audit.split('\n')
+    if lines and lines[-1] == '':
+        lines.pop()
+    events = {}      # serial -> [lines in arrival order]
+    kernel = []      # (serial, AVC line) of every container_t denial, in order
+    for l in lines:
+        m = STAMP.search(l)
+        if not m:
+            continue
+        serial = int(m.group(3))
+        events.setdefault(serial, []).append(l)
+        if l.startswith('type=AVC ') and CONTAINER_T.search(l):
+            kernel.append((serial, l))
+
+    # --- the daemon's answers -----------------------------------------------------------------
+    stored = [json.loads(l) for l in read(run, 'query-json').decode().splitlines() if l.strip()]
+    mine = [d for d in stored if d.get('source_type') == 'container_t']
+    stats = json.loads(read(run, 'stats').decode())
+    truth = {}
+    pods = {}
+    for l in read(run, 'truth').decode().splitlines():
+        f = l.split()
+        if f[0] == 'podman':   # podman NAME ID LABEL PID IMAGE
+            pods[f[1]] = {'id': f[2], 'mcs': mcs_of(f[3]), 'pid': int(f[4]), 'image': f[5],
+                          'engine': 'podman', 'name': f[1]}
+        elif f[0] == 'docker':  # docker ID LEVEL PID
+            pods['docker'] = {'id': f[1], 'mcs': f[2].split(':', 1)[1],
+                              'pid': int(f[3]), 'engine': 'docker', 'name': None}
+        else:
+            truth[f[0]] = f[1:]
+    exec_comm, exec_in = truth['exec_comm']
+    by_mcs = {c['mcs']: c for c in pods.values()}
+
+    print('kernel: %d container_t denials in %d events; daemon: %d stored, %d container_t'
+          % (len(kernel), len({s for s, _ in kernel}), len(stored), len(mine)))
+
+    # The workload really produced what it was meant to (else equal counts prove nothing).
+    check(set(pods) == {'alpha', 'beta', 'docker'} and len(by_mcs) == 3,
+          'three containers with three different MCS labels', pods)
+
+    def kernel_of(c):
+        return [l for _, l in kernel if ':container_t:s0:%s ' % c['mcs'] in l]
+    for name, least in (('alpha', 5), ('beta', 2), ('docker', 5)):
+        check(len(kernel_of(pods[name])) >= least,
+              'the kernel denied %s at least %d times' % (name, least), kernel_of(pods[name]))
+    beta_file = 'tcontext=system_u:object_r:container_file_t:s0:%s ' % pods['beta']['mcs']
+    mcs_only = [l for l in kernel_of(pods['alpha']) if beta_file in l and 'name="beta-data"' in l]
+    check(len(mcs_only) >= 2, 'MCS-only denials: alpha read beta\'s own file (container_file_t:s0:%s)'
+          % pods['beta']['mcs'], kernel_of(pods['alpha']))
+    exec_lines = [l for l in kernel_of(pods[exec_in]) if 'comm="%s" ' % exec_comm in l]
+    check(len(exec_lines) == 2, 'two denials from the exec in %s that was gone before the '
+          'frozen daemon looked (comm="%s")' % (exec_in, exec_comm), kernel_of(pods[exec_in]))
+    check(all('permissive=0' in l for _, l in kernel), 'container_t is enforcing (permissive=0)')
+
+    # 1. Every container_t denial the kernel emitted is stored, once.
+    check(len(mine) == len(kernel), 'stored container_t denials == the kernel\'s (%d)' % len(kernel),
+          'stored %d' % len(mine))
+    per_serial_k, per_serial_s = {}, {}
+    for s, _ in kernel:
+        per_serial_k[s] = per_serial_k.get(s, 0) + 1
+    for d in mine:
+        per_serial_s[d['serial']] = per_serial_s.get(d['serial'], 0) + 1
+    check(per_serial_k == per_serial_s, 'same denials per audit event serial',
+          {s: (per_serial_k.get(s), per_serial_s.get(s))
+           for s in set(per_serial_k) | set(per_serial_s) if per_serial_k.get(s) != per_serial_s.get(s)})
+
+    # 2. raw: each stored event is the kernel's records byte for byte, and avcctl -o raw
+    #    prints exactly those events.
+    bad = [(d['serial'], d['raw'], events.get(d['serial'])) for d in mine
+           if d['raw'].split('\n') != events.get(d['serial'])]
+    check(not bad, 'each denial\'s raw == the kernel\'s records of its event, byte for byte',
+          bad[:2])
+    serials = []
+    for d in stored:
+        if not serials or serials[-1] != d['serial']:
+            serials.append(d['serial'])
+    want = ''.join('\n'.join(events.get(s, [])) + '\n' for s in serials)
+    got = read(run, 'query-raw').decode('utf-8', 'surrogateescape')
+    check(got == want, 'avcctl -o raw query == the kernel\'s records of the stored events',
+          'got %d bytes, want %d' % (len(got), len(want)))
+
+    # 3. Attribution.
+    wrong = []
+    for d in mine:
+        c = by_mcs.get(d['mcs'] or '')
+        if c is None:
+            wrong.append(('unknown MCS', d['mcs'], d['raw']))
+            continue
+        got_c = d.get('container') or {}
+        if d['pid'] == c['pid']:
+            # the container's main process, alive until the end of the workload
+            if d['attribution'] != 'pid' or got_c.get('id') != c['id'] or \
+                    got_c.get('engine') != c['engine']:
+                wrong.append(('main pid: want pid/%s' % c['id'], d['attribution'], got_c))
+        elif c is pods[exec_in] and d['comm'] == exec_comm:
+            # dead before the (frozen) daemon could look at it: never by pid
+            if d['attribution'] == 'pid':
+                wrong.append(('dead pid attributed by pid', d['pid'], got_c))
+        elif d['attribution'] == 'pid':
+            # a short-lived child: if the daemon saw it alive, it must name the right container
+            if got_c.get('id') != c['id']:
+                wrong.append(('child: want %s' % c['id'], got_c))
+    check(not wrong, 'live pids name their container by cgroup (docker-<id>.scope, libpod-<id>); '
+          'dead pids are not attributed by pid', wrong[:3])
+    n_pid = sum(1 for d in mine if d['attribution'] == 'pid')
+    check(n_pid >= 10, 'at least 10 denials attributed by pid (%d)' % n_pid)
+
+    # 4. No loss, nothing malformed.
+    for k in ('events_lost', 'netlink_enobufs', 'netlink_dropped', 'store_errors',
+              'events_evicted', 'records_malformed'):
+        check(stats.get(k) == 0, 'stats %s == 0' % k, stats)
+
+    # 5. The replay of the artefact stores the same denials.
+    if replay:
+        rep = [json.loads(l) for l in open(replay) if l.strip()]
+        rep = [d for d in rep if d.get('source_type') == 'container_t']
+        check(sorted((d['serial'], d['raw']) for d in rep) ==
+              sorted((d['serial'], d['raw']) for d in mine),
+              'avcwatchd --input audit.log stores the same %d denials, raw identical' % len(mine),
+              'replay stored %d' % len(rep))
+
+    print('%d check(s) failed' % len(failures) if failures else 'all checks passed')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
