@@ -6,9 +6,14 @@
  *   at most PROCFS_READ_MAX), and attr/current + stat only for the first process of each
  *   container not yet seen in this scan. At most PROC_SCAN_PIDS_MAX processes and
  *   PROC_SCAN_CONTAINERS_MAX containers per scan, every PROC_SCAN_INTERVAL_USEC.
- * - The label is taken only when the registry has none for the container: an engine's own
- *   answer ("level:s0:c1,c2" from its API) is not overwritten with a context that spells the
- *   same categories differently, which would re-resolve its denials at every scan.
+ * - The label is taken only when the registry has none for the container, or one without MCS
+ *   categories while a process of the container now shows some: an engine's own answer
+ *   ("level:s0:c1,c2" from its API) is not overwritten with a context that spells the same
+ *   categories differently, which would re-resolve its denials at every scan. A container's
+ *   first process can still carry the engine's label (runc init, or a runtime that has not yet
+ *   exec'd the entrypoint, in the container's cgroup already): within a scan a process with
+ *   categories wins over one without, and a later scan corrects a label without categories.
+ *   (Found by the SELinux guest test: a scan during start-up pinned container_engine_t:s0.)
  * - A label must be a valid context (common/context.c): whatever a process wrote into its attr
  *   files is not trusted. Without an LSM (the read fails) the container is registered without.
  * - A container's start is its oldest process's start time, as far as we saw it; its end is the
@@ -73,6 +78,11 @@ static char *process_label(int pid_fd) {
         return strdup(buf);
 }
 
+static bool label_has_mcs(const char *label) {
+        McsSet mcs;
+        return label && container_label_mcs(label, &mcs) > 0;
+}
+
 static Seen *seen_find(Seen *list, size_t n, const char *id) {
         for (size_t i = 0; i < n; i++)
                 if (strcmp(list[i].id, id) == 0)
@@ -102,6 +112,14 @@ static void scan_process(ProcScan *p, int proc_fd, const char *name) {
         if (s) {
                 if (start_ms > 0 && (s->start_ms == 0 || start_ms < s->start_ms))
                         s->start_ms = start_ms;
+                if (!label_has_mcs(s->label)) {
+                        char *label = process_label(pid_fd);
+                        if (label_has_mcs(label) || (label && !s->label)) {
+                                free(s->label);
+                                s->label = label;
+                        } else
+                                free(label);
+                }
                 return;
         }
         if (p->n_now >= PROC_SCAN_CONTAINERS_MAX)
@@ -119,7 +137,8 @@ static void scan_register(ProcScan *p, const Seen *s) {
                 .engine = known && known->engine ? NULL : (char *) s->engine,
                 .state = CONTAINER_STATE_RUNNING,
         };
-        if (s->label && (!known || !known->label)) {
+        if (s->label && (!known || !known->label ||
+                         (!label_has_mcs(known->label) && label_has_mcs(s->label)))) {
                 c.label = s->label;
                 c.has_mcs = container_label_mcs(s->label, &c.mcs) > 0;
         }

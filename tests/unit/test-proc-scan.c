@@ -148,6 +148,41 @@ int main(void) {
         CHECK_RC(c->finished_ms, 0);
         CHECK_RC(registry_get(r, ID_CTRD)->state, CONTAINER_STATE_RUNNING);
 
+        /* A container's first process may still carry the engine's label (runc init, or an
+         * engine that has not exec'd the entrypoint yet): a process with categories wins in the
+         * same scan, and a later scan replaces a label without categories. */
+        static const char label_engine[] = "system_u:system_r:container_engine_t:s0";
+        static const char label_ctr[] = "system_u:system_r:container_t:s0:c3,c9";
+#define ID_RACE "4444444444444444444444444444444444444444444444444444444444444444"
+#define ID_LATE "5555555555555555555555555555555555555555555555555555555555555555"
+        add_pid(600, "0::/system.slice/docker-" ID_RACE ".scope\n", label_engine,
+                sizeof(label_engine), 90 * hz);
+        add_pid(601, "0::/system.slice/docker-" ID_RACE ".scope\n", label_ctr, sizeof(label_ctr),
+                91 * hz);
+        add_pid(700, "0::/system.slice/docker-" ID_LATE ".scope\n", label_engine,
+                sizeof(label_engine), 92 * hz);
+        CHECK_RC(proc_scan_run(p, t1 + 22000), 3);
+        CHECK_STREQ(registry_get(r, ID_RACE)->label, label_ctr);
+        CHECK(registry_get(r, ID_RACE)->has_mcs);
+        CHECK_STREQ(registry_get(r, ID_LATE)->label, label_engine);
+        CHECK(!registry_get(r, ID_LATE)->has_mcs);
+        remove_pid(700);
+        add_pid(700, "0::/system.slice/docker-" ID_LATE ".scope\n", label_ctr, sizeof(label_ctr),
+                92 * hz);
+        CHECK_RC(proc_scan_run(p, t1 + 24000), 3);
+        CHECK_STREQ(registry_get(r, ID_LATE)->label, label_ctr);
+        CHECK(registry_get(r, ID_LATE)->has_mcs);
+        /* ... but a label with categories is never replaced by a scan. */
+        remove_pid(600);
+        remove_pid(601);
+        add_pid(601, "0::/system.slice/docker-" ID_RACE ".scope\n", label_crio, sizeof(label_crio),
+                91 * hz);
+        CHECK_RC(proc_scan_run(p, t1 + 26000), 3);
+        CHECK_STREQ(registry_get(r, ID_RACE)->label, label_ctr);
+        remove_pid(601);
+        remove_pid(700);
+        CHECK_RC(proc_scan_run(p, t1 + 28000), 1);
+
         /* The bound: no more than PROC_SCAN_CONTAINERS_MAX containers per scan. */
         for (int i = 0; i < PROC_SCAN_CONTAINERS_MAX + 5; i++) {
                 char cg[128];
