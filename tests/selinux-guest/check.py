@@ -131,38 +131,100 @@ def main():
     check(got == want, 'avcctl -o raw query == the kernel\'s records of the stored events',
           'got %d bytes, want %d' % (len(got), len(want)))
 
-    # 3. Attribution.
+    # 3. Attribution: every denial names the right container, by pid while its process was
+    #    alive, by MCS + time when it was not; with podman's name and image, also for beta,
+    #    which was removed before the queries; the cross-container denials name the target.
     wrong = []
+
+    def same(got, c, d):
+        if not got or got.get('id') != c['id'] or got.get('engine') != c['engine']:
+            return False
+        if c['engine'] == 'podman':   # named by podman's API (the registry)
+            return got.get('name') == c['name'] and got.get('image') == c['image']
+        return True
+
     for d in mine:
         c = by_mcs.get(d['mcs'] or '')
         if c is None:
             wrong.append(('unknown MCS', d['mcs'], d['raw']))
             continue
-        got_c = d.get('container') or {}
+        got_c = d.get('container')
         if d['pid'] == c['pid']:
-            # the container's main process, alive until the end of the workload
-            if d['attribution'] != 'pid' or got_c.get('id') != c['id'] or \
-                    got_c.get('engine') != c['engine']:
-                wrong.append(('main pid: want pid/%s' % c['id'], d['attribution'], got_c))
+            want = ('pid',)           # the container's main process, alive to the end
         elif c is pods[exec_in] and d['comm'] == exec_comm:
-            # dead before the (frozen) daemon could look at it: never by pid
-            if d['attribution'] == 'pid':
-                wrong.append(('dead pid attributed by pid', d['pid'], got_c))
-        elif d['attribution'] == 'pid':
-            # a short-lived child: if the daemon saw it alive, it must name the right container
-            if got_c.get('id') != c['id']:
-                wrong.append(('child: want %s' % c['id'], got_c))
-    check(not wrong, 'live pids name their container by cgroup (docker-<id>.scope, libpod-<id>); '
-          'dead pids are not attributed by pid', wrong[:3])
-    n_pid = sum(1 for d in mine if d['attribution'] == 'pid')
-    check(n_pid >= 10, 'at least 10 denials attributed by pid (%d)' % n_pid)
+            want = ('mcs',)           # dead before the (frozen) daemon looked
+        else:
+            want = ('pid', 'mcs')     # a short-lived child racing the lookup
+        if d['attribution'] not in want or not same(got_c, c, d):
+            wrong.append(('want %s %s %s' % ('/'.join(want), c['id'], c['name']),
+                          d['attribution'], got_c, d['raw']))
+        tgt = by_mcs.get(mcs_of(d['tcontext'])) if ':container_file_t:' in d['tcontext'] else None
+        if tgt is not None and tgt is not c:
+            if not same(d.get('target_container'), tgt, d):
+                wrong.append(('want target %s' % tgt['name'], d.get('target_container'), d['raw']))
+        elif d.get('target_container') is not None:
+            wrong.append(('want no target', d.get('target_container'), d['raw']))
+    check(not wrong, 'every denial names its container (id, engine; podman: name, image): '
+          'by pid when alive, by mcs when gone; cross-container denials name the target',
+          '\n'.join(map(str, wrong[:4])))
+    n_by = {}
+    for d in mine:
+        n_by[d['attribution']] = n_by.get(d['attribution'], 0) + 1
+    check(n_by.get('pid', 0) >= 9 and n_by.get('mcs', 0) >= 2 and
+          set(n_by) <= {'pid', 'mcs'},
+          'attributions: %s (the 9 of the main processes by pid, the exec\'s 2 by mcs, '
+          'none unattributed or ambiguous)' % n_by)
+    n_beta = sum(1 for d in mine if (d.get('container') or {}).get('name') == 'beta')
+    check(n_beta == len(kernel_of(pods['beta'])),
+          'removed container beta: all %d of its denials still carry its name'
+          % len(kernel_of(pods['beta'])), n_beta)
+    n_tgt = sum(1 for d in mine if (d.get('target_container') or {}).get('name') == 'beta')
+    check(n_tgt >= 3, 'the MCS-only denials (alpha, the exec, docker-style) name beta as '
+          'target_container (%d)' % n_tgt)
+
+    # The registry lists them, beta as removed.
+    reg = {c['id']: c for c in
+           (json.loads(l) for l in read(run, 'containers').decode().splitlines() if l.strip())}
+    for name in ('alpha', 'beta', 'docker'):
+        c = pods[name]
+        r = reg.get(c['id'])
+        check(r is not None and r.get('mcs') == c['mcs'] and
+              (c['engine'] != 'podman' or (r.get('name') == c['name'] and
+                                          r.get('image') == c['image'])) and
+              (name != 'beta' or (r.get('removed') is not None and r.get('running') is False)),
+              'avcctl containers: %s (%s)%s' % (name, c['mcs'],
+                                                ', removed' if name == 'beta' else ''), r)
 
     # 4. No loss, nothing malformed.
-    for k in ('events_lost', 'netlink_enobufs', 'netlink_dropped', 'store_errors',
-              'events_evicted', 'records_malformed'):
+    for k in ('events_lost', 'netlink_enobufs', 'netlink_dropped', 'serials_missed',
+              'denials_unstored', 'store_errors', 'events_evicted', 'records_malformed',
+              'loss_windows'):
         check(stats.get(k) == 0, 'stats %s == 0' % k, stats)
+    check(stats.get('store_failing') is False, 'stats store_failing == false', stats)
 
-    # 5. The replay of the artefact stores the same denials.
+    # 5. The daemon ran as a host runs it: systemd started it from the project's unit, in its
+    #    own SELinux domain, and it stopped cleanly.
+    def props(name):  # systemctl show's lines (the first of each key: systemctl cat follows)
+        d = {}
+        for l in read(run, name).decode().splitlines():
+            if '=' in l:
+                d.setdefault(*l.split('=', 1))
+        return d
+    unit, stop = props('unit'), props('stop')
+    boot = read(run, 'boot').decode()
+    # (/lib is /usr/lib on Debian 12; systemd says either)
+    check(unit.get('FragmentPath') in ('/usr/lib/systemd/system/avcwatchd.service',
+                                       '/lib/systemd/system/avcwatchd.service') and
+          unit.get('Type') == 'notify' and 'path=/usr/sbin/avcwatchd ' in unit.get('ExecStart', '')
+          and unit.get('ActiveState') == 'active' and unit.get('NRestarts') == '0',
+          'systemd ran the installed avcwatchd.service (Type=notify, /usr/sbin/avcwatchd), '
+          'active, never restarted', unit)
+    check('avcwatchd=system_u:system_r:avcwatchd_t:s0' in boot,
+          'avcwatchd ran in its own domain avcwatchd_t (selinux/avcwatch.te)', boot)
+    check(stop.get('Result') == 'success' and stop.get('ExecMainStatus') == '0',
+          'systemctl stop: the daemon exited 0', stop)
+
+    # 6. The replay of the artefact stores the same denials.
     if replay:
         rep = [json.loads(l) for l in open(replay) if l.strip()]
         rep = [d for d in rep if d.get('source_type') == 'container_t']
