@@ -219,6 +219,12 @@ def main():
           and unit.get('ActiveState') == 'active' and unit.get('NRestarts') == '0',
           'systemd ran the installed avcwatchd.service (Type=notify, /usr/sbin/avcwatchd), '
           'active, never restarted', unit)
+    socks = read(run, 'sockets').decode()
+    api = socks.split('\n\n')[0]
+    check('Id=avcwatchd.socket' in api and 'ActiveState=active' in api,
+          'the API socket came from the installed avcwatchd.socket', socks)
+    print('     (the kernel audit socket: %s)' % ' '.join(
+        l for l in socks.split('\n\n')[-1].splitlines() if l.startswith(('Id=', 'ActiveState='))))
     check('avcwatchd=system_u:system_r:avcwatchd_t:s0' in boot,
           'avcwatchd ran in its own domain avcwatchd_t (selinux/avcwatch.te)', boot)
     check(stop.get('Result') == 'success' and stop.get('ExecMainStatus') == '0',

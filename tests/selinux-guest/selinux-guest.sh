@@ -89,16 +89,12 @@ DESTDIR=$stage cmake --install "$build" --prefix /usr > "$T/install.log" ||
         fail "cmake --install failed: $(cat "$T/install.log")"
 [ -x "$stage/usr/sbin/avcwatchd" ] && [ -x "$stage/usr/bin/avcctl" ] ||
         fail "cmake --install did not install avcwatchd and avcctl: $(cat "$T/install.log")"
-unitdir=$stage/usr/lib/systemd/system
-if [ ! -e "$unitdir/avcwatchd.service" ]; then
-        # Until the build installs its units, the checkout's own files are the units.
-        mkdir -p "$unitdir"
-        cp "$AVCWATCH_SOURCE_DIR"/systemd/avcwatchd.* "$unitdir/"
-        say "the build installs no unit: using $AVCWATCH_SOURCE_DIR/systemd/avcwatchd.*"
-fi
+[ -e "$stage/usr/lib/systemd/system/avcwatchd.service" ] ||
+        fail "cmake --install did not install avcwatchd.service: $(cat "$T/install.log")"
 cp -a "$here/guest/." "$stage/"
 mkdir -p "$stage/etc/avcwatch-guest"
-(cd "$stage" && find . -mindepth 1 ! -type d | sed 's|^\.||') > "$stage/etc/avcwatch-guest/overlay.list"
+# Every path the harness adds, directories too (/etc/avcwatch ...), for restorecon in the guest.
+(cd "$stage" && find . -mindepth 1 | sed 's|^\.||') > "$stage/etc/avcwatch-guest/overlay.list"
 (cd "$stage" && find . -mindepth 1 | cpio -o -H newc --quiet) > "$T/project.cpio"
 cat "$image/base.cpio" "$T/project.cpio" > "$T/initrd.cpio"
 phase "install"
