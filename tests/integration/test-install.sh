@@ -33,6 +33,9 @@ cat > "$T/expected" <<'TREE'
 ./usr/lib/tmpfiles.d/avcwatch.conf
 ./usr/libexec/avcwatch/avcwatch-inject
 ./usr/sbin/avcwatchd
+./usr/share/avcwatch/selinux/avcwatch.fc
+./usr/share/avcwatch/selinux/avcwatch.if
+./usr/share/avcwatch/selinux/avcwatch.te
 ./usr/share/bash-completion/completions/avcctl
 ./usr/share/man/man1/avcctl.1
 ./usr/share/man/man5/avcwatchd.conf.5

@@ -104,6 +104,15 @@ def main():
           'frozen daemon looked (comm="%s")' % (exec_in, exec_comm), kernel_of(pods[exec_in]))
     check(all('permissive=0' in l for _, l in kernel), 'container_t is enforcing (permissive=0)')
 
+    # The reference is whole: the kernel says when it loses audit records (audit_lost=,
+    # backlog limit exceeded, rate limit exceeded, kauditd hold queue overflow).
+    klog = read(run, 'dmesg').decode('utf-8', 'replace')
+    lost = [l for l in klog.splitlines()
+            if re.search(r'audit_lost=|backlog limit exceeded|rate limit exceeded|'
+                         r'hold queue overflow', l)]
+    check('audit: type=1400' in klog and not lost,
+          'the kernel lost no audit record on its way to auditd (its log says none)', lost[:3])
+
     # 1. Every container_t denial the kernel emitted is stored, once.
     check(len(mine) == len(kernel), 'stored container_t denials == the kernel\'s (%d)' % len(kernel),
           'stored %d' % len(mine))
