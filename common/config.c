@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "timeparse.h"
 #include "macro.h"
 
 #define CONFIG_LINE_MAX 4096
@@ -70,6 +71,45 @@ static int parse_boolean(const char *v) {
                         return 1;
                 if (strcasecmp(v, no[i]) == 0)
                         return 0;
+        }
+        return -EINVAL;
+}
+
+/* "2G", "500M", "1.5T", "4096" (bytes); K, M, G, T are powers of 1024 (an optional B or iB
+ * after them is accepted). */
+static int parse_size(const char *v, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t factor;
+        } units[] = {
+                {"", 1},
+                {"B", 1},
+                {"K", UINT64_C(1) << 10},
+                {"M", UINT64_C(1) << 20},
+                {"G", UINT64_C(1) << 30},
+                {"T", UINT64_C(1) << 40},
+        };
+        char *end;
+        errno = 0;
+        double d = strtod(v, &end);
+        if (errno != 0 || end == v || !(d >= 0) || v[0] == '-' || v[0] == '+')
+                return -EINVAL;
+        while (*end == ' ')
+                end++;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                size_t n = strlen(units[i].suffix);
+                if (strncasecmp(end, units[i].suffix, n) != 0)
+                        continue;
+                const char *rest = end + n;
+                if (n > 0 && i >= 2 && (strcasecmp(rest, "B") == 0 || strcasecmp(rest, "iB") == 0))
+                        rest = "";
+                if (*rest != 0)
+                        continue;
+                double bytes = d * (double) units[i].factor;
+                if (bytes >= 18446744073709551616.0)
+                        return -ERANGE;
+                *ret = (uint64_t) bytes;
+                return 0;
         }
         return -EINVAL;
 }
@@ -164,6 +204,28 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         if (r < 0)
                                 return fail(err, n_err, "line %u: %s= needs a boolean", line, key);
                         c->journal_forward = r;
+                        return 0;
+                }
+        } else if (strcmp(section, "Retention") == 0) {
+                if (strcmp(key, "MaxAge") == 0) {
+                        int64_t ms = 0;
+                        if (value[0] != 0 && strcmp(value, "0") != 0 &&
+                            parse_duration(value, &ms) < 0)
+                                return fail(err, n_err,
+                                            "line %u: %s= needs a duration like 90d or 12h", line,
+                                            key);
+                        c->max_age_ms = ms;
+                        return 0;
+                }
+                if (strcmp(key, "MaxSize") == 0) {
+                        uint64_t bytes = 0;
+                        if (value[0] != 0 && strcmp(value, "0") != 0 &&
+                            (parse_size(value, &bytes) < 0 || bytes < CONFIG_MAX_SIZE_MIN))
+                                return fail(err, n_err,
+                                            "line %u: %s= needs a size of at least 1M, like 500M "
+                                            "or 2G",
+                                            line, key);
+                        c->max_bytes = bytes;
                         return 0;
                 }
         } else

@@ -18,12 +18,16 @@
  *   ProcScan=yes                     (scan /proc for containers of engines without an API)
  *   [Journal]
  *   ForwardDenials=no                (one structured journal entry per stored denial)
+ *   [Retention]
+ *   MaxAge=                          (e.g. 90d: older denials are removed; empty/0: kept)
+ *   MaxSize=                         (e.g. 2G: the oldest go while the database is larger)
  *
  * Pure parser over a text buffer; the daemon reads the file. Unknown sections or keys and bad
  * values are errors with a line number (so --check-config catches typos). */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "domain-filter.h"
 
@@ -38,7 +42,11 @@ typedef struct Config {
         char *podman_socket; /* NULL: disabled */
         bool proc_scan;
         bool journal_forward;
+        int64_t max_age_ms; /* 0: no age limit */
+        uint64_t max_bytes; /* 0: no size limit */
 } Config;
+
+#define CONFIG_MAX_SIZE_MIN (1024 * 1024) /* a smaller MaxSize= could not hold the schema */
 
 #ifndef AVCWATCH_SYSCONFDIR
 #define AVCWATCH_SYSCONFDIR "/etc"

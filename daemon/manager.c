@@ -58,6 +58,9 @@
 #include "store.h"
 
 #define TICK_USEC (50 * 1000)
+#define RETENTION_FIRST_USEC (2 * 1000 * 1000)     /* after start-up or a reload */
+#define RETENTION_BUSY_USEC (20 * 1000)            /* between two steps while pruning */
+#define RETENTION_INTERVAL_USEC (60 * 1000 * 1000) /* checks when there was nothing to do */
 #define PENDING_DENIALS_MAX (STORE_BATCH_ROWS * 2)
 /* At exit, how long journald may take to accept what is still queued. */
 #define JOURNAL_EXIT_FLUSH_USEC (2ULL * 1000000)
@@ -86,6 +89,7 @@ struct Manager {
         Stats stats;
         sd_event_source *tick;
         sd_event_source *loss_timer; /* closes the loss window once it is quiet */
+        sd_event_source *retention;  /* [Retention]: the next pruning step */
         sd_event_source *sigterm, *sigint, *sighup;
         Denial *pending; /* stored in the open batch, broadcast after commit */
         size_t n_pending;
@@ -238,6 +242,42 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* ---- retention ([Retention] MaxAge=, MaxSize=) ---- */
+
+/* One step of at most STORE_PRUNE_ROWS denials, then the loop serves everyone else: the next
+ * step follows soon while there is more to remove, else in a minute. */
+static int on_retention(sd_event_source *es, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        bool more = false;
+        uint64_t next = RETENTION_INTERVAL_USEC;
+
+        if (m->config.max_age_ms <= 0 && m->config.max_bytes == 0)
+                return 0;
+        if (!m->store_damaged) {
+                int r = store_prune(m->store, now_realtime_ms(), m->config.max_age_ms,
+                                    m->config.max_bytes, STORE_PRUNE_ROWS, &more);
+                if (r < 0)
+                        log_warning_errno(r, "Retention: failed to remove old denials: %s",
+                                          store_last_error(m->store));
+                if (more && r >= 0)
+                        next = RETENTION_BUSY_USEC;
+        }
+        (void) sd_event_source_set_time_relative(m->retention, next);
+        (void) sd_event_source_set_enabled(m->retention, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static void manager_arm_retention(Manager *m, uint64_t usec) {
+        if (!m->retention)
+                return;
+        if (m->config.max_age_ms <= 0 && m->config.max_bytes == 0) {
+                (void) sd_event_source_set_enabled(m->retention, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time_relative(m->retention, usec);
+        (void) sd_event_source_set_enabled(m->retention, SD_EVENT_ONESHOT);
+}
+
 /* Stores d as a row of its own (a storm's summary too). imported: from `avcctl import` (history:
  * not for tail subscribers nor the journal). Returns > 0 when it was added to the store;
  * *outcome says what became of it. */
@@ -301,6 +341,12 @@ static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imp
         if (!domain_filter_wants(&m->config.domains, d->source_type, d->target_mcs)) {
                 m->stats.denials_filtered++;
                 *outcome = IMPORT_FILTERED;
+                return 0;
+        }
+        /* Older than the retention keeps (an old log): it would be removed at once. */
+        if (store_is_expired(d->time_ms, now_realtime_ms(), m->config.max_age_ms)) {
+                m->stats.denials_expired++;
+                *outcome = IMPORT_EXPIRED;
                 return 0;
         }
 
@@ -622,6 +668,14 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 domain_filter_done(&m->config.domains);
                 m->config.domains = c.domains;
                 c.domains = (DomainFilter){};
+                if (c.max_age_ms != m->config.max_age_ms || c.max_bytes != m->config.max_bytes) {
+                        m->config.max_age_ms = c.max_age_ms;
+                        m->config.max_bytes = c.max_bytes;
+                        manager_arm_retention(m, RETENTION_FIRST_USEC);
+                        log_info("Retention: MaxAge=%" PRIi64 " s, MaxSize=%" PRIu64
+                                 " bytes (0: none).",
+                                 m->config.max_age_ms / 1000, m->config.max_bytes);
+                }
                 if (c.journal_forward != m->config.journal_forward &&
                     manager_set_journal_forwarding(m, c.journal_forward) >= 0) {
                         m->config.journal_forward = c.journal_forward;
@@ -905,6 +959,13 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
         (void) sd_event_source_set_enabled(m->loss_timer, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(m->event, &m->retention, CLOCK_MONOTONIC,
+                                       RETENTION_FIRST_USEC, 100 * 1000, on_retention, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the timer: %m");
+        /* Below the input and the API: a step waits until they have been served. */
+        (void) sd_event_source_set_priority(m->retention, SD_EVENT_PRIORITY_IDLE);
+        manager_arm_retention(m, RETENTION_FIRST_USEC);
 
         sigset_t mask;
         sigemptyset(&mask);
@@ -965,6 +1026,7 @@ Manager *manager_free(Manager *m) {
         free(m->pending);
         sd_event_source_unref(m->tick);
         sd_event_source_unref(m->loss_timer);
+        sd_event_source_unref(m->retention);
         sd_event_source_unref(m->sigterm);
         sd_event_source_unref(m->sigint);
         sd_event_source_unref(m->sighup);

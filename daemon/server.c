@@ -776,10 +776,9 @@ static void method_stats(Connection *c, json_object *params) {
                 const char *key;
                 uint64_t value;
         } totals[] = {
-                {"store_denials", counts.denials},
-                {"store_events", counts.events},
-                {"store_signatures", counts.signatures},
-                {"store_bytes", counts.db_bytes},
+                {"store_denials", counts.denials},       {"store_events", counts.events},
+                {"store_signatures", counts.signatures}, {"store_bytes", counts.db_bytes},
+                {"store_pruned", counts.pruned},
         };
         for (size_t i = 0; i < ELEMENTSOF(totals); i++) {
                 json_object *v = json_object_new_uint64(totals[i].value);

@@ -295,6 +295,7 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"denials_stored", s->denials_stored},
                 {"denials_duplicate", s->denials_duplicate},
                 {"denials_coalesced", s->denials_coalesced},
+                {"denials_expired", s->denials_expired},
                 {"store_errors", s->store_errors},
                 {"events_lost", stats_events_lost(s)},
                 {"netlink_enobufs", s->netlink_enobufs},

@@ -54,6 +54,7 @@ typedef struct Stats {
         uint64_t denials_stored;    /* committed to the database */
         uint64_t denials_duplicate; /* already in the database (same node, time, serial, seq) */
         uint64_t denials_coalesced; /* folded into a storm's summary row instead of a row */
+        uint64_t denials_expired;   /* older than [Retention] MaxAge=: not stored */
         uint64_t store_errors;      /* writes or commits that failed */
         uint64_t denials_unstored;  /* denials lost with them */
         uint64_t netlink_enobufs;   /* times the kernel said ENOBUFS */

@@ -842,7 +842,10 @@ static void raw_part(TimeParts *t, int64_t from_ms, int64_t to_ms) {
         t->n_raw++;
 }
 
-static void time_parts(const Plan *p, bool rows_only, bool allow_totals, TimeParts *ret) {
+/* pruned_until_ms: retention removed the rows before it; partial hours there come from the
+ * hourly buckets whole (rounded out), since their rows are gone. */
+static void time_parts(const Plan *p, bool rows_only, bool allow_totals, int64_t pruned_until_ms,
+                       TimeParts *ret) {
         const DenialFilter *f = p->f;
         TimeParts t = {};
 
@@ -853,8 +856,12 @@ static void time_parts(const Plan *p, bool rows_only, bool allow_totals, TimePar
         } else if (!f->has_since && !f->has_until && allow_totals)
                 t.totals = true;
         else {
-                int64_t first = f->has_since ? ceil_hour_ms(f->since_ms) : INT64_MIN;
-                int64_t end = f->has_until ? floor_hour_ms(f->until_ms) : INT64_MAX;
+                int64_t first = !f->has_since                   ? INT64_MIN
+                                : f->since_ms < pruned_until_ms ? floor_hour_ms(f->since_ms)
+                                                                : ceil_hour_ms(f->since_ms);
+                int64_t end = !f->has_until                   ? INT64_MAX
+                              : f->until_ms < pruned_until_ms ? ceil_hour_ms(f->until_ms)
+                                                              : floor_hour_ms(f->until_ms);
                 if (!f->has_since || !f->has_until || first < end) {
                         t.buckets = true;
                         t.h1 = f->has_since ? store_time_hour(first) : INT64_MIN;
@@ -916,6 +923,14 @@ static void time_parts_source(SqlBuf *b, const TimeParts *t, const Plan *p) {
                 plan_conditions(b, p, "d", DRIVE_SCAN, false);
                 sep = " UNION ALL ";
         }
+}
+
+/* The time before which retention removed rows (0 when it never did). */
+static int pruned_until(Store *s, int64_t *ret) {
+        return store_sql_int64(s, s->ro,
+                               "SELECT coalesce(max(value), 0) FROM meta WHERE key = "
+                               "'pruned_until_ms'",
+                               ret);
 }
 
 /* Prepares the aggregate query in b with the plan's and the time parts' parameters bound. */
@@ -1085,7 +1100,11 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
         /* With comm or path only rows can say when a group was first seen: read them from the
          * beginning, count only those in the range. */
         const bool rows_new = new_only && plan_needs_rows(&p);
-        time_parts(&p, plan_needs_rows(&p), true, &t);
+        int64_t horizon;
+        r = pruned_until(s, &horizon);
+        if (r < 0)
+                return r;
+        time_parts(&p, plan_needs_rows(&p), true, horizon, &t);
         if (rows_new)
                 t.raw_lo[0] = INT64_MIN;
         const char *inr = rows_new ? "a.first_ms >= :since" : "1";
@@ -1176,7 +1195,11 @@ int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_
         if (p.empty)
                 return 0;
         /* Hourly buckets fall into one bin each only when bins are whole hours. */
-        time_parts(&p, plan_needs_rows(&p) || interval_ms % STORE_HOUR_MS != 0, false, &t);
+        int64_t horizon;
+        r = pruned_until(s, &horizon);
+        if (r < 0)
+                return r;
+        time_parts(&p, plan_needs_rows(&p) || interval_ms % STORE_HOUR_MS != 0, false, horizon, &t);
 
         b = calloc(1, sizeof(SqlBuf));
         if (!b)

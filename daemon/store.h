@@ -125,6 +125,22 @@ typedef int (*store_histogram_cb)(int64_t start_ms, uint64_t count, void *userda
 int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_histogram_cb cb,
                     void *userdata);
 
+/* Retention: removes the oldest denials, whole milliseconds at a time and at most about max_rows
+ * per call (the daemon calls it again and again from its loop, so that ingest never waits long):
+ * those older than now_ms - max_age_ms (when max_age_ms > 0), and, while the database's pages in
+ * use take more than max_bytes (when > 0; the WAL, reset at each checkpoint, comes on top, up to
+ * 64 MiB), the oldest whatever their age. Freed pages go back to
+ * the file system (incremental vacuum). The aggregates keep their counts: top and histograms
+ * still count what was pruned. Runs inside the open batch when there is one, else in its own
+ * transaction. Returns the number of denials removed; *ret_more: call again soon. */
+#define STORE_PRUNE_ROWS 2000
+#define STORE_PRUNE_VACUUM_PAGES 256
+int store_prune(Store *s, int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes, unsigned max_rows,
+                bool *ret_more);
+
+/* Whether a denial of time_ms would be pruned at once (older than now_ms - max_age_ms). */
+bool store_is_expired(int64_t time_ms, int64_t now_ms, int64_t max_age_ms);
+
 typedef struct StoreCounts {
         uint64_t denials, events, signatures, containers;
         uint64_t pruned; /* denials removed by retention (their totals stay) */

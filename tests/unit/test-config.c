@@ -23,6 +23,7 @@ int main(void) {
         CHECK_STREQ(c.docker_socket, "/run/docker.sock");
         CHECK_STREQ(c.podman_socket, "/run/podman/podman.sock");
         CHECK(c.proc_scan && !c.journal_forward);
+        CHECK(c.max_age_ms == 0 && c.max_bytes == 0); /* no retention unless asked */
         CHECK(domain_filter_wants(&c.domains, "container_t", NULL));
         CHECK(domain_filter_wants(&c.domains, "spc_t", ""));
         CHECK(domain_filter_wants(&c.domains, "my_container_t", NULL));
@@ -63,6 +64,26 @@ int main(void) {
         CHECK(!c.proc_scan && c.journal_forward);
         CHECK_RC(parse(&c, "[Engines]\nDocker=relative.sock\n", err, sizeof(err)), -EINVAL);
         CHECK_RC(parse(&c, "[Journal]\nForwardDenials=2\n", err, sizeof(err)), -EINVAL);
+
+        /* [Retention]: a duration and a size, each may be turned off again. */
+        CHECK_RC(parse(&c, "[Retention]\nMaxAge=90d\nMaxSize=2G\n", err, sizeof(err)), 0);
+        CHECK(c.max_age_ms == INT64_C(90) * 86400 * 1000);
+        CHECK(c.max_bytes == UINT64_C(2) << 30);
+        CHECK_RC(parse(&c, "[Retention]\nMaxAge=1h30m\nMaxSize=1.5GiB\n", err, sizeof(err)), 0);
+        CHECK(c.max_age_ms == 5400000 && c.max_bytes == UINT64_C(3) << 29);
+        CHECK_RC(parse(&c, "[Retention]\nMaxSize=1048576\n", err, sizeof(err)), 0);
+        CHECK(c.max_bytes == 1048576);
+        CHECK_RC(parse(&c, "[Retention]\nMaxAge=\nMaxSize=0\n", err, sizeof(err)), 0);
+        CHECK(c.max_age_ms == 0 && c.max_bytes == 0);
+        CHECK_RC(parse(&c, "[Retention]\nMaxAge=soon\n", err, sizeof(err)), -EINVAL);
+        CHECK_STREQ(err, "line 2: MaxAge= needs a duration like 90d or 12h");
+        const char *bad_sizes[] = {"1K", "12X", "-5G", "lots", "1e30", "nan", "2 GB extra"};
+        for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+                char text[64];
+                snprintf(text, sizeof(text), "[Retention]\nMaxSize=%s\n", bad_sizes[i]);
+                CHECK_RC(parse(&c, text, err, sizeof(err)), -EINVAL);
+                CHECK(strstr(err, "MaxSize= needs a size of at least 1M"));
+        }
 
         CHECK_RC(parse(&c, "[Daemon]\nDatabse=/x\n", err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "line 2") && strstr(err, "Databse"));

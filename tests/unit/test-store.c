@@ -1009,6 +1009,135 @@ static void test_budget(void) {
         s = store_free(s);
 }
 
+/* ---- retention ---- */
+
+#define N_RET 6000
+#define RET_T0 INT64_C(1700000000000)
+
+static int count_top(const StoreTopRow *row, void *userdata) {
+        *(uint64_t *) userdata += row->count;
+        return 0;
+}
+
+static uint64_t top_total(Store *s, const DenialFilter *f) {
+        uint64_t n = 0;
+        CHECK_RC(store_top(s, f, STORE_TOP_SIGNATURE, false, STORE_TOP_MAX, count_top, &n), 0);
+        return n;
+}
+
+static void test_retention(void) {
+        _cleanup_(freep) char *path = db_path("retention.db");
+        Store *s;
+        StoreCounts c;
+        bool more;
+        int r;
+
+        /* One denial a second for 100 minutes, and 30 in one crowded millisecond at the start. */
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < 30; i++) {
+                Denial d = make_denial(RET_T0 - 1, 800000 + i, 0);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        for (unsigned i = 0; i < N_RET; i++) {
+                Denial d = make_filter_denial(i);
+                d.time_ms = RET_T0 + (int64_t) i * 1000;
+                d.serial = 900000 + i;
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+                if (store_pending(s) >= 1000)
+                        CHECK(store_commit(s, NULL) > 0);
+        }
+        CHECK(store_commit(s, NULL) > 0);
+        const uint64_t all = N_RET + 30;
+        CHECK_RC(top_total(s, NULL), all);
+
+        /* Nothing asked, nothing done. */
+        CHECK_RC(store_prune(s, RET_T0, 0, 0, 10, &more), 0);
+        CHECK(!more);
+
+        /* MaxAge = 60 min at t0 + 100 min: the first 40 min go (2400 + the crowded ms), in
+         * steps of at most 500 rows, whole milliseconds. */
+        const int64_t now = RET_T0 + (int64_t) N_RET * 1000, age = 3600 * 1000;
+        uint64_t removed = 0;
+        unsigned steps = 0;
+        do {
+                r = store_prune(s, now, age, 0, 500, &more);
+                CHECK(r >= 0);
+                CHECK(r <= 500);
+                removed += (uint64_t) r;
+                steps++;
+                CHECK(steps < 100);
+        } while (more);
+        CHECK_RC(removed, 2400 + 30);
+        CHECK(steps >= 5);
+        CHECK_RC(store_prune(s, now, age, 0, 500, &more), 0); /* done */
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, all - removed);
+        CHECK_RC(c.pruned, removed);
+        CHECK_RC(c.oldest_ms, now - age);
+
+        /* The rows are gone; the aggregates keep them. A range whose start lies in the pruned
+         * past is rounded out to whole hours there: counted from the buckets. */
+        Rows rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n,
+                 STORE_QUERY_LIMIT_MAX < all - removed ? STORE_QUERY_LIMIT_MAX : all - removed);
+        CHECK_RC(rows.d[0].time_ms, now - age);
+        rows_done(&rows);
+        CHECK_RC(top_total(s, NULL), all);
+        int64_t hour0 = RET_T0 / 3600000 * 3600000;
+        DenialFilter f = {.has_since = true, .since_ms = RET_T0 + 1000 * 1000};
+        uint64_t expect = 0;
+        for (unsigned i = 0; i < N_RET; i++)
+                expect += RET_T0 + (int64_t) i * 1000 >= (RET_T0 + 1000 * 1000) / 3600000 * 3600000;
+        expect += hour0 == (RET_T0 + 1000 * 1000) / 3600000 * 3600000 ? 30 : 0;
+        CHECK_RC(top_total(s, &f), expect);
+
+        /* MaxSize: the oldest go until the used pages fit; the file gives pages back. */
+        s = store_free(s);
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(store_counts(s, &c), 0);
+        uint64_t before = c.db_bytes;
+        uint64_t budget = before / 3;
+        removed = 0;
+        steps = 0;
+        do {
+                r = store_prune(s, now, 0, budget, 400, &more);
+                CHECK(r >= 0 && r <= 400);
+                removed += (uint64_t) r;
+                CHECK(++steps < 200);
+        } while (more);
+        CHECK(removed > 0);
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, all - 2430 - removed);
+        CHECK_RC(top_total(s, NULL), all);
+        s = store_free(s); /* checkpoints: the WAL goes */
+        struct stat st;
+        CHECK(stat(path, &st) == 0);
+        printf("retention: %" PRIu64 " -> %lld bytes (budget %" PRIu64 ")\n", before,
+               (long long) st.st_size, budget);
+        CHECK((uint64_t) st.st_size < before);
+        CHECK((uint64_t) st.st_size <= budget + 256 * 4096 + 64 * 1024);
+
+        /* More denials in one millisecond than a step takes: that millisecond goes whole. */
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(store_counts(s, &c), 0);
+        int64_t first_ms = c.oldest_ms;
+        for (unsigned i = 0; i < 50; i++) {
+                Denial d = make_denial(first_ms - 10, 700000 + i, 0);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(s, NULL), 50);
+        CHECK_RC(store_prune(s, first_ms - 10 + age + 1, age, 0, 20, &more), 50);
+        CHECK(!more);
+        s = store_free(s);
+
+        CHECK(store_is_expired(0, 10, 5));
+        CHECK(!store_is_expired(6, 10, 5));
+        CHECK(!store_is_expired(0, 10, 0));
+}
+
 /* ---- foreign files ---- */
 
 static char *read_all(const char *path, size_t *ret_len) {
@@ -1118,6 +1247,7 @@ int main(void) {
         test_crowded();
         test_reattribution();
         test_budget();
+        test_retention();
         test_foreign();
         CHECK_RC(rm_rf(tmpdir), 0);
         return 0;
