@@ -11,6 +11,8 @@ require_root
 command -v sqlite3 > /dev/null || skip "sqlite3 (the CLI) is not installed"
 if [ -z "${AVC_IN_MOUNT_NS:-}" ]; then
         command -v unshare > /dev/null || skip "unshare (util-linux) is not installed"
+        unshare --mount --propagation private true 2> /dev/null ||
+                skip "cannot make a private mount namespace (no CAP_SYS_ADMIN?)"
         AVC_IN_MOUNT_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
 make_tmpdir
