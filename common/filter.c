@@ -211,6 +211,78 @@ static bool streq_set(const char *want, const char *have) {
         return !want || (have && strcmp(want, have) == 0);
 }
 
+/* An image reference split into its parts; each points into the text (len 0: absent). */
+typedef struct ImageRef {
+        const char *registry, *repo, *tag, *digest;
+        size_t registry_len, repo_len, tag_len, digest_len;
+} ImageRef;
+
+static bool span_eq(const char *a, size_t an, const char *b, size_t bn) {
+        return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+static bool registry_is_docker_hub(const char *r, size_t n) {
+        return span_eq(r, n, "docker.io", 9) || span_eq(r, n, "index.docker.io", 15) ||
+               span_eq(r, n, "registry-1.docker.io", 20);
+}
+
+/* [REGISTRY/]REPO[:TAG][@DIGEST], as docker and podman spell references. The first component is
+ * a registry when more follow and it looks like a host (a '.' or ':', or "localhost"). */
+static ImageRef image_ref_split(const char *s) {
+        ImageRef r = {};
+        const char *end = s + strlen(s), *at, *slash, *colon, *last_slash;
+
+        at = memchr(s, '@', (size_t) (end - s));
+        if (at) {
+                r.digest = at + 1;
+                r.digest_len = (size_t) (end - at - 1);
+                end = at;
+        }
+        slash = memchr(s, '/', (size_t) (end - s));
+        if (slash) {
+                size_t n = (size_t) (slash - s);
+                if (memchr(s, '.', n) || memchr(s, ':', n) || span_eq(s, n, "localhost", 9)) {
+                        r.registry = s;
+                        r.registry_len = n;
+                        s = slash + 1;
+                }
+        }
+        last_slash = memrchr(s, '/', (size_t) (end - s));
+        colon = memrchr(last_slash ? last_slash : s, ':', (size_t) (end - (last_slash ?: s)));
+        if (colon) {
+                r.tag = colon + 1;
+                r.tag_len = (size_t) (end - colon - 1);
+                end = colon;
+        }
+        if (r.registry && registry_is_docker_hub(r.registry, r.registry_len))
+                r.registry_len = 0;
+        if (r.registry_len == 0 && (size_t) (end - s) > 8 && memcmp(s, "library/", 8) == 0)
+                s += 8;
+        r.repo = s;
+        r.repo_len = (size_t) (end - s);
+        return r;
+}
+
+bool image_ref_matches(const char *want, const char *image) {
+        ImageRef w, h;
+
+        if (!want || !image)
+                return false;
+        if (strcmp(want, image) == 0)
+                return true;
+        w = image_ref_split(want);
+        h = image_ref_split(image);
+        if (w.repo_len == 0 || !span_eq(w.repo, w.repo_len, h.repo, h.repo_len))
+                return false;
+        if (w.registry && !span_eq(w.registry, w.registry_len, h.registry, h.registry_len))
+                return false;
+        if (w.tag && !span_eq(w.tag, w.tag_len, h.tag ?: "latest", h.tag ? h.tag_len : 6))
+                return false;
+        if (w.digest && !span_eq(w.digest, w.digest_len, h.digest, h.digest_len))
+                return false;
+        return true;
+}
+
 static bool container_matches(const char *want, const ContainerRef *c) {
         if (c->name && strcmp(c->name, want) == 0)
                 return true;
@@ -243,7 +315,7 @@ bool denial_filter_match(const DenialFilter *f, const Denial *d) {
                 return false;
         if (f->container && !(d->has_container && container_matches(f->container, &d->container)))
                 return false;
-        if (f->image && !(d->has_container && streq_set(f->image, d->container.image)))
+        if (f->image && !(d->has_container && image_ref_matches(f->image, d->container.image)))
                 return false;
         if (f->pod && !(d->has_container && streq_set(f->pod, d->container.pod)))
                 return false;

@@ -15,7 +15,7 @@
 
 typedef struct DenialFilter {
         char *container; /* name, or id prefix (>= 1 hex char) */
-        char *image;
+        char *image;     /* see image_ref_matches() */
         char *pod;
         char *mcs; /* canonical category text, e.g. "c170,c393" */
         bool has_since, has_until;
@@ -38,3 +38,10 @@ int denial_filter_to_json(const DenialFilter *f, json_object **ret);
 int denial_filter_from_json(json_object *o, DenialFilter *ret, const char **ret_bad_field);
 
 bool denial_filter_match(const DenialFilter *f, const Denial *d);
+
+/* Whether the image reference `want` (a filter's --image) names `image` (as an engine reported
+ * it): equal text, or the same repository with the parts `want` leaves out taken as "any". So
+ * "nginx" names nginx:1.25, docker.io/library/nginx:latest and nginx@sha256:..; "nginx:1.25"
+ * only that tag (a missing tag is "latest"); "quay.io/x/nginx" only that registry (docker.io,
+ * index.docker.io and none are one registry, where "library/" is implied). */
+bool image_ref_matches(const char *want, const char *image);

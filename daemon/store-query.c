@@ -180,7 +180,8 @@ static void containers_where(SqlBuf *b, const Plan *p) {
                 sql_add(b, ")");
         }
         if (f->image)
-                sql_add(b, " AND c.image = :image");
+                /* "nginx" names nginx:1.25 and docker.io/library/nginx too (filter.h) */
+                sql_add(b, " AND avcwatch_image_matches(:image, c.image)");
         if (f->pod)
                 sql_add(b, " AND c.pod = :pod");
 }

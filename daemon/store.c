@@ -1095,6 +1095,14 @@ static int store_set_wal(Store *s) {
         return r;
 }
 
+/* avcwatch_image_matches(want, image): a --image filter, as image_ref_matches() says. */
+static void sql_image_matches(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+        const char *want = (const char *) sqlite3_value_text(argv[0]),
+                   *image = argc > 1 ? (const char *) sqlite3_value_text(argv[1]) : NULL;
+
+        sqlite3_result_int(ctx, image_ref_matches(want, image));
+}
+
 static int store_open_reader(Store *s) {
         char sql[64];
         int rc, r;
@@ -1103,6 +1111,11 @@ static int store_open_reader(Store *s) {
         if (rc != SQLITE_OK)
                 return s->ro ? store_error(s, s->ro, rc) : -ENOMEM;
         sqlite3_busy_timeout(s->ro, STORE_BUSY_TIMEOUT_MS);
+        rc = sqlite3_create_function(s->ro, "avcwatch_image_matches", 2,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                     sql_image_matches, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
         r = store_exec(s, s->ro, "PRAGMA query_only = ON");
         if (r < 0)
                 return r;

@@ -60,6 +60,13 @@ $PODMAN rm -f -t 0 "$n-web" > /dev/null
 wait_for 15 bash -c "\"$AVCCTL\" --socket \"$AVC_SOCKET\" -o json containers | grep '\"$n-web\"' | grep -q '\"removed\":\"'" ||
         fail "the removal of $n-web was not recorded"
 [ "$(count_lines avcctl -o json query --container "$n-web")" -eq 3 ] || fail "--container after podman rm"
+# podman reports the image fully qualified (localhost/avcwatch-test/busybox:latest): the
+# repository as a user types it finds it, with or without the tag
+for img in "$PODMAN_IMAGE" avcwatch-test/busybox avcwatch-test/busybox:latest; do
+        [ "$(count_lines avcctl -o json query --image "$img")" -eq 3 ] || fail "--image $img"
+done
+[ "$(count_lines avcctl -o json query --image avcwatch-test/busybox:1)" -eq 0 ] ||
+        fail "--image with another tag matched"
 check "mcs$$" mcs
 stop_daemon
 echo "podman: pid and mcs attribution named $n-web ($web_id)"

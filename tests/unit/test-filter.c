@@ -190,7 +190,10 @@ static void test_match(void) {
         MATCH(false, .container = (char *) "we");
         MATCH(false, .container = (char *) "9367");
         MATCH(true, .image = (char *) "nginx:1");
-        MATCH(false, .image = (char *) "nginx");
+        MATCH(true, .image = (char *) "nginx"); /* any tag: DESIGN's `--image nginx` */
+        MATCH(true, .image = (char *) "docker.io/library/nginx:1");
+        MATCH(false, .image = (char *) "nginx:2");
+        MATCH(false, .image = (char *) "ngin");
         MATCH(true, .pod = (char *) "default/web-0");
         MATCH(true, .mcs = (char *) "c170,c393");
         MATCH(false, .mcs = (char *) "c170");
@@ -230,7 +233,51 @@ static void test_match(void) {
 #undef MATCH
 }
 
+static void test_image_ref(void) {
+        /* As engines report images: docker as typed, podman fully qualified. */
+        CHECK(image_ref_matches("nginx", "nginx"));
+        CHECK(image_ref_matches("nginx", "nginx:1.25"));
+        CHECK(image_ref_matches("nginx", "docker.io/library/nginx:latest"));
+        CHECK(image_ref_matches("nginx", "library/nginx"));
+        CHECK(image_ref_matches("nginx", "quay.io/nginx:1"));
+        CHECK(image_ref_matches("nginx", "nginx@sha256:0123abcd"));
+        CHECK(image_ref_matches("nginx", "localhost:5000/nginx:2"));
+        CHECK(!image_ref_matches("nginx", "nginx-proxy:1"));
+        CHECK(!image_ref_matches("nginx", "bitnami/nginx:1"));
+        CHECK(!image_ref_matches("nginx", "ngin"));
+        CHECK(!image_ref_matches("nginx", NULL));
+        CHECK(!image_ref_matches(NULL, "nginx"));
+        /* a tag: that tag; none is "latest" */
+        CHECK(image_ref_matches("nginx:1.25", "docker.io/library/nginx:1.25"));
+        CHECK(!image_ref_matches("nginx:1.25", "nginx:1.26"));
+        CHECK(!image_ref_matches("nginx:1.25", "nginx"));
+        CHECK(image_ref_matches("nginx:latest", "nginx"));
+        CHECK(image_ref_matches("nginx:latest", "docker.io/library/nginx"));
+        /* a registry: that registry; docker.io, index.docker.io and none are one */
+        CHECK(image_ref_matches("docker.io/nginx", "nginx:1"));
+        CHECK(image_ref_matches("docker.io/library/nginx", "index.docker.io/library/nginx:1"));
+        CHECK(!image_ref_matches("docker.io/nginx", "quay.io/nginx:1"));
+        CHECK(image_ref_matches("quay.io/x/app", "quay.io/x/app:v2"));
+        CHECK(!image_ref_matches("quay.io/x/app", "ghcr.io/x/app:v2"));
+        CHECK(!image_ref_matches("quay.io/x/app", "x/app:v2"));
+        CHECK(image_ref_matches("x/app", "quay.io/x/app:v2"));
+        CHECK(image_ref_matches("localhost/qa/busybox", "localhost/qa/busybox:2.0"));
+        CHECK(image_ref_matches("qa/busybox:2.0", "localhost/qa/busybox:2.0"));
+        CHECK(image_ref_matches("localhost:5000/app:1", "localhost:5000/app:1"));
+        CHECK(!image_ref_matches("localhost:5000/app:1", "localhost:5001/app:1"));
+        /* a digest: that digest */
+        CHECK(image_ref_matches("nginx@sha256:0123abcd",
+                                "docker.io/library/nginx@sha256:0123abcd"));
+        CHECK(!image_ref_matches("nginx@sha256:0123abcd", "nginx@sha256:ffff"));
+        CHECK(!image_ref_matches("nginx@sha256:0123abcd", "nginx:1"));
+        /* an image id, as `docker run ID` records it: exact only */
+        CHECK(image_ref_matches("sha256:0123abcd", "sha256:0123abcd"));
+        CHECK(!image_ref_matches("0123", "0123abcd"));
+        CHECK(!image_ref_matches("", "nginx"));
+}
+
 int main(void) {
+        test_image_ref();
         test_round_trip();
         test_bad();
         test_match();

@@ -534,6 +534,19 @@ static void test_filters(void) {
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
         f = (DenialFilter){.image = (char *) "postgres:16"};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
+        /* the repository alone names every tag, a registry-qualified name the same images */
+        f = (DenialFilter){.image = (char *) "postgres"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
+        f = (DenialFilter){.image = (char *) "docker.io/library/postgres:16"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
+        f = (DenialFilter){.image = (char *) "nginx"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER * 2 / 5);
+        f = (DenialFilter){.image = (char *) "busybox:latest"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
+        f = (DenialFilter){.image = (char *) "postgres:15"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
+        f = (DenialFilter){.image = (char *) "postgre"};
+        CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
         f = (DenialFilter){.pod = (char *) "pod-b"};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, pod_b));
         f = (DenialFilter){.mcs = (char *) "c0.c1023"};
