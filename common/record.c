@@ -313,9 +313,10 @@ static bool is_blank_text(const char *p, size_t n) {
         return true;
 }
 
-/* Body of an AVC (or the inner text of a USER_AVC). Returns 1 for an AppArmor record. */
+/* Body of an AVC (or, user_avc, the inner text of a USER_AVC). Returns 1 for an AppArmor
+ * record. */
 static int parse_avc_body(RecordParser *p, Storage *s, const char *body, size_t len,
-                          bool interpreted, AvcFields *ret) {
+                          bool interpreted, bool user_avc, AvcFields *ret) {
         const char *v[_F_MAX] = {};
         bool found[_F_MAX] = {};
         const char *q, *end = body + len;
@@ -368,6 +369,12 @@ static int parse_avc_body(RecordParser *p, Storage *s, const char *body, size_t 
         };
         if (ret->permissive != 0 && ret->permissive != 1)
                 ret->permissive = -1;
+        if (user_avc)
+                /* libaudit's audit_log_user_avc_message() ends the text with the sender's own
+                 * exe= (dbus-daemon, systemd), never the denied subject's. (dbus's spid= is not
+                 * taken for pid either: pid is what the message says pid= of, as auditd's tools
+                 * read it.) */
+                ret->exe = NULL;
         return 0;
 }
 
@@ -398,7 +405,7 @@ static int parse_user_avc(RecordParser *p, Storage *s, const char *body, size_t 
             !((size_t) (close - q) >= 7 && memcmp(q, "granted", 7) == 0))
                 return 1;
 
-        return parse_avc_body(p, s, inner, (size_t) (close - inner), interpreted, ret);
+        return parse_avc_body(p, s, inner, (size_t) (close - inner), interpreted, true, ret);
 }
 
 static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size_t len,
@@ -603,7 +610,8 @@ int record_parse(RecordParser *p, const char *line, size_t len, Record *ret) {
                 if (is_blank_text(info.body, info.body_len))
                         return -EBADMSG;
                 if (info.type == AUDIT_TYPE_AVC)
-                        r = parse_avc_body(p, &s, info.body, info.body_len, interpreted, &rec.avc);
+                        r = parse_avc_body(p, &s, info.body, info.body_len, interpreted, false,
+                                           &rec.avc);
                 else if (info.type == AUDIT_TYPE_USER_AVC)
                         r = parse_user_avc(p, &s, info.body, info.body_len, interpreted, &rec.avc);
                 else

@@ -257,7 +257,8 @@ static void test_user_avc_and_selinux_err(void) {
         CHECK(r.kind == RECORD_DENIAL && r.type == AUDIT_TYPE_USER_AVC);
         CHECK(r.avc.pid == 4242);
         CHECK_STREQ(r.avc.comm, "bash");
-        CHECK_STREQ(r.avc.exe, "/usr/bin/bash");
+        /* exe= at the end is libaudit's, the sender's own (audit_log_user_avc_message) */
+        CHECK(r.avc.exe == NULL);
         CHECK_STREQ(r.avc.path, "/root/x");
         CHECK_STREQ(r.avc.scontext, SCON);
         CHECK(r.avc.permissive == 0);
@@ -271,10 +272,37 @@ static void test_user_avc_and_selinux_err(void) {
                      "tcontext=system_u:system_r:NetworkManager_t:s0 tclass=dbus : "
                      "exe=\"/bin/dbus-daemon\" (sauid=81, hostname=?, addr=?, terminal=?)'");
         CHECK(r.kind == RECORD_DENIAL && r.avc.pid == -1 && r.avc.comm == NULL);
+        CHECK(r.avc.exe == NULL);
         CHECK_STREQ(r.avc.permissions, "send_msg");
         CHECK_STREQ(r.avc.tclass, "dbus");
         CHECK_STREQ(r.avc.tcontext, "system_u:system_r:NetworkManager_t:s0");
         CHECK(r.avc.permissive == -1);
+        record_done(&r);
+
+        /* dbus-daemon (Debian 12) as a container's process is denied a method call on the
+         * host's systemd: the subject is the container's (scontext), not dbus-daemon */
+        r = parse_ok("type=USER_AVC msg=audit(1764600000.015:1015): pid=1234 uid=81 "
+                     "auid=4294967295 ses=4294967295 subj=system_u:system_r:system_dbusd_t:s0-s0:"
+                     "c0.c1023 msg='avc:  denied  { send_msg } for msgtype=method_call "
+                     "interface=org.freedesktop.systemd1.Manager member=StartUnit "
+                     "dest=org.freedesktop.systemd1 spid=2345 tpid=1 scontext=" SCON
+                     " tcontext=system_u:system_r:init_t:s0 tclass=dbus permissive=0  "
+                     "exe=\"/usr/bin/dbus-daemon\" sauid=81 hostname=? addr=? terminal=?'");
+        CHECK(r.kind == RECORD_DENIAL && r.avc.pid == -1 && r.avc.exe == NULL);
+        CHECK_STREQ(r.avc.scontext, SCON);
+        CHECK(r.avc.permissive == 0);
+        record_done(&r);
+        /* systemd refusing a unit operation: no subject pid, the unit's path kept */
+        r = parse_ok("type=USER_AVC msg=audit(1.000:16): pid=1 uid=0 auid=4294967295 "
+                     "ses=4294967295 subj=system_u:system_r:init_t:s0 msg='avc:  denied  { "
+                     "status } for auid=n/a uid=0 gid=0 path=\"/usr/lib/systemd/system/x.service"
+                     "\" cmdline=\"systemctl status x\" function=\"mac_selinux_unit_access_"
+                     "check_va\" scontext=" SCON " tcontext=system_u:object_r:systemd_unit_file_t"
+                     ":s0 tclass=service permissive=0 exe=\"/usr/lib/systemd/systemd\" sauid=0 "
+                     "hostname=? addr=? terminal=?'");
+        CHECK(r.kind == RECORD_DENIAL && r.avc.pid == -1 && r.avc.exe == NULL);
+        CHECK_STREQ(r.avc.path, "/usr/lib/systemd/system/x.service");
+        CHECK_STREQ(r.avc.tclass, "service");
         record_done(&r);
 
         /* status messages are not verdicts */
