@@ -231,6 +231,7 @@ enum {
         F_PERMISSIVE,
         F_OLDCONTEXT,
         F_NEWCONTEXT,
+        F_TASKCONTEXT,
         F_APPARMOR,
         F_SYSCALL,
         F_PPID,
@@ -260,6 +261,7 @@ static const struct {
         [F_PERMISSIVE] = FIELD("permissive", VALUE_PLAIN),
         [F_OLDCONTEXT] = FIELD("oldcontext", VALUE_PLAIN),
         [F_NEWCONTEXT] = FIELD("newcontext", VALUE_PLAIN),
+        [F_TASKCONTEXT] = FIELD("taskcontext", VALUE_PLAIN),
         [F_APPARMOR] = FIELD("apparmor", VALUE_PLAIN),
         [F_SYSCALL] = FIELD("syscall", VALUE_PLAIN),
         [F_PPID] = FIELD("ppid", VALUE_PLAIN),
@@ -422,9 +424,11 @@ static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size
         if (r < 0)
                 return r;
 
-        /* Bounded transitions name the contexts oldcontext/newcontext. Contexts that do not
-         * parse are dropped rather than handed on. */
-        scon = v[F_SCONTEXT] ?: v[F_OLDCONTEXT];
+        /* Bounded transitions name the contexts oldcontext/newcontext (the process's old and
+         * new domain). A refused relabel (op=security_validate_transition) names the file's
+         * oldcontext/newcontext and the process as taskcontext: that is the subject. Contexts
+         * that do not parse are dropped rather than handed on. */
+        scon = v[F_SCONTEXT] ?: v[F_TASKCONTEXT] ?: v[F_OLDCONTEXT];
         tcon = v[F_TCONTEXT] ?: v[F_NEWCONTEXT];
         if (scon && !context_is_valid(scon))
                 scon = NULL;

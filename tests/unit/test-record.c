@@ -340,6 +340,15 @@ static void test_user_avc_and_selinux_err(void) {
         CHECK_STREQ(r.avc.scontext, SCON);
         CHECK_STREQ(r.avc.tclass, "process");
         record_done(&r);
+        /* a container's process refused a relabel: the process is the subject */
+        r = parse_ok("type=SELINUX_ERR msg=audit(1.000:4): op=security_validate_transition "
+                     "seresult=denied oldcontext=system_u:object_r:container_file_t:s0:c170,c393 "
+                     "newcontext=system_u:object_r:etc_t:s0 taskcontext=" SCON " tclass=file");
+        CHECK(r.kind == RECORD_DENIAL && r.type == AUDIT_TYPE_SELINUX_ERR);
+        CHECK_STREQ(r.avc.scontext, SCON);
+        CHECK_STREQ(r.avc.tcontext, "system_u:object_r:etc_t:s0");
+        CHECK_STREQ(r.avc.tclass, "file");
+        record_done(&r);
         check_rc("type=SELINUX_ERR msg=audit(1.000:3): op=x scontext=bad tcontext=worse", -EBADMSG);
         check_rc("type=SELINUX_ERR msg=audit(1.000:3): ", -EBADMSG);
 
