@@ -161,18 +161,24 @@ static int release(Assembler *a, Event *e) {
                 if (e->proctitle && !d->proctitle)
                         d->proctitle = strdup(e->proctitle);
                 /* An AVC names only the last component; a PATH record of the same object (same
-                 * last component) gives the whole path. */
+                 * last component) gives the whole path, joined with the CWD when relative (also
+                 * a bare name: `cat shadow` in /etc is /etc/shadow). */
                 if (!d->path && d->name)
                         for (unsigned k = 0; k < e->n_path_names; k++) {
                                 const char *pn = e->path_names[k];
                                 const char *base = strrchr(pn, '/');
                                 base = base ? base + 1 : pn;
-                                if (strcmp(base, d->name) != 0 || base == pn)
+                                if (strcmp(base, d->name) != 0)
                                         continue;
                                 if (pn[0] == '/')
                                         d->path = strdup(pn);
-                                else if (e->cwd && asprintf(&d->path, "%s/%s", e->cwd, pn) < 0)
-                                        d->path = NULL;
+                                else if (e->cwd && e->cwd[0] == '/') {
+                                        size_t n = strlen(e->cwd);
+                                        bool slash = n > 0 && e->cwd[n - 1] == '/';
+                                        if (asprintf(&d->path, "%s%s%s", e->cwd, slash ? "" : "/",
+                                                     pn) < 0)
+                                                d->path = NULL;
+                                }
                                 break;
                         }
                 d->raw = e->raw;

@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "assembler.h"
+#include "macro.h"
 #include "tests/unit/test.h"
 
 #define MAX_EMITTED 8192
@@ -95,6 +96,40 @@ int main(void) {
         CHECK(d->target_mcs == NULL);
         CHECK_STREQ(d->raw, "AVC-line\nSYSCALL-line\nCWD-line\nPATH-line\nPROCTITLE-line");
         reset();
+
+        /* A relative PATH name of the AVC's object is joined with the CWD, a bare name too
+         * (`cat shadow` in /etc); without a CWD a relative name is no path. */
+        {
+                static const struct {
+                        const char *cwd, *path_name, *name, *expected;
+                } cases[] = {
+                        {"/etc", "shadow", "shadow", "/etc/shadow"},
+                        {"/", "x", "x", "/x"},
+                        {"/srv/", "a/b", "b", "/srv/a/b"},
+                        {"/srv", "a/b", "b", "/srv/a/b"},
+                        {NULL, "shadow", "shadow", NULL},
+                        {"/etc", "passwd", "shadow", NULL},
+                };
+                for (unsigned i = 0; i < ELEMENTSOF(cases); i++) {
+                        add(a, avc(1500, 70 + i, "read", cases[i].name), "AVC", 0);
+                        add(a, syscall_rec(1500, 70 + i, "/bin/cat"), "SYSCALL", 0);
+                        if (cases[i].cwd) {
+                                r = stamped(RECORD_CWD, AUDIT_TYPE_CWD, 1500, 70 + i);
+                                r.cwd = cases[i].cwd;
+                                add(a, r, "CWD", 0);
+                        }
+                        r = stamped(RECORD_PATH, AUDIT_TYPE_PATH, 1500, 70 + i);
+                        r.path.name = cases[i].path_name;
+                        add(a, r, "PATH", 0);
+                        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 1500, 70 + i), "EOE", 0);
+                        CHECK(n_emitted == 1);
+                        if (cases[i].expected)
+                                CHECK_STREQ(emitted[0].path, cases[i].expected);
+                        else
+                                CHECK(emitted[0].path == NULL);
+                        reset();
+                }
+        }
 
         /* EOE releases; an EOE of an event without a verdict emits nothing. */
         add(a, avc(2000, 8, "read", NULL), "a", 0);
