@@ -283,10 +283,11 @@ bool image_ref_matches(const char *want, const char *image) {
         return true;
 }
 
-static bool container_matches(const char *want, const ContainerRef *c) {
+static bool container_matches(const char *want, bool name_only, const ContainerRef *c) {
         if (c->name && strcmp(c->name, want) == 0)
                 return true;
-        return string_is_hex(want) && c->id && strncmp(c->id, want, strlen(want)) == 0;
+        return !name_only && string_is_hex(want) && c->id &&
+               strncmp(c->id, want, strlen(want)) == 0;
 }
 
 static bool perm_in_set(const char *perm, const char *set) {
@@ -313,7 +314,8 @@ bool denial_filter_match(const DenialFilter *f, const Denial *d) {
                 return true;
         if (!d)
                 return false;
-        if (f->container && !(d->has_container && container_matches(f->container, &d->container)))
+        if (f->container && !(d->has_container &&
+                              container_matches(f->container, f->container_is_name, &d->container)))
                 return false;
         if (f->image && !(d->has_container && image_ref_matches(f->image, d->container.image)))
                 return false;

@@ -26,6 +26,10 @@ typedef struct DenialFilter {
         char *perm; /* one permission; matches when the denial's set contains it */
         char *comm;
         char *path; /* matches path or name; a trailing '*' makes it a prefix match */
+        /* Not part of the JSON: set by whoever knows the registry when a container of that name
+         * exists, so that `container` is that name only, never also an id prefix ("db" would
+         * else find a container whose id starts with db, as docker's own lookup never does). */
+        bool container_is_name;
 } DenialFilter;
 
 void denial_filter_done(DenialFilter *f);

@@ -722,6 +722,16 @@ static void method_tail(Connection *c, json_object *params, bool more) {
             !params_get_filter(c, params, &filter))
                 return;
 
+        if (filter.container && string_is_hex(filter.container)) {
+                /* As the store's queries do: a known name is a name, not an id prefix. */
+                int r = store_container_name_known(s->store, filter.container);
+                if (r < 0) {
+                        connection_send_store_error(c, r);
+                        return;
+                }
+                filter.container_is_name = r > 0;
+        }
+
         if (lines > 0) {
                 /* The newest `lines` matches, newest first from the store, sent oldest first. */
                 QueryPage page = {.denials = json_object_new_array()};
@@ -1570,6 +1580,9 @@ void server_broadcast(Server *s, const Denial *d) {
         Connection *next;
         for (Connection *c = s->connections; c; c = next) {
                 next = c->next;
+                if (c->subscribed && c->filter.container && d->has_container && d->container.name &&
+                    strcmp(d->container.name, c->filter.container) == 0)
+                        c->filter.container_is_name = true; /* a container of that name now */
                 if (!c->subscribed || c->dead || c->closing || !denial_filter_match(&c->filter, d))
                         continue;
 

@@ -168,6 +168,25 @@ static int lookup_string(Store *s, const char *text, int64_t *ret) {
         return 0;
 }
 
+int store_container_name_known(Store *s, const char *name) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int rc;
+
+        if (!s || !name)
+                return -EINVAL;
+        rc = sqlite3_prepare_v2(s->ro, "SELECT 1 FROM containers WHERE name = ?1 LIMIT 1", -1, &st,
+                                NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                return 1;
+        if (rc == SQLITE_DONE)
+                return 0;
+        return store_error(s, s->ro, rc);
+}
+
 /* The WHERE conditions on containers c (no leading AND). */
 static void containers_where(SqlBuf *b, const Plan *p) {
         const DenialFilter *f = p->f;
@@ -278,10 +297,17 @@ static int plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
         if (p->lo > p->hi)
                 p->empty = true;
 
-        if (f->container && string_is_hex(f->container)) {
-                p->container_hi = prefix_upper_bound(f->container);
-                if (!p->container_hi)
-                        return -ENOMEM;
+        if (f->container && !f->container_is_name && string_is_hex(f->container)) {
+                /* A name wins over an id prefix: "db" is the container named db when there is
+                 * one, not also every container whose id starts with db. */
+                r = store_container_name_known(s, f->container);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        p->container_hi = prefix_upper_bound(f->container);
+                        if (!p->container_hi)
+                                return -ENOMEM;
+                }
         }
         if (f->perm && asprintf(&p->perm_padded, " %s ", f->perm) < 0)
                 return -ENOMEM;

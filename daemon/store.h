@@ -73,6 +73,10 @@ typedef struct StorePage {
 int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *after, unsigned limit,
                 store_row_cb cb, void *userdata, StorePage *ret_page);
 
+/* Whether the registry holds a container of that name (then a --container value that also
+ * looks like an id prefix is the name only): 1, 0, or a negative errno. */
+int store_container_name_known(Store *s, const char *name);
+
 #define STORE_QUERY_BUDGET_USEC (100 * 1000)
 void store_set_query_budget(Store *s, uint64_t usec);
 

@@ -189,6 +189,9 @@ static void test_match(void) {
         MATCH(false, .container = (char *) "4dd9367681d8e3b2a");
         MATCH(false, .container = (char *) "we");
         MATCH(false, .container = (char *) "9367");
+        /* a container of that name exists: the value is the name only */
+        MATCH(false, .container = (char *) "4dd9", .container_is_name = true);
+        MATCH(true, .container = (char *) "web", .container_is_name = true);
         MATCH(true, .image = (char *) "nginx:1");
         MATCH(true, .image = (char *) "nginx"); /* any tag: DESIGN's `--image nginx` */
         MATCH(true, .image = (char *) "docker.io/library/nginx:1");

@@ -963,6 +963,54 @@ static void test_reattribution(void) {
         CHECK(sql_int(path, "SELECT count(*) FROM denials WHERE container IS NULL") < 60);
 }
 
+/* A --container value that is both a container's name and a prefix of another's id is the
+ * name (docker's own lookup order): "abc" must not also find the container abc1... */
+static void test_name_over_prefix(void) {
+        _cleanup_(freep) char *path = db_path("names.db");
+        static const char *const id_web =
+                "abc1000000000000000000000000000000000000000000000000000000000000";
+        static const char *const id_abc =
+                "ff00000000000000000000000000000000000000000000000000000000000000";
+        Store *s;
+        Rows rows;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < 5; i++) {
+                Denial d = make_denial(1700000000000 + i * 1000, 500 + i, 0);
+                d.has_container = true;
+                if (i < 3)
+                        set_container(&d.container, id_web, "web", "nginx:1", "docker", NULL);
+                else
+                        set_container(&d.container, id_abc, "abc", "nginx:1", "docker", NULL);
+                d.attribution = ATTRIBUTION_PID;
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(s, NULL), 5);
+        CHECK_RC(store_container_name_known(s, "abc"), 1);
+        CHECK_RC(store_container_name_known(s, "abc1"), 0);
+
+        DenialFilter f = {.container = (char *) "abc"};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 2);
+        for (size_t i = 0; i < rows.n; i++)
+                CHECK_STREQ(rows.d[i].container.name, "abc");
+        rows_done(&rows);
+        f = (DenialFilter){.container = (char *) "abc1"}; /* no such name: the id prefix */
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 3);
+        rows_done(&rows);
+        f = (DenialFilter){.container = (char *) "ff0"};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 2);
+        rows_done(&rows);
+        f = (DenialFilter){.container = (char *) "abc1", .container_is_name = true};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 0);
+        rows_done(&rows);
+        s = store_free(s);
+}
+
 /* ---- the time budget: short pages, each row exactly once ---- */
 
 #define N_BUDGET 400
@@ -1259,6 +1307,7 @@ int main(void) {
         test_raw();
         test_crowded();
         test_reattribution();
+        test_name_over_prefix();
         test_budget();
         test_retention();
         test_foreign();
