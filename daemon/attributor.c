@@ -164,6 +164,16 @@ int attributor_resolve(Attributor *a, Denial *d) {
                 r = registry_fill_ref(a->registry, &d->container);
                 if (r < 0)
                         return r;
+                if (r == 0) {
+                        /* Named by its cgroup before (or without) any engine or /proc scan:
+                         * known from now on, listed by Containers like after a restart (the
+                         * store keeps its row anyway). A full registry or a failing database
+                         * costs the listing, never the denial. */
+                        ContainerInfo c = {.id = d->container.id, .engine = d->container.engine};
+                        r = registry_update(a->registry, &c);
+                        if (r == -ENOMEM)
+                                return r;
+                }
         }
         return registry_resolve_denial(a->registry, d);
 }

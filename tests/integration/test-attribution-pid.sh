@@ -3,6 +3,7 @@
 # real cgroup laid out like a container engine's (docker's systemd driver: docker-<id>.scope),
 # a denial is injected with its pid, and it comes back with that container id, engine docker and
 # attribution "pid". A denial whose pid is gone comes back unattributed. `avcctl selftest` passes.
+# A container named only by a pid is listed by `avcctl containers` at once.
 # Real container engines are exercised by the registry tests; this one needs only root.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
@@ -47,5 +48,22 @@ PY
 [ "$(count_lines avcctl -o json query --container "${id:0:12}")" -ge 3 ] ||
         fail "--container ${id:0:12} does not find the denials"
 avcctl query --comm "$mark" | grep -q "${id:0:12}" || fail "short output does not name the container"
+stop_daemon
+
+# A container that only a pid named (no engine followed, no /proc scan) is known from then on:
+# `avcctl containers` lists it at once, as it does after a restart.
+fake_container
+id2=$FAKE_CONTAINER_ID
+printf '[Engines]\nDocker=\nPodman=\nProcScan=no\n' > "$T/conf-bare"
+CONFIG=$T/conf-bare start_daemon --input netlink
+inject --count 2 --mark "b$mark" --pid "$FAKE_CONTAINER_PID" > /dev/null || fail "inject failed"
+wait_for 15 has "b$mark" 2 || fail "denials of the second container not stored"
+avcctl -o json containers > "$T/containers.json"
+python3 - "$T/containers.json" "$id2" <<'PY' || fail "containers: $(cat "$T/containers.json")"
+import json, sys
+c = [c for c in map(json.loads, open(sys.argv[1])) if c["id"] == sys.argv[2]]
+assert len(c) == 1, "not listed"
+assert c[0]["engine"] == "docker" and c[0]["denials"] == 2, c[0]
+PY
 stop_daemon
 echo "pid attribution: docker-$id.scope named by /proc/$SLEEPER/cgroup"
