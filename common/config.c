@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "timeparse.h"
@@ -133,6 +134,22 @@ _printf_(3, 4) static int fail(char *err, size_t n_err, const char *fmt, ...) {
         return -EINVAL;
 }
 
+/* sun_path of struct sockaddr_un, with its terminating NUL. */
+#define SOCKET_PATH_MAX sizeof(((struct sockaddr_un *) NULL)->sun_path)
+
+static int socket_path_too_long(char *err, size_t n_err, unsigned line, const char *key) {
+        return fail(err, n_err, "line %u: %s= is too long for a socket path (at most %zu bytes)",
+                    line, key, SOCKET_PATH_MAX - 1);
+}
+
+static bool section_is_known(const char *section) {
+        static const char *const known[] = {"Daemon", "Filter", "Engines", "Journal", "Retention"};
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (strcmp(section, known[i]) == 0)
+                        return true;
+        return false;
+}
+
 static int apply(Config *c, const char *section, const char *key, const char *value, unsigned line,
                  char *err, size_t n_err) {
         int r;
@@ -142,6 +159,8 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         if (value[0] != '/')
                                 return fail(err, n_err, "line %u: %s= needs an absolute path", line,
                                             key);
+                        if (key[0] == 'S' && strlen(value) >= SOCKET_PATH_MAX)
+                                return socket_path_too_long(err, n_err, line, key);
                         return set_string(key[0] == 'D' ? &c->database : &c->socket, value);
                 }
                 if (strcmp(key, "AccessGroup") == 0)
@@ -189,6 +208,8 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         if (value[0] != '/')
                                 return fail(err, n_err, "line %u: %s= needs an absolute path", line,
                                             key);
+                        if (strlen(value) >= SOCKET_PATH_MAX)
+                                return socket_path_too_long(err, n_err, line, key);
                         return set_string(field, value);
                 }
                 if (strcmp(key, "ProcScan") == 0) {
@@ -265,6 +286,9 @@ int config_parse(Config *c, const char *text, size_t len, char *err, size_t n_er
                             (size_t) (close - s - 1) >= sizeof(section))
                                 return fail(err, n_err, "line %u: bad section header", line);
                         *close = 0;
+                        if (!section_is_known(s + 1))
+                                return fail(err, n_err, "line %u: unknown section [%s]", line,
+                                            s + 1);
                         strcpy(section, s + 1);
                         continue;
                 }

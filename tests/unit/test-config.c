@@ -90,6 +90,25 @@ int main(void) {
         CHECK_RC(parse(&c, "Database=/x\n", err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "outside"));
         CHECK_RC(parse(&c, "[Nope]\nA=b\n", err, sizeof(err)), -EINVAL);
+        /* an unknown section is an error by itself, at its header, not only with a key in it */
+        CHECK_RC(parse(&c, "[Daemon]\n[Engine]\n", err, sizeof(err)), -EINVAL);
+        CHECK_STREQ(err, "line 2: unknown section [Engine]");
+        /* socket paths that no AF_UNIX address can hold (108 bytes with the NUL) are refused
+         * here, by --check-config, not at connect() or bind() time */
+        {
+                char text[512], path[200];
+                memset(path, 'x', sizeof(path));
+                path[0] = '/';
+                for (size_t i = 0; i < 3; i++) {
+                        const char *k[] = {"[Daemon]\nSocket", "[Engines]\nDocker",
+                                           "[Engines]\nPodman"};
+                        snprintf(text, sizeof(text), "%s=%.107s\n", k[i], path);
+                        CHECK_RC(parse(&c, text, err, sizeof(err)), 0); /* 107: fits */
+                        snprintf(text, sizeof(text), "%s=%.108s\n", k[i], path);
+                        CHECK_RC(parse(&c, text, err, sizeof(err)), -EINVAL);
+                        CHECK(strstr(err, "line 2") && strstr(err, "too long for a socket"));
+                }
+        }
         CHECK_RC(parse(&c, "[Daemon]\nDatabase=relative.db\n", err, sizeof(err)), -EINVAL);
         CHECK_RC(parse(&c, "[Filter]\nTargetCategories=maybe\n", err, sizeof(err)), -EINVAL);
         CHECK_RC(parse(&c, "[Filter]\nDomains=bad$type\n", err, sizeof(err)), -EINVAL);
