@@ -3,7 +3,9 @@
  * innermost cgroup path component, with an engine-specific prefix (systemd driver: a .scope unit
  * name) or as a bare component below an engine-specific parent (cgroupfs driver). We scan each
  * line's path from the innermost component outwards and stop at the first that names a
- * container, so a container nested in a kubepods slice is named by its own scope. */
+ * container, so a container nested in a kubepods slice is named by its own scope. A bare id
+ * below a parent no engine is known for (docker --cgroup-parent, cgroupfs driver) is returned
+ * without an engine when nothing else on the path is recognised. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -59,15 +61,20 @@ static int component_container(const char *c, size_t len, const char *parent, si
                 engine = "podman";
         else if (in_kubepods)
                 engine = "containerd"; /* cgroupfs-driver kubelet: containerd's bare ids */
-        if (!engine)
-                return 0;
         memcpy(ret->id, c, CONTAINER_ID_LEN);
         ret->id[CONTAINER_ID_LEN] = 0;
         ret->engine = engine;
-        return 1;
+        /* A bare id below any other parent: docker's cgroupfs driver puts a container started
+         * with --cgroup-parent (or under a dockerd --cgroup-parent) there. Only a candidate: the
+         * caller believes it when an engine knows the id. */
+        return engine ? 1 : 2;
 }
 
+/* 1: ret names a container by a recognised layout; 2: ret holds only a candidate (a bare id
+ * below an unknown parent, engine NULL); 0: neither. A recognised layout anywhere on the path
+ * wins over a candidate, so that everything named before keeps its name. */
 static int path_container(const char *path, size_t len, CgroupContainer *ret) {
+        CgroupContainer candidate = {};
         bool in_kubepods = false;
         for (size_t i = 0; i + 8 <= len; i++)
                 if (memcmp(path + i, "kubepods", 8) == 0) {
@@ -84,19 +91,28 @@ static int path_container(const char *path, size_t len, CgroupContainer *ret) {
                 size_t pend = start > 0 ? start - 1 : 0, pstart = pend;
                 while (pstart > 0 && path[pstart - 1] != '/')
                         pstart--;
+                CgroupContainer c;
                 int r = component_container(path + start, end - start, path + pstart, pend - pstart,
-                                            in_kubepods, ret);
-                if (r != 0)
-                        return r;
+                                            in_kubepods, &c);
+                if (r == 1) {
+                        *ret = c;
+                        return 1;
+                }
+                if (r == 2 && !candidate.id[0])
+                        candidate = c;
                 if (start == 0)
                         break;
                 end = start - 1;
         }
-        return 0;
+        if (!candidate.id[0])
+                return 0;
+        *ret = candidate;
+        return 2;
 }
 
 int cgroup_parse_container(const char *text, size_t len, CgroupContainer *ret) {
         const char *p = text, *e = text + len;
+        CgroupContainer candidate = {};
 
         /* Lines are "hierarchy-id:controllers:path". The unified (0::) line is enough on cgroup
          * v2; on v1/hybrid every controller line carries the same path, so the first match
@@ -109,13 +125,18 @@ int cgroup_parse_container(const char *text, size_t len, CgroupContainer *ret) {
                 if (c2) {
                         CgroupContainer c;
                         int r = path_container(c2 + 1, le - c2 - 1, &c);
-                        if (r > 0) {
+                        if (r == 1) {
                                 *ret = c;
                                 return 1;
                         }
+                        if (r == 2 && !candidate.id[0])
+                                candidate = c;
                 } else if (le > p)
                         return -EINVAL;
                 p = nl ? nl + 1 : e;
         }
-        return 0;
+        if (!candidate.id[0])
+                return 0;
+        *ret = candidate;
+        return 1;
 }

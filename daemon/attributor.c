@@ -135,7 +135,17 @@ static int attributor_resolve_pid(Attributor *a, Denial *d) {
         if (!e.found || e.start_ms > d->time_ms + START_TIME_SLACK_MS)
                 return 0;
 
-        ContainerRef c = {.id = strdup(e.container.id), .engine = strdup(e.container.engine)};
+        /* A bare id below an unknown cgroup parent (cgroup-id.h) is a container only when an
+         * engine told the registry about it; the engine is then the registry's. */
+        const char *engine = e.container.engine;
+        if (!engine) {
+                const ContainerInfo *known =
+                        a->registry ? registry_get(a->registry, e.container.id) : NULL;
+                if (!known || !known->engine)
+                        return 0;
+                engine = known->engine;
+        }
+        ContainerRef c = {.id = strdup(e.container.id), .engine = strdup(engine)};
         if (!c.id || !c.engine) {
                 container_ref_done(&c);
                 return -ENOMEM;

@@ -107,6 +107,8 @@ static void scan_process(ProcScan *p, int proc_fd, const char *name) {
         ssize_t n = procfs_read(pid_fd, "cgroup", buf, sizeof(buf));
         if (n <= 0 || cgroup_parse_container(buf, (size_t) n, &c) <= 0)
                 return;
+        if (!c.engine)
+                return; /* a bare id below an unknown parent: only an engine can vouch for it */
         int64_t start_ms = process_start_ms(p, pid_fd);
         Seen *s = seen_find(p->now, p->n_now, c.id);
         if (s) {

@@ -7,6 +7,7 @@
 #   in HostConfig.SecurityOpt and leaves ProcessLabel empty, which is what we read);
 # - two containers sharing one label -> "ambiguous" with both candidates;
 # - a container touching another's categories -> target_container;
+# - a container started with --cgroup-parent (cgroupfs driver: /<parent>/<id>) -> named by pid;
 # - a container learnt late (started while the daemon did not follow docker) -> its stored
 #   denials are re-resolved when the daemon catches up;
 # - after docker rm the old denials still carry the name, --container/--image/--pod find them,
@@ -99,6 +100,31 @@ check "tgt$$" '
 assert o["attribution"] == "pid" and o["container"]["name"] == n + "-web"
 assert o["target_container"]["name"] == n + "-data", o["target_container"]'
 avcctl query --comm "amb$$" | grep -q "ambiguous: $n-twin" || fail "short output hides the candidates"
+
+# docker run --cgroup-parent with the cgroupfs driver: the container's cgroup is /<parent>/<id>,
+# no docker prefix or parent; the pid still names it, since docker told the registry that id.
+# (The systemd driver takes only a slice there and keeps docker-<id>.scope.)
+if [ "$($DOCKER info -f '{{.CgroupDriver}}')" = cgroupfs ]; then
+        cgp=avcw-cgp-$$
+        remove_cgp() {
+                local d
+                for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
+                        [ -d "$d" ] && rmdir "$d" 2> /dev/null || true
+                done
+        }
+        _ENGINE_CLEANUPS+=(remove_cgp) # after _stop_dockerd removed the container
+        run --name "$n-cgp" --cgroup-parent "/$cgp" "$DOCKER_IMAGE" sleep 300
+        wait_for 20 registry_has "$n-cgp" || fail "the registry did not learn $n-cgp"
+        cgp_pid=$(container_pid docker "$n-cgp")
+        grep -q "/$cgp/" "/proc/$cgp_pid/cgroup" || fail "$n-cgp is not below /$cgp: $(cat "/proc/$cgp_pid/cgroup")"
+        # categories no container has: only the pid can name it
+        inject --count 1 --mark "cgp$$" --pid "$cgp_pid" --scontext "$(ctx c707,c808)" > /dev/null
+        wait_for 15 has "cgp$$" 1 || fail "the --cgroup-parent denial was not stored"
+        check "cgp$$" '
+assert o["attribution"] == "pid", o["attribution"]
+assert o["container"]["name"] == n + "-cgp" and o["container"]["engine"] == "docker", o["container"]'
+        $DOCKER rm -f "$n-cgp" > /dev/null
+fi
 
 # docker rm: the history stays.
 $DOCKER rm -f "$n-web" > /dev/null
