@@ -26,6 +26,7 @@ void http_response_init(HttpResponse *r) {
         r->state = HTTP_STATE_HEAD;
         r->status = 0;
         r->chunked = false;
+        r->libpod = false;
         r->content_length = -1;
         r->remaining = 0;
         r->body_bytes = 0;
@@ -83,6 +84,7 @@ static int parse_head(HttpResponse *r) {
         bool first = true;
 
         r->chunked = false;
+        r->libpod = false;
         r->content_length = -1;
         while (p < end) {
                 char *nl = memchr(p, '\n', (size_t) (end - p));
@@ -117,7 +119,8 @@ static int parse_head(HttpResponse *r) {
                                         r->chunked = true;
                                 else if (!(vlen == 8 && strncasecmp(v, "identity", 8) == 0))
                                         return -EBADMSG; /* gzip etc.: we never ask for it */
-                        }
+                        } else if (header_match(p, len, "Libpod-Api-Version", &v, &vlen))
+                                r->libpod = true; /* Podman, also behind a Docker socket */
                 }
                 p = nl ? nl + 1 : end;
         }

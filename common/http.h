@@ -2,11 +2,12 @@
 #pragma once
 
 /* A small HTTP/1.1 response parser: status line, headers (only Content-Length and
- * Transfer-Encoding are interpreted), and a body delimited by Content-Length, by chunked transfer
- * coding, or by the end of the connection. Incremental: feed whatever recv() returned, in pieces
- * of any size; decoded body bytes are handed to a callback as they arrive, so that an endless
- * chunked stream (Docker's /events) is never buffered whole. Pure: no I/O, no allocation. Every
- * piece of framing it has to hold is bounded; violations are -E2BIG, nonsense is -EBADMSG. */
+ * Transfer-Encoding are interpreted, and Libpod-Api-Version noted), and a body delimited by
+ * Content-Length, by chunked transfer coding, or by the end of the connection. Incremental: feed
+ * whatever recv() returned, in pieces of any size; decoded body bytes are handed to a callback as
+ * they arrive, so that an endless chunked stream (Docker's /events) is never buffered whole. Pure:
+ * no I/O, no allocation. Every piece of framing it has to hold is bounded; violations are -E2BIG,
+ * nonsense is -EBADMSG. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@ typedef struct HttpResponse {
         HttpState state;
         int status; /* 100..999 once the head is parsed */
         bool chunked;
+        bool libpod;              /* a Libpod-Api-Version header: the server is Podman */
         int64_t content_length;   /* -1 when absent */
         uint64_t remaining;       /* of the body (Content-Length) or of the current chunk */
         uint64_t body_bytes;      /* decoded body bytes so far */

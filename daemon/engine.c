@@ -70,7 +70,9 @@ typedef struct Conn {
 
 struct Engine {
         sd_event *event;
-        char *name;
+        char *name;           /* as configured: "docker", "podman" (stats, log) */
+        const char *recorded; /* the engine its containers are recorded with: name, or "podman"
+                               * when Podman answers on the Docker socket (podman-docker) */
         char *socket_path;
         Registry *registry;
         EngineStats *stats;
@@ -198,7 +200,7 @@ static void engine_handle_event(Engine *e, const char *line, size_t len) {
                 .id = ev.id,
                 .name = ev.name,
                 .image = ev.image,
-                .engine = e->name,
+                .engine = (char *) e->recorded,
         };
         switch (ev.action) {
         case ENGINE_ACTION_INSPECT:
@@ -236,7 +238,7 @@ typedef struct Reconcile {
 static int reconcile_one(const ContainerInfo *c, void *userdata) {
         Reconcile *rc = userdata;
 
-        if (!c->engine || strcmp(c->engine, rc->engine->name) != 0 || c->removed_ms > 0)
+        if (!c->engine || strcmp(c->engine, rc->engine->recorded) != 0 || c->removed_ms > 0)
                 return 0;
         for (size_t i = 0; i < rc->n_listed; i++)
                 if (strcmp(rc->listed[i], c->id) == 0)
@@ -286,7 +288,7 @@ static void engine_handle_inspect(Engine *e, const char *id, const char *body, s
         ContainerInfo c;
         int r;
 
-        r = engine_inspect_parse(body, len, e->name, &c);
+        r = engine_inspect_parse(body, len, e->recorded, &c);
         if (r < 0 || strcmp(c.id, id) != 0) {
                 if (r >= 0)
                         container_info_done(&c);
@@ -438,6 +440,14 @@ static int events_head(Conn *c) {
         if (c->http->status != 200)
                 return -EPROTO;
         c->deadline = sd_event_source_disable_unref(c->deadline); /* a stream has no end */
+        /* podman-docker links /run/docker.sock to Podman's socket: what answers there is
+         * Podman, and its containers are podman's (the same as Podman= records, were both set). */
+        const char *recorded = c->http->libpod ? "podman" : e->name;
+        if (strcmp(recorded, e->name) != 0 && strcmp(recorded, e->recorded) != 0)
+                log_notice("%s at %s is Podman's Docker-compatible API: its containers are "
+                           "recorded as podman's.",
+                           e->name, e->socket_path);
+        e->recorded = recorded;
         e->connected = true;
         e->quiet = false;
         e->backoff_usec = 0;
@@ -623,6 +633,7 @@ int engine_new(sd_event *event, const char *name, const char *socket_path, Regis
         e->retry_min_usec = ENGINE_RETRY_MIN_USEC;
         e->retry_max_usec = ENGINE_RETRY_MAX_USEC;
         e->name = strdup(name);
+        e->recorded = e->name;
         e->socket_path = strdup(socket_path);
         e->queue = calloc(ENGINE_QUEUE_MAX, sizeof(char *));
         if (!e->name || !e->socket_path || !e->queue) {
@@ -667,7 +678,7 @@ bool engine_is_connected(const Engine *e) {
 }
 
 const char *engine_name(const Engine *e) {
-        return e ? e->name : NULL;
+        return e ? e->recorded : NULL;
 }
 
 void engine_set_retry_usec(Engine *e, uint64_t min_usec, uint64_t max_usec) {

@@ -32,6 +32,8 @@ Engine *engine_free(Engine *e);
 
 /* The engine's event stream is open: its containers' lifetimes are being followed. */
 bool engine_is_connected(const Engine *e);
+/* The engine its containers are recorded with: the name given to engine_new(), or "podman" once
+ * Podman answered on the socket (podman-docker's /run/docker.sock). */
 const char *engine_name(const Engine *e);
 
 /* For tests: replaces ENGINE_RETRY_MIN_USEC / _MAX_USEC. */

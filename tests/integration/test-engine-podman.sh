@@ -4,7 +4,7 @@
 # through the real kernel: the pid of a process in a podman container -> its id, name, image,
 # engine podman, attribution "pid"; a dead pid with the categories of a container started with
 # --security-opt label=level:s0:cX,cY -> "mcs"; podman rm -> the removal time is recorded and
-# the denials keep the name.
+# the denials keep the name. Podman's socket given as Docker= (podman-docker) -> still podman.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
 source "$(dirname "$AVCWATCH_TESTLIB")/engines.sh"
@@ -69,4 +69,16 @@ done
         fail "--image with another tag matched"
 check "mcs$$" mcs
 stop_daemon
-echo "podman: pid and mcs attribution named $n-web ($web_id)"
+
+# podman-docker links /run/docker.sock to podman's socket (its tmpfiles.d entry): with the
+# default configuration Docker= follows podman too. Its containers are podman's all the same.
+printf '[Engines]\nDocker=%s\nPodman=\nProcScan=no\n' "$PODMAN_SOCK" > "$T/conf-docker"
+CONFIG=$T/conf-docker start_daemon --input netlink
+# shellcheck disable=SC2046 # ulimit_args is a list of options
+$PODMAN run -d --name "$n-viadocker" --network none $(ulimit_args) "$PODMAN_IMAGE" sleep 300 > /dev/null
+wait_for 20 registry_has "$n-viadocker" || fail "Docker= on podman's socket did not follow it"
+[ "$(registry_field "$n-viadocker" engine)" = podman ] ||
+        fail "a podman container seen through Docker= is recorded as $(registry_field "$n-viadocker" engine)'s"
+grep -q "is Podman" "$T/daemon.log" || fail "podman behind Docker= was not said in the log"
+stop_daemon
+echo "podman: pid and mcs attribution named $n-web ($web_id); podman behind Docker= is podman"

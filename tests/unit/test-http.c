@@ -68,12 +68,33 @@ static void test_chunked_every_split(void) {
                 CHECK_RC(feed_split(r, chunked, step, &b, &used), 1);
                 CHECK_RC(r->status, 200);
                 CHECK(r->chunked);
+                CHECK(!r->libpod); /* Docker's head has no Libpod-Api-Version */
                 CHECK_RC(b.len, 16);
                 CHECK(memcmp(b.buf, "hello 0123456789", 16) == 0);
                 /* "NEXT" is not part of the response and is left unconsumed. */
                 CHECK_RC(used, strlen(chunked) - 4);
                 free(r);
         }
+}
+
+/* Podman's compatible API, as a real `podman system service` 4.3 answers (also on a
+ * /run/docker.sock that podman-docker links to it). */
+static void test_libpod_server(void) {
+        static const char text[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n"
+                                   "Content-Type: application/json\r\n"
+                                   "Libpod-Api-Version: 4.3.1\r\n"
+                                   "Server: Libpod/4.3.1 (linux)\r\nContent-Length: 2\r\n\r\n[]";
+        HttpResponse *r = malloc(sizeof(HttpResponse));
+        Body b = {};
+        size_t used;
+        CHECK(r);
+        http_response_init(r);
+        CHECK_RC(feed_split(r, text, 7, &b, &used), 1);
+        CHECK(r->libpod);
+        CHECK_RC(b.len, 2);
+        http_response_init(r); /* the flag belongs to one response */
+        CHECK(!r->libpod);
+        free(r);
 }
 
 static void test_content_length(void) {
@@ -191,6 +212,7 @@ static void test_bounds(void) {
 
 int main(void) {
         test_chunked_every_split();
+        test_libpod_server();
         test_content_length();
         test_until_eof_and_interim();
         test_malformed();
