@@ -239,6 +239,14 @@ static int string_to_json_escaped(json_object *jso, struct printbuf *pb, int lev
         while (i < len) {
                 uint32_t cp;
                 const char *shortform = NULL;
+
+                /* Printable ASCII is most of every string (a raw audit record is all of it):
+                 * copied as it is without decoding. */
+                if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') {
+                        run++;
+                        i++;
+                        continue;
+                }
                 size_t n = s[i] == 0 ? 1 : utf8_decode_char(s + i, &cp);
 
                 if (s[i] == 0)
