@@ -12,7 +12,8 @@
 # answers small and very large queries (reset between them through /proc/PID/clear_refs).
 #
 # The log and the loaded database are cached in CACHE (default build-bench/): generating and
-# importing 10 million denials takes a while on two cores. Not a CTest test.
+# importing 10 million denials takes a while on two cores. Not a CTest test. QUESTIONS=0 skips the
+# questions and ausearch; PRUNE=0 skips the retention phase (on a copy of the store).
 #
 #   DENIALS=10000000 RUNS=7 AUSEARCH_RUNS=3 bench/bench-forensics.sh
 set -euo pipefail
@@ -160,6 +161,7 @@ measure() {
 # rows CMD...: how many lines it prints (to show the answers are the same)
 rows() { "$@" 2> /dev/null | wc -l; }
 
+if [ "${QUESTIONS:-1}" = 1 ]; then
 echo "avcctl (end to end: connect, ask, print):"
 measure "query --mcs, one day, first 100 (short)" "$RUNS" \
         ctl query --mcs "$mcs" --since "$day" --until "$next" --limit 100
@@ -215,5 +217,36 @@ done
 reset_peak
 ctl top --by container --limit 1000 > /dev/null
 echo "  top --by container --limit 1000: peak $(peak) MiB"
+fi # QUESTIONS
 stop_daemon
+
+# ---- retention on a copy: remove the oldest sixth while questions are asked ----
+if [ "${PRUNE:-1}" = 1 ]; then
+        cp "$db" "$run/prune.db"
+        first=$(sqlite3 "$db" "SELECT min(id) >> 20 FROM denials")
+        newest=$(sqlite3 "$db" "SELECT max(id) >> 20 FROM denials")
+        cut=$((first + (newest - first) / 6))
+        age_s=$((($(date +%s%3N) - cut) / 1000))
+        expect=$(sqlite3 "$db" "SELECT count(*) FROM denials WHERE id < $cut * 1048576")
+        printf '[Daemon]\nAuditLog=\n[Engines]\nDocker=\nPodman=\nProcScan=no\n[Retention]\nMaxAge=%ds\n' \
+                "$age_s" > "$run/conf"
+        db_saved=$db
+        db=$run/prune.db
+        : > "$run/daemon.log"
+        start_daemon
+        echo "retention: MaxAge=${age_s}s removes about $expect denials from a copy of the store; meanwhile:"
+        t_start=$(now_ms)
+        sleep 4 # the first step comes 2 s after start-up
+        measure "query --mcs, one day, first 100, while pruning" "$RUNS" \
+                ctl query --mcs "$mcs" --since "$day" --until "$next" --limit 100
+        measure "top, while pruning" "$RUNS" ctl top
+        for _ in $(seq 3000); do
+                grep -q "Retention: removed" "$run/daemon.log" && break
+                sleep 0.2
+        done
+        grep -o "Retention: removed.*" "$run/daemon.log" | sed 's/^/  /'
+        echo "  in $((($(now_ms) - t_start) / 1000)) s; stats: store_pruned $(ctl -o json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["store_pruned"])'), top still counts $(ctl -o json top --limit 1000 | python3 -c 'import json,sys; print(sum(json.loads(l)["count"] for l in sys.stdin))')"
+        stop_daemon
+        db=$db_saved
+fi
 echo "reproduce: DENIALS=$DENIALS RUNS=$RUNS AUSEARCH_RUNS=$AUSEARCH_RUNS bench/bench-forensics.sh"

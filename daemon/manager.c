@@ -90,6 +90,7 @@ struct Manager {
         sd_event_source *tick;
         sd_event_source *loss_timer; /* closes the loss window once it is quiet */
         sd_event_source *retention;  /* [Retention]: the next pruning step */
+        uint64_t retention_removed, retention_steps, retention_longest_usec; /* this run */
         sd_event_source *sigterm, *sigint, *sighup;
         Denial *pending; /* stored in the open batch, broadcast after commit */
         size_t n_pending;
@@ -254,13 +255,30 @@ static int on_retention(sd_event_source *es, uint64_t usec, void *userdata) {
         if (m->config.max_age_ms <= 0 && m->config.max_bytes == 0)
                 return 0;
         if (!m->store_damaged) {
+                uint64_t t0 = now_monotonic_usec();
                 int r = store_prune(m->store, now_realtime_ms(), m->config.max_age_ms,
                                     m->config.max_bytes, STORE_PRUNE_ROWS, &more);
+                uint64_t took = now_monotonic_usec() - t0;
                 if (r < 0)
                         log_warning_errno(r, "Retention: failed to remove old denials: %s",
                                           store_last_error(m->store));
+                if (r > 0) {
+                        m->retention_removed += (uint64_t) r;
+                        m->retention_steps++;
+                        m->retention_longest_usec = MAX(m->retention_longest_usec, took);
+                }
                 if (more && r >= 0)
                         next = RETENTION_BUSY_USEC;
+                else if (m->retention_removed > 0) {
+                        /* One line per run of steps, with what it cost the loop at most. */
+                        log_info("Retention: removed %" PRIu64 " old denials in %" PRIu64
+                                 " steps (the longest %.1f ms); their counts stay in the "
+                                 "aggregates.",
+                                 m->retention_removed, m->retention_steps,
+                                 (double) m->retention_longest_usec / 1000);
+                        m->retention_removed = m->retention_steps = 0;
+                        m->retention_longest_usec = 0;
+                }
         }
         (void) sd_event_source_set_time_relative(m->retention, next);
         (void) sd_event_source_set_enabled(m->retention, SD_EVENT_ONESHOT);
