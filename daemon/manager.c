@@ -60,6 +60,7 @@
 #define TICK_USEC (50 * 1000)
 #define RETENTION_FIRST_USEC (2 * 1000 * 1000)     /* after start-up or a reload */
 #define RETENTION_BUSY_USEC (20 * 1000)            /* between two steps while pruning */
+#define RETENTION_STEP_USEC (10 * 1000)            /* what one step is meant to take */
 #define RETENTION_INTERVAL_USEC (60 * 1000 * 1000) /* checks when there was nothing to do */
 #define PENDING_DENIALS_MAX (STORE_BATCH_ROWS * 2)
 /* At exit, how long journald may take to accept what is still queued. */
@@ -90,6 +91,7 @@ struct Manager {
         sd_event_source *tick;
         sd_event_source *loss_timer; /* closes the loss window once it is quiet */
         sd_event_source *retention;  /* [Retention]: the next pruning step */
+        unsigned retention_rows;     /* per step, adapted so that a step takes about its target */
         uint64_t retention_removed, retention_steps, retention_longest_usec; /* this run */
         sd_event_source *sigterm, *sigint, *sighup;
         Denial *pending; /* stored in the open batch, broadcast after commit */
@@ -245,7 +247,19 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- retention ([Retention] MaxAge=, MaxSize=) ---- */
 
-/* One step of at most STORE_PRUNE_ROWS denials, then the loop serves everyone else: the next
+/* Rows per step, from how long the last step took: a step is meant to take about
+ * RETENTION_STEP_USEC, whatever the machine and the indexes cost per row, so that the loop (and
+ * the netlink socket behind it) never waits long. Halved when a step took longer than twice the
+ * target, doubled when it took less than half, within [STORE_PRUNE_ROWS_MIN, STORE_PRUNE_ROWS]. */
+static unsigned retention_next_rows(unsigned rows, uint64_t took_usec) {
+        if (took_usec > 2 * RETENTION_STEP_USEC)
+                rows /= 2;
+        else if (took_usec < RETENTION_STEP_USEC / 2)
+                rows *= 2;
+        return MIN(MAX(rows, (unsigned) STORE_PRUNE_ROWS_MIN), (unsigned) STORE_PRUNE_ROWS);
+}
+
+/* One step of retention_rows denials at most, then the loop serves everyone else: the next
  * step follows soon while there is more to remove, else in a minute. */
 static int on_retention(sd_event_source *es, uint64_t usec, void *userdata) {
         Manager *m = userdata;
@@ -257,8 +271,10 @@ static int on_retention(sd_event_source *es, uint64_t usec, void *userdata) {
         if (!m->store_damaged) {
                 uint64_t t0 = now_monotonic_usec();
                 int r = store_prune(m->store, now_realtime_ms(), m->config.max_age_ms,
-                                    m->config.max_bytes, STORE_PRUNE_ROWS, &more);
+                                    m->config.max_bytes, m->retention_rows, &more);
                 uint64_t took = now_monotonic_usec() - t0;
+                if (r > 0)
+                        m->retention_rows = retention_next_rows(m->retention_rows, took);
                 if (r < 0)
                         log_warning_errno(r, "Retention: failed to remove old denials: %s",
                                           store_last_error(m->store));
@@ -1008,6 +1024,7 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
         (void) sd_event_source_set_enabled(m->loss_timer, SD_EVENT_OFF);
+        m->retention_rows = STORE_PRUNE_ROWS_MIN * 4;
         r = sd_event_add_time_relative(m->event, &m->retention, CLOCK_MONOTONIC,
                                        RETENTION_FIRST_USEC, 100 * 1000, on_retention, m);
         if (r < 0)

@@ -137,7 +137,8 @@ int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_
  * the file system (incremental vacuum). The aggregates keep their counts: top and histograms
  * still count what was pruned. Runs inside the open batch when there is one, else in its own
  * transaction. Returns the number of denials removed; *ret_more: call again soon. */
-#define STORE_PRUNE_ROWS 2000
+#define STORE_PRUNE_ROWS 4096 /* at most, per call; the daemon adapts it between these */
+#define STORE_PRUNE_ROWS_MIN 64
 #define STORE_PRUNE_VACUUM_PAGES 256
 int store_prune(Store *s, int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes, unsigned max_rows,
                 bool *ret_more);
