@@ -23,6 +23,9 @@
 #define TAIL_LINES_DEFAULT 10
 /* Without -f every line is buffered before printing; bound what -n can make us hold. */
 #define TAIL_LINES_MAX 10000
+/* With -f the backlog comes from the daemon's Tail, which sends at most this many (docs/api.md,
+ * "Tail backlog"): more is a usage error said here, not a parameter the daemon rejects. */
+#define TAIL_FOLLOW_LINES_MAX 1000
 
 enum {
         ARG_TAIL_FOLLOW = 'f',
@@ -192,6 +195,12 @@ int verb_tail(int argc, char *argv[], ClientContext *ctx) {
                 return r > 0 ? AVCCTL_EXIT_SUCCESS : AVCCTL_EXIT_FAILURE;
         if (filter_options_finish(&a.filter) < 0)
                 return AVCCTL_EXIT_FAILURE;
+        if (a.follow && a.lines > TAIL_FOLLOW_LINES_MAX) {
+                fprintf(stderr,
+                        "avcctl tail: with --follow, --lines is at most %d (without it, %d)\n",
+                        TAIL_FOLLOW_LINES_MAX, TAIL_LINES_MAX);
+                return AVCCTL_EXIT_FAILURE;
+        }
 
         r = denial_filter_to_json(&a.filter.filter, &filter);
         if (r < 0) {
