@@ -238,6 +238,7 @@ enum {
         F_UID,
         F_SUCCESS,
         F_ITEM,
+        F_ERR_PERMS,
         _F_MAX,
 };
 
@@ -268,6 +269,7 @@ static const struct {
         [F_UID] = FIELD("uid", VALUE_PLAIN),
         [F_SUCCESS] = FIELD("success", VALUE_PLAIN),
         [F_ITEM] = FIELD("item", VALUE_PLAIN),
+        [F_ERR_PERMS] = FIELD("perms", VALUE_PLAIN), /* SELINUX_ERR: "read,write" */
 };
 #undef FIELD
 
@@ -437,8 +439,16 @@ static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size
         if (!scon && !tcon)
                 return -EBADMSG;
 
+        /* op=security_compute_av (a permission beyond a typebound) lists the refused permissions
+         * comma separated, as security_dump_masked_av() writes them; we use spaces. */
+        if (v[F_ERR_PERMS] && v[F_ERR_PERMS][0] != '\0')
+                for (char *c = (char *) v[F_ERR_PERMS]; *c; c++) /* our own storage */
+                        if (*c == ',')
+                                *c = ' ';
+
         *ret = (AvcFields){
                 .result = storage_add(s, "error", 5),
+                .permissions = v[F_ERR_PERMS] && v[F_ERR_PERMS][0] ? v[F_ERR_PERMS] : NULL,
                 .pid = parse_int(v[F_PID]),
                 .comm = v[F_COMM],
                 .exe = v[F_EXE],

@@ -39,7 +39,8 @@ typedef enum RecordKind {
 /* Fields of an SELinux verdict. Strings are NUL terminated and owned by the Record. */
 typedef struct AvcFields {
         const char *result;      /* "denied", "granted"; "error" for SELINUX_ERR */
-        const char *permissions; /* space separated, in record order; NULL for SELINUX_ERR */
+        const char *permissions; /* space separated, in record order; for SELINUX_ERR those of
+                                  * its perms= (security_compute_av), else NULL */
         int64_t pid;             /* -1 unknown */
         const char *comm, *exe, *path, *name;
         const char *scontext, *tcontext, *tclass; /* tclass may be NULL only for SELINUX_ERR */

@@ -349,6 +349,19 @@ static void test_user_avc_and_selinux_err(void) {
         CHECK_STREQ(r.avc.tcontext, "system_u:object_r:etc_t:s0");
         CHECK_STREQ(r.avc.tclass, "file");
         record_done(&r);
+        /* A refused permission beyond a typebound: the kernel's security_dump_masked_av() lists
+         * the permissions after perms=, comma separated ("????" for one without a name). */
+        r = parse_ok("type=SELINUX_ERR msg=audit(1.000:5): op=security_compute_av reason=bounds "
+                     "scontext=" SCON " tcontext=" TCON " tclass=file perms=read,write,????");
+        CHECK(r.kind == RECORD_DENIAL && r.type == AUDIT_TYPE_SELINUX_ERR);
+        CHECK_STREQ(r.avc.result, "error");
+        CHECK_STREQ(r.avc.permissions, "read write ????");
+        CHECK_STREQ(r.avc.tclass, "file");
+        record_done(&r);
+        r = parse_ok("type=SELINUX_ERR msg=audit(1.000:5): op=security_compute_av reason=bounds "
+                     "scontext=" SCON " tcontext=" TCON " tclass=file perms=");
+        CHECK(r.kind == RECORD_DENIAL && r.avc.permissions == NULL);
+        record_done(&r);
         check_rc("type=SELINUX_ERR msg=audit(1.000:3): op=x scontext=bad tcontext=worse", -EBADMSG);
         check_rc("type=SELINUX_ERR msg=audit(1.000:3): ", -EBADMSG);
 
