@@ -161,6 +161,38 @@ bool string_is_hex(const char *s) {
         return true;
 }
 
+void path_simplify(char *p) {
+        char *w = p;
+        const char *r = p;
+        bool absolute;
+
+        if (!p)
+                return;
+        absolute = *r == '/';
+        if (absolute)
+                *w++ = '/';
+        while (*r) {
+                const char *c;
+                size_t n;
+
+                while (*r == '/')
+                        r++;
+                c = r;
+                while (*r && *r != '/')
+                        r++;
+                n = (size_t) (r - c);
+                if (n == 0 || (n == 1 && c[0] == '.'))
+                        continue;
+                if (w > p && w[-1] != '/')
+                        *w++ = '/';
+                memmove(w, c, n);
+                w += n;
+        }
+        if (w == p)
+                *w++ = '.'; /* "./" names the directory itself */
+        *w = '\0';
+}
+
 bool string_has_prefix(const char *s, const char *prefix) {
         if (!s || !prefix)
                 return false;

@@ -24,6 +24,10 @@ size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp);
 bool unicode_is_bidi_control(uint32_t cp);
 
 bool string_has_prefix(const char *s, const char *prefix);
+/* Lexical clean-up of a path as a program typed it, in place: repeated slashes become one, "."
+ * components go, and so does a trailing slash ("/srv//./d/" is "/srv/d"). ".." stays: with a
+ * symlink before it, dropping it would name another file. */
+void path_simplify(char *p);
 /* Non-empty and only hex digits (either case). */
 bool string_is_hex(const char *s);
 /* Decodes an even-length string of hex digits into a malloc'd NUL-terminated buffer;

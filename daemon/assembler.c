@@ -26,6 +26,7 @@
 #include "assembler.h"
 #include "context.h"
 #include "macro.h"
+#include "strutil.h"
 
 #define HASH_BUCKETS (ASSEMBLER_EVENTS_MAX * 2)
 
@@ -162,23 +163,29 @@ static int release(Assembler *a, Event *e) {
                         d->proctitle = strdup(e->proctitle);
                 /* An AVC names only the last component; a PATH record of the same object (same
                  * last component) gives the whole path, joined with the CWD when relative (also
-                 * a bare name: `cat shadow` in /etc is /etc/shadow). */
+                 * a bare name: `cat shadow` in /etc is /etc/shadow), and cleaned up the way a
+                 * user writes a path to filter on (`cat ./x` in /srv is /srv/x, not /srv/./x). */
                 if (!d->path && d->name)
                         for (unsigned k = 0; k < e->n_path_names; k++) {
                                 const char *pn = e->path_names[k];
-                                const char *base = strrchr(pn, '/');
-                                base = base ? base + 1 : pn;
+                                _cleanup_(freep) char *joined = NULL;
+
+                                if (pn[0] == '/')
+                                        joined = strdup(pn);
+                                else if (e->cwd && e->cwd[0] == '/') {
+                                        if (asprintf(&joined, "%s/%s", e->cwd, pn) < 0)
+                                                joined = NULL;
+                                } else
+                                        joined = strdup(pn); /* to match the name alone */
+                                if (!joined)
+                                        break;
+                                path_simplify(joined);
+                                const char *base = strrchr(joined, '/');
+                                base = base ? base + 1 : joined;
                                 if (strcmp(base, d->name) != 0)
                                         continue;
-                                if (pn[0] == '/')
-                                        d->path = strdup(pn);
-                                else if (e->cwd && e->cwd[0] == '/') {
-                                        size_t n = strlen(e->cwd);
-                                        bool slash = n > 0 && e->cwd[n - 1] == '/';
-                                        if (asprintf(&d->path, "%s%s%s", e->cwd, slash ? "" : "/",
-                                                     pn) < 0)
-                                                d->path = NULL;
-                                }
+                                if (joined[0] == '/')
+                                        d->path = TAKE_PTR(joined);
                                 break;
                         }
                 d->raw = e->raw;

@@ -109,6 +109,13 @@ int main(void) {
                         {"/srv", "a/b", "b", "/srv/a/b"},
                         {NULL, "shadow", "shadow", NULL},
                         {"/etc", "passwd", "shadow", NULL},
+                        /* as typed: `cat ./x`, `ls a//b`, `rmdir d/`; ".." is kept (a symlink
+                         * before it would make dropping it wrong) */
+                        {"/home/a b", "./x y", "x y", "/home/a b/x y"},
+                        {"/srv", "a//./b", "b", "/srv/a/b"},
+                        {"/srv", "d/", "d", "/srv/d"},
+                        {"/", "//etc/./shadow", "shadow", "/etc/shadow"},
+                        {"/srv", "../etc/x", "x", "/srv/../etc/x"},
                 };
                 for (unsigned i = 0; i < ELEMENTSOF(cases); i++) {
                         add(a, avc(1500, 70 + i, "read", cases[i].name), "AVC", 0);

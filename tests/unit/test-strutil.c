@@ -131,5 +131,28 @@ int main(void) {
         CHECK(string_has_prefix("avc", ""));
         CHECK(!string_has_prefix("av", "avc"));
         CHECK(!string_has_prefix(NULL, "a"));
+
+        /* path_simplify */
+        {
+                static const char *const cases[][2] = {
+                        {"/etc/shadow", "/etc/shadow"},
+                        {"//etc//./shadow", "/etc/shadow"},
+                        {"/srv/d/", "/srv/d"},
+                        {"/", "/"},
+                        {"//./", "/"},
+                        {"./x y", "x y"},
+                        {"a/./b/.", "a/b"},
+                        {"./", "."},
+                        {"/srv/../etc/x", "/srv/../etc/x"},
+                        {"...", "..."},
+                        {".x/.y", ".x/.y"},
+                };
+                for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                        char buf[64];
+                        snprintf(buf, sizeof(buf), "%s", cases[i][0]);
+                        path_simplify(buf);
+                        CHECK_STREQ(buf, cases[i][1]);
+                }
+        }
         return 0;
 }
