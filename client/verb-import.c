@@ -152,8 +152,22 @@ static int import_file(VarlinkClient *c, const ClientContext *ctx, const char *n
                         status = AVCCTL_EXIT_FAILURE;
                         break;
                 }
-                if (n == 0)
+                if (n == 0) {
+                        /* zlib hands back what it could inflate and then ends as at a clean
+                         * end, also when the file stops in the middle of a gzip stream (a
+                         * copy cut short, a disk that filled): that is not the whole log. */
+                        int e;
+                        (void) gzerror(gz, &e);
+                        if (e == Z_BUF_ERROR) {
+                                fprintf(stderr, "avcctl import: cannot read '");
+                                fputs_terminal_safe(name, stderr);
+                                fprintf(stderr, "': the compressed data ends in the middle "
+                                                "(truncated?); what was read before is "
+                                                "imported\n");
+                                status = AVCCTL_EXIT_FAILURE;
+                        }
                         break;
+                }
                 json_object_put(counts);
                 counts = NULL;
                 int k = import_call(c, buf, (size_t) n, false, &counts);

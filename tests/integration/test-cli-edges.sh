@@ -36,5 +36,30 @@ timeout 3 "$AVCCTL" --socket "$AVC_SOCKET" tail -f -n 1000 > "$T/tail.out" 2> "$
 [ "$rc" -eq 124 ] || fail "tail -f -n 1000 ended by itself (status $rc): $(cat "$T/tail.err")"
 [ "$(wc -l < "$T/tail.out")" -eq 1000 ] || fail "tail -f -n 1000 printed $(wc -l < "$T/tail.out")"
 
+# ---- import of a damaged .gz: what was read is imported, but the user is told ----
+if [ "$(id -u)" -eq 0 ]; then # Import is root's only
+        python3 - "$T" << 'PY'
+import gzip, sys
+t = sys.argv[1]
+lines = [f'type=AVC msg=audit({1713700000 + i}.000:{i + 1}): avc:  denied  {{ write }} for  '
+         f'pid={100 + i} comm="sh" name="g{i}" dev="overlay" ino={i} '
+         'scontext=system_u:system_r:container_t:s0:c3,c4 '
+         'tcontext=system_u:object_r:etc_t:s0 tclass=dir permissive=0\n' for i in range(3000)]
+data = gzip.compress("".join(lines).encode())
+open(t + "/whole.log.gz", "wb").write(data)
+open(t + "/cut.log.gz", "wb").write(data[: len(data) // 2])  # a copy that stopped half way
+PY
+        out=$(avcctl import "$T/whole.log.gz" 2>&1) || fail "import of a whole .gz failed: $out"
+        rc=0
+        err=$(avcctl import "$T/cut.log.gz" 2>&1 > /dev/null) || rc=$?
+        [ "$rc" -eq 1 ] || fail "import of a truncated .gz: exit status $rc, expected 1 ($err)"
+        grep -q "cut.log.gz" <<< "$err" || fail "the truncated file is not named: $err"
+        # a gzip stream that is garbage after its header
+        printf '\037\213\010\000garbage' > "$T/bad.gz"
+        rc=0
+        err=$(avcctl import "$T/bad.gz" 2>&1 > /dev/null) || rc=$?
+        [ "$rc" -eq 1 ] || fail "import of a damaged .gz: exit status $rc, expected 1 ($err)"
+fi
+
 stop_daemon
 echo "PASS"
