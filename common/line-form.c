@@ -499,6 +499,18 @@ static int classify_journald(const char *p, const char *end, LineInfo *info) {
         return 0;
 }
 
+/* The first "type=" or "node=" right after ": " in [p, end), or NULL. */
+static const char *syslog_raw_start(const char *p, const char *end) {
+        const char *best = NULL;
+
+        for (const char *const *k = (const char *const[]){": type=", ": node=", NULL}; *k; k++) {
+                const char *hit = memmem(p, (size_t) (end - p), *k, strlen(*k));
+                if (hit && (!best || hit + 2 < best))
+                        best = hit + 2;
+        }
+        return best;
+}
+
 static bool is_separator(const char *p, const char *end) {
         if (has_prefix(p, end, "time->"))
                 return true;
@@ -570,6 +582,19 @@ int line_form_classify(const char *line, size_t len, LineInfo *ret) {
         hit = memmem(p, (size_t) (end - p), "audit[", strlen("audit["));
         if (hit) {
                 r = classify_journald(hit, end, &info);
+                if (r < 0)
+                        return r;
+                *ret = info;
+                return 0;
+        }
+
+        /* A raw record behind a syslog prefix, as auditd's syslog plugin (audisp-syslog) and
+         * syslog forwarding write it: "<date> <host> <tag>: [node=N ]type=NAME msg=audit(...):".
+         * The prefix must end in ": " right before it, so that "type=" glued to other text
+         * stays malformed. */
+        hit = syslog_raw_start(p, end);
+        if (hit) {
+                r = classify_raw(hit, end, &info);
                 if (r < 0)
                         return r;
                 *ret = info;

@@ -7,7 +7,8 @@
  * Accepted forms (see docs/architecture.md):
  *   LINE_FORM_RAW        [node=N ]type=NAME msg=audit(SEC.MS:SERIAL): BODY[\x1dENRICHED]
  *                        (audit.log, ausearch --raw; leading blanks tolerated; also the
- *                         `ausearch -i` stamp audit(MM/DD/YYYY HH:MM:SS.mmm:SERIAL) : )
+ *                         `ausearch -i` stamp audit(MM/DD/YYYY HH:MM:SS.mmm:SERIAL) : ; and
+ *                         behind a syslog prefix ending in ": ", as audisp-syslog writes it)
  *   LINE_FORM_KERNEL_LOG <anything> audit: type=NNNN audit(SEC.MS:SERIAL): BODY
  *                        (dmesg, syslog, journalctl -k)
  *   LINE_FORM_JOURNALD   <anything> audit[PID]: NAME BODY   (no stamp)

@@ -555,10 +555,15 @@ static void *mfree(void *p) {
         return NULL;
 }
 
-/* The `ausearch -i` stamp holds a '/' (the date), a raw numeric one never does. */
+/* The `ausearch -i` stamp holds a '/' (the date), a raw numeric one never does. Only the stamp
+ * is looked at: a syslog prefix before the record may hold one. */
 static bool stamp_is_interpreted(const char *line, const LineInfo *info) {
-        return info->form == LINE_FORM_RAW &&
-               memchr(line, '/', (size_t) (info->body - line)) != NULL;
+        const char *stamp;
+
+        if (info->form != LINE_FORM_RAW)
+                return false;
+        stamp = memmem(line, (size_t) (info->body - line), "msg=audit(", strlen("msg=audit("));
+        return stamp && memchr(stamp, '/', (size_t) (info->body - stamp)) != NULL;
 }
 
 int record_parse(RecordParser *p, const char *line, size_t len, Record *ret) {

@@ -112,6 +112,20 @@ int main(void) {
         i = classify("audit: type=1400 audit(1.000:5): avc:  denied");
         CHECK(i.form == LINE_FORM_KERNEL_LOG && i.stamp.serial == 5);
 
+        /* RAW behind a syslog prefix: audisp-syslog, syslog forwarding of audit.log lines */
+        i = classify("Apr 20 08:55:02 host audisp-syslog: type=AVC msg=audit(1713603302.001:1): "
+                     "avc:  denied  { read }");
+        CHECK(i.form == LINE_FORM_RAW && i.type == 1400 && i.has_stamp && i.node == NULL);
+        CHECK(i.stamp.time_ms == 1713603302001LL && i.stamp.serial == 1);
+        check_body(&i, "avc:  denied  { read }");
+        i = classify("2024-04-20T08:55:02.123+00:00 host audispd[7]: node=web1 type=SYSCALL "
+                     "msg=audit(1713603302.002:2): arch=c000003e");
+        CHECK(i.form == LINE_FORM_RAW && i.type == 1300 && i.stamp.serial == 2);
+        CHECK(i.node_len == 4 && memcmp(i.node, "web1", 4) == 0);
+        i = classify("Apr 20 08:55:02 host audisp-syslog: type=AVC "
+                     "msg=audit(04/20/2024 08:55:02.003:3) : avc:  denied");
+        CHECK(i.form == LINE_FORM_RAW && i.stamp.serial == 3);
+
         /* JOURNALD */
         i = classify("Jun 01 12:00:00 host audit[26268]: AVC avc:  denied  { create } for");
         CHECK(i.form == LINE_FORM_JOURNALD && !i.has_stamp && i.type == 1400);
@@ -163,6 +177,9 @@ int main(void) {
         check_bad("host audit[12]: avc avc:");
         check_bad("host audit[12]:AVC avc:");
         check_bad("----x");
+        check_bad("host x: type=AVC msg=audit(1.000:1) x");   /* behind syslog, still raw */
+        check_bad("host x:type=AVC msg=audit(1.000:1): x");   /* no ": " */
+        check_bad("host x: xtype=AVC msg=audit(1.000:1): x"); /* type= glued to text */
         check_bad("hello world");
 
         CHECK_STREQ(line_form_to_string(LINE_FORM_KERNEL_LOG), "kernel-log");

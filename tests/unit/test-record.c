@@ -365,6 +365,21 @@ static void test_user_avc_and_selinux_err(void) {
         check_rc("type=SELINUX_ERR msg=audit(1.000:3): op=x scontext=bad tcontext=worse", -EBADMSG);
         check_rc("type=SELINUX_ERR msg=audit(1.000:3): ", -EBADMSG);
 
+        /* behind a syslog prefix (audisp-syslog), one holding a '/': still the raw form, with
+         * its quoted and hex values decoded as such, not as `ausearch -i` text */
+        r = parse_ok("Apr 20 08:55:02 web1 /usr/sbin/audispd[7]: node=web1 type=AVC "
+                     "msg=audit(1713603302.001:9): avc:  denied  { read write } for  pid=5 "
+                     "comm=636174 name=\"x\" scontext=" SCON " tcontext=" TCON
+                     " tclass=file permissive=1");
+        CHECK(r.kind == RECORD_DENIAL && r.type == AUDIT_TYPE_AVC && r.has_stamp);
+        CHECK(r.stamp.serial == 9 && r.stamp.time_ms == 1713603302001LL);
+        CHECK_STREQ(r.node, "web1");
+        CHECK_STREQ(r.avc.comm, "cat");
+        CHECK_STREQ(r.avc.name, "x");
+        CHECK_STREQ(r.avc.permissions, "read write");
+        CHECK(r.avc.permissive == 1);
+        record_done(&r);
+
         /* AppArmor uses type 1400 too */
         r = parse_ok("type=AVC msg=audit(1634728455.294:53732): apparmor=\"STATUS\" "
                      "operation=\"profile_replace\" info=\"same as current profile, skipping\" "
