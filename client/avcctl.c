@@ -235,7 +235,9 @@ int client_reply_failed(const VarlinkReply *reply) {
         json_object *v;
 
         if (strcmp(e, "io.avcwatch.AccessDenied") == 0) {
-                fprintf(stderr, "Access denied: you need to be root or in group %s\n",
+                fprintf(stderr,
+                        "avcctl: access denied: you need to be root or in avcwatchd's access "
+                        "group (AccessGroup=, by default %s)\n",
                         AVCCTL_ACCESS_GROUP);
                 return AVCCTL_EXIT_DAEMON;
         }

@@ -44,7 +44,7 @@ rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "avcctl as nobody: exit status $rc, expected 2"
 [ -z "$out" ] || fail "avcctl as nobody got data: $out"
-grep -q "Access denied" "$T/denied.err" || fail "no access error: $(cat "$T/denied.err")"
+grep -q "^avcctl: access denied" "$T/denied.err" || fail "no access error said by avcctl: $(cat "$T/denied.err")"
 
 pid_rss() { awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"; }
 rss0=$(pid_rss)
