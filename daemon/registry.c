@@ -1019,10 +1019,21 @@ int registry_to_json(Registry *r, json_object **ret) {
                 json_object_put(list);
                 return -ENOMEM;
         }
-        size_t n = MIN(r->n_entries, (size_t) REGISTRY_LIST_MAX);
+        size_t n = MIN(r->n_entries, (size_t) REGISTRY_LIST_MAX), bytes = 0;
         for (size_t i = 0; i < n; i++) {
                 json_object *o;
+                size_t len = 0;
                 k = entry_to_json(r, sorted[i], &o);
+                if (k >= 0 && !json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)) {
+                        json_object_put(o);
+                        k = -ENOMEM;
+                }
+                if (k >= 0 && len + 1 > REGISTRY_REPLY_BYTES_MAX - bytes) {
+                        json_object_put(o); /* the newest ones fill the reply; said below */
+                        n = i;
+                        break;
+                }
+                bytes += len + 1;
                 if (k < 0 || json_object_array_add(list, o) < 0) {
                         if (k >= 0)
                                 json_object_put(o);

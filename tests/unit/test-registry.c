@@ -215,6 +215,49 @@ static void test_bound(void) {
         registry_free(r);
 }
 
+/* The Containers reply stays well inside what the server sends one client (SERVER_OUTPUT_MAX,
+ * 8 MiB: beyond it the connection is cut and `avcctl containers` fails), also when whoever starts
+ * containers fills every string with CONTAINER_STRING_MAX control characters, each of which
+ * JSON spells in six bytes. Then it is truncated (newest first kept), and says so. */
+static void test_reply_bound(void) {
+        char hostile[CONTAINER_STRING_MAX + 1], id[65];
+        Registry *r;
+        json_object *o, *list, *v;
+        size_t len;
+
+        memset(hostile, 1, CONTAINER_STRING_MAX);
+        hostile[CONTAINER_STRING_MAX] = 0;
+        CHECK_RC(registry_new(NULL, &r), 0);
+        for (int i = 0; i < 400; i++) {
+                snprintf(id, sizeof(id), "%064x", i + 1);
+                ContainerInfo c = {
+                        .id = id,
+                        .name = hostile,
+                        .image = hostile,
+                        .engine = (char *) "docker",
+                        .pod = hostile,
+                        .pod_namespace = hostile,
+                        .compose_project = hostile,
+                        .compose_service = hostile,
+                        .label = hostile,
+                        .created_ms = T0 + i,
+                        .state = CONTAINER_STATE_RUNNING,
+                };
+                CHECK_RC(registry_update(r, &c), 1);
+        }
+        CHECK_RC(registry_to_json(r, &o), 0);
+        CHECK(json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len));
+        CHECK(len <= 8 * 1024 * 1024 - 64 * 1024);
+        CHECK(json_object_object_get_ex(o, "truncated", &v) && json_object_get_boolean(v));
+        CHECK(json_object_object_get_ex(o, "containers", &list));
+        CHECK(json_object_array_length(list) > 0 && json_object_array_length(list) < 400);
+        snprintf(id, sizeof(id), "%064x", 400); /* the newest first */
+        CHECK(json_object_object_get_ex(json_object_array_get_idx(list, 0), "id", &v));
+        CHECK_STREQ(json_object_get_string(v), id);
+        json_object_put(o);
+        registry_free(r);
+}
+
 /* ---- with a real database ---- */
 
 static Denial make_denial(int64_t time_ms, uint64_t serial, const char *cats,
@@ -445,6 +488,7 @@ int main(void) {
         test_match_memory();
         test_ambiguous_order();
         test_bound();
+        test_reply_bound();
         test_database();
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
