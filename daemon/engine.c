@@ -4,7 +4,8 @@
  * Two HTTP/1.1 connections at most, both non-blocking:
  * - the event stream, GET /events filtered to containers, open as long as the engine is up. Its
  *   chunked body is decoded by common/http.c and cut into lines (one JSON object each; a longer
- *   one than ENGINE_EVENT_LINE_MAX is skipped and counted). It is opened first; once its response
+ *   one than ENGINE_EVENT_LINE_MAX is skipped and counted, but its leading status and id are
+ *   still acted on: engine_handle_cut_event()). It is opened first; once its response
  * head says 200 the engine counts as connected, and only then is the container list asked for, so
  * that a container started between the list and the stream cannot be missed.
  * - one request at a time (list, then an inspect per queued container), each on a fresh
@@ -225,6 +226,53 @@ static void engine_handle_event(Engine *e, const char *line, size_t len) {
                 break;
         }
         engine_event_done(&ev);
+}
+
+/* The string value of "key":"..." in the first part of an event, when it is made of the
+ * characters allowed (both engines write "status" and "id" first, before the attributes, and
+ * JSON escapes every quote a label could use to forge them). */
+static bool cut_event_value(const char *text, size_t len, const char *key, char *ret, size_t size,
+                            bool (*allowed)(char)) {
+        char pattern[32];
+        int n = snprintf(pattern, sizeof(pattern), "\"%s\":\"", key);
+        const char *p = memmem(text, len, pattern, (size_t) n);
+        if (!p)
+                return false;
+        p += n;
+        size_t i = 0;
+        for (; p + i < text + len && p[i] != '"'; i++)
+                if (i + 1 >= size || !allowed(p[i]))
+                        return false;
+        if (p + i >= text + len || i == 0)
+                return false;
+        memcpy(ret, p, i);
+        ret[i] = 0;
+        return true;
+}
+
+static bool is_action_char(char c) {
+        return c >= 'a' && c <= 'z';
+}
+
+static bool is_id_char(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               c == '-' || c == '_' || c == '.';
+}
+
+/* An event over ENGINE_EVENT_LINE_MAX (a container with tens of kilobytes of labels, all copied
+ * into every event) is not kept, but its beginning still says what happened to which container:
+ * handled as the older engines' {"status": ..., "id": ...}, so the container is inspected (or
+ * its removal recorded) and cannot hide from the registry behind its labels. */
+static void engine_handle_cut_event(Engine *e, const char *prefix, size_t len) {
+        char status[32], id[CONTAINER_STRING_MAX + 1], text[sizeof(id) + 64];
+
+        if (!cut_event_value(prefix, len, "status", status, sizeof(status), is_action_char) ||
+            !cut_event_value(prefix, len, "id", id, sizeof(id), is_id_char) ||
+            !container_id_is_valid(id))
+                return;
+        int n = snprintf(text, sizeof(text), "{\"status\":\"%s\",\"id\":\"%s\"}", status, id);
+        if (n > 0 && (size_t) n < sizeof(text))
+                engine_handle_event(e, text, (size_t) n);
 }
 
 typedef struct Reconcile {
@@ -480,6 +528,7 @@ static int on_events_body(const char *data, size_t len, void *userdata) {
                          * this long: skip that event, keep the stream (and everyone else's). */
                         c->engine->stats->failures++;
                         engine_set_error(c->engine, "event over the size bound", -E2BIG);
+                        engine_handle_cut_event(c->engine, c->body, c->body_len);
                         c->skipping = true;
                         continue;
                 }

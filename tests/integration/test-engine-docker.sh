@@ -8,6 +8,7 @@
 # - two containers sharing one label -> "ambiguous" with both candidates;
 # - a container touching another's categories -> target_container;
 # - a container started with --cgroup-parent (cgroupfs driver: /<parent>/<id>) -> named by pid;
+# - a container whose events are over the line bound (80 KB of labels) -> still learnt, removal too;
 # - a container learnt late (started while the daemon did not follow docker) -> its stored
 #   denials are re-resolved when the daemon catches up;
 # - after docker rm the old denials still carry the name, --container/--image/--pod find them,
@@ -100,6 +101,20 @@ check "tgt$$" '
 assert o["attribution"] == "pid" and o["container"]["name"] == n + "-web"
 assert o["target_container"]["name"] == n + "-data", o["target_container"]'
 avcctl query --comm "amb$$" | grep -q "ambiguous: $n-twin" || fail "short output hides the candidates"
+
+# A container with more labels than an event line may carry (ENGINE_EVENT_LINE_MAX, 64 KiB:
+# docker copies every label into each event's attributes): its events are too long to keep,
+# but what they name is still inspected, so it cannot hide from the registry that way; its
+# removal is recorded too.
+python3 -c 'import sys
+for i in range(80): print("avcw.pad%d=%s" % (i, "x" * 1000))' > "$T/labels"
+run --name "$n-biglabels" --label-file "$T/labels" --security-opt label=level:s0:c919,c929 \
+        "$DOCKER_IMAGE" sleep 300
+wait_for 20 registry_has "$n-biglabels" || fail "a container with 80 KB of labels stayed unknown"
+[ "$(registry_field "$n-biglabels" mcs)" = c919,c929 ] || fail "categories of $n-biglabels"
+$DOCKER rm -f "$n-biglabels" > /dev/null
+wait_until 10 '[ "$(registry_field "$n-biglabels" removed)" != null ]' ||
+        fail "the removal of $n-biglabels was not recorded"
 
 # docker run --cgroup-parent with the cgroupfs driver: the container's cgroup is /<parent>/<id>,
 # no docker prefix or parent; the pid still names it, since docker told the registry that id.
