@@ -309,6 +309,10 @@ int main(int argc, char *argv[]) {
         };
         int c, r;
 
+        /* getopt names argv[0] in its messages: "avcctl: invalid option -- 'x'", not the path
+         * avcctl was run from (as the verbs' "avcctl query: ..." below). */
+        if (argc > 0)
+                argv[0] = (char *) "avcctl";
         /* "+": stop at the verb; its own options come after it. */
         while ((c = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
                 if (c == '?')

@@ -17,6 +17,15 @@ PY
 start_daemon --input "$T/audit.log"
 wait_for 20 input_eof || fail "input never reached its end"
 
+# ---- usage errors before the verb are said by "avcctl", not by the path it was run from ----
+for args in "-x query" "-o" "--socket"; do
+        rc=0
+        # shellcheck disable=SC2086 # the words of $args are the arguments
+        err=$("$AVCCTL" $args 2>&1 > /dev/null) || rc=$?
+        [ "$rc" -eq 1 ] || fail "avcctl $args: exit status $rc, expected 1"
+        grep -q "^avcctl: " <<< "$err" || fail "avcctl $args: message not from avcctl: $err"
+done
+
 # ---- tail -n N with -f: the daemon's backlog bound ----
 # Without -f avcctl pages through Query, so -n above the daemon's Tail bound (1000) works.
 [ "$(count_lines avcctl tail -n 1200)" -eq 1200 ] || fail "tail -n 1200 did not print 1200"
