@@ -5,8 +5,8 @@
  *   now | today | yesterday | tomorrow          (the last three at local midnight)
  *   N UNIT [N UNIT ...] ago, -N UNIT..., +N UNIT... (N may have a fraction: "1.5h ago")
  *   1713603292, 1713603292.240, @1713603292[.240]   (epoch seconds)
- *   YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z| UTC|+HH:MM|-HH:MM|+HHMM]
- *   HH:MM[:SS[.fff]]                            (today, local time)
+ *   YYYY-MM-DD[( |T)H[H]:MM[:SS[.fff]]][Z| UTC|+HH:MM|-HH:MM|+HHMM]
+ *   H[H]:MM[:SS[.fff]]                          (today, local time)
  *
  * Decisions: a time without a zone is local time (mktime with DST guessed, as journalctl); months
  * are 30 days and years 365 days, so that "1 month ago" does not depend on the calendar; every
@@ -267,12 +267,12 @@ static int days_in_month(int year, int month) {
         return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
 }
 
-/* "HH:MM[:SS[.fff]]" */
+/* "H[H]:MM[:SS[.fff]]" (one hour digit as journalctl, through strptime's %H, takes it) */
 static bool read_clock(const char **p, int *ret_h, int *ret_m, int *ret_s, int64_t *ret_frac) {
         int h, m, s = 0;
         int64_t frac = 0;
 
-        if (!read_digits(p, 2, &h) || **p != ':')
+        if (!read_digits(p, isdigit((unsigned char) (*p)[1]) ? 2 : 1, &h) || **p != ':')
                 return false;
         (*p)++;
         if (!read_digits(p, 2, &m))
@@ -468,7 +468,7 @@ int parse_time_spec(const char *s, int64_t now_ms, int64_t *ret_ms) {
         len = strspn(p, "0123456789");
         if (len == 4 && p[4] == '-')
                 return parse_iso(p, ret_ms);
-        if (len == 2 && p[2] == ':')
+        if ((len == 1 || len == 2) && p[len] == ':')
                 return parse_clock_today(p, now_ms, ret_ms);
         if (len > 0 && (p[len] == '\0' || (p[len] == '.' && isdigit((unsigned char) p[len + 1]) &&
                                            p[len + 1 + strspn(p + len + 1, "0123456789")] == '\0')))

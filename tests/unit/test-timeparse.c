@@ -111,6 +111,11 @@ static void test_iso_utc(void) {
         CHECK(parse_ok("2024-02-29") == MIDNIGHT_UTC - 51 * DAY);
         CHECK(parse_ok("08:54:52") == NOW - 240);
         CHECK(parse_ok("08:54") == NOW - 52240);
+        /* a one-digit hour, as journalctl (strptime's %H) takes it */
+        CHECK(parse_ok("8:54:52") == NOW - 240);
+        CHECK(parse_ok("8:54") == NOW - 52240);
+        CHECK(parse_ok("2024-04-20 8:54") == NOW - 52240);
+        CHECK(parse_ok("0:00") == MIDNIGHT_UTC);
         CHECK(parse_ok("1970-01-01T00:00:00Z") == 0);
 }
 
@@ -148,6 +153,10 @@ static void test_garbage(void) {
         check_bad("   ");
         check_bad("2 parsecs ago");
         check_bad("13:99");
+        check_bad("123:00");
+        check_bad(":54");
+        check_bad("8:5");
+        check_bad("2024-04-20 8");
         check_bad("24:00");
         check_bad("12:60:00");
         check_bad("2024-13-01");
