@@ -166,37 +166,182 @@ void engine_ids_free(char **ids, size_t n) {
         free(ids);
 }
 
-int engine_list_parse(const char *json, size_t len, char ***ret_ids, size_t *ret_n) {
-        json_object *o = parse(json, len);
-        char **ids = NULL;
-        size_t n = 0;
+struct EngineListScanner {
+        char **ids;
+        size_t n_ids;
+        int depth;                            /* arrays and objects open, outside strings */
+        char open[ENGINE_JSON_DEPTH_MAX + 1]; /* '[' or '{' at each depth */
+        bool started, done, failed;
+        bool in_string, escape, string_bad, string_over;
+        char string[CONTAINER_STRING_MAX + 1];
+        size_t string_len;
+        enum { ID_NONE, ID_COLON, ID_VALUE } id; /* after the key "Id" / after its colon */
+        bool have_id;                            /* the current element gave its Id */
+};
 
-        if (!o || !json_object_is_type(o, json_type_array)) {
-                json_object_put(o);
+int engine_list_scanner_new(EngineListScanner **ret) {
+        EngineListScanner *s = calloc(1, sizeof(EngineListScanner));
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+EngineListScanner *engine_list_scanner_free(EngineListScanner *s) {
+        if (s) {
+                engine_ids_free(s->ids, s->n_ids);
+                free(s);
+        }
+        return NULL;
+}
+
+/* A string ended at the depth of the list's elements. */
+static int scanner_string_end(EngineListScanner *s) {
+        bool is_element = s->depth == 2 && s->open[1] == '{';
+        if (!is_element)
+                return 0;
+        s->string[s->string_len] = 0;
+        if (s->id == ID_VALUE) {
+                s->id = ID_NONE;
+                if (s->have_id)
+                        return 0;
+                s->have_id = true;
+                if (s->string_bad || s->string_over || !container_id_is_valid(s->string) ||
+                    s->n_ids >= ENGINE_LIST_MAX)
+                        return 0;
+                if (!s->ids) {
+                        s->ids = calloc(ENGINE_LIST_MAX + 1, sizeof(char *));
+                        if (!s->ids)
+                                return -ENOMEM;
+                }
+                s->ids[s->n_ids] = strdup(s->string);
+                if (!s->ids[s->n_ids])
+                        return -ENOMEM;
+                s->n_ids++;
+                return 0;
+        }
+        /* A key when a colon follows; any other token resets this. */
+        s->id = !s->string_bad && strcmp(s->string, "Id") == 0 ? ID_COLON : ID_NONE;
+        return 0;
+}
+
+int engine_list_scanner_feed(EngineListScanner *s, const char *data, size_t len) {
+        int r;
+
+        if (!s || s->failed)
+                return -EBADMSG;
+        for (size_t i = 0; i < len; i++) {
+                char ch = data[i];
+                if (s->in_string) {
+                        if (s->escape) {
+                                s->escape = false;
+                                s->string_bad = true; /* an id needs no escapes */
+                        } else if (ch == '\\')
+                                s->escape = true;
+                        else if (ch == '"') {
+                                s->in_string = false;
+                                r = scanner_string_end(s);
+                                if (r < 0)
+                                        return r;
+                        } else if ((unsigned char) ch < 0x20)
+                                goto bad;
+                        else if (s->string_len < CONTAINER_STRING_MAX)
+                                s->string[s->string_len++] = ch;
+                        else
+                                s->string_over = true;
+                        continue;
+                }
+                if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+                        continue;
+                if (s->done || (!s->started && ch != '['))
+                        goto bad;
+                switch (ch) {
+                case '"':
+                        if (s->depth == 0)
+                                goto bad;
+                        s->in_string = true;
+                        s->string_len = 0;
+                        s->string_bad = s->string_over = false;
+                        if (s->id == ID_COLON)
+                                s->id = ID_NONE; /* "Id" was a value, not a key */
+                        break;
+                case ':':
+                        s->id = s->id == ID_COLON ? ID_VALUE : ID_NONE;
+                        break;
+                case '[':
+                case '{':
+                        if (s->depth >= ENGINE_JSON_DEPTH_MAX)
+                                goto bad;
+                        s->open[s->depth++] = ch;
+                        s->started = true;
+                        s->id = ID_NONE;
+                        break;
+                case ']':
+                case '}':
+                        if (s->depth == 0 || s->open[s->depth - 1] != (ch == ']' ? '[' : '{'))
+                                goto bad;
+                        s->depth--;
+                        if (s->depth == 1)
+                                s->have_id = false; /* the element ended */
+                        if (s->depth == 0)
+                                s->done = true;
+                        s->id = ID_NONE;
+                        break;
+                case ',':
+                        if (s->depth == 1)
+                                s->have_id = false;
+                        s->id = ID_NONE;
+                        break;
+                default:
+                        if (s->depth == 0)
+                                goto bad;
+                        s->id = ID_NONE; /* a number, true, false, null */
+                        break;
+                }
+        }
+        return 0;
+bad:
+        s->failed = true;
+        return -EBADMSG;
+}
+
+int engine_list_scanner_finish(EngineListScanner *s, char ***ret_ids, size_t *ret_n) {
+        if (!s)
+                return -EINVAL;
+        if (s->failed || !s->done) {
+                engine_list_scanner_free(s);
                 return -EBADMSG;
         }
-        size_t total = json_object_array_length(o);
-        ids = calloc(MIN(total, (size_t) ENGINE_LIST_MAX) + 1, sizeof(char *));
-        if (!ids) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < total && n < ENGINE_LIST_MAX; i++) {
-                const char *id = get_string(json_object_array_get_idx(o, i), "Id");
-                if (!container_id_is_valid(id))
-                        continue;
-                ids[n] = strdup(id);
-                if (!ids[n]) {
-                        engine_ids_free(ids, n);
-                        json_object_put(o);
+        if (!s->ids) {
+                s->ids = calloc(1, sizeof(char *));
+                if (!s->ids) {
+                        engine_list_scanner_free(s);
                         return -ENOMEM;
                 }
-                n++;
         }
-        json_object_put(o);
-        *ret_ids = ids;
-        *ret_n = n;
+        *ret_ids = s->ids;
+        *ret_n = s->n_ids;
+        s->ids = NULL;
+        s->n_ids = 0;
+        engine_list_scanner_free(s);
         return 0;
+}
+
+int engine_list_parse(const char *json, size_t len, char ***ret_ids, size_t *ret_n) {
+        EngineListScanner *s;
+        int r;
+
+        if (!json)
+                return -EBADMSG;
+        r = engine_list_scanner_new(&s);
+        if (r < 0)
+                return r;
+        r = engine_list_scanner_feed(s, json, len);
+        if (r < 0) {
+                engine_list_scanner_free(s);
+                return r;
+        }
+        return engine_list_scanner_finish(s, ret_ids, ret_n);
 }
 
 static const struct {

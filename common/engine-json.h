@@ -34,6 +34,20 @@ int engine_inspect_parse(const char *json, size_t len, const char *engine, Conta
 int engine_list_parse(const char *json, size_t len, char ***ret_ids, size_t *ret_n);
 void engine_ids_free(char **ids, size_t n);
 
+/* The same, fed piece by piece as the body arrives, keeping only the ids: the list carries every
+ * container's labels, which whoever starts a container may make megabytes long, so it is never
+ * held whole (one container with 18 MB of labels made the engine's whole list unreadable). Only
+ * the "Id" of each top-level object counts ("Id" keys inside Labels do not); nesting is bounded
+ * by ENGINE_JSON_DEPTH_MAX. */
+typedef struct EngineListScanner EngineListScanner;
+int engine_list_scanner_new(EngineListScanner **ret);
+/* -EBADMSG once the text cannot be a JSON array, -ENOMEM. */
+int engine_list_scanner_feed(EngineListScanner *s, const char *data, size_t len);
+/* The ids, as engine_list_parse() returns them; -EBADMSG when the array is not complete. The
+ * scanner is freed either way. */
+int engine_list_scanner_finish(EngineListScanner *s, char ***ret_ids, size_t *ret_n);
+EngineListScanner *engine_list_scanner_free(EngineListScanner *s);
+
 typedef enum EngineAction {
         ENGINE_ACTION_IGNORE,  /* not a container event, or one that changes nothing we keep */
         ENGINE_ACTION_INSPECT, /* create, start, restart, rename, update...: ask for the details */

@@ -10,7 +10,9 @@
  * that a container started between the list and the stream cannot be missed.
  * - one request at a time (list, then an inspect per queued container), each on a fresh
  *   connection with "Connection: close": simple, and a slow or broken answer costs one request,
- *   not the stream. Bodies are buffered up to ENGINE_RESPONSE_MAX, each request has a deadline.
+ *   not the stream. Inspect bodies are buffered up to ENGINE_RESPONSE_MAX; the list, which holds
+ *   every container's labels, is only scanned for its ids as it arrives
+ *   (engine_list_scanner_feed()). Each request has a deadline.
  *
  * Decisions:
  * - Events name a container before its inspect arrives: create / start / die / destroy update the
@@ -64,7 +66,8 @@ typedef struct Conn {
         HttpResponse *http;
         bool head_done;
         bool skipping; /* events: dropping the rest of a line over ENGINE_EVENT_LINE_MAX */
-        char *body;    /* requests: the body so far; events: the current line */
+        char *body;    /* inspect: the body so far; events: the current line */
+        EngineListScanner *list; /* list: its ids, read as the body arrives (never held whole) */
         size_t body_len, body_size, body_max;
         char id[CONTAINER_STRING_MAX + 1]; /* REQUEST_INSPECT */
 } Conn;
@@ -116,6 +119,7 @@ static void conn_close(Conn *c) {
         free(c->body);
         c->body = NULL;
         c->body_len = c->body_size = 0;
+        c->list = engine_list_scanner_free(c->list);
         c->kind = REQUEST_NONE;
         c->head_done = false;
         c->skipping = false;
@@ -304,12 +308,13 @@ static int reconcile_one(const ContainerInfo *c, void *userdata) {
         return 0;
 }
 
-static void engine_handle_list(Engine *e, const char *body, size_t len) {
+/* The list's ids, from the scanner the body went through (taken and freed). */
+static void engine_handle_list(Engine *e, EngineListScanner *scanner) {
         char **ids = NULL;
         size_t n = 0;
         int r;
 
-        r = engine_list_parse(body, len, &ids, &n);
+        r = scanner ? engine_list_scanner_finish(scanner, &ids, &n) : -EBADMSG;
         if (r < 0) {
                 e->stats->failures++;
                 engine_set_error(e, "container list", r);
@@ -548,6 +553,15 @@ static int on_events_body(const char *data, size_t len, void *userdata) {
 static int on_request_body(const char *data, size_t len, void *userdata) {
         Conn *c = userdata;
 
+        if (c->kind == REQUEST_LIST && c->http->status == 200) {
+                /* Every container's labels are in there: scanned, not buffered. */
+                if (!c->list) {
+                        int r = engine_list_scanner_new(&c->list);
+                        if (r < 0)
+                                return r;
+                }
+                return engine_list_scanner_feed(c->list, data, len);
+        }
         if (len > c->body_max - c->body_len)
                 return -E2BIG;
         if (c->body_len + len + 1 > c->body_size) {
@@ -583,9 +597,10 @@ static void request_done(Conn *c, int error) {
                 e->stats->failures++;
                 snprintf(e->stats->last_error, sizeof(e->stats->last_error), "HTTP status %d",
                          c->http->status);
-        } else if (kind == REQUEST_LIST)
-                engine_handle_list(e, c->body ? c->body : "", c->body_len);
-        else
+        } else if (kind == REQUEST_LIST) {
+                engine_handle_list(e, c->list);
+                c->list = NULL;
+        } else
                 engine_handle_inspect(e, id, c->body ? c->body : "", c->body_len);
         conn_close(c);
         engine_next_request(e);

@@ -16,7 +16,7 @@
 
 typedef struct Engine Engine;
 
-#define ENGINE_RESPONSE_MAX (16 * 1024 * 1024)        /* one list or inspect response body */
+#define ENGINE_RESPONSE_MAX (16 * 1024 * 1024)        /* one inspect response body (or error) */
 #define ENGINE_EVENT_LINE_MAX (64 * 1024)             /* one event of the /events stream */
 #define ENGINE_QUEUE_MAX 8192                         /* containers waiting for an inspect */
 #define ENGINE_REQUEST_TIMEOUT_USEC (10ULL * 1000000) /* one list or inspect, start to end */

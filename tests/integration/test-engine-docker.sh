@@ -9,6 +9,7 @@
 # - a container touching another's categories -> target_container;
 # - a container started with --cgroup-parent (cgroupfs driver: /<parent>/<id>) -> named by pid;
 # - a container whose events are over the line bound (80 KB of labels) -> still learnt, removal too;
+# - a list over the inspect bound (one container with 18 MB of labels) -> the others still learnt;
 # - a container learnt late (started while the daemon did not follow docker) -> its stored
 #   denials are re-resolved when the daemon catches up;
 # - after docker rm the old denials still carry the name, --container/--image/--pod find them,
@@ -168,6 +169,22 @@ check "pid$$" 'assert o["container"]["name"] == n + "-web" and o["attribution"] 
 avcctl containers | grep -q "$n-web" || fail "avcctl containers does not list $n-web"
 [ "$(count_lines avcctl -o json query --image "$DOCKER_IMAGE")" -ge 5 ] || fail "--image after restart"
 stop_daemon
+
+# One container with 18 MB of labels (its owner chose them) makes docker's container list larger
+# than any inspect may be (ENGINE_RESPONSE_MAX, 16 MiB): the list is read for its ids as it
+# arrives, so the containers around it are still learnt at start-up.
+python3 -c 'import sys
+for i in range(300): print("avcw.big%d=%s" % (i, "x" * 60000))' > "$T/hugelabels"
+$DOCKER create --network none --name "$n-hugelist" --label-file "$T/hugelabels" "$DOCKER_IMAGE" \
+        sleep 300 > /dev/null || fail "docker create with 18 MB of labels failed"
+rm -f "$T/hugelabels"
+run --name "$n-listed" --security-opt label=level:s0:c939,c949 "$DOCKER_IMAGE" sleep 300
+CONFIG=$T/conf start_daemon --input netlink
+wait_for 20 registry_has "$n-listed" ||
+        fail "a container next to one with 18 MB of labels was not learnt: $(avcctl -o json stats)"
+[ "$(registry_field "$n-listed" mcs)" = c939,c949 ] || fail "categories of $n-listed"
+stop_daemon
+$DOCKER rm -f "$n-hugelist" > /dev/null
 
 # dockerd goes away and comes back: said once, reconnected, new containers followed.
 CONFIG=$T/conf start_daemon --input netlink

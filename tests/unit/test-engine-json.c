@@ -109,6 +109,7 @@ static void test_lists(void) {
         size_t len, n;
         char **ids;
         _cleanup_(freep) char *docker = load("docker-20.10-list.json", &len);
+        size_t docker_len = len;
         CHECK_RC(engine_list_parse(docker, len, &ids, &n), 0);
         CHECK_RC(n, 3);
         CHECK_STREQ(ids[0], "0f5ca8ae2c44e0d96f4e2003411df6e2aae63e6a0e6b4a7d38bc9228f1e39a2c");
@@ -139,6 +140,62 @@ static void test_lists(void) {
         free(big);
         CHECK_RC(engine_list_parse("{}", 2, &ids, &n), -EBADMSG);
         CHECK_RC(engine_list_parse("[", 1, &ids, &n), -EBADMSG);
+        CHECK_RC(engine_list_parse("[{\"Id\":\"a\"}]x", 14, &ids, &n), -EBADMSG);
+        CHECK_RC(engine_list_parse("[{\"Id\":\"a\"]", 12, &ids, &n), -EBADMSG);
+
+        /* Only an element's own Id: not an "Id" label (deeper), not a second Id, not a value
+         * "Id"; a string with escapes is no id. */
+        static const char tricky[] =
+                "[{\"Names\":[\"Id\"],\"Labels\":{\"Id\":\"forged1\"},\"Id\":\"real1\","
+                "\"Id\":\"forged2\"},{\"Name\":\"Id\",\"Id\":\"real2\"},"
+                "{\"Id\":\"es\\u0063aped\"},{\"Image\":\"x\\\"Id\\\":\\\"forged3\"}]";
+        CHECK_RC(engine_list_parse(tricky, strlen(tricky), &ids, &n), 0);
+        CHECK_RC(n, 2);
+        CHECK_STREQ(ids[0], "real1");
+        CHECK_STREQ(ids[1], "real2");
+        engine_ids_free(ids, n);
+
+        /* Fed in pieces of any size, as the body arrives: the same ids. */
+        for (size_t step = 1; step < 64; step += 7) {
+                EngineListScanner *sc;
+                CHECK_RC(engine_list_scanner_new(&sc), 0);
+                for (size_t pos = 0; pos < docker_len; pos += step)
+                        CHECK_RC(engine_list_scanner_feed(sc, docker + pos,
+                                                          MIN(step, docker_len - pos)),
+                                 0);
+                CHECK_RC(engine_list_scanner_finish(sc, &ids, &n), 0);
+                CHECK_RC(n, 3);
+                CHECK_STREQ(ids[0],
+                            "0f5ca8ae2c44e0d96f4e2003411df6e2aae63e6a0e6b4a7d38bc9228f1e39a2c");
+                engine_ids_free(ids, n);
+        }
+
+        /* A container with 20 MB of labels (whoever starts it chooses them) costs nothing: the
+         * list is read through, not held, and the containers around it are all there. */
+        {
+                EngineListScanner *sc;
+                char chunk[65536];
+                memset(chunk, 'x', sizeof(chunk));
+                CHECK_RC(engine_list_scanner_new(&sc), 0);
+                static const char head[] = "[{\"Id\":\"before\"},{\"Labels\":{\"big\":\"";
+                static const char tail[] = "\"},\"Id\":\"huge\"},{\"Id\":\"after\"}]";
+                CHECK_RC(engine_list_scanner_feed(sc, head, strlen(head)), 0);
+                for (int i = 0; i < 20 * 16; i++)
+                        CHECK_RC(engine_list_scanner_feed(sc, chunk, sizeof(chunk)), 0);
+                CHECK_RC(engine_list_scanner_feed(sc, tail, strlen(tail)), 0);
+                CHECK_RC(engine_list_scanner_finish(sc, &ids, &n), 0);
+                CHECK_RC(n, 3);
+                CHECK_STREQ(ids[0], "before");
+                CHECK_STREQ(ids[1], "huge");
+                CHECK_STREQ(ids[2], "after");
+                engine_ids_free(ids, n);
+        }
+
+        /* Nesting beyond ENGINE_JSON_DEPTH_MAX is refused, like the other documents. */
+        char deep[2 * ENGINE_JSON_DEPTH_MAX + 8];
+        memset(deep, '[', ENGINE_JSON_DEPTH_MAX + 1);
+        memset(deep + ENGINE_JSON_DEPTH_MAX + 1, ']', ENGINE_JSON_DEPTH_MAX + 1);
+        CHECK_RC(engine_list_parse(deep, 2 * (ENGINE_JSON_DEPTH_MAX + 1), &ids, &n), -EBADMSG);
 }
 
 static void check_events(const char *file, const EngineAction *expected, size_t n_expected) {
