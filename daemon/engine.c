@@ -23,7 +23,9 @@
  *   bound; nothing better is known). Not done when the list was cut at ENGINE_LIST_MAX.
  * - The engine being absent is normal (not every host runs both): the first failure is logged
  *   once, retries back off from ENGINE_RETRY_MIN_USEC to ENGINE_RETRY_MAX_USEC and stay silent,
- *   and stats show the state. Losing a connected engine is logged once too.
+ *   and stats show the state. Losing a connected engine is logged once too. A failed container
+ *   list is a failed connection (retried the same way): without it the containers that already
+ *   exist would stay unknown while the stream looked healthy.
  * - Everything an engine sends is untrusted: sizes are bounded (responses, event lines, the
  *   inspect queue) and the JSON goes through common/engine-json.c. */
 
@@ -86,7 +88,8 @@ struct Engine {
         sd_event_source *retry;
         uint64_t backoff_usec, retry_min_usec, retry_max_usec;
         bool connected;
-        bool quiet; /* the current outage was logged */
+        bool listed; /* ... and its container list was read: the engine is followed */
+        bool quiet;  /* the current outage was logged */
 };
 
 static int64_t now_ms(void) {
@@ -309,17 +312,14 @@ static int reconcile_one(const ContainerInfo *c, void *userdata) {
 }
 
 /* The list's ids, from the scanner the body went through (taken and freed). */
-static void engine_handle_list(Engine *e, EngineListScanner *scanner) {
+static int engine_handle_list(Engine *e, EngineListScanner *scanner) {
         char **ids = NULL;
         size_t n = 0;
         int r;
 
         r = scanner ? engine_list_scanner_finish(scanner, &ids, &n) : -EBADMSG;
-        if (r < 0) {
-                e->stats->failures++;
-                engine_set_error(e, "container list", r);
-                return;
-        }
+        if (r < 0)
+                return r;
         if (n < ENGINE_LIST_MAX) {
                 Reconcile rc = {.engine = e, .listed = ids, .n_listed = n};
                 r = registry_foreach(e->registry, reconcile_one, &rc);
@@ -335,6 +335,10 @@ static void engine_handle_list(Engine *e, EngineListScanner *scanner) {
                 engine_queue_inspect(e, ids[i]);
         log_info("Following %s at %s: %zu container(s).", e->name, e->socket_path, n);
         engine_ids_free(ids, n);
+        e->listed = true;
+        e->quiet = false;
+        e->backoff_usec = 0;
+        return 0;
 }
 
 static void engine_handle_inspect(Engine *e, const char *id, const char *body, size_t len) {
@@ -443,12 +447,14 @@ static void engine_schedule_retry(Engine *e) {
 
 /* The event stream failed or ended: drop everything, try again later. */
 static void engine_disconnect(Engine *e, int error, const char *what) {
-        bool was_connected = e->connected;
+        /* Lost only once it was followed: a stream whose list keeps failing is an outage that
+         * goes on (said once, retried with a growing backoff), not a loss per attempt. */
+        bool was_connected = e->connected && e->listed;
 
         conn_close(&e->events);
         conn_close(&e->request);
         engine_clear_queue(e);
-        e->connected = false;
+        e->connected = e->listed = false;
         e->stats->failures++;
         engine_set_error(e, what, error);
         if (was_connected) {
@@ -502,8 +508,6 @@ static int events_head(Conn *c) {
                            e->name, e->socket_path);
         e->recorded = recorded;
         e->connected = true;
-        e->quiet = false;
-        e->backoff_usec = 0;
         e->stats->last_error[0] = 0;
         engine_set_state(e, "connected");
         engine_start_request(e, REQUEST_LIST, NULL);
@@ -587,22 +591,32 @@ static void request_done(Conn *c, int error) {
         char id[sizeof(c->id)];
 
         memcpy(id, c->id, sizeof(id));
-        if (error < 0) {
-                e->stats->failures++;
-                engine_set_error(e, kind == REQUEST_LIST ? "container list" : "container inspect",
-                                 error);
-        } else if (c->http->status == 404 && kind == REQUEST_INSPECT) {
-                /* Gone before we asked: its events have said what there is to say. */
-        } else if (c->http->status != 200) {
-                e->stats->failures++;
-                snprintf(e->stats->last_error, sizeof(e->stats->last_error), "HTTP status %d",
-                         c->http->status);
-        } else if (kind == REQUEST_LIST) {
-                engine_handle_list(e, c->list);
-                c->list = NULL;
-        } else
-                engine_handle_inspect(e, id, c->body ? c->body : "", c->body_len);
-        conn_close(c);
+        if (kind == REQUEST_LIST) {
+                /* Without the list the containers that already exist stay unknown and no
+                 * removal is reconciled: a failed list (an engine not ready yet, a bad answer)
+                 * is a failed connection, retried from the start with the backoff. */
+                int r = error < 0                ? error
+                        : c->http->status != 200 ? -EPROTO
+                                                 : engine_handle_list(e, TAKE_PTR(c->list));
+                conn_close(c);
+                if (r < 0) {
+                        engine_disconnect(e, r, "container list");
+                        return;
+                }
+        } else {
+                if (error < 0) {
+                        e->stats->failures++;
+                        engine_set_error(e, "container inspect", error);
+                } else if (c->http->status == 404) {
+                        /* Gone before we asked: its events have said what there is to say. */
+                } else if (c->http->status != 200) {
+                        e->stats->failures++;
+                        snprintf(e->stats->last_error, sizeof(e->stats->last_error),
+                                 "HTTP status %d", c->http->status);
+                } else
+                        engine_handle_inspect(e, id, c->body ? c->body : "", c->body_len);
+                conn_close(c);
+        }
         engine_next_request(e);
 }
 

@@ -11,6 +11,8 @@
 #   big              a body over ENGINE_RESPONSE_MAX (Content-Length says so, bytes follow)
 #   slow             never answers (the client's request deadline)
 #   after            normal: queued behind slow, must still be inspected
+# With FAIL_LISTS=N in the environment, the first N container lists answer 500 (an engine that
+# is not ready yet, or fails for a while).
 import json
 import os
 import socket
@@ -23,6 +25,7 @@ RESPONSE_MAX = 16 * 1024 * 1024
 IDS = {n: format(i + 1, "064x") for i, n in enumerate(["good", "evt", "big", "slow", "after"])}
 NAMES = {"good": "\x1b]0;owned\x07web", "evt": "evt", "after": "after"}
 CATS = {"good": "c1,c2", "evt": "c3,c4", "after": "c5,c6"}
+LISTS_TO_FAIL = [int(os.environ.get("FAIL_LISTS", "0"))]
 
 
 def inspect(name):
@@ -82,6 +85,9 @@ def handle(conn):
         path = req.split(b" ")[1].decode()
         if path.startswith("/events"):
             events(conn)
+        elif path.startswith("/containers/json") and LISTS_TO_FAIL[0] > 0:
+            LISTS_TO_FAIL[0] -= 1
+            respond(conn, 500, b'{"message":"not ready"}')
         elif path.startswith("/containers/json"):
             respond(conn, 200, json.dumps([{"Id": IDS[n]} for n in
                                            ["good", "big", "slow", "after"]]).encode())
