@@ -520,32 +520,53 @@ static void index_rebuild(Registry *r) {
         }
 }
 
-static int compare_removed(const void *a, const void *b) {
-        const Entry *x = *(const Entry *const *) a, *y = *(const Entry *const *) b;
-        return x->info.removed_ms < y->info.removed_ms   ? -1
-               : x->info.removed_ms > y->info.removed_ms ? 1
-                                                         : 0;
+/* How long ago a container ended, for eviction: removed ones first (tier 0, by removal time),
+ * then those that exited and were never removed (tier 1, by when they stopped: a host whose
+ * engine has no API, seen through the /proc scan only, never reports a removal). Running ones and
+ * those whose state is unknown are never evicted (tier 2). */
+static int eviction_tier(const ContainerInfo *c, int64_t *ret_ended_ms) {
+        if (c->removed_ms > 0) {
+                *ret_ended_ms = c->removed_ms;
+                return 0;
+        }
+        if (c->state == CONTAINER_STATE_EXITED && c->finished_ms > 0) {
+                *ret_ended_ms = c->finished_ms;
+                return 1;
+        }
+        *ret_ended_ms = 0;
+        return 2;
 }
 
-/* Makes room: the REGISTRY_EVICT_BATCH containers removed longest ago leave memory. Their rows
- * stay in the database, so queries by name still find their denials. -ENOSPC when none is
- * removed. */
-static int registry_evict(Registry *r) {
-        _cleanup_(freep) Entry **removed = calloc(r->n_entries, sizeof(Entry *));
-        size_t n = 0;
+static int compare_ended(const void *a, const void *b) {
+        const Entry *x = *(const Entry *const *) a, *y = *(const Entry *const *) b;
+        int64_t ex, ey;
+        int tx = eviction_tier(&x->info, &ex), ty = eviction_tier(&y->info, &ey);
+        if (tx != ty)
+                return tx < ty ? -1 : 1;
+        return ex < ey ? -1 : ex > ey ? 1 : 0;
+}
 
-        if (!removed)
+/* Makes room: the REGISTRY_EVICT_BATCH containers that ended longest ago (removed first, then
+ * exited) leave memory. Their rows stay in the database, so queries by name still find their
+ * denials, and an engine's event brings one back if it starts again. -ENOSPC when every container
+ * runs (or may). */
+static int registry_evict(Registry *r) {
+        _cleanup_(freep) Entry **ended = calloc(r->n_entries, sizeof(Entry *));
+        size_t n = 0;
+        int64_t unused;
+
+        if (!ended)
                 return -ENOMEM;
         for (size_t i = 0; i < r->n_entries; i++)
-                if (r->entries[i].info.removed_ms > 0)
-                        removed[n++] = &r->entries[i];
+                if (eviction_tier(&r->entries[i].info, &unused) < 2)
+                        ended[n++] = &r->entries[i];
         if (n == 0)
                 return -ENOSPC;
-        qsort(removed, n, sizeof(Entry *), compare_removed);
+        qsort(ended, n, sizeof(Entry *), compare_ended);
         n = MIN(n, (size_t) REGISTRY_EVICT_BATCH);
         for (size_t i = 0; i < n; i++) {
-                container_info_done(&removed[i]->info); /* id NULL: marks it for compaction */
-                removed[i]->row = -1;
+                container_info_done(&ended[i]->info); /* id NULL: marks it for compaction */
+                ended[i]->row = -1;
         }
         size_t kept = 0;
         for (size_t i = 0; i < r->n_entries; i++)

@@ -203,6 +203,31 @@ static void test_bound(void) {
         CHECK_STREQ(registry_get(r, ID_A)->name, "new");
         registry_free(r);
 
+        /* Full of containers that exited and were never removed (a host seen through the /proc
+         * scan only: nothing reports removals): those that stopped longest ago leave, and the
+         * removed ones go before any of them. */
+        CHECK_RC(registry_new(NULL, &r), 0);
+        for (int i = 0; i < REGISTRY_CONTAINERS_MAX; i++) {
+                snprintf(id, sizeof(id), "%064x", i + 1);
+                CHECK_RC(add(r, id, NULL, NULL, T0 + i, 0), 1);
+                ContainerInfo stop = {.id = id,
+                                      .state = CONTAINER_STATE_EXITED,
+                                      /* the last ones stopped first */
+                                      .finished_ms = T0 + 3000000 - i};
+                CHECK_RC(registry_update(r, &stop), 1);
+        }
+        snprintf(id, sizeof(id), "%064x", REGISTRY_CONTAINERS_MAX);
+        CHECK_RC(add(r, id, NULL, NULL, T0, T0 + 4000000), 1); /* removed (after all stopped) */
+        CHECK_RC(add(r, ID_A, "new", "c1,c2", T0 + 5000000, 0), 1);
+        CHECK_RC(registry_size(r), REGISTRY_CONTAINERS_MAX - REGISTRY_EVICT_BATCH + 1);
+        CHECK(!registry_get(r, id)); /* the removed one went first */
+        snprintf(id, sizeof(id), "%064x", REGISTRY_CONTAINERS_MAX - 1);
+        CHECK(!registry_get(r, id)); /* then the one that stopped longest ago */
+        snprintf(id, sizeof(id), "%064x", 1);
+        CHECK(registry_get(r, id)); /* stopped last: kept */
+        CHECK_STREQ(registry_get(r, ID_A)->name, "new");
+        registry_free(r);
+
         /* Full of live containers: nothing may be forgotten, the new one is refused. */
         CHECK_RC(registry_new(NULL, &r), 0);
         for (int i = 0; i < REGISTRY_CONTAINERS_MAX; i++) {
