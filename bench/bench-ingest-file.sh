@@ -4,7 +4,11 @@
 # `avcwatchd --input FILE`. Prints records/s and denials/s per CPU second of the daemon (it is
 # single threaded: one core), wall time, peak RSS, and the database size per denial.
 #
-#   bench/bench-ingest-file.sh [DENIALS=1000000] [BUILD=build] [RUNS=3]
+# COMPARE=OTHER_BUILD_DIR runs another build (e.g. an older commit's) on the same input in the
+# same run, alternating with BUILD run by run, and prints both medians and their ratio: on a
+# shared machine whose speed varies from day to day, the ratio is the figure that holds.
+#
+#   bench/bench-ingest-file.sh [DENIALS=1000000] [BUILD=build] [RUNS=3] [COMPARE=dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DENIALS=${DENIALS:-${1:-1000000}}
@@ -20,21 +24,22 @@ bytes=$(stat -c %s "$T/audit.log")
 echo "input: $DENIALS denials, $records records, $((bytes / 1024 / 1024)) MiB ($T/audit.log)"
 
 tick=$(getconf CLK_TCK)
-results=()
-for run in $(seq 1 "$RUNS"); do
+# one_run BUILD LABEL: one pass over the input; prints a line, sets rps
+one_run() {
+        local b=$1 label=$2
         rm -f "$T"/db*
         start=$(date +%s.%N)
-        "$BUILD/daemon/avcwatchd" --config /dev/null --db "$T/db" --socket "$T/sock" \
+        "$b/daemon/avcwatchd" --config /dev/null --db "$T/db" --socket "$T/sock" \
                 --input "$T/audit.log" 2> "$T/daemon.log" &
         pid=$!
-        until "$BUILD/client/avcctl" --socket "$T/sock" -o json stats 2>/dev/null |
+        until "$b/client/avcctl" --socket "$T/sock" -o json stats 2>/dev/null |
                 grep -q '"input_eof":true'; do
                 sleep 0.05
         done
         end=$(date +%s.%N)
         read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
         hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-        stored=$("$BUILD/client/avcctl" --socket "$T/sock" -o json stats |
+        stored=$("$b/client/avcctl" --socket "$T/sock" -o json stats |
                 python3 -c 'import json,sys; print(json.load(sys.stdin)["denials_stored"])')
         kill -TERM "$pid"; wait "$pid" || true; pid=
         dbbytes=$(du -cb "$T"/db* | tail -1 | cut -f1)
@@ -42,11 +47,26 @@ for run in $(seq 1 "$RUNS"); do
         wall=$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')
         rps=$(awk -v r="$records" -v c="$cpu" 'BEGIN {printf "%d", r / c}')
         dps=$(awk -v r="$stored" -v c="$cpu" 'BEGIN {printf "%d", r / c}')
-        printf 'run %d: %d records, %d denials stored, wall %.2f s, cpu %.2f s -> %d records/s/core, %d denials/s/core, peak RSS %d MiB, db %d bytes/denial\n' \
-                "$run" "$records" "$stored" "$wall" "$cpu" "$rps" "$dps" \
+        printf '%srun %d: %d records, %d denials stored, wall %.2f s, cpu %.2f s -> %d records/s/core, %d denials/s/core, peak RSS %d MiB, db %d bytes/denial\n' \
+                "$label" "$run" "$records" "$stored" "$wall" "$cpu" "$rps" "$dps" \
                 "$((hwm / 1024))" "$((dbbytes / stored))"
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+results=()
+others=()
+for run in $(seq 1 "$RUNS"); do
+        one_run "$BUILD" ""
         results+=("$rps")
+        if [ -n "${COMPARE:-}" ]; then
+                one_run "$COMPARE" "  ($COMPARE) "
+                others+=("$rps")
+        fi
 done
-median=$(printf '%s\n' "${results[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "median: $median records/s per core (raw log: $((bytes / DENIALS)) bytes/denial)"
-echo "reproduce: DENIALS=$DENIALS RUNS=$RUNS bench/bench-ingest-file.sh"
+m=$(median "${results[@]}")
+echo "median: $m records/s per core (raw log: $((bytes / DENIALS)) bytes/denial)"
+if [ -n "${COMPARE:-}" ]; then
+        o=$(median "${others[@]}")
+        echo "median of $COMPARE: $o records/s per core; $BUILD / $COMPARE = $(awk -v a="$m" -v b="$o" 'BEGIN {printf "%.2f", a / b}')"
+fi
+echo "reproduce: DENIALS=$DENIALS RUNS=$RUNS${COMPARE:+ COMPARE=$COMPARE} bench/bench-ingest-file.sh"
