@@ -174,8 +174,10 @@ int store_container_name_known(Store *s, const char *name) {
 
         if (!s || !name)
                 return -EINVAL;
-        rc = sqlite3_prepare_v2(s->ro, "SELECT 1 FROM containers WHERE name = ?1 LIMIT 1", -1, &st,
-                                NULL);
+        rc = sqlite3_prepare_v2(s->ro,
+                                "SELECT 1 FROM containers WHERE name = ?1 UNION ALL SELECT 1 FROM "
+                                "container_names WHERE name = ?1 LIMIT 1",
+                                -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return store_error(s, s->ro, rc);
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -192,7 +194,8 @@ static void containers_where(SqlBuf *b, const Plan *p) {
         const DenialFilter *f = p->f;
         sql_add(b, "1");
         if (f->container) {
-                sql_add(b, " AND (c.name = :container");
+                sql_add(b, " AND (c.name = :container OR c.id IN (SELECT container FROM "
+                           "container_names WHERE name = :container)");
                 if (p->container_hi)
                         sql_add(b, " OR (c.container_id >= :container AND c.container_id < "
                                    ":container_hi)");

@@ -1865,7 +1865,25 @@ static const char schema_v2_sql[] =
         "  PRIMARY KEY (time_ms, serial, seq, container)\n"
         ") WITHOUT ROWID;\n"
         "CREATE INDEX IF NOT EXISTS denial_candidates_container ON denial_candidates(container);\n"
-        "CREATE INDEX IF NOT EXISTS containers_mcs ON containers(mcs);\n";
+        "CREATE INDEX IF NOT EXISTS containers_mcs ON containers(mcs);\n"
+        /* Names a container had before a rename (docker rename, podman rename): queries by an
+         * old name still find its denials. At most STORE_OLD_NAMES_MAX per container, so that a
+         * rename loop cannot grow the table without bound. */
+        "CREATE TABLE IF NOT EXISTS container_names (\n"
+        "  container INTEGER NOT NULL REFERENCES containers(id),\n"
+        "  name TEXT NOT NULL,\n"
+        "  PRIMARY KEY (container, name)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE INDEX IF NOT EXISTS container_names_name ON container_names(name);\n"
+        "CREATE TRIGGER IF NOT EXISTS containers_renamed AFTER UPDATE OF name ON containers\n"
+        "  WHEN old.name IS NOT NULL AND old.name != '' AND new.name IS NOT NULL\n"
+        "    AND old.name != new.name\n"
+        "    AND (SELECT count(*) FROM container_names WHERE container = old.id) < " STRINGIFY(
+                STORE_OLD_NAMES_MAX) "\n"
+                                     "BEGIN\n"
+                                     "  INSERT OR IGNORE INTO container_names (container, name) "
+                                     "VALUES (old.id, old.name);\n"
+                                     "END;\n";
 
 static int store_migrate_v2(Store *s) {
         char sql[256];

@@ -73,8 +73,11 @@ typedef struct StorePage {
 int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *after, unsigned limit,
                 store_row_cb cb, void *userdata, StorePage *ret_page);
 
-/* Whether the registry holds a container of that name (then a --container value that also
- * looks like an id prefix is the name only): 1, 0, or a negative errno. */
+/* Whether the registry holds a container of that name, now or before a rename (then a
+ * --container value that also looks like an id prefix is the name only): 1, 0, or a negative
+ * errno. A query by --container NAME finds the containers that have that name and those that had
+ * it before a rename (at most STORE_OLD_NAMES_MAX old names are kept per container). */
+#define STORE_OLD_NAMES_MAX 64
 int store_container_name_known(Store *s, const char *name);
 
 #define STORE_QUERY_BUDGET_USEC (100 * 1000)

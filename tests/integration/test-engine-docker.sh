@@ -142,6 +142,26 @@ assert o["container"]["name"] == n + "-cgp" and o["container"]["engine"] == "doc
         $DOCKER rm -f "$n-cgp" > /dev/null
 fi
 
+# docker rename: the container's denials show its new name, and its old name still finds them
+# (an alert or a journal entry from before the rename names it so).
+run --name "$n-old" --security-opt label=level:s0:c111,c222 "$DOCKER_IMAGE" sleep 300
+wait_for 10 registry_has "$n-old" || fail "$n-old not learnt"
+inject --count 1 --mark "ren$$" --pid "$(container_pid docker "$n-old")" \
+        --scontext "$(ctx c111,c222)" > /dev/null
+wait_for 15 has "ren$$" 1 || fail "denial of $n-old not stored"
+$DOCKER rename "$n-old" "$n-new"
+wait_for 10 registry_has "$n-new" || fail "the rename to $n-new was not learnt"
+for name in "$n-old" "$n-new"; do
+        avcctl -o json query --container "$name" > "$T/ren.json"
+        python3 - "$T/ren.json" "$n-new" << 'PY' || fail "--container $name after the rename: $(cat "$T/ren.json")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 1, rows
+assert rows[0]["container"]["name"] == sys.argv[2], rows[0]["container"]
+PY
+done
+$DOCKER rm -f "$n-new" > /dev/null
+
 # docker rm: the history stays.
 $DOCKER rm -f "$n-web" > /dev/null
 wait_for 10 bash -c "[ \"\$(\"$AVCCTL\" --socket \"$AVC_SOCKET\" -o json containers | grep '\"$n-web\"' | grep -c '\"removed\":\"')\" = 1 ]" ||

@@ -483,6 +483,9 @@ static size_t count_where(const Denial *all, size_t n, bool (*pred)(const Denial
 static bool is_web(const Denial *d) {
         return d->has_container && strcmp(d->container.id, ID_WEB) == 0;
 }
+static bool is_db(const Denial *d) {
+        return d->has_container && strcmp(d->container.id, ID_DB) == 0;
+}
 static bool is_4dd(const Denial *d) {
         return d->has_container && strncmp(d->container.id, "4dd", 3) == 0;
 }
@@ -617,6 +620,30 @@ static void test_filters(void) {
                 CHECK_RC(fwd.d[i].id, rev.d[rev.n - 1 - i].id);
         rows_done(&fwd);
         rows_done(&rev);
+
+        /* After a rename (the registry writes the new name over the old one), the old name still
+         * finds the container's denials, as does the new one; the rows show the new name. */
+        CHECK_RC(sqlite3_exec(store_get_db(s),
+                              "UPDATE containers SET name = 'web-old' WHERE name = 'web'", NULL,
+                              NULL, NULL),
+                 SQLITE_OK);
+        for (int i = 0; i < 2; i++) {
+                f = (DenialFilter){.container = (char *) (i ? "web-old" : "web")};
+                Rows renamed = query(s, &f, false, 0, 0);
+                CHECK_RC(renamed.n, N_FILTER * 2 / 5);
+                CHECK_STREQ(renamed.d[0].container.name, "web-old");
+                rows_done(&renamed);
+        }
+        CHECK_RC(store_container_name_known(s, "web"), 1);
+        /* A new container taking the old name: both are "web" to a query. */
+        CHECK_RC(sqlite3_exec(store_get_db(s),
+                              "UPDATE containers SET name = 'web' WHERE name = 'db'", NULL, NULL,
+                              NULL),
+                 SQLITE_OK);
+        f = (DenialFilter){.container = (char *) "web"};
+        Rows both = query(s, &f, false, 0, 0);
+        CHECK_RC(both.n, count_where(all, N_FILTER, is_web) + count_where(all, N_FILTER, is_db));
+        rows_done(&both);
 
         s = store_free(s);
         free_denials(all, N_FILTER);
