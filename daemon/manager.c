@@ -61,6 +61,7 @@
 #define RETENTION_FIRST_USEC (2 * 1000 * 1000)     /* after start-up or a reload */
 #define RETENTION_BUSY_USEC (20 * 1000)            /* between two steps while pruning */
 #define RETENTION_STEP_USEC (10 * 1000)            /* what one step is meant to take */
+#define STORE_CHECK_EXTEND_USEC (30 * 1000 * 1000) /* asked of the service manager per progress */
 #define RETENTION_INTERVAL_USEC (60 * 1000 * 1000) /* checks when there was nothing to do */
 #define PENDING_DENIALS_MAX (STORE_BATCH_ROWS * 2)
 /* At exit, how long journald may take to accept what is still queued. */
@@ -108,6 +109,23 @@ static uint64_t now_monotonic_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* store_open() reads every page of an existing database before writing to it (a damaged file is
+ * refused, not written over): on a store of many GB that takes minutes when the pages are not
+ * cached. The service manager hears that start-up goes on, so that TimeoutStartSec= does not
+ * kill a daemon that is only checking (Type=notify, EXTEND_TIMEOUT_USEC=). */
+static void on_store_check_progress(void *userdata, uint64_t elapsed_usec) {
+        Manager *m = userdata;
+
+        if (elapsed_usec < 2 * STORE_PROGRESS_USEC)
+                log_info("Checking the database '%s' before writing to it (every page: a large "
+                         "store takes a while).",
+                         m->config.database);
+        (void) sd_notifyf(false,
+                          "EXTEND_TIMEOUT_USEC=%" PRIu64 "\nSTATUS=Checking the database (%" PRIu64
+                          " s so far).",
+                          (uint64_t) STORE_CHECK_EXTEND_USEC, elapsed_usec / 1000000);
 }
 
 static int64_t now_realtime_ms(void) {
@@ -891,7 +909,12 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of '%s': %m",
                                        m->config.database);
-        r = store_open(m->config.database, &m->store);
+        uint64_t check_start = now_monotonic_usec();
+        r = store_open_with_progress(m->config.database, STORE_PROGRESS_USEC,
+                                     on_store_check_progress, m, &m->store);
+        if (r >= 0 && now_monotonic_usec() - check_start >= STORE_PROGRESS_USEC)
+                log_info("Checked the database '%s' in %.1f s.", m->config.database,
+                         (double) (now_monotonic_usec() - check_start) / 1000000);
         if (r == -EBADMSG)
                 return log_error_errno(r,
                                        "Refusing '%s': it is not an avcwatch database "

@@ -69,6 +69,7 @@
  *   (avcwatch 0.1: an events table with the raw text uncompressed) is refused, not converted. */
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -86,6 +87,8 @@
 
 #define STORE_APPLICATION_ID 0x41564357 /* 'AVCW' in the SQLite header */
 #define STORE_SCHEMA_VERSION 2
+#define STORE_PROGRESS_MIN_USEC 1000                    /* progress reported at most this often */
+#define STORE_PROGRESS_MAX_USEC (3600ULL * 1000 * 1000) /* a longer period: none reported */
 #define STORE_BUSY_TIMEOUT_MS 5000       /* another writer (a second daemon, sqlite3 CLI) */
 #define STORE_PAGE_CACHE_KIB 16384       /* hot index pages of a busy store stay in memory */
 #define STORE_CACHE_STRINGS_MAX 65536    /* interned string -> id entries kept in memory */
@@ -374,10 +377,14 @@ static void sqlite3_finalizep(sqlite3_stmt **p) {
                 sqlite3_finalize(*p);
 }
 
-uint64_t store_cpu_usec(void) {
+static uint64_t clock_usec(clockid_t clock) {
         struct timespec ts;
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t store_cpu_usec(void) {
+        return clock_usec(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* ---- hash map ---- */
@@ -1183,33 +1190,84 @@ static int writer_new(StoreWriter **ret) {
 
 /* PRAGMA quick_check: every page, in one pass (about 1 s per GB, read-only). A damaged file is
  * refused before anything is written to it: writing would spread the damage. */
-static int store_check_sound(Store *s) {
+/* PRAGMA quick_check is one long step inside SQLite (no progress handler is called during it), so
+ * it runs in a thread of its own while the caller's thread reports progress. The connection is
+ * used by one thread at a time: the checker until it is joined, then the caller. */
+typedef struct {
         sqlite3_stmt *st;
+        int rc;
+        char verdict[STORE_ERROR_MAX];
+} SoundCheck;
+
+static void *sound_check_run(void *userdata) {
+        SoundCheck *c = userdata;
+
+        c->rc = sqlite3_step(c->st);
+        if (c->rc == SQLITE_ROW) {
+                const char *v = (const char *) sqlite3_column_text(c->st, 0);
+                snprintf(c->verdict, sizeof(c->verdict), "%s", v ? v : "?");
+        }
+        return NULL;
+}
+
+static void sound_check_with_progress(Store *s, SoundCheck *c) {
+        uint64_t start = clock_usec(CLOCK_MONOTONIC);
+        uint64_t period = MAX(s->progress_period_usec, (uint64_t) STORE_PROGRESS_MIN_USEC);
+        pthread_t t;
+
+        if (!s->progress || period > STORE_PROGRESS_MAX_USEC ||
+            pthread_create(&t, NULL, sound_check_run, c) != 0) {
+                sound_check_run(c);
+                return;
+        }
+        for (;;) {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                uint64_t ns = (uint64_t) until.tv_nsec + period * 1000;
+                until.tv_sec += (time_t) (ns / 1000000000);
+                until.tv_nsec = (long) (ns % 1000000000);
+                int k = pthread_timedjoin_np(t, NULL, &until);
+                if (k == 0)
+                        return;
+                if (k != ETIMEDOUT) {
+                        (void) pthread_join(t, NULL);
+                        return;
+                }
+                s->progress(s->progress_userdata, clock_usec(CLOCK_MONOTONIC) - start);
+        }
+}
+
+static int store_check_sound(Store *s) {
+        SoundCheck c = {};
         int rc, r = 0;
 
-        rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+        rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &c.st, NULL);
         if (rc != SQLITE_OK) {
                 r = store_error(s, s->db, rc);
                 return r == -EBADMSG ? -EUCLEAN : r;
         }
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                const char *verdict = (const char *) sqlite3_column_text(st, 0);
-                if (!verdict || strcmp(verdict, "ok") != 0) {
-                        snprintf(s->last_error, sizeof(s->last_error), "damaged: %s",
-                                 verdict ? verdict : "?");
+        sound_check_with_progress(s, &c);
+        if (c.rc == SQLITE_ROW) {
+                if (strcmp(c.verdict, "ok") != 0) {
+                        snprintf(s->last_error, sizeof(s->last_error), "damaged: %.200s",
+                                 c.verdict);
                         r = -EUCLEAN;
                 }
         } else {
-                r = store_error(s, s->db, rc);
+                r = store_error(s, s->db, c.rc);
                 if (r == -EBADMSG)
                         r = -EUCLEAN;
         }
-        sqlite3_finalize(st);
+        sqlite3_finalize(c.st);
         return r;
 }
 
 int store_open(const char *path, Store **ret) {
+        return store_open_with_progress(path, 0, NULL, NULL, ret);
+}
+
+int store_open_with_progress(const char *path, uint64_t period_usec, store_progress_cb progress,
+                             void *userdata, Store **ret) {
         _cleanup_(store_freep) Store *s = NULL;
         char sql[64];
         int rc, r;
@@ -1224,6 +1282,9 @@ int store_open(const char *path, Store **ret) {
         if (!s)
                 return -ENOMEM;
         s->query_budget_usec = STORE_QUERY_BUDGET_USEC;
+        s->progress = progress;
+        s->progress_userdata = userdata;
+        s->progress_period_usec = period_usec;
         s->path = strdup(path);
         if (!s->path)
                 return -ENOMEM;

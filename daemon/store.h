@@ -31,6 +31,14 @@ typedef struct Store Store;
  * uncompressed; move it aside and import the audit logs again). Nothing is written to a file
  * that is refused. */
 int store_open(const char *path, Store **ret);
+/* The same, calling progress(userdata, elapsed_usec) every period_usec or so while it checks an
+ * existing file (PRAGMA quick_check reads every page: about 5 s per GB here when the pages are in
+ * the page cache, 25 s per GB when they are not), so that a service manager can be told that
+ * start-up goes on (EXTEND_TIMEOUT_USEC). */
+typedef void (*store_progress_cb)(void *userdata, uint64_t elapsed_usec);
+#define STORE_PROGRESS_USEC (1000 * 1000)
+int store_open_with_progress(const char *path, uint64_t period_usec, store_progress_cb progress,
+                             void *userdata, Store **ret);
 Store *store_free(Store *s); /* commits what is pending first */
 
 /* Queues a denial for the current batch (opening one when needed). A denial with the same

@@ -1325,8 +1325,42 @@ static int rm_rf(const char *dir) {
         return r;
 }
 
+/* ---- the check at open, and its progress ---- */
+
+static void count_progress(void *userdata, uint64_t elapsed_usec) {
+        unsigned *n = userdata;
+        (*n)++;
+}
+
+static void test_open_progress(void) {
+        _cleanup_(freep) char *path = db_path("progress.db");
+        Store *s;
+        unsigned calls = 0;
+
+        /* A new file is not checked: nothing to report. */
+        CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, &s), 0);
+        CHECK_RC(calls, 0);
+        for (unsigned i = 0; i < 20000; i++) {
+                Denial d = make_denial(1700000000000 + i, 1000 + i, 0);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK(store_commit(s, NULL) > 0);
+        s = store_free(s);
+        /* An existing one is read page by page before anything is written: the caller hears of
+         * it as it goes (every time here; the daemon asks for once a second). */
+        CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, &s), 0);
+        CHECK(calls > 0);
+        s = store_free(s);
+        unsigned before = calls;
+        CHECK_RC(store_open_with_progress(path, UINT64_MAX, count_progress, &calls, &s), 0);
+        CHECK_RC(calls, before);
+        s = store_free(s);
+}
+
 int main(void) {
         CHECK(mkdtemp(tmpdir));
+        test_open_progress();
         test_round_trip();
         test_filters();
         test_pagination();
