@@ -28,13 +28,6 @@ void filter_options_done(FilterOptions *f) {
         denial_filter_done(&f->filter);
 }
 
-int64_t now_realtime_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         uint64_t v = 0;
 

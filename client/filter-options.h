@@ -67,6 +67,3 @@ int filter_options_finish(FilterOptions *f);
 
 /* A decimal count in [min, max], nothing else (no sign, no blanks, no suffix). -EINVAL, -ERANGE. */
 int parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
-
-/* CLOCK_REALTIME in ms since the epoch. */
-int64_t now_realtime_ms(void);

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "clock.h"
 #include "varlink-client.h"
 #include "varlink.h"
 
@@ -126,13 +127,6 @@ int varlink_client_send(VarlinkClient *c, const char *method, json_object *param
                 done += (size_t) n;
         }
         return 0;
-}
-
-static int64_t now_monotonic_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Checks the shape of a reply: an object with optional "parameters" (object), "error" (string)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "strutil.h"
 #include "verbs.h"
 
@@ -25,12 +26,6 @@
  * KiB request bound (io.avcwatch.varlink). */
 #define IMPORT_CHUNK (36 * 1024)
 #define IMPORT_PROGRESS_USEC (2 * 1000 * 1000) /* progress on a terminal's stderr this often */
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static int json_add(json_object *o, const char *key, json_object *v) {
         if (!v || json_object_object_add(o, key, v) < 0) {
@@ -114,7 +109,7 @@ static int import_file(VarlinkClient *c, const ClientContext *ctx, const char *n
                        bool *ret_losses) {
         _cleanup_(freep) char *buf = malloc(IMPORT_CHUNK);
         json_object *counts = NULL;
-        uint64_t sent = 0, last_progress = now_usec();
+        uint64_t sent = 0, last_progress = now_monotonic_usec();
         bool progress = isatty(STDERR_FILENO) > 0;
         bool is_stdin = strcmp(name, "-") == 0;
         gzFile gz;
@@ -176,10 +171,10 @@ static int import_file(VarlinkClient *c, const ClientContext *ctx, const char *n
                         return k;
                 }
                 sent += (uint64_t) n;
-                if (progress && now_usec() - last_progress >= IMPORT_PROGRESS_USEC) {
+                if (progress && now_monotonic_usec() - last_progress >= IMPORT_PROGRESS_USEC) {
                         fprintf(stderr, "\r%" PRIu64 " MiB read, %" PRId64 " denials stored ...",
                                 sent >> 20, count_of(counts, "stored"));
-                        last_progress = now_usec();
+                        last_progress = now_monotonic_usec();
                 }
         }
         (void) gzclose(gz);

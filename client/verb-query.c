@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "filter-options.h"
 #include "strutil.h"
 #include "timeparse.h"

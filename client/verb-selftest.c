@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "filter-options.h"
 #include "strutil.h"
 #include "user-avc.h"
@@ -58,13 +59,6 @@ static int selftest_parse_option(int c, const char *arg, void *userdata) {
         default:
                 return -ENOENT;
         }
-}
-
-static int64_t now_monotonic_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int selftest_make_name(char *buf, size_t n) {

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "attributor.h"
 #include "cgroup-id.h"
 #include "macro.h"
@@ -45,12 +46,6 @@ struct Attributor {
         CacheEntry cache[ATTRIBUTOR_CACHE_SIZE];
         Registry *registry; /* borrowed; NULL: pid path only */
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 int attributor_new(const char *proc_root, Attributor **ret) {
         Attributor *a = calloc(1, sizeof(Attributor));
@@ -117,7 +112,7 @@ static int attributor_resolve_pid(Attributor *a, Denial *d) {
         if (d->pid <= 0)
                 return 0;
 
-        uint64_t now = now_usec();
+        uint64_t now = now_monotonic_usec();
         CacheEntry *slot = &a->cache[d->pid % ATTRIBUTOR_CACHE_SIZE];
         if (slot->pid == d->pid && now - slot->stamp_usec < ATTRIBUTOR_CACHE_USEC)
                 e = *slot;

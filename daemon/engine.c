@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "engine-json.h"
 #include "engine.h"
 #include "http.h"
@@ -92,16 +93,10 @@ struct Engine {
         bool quiet;  /* the current outage was logged */
 };
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void engine_set_state(Engine *e, const char *state) {
         if (e->stats->state != state) {
                 e->stats->state = state;
-                e->stats->since_ms = now_ms();
+                e->stats->since_ms = now_realtime_ms();
         }
 }
 
@@ -203,7 +198,7 @@ static void engine_handle_event(Engine *e, const char *line, size_t len) {
                 return;
         }
         e->stats->events++;
-        int64_t t = ev.time_ms > 0 ? ev.time_ms : now_ms();
+        int64_t t = ev.time_ms > 0 ? ev.time_ms : now_realtime_ms();
         ContainerInfo c = {
                 .id = ev.id,
                 .name = ev.name,
@@ -323,7 +318,7 @@ static int engine_handle_list(Engine *e, EngineListScanner *scanner) {
         if (n < ENGINE_LIST_MAX) {
                 Reconcile rc = {.engine = e, .listed = ids, .n_listed = n};
                 r = registry_foreach(e->registry, reconcile_one, &rc);
-                int64_t t = now_ms();
+                int64_t t = now_realtime_ms();
                 for (size_t i = 0; r >= 0 && i < rc.n_gone; i++)
                         (void) registry_mark_removed(e->registry, rc.gone[i], t);
                 if (rc.n_gone > 0)

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "denial-json.h"
 #include "journal.h"
 #include "log.h"
@@ -385,12 +386,6 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
         return 0;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int journal_writer_new(const char *socket_path, JournalWriter **ret) {
         _cleanup_(journal_writer_freep) JournalWriter *w = NULL;
         const char *path = socket_path;
@@ -543,7 +538,7 @@ int journal_writer_send_denial(JournalWriter *w, const Denial *d) {
 /* ---- the queue ---- */
 
 static void count_failed(JournalWriter *w, uint64_t n, int error) {
-        uint64_t now = now_usec();
+        uint64_t now = now_monotonic_usec();
 
         if (w->stats)
                 w->stats->journal_failed += n;
@@ -715,13 +710,13 @@ size_t journal_writer_queued(const JournalWriter *w) {
 }
 
 void journal_writer_flush(JournalWriter *w, uint64_t timeout_usec) {
-        uint64_t end = now_usec() + timeout_usec;
+        uint64_t end = now_monotonic_usec() + timeout_usec;
 
         if (!w)
                 return;
         queue_flush(w);
         while (w->head && w->fd >= 0) {
-                uint64_t now = now_usec();
+                uint64_t now = now_monotonic_usec();
                 if (now >= end)
                         break;
                 struct pollfd p = {.fd = w->fd, .events = POLLOUT};

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "assembler.h"
 #include "attributor.h"
 #include "backfill.h"
@@ -105,12 +106,6 @@ struct Manager {
         bool exit_on_eof;
 };
 
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* store_open() reads every page of an existing database before writing to it (a damaged file is
  * refused, not written over): on a store of many GB that takes minutes when the pages are not
  * cached. The service manager hears that start-up goes on, so that TimeoutStartSec= does not
@@ -126,12 +121,6 @@ static void on_store_check_progress(void *userdata, uint64_t elapsed_usec) {
                           "EXTEND_TIMEOUT_USEC=%" PRIu64 "\nSTATUS=Checking the database (%" PRIu64
                           " s so far).",
                           (uint64_t) STORE_CHECK_EXTEND_USEC, elapsed_usec / 1000000);
-}
-
-static int64_t now_realtime_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A write to the store failed and took rows denials with it: counted and put in a loss window;

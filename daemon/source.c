@@ -53,6 +53,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "line-splitter.h"
 #include "log.h"
 #include "macro.h"
@@ -180,16 +181,6 @@ static const char *record_type_name(int type, char *buf, size_t n) {
         return buf;
 }
 
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static int64_t now_realtime_ms(void) {
-        return (int64_t) (now_usec(CLOCK_REALTIME) / 1000);
-}
-
 /* cumulative: the socket's drop counter (sk_drops), as SO_MEMINFO or SO_RXQ_OVFL report it. */
 static void netlink_update_drops(Source *s, uint32_t cumulative) {
         /* unsigned arithmetic: the 32 bit counter may wrap */
@@ -199,7 +190,7 @@ static void netlink_update_drops(Source *s, uint32_t cumulative) {
         s->drops_seen = cumulative;
         if (delta > 0)
                 stats_add_loss(s->stats, LOSS_SOCKET_DROPPED, delta, s->drops_seen_ms, now_ms,
-                               now_usec(CLOCK_MONOTONIC), "the daemon did not read fast enough");
+                               clock_usec(CLOCK_MONOTONIC), "the daemon did not read fast enough");
         s->drops_seen_ms = now_ms;
 }
 
@@ -210,12 +201,12 @@ static void netlink_on_gap(uint64_t count, uint32_t first, uint32_t last, int64_
 
         snprintf(detail, sizeof(detail), "audit serials %" PRIu32 "..%" PRIu32, first, last);
         stats_add_loss(s->stats, LOSS_SERIAL_MISSED, count, since_ms, until_ms,
-                       now_usec(CLOCK_MONOTONIC), detail);
+                       clock_usec(CLOCK_MONOTONIC), detail);
 }
 
 /* Declares lost the serials whose grace ran out; re-arms for the next one. */
 static void netlink_expire_gaps(Source *s) {
-        uint64_t next = serial_gaps_expire(s->gaps, now_usec(CLOCK_MONOTONIC));
+        uint64_t next = serial_gaps_expire(s->gaps, clock_usec(CLOCK_MONOTONIC));
 
         if (next == UINT64_MAX) {
                 (void) sd_event_source_set_enabled(s->gaps_timer, SD_EVENT_OFF);
@@ -315,7 +306,7 @@ static int netlink_handle_datagram(Source *s, size_t n) {
         int64_t time_ms;
         uint32_t serial;
         if (netlink_parse_stamp(text, text_len, &time_ms, &serial)) {
-                serial_gaps_add(s->gaps, serial, time_ms, now_usec(CLOCK_MONOTONIC));
+                serial_gaps_add(s->gaps, serial, time_ms, clock_usec(CLOCK_MONOTONIC));
                 if (serial_gaps_open(s->gaps) > 0 &&
                     sd_event_source_get_enabled(s->gaps_timer, NULL) == 0)
                         netlink_expire_gaps(s);
@@ -368,7 +359,7 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                                         int64_t now_ms = now_realtime_ms();
                                         stats_add_loss(s->stats, LOSS_SOCKET_DROPPED, 1,
                                                        s->drops_seen_ms, now_ms,
-                                                       now_usec(CLOCK_MONOTONIC),
+                                                       clock_usec(CLOCK_MONOTONIC),
                                                        "ENOBUFS; the number is not known");
                                         s->drops_seen_ms = now_ms;
                                 }

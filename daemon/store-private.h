@@ -47,9 +47,6 @@ struct Store {
         RawDecoder *decoder; /* on ro */
         uint64_t query_budget_usec;
         char last_error[STORE_ERROR_MAX];
-        store_progress_cb progress; /* while store_open() checks the file */
-        void *progress_userdata;
-        uint64_t progress_period_usec;
 };
 
 int store_error(Store *s, sqlite3 *db, int rc);

@@ -81,6 +81,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "macro.h"
 #include "store-private.h"
 #include "store.h"
@@ -375,12 +376,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 static void sqlite3_finalizep(sqlite3_stmt **p) {
         if (*p)
                 sqlite3_finalize(*p);
-}
-
-static uint64_t clock_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
 uint64_t store_cpu_usec(void) {
@@ -1210,12 +1205,13 @@ static void *sound_check_run(void *userdata) {
         return NULL;
 }
 
-static void sound_check_with_progress(Store *s, SoundCheck *c) {
+static void sound_check_with_progress(SoundCheck *c, uint64_t period_usec,
+                                      store_progress_cb progress, void *userdata) {
         uint64_t start = clock_usec(CLOCK_MONOTONIC);
-        uint64_t period = MAX(s->progress_period_usec, (uint64_t) STORE_PROGRESS_MIN_USEC);
+        uint64_t period = MAX(period_usec, (uint64_t) STORE_PROGRESS_MIN_USEC);
         pthread_t t;
 
-        if (!s->progress || period > STORE_PROGRESS_MAX_USEC ||
+        if (!progress || period > STORE_PROGRESS_MAX_USEC ||
             pthread_create(&t, NULL, sound_check_run, c) != 0) {
                 sound_check_run(c);
                 return;
@@ -1233,11 +1229,12 @@ static void sound_check_with_progress(Store *s, SoundCheck *c) {
                         (void) pthread_join(t, NULL);
                         return;
                 }
-                s->progress(s->progress_userdata, clock_usec(CLOCK_MONOTONIC) - start);
+                progress(userdata, clock_usec(CLOCK_MONOTONIC) - start);
         }
 }
 
-static int store_check_sound(Store *s) {
+static int store_check_sound(Store *s, uint64_t period_usec, store_progress_cb progress,
+                             void *userdata) {
         SoundCheck c = {};
         int rc, r = 0;
 
@@ -1246,7 +1243,7 @@ static int store_check_sound(Store *s) {
                 r = store_error(s, s->db, rc);
                 return r == -EBADMSG ? -EUCLEAN : r;
         }
-        sound_check_with_progress(s, &c);
+        sound_check_with_progress(&c, period_usec, progress, userdata);
         if (c.rc == SQLITE_ROW) {
                 if (strcmp(c.verdict, "ok") != 0) {
                         snprintf(s->last_error, sizeof(s->last_error), "damaged: %.200s",
@@ -1282,9 +1279,6 @@ int store_open_with_progress(const char *path, uint64_t period_usec, store_progr
         if (!s)
                 return -ENOMEM;
         s->query_budget_usec = STORE_QUERY_BUDGET_USEC;
-        s->progress = progress;
-        s->progress_userdata = userdata;
-        s->progress_period_usec = period_usec;
         s->path = strdup(path);
         if (!s->path)
                 return -ENOMEM;
@@ -1305,7 +1299,7 @@ int store_open_with_progress(const char *path, uint64_t period_usec, store_progr
                 return r;
         bool create = r > 0;
         if (!create) {
-                r = store_check_sound(s);
+                r = store_check_sound(s, period_usec, progress, userdata);
                 if (r < 0)
                         return r;
         }
