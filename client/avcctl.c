@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "paths.h"
 #include "strutil.h"
 #include "verbs.h"
 
@@ -86,7 +86,7 @@ static void help(FILE *f) {
                 "     selftest, or an output write error\n"
                 "  2  the daemon cannot be reached or used: no socket, connection refused or\n"
                 "     lost, access denied (root or group %s needed), or an error on its side\n",
-                AVCCTL_SOCKET_ENV, CONFIG_DEFAULT_SOCKET, AVCCTL_ACCESS_GROUP);
+                AVCCTL_SOCKET_ENV, AVCWATCH_DEFAULT_SOCKET, AVCCTL_ACCESS_GROUP);
 }
 
 int global_option_parse(int c, const char *arg, ClientContext *ctx) {
@@ -304,7 +304,7 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {GLOBAL_OPTIONS, {}};
         const char *env = getenv(AVCCTL_SOCKET_ENV);
         ClientContext ctx = {
-                .socket_path = env && *env ? env : CONFIG_DEFAULT_SOCKET,
+                .socket_path = env && *env ? env : AVCWATCH_DEFAULT_SOCKET,
                 .output = OUTPUT_SHORT,
         };
         int c, r;

@@ -54,7 +54,7 @@ typedef struct Denial {
         size_t n_candidates;
         /* How many identical denials this one stands for: 0 or 1 is itself alone; during a storm
          * the ones of a second beyond the first few are folded into the last of them, which
-         * then carries their number (daemon/coalescer.h). */
+         * then carries their number (daemon/ingest/coalescer.h). */
         uint64_t count;
         char *raw;  /* every record of the event, '\n' separated, as received */
         int64_t id; /* store row id, 0 when not stored */

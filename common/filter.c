@@ -9,8 +9,8 @@
  *   or, for a prefix, everything, and neither is what a user typed).
  * - mcs is parsed and stored canonically (mcs_set_format), so "c393,c170" and "s0:c170,c393"
  *   select the same denials as the canonical text the kernel writes.
- * - denial_filter_match() is the live tail's twin of the store's SQL (daemon/store.c) and must
- *   keep the same semantics: container = name, or id prefix when the value is all hex; image and
+ * - denial_filter_match() is the live tail's twin of the store's SQL (daemon/store/store.c) and
+ * must keep the same semantics: container = name, or id prefix when the value is all hex; image and
  *   pod of the attributed container; perm = member of the space separated permission set;
  *   path = path or name, or with a trailing '*' a byte prefix of path; since inclusive, until
  *   exclusive. */

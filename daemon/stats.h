@@ -30,7 +30,7 @@ typedef struct LossWindow {
 /* Losses this close in time to the newest window belong to it. */
 #define STATS_LOSS_MERGE_MS 1000
 
-/* One container engine API client (daemon/engine.c), as `avcctl stats` shows it. */
+/* One container engine API client (daemon/attribution/engine.c), as `avcctl stats` shows it. */
 #define STATS_ENGINES_MAX 2 /* docker, podman */
 typedef struct EngineStats {
         char name[16];        /* "docker", "podman" */

@@ -4,7 +4,7 @@
 #   (its struct option table, FILTER_OPTIONS and GLOBAL_OPTIONS) is in `avcctl --help`, in
 #   avcctl(1), and offered by the bash completion, which offers nothing else;
 # - every avcwatchd option (daemon/main.c) is in `avcwatchd --help` and avcwatchd(8);
-# - every configuration key the parser knows (common/config.c) is in avcwatchd.conf(5),
+# - every configuration key the parser knows (daemon/service/config.c) is in avcwatchd.conf(5),
 #   docs/configuration.md and the installed default configuration, and nothing else is;
 # - --help and --version print to stdout and exit 0; a bad option prints to stderr only and
 #   exits 1.
@@ -79,8 +79,8 @@ for o in dopts:
         errors.append(f"avcwatchd(8) does not mention --{o}")
 
 # ---- configuration keys ----
-keys = set(re.findall(r'strcmp\(key, "([A-Za-z]+)"\)', read("common/config.c")))
-assert keys, "no keys found in common/config.c"
+keys = set(re.findall(r'strcmp\(key, "([A-Za-z]+)"\)', read("daemon/service/config.c")))
+assert keys, "no keys found in daemon/service/config.c"
 man_conf = man_text("avcwatchd.conf.5")
 doc_conf = read("docs/configuration.md")
 default_conf = read("systemd/avcwatchd.conf")

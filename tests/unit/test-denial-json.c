@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "common/denial-json.h"
-#include "common/macro.h"
+#include "denial-json.h"
+#include "macro.h"
 #include "test.h"
 
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Engine API JSON -> ContainerInfo / events (common/engine-json.c), on documents captured from
- * real docker 20.10 and podman 4.3 (tests/unit/data/engine/README.md), the SELinux-host form of
- * the podman one, and hostile documents: wrong types, over-long and NUL-holding strings, deep
- * nesting, garbage, oversized lists. */
+/* Engine API JSON -> ContainerInfo / events (daemon/attribution/engine-json.c), on documents
+ * captured from real docker 20.10 and podman 4.3 (tests/unit/data/engine/README.md), the
+ * SELinux-host form of the podman one, and hostile documents: wrong types, over-long and
+ * NUL-holding strings, deep nesting, garbage, oversized lists. */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/http.h"
-#include "common/macro.h"
+#include "http.h"
+#include "macro.h"
 #include "test.h"
 
 typedef struct Body {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Journal forwarding (daemon/journal.c) against its specification, systemd's native journal
+/* Journal forwarding (daemon/service/journal.c) against its specification, systemd's native journal
  * protocol, read back by an independent parser here: field names are validated; plain values go
  * as KEY=VALUE, anything with a control byte or invalid UTF-8 in the binary form, byte-exact;
  * an entry stops at JOURNAL_ENTRY_MAX; the MESSAGE= summary escapes what could act on a terminal

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The /proc scan (daemon/proc-scan.c) on a /proc-shaped tree in a temp directory (the layouts
- * CRI-O and containerd produce under kubepods, docker's, a host process, garbage), and once on
- * the real /proc: containers found with their engine, label, categories and start time; an
+/* The /proc scan (daemon/attribution/proc-scan.c) on a /proc-shaped tree in a temp directory (the
+ * layouts CRI-O and containerd produce under kubepods, docker's, a host process, garbage), and once
+ * on the real /proc: containers found with their engine, label, categories and start time; an
  * engine's own label kept; a container that vanished marked finished at the last scan that saw
  * it, unless its engine's API is followed; hostile labels refused; the containers bound. */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The container registry (daemon/registry.c), in memory and on a real SQLite file in a temp
- * directory: label -> category set, MCS + time matching at the lifetime's edges, ambiguity with
- * every candidate kept, partial updates, re-resolution of stored denials when a container is
+/* The container registry (daemon/attribution/registry.c), in memory and on a real SQLite file in a
+ * temp directory: label -> category set, MCS + time matching at the lifetime's edges, ambiguity
+ * with every candidate kept, partial updates, re-resolution of stored denials when a container is
  * learnt late (source and target side), persistence across a reopen (also for removed
  * containers and queries by name), the bounds (string length, REGISTRY_CONTAINERS_MAX with
  * eviction of the longest-removed containers) and the Containers reply. */

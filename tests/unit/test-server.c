@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/denial-json.h"
-#include "common/macro.h"
-#include "common/varlink.h"
-#include "daemon/server.h"
-#include "daemon/store.h"
+#include "denial-json.h"
+#include "macro.h"
+#include "varlink.h"
+#include "server.h"
+#include "store.h"
 #include "test.h"
 
 #define CLIENT_TIMEOUT_MS 10000 /* a reply that does not come in this long is a failure */

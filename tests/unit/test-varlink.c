@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "common/macro.h"
-#include "common/varlink.h"
+#include "macro.h"
+#include "varlink.h"
 #include "test.h"
 
 #define TEST_MESSAGE_MAX 64 /* small, so that the bound is cheap to reach */

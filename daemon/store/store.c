@@ -1897,7 +1897,7 @@ const char *store_last_error(const Store *s) {
         return s->last_error;
 }
 
-/* ---- the container registry's columns and table (daemon/registry.c) ----
+/* ---- the container registry's columns and table (daemon/attribution/registry.c) ----
  *
  * An additive, idempotent migration run at every open, in its own transaction: the containers
  * table gains the registry's columns (what the engines told us and when the container lived),

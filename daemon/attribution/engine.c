@@ -3,8 +3,8 @@
  *
  * Two HTTP/1.1 connections at most, both non-blocking:
  * - the event stream, GET /events filtered to containers, open as long as the engine is up. Its
- *   chunked body is decoded by common/http.c and cut into lines (one JSON object each; a longer
- *   one than ENGINE_EVENT_LINE_MAX is skipped and counted, but its leading status and id are
+ *   chunked body is decoded by daemon/attribution/http.c and cut into lines (one JSON object each;
+ * a longer one than ENGINE_EVENT_LINE_MAX is skipped and counted, but its leading status and id are
  *   still acted on: engine_handle_cut_event()). It is opened first; once its response
  * head says 200 the engine counts as connected, and only then is the container list asked for, so
  * that a container started between the list and the stream cannot be missed.
@@ -27,7 +27,7 @@
  *   list is a failed connection (retried the same way): without it the containers that already
  *   exist would stay unknown while the stream looked healthy.
  * - Everything an engine sends is untrusted: sizes are bounded (responses, event lines, the
- *   inspect queue) and the JSON goes through common/engine-json.c. */
+ *   inspect queue) and the JSON goes through daemon/attribution/engine-json.c. */
 
 #include <errno.h>
 #include <stdio.h>

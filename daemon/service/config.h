@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "domain-filter.h"
+#include "paths.h"
 
 typedef struct Config {
         char *database;
@@ -53,7 +54,7 @@ typedef struct Config {
 #endif
 #define CONFIG_DEFAULT_PATH AVCWATCH_SYSCONFDIR "/avcwatch/avcwatchd.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/avcwatch/avcwatch.db"
-#define CONFIG_DEFAULT_SOCKET "/run/avcwatch/avcwatch.sock"
+#define CONFIG_DEFAULT_SOCKET AVCWATCH_DEFAULT_SOCKET
 #define CONFIG_DEFAULT_ACCESS_GROUP "avcwatch"
 #define CONFIG_DEFAULT_AUDIT_LOG "/var/log/audit/audit.log"
 #define CONFIG_DEFAULT_DOCKER_SOCKET "/run/docker.sock"

@@ -3,11 +3,11 @@
 
 /* ProcScan: containers of engines without an API we follow (CRI-O and containerd under
  * Kubernetes, or Docker / Podman with their API disabled), found by walking /proc every
- * PROC_SCAN_INTERVAL_USEC: the container id from /proc/<pid>/cgroup (common/cgroup-id.c), the
- * process label from /proc/<pid>/attr/current, the start time from /proc/<pid>/stat. A container
- * seen is registered (running); one no longer seen is marked finished at the last scan that saw
- * it, unless an engine whose API is followed owns it (that engine says when it ended).
- * Opaque handle. */
+ * PROC_SCAN_INTERVAL_USEC: the container id from /proc/<pid>/cgroup
+ * (daemon/attribution/cgroup-id.c), the process label from /proc/<pid>/attr/current, the start time
+ * from /proc/<pid>/stat. A container seen is registered (running); one no longer seen is marked
+ * finished at the last scan that saw it, unless an engine whose API is followed owns it (that
+ * engine says when it ended). Opaque handle. */
 
 #include <stdbool.h>
 #include <systemd/sd-event.h>

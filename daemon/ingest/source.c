@@ -16,7 +16,7 @@
  *    is that counter; only where SO_MEMINFO is unavailable does an ENOBUFS count as one dropped
  *    record (the true number is then unknown). The drops happened between the previous reading
  *    of the counter and this one: that is their loss window.
- *  - Serial gaps (common/serial-gaps.h): every record the kernel emits is multicast to this
+ *  - Serial gaps (daemon/ingest/serial-gaps.h): every record the kernel emits is multicast to this
  *    socket, so an audit serial that never arrives is an event lost before it reached us,
  *    whatever the cause (our socket's overrun, the kernel's rate limit). The stamp is read from
  *    the datagram here, before any parsing, so that records of every type count. Files and stdin

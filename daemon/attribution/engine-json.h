@@ -2,7 +2,7 @@
 #pragma once
 
 /* The Docker Engine API's JSON (also served by Podman's compatible API) mapped to what the
- * registry keeps. Pure: text in, values out; the I/O is daemon/engine.c's.
+ * registry keeps. Pure: text in, values out; the I/O is daemon/attribution/engine.c's.
  *
  *   GET /containers/json?all=1    -> engine_list_parse():    the ids
  *   GET /containers/{id}/json     -> engine_inspect_parse(): a ContainerInfo

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* What is known about one container (the registry's unit, daemon/registry.h), and the category
- * set of a container's label. Pure: the engine JSON mapping (engine-json.c), the /proc scan and
- * the registry all fill or read the same plain value. */
+/* What is known about one container (the registry's unit, daemon/attribution/registry.h), and the
+ * category set of a container's label. Pure: the engine JSON mapping (engine-json.c), the /proc
+ * scan and the registry all fill or read the same plain value. */
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The interface descriptions served by GetInterfaceDescription. io.avcwatch's text is generated at
- * build time from daemon/io.avcwatch.varlink (see daemon/CMakeLists.txt), so the file a reader
+ * build time from daemon/api/io.avcwatch.varlink (see daemon/CMakeLists.txt), so the file a reader
  * opens and the text a client fetches cannot drift apart. */
 
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The API server: Varlink (https://varlink.org) over an AF_UNIX stream socket, on the daemon's
  * sd-event loop. Interfaces org.varlink.service (GetInfo, GetInterfaceDescription) and io.avcwatch
- * (Query, Tail, Stats, Containers; daemon/io.avcwatch.varlink).
+ * (Query, Tail, Stats, Containers; daemon/api/io.avcwatch.varlink).
  *
  * Decisions:
  * - Access is decided once, at accept, from the kernel's view of the peer (SO_PEERCRED and
