@@ -2,7 +2,8 @@
 #pragma once
 
 /* Rendering of denials and counters for avcctl's output modes (-o short|json|raw). Pure
- * formatting onto a FILE: no sockets, no global state, so that the unit tests can include it. */
+ * formatting onto a FILE: no sockets, no global state, so that the unit tests can link it
+ * (avcctl-core). */
 
 #include <json-c/json.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* avcctl's rendering (client/output.c, compiled into this test since avcctl is an executable):
+/* avcctl's rendering (client/output.c, linked from avcctl-core as avcctl links it):
  * the short line's layout, terminal-safe output of hostile strings, json passed through as
  * received, raw printed once per event and unescaped, stats in both forms, and bad input. */
 
@@ -7,18 +7,14 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../../client/output.c"
+#include "fixtures.h"
+#include "macro.h"
+#include "output.h"
 #include "test.h"
 
 /* The contract's example denial (DESIGN "Contracts"). */
-static const char *const example_json =
-        "{\"time\":\"2024-04-20T08:54:52.240Z\",\"serial\":1088,\"record_type\":\"AVC\","
-        "\"result\":\"denied\",\"permissions\":[\"write\"],\"pid\":21476,\"comm\":\"bash\","
-        "\"exe\":\"/usr/bin/bash\",\"path\":null,\"name\":\"root\","
-        "\"scontext\":\"system_u:system_r:container_t:s0:c170,c393\","
-        "\"tcontext\":\"system_u:object_r:admin_home_t:s0\",\"tclass\":\"dir\","
-        "\"permissive\":false,\"source_type\":\"container_t\",\"target_type\":\"admin_home_t\","
-        "\"mcs\":\"c170,c393\",\"container\":{\"id\":"
+static const char *const example_json = FIXTURE_JSON_HEAD
+        "\"container\":{\"id\":"
         "\"4dd9367681d8aaaabbbbccccddddeeeeffff00001111222233334444555566667777\","
         "\"name\":\"web\",\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null},"
         "\"attribution\":\"pid\",\"target_container\":null,"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "coalescer.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "tests/unit/test.h"
 
@@ -30,24 +31,10 @@ static int on_emit(Denial *d, void *userdata) {
 }
 
 static Denial make(const char *comm, int64_t time_ms, uint64_t serial) {
-        Denial d = DENIAL_NULL;
-        d.time_ms = time_ms;
-        d.serial = serial;
-        d.record_type = 1400;
-        d.result = strdup("denied");
-        d.permissions = strdup("read");
-        d.scontext = strdup("system_u:system_r:container_t:s0:c1,c2");
-        d.tcontext = strdup("system_u:object_r:shadow_t:s0");
-        d.tclass = strdup("file");
-        d.source_type = strdup("container_t");
-        d.comm = comm ? strdup(comm) : NULL;
-        d.name = strdup("shadow");
+        Denial d = fixture_denial(time_ms, serial);
+        set_string(&d.comm, comm);
+        set_string(&d.name, "shadow");
         d.pid = (int64_t) serial; /* a new process each time: still the same kind */
-        char raw[64];
-        snprintf(raw, sizeof(raw), "type=AVC msg=audit(%lld.%03lld:%llu): avc: ...",
-                 (long long) (time_ms / 1000), (long long) (time_ms % 1000),
-                 (unsigned long long) serial);
-        d.raw = strdup(raw);
         return d;
 }
 

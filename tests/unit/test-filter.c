@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "filter.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "tests/unit/test.h"
 
@@ -153,21 +154,16 @@ static void test_bad(void) {
 }
 
 static Denial make(void) {
-        Denial d = DENIAL_NULL;
-        d.time_ms = 1000;
-        d.permissions = (char *) "readdir getattr";
-        d.comm = (char *) "nginx";
-        d.path = (char *) "/etc/shadow";
-        d.name = (char *) "shadow";
-        d.source_type = (char *) "container_t";
-        d.target_type = (char *) "shadow_t";
-        d.tclass = (char *) "file";
-        d.mcs = (char *) "c170,c393";
+        Denial d = fixture_denial(1000, FIXTURE_SERIAL);
+        set_string(&d.permissions, "readdir getattr");
+        set_string(&d.comm, "nginx");
+        set_string(&d.path, "/etc/shadow");
+        set_string(&d.name, "shadow");
+        set_string(&d.target_type, "shadow_t");
+        set_string(&d.tclass, "file");
         d.has_container = true;
-        d.container = (ContainerRef){.id = (char *) "4dd9367681d8e3b2",
-                                     .name = (char *) "web",
-                                     .image = (char *) "nginx:1",
-                                     .pod = (char *) "default/web-0"};
+        fixture_container(&d.container, "4dd9367681d8e3b2", "web", "nginx:1", NULL,
+                          "default/web-0");
         return d;
 }
 
@@ -226,6 +222,7 @@ static void test_match(void) {
         MATCH(false, .container = (char *) "web", .perm = (char *) "write");
 
         /* Unknown values never match a set filter. */
+        denial_done(&d);
         d = DENIAL_NULL;
         MATCH(false, .container = (char *) "web");
         MATCH(false, .image = (char *) "nginx:1");

@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "journal.h"
 #include "stats.h"
 #include "test.h"
@@ -180,31 +181,19 @@ static void test_escape(void) {
         CHECK(cut);
 }
 
+/* The contract's example with a hostile comm, reading and writing, permissive unknown. */
 static void make_denial(Denial *d) {
-        *d = DENIAL_NULL;
-        d->time_ms = 1713603292240;
-        d->serial = 1088;
-        d->record_type = 1400;
-        d->result = strdup("denied");
-        d->permissions = strdup("read write");
-        d->pid = 21476;
-        d->comm = strdup("ba\nsh\x1b[2J");
-        d->exe = strdup("/usr/bin/bash");
-        d->name = strdup("root");
-        d->scontext = strdup("system_u:system_r:container_t:s0:c170,c393");
-        d->tcontext = strdup("system_u:object_r:admin_home_t:s0");
-        d->tclass = strdup("dir");
-        d->source_type = strdup("container_t");
-        d->target_type = strdup("admin_home_t");
-        d->mcs = strdup("c170,c393");
+        *d = fixture_denial(FIXTURE_TIME_MS, FIXTURE_SERIAL);
+        set_string(&d->permissions, "read write");
+        set_string(&d->comm, "ba\nsh\x1b[2J");
+        d->permissive = -1;
         d->has_container = true;
-        d->container.id =
-                strdup("4dd9367681d8a4b6b5d8e1c1f0a0b0c0d0e0f0a1b2c3d4e5f60718293a4b5c6d");
-        d->container.name = strdup("web");
-        d->container.image = strdup("centos:latest");
-        d->container.engine = strdup("docker");
+        fixture_container(&d->container,
+                          "4dd9367681d8a4b6b5d8e1c1f0a0b0c0d0e0f0a1b2c3d4e5f60718293a4b5c6d", "web",
+                          "centos:latest", "docker", NULL);
         d->attribution = ATTRIBUTION_PID;
-        d->raw = strdup("type=AVC msg=audit(1713603292.240:1088): avc:  denied  { read write }");
+        free(d->raw);
+        d->raw = fixture_raw(d->time_ms, d->serial, d->permissions);
 }
 
 static void test_denial_entry(void) {
@@ -292,7 +281,7 @@ static size_t read_wmem_max(void) {
         return v;
 }
 
-static char dir[] = "/tmp/avcwatch-test-journal.XXXXXX";
+static char *dir;
 static char sock_path[64];
 
 static int receiver_new(int rcvbuf) {
@@ -362,7 +351,7 @@ static void test_writer(void) {
         char *got;
         int fd;
 
-        CHECK(mkdtemp(dir));
+        dir = fixture_tmpdir("journal");
         snprintf(sock_path, sizeof(sock_path), "%s/socket", dir);
 
         /* nobody there: an error, not a hang */
@@ -582,6 +571,6 @@ int main(void) {
         test_denial_entry();
         test_writer();
         test_queue();
-        rmdir(dir);
+        fixture_tmpdir_remove(dir);
         return 0;
 }

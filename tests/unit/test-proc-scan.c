@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "macro.h"
 #include "proc-scan.h"
 #include "registry.h"
@@ -21,7 +22,7 @@
 #define ID_DOCK "3333333333333333333333333333333333333333333333333333333333333333"
 #define BTIME 1700000000 /* s */
 
-static char root[] = "/tmp/test-proc-scan-XXXXXX";
+static char *root;
 
 static void write_file(const char *rel, const char *text, size_t len) {
         char path[512];
@@ -57,9 +58,9 @@ static void add_pid(int pid, const char *cgroup, const char *label, size_t label
 }
 
 static void remove_pid(int pid) {
-        char cmd[256];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s/%d", root, pid);
-        CHECK_RC(system(cmd), 0);
+        char path[256];
+        snprintf(path, sizeof(path), "%s/%d", root, pid);
+        fixture_rm_rf(path);
 }
 
 static bool docker_followed;
@@ -75,7 +76,7 @@ int main(void) {
         const ContainerInfo *c;
         char buf[64];
 
-        CHECK(mkdtemp(root));
+        root = fixture_tmpdir("proc-scan");
         int n = snprintf(btime, sizeof(btime), "cpu  1 2 3\nbtime %d\nprocesses 5\n", BTIME);
         write_file("stat", btime, (size_t) n);
         long hz = sysconf(_SC_CLK_TCK);
@@ -201,8 +202,6 @@ int main(void) {
         proc_scan_free(p);
         registry_free(r);
 
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-        CHECK_RC(system(cmd), 0);
+        fixture_tmpdir_remove(root);
         return 0;
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "macro.h"
 #include "serial-gaps.h"
 #include "source.h"
@@ -153,19 +154,17 @@ static pid_t spawn_sender(const char *marker, unsigned count) {
                 _exit(2);
         for (unsigned i = 1; i <= count; i++) {
                 char name[128], text[USER_AVC_TEXT_MAX];
-                UserAvcSpec spec = {
-                        .permissions = "read write",
-                        .pid = 4242,
-                        .comm = "srctest",
-                        .name = name,
-                        .scontext = "system_u:system_r:container_t:s0:c7,c8",
-                        .tcontext = "system_u:object_r:etc_t:s0",
-                        .tclass = "file",
-                        .permissive = 0,
-                };
+                UserAvcSpec spec = fixture_user_avc();
                 int len, r;
 
                 snprintf(name, sizeof(name), "%s.%u", marker, i);
+                spec.permissions = "read write";
+                spec.pid = 4242;
+                spec.comm = "srctest";
+                spec.name = name;
+                spec.scontext = "system_u:system_r:container_t:s0:c7,c8";
+                spec.tcontext = "system_u:object_r:etc_t:s0";
+                spec.tclass = "file";
                 len = user_avc_format(&spec, text, sizeof(text));
                 if (len < 0)
                         _exit(3);
@@ -393,12 +392,16 @@ static void write_all(int fd, const char *p, size_t n) {
         }
 }
 
-static char *make_temp(char *path_template) {
-        int fd = mkstemp(path_template);
+static char *tmpdir;
+
+/* An empty file NAME in the test's temp directory. */
+static char *make_temp(const char *name) {
+        char *path = fixture_path(tmpdir, name);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
         CHECK(fd >= 0);
         close(fd);
-        return path_template;
+        return path;
 }
 
 static void write_file(const char *path, const char *data, size_t n) {
@@ -439,7 +442,7 @@ static void check_five(Ctx *c, Stats *stats) {
 }
 
 static void test_file(void) {
-        char path[] = "/tmp/test-source-XXXXXX";
+        _cleanup_(freep) char *path = NULL;
         Stats stats = {};
         Ctx c = {};
         Source *src = NULL;
@@ -447,7 +450,7 @@ static void test_file(void) {
         char *data = five_lines(&n);
         sd_event *e = new_event_with_timeout(&c);
 
-        make_temp(path);
+        path = make_temp("file");
         write_file(path, data, n);
 
         CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
@@ -481,7 +484,7 @@ static void test_file(void) {
  * the file is being read. */
 static void test_file_chunks(void) {
         enum { BEFORE = 6000, AFTER = 6000, LONG = 300 * 1024 };
-        char path[] = "/tmp/test-source-XXXXXX";
+        _cleanup_(freep) char *path = NULL;
         Stats stats = {};
         Ctx c = {};
         Source *src = NULL;
@@ -500,7 +503,7 @@ static void test_file_chunks(void) {
                                        "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
                                        "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijZ");
         }
-        make_temp(path);
+        path = make_temp("chunks");
         write_file(path, data, n);
 
         CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
@@ -547,7 +550,7 @@ static void test_file_chunks(void) {
 /* The bound itself: SOURCE_LINE_MAX bytes is a line, one more is malformed, also when either is
  * the last line without a newline. */
 static void test_line_max(void) {
-        char path[] = "/tmp/test-source-XXXXXX";
+        _cleanup_(freep) char *path = NULL;
         size_t n = 0, cap = 4 * (SOURCE_LINE_MAX + 2);
         char *data = malloc(cap);
         Stats stats = {};
@@ -564,7 +567,7 @@ static void test_line_max(void) {
         data[n++] = '\n';
         memset(data + n, 'c', SOURCE_LINE_MAX);
         n += SOURCE_LINE_MAX;
-        make_temp(path);
+        path = make_temp("line-max");
         write_file(path, data, n);
 
         e = new_event_with_timeout(&c);
@@ -599,7 +602,7 @@ static void test_line_max(void) {
 
 /* stdin as a pipe fed by a child in pieces, as a regular file, and as /dev/null. */
 static void test_stdin(void) {
-        char path[] = "/tmp/test-source-XXXXXX";
+        _cleanup_(freep) char *path = NULL;
         int saved = dup(STDIN_FILENO), p[2], devnull;
         Stats stats = {};
         Ctx c = {};
@@ -642,7 +645,7 @@ static void test_stdin(void) {
         sd_event_unref(e);
 
         /* a regular file on stdin: epoll refuses it, the source must not */
-        make_temp(path);
+        path = make_temp("stdin");
         write_file(path, data, n);
         devnull = open(path, O_RDONLY | O_CLOEXEC);
         CHECK(devnull >= 0);
@@ -695,10 +698,12 @@ int main(void) {
         /* a child that dies early must not kill us with SIGPIPE */
         signal(SIGPIPE, SIG_IGN);
 
+        tmpdir = fixture_tmpdir("source");
         test_file();
         test_file_chunks();
         test_line_max();
         test_stdin();
+        fixture_tmpdir_remove(tmpdir);
         /* last: these skip (exit 77) without root */
         if (geteuid() == 0)
                 lock_audit_netlink();

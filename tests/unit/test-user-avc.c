@@ -5,25 +5,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "fixtures.h"
 #include "test.h"
 #include "user-avc.h"
 
-static UserAvcSpec base(void) {
-        return (UserAvcSpec){
-                .permissions = "write",
-                .pid = 21476,
-                .comm = "bash",
-                .name = "root",
-                .path = NULL,
-                .scontext = "system_u:system_r:container_t:s0:c170,c393",
-                .tcontext = "system_u:object_r:admin_home_t:s0",
-                .tclass = "dir",
-                .permissive = 0,
-        };
-}
-
 static void test_kernel_layout(void) {
-        UserAvcSpec s = base();
+        UserAvcSpec s = fixture_user_avc();
         char buf[USER_AVC_TEXT_MAX];
         const char *want = "avc:  denied  { write } for  pid=21476 comm=\"bash\" name=\"root\" "
                            "scontext=system_u:system_r:container_t:s0:c170,c393 "
@@ -35,7 +22,7 @@ static void test_kernel_layout(void) {
 }
 
 static void test_optional_fields(void) {
-        UserAvcSpec s = base();
+        UserAvcSpec s = fixture_user_avc();
         char buf[USER_AVC_TEXT_MAX];
 
         s.pid = -1;
@@ -49,14 +36,14 @@ static void test_optional_fields(void) {
                          "scontext=system_u:system_r:container_t:s0:c170,c393 "
                          "tcontext=system_u:object_r:admin_home_t:s0 tclass=dir");
 
-        s = base();
+        s = fixture_user_avc();
         s.permissive = 7; /* any non-zero value means permissive */
         CHECK(user_avc_format(&s, buf, sizeof(buf)) > 0);
         CHECK(strstr(buf, " permissive=1") != NULL);
 }
 
 static void test_untrusted_hex(void) {
-        UserAvcSpec s = base();
+        UserAvcSpec s = fixture_user_avc();
         char buf[USER_AVC_TEXT_MAX];
 
         /* space, quote, control character and non-ASCII all force hex, upper case */
@@ -69,7 +56,7 @@ static void test_untrusted_hex(void) {
         CHECK(strstr(buf, " path=1B5B324AC3A9 ") != NULL);
 
         /* the empty string is plain printable: "" as the kernel writes it */
-        s = base();
+        s = fixture_user_avc();
         s.comm = "";
         CHECK(user_avc_format(&s, buf, sizeof(buf)) > 0);
         CHECK(strstr(buf, " comm=\"\" ") != NULL);
@@ -79,38 +66,38 @@ static void test_invalid(void) {
         UserAvcSpec s;
         char buf[USER_AVC_TEXT_MAX];
 
-        s = base();
+        s = fixture_user_avc();
         s.scontext = NULL;
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.scontext = "";
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.scontext = "system_u:system_r:container_t:s0 tclass=file";
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.tcontext = "system_u:object_r:x_t:s0'";
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.tclass = NULL;
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.tclass = "dir }";
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.permissions = NULL;
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.permissions = "   ";
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
-        s = base();
+        s = fixture_user_avc();
         s.permissions = "read }";
         CHECK_RC(user_avc_format(&s, buf, sizeof(buf)), -EINVAL);
         CHECK_RC(user_avc_format(NULL, buf, sizeof(buf)), -EINVAL);
 }
 
 static void test_bounds(void) {
-        UserAvcSpec s = base();
+        UserAvcSpec s = fixture_user_avc();
         char buf[USER_AVC_TEXT_MAX];
         char small[USER_AVC_TEXT_MAX];
         int len = user_avc_format(&s, buf, sizeof(buf));

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* The C tests' fixtures (fixtures.h). Directories are removed with nftw(), not by running
+ * `rm -rf` through a shell: no quoting, and a failure says which path. */
+
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixtures.h"
+#include "test.h"
+
+char *xstrdup(const char *s) {
+        if (!s)
+                return NULL;
+        char *c = strdup(s);
+        CHECK(c);
+        return c;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        CHECK(r >= 0);
+        return s;
+}
+
+void set_string(char **field, const char *value) {
+        free(*field);
+        *field = xstrdup(value);
+}
+
+char *fixture_tmpdir(const char *name) {
+        char *dir = xasprintf("/tmp/avcwatch-test-%s-XXXXXX", name);
+        CHECK(mkdtemp(dir));
+        return dir;
+}
+
+char *fixture_path(const char *dir, const char *name) {
+        return xasprintf("%s/%s", dir, name);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        if (remove(path) < 0) {
+                fprintf(stderr, "cannot remove %s: %m\n", path);
+                return -1;
+        }
+        return 0;
+}
+
+void fixture_rm_rf(const char *path) {
+        /* depth first, and never into another file system (a test may mount one below) */
+        CHECK(nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0);
+}
+
+void fixture_tmpdir_remove(char *dir) {
+        fixture_rm_rf(dir);
+        free(dir);
+}
+
+char *fixture_raw(int64_t time_ms, uint64_t serial, const char *permissions) {
+        return xasprintf("type=AVC msg=audit(%lld.%03lld:%llu): avc:  denied  { %s }",
+                         (long long) (time_ms / 1000), (long long) (time_ms % 1000),
+                         (unsigned long long) serial, permissions);
+}
+
+Denial fixture_denial(int64_t time_ms, uint64_t serial) {
+        Denial d = DENIAL_NULL;
+
+        d.time_ms = time_ms;
+        d.serial = serial;
+        d.record_type = 1400;
+        d.result = xstrdup("denied");
+        d.permissions = xstrdup("write");
+        d.pid = 21476;
+        d.comm = xstrdup("bash");
+        d.exe = xstrdup("/usr/bin/bash");
+        d.name = xstrdup("root");
+        d.scontext = xstrdup(FIXTURE_SCONTEXT);
+        d.tcontext = xstrdup(FIXTURE_TCONTEXT);
+        d.tclass = xstrdup("dir");
+        d.permissive = 0;
+        d.source_type = xstrdup("container_t");
+        d.target_type = xstrdup("admin_home_t");
+        d.mcs = xstrdup("c170,c393");
+        d.raw = fixture_raw(time_ms, serial, "write");
+        return d;
+}
+
+void fixture_container(ContainerRef *c, const char *id, const char *name, const char *image,
+                       const char *engine, const char *pod) {
+        c->id = xstrdup(id);
+        c->name = xstrdup(name);
+        c->image = xstrdup(image);
+        c->engine = xstrdup(engine);
+        c->pod = xstrdup(pod);
+}
+
+UserAvcSpec fixture_user_avc(void) {
+        return (UserAvcSpec){
+                .permissions = "write",
+                .pid = 21476,
+                .comm = "bash",
+                .name = "root",
+                .scontext = FIXTURE_SCONTEXT,
+                .tcontext = FIXTURE_TCONTEXT,
+                .tclass = "dir",
+                .permissive = 0,
+        };
+}
