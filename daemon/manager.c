@@ -37,7 +37,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "assembler.h"
 #include "attributor.h"
 #include "backfill.h"
 #include "coalescer.h"
@@ -46,11 +45,11 @@
 #include "proc-scan.h"
 #include "log.h"
 #include "importer.h"
+#include "ingest.h"
 #include "macro.h"
 #include "journal.h"
 #include "manager.h"
 #include "privileges.h"
-#include "record.h"
 #include "registry.h"
 #include "server.h"
 #include "source.h"
@@ -73,8 +72,8 @@ struct Manager {
         char *config_path;
         char *override_database, *override_socket, *override_input; /* from the command line */
         sd_event *event;
-        RecordParser *parser;
-        Assembler *assembler;
+        Ingest *ingest;  /* the input's lines -> denials -> the sink */
+        DenialSink sink; /* where every ingest hands its denials: filter, attribute, store */
         Attributor *attributor;
         Registry *registry;
         Engine *engines[STATS_ENGINES_MAX];
@@ -83,7 +82,7 @@ struct Manager {
         Server *server;
         Source *source;
         Backfill *backfill; /* the downtime's records from auditd's log, at start-up */
-        Assembler *backfill_assembler;
+        Ingest *backfill_ingest;
         Coalescer *coalescer;        /* live storms of identical denials folded, counted exactly */
         Stats backfill_source_stats; /* the backfill's file sources' own counters */
         StatusNotifier *status;
@@ -238,16 +237,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         uint64_t now = now_monotonic_usec();
 
-        if (m->live) {
-                assembler_expire(m->assembler, now);
-                /* storms that stopped: their last summaries */
+        if (m->live) /* storms that stopped: their last summaries */
                 (void) coalescer_expire(m->coalescer, now_realtime_ms());
-        }
         if (store_pending(m->store) > 0 && now - m->batch_started_usec >= STORE_BATCH_USEC)
                 (void) manager_commit(m);
-        if ((m->live &&
-             (assembler_pending(m->assembler) > 0 || coalescer_keys(m->coalescer) > 0)) ||
-            store_pending(m->store) > 0)
+        if ((m->live && coalescer_keys(m->coalescer) > 0) || store_pending(m->store) > 0)
                 manager_arm_tick(m);
         return 0;
 }
@@ -402,7 +396,8 @@ static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imp
         if (m->live && !imported) {
                 r = coalescer_add(m->coalescer, d);
                 if (r == 0) {
-                        *outcome = IMPORT_STORED; /* counted; its window's summary is stored */
+                        *outcome = IMPORT_FOLDED; /* counted; its window's summary is stored */
+                        manager_arm_tick(m);
                         return 0;
                 }
                 if (r < 0)
@@ -412,117 +407,43 @@ static int manager_keep_denial_full(Manager *m, Denial *d, bool by_pid, bool imp
         return manager_store_row(m, d, imported, outcome);
 }
 
-static int manager_keep_denial(Manager *m, Denial *d, bool by_pid) {
-        return manager_keep_denial_full(m, d, by_pid, false, NULL);
-}
-
-/* ---- imports (avcctl import) ---- */
-
-static int import_keep(Denial *d, void *userdata) {
+/* The DenialSink every ingest (live, backfill, import) hands its denials to. The live input's
+ * pids are asked first; the backfill's too (the attributor does not trust a process younger
+ * than the denial); an import's never. */
+static int sink_keep(void *userdata, Denial *d, DenialOrigin origin) {
+        Manager *m = userdata;
         ImportOutcome outcome;
-        int r = manager_keep_denial_full(userdata, d, false, true, &outcome);
+        bool by_pid = origin == DENIAL_BACKFILL || (origin == DENIAL_LIVE && m->live);
+        int r = manager_keep_denial_full(m, d, by_pid, origin == DENIAL_IMPORT, &outcome);
         return r < 0 ? r : (int) outcome;
 }
 
-static int import_commit(void *userdata) {
+static int sink_commit(void *userdata) {
         return manager_commit(userdata);
 }
 
-static uint64_t import_store_errors(void *userdata) {
+static uint64_t sink_store_errors(void *userdata) {
         Manager *m = userdata;
         return m->stats.store_errors;
 }
 
-static const ImporterOps import_ops = {
-        .keep = import_keep,
-        .commit = import_commit,
-        .store_errors = import_store_errors,
-};
-
 static int manager_new_importer(void *userdata, Importer **ret) {
-        return importer_new(&import_ops, userdata, ret);
-}
-
-static int on_denial(Denial *d, void *userdata) {
         Manager *m = userdata;
-        int r = manager_keep_denial(m, d, m->live);
-        return r < 0 ? r : 0;
-}
-
-static int on_line(const char *line, size_t len, void *userdata) {
-        Manager *m = userdata;
-        Record rec;
-        int r;
-
-        r = record_parse(m->parser, line, len, &rec);
-        if (r == -ENODATA)
-                return 0; /* blank line */
-        if (r < 0) {
-                m->stats.records_malformed++;
-                return 0;
-        }
-
-        if (rec.kind == RECORD_IGNORED)
-                m->stats.records_ignored++;
-        if (!rec.has_stamp && rec.kind != RECORD_SEPARATOR) {
-                /* A journald / bare "avc:" line: nothing to key or date it by. */
-                if (rec.kind == RECORD_DENIAL)
-                        m->stats.records_unstamped++;
-                record_done(&rec);
-                return 0;
-        }
-
-        r = assembler_add(m->assembler, &rec, line, len, m->live ? now_monotonic_usec() : 0);
-        record_done(&rec);
-        m->stats.events_evicted = assembler_evicted(m->assembler);
-        if (r < 0)
-                return log_error_errno(r, "Failed to assemble audit records: %m");
-        if (m->live && assembler_pending(m->assembler) > 0)
-                manager_arm_tick(m);
-        return 0;
+        return importer_new(&m->sink, ret);
 }
 
 /* ---- gap backfill ---- */
 
-/* A denial of the downtime, from auditd's log: like a live one (its pid is asked first, with the
- * attributor's check that the process is not younger than the denial). */
-static int on_backfill_denial(Denial *d, void *userdata) {
-        Manager *m = userdata;
-        int r = manager_keep_denial(m, d, true);
-
-        if (r > 0)
-                m->stats.backfill_denials++;
-        return r < 0 ? r : 0;
-}
-
-/* A line of the log: only records of the gap go on, the rest was stored already or comes from
- * the netlink socket. */
 static int on_backfill_line(const char *line, size_t len, void *userdata) {
         Manager *m = userdata;
-        Record rec;
-        int r;
-
-        r = record_parse(m->parser, line, len, &rec);
-        if (r == -ENODATA)
-                return 0;
-        m->stats.backfill_records++;
-        if (r < 0)
-                return 0;
-        if (rec.has_stamp && rec.stamp.time_ms >= m->stats.backfill_since_ms &&
-            rec.stamp.time_ms <= m->stats.backfill_until_ms) {
-                r = assembler_add(m->backfill_assembler, &rec, line, len, 0);
-                if (r < 0)
-                        log_warning_errno(r, "Backfill: failed to assemble a record: %m");
-        }
-        record_done(&rec);
-        return 0;
+        return ingest_line(line, len, m->backfill_ingest);
 }
 
 static void on_backfill_done(void *userdata) {
         Manager *m = userdata;
         char since[32], until[32];
 
-        (void) assembler_flush(m->backfill_assembler);
+        (void) ingest_flush(m->backfill_ingest);
         (void) coalescer_expire(m->coalescer, now_realtime_ms());
         (void) manager_commit(m);
         snprintf(m->stats.backfill, sizeof(m->stats.backfill), "done");
@@ -530,8 +451,8 @@ static void on_backfill_done(void *userdata) {
         format_time_iso8601_ms(m->stats.backfill_until_ms, until, sizeof(until));
         log_info("Gap backfill done: %" PRIu64 " denials added from %" PRIu64 " file(s) of '%s' "
                  "(%" PRIu64 " records read) for the downtime between %s and %s.",
-                 m->stats.backfill_denials, m->stats.backfill_files, m->config.audit_log,
-                 m->stats.backfill_records, since, until);
+                 m->stats.backfill_ingest.outcomes[IMPORT_STORED], m->stats.backfill_files,
+                 m->config.audit_log, m->stats.backfill_ingest.records, since, until);
 }
 
 /* With netlink input and an auditd log: reads back what auditd logged since the newest stored
@@ -567,7 +488,13 @@ static int manager_start_backfill(Manager *m, int64_t until_ms) {
                          m->config.audit_log, since);
                 return 0;
         }
-        r = assembler_new(ASSEMBLER_POSITION, on_backfill_denial, m, &m->backfill_assembler);
+        /* Only the records of the gap: the rest was stored already or comes from the socket. */
+        r = ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION,
+                                        .origin = DENIAL_BACKFILL,
+                                        .windowed = true,
+                                        .since_ms = m->stats.backfill_since_ms,
+                                        .until_ms = m->stats.backfill_until_ms},
+                       &m->sink, &m->stats.backfill_ingest, &m->backfill_ingest);
         if (r < 0)
                 return r;
         r = backfill_new(m->event, files, &m->backfill_source_stats, on_backfill_line,
@@ -610,13 +537,14 @@ static void on_loss(void *userdata) {
 static void on_eof(void *userdata) {
         Manager *m = userdata;
 
-        (void) assembler_flush(m->assembler);
+        (void) ingest_flush(m->ingest);
         coalescer_flush(m->coalescer);
         (void) manager_commit(m);
         m->stats.input_eof = true;
         log_info("Input reached its end: %" PRIu64 " records, %" PRIu64 " denials stored, %" PRIu64
                  " malformed.",
-                 m->stats.records_received, m->stats.denials_stored, m->stats.records_malformed);
+                 m->stats.records_received, m->stats.denials_stored,
+                 m->stats.records_malformed + m->stats.ingest.malformed);
         if (m->exit_on_eof)
                 sd_event_exit(m->event, 0);
         else {
@@ -884,9 +812,12 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                 return log_error_errno(r, "Failed to allocate the event loop: %m");
         (void) sd_event_set_watchdog(m->event, true);
 
-        r = record_parser_new(&m->parser);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the record parser: %m");
+        m->sink = (DenialSink){
+                .keep = sink_keep,
+                .commit = sink_commit,
+                .store_errors = sink_store_errors,
+                .userdata = m,
+        };
         r = coalescer_new(on_coalesced, m, &m->coalescer);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the coalescer: %m");
@@ -995,9 +926,17 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                         return log_error_errno(r, "Failed to set up the /proc scan: %m");
         }
 
+        /* netlink or stdin: clock deadlines and pid attribution */
+        m->live = strcmp(m->config.input, "netlink") == 0 || strcmp(m->config.input, "-") == 0;
+        r = ingest_new(&(IngestOptions){.mode = m->live ? ASSEMBLER_CLOCK : ASSEMBLER_POSITION,
+                                        .origin = DENIAL_LIVE,
+                                        .event = m->event},
+                       &m->sink, &m->stats.ingest, &m->ingest);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the input's assembly: %m");
         if (strcmp(m->config.input, "netlink") == 0) {
-                m->live = true;
-                r = source_new_netlink(m->event, netlink_fd, &m->stats, on_line, m, &m->source);
+                r = source_new_netlink(m->event, netlink_fd, &m->stats, ingest_line, m->ingest,
+                                       &m->source);
                 if (r == -EPERM)
                         return log_error_errno(r, "Failed to bind the audit multicast group: "
                                                   "CAP_AUDIT_READ is needed, or the socket "
@@ -1010,17 +949,12 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                 if (r < 0)
                         return r;
         } else {
-                m->live = m->exit_on_eof = strcmp(m->config.input, "-") == 0;
-                r = source_new_file(m->event, m->config.input, &m->stats, on_line, on_eof, m,
-                                    &m->source);
+                m->exit_on_eof = strcmp(m->config.input, "-") == 0;
+                r = source_new_file(m->event, m->config.input, &m->stats, ingest_line, m->ingest,
+                                    on_eof, m, &m->source);
                 if (r < 0)
                         return log_error_errno(r, "Failed to open input '%s': %m", m->config.input);
         }
-
-        r = assembler_new(m->live ? ASSEMBLER_CLOCK : ASSEMBLER_POSITION, on_denial, m,
-                          &m->assembler);
-        if (r < 0)
-                return r;
 
         r = manager_set_journal_forwarding(m, m->config.journal_forward);
         if (r < 0)
@@ -1080,17 +1014,17 @@ Manager *manager_free(Manager *m) {
         m->backfill = backfill_free(m->backfill);
         m->stats.on_loss = NULL;
         m->status = status_notifier_free(m->status);
-        if (m->assembler && m->store)
-                (void) assembler_flush(m->assembler);
-        if (m->backfill_assembler && m->store)
-                (void) assembler_flush(m->backfill_assembler);
+        if (m->store) {
+                (void) ingest_flush(m->ingest);
+                (void) ingest_flush(m->backfill_ingest);
+        }
         if (m->store)
                 coalescer_flush(m->coalescer);
         if (m->store)
                 (void) manager_commit(m);
         m->coalescer = coalescer_free(m->coalescer);
-        m->assembler = assembler_free(m->assembler);
-        m->backfill_assembler = assembler_free(m->backfill_assembler);
+        m->ingest = ingest_free(m->ingest);
+        m->backfill_ingest = ingest_free(m->backfill_ingest);
         m->server = server_free(m->server);
         m->proc_scan = proc_scan_free(m->proc_scan);
         for (size_t i = 0; i < ELEMENTSOF(m->engines); i++)
@@ -1099,7 +1033,6 @@ Manager *manager_free(Manager *m) {
         m->store = store_free(m->store);
         m->journal = journal_writer_free(m->journal);
         m->attributor = attributor_free(m->attributor);
-        m->parser = record_parser_free(m->parser);
         drop_pending(m);
         free(m->pending);
         sd_event_source_unref(m->tick);
@@ -1127,7 +1060,7 @@ int manager_run(Manager *m) {
                  m->api_path);
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: storing what is pending.");
-        (void) assembler_flush(m->assembler);
+        (void) ingest_flush(m->ingest);
         coalescer_flush(m->coalescer);
         (void) manager_commit(m);
         journal_writer_flush(m->journal, JOURNAL_EXIT_FLUSH_USEC);

@@ -264,8 +264,9 @@ static int stats_backfill_to_json(const Stats *s, json_object *o) {
                 {"backfill_since", s->backfill_since_ms > 0 ? varlink_string_new(since) : NULL},
                 {"backfill_until", s->backfill_until_ms > 0 ? varlink_string_new(until) : NULL},
                 {"backfill_files", json_object_new_uint64(s->backfill_files)},
-                {"backfill_records", json_object_new_uint64(s->backfill_records)},
-                {"backfill_denials", json_object_new_uint64(s->backfill_denials)},
+                {"backfill_records", json_object_new_uint64(s->backfill_ingest.records)},
+                {"backfill_denials",
+                 json_object_new_uint64(s->backfill_ingest.outcomes[IMPORT_STORED])},
         };
         int r = 0;
 
@@ -287,9 +288,9 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 uint64_t value;
         } counters[] = {
                 {"records_received", s->records_received},
-                {"records_malformed", s->records_malformed},
-                {"records_unstamped", s->records_unstamped},
-                {"records_ignored", s->records_ignored},
+                {"records_malformed", s->records_malformed + s->ingest.malformed},
+                {"records_unstamped", s->ingest.unstamped},
+                {"records_ignored", s->ingest.ignored},
                 {"denials_seen", s->denials_seen},
                 {"denials_filtered", s->denials_filtered},
                 {"denials_stored", s->denials_stored},
@@ -302,7 +303,7 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"netlink_dropped", s->netlink_dropped},
                 {"serials_missed", s->serials_missed},
                 {"denials_unstored", s->denials_unstored},
-                {"events_evicted", s->events_evicted},
+                {"events_evicted", s->ingest.evicted},
                 {"tail_subscribers", s->tail_subscribers},
                 {"clients", s->clients},
                 {"clients_cut", s->clients_cut},

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ingest.h"
+
 typedef enum LossKind {
         LOSS_SOCKET_DROPPED, /* records the audit socket dropped: its receive queue was full */
         LOSS_SERIAL_MISSED,  /* audit events whose serial never arrived (any cause) */
@@ -46,9 +48,8 @@ typedef struct EngineStats {
 
 typedef struct Stats {
         uint64_t records_received;  /* lines / datagrams read */
-        uint64_t records_malformed; /* not in an accepted form, or incomplete */
-        uint64_t records_unstamped; /* denials without audit(...) stamp: parsed, not stored */
-        uint64_t records_ignored;   /* well-formed but not used (EXECVE, AppArmor, ...) */
+        uint64_t records_malformed; /* the source's: truncated, not from the kernel, over-long */
+        IngestStats ingest;         /* the input's parse and assembly (malformed, unstamped, ...) */
         uint64_t denials_seen;      /* verdict records in assembled events */
         uint64_t denials_filtered;  /* not a container denial: dropped by the scope filter */
         uint64_t denials_stored;    /* committed to the database */
@@ -60,7 +61,6 @@ typedef struct Stats {
         uint64_t netlink_enobufs;   /* times the kernel said ENOBUFS */
         uint64_t netlink_dropped;   /* datagrams the socket reported dropped (SO_MEMINFO) */
         uint64_t serials_missed;    /* audit serials never received on the netlink socket */
-        uint64_t events_evicted;    /* in-flight events released early because the table was full */
         uint64_t tail_subscribers;  /* current */
         uint64_t clients;           /* current connections */
         uint64_t clients_cut;       /* closed: unsent output over its bounds, or stalled */
@@ -82,8 +82,9 @@ typedef struct Stats {
         bool input_eof;    /* a file / stdin input reached its end */
         char backfill[16]; /* gap backfill: "off", "none" (nothing to read), "running", "done" */
         int64_t backfill_since_ms, backfill_until_ms; /* the gap read back from the audit log */
-        uint64_t backfill_files, backfill_records, backfill_denials;
-        char input[64]; /* "netlink", "file", "stdin" */
+        uint64_t backfill_files;
+        IngestStats backfill_ingest; /* records: backfill_records; outcomes[STORED]: _denials */
+        char input[64];              /* "netlink", "file", "stdin" */
         int64_t started_ms;
 
         uint64_t loss_windows; /* windows so far; the newest is windows[(n - 1) % MAX] */

@@ -131,7 +131,7 @@ static int backfill_on_step(sd_event_source *es, void *userdata) {
                 size_t i = b->next++;
                 if (b->fds[i] < 0)
                         continue;
-                r = source_new_file_fd(b->event, b->fds[i], b->stats, backfill_on_line,
+                r = source_new_file_fd(b->event, b->fds[i], b->stats, backfill_on_line, b,
                                        backfill_on_eof, b, &b->source);
                 if (r < 0) {
                         log_warning_errno(r, "Backfill: cannot read '%s', skipping it: %m",

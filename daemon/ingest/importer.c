@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Importer (importer.h).
  *
+ * Direction: called by the API server with the client's bytes; calls forward only, into its
+ * line splitter, its Ingest and (for the final commit) the sink.
+ *
  * Decisions:
- * - Its own record parser and assembler, in position mode like the file input: an event is
- *   complete when its EOE arrives or ASSEMBLER_WINDOW_RECORDS later, whatever the import's speed,
- *   and imports running side by side never mix their events.
+ * - Its own Ingest in position mode like the file input: an event is complete when its EOE
+ *   arrives or ASSEMBLER_WINDOW_RECORDS later, whatever the import's speed, and imports running
+ *   side by side never mix their events.
  * - The counts are the import's own (what this file held and what became of it), not the
  *   daemon's input counters, which describe its live input. */
 
@@ -12,92 +15,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "assembler.h"
 #include "importer.h"
+#include "ingest.h"
 #include "line-splitter.h"
 #include "macro.h"
-#include "record.h"
 
 struct Importer {
-        const ImporterOps *ops;
-        void *userdata;
-        RecordParser *parser;
-        Assembler *assembler;
+        DenialSink sink;
+        Ingest *ingest;
+        IngestStats stats;
         LineSplitter lines;
-        ImportCounts counts;
+        uint64_t bytes;
         uint64_t store_errors_before;
-        int error; /* the first failure of keep: the import stops */
 };
 
-static int importer_on_denial(Denial *d, void *userdata) {
-        Importer *i = userdata;
-        int r = i->ops->keep(d, i->userdata);
-
-        if (r < 0) {
-                i->error = r;
-                return r;
-        }
-        if (r < _IMPORT_OUTCOME_MAX)
-                i->counts.outcomes[r]++;
-        return 0;
-}
-
-static int importer_on_line(const char *line, size_t len, void *userdata) {
-        Importer *i = userdata;
-        Record rec;
-        int r;
-
-        if (!line) {
-                i->counts.records++;
-                i->counts.malformed++;
-                return 0;
-        }
-        if (line_is_blank(line, len))
-                return 0;
-        i->counts.records++;
-        r = record_parse(i->parser, line, len, &rec);
-        if (r == -ENODATA)
-                return 0;
-        if (r < 0) {
-                i->counts.malformed++;
-                return 0;
-        }
-        if (!rec.has_stamp && rec.kind != RECORD_SEPARATOR) {
-                if (rec.kind == RECORD_DENIAL)
-                        i->counts.unstamped++;
-                record_done(&rec);
-                return 0;
-        }
-        r = assembler_add(i->assembler, &rec, line, len, 0);
-        record_done(&rec);
-        if (i->error < 0)
-                return i->error;
-        return r;
-}
-
-int importer_new(const ImporterOps *ops, void *userdata, Importer **ret) {
+int importer_new(const DenialSink *sink, Importer **ret) {
         _cleanup_(freep) Importer *i = NULL;
         int r;
 
-        if (!ops || !ops->keep || !ops->commit || !ret)
+        if (!sink || !sink->keep || !sink->commit || !ret)
                 return -EINVAL;
         i = calloc(1, sizeof(Importer));
         if (!i)
                 return -ENOMEM;
-        i->ops = ops;
-        i->userdata = userdata;
+        i->sink = *sink;
         r = line_splitter_init(&i->lines, IMPORTER_LINE_MAX);
-        if (r >= 0)
-                r = record_parser_new(&i->parser);
-        if (r >= 0)
-                r = assembler_new(ASSEMBLER_POSITION, importer_on_denial, i, &i->assembler);
+        if (r < 0)
+                return r;
+        r = ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_IMPORT},
+                       &i->sink, &i->stats, &i->ingest);
         if (r < 0) {
                 line_splitter_done(&i->lines);
-                record_parser_free(i->parser);
                 return r;
         }
-        if (ops->store_errors)
-                i->store_errors_before = ops->store_errors(userdata);
+        if (sink->store_errors)
+                i->store_errors_before = sink->store_errors(sink->userdata);
         *ret = TAKE_PTR(i);
         return 0;
 }
@@ -107,10 +59,9 @@ Importer *importer_free(Importer *i) {
                 return NULL;
         /* A client that went away mid-file: the events it completed are stored, the open ones
          * are released as they are (the assembler's flush). */
-        if (i->error >= 0)
-                (void) assembler_flush(i->assembler);
-        assembler_free(i->assembler);
-        record_parser_free(i->parser);
+        if (ingest_error(i->ingest) >= 0)
+                (void) ingest_flush(i->ingest);
+        ingest_free(i->ingest);
         line_splitter_done(&i->lines);
         free(i);
         return NULL;
@@ -119,10 +70,10 @@ Importer *importer_free(Importer *i) {
 int importer_feed(Importer *i, const void *data, size_t len) {
         if (!i || (!data && len > 0))
                 return -EINVAL;
-        if (i->error < 0)
-                return i->error;
-        i->counts.bytes += len;
-        return line_splitter_feed(&i->lines, data, len, importer_on_line, i);
+        if (ingest_error(i->ingest) < 0)
+                return ingest_error(i->ingest);
+        i->bytes += len;
+        return line_splitter_feed(&i->lines, data, len, ingest_line, i->ingest);
 }
 
 int importer_finish(Importer *i) {
@@ -130,22 +81,26 @@ int importer_finish(Importer *i) {
 
         if (!i)
                 return -EINVAL;
-        if (i->error < 0)
-                return i->error;
-        r = line_splitter_finish(&i->lines, importer_on_line, i);
+        if (ingest_error(i->ingest) < 0)
+                return ingest_error(i->ingest);
+        r = line_splitter_finish(&i->lines, ingest_line, i->ingest);
         if (r >= 0)
-                r = assembler_flush(i->assembler);
-        if (r >= 0 && i->error < 0)
-                r = i->error;
+                r = ingest_flush(i->ingest);
         if (r >= 0)
-                r = i->ops->commit(i->userdata);
+                r = i->sink.commit(i->sink.userdata);
         return r;
 }
 
 void importer_counts(const Importer *i, ImportCounts *ret) {
-        *ret = i->counts;
-        if (i->ops->store_errors) {
-                uint64_t now = i->ops->store_errors(i->userdata);
+        *ret = (ImportCounts){
+                .bytes = i->bytes,
+                .records = i->stats.records,
+                .malformed = i->stats.malformed,
+                .unstamped = i->stats.unstamped,
+        };
+        memcpy(ret->outcomes, i->stats.outcomes, sizeof(ret->outcomes));
+        if (i->sink.store_errors) {
+                uint64_t now = i->sink.store_errors(i->sink.userdata);
                 ret->store_errors = now > i->store_errors_before ? now - i->store_errors_before : 0;
         }
 }

@@ -96,8 +96,9 @@ struct Source {
         bool own_fd;
         Stats *stats;
         source_line_cb line_cb;
+        void *userdata; /* line_cb's */
         source_eof_cb eof_cb;
-        void *userdata;
+        void *eof_userdata;
 
         /* netlink */
         uint32_t drops_seen;   /* last sk_drops value: the kernel's counter is cumulative */
@@ -143,7 +144,7 @@ Source *source_free(Source *s) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(Source *, source_free);
 
 static Source *source_alloc(sd_event *e, SourceKind kind, Stats *stats, source_line_cb cb,
-                            source_eof_cb eof, void *userdata) {
+                            void *userdata, source_eof_cb eof, void *eof_userdata) {
         Source *s = calloc(1, sizeof(*s));
 
         if (!s)
@@ -153,8 +154,9 @@ static Source *source_alloc(sd_event *e, SourceKind kind, Stats *stats, source_l
         s->fd = -EBADF;
         s->stats = stats;
         s->line_cb = cb;
-        s->eof_cb = eof;
         s->userdata = userdata;
+        s->eof_cb = eof;
+        s->eof_userdata = eof_userdata;
         return s;
 }
 
@@ -479,7 +481,7 @@ int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, voi
                         return negative_errno();
         }
 
-        s = source_alloc(e, SOURCE_NETLINK, stats, cb, NULL, userdata);
+        s = source_alloc(e, SOURCE_NETLINK, stats, cb, userdata, NULL, NULL);
         if (!s)
                 return -ENOMEM;
         s->datagram = malloc(SOURCE_DATAGRAM_MAX);
@@ -547,7 +549,7 @@ static int file_finish(Source *s) {
         if (r < 0)
                 return source_stop(s, r);
         if (s->eof_cb)
-                s->eof_cb(s->userdata);
+                s->eof_cb(s->eof_userdata);
         return 0;
 }
 
@@ -595,7 +597,7 @@ static int file_on_io(sd_event_source *es, int fd, uint32_t revents, void *userd
 
 /* fd: ours to close (own) or not; on failure it is left open. */
 static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, source_line_cb cb,
-                              source_eof_cb eof, void *userdata, Source **ret) {
+                              void *userdata, source_eof_cb eof, void *eof_userdata, Source **ret) {
         _cleanup_(source_freep) Source *s = NULL;
         struct stat st;
         int r;
@@ -605,8 +607,8 @@ static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, sourc
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
 
-        s = source_alloc(e, S_ISREG(st.st_mode) ? SOURCE_FILE : SOURCE_STREAM, stats, cb, eof,
-                         userdata);
+        s = source_alloc(e, S_ISREG(st.st_mode) ? SOURCE_FILE : SOURCE_STREAM, stats, cb, userdata,
+                         eof, eof_userdata);
         if (!s)
                 return -ENOMEM;
         s->chunk = malloc(SOURCE_FILE_CHUNK);
@@ -657,8 +659,8 @@ static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, sourc
         return 0;
 }
 
-int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb,
-                    source_eof_cb eof, void *userdata, Source **ret) {
+int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb, void *userdata,
+                    source_eof_cb eof, void *eof_userdata, Source **ret) {
         _cleanup_(closep) int fd = -EBADF;
         bool is_stdin;
         int r;
@@ -673,8 +675,8 @@ int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb 
                         return negative_errno();
         }
         /* stdin stays open: it is not ours to close */
-        r = source_new_from_fd(e, is_stdin ? STDIN_FILENO : fd, !is_stdin, stats, cb, eof, userdata,
-                               ret);
+        r = source_new_from_fd(e, is_stdin ? STDIN_FILENO : fd, !is_stdin, stats, cb, userdata, eof,
+                               eof_userdata, ret);
         if (r < 0)
                 return r;
         TAKE_FD(fd);
@@ -682,13 +684,13 @@ int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb 
         return 0;
 }
 
-int source_new_file_fd(sd_event *e, int fd, Stats *stats, source_line_cb cb, source_eof_cb eof,
-                       void *userdata, Source **ret) {
+int source_new_file_fd(sd_event *e, int fd, Stats *stats, source_line_cb cb, void *userdata,
+                       source_eof_cb eof, void *eof_userdata, Source **ret) {
         int r;
 
         if (!e || fd < 0 || !stats || !cb || !ret)
                 return -EINVAL;
-        r = source_new_from_fd(e, fd, true, stats, cb, eof, userdata, ret);
+        r = source_new_from_fd(e, fd, true, stats, cb, userdata, eof, eof_userdata, ret);
         if (r < 0)
                 return r;
         stats_set_input(stats, "file");

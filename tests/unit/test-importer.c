@@ -23,8 +23,9 @@ typedef struct Harness {
         unsigned commits;
 } Harness;
 
-/* What the manager does, short: the domain filter, then the store. */
-static int keep(Denial *d, void *userdata) {
+/* What the daemon's pipeline does, short: the domain filter, then the store. */
+static int keep(void *userdata, Denial *d, DenialOrigin origin) {
+        CHECK_RC(origin, DENIAL_IMPORT);
         Harness *h = userdata;
         if (!d->source_type || strcmp(d->source_type, "container_t") != 0)
                 return IMPORT_FILTERED;
@@ -49,7 +50,10 @@ static uint64_t store_errors(void *userdata) {
         return ((Harness *) userdata)->store_errors;
 }
 
-static const ImporterOps ops = {.keep = keep, .commit = commit, .store_errors = store_errors};
+static DenialSink sink_of(Harness *h) {
+        return (DenialSink){
+                .keep = keep, .commit = commit, .store_errors = store_errors, .userdata = h};
+}
 
 /* 40 events: whole ones (AVC SYSCALL PROCTITLE EOE), lone AVCs, a non-container one, a
  * journald line without a stamp; the last line has no newline. */
@@ -93,7 +97,8 @@ static void run(const char *path, const char *log, size_t chunk, ImportCounts *r
         Importer *im;
 
         CHECK_RC(store_open(path, &h.store), 0);
-        CHECK_RC(importer_new(&ops, &h, &im), 0);
+        DenialSink sink = sink_of(&h);
+        CHECK_RC(importer_new(&sink, &im), 0);
         size_t len = strlen(log);
         for (size_t o = 0; o < len; o += chunk)
                 CHECK_RC(importer_feed(im, log + o, MIN(chunk, len - o)), 0);
@@ -153,7 +158,8 @@ int main(void) {
         Importer *im;
         snprintf(path, sizeof(path), "%s/partial.db", tmpdir);
         CHECK_RC(store_open(path, &h.store), 0);
-        CHECK_RC(importer_new(&ops, &h, &im), 0);
+        DenialSink sink = sink_of(&h);
+        CHECK_RC(importer_new(&sink, &im), 0);
         CHECK_RC(importer_feed(im, log, strlen(log) / 2), 0);
         importer_free(im);
         CHECK_RC(store_commit(h.store, NULL) > 0, 1);
@@ -162,7 +168,7 @@ int main(void) {
         CHECK(c.denials > 10 && c.denials < 36);
         store_free(h.store);
 
-        CHECK_RC(importer_new(NULL, NULL, &im), -EINVAL);
+        CHECK_RC(importer_new(NULL, &im), -EINVAL);
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
         CHECK_RC(system(cmd), 0);

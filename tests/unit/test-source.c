@@ -453,7 +453,7 @@ static void test_file(void) {
         path = make_temp("file");
         write_file(path, data, n);
 
-        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK_STREQ(stats.input, "file");
         CHECK(!stats.input_eof);
         /* step by step instead of sd_event_loop(): the end must come once and then the source
@@ -469,9 +469,9 @@ static void test_file(void) {
 
         /* errors at open */
         e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, "/nonexistent/avcwatch", &stats, on_line, on_eof, &c, &src),
+        CHECK_RC(source_new_file(e, "/nonexistent/avcwatch", &stats, on_line, &c, on_eof, &c, &src),
                  -ENOENT);
-        CHECK_RC(source_new_file(e, "/tmp", &stats, on_line, on_eof, &c, &src), -EISDIR);
+        CHECK_RC(source_new_file(e, "/tmp", &stats, on_line, &c, on_eof, &c, &src), -EISDIR);
         CHECK(src == NULL);
         sd_event_unref(e);
 
@@ -506,7 +506,7 @@ static void test_file_chunks(void) {
         path = make_temp("chunks");
         write_file(path, data, n);
 
-        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 0, 1, on_early_timer, &c) >= 0);
         CHECK_RC(sd_event_loop(e), 0);
 
@@ -533,7 +533,7 @@ static void test_file_chunks(void) {
         sd_event_unref(e);
         e = new_event_with_timeout(&c);
         stats = (Stats){};
-        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
         c.stop_at = 5;
         c.stop_error = -EBADMSG;
         CHECK_RC(sd_event_loop(e), -EBADMSG);
@@ -571,7 +571,7 @@ static void test_line_max(void) {
         write_file(path, data, n);
 
         e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 2);
         CHECK_RC(strlen(c.lines[0]), SOURCE_LINE_MAX);
@@ -587,7 +587,7 @@ static void test_line_max(void) {
         write_file(path, data, SOURCE_LINE_MAX + 1 + SOURCE_LINE_MAX + 1);
         stats = (Stats){};
         e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, path, &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 1);
         CHECK_RC(stats.records_malformed, 1);
@@ -633,7 +633,7 @@ static void test_stdin(void) {
         close(p[0]);
 
         e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, "-", &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, "-", &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK_STREQ(stats.input, "stdin");
         CHECK_RC(sd_event_loop(e), 0);
         wait_child_ok(child);
@@ -653,7 +653,7 @@ static void test_stdin(void) {
         close(devnull);
         stats = (Stats){};
         e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, "-", &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, "-", &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK_RC(sd_event_loop(e), 0);
         check_five(&c, &stats);
         src = source_free(src);
@@ -668,7 +668,7 @@ static void test_stdin(void) {
         close(devnull);
         stats = (Stats){};
         e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, "-", &stats, on_line, on_eof, &c, &src), 0);
+        CHECK_RC(source_new_file(e, "-", &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 0);
         CHECK_RC(c.eof_calls, 1);
