@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* io.avcwatch.Tail: the newest `lines` stored denials that match (oldest first), then every new
+ * one as it is stored. The call turns the connection into a subscription (the transport keeps
+ * the subscribers, their filters and their bounds, and sends them what server_broadcast() is
+ * given). */
+
+#include "macro.h"
+#include "method.h"
+#include "strutil.h"
+#include "varlink.h"
+
+/* {"denial": denial} (consumed), NULL when it cannot be built. */
+static json_object *tail_params_new(json_object *denial) {
+        json_object *p = json_object_new_object();
+        if (!p || json_object_object_add(p, "denial", denial) < 0) {
+                json_object_put(denial);
+                json_object_put(p);
+                return NULL;
+        }
+        return p;
+}
+
+json_object *tail_reply_new(json_object *denial) {
+        json_object *p = tail_params_new(denial);
+        return p ? varlink_reply_new(p, true) : NULL;
+}
+
+/* The newest `lines` matches, newest first from the store, sent oldest first. */
+static void tail_send_backlog(Connection *c, const DenialFilter *filter, unsigned lines) {
+        QueryPage page = {.denials = json_object_new_array()};
+        if (!page.denials) {
+                connection_fail(c);
+                return;
+        }
+        int r = store_query(connection_context(c)->store, filter, true, NULL, lines, query_page_add,
+                            &page, NULL);
+        if (r < 0) {
+                json_object_put(page.denials);
+                if (r == -ENOMEM)
+                        connection_fail(c);
+                else
+                        connection_send_store_error(c, r);
+                return;
+        }
+        for (size_t i = page.rows; i > 0 && !connection_failed(c); i--) {
+                json_object *d = json_object_get(json_object_array_get_idx(page.denials, i - 1));
+                connection_reply(c, tail_params_new(d), true);
+        }
+        json_object_put(page.denials);
+}
+
+void method_tail(Connection *c, json_object *params) {
+        static const char *const known[] = {"filter", "lines", NULL};
+        _cleanup_(denial_filter_done) DenialFilter filter = {};
+        int64_t lines = 0;
+
+        if (connection_n_subscribers(c) >= SERVER_SUBSCRIBERS_MAX) {
+                connection_send_error(c, ERROR_TOO_MANY_SUBSCRIBERS, "max",
+                                      json_object_new_int(SERVER_SUBSCRIBERS_MAX));
+                return;
+        }
+        if (!params_check_keys(c, params, known) ||
+            !params_get_int(c, params, "lines", 0, SERVER_TAIL_LINES_MAX, &lines) ||
+            !params_get_filter(c, params, &filter))
+                return;
+
+        if (filter.container && string_is_hex(filter.container)) {
+                /* As the store's queries do: a known name is a name, not an id prefix. */
+                int r = store_container_name_known(connection_context(c)->store, filter.container);
+                if (r < 0) {
+                        connection_send_store_error(c, r);
+                        return;
+                }
+                filter.container_is_name = r > 0;
+        }
+
+        if (lines > 0) {
+                tail_send_backlog(c, &filter, (unsigned) lines);
+                if (connection_failed(c))
+                        return;
+        }
+        connection_subscribe(c, &filter);
+}
