@@ -119,6 +119,13 @@ static sd_event *new_event_with_timeout(Ctx *c) {
         return e;
 }
 
+/* The end of one run: the source freed, what it collected cleared, its loop dropped. */
+static void run_done(Source **src, Ctx *c, sd_event **e) {
+        *src = source_free(*src);
+        ctx_clear(c);
+        *e = sd_event_unref(*e);
+}
+
 /* Runs the loop for usec (the loop must not exit meanwhile). */
 static void run_for(sd_event *e, uint64_t usec) {
         struct timespec ts;
@@ -276,9 +283,7 @@ static void test_netlink(void) {
 
         /* a callback error stops the loop with that error (an exited loop cannot run again:
          * a new one) */
-        src = source_free(src);
-        sd_event_unref(e);
-        ctx_clear(&c);
+        run_done(&src, &c, &e);
         e = new_event_with_timeout(&c);
         CHECK_RC(source_new_netlink(e, -1, &stats, on_line, &c, &src), 0);
         c.want = 0;
@@ -291,9 +296,7 @@ static void test_netlink(void) {
         CHECK_RC(r, -ECANCELED);
         CHECK_RC(c.n_lines, 3);
 
-        ctx_clear(&c);
-        src = source_free(src);
-        sd_event_unref(e);
+        run_done(&src, &c, &e);
 }
 
 /* A socket-activated fd, then squeezed to a tiny receive buffer and flooded while nobody reads:
@@ -463,9 +466,7 @@ static void test_file(void) {
                 CHECK(sd_event_run(e, 10 * 1000) >= 0);
         check_five(&c, &stats);
 
-        src = source_free(src);
-        ctx_clear(&c);
-        sd_event_unref(e);
+        run_done(&src, &c, &e);
 
         /* errors at open */
         e = new_event_with_timeout(&c);
@@ -475,7 +476,6 @@ static void test_file(void) {
         CHECK(src == NULL);
         sd_event_unref(e);
 
-        unlink(path);
         free(data);
 }
 
@@ -540,10 +540,7 @@ static void test_file_chunks(void) {
         CHECK_RC(c.n_lines, 5);
         CHECK_RC(c.eof_calls, 0);
 
-        src = source_free(src);
-        ctx_clear(&c);
-        sd_event_unref(e);
-        unlink(path);
+        run_done(&src, &c, &e);
         free(data);
 }
 
@@ -579,9 +576,7 @@ static void test_line_max(void) {
         CHECK_RC(strlen(c.lines[1]), SOURCE_LINE_MAX);
         CHECK(c.lines[1][0] == 'c');
         CHECK_RC(stats.records_malformed, 1);
-        src = source_free(src);
-        ctx_clear(&c);
-        sd_event_unref(e);
+        run_done(&src, &c, &e);
 
         /* the over-long one last, without a newline */
         write_file(path, data, SOURCE_LINE_MAX + 1 + SOURCE_LINE_MAX + 1);
@@ -592,11 +587,8 @@ static void test_line_max(void) {
         CHECK_RC(c.n_lines, 1);
         CHECK_RC(stats.records_malformed, 1);
         CHECK_RC(c.eof_calls, 1);
-        src = source_free(src);
-        ctx_clear(&c);
-        sd_event_unref(e);
+        run_done(&src, &c, &e);
 
-        unlink(path);
         free(data);
 }
 
@@ -656,10 +648,7 @@ static void test_stdin(void) {
         CHECK_RC(source_new_file(e, "-", &stats, on_line, &c, on_eof, &c, &src), 0);
         CHECK_RC(sd_event_loop(e), 0);
         check_five(&c, &stats);
-        src = source_free(src);
-        ctx_clear(&c);
-        sd_event_unref(e);
-        unlink(path);
+        run_done(&src, &c, &e);
 
         /* /dev/null: no lines, one end */
         devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -674,9 +663,7 @@ static void test_stdin(void) {
         CHECK_RC(c.eof_calls, 1);
         CHECK_RC(stats.records_received, 0);
         CHECK(stats.input_eof);
-        src = source_free(src);
-        ctx_clear(&c);
-        sd_event_unref(e);
+        run_done(&src, &c, &e);
 
         CHECK(dup2(saved, STDIN_FILENO) == STDIN_FILENO);
         close(saved);
