@@ -8,17 +8,25 @@
 # the directory is removed on success and kept on failure for a post-mortem.
 #
 #   skip MSG / require_root / require_audit_netlink     exit 77 with the reason
+#   require_commands CMD...                             exit 77 unless each CMD is installed
 #   make_tmpdir                                         sets T, installs the cleanup trap
+#   setup_kernel_test [CMD...]                          all of the above, for a test that
+#                                                       injects through the kernel
+#   asan_small_quarantine                               for tests that bound the daemon's RSS
 #   start_daemon [ARGS]                                 DB=, SOCK=, CONFIG=, STDIN= override
 #                                                       the defaults
 #   stop_daemon                                         SIGTERM, expects exit status 0
 #   avcctl ARGS / inject ARGS                           the client and the injector
 #   wait_for SECONDS CMD...                             polls CMD until it succeeds
 #   wait_until SECONDS 'CONDITION'                      polls a shell condition, re-evaluated
+#   wait_ingested MARK                                  a barrier through the kernel: one
+#                                                       denial injected and waited for
 #   json_field JSON KEY                                 one top-level value, as JSON text
+#   stats_field KEY [JSON]                              one value of `avcctl -o json stats`
 #   fake_container [PARENT [PREFIX]]                    a process in a docker-<id>.scope cgroup
 #                                                       (or PARENT/PREFIX<id>.scope)
 #   input_eof                                           the daemon's input reached its end
+#   start_journald NS                                   a private systemd-journald namespace
 #   fail MSG                                            prints, dumps the daemon log, exits 1
 
 set -euo pipefail
@@ -61,6 +69,13 @@ s.bind((0, 1))                                             # AUDIT_NLGRP_READLOG
 PY
 }
 
+require_commands() {
+        local c
+        for c in "$@"; do
+                command -v "$c" > /dev/null || skip "$c is not installed"
+        done
+}
+
 dump_log() {
         if [ -n "$T" ] && [ -s "$T/daemon.log" ]; then
                 echo "---- daemon log (last $AVC_LOG_TAIL lines of $T/daemon.log) ----" >&2
@@ -92,6 +107,7 @@ _cleanup() {
         for p in "${AVC_CGROUPS[@]}"; do
                 rmdir "$p" 2> /dev/null || true
         done
+        stop_journald
         if [ -n "$DAEMON_PID" ]; then
                 kill -TERM "$DAEMON_PID" 2> /dev/null || true
                 wait "$DAEMON_PID" 2> /dev/null || true
@@ -111,6 +127,24 @@ make_tmpdir() {
         T=$(mktemp -d /tmp/avcwatch-test.XXXXXX)
         trap _cleanup EXIT
         trap 'exit 130' INT TERM
+}
+
+# The set-up of a test that injects denials through the kernel: root, the audit multicast group
+# (held for the whole test), the commands it needs besides ours, then $T.
+setup_kernel_test() { # [CMD...]
+        require_root
+        require_audit_netlink
+        require_commands "$@"
+        make_tmpdir
+}
+
+# Under ASan, freed memory waits in a quarantine (256 MiB by default) before reuse, which would
+# count against a bound on the daemon's memory: keep it small, so that the peak still measures
+# what the daemon holds (plus ASan's redzones and shadow). Before start_daemon.
+asan_small_quarantine() {
+        if [ "${AVCWATCH_SANITIZE:-0}" = 1 ]; then
+                export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
+        fi
 }
 
 # Runs a command in the background and has the cleanup kill it; sets BG_PID.
@@ -222,6 +256,22 @@ v = json.loads(sys.argv[1])[sys.argv[2]]
 print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 }
 
+# stats_field KEY [JSON]: KEY of the daemon's stats (or of JSON, stats taken earlier).
+stats_field() {
+        json_field "${2:-$(avcctl -o json stats)}" "$1"
+}
+
+# wait_ingested MARK [SECONDS]: injects one denial (comm MARK) through the kernel and waits until
+# it is stored. The daemon reads its socket in order and commits in order, so afterwards every
+# record the kernel delivered before it has been read, and every denial of them committed (or
+# counted as dropped). MARK must be new (a query by comm finds it alone).
+wait_ingested() {
+        local mark=$1 secs=${2:-30}
+        inject --count 1 --mark "$mark" > /dev/null || fail "inject failed"
+        wait_until "$secs" '[ "$(count_lines avcctl -o json query --comm "$mark")" -eq 1 ]' ||
+                fail "the marker denial $mark was not stored within ${secs}s: $(avcctl -o json stats)"
+}
+
 input_eof() {
         [ "$(json_field "$(avcctl -o json stats)" input_eof)" = true ]
 }
@@ -261,4 +311,52 @@ fake_container() { # [PARENT [PREFIX]]: default avcwatch-test-$$.slice docker- (
                 skip "cannot move a process into $group"
         grep -q "$prefix$FAKE_CONTAINER_ID.scope" "/proc/$FAKE_CONTAINER_PID/cgroup" ||
                 fail "the process is not in $group"
+}
+
+# start_journald NS: a private systemd-journald instance, namespace NS, volatile storage, running
+# once its sockets are there (/run/systemd/journal.NS/{socket,stdout}); the cleanup stops it and
+# removes its files. Returns 1 with the reason in JOURNALD_WHY_NOT when it cannot run here.
+JOURNALD=/lib/systemd/systemd-journald
+JOURNALD_NS=
+JOURNALD_PID=
+JOURNALD_WHY_NOT=
+start_journald() {
+        local ns=$1 machine_id conf
+        [ "$(id -u)" -eq 0 ] || { JOURNALD_WHY_NOT="a real journald needs root"; return 1; }
+        [ -x "$JOURNALD" ] || { JOURNALD_WHY_NOT="no $JOURNALD"; return 1; }
+        command -v journalctl > /dev/null || { JOURNALD_WHY_NOT="no journalctl"; return 1; }
+        machine_id=$(cat /etc/machine-id 2> /dev/null || true)
+        [ -n "$machine_id" ] || { JOURNALD_WHY_NOT="no /etc/machine-id, journald cannot run"; return 1; }
+        conf=/run/systemd/journald@$ns.conf.d
+        JOURNALD_NS=$ns
+        JOURNALD_FILES=("$conf" "/run/systemd/journal.$ns" "/run/log/journal/$machine_id.$ns"
+                "/var/log/journal/$machine_id.$ns")
+        mkdir -p "$conf"
+        printf '[Journal]\nStorage=volatile\n' > "$conf/volatile.conf"
+        (_exec_without_lock "$JOURNALD" "$ns") > "$T/journald.log" 2>&1 &
+        JOURNALD_PID=$!
+        if ! wait_for 10 test -S "/run/systemd/journal.$ns/socket" -a \
+                -S "/run/systemd/journal.$ns/stdout"; then
+                JOURNALD_WHY_NOT="systemd-journald did not start: $(cat "$T/journald.log")"
+                return 1
+        fi
+}
+
+# SIGTERM, then SIGKILL after 5 s: a stuck journald must not hang the test.
+stop_journald() {
+        local i
+        if [ -n "$JOURNALD_PID" ]; then
+                kill "$JOURNALD_PID" 2> /dev/null || true
+                for ((i = 0; i < 50; i++)); do
+                        kill -0 "$JOURNALD_PID" 2> /dev/null || break
+                        sleep 0.1
+                done
+                kill -KILL "$JOURNALD_PID" 2> /dev/null || true
+                wait "$JOURNALD_PID" 2> /dev/null || true
+                JOURNALD_PID=
+        fi
+        if [ -n "$JOURNALD_NS" ]; then
+                rm -rf "${JOURNALD_FILES[@]}"
+                JOURNALD_NS=
+        fi
 }

@@ -44,7 +44,7 @@ fi
 tail_pid=$!
 wait_until 60 '[ "$(wc -l < "$T/tail.out")" -ge 1000 ] || ! kill -0 $tail_pid 2> /dev/null' ||
         fail "tail -f -n 1000 printed only $(wc -l < "$T/tail.out") in 60 s"
-sleep 0.5
+sleep 0.5 # kept: time in which tail -f must NOT end by itself (nothing to wait for)
 kill -0 "$tail_pid" 2> /dev/null ||
         fail "tail -f -n 1000 ended by itself: $(cat "$T/tail.err")"
 kill -TERM "$tail_pid"

@@ -17,7 +17,7 @@ for round in 1 2 3 4 5; do
         python3 "$gen" --denials "$DENIALS" --containers 50 --seed "$round" \
                 --start $((1713600000 + round * 86400)) > "$T/audit-$round.log"
         start_daemon --input "$T/audit-$round.log"
-        # A random moment within the import (it takes a few seconds).
+        # A random moment within the import (it takes a few seconds): the sleep is the test.
         sleep "0.$((RANDOM % 9 + 1))"
         before=$(json_field "$(avcctl -o json stats)" store_denials)
         kill -KILL "$DAEMON_PID"

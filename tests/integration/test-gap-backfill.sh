@@ -54,12 +54,12 @@ logged() { [ "$(grep -c "$1" "$LOG" "$LOG".* 2> /dev/null | awk -F: '{n += $NF} 
 wait_for 10 test -e "$T/auditd.ready" || fail "the auditd stand-in did not start"
 
 stored() { count_lines avcctl -o json query --comm "$1"; }
-stat() { json_field "$(avcctl -o json stats)" "$1"; }
+stat() { stats_field "$1"; }
 
 # Older than anything that will be stored: in the log, never to be read back.
 inject --count 3 --mark "o$mark" > /dev/null || fail "inject failed"
 wait_for 10 logged "o$mark" 3 || fail "auditd did not log"
-sleep 1.1 # the next denials are in a later millisecond, and second
+sleep 1.1 # kept: the next denials must be in a later millisecond, and second (time must pass)
 
 # 1. Up: A.
 start_daemon --input netlink
@@ -74,7 +74,7 @@ inject --count 20 --mark "b$mark" > /dev/null || fail "inject failed"
 wait_for 10 logged "b$mark" 20 || fail "auditd did not log B1"
 mv "$LOG" "$LOG.1"
 kill -HUP "$AUDITD"
-sleep 0.2
+wait_for 5 test -e "$LOG" || fail "the auditd stand-in did not reopen its log"
 inject --count 30 --mark "c$mark" > /dev/null || fail "inject failed"
 wait_for 10 logged "c$mark" 30 || fail "auditd did not log B2"
 grep -q "c$mark" "$LOG.1" && fail "the rotation did not split the gap"

@@ -47,20 +47,8 @@ JOURNAL_STREAM=$(stat -c '%d:%i' "$T/err3") "$AVCWATCHD" --config "$T/bad.conf" 
 grep -q "^<3>.*line 2: unknown key 'NoSuchKey'" "$T/err3" || fail "no <3> error: $(cat "$T/err3")"
 
 # ---- a real journald ----------------------------------------------------------------------------
-[ "$(id -u)" -eq 0 ] || skip "priority prefixes checked; a real journald needs root"
-JOURNALD=/lib/systemd/systemd-journald
-[ -x "$JOURNALD" ] && command -v journalctl > /dev/null || skip "prefixes checked; no journald"
-machine_id=$(cat /etc/machine-id 2> /dev/null || true)
-[ -n "$machine_id" ] || skip "prefixes checked; no /etc/machine-id, journald cannot run"
 ns=avcwatch-log-$$
-conf=/run/systemd/journald@$ns.conf.d
-mkdir -p "$conf"
-printf '[Journal]\nStorage=volatile\n' > "$conf/volatile.conf"
-trap 'rc=$?; [ -n "${JOURNALD_PID:-}" ] && kill "$JOURNALD_PID" 2> /dev/null && wait "$JOURNALD_PID" 2> /dev/null; rm -rf "$conf" "/run/systemd/journal.$ns" "/run/log/journal/$machine_id.$ns" "/var/log/journal/$machine_id.$ns"; (exit $rc); _cleanup' EXIT
-"$JOURNALD" "$ns" > "$T/journald.log" 2>&1 &
-JOURNALD_PID=$!
-wait_for 10 test -S "/run/systemd/journal.$ns/stdout" ||
-        skip "prefixes checked; systemd-journald did not start: $(cat "$T/journald.log")"
+start_journald "$ns" || skip "priority prefixes checked; $JOURNALD_WHY_NOT"
 
 # what systemd does for StandardError=journal: a stream connection with its header, as stderr
 python3 - "/run/systemd/journal.$ns/stdout" "$AVCWATCHD" --config "$T/notice.conf" \

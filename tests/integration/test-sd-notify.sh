@@ -64,14 +64,17 @@ NOTIFY_SOCKET=$T/a.sock WATCHDOG_USEC=$((WATCHDOG_MS * 1000)) start_daemon --inp
 NOTIFY_PID=$DAEMON_PID
 wait_for 10 notify_has "$T/a.log" READY=1 || fail "no READY=1"
 wait_for 60 input_eof || fail "the import did not finish"
-sleep 1 # the watchdog keeps going once the loop is idle again
+# the watchdog keeps going once the loop is idle again: two more pings (and the gap before them)
+n=$(notify "$T/a.log" count WATCHDOG=1)
+wait_until 5 '[ "$(notify "$T/a.log" count WATCHDOG=1)" -ge $((n + 2)) ]' ||
+        fail "WATCHDOG=1 stopped arriving once idle"
 read -r pings gap <<< "$(notify "$T/a.log" watchdog)"
 echo "watchdog: $pings pings, longest gap ${gap} ms (WATCHDOG_USEC ${WATCHDOG_MS} ms)"
 [ "$pings" -ge 3 ] || fail "only $pings WATCHDOG=1 with WATCHDOG_USEC=${WATCHDOG_MS}ms"
 [ "$gap" -lt "$WATCHDOG_MS" ] || fail "WATCHDOG=1 gap of $gap ms: systemd would have killed us"
 n=$(notify "$T/a.log" count WATCHDOG=1)
-sleep 1
-[ "$(notify "$T/a.log" count WATCHDOG=1)" -gt "$n" ] || fail "WATCHDOG=1 stopped arriving"
+wait_until 5 '[ "$(notify "$T/a.log" count WATCHDOG=1)" -gt "$n" ]' ||
+        fail "WATCHDOG=1 stopped arriving"
 
 stored=$(json_field "$(avcctl -o json stats)" denials_stored)
 [ "$stored" -eq 30000 ] || fail "stored $stored of 30000 denials"

@@ -28,7 +28,7 @@ start_bg python3 "$LAUNCHER" --extra -- systemd-socket-activate -l "$T/sock" \
         --input "$T/in.log" >> "$T/daemon.log" 2>&1
 activator=$BG_PID
 wait_for 5 test -S "$T/sock" || fail "systemd-socket-activate did not listen"
-sleep 0.3
+sleep 0.3 # kept: time in which the daemon must NOT start (nothing to wait for)
 [ "$(exe_of "$activator")" = systemd-socket-activate ] || fail "the daemon ran before any connection"
 # the first connection starts the daemon (systemd-socket-activate execs it: same pid) and is served
 AVC_SOCKET=$T/sock

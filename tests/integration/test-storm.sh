@@ -7,17 +7,11 @@
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
 
-require_root
-require_audit_netlink
-make_tmpdir
+setup_kernel_test
 
 N=${STORM_COUNT:-60000}
 mark=st$$
-# Under ASan, freed memory waits in a quarantine (256 MiB by default) that would count against the
-# bound on the daemon's memory below: keep it small (see test-api-abuse).
-if [ "${AVCWATCH_SANITIZE:-0}" = 1 ]; then
-        export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
-fi
+asan_small_quarantine # the daemon's peak RSS is bounded below
 start_daemon --input netlink
 s0=$(avcctl -o json stats)
 # A live subscriber all along.
@@ -25,7 +19,7 @@ s0=$(avcctl -o json stats)
         > "$T/tail.json" &
 tail_pid=$!
 AVC_BG_PIDS+=("$tail_pid")
-subscribed() { [ "$(json_field "$(avcctl -o json stats)" tail_subscribers)" -eq 1 ]; }
+subscribed() { [ "$(stats_field tail_subscribers)" -eq 1 ]; }
 wait_for 10 subscribed || fail "the tail did not subscribe"
 
 # Categories no engine hands out by default, so that no container on the machine (other tests'
@@ -33,15 +27,28 @@ wait_for 10 subscribed || fail "the tail did not subscribe"
 out=$(inject --count "$N" --comm "$mark" --name shadow --path /etc/shadow \
         --scontext system_u:system_r:container_t:s0:c1009,c1017) || fail "inject: $out"
 echo "inject: $out"
-# every record read, the last second's summary written (a window closes a second after it began)
-received() { [ "$(json_field "$(avcctl -o json stats)" records_received)" -ge "$N" ]; }
+# Every record read, and the last second's summary written (a window closes a second after it
+# began): the counts of the stored rows add up to the storm.
+received() { [ "$(stats_field records_received)" -ge "$N" ]; }
 wait_for 30 received || fail "the daemon did not read the storm: $(avcctl -o json stats)"
-sleep 1.5
+counted() { # FILE: the sum of the counts of its denials (0 while a line is half written)
+        python3 -c 'import json, sys
+try:
+    print(sum(json.loads(l)["count"] for l in open(sys.argv[1])))
+except ValueError:
+    print(0)' "$1"
+}
+stored_all() {
+        avcctl -o json query --comm "$mark" --limit 1000000 > "$T/rows.json" &&
+                [ "$(counted "$T/rows.json")" -ge "$N" ]
+}
+wait_for 30 stored_all || fail "the storm's rows count $(counted "$T/rows.json") of $N"
 s1=$(avcctl -o json stats)
 echo "stats: $s1"
-avcctl -o json query --comm "$mark" --limit 1000000 > "$T/rows.json"
 avcctl query --comm "$mark" --limit 1000000 > "$T/rows.txt"
-sleep 0.5
+# the tail is sent what was committed, as it was committed: wait for the last summary there too
+wait_until 30 '[ "$(counted "$T/tail.json")" -ge "$N" ]' ||
+        fail "the tail got denials counting $(counted "$T/tail.json") of $N"
 kill "$tail_pid" 2> /dev/null || true
 
 python3 - "$T/rows.json" "$T/tail.json" "$s0" "$s1" "$N" <<'PY' || fail "the storm was not accounted for exactly"
