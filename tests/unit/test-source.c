@@ -119,6 +119,14 @@ static sd_event *new_event_with_timeout(Ctx *c) {
         return e;
 }
 
+/* The start of one run: a loop with the test's timeout, a source reading PATH into c. */
+static sd_event *run_start(Ctx *c, Stats *stats, const char *path, Source **src) {
+        sd_event *e = new_event_with_timeout(c);
+
+        CHECK_RC(source_new_file(e, path, stats, on_line, c, on_eof, c, src), 0);
+        return e;
+}
+
 /* The end of one run: the source freed, what it collected cleared, its loop dropped. */
 static void run_done(Source **src, Ctx *c, sd_event **e) {
         *src = source_free(*src);
@@ -531,9 +539,8 @@ static void test_file_chunks(void) {
 
         /* a callback error stops the file with that error, and no end is reported */
         sd_event_unref(e);
-        e = new_event_with_timeout(&c);
         stats = (Stats){};
-        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
+        e = run_start(&c, &stats, path, &src);
         c.stop_at = 5;
         c.stop_error = -EBADMSG;
         CHECK_RC(sd_event_loop(e), -EBADMSG);
@@ -567,8 +574,7 @@ static void test_line_max(void) {
         path = make_temp("line-max");
         write_file(path, data, n);
 
-        e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
+        e = run_start(&c, &stats, path, &src);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 2);
         CHECK_RC(strlen(c.lines[0]), SOURCE_LINE_MAX);
@@ -581,8 +587,7 @@ static void test_line_max(void) {
         /* the over-long one last, without a newline */
         write_file(path, data, SOURCE_LINE_MAX + 1 + SOURCE_LINE_MAX + 1);
         stats = (Stats){};
-        e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, path, &stats, on_line, &c, on_eof, &c, &src), 0);
+        e = run_start(&c, &stats, path, &src);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 1);
         CHECK_RC(stats.records_malformed, 1);
@@ -624,8 +629,7 @@ static void test_stdin(void) {
         CHECK(dup2(p[0], STDIN_FILENO) == STDIN_FILENO);
         close(p[0]);
 
-        e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, "-", &stats, on_line, &c, on_eof, &c, &src), 0);
+        e = run_start(&c, &stats, "-", &src);
         CHECK_STREQ(stats.input, "stdin");
         CHECK_RC(sd_event_loop(e), 0);
         wait_child_ok(child);
@@ -644,8 +648,7 @@ static void test_stdin(void) {
         CHECK(dup2(devnull, STDIN_FILENO) == STDIN_FILENO);
         close(devnull);
         stats = (Stats){};
-        e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, "-", &stats, on_line, &c, on_eof, &c, &src), 0);
+        e = run_start(&c, &stats, "-", &src);
         CHECK_RC(sd_event_loop(e), 0);
         check_five(&c, &stats);
         run_done(&src, &c, &e);
@@ -656,8 +659,7 @@ static void test_stdin(void) {
         CHECK(dup2(devnull, STDIN_FILENO) == STDIN_FILENO);
         close(devnull);
         stats = (Stats){};
-        e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_file(e, "-", &stats, on_line, &c, on_eof, &c, &src), 0);
+        e = run_start(&c, &stats, "-", &src);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 0);
         CHECK_RC(c.eof_calls, 1);
