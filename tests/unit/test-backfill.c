@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include "backfill.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "tests/unit/test.h"
 
-static char dir[] = "/tmp/test-backfill-XXXXXX";
+static char *dir;
 static char log_path[128];
 
 /* Writes path with text and sets its mtime (ms since the epoch). */
@@ -66,7 +67,7 @@ int main(void) {
         char path[160];
         char **files = NULL;
 
-        CHECK(mkdtemp(dir));
+        dir = fixture_tmpdir("backfill");
         snprintf(log_path, sizeof(log_path), "%s/audit.log", dir);
 
         /* Nothing there: nothing to read. */
@@ -142,9 +143,7 @@ int main(void) {
         sd_event_unref(c.event);
         sd_event_unref(c2.event);
 
-        char cmd[64];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        CHECK(system(cmd) == 0);
+        fixture_tmpdir_remove(dir);
         printf("ok\n");
         return 0;
 }

@@ -7,45 +7,21 @@
 #include <string.h>
 
 #include "denial-json.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "test.h"
 
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-static void set(char **field, const char *value) {
-        free(*field);
-        *field = value ? strdup(value) : NULL;
-        CHECK(!value || *field);
-}
-
+/* The contract's example, attributed by pid. */
 static Denial example(void) {
-        Denial d = DENIAL_NULL;
+        Denial d = fixture_denial(FIXTURE_TIME_MS, FIXTURE_SERIAL);
 
-        d.time_ms = 1713603292240;
-        d.serial = 1088;
-        d.record_type = 1400;
-        set(&d.result, "denied");
-        set(&d.permissions, "write");
-        d.pid = 21476;
-        set(&d.comm, "bash");
-        set(&d.exe, "/usr/bin/bash");
-        set(&d.name, "root");
-        set(&d.scontext, "system_u:system_r:container_t:s0:c170,c393");
-        set(&d.tcontext, "system_u:object_r:admin_home_t:s0");
-        set(&d.tclass, "dir");
-        d.permissive = 0;
-        set(&d.source_type, "container_t");
-        set(&d.target_type, "admin_home_t");
-        set(&d.mcs, "c170,c393");
         d.has_container = true;
-        set(&d.container.id, "4dd9367681d8a");
-        set(&d.container.name, "web");
-        set(&d.container.image, "centos:latest");
-        set(&d.container.engine, "docker");
+        fixture_container(&d.container, "4dd9367681d8a", "web", "centos:latest", "docker", NULL);
         d.attribution = ATTRIBUTION_PID;
-        set(&d.raw, "type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }");
         /* Not part of the JSON object. */
-        set(&d.cwd, "/root");
+        set_string(&d.cwd, "/root");
         d.uid = 0;
         return d;
 }
@@ -89,14 +65,8 @@ static void test_time(void) {
         CHECK_STREQ(buf, "2024-04-20T08:54:52.005Z");
 }
 
-static const char example_text[] =
-        "{\"time\":\"2024-04-20T08:54:52.240Z\",\"serial\":1088,\"record_type\":\"AVC\","
-        "\"result\":\"denied\",\"permissions\":[\"write\"],\"pid\":21476,\"comm\":\"bash\","
-        "\"exe\":\"/usr/bin/bash\",\"path\":null,\"name\":\"root\","
-        "\"scontext\":\"system_u:system_r:container_t:s0:c170,c393\","
-        "\"tcontext\":\"system_u:object_r:admin_home_t:s0\",\"tclass\":\"dir\","
-        "\"permissive\":false,\"source_type\":\"container_t\",\"target_type\":\"admin_home_t\","
-        "\"mcs\":\"c170,c393\",\"container\":{\"id\":\"4dd9367681d8a\",\"name\":\"web\","
+static const char example_text[] = FIXTURE_JSON_HEAD
+        "\"container\":{\"id\":\"4dd9367681d8a\",\"name\":\"web\","
         "\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null},\"attribution\":\"pid\","
         "\"target_container\":null,\"candidates\":null,\"count\":1,"
         "\"raw\":\"type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\"}";
@@ -144,7 +114,7 @@ static void test_example(void) {
 
 static void test_nulls(void) {
         Denial d = DENIAL_NULL;
-        set(&d.mcs, ""); /* empty categories are no categories */
+        set_string(&d.mcs, ""); /* empty categories are no categories */
         d.attribution = ATTRIBUTION_NONE;
         _cleanup_(freep) char *text = to_text(&d);
         CHECK_STREQ(text,
@@ -170,12 +140,12 @@ static void test_nulls(void) {
         d = example();
         d.permissive = 1;
         d.record_type = 1107;
-        set(&d.permissions, "read write  open");
+        set_string(&d.permissions, "read write  open");
         d.has_container = false;
         container_ref_done(&d.container);
         d.has_target_container = true;
-        set(&d.target_container.id, "abc");
-        set(&d.target_container.pod, "ns/pod");
+        set_string(&d.target_container.id, "abc");
+        set_string(&d.target_container.pod, "ns/pod");
         d.attribution = ATTRIBUTION_AMBIGUOUS;
         ContainerRef cand = {.id = (char *) "c1", .name = (char *) "one"};
         CHECK_RC(denial_add_candidate(&d, &cand), 0);
@@ -208,11 +178,12 @@ static void test_nulls(void) {
 static void test_hostile(void) {
         static const char hostile[] = "\x1b]0;owned\x07\r\b\x7f\"quoted\"\\back\\slash\n\t\x01";
         Denial d = example();
-        set(&d.comm, hostile);
-        set(&d.path, "/tmp/\x1b[2J\"\\");
-        set(&d.name, "caf\xc3\xa9");
-        set(&d.container.name, "\x1b[31mred");
-        set(&d.raw, "type=AVC msg=audit(1.2:3): comm=\"x\"\ntype=SYSCALL msg=audit(1.2:3): a=\\");
+        set_string(&d.comm, hostile);
+        set_string(&d.path, "/tmp/\x1b[2J\"\\");
+        set_string(&d.name, "caf\xc3\xa9");
+        set_string(&d.container.name, "\x1b[31mred");
+        set_string(&d.raw,
+                   "type=AVC msg=audit(1.2:3): comm=\"x\"\ntype=SYSCALL msg=audit(1.2:3): a=\\");
 
         _cleanup_(freep) char *text = to_text(&d);
         for (const unsigned char *p = (const unsigned char *) text; *p; p++)
@@ -230,7 +201,7 @@ static void test_hostile(void) {
         denial_done(&back);
 
         /* Invalid UTF-8: each stray byte becomes U+00XX; the text stays valid UTF-8. */
-        set(&d.comm, "a\xff\xfe");
+        set_string(&d.comm, "a\xff\xfe");
         free(text);
         text = to_text(&d);
         CHECK(strstr(text, "\"comm\":\"a\\u00ff\\u00fe\""));

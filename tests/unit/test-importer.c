@@ -10,12 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "importer.h"
 #include "macro.h"
 #include "store.h"
 #include "tests/unit/test.h"
 
-static char tmpdir[] = "/tmp/test-importer-XXXXXX";
+static char *tmpdir;
 
 typedef struct Harness {
         Store *store;
@@ -114,7 +115,7 @@ int main(void) {
         char path[128];
         ImportCounts first, k;
 
-        CHECK(mkdtemp(tmpdir));
+        tmpdir = fixture_tmpdir("importer");
 
         /* The same log in chunks of every kind of size: the same counts, fresh each time. */
         const size_t chunks[] = {strlen(log), 1, 7, 100, 4096};
@@ -169,8 +170,6 @@ int main(void) {
         store_free(h.store);
 
         CHECK_RC(importer_new(NULL, &im), -EINVAL);
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-        CHECK_RC(system(cmd), 0);
+        fixture_tmpdir_remove(tmpdir);
         return 0;
 }

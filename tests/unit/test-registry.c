@@ -12,6 +12,7 @@
 
 #include "container.h"
 #include "filter.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "registry.h"
 #include "store.h"
@@ -23,15 +24,7 @@
 #define T0 INT64_C(1713600000000) /* ms */
 #define MIN_MS (60 * 1000)
 
-static char tmpdir[] = "/tmp/test-registry-XXXXXX";
-
-static char *xstrdup(const char *s) {
-        if (!s)
-                return NULL;
-        char *c = strdup(s);
-        CHECK(c);
-        return c;
-}
+static char *tmpdir;
 
 static McsSet mcs(const char *text) {
         McsSet s;
@@ -285,29 +278,25 @@ static void test_reply_bound(void) {
 
 /* ---- with a real database ---- */
 
+/* A USER_AVC of a process long gone (pid 999999), container_t:CATS -> container_file_t:TARGET_CATS
+ * (NULL: none). */
 static Denial make_denial(int64_t time_ms, uint64_t serial, const char *cats,
                           const char *target_cats) {
-        Denial d = DENIAL_NULL;
-        char ctx[128];
+        Denial d = fixture_denial(time_ms, serial);
 
-        d.time_ms = time_ms;
-        d.serial = serial;
         d.record_type = 1107;
-        d.result = xstrdup("denied");
-        d.permissions = xstrdup("write");
         d.pid = 999999;
-        d.comm = xstrdup("sh");
-        snprintf(ctx, sizeof(ctx), "system_u:system_r:container_t:s0:%s", cats);
-        d.scontext = xstrdup(ctx);
-        snprintf(ctx, sizeof(ctx), "system_u:object_r:container_file_t:s0%s%s",
-                 target_cats ? ":" : "", target_cats ? target_cats : "");
-        d.tcontext = xstrdup(ctx);
-        d.tclass = xstrdup("file");
-        d.source_type = xstrdup("container_t");
-        d.target_type = xstrdup("container_file_t");
-        d.mcs = xstrdup(cats);
-        d.target_mcs = xstrdup(target_cats ? target_cats : "");
-        d.raw = xstrdup("type=USER_AVC msg=audit(0.0:1): ...");
+        set_string(&d.comm, "sh");
+        free(d.scontext);
+        d.scontext = xasprintf("system_u:system_r:container_t:s0:%s", cats);
+        free(d.tcontext);
+        d.tcontext = xasprintf("system_u:object_r:container_file_t:s0%s%s", target_cats ? ":" : "",
+                               target_cats ? target_cats : "");
+        set_string(&d.tclass, "file");
+        set_string(&d.target_type, "container_file_t");
+        set_string(&d.mcs, cats);
+        set_string(&d.target_mcs, target_cats ? target_cats : "");
+        set_string(&d.raw, "type=USER_AVC msg=audit(0.0:1): ...");
         return d;
 }
 
@@ -364,12 +353,11 @@ static void store_one(Store *s, Registry *r, Denial *d) {
 }
 
 static void test_database(void) {
-        _cleanup_(freep) char *path = NULL;
+        _cleanup_(freep) char *path = fixture_path(tmpdir, "avcwatch.db");
         Store *s;
         Registry *r;
         Denial d, q;
 
-        CHECK(asprintf(&path, "%s/avcwatch.db", tmpdir) > 0);
         CHECK_RC(store_open(path, &s), 0);
         CHECK_RC(registry_new(s, &r), 0);
 
@@ -508,15 +496,13 @@ static void test_database(void) {
 }
 
 int main(void) {
-        CHECK(mkdtemp(tmpdir));
+        tmpdir = fixture_tmpdir("registry");
         test_label_mcs();
         test_match_memory();
         test_ambiguous_order();
         test_bound();
         test_reply_bound();
         test_database();
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-        CHECK_RC(system(cmd), 0);
+        fixture_tmpdir_remove(tmpdir);
         return 0;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "denial-json.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "varlink.h"
 #include "server.h"
@@ -35,7 +36,7 @@ static sd_event *event;
 static Store *store;
 static Stats stats;
 static Server *server;
-static char dir[] = "/tmp/test-server-XXXXXX";
+static char *dir;
 static char socket_path[128], db_path[128];
 static int64_t next_time_ms = 1713603292000;
 static uint64_t next_serial = 1;
@@ -182,38 +183,19 @@ static void expect_error(json_object *reply, const char *name, const char *key, 
         json_object_put(reply);
 }
 
-static void set(char **field, const char *value) {
-        free(*field);
-        *field = value ? strdup(value) : NULL;
-}
-
+/* The next denial in time, of CONTAINER (NULL: none), with a raw text of about RAW_LEN bytes. */
 static Denial make_denial(const char *container, size_t raw_len) {
-        Denial d = DENIAL_NULL;
+        Denial d = fixture_denial(next_time_ms, next_serial++);
         char text[65];
 
-        d.time_ms = next_time_ms;
         next_time_ms += 1000;
-        d.serial = next_serial++;
-        d.record_type = 1400;
-        set(&d.result, "denied");
-        set(&d.permissions, "write");
-        d.pid = 100;
-        set(&d.comm, "bash");
-        set(&d.scontext, "system_u:system_r:container_t:s0:c1,c2");
-        set(&d.tcontext, "system_u:object_r:admin_home_t:s0");
-        set(&d.tclass, "dir");
-        d.permissive = 0;
-        set(&d.source_type, "container_t");
-        set(&d.target_type, "admin_home_t");
-        set(&d.mcs, "c1,c2");
         if (container) {
                 d.has_container = true;
                 snprintf(text, sizeof(text), "%064x", (unsigned) container[0]);
-                set(&d.container.id, text);
-                set(&d.container.name, container);
-                set(&d.container.engine, "docker");
+                fixture_container(&d.container, text, container, NULL, "docker", NULL);
                 d.attribution = ATTRIBUTION_PID;
         }
+        free(d.raw);
         d.raw = malloc(raw_len + 64);
         CHECK(d.raw);
         int n = snprintf(d.raw, raw_len + 64,
@@ -1098,7 +1080,7 @@ static void test_socket_setup(void) {
 
 int main(void) {
         signal(SIGPIPE, SIG_IGN);
-        CHECK(mkdtemp(dir));
+        dir = fixture_tmpdir("server");
         snprintf(socket_path, sizeof(socket_path), "%s/api.sock", dir);
         snprintf(db_path, sizeof(db_path), "%s/avcwatch.db", dir);
 
@@ -1131,9 +1113,7 @@ int main(void) {
         store = store_free(store);
         event = sd_event_unref(event);
 
-        char cmd[64];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        CHECK(system(cmd) == 0);
+        fixture_tmpdir_remove(dir);
         printf("ok\n");
         return 0;
 }

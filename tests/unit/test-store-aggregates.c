@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "store.h"
 #include "tests/unit/test.h"
@@ -21,8 +22,6 @@
 #define N 700
 #define BASE_MS INT64_C(1700000000000) /* 2023-11-14T22:13:20Z: not on an hour */
 #define STEP_MS INT64_C(397000)        /* 6 min 37 s: 77 hours in all, hours cut anywhere */
-
-static char tmpdir[] = "/tmp/test-store-aggregates-XXXXXX";
 
 static const char *const comms[] = {"bash", "nginx", "postgres", "sh"};
 static const char *const types[] = {"container_t", "spc_t", "container_init_t"};
@@ -41,46 +40,31 @@ static const struct {
          "pod-b"},
 };
 
-static char *xstrdup(const char *s) {
-        if (!s)
-                return NULL;
-        char *c = strdup(s);
-        CHECK(c);
-        return c;
-}
-
 static Denial make(unsigned i) {
-        Denial d = DENIAL_NULL;
+        Denial d = fixture_denial(BASE_MS + (int64_t) i * STEP_MS, 5000 + i);
         char buf[64];
 
         /* Later denials of new kinds appear: signatures that are "new since" a time. */
         unsigned kinds = i < N / 2 ? 2 : 4;
-        d.time_ms = BASE_MS + (int64_t) i * STEP_MS;
-        d.serial = 5000 + i;
-        d.record_type = 1400;
-        d.result = xstrdup(i % 17 == 0 ? "granted" : "denied");
-        d.permissions = xstrdup(perm_sets[(i / 2) % kinds]);
-        d.comm = xstrdup(comms[i % 4]);
-        d.source_type = xstrdup(types[i % 3]);
-        d.target_type = xstrdup(ttypes[i % kinds]);
-        d.tclass = xstrdup(classes[i % 3]);
-        d.mcs = xstrdup(mcss[(i / 3) % 3]);
+        set_string(&d.result, i % 17 == 0 ? "granted" : "denied");
+        set_string(&d.permissions, perm_sets[(i / 2) % kinds]);
+        set_string(&d.comm, comms[i % 4]);
+        set_string(&d.source_type, types[i % 3]);
+        set_string(&d.target_type, ttypes[i % kinds]);
+        set_string(&d.tclass, classes[i % 3]);
+        set_string(&d.mcs, mcss[(i / 3) % 3]);
         snprintf(buf, sizeof(buf), "system_u:system_r:%s:s0:%s", d.source_type, d.mcs);
-        d.scontext = xstrdup(buf);
+        set_string(&d.scontext, buf);
         snprintf(buf, sizeof(buf), "/data/%u", i % 9);
-        d.path = xstrdup(buf);
-        d.raw = xstrdup("type=AVC msg=audit(1.000:1): avc:  denied");
+        set_string(&d.path, buf);
         /* Some are storm summaries: they stand for several denials, in every count. */
         if (i % 7 == 3)
                 d.count = 2 + i % 5;
         if (i % 4 != 0) {
                 unsigned k = (i / 4) % 3;
                 d.has_container = true;
-                d.container = (ContainerRef){.id = xstrdup(ctrs[k].id),
-                                             .name = xstrdup(ctrs[k].name),
-                                             .image = xstrdup(ctrs[k].image),
-                                             .engine = xstrdup("docker"),
-                                             .pod = xstrdup(ctrs[k].pod)};
+                fixture_container(&d.container, ctrs[k].id, ctrs[k].name, ctrs[k].image, "docker",
+                                  ctrs[k].pod);
                 d.attribution = ATTRIBUTION_PID;
         }
         return d;
@@ -319,11 +303,10 @@ static int count_rows(const StoreTopRow *r, void *userdata) {
 
 int main(void) {
         static Denial all[N];
-        char *path;
+        char *tmpdir = fixture_tmpdir("store-aggregates");
+        _cleanup_(freep) char *path = fixture_path(tmpdir, "agg.db");
         Store *s;
 
-        CHECK(mkdtemp(tmpdir));
-        CHECK(asprintf(&path, "%s/agg.db", tmpdir) > 0);
         CHECK_RC(store_open(path, &s), 0);
         for (unsigned i = 0; i < N; i++) {
                 all[i] = make(i);
@@ -384,11 +367,8 @@ int main(void) {
         for (size_t i = 0; i < N; i++)
                 if (!all[i].has_container && all[i].time_ms % 2 == 0) {
                         all[i].has_container = true;
-                        all[i].container = (ContainerRef){.id = xstrdup(ctrs[2].id),
-                                                          .name = xstrdup("job"),
-                                                          .image = xstrdup("nginx:1"),
-                                                          .engine = xstrdup("docker"),
-                                                          .pod = xstrdup("pod-b")};
+                        fixture_container(&all[i].container, ctrs[2].id, "job", "nginx:1", "docker",
+                                          "pod-b");
                 }
         check_top(s, all, &filters[0], false);
         check_top(s, all, &filters[3], false);
@@ -414,12 +394,6 @@ int main(void) {
         s = store_free(s);
         for (size_t i = 0; i < N; i++)
                 denial_done(&all[i]);
-        unlink(path);
-        char *wal;
-        CHECK(asprintf(&wal, "%s-wal", path) > 0);
-        unlink(wal);
-        free(wal);
-        free(path);
-        CHECK_RC(rmdir(tmpdir), 0);
+        fixture_tmpdir_remove(tmpdir);
         return 0;
 }

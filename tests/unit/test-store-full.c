@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "fixtures.h"
 #include "macro.h"
 #include "store.h"
 #include "tests/unit/test.h"
@@ -23,22 +24,19 @@
 #define RAW_BYTES 2048 /* per event: a batch of BATCH rows needs far more than what is left */
 #define BATCH 400
 
-static char tmpdir[] = "/tmp/test-store-full-XXXXXX";
+static char *tmpdir;
 static bool mounted;
 
-static void cleanup(void) {
-        char path[256];
-
+/* Also at exit: the tmpfs must not outlive a test that failed. */
+static void unmount(void) {
         if (mounted) {
                 (void) umount2(tmpdir, MNT_DETACH);
                 mounted = false;
         }
-        snprintf(path, sizeof(path), "%s", tmpdir);
-        (void) rmdir(path);
 }
 
 static Denial make(int64_t time_ms, uint64_t serial, size_t raw_bytes) {
-        Denial d = DENIAL_NULL;
+        Denial d = fixture_denial(time_ms, serial);
         char *raw = malloc(raw_bytes + 1);
 
         CHECK(raw);
@@ -51,14 +49,7 @@ static Denial make(int64_t time_ms, uint64_t serial, size_t raw_bytes) {
                 raw[i] = (char) ('a' + x % 26);
         }
         raw[raw_bytes] = 0;
-        d.time_ms = time_ms;
-        d.serial = serial;
-        d.record_type = 1400;
-        d.result = strdup("denied");
-        d.permissions = strdup("write");
-        d.scontext = strdup("system_u:system_r:container_t:s0:c1,c2");
-        d.source_type = strdup("container_t");
-        d.mcs = strdup("c1,c2");
+        free(d.raw);
         d.raw = raw;
         return d;
 }
@@ -105,7 +96,7 @@ static char *fill(void) {
         char block[4096];
         _cleanup_(closep) int fd = -EBADF;
 
-        CHECK(asprintf(&path, "%s/filler", tmpdir) > 0);
+        path = fixture_path(tmpdir, "filler");
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         CHECK(fd >= 0);
         memset(block, 'x', sizeof(block));
@@ -129,15 +120,15 @@ int main(void) {
 
         if (geteuid() != 0)
                 SKIP("mounting a tmpfs needs root");
-        CHECK(mkdtemp(tmpdir));
-        atexit(cleanup);
+        tmpdir = fixture_tmpdir("store-full");
+        atexit(unmount);
         /* A private mount namespace where we can have one, so that nothing leaks if we die. */
         (void) unshare(CLONE_NEWNS);
         (void) mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
         if (mount("tmpfs", tmpdir, "tmpfs", 0, "size=" TMPFS_SIZE ",mode=0700") < 0)
                 SKIP("cannot mount a tmpfs on %s: %s", tmpdir, strerror(errno));
         mounted = true;
-        CHECK(asprintf(&db, "%s/store.db", tmpdir) > 0);
+        db = fixture_path(tmpdir, "store.db");
 
         /* Batch 1 fits. */
         CHECK_RC(store_open(db, &s), 0);
@@ -235,6 +226,7 @@ int main(void) {
         CHECK_RC(c.denials, 130 + (c2 > 0 ? (uint64_t) c2 : 0));
         s = store_free(s);
 
-        unlink(db);
+        unmount();
+        fixture_tmpdir_remove(tmpdir);
         return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "store.h"
 #include "tests/unit/test.h"
@@ -21,65 +22,29 @@
 #define ID_DB "4dd9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"
 #define ID_JOB "c0ffee00c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"
 
-static char tmpdir[] = "/tmp/test-store-XXXXXX";
-
-static char *xstrdup(const char *s) {
-        if (!s)
-                return NULL;
-        char *c = strdup(s);
-        CHECK(c);
-        return c;
-}
+static char *tmpdir;
 
 static char *db_path(const char *name) {
-        char *p;
-        CHECK(asprintf(&p, "%s/%s", tmpdir, name) > 0);
-        return p;
+        return fixture_path(tmpdir, name);
 }
 
-static void set_container(ContainerRef *c, const char *id, const char *name, const char *image,
-                          const char *engine, const char *pod) {
-        c->id = xstrdup(id);
-        c->name = xstrdup(name);
-        c->image = xstrdup(image);
-        c->engine = xstrdup(engine);
-        c->pod = xstrdup(pod);
-}
-
-/* A typical container_t denial; callers change what they need. */
+/* The contract's example with every field known (node, the event's other records); callers
+ * change what they need. */
 static Denial make_denial(int64_t time_ms, uint64_t serial, unsigned seq) {
-        Denial d = DENIAL_NULL;
-        char raw[256];
+        Denial d = fixture_denial(time_ms, serial);
+        char *raw = d.raw;
 
-        d.time_ms = time_ms;
-        d.serial = serial;
         d.seq = seq;
         d.node = xstrdup("node1");
-        d.record_type = 1400;
-        d.result = xstrdup("denied");
-        d.permissions = xstrdup("write");
         d.pid = 4242;
-        d.comm = xstrdup("bash");
-        d.exe = xstrdup("/usr/bin/bash");
-        d.name = xstrdup("root");
-        d.scontext = xstrdup("system_u:system_r:container_t:s0:c170,c393");
-        d.tcontext = xstrdup("system_u:object_r:admin_home_t:s0");
-        d.tclass = xstrdup("dir");
-        d.permissive = 0;
-        d.source_type = xstrdup("container_t");
-        d.target_type = xstrdup("admin_home_t");
-        d.mcs = xstrdup("c170,c393");
         d.target_mcs = xstrdup("");
         d.ppid = 1;
         d.uid = 0;
         d.syscall = 257;
         d.cwd = xstrdup("/");
         d.proctitle = xstrdup("bash -c echo");
-        snprintf(raw, sizeof(raw),
-                 "type=AVC msg=audit(%lld.%03lld:%llu): avc:  denied  { write } for ...",
-                 (long long) (time_ms / 1000), (long long) (time_ms % 1000),
-                 (unsigned long long) serial);
-        d.raw = xstrdup(raw);
+        d.raw = xasprintf("%s for ...", raw);
+        free(raw);
         return d;
 }
 
@@ -187,7 +152,7 @@ static void make_varied(Denial d[N_VARIED]) {
         d[0].path = xstrdup("/tmp/a \"quoted\" 'path'\n\x1b]0;title\x07");
         d[0].permissive = 1;
         d[0].has_container = true;
-        set_container(&d[0].container, ID_WEB, "web", "centos:latest", "docker", NULL);
+        fixture_container(&d[0].container, ID_WEB, "web", "centos:latest", "docker", NULL);
         d[0].attribution = ATTRIBUTION_PID;
         free(d[0].raw);
         d[0].raw = xstrdup("type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\n"
@@ -205,7 +170,7 @@ static void make_varied(Denial d[N_VARIED]) {
         d[2].raw = xstrdup(d[1].raw);
         for (int i = 1; i <= 2; i++) {
                 d[i].has_container = true;
-                set_container(&d[i].container, ID_DB, "db", "postgres:16", "podman", "pod-a");
+                fixture_container(&d[i].container, ID_DB, "db", "postgres:16", "podman", "pod-a");
                 d[i].attribution = ATTRIBUTION_MCS;
         }
 
@@ -225,10 +190,10 @@ static void make_varied(Denial d[N_VARIED]) {
         /* 5: target container, ambiguous */
         d[5] = make_denial(1713603295000, 1092, 0);
         d[5].has_container = true;
-        set_container(&d[5].container, ID_WEB, "web", "centos:latest", "docker", NULL);
+        fixture_container(&d[5].container, ID_WEB, "web", "centos:latest", "docker", NULL);
         d[5].attribution = ATTRIBUTION_AMBIGUOUS;
         d[5].has_target_container = true;
-        set_container(&d[5].target_container, ID_JOB, "job", NULL, "cri-o", "batch/job-1");
+        fixture_container(&d[5].target_container, ID_JOB, "job", NULL, "cri-o", "batch/job-1");
 
         /* 6: USER_AVC */
         d[6] = make_denial(1713603296000, 1093, 0);
@@ -322,7 +287,8 @@ static void test_round_trip(void) {
         /* A container that later is known better: its name is filled in. */
         Denial later = make_denial(1713603298000, 2000, 0);
         later.has_container = true;
-        set_container(&later.container, ID_JOB, "job", "busybox:latest", "cri-o", "batch/job-1");
+        fixture_container(&later.container, ID_JOB, "job", "busybox:latest", "cri-o",
+                          "batch/job-1");
         CHECK_RC(store_add(s, &later), 1);
         CHECK_RC(store_commit(s, NULL), 1);
         DenialFilter f = {.container = (char *) "job"};
@@ -414,38 +380,32 @@ static Denial make_filter_denial(unsigned i) {
         Denial d = make_denial(1700000000000 + (int64_t) i * 1000, 10000 + i, 0);
         char buf[64];
 
-#define REPLACE(field, value)                                                                      \
-        do {                                                                                       \
-                free(d.field);                                                                     \
-                d.field = xstrdup(value);                                                          \
-        } while (0)
-        REPLACE(comm, comms[i % ELEMENTSOF(comms)]);
-        REPLACE(source_type, types[i % ELEMENTSOF(types)]);
-        REPLACE(target_type, ttypes[i % ELEMENTSOF(ttypes)]);
-        REPLACE(tclass, classes[i % ELEMENTSOF(classes)]);
-        REPLACE(permissions, perm_sets[(i / 2) % ELEMENTSOF(perm_sets)]);
-        REPLACE(mcs, mcss[i % ELEMENTSOF(mcss)]);
+        set_string(&d.comm, comms[i % ELEMENTSOF(comms)]);
+        set_string(&d.source_type, types[i % ELEMENTSOF(types)]);
+        set_string(&d.target_type, ttypes[i % ELEMENTSOF(ttypes)]);
+        set_string(&d.tclass, classes[i % ELEMENTSOF(classes)]);
+        set_string(&d.permissions, perm_sets[(i / 2) % ELEMENTSOF(perm_sets)]);
+        set_string(&d.mcs, mcss[i % ELEMENTSOF(mcss)]);
         snprintf(buf, sizeof(buf), "/var/lib/data/%u/file", i % 7);
-        REPLACE(path, i % 11 == 0 ? NULL : buf);
-        REPLACE(name, i % 13 == 0 ? "shadow" : "file");
-#undef REPLACE
+        set_string(&d.path, i % 11 == 0 ? NULL : buf);
+        set_string(&d.name, i % 13 == 0 ? "shadow" : "file");
         switch (i % 5) {
         case 0:
                 break; /* unattributed */
         case 1:
         case 2:
                 d.has_container = true;
-                set_container(&d.container, ID_WEB, "web", "nginx:1", "docker", NULL);
+                fixture_container(&d.container, ID_WEB, "web", "nginx:1", "docker", NULL);
                 d.attribution = ATTRIBUTION_PID;
                 break;
         case 3:
                 d.has_container = true;
-                set_container(&d.container, ID_DB, "db", "postgres:16", "podman", "pod-a");
+                fixture_container(&d.container, ID_DB, "db", "postgres:16", "podman", "pod-a");
                 d.attribution = ATTRIBUTION_MCS;
                 break;
         case 4:
                 d.has_container = true;
-                set_container(&d.container, ID_JOB, "job", "busybox", "cri-o", "pod-b");
+                fixture_container(&d.container, ID_JOB, "job", "busybox", "cri-o", "pod-b");
                 d.attribution = ATTRIBUTION_MCS;
                 break;
         }
@@ -772,7 +732,8 @@ static void test_cache_overflow(void) {
                 snprintf(id, sizeof(id), "%064x", i % N_BIG_CTRS);
                 /* the name becomes known in the second half only */
                 snprintf(buf, sizeof(buf), "ctr-%u", i % N_BIG_CTRS);
-                set_container(&d.container, id, i < N_BIG / 2 ? NULL : buf, "img", "docker", NULL);
+                fixture_container(&d.container, id, i < N_BIG / 2 ? NULL : buf, "img", "docker",
+                                  NULL);
                 CHECK_RC(store_add(s, &d), 1);
                 denial_done(&d);
                 /* An odd first batch, so that the caches fill up in the middle of a batch. */
@@ -1006,9 +967,9 @@ static void test_name_over_prefix(void) {
                 Denial d = make_denial(1700000000000 + i * 1000, 500 + i, 0);
                 d.has_container = true;
                 if (i < 3)
-                        set_container(&d.container, id_web, "web", "nginx:1", "docker", NULL);
+                        fixture_container(&d.container, id_web, "web", "nginx:1", "docker", NULL);
                 else
-                        set_container(&d.container, id_abc, "abc", "nginx:1", "docker", NULL);
+                        fixture_container(&d.container, id_abc, "abc", "nginx:1", "docker", NULL);
                 d.attribution = ATTRIBUTION_PID;
                 CHECK_RC(store_add(s, &d), 1);
                 denial_done(&d);
@@ -1317,14 +1278,6 @@ static void test_foreign(void) {
         CHECK(store_open(missing, &s) < 0);
 }
 
-static int rm_rf(const char *dir) {
-        char *cmd;
-        CHECK(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
-        int r = system(cmd);
-        free(cmd);
-        return r;
-}
-
 /* ---- the check at open, and its progress ---- */
 
 static void count_progress(void *userdata, uint64_t elapsed_usec) {
@@ -1359,7 +1312,7 @@ static void test_open_progress(void) {
 }
 
 int main(void) {
-        CHECK(mkdtemp(tmpdir));
+        tmpdir = fixture_tmpdir("store");
         test_open_progress();
         test_round_trip();
         test_filters();
@@ -1372,6 +1325,6 @@ int main(void) {
         test_budget();
         test_retention();
         test_foreign();
-        CHECK_RC(rm_rf(tmpdir), 0);
+        fixture_tmpdir_remove(tmpdir);
         return 0;
 }
