@@ -102,6 +102,15 @@ void fixture_container(ContainerRef *c, const char *id, const char *name, const 
         c->pod = xstrdup(pod);
 }
 
+void fixture_store_all(Store *s, Denial *all, size_t n, size_t batch) {
+        for (size_t i = 0; i < n; i++) {
+                CHECK_RC(store_add(s, &all[i]), 1);
+                if (i % batch == batch - 1)
+                        CHECK(store_commit(s, NULL) > 0);
+        }
+        CHECK(store_commit(s, NULL) > 0);
+}
+
 UserAvcSpec fixture_user_avc(void) {
         return (UserAvcSpec){
                 .permissions = "write",

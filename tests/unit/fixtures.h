@@ -9,6 +9,7 @@
 
 #include "denial.h"
 #include "macro.h"
+#include "store.h"
 #include "user-avc.h"
 
 /* ---- strings ---- */
@@ -49,6 +50,10 @@ char *fixture_raw(int64_t time_ms, uint64_t serial, const char *permissions);
 /* Fills *c with copies of the strings (NULL stays NULL). */
 void fixture_container(ContainerRef *c, const char *id, const char *name, const char *image,
                        const char *engine, const char *pod);
+
+/* Stores the N denials of ALL as new rows (store_add() says 1 for each), committing every
+ * BATCH of them and at the end. */
+void fixture_store_all(Store *s, Denial *all, size_t n, size_t batch);
 
 /* The same example as USER_AVC text input (user_avc_format()); strings are static. */
 UserAvcSpec fixture_user_avc(void);

@@ -206,6 +206,15 @@ static Denial make_denial(const char *container, size_t raw_len) {
         return d;
 }
 
+#define GET_INFO "{\"method\":\"org.varlink.service.GetInfo\"}"
+
+/* Sends REQUEST on c and checks that it is answered, not with an error. */
+static void call_ok(Client *c, const char *request) {
+        json_object *r = client_call(c, request);
+        CHECK(!has(r, "error"));
+        json_object_put(r);
+}
+
 static void store_denial(Denial *d) {
         CHECK(store_add(store, d) >= 0);
         CHECK(store_commit(store, NULL) >= 0);
@@ -375,9 +384,7 @@ static void test_protocol_errors_close(void) {
 
         /* The daemon carries on for others. */
         client_open(&other);
-        r = client_call(&other, "{\"method\":\"org.varlink.service.GetInfo\"}");
-        CHECK(!has(r, "error"));
-        json_object_put(r);
+        call_ok(&other, GET_INFO);
         client_close(&other);
 }
 
@@ -732,15 +739,11 @@ static void test_connection_limit(void) {
         CHECK_RC(stats.clients, SERVER_CONNECTIONS_MAX);
         client_expect_eof(&c[0]);
         /* one that was used recently stays */
-        r = client_call(&c[1], "{\"method\":\"org.varlink.service.GetInfo\"}");
-        CHECK(!has(r, "error"));
-        json_object_put(r);
+        call_ok(&c[1], GET_INFO);
         /* the newest idle one goes next, after c[2] .. */
         client_close(&c[0]);
         client_open(&c[0]);
-        r = client_call(&c[0], "{\"method\":\"org.varlink.service.GetInfo\"}");
-        CHECK(!has(r, "error"));
-        json_object_put(r);
+        call_ok(&c[0], GET_INFO);
         client_expect_eof(&c[2]);
         CHECK_RC(stats.clients_evicted, evicted + 2);
         close_all(c, ELEMENTSOF(c));
@@ -797,9 +800,7 @@ static void test_request_timeout(void) {
         client_send_raw(&c, "{\"method\":\"org.varlink.", strlen("{\"method\":\"org.varlink."));
         for (int k = 0; k < 5; k++)
                 pump(10000);
-        r = client_call(&c, "service.GetInfo\"}");
-        CHECK(!has(r, "error"));
-        json_object_put(r);
+        call_ok(&c, "service.GetInfo\"}");
         client_close(&c);
         server_set_request_usec(server, SERVER_REQUEST_USEC);
 }
@@ -850,9 +851,7 @@ static void test_non_reader(void) {
         CHECK(replies > 0 && replies < 200);
         client_close(&slow);
 
-        r = client_call(&other, "{\"method\":\"org.varlink.service.GetInfo\"}");
-        CHECK(!has(r, "error"));
-        json_object_put(r);
+        call_ok(&other, GET_INFO);
         client_close(&other);
         server_set_stall_usec(server, SERVER_STALL_USEC);
 }

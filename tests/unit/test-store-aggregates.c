@@ -308,13 +308,9 @@ int main(void) {
         Store *s;
 
         CHECK_RC(store_open(path, &s), 0);
-        for (unsigned i = 0; i < N; i++) {
+        for (unsigned i = 0; i < N; i++)
                 all[i] = make(i);
-                CHECK_RC(store_add(s, &all[i]), 1);
-                if (i % 97 == 96)
-                        CHECK(store_commit(s, NULL) > 0);
-        }
-        CHECK(store_commit(s, NULL) > 0);
+        fixture_store_all(s, all, N, 97);
 
         const int64_t h = INT64_C(3600000), mid = BASE_MS + 30 * h + 1234;
         DenialFilter filters[] = {

@@ -469,13 +469,9 @@ static void test_filters(void) {
         Store *s;
 
         CHECK_RC(store_open(path, &s), 0);
-        for (unsigned i = 0; i < N_FILTER; i++) {
+        for (unsigned i = 0; i < N_FILTER; i++)
                 all[i] = make_filter_denial(i);
-                CHECK_RC(store_add(s, &all[i]), 1);
-                if (i % 128 == 127)
-                        CHECK(store_commit(s, NULL) > 0);
-        }
-        CHECK(store_commit(s, NULL) > 0);
+        fixture_store_all(s, all, N_FILTER, 128);
 
         DenialFilter f = {};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER);
