@@ -102,6 +102,13 @@ void fixture_container(ContainerRef *c, const char *id, const char *name, const 
         c->pod = xstrdup(pod);
 }
 
+const char *const fixture_comms[4] = {"bash", "nginx", "postgres", "sh"};
+const char *const fixture_types[3] = {"container_t", "spc_t", "container_init_t"};
+const char *const fixture_ttypes[4] = {"admin_home_t", "etc_t", "container_file_t", "shadow_t"};
+const char *const fixture_classes[3] = {"dir", "file", "sock_file"};
+const char *const fixture_perm_sets[4] = {"write", "read open", "readdir", "getattr read"};
+const char *const fixture_mcss[3] = {"c170,c393", "c1,c2", "c0.c1023"};
+
 void fixture_store_all(Store *s, Denial *all, size_t n, size_t batch) {
         for (size_t i = 0; i < n; i++) {
                 CHECK_RC(store_add(s, &all[i]), 1);

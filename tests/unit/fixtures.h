@@ -51,6 +51,15 @@ char *fixture_raw(int64_t time_ms, uint64_t serial, const char *permissions);
 void fixture_container(ContainerRef *c, const char *id, const char *name, const char *image,
                        const char *engine, const char *pod);
 
+/* Values that a set of denials is varied over (test-store's filters, test-store-aggregates'
+ * oracle): commands, source and target types, classes, permission sets, categories. */
+extern const char *const fixture_comms[4];
+extern const char *const fixture_types[3];
+extern const char *const fixture_ttypes[4];
+extern const char *const fixture_classes[3];
+extern const char *const fixture_perm_sets[4];
+extern const char *const fixture_mcss[3];
+
 /* Stores the N denials of ALL as new rows (store_add() says 1 for each), committing every
  * BATCH of them and at the end. */
 void fixture_store_all(Store *s, Denial *all, size_t n, size_t batch);

@@ -23,12 +23,6 @@
 #define BASE_MS INT64_C(1700000000000) /* 2023-11-14T22:13:20Z: not on an hour */
 #define STEP_MS INT64_C(397000)        /* 6 min 37 s: 77 hours in all, hours cut anywhere */
 
-static const char *const comms[] = {"bash", "nginx", "postgres", "sh"};
-static const char *const types[] = {"container_t", "spc_t", "container_init_t"};
-static const char *const ttypes[] = {"admin_home_t", "etc_t", "container_file_t", "shadow_t"};
-static const char *const classes[] = {"dir", "file", "sock_file"};
-static const char *const perm_sets[] = {"write", "read open", "readdir", "getattr read"};
-static const char *const mcss[] = {"c170,c393", "c1,c2", "c0.c1023"};
 static const struct {
         const char *id, *name, *image, *pod;
 } ctrs[] = {
@@ -47,12 +41,12 @@ static Denial make(unsigned i) {
         /* Later denials of new kinds appear: signatures that are "new since" a time. */
         unsigned kinds = i < N / 2 ? 2 : 4;
         set_string(&d.result, i % 17 == 0 ? "granted" : "denied");
-        set_string(&d.permissions, perm_sets[(i / 2) % kinds]);
-        set_string(&d.comm, comms[i % 4]);
-        set_string(&d.source_type, types[i % 3]);
-        set_string(&d.target_type, ttypes[i % kinds]);
-        set_string(&d.tclass, classes[i % 3]);
-        set_string(&d.mcs, mcss[(i / 3) % 3]);
+        set_string(&d.permissions, fixture_perm_sets[(i / 2) % kinds]);
+        set_string(&d.comm, fixture_comms[i % 4]);
+        set_string(&d.source_type, fixture_types[i % 3]);
+        set_string(&d.target_type, fixture_ttypes[i % kinds]);
+        set_string(&d.tclass, fixture_classes[i % 3]);
+        set_string(&d.mcs, fixture_mcss[(i / 3) % 3]);
         snprintf(buf, sizeof(buf), "system_u:system_r:%s:s0:%s", d.source_type, d.mcs);
         set_string(&d.scontext, buf);
         snprintf(buf, sizeof(buf), "/data/%u", i % 9);

@@ -369,23 +369,16 @@ static void test_round_trip(void) {
 
 #define N_FILTER 600
 
-static const char *const comms[] = {"bash", "nginx", "postgres", "sh"};
-static const char *const types[] = {"container_t", "spc_t", "container_init_t"};
-static const char *const ttypes[] = {"admin_home_t", "etc_t", "container_file_t", "shadow_t"};
-static const char *const classes[] = {"dir", "file", "sock_file"};
-static const char *const perm_sets[] = {"write", "read open", "readdir", "getattr read"};
-static const char *const mcss[] = {"c170,c393", "c1,c2", "c0.c1023"};
-
 static Denial make_filter_denial(unsigned i) {
         Denial d = make_denial(1700000000000 + (int64_t) i * 1000, 10000 + i, 0);
         char buf[64];
 
-        set_string(&d.comm, comms[i % ELEMENTSOF(comms)]);
-        set_string(&d.source_type, types[i % ELEMENTSOF(types)]);
-        set_string(&d.target_type, ttypes[i % ELEMENTSOF(ttypes)]);
-        set_string(&d.tclass, classes[i % ELEMENTSOF(classes)]);
-        set_string(&d.permissions, perm_sets[(i / 2) % ELEMENTSOF(perm_sets)]);
-        set_string(&d.mcs, mcss[i % ELEMENTSOF(mcss)]);
+        set_string(&d.comm, fixture_comms[i % ELEMENTSOF(fixture_comms)]);
+        set_string(&d.source_type, fixture_types[i % ELEMENTSOF(fixture_types)]);
+        set_string(&d.target_type, fixture_ttypes[i % ELEMENTSOF(fixture_ttypes)]);
+        set_string(&d.tclass, fixture_classes[i % ELEMENTSOF(fixture_classes)]);
+        set_string(&d.permissions, fixture_perm_sets[(i / 2) % ELEMENTSOF(fixture_perm_sets)]);
+        set_string(&d.mcs, fixture_mcss[i % ELEMENTSOF(fixture_mcss)]);
         snprintf(buf, sizeof(buf), "/var/lib/data/%u/file", i % 7);
         set_string(&d.path, i % 11 == 0 ? NULL : buf);
         set_string(&d.name, i % 13 == 0 ? "shadow" : "file");
