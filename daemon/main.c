@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* avcwatchd: command line (DESIGN "Contracts"); everything else is in manager.c. Options given on
+/* avcwatchd: command line (DESIGN "Contracts"); the configuration file is read by
+ * service/config-file.c, everything else is wired by manager.c. Options given on
  * the command line override the configuration file. */
 
 #include <errno.h>
@@ -96,7 +97,7 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? 1 : 0;
 
         ConfigOverrides overrides = {arg_database, arg_socket, arg_input};
-        r = manager_load_config(arg_config, &overrides, &config);
+        r = config_load(arg_config, &overrides, &config);
         if (r < 0)
                 return 1;
         if (arg_check_config) {

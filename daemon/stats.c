@@ -248,32 +248,30 @@ oom:
 }
 
 /* backfill, backfill_since, backfill_until, backfill_files, backfill_records, backfill_denials */
-static int stats_backfill_to_json(const Stats *s, json_object *o) {
-        char state[sizeof(s->backfill) + 1], since[32], until[32];
+static int stats_backfill_to_json(const BackfillStats *s, json_object *o) {
+        char state[sizeof(s->state) + 1], since[32], until[32];
         json_object *v;
 
-        snprintf(state, sizeof(state), "%.*s", (int) sizeof(s->backfill),
-                 s->backfill[0] ? s->backfill : "off");
-        format_time_iso8601_ms(s->backfill_since_ms, since, sizeof(since));
-        format_time_iso8601_ms(s->backfill_until_ms, until, sizeof(until));
+        snprintf(state, sizeof(state), "%.*s", (int) sizeof(s->state),
+                 s->state[0] ? s->state : "off");
+        format_time_iso8601_ms(s->since_ms, since, sizeof(since));
+        format_time_iso8601_ms(s->until_ms, until, sizeof(until));
         const struct {
                 const char *key;
                 json_object *value;
         } fields[] = {
                 {"backfill", varlink_string_new(state)},
-                {"backfill_since", s->backfill_since_ms > 0 ? varlink_string_new(since) : NULL},
-                {"backfill_until", s->backfill_until_ms > 0 ? varlink_string_new(until) : NULL},
-                {"backfill_files", json_object_new_uint64(s->backfill_files)},
-                {"backfill_records", json_object_new_uint64(s->backfill_ingest.records)},
-                {"backfill_denials",
-                 json_object_new_uint64(s->backfill_ingest.outcomes[IMPORT_STORED])},
+                {"backfill_since", s->since_ms > 0 ? varlink_string_new(since) : NULL},
+                {"backfill_until", s->until_ms > 0 ? varlink_string_new(until) : NULL},
+                {"backfill_files", json_object_new_uint64(s->files)},
+                {"backfill_records", json_object_new_uint64(s->ingest.records)},
+                {"backfill_denials", json_object_new_uint64(s->ingest.outcomes[IMPORT_STORED])},
         };
         int r = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
                 v = fields[i].value;
-                bool want = i < 1 || i > 2 ||
-                            (i == 1 ? s->backfill_since_ms > 0 : s->backfill_until_ms > 0);
+                bool want = i < 1 || i > 2 || (i == 1 ? s->since_ms > 0 : s->until_ms > 0);
                 if ((want && !v) || r < 0 || json_object_object_add(o, fields[i].key, v) < 0) {
                         json_object_put(v);
                         r = -ENOMEM;
@@ -344,7 +342,7 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 goto oom_v;
         if (!(v = varlink_string_new(started)) || json_object_object_add(o, "started", v) < 0)
                 goto oom_v;
-        if (stats_backfill_to_json(s, o) < 0)
+        if (stats_backfill_to_json(&s->backfill, o) < 0)
                 goto oom;
         if (!(v = json_object_new_boolean(s->store_failing)) ||
             json_object_object_add(o, "store_failing", v) < 0)

@@ -46,6 +46,14 @@ typedef struct EngineStats {
         char last_error[128]; /* why the last connection or request failed, "" when none */
 } EngineStats;
 
+/* The gap backfill's (daemon/ingest/backfill.c). */
+typedef struct BackfillStats {
+        char state[16]; /* "off" (also when empty), "none" (nothing to read), "running", "done" */
+        int64_t since_ms, until_ms; /* the gap read back from the audit log */
+        uint64_t files;             /* opened */
+        IngestStats ingest;         /* records: backfill_records; outcomes[STORED]: _denials */
+} BackfillStats;
+
 typedef struct Stats {
         uint64_t records_received;  /* lines / datagrams read */
         uint64_t records_malformed; /* the source's: truncated, not from the kernel, over-long */
@@ -72,6 +80,7 @@ typedef struct Stats {
         uint64_t journal_failed;       /* denials dropped: our queue full, or journald not there */
         uint64_t journal_queued;       /* current: denials waiting for journald to take them */
         bool store_failing;            /* the last write to the store failed */
+        bool store_damaged; /* SQLite said the file is corrupt: no more writes (not shown) */
         int64_t store_failing_since_ms;
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
         uint64_t registry_containers;            /* containers the registry holds in memory */
@@ -79,12 +88,9 @@ typedef struct Stats {
         uint64_t proc_containers;                /* containers the last scan saw */
         EngineStats engines[STATS_ENGINES_MAX];
         size_t n_engines;
-        bool input_eof;    /* a file / stdin input reached its end */
-        char backfill[16]; /* gap backfill: "off", "none" (nothing to read), "running", "done" */
-        int64_t backfill_since_ms, backfill_until_ms; /* the gap read back from the audit log */
-        uint64_t backfill_files;
-        IngestStats backfill_ingest; /* records: backfill_records; outcomes[STORED]: _denials */
-        char input[64];              /* "netlink", "file", "stdin" */
+        bool input_eof;         /* a file / stdin input reached its end */
+        BackfillStats backfill; /* written by the gap backfill only */
+        char input[64];         /* "netlink", "file", "stdin" */
         int64_t started_ms;
 
         uint64_t loss_windows; /* windows so far; the newest is windows[(n - 1) % MAX] */

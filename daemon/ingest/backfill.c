@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Gap backfill: finding the audit log files of a downtime and reading them in order.
+/* Gap backfill: finding the audit log files of a downtime, reading them in order, and (started
+ * with backfill_start) handing their lines of the gap to an Ingest of its own.
+ *
+ * Direction: started by the manager; calls forward only: its file sources, its Ingest (which
+ * hands the denials to the DenialSink it was given: the daemon's pipeline) and, once done, the
+ * sink's commit. Its counters are its own block (BackfillStats).
  *
  * Decisions:
  * - auditd rotates by renaming: audit.log -> audit.log.1 -> audit.log.2 ..., so the oldest
@@ -24,8 +29,10 @@
 #include <unistd.h>
 
 #include "backfill.h"
+#include "clock.h"
 #include "log.h"
 #include "macro.h"
+#include "denial-json.h"
 
 struct Backfill {
         sd_event *event;
@@ -39,6 +46,13 @@ struct Backfill {
         Source *source;
         sd_event_source *step; /* starts the next file */
         bool finished;
+
+        /* backfill_start(): the gap's own ingest, counters and log */
+        Ingest *ingest;
+        DenialSink sink;
+        BackfillStats *gap;
+        Stats source_stats; /* its file sources' counters (lines, over-long ones): not shown */
+        char *audit_log;
 };
 
 char **strv_free(char **l) {
@@ -101,6 +115,10 @@ Backfill *backfill_free(Backfill *b) {
                         close(b->fds[i]);
         free(b->fds);
         strv_free(b->names);
+        if (b->ingest && b->finished == false)
+                (void) ingest_flush(b->ingest); /* shutdown mid-way: what was read is kept */
+        ingest_free(b->ingest);
+        free(b->audit_log);
         sd_event_unref(b->event);
         free(b);
         return NULL;
@@ -149,14 +167,11 @@ static int backfill_on_step(sd_event_source *es, void *userdata) {
         return 0;
 }
 
-int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb cb,
-                 void (*done)(void *userdata), void *userdata, Backfill **ret) {
+static int backfill_open(sd_event *e, char *const *paths, Backfill **ret) {
         Backfill *b;
         size_t n = 0;
         int r;
 
-        if (!e || !paths || !stats || !cb || !done || !ret)
-                return -EINVAL;
         while (paths[n])
                 n++;
 
@@ -164,10 +179,6 @@ int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb c
         if (!b)
                 return -ENOMEM;
         b->event = sd_event_ref(e);
-        b->stats = stats;
-        b->cb = cb;
-        b->done = done;
-        b->userdata = userdata;
         b->n = n;
         b->fds = calloc(n ? n : 1, sizeof(int));
         b->names = calloc(n + 1, sizeof(char *));
@@ -200,6 +211,108 @@ int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb c
         (void) sd_event_source_set_priority(b->step, SD_EVENT_PRIORITY_IDLE + 10);
         (void) sd_event_source_set_description(b->step, "backfill");
         (void) sd_event_source_set_enabled(b->step, SD_EVENT_ONESHOT);
+        *ret = b;
+        return 0;
+}
+
+int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb cb,
+                 void (*done)(void *userdata), void *userdata, Backfill **ret) {
+        Backfill *b;
+        int r;
+
+        if (!e || !paths || !stats || !cb || !done || !ret)
+                return -EINVAL;
+        r = backfill_open(e, paths, &b);
+        if (r < 0)
+                return r;
+        b->stats = stats;
+        b->cb = cb;
+        b->done = done;
+        b->userdata = userdata;
+        *ret = b;
+        return 0;
+}
+
+/* ---- the gap of a restart (backfill_start) ---- */
+
+static int backfill_gap_line(const char *line, size_t len, void *userdata) {
+        Backfill *b = userdata;
+        return ingest_line(line, len, b->ingest);
+}
+
+static void backfill_gap_done(void *userdata) {
+        Backfill *b = userdata;
+        BackfillStats *g = b->gap;
+        char since[32], until[32];
+
+        (void) ingest_flush(b->ingest);
+        (void) b->sink.commit(b->sink.userdata);
+        snprintf(g->state, sizeof(g->state), "done");
+        format_time_iso8601_ms(g->since_ms, since, sizeof(since));
+        format_time_iso8601_ms(g->until_ms, until, sizeof(until));
+        log_info("Gap backfill done: %" PRIu64 " denials added from %" PRIu64 " file(s) of '%s' "
+                 "(%" PRIu64 " records read) for the downtime between %s and %s.",
+                 g->ingest.outcomes[IMPORT_STORED], g->files, b->audit_log, g->ingest.records,
+                 since, until);
+}
+
+int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t until_ms,
+                   const DenialSink *sink, BackfillStats *stats, Backfill **ret) {
+        _cleanup_(strv_freep) char **files = NULL;
+        StoreCounts counts = {};
+        Backfill *b;
+        char since[32];
+        int r, n;
+
+        if (!e || !audit_log || !store || !sink || !sink->commit || !stats || !ret)
+                return -EINVAL;
+        *ret = NULL;
+        snprintf(stats->state, sizeof(stats->state), "off");
+        r = store_counts(store, &counts);
+        if (r < 0)
+                return log_warning_errno(r, "Gap backfill: cannot read the store: %m");
+        snprintf(stats->state, sizeof(stats->state), "none");
+        if (counts.newest_ms <= 0) {
+                log_info("Gap backfill: nothing stored yet, no gap to fill (older audit logs can "
+                         "be imported with --input FILE).");
+                return 0;
+        }
+        stats->since_ms = counts.newest_ms;
+        stats->until_ms = until_ms;
+        format_time_iso8601_ms(counts.newest_ms, since, sizeof(since));
+        n = backfill_find_files(audit_log, counts.newest_ms, &files);
+        if (n < 0)
+                return log_warning_errno(n, "Gap backfill: cannot list '%s': %m", audit_log);
+        if (n == 0) {
+                log_info("Gap backfill: no audit log at '%s' written since %s.", audit_log, since);
+                return 0;
+        }
+
+        r = backfill_open(e, files, &b);
+        if (r < 0)
+                return log_error_errno(r, "Gap backfill: failed to set up: %m");
+        b->stats = &b->source_stats;
+        b->cb = backfill_gap_line;
+        b->done = backfill_gap_done;
+        b->userdata = b;
+        b->sink = *sink;
+        b->gap = stats;
+        b->audit_log = strdup(audit_log);
+        /* Only the records of the gap: the rest was stored already or comes from the socket. */
+        r = ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION,
+                                        .origin = DENIAL_BACKFILL,
+                                        .windowed = true,
+                                        .since_ms = stats->since_ms,
+                                        .until_ms = stats->until_ms},
+                       &b->sink, &stats->ingest, &b->ingest);
+        if (r < 0 || !b->audit_log) {
+                backfill_free(b);
+                return log_error_errno(r < 0 ? r : -ENOMEM, "Gap backfill: failed to set up: %m");
+        }
+        stats->files = b->opened;
+        snprintf(stats->state, sizeof(stats->state), "running");
+        log_info("Gap backfill: reading %d file(s) of '%s' for the records since %s.", n, audit_log,
+                 since);
         *ret = b;
         return 0;
 }

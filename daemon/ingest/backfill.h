@@ -4,7 +4,8 @@
 /* Gap backfill: while avcwatchd was not running, auditd (if any) went on writing audit.log. At
  * start-up the daemon reads the records of its downtime back from that log and its rotations,
  * so that a restart, an upgrade or a crash leaves no hole in the store. This module finds and
- * reads the files; the manager decides what a line is worth (the time window, the pipeline).
+ * reads the files and (backfill_start) hands the lines of the gap to an Ingest of its own, whose
+ * denials go forward to the DenialSink it is given.
  *
  * The files are read one after the other, oldest first, at idle priority on the daemon's loop:
  * live input and queries go first. */
@@ -12,9 +13,11 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "ingest.h"
 #include "macro.h"
 #include "source.h"
 #include "stats.h"
+#include "store.h"
 
 typedef struct Backfill Backfill;
 
@@ -38,4 +41,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb cb,
                  void (*done)(void *userdata), void *userdata, Backfill **ret);
 Backfill *backfill_free(Backfill *b);
+
+/* The gap of a restart: the records auditd logged at audit_log (and its rotations) since the
+ * newest denial in store, up to until_ms (when the netlink socket was bound: from then on the
+ * kernel sends us everything), through an Ingest in position mode into sink. The store ignores
+ * what it has already, so the overlap costs nothing but time. At the end the sink commits and
+ * the log says what was added. *ret is NULL when there is nothing to read (stats says why);
+ * errors are logged. stats: this backfill's own block. */
+int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t until_ms,
+                   const DenialSink *sink, BackfillStats *stats, Backfill **ret);
 size_t backfill_files_opened(const Backfill *b);

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/* Pipeline (pipeline.h): scope filter, expiry, attribution, coalescing, batching and commit, and
+ * the fan-out of committed denials.
+ *
+ * Direction: fed through its DenialSink by the ingests (live, backfill, import), it calls
+ * forward only: the domain filter, the attributor or the registry, the coalescer, the store, and
+ * after a commit the server's tail subscribers and the journal writer. Nothing here calls the
+ * manager: the manager only decides when to flush (end of input, shutdown).
+ *
+ * Decisions:
+ * - SQLite writes are batched (STORE_BATCH_ROWS rows or STORE_BATCH_USEC) so that one fsync
+ *   covers hundreds of denials; a one-shot tick runs only while a batch is open or storms are
+ *   followed, so an idle daemon does not wake up.
+ * - Tail subscribers and the journal see a denial once it is committed: what `tail -f` shows is
+ *   exactly what a later `query` returns. A copy is kept for them only when there are any:
+ *   imports and quiet hosts pay nothing for the live tail.
+ * - A failing store does not stop the daemon: every denial that could not be written is counted
+ *   (denials_unstored, a loss window), the first failure of a run is logged with SQLite's reason,
+ *   and each batch tries again. A file SQLite calls corrupt is not written to again. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "coalescer.h"
+#include "domain-filter.h"
+#include "log.h"
+#include "pipeline.h"
+
+#define PENDING_DENIALS_MAX (STORE_BATCH_ROWS * 2)
+
+struct Pipeline {
+        const Config *config;
+        bool live;
+        Store *store;
+        Attributor *attributor;
+        Registry *registry;
+        Server *server;
+        JournalWriter *journal;
+        Coalescer *coalescer; /* live storms of identical denials folded, counted exactly */
+        Stats *stats;
+        DenialSink sink;
+        sd_event_source *tick;
+        Denial *pending; /* stored in the open batch, broadcast after commit */
+        size_t n_pending;
+        uint64_t batch_started_usec;
+        int64_t batch_started_ms;           /* wall clock: the loss window of a batch that fails */
+        uint64_t store_unstored_at_failure; /* denials_unstored when the store started failing */
+};
+
+/* A write to the store failed and took rows denials with it: counted and put in a loss window;
+ * the first failure of a run of them is logged, with SQLite's reason. */
+static void pipeline_store_failed(Pipeline *p, int r, uint64_t rows, int64_t since_ms) {
+        const char *why = store_last_error(p->store);
+        char detail[STATS_STORE_ERROR_MAX];
+
+        p->stats->store_errors++;
+        if (p->stats->store_damaged)
+                snprintf(detail, sizeof(detail), "the database is damaged; not writing to it");
+        else
+                snprintf(detail, sizeof(detail), "%s", why && why[0] ? why : strerror(-r));
+        if (r == -EBADMSG && !p->stats->store_damaged) {
+                /* SQLite found the file corrupt: writing on would spread the damage. */
+                p->stats->store_damaged = true;
+                log_error("The store '%s' is damaged (%s): no more writes to it. Reading and "
+                          "counting go on; move the file aside and restart avcwatchd.",
+                          p->config->database, detail);
+        }
+        if (!p->stats->store_failing) {
+                p->stats->store_failing = true;
+                p->stats->store_failing_since_ms = now_realtime_ms();
+                p->store_unstored_at_failure = p->stats->denials_unstored;
+                log_error("Failed to write to the store '%s': %s. Reading and counting go on; "
+                          "writes are retried with every batch.",
+                          p->config->database, detail);
+        }
+        memcpy(p->stats->store_error, detail, sizeof(detail));
+        if (rows > 0)
+                stats_add_loss(p->stats, LOSS_UNSTORED, rows, since_ms, now_realtime_ms(),
+                               now_monotonic_usec(), detail);
+}
+
+static void pipeline_store_ok(Pipeline *p) {
+        if (!p->stats->store_failing)
+                return;
+        log_notice("The store '%s' takes writes again, after %.1f s; %" PRIu64
+                   " denials could not be stored meanwhile.",
+                   p->config->database,
+                   (double) (now_realtime_ms() - p->stats->store_failing_since_ms) / 1000.0,
+                   p->stats->denials_unstored - p->store_unstored_at_failure);
+        p->stats->store_failing = false;
+        p->stats->store_error[0] = 0;
+}
+
+static void drop_pending(Pipeline *p) {
+        for (size_t i = 0; i < p->n_pending; i++)
+                denial_done(&p->pending[i]);
+        p->n_pending = 0;
+}
+
+int pipeline_commit(Pipeline *p) {
+        uint64_t duplicates = 0;
+        int r;
+
+        if (store_pending(p->store) == 0 && p->n_pending == 0)
+                return 0;
+        size_t rows = store_pending(p->store);
+        uint64_t denials = store_pending_denials(p->store);
+        r = store_commit(p->store, &duplicates);
+        if (r < 0) {
+                pipeline_store_failed(p, r, denials, p->batch_started_ms);
+                drop_pending(p);
+                return r;
+        }
+        if (rows > 0)
+                pipeline_store_ok(p);
+        p->stats->denials_stored += r;
+        p->stats->denials_coalesced += store_take_committed_folded(p->store);
+        p->stats->denials_duplicate += duplicates;
+        for (size_t i = 0; i < p->n_pending; i++) {
+                if (p->stats->tail_subscribers > 0)
+                        server_broadcast(p->server, &p->pending[i]);
+                if (p->journal)
+                        (void) journal_writer_submit_denial(p->journal, &p->pending[i]);
+        }
+        drop_pending(p);
+        return 0;
+}
+
+void pipeline_flush(Pipeline *p) {
+        if (!p)
+                return;
+        coalescer_flush(p->coalescer);
+        (void) pipeline_commit(p);
+}
+
+static void pipeline_arm_tick(Pipeline *p) {
+        int enabled = SD_EVENT_OFF;
+
+        sd_event_source_get_enabled(p->tick, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        sd_event_source_set_time_relative(p->tick, PIPELINE_TICK_USEC);
+        sd_event_source_set_enabled(p->tick, SD_EVENT_ONESHOT);
+}
+
+static int pipeline_on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Pipeline *p = userdata;
+        uint64_t now = now_monotonic_usec();
+
+        if (p->live) /* storms that stopped: their last summaries */
+                (void) coalescer_expire(p->coalescer, now_realtime_ms());
+        if (store_pending(p->store) > 0 && now - p->batch_started_usec >= STORE_BATCH_USEC)
+                (void) pipeline_commit(p);
+        if ((p->live && coalescer_keys(p->coalescer) > 0) || store_pending(p->store) > 0)
+                pipeline_arm_tick(p);
+        return 0;
+}
+
+/* Stores d as a row of its own (a storm's summary too). imported: from `avcctl import` (history:
+ * not for tail subscribers nor the journal). Returns what became of it, or < 0 (out of memory). */
+static int pipeline_store_row(Pipeline *p, Denial *d, bool imported) {
+        int r, added;
+
+        if (store_pending(p->store) == 0) {
+                p->batch_started_usec = now_monotonic_usec();
+                p->batch_started_ms = now_realtime_ms();
+        }
+        if (p->stats->store_damaged) {
+                pipeline_store_failed(p, -EUCLEAN, MAX(d->count, 1), now_realtime_ms());
+                return IMPORT_LOST;
+        }
+        r = added = store_add(p->store, d);
+        if (r < 0) {
+                /* This denial is lost; when SQLite gave the transaction up, the rows already in
+                 * the batch are too (and their copies for the subscribers go). */
+                uint64_t lost = store_take_lost(p->store);
+                if (lost > 0)
+                        drop_pending(p);
+                pipeline_store_failed(p, r, MAX(d->count, 1) + lost, now_realtime_ms());
+                return IMPORT_LOST;
+        }
+        if (added > 0 && !imported && (p->stats->tail_subscribers > 0 || p->journal) &&
+            p->n_pending < PENDING_DENIALS_MAX) {
+                r = denial_copy(d, &p->pending[p->n_pending]);
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory.");
+                p->n_pending++;
+        }
+        if (store_pending(p->store) >= (p->live ? STORE_BATCH_ROWS : STORE_BATCH_ROWS_IMPORT) ||
+            p->n_pending >= PENDING_DENIALS_MAX)
+                (void) pipeline_commit(p);
+        pipeline_arm_tick(p);
+        return added > 0 ? IMPORT_STORED : IMPORT_DUPLICATE;
+}
+
+/* A storm's summary from the coalescer: the last folded denial, standing for d->count. */
+static int pipeline_on_coalesced(Denial *d, void *userdata) {
+        int r = pipeline_store_row(userdata, d, false);
+        return r < 0 ? r : 0;
+}
+
+/* A released verdict: keep it if it is a container denial, name its container, fold it into a
+ * storm or store it. The live input's pids are asked first (on netlink and stdin, where they are
+ * recent), the backfill's too (the attributor does not trust a process younger than the denial);
+ * an imported file's pids are long gone (or reused): only the registry's history of categories
+ * and lifetimes can name those. */
+static int pipeline_keep(void *userdata, Denial *d, DenialOrigin origin) {
+        Pipeline *p = userdata;
+        bool imported = origin == DENIAL_IMPORT;
+        bool by_pid = origin == DENIAL_BACKFILL || (origin == DENIAL_LIVE && p->live);
+        int r;
+
+        p->stats->denials_seen++;
+        if (!domain_filter_wants(&p->config->domains, d->source_type, d->target_mcs)) {
+                p->stats->denials_filtered++;
+                return IMPORT_FILTERED;
+        }
+        /* Older than the retention keeps (an old log): it would be removed at once. */
+        if (store_is_expired(d->time_ms, now_realtime_ms(), p->config->max_age_ms)) {
+                p->stats->denials_expired++;
+                return IMPORT_EXPIRED;
+        }
+
+        r = by_pid ? attributor_resolve(p->attributor, d) : registry_resolve_denial(p->registry, d);
+        if (r < 0)
+                log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
+
+        /* Storms are folded on live input, where they could make the daemon fall behind; an
+         * import keeps every row, at its own pace. */
+        if (p->live && !imported) {
+                r = coalescer_add(p->coalescer, d);
+                if (r == 0) {
+                        pipeline_arm_tick(p); /* counted; its window's summary is stored */
+                        return IMPORT_FOLDED;
+                }
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "Failed to coalesce a denial, storing it as it is: %m");
+        }
+        return pipeline_store_row(p, d, imported);
+}
+
+/* The end of an import or of the backfill: storms that are over are summarised, and the batch
+ * is committed. */
+static int pipeline_sink_commit(void *userdata) {
+        Pipeline *p = userdata;
+
+        if (p->live)
+                (void) coalescer_expire(p->coalescer, now_realtime_ms());
+        return pipeline_commit(p);
+}
+
+static uint64_t pipeline_store_errors(void *userdata) {
+        Pipeline *p = userdata;
+        return p->stats->store_errors;
+}
+
+int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Attributor *attributor,
+                 Registry *registry, Server *server, Stats *stats, Pipeline **ret) {
+        _cleanup_(pipeline_freep) Pipeline *p = NULL;
+        int r;
+
+        if (!e || !config || !store || !attributor || !registry || !stats || !ret)
+                return -EINVAL;
+        p = calloc(1, sizeof(Pipeline));
+        if (!p)
+                return -ENOMEM;
+        *p = (Pipeline){
+                .config = config,
+                .live = live,
+                .store = store,
+                .attributor = attributor,
+                .registry = registry,
+                .server = server,
+                .stats = stats,
+                .sink = {.keep = pipeline_keep,
+                         .commit = pipeline_sink_commit,
+                         .store_errors = pipeline_store_errors,
+                         .userdata = p},
+        };
+        p->pending = calloc(PENDING_DENIALS_MAX, sizeof(Denial));
+        if (!p->pending)
+                return -ENOMEM;
+        r = coalescer_new(pipeline_on_coalesced, p, &p->coalescer);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(e, &p->tick, CLOCK_MONOTONIC, PIPELINE_TICK_USEC, 10 * 1000,
+                                       pipeline_on_tick, p);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(p->tick, "pipeline-batch");
+        (void) sd_event_source_set_enabled(p->tick, SD_EVENT_OFF);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+Pipeline *pipeline_free(Pipeline *p) {
+        if (!p)
+                return NULL;
+        sd_event_source_disable_unref(p->tick);
+        coalescer_free(p->coalescer);
+        if (p->pending) {
+                drop_pending(p);
+                free(p->pending);
+        }
+        free(p);
+        return NULL;
+}
+
+const DenialSink *pipeline_sink(Pipeline *p) {
+        return &p->sink;
+}
+
+void pipeline_set_journal(Pipeline *p, JournalWriter *journal) {
+        p->journal = journal;
+}
+
+int pipeline_new_importer(void *userdata, Importer **ret) {
+        Pipeline *p = userdata;
+        return importer_new(&p->sink, ret);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The configuration file of the running daemon: read at start-up and on SIGHUP (config.h is the
+ * pure parser), with the settings given on the command line laid over it each time, and what a
+ * reload may change told apart from what needs a restart. */
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "macro.h"
+
+/* Settings given on the command line: they win over the file, also after a reload. NULL: not
+ * given. */
+typedef struct ConfigOverrides {
+        const char *database;
+        const char *socket;
+        const char *input;
+} ConfigOverrides;
+
+/* Reads the configuration file at path on top of the defaults (a missing file gives the
+ * defaults), then applies overrides (may be NULL). Logs and returns -EINVAL on an invalid
+ * file. */
+int config_load(const char *path, const ConfigOverrides *overrides, Config *ret);
+
+typedef struct ConfigFile ConfigFile;
+
+/* Remembers path (may be NULL: no reload) and a copy of overrides (may be NULL). */
+int config_file_new(const char *path, const ConfigOverrides *overrides, ConfigFile **ret);
+ConfigFile *config_file_free(ConfigFile *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigFile *, config_file_free);
+const char *config_file_path(const ConfigFile *f);
+
+/* What a reload changed that the caller has to act on. */
+typedef struct ConfigChanges {
+        bool retention;       /* MaxAge= / MaxSize=: already in the running configuration */
+        bool journal_forward; /* ForwardDenials= differs: the caller applies it, then sets it */
+        bool journal_forward_to;
+} ConfigChanges;
+
+/* Reads the file again. What can change at run time goes into *running: the scope filter and
+ * retention (journal forwarding is left to the caller, which may fail to apply it). Every
+ * setting that needs a restart and changed is named in the log rather than silently ignored
+ * (docs/configuration.md). Returns < 0 (logged) when the file cannot be used: *running is then
+ * untouched. */
+int config_file_reload(const ConfigFile *f, Config *running, ConfigChanges *ret);
