@@ -13,9 +13,11 @@
 #include "macro.h"
 
 const char *const domain_patterns_default[] = {
-        "container_t",      "container_init_t",   "container_kvm_t",
-        "container_user_t", "container_engine_t", "spc_t",
-        "svirt_lxc_net_t",  "*_container_t",      NULL,
+        "container_t",        "container_init_t",
+        "container_kvm_t",    "container_user_t",
+        "container_engine_t", "spc_t",
+        "svirt_lxc_net_t",    "*_container_t",
+        "*.process",          NULL,
 };
 
 static bool pattern_is_valid(const char *p, size_t len) {

@@ -19,7 +19,7 @@ find "$corpus" -name '*.log' | sort | xargs cat > "$T/all.log"
 expected=$(python3 - "$corpus/expected.jsonl" <<'PY'
 import json, sys, fnmatch
 domains = ["container_t", "container_init_t", "container_kvm_t", "container_user_t",
-           "container_engine_t", "spc_t", "svirt_lxc_net_t", "*_container_t"]
+           "container_engine_t", "spc_t", "svirt_lxc_net_t", "*_container_t", "*.process"]
 n = 0
 for line in open(sys.argv[1]):
     o = json.loads(line)
@@ -66,6 +66,10 @@ assert kvm["mcs"] == "c534,c983" and kvm["permissive"] is False
 cilium = seen[(1166063, "system_u:system_r:spc_t:s0", ("sys_admin",))]
 assert cilium["exe"] == "/usr/bin/cilium-agent", cilium
 assert cilium["raw"].count("\n") == 2 and cilium["raw"].startswith("type=PROCTITLE"), cilium["raw"]
+# udica's per-container type, whole range c0.c1023 on both sides: kept by *.process alone
+# (six lines, the two reads identical)
+udica = [o for o in seen.values() if o["source_type"] == "my_container.process"]
+assert len(udica) == 5 and {o["mcs"] for o in udica} == {"c0.c1023"}, len(udica)
 PY
 
 # -o raw is the original lines, each event once.

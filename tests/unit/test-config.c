@@ -27,6 +27,11 @@ int main(void) {
         CHECK(domain_filter_wants(&c.domains, "container_t", NULL));
         CHECK(domain_filter_wants(&c.domains, "spc_t", ""));
         CHECK(domain_filter_wants(&c.domains, "my_container_t", NULL));
+        /* udica's policies (and the Security Profiles Operator's) name a container's type
+         * NAME.process; their denials carry c0.c1023, so only the domain pattern keeps them */
+        CHECK(domain_filter_wants(&c.domains, "foo.process", NULL));
+        CHECK(domain_filter_wants(&c.domains, "foo.process", "c0.c1023"));
+        CHECK(!domain_filter_wants(&c.domains, "process_t", NULL));
         CHECK(!domain_filter_wants(&c.domains, "httpd_t", NULL));
         CHECK(!domain_filter_wants(&c.domains, "httpd_t", ""));
         CHECK(domain_filter_wants(&c.domains, "httpd_t", "c1,c2"));
