@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --input FILE and --input - over the whole real corpus (../shared/corpus): the daemon stores
+# --input FILE and --input - over the whole real corpus (tests/corpus): the daemon stores
 # exactly the container denials that the corpus oracle (expected.jsonl) lists, counts the damaged
 # lines as malformed, says the input reached its end, keeps serving queries, adds nothing when the
 # same records are imported again, and keeps everything across a restart. No root needed.
