@@ -6,6 +6,8 @@
 # - every avcwatchd option (daemon/main.c) is in `avcwatchd --help` and avcwatchd(8);
 # - every configuration key the parser knows (daemon/service/config.c) is in avcwatchd.conf(5),
 #   docs/configuration.md and the installed default configuration, and nothing else is;
+# - the default Domains= list (daemon/ingest/domain-filter.c) is the one avcwatchd.conf(5),
+#   docs/configuration.md and the default configuration give;
 # - --help and --version print to stdout and exit 0; a bad option prints to stderr only and
 #   exits 1.
 set -euo pipefail
@@ -91,6 +93,20 @@ for name, found in [("avcwatchd.conf(5)", man_keys), ("systemd/avcwatchd.conf", 
                     ("docs/configuration.md's table", doc_keys)]:
     if found != keys:
         errors.append(f"{name}: missing {sorted(keys - found)}, unknown {sorted(found - keys)}")
+
+# The default Domains= list (daemon/ingest/domain-filter.c) is the one every document names.
+body = re.search(r'domain_patterns_default\[\] = \{(.*?)\};', read("daemon/ingest/domain-filter.c"), re.S)
+default = re.findall(r'"([^"]+)"', body.group(1)) if body else []
+if not default:
+    errors.append("no domain_patterns_default in daemon/ingest/domain-filter.c")
+man = re.search(r'Default:\n\.B (.*?)\n\.B (.*?)\\fR', read("man/avcwatchd.conf.5"))
+for name, found in [
+        ("systemd/avcwatchd.conf", re.search(r'^#Domains=(.*)$', read("systemd/avcwatchd.conf"), re.M)),
+        ("docs/configuration.md", re.search(r'^Domains=(.*)$', read("docs/configuration.md"), re.M)),
+        ("avcwatchd.conf(5)", man and (man.group(1) + " " + man.group(2)))]:
+    text = found if isinstance(found, str) or not found else found.group(1)
+    if not text or text.split() != default:
+        errors.append(f"{name}: default Domains= is {text!r}, the code's is {' '.join(default)!r}")
 
 for e in errors:
     print("MISMATCH:", e)
