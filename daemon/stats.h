@@ -6,7 +6,6 @@
  * window: when it happened, how much of each kind; windows are logged when they open and when
  * they close, and the recent ones are in Stats. */
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -115,5 +114,3 @@ void stats_add_loss(Stats *s, LossKind kind, uint64_t n, int64_t since_ms, int64
 /* Closes the open window once it has been quiet for STATS_LOSS_QUIET_USEC, logging its summary.
  * Returns when to look again (monotonic usec), UINT64_MAX when no window is open. */
 uint64_t stats_close_loss_window(Stats *s, uint64_t now_usec);
-
-int stats_to_json(const Stats *s, json_object **ret);

@@ -21,109 +21,59 @@
 #include <time.h>
 
 #include "denial-json.h"
+#include "json-add.h"
 #include "macro.h"
 #include "varlink.h"
 
 #define PERMISSION_MAX 256 /* longest single permission name accepted from JSON */
 
-void format_time_iso8601_ms(int64_t time_ms, char *buf, size_t n) {
-        /* Floor division so that times before the epoch still print correctly. */
-        int64_t secs = time_ms / 1000, ms = time_ms % 1000;
-        if (ms < 0) {
-                ms += 1000;
-                secs--;
-        }
-
-        time_t t = (time_t) secs;
-        struct tm tm;
-        if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-                /* Out of the four-digit year range: clamp rather than print a non-ISO year. */
-                snprintf(buf, n, "%s",
-                         time_ms < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z");
-                return;
-        }
-        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) ms);
-}
-
-/* Adds key: s (or null). varlink_string_new escapes what json-c would emit raw. */
-static int add_string(json_object *o, const char *key, const char *s) {
-        json_object *v = NULL;
-        if (s) {
-                v = varlink_string_new(s);
-                if (!v)
-                        return -ENOMEM;
-        }
-        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
-}
-
-static int add_value(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int permissions_to_json(const char *permissions, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *a = json_object_new_array();
         _cleanup_(freep) char *copy = NULL;
-        json_object *a = json_object_new_array();
+
         if (!a)
                 return -ENOMEM;
-
         if (permissions) {
                 copy = strdup(permissions);
                 if (!copy)
-                        goto oom;
+                        return -ENOMEM;
                 char *save = NULL;
-                for (char *p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
-                        json_object *s = varlink_string_new(p);
-                        if (!s || json_object_array_add(a, s) < 0) {
-                                json_object_put(s);
-                                goto oom;
-                        }
-                }
+                for (char *p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save))
+                        if (json_append(a, varlink_string_new(p)) < 0)
+                                return -ENOMEM;
         }
-        *ret = a;
+        *ret = TAKE_PTR(a);
         return 0;
-oom:
-        json_object_put(a);
-        return -ENOMEM;
 }
 
 int container_to_json(const ContainerRef *c, json_object **ret) {
-        json_object *o = json_object_new_object();
-        if (!o)
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!o || json_add_string(o, "id", c->id) < 0 || json_add_string(o, "name", c->name) < 0 ||
+            json_add_string(o, "image", c->image) < 0 ||
+            json_add_string(o, "engine", c->engine) < 0 || json_add_string(o, "pod", c->pod) < 0)
                 return -ENOMEM;
-        if (add_string(o, "id", c->id) < 0 || add_string(o, "name", c->name) < 0 ||
-            add_string(o, "image", c->image) < 0 || add_string(o, "engine", c->engine) < 0 ||
-            add_string(o, "pod", c->pod) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
+        *ret = TAKE_PTR(o);
         return 0;
 }
 
+int container_to_json_nullable(bool has, const ContainerRef *c, json_object **ret) {
+        if (!has) {
+                *ret = NULL;
+                return 0;
+        }
+        return container_to_json(c, ret);
+}
+
 static int add_container(json_object *o, const char *key, bool has, const ContainerRef *c) {
-        json_object *v = NULL;
-        if (has) {
-                int r = container_to_json(c, &v);
-                if (r < 0)
-                        return r;
-        }
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
+        json_object *v;
+        int r = container_to_json_nullable(has, c, &v);
+        return r < 0 ? r : json_add_nullable(o, key, v);
 }
 
 /* null unless the denial is ambiguous: then every candidate container. */
 static int add_candidates(json_object *o, const Denial *d) {
-        json_object *a = NULL;
+        _cleanup_(json_object_putp) json_object *a = NULL;
 
         if (d->attribution == ATTRIBUTION_AMBIGUOUS) {
                 a = json_object_new_array();
@@ -132,72 +82,56 @@ static int add_candidates(json_object *o, const Denial *d) {
                 for (size_t i = 0; i < d->n_candidates; i++) {
                         json_object *c;
                         int r = container_to_json(&d->candidates[i], &c);
-                        if (r < 0) {
-                                json_object_put(a);
+                        if (r < 0)
                                 return r;
-                        }
-                        if (json_object_array_add(a, c) < 0) {
-                                json_object_put(c);
-                                json_object_put(a);
+                        if (json_append(a, c) < 0)
                                 return -ENOMEM;
-                        }
                 }
         }
-        if (json_object_object_add(o, "candidates", a) < 0) {
-                json_object_put(a);
-                return -ENOMEM;
-        }
-        return 0;
+        return json_add_nullable(o, "candidates", TAKE_PTR(a));
 }
 
 int denial_to_json(const Denial *d, json_object **ret) {
-        char time_text[32];
-        json_object *permissions = NULL;
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *permissions = NULL;
         int r;
 
-        json_object *o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-
-        format_time_iso8601_ms(d->time_ms, time_text, sizeof(time_text));
         r = permissions_to_json(d->permissions, &permissions);
         if (r < 0)
-                goto fail;
+                return r;
 
         /* The order of these calls is the order of the keys in the contract. */
-        if ((r = add_string(o, "time", time_text)) < 0 ||
-            (r = add_value(o, "serial", json_object_new_uint64(d->serial))) < 0 ||
-            (r = add_string(o, "record_type", record_type_to_name(d->record_type))) < 0 ||
-            (r = add_string(o, "result", d->result)) < 0 ||
-            (r = add_value(o, "permissions", TAKE_PTR(permissions))) < 0 ||
-            (r = d->pid >= 0 ? add_value(o, "pid", json_object_new_int64(d->pid))
-                             : add_string(o, "pid", NULL)) < 0 ||
-            (r = add_string(o, "comm", d->comm)) < 0 || (r = add_string(o, "exe", d->exe)) < 0 ||
-            (r = add_string(o, "path", d->path)) < 0 || (r = add_string(o, "name", d->name)) < 0 ||
-            (r = add_string(o, "scontext", d->scontext)) < 0 ||
-            (r = add_string(o, "tcontext", d->tcontext)) < 0 ||
-            (r = add_string(o, "tclass", d->tclass)) < 0 ||
-            (r = d->permissive >= 0
-                         ? add_value(o, "permissive", json_object_new_boolean(d->permissive > 0))
-                         : add_string(o, "permissive", NULL)) < 0 ||
-            (r = add_string(o, "source_type", d->source_type)) < 0 ||
-            (r = add_string(o, "target_type", d->target_type)) < 0 ||
-            (r = add_string(o, "mcs", d->mcs && d->mcs[0] ? d->mcs : NULL)) < 0 ||
+        if ((r = json_add_time(o, "time", d->time_ms)) < 0 ||
+            (r = json_add_uint64(o, "serial", d->serial)) < 0 ||
+            (r = json_add_string(o, "record_type", record_type_to_name(d->record_type))) < 0 ||
+            (r = json_add_string(o, "result", d->result)) < 0 ||
+            (r = json_add(o, "permissions", TAKE_PTR(permissions))) < 0 ||
+            (r = d->pid >= 0 ? json_add_int64(o, "pid", d->pid)
+                             : json_add_nullable(o, "pid", NULL)) < 0 ||
+            (r = json_add_string(o, "comm", d->comm)) < 0 ||
+            (r = json_add_string(o, "exe", d->exe)) < 0 ||
+            (r = json_add_string(o, "path", d->path)) < 0 ||
+            (r = json_add_string(o, "name", d->name)) < 0 ||
+            (r = json_add_string(o, "scontext", d->scontext)) < 0 ||
+            (r = json_add_string(o, "tcontext", d->tcontext)) < 0 ||
+            (r = json_add_string(o, "tclass", d->tclass)) < 0 ||
+            (r = d->permissive >= 0 ? json_add_bool(o, "permissive", d->permissive > 0)
+                                    : json_add_nullable(o, "permissive", NULL)) < 0 ||
+            (r = json_add_string(o, "source_type", d->source_type)) < 0 ||
+            (r = json_add_string(o, "target_type", d->target_type)) < 0 ||
+            (r = json_add_string(o, "mcs", d->mcs && d->mcs[0] ? d->mcs : NULL)) < 0 ||
             (r = add_container(o, "container", d->has_container, &d->container)) < 0 ||
-            (r = add_string(o, "attribution", attribution_to_string(d->attribution))) < 0 ||
+            (r = json_add_string(o, "attribution", attribution_to_string(d->attribution))) < 0 ||
             (r = add_container(o, "target_container", d->has_target_container,
                                &d->target_container)) < 0 ||
             (r = add_candidates(o, d)) < 0 ||
-            (r = add_value(o, "count", json_object_new_uint64(MAX(d->count, (uint64_t) 1)))) < 0 ||
-            (r = add_string(o, "raw", d->raw)) < 0)
-                goto fail;
+            (r = json_add_uint64(o, "count", MAX(d->count, (uint64_t) 1))) < 0 ||
+            (r = json_add_string(o, "raw", d->raw)) < 0)
+                return r;
 
-        *ret = o;
+        *ret = TAKE_PTR(o);
         return 0;
-fail:
-        json_object_put(permissions);
-        json_object_put(o);
-        return r;
 }
 
 /* Parses our own time format back: "YYYY-MM-DDTHH:MM:SS.mmmZ" (fraction optional, 1..3 digits). */
@@ -236,21 +170,29 @@ static int parse_time_iso8601_ms(const char *s, int64_t *ret) {
         return 0;
 }
 
-/* key must be present; a string (copied into *ret) or, when nullable, null (*ret = NULL).
- * A string with an embedded NUL cannot be a C string: refused. */
+/* key must be present, of this type or, when nullable, null (*ret = NULL). */
+static int get_value(json_object *o, const char *key, json_type type, bool nullable,
+                     json_object **ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || (!v && !nullable) ||
+            (v && !json_object_is_type(v, type)))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+/* A string (copied into *ret) or, when nullable, null (*ret = NULL). A string with an embedded
+ * NUL cannot be a C string: refused. */
 static int get_string(json_object *o, const char *key, bool nullable, char **ret) {
         json_object *v;
 
-        if (!json_object_object_get_ex(o, key, &v))
+        if (get_value(o, key, json_type_string, nullable, &v) < 0)
                 return -EBADMSG;
         if (!v) {
-                if (!nullable)
-                        return -EBADMSG;
                 *ret = NULL;
                 return 0;
         }
-        if (!json_object_is_type(v, json_type_string))
-                return -EBADMSG;
         const char *s = json_object_get_string(v);
         if (strlen(s) != (size_t) json_object_get_string_len(v))
                 return -EBADMSG;
@@ -262,16 +204,12 @@ static int get_int(json_object *o, const char *key, bool nullable, int64_t min, 
                    bool *ret_null) {
         json_object *v;
 
-        if (!json_object_object_get_ex(o, key, &v))
+        if (get_value(o, key, json_type_int, nullable, &v) < 0)
                 return -EBADMSG;
         if (!v) {
-                if (!nullable)
-                        return -EBADMSG;
                 *ret_null = true;
                 return 0;
         }
-        if (!json_object_is_type(v, json_type_int))
-                return -EBADMSG;
         errno = 0;
         int64_t i = json_object_get_int64(v);
         if (errno != 0 || i < min)

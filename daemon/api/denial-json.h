@@ -10,14 +10,14 @@
 #include <json-c/json.h>
 
 #include "denial.h"
-
-/* "2024-04-20T08:54:52.240Z" into buf (>= 32 bytes). */
-void format_time_iso8601_ms(int64_t time_ms, char *buf, size_t n);
+#include "json-add.h" /* format_time_iso8601_ms() */
 
 int denial_to_json(const Denial *d, json_object **ret);
 /* Parts of it, for other objects of the API: "read write" -> ["read","write"] (NULL -> []), and
  * the container object {id, name, image, engine, pod}. */
 int permissions_to_json(const char *permissions, json_object **ret);
 int container_to_json(const ContainerRef *c, json_object **ret);
+/* The same, or NULL (null) when !has. */
+int container_to_json_nullable(bool has, const ContainerRef *c, json_object **ret);
 /* Inverse, for the client: fills *ret (DENIAL_NULL first). -EBADMSG on a missing/mistyped key. */
 int denial_from_json(json_object *o, Denial *ret);

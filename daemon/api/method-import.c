@@ -9,36 +9,9 @@
 
 #include "macro.h"
 #include "method.h"
+#include "reply-json.h"
 #include "strutil.h"
 #include "varlink.h"
-
-static json_object *import_counts_to_json(const ImportCounts *k) {
-        const struct {
-                const char *key;
-                uint64_t value;
-        } fields[] = {
-                {"bytes", k->bytes},
-                {"records", k->records},
-                {"malformed", k->malformed},
-                {"unstamped", k->unstamped},
-                {"stored", k->outcomes[IMPORT_STORED]},
-                {"duplicates", k->outcomes[IMPORT_DUPLICATE]},
-                {"filtered", k->outcomes[IMPORT_FILTERED]},
-                {"expired", k->outcomes[IMPORT_EXPIRED]},
-                {"lost", k->outcomes[IMPORT_LOST]},
-                {"store_errors", k->store_errors},
-        };
-        json_object *o = json_object_new_object();
-        for (size_t i = 0; o && i < ELEMENTSOF(fields); i++) {
-                json_object *v = json_object_new_uint64(fields[i].value);
-                if (!v || json_object_object_add(o, fields[i].key, v) < 0) {
-                        json_object_put(v);
-                        json_object_put(o);
-                        return NULL;
-                }
-        }
-        return o;
-}
 
 /* The connection's import ends (finished, failed, or the connection closed). */
 static void import_free(Connection *c, void *state) {
@@ -83,10 +56,7 @@ void method_import(Connection *c, json_object *params) {
                 }
                 r = ctx->new_importer(ctx->importer_userdata, &importer);
                 if (r < 0) {
-                        if (r == -ENOMEM)
-                                connection_fail(c);
-                        else
-                                connection_send_store_error(c, r);
+                        connection_send_failure(c, r);
                         return;
                 }
                 ctx->n_imports++;
@@ -98,15 +68,15 @@ void method_import(Connection *c, json_object *params) {
                 r = importer_finish(importer);
         if (r < 0) {
                 connection_set_state(c, NULL, NULL);
-                if (r == -ENOMEM)
-                        connection_fail(c);
-                else
-                        connection_send_store_error(c, r);
+                connection_send_failure(c, r);
                 return;
         }
         ImportCounts counts;
         importer_counts(importer, &counts);
         if (final)
                 connection_set_state(c, NULL, NULL);
-        connection_reply(c, import_counts_to_json(&counts), false);
+        json_object *p = NULL;
+        if (import_counts_to_json(&counts, &p) < 0)
+                p = NULL;
+        connection_reply(c, p, false);
 }

@@ -7,8 +7,10 @@
 #include <errno.h>
 
 #include "denial-json.h"
+#include "json-add.h"
 #include "macro.h"
 #include "method.h"
+#include "reply-json.h"
 
 int query_page_add(const Denial *d, void *userdata) {
         QueryPage *page = userdata;
@@ -37,11 +39,32 @@ int query_page_add(const Denial *d, void *userdata) {
         return 0;
 }
 
+bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, const int64_t *after,
+                     unsigned limit, QueryPage *ret, StorePage *ret_more) {
+        QueryPage page = {.denials = json_object_new_array()};
+
+        if (!page.denials) {
+                connection_fail(c);
+                return false;
+        }
+        int r = store_query(connection_context(c)->store, filter, reverse, after, limit,
+                            query_page_add, &page, ret_more);
+        if (r < 0) {
+                json_object_put(page.denials);
+                connection_send_failure(c, r);
+                return false;
+        }
+        *ret = page;
+        return true;
+}
+
 void method_query(Connection *c, json_object *params) {
         static const char *const known[] = {"filter", "limit", "after", "reverse", NULL};
         _cleanup_(denial_filter_done) DenialFilter filter = {};
         int64_t limit = SERVER_QUERY_PAGE_DEFAULT, after = 0;
         bool reverse = false, has_after;
+        QueryPage page;
+        StorePage more = {};
         json_object *v;
 
         has_after = json_object_object_get_ex(params, "after", &v) && v;
@@ -49,41 +72,17 @@ void method_query(Connection *c, json_object *params) {
             !params_get_int(c, params, "limit", 1, SERVER_QUERY_PAGE_MAX, &limit) ||
             !params_get_int(c, params, "after", INT64_MIN, INT64_MAX, &after) ||
             !params_get_bool(c, params, "reverse", &reverse) ||
-            !params_get_filter(c, params, &filter))
+            !params_get_filter(c, params, &filter) ||
+            !query_page_fill(c, &filter, reverse, has_after ? &after : NULL, (unsigned) limit,
+                             &page, &more))
                 return;
 
-        QueryPage page = {.denials = json_object_new_array()};
-        StorePage more = {};
-        if (!page.denials) {
-                connection_fail(c);
-                return;
-        }
-        int r = store_query(connection_context(c)->store, &filter, reverse,
-                            has_after ? &after : NULL, (unsigned) limit, query_page_add, &page,
-                            &more);
-        if (r < 0) {
-                json_object_put(page.denials);
-                if (r == -ENOMEM)
-                        connection_fail(c);
-                else
-                        connection_send_store_error(c, r);
-                return;
-        }
-
-        json_object *p = json_object_new_object();
-        json_object *next = more.more ? json_object_new_int64(more.next) : NULL;
-        if (!p || json_object_object_add(p, "denials", page.denials) < 0) {
-                json_object_put(page.denials);
-                json_object_put(next);
+        /* next: where the following page starts, null at the end. */
+        json_object *p = reply_params_new("denials", page.denials);
+        if (p && (more.more ? json_add_int64(p, "next", more.next)
+                            : json_add_nullable(p, "next", NULL)) < 0) {
                 json_object_put(p);
-                connection_fail(c);
-                return;
-        }
-        if (json_object_object_add(p, "next", next) < 0) {
-                json_object_put(next);
-                json_object_put(p);
-                connection_fail(c);
-                return;
+                p = NULL;
         }
         connection_reply(c, p, false);
 }

@@ -6,45 +6,24 @@
 
 #include "macro.h"
 #include "method.h"
+#include "reply-json.h"
 #include "strutil.h"
 #include "varlink.h"
 
-/* {"denial": denial} (consumed), NULL when it cannot be built. */
-static json_object *tail_params_new(json_object *denial) {
-        json_object *p = json_object_new_object();
-        if (!p || json_object_object_add(p, "denial", denial) < 0) {
-                json_object_put(denial);
-                json_object_put(p);
-                return NULL;
-        }
-        return p;
-}
-
 json_object *tail_reply_new(json_object *denial) {
-        json_object *p = tail_params_new(denial);
+        json_object *p = reply_params_new("denial", denial);
         return p ? varlink_reply_new(p, true) : NULL;
 }
 
 /* The newest `lines` matches, newest first from the store, sent oldest first. */
 static void tail_send_backlog(Connection *c, const DenialFilter *filter, unsigned lines) {
-        QueryPage page = {.denials = json_object_new_array()};
-        if (!page.denials) {
-                connection_fail(c);
+        QueryPage page;
+
+        if (!query_page_fill(c, filter, true, NULL, lines, &page, NULL))
                 return;
-        }
-        int r = store_query(connection_context(c)->store, filter, true, NULL, lines, query_page_add,
-                            &page, NULL);
-        if (r < 0) {
-                json_object_put(page.denials);
-                if (r == -ENOMEM)
-                        connection_fail(c);
-                else
-                        connection_send_store_error(c, r);
-                return;
-        }
         for (size_t i = page.rows; i > 0 && !connection_failed(c); i--) {
                 json_object *d = json_object_get(json_object_array_get_idx(page.denials, i - 1));
-                connection_reply(c, tail_params_new(d), true);
+                connection_reply(c, reply_params_new("denial", d), true);
         }
         json_object_put(page.denials);
 }

@@ -5,106 +5,15 @@
 
 #include <errno.h>
 
-#include "denial-json.h"
+#include "json-add.h"
 #include "macro.h"
 #include "method.h"
-#include "varlink.h"
-
-static void json_object_putp(json_object **o) {
-        json_object_put(*o);
-}
-
-static int json_add(json_object *o, const char *key, json_object *v) {
-        if (!v || json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int json_add_nullable(json_object *o, const char *key, const char *s) {
-        json_object *v = s ? varlink_string_new(s) : NULL;
-        if (s && !v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static json_object *time_string_new(int64_t time_ms) {
-        char buf[64];
-        format_time_iso8601_ms(time_ms, buf, sizeof(buf));
-        return json_object_new_string(buf);
-}
-
-/* One TopRow of io.avcwatch.varlink. */
-static int top_row_to_json(const StoreTopRow *row, json_object **ret) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        json_object *v = NULL;
-        int r;
-
-        if (!o)
-                return -ENOMEM;
-        if (json_add_nullable(o, "result", row->result) < 0 ||
-            json_add_nullable(o, "source_type", row->source_type) < 0 ||
-            json_add_nullable(o, "target_type", row->target_type) < 0 ||
-            json_add_nullable(o, "tclass", row->tclass) < 0)
-                return -ENOMEM;
-        if (row->permissions) {
-                r = permissions_to_json(row->permissions, &v);
-                if (r < 0)
-                        return r;
-        }
-        if (json_object_object_add(o, "permissions", v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        v = NULL;
-        if (json_add_nullable(o, "image", row->image) < 0)
-                return -ENOMEM;
-        if (row->has_container) {
-                r = container_to_json(&row->container, &v);
-                if (r < 0)
-                        return r;
-        }
-        if (json_object_object_add(o, "container", v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        if (json_add_nullable(o, "mcs", row->mcs) < 0 ||
-            json_add(o, "count", json_object_new_uint64(row->count)) < 0 ||
-            json_add(o, "first", time_string_new(row->first_ms)) < 0 ||
-            json_add(o, "last", time_string_new(row->last_ms)) < 0 ||
-            json_add(o, "containers", json_object_new_uint64(row->containers)) < 0 ||
-            json_add(o, "signatures", json_object_new_uint64(row->signatures)) < 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(o);
-        return 0;
-}
+#include "reply-json.h"
 
 static int top_add(const StoreTopRow *row, void *userdata) {
         json_object *o;
         int r = top_row_to_json(row, &o);
-        if (r < 0)
-                return r;
-        if (json_object_array_add(userdata, o) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-/* Sends {key: array} or gives up on the connection. */
-static void reply_array(Connection *c, const char *key, json_object *array) {
-        json_object *p = json_object_new_object();
-        if (!p || json_object_object_add(p, key, array) < 0) {
-                json_object_put(array);
-                json_object_put(p);
-                p = NULL;
-        }
-        connection_reply(c, p, false);
+        return r < 0 ? r : json_append(userdata, o);
 }
 
 void method_top(Connection *c, json_object *params) {
@@ -145,18 +54,13 @@ void method_top(Connection *c, json_object *params) {
                 connection_send_query_error(c, r);
                 return;
         }
-        reply_array(c, "rows", rows);
+        connection_reply(c, reply_params_new("rows", rows), false);
 }
 
 static int histogram_add(int64_t start_ms, uint64_t count, void *userdata) {
-        json_object *o = json_object_new_object();
-        if (!o || json_add(o, "start", time_string_new(start_ms)) < 0 ||
-            json_add(o, "count", json_object_new_uint64(count)) < 0 ||
-            json_object_array_add(userdata, o) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        return 0;
+        json_object *o;
+        int r = histogram_bin_to_json(start_ms, count, &o);
+        return r < 0 ? r : json_append(userdata, o);
 }
 
 void method_histogram(Connection *c, json_object *params) {
@@ -184,5 +88,5 @@ void method_histogram(Connection *c, json_object *params) {
                 connection_send_query_error(c, r);
                 return;
         }
-        reply_array(c, "bins", bins);
+        connection_reply(c, reply_params_new("bins", bins), false);
 }

@@ -42,15 +42,20 @@ void connection_send_store_error(Connection *c, int r) {
                               varlink_string_new(message && message[0] ? message : strerror(-r)));
 }
 
-void connection_send_query_error(Connection *c, int r) {
+void connection_send_failure(Connection *c, int r) {
         if (r == -ENOMEM)
                 connection_fail(c);
-        else if (r == -ETIME || r == -E2BIG)
+        else
+                connection_send_store_error(c, r);
+}
+
+void connection_send_query_error(Connection *c, int r) {
+        if (r == -ETIME || r == -E2BIG)
                 connection_send_error(
                         c, ERROR_QUERY_TOO_EXPENSIVE, "message",
                         varlink_string_new(store_last_error(connection_context(c)->store)));
         else
-                connection_send_store_error(c, r);
+                connection_send_failure(c, r);
 }
 
 bool params_check_keys(Connection *c, json_object *params, const char *const *known) {

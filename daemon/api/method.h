@@ -99,6 +99,9 @@ void connection_set_state(Connection *c, void *state, connection_free_state_func
 void connection_send_invalid_parameter(Connection *c, const char *parameter);
 /* The store's failure r, with the store's own message when it has one. */
 void connection_send_store_error(Connection *c, int r);
+/* r from a call that may run out of memory: -ENOMEM drops the connection, anything else is the
+ * store's failure (connection_send_store_error()). */
+void connection_send_failure(Connection *c, int r);
 /* An answer the store gave up on (too many rows to read, too many bins) is the caller's to
  * narrow (QueryTooExpensive); -ENOMEM drops the connection; anything else is the store's
  * failure. */
@@ -133,6 +136,11 @@ typedef struct QueryPage {
 } QueryPage;
 /* A store_query() callback: adds d to the page (userdata), 1 when the page is full. */
 int query_page_add(const Denial *d, void *userdata);
+/* Reads one page from the store into *ret (its denials are the caller's). On failure the
+ * connection got its answer (StoreError) or was failed, and false is returned. ret_more may be
+ * NULL. */
+bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, const int64_t *after,
+                     unsigned limit, QueryPage *ret, StorePage *ret_more);
 
 /* The reply of a Tail stream carrying one denial (consumed), NULL when it cannot be built
  * (method-tail.c; the transport sends it to every subscriber). */

@@ -45,6 +45,7 @@
 #include "filter.h"
 #include "log.h"
 #include "macro.h"
+#include "json-add.h"
 #include "method.h"
 #include "server-socket.h"
 #include "server.h"
@@ -435,10 +436,6 @@ void connection_set_state(Connection *c, void *state, connection_free_state_func
                 c->free_state(c, c->state);
         c->state = state;
         c->free_state = free_state;
-}
-
-static void json_object_putp(json_object **o) {
-        json_object_put(*o);
 }
 
 /* The header of a call: method, parameters, more, oneway. NULL reason when valid. */

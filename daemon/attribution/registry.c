@@ -35,10 +35,8 @@
 #include <time.h>
 
 #include "container.h"
-#include "denial-json.h"
 #include "macro.h"
 #include "registry.h"
-#include "varlink.h"
 
 #define REGISTRY_INDEX_SLOTS (REGISTRY_CONTAINERS_MAX * 2) /* a power of two, half full at most */
 #define REGISTRY_MCS_TEXT_MAX 4096                         /* canonical text of a category set */
@@ -914,7 +912,7 @@ Registry *registry_free(Registry *r) {
         return NULL;
 }
 
-/* ---- the Containers reply ---- */
+/* ---- the Containers listing ---- */
 
 static int64_t count_rows(Registry *r, int which, int64_t row) {
         if (!r->db || row == 0)
@@ -927,83 +925,6 @@ static int64_t count_rows(Registry *r, int which, int64_t row) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return n;
-}
-
-static int add(json_object *o, const char *key, json_object *v, bool may_be_null) {
-        if (!v && !may_be_null)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static json_object *time_or_null(int64_t ms) {
-        char buf[64];
-        if (ms <= 0)
-                return NULL;
-        format_time_iso8601_ms(ms, buf, sizeof(buf));
-        return json_object_new_string(buf);
-}
-
-static int entry_to_json(Registry *r, const Entry *e, json_object **ret) {
-        char mcs[REGISTRY_MCS_TEXT_MAX];
-        json_object *o = json_object_new_object();
-        int k = 0;
-
-        if (!o)
-                return -ENOMEM;
-        const ContainerInfo *c = &e->info;
-        const struct {
-                const char *key;
-                const char *value;
-        } strings[] = {
-                {"id", c->id},
-                {"name", c->name},
-                {"image", c->image},
-                {"engine", c->engine},
-                {"pod", c->pod},
-                {"namespace", c->pod_namespace},
-                {"compose_project", c->compose_project},
-                {"compose_service", c->compose_service},
-                {"label", c->label},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(strings) && k >= 0; i++)
-                k = add(o, strings[i].key, varlink_string_new(strings[i].value), !strings[i].value);
-        if (k >= 0)
-                k = add(o, "mcs",
-                        c->has_mcs && mcs_set_format(&c->mcs, mcs, sizeof(mcs)) >= 0
-                                ? json_object_new_string(mcs)
-                                : NULL,
-                        !c->has_mcs);
-        const struct {
-                const char *key;
-                int64_t ms;
-        } times[] = {
-                {"created", c->created_ms},
-                {"started", c->started_ms},
-                {"finished", c->finished_ms},
-                {"removed", c->removed_ms},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(times) && k >= 0; i++)
-                k = add(o, times[i].key, time_or_null(times[i].ms), times[i].ms <= 0);
-        if (k >= 0)
-                k = add(o, "running", json_object_new_boolean(c->state == CONTAINER_STATE_RUNNING),
-                        false);
-        if (k >= 0)
-                k = add(o, "denials",
-                        json_object_new_int64(count_rows(r, RSTMT_COUNT_DENIALS, e->row)), false);
-        if (k >= 0)
-                k = add(o, "ambiguous",
-                        json_object_new_int64(count_rows(r, RSTMT_COUNT_CANDIDATES, e->row)),
-                        false);
-        if (k < 0) {
-                json_object_put(o);
-                return k;
-        }
-        *ret = o;
-        return 0;
 }
 
 static int64_t entry_sort_key(const Entry *e) {
@@ -1019,12 +940,10 @@ static int compare_entries(const void *a, const void *b) {
         return strcmp(x->info.id, y->info.id);
 }
 
-int registry_to_json(Registry *r, json_object **ret) {
+int registry_list(Registry *r, registry_list_cb cb, void *userdata) {
         _cleanup_(freep) const Entry **sorted = NULL;
-        json_object *params = NULL, *list = NULL;
-        int k;
 
-        if (!r || !ret)
+        if (!r || !cb)
                 return -EINVAL;
         sorted = calloc(r->n_entries + 1, sizeof(Entry *));
         if (!sorted)
@@ -1033,41 +952,12 @@ int registry_to_json(Registry *r, json_object **ret) {
                 sorted[i] = &r->entries[i];
         qsort(sorted, r->n_entries, sizeof(Entry *), compare_entries);
 
-        params = json_object_new_object();
-        list = json_object_new_array();
-        if (!params || !list) {
-                json_object_put(params);
-                json_object_put(list);
-                return -ENOMEM;
-        }
-        size_t n = MIN(r->n_entries, (size_t) REGISTRY_LIST_MAX), bytes = 0;
+        size_t n = MIN(r->n_entries, (size_t) REGISTRY_LIST_MAX);
         for (size_t i = 0; i < n; i++) {
-                json_object *o;
-                size_t len = 0;
-                k = entry_to_json(r, sorted[i], &o);
-                if (k >= 0 && !json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)) {
-                        json_object_put(o);
-                        k = -ENOMEM;
-                }
-                if (k >= 0 && len + 1 > REGISTRY_REPLY_BYTES_MAX - bytes) {
-                        json_object_put(o); /* the newest ones fill the reply; said below */
-                        n = i;
-                        break;
-                }
-                bytes += len + 1;
-                if (k < 0 || json_object_array_add(list, o) < 0) {
-                        if (k >= 0)
-                                json_object_put(o);
-                        json_object_put(list);
-                        json_object_put(params);
-                        return -ENOMEM;
-                }
+                int k = cb(&sorted[i]->info, count_rows(r, RSTMT_COUNT_DENIALS, sorted[i]->row),
+                           count_rows(r, RSTMT_COUNT_CANDIDATES, sorted[i]->row), userdata);
+                if (k != 0)
+                        return k;
         }
-        if (add(params, "containers", list, false) < 0 ||
-            add(params, "truncated", json_object_new_boolean(r->n_entries > n), false) < 0) {
-                json_object_put(params);
-                return -ENOMEM;
-        }
-        *ret = params;
         return 0;
 }

@@ -11,7 +11,6 @@
  * store's database (the containers table and its registry columns) through the store's writer
  * connection. Opaque handle. */
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,9 +27,10 @@ typedef struct Registry Registry;
 #define REGISTRY_CANDIDATES_MAX DENIAL_CANDIDATES_MAX /* recorded for one ambiguous denial */
 #define REGISTRY_RERESOLVE_ROWS_MAX 10000 /* denials re-attributed when one container appears */
 #define REGISTRY_LIST_MAX 4096            /* containers in one Containers reply (newest first) */
-/* ... and the bytes they take in it: every string of a container is someone's to fill (7 of up
- * to CONTAINER_STRING_MAX, a control character spelt in 6 bytes of JSON), and a reply over the
- * server's SERVER_OUTPUT_MAX would cut the client off instead of answering. */
+/* ... and the bytes they take in it (daemon/api/reply-json.c): every string of a container is
+ * someone's to fill (7 of up to CONTAINER_STRING_MAX, a control character spelt in 6 bytes of
+ * JSON), and a reply over the server's SERVER_OUTPUT_MAX would cut the client off instead of
+ * answering. */
 #define REGISTRY_REPLY_BYTES_MAX (4 * 1024 * 1024)
 
 /* store may be NULL: memory only (unit tests, benchmarks). With a store, the containers it has
@@ -78,8 +78,10 @@ int registry_resolve_denial(Registry *r, Denial *d);
  * 1 when known, 0 when not. */
 int registry_fill_ref(Registry *r, ContainerRef *c);
 
-/* Every container known (newest first, at most REGISTRY_LIST_MAX and REGISTRY_REPLY_BYTES_MAX of
- * JSON; truncated says whether some were left out), each with its denial count
- * and the number of ambiguous denials it is a candidate for, as the io.avcwatch.Containers
- * reply parameters {"containers": [...], "truncated": bool}. */
-int registry_to_json(Registry *r, json_object **ret);
+/* The Containers listing: calls cb for every container known, newest first (latest created or
+ * started first, then by id), at most REGISTRY_LIST_MAX, with the number of stored denials
+ * attributed to it and of ambiguous denials it is a candidate for (0 without a store); stops
+ * when cb returns non-zero and returns that. The reply is made by daemon/api/reply-json.c. */
+typedef int (*registry_list_cb)(const ContainerInfo *c, int64_t denials, int64_t ambiguous,
+                                void *userdata);
+int registry_list(Registry *r, registry_list_cb cb, void *userdata);

@@ -15,6 +15,7 @@
 #include "fixtures.h"
 #include "macro.h"
 #include "registry.h"
+#include "reply-json.h"
 #include "store.h"
 #include "tests/unit/test.h"
 
@@ -263,7 +264,7 @@ static void test_reply_bound(void) {
                 };
                 CHECK_RC(registry_update(r, &c), 1);
         }
-        CHECK_RC(registry_to_json(r, &o), 0);
+        CHECK_RC(containers_reply_to_json(r, &o), 0);
         CHECK(json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len));
         CHECK(len <= 8 * 1024 * 1024 - 64 * 1024);
         CHECK(json_object_object_get_ex(o, "truncated", &v) && json_object_get_boolean(v));
@@ -443,7 +444,7 @@ static void test_database(void) {
 
         /* 6. The Containers reply counts each container's denials. */
         json_object *o, *list, *v;
-        CHECK_RC(registry_to_json(r, &o), 0);
+        CHECK_RC(containers_reply_to_json(r, &o), 0);
         CHECK(json_object_object_get_ex(o, "containers", &list));
         CHECK_RC(json_object_array_length(list), 4);
         bool seen_web = false;

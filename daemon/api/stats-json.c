@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* Stats as the JSON object of io.avcwatch.Stats: the daemon's counters (stats.h), then the
+ * store's totals. Keys in the order of the interface description, so that `avcctl stats` and a
+ * generic Varlink tool show them in the same order. The fixed-size text fields of Stats are
+ * never trusted to be terminated. */
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "json-add.h"
+#include "macro.h"
+#include "stats-json.h"
+
+static const char *const loss_keys[_LOSS_KIND_MAX] = {
+        [LOSS_SOCKET_DROPPED] = "records_dropped",
+        [LOSS_SERIAL_MISSED] = "serials_missed",
+        [LOSS_UNSTORED] = "denials_unstored",
+};
+
+static int window_to_json(const LossWindow *w, bool open, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!o || json_add_time(o, "since", w->since_ms) < 0 ||
+            json_add_time(o, "until", w->until_ms) < 0)
+                return -ENOMEM;
+        for (int k = 0; k < _LOSS_KIND_MAX; k++)
+                if (json_add_uint64(o, loss_keys[k], w->counts[k]) < 0)
+                        return -ENOMEM;
+        if (json_add_bool(o, "ongoing", open) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+/* The recent windows, oldest first. */
+static int windows_to_json(const Stats *s, json_object **ret) {
+        uint64_t n = MIN(s->loss_windows, (uint64_t) STATS_LOSS_WINDOWS_MAX);
+        _cleanup_(json_object_putp) json_object *a = json_object_new_array();
+
+        if (!a)
+                return -ENOMEM;
+        for (uint64_t i = s->loss_windows - n; i < s->loss_windows; i++) {
+                json_object *o;
+                bool open = s->window_open && i == s->loss_windows - 1;
+                if (window_to_json(&s->windows[i % STATS_LOSS_WINDOWS_MAX], open, &o) < 0 ||
+                    json_append(a, o) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+static int engine_to_json(const EngineStats *e, json_object **ret) {
+        char name[sizeof(e->name) + 1], socket[sizeof(e->socket) + 1],
+                error[sizeof(e->last_error) + 1];
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        snprintf(name, sizeof(name), "%.*s", (int) sizeof(e->name), e->name);
+        snprintf(socket, sizeof(socket), "%.*s", (int) sizeof(e->socket), e->socket);
+        snprintf(error, sizeof(error), "%.*s", (int) sizeof(e->last_error), e->last_error);
+        if (json_add_string(o, "name", name) < 0 || json_add_string(o, "socket", socket) < 0 ||
+            json_add_string(o, "state", e->state ? e->state : "disabled") < 0 ||
+            json_add_time_or_null(o, "since", e->since_ms) < 0 ||
+            json_add_uint64(o, "connects", e->connects) < 0 ||
+            json_add_uint64(o, "events", e->events) < 0 ||
+            json_add_uint64(o, "inspects", e->inspects) < 0 ||
+            json_add_uint64(o, "failures", e->failures) < 0 ||
+            json_add_string(o, "last_error", error[0] ? error : NULL) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int engines_to_json(const Stats *s, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *a = json_object_new_array();
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_engines && i < STATS_ENGINES_MAX; i++) {
+                json_object *e;
+                if (engine_to_json(&s->engines[i], &e) < 0 || json_append(a, e) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+/* backfill, backfill_since, backfill_until, backfill_files, backfill_records, backfill_denials */
+static int backfill_to_json(const BackfillStats *b, json_object *o) {
+        char state[sizeof(b->state) + 1];
+
+        snprintf(state, sizeof(state), "%.*s", (int) sizeof(b->state),
+                 b->state[0] ? b->state : "off");
+        if (json_add_string(o, "backfill", state) < 0 ||
+            json_add_time_or_null(o, "backfill_since", b->since_ms) < 0 ||
+            json_add_time_or_null(o, "backfill_until", b->until_ms) < 0 ||
+            json_add_uint64(o, "backfill_files", b->files) < 0 ||
+            json_add_uint64(o, "backfill_records", b->ingest.records) < 0 ||
+            json_add_uint64(o, "backfill_denials", b->ingest.outcomes[IMPORT_STORED]) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* store_failing, store_error, store_failing_since: the last two null unless failing. */
+static int store_state_to_json(const Stats *s, json_object *o) {
+        char error[sizeof(s->store_error) + 1];
+
+        snprintf(error, sizeof(error), "%.*s", (int) sizeof(s->store_error), s->store_error);
+        if (json_add_bool(o, "store_failing", s->store_failing) < 0 ||
+            json_add_string(o, "store_error", s->store_failing ? error : NULL) < 0 ||
+            (s->store_failing ? json_add_time(o, "store_failing_since", s->store_failing_since_ms)
+                              : json_add_nullable(o, "store_failing_since", NULL)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int stats_to_json(const Stats *s, json_object **ret) {
+        const JsonCounter counters[] = {
+                {"records_received", s->records_received},
+                {"records_malformed", s->records_malformed + s->ingest.malformed},
+                {"records_unstamped", s->ingest.unstamped},
+                {"records_ignored", s->ingest.ignored},
+                {"denials_seen", s->denials_seen},
+                {"denials_filtered", s->denials_filtered},
+                {"denials_stored", s->denials_stored},
+                {"denials_duplicate", s->denials_duplicate},
+                {"denials_coalesced", s->denials_coalesced},
+                {"denials_expired", s->denials_expired},
+                {"store_errors", s->store_errors},
+                {"events_lost", stats_events_lost(s)},
+                {"netlink_enobufs", s->netlink_enobufs},
+                {"netlink_dropped", s->netlink_dropped},
+                {"serials_missed", s->serials_missed},
+                {"denials_unstored", s->denials_unstored},
+                {"events_evicted", s->ingest.evicted},
+                {"tail_subscribers", s->tail_subscribers},
+                {"clients", s->clients},
+                {"clients_cut", s->clients_cut},
+                {"clients_timed_out", s->clients_timed_out},
+                {"clients_evicted", s->clients_evicted},
+                {"clients_refused", s->clients_refused},
+                {"clients_unsent_bytes", s->clients_unsent_bytes},
+                {"journal_forwarded", s->journal_forwarded},
+                {"journal_failed", s->journal_failed},
+                {"journal_queued", s->journal_queued},
+                {"registry_containers", s->registry_containers},
+                {"proc_scans", s->proc_scans},
+                {"proc_containers", s->proc_containers},
+        };
+        char input[sizeof(s->input) + 1];
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *losses, *engines;
+
+        if (!o || json_add_counters(o, counters, ELEMENTSOF(counters)) < 0)
+                return -ENOMEM;
+        snprintf(input, sizeof(input), "%.*s", (int) sizeof(s->input), s->input);
+        if (json_add_string(o, "input", input) < 0 ||
+            json_add_bool(o, "input_eof", s->input_eof) < 0 ||
+            json_add_time(o, "started", s->started_ms) < 0 ||
+            backfill_to_json(&s->backfill, o) < 0 || store_state_to_json(s, o) < 0 ||
+            json_add_uint64(o, "loss_windows", s->loss_windows) < 0 ||
+            windows_to_json(s, &losses) < 0 || json_add(o, "losses", losses) < 0 ||
+            engines_to_json(s, &engines) < 0 || json_add(o, "engines", engines) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int stats_reply_to_json(const Stats *s, const StoreCounts *counts, json_object **ret) {
+        const JsonCounter totals[] = {
+                {"store_denials", counts->denials},       {"store_events", counts->events},
+                {"store_signatures", counts->signatures}, {"store_bytes", counts->db_bytes},
+                {"store_pruned", counts->pruned},
+        };
+        _cleanup_(json_object_putp) json_object *o = NULL;
+
+        int r = stats_to_json(s, &o);
+        if (r < 0)
+                return r;
+        if (json_add_counters(o, totals, ELEMENTSOF(totals)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
