@@ -250,7 +250,7 @@ static int manager_open_store(Manager *m) {
                 return log_error_errno(r,
                                        "Refusing '%s': the database is damaged (PRAGMA "
                                        "quick_check fails), left untouched. Move it aside; "
-                                       "sqlite3's .recover may save its rows.",
+                                       "the SQLite shell's .recover may save its rows.",
                                        m->config.database);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);

@@ -100,10 +100,23 @@ static void drop_pending(Pipeline *p) {
         p->n_pending = 0;
 }
 
+/* A write of the registry's (engine events, the /proc scan, attribution) that the store saw fail:
+ * the same failing state as a failed batch, with the rows it took from the open batch. */
+static void pipeline_check_store(Pipeline *p) {
+        int r = store_take_failure(p->store);
+        if (r >= 0)
+                return;
+        uint64_t lost = store_take_lost(p->store);
+        if (lost > 0)
+                drop_pending(p);
+        pipeline_store_failed(p, r, lost, p->batch_started_ms);
+}
+
 int pipeline_commit(Pipeline *p) {
         uint64_t duplicates = 0;
         int r;
 
+        pipeline_check_store(p);
         if (store_pending(p->store) == 0 && p->n_pending == 0)
                 return 0;
         size_t rows = store_pending(p->store);
@@ -154,6 +167,8 @@ static int pipeline_on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) coalescer_expire(p->coalescer, now_realtime_ms());
         if (store_pending(p->store) > 0 && now - p->batch_started_usec >= STORE_BATCH_USEC)
                 (void) pipeline_commit(p);
+        else
+                pipeline_check_store(p);
         if ((p->live && coalescer_keys(p->coalescer) > 0) || store_pending(p->store) > 0)
                 pipeline_arm_tick(p);
         return 0;

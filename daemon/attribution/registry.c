@@ -2,11 +2,11 @@
 /* Registry: the container history that turns "s0:c170,c393 at 09:31" into a container.
  *
  * Decisions:
- * - One table, the store's containers table (extended, see store.c "the container registry's
- *   columns"): a container that a denial named by pid and one the engine told us about are the
- *   same row, so queries by --container/--image/--pod see both and keep working after the
- *   container is gone. The registry writes through the store's writer connection: a second
- *   writer connection would wait on the store's own open batch in the same thread.
+ * - One table, the store's containers table (extended with the registry's columns, see
+ *   daemon/store/store-containers.c): a container that a denial named by pid and one the engine
+ *   told us about are the same row, so queries by --container/--image/--pod see both and keep
+ *   working after the container is gone. The registry does no SQL: it asks the store
+ *   (store_container_*), whose errors are those of every other store write (-ENOSPC, -EBADMSG).
  * - Everything is also kept in memory, bounded by REGISTRY_CONTAINERS_MAX: attribution runs for
  *   every denial and must not touch the disk. Ids are found through an open-addressing index;
  *   categories through a chain per bucket of the set's hash, so matching costs the same with 100
@@ -18,17 +18,17 @@
  *   timestamps come from the same clock but are taken at slightly different moments.
  * - An ambiguous denial (several containers with its categories at its time) gets no container:
  *   naming one of them would be a guess presented as a fact. Every candidate is written to
- *   denial_candidates (bounded by REGISTRY_CANDIDATES_MAX) and counted in Containers.
+ *   denial_candidates (bounded by REGISTRY_CANDIDATES_MAX) and counted in Containers; the store
+ *   queues them and writes them with its batch, not one statement per denial.
  * - When a container with an MCS set appears or changes, the stored denials of its lifetime with
  *   that set that are unattributed or attributed by MCS are resolved again
  *   (REGISTRY_RERESOLVE_ROWS_MAX at a time): the engine's event may arrive after the denial.
  *   Their target_container too, when the target carries the set.
- * - Writes of one update are one SAVEPOINT: inside the store's open batch they join it, outside
- *   it they are one transaction instead of one per statement. */
+ * - Writes of one update are one SAVEPOINT (store_container_begin/end): inside the store's open
+ *   batch they join it, outside it they are one transaction instead of one per statement. */
 
 #include <errno.h>
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,59 +49,8 @@ typedef struct Entry {
         int32_t mcs_next; /* next entry (index + 1) in its MCS bucket's chain, 0 at the end */
 } Entry;
 
-enum {
-        RSTMT_UPSERT,
-        RSTMT_ROW,
-        RSTMT_RERESOLVE_SELECT,
-        RSTMT_DENIAL_UPDATE,
-        RSTMT_TARGET_SELECT,
-        RSTMT_TARGET_UPDATE,
-        RSTMT_CANDIDATE_INSERT,
-        RSTMT_CANDIDATE_CLEAR,
-        RSTMT_COUNT_DENIALS,
-        RSTMT_COUNT_CANDIDATES,
-        _RSTMT_MAX,
-};
-
-static const char *const rstmt_sql[_RSTMT_MAX] = {
-        [RSTMT_UPSERT] =
-                "INSERT INTO containers(container_id, name, image, engine, pod, "
-                "pod_namespace, compose_project, compose_service, label, mcs, created_ms, "
-                "started_ms, finished_ms, removed_ms, running) VALUES (?1, ?2, ?3, ?4, ?5, "
-                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT(container_id) DO "
-                "UPDATE SET name = excluded.name, image = excluded.image, engine = "
-                "excluded.engine, pod = excluded.pod, pod_namespace = "
-                "excluded.pod_namespace, compose_project = excluded.compose_project, "
-                "compose_service = excluded.compose_service, label = excluded.label, mcs = "
-                "excluded.mcs, created_ms = excluded.created_ms, started_ms = "
-                "excluded.started_ms, finished_ms = excluded.finished_ms, removed_ms = "
-                "excluded.removed_ms, running = excluded.running",
-        [RSTMT_ROW] = "SELECT id FROM containers WHERE container_id = ?1",
-        [RSTMT_RERESOLVE_SELECT] =
-                "SELECT d.id, d.time_ms, d.serial, d.seq, d.attribution, d.container FROM denials "
-                "d "
-                "WHERE d.mcs = (SELECT id FROM strings WHERE text = ?1) AND d.id >= ?2 * 1048576 "
-                "AND "
-                "d.id < ?3 * 1048576 AND d.attribution IN (?4, ?5, ?6) ORDER BY d.id DESC LIMIT ?7",
-        [RSTMT_DENIAL_UPDATE] = "UPDATE denials SET container = ?2, attribution = ?3 WHERE id = ?1",
-        [RSTMT_TARGET_SELECT] =
-                "SELECT d.id, d.time_ms, d.container, d.target_container FROM denials d WHERE "
-                "d.target_mcs = (SELECT id FROM strings WHERE text = ?1) AND d.id >= ?2 * 1048576 "
-                "AND "
-                "d.id < ?3 * 1048576 ORDER BY d.id DESC LIMIT ?4",
-        [RSTMT_TARGET_UPDATE] = "UPDATE denials SET target_container = ?2 WHERE id = ?1",
-        [RSTMT_CANDIDATE_INSERT] = "INSERT OR IGNORE INTO denial_candidates(time_ms, serial, seq, "
-                                   "container) VALUES (?1, ?2, ?3, ?4)",
-        [RSTMT_CANDIDATE_CLEAR] =
-                "DELETE FROM denial_candidates WHERE time_ms = ?1 AND serial = ?2 AND seq = ?3",
-        [RSTMT_COUNT_DENIALS] = "SELECT count(*) FROM denials WHERE container = ?1",
-        [RSTMT_COUNT_CANDIDATES] = "SELECT count(*) FROM denial_candidates WHERE container = ?1",
-};
-
 struct Registry {
-        Store *store;
-        sqlite3 *db;
-        sqlite3_stmt *stmt[_RSTMT_MAX];
+        Store *store; /* NULL: memory only */
         Entry *entries;
         size_t n_entries;
         int32_t *index;     /* entry index + 1, 0 free; REGISTRY_INDEX_SLOTS */
@@ -226,115 +175,23 @@ size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const Con
 
 /* ---- persistence ---- */
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
-        if (s)
-                sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-        else
-                sqlite3_bind_null(st, i);
-}
-
-static void bind_time(sqlite3_stmt *st, int i, int64_t ms) {
-        if (ms > 0)
-                sqlite3_bind_int64(st, i, ms);
-        else
-                sqlite3_bind_null(st, i);
-}
-
-static void bind_row(sqlite3_stmt *st, int i, int64_t row) {
-        if (row > 0)
-                sqlite3_bind_int64(st, i, row);
-        else
-                sqlite3_bind_null(st, i);
-}
-
-static int step_done(sqlite3_stmt *st) {
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
-}
-
-static int registry_exec(Registry *r, const char *sql) {
-        return sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
-/* One update's writes: joins the store's open batch, or is a transaction of its own. */
-static int registry_begin(Registry *r) {
-        return r->db ? registry_exec(r, "SAVEPOINT registry") : 0;
-}
-
-static int registry_end(Registry *r, int k) {
-        if (!r->db)
-                return k;
-        if (k < 0) {
-                (void) sqlite3_exec(r->db, "ROLLBACK TO registry", NULL, NULL, NULL);
-                (void) sqlite3_exec(r->db, "RELEASE registry", NULL, NULL, NULL);
-                return k;
-        }
-        int e = registry_exec(r, "RELEASE registry");
-        return e < 0 ? e : k;
-}
-
 static int registry_persist(Registry *r, Entry *e) {
-        char mcs[REGISTRY_MCS_TEXT_MAX] = "";
-        sqlite3_stmt *st;
-        int k;
-
-        if (!r->db)
+        if (!r->store)
                 return 0;
-        if (e->info.has_mcs && mcs_set_format(&e->info.mcs, mcs, sizeof(mcs)) < 0)
-                mcs[0] = 0;
-        st = r->stmt[RSTMT_UPSERT];
-        const char *text[] = {e->info.id,
-                              e->info.name,
-                              e->info.image,
-                              e->info.engine,
-                              e->info.pod,
-                              e->info.pod_namespace,
-                              e->info.compose_project,
-                              e->info.compose_service,
-                              e->info.label,
-                              e->info.has_mcs ? mcs : NULL};
-        for (size_t i = 0; i < ELEMENTSOF(text); i++)
-                bind_text_or_null(st, (int) i + 1, text[i]);
-        bind_time(st, 11, e->info.created_ms);
-        bind_time(st, 12, e->info.started_ms);
-        bind_time(st, 13, e->info.finished_ms);
-        bind_time(st, 14, e->info.removed_ms);
-        if (e->info.state == CONTAINER_STATE_UNKNOWN)
-                sqlite3_bind_null(st, 15);
-        else
-                sqlite3_bind_int(st, 15, e->info.state == CONTAINER_STATE_RUNNING);
-        k = step_done(st);
-        if (k < 0)
-                return k;
-        /* Asked every time: a rolled-back batch may have taken a row we knew with it. */
-        st = r->stmt[RSTMT_ROW];
-        sqlite3_bind_text(st, 1, e->info.id, -1, SQLITE_TRANSIENT);
-        e->row = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return e->row > 0 ? 0 : -EIO;
+        e->row = 0;
+        return store_container_save(r->store, &e->info, &e->row);
 }
 
-static int write_candidates(Registry *r, int64_t time_ms, uint64_t serial, unsigned seq,
-                            const ContainerInfo *const *cands, size_t n) {
-        if (!r->db)
-                return 0;
-        sqlite3_stmt *st = r->stmt[RSTMT_CANDIDATE_INSERT];
+/* The rows of the candidates that have one, in cands' order; returns how many. */
+static size_t candidate_rows(Registry *r, const ContainerInfo *const *cands, size_t n,
+                             int64_t *rows) {
+        size_t k = 0;
         for (size_t i = 0; i < n; i++) {
                 Entry *e = registry_find(r, cands[i]->id);
-                if (!e || e->row == 0)
-                        continue;
-                sqlite3_bind_int64(st, 1, time_ms);
-                sqlite3_bind_int64(st, 2, (int64_t) serial);
-                sqlite3_bind_int64(st, 3, seq);
-                sqlite3_bind_int64(st, 4, e->row);
-                int k = step_done(st);
-                if (k < 0)
-                        return k;
+                if (e && e->row > 0)
+                        rows[k++] = e->row;
         }
-        return 0;
+        return k;
 }
 
 static int64_t entry_row(Registry *r, const ContainerInfo *c) {
@@ -356,135 +213,53 @@ static Window window_make(int64_t begin, int64_t end) {
         };
 }
 
-typedef struct Row {
-        int64_t id, time_ms, serial, seq, attribution, container, target_container;
-} Row;
+typedef struct Reresolve {
+        Registry *registry;
+        const Entry *entry;
+} Reresolve;
 
-/* Resolves again the source side of the stored denials of e's lifetime that carry its
- * categories and were not attributed by pid. */
-static int reresolve_source(Registry *r, const Entry *e, Window w, const char *mcs, Row *rows) {
+/* The source side of a stored denial of e's lifetime that carries its categories and was not
+ * attributed by pid: what the registry says now. */
+static int reresolve_source(int64_t time_ms, StoreReattribution *ret, void *userdata) {
+        Reresolve *x = userdata;
         const ContainerInfo *cands[REGISTRY_CANDIDATES_MAX];
-        size_t n_rows = 0;
-        int rc, k;
+        size_t n =
+                registry_match(x->registry, &x->entry->info.mcs, time_ms, cands, ELEMENTSOF(cands));
 
-        sqlite3_stmt *st = r->stmt[RSTMT_RERESOLVE_SELECT];
-        sqlite3_bind_text(st, 1, mcs, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, w.begin);
-        sqlite3_bind_int64(st, 3, w.end);
-        sqlite3_bind_int(st, 4, ATTRIBUTION_NONE);
-        sqlite3_bind_int(st, 5, ATTRIBUTION_MCS);
-        sqlite3_bind_int(st, 6, ATTRIBUTION_AMBIGUOUS);
-        sqlite3_bind_int(st, 7, REGISTRY_RERESOLVE_ROWS_MAX);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_rows < REGISTRY_RERESOLVE_ROWS_MAX) {
-                Row *row = &rows[n_rows++];
-                row->id = sqlite3_column_int64(st, 0);
-                row->time_ms = sqlite3_column_int64(st, 1);
-                row->serial = sqlite3_column_int64(st, 2);
-                row->seq = sqlite3_column_int64(st, 3);
-                row->attribution = sqlite3_column_int64(st, 4);
-                row->container =
-                        sqlite3_column_type(st, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 5);
-        }
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                return -EIO;
-
-        for (size_t i = 0; i < n_rows; i++) {
-                Row *row = &rows[i];
-                size_t n = registry_match(r, &e->info.mcs, row->time_ms, cands, ELEMENTSOF(cands));
-                int64_t container = 0;
-                Attribution a = ATTRIBUTION_NONE;
-                if (n == 1) {
-                        container = entry_row(r, cands[0]);
-                        a = container ? ATTRIBUTION_MCS : ATTRIBUTION_NONE;
-                } else if (n > 1)
-                        a = ATTRIBUTION_AMBIGUOUS;
-                if (a == row->attribution && container == row->container &&
-                    a != ATTRIBUTION_AMBIGUOUS)
-                        continue;
-                st = r->stmt[RSTMT_DENIAL_UPDATE];
-                sqlite3_bind_int64(st, 1, row->id);
-                bind_row(st, 2, container);
-                sqlite3_bind_int(st, 3, a);
-                k = step_done(st);
-                if (k < 0)
-                        return k;
-                st = r->stmt[RSTMT_CANDIDATE_CLEAR];
-                sqlite3_bind_int64(st, 1, row->time_ms);
-                sqlite3_bind_int64(st, 2, row->serial);
-                sqlite3_bind_int64(st, 3, row->seq);
-                k = step_done(st);
-                if (k < 0)
-                        return k;
-                if (a == ATTRIBUTION_AMBIGUOUS) {
-                        k = write_candidates(r, row->time_ms, (uint64_t) row->serial,
-                                             (unsigned) row->seq, cands, MIN(n, ELEMENTSOF(cands)));
-                        if (k < 0)
-                                return k;
-                }
+        *ret = (StoreReattribution){.attribution = ATTRIBUTION_NONE};
+        if (n == 1) {
+                ret->container = entry_row(x->registry, cands[0]);
+                ret->attribution = ret->container ? ATTRIBUTION_MCS : ATTRIBUTION_NONE;
+        } else if (n > 1) {
+                ret->attribution = ATTRIBUTION_AMBIGUOUS;
+                ret->n_candidates = candidate_rows(x->registry, cands, MIN(n, ELEMENTSOF(cands)),
+                                                   ret->candidates);
         }
         return 0;
 }
 
 /* The target side: denials whose target carries e's categories name the one container that had
  * them then, unless that is the denial's own container. */
-static int reresolve_target(Registry *r, const Entry *e, Window w, const char *mcs, Row *rows) {
+static int64_t reresolve_target(int64_t time_ms, int64_t container, void *userdata) {
+        Reresolve *x = userdata;
         const ContainerInfo *cands[1];
-        size_t n_rows = 0;
-        int rc, k;
-
-        sqlite3_stmt *st = r->stmt[RSTMT_TARGET_SELECT];
-        sqlite3_bind_text(st, 1, mcs, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, w.begin);
-        sqlite3_bind_int64(st, 3, w.end);
-        sqlite3_bind_int(st, 4, REGISTRY_RERESOLVE_ROWS_MAX);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_rows < REGISTRY_RERESOLVE_ROWS_MAX) {
-                Row *row = &rows[n_rows++];
-                row->id = sqlite3_column_int64(st, 0);
-                row->time_ms = sqlite3_column_int64(st, 1);
-                row->container =
-                        sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
-                row->target_container =
-                        sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
-        }
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                return -EIO;
-
-        for (size_t i = 0; i < n_rows; i++) {
-                Row *row = &rows[i];
-                size_t n = registry_match(r, &e->info.mcs, row->time_ms, cands, 1);
-                int64_t target = n == 1 ? entry_row(r, cands[0]) : 0;
-                if (target == row->container)
-                        target = 0;
-                if (target == row->target_container)
-                        continue;
-                st = r->stmt[RSTMT_TARGET_UPDATE];
-                sqlite3_bind_int64(st, 1, row->id);
-                bind_row(st, 2, target);
-                k = step_done(st);
-                if (k < 0)
-                        return k;
-        }
-        return 0;
+        size_t n = registry_match(x->registry, &x->entry->info.mcs, time_ms, cands, 1);
+        int64_t target = n == 1 ? entry_row(x->registry, cands[0]) : 0;
+        return target == container ? 0 : target;
 }
 
 static int registry_reresolve(Registry *r, const Entry *e, Window w) {
-        char mcs[REGISTRY_MCS_TEXT_MAX];
-        _cleanup_(freep) Row *rows = NULL;
+        Reresolve x = {.registry = r, .entry = e};
         int k;
 
-        if (!r->db || !e->info.has_mcs || mcs_set_format(&e->info.mcs, mcs, sizeof(mcs)) < 0)
+        if (!r->store || !e->info.has_mcs)
                 return 0;
-        rows = calloc(REGISTRY_RERESOLVE_ROWS_MAX, sizeof(Row));
-        if (!rows)
-                return -ENOMEM;
-        k = reresolve_source(r, e, w, mcs, rows);
+        k = store_container_reattribute(r->store, &e->info.mcs, w.begin, w.end,
+                                        REGISTRY_RERESOLVE_ROWS_MAX, reresolve_source, &x);
         if (k < 0)
                 return k;
-        return reresolve_target(r, e, w, mcs, rows);
+        return store_container_retarget(r->store, &e->info.mcs, w.begin, w.end,
+                                        REGISTRY_RERESOLVE_ROWS_MAX, reresolve_target, &x);
 }
 
 /* ---- updates ---- */
@@ -669,10 +444,12 @@ int registry_update(Registry *r, const ContainerInfo *c) {
         if (!r || !c || !container_id_is_valid(c->id) || !info_strings_valid(c) ||
             (int) c->state < 0 || c->state >= _CONTAINER_STATE_MAX)
                 return -EINVAL;
-        k = registry_begin(r);
+        if (!r->store)
+                return registry_update_entry(r, c);
+        k = store_container_begin(r->store);
         if (k < 0)
                 return k;
-        return registry_end(r, registry_update_entry(r, c));
+        return store_container_end(r->store, registry_update_entry(r, c));
 }
 
 static int registry_mark(Registry *r, const char *id, int64_t ms, bool removed) {
@@ -773,10 +550,15 @@ int registry_resolve_denial(Registry *r, Denial *d) {
                                 if (k < 0)
                                         return k;
                         }
-                        k = write_candidates(r, d->time_ms, d->serial, d->seq, cands,
-                                             MIN(n, ELEMENTSOF(cands)));
-                        if (k < 0)
-                                return k;
+                        if (r->store) {
+                                int64_t rows[REGISTRY_CANDIDATES_MAX];
+                                size_t n_rows =
+                                        candidate_rows(r, cands, MIN(n, ELEMENTSOF(cands)), rows);
+                                k = store_container_queue_candidates(
+                                        r->store, d->time_ms, d->serial, d->seq, rows, n_rows);
+                                if (k < 0)
+                                        return k;
+                        }
                 }
         }
 
@@ -798,68 +580,24 @@ int registry_resolve_denial(Registry *r, Denial *d) {
 
 /* ---- lifetime of the handle ---- */
 
-static char *column_strdup(sqlite3_stmt *st, int i) {
-        const unsigned char *t = sqlite3_column_text(st, i);
-        if (!t)
-                return NULL;
-        return strndup((const char *) t, (size_t) sqlite3_column_bytes(st, i));
-}
+static int load_one(int64_t row, ContainerInfo *c, void *userdata) {
+        Registry *r = userdata;
 
-static int registry_load(Registry *r) {
-        static const char sql[] =
-                "SELECT id, container_id, name, image, engine, pod, pod_namespace, "
-                "compose_project, compose_service, label, mcs, created_ms, started_ms, "
-                "finished_ms, removed_ms, running FROM containers ORDER BY "
-                "coalesce(started_ms, created_ms, 0) DESC, id DESC LIMIT ?1";
-        sqlite3_stmt *st = NULL;
-        int rc, k = 0;
-
-        if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-                return -EIO;
-        sqlite3_bind_int(st, 1, REGISTRY_CONTAINERS_MAX);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *id = (const char *) sqlite3_column_text(st, 1);
-                if (!id || !container_id_is_valid(id) || registry_find(r, id))
-                        continue;
-                Entry *e = &r->entries[r->n_entries];
-                *e = (Entry){.row = sqlite3_column_int64(st, 0)};
-                char **dst[] = {&e->info.id,
-                                &e->info.name,
-                                &e->info.image,
-                                &e->info.engine,
-                                &e->info.pod,
-                                &e->info.pod_namespace,
-                                &e->info.compose_project,
-                                &e->info.compose_service,
-                                &e->info.label};
-                for (size_t i = 0; i < ELEMENTSOF(dst); i++)
-                        *dst[i] = column_strdup(st, (int) i + 1);
-                if (!e->info.id) {
-                        container_info_done(&e->info);
-                        k = -ENOMEM;
-                        break;
-                }
-                const char *mcs = (const char *) sqlite3_column_text(st, 10);
-                if (mcs && mcs[0] && mcs_set_parse(mcs, &e->info.mcs) >= 0 &&
-                    !mcs_set_is_empty(&e->info.mcs)) {
-                        e->info.has_mcs = true;
-                        e->mcs_hash = mcs_hash(&e->info.mcs);
-                        mcs_link(r, e);
-                }
-                e->info.created_ms = sqlite3_column_int64(st, 11);
-                e->info.started_ms = sqlite3_column_int64(st, 12);
-                e->info.finished_ms = sqlite3_column_int64(st, 13);
-                e->info.removed_ms = sqlite3_column_int64(st, 14);
-                e->info.state = sqlite3_column_type(st, 15) == SQLITE_NULL ? CONTAINER_STATE_UNKNOWN
-                                : sqlite3_column_int(st, 15) != 0          ? CONTAINER_STATE_RUNNING
-                                                                           : CONTAINER_STATE_EXITED;
-                r->n_entries++;
-                *index_slot(r, e->info.id) = (int32_t) r->n_entries;
+        if (!container_id_is_valid(c->id) || registry_find(r, c->id) ||
+            r->n_entries >= REGISTRY_CONTAINERS_MAX) {
+                container_info_done(c);
+                return 0;
         }
-        if (k == 0 && rc != SQLITE_DONE)
-                k = -EIO;
-        sqlite3_finalize(st);
-        return k;
+        Entry *e = &r->entries[r->n_entries];
+        *e = (Entry){.info = *c, .row = row};
+        *c = (ContainerInfo){};
+        if (e->info.has_mcs) {
+                e->mcs_hash = mcs_hash(&e->info.mcs);
+                mcs_link(r, e);
+        }
+        r->n_entries++;
+        *index_slot(r, e->info.id) = (int32_t) r->n_entries;
+        return 0;
 }
 
 int registry_new(Store *store, Registry **ret) {
@@ -879,15 +617,8 @@ int registry_new(Store *store, Registry **ret) {
                 return -ENOMEM;
         }
         r->store = store;
-        r->db = store ? store_get_db(store) : NULL;
-        if (r->db) {
-                for (size_t i = 0; i < _RSTMT_MAX; i++)
-                        if (sqlite3_prepare_v3(r->db, rstmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                                               &r->stmt[i], NULL) != SQLITE_OK) {
-                                registry_free(r);
-                                return -EIO;
-                        }
-                k = registry_load(r);
+        if (store) {
+                k = store_container_load_all(store, REGISTRY_CONTAINERS_MAX, load_one, r);
                 if (k < 0) {
                         registry_free(r);
                         return k;
@@ -900,8 +631,6 @@ int registry_new(Store *store, Registry **ret) {
 Registry *registry_free(Registry *r) {
         if (!r)
                 return NULL;
-        for (size_t i = 0; i < _RSTMT_MAX; i++)
-                sqlite3_finalize(r->stmt[i]);
         if (r->entries)
                 for (size_t i = 0; i < r->n_entries; i++)
                         container_info_done(&r->entries[i].info);
@@ -914,17 +643,14 @@ Registry *registry_free(Registry *r) {
 
 /* ---- the Containers listing ---- */
 
-static int64_t count_rows(Registry *r, int which, int64_t row) {
-        if (!r->db || row == 0)
-                return 0;
-        sqlite3_stmt *st = r->stmt[which];
-        int64_t n = 0;
-        sqlite3_bind_int64(st, 1, row);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return n;
+/* The counts are extras of the listing: a failure to read them shows 0. */
+static void entry_counts(Registry *r, const Entry *e, int64_t *ret_denials,
+                         int64_t *ret_ambiguous) {
+        uint64_t denials = 0, ambiguous = 0;
+        if (r->store && store_container_counts(r->store, e->row, &denials, &ambiguous) < 0)
+                denials = ambiguous = 0;
+        *ret_denials = (int64_t) MIN(denials, (uint64_t) INT64_MAX);
+        *ret_ambiguous = (int64_t) MIN(ambiguous, (uint64_t) INT64_MAX);
 }
 
 static int64_t entry_sort_key(const Entry *e) {
@@ -954,8 +680,9 @@ int registry_list(Registry *r, registry_list_cb cb, void *userdata) {
 
         size_t n = MIN(r->n_entries, (size_t) REGISTRY_LIST_MAX);
         for (size_t i = 0; i < n; i++) {
-                int k = cb(&sorted[i]->info, count_rows(r, RSTMT_COUNT_DENIALS, sorted[i]->row),
-                           count_rows(r, RSTMT_COUNT_CANDIDATES, sorted[i]->row), userdata);
+                int64_t denials, ambiguous;
+                entry_counts(r, sorted[i], &denials, &ambiguous);
+                int k = cb(&sorted[i]->info, denials, ambiguous, userdata);
                 if (k != 0)
                         return k;
         }

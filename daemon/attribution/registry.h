@@ -8,8 +8,8 @@
  * at that time?". MCS -> containers is many-to-many over time.
  *
  * Kept in memory (bounded, REGISTRY_CONTAINERS_MAX) for the hot path and persisted in the
- * store's database (the containers table and its registry columns) through the store's writer
- * connection. Opaque handle. */
+ * store's database (the containers table and its registry columns) by asking the store
+ * (store_container_*, daemon/store/store-containers.c): no SQL here. Opaque handle. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,7 +36,7 @@ typedef struct Registry Registry;
 /* store may be NULL: memory only (unit tests, benchmarks). With a store, the containers it has
  * are loaded (the newest REGISTRY_CONTAINERS_MAX). */
 int registry_new(Store *store, Registry **ret);
-Registry *registry_free(Registry *r); /* before store_free(): it holds statements on its db */
+Registry *registry_free(Registry *r);
 
 /* Adds or updates a container: fields c leaves unknown (NULL, 0, CONTAINER_STATE_UNKNOWN) keep
  * what is known; has_mcs replaces the set. Persisted at once (inside the store's open batch when
@@ -46,7 +46,8 @@ Registry *registry_free(Registry *r); /* before store_free(): it holds statement
  * the REGISTRY_EVICT_BATCH containers removed longest ago leave memory (their rows stay).
  * Returns 1 when something changed, 0 when not, -EINVAL for c without a valid id or with a
  * string longer than CONTAINER_STRING_MAX, -ENOSPC when full of containers that are not
- * removed, -EIO on a database error. */
+ * removed, or the store's error (-ENOSPC full disk, -EBADMSG damaged file, -EIO, ...; the
+ * store also keeps it for store_take_failure()). */
 int registry_update(Registry *r, const ContainerInfo *c);
 /* Lifetime events: the container stopped / was removed at that time. -ENOENT for an unknown
  * id. */
@@ -70,7 +71,8 @@ size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const Con
 
 /* Resolution by MCS + time for a denial the pid did not name: sets container / attribution
  * (mcs with one candidate; ambiguous with several: container stays null, the candidates go into
- * d->candidates and the denial_candidates table), and target_container when the target's
+ * d->candidates, and are queued for the store's denial_candidates table, written with its
+ * batch), and target_container when the target's
  * categories match exactly one container other than the denial's own. */
 int registry_resolve_denial(Registry *r, Denial *d);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* What store.c (schema, writing, retention) and store-query.c (queries, top, histogram) share.
- * Not for other modules: they use store.h. */
+/* What the store's files share: store.c (open, schema, writing, retention), store-query.c
+ * (queries, top, histogram), store-containers.c (the container registry's tables) and
+ * store-sql.c (SQLite helpers, the errno mapping). Not for other modules: they use store.h. */
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -38,20 +39,58 @@ static inline int64_t store_time_hour(int64_t time_ms) {
 }
 
 struct StoreWriter;
+struct StoreContainers;
 
 struct Store {
         char *path;
         sqlite3 *db; /* writer */
         sqlite3 *ro; /* reader, SQLITE_OPEN_READONLY + query_only */
         struct StoreWriter *w;
-        RawDecoder *decoder; /* on ro */
+        struct StoreContainers *containers; /* the registry's statements, store-containers.c */
+        RawDecoder *decoder;                /* on ro */
         uint64_t query_budget_usec;
+        int failure; /* of a registry write, until store_take_failure() */
         char last_error[STORE_ERROR_MAX];
 };
 
+/* ---- store-sql.c ---- */
+
+/* SQLite's result code as negative errno (0 for OK, ROW, DONE): the one mapping. */
+int store_errno(int rc);
+/* The same for a failed call on db, keeping SQLite's message for store_last_error(). */
 int store_error(Store *s, sqlite3 *db, int rc);
 int store_exec(Store *s, sqlite3 *db, const char *sql);
+/* Runs a prepared statement that returns no row (or whose rows do not matter); resets it. */
+int store_step_done(Store *s, sqlite3_stmt *st);
+/* Runs a single-value query: 1 with *ret set, 0 when there is no row (or NULL). */
+int store_step_int64(Store *s, sqlite3_stmt *st, int64_t *ret);
 int store_sql_int64(Store *s, sqlite3 *db, const char *sql, int64_t *ret);
+void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *text); /* SQLITE_STATIC */
+void store_bind_ref(sqlite3_stmt *st, int i, int64_t ref);               /* <= 0: NULL */
+void store_bind_known(sqlite3_stmt *st, int i, int64_t v);               /* < 0: NULL */
+char *store_column_strdup(sqlite3_stmt *st, int i);                      /* NULL: NULL */
+void sqlite3_finalizep(sqlite3_stmt **p);
 /* The CPU time this thread has used: query budgets count work, not time spent waiting for a
  * core on a busy machine (which would make page sizes depend on the load). */
 uint64_t store_cpu_usec(void);
+
+/* ---- store.c ---- */
+
+/* A write of the open batch failed: if SQLite gave the transaction up (full disk, I/O error),
+ * the batch is forgotten and its rows counted lost (store_take_lost()). Returns r. */
+int store_batch_failed(Store *s, int r);
+/* Whether a batch (BEGIN IMMEDIATE of store_add) is open. */
+bool store_in_batch(const Store *s);
+
+/* ---- store-containers.c ---- */
+
+/* At every open, in its own transaction: the registry's columns and tables (additive,
+ * idempotent). */
+int store_containers_migrate(Store *s);
+int store_containers_prepare(Store *s);
+void store_containers_free(Store *s);
+/* Writes the candidates queued by store_container_queue_candidates(), inside the open batch
+ * (store_commit, store_prune) or in a transaction of their own. */
+int store_containers_flush(Store *s);
+/* After a rollback of the batch: the queued candidates went with it. */
+void store_containers_forget(Store *s);

@@ -69,11 +69,6 @@ _printf_(2, 3) static void sql_addf(SqlBuf *b, const char *format, ...) {
         sql_add(b, buf);
 }
 
-static void sqlite3_finalizep(sqlite3_stmt **p) {
-        if (*p)
-                sqlite3_finalize(*p);
-}
-
 /* The smallest string greater than every string starting with prefix; NULL when there is none
  * (empty prefix or all 0xff). Byte order, as SQLite's BINARY collation. */
 static char *prefix_upper_bound(const char *prefix) {
@@ -539,13 +534,6 @@ enum {
         COL_TARGET_CONTAINER = COL_CONTAINER + 5,
 };
 
-static char *column_strdup(sqlite3_stmt *st, int i) {
-        const unsigned char *t = sqlite3_column_text(st, i);
-        if (!t)
-                return NULL;
-        return strndup((const char *) t, (size_t) sqlite3_column_bytes(st, i));
-}
-
 static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         Denial d = DENIAL_NULL;
         bool failed = false;
@@ -579,7 +567,7 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (sqlite3_column_type(st, COL_STRINGS + (int) i) != SQLITE_NULL) {
-                        *strings[i] = column_strdup(st, COL_STRINGS + (int) i);
+                        *strings[i] = store_column_strdup(st, COL_STRINGS + (int) i);
                         if (!*strings[i])
                                 failed = true;
                 }
@@ -601,7 +589,7 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
                 *containers[i].has = true;
                 for (size_t j = 0; j < ELEMENTSOF(dst); j++)
                         if (sqlite3_column_type(st, col + (int) j) != SQLITE_NULL) {
-                                *dst[j] = column_strdup(st, col + (int) j);
+                                *dst[j] = store_column_strdup(st, col + (int) j);
                                 if (!*dst[j])
                                         failed = true;
                         }
@@ -650,7 +638,7 @@ static int load_candidates(Store *s, Denial *d) {
                 ContainerRef c = {};
                 char **dst[] = {&c.id, &c.name, &c.image, &c.engine, &c.pod};
                 for (size_t i = 0; i < ELEMENTSOF(dst); i++)
-                        *dst[i] = column_strdup(st, (int) i);
+                        *dst[i] = store_column_strdup(st, (int) i);
                 r = c.id ? denial_add_candidate(d, &c) : -ENOMEM;
                 container_ref_done(&c);
                 if (r < 0)

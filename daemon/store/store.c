@@ -8,7 +8,7 @@
  *                                                  at commit so that `stats` is O(1)
  *   strings(id INTEGER PRIMARY KEY, text UNIQUE) -- every repeated string, interned
  *   containers(id INTEGER PRIMARY KEY, container_id TEXT UNIQUE, name, image, engine, pod, ...)
- *                                                -- + the registry's columns (store_migrate_v2)
+ *                                                -- + the registry's columns (store-containers.c)
  *   signatures(id INTEGER PRIMARY KEY, result, source_type, target_type, tclass, permissions)
  *                                                -- string refs, UNIQUE: what a denial was
  *   dictionaries(id INTEGER PRIMARY KEY, created_ms, data BLOB)
@@ -30,7 +30,7 @@
  *     (container and mcs 0 when none; both WITHOUT ROWID on their key) -- `top` and histograms
  *     read these, never the denial rows, except for the partial hours at the ends of a range
  *   triggers: an UPDATE of denials.container or denials.count moves/adjusts the row's share of
- *     totals and buckets, so whoever re-attributes (the registry) keeps them right
+ *     totals and buckets, so that re-attribution (store-containers.c) keeps them right
  *
  * Decisions:
  * - The id is the time: denials.id = time_ms * 2^20 + slot. The table is then clustered in time
@@ -373,15 +373,6 @@ typedef struct StoreWriter {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 
-static void sqlite3_finalizep(sqlite3_stmt **p) {
-        if (*p)
-                sqlite3_finalize(*p);
-}
-
-uint64_t store_cpu_usec(void) {
-        return clock_usec(CLOCK_THREAD_CPUTIME_ID);
-}
-
 /* ---- hash map ---- */
 
 static uint64_t hash_bytes(const void *p, size_t len) {
@@ -493,100 +484,6 @@ static int map_fill(Map *m, MapSlot *slot, const void *key, size_t len, uint64_t
         return 0;
 }
 
-/* ---- errors ---- */
-
-int store_error(Store *s, sqlite3 *db, int rc) {
-        snprintf(s->last_error, sizeof(s->last_error), "%s", sqlite3_errmsg(db));
-        switch (rc & 0xff) {
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOTADB:
-        case SQLITE_CORRUPT:
-                return -EBADMSG;
-        case SQLITE_READONLY:
-                return -EROFS;
-        case SQLITE_CANTOPEN:
-                return -ENOENT;
-        case SQLITE_INTERRUPT:
-                return -EINTR;
-        default:
-                return -EIO;
-        }
-}
-
-int store_exec(Store *s, sqlite3 *db, const char *sql) {
-        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-        return rc == SQLITE_OK ? 0 : store_error(s, db, rc);
-}
-
-/* Runs a prepared statement that returns no row. */
-static int store_step_done(Store *s, sqlite3_stmt *st) {
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-                return 0;
-        return store_error(s, sqlite3_db_handle(st), rc);
-}
-
-/* Runs a single-value query: 1 with *ret set, 0 when there is no row (or NULL). */
-static int store_step_int64(Store *s, sqlite3_stmt *st, int64_t *ret) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-                *ret = sqlite3_column_int64(st, 0);
-                sqlite3_reset(st);
-                return 1;
-        }
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-                return 0;
-        return store_error(s, sqlite3_db_handle(st), rc);
-}
-
-int store_sql_int64(Store *s, sqlite3 *db, const char *sql, int64_t *ret) {
-        sqlite3_stmt *st;
-        int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_error(s, db, rc);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                *ret = sqlite3_column_int64(st, 0);
-        else if (rc == SQLITE_DONE)
-                *ret = 0;
-        else {
-                int r = store_error(s, db, rc);
-                sqlite3_finalize(st);
-                return r;
-        }
-        sqlite3_finalize(st);
-        return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
-        if (text)
-                sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(st, i);
-}
-
-static void bind_ref(sqlite3_stmt *st, int i, int64_t ref) {
-        if (ref > 0)
-                sqlite3_bind_int64(st, i, ref);
-        else
-                sqlite3_bind_null(st, i);
-}
-
-static void bind_known(sqlite3_stmt *st, int i, int64_t v) {
-        if (v >= 0)
-                sqlite3_bind_int64(st, i, v);
-        else
-                sqlite3_bind_null(st, i);
-}
-
 /* ---- caches ---- */
 
 static void writer_drop_caches(StoreWriter *w) {
@@ -604,6 +501,7 @@ static void writer_drop_caches(StoreWriter *w) {
 static void store_forget_batch(Store *s) {
         StoreWriter *w = s->w;
         writer_drop_caches(w);
+        store_containers_forget(s);
         w->in_txn = false;
         w->pending = 0;
         w->pending_denials = 0;
@@ -720,20 +618,13 @@ static int container_merge(ContainerRef *known, const ContainerRef *c, bool *ret
         return 0;
 }
 
-static char *column_strdup(sqlite3_stmt *st, int i) {
-        const unsigned char *t = sqlite3_column_text(st, i);
-        if (!t)
-                return NULL;
-        return strndup((const char *) t, (size_t) sqlite3_column_bytes(st, i));
-}
-
 static int store_container_update(Store *s, int64_t row, const ContainerRef *c) {
         sqlite3_stmt *up = s->w->stmt[STMT_CONTAINER_UPDATE];
         sqlite3_bind_int64(up, 1, row);
-        bind_text_or_null(up, 2, c->name);
-        bind_text_or_null(up, 3, c->image);
-        bind_text_or_null(up, 4, c->engine);
-        bind_text_or_null(up, 5, c->pod);
+        store_bind_text_or_null(up, 2, c->name);
+        store_bind_text_or_null(up, 3, c->image);
+        store_bind_text_or_null(up, 4, c->engine);
+        store_bind_text_or_null(up, 5, c->pod);
         return store_step_done(s, up);
 }
 
@@ -774,10 +665,10 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
         int rc = sqlite3_step(sel);
         if (rc == SQLITE_ROW) {
                 row = sqlite3_column_int64(sel, 0);
-                known.name = column_strdup(sel, 1);
-                known.image = column_strdup(sel, 2);
-                known.engine = column_strdup(sel, 3);
-                known.pod = column_strdup(sel, 4);
+                known.name = store_column_strdup(sel, 1);
+                known.image = store_column_strdup(sel, 2);
+                known.engine = store_column_strdup(sel, 3);
+                known.pod = store_column_strdup(sel, 4);
                 sqlite3_reset(sel);
                 r = container_merge(&known, c, &changed);
                 if (r < 0)
@@ -793,10 +684,10 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
                         return store_error(s, s->db, rc);
                 sqlite3_stmt *ins = w->stmt[STMT_CONTAINER_INSERT];
                 sqlite3_bind_text(ins, 1, c->id, (int) len, SQLITE_STATIC);
-                bind_text_or_null(ins, 2, c->name);
-                bind_text_or_null(ins, 3, c->image);
-                bind_text_or_null(ins, 4, c->engine);
-                bind_text_or_null(ins, 5, c->pod);
+                store_bind_text_or_null(ins, 2, c->name);
+                store_bind_text_or_null(ins, 3, c->image);
+                store_bind_text_or_null(ins, 4, c->engine);
+                store_bind_text_or_null(ins, 5, c->pod);
                 r = store_step_done(s, ins);
                 if (r < 0)
                         return r;
@@ -1143,8 +1034,6 @@ static int store_resume_dictionary(Store *s) {
         return r;
 }
 
-static int store_migrate_registry(Store *s);
-
 static StoreWriter *writer_free(StoreWriter *w) {
         if (!w)
                 return NULL;
@@ -1341,10 +1230,13 @@ int store_open_with_progress(const char *path, uint64_t period_usec, store_progr
                 if (r < 0)
                         return r;
         }
-        r = store_migrate_registry(s);
+        r = store_containers_migrate(s);
         if (r < 0)
                 return r;
         r = store_prepare(s);
+        if (r < 0)
+                return r;
+        r = store_containers_prepare(s);
         if (r < 0)
                 return r;
         r = store_resume_dictionary(s);
@@ -1361,8 +1253,9 @@ int store_open_with_progress(const char *path, uint64_t period_usec, store_progr
 Store *store_free(Store *s) {
         if (!s)
                 return NULL;
-        if (s->db && s->w && s->w->in_txn)
-                (void) store_commit(s, NULL);
+        if (s->db && s->w && s->containers)
+                (void) store_commit(s, NULL); /* the open batch and the queued candidates */
+        store_containers_free(s);
         writer_free(s->w);
         raw_decoder_free(s->decoder);
         sqlite3_close(s->ro);
@@ -1382,12 +1275,18 @@ void store_set_query_budget(Store *s, uint64_t usec) {
 /* A statement of the batch failed: if SQLite gave the transaction up (it may, on a full disk or
  * an I/O error), so do we, and the rows already in it are lost: store_take_lost() says how many.
  * The next store_add() begins a new batch. */
-static int store_add_failed(Store *s, int r) {
+int store_batch_failed(Store *s, int r) {
+        if (!s->w)
+                return r;
         if (s->w->in_txn && sqlite3_get_autocommit(s->db)) {
                 s->w->lost += s->w->pending_denials;
                 store_forget_batch(s);
         }
         return r;
+}
+
+bool store_in_batch(const Store *s) {
+        return s->w && s->w->in_txn;
 }
 
 uint64_t store_take_lost(Store *s) {
@@ -1524,20 +1423,20 @@ static int store_add_one(Store *s, const Denial *d) {
         sqlite3_stmt *ins = w->stmt[STMT_DENIAL_INSERT];
         sqlite3_bind_int64(ins, INS_ID, id);
         sqlite3_bind_int64(ins, INS_SERIAL, (int64_t) d->serial);
-        bind_ref(ins, INS_NODE, node);
+        store_bind_ref(ins, INS_NODE, node);
         sqlite3_bind_int64(ins, INS_SEQ, d->seq);
         sqlite3_bind_int64(ins, INS_RECORD_TYPE, d->record_type);
         sqlite3_bind_int64(ins, INS_SIGNATURE, signature);
         for (size_t i = 0; i < ELEMENTSOF(ref); i++)
-                bind_ref(ins, INS_STRINGS + (int) i, ref[i]);
-        bind_known(ins, INS_PID, d->pid);
-        bind_known(ins, INS_PPID, d->ppid);
-        bind_known(ins, INS_UID, d->uid);
-        bind_known(ins, INS_SYSCALL, d->syscall);
-        bind_known(ins, INS_PERMISSIVE, d->permissive < 0 ? -1 : !!d->permissive);
-        bind_ref(ins, INS_CONTAINER, container);
+                store_bind_ref(ins, INS_STRINGS + (int) i, ref[i]);
+        store_bind_known(ins, INS_PID, d->pid);
+        store_bind_known(ins, INS_PPID, d->ppid);
+        store_bind_known(ins, INS_UID, d->uid);
+        store_bind_known(ins, INS_SYSCALL, d->syscall);
+        store_bind_known(ins, INS_PERMISSIVE, d->permissive < 0 ? -1 : !!d->permissive);
+        store_bind_ref(ins, INS_CONTAINER, container);
         sqlite3_bind_int64(ins, INS_ATTRIBUTION, d->attribution);
-        bind_ref(ins, INS_TARGET_CONTAINER, target_container);
+        store_bind_ref(ins, INS_TARGET_CONTAINER, target_container);
         if (raw)
                 sqlite3_bind_blob(ins, INS_RAW, raw, (int) raw_len, SQLITE_STATIC);
         else
@@ -1587,7 +1486,7 @@ int store_add(Store *s, const Denial *d) {
 
         r = store_add_one(s, d);
         if (r < 0)
-                return store_add_failed(s, r);
+                return store_batch_failed(s, r);
         w->pending++;
         w->pending_denials += MAX(d->count, 1);
         if (r > 0) {
@@ -1631,9 +1530,13 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
                 return -EINVAL;
         w = s->w;
         if (!w->in_txn)
-                return 0;
+                /* Candidates queued without a batch (their denial was folded into a storm, or
+                 * not stored): written on their own. */
+                return store_containers_flush(s);
 
-        r = store_flush_aggregates(s);
+        r = store_containers_flush(s);
+        if (r >= 0)
+                r = store_flush_aggregates(s);
         if (r >= 0)
                 r = store_meta_add(s, "denials", (int64_t) w->batch_added);
         if (r >= 0)
@@ -1780,6 +1683,10 @@ int store_prune(Store *s, int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes
                         return r;
         }
 
+        /* Queued candidates first: the step deletes those of the rows it removes. */
+        r = store_containers_flush(s);
+        if (r < 0)
+                goto fail;
         if (max_age_ms > 0 && now_ms - max_age_ms > -STORE_TIME_MAX) {
                 r = store_prune_end(s, store_time_id(now_ms - max_age_ms), max_rows, &end);
                 if (r >= 0) {
@@ -1826,7 +1733,7 @@ fail:
         if (own_txn && !sqlite3_get_autocommit(s->db))
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         else if (!own_txn)
-                (void) store_add_failed(s, r);
+                (void) store_batch_failed(s, r);
         return r;
 }
 
@@ -1895,88 +1802,4 @@ const char *store_last_error(const Store *s) {
         if (!s || !s->last_error[0])
                 return "no error";
         return s->last_error;
-}
-
-/* ---- the container registry's columns and table (daemon/attribution/registry.c) ----
- *
- * An additive, idempotent migration run at every open, in its own transaction: the containers
- * table gains the registry's columns (what the engines told us and when the container lived),
- * and denial_candidates lists every container an ambiguous denial may have come from, keyed by
- * the denial's (time_ms, serial, seq) so that the attributor can write it before the denial has
- * a row id. The registry does its own SQL on the writer connection (store_get_db()). */
-
-static const char *const schema_v2_columns[] = {
-        "pod_namespace TEXT", "compose_project TEXT", "compose_service TEXT", "label TEXT",
-        "mcs TEXT",           "created_ms INTEGER",   "started_ms INTEGER",   "finished_ms INTEGER",
-        "removed_ms INTEGER", "running INTEGER",
-};
-
-static const char schema_v2_sql[] =
-        "CREATE TABLE IF NOT EXISTS denial_candidates (\n"
-        "  time_ms INTEGER NOT NULL,\n"
-        "  serial INTEGER NOT NULL,\n"
-        "  seq INTEGER NOT NULL,\n"
-        "  container INTEGER NOT NULL REFERENCES containers(id),\n"
-        "  PRIMARY KEY (time_ms, serial, seq, container)\n"
-        ") WITHOUT ROWID;\n"
-        "CREATE INDEX IF NOT EXISTS denial_candidates_container ON denial_candidates(container);\n"
-        "CREATE INDEX IF NOT EXISTS containers_mcs ON containers(mcs);\n"
-        /* Names a container had before a rename (docker rename, podman rename): queries by an
-         * old name still find its denials. At most STORE_OLD_NAMES_MAX per container, so that a
-         * rename loop cannot grow the table without bound. */
-        "CREATE TABLE IF NOT EXISTS container_names (\n"
-        "  container INTEGER NOT NULL REFERENCES containers(id),\n"
-        "  name TEXT NOT NULL,\n"
-        "  PRIMARY KEY (container, name)\n"
-        ") WITHOUT ROWID;\n"
-        "CREATE INDEX IF NOT EXISTS container_names_name ON container_names(name);\n"
-        "CREATE TRIGGER IF NOT EXISTS containers_renamed AFTER UPDATE OF name ON containers\n"
-        "  WHEN old.name IS NOT NULL AND old.name != '' AND new.name IS NOT NULL\n"
-        "    AND old.name != new.name\n"
-        "    AND (SELECT count(*) FROM container_names WHERE container = old.id) < " STRINGIFY(
-                STORE_OLD_NAMES_MAX) "\n"
-                                     "BEGIN\n"
-                                     "  INSERT OR IGNORE INTO container_names (container, name) "
-                                     "VALUES (old.id, old.name);\n"
-                                     "END;\n";
-
-static int store_migrate_v2(Store *s) {
-        char sql[256];
-        int64_t have;
-        int r;
-
-        for (size_t i = 0; i < ELEMENTSOF(schema_v2_columns); i++) {
-                const char *col = schema_v2_columns[i];
-                size_t n = strcspn(col, " ");
-                snprintf(sql, sizeof(sql),
-                         "SELECT count(*) FROM pragma_table_info('containers') WHERE name = '%.*s'",
-                         (int) n, col);
-                r = store_sql_int64(s, s->db, sql, &have);
-                if (r < 0)
-                        return r;
-                if (have > 0)
-                        continue;
-                snprintf(sql, sizeof(sql), "ALTER TABLE containers ADD COLUMN %s", col);
-                r = store_exec(s, s->db, sql);
-                if (r < 0)
-                        return r;
-        }
-        return store_exec(s, s->db, schema_v2_sql);
-}
-
-/* Additive: run at every open, idempotent. */
-static int store_migrate_registry(Store *s) {
-        int r = store_exec(s, s->db, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return r;
-        r = store_migrate_v2(s);
-        if (r >= 0)
-                r = store_exec(s, s->db, "COMMIT");
-        if (r < 0 && !sqlite3_get_autocommit(s->db))
-                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
-}
-
-struct sqlite3 *store_get_db(Store *s) {
-        return s ? s->db : NULL;
 }

@@ -6,12 +6,15 @@
  * transactions; queries on a separate read connection, paged and bounded in time. Repeated
  * strings are interned, each event's raw text is kept compressed (raw-codec.h), and aggregate
  * tables (totals and hourly buckets per signature, container and MCS label) answer `top` and
- * histograms without reading denial rows. Opaque handle. Errors are negative errno (-EIO for
- * SQLite errors, with store_last_error()). */
+ * histograms without reading denial rows. It also keeps the container registry's rows
+ * (store_container_*). Opaque handle. Errors are negative errno, SQLite's mapped the same way
+ * wherever they happen (-ENOSPC full, -EBADMSG damaged, -EIO I/O error, ...), with SQLite's
+ * message in store_last_error(). */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "container.h"
 #include "denial.h"
 #include "filter.h"
 
@@ -167,9 +170,67 @@ int store_counts(Store *s, StoreCounts *ret);
 
 const char *store_last_error(const Store *s);
 
-/* The writer connection, for a module that keeps its own rows in the same database (the
- * registry). Its statements run inside the open batch when there is one, and must be finalized
- * before store_free(). Updating denials.container or denials.count keeps the aggregates right
- * (triggers); inserting or deleting denial rows must go through this module. */
-struct sqlite3;
-struct sqlite3 *store_get_db(Store *s);
+/* A write the caller did not make through store_add/store_commit/store_prune failed: one of the
+ * container registry's (store_container_*, below; the registry writes from engine events, the
+ * /proc scan and attribution, where nobody handles a store failure). Returns its negative errno
+ * once (0: none since the last call), so that it reaches the same failing state as a failed
+ * batch; the rows of the open batch it took with it are counted by store_take_lost(). */
+int store_take_failure(Store *s);
+
+/* ---- the container registry's tables (store-containers.c; daemon/attribution/registry.c) ----
+ *
+ * The registry keeps its containers in memory and asks the store to keep them: a container's
+ * row (containers, with the registry's columns), the candidates of ambiguous denials
+ * (denial_candidates), and the re-attribution of stored denials when a container appears or
+ * changes. Rows are containers.id (> 0). Every write runs inside the open batch when there is
+ * one. Errors are negative errno as everywhere in the store (-ENOSPC, -EBADMSG, ...); a failed
+ * write is also kept for store_take_failure(). */
+
+/* One update of the registry (a row and the denials it re-attributes) is a SAVEPOINT: inside the
+ * open batch it joins it, outside it is one transaction instead of one per statement. end
+ * releases it when r >= 0, else rolls it back; returns r, or the release's error. */
+int store_container_begin(Store *s);
+int store_container_end(Store *s, int r);
+
+/* Writes every column of c's row (NULL, 0 and CONTAINER_STATE_UNKNOWN are stored as NULL),
+ * creating it when missing; *ret_row: its containers.id (asked every time: a rolled-back batch
+ * may have taken a row the caller knew). */
+int store_container_save(Store *s, const ContainerInfo *c, int64_t *ret_row);
+
+/* The stored containers, newest first (by started, else created time), at most max: cb gets each
+ * row and takes c (strings owned by it, to be released with container_info_done() when not
+ * kept); a negative return stops the load and is returned. Rows without a container id are
+ * left out. */
+typedef int (*store_container_load_cb)(int64_t row, ContainerInfo *c, void *userdata);
+int store_container_load_all(Store *s, size_t max, store_container_load_cb cb, void *userdata);
+
+/* The rows an ambiguous denial (time_ms, serial, seq) may have come from: queued, written with
+ * the open batch (at store_commit), so that attribution does no SQL per denial. At most
+ * DENIAL_CANDIDATES_MAX rows; rows <= 0 are left out. */
+int store_container_queue_candidates(Store *s, int64_t time_ms, uint64_t serial, unsigned seq,
+                                     const int64_t *rows, size_t n);
+
+/* What the registry says now about one stored denial: the container (row, 0 none), how it was
+ * attributed (ATTRIBUTION_NONE, _MCS or _AMBIGUOUS), and for an ambiguous one its candidates. */
+typedef struct StoreReattribution {
+        Attribution attribution;
+        int64_t container;
+        int64_t candidates[DENIAL_CANDIDATES_MAX];
+        size_t n_candidates;
+} StoreReattribution;
+typedef int (*store_reattribute_cb)(int64_t time_ms, StoreReattribution *ret, void *userdata);
+/* Re-attribution after the fact: the stored denials of [begin_ms, end_ms) (ms; end_ms may be
+ * INT64_MAX) whose categories are mcs and which were not attributed by pid (none, mcs,
+ * ambiguous), newest first, at most max_rows: cb says what each is now; those that changed (and
+ * every ambiguous one) get their container, attribution and candidates rewritten. */
+int store_container_reattribute(Store *s, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
+                                size_t max_rows, store_reattribute_cb cb, void *userdata);
+/* The same for the target side: the stored denials whose target's categories are mcs; cb gets
+ * a denial's time and its container (row, 0 none) and returns the target's row (0 none). */
+typedef int64_t (*store_retarget_cb)(int64_t time_ms, int64_t container, void *userdata);
+int store_container_retarget(Store *s, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
+                             size_t max_rows, store_retarget_cb cb, void *userdata);
+
+/* For the Containers reply: the denials attributed to row and the ambiguous ones it is a
+ * candidate for (as the writer sees them, the open batch included); 0 for row 0. */
+int store_container_counts(Store *s, int64_t row, uint64_t *ret_denials, uint64_t *ret_ambiguous);

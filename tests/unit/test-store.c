@@ -15,6 +15,7 @@
 #include "filter.h"
 #include "fixtures.h"
 #include "macro.h"
+#include "store-private.h" /* the writer connection, to change rows behind the store's back */
 #include "store.h"
 #include "tests/unit/test.h"
 
@@ -572,9 +573,8 @@ static void test_filters(void) {
 
         /* After a rename (the registry writes the new name over the old one), the old name still
          * finds the container's denials, as does the new one; the rows show the new name. */
-        CHECK_RC(sqlite3_exec(store_get_db(s),
-                              "UPDATE containers SET name = 'web-old' WHERE name = 'web'", NULL,
-                              NULL, NULL),
+        CHECK_RC(sqlite3_exec(s->db, "UPDATE containers SET name = 'web-old' WHERE name = 'web'",
+                              NULL, NULL, NULL),
                  SQLITE_OK);
         for (int i = 0; i < 2; i++) {
                 f = (DenialFilter){.container = (char *) (i ? "web-old" : "web")};
@@ -585,9 +585,8 @@ static void test_filters(void) {
         }
         CHECK_RC(store_container_name_known(s, "web"), 1);
         /* A new container taking the old name: both are "web" to a query. */
-        CHECK_RC(sqlite3_exec(store_get_db(s),
-                              "UPDATE containers SET name = 'web' WHERE name = 'db'", NULL, NULL,
-                              NULL),
+        CHECK_RC(sqlite3_exec(s->db, "UPDATE containers SET name = 'web' WHERE name = 'db'", NULL,
+                              NULL, NULL),
                  SQLITE_OK);
         f = (DenialFilter){.container = (char *) "web"};
         Rows both = query(s, &f, false, 0, 0);
@@ -912,7 +911,7 @@ static void test_reattribution(void) {
         CHECK_RC(store_commit(s, NULL), 300);
 
         /* What the registry does: name the container of unattributed rows, later. */
-        sqlite3 *db = store_get_db(s);
+        sqlite3 *db = s->db;
         CHECK_RC(sqlite3_exec(db,
                               "UPDATE denials SET container = (SELECT id FROM containers WHERE "
                               "name = 'db'), attribution = 2 WHERE container IS NULL AND id % 2 "
