@@ -438,24 +438,37 @@ int store_container_queue_candidates(Store *s, int64_t time_ms, uint64_t serial,
 
 /* ---- re-attribution ---- */
 
-/* Binds the category set and the window shared by both selects; 0 when the set has no text. */
-static int bind_window(sqlite3_stmt *st, const McsSet *mcs, int64_t begin_ms, int64_t end_ms) {
+/* Reads the stored denials of [begin_ms, end_ms) with categories mcs (as source, not attributed
+ * by pid; or as target) whole, before anything is updated: at most max_rows, newest first.
+ * *ret_rows stays NULL for a set without text. */
+static int select_rows(Store *s, bool target, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
+                       size_t max_rows, StoredDenial **ret_rows, size_t *ret_n) {
+        _cleanup_(freep) StoredDenial *rows = NULL;
         char text[STORE_MCS_TEXT_MAX];
-
-        if (mcs_set_format(mcs, text, sizeof(text)) < 0)
-                return 0;
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, begin_ms);
-        sqlite3_bind_int64(st, 3, end_ms);
-        return 1;
-}
-
-/* Reads the selected rows whole before anything is updated (at most max_rows). */
-static int select_rows(Store *s, sqlite3_stmt *st, bool target, StoredDenial *rows, size_t max_rows,
-                       size_t *ret_n) {
+        int64_t limit = (int64_t) MIN(max_rows, (size_t) INT64_MAX);
         size_t n = 0;
         int rc;
 
+        *ret_rows = NULL;
+        *ret_n = 0;
+        if (mcs_set_format(mcs, text, sizeof(text)) < 0)
+                return 0;
+        rows = calloc(MAX(max_rows, (size_t) 1), sizeof(StoredDenial));
+        if (!rows)
+                return -ENOMEM;
+        sqlite3_stmt *st =
+                s->containers->stmt[target ? CSTMT_TARGET_SELECT : CSTMT_REATTRIBUTE_SELECT];
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, begin_ms);
+        sqlite3_bind_int64(st, 3, end_ms);
+        if (target)
+                sqlite3_bind_int64(st, 4, limit);
+        else {
+                sqlite3_bind_int(st, 4, ATTRIBUTION_NONE);
+                sqlite3_bind_int(st, 5, ATTRIBUTION_MCS);
+                sqlite3_bind_int(st, 6, ATTRIBUTION_AMBIGUOUS);
+                sqlite3_bind_int64(st, 7, limit);
+        }
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max_rows) {
                 StoredDenial *row = &rows[n++];
                 row->id = sqlite3_column_int64(st, 0);
@@ -480,6 +493,7 @@ static int select_rows(Store *s, sqlite3_stmt *st, bool target, StoredDenial *ro
         sqlite3_clear_bindings(st);
         if (rc != SQLITE_DONE && rc != SQLITE_ROW)
                 return containers_failed(s, store_error(s, s->db, rc));
+        *ret_rows = TAKE_PTR(rows);
         *ret_n = n;
         return 0;
 }
@@ -519,25 +533,14 @@ static int reattribute_row(Store *s, const StoredDenial *row, const StoreReattri
 int store_container_reattribute(Store *s, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
                                 size_t max_rows, store_reattribute_cb cb, void *userdata) {
         _cleanup_(freep) StoredDenial *rows = NULL;
-        size_t n = 0;
+        size_t n;
         int r;
 
         if (!s || !mcs || !cb)
                 return -EINVAL;
-        rows = calloc(MAX(max_rows, (size_t) 1), sizeof(StoredDenial));
-        if (!rows)
-                return -ENOMEM;
-        sqlite3_stmt *st = s->containers->stmt[CSTMT_REATTRIBUTE_SELECT];
-        if (!bind_window(st, mcs, begin_ms, end_ms))
-                return 0;
-        sqlite3_bind_int(st, 4, ATTRIBUTION_NONE);
-        sqlite3_bind_int(st, 5, ATTRIBUTION_MCS);
-        sqlite3_bind_int(st, 6, ATTRIBUTION_AMBIGUOUS);
-        sqlite3_bind_int64(st, 7, (int64_t) MIN(max_rows, (size_t) INT64_MAX));
-        r = select_rows(s, st, false, rows, max_rows, &n);
+        r = select_rows(s, false, mcs, begin_ms, end_ms, max_rows, &rows, &n);
         if (r < 0)
                 return r;
-
         for (size_t i = 0; i < n; i++) {
                 StoreReattribution a = {.attribution = ATTRIBUTION_NONE};
                 r = cb(rows[i].time_ms, &a, userdata);
@@ -556,27 +559,19 @@ int store_container_reattribute(Store *s, const McsSet *mcs, int64_t begin_ms, i
 int store_container_retarget(Store *s, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
                              size_t max_rows, store_retarget_cb cb, void *userdata) {
         _cleanup_(freep) StoredDenial *rows = NULL;
-        size_t n = 0;
+        size_t n;
         int r;
 
         if (!s || !mcs || !cb)
                 return -EINVAL;
-        rows = calloc(MAX(max_rows, (size_t) 1), sizeof(StoredDenial));
-        if (!rows)
-                return -ENOMEM;
-        sqlite3_stmt *st = s->containers->stmt[CSTMT_TARGET_SELECT];
-        if (!bind_window(st, mcs, begin_ms, end_ms))
-                return 0;
-        sqlite3_bind_int64(st, 4, (int64_t) MIN(max_rows, (size_t) INT64_MAX));
-        r = select_rows(s, st, true, rows, max_rows, &n);
+        r = select_rows(s, true, mcs, begin_ms, end_ms, max_rows, &rows, &n);
         if (r < 0)
                 return r;
-
         for (size_t i = 0; i < n; i++) {
                 int64_t target = cb(rows[i].time_ms, rows[i].container, userdata);
                 if (target == rows[i].target_container)
                         continue;
-                st = s->containers->stmt[CSTMT_TARGET_UPDATE];
+                sqlite3_stmt *st = s->containers->stmt[CSTMT_TARGET_UPDATE];
                 sqlite3_bind_int64(st, 1, rows[i].id);
                 store_bind_ref(st, 2, target);
                 r = step_done(s, st);
