@@ -74,8 +74,17 @@ void sqlite3_finalizep(sqlite3_stmt **p);
  * core on a busy machine (which would make page sizes depend on the load). */
 uint64_t store_cpu_usec(void);
 
-/* ---- store.c ---- */
+/* ---- store-write.c ---- */
 
+int store_writer_new(Store *s); /* s->w, before the database is opened */
+/* Its statements, once the schema is there, and the newest raw codec dictionary. */
+int store_writer_prepare(Store *s);
+void store_writer_free(Store *s);
+/* A transaction of the writer's own (BEGIN IMMEDIATE ... COMMIT), outside a batch. */
+int store_writer_begin(Store *s);
+int store_writer_commit(Store *s);
+/* Adds delta to a count in meta ('denials', 'events', 'pruned'). */
+int store_meta_add(Store *s, const char *key, int64_t delta);
 /* A write of the open batch failed: if SQLite gave the transaction up (full disk, I/O error),
  * the batch is forgotten and its rows counted lost (store_take_lost()). Returns r. */
 int store_batch_failed(Store *s, int r);

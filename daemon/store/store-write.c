@@ -1,0 +1,895 @@
+/* SPDX-License-Identifier: MIT */
+/* Store, the write path: the batch (store_add, store_commit), interning of strings, containers
+ * and signatures behind bounded in-memory caches, the dedupe probe, the aggregate deltas summed
+ * per batch, and the raw codec's dictionaries trained between batches. The decisions are told at
+ * the top of store.c (schema, "writes are batched", "speed"). */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "macro.h"
+#include "store-map.h"
+#include "store-private.h"
+#include "store.h"
+
+#define STORE_CACHE_STRINGS_MAX 65536    /* interned string -> id entries kept in memory */
+#define STORE_CACHE_CONTAINERS_MAX 4096  /* container id -> row entries */
+#define STORE_CACHE_SIGNATURES_MAX 16384 /* signature key -> row entries */
+#define STORE_AGGREGATES_MAX 16384       /* (hour, signature, container, mcs) deltas of a batch */
+#define STORE_CACHE_KEY_MAX 1024         /* longer strings are interned but not cached */
+#define STORE_PROBE_MAX 64               /* slots tried for one verdict in its millisecond */
+
+/* The last string interned for one Denial field. */
+typedef struct StringMemo {
+        const char *key; /* the strings cache's copy */
+        int64_t id;
+        uint64_t generation;
+} StringMemo;
+
+enum {
+        MEMO_NODE,
+        MEMO_IMAGE,
+        MEMO_STRINGS, /* + the denial strings below */
+        _MEMO_MAX = MEMO_STRINGS + 15,
+};
+
+typedef struct CachedContainer {
+        int64_t row;
+        ContainerRef known; /* what the row holds */
+} CachedContainer;
+
+typedef struct AggregateKey {
+        int64_t hour, signature, container, mcs;
+} AggregateKey;
+
+typedef struct AggregateDelta {
+        AggregateKey key;
+        int64_t count, first_ms, last_ms;
+} AggregateDelta;
+
+enum {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_STRING_INSERT,
+        STMT_STRING_SELECT,
+        STMT_SLOT_PROBE,
+        STMT_DENIAL_INSERT,
+        STMT_CONTAINER_SELECT,
+        STMT_CONTAINER_INSERT,
+        STMT_CONTAINER_UPDATE,
+        STMT_SIGNATURE_SELECT,
+        STMT_SIGNATURE_INSERT,
+        STMT_TOTALS_ADD,
+        STMT_BUCKET_ADD,
+        STMT_META_ADD,
+        STMT_DICTIONARY_INSERT,
+        STMT_DICTIONARY_LATEST,
+        STMT_MAX_ID,
+        _STMT_MAX,
+};
+
+/* Columns of STMT_DENIAL_INSERT, in order (?1 ..). */
+enum {
+        INS_ID = 1,
+        INS_SERIAL,
+        INS_NODE,
+        INS_SEQ,
+        INS_RECORD_TYPE,
+        INS_SIGNATURE,
+        INS_STRINGS, /* scontext .. proctitle: the 10 entries of denial_strings[] */
+        INS_PID = INS_STRINGS + 10,
+        INS_PPID,
+        INS_UID,
+        INS_SYSCALL,
+        INS_PERMISSIVE,
+        INS_CONTAINER,
+        INS_ATTRIBUTION,
+        INS_TARGET_CONTAINER,
+        INS_RAW,
+        INS_COUNT,
+};
+
+static const char *const stmt_sql[_STMT_MAX] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_STRING_INSERT] = "INSERT OR IGNORE INTO strings(text) VALUES (?1)",
+        [STMT_STRING_SELECT] = "SELECT id FROM strings WHERE text = ?1",
+        [STMT_SLOT_PROBE] =
+                "SELECT id, serial, node, seq FROM denials WHERE id >= ?1 AND id <= ?2 ORDER BY id",
+        [STMT_DENIAL_INSERT] =
+                "INSERT OR IGNORE INTO denials(id, serial, node, seq, record_type, signature, "
+                "scontext, tcontext, mcs, target_mcs, comm, exe, path, name, cwd, proctitle, "
+                "pid, ppid, uid, syscall, permissive, container, attribution, target_container, "
+                "raw, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+        [STMT_CONTAINER_SELECT] =
+                "SELECT id, name, image, engine, pod FROM containers WHERE container_id = ?1",
+        [STMT_CONTAINER_INSERT] = "INSERT INTO containers(container_id, name, image, engine, pod) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5)",
+        [STMT_CONTAINER_UPDATE] =
+                "UPDATE containers SET name = coalesce(?2, name), image = coalesce(?3, image), "
+                "engine = coalesce(?4, engine), pod = coalesce(?5, pod) WHERE id = ?1",
+        [STMT_SIGNATURE_SELECT] = "SELECT id FROM signatures WHERE result = ?1 AND source_type = "
+                                  "?2 AND target_type = ?3 AND tclass = ?4 AND permissions = ?5",
+        [STMT_SIGNATURE_INSERT] = "INSERT INTO signatures(result, source_type, target_type, "
+                                  "tclass, permissions) VALUES (?1, ?2, ?3, ?4, ?5)",
+        [STMT_TOTALS_ADD] =
+                "INSERT INTO totals(signature, container, mcs, count, first_ms, last_ms) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET count = count + "
+                "excluded.count, first_ms = min(first_ms, excluded.first_ms), last_ms = "
+                "max(last_ms, excluded.last_ms)",
+        [STMT_BUCKET_ADD] =
+                "INSERT INTO buckets(hour, signature, container, mcs, count, first_ms, last_ms) "
+                "VALUES (?7, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET count = count + "
+                "excluded.count, first_ms = min(first_ms, excluded.first_ms), last_ms = "
+                "max(last_ms, excluded.last_ms)",
+        [STMT_META_ADD] = "UPDATE meta SET value = value + ?2 WHERE key = ?1",
+        [STMT_DICTIONARY_INSERT] = "INSERT INTO dictionaries(created_ms, data) VALUES (?1, ?2)",
+        [STMT_DICTIONARY_LATEST] = "SELECT id, data FROM dictionaries ORDER BY id DESC LIMIT 1",
+        [STMT_MAX_ID] = "SELECT max(id) FROM denials",
+};
+
+/* The writer's state: only the daemon's single thread touches it. */
+typedef struct StoreWriter {
+        sqlite3_stmt *stmt[_STMT_MAX];
+
+        bool in_txn;
+        uint64_t lost;  /* denials of batches SQLite rolled back with a failed store_add */
+        size_t pending; /* store_add calls in the open batch */
+        uint64_t pending_denials;  /* the denials they stand for (a storm's summary: many) */
+        uint64_t batch_folded;     /* sum of (count - 1) of the rows the batch added */
+        uint64_t committed_folded; /* the same, committed, until store_take_committed_folded() */
+        uint64_t batch_added, batch_duplicates, batch_events;
+
+        Map strings;
+        Map containers;
+        CachedContainer *container_cache;
+        Map signatures;
+        Map aggregates;
+        AggregateDelta *aggregate_deltas;
+
+        StringMemo memo[_MEMO_MAX];
+        uint64_t strings_generation; /* bumped whenever the strings cache is dropped */
+
+        bool has_max;
+        int64_t max_time_ms; /* of every row stored or pending: newer ones need no dedupe probe */
+
+        RawEncoder *encoder;
+} StoreWriter;
+
+/* ---- caches ---- */
+
+static void writer_drop_caches(StoreWriter *w) {
+        map_clear(&w->strings);
+        w->strings_generation++;
+        for (size_t i = 0; i < w->containers.n_entries; i++)
+                container_ref_done(&w->container_cache[i].known);
+        map_clear(&w->containers);
+        map_clear(&w->signatures);
+        map_clear(&w->aggregates);
+        w->has_max = false;
+}
+
+/* After a rollback nothing of the batch exists any more, including ids the caches learned. */
+static void store_forget_batch(Store *s) {
+        StoreWriter *w = s->w;
+        writer_drop_caches(w);
+        store_containers_forget(s);
+        w->in_txn = false;
+        w->pending = 0;
+        w->pending_denials = 0;
+        w->batch_folded = 0;
+        w->batch_added = w->batch_duplicates = w->batch_events = 0;
+}
+
+/* Interns text (NULL gives 0). *ret_key, when given, is the cached copy of text (NULL when not
+ * cached), valid until the strings cache is dropped. */
+static int store_intern(Store *s, const char *text, int64_t *ret_id, const char **ret_key) {
+        StoreWriter *w = s->w;
+        MapSlot *slot = NULL;
+        uint64_t hash = 0;
+        size_t len;
+        int64_t id;
+        int r;
+
+        if (ret_key)
+                *ret_key = NULL;
+        if (!text) {
+                *ret_id = 0;
+                return 0;
+        }
+        len = strlen(text);
+        if (len <= STORE_CACHE_KEY_MAX) {
+                hash = store_hash_bytes(text, len);
+                slot = map_find(&w->strings, text, len, hash);
+                if (slot->key) {
+                        *ret_id = slot->value;
+                        if (ret_key)
+                                *ret_key = slot->key;
+                        return 0;
+                }
+        }
+
+        sqlite3_stmt *ins = w->stmt[STMT_STRING_INSERT];
+        sqlite3_bind_text(ins, 1, text, (int) len, SQLITE_STATIC);
+        r = store_step_done(s, ins);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) > 0)
+                id = sqlite3_last_insert_rowid(s->db);
+        else {
+                sqlite3_stmt *sel = w->stmt[STMT_STRING_SELECT];
+                sqlite3_bind_text(sel, 1, text, (int) len, SQLITE_STATIC);
+                r = store_step_int64(s, sel, &id);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        snprintf(s->last_error, sizeof(s->last_error), "interned string vanished");
+                        return -EIO;
+                }
+        }
+
+        if (slot) {
+                r = map_reserve(&w->strings);
+                if (r == -ENOSPC) {
+                        map_clear(&w->strings);
+                        w->strings_generation++;
+                }
+                if (r != 0)
+                        slot = map_find(&w->strings, text, len, hash);
+                r = map_fill(&w->strings, slot, text, len, hash, id, ret_key);
+                if (r < 0)
+                        return r;
+        }
+        *ret_id = id;
+        return 0;
+}
+
+/* store_intern() behind a one-entry memo per Denial field: consecutive denials mostly repeat
+ * node, result, contexts, exe, cwd ..., and a strcmp on a hot string beats a hash lookup. */
+static int store_intern_field(Store *s, size_t field, const char *text, int64_t *ret_id) {
+        StringMemo *m = s->w->memo + field;
+        const char *key;
+        int r;
+
+        if (!text) {
+                *ret_id = 0;
+                return 0;
+        }
+        if (m->key && m->generation == s->w->strings_generation && strcmp(m->key, text) == 0) {
+                *ret_id = m->id;
+                return 0;
+        }
+        r = store_intern(s, text, ret_id, &key);
+        if (r < 0)
+                return r;
+        *m = (StringMemo){.key = key, .id = *ret_id, .generation = s->w->strings_generation};
+        return 0;
+}
+
+static bool streq_null(const char *a, const char *b) {
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Replaces the known fields that c knows better (a later denial may know more). */
+static int container_merge(ContainerRef *known, const ContainerRef *c, bool *ret_changed) {
+        const char *src[] = {c->name, c->image, c->engine, c->pod};
+        char **dst[] = {&known->name, &known->image, &known->engine, &known->pod};
+        bool changed = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(src); i++) {
+                if (!src[i] || streq_null(src[i], *dst[i]))
+                        continue;
+                char *copy = strdup(src[i]);
+                if (!copy)
+                        return -ENOMEM;
+                free(*dst[i]);
+                *dst[i] = copy;
+                changed = true;
+        }
+        *ret_changed = changed;
+        return 0;
+}
+
+static int store_container_update(Store *s, int64_t row, const ContainerRef *c) {
+        sqlite3_stmt *up = s->w->stmt[STMT_CONTAINER_UPDATE];
+        sqlite3_bind_int64(up, 1, row);
+        store_bind_text_or_null(up, 2, c->name);
+        store_bind_text_or_null(up, 3, c->image);
+        store_bind_text_or_null(up, 4, c->engine);
+        store_bind_text_or_null(up, 5, c->pod);
+        return store_step_done(s, up);
+}
+
+/* Upserts a container by its id; fills name, image, engine, pod when c knows them. */
+static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
+        _cleanup_(container_ref_done) ContainerRef known = {};
+        StoreWriter *w = s->w;
+        size_t len;
+        uint64_t hash;
+        MapSlot *slot;
+        bool changed;
+        int64_t row;
+        int r;
+
+        if (!c->id || !c->id[0]) {
+                snprintf(s->last_error, sizeof(s->last_error), "container without an id");
+                return -EINVAL;
+        }
+        len = strlen(c->id);
+        hash = store_hash_bytes(c->id, len);
+        slot = map_find(&w->containers, c->id, len, hash);
+        if (slot->key) {
+                CachedContainer *cc = w->container_cache + slot->value;
+                r = container_merge(&cc->known, c, &changed);
+                if (r < 0)
+                        return r;
+                if (changed) {
+                        r = store_container_update(s, cc->row, c);
+                        if (r < 0)
+                                return r;
+                }
+                *ret_row = cc->row;
+                return 0;
+        }
+
+        sqlite3_stmt *sel = w->stmt[STMT_CONTAINER_SELECT];
+        sqlite3_bind_text(sel, 1, c->id, (int) len, SQLITE_STATIC);
+        int rc = sqlite3_step(sel);
+        if (rc == SQLITE_ROW) {
+                row = sqlite3_column_int64(sel, 0);
+                known.name = store_column_strdup(sel, 1);
+                known.image = store_column_strdup(sel, 2);
+                known.engine = store_column_strdup(sel, 3);
+                known.pod = store_column_strdup(sel, 4);
+                sqlite3_reset(sel);
+                r = container_merge(&known, c, &changed);
+                if (r < 0)
+                        return r;
+                if (changed) {
+                        r = store_container_update(s, row, c);
+                        if (r < 0)
+                                return r;
+                }
+        } else {
+                sqlite3_reset(sel);
+                if (rc != SQLITE_DONE)
+                        return store_error(s, s->db, rc);
+                sqlite3_stmt *ins = w->stmt[STMT_CONTAINER_INSERT];
+                sqlite3_bind_text(ins, 1, c->id, (int) len, SQLITE_STATIC);
+                store_bind_text_or_null(ins, 2, c->name);
+                store_bind_text_or_null(ins, 3, c->image);
+                store_bind_text_or_null(ins, 4, c->engine);
+                store_bind_text_or_null(ins, 5, c->pod);
+                r = store_step_done(s, ins);
+                if (r < 0)
+                        return r;
+                row = sqlite3_last_insert_rowid(s->db);
+                r = container_merge(&known, c, &changed);
+                if (r < 0)
+                        return r;
+        }
+
+        r = map_reserve(&w->containers);
+        if (r == -ENOSPC) {
+                for (size_t i = 0; i < w->containers.n_entries; i++)
+                        container_ref_done(&w->container_cache[i].known);
+                map_clear(&w->containers);
+        }
+        if (r != 0)
+                slot = map_find(&w->containers, c->id, len, hash);
+        size_t idx = w->containers.n_entries;
+        r = map_fill(&w->containers, slot, c->id, len, hash, (int64_t) idx, NULL);
+        if (r < 0)
+                return r;
+        w->container_cache[idx] = (CachedContainer){.row = row, .known = known};
+        known = (ContainerRef){};
+        *ret_row = row;
+        return 0;
+}
+
+/* The signatures row of (result, source type, target type, tclass, permissions), string ids. */
+static int store_signature(Store *s, const int64_t key[5], int64_t *ret_row) {
+        StoreWriter *w = s->w;
+        uint64_t hash = store_hash_bytes(key, 5 * sizeof(int64_t));
+        MapSlot *slot = map_find(&w->signatures, key, 5 * sizeof(int64_t), hash);
+        int64_t row;
+        int r;
+
+        if (slot->key) {
+                *ret_row = slot->value;
+                return 0;
+        }
+
+        sqlite3_stmt *sel = w->stmt[STMT_SIGNATURE_SELECT];
+        for (int i = 0; i < 5; i++)
+                sqlite3_bind_int64(sel, i + 1, key[i]);
+        r = store_step_int64(s, sel, &row);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                sqlite3_stmt *ins = w->stmt[STMT_SIGNATURE_INSERT];
+                for (int i = 0; i < 5; i++)
+                        sqlite3_bind_int64(ins, i + 1, key[i]);
+                r = store_step_done(s, ins);
+                if (r < 0)
+                        return r;
+                row = sqlite3_last_insert_rowid(s->db);
+        }
+
+        r = map_reserve(&w->signatures);
+        if (r == -ENOSPC)
+                map_clear(&w->signatures);
+        if (r != 0)
+                slot = map_find(&w->signatures, key, 5 * sizeof(int64_t), hash);
+        r = map_fill(&w->signatures, slot, key, 5 * sizeof(int64_t), hash, row, NULL);
+        if (r < 0)
+                return r;
+        *ret_row = row;
+        return 0;
+}
+
+/* ---- aggregates ---- */
+
+/* Writes the deltas summed in the open batch. */
+static int store_flush_aggregates(Store *s) {
+        StoreWriter *w = s->w;
+        sqlite3_stmt *tot = w->stmt[STMT_TOTALS_ADD], *bkt = w->stmt[STMT_BUCKET_ADD];
+        int r;
+
+        for (size_t i = 0; i < w->aggregates.n_entries; i++) {
+                const AggregateDelta *a = w->aggregate_deltas + i;
+                sqlite3_stmt *both[] = {tot, bkt};
+                for (size_t j = 0; j < ELEMENTSOF(both); j++) {
+                        sqlite3_bind_int64(both[j], 1, a->key.signature);
+                        sqlite3_bind_int64(both[j], 2, a->key.container);
+                        sqlite3_bind_int64(both[j], 3, a->key.mcs);
+                        sqlite3_bind_int64(both[j], 4, a->count);
+                        sqlite3_bind_int64(both[j], 5, a->first_ms);
+                        sqlite3_bind_int64(both[j], 6, a->last_ms);
+                }
+                sqlite3_bind_int64(bkt, 7, a->key.hour);
+                r = store_step_done(s, tot);
+                if (r < 0)
+                        return r;
+                r = store_step_done(s, bkt);
+                if (r < 0)
+                        return r;
+        }
+        map_clear(&w->aggregates);
+        return 0;
+}
+
+static int store_aggregate(Store *s, int64_t time_ms, int64_t signature, int64_t container,
+                           int64_t mcs, uint64_t count) {
+        StoreWriter *w = s->w;
+        AggregateKey key = {store_time_hour(time_ms), signature, container, mcs};
+        uint64_t hash = store_hash_bytes(&key, sizeof(key));
+        MapSlot *slot = map_find(&w->aggregates, &key, sizeof(key), hash);
+        int r;
+
+        if (!slot->key) {
+                r = map_reserve(&w->aggregates);
+                if (r == -ENOSPC) {
+                        /* The deltas are in the entries being dropped: write them first. */
+                        r = store_flush_aggregates(s);
+                        if (r < 0)
+                                return r;
+                        r = 1;
+                }
+                if (r != 0)
+                        slot = map_find(&w->aggregates, &key, sizeof(key), hash);
+                size_t idx = w->aggregates.n_entries;
+                r = map_fill(&w->aggregates, slot, &key, sizeof(key), hash, (int64_t) idx, NULL);
+                if (r < 0)
+                        return r;
+                w->aggregate_deltas[idx] =
+                        (AggregateDelta){.key = key, .first_ms = time_ms, .last_ms = time_ms};
+        }
+        AggregateDelta *a = w->aggregate_deltas + slot->value;
+        a->count += (int64_t) count;
+        a->first_ms = MIN(a->first_ms, time_ms);
+        a->last_ms = MAX(a->last_ms, time_ms);
+        return 0;
+}
+
+/* ---- raw codec dictionaries ---- */
+
+/* Between batches: when the codec asks for a new dictionary, trains it, commits it, uses it. */
+static void store_maybe_train(Store *s) {
+        StoreWriter *w = s->w;
+        _cleanup_(freep) void *dict = NULL;
+        size_t len;
+        int r;
+
+        if (w->in_txn || !raw_encoder_wants_dictionary(w->encoder))
+                return;
+        r = raw_encoder_train(w->encoder, &dict, &len);
+        if (r < 0)
+                return; /* too little to train on: the codec asks again later */
+        sqlite3_stmt *ins = w->stmt[STMT_DICTIONARY_INSERT];
+        sqlite3_bind_int64(ins, 1, (int64_t) time(NULL) * 1000);
+        sqlite3_bind_blob(ins, 2, dict, (int) len, SQLITE_STATIC);
+        r = store_step_done(s, ins);
+        if (r < 0 ||
+            raw_encoder_use_dictionary(w->encoder, sqlite3_last_insert_rowid(s->db), dict, len) < 0)
+                raw_encoder_postpone(w->encoder); /* keep the current one, try again later */
+}
+
+static int store_resume_dictionary(Store *s) {
+        sqlite3_stmt *st = s->w->stmt[STMT_DICTIONARY_LATEST];
+        int rc = sqlite3_step(st), r = 0;
+
+        if (rc == SQLITE_ROW)
+                r = raw_encoder_use_dictionary(s->w->encoder, sqlite3_column_int64(st, 0),
+                                               sqlite3_column_blob(st, 1),
+                                               (size_t) sqlite3_column_bytes(st, 1));
+        else if (rc != SQLITE_DONE)
+                r = store_error(s, s->db, rc);
+        sqlite3_reset(st);
+        return r;
+}
+
+/* ---- the writer ---- */
+
+/* The statements, and the newest dictionary, which goes on being used after a restart. */
+int store_writer_prepare(Store *s) {
+        for (size_t i = 0; i < _STMT_MAX; i++) {
+                int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &s->w->stmt[i], NULL);
+                if (rc != SQLITE_OK)
+                        return store_error(s, s->db, rc);
+        }
+        return store_resume_dictionary(s);
+}
+
+static StoreWriter *writer_free(StoreWriter *w) {
+        if (!w)
+                return NULL;
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                sqlite3_finalize(w->stmt[i]);
+        if (w->container_cache)
+                for (size_t i = 0; i < w->containers.n_entries; i++)
+                        container_ref_done(&w->container_cache[i].known);
+        map_done(&w->strings);
+        map_done(&w->containers);
+        map_done(&w->signatures);
+        map_done(&w->aggregates);
+        free(w->container_cache);
+        free(w->aggregate_deltas);
+        raw_encoder_free(w->encoder);
+        free(w);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(StoreWriter *, writer_free);
+
+int store_writer_new(Store *s) {
+        _cleanup_(writer_freep) StoreWriter *w = calloc(1, sizeof(StoreWriter));
+        if (!w)
+                return -ENOMEM;
+        if (map_init(&w->strings, STORE_CACHE_STRINGS_MAX) < 0 ||
+            map_init(&w->containers, STORE_CACHE_CONTAINERS_MAX) < 0 ||
+            map_init(&w->signatures, STORE_CACHE_SIGNATURES_MAX) < 0 ||
+            map_init(&w->aggregates, STORE_AGGREGATES_MAX) < 0)
+                return -ENOMEM;
+        w->container_cache = calloc(STORE_CACHE_CONTAINERS_MAX, sizeof(CachedContainer));
+        w->aggregate_deltas = calloc(STORE_AGGREGATES_MAX, sizeof(AggregateDelta));
+        if (!w->container_cache || !w->aggregate_deltas || raw_encoder_new(&w->encoder) < 0)
+                return -ENOMEM;
+        s->w = TAKE_PTR(w);
+        return 0;
+}
+
+void store_writer_free(Store *s) {
+        s->w = writer_free(s->w);
+}
+
+int store_writer_begin(Store *s) {
+        return store_step_done(s, s->w->stmt[STMT_BEGIN]);
+}
+
+int store_writer_commit(Store *s) {
+        return store_step_done(s, s->w->stmt[STMT_COMMIT]);
+}
+
+/* ---- writing ---- */
+
+/* A statement of the batch failed: if SQLite gave the transaction up (it may, on a full disk or
+ * an I/O error), so do we, and the rows already in it are lost: store_take_lost() says how many.
+ * The next store_add() begins a new batch. */
+int store_batch_failed(Store *s, int r) {
+        if (!s->w)
+                return r;
+        if (s->w->in_txn && sqlite3_get_autocommit(s->db)) {
+                s->w->lost += s->w->pending_denials;
+                store_forget_batch(s);
+        }
+        return r;
+}
+
+bool store_in_batch(const Store *s) {
+        return s->w && s->w->in_txn;
+}
+
+uint64_t store_take_lost(Store *s) {
+        uint64_t n = s ? s->w->lost : 0;
+        if (s)
+                s->w->lost = 0;
+        return n;
+}
+
+static int store_load_max(Store *s) {
+        StoreWriter *w = s->w;
+        int64_t id;
+        int r;
+
+        if (w->has_max)
+                return 0;
+        r = store_step_int64(s, w->stmt[STMT_MAX_ID], &id);
+        if (r < 0)
+                return r;
+        w->max_time_ms = r > 0 ? store_id_time(id) : INT64_MIN;
+        w->has_max = true;
+        return 0;
+}
+
+/* The id for the verdict (time, serial, node, seq): 1 with *ret_id free to use, 0 when the
+ * verdict is stored already. */
+static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t node, unsigned seq,
+                           int64_t *ret_id) {
+        StoreWriter *w = s->w;
+        int64_t base = time_ms * STORE_SLOTS;
+        int64_t home = (int64_t) ((serial & 0x3ff) << 10 | (seq & 0x3ff));
+        int64_t last = MIN(home + STORE_PROBE_MAX - 1, STORE_SLOTS - 1);
+        int r;
+
+        r = store_load_max(s);
+        if (r < 0)
+                return r;
+        if (time_ms > w->max_time_ms) {
+                /* Newer than anything stored: nothing to compare with. */
+                *ret_id = base + home;
+                return 1;
+        }
+
+        sqlite3_stmt *st = w->stmt[STMT_SLOT_PROBE];
+        sqlite3_bind_int64(st, 1, base + home);
+        sqlite3_bind_int64(st, 2, base + last);
+        int64_t expect = base + home;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t id = sqlite3_column_int64(st, 0);
+                if (id != expect)
+                        break; /* a free slot before this row: the verdict is not stored */
+                if ((uint64_t) sqlite3_column_int64(st, 1) == serial &&
+                    sqlite3_column_int64(st, 2) == node &&
+                    sqlite3_column_int64(st, 3) == (int64_t) seq) {
+                        sqlite3_reset(st);
+                        return 0;
+                }
+                expect++;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return store_error(s, s->db, rc);
+        if (expect > base + last) {
+                snprintf(s->last_error, sizeof(s->last_error),
+                         "more than %d verdicts crowd one slot of millisecond %" PRIi64,
+                         STORE_PROBE_MAX, time_ms);
+                return -E2BIG;
+        }
+        *ret_id = expect;
+        return 1;
+}
+
+/* The strings of a denial row, in the order of its columns scontext .. proctitle. */
+#define DENIAL_STRINGS(d)                                                                          \
+        {                                                                                          \
+                (d)->scontext, (d)->tcontext, (d)->mcs, (d)->target_mcs, (d)->comm, (d)->exe,      \
+                        (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
+        }
+
+static int store_add_one(Store *s, const Denial *d) {
+        StoreWriter *w = s->w;
+        int64_t node, id = 0, ref[10], sig_ref[5], signature, container = 0, target_container = 0;
+        const void *raw = NULL;
+        size_t raw_len = 0;
+        int r;
+
+        /* Strings and containers first: writing them is harmless even for a duplicate. */
+        r = store_intern_field(s, MEMO_NODE, d->node, &node);
+        if (r < 0)
+                return r;
+        const char *strings[] = DENIAL_STRINGS(d);
+        for (size_t i = 0; i < ELEMENTSOF(ref); i++) {
+                r = store_intern_field(s, MEMO_STRINGS + i, strings[i], &ref[i]);
+                if (r < 0)
+                        return r;
+        }
+        const char *sig_strings[] = {d->result, d->source_type, d->target_type, d->tclass,
+                                     d->permissions};
+        for (size_t i = 0; i < ELEMENTSOF(sig_ref); i++) {
+                r = store_intern_field(s, MEMO_STRINGS + ELEMENTSOF(ref) + i, sig_strings[i],
+                                       &sig_ref[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = store_signature(s, sig_ref, &signature);
+        if (r < 0)
+                return r;
+        if (d->has_container) {
+                r = store_container(s, &d->container, &container);
+                if (r < 0)
+                        return r;
+        }
+        if (d->has_target_container) {
+                r = store_container(s, &d->target_container, &target_container);
+                if (r < 0)
+                        return r;
+        }
+
+        r = store_find_slot(s, d->time_ms, d->serial, node, d->seq, &id);
+        if (r <= 0)
+                return r;
+
+        if (d->raw) {
+                r = raw_encode(w->encoder, d->raw, strlen(d->raw), d->time_ms, d->serial, &raw,
+                               &raw_len);
+                if (r < 0) {
+                        snprintf(s->last_error, sizeof(s->last_error),
+                                 "cannot pack the event's raw text: %s", strerror(-r));
+                        return r;
+                }
+        }
+
+        sqlite3_stmt *ins = w->stmt[STMT_DENIAL_INSERT];
+        sqlite3_bind_int64(ins, INS_ID, id);
+        sqlite3_bind_int64(ins, INS_SERIAL, (int64_t) d->serial);
+        store_bind_ref(ins, INS_NODE, node);
+        sqlite3_bind_int64(ins, INS_SEQ, d->seq);
+        sqlite3_bind_int64(ins, INS_RECORD_TYPE, d->record_type);
+        sqlite3_bind_int64(ins, INS_SIGNATURE, signature);
+        for (size_t i = 0; i < ELEMENTSOF(ref); i++)
+                store_bind_ref(ins, INS_STRINGS + (int) i, ref[i]);
+        store_bind_known(ins, INS_PID, d->pid);
+        store_bind_known(ins, INS_PPID, d->ppid);
+        store_bind_known(ins, INS_UID, d->uid);
+        store_bind_known(ins, INS_SYSCALL, d->syscall);
+        store_bind_known(ins, INS_PERMISSIVE, d->permissive < 0 ? -1 : !!d->permissive);
+        store_bind_ref(ins, INS_CONTAINER, container);
+        sqlite3_bind_int64(ins, INS_ATTRIBUTION, d->attribution);
+        store_bind_ref(ins, INS_TARGET_CONTAINER, target_container);
+        if (raw)
+                sqlite3_bind_blob(ins, INS_RAW, raw, (int) raw_len, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(ins, INS_RAW);
+        if (d->count > 1) /* a storm's summary: NULL is 1 */
+                sqlite3_bind_int64(ins, INS_COUNT, (int64_t) MIN(d->count, (uint64_t) INT64_MAX));
+        else
+                sqlite3_bind_null(ins, INS_COUNT);
+        r = store_step_done(s, ins);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return 0; /* raced with another writer */
+        w->max_time_ms = MAX(w->max_time_ms, d->time_ms);
+        if (d->seq == 0)
+                w->batch_events++;
+        r = store_aggregate(s, d->time_ms, signature, container, ref[2], MAX(d->count, 1));
+        if (r < 0)
+                return r;
+        return 1;
+}
+
+int store_add(Store *s, const Denial *d) {
+        StoreWriter *w;
+        int r;
+
+        if (!s || !d)
+                return -EINVAL;
+        w = s->w;
+        if ((int) d->attribution < 0 || d->attribution >= _ATTRIBUTION_MAX) {
+                snprintf(s->last_error, sizeof(s->last_error), "invalid attribution %d",
+                         (int) d->attribution);
+                return -EINVAL;
+        }
+        if (d->time_ms >= STORE_TIME_MAX || d->time_ms <= -STORE_TIME_MAX) {
+                snprintf(s->last_error, sizeof(s->last_error),
+                         "time %" PRIi64 " ms is out of the stored range", d->time_ms);
+                return -ERANGE;
+        }
+        if (!w->in_txn) {
+                store_maybe_train(s);
+                r = store_step_done(s, w->stmt[STMT_BEGIN]);
+                if (r < 0)
+                        return r;
+                w->in_txn = true;
+        }
+
+        r = store_add_one(s, d);
+        if (r < 0)
+                return store_batch_failed(s, r);
+        w->pending++;
+        w->pending_denials += MAX(d->count, 1);
+        if (r > 0) {
+                w->batch_added++;
+                w->batch_folded += MAX(d->count, 1) - 1;
+        } else
+                w->batch_duplicates++;
+        return r;
+}
+
+size_t store_pending(const Store *s) {
+        return s ? s->w->pending : 0;
+}
+
+uint64_t store_pending_denials(const Store *s) {
+        return s ? s->w->pending_denials : 0;
+}
+
+uint64_t store_take_committed_folded(Store *s) {
+        uint64_t n = s ? s->w->committed_folded : 0;
+        if (s)
+                s->w->committed_folded = 0;
+        return n;
+}
+
+int store_meta_add(Store *s, const char *key, int64_t delta) {
+        if (delta == 0)
+                return 0;
+        sqlite3_stmt *up = s->w->stmt[STMT_META_ADD];
+        sqlite3_bind_text(up, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(up, 2, delta);
+        return store_step_done(s, up);
+}
+
+int store_commit(Store *s, uint64_t *ret_duplicates) {
+        StoreWriter *w;
+        uint64_t added, duplicates;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        w = s->w;
+        if (!w->in_txn)
+                /* Candidates queued without a batch (their denial was folded into a storm, or
+                 * not stored): written on their own. */
+                return store_containers_flush(s);
+
+        r = store_containers_flush(s);
+        if (r >= 0)
+                r = store_flush_aggregates(s);
+        if (r >= 0)
+                r = store_meta_add(s, "denials", (int64_t) w->batch_added);
+        if (r >= 0)
+                r = store_meta_add(s, "events", (int64_t) w->batch_events);
+        if (r >= 0)
+                r = store_step_done(s, w->stmt[STMT_COMMIT]);
+        if (r < 0) {
+                /* Keep the message of the failure, not of the rollback. */
+                if (!sqlite3_get_autocommit(s->db))
+                        (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+                store_forget_batch(s);
+                return r;
+        }
+
+        added = w->batch_added;
+        duplicates = w->batch_duplicates;
+        w->in_txn = false;
+        w->pending = 0;
+        w->pending_denials = 0;
+        w->committed_folded += w->batch_folded;
+        w->batch_folded = 0;
+        w->batch_added = w->batch_duplicates = w->batch_events = 0;
+        if (ret_duplicates)
+                *ret_duplicates += duplicates;
+        return (int) MIN(added, (uint64_t) INT32_MAX);
+}
