@@ -581,6 +581,29 @@ int store_container_retarget(Store *s, const McsSet *mcs, int64_t begin_ms, int6
         return 0;
 }
 
+/* ---- names ---- */
+
+int store_container_name_known(Store *s, const char *name) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int rc;
+
+        if (!s || !name)
+                return -EINVAL;
+        rc = sqlite3_prepare_v2(s->ro,
+                                "SELECT 1 FROM containers WHERE name = ?1 UNION ALL SELECT 1 FROM "
+                                "container_names WHERE name = ?1 LIMIT 1",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->ro, rc);
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                return 1;
+        if (rc == SQLITE_DONE)
+                return 0;
+        return store_error(s, s->ro, rc);
+}
+
 /* ---- counts ---- */
 
 static int count_rows(Store *s, sqlite3_stmt *st, int64_t row, uint64_t *ret) {
