@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Store: the SQLite database of denials: schema, writing, counts and retention. Queries, top and
- * histograms are in store-query.c.
+/* Store: the SQLite database of denials. This file opens it (the checks before anything is
+ * written, the schema) and counts; the write path is store-write.c, retention
+ * store-retention.c, queries store-query.c / store-query-plan.c, top and histograms
+ * store-top.c, the registry's tables store-containers.c, the SQLite helpers and the errno
+ * mapping store-sql.c. The schema and the decisions of the whole store are told here.
  *
  * Schema (version 2: PRAGMA user_version = 2, PRAGMA application_id = 'AVCW'):
  *
@@ -63,7 +66,7 @@
  * - Queries run on a separate read-only connection (query_only) and so see committed data
  *   only; their SQL is made of constant fragments with bound parameters, never of values.
  * - Foreign keys are declared for documentation but not enforced: every reference is written
- *   by this file in the same transaction, and enforcement costs a lookup per reference.
+ *   by the store in the same transaction, and enforcement costs a lookup per reference.
  * - A file that is not ours is never written: before anything is changed we check the SQLite
  *   magic, the application_id and, for an id-less database, that it has no tables. Schema 1
  *   (avcwatch 0.1: an events table with the raw text uncompressed) is refused, not converted. */
