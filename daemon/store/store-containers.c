@@ -530,55 +530,48 @@ static int reattribute_row(Store *s, const StoredDenial *row, const StoreReattri
         return 0;
 }
 
-int store_container_reattribute(Store *s, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
-                                size_t max_rows, store_reattribute_cb cb, void *userdata) {
+/* Both sides of re-attribution: reads the rows of the window, then asks the registry about each
+ * (source: reattribute; target: retarget) and rewrites those that changed. */
+static int rewrite_rows(Store *s, bool target, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
+                        size_t max_rows, store_reattribute_cb reattribute,
+                        store_retarget_cb retarget, void *userdata) {
         _cleanup_(freep) StoredDenial *rows = NULL;
         size_t n;
         int r;
 
-        if (!s || !mcs || !cb)
+        if (!s || !mcs || (target ? !retarget : !reattribute))
                 return -EINVAL;
-        r = select_rows(s, false, mcs, begin_ms, end_ms, max_rows, &rows, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
+        r = select_rows(s, target, mcs, begin_ms, end_ms, max_rows, &rows, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (target) {
+                        int64_t t = retarget(rows[i].time_ms, rows[i].container, userdata);
+                        if (t == rows[i].target_container)
+                                continue;
+                        sqlite3_stmt *st = s->containers->stmt[CSTMT_TARGET_UPDATE];
+                        sqlite3_bind_int64(st, 1, rows[i].id);
+                        store_bind_ref(st, 2, t);
+                        r = step_done(s, st);
+                        continue;
+                }
                 StoreReattribution a = {.attribution = ATTRIBUTION_NONE};
-                r = cb(rows[i].time_ms, &a, userdata);
-                if (r < 0)
-                        return r;
-                if ((int64_t) a.attribution == rows[i].attribution &&
-                    a.container == rows[i].container && a.attribution != ATTRIBUTION_AMBIGUOUS)
+                r = reattribute(rows[i].time_ms, &a, userdata);
+                if (r < 0 ||
+                    ((int64_t) a.attribution == rows[i].attribution &&
+                     a.container == rows[i].container && a.attribution != ATTRIBUTION_AMBIGUOUS))
                         continue;
                 r = reattribute_row(s, &rows[i], &a);
-                if (r < 0)
-                        return r;
         }
-        return 0;
+        return MIN(r, 0);
+}
+
+int store_container_reattribute(Store *s, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
+                                size_t max_rows, store_reattribute_cb cb, void *userdata) {
+        return rewrite_rows(s, false, mcs, begin_ms, end_ms, max_rows, cb, NULL, userdata);
 }
 
 int store_container_retarget(Store *s, const McsSet *mcs, int64_t begin_ms, int64_t end_ms,
                              size_t max_rows, store_retarget_cb cb, void *userdata) {
-        _cleanup_(freep) StoredDenial *rows = NULL;
-        size_t n;
-        int r;
-
-        if (!s || !mcs || !cb)
-                return -EINVAL;
-        r = select_rows(s, true, mcs, begin_ms, end_ms, max_rows, &rows, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                int64_t target = cb(rows[i].time_ms, rows[i].container, userdata);
-                if (target == rows[i].target_container)
-                        continue;
-                sqlite3_stmt *st = s->containers->stmt[CSTMT_TARGET_UPDATE];
-                sqlite3_bind_int64(st, 1, rows[i].id);
-                store_bind_ref(st, 2, target);
-                r = step_done(s, st);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return rewrite_rows(s, true, mcs, begin_ms, end_ms, max_rows, NULL, cb, userdata);
 }
 
 /* ---- names ---- */
