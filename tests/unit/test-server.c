@@ -22,6 +22,8 @@
 #include "denial-json.h"
 #include "fixtures.h"
 #include "macro.h"
+#include "method.h"
+#include "varlink-interface.h"
 #include "varlink.h"
 #include "server.h"
 #include "store.h"
@@ -236,6 +238,39 @@ static void test_peer_allowed(void) {
         CHECK(!server_peer_allowed(1000, 1000, groups, 2, TEST_GROUP));
         CHECK(!server_peer_allowed(1000, 1000, NULL, 0, TEST_GROUP));
         CHECK(!server_peer_allowed(NOBODY, NOBODY, NULL, 0, TEST_GROUP));
+}
+
+/* The method table serves exactly the methods of the interface descriptions: each "method X("
+ * of io.avcwatch and org.varlink.service has its entry, and no entry is undescribed. */
+static void test_method_table(void) {
+        const struct {
+                const char *interface, *text;
+        } descriptions[] = {
+                {VARLINK_INTERFACE_AVCWATCH, varlink_interface_avcwatch},
+                {VARLINK_INTERFACE_SERVICE, varlink_interface_service},
+        };
+        size_t described = 0, entries = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(descriptions); i++)
+                for (const char *p = descriptions[i].text; (p = strstr(p, "method ")); p++) {
+                        if (p != descriptions[i].text && p[-1] != '\n')
+                                continue;
+                        size_t len = strcspn(p + 7, "(");
+                        _cleanup_(freep) char *name =
+                                xasprintf("%s.%.*s", descriptions[i].interface, (int) len, p + 7);
+                        bool found = false;
+                        for (const Method *m = api_methods; m->name; m++)
+                                found = found || strcmp(m->name, name) == 0;
+                        if (!found)
+                                fprintf(stderr, "%s is described but not in the table\n", name);
+                        CHECK(found);
+                        described++;
+                }
+        for (const Method *m = api_methods; m->name; m++) {
+                CHECK(m->call);
+                entries++;
+        }
+        CHECK_RC(entries, described);
 }
 
 static void test_info(void) {
@@ -1092,6 +1127,7 @@ int main(void) {
         CHECK_RC(server_new(event, -1, socket_path, group, store, &stats, &server), 0);
 
         test_peer_allowed();
+        test_method_table();
         test_socket_setup();
         test_info();
         test_errors_keep_connection();
