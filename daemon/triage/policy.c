@@ -412,16 +412,28 @@ static char relation(const Level *a, const Level *b) {
         return ab && ba ? '=' : ab ? '>' : ba ? '<' : 'x';
 }
 
-/* The level part of the answer's key: the six relations, or the levels as they are. */
-static int levels_key(const Context *s, const Context *t, char *buf, size_t n) {
-        if (s->levels_ok && t->levels_ok && strcmp(s->lo.sens, s->hi.sens) == 0 &&
-            strcmp(s->lo.sens, t->lo.sens) == 0 && strcmp(s->lo.sens, t->hi.sens) == 0)
-                return snprintf(buf, n, "R%c%c%c%c%c%c", relation(&s->lo, &t->lo),
-                                relation(&s->lo, &t->hi), relation(&s->hi, &t->lo),
-                                relation(&s->hi, &t->hi), relation(&s->lo, &s->hi),
-                                relation(&t->lo, &t->hi));
-        const char *sl = s->key + s->urt_len, *tl = t->key + t->urt_len;
-        return snprintf(buf, n, "L%s\x1f%s", sl, tl);
+typedef struct KeyBuf {
+        char *p;
+        size_t n, used;
+        bool overflow;
+} KeyBuf;
+
+static void key_add(KeyBuf *k, const char *s, size_t n) {
+        if (k->overflow || n >= k->n - k->used) {
+                k->overflow = true;
+                return;
+        }
+        memcpy(k->p + k->used, s, n);
+        k->used += n;
+        k->p[k->used] = 0;
+}
+
+static void key_add_str(KeyBuf *k, const char *s) {
+        key_add(k, s, strlen(s));
+}
+
+static void key_add_char(KeyBuf *k, char c) {
+        key_add(k, &c, 1);
 }
 
 static bool has_control(const char *s) {
@@ -431,27 +443,45 @@ static bool has_control(const char *s) {
         return false;
 }
 
-/* The key, or -ENOBUFS (too long, or a field holds a separator): answer without the cache. */
+/* The answer's key: user:role:type of both, the six relations of the levels (or the levels as
+ * they are), class, permissions, separated by control characters no field may hold. -ENOBUFS
+ * when it does not fit or a field holds one: the question is answered without the cache. */
 static int answer_key(const Context *s, const Context *t, const char *tclass,
                       const char *const *perms, size_t n_perms, char *buf, size_t n) {
-        char levels[KEY_MAX];
-        int r = levels_key(s, t, levels, sizeof(levels));
-        if (r < 0 || (size_t) r >= sizeof(levels) || has_control(tclass))
+        KeyBuf k = {buf, n, 0, false};
+
+        key_add(&k, s->key, s->urt_len);
+        key_add_char(&k, '\x1f');
+        key_add(&k, t->key, t->urt_len);
+        key_add_char(&k, '\x1f');
+        if (s->levels_ok && t->levels_ok && strcmp(s->lo.sens, s->hi.sens) == 0 &&
+            strcmp(s->lo.sens, t->lo.sens) == 0 && strcmp(s->lo.sens, t->hi.sens) == 0) {
+                const char rel[] = {'R',
+                                    relation(&s->lo, &t->lo),
+                                    relation(&s->lo, &t->hi),
+                                    relation(&s->hi, &t->lo),
+                                    relation(&s->hi, &t->hi),
+                                    relation(&s->lo, &s->hi),
+                                    relation(&t->lo, &t->hi)};
+                key_add(&k, rel, sizeof(rel));
+        } else {
+                key_add_char(&k, 'L');
+                key_add_str(&k, s->key + s->urt_len);
+                key_add_char(&k, '\x1f');
+                key_add_str(&k, t->key + t->urt_len);
+        }
+        key_add_char(&k, '\x1f');
+        if (has_control(tclass))
                 return -ENOBUFS;
-        r = snprintf(buf, n, "%.*s\x1f%.*s\x1f%s\x1f%s\x1f", (int) s->urt_len, s->key,
-                     (int) t->urt_len, t->key, levels, tclass);
-        if (r < 0 || (size_t) r >= n)
-                return -ENOBUFS;
-        size_t used = (size_t) r;
+        key_add_str(&k, tclass);
+        key_add_char(&k, '\x1f');
         for (size_t i = 0; i < n_perms; i++) {
                 if (has_control(perms[i]))
                         return -ENOBUFS;
-                r = snprintf(buf + used, n - used, "%s\x1e", perms[i]);
-                if (r < 0 || (size_t) r >= n - used)
-                        return -ENOBUFS;
-                used += (size_t) r;
+                key_add_str(&k, perms[i]);
+                key_add_char(&k, '\x1e');
         }
-        return 0;
+        return k.overflow ? -ENOBUFS : 0;
 }
 
 /* audit2why's boolean search: each boolean alone flipped, the computation repeated. */
@@ -588,6 +618,16 @@ int triage_policy_reason(TriagePolicy *p, const char *scontext, const char *tcon
                 s = context_lookup(p, scontext);
                 if (!s)
                         return -ENOMEM;
+        }
+
+        /* An invalid context is "unknown" whatever else is asked; the context table keeps that,
+         * and it must not be cached under a key a valid context shares (the key holds the
+         * relations of the levels, not the levels). */
+        if (!s->valid || !t->valid) {
+                p->hits++;
+                p->scratch.reason = TRIAGE_REASON_UNKNOWN;
+                answer_out(&p->scratch, ret);
+                return 0;
         }
 
         if (answer_key(s, t, tclass, perms, n_perms, key, sizeof(key)) < 0) {

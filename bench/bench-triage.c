@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* bench-triage: what the triage stage's reason costs per denial (daemon/triage/policy.c), on a
+ * real policy: the cached lookup (every denial after the first of its kind: two context lookups,
+ * a key, one hash probe) and the uncached computation (the first of its kind: contexts to SIDs,
+ * libsepol's computation, and for a missing rule audit2why's flip of every boolean), per kind of
+ * answer. The policy is the oracle test's (refpolicy + container module, built by
+ * tests/integration/test-triage-oracle.sh under the build directory) unless one is named.
+ *
+ *   build/bench/bench-triage [POLICYFILE] [ROUNDS] */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "macro.h"
+#include "policy.h"
+
+typedef struct Question {
+        const char *what, *scontext, *tcontext, *tclass, *perms[4];
+        size_t n_perms;
+} Question;
+
+#define C "system_u:system_r:container_t:s0:c1,c2"
+static const Question questions[] = {
+        {"te (boolean search, none found)",
+         C,
+         "system_u:object_r:memory_device_t:s0",
+         "chr_file",
+         {"read"},
+         1},
+        {"boolean (container_manage_cgroup)",
+         C,
+         "system_u:object_r:cgroup_t:s0",
+         "dir",
+         {"write", "add_name", "create"},
+         3},
+        {"constraint (MCS)",
+         C,
+         "system_u:object_r:container_file_t:s0:c3,c4",
+         "file",
+         {"read", "open"},
+         2},
+        {"allowed", C, "system_u:object_r:container_file_t:s0:c1,c2", "file", {"read", "open"}, 2},
+        {"unknown (type)", C, "system_u:object_r:bogus_t:s0", "file", {"read"}, 1},
+};
+
+static double now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+        const char *path = argc > 1 ? argv[1] : "build/triage-policy/policy";
+        int rounds = argc > 2 ? atoi(argv[2]) : 200000;
+        TriagePolicy *p = NULL;
+        const char *why;
+        TriageResult res;
+        int r;
+
+        if (rounds <= 0)
+                rounds = 200000;
+        double t0 = now_ns();
+        r = triage_policy_load(path, &p, &why);
+        if (r < 0) {
+                fprintf(stderr,
+                        "Failed to load policy '%s': %s (%s); run test-triage-oracle once to "
+                        "build it\n",
+                        path, why, strerror(-r));
+                return 1;
+        }
+        double load_ms = (now_ns() - t0) / 1e6;
+        TriagePolicyStats st;
+        triage_policy_stats(p, &st);
+        printf("policy %s: loaded in %.1f ms, %zu booleans\n\n", path, load_ms, st.booleans);
+
+        printf("%-36s %14s %14s\n", "answer", "uncached (us)", "cached (ns)");
+        for (size_t q = 0; q < ELEMENTSOF(questions); q++) {
+                const Question *x = &questions[q];
+                int cold_rounds = 20;
+
+                /* uncached: the tables emptied before each, so contexts are resolved again too */
+                double cold = 0;
+                for (int i = 0; i < cold_rounds; i++) {
+                        triage_policy_forget(p);
+                        double a = now_ns();
+                        r = triage_policy_reason(p, x->scontext, x->tcontext, x->tclass, x->perms,
+                                                 x->n_perms, &res);
+                        cold += now_ns() - a;
+                        if (r < 0) {
+                                fprintf(stderr, "%s: %s\n", x->what, strerror(-r));
+                                return 1;
+                        }
+                }
+
+                /* cached: the same question over and over, as a storm of one denial is */
+                double a = now_ns();
+                for (int i = 0; i < rounds; i++)
+                        (void) triage_policy_reason(p, x->scontext, x->tcontext, x->tclass,
+                                                    x->perms, x->n_perms, &res);
+                double warm = (now_ns() - a) / rounds;
+                printf("%-36s %14.1f %14.0f   -> %s\n", x->what, cold / cold_rounds / 1e3, warm,
+                       triage_reason_to_string(res.reason));
+        }
+
+        /* cached, many containers: distinct category pairs sharing one answer per relation */
+        char sc[128], tc[128];
+        triage_policy_forget(p);
+        triage_policy_stats(p, &st);
+        uint64_t misses_before = st.misses;
+        double a = now_ns();
+        for (int i = 0; i < rounds; i++) {
+                int c = i % 1000;
+                snprintf(sc, sizeof(sc), "system_u:system_r:container_t:s0:c%d,c%d", c, c + 1);
+                snprintf(tc, sizeof(tc), "system_u:object_r:container_file_t:s0:c%d,c%d",
+                         (c + 7) % 1000, (c + 8) % 1000 + 1);
+                static const char *perms[] = {"read", "open"};
+                (void) triage_policy_reason(p, sc, tc, "file", perms, 2, &res);
+        }
+        double many = (now_ns() - a) / rounds;
+        triage_policy_stats(p, &st);
+        printf("%-36s %14s %14.0f   (1000 containers; %zu answers cached, %" PRIu64 " misses)\n",
+               "constraint, 1000 category pairs", "-", many, st.answers, st.misses - misses_before);
+        printf("\ncommand: %s %s %d\n", argv[0], path, rounds);
+        triage_policy_free(p);
+        return 0;
+}
