@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "registry.h"
 #include "store-private.h" /* the writer connection: PRAGMAs that make writes fail */
@@ -19,7 +20,7 @@
 #define T0 INT64_C(1713600000000) /* ms */
 #define LONG_STRING_BYTES 1000    /* a few of them do not fit in the page that is left */
 
-static char tmpdir[] = "/tmp/test-store-containers-XXXXXX";
+static char *tmpdir;
 
 static void exec(Store *s, const char *sql) {
         char *error = NULL;
@@ -63,23 +64,14 @@ static int add_big(Registry *r, unsigned i) {
 }
 
 static char *db_path(const char *name) {
-        char *path;
-        CHECK(asprintf(&path, "%s/%s", tmpdir, name) > 0);
-        return path;
+        return fixture_path(tmpdir, name);
 }
 
+/* Of categories c5,c6, which test_candidates_batched gives to several containers. */
 static Denial ambiguous_denial(uint64_t serial) {
-        Denial d = DENIAL_NULL;
-        d.time_ms = T0 + 60 * 1000;
-        d.serial = serial;
-        d.record_type = 1400;
-        d.result = strdup("denied");
-        d.permissions = strdup("write");
-        d.scontext = strdup("system_u:system_r:container_t:s0:c5,c6");
-        d.source_type = strdup("container_t");
-        d.tclass = strdup("file");
-        d.mcs = strdup("c5,c6");
-        CHECK(d.result && d.permissions && d.scontext && d.source_type && d.tclass && d.mcs);
+        Denial d = fixture_denial(T0 + 60 * 1000, serial);
+        set_string(&d.scontext, "system_u:system_r:container_t:s0:c5,c6");
+        set_string(&d.mcs, "c5,c6");
         return d;
 }
 
@@ -199,12 +191,10 @@ static void test_candidates_batched(void) {
 }
 
 int main(void) {
-        CHECK(mkdtemp(tmpdir));
+        tmpdir = fixture_tmpdir("store-containers");
         test_full();
         test_readonly();
         test_candidates_batched();
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-        CHECK_RC(system(cmd), 0);
+        fixture_tmpdir_remove(tmpdir);
         return 0;
 }
