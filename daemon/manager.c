@@ -117,7 +117,7 @@ static int manager_set_journal_forwarding(Manager *m, bool on) {
                 return 0;
         r = journal_writer_new(NULL, &m->journal);
         if (r >= 0)
-                r = journal_writer_attach_event(m->journal, m->event, &m->stats);
+                r = journal_writer_attach_event(m->journal, m->event, &m->stats.journal);
         if (r < 0) {
                 m->journal = journal_writer_free(m->journal);
                 return log_error_errno(r, "Failed to set up journal forwarding: %m");
@@ -128,7 +128,7 @@ static int manager_set_journal_forwarding(Manager *m, bool on) {
 
 static int on_loss_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        uint64_t next = stats_close_loss_window(&m->stats, now_monotonic_usec());
+        uint64_t next = stats_close_loss_window(&m->stats.losses, now_monotonic_usec());
 
         if (next != UINT64_MAX) {
                 (void) sd_event_source_set_time(s, next);
@@ -157,11 +157,10 @@ static void on_eof(void *userdata) {
 
         (void) ingest_flush(m->ingest);
         pipeline_flush(m->pipeline);
-        m->stats.input_eof = true;
         log_info("Input reached its end: %" PRIu64 " records, %" PRIu64 " denials stored, %" PRIu64
                  " malformed.",
-                 m->stats.records_received, m->stats.denials_stored,
-                 m->stats.records_malformed + m->stats.ingest.malformed);
+                 m->stats.source.records_received, m->stats.pipeline.denials_stored,
+                 m->stats.source.records_malformed + m->stats.ingest.malformed);
         if (m->exit_on_eof)
                 sd_event_exit(m->event, 0);
         else {
@@ -286,7 +285,8 @@ static int manager_setup_api_and_pipeline(Manager *m, int api_fd) {
         /* netlink or stdin: clock deadlines, storms folded, pids asked first */
         m->live = strcmp(m->config.input, "netlink") == 0 || strcmp(m->config.input, "-") == 0;
         r = pipeline_new(m->event, &m->config, m->live, m->store, m->attributor, m->registry,
-                         m->server, &m->stats, &m->pipeline);
+                         m->server, &m->stats.pipeline, &m->stats.losses, &m->stats.api,
+                         &m->pipeline);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pipeline: %m");
         server_set_importer(m->server, pipeline_new_importer, m->pipeline);
@@ -306,8 +306,7 @@ static int manager_setup_engines(Manager *m) {
         for (size_t i = 0; i < ELEMENTSOF(engines); i++) {
                 EngineStats *es = &m->stats.engines[m->stats.n_engines++];
                 if (!engines[i].socket) {
-                        snprintf(es->name, sizeof(es->name), "%s", engines[i].name);
-                        es->state = "disabled";
+                        engine_stats_disabled(es, engines[i].name);
                         continue;
                 }
                 r = engine_new(m->event, engines[i].name, engines[i].socket, m->registry, es,
@@ -317,8 +316,8 @@ static int manager_setup_engines(Manager *m) {
                                                engines[i].name);
         }
         if (m->config.proc_scan) {
-                r = proc_scan_new(m->event, "/proc", m->registry, &m->stats, engine_followed, m,
-                                  &m->proc_scan);
+                r = proc_scan_new(m->event, "/proc", m->registry, &m->stats.proc_scan,
+                                  engine_followed, m, &m->proc_scan);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the /proc scan: %m");
         }
@@ -346,14 +345,15 @@ static int manager_setup_input(Manager *m, int netlink_fd) {
                 return log_error_errno(r, "Failed to set up the input's assembly: %m");
         if (!netlink) {
                 m->exit_on_eof = strcmp(m->config.input, "-") == 0;
-                r = source_new_file(m->event, m->config.input, &m->stats, ingest_line, m->ingest,
-                                    on_eof, m, &m->source);
+                r = source_new_file(m->event, m->config.input, &m->stats.source, ingest_line,
+                                    m->ingest, on_eof, m, &m->source);
                 if (r < 0)
                         return log_error_errno(r, "Failed to open input '%s': %m", m->config.input);
                 return 0;
         }
 
-        r = source_new_netlink(m->event, netlink_fd, &m->stats, ingest_line, m->ingest, &m->source);
+        r = source_new_netlink(m->event, netlink_fd, &m->stats.source, &m->stats.losses,
+                               ingest_line, m->ingest, &m->source);
         if (r == -EPERM)
                 return log_error_errno(r, "Failed to bind the audit multicast group: "
                                           "CAP_AUDIT_READ is needed, or the socket "
@@ -362,9 +362,6 @@ static int manager_setup_input(Manager *m, int netlink_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open the audit netlink socket: %m");
         /* From here on the kernel sends us every record: the gap ends now. */
-        snprintf(m->stats.backfill.state, sizeof(m->stats.backfill.state), "off");
-        if (!m->config.audit_log)
-                return 0;
         return backfill_start(m->event, m->config.audit_log, m->store, now_realtime_ms(),
                               pipeline_sink(m->pipeline), &m->stats.backfill, &m->backfill);
 }
@@ -378,7 +375,7 @@ static int manager_setup_timers_and_signals(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
         (void) sd_event_source_set_enabled(m->loss_timer, SD_EVENT_OFF);
-        r = retention_pacer_new(m->event, m->store, &m->config, &m->stats, &m->retention);
+        r = retention_pacer_new(m->event, m->store, &m->config, &m->stats.pipeline, &m->retention);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
 
@@ -429,8 +426,8 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
         if (r < 0)
                 return r;
         m->stats.started_ms = (int64_t) time(NULL) * 1000;
-        m->stats.on_loss = on_loss;
-        m->stats.on_loss_userdata = m;
+        m->stats.losses.on_loss = on_loss;
+        m->stats.losses.on_loss_userdata = m;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -462,7 +459,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         m->source = source_free(m->source);
         m->backfill = backfill_free(m->backfill); /* keeps what it read */
-        m->stats.on_loss = NULL;
+        m->stats.losses.on_loss = NULL;
         m->status = status_notifier_free(m->status);
         (void) ingest_flush(m->ingest);
         pipeline_flush(m->pipeline);
@@ -502,6 +499,7 @@ int manager_run(Manager *m) {
         journal_writer_flush(m->journal, JOURNAL_EXIT_FLUSH_USEC);
         log_info("Stopped: %" PRIu64 " records received, %" PRIu64 " denials stored, %" PRIu64
                  " lost.",
-                 m->stats.records_received, m->stats.denials_stored, stats_events_lost(&m->stats));
+                 m->stats.source.records_received, m->stats.pipeline.denials_stored,
+                 stats_events_lost(&m->stats));
         return r;
 }

@@ -40,7 +40,9 @@ struct Pipeline {
         Server *server;
         JournalWriter *journal;
         Coalescer *coalescer; /* live storms of identical denials folded, counted exactly */
-        Stats *stats;
+        PipelineStats *stats; /* its own counters */
+        LossLedger *losses;   /* denials that could not be stored */
+        const ApiStats *api;  /* read: is anyone tailing? */
         DenialSink sink;
         sd_event_source *tick;
         Denial *pending; /* stored in the open batch, broadcast after commit */
@@ -71,14 +73,14 @@ static void pipeline_store_failed(Pipeline *p, int r, uint64_t rows, int64_t sin
         if (!p->stats->store_failing) {
                 p->stats->store_failing = true;
                 p->stats->store_failing_since_ms = now_realtime_ms();
-                p->store_unstored_at_failure = p->stats->denials_unstored;
+                p->store_unstored_at_failure = p->losses->denials_unstored;
                 log_error("Failed to write to the store '%s': %s. Reading and counting go on; "
                           "writes are retried with every batch.",
                           p->config->database, detail);
         }
         memcpy(p->stats->store_error, detail, sizeof(detail));
         if (rows > 0)
-                stats_add_loss(p->stats, LOSS_UNSTORED, rows, since_ms, now_realtime_ms(),
+                stats_add_loss(p->losses, LOSS_UNSTORED, rows, since_ms, now_realtime_ms(),
                                now_monotonic_usec(), detail);
 }
 
@@ -89,7 +91,7 @@ static void pipeline_store_ok(Pipeline *p) {
                    " denials could not be stored meanwhile.",
                    p->config->database,
                    (double) (now_realtime_ms() - p->stats->store_failing_since_ms) / 1000.0,
-                   p->stats->denials_unstored - p->store_unstored_at_failure);
+                   p->losses->denials_unstored - p->store_unstored_at_failure);
         p->stats->store_failing = false;
         p->stats->store_error[0] = 0;
 }
@@ -133,7 +135,7 @@ int pipeline_commit(Pipeline *p) {
         p->stats->denials_coalesced += store_take_committed_folded(p->store);
         p->stats->denials_duplicate += duplicates;
         for (size_t i = 0; i < p->n_pending; i++) {
-                if (p->stats->tail_subscribers > 0)
+                if (p->api->tail_subscribers > 0)
                         server_broadcast(p->server, &p->pending[i]);
                 if (p->journal)
                         (void) journal_writer_submit_denial(p->journal, &p->pending[i]);
@@ -197,7 +199,7 @@ static int pipeline_store_row(Pipeline *p, Denial *d, bool imported) {
                 pipeline_store_failed(p, r, MAX(d->count, 1) + lost, now_realtime_ms());
                 return IMPORT_LOST;
         }
-        if (added > 0 && !imported && (p->stats->tail_subscribers > 0 || p->journal) &&
+        if (added > 0 && !imported && (p->api->tail_subscribers > 0 || p->journal) &&
             p->n_pending < PENDING_DENIALS_MAX) {
                 r = denial_copy(d, &p->pending[p->n_pending]);
                 if (r < 0)
@@ -274,11 +276,13 @@ static uint64_t pipeline_store_errors(void *userdata) {
 }
 
 int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Attributor *attributor,
-                 Registry *registry, Server *server, Stats *stats, Pipeline **ret) {
+                 Registry *registry, Server *server, PipelineStats *stats, LossLedger *losses,
+                 const ApiStats *api, Pipeline **ret) {
         _cleanup_(pipeline_freep) Pipeline *p = NULL;
         int r;
 
-        if (!e || !config || !store || !attributor || !registry || !stats || !ret)
+        if (!e || !config || !store || !attributor || !registry || !stats || !losses || !api ||
+            !ret)
                 return -EINVAL;
         p = calloc(1, sizeof(Pipeline));
         if (!p)
@@ -291,6 +295,8 @@ int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Att
                 .registry = registry,
                 .server = server,
                 .stats = stats,
+                .losses = losses,
+                .api = api,
                 .sink = {.keep = pipeline_keep,
                          .commit = pipeline_sink_commit,
                          .store_errors = pipeline_store_errors,

@@ -28,11 +28,13 @@ typedef struct Pipeline Pipeline;
 /* How often the open batch and the storms are looked at, while there are any. */
 #define PIPELINE_TICK_USEC (50 * 1000)
 
-/* config: the running configuration (read on every denial, so a reload applies at once); live:
- * netlink or stdin input (storms are folded; batches of STORE_BATCH_ROWS). Every pointer is
- * borrowed and must outlive the pipeline. */
+/* stats: the pipeline's own counters; losses: where unstored denials are counted; api: read for
+ * whether anyone is tailing. config: the running configuration (read on every denial, so a reload
+ * applies at once); live: netlink or stdin input (storms are folded; batches of STORE_BATCH_ROWS).
+ * Every pointer is borrowed and must outlive the pipeline. */
 int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Attributor *attributor,
-                 Registry *registry, Server *server, Stats *stats, Pipeline **ret);
+                 Registry *registry, Server *server, PipelineStats *stats, LossLedger *losses,
+                 const ApiStats *api, Pipeline **ret);
 /* Frees without storing what is pending: pipeline_flush() first. */
 Pipeline *pipeline_free(Pipeline *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Pipeline *, pipeline_free);

@@ -25,11 +25,15 @@ static const char *const loss_texts[_LOSS_KIND_MAX] = {
         [LOSS_UNSTORED] = "denials not stored",
 };
 
-uint64_t stats_events_lost(const Stats *s) {
-        return MAX(s->netlink_dropped, s->serials_missed) + s->denials_unstored;
+uint64_t loss_ledger_events_lost(const LossLedger *l) {
+        return MAX(l->netlink_dropped, l->serials_missed) + l->denials_unstored;
 }
 
-static LossWindow *current_window(Stats *s) {
+uint64_t stats_events_lost(const Stats *s) {
+        return loss_ledger_events_lost(&s->losses);
+}
+
+static LossWindow *current_window(LossLedger *s) {
         return &s->windows[(s->loss_windows - 1) % STATS_LOSS_WINDOWS_MAX];
 }
 
@@ -49,16 +53,16 @@ static void window_text(const LossWindow *w, char *buf, size_t n) {
 }
 
 /* Closes the open window now, with its summary. */
-static void close_window(Stats *s) {
+static void close_window(LossLedger *s) {
         char text[512];
 
         window_text(current_window(s), text, sizeof(text));
         log_warning("Lost audit data %s In all since the start: %" PRIu64 " events lost.", text,
-                    stats_events_lost(s));
+                    loss_ledger_events_lost(s));
         s->window_open = false;
 }
 
-void stats_add_loss(Stats *s, LossKind kind, uint64_t n, int64_t since_ms, int64_t until_ms,
+void stats_add_loss(LossLedger *s, LossKind kind, uint64_t n, int64_t since_ms, int64_t until_ms,
                     uint64_t now_usec, const char *detail) {
         LossWindow *w = NULL;
 
@@ -119,7 +123,7 @@ void stats_add_loss(Stats *s, LossKind kind, uint64_t n, int64_t since_ms, int64
                 s->on_loss(s->on_loss_userdata);
 }
 
-uint64_t stats_close_loss_window(Stats *s, uint64_t now_usec) {
+uint64_t stats_close_loss_window(LossLedger *s, uint64_t now_usec) {
         if (!s->window_open)
                 return UINT64_MAX;
 

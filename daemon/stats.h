@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Counters shared by the stages of the daemon; exposed by io.avcwatch.Stats. Every way a record
+/* The daemon's counters, exposed by io.avcwatch.Stats: one block per stage, each written by that
+ * stage only (it is handed a pointer to its block), all read here. Every way a record
  * can be lost has a counter here (docs/api.md lists them), and every loss also lands in a loss
  * window: when it happened, how much of each kind; windows are logged when they open and when
  * they close, and the recent ones are in Stats. */
@@ -45,6 +46,57 @@ typedef struct EngineStats {
         char last_error[128]; /* why the last connection or request failed, "" when none */
 } EngineStats;
 
+/* Each stage counts into a block of its own, handed to it as a pointer to that block only; no
+ * module writes another's block. stats.c reads them all (stats_to_json, status). */
+
+/* The input source's (daemon/ingest/source.c). */
+typedef struct SourceStats {
+        uint64_t records_received;  /* lines / datagrams read */
+        uint64_t records_malformed; /* truncated, not from the kernel, over-long */
+        uint64_t netlink_enobufs;   /* times the kernel said ENOBUFS */
+        bool input_eof;             /* a file / stdin input reached its end */
+        char input[64];             /* "netlink", "file", "stdin" */
+} SourceStats;
+
+/* The pipeline's (daemon/pipeline.c): what became of the denials, and the store's health. */
+typedef struct PipelineStats {
+        uint64_t denials_seen;      /* verdict records in assembled events */
+        uint64_t denials_filtered;  /* not a container denial: dropped by the scope filter */
+        uint64_t denials_stored;    /* committed to the database */
+        uint64_t denials_duplicate; /* already in the database (same node, time, serial, seq) */
+        uint64_t denials_coalesced; /* folded into a storm's summary row instead of a row */
+        uint64_t denials_expired;   /* older than [Retention] MaxAge=: not stored */
+        uint64_t store_errors;      /* writes or commits that failed */
+        bool store_failing;         /* the last write to the store failed */
+        bool store_damaged; /* SQLite said the file is corrupt: no more writes (not shown) */
+        int64_t store_failing_since_ms;
+        char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
+} PipelineStats;
+
+/* The API server's transport (daemon/api/server.c). */
+typedef struct ApiStats {
+        uint64_t tail_subscribers;     /* current */
+        uint64_t clients;              /* current connections */
+        uint64_t clients_cut;          /* closed: unsent output over its bounds, or stalled */
+        uint64_t clients_timed_out;    /* closed: a request not completed in time */
+        uint64_t clients_evicted;      /* closed for a newcomer: all connections were taken */
+        uint64_t clients_refused;      /* closed at accept: every connection was busy */
+        uint64_t clients_unsent_bytes; /* replies queued for clients now, not yet sent */
+} ApiStats;
+
+/* The journal writer's (daemon/service/journal.c). */
+typedef struct JournalStats {
+        uint64_t journal_forwarded; /* denials sent to the journal ([Journal] ForwardDenials=) */
+        uint64_t journal_failed;    /* denials dropped: our queue full, or journald not there */
+        uint64_t journal_queued;    /* current: denials waiting for journald to take them */
+} JournalStats;
+
+/* The /proc scan's (daemon/attribution/proc-scan.c). */
+typedef struct ProcScanStats {
+        uint64_t proc_scans;      /* /proc scans done (0: ProcScan=no) */
+        uint64_t proc_containers; /* containers the last scan saw */
+} ProcScanStats;
+
 /* The gap backfill's (daemon/ingest/backfill.c). */
 typedef struct BackfillStats {
         char state[16]; /* "off" (also when empty), "none" (nothing to read), "running", "done" */
@@ -53,51 +105,33 @@ typedef struct BackfillStats {
         IngestStats ingest;         /* records: backfill_records; outcomes[STORED]: _denials */
 } BackfillStats;
 
-typedef struct Stats {
-        uint64_t records_received;  /* lines / datagrams read */
-        uint64_t records_malformed; /* the source's: truncated, not from the kernel, over-long */
-        IngestStats ingest;         /* the input's parse and assembly (malformed, unstamped, ...) */
-        uint64_t denials_seen;      /* verdict records in assembled events */
-        uint64_t denials_filtered;  /* not a container denial: dropped by the scope filter */
-        uint64_t denials_stored;    /* committed to the database */
-        uint64_t denials_duplicate; /* already in the database (same node, time, serial, seq) */
-        uint64_t denials_coalesced; /* folded into a storm's summary row instead of a row */
-        uint64_t denials_expired;   /* older than [Retention] MaxAge=: not stored */
-        uint64_t store_errors;      /* writes or commits that failed */
-        uint64_t denials_unstored;  /* denials lost with them */
-        uint64_t netlink_enobufs;   /* times the kernel said ENOBUFS */
-        uint64_t netlink_dropped;   /* datagrams the socket reported dropped (SO_MEMINFO) */
-        uint64_t serials_missed;    /* audit serials never received on the netlink socket */
-        uint64_t tail_subscribers;  /* current */
-        uint64_t clients;           /* current connections */
-        uint64_t clients_cut;       /* closed: unsent output over its bounds, or stalled */
-        uint64_t clients_timed_out; /* closed: a request not completed in time */
-        uint64_t clients_evicted;   /* closed for a newcomer: all connections were taken */
-        uint64_t clients_refused;   /* closed at accept: every connection was busy */
-        uint64_t clients_unsent_bytes; /* replies queued for clients now, not yet sent */
-        uint64_t journal_forwarded;    /* denials sent to the journal ([Journal] ForwardDenials=) */
-        uint64_t journal_failed;       /* denials dropped: our queue full, or journald not there */
-        uint64_t journal_queued;       /* current: denials waiting for journald to take them */
-        bool store_failing;            /* the last write to the store failed */
-        bool store_damaged; /* SQLite said the file is corrupt: no more writes (not shown) */
-        int64_t store_failing_since_ms;
-        char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
-        uint64_t registry_containers;            /* containers the registry holds in memory */
-        uint64_t proc_scans;                     /* /proc scans done (0: ProcScan=no) */
-        uint64_t proc_containers;                /* containers the last scan saw */
-        EngineStats engines[STATS_ENGINES_MAX];
-        size_t n_engines;
-        bool input_eof;         /* a file / stdin input reached its end */
-        BackfillStats backfill; /* written by the gap backfill only */
-        char input[64];         /* "netlink", "file", "stdin" */
-        int64_t started_ms;
-
-        uint64_t loss_windows; /* windows so far; the newest is windows[(n - 1) % MAX] */
+/* The loss ledger: written through stats_add_loss() only (by the source and the pipeline). */
+typedef struct LossLedger {
+        uint64_t netlink_dropped;  /* datagrams the socket reported dropped (SO_MEMINFO) */
+        uint64_t serials_missed;   /* audit serials never received on the netlink socket */
+        uint64_t denials_unstored; /* denials lost with failed writes */
+        uint64_t loss_windows;     /* windows so far; the newest is windows[(n - 1) % MAX] */
         LossWindow windows[STATS_LOSS_WINDOWS_MAX];
         bool window_open;
         /* Called after each loss is added (the manager arms the timer that closes windows). */
         void (*on_loss)(void *userdata);
         void *on_loss_userdata;
+} LossLedger;
+
+typedef struct Stats {
+        SourceStats source;
+        IngestStats ingest; /* the live input's parse and assembly (malformed, unstamped, ...) */
+        PipelineStats pipeline;
+        LossLedger losses;
+        ApiStats api;
+        JournalStats journal;
+        ProcScanStats proc_scan;
+        EngineStats engines[STATS_ENGINES_MAX]; /* one block per engine client */
+        size_t n_engines;
+        BackfillStats backfill;
+        uint64_t registry_containers; /* containers the registry holds in memory: set by the
+                                       * Stats method on its own copy */
+        int64_t started_ms;           /* the manager's */
 } Stats;
 
 /* At least this many audit events were lost: the larger of the socket's drops and the missing
@@ -105,12 +139,13 @@ typedef struct Stats {
  * of an event whose other records arrived is not a missing serial, a serial lost by the kernel
  * is not a drop), plus the denials that could not be stored. */
 uint64_t stats_events_lost(const Stats *s);
+uint64_t loss_ledger_events_lost(const LossLedger *l);
 
 /* Counts n losses of one kind that happened between since_ms and until_ms (wall clock), at
  * now_usec (monotonic), into the counters and the open window (opening one, and logging it, when
  * none is). detail (may be NULL) says more in the log. */
-void stats_add_loss(Stats *s, LossKind kind, uint64_t n, int64_t since_ms, int64_t until_ms,
+void stats_add_loss(LossLedger *s, LossKind kind, uint64_t n, int64_t since_ms, int64_t until_ms,
                     uint64_t now_usec, const char *detail);
 /* Closes the open window once it has been quiet for STATS_LOSS_QUIET_USEC, logging its summary.
  * Returns when to look again (monotonic usec), UINT64_MAX when no window is open. */
-uint64_t stats_close_loss_window(Stats *s, uint64_t now_usec);
+uint64_t stats_close_loss_window(LossLedger *s, uint64_t now_usec);

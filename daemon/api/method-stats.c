@@ -18,8 +18,10 @@ void method_stats(Connection *c, json_object *params) {
                 connection_send_store_error(c, r);
                 return;
         }
-        ctx->stats->registry_containers = registry_size(ctx->registry);
-        if (stats_reply_to_json(ctx->stats, &counts, &p) < 0)
+        /* the registry's count at this moment, on a copy: the method writes no one's counters */
+        Stats snapshot = *ctx->stats;
+        snapshot.registry_containers = registry_size(ctx->registry);
+        if (stats_reply_to_json(&snapshot, &counts, &p) < 0)
                 p = NULL;
         connection_reply(c, p, false);
 }

@@ -30,8 +30,8 @@ typedef struct Connection Connection;
 /* What the methods work on, owned by the server (the pointers are borrowed). */
 typedef struct MethodContext {
         Store *store;
-        Registry *registry; /* may be NULL: Containers lists nothing */
-        Stats *stats;
+        Registry *registry;                    /* may be NULL: Containers lists nothing */
+        const Stats *stats;                    /* read: the Stats method */
         server_new_importer_func new_importer; /* NULL: Import is not offered */
         void *importer_userdata;
         unsigned n_imports; /* imports running now, bounded by SERVER_IMPORTS_MAX */

@@ -99,7 +99,7 @@ struct Server {
         gid_t access_gid;
         const Method *methods; /* ended by a zero entry */
         MethodContext context; /* what the methods work on */
-        Stats *stats;
+        ApiStats *api;         /* its own block of the daemon's Stats */
         ServerCounters counters;
         Connection *connections;
         unsigned n_connections, n_subscribers;
@@ -136,13 +136,13 @@ void server_set_output_total_max(Server *s, size_t bytes) {
 
 /* The one place where the transport writes Stats: after every change of what it counts. */
 static void server_publish_stats(Server *s) {
-        s->stats->clients = s->n_connections;
-        s->stats->tail_subscribers = s->n_subscribers;
-        s->stats->clients_unsent_bytes = s->unsent_total;
-        s->stats->clients_cut = s->counters.cut;
-        s->stats->clients_timed_out = s->counters.timed_out;
-        s->stats->clients_evicted = s->counters.evicted;
-        s->stats->clients_refused = s->counters.refused;
+        s->api->clients = s->n_connections;
+        s->api->tail_subscribers = s->n_subscribers;
+        s->api->clients_unsent_bytes = s->unsent_total;
+        s->api->clients_cut = s->counters.cut;
+        s->api->clients_timed_out = s->counters.timed_out;
+        s->api->clients_evicted = s->counters.evicted;
+        s->api->clients_refused = s->counters.refused;
 }
 
 /* Counts one closing for a reason of ServerCounters (a member of s->counters). */
@@ -756,13 +756,13 @@ int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access
         s->access_gid = access_gid;
         s->methods = api_methods;
         s->context = (MethodContext){.store = store, .stats = stats};
-        s->stats = stats;
+        s->api = &stats->api;
         /* Stats outlives a server: its totals go on from where they are. */
         s->counters = (ServerCounters){
-                .cut = stats->clients_cut,
-                .timed_out = stats->clients_timed_out,
-                .evicted = stats->clients_evicted,
-                .refused = stats->clients_refused,
+                .cut = stats->api.clients_cut,
+                .timed_out = stats->api.clients_timed_out,
+                .evicted = stats->api.clients_evicted,
+                .refused = stats->api.clients_refused,
         };
         s->idle_usec = SERVER_IDLE_USEC;
         s->request_usec = SERVER_REQUEST_USEC;

@@ -44,8 +44,8 @@ typedef struct Server Server;
 /* listen_fd: a listening socket (socket activation; the server owns it on success) or -1 to
  * create one at socket_path (mode 0660, group access_gid; a stale socket is replaced, a live one
  * or a non-socket refused with -EADDRINUSE / -EEXIST; removed again by server_free()).
- * access_gid: (gid_t) -1 for root only. stats->clients and stats->tail_subscribers are kept
- * current by the server. */
+ * access_gid: (gid_t) -1 for root only. stats: the server writes its own block (stats->api:
+ * clients, tail subscribers, ...) and reads the rest for the Stats method. */
 int server_new(sd_event *e, int listen_fd, const char *socket_path, gid_t access_gid, Store *store,
                Stats *stats, Server **ret);
 Server *server_free(Server *s);

@@ -33,7 +33,7 @@ static int window_to_json(const LossWindow *w, bool open, json_object **ret) {
 }
 
 /* The recent windows, oldest first. */
-static int windows_to_json(const Stats *s, json_object **ret) {
+static int windows_to_json(const LossLedger *s, json_object **ret) {
         uint64_t n = MIN(s->loss_windows, (uint64_t) STATS_LOSS_WINDOWS_MAX);
         _cleanup_(json_object_putp) json_object *a = json_object_new_array();
 
@@ -105,63 +105,65 @@ static int backfill_to_json(const BackfillStats *b, json_object *o) {
 
 /* store_failing, store_error, store_failing_since: the last two null unless failing. */
 static int store_state_to_json(const Stats *s, json_object *o) {
-        char error[sizeof(s->store_error) + 1];
+        char error[sizeof(s->pipeline.store_error) + 1];
 
-        snprintf(error, sizeof(error), "%.*s", (int) sizeof(s->store_error), s->store_error);
-        if (json_add_bool(o, "store_failing", s->store_failing) < 0 ||
-            json_add_string(o, "store_error", s->store_failing ? error : NULL) < 0 ||
-            (s->store_failing ? json_add_time(o, "store_failing_since", s->store_failing_since_ms)
-                              : json_add_nullable(o, "store_failing_since", NULL)) < 0)
+        snprintf(error, sizeof(error), "%.*s", (int) sizeof(s->pipeline.store_error),
+                 s->pipeline.store_error);
+        if (json_add_bool(o, "store_failing", s->pipeline.store_failing) < 0 ||
+            json_add_string(o, "store_error", s->pipeline.store_failing ? error : NULL) < 0 ||
+            (s->pipeline.store_failing
+                     ? json_add_time(o, "store_failing_since", s->pipeline.store_failing_since_ms)
+                     : json_add_nullable(o, "store_failing_since", NULL)) < 0)
                 return -ENOMEM;
         return 0;
 }
 
 int stats_to_json(const Stats *s, json_object **ret) {
         const JsonCounter counters[] = {
-                {"records_received", s->records_received},
-                {"records_malformed", s->records_malformed + s->ingest.malformed},
+                {"records_received", s->source.records_received},
+                {"records_malformed", s->source.records_malformed + s->ingest.malformed},
                 {"records_unstamped", s->ingest.unstamped},
                 {"records_ignored", s->ingest.ignored},
-                {"denials_seen", s->denials_seen},
-                {"denials_filtered", s->denials_filtered},
-                {"denials_stored", s->denials_stored},
-                {"denials_duplicate", s->denials_duplicate},
-                {"denials_coalesced", s->denials_coalesced},
-                {"denials_expired", s->denials_expired},
-                {"store_errors", s->store_errors},
+                {"denials_seen", s->pipeline.denials_seen},
+                {"denials_filtered", s->pipeline.denials_filtered},
+                {"denials_stored", s->pipeline.denials_stored},
+                {"denials_duplicate", s->pipeline.denials_duplicate},
+                {"denials_coalesced", s->pipeline.denials_coalesced},
+                {"denials_expired", s->pipeline.denials_expired},
+                {"store_errors", s->pipeline.store_errors},
                 {"events_lost", stats_events_lost(s)},
-                {"netlink_enobufs", s->netlink_enobufs},
-                {"netlink_dropped", s->netlink_dropped},
-                {"serials_missed", s->serials_missed},
-                {"denials_unstored", s->denials_unstored},
+                {"netlink_enobufs", s->source.netlink_enobufs},
+                {"netlink_dropped", s->losses.netlink_dropped},
+                {"serials_missed", s->losses.serials_missed},
+                {"denials_unstored", s->losses.denials_unstored},
                 {"events_evicted", s->ingest.evicted},
-                {"tail_subscribers", s->tail_subscribers},
-                {"clients", s->clients},
-                {"clients_cut", s->clients_cut},
-                {"clients_timed_out", s->clients_timed_out},
-                {"clients_evicted", s->clients_evicted},
-                {"clients_refused", s->clients_refused},
-                {"clients_unsent_bytes", s->clients_unsent_bytes},
-                {"journal_forwarded", s->journal_forwarded},
-                {"journal_failed", s->journal_failed},
-                {"journal_queued", s->journal_queued},
+                {"tail_subscribers", s->api.tail_subscribers},
+                {"clients", s->api.clients},
+                {"clients_cut", s->api.clients_cut},
+                {"clients_timed_out", s->api.clients_timed_out},
+                {"clients_evicted", s->api.clients_evicted},
+                {"clients_refused", s->api.clients_refused},
+                {"clients_unsent_bytes", s->api.clients_unsent_bytes},
+                {"journal_forwarded", s->journal.journal_forwarded},
+                {"journal_failed", s->journal.journal_failed},
+                {"journal_queued", s->journal.journal_queued},
                 {"registry_containers", s->registry_containers},
-                {"proc_scans", s->proc_scans},
-                {"proc_containers", s->proc_containers},
+                {"proc_scans", s->proc_scan.proc_scans},
+                {"proc_containers", s->proc_scan.proc_containers},
         };
-        char input[sizeof(s->input) + 1];
+        char input[sizeof(s->source.input) + 1];
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         json_object *losses, *engines;
 
         if (!o || json_add_counters(o, counters, ELEMENTSOF(counters)) < 0)
                 return -ENOMEM;
-        snprintf(input, sizeof(input), "%.*s", (int) sizeof(s->input), s->input);
+        snprintf(input, sizeof(input), "%.*s", (int) sizeof(s->source.input), s->source.input);
         if (json_add_string(o, "input", input) < 0 ||
-            json_add_bool(o, "input_eof", s->input_eof) < 0 ||
+            json_add_bool(o, "input_eof", s->source.input_eof) < 0 ||
             json_add_time(o, "started", s->started_ms) < 0 ||
             backfill_to_json(&s->backfill, o) < 0 || store_state_to_json(s, o) < 0 ||
-            json_add_uint64(o, "loss_windows", s->loss_windows) < 0 ||
-            windows_to_json(s, &losses) < 0 || json_add(o, "losses", losses) < 0 ||
+            json_add_uint64(o, "loss_windows", s->losses.loss_windows) < 0 ||
+            windows_to_json(&s->losses, &losses) < 0 || json_add(o, "losses", losses) < 0 ||
             engines_to_json(s, &engines) < 0 || json_add(o, "engines", engines) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);

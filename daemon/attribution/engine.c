@@ -750,6 +750,11 @@ bool engine_is_connected(const Engine *e) {
         return e && e->connected;
 }
 
+void engine_stats_disabled(EngineStats *stats, const char *name) {
+        *stats = (EngineStats){.state = "disabled"};
+        snprintf(stats->name, sizeof(stats->name), "%s", name);
+}
+
 const char *engine_name(const Engine *e) {
         return e ? e->recorded : NULL;
 }

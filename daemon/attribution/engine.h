@@ -29,6 +29,8 @@ typedef struct Engine Engine;
 int engine_new(sd_event *event, const char *name, const char *socket_path, Registry *registry,
                EngineStats *stats, Engine **ret);
 Engine *engine_free(Engine *e);
+/* An engine not configured (its socket setting is empty): its slot in stats says so. */
+void engine_stats_disabled(EngineStats *stats, const char *name);
 
 /* The engine's event stream is open: its containers' lifetimes are being followed. */
 bool engine_is_connected(const Engine *e);

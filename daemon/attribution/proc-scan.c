@@ -46,7 +46,7 @@ struct ProcScan {
         sd_event_source *timer;
         char *proc_root;
         Registry *registry;
-        Stats *stats;
+        ProcScanStats *stats;
         proc_scan_followed_cb followed;
         void *userdata;
         int64_t boot_ms;
@@ -228,7 +228,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int proc_scan_new(sd_event *event, const char *proc_root, Registry *registry, Stats *stats,
+int proc_scan_new(sd_event *event, const char *proc_root, Registry *registry, ProcScanStats *stats,
                   proc_scan_followed_cb followed, void *userdata, ProcScan **ret) {
         ProcScan *p;
         int r;

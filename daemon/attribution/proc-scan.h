@@ -26,7 +26,7 @@ typedef bool (*proc_scan_followed_cb)(const char *engine, void *userdata);
 
 /* event may be NULL: no timer, scans run by proc_scan_run() only (tests, benchmarks).
  * proc_root is "/proc" except in tests. registry and stats are borrowed. */
-int proc_scan_new(sd_event *event, const char *proc_root, Registry *registry, Stats *stats,
+int proc_scan_new(sd_event *event, const char *proc_root, Registry *registry, ProcScanStats *stats,
                   proc_scan_followed_cb followed, void *userdata, ProcScan **ret);
 ProcScan *proc_scan_free(ProcScan *p);
 

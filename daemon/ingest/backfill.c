@@ -36,7 +36,7 @@
 
 struct Backfill {
         sd_event *event;
-        Stats *stats;
+        SourceStats *stats;
         source_line_cb cb;
         void (*done)(void *userdata);
         void *userdata;
@@ -51,7 +51,8 @@ struct Backfill {
         Ingest *ingest;
         DenialSink sink;
         BackfillStats *gap;
-        Stats source_stats; /* its file sources' counters (lines, over-long ones): not shown */
+        SourceStats
+                source_stats; /* its file sources' counters (lines, over-long ones): not shown */
         char *audit_log;
 };
 
@@ -215,7 +216,7 @@ static int backfill_open(sd_event *e, char *const *paths, Backfill **ret) {
         return 0;
 }
 
-int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb cb,
+int backfill_new(sd_event *e, char *const *paths, SourceStats *stats, source_line_cb cb,
                  void (*done)(void *userdata), void *userdata, Backfill **ret) {
         Backfill *b;
         int r;
@@ -264,10 +265,12 @@ int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t unt
         char since[32];
         int r, n;
 
-        if (!e || !audit_log || !store || !sink || !sink->commit || !stats || !ret)
+        if (!e || !store || !sink || !sink->commit || !stats || !ret)
                 return -EINVAL;
         *ret = NULL;
         snprintf(stats->state, sizeof(stats->state), "off");
+        if (!audit_log)
+                return 0; /* AuditLog= is empty */
         r = store_counts(store, &counts);
         if (r < 0)
                 return log_warning_errno(r, "Gap backfill: cannot read the store: %m");

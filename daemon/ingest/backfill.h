@@ -38,7 +38,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
  * in order, handing each line to cb; done is called once after the last one (also when none
  * could be opened). Files that cannot be opened are skipped and logged. stats: the lines and
  * over-long lines of the backfill itself (not the daemon's input counters). */
-int backfill_new(sd_event *e, char *const *paths, Stats *stats, source_line_cb cb,
+int backfill_new(sd_event *e, char *const *paths, SourceStats *stats, source_line_cb cb,
                  void (*done)(void *userdata), void *userdata, Backfill **ret);
 Backfill *backfill_free(Backfill *b);
 
@@ -47,7 +47,7 @@ Backfill *backfill_free(Backfill *b);
  * kernel sends us everything), through an Ingest in position mode into sink. The store ignores
  * what it has already, so the overlap costs nothing but time. At the end the sink commits and
  * the log says what was added. *ret is NULL when there is nothing to read (stats says why);
- * errors are logged. stats: this backfill's own block. */
+ * errors are logged. audit_log NULL: no backfill ("off"). stats: this backfill's own block. */
 int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t until_ms,
                    const DenialSink *sink, BackfillStats *stats, Backfill **ret);
 size_t backfill_files_opened(const Backfill *b);

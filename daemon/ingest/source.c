@@ -94,7 +94,8 @@ struct Source {
         sd_event_source *event_source;
         int fd;
         bool own_fd;
-        Stats *stats;
+        SourceStats *stats; /* its own counters */
+        LossLedger *losses; /* netlink: dropped records and missing serials */
         source_line_cb line_cb;
         void *userdata; /* line_cb's */
         source_eof_cb eof_cb;
@@ -143,7 +144,7 @@ Source *source_free(Source *s) {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Source *, source_free);
 
-static Source *source_alloc(sd_event *e, SourceKind kind, Stats *stats, source_line_cb cb,
+static Source *source_alloc(sd_event *e, SourceKind kind, SourceStats *stats, source_line_cb cb,
                             void *userdata, source_eof_cb eof, void *eof_userdata) {
         Source *s = calloc(1, sizeof(*s));
 
@@ -160,7 +161,7 @@ static Source *source_alloc(sd_event *e, SourceKind kind, Stats *stats, source_l
         return s;
 }
 
-static void stats_set_input(Stats *stats, const char *input) {
+static void stats_set_input(SourceStats *stats, const char *input) {
         snprintf(stats->input, sizeof(stats->input), "%s", input);
 }
 
@@ -191,7 +192,7 @@ static void netlink_update_drops(Source *s, uint32_t cumulative) {
 
         s->drops_seen = cumulative;
         if (delta > 0)
-                stats_add_loss(s->stats, LOSS_SOCKET_DROPPED, delta, s->drops_seen_ms, now_ms,
+                stats_add_loss(s->losses, LOSS_SOCKET_DROPPED, delta, s->drops_seen_ms, now_ms,
                                clock_usec(CLOCK_MONOTONIC), "the daemon did not read fast enough");
         s->drops_seen_ms = now_ms;
 }
@@ -202,7 +203,7 @@ static void netlink_on_gap(uint64_t count, uint32_t first, uint32_t last, int64_
         char detail[96];
 
         snprintf(detail, sizeof(detail), "audit serials %" PRIu32 "..%" PRIu32, first, last);
-        stats_add_loss(s->stats, LOSS_SERIAL_MISSED, count, since_ms, until_ms,
+        stats_add_loss(s->losses, LOSS_SERIAL_MISSED, count, since_ms, until_ms,
                        clock_usec(CLOCK_MONOTONIC), detail);
 }
 
@@ -359,7 +360,7 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                                 else {
                                         /* at least one; the true number is unknown */
                                         int64_t now_ms = now_realtime_ms();
-                                        stats_add_loss(s->stats, LOSS_SOCKET_DROPPED, 1,
+                                        stats_add_loss(s->losses, LOSS_SOCKET_DROPPED, 1,
                                                        s->drops_seen_ms, now_ms,
                                                        clock_usec(CLOCK_MONOTONIC),
                                                        "ENOBUFS; the number is not known");
@@ -448,13 +449,13 @@ static void netlink_setup_buffers(int fd, bool passed) {
                             "counted by ENOBUFS only");
 }
 
-int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, void *userdata,
-                       Source **ret) {
+int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *losses,
+                       source_line_cb cb, void *userdata, Source **ret) {
         _cleanup_(source_freep) Source *s = NULL;
         _cleanup_(closep) int owned = -EBADF;
         int r;
 
-        if (!e || !stats || !cb || !ret)
+        if (!e || !stats || !losses || !cb || !ret)
                 return -EINVAL;
 
         if (fd >= 0) {
@@ -484,6 +485,7 @@ int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, voi
         s = source_alloc(e, SOURCE_NETLINK, stats, cb, userdata, NULL, NULL);
         if (!s)
                 return -ENOMEM;
+        s->losses = losses;
         s->datagram = malloc(SOURCE_DATAGRAM_MAX);
         s->line = malloc(SOURCE_PREFIX_MAX + SOURCE_LINE_MAX);
         if (!s->datagram || !s->line)
@@ -596,7 +598,7 @@ static int file_on_io(sd_event_source *es, int fd, uint32_t revents, void *userd
 }
 
 /* fd: ours to close (own) or not; on failure it is left open. */
-static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, source_line_cb cb,
+static int source_new_from_fd(sd_event *e, int fd, bool own, SourceStats *stats, source_line_cb cb,
                               void *userdata, source_eof_cb eof, void *eof_userdata, Source **ret) {
         _cleanup_(source_freep) Source *s = NULL;
         struct stat st;
@@ -659,8 +661,8 @@ static int source_new_from_fd(sd_event *e, int fd, bool own, Stats *stats, sourc
         return 0;
 }
 
-int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb, void *userdata,
-                    source_eof_cb eof, void *eof_userdata, Source **ret) {
+int source_new_file(sd_event *e, const char *path, SourceStats *stats, source_line_cb cb,
+                    void *userdata, source_eof_cb eof, void *eof_userdata, Source **ret) {
         _cleanup_(closep) int fd = -EBADF;
         bool is_stdin;
         int r;
@@ -684,7 +686,7 @@ int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb 
         return 0;
 }
 
-int source_new_file_fd(sd_event *e, int fd, Stats *stats, source_line_cb cb, void *userdata,
+int source_new_file_fd(sd_event *e, int fd, SourceStats *stats, source_line_cb cb, void *userdata,
                        source_eof_cb eof, void *eof_userdata, Source **ret) {
         int r;
 

@@ -24,16 +24,18 @@ typedef int (*source_line_cb)(const char *line, size_t len, void *userdata);
 /* Called once when a file or stdin input reaches its end. */
 typedef void (*source_eof_cb)(void *userdata);
 
-/* fd: an already bound audit netlink socket (socket activation), or -1 to open and bind one.
+/* stats: the source's own counters; losses (netlink only): where dropped records and missing
+ * serials are counted. fd: an already bound audit netlink socket (socket activation), or -1 to
+ * open and bind one.
  * Needs CAP_AUDIT_READ to bind. */
-int source_new_netlink(sd_event *e, int fd, Stats *stats, source_line_cb cb, void *userdata,
-                       Source **ret);
+int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *losses,
+                       source_line_cb cb, void *userdata, Source **ret);
 /* path: a file, or "-" for stdin. Lines go to cb (with userdata), the end to eof (may be NULL;
  * with eof_userdata): the reader of the lines and the owner of the input's life need not be the
  * same object. */
-int source_new_file(sd_event *e, const char *path, Stats *stats, source_line_cb cb, void *userdata,
-                    source_eof_cb eof, void *eof_userdata, Source **ret);
+int source_new_file(sd_event *e, const char *path, SourceStats *stats, source_line_cb cb,
+                    void *userdata, source_eof_cb eof, void *eof_userdata, Source **ret);
 /* An open file (read from its current offset); the source owns fd on success. */
-int source_new_file_fd(sd_event *e, int fd, Stats *stats, source_line_cb cb, void *userdata,
+int source_new_file_fd(sd_event *e, int fd, SourceStats *stats, source_line_cb cb, void *userdata,
                        source_eof_cb eof, void *eof_userdata, Source **ret);
 Source *source_free(Source *s);

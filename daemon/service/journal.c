@@ -59,7 +59,7 @@ struct JournalWriter {
         sd_event_source *io;    /* EPOLLOUT, enabled while the queue is not empty ... */
         sd_event_source *retry; /* ... unless backing off: see on_writable() */
         bool backing_off;
-        Stats *stats;
+        JournalStats *stats;
         QueuedEntry *head, *tail;
         size_t n_queued, queued_bytes;
         uint64_t failed_unlogged;
@@ -624,7 +624,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int journal_writer_attach_event(JournalWriter *w, sd_event *e, Stats *stats) {
+int journal_writer_attach_event(JournalWriter *w, sd_event *e, JournalStats *stats) {
         int r;
 
         if (!w || !e || w->io)

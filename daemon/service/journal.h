@@ -93,7 +93,7 @@ int journal_writer_send_denial(JournalWriter *w, const Denial *d);
  * writer's queue and go out in order when its socket has room. stats (may be NULL; must
  * outlive the writer) gets journal_forwarded (taken by journald), journal_failed (dropped:
  * queue full, journald not there) and journal_queued (waiting now). */
-int journal_writer_attach_event(JournalWriter *w, sd_event *e, Stats *stats);
+int journal_writer_attach_event(JournalWriter *w, sd_event *e, JournalStats *stats);
 /* Sends or queues a copy of e; never blocks. 0 when sent or queued; negative errno when the
  * entry was dropped (counted, and logged at most once per JOURNAL_FAILURE_LOG_INTERVAL_USEC). */
 int journal_writer_submit(JournalWriter *w, const JournalEntry *e);

@@ -22,7 +22,7 @@
 struct RetentionPacer {
         Store *store;
         const Config *config;
-        const Stats *stats;
+        const PipelineStats *stats; /* the pipeline's: is the store damaged? */
         sd_event_source *timer;
         unsigned rows; /* per step, adapted so that a step takes about its target */
         uint64_t removed, steps, longest_usec; /* this run */
@@ -91,7 +91,7 @@ void retention_pacer_restart(RetentionPacer *p) {
         (void) sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
 }
 
-int retention_pacer_new(sd_event *e, Store *store, const Config *config, const Stats *stats,
+int retention_pacer_new(sd_event *e, Store *store, const Config *config, const PipelineStats *stats,
                         RetentionPacer **ret) {
         _cleanup_(retention_pacer_freep) RetentionPacer *p = NULL;
         int r;

@@ -21,10 +21,11 @@ typedef struct RetentionPacer RetentionPacer;
 #define RETENTION_STEP_USEC (10 * 1000)            /* what one step is meant to take */
 #define RETENTION_INTERVAL_USEC (60 * 1000 * 1000) /* checks when there was nothing to do */
 
-/* config: the running configuration (its limits are read at each step); stats: read only, to
- * leave a damaged store alone. All borrowed. The first step is RETENTION_FIRST_USEC away. */
-int retention_pacer_new(sd_event *e, Store *store, const Config *config, const Stats *stats,
-                        RetentionPacer **ret);
+/* config: the running configuration (its limits are read at each step); store_health: the
+ * pipeline's counters, read only, to leave a damaged store alone. All borrowed. The first step
+ * is RETENTION_FIRST_USEC away. */
+int retention_pacer_new(sd_event *e, Store *store, const Config *config,
+                        const PipelineStats *store_health, RetentionPacer **ret);
 RetentionPacer *retention_pacer_free(RetentionPacer *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RetentionPacer *, retention_pacer_free);
 

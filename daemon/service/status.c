@@ -24,8 +24,8 @@ void status_format(const Stats *s, char *buf, size_t n) {
         snprintf(buf, n,
                  "%" PRIu64 " denials stored, %" PRIu64 " filtered, %" PRIu64 " lost; %" PRIu64
                  " records read; %" PRIu64 " clients, %" PRIu64 " tailing.",
-                 s->denials_stored, s->denials_filtered, stats_events_lost(s), s->records_received,
-                 s->clients, s->tail_subscribers);
+                 s->pipeline.denials_stored, s->pipeline.denials_filtered, stats_events_lost(s),
+                 s->source.records_received, s->api.clients, s->api.tail_subscribers);
 }
 
 static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdata) {

@@ -98,7 +98,7 @@ int main(void) {
 
         /* Read them; auditd rotates right after they were opened: what is read is unchanged. */
         Ctx c = {};
-        Stats stats = {};
+        SourceStats stats = {};
         Backfill *b = NULL;
         CHECK_RC(sd_event_new(&c.event), 0);
         CHECK_RC(backfill_new(c.event, files, &stats, on_line, on_done, &c, &b), 0);

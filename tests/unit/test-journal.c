@@ -489,7 +489,7 @@ static void run_queue(size_t pad, long n, size_t queued_min, size_t queued_max) 
         sd_event *e = NULL;
         sd_event_source *rs = NULL;
         JournalWriter *w = NULL;
-        Stats stats = {};
+        JournalStats stats = {};
         Reader rd = {};
         long accepted = 0;
 

@@ -71,7 +71,7 @@ static bool followed(const char *engine, void *userdata) {
 int main(void) {
         Registry *r;
         ProcScan *p;
-        Stats stats = {};
+        ProcScanStats stats = {};
         char btime[64];
         const ContainerInfo *c;
         char buf[64];

@@ -617,7 +617,7 @@ static void test_tail(void) {
         CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), 250);
         json_object_put(r);
         pump(1000);
-        CHECK_RC(stats.tail_subscribers, 1);
+        CHECK_RC(stats.api.tail_subscribers, 1);
 
         /* A new "web" denial does not match; the next "db" one arrives. */
         Denial web = make_denial("web", 16), db = make_denial("db", 16);
@@ -654,9 +654,9 @@ static void test_tail(void) {
 
         /* Leaving unsubscribes. */
         client_close(&t);
-        for (int i = 0; i < 10 && stats.tail_subscribers > 0; i++)
+        for (int i = 0; i < 10 && stats.api.tail_subscribers > 0; i++)
                 pump(10000);
-        CHECK_RC(stats.tail_subscribers, 0);
+        CHECK_RC(stats.api.tail_subscribers, 0);
 }
 
 static void test_slow_subscriber_cut(void) {
@@ -665,16 +665,16 @@ static void test_slow_subscriber_cut(void) {
         client_open(&fast);
         client_send(&slow, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
         client_send(&fast, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
-        for (int i = 0; i < 10 && stats.tail_subscribers < 2; i++)
+        for (int i = 0; i < 10 && stats.api.tail_subscribers < 2; i++)
                 pump(10000);
-        CHECK_RC(stats.tail_subscribers, 2);
+        CHECK_RC(stats.api.tail_subscribers, 2);
 
         /* 64 KiB denials: SERVER_OUTPUT_MAX is reached after ~128 plus what the socket holds.
          * The fast subscriber reads everything; the slow one never reads. */
-        uint64_t cut = stats.clients_cut;
+        uint64_t cut = stats.api.clients_cut;
         size_t received = 0;
         int sent = 0;
-        for (; sent < 2000 && stats.clients_cut == cut; sent++) {
+        for (; sent < 2000 && stats.api.clients_cut == cut; sent++) {
                 Denial d = make_denial("web", 64 * 1024);
                 server_broadcast(server, &d);
                 denial_done(&d);
@@ -683,10 +683,10 @@ static void test_slow_subscriber_cut(void) {
                 json_object_put(r);
                 received++;
         }
-        CHECK_RC(stats.clients_cut, cut + 1);
+        CHECK_RC(stats.api.clients_cut, cut + 1);
         CHECK(sent > SERVER_OUTPUT_MAX / (64 * 1024));
         CHECK_RC(received, (size_t) sent);
-        CHECK_RC(stats.tail_subscribers, 1);
+        CHECK_RC(stats.api.tail_subscribers, 1);
 
         /* The slow one finds its stream ended after what the socket held. */
         json_object *o;
@@ -718,7 +718,7 @@ static void test_subscriber_limit(void) {
         /* sd_event_run() dispatches one source per call: enough rounds for every client. */
         for (int i = 0; i < 20 * (int) ELEMENTSOF(c); i++)
                 pump(1000);
-        CHECK_RC(stats.tail_subscribers, SERVER_SUBSCRIBERS_MAX);
+        CHECK_RC(stats.api.tail_subscribers, SERVER_SUBSCRIBERS_MAX);
         /* Exactly one was refused, with the bound in the error. */
         size_t refused = 0;
         for (size_t i = 0; i < ELEMENTSOF(c); i++) {
@@ -734,33 +734,33 @@ static void test_subscriber_limit(void) {
         CHECK_RC(refused, 1);
         for (size_t i = 0; i < ELEMENTSOF(c); i++)
                 client_close(&c[i]);
-        for (int i = 0; i < 2000 && stats.clients > 0; i++)
+        for (int i = 0; i < 2000 && stats.api.clients > 0; i++)
                 pump(10000);
-        CHECK_RC(stats.tail_subscribers, 0);
-        CHECK_RC(stats.clients, 0);
+        CHECK_RC(stats.api.tail_subscribers, 0);
+        CHECK_RC(stats.api.clients, 0);
 }
 
 static void close_all(Client *c, size_t n) {
         for (size_t i = 0; i < n; i++)
                 client_close(&c[i]);
-        for (int i = 0; i < 5000 && stats.clients > 0; i++)
+        for (int i = 0; i < 5000 && stats.api.clients > 0; i++)
                 pump(10000);
-        CHECK_RC(stats.clients, 0);
+        CHECK_RC(stats.api.clients, 0);
 }
 
 static void test_connection_limit(void) {
         static Client c[SERVER_CONNECTIONS_MAX + 1];
-        uint64_t evicted = stats.clients_evicted, refused = stats.clients_refused;
+        uint64_t evicted = stats.api.clients_evicted, refused = stats.api.clients_refused;
 
         for (size_t i = 0; i < SERVER_CONNECTIONS_MAX; i++) {
                 client_open(&c[i]);
                 /* accepted one by one, so that the first is the oldest */
-                for (int k = 0; k < 100 && stats.clients <= i; k++)
+                for (int k = 0; k < 100 && stats.api.clients <= i; k++)
                         pump(1000);
                 if (i == 0)
                         pump(2000); /* and older by a clock tick at least */
         }
-        CHECK_RC(stats.clients, SERVER_CONNECTIONS_MAX);
+        CHECK_RC(stats.api.clients, SERVER_CONNECTIONS_MAX);
 
         /* All taken by idle connections: a newcomer is served all the same, and the one idle
          * the longest made room for it. */
@@ -769,9 +769,9 @@ static void test_connection_limit(void) {
                                      "{\"method\":\"org.varlink.service.GetInfo\"}");
         CHECK(!has(r, "error"));
         json_object_put(r);
-        CHECK_RC(stats.clients_evicted, evicted + 1);
-        CHECK_RC(stats.clients_refused, refused);
-        CHECK_RC(stats.clients, SERVER_CONNECTIONS_MAX);
+        CHECK_RC(stats.api.clients_evicted, evicted + 1);
+        CHECK_RC(stats.api.clients_refused, refused);
+        CHECK_RC(stats.api.clients, SERVER_CONNECTIONS_MAX);
         client_expect_eof(&c[0]);
         /* one that was used recently stays */
         call_ok(&c[1], GET_INFO);
@@ -780,7 +780,7 @@ static void test_connection_limit(void) {
         client_open(&c[0]);
         call_ok(&c[0], GET_INFO);
         client_expect_eof(&c[2]);
-        CHECK_RC(stats.clients_evicted, evicted + 2);
+        CHECK_RC(stats.api.clients_evicted, evicted + 2);
         close_all(c, ELEMENTSOF(c));
 
         /* All taken by connections each in the middle of a request: none may go, the newcomer is
@@ -789,18 +789,18 @@ static void test_connection_limit(void) {
                 client_open(&c[i]);
                 client_send_raw(&c[i], "{", 1);
         }
-        for (int i = 0; i < 5000 && stats.clients < SERVER_CONNECTIONS_MAX; i++)
+        for (int i = 0; i < 5000 && stats.api.clients < SERVER_CONNECTIONS_MAX; i++)
                 pump(10000);
         drain();
         client_open(&c[SERVER_CONNECTIONS_MAX]);
         client_expect_eof(&c[SERVER_CONNECTIONS_MAX]);
-        CHECK_RC(stats.clients_refused, refused + 1);
+        CHECK_RC(stats.api.clients_refused, refused + 1);
         close_all(c, ELEMENTSOF(c));
 }
 
 /* A request begun must end in time; trickling bytes does not keep a connection alive. */
 static void test_request_timeout(void) {
-        uint64_t timed_out = stats.clients_timed_out;
+        uint64_t timed_out = stats.api.clients_timed_out;
         Client c;
 
         server_set_request_usec(server, 200000);
@@ -813,7 +813,7 @@ static void test_request_timeout(void) {
         expect_error(r, "io.avcwatch.InvalidRequest", NULL, NULL);
         client_expect_eof(&c);
         client_close(&c);
-        CHECK_RC(stats.clients_timed_out, timed_out + 1);
+        CHECK_RC(stats.api.clients_timed_out, timed_out + 1);
 
         client_open(&c);
         start = now_ms();
@@ -828,7 +828,7 @@ static void test_request_timeout(void) {
         client_expect_eof(&c);
         CHECK(now_ms() - start < 2000);
         client_close(&c);
-        CHECK_RC(stats.clients_timed_out, timed_out + 2);
+        CHECK_RC(stats.api.clients_timed_out, timed_out + 2);
 
         /* In pieces, but in time: a request like any other. */
         client_open(&c);
@@ -844,7 +844,7 @@ static void test_request_timeout(void) {
  * requests wait unread), others are served meanwhile, and it is cut once its output stalls. */
 static void test_non_reader(void) {
         static char calls[200 * 64];
-        uint64_t cut = stats.clients_cut;
+        uint64_t cut = stats.api.clients_cut;
         size_t n = 0;
         Client slow, other;
 
@@ -859,23 +859,23 @@ static void test_non_reader(void) {
         }
         int64_t start = now_ms(); /* its output stalls after this */
         client_send_raw(&slow, calls, n);
-        for (int i = 0; i < 200 && stats.clients_unsent_bytes == 0; i++)
+        for (int i = 0; i < 200 && stats.api.clients_unsent_bytes == 0; i++)
                 pump(10000);
         for (int i = 0; i < 50; i++)
                 pump(1000);
         /* Each reply is ~250 denials; only the first few were made before the pause. */
-        CHECK(stats.clients_unsent_bytes > 0);
-        CHECK(stats.clients_unsent_bytes <= SERVER_OUTPUT_PAUSE + 1024 * 1024);
+        CHECK(stats.api.clients_unsent_bytes > 0);
+        CHECK(stats.api.clients_unsent_bytes <= SERVER_OUTPUT_PAUSE + 1024 * 1024);
 
         json_object *r = client_call(&other, "{\"method\":\"io.avcwatch.Stats\"}");
         CHECK(!has(r, "error"));
         json_object_put(r);
 
-        for (int i = 0; i < 300 && stats.clients_cut == cut; i++)
+        for (int i = 0; i < 300 && stats.api.clients_cut == cut; i++)
                 pump(10000);
-        CHECK_RC(stats.clients_cut, cut + 1);
+        CHECK_RC(stats.api.clients_cut, cut + 1);
         CHECK(now_ms() - start >= 490);
-        CHECK_RC(stats.clients_unsent_bytes, 0);
+        CHECK_RC(stats.api.clients_unsent_bytes, 0);
         /* it gets what the socket held, then the end */
         json_object *o;
         int replies = 0;
@@ -895,7 +895,7 @@ static void test_non_reader(void) {
  * (the biggest holder goes), and a stalled one goes after the stall time even when small. */
 static void test_stalled_subscribers(void) {
         Client t[3], live;
-        uint64_t cut = stats.clients_cut;
+        uint64_t cut = stats.api.clients_cut;
         const size_t total_max = 2 * 1024 * 1024;
 
         server_set_output_total_max(server, total_max);
@@ -905,15 +905,15 @@ static void test_stalled_subscribers(void) {
         }
         client_open(&live);
         client_send(&live, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
-        for (int i = 0; i < 100 && stats.tail_subscribers < 4; i++)
+        for (int i = 0; i < 100 && stats.api.tail_subscribers < 4; i++)
                 pump(1000);
-        CHECK_RC(stats.tail_subscribers, 4);
+        CHECK_RC(stats.api.tail_subscribers, 4);
 
-        for (int i = 0; i < 200 && stats.clients_cut < cut + 3; i++) {
+        for (int i = 0; i < 200 && stats.api.clients_cut < cut + 3; i++) {
                 Denial d = make_denial("web", 64 * 1024);
                 server_broadcast(server, &d);
                 denial_done(&d);
-                CHECK(stats.clients_unsent_bytes <= total_max);
+                CHECK(stats.api.clients_unsent_bytes <= total_max);
                 /* the one that reads gets every denial */
                 json_object *r = client_reply(&live);
                 CHECK_RC(serial_of(get(get(r, "parameters"), "denial")), next_serial - 1);
@@ -921,8 +921,8 @@ static void test_stalled_subscribers(void) {
         }
         for (int i = 0; i < 100; i++)
                 pump(1000);
-        CHECK_RC(stats.clients_cut, cut + 3);
-        CHECK_RC(stats.tail_subscribers, 1);
+        CHECK_RC(stats.api.clients_cut, cut + 3);
+        CHECK_RC(stats.api.tail_subscribers, 1);
         for (size_t i = 0; i < ELEMENTSOF(t); i++)
                 client_close(&t[i]);
         server_set_output_total_max(server, SERVER_OUTPUT_TOTAL_MAX);
@@ -932,9 +932,9 @@ static void test_stalled_subscribers(void) {
         Client quiet;
         client_open(&quiet);
         client_send(&quiet, "{\"method\":\"io.avcwatch.Tail\",\"more\":true}");
-        for (int i = 0; i < 100 && stats.tail_subscribers < 2; i++)
+        for (int i = 0; i < 100 && stats.api.tail_subscribers < 2; i++)
                 pump(1000);
-        CHECK_RC(stats.tail_subscribers, 2);
+        CHECK_RC(stats.api.tail_subscribers, 2);
         /* enough to fill its socket, far below SERVER_OUTPUT_MAX */
         int64_t start = now_ms(); /* its output stalls after this */
         for (int i = 0; i < 40; i++) {
@@ -943,15 +943,15 @@ static void test_stalled_subscribers(void) {
                 denial_done(&d);
                 json_object_put(client_reply(&live));
         }
-        CHECK(stats.clients_unsent_bytes > 0);
-        for (int i = 0; i < 300 && stats.tail_subscribers > 1; i++)
+        CHECK(stats.api.clients_unsent_bytes > 0);
+        for (int i = 0; i < 300 && stats.api.tail_subscribers > 1; i++)
                 pump(10000);
-        CHECK_RC(stats.tail_subscribers, 1);
+        CHECK_RC(stats.api.tail_subscribers, 1);
         CHECK(now_ms() - start >= 290);
-        CHECK_RC(stats.clients_cut, cut + 4);
+        CHECK_RC(stats.api.clients_cut, cut + 4);
         client_close(&quiet);
         client_close(&live);
-        for (int i = 0; i < 100 && stats.clients > 0; i++)
+        for (int i = 0; i < 100 && stats.api.clients > 0; i++)
                 pump(10000);
         server_set_stall_usec(server, SERVER_STALL_USEC);
 }
@@ -1120,9 +1120,9 @@ int main(void) {
 
         CHECK(sd_event_new(&event) >= 0);
         CHECK_RC(store_open(db_path, &store), 0);
-        stats.records_received = 1234;
+        stats.source.records_received = 1234;
         stats.started_ms = 1713603292240;
-        snprintf(stats.input, sizeof(stats.input), "netlink");
+        snprintf(stats.source.input, sizeof(stats.source.input), "netlink");
         gid_t group = geteuid() == 0 ? TEST_GROUP : (gid_t) -1;
         CHECK_RC(server_new(event, -1, socket_path, group, store, &stats, &server), 0);
 

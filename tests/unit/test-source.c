@@ -120,7 +120,7 @@ static sd_event *new_event_with_timeout(Ctx *c) {
 }
 
 /* The start of one run: a loop with the test's timeout, a source reading PATH into c. */
-static sd_event *run_start(Ctx *c, Stats *stats, const char *path, Source **src) {
+static sd_event *run_start(Ctx *c, SourceStats *stats, const char *path, Source **src) {
         sd_event *e = new_event_with_timeout(c);
 
         CHECK_RC(source_new_file(e, path, stats, on_line, c, on_eof, c, src), 0);
@@ -253,11 +253,11 @@ static void test_netlink(void) {
                 SKIP("netlink: needs root (CAP_AUDIT_READ, CAP_AUDIT_WRITE)");
 
         e = new_event_with_timeout(&c);
-        r = source_new_netlink(e, -1, &stats, on_line, &c, &src);
+        r = source_new_netlink(e, -1, &stats.source, &stats.losses, on_line, &c, &src);
         if (r == -EPERM || r == -EPROTONOSUPPORT)
                 SKIP("netlink: cannot bind the audit multicast group: %s", strerror(-r));
         CHECK_RC(r, 0);
-        CHECK_STREQ(stats.input, "netlink");
+        CHECK_STREQ(stats.source.input, "netlink");
 
         make_marker(marker, sizeof(marker), "srctest");
         c.marker = marker;
@@ -284,16 +284,16 @@ static void test_netlink(void) {
         check_all_names(&c, marker, TEST_NETLINK_COUNT);
 
         /* every datagram counted; each either handed on or malformed */
-        CHECK(stats.records_received >= TEST_NETLINK_COUNT);
-        CHECK(stats.records_received == c.n_all + stats.records_malformed);
+        CHECK(stats.source.records_received >= TEST_NETLINK_COUNT);
+        CHECK(stats.source.records_received == c.n_all + stats.source.records_malformed);
         /* a 64 MiB buffer (or whatever we got) holds 100 small records */
-        CHECK_RC(stats.netlink_dropped, 0);
+        CHECK_RC(stats.losses.netlink_dropped, 0);
 
         /* a callback error stops the loop with that error (an exited loop cannot run again:
          * a new one) */
         run_done(&src, &c, &e);
         e = new_event_with_timeout(&c);
-        CHECK_RC(source_new_netlink(e, -1, &stats, on_line, &c, &src), 0);
+        CHECK_RC(source_new_netlink(e, -1, &stats.source, &stats.losses, on_line, &c, &src), 0);
         c.want = 0;
         c.stop_at = 3;
         c.stop_error = -ECANCELED;
@@ -326,7 +326,8 @@ static void test_netlink_overrun(void) {
         e = new_event_with_timeout(&c);
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         CHECK(fd >= 0);
-        CHECK_RC(source_new_netlink(e, fd, &stats, on_line, &c, &src), -EPROTOTYPE);
+        CHECK_RC(source_new_netlink(e, fd, &stats.source, &stats.losses, on_line, &c, &src),
+                 -EPROTOTYPE);
         CHECK(src == NULL);
         /* ... and still ours to close */
         CHECK_RC(close(fd), 0);
@@ -335,7 +336,7 @@ static void test_netlink_overrun(void) {
         CHECK(fd >= 0);
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 SKIP("netlink: cannot bind the audit multicast group: %s", strerror(errno));
-        CHECK_RC(source_new_netlink(e, fd, &stats, on_line, &c, &src), 0);
+        CHECK_RC(source_new_netlink(e, fd, &stats.source, &stats.losses, on_line, &c, &src), 0);
         CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
         CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)) == 0);
 
@@ -363,27 +364,27 @@ static void test_netlink_overrun(void) {
         fprintf(stderr,
                 "overrun: %zu of %d kept, dropped %" PRIu64 ", enobufs %" PRIu64
                 ", serials missed %" PRIu64 ", lost %" PRIu64 "\n",
-                kept, TEST_FLOOD_COUNT, stats.netlink_dropped, stats.netlink_enobufs,
-                stats.serials_missed, stats_events_lost(&stats));
+                kept, TEST_FLOOD_COUNT, stats.losses.netlink_dropped, stats.source.netlink_enobufs,
+                stats.losses.serials_missed, stats_events_lost(&stats));
         CHECK(kept < TEST_FLOOD_COUNT);
-        CHECK(stats.netlink_enobufs >= 1);
-        CHECK(stats.netlink_dropped > 0);
+        CHECK(stats.source.netlink_enobufs >= 1);
+        CHECK(stats.losses.netlink_dropped > 0);
         /* exact: what we got plus what the kernel dropped is at least what was sent (others'
          * messages may have been dropped too) */
-        CHECK(kept + stats.netlink_dropped >= TEST_FLOOD_COUNT);
+        CHECK(kept + stats.losses.netlink_dropped >= TEST_FLOOD_COUNT);
         /* Each of ours is a one-record event: received, or its serial is missing. */
-        CHECK(kept + stats.serials_missed >= TEST_FLOOD_COUNT);
-        CHECK(stats.serials_missed > 0);
-        CHECK(stats_events_lost(&stats) >= stats.netlink_dropped);
-        CHECK(stats_events_lost(&stats) >= stats.serials_missed);
-        CHECK(stats.records_received == c.n_all + stats.records_malformed);
+        CHECK(kept + stats.losses.serials_missed >= TEST_FLOOD_COUNT);
+        CHECK(stats.losses.serials_missed > 0);
+        CHECK(stats_events_lost(&stats) >= stats.losses.netlink_dropped);
+        CHECK(stats_events_lost(&stats) >= stats.losses.serials_missed);
+        CHECK(stats.source.records_received == c.n_all + stats.source.records_malformed);
         /* ... all in one loss window, which says how much of each */
-        CHECK_RC(stats.loss_windows, 1);
-        CHECK(stats.window_open);
-        CHECK_RC(stats.windows[0].counts[LOSS_SOCKET_DROPPED], stats.netlink_dropped);
-        CHECK_RC(stats.windows[0].counts[LOSS_SERIAL_MISSED], stats.serials_missed);
-        CHECK(stats.windows[0].since_ms <= stats.windows[0].until_ms);
-        CHECK(stats.windows[0].until_ms - stats.windows[0].since_ms < 60 * 1000);
+        CHECK_RC(stats.losses.loss_windows, 1);
+        CHECK(stats.losses.window_open);
+        CHECK_RC(stats.losses.windows[0].counts[LOSS_SOCKET_DROPPED], stats.losses.netlink_dropped);
+        CHECK_RC(stats.losses.windows[0].counts[LOSS_SERIAL_MISSED], stats.losses.serials_missed);
+        CHECK(stats.losses.windows[0].since_ms <= stats.losses.windows[0].until_ms);
+        CHECK(stats.losses.windows[0].until_ms - stats.losses.windows[0].since_ms < 60 * 1000);
 
         ctx_clear(&c);
         src = source_free(src);
@@ -440,7 +441,7 @@ static char *five_lines(size_t *ret_len) {
         return buf;
 }
 
-static void check_five(Ctx *c, Stats *stats) {
+static void check_five(Ctx *c, SourceStats *stats) {
         CHECK_RC(c->n_lines, 3);
         CHECK_STREQ(c->lines[0], "line one");
         CHECK_STREQ(c->lines[1], "line four");
@@ -454,7 +455,7 @@ static void check_five(Ctx *c, Stats *stats) {
 
 static void test_file(void) {
         _cleanup_(freep) char *path = NULL;
-        Stats stats = {};
+        SourceStats stats = {};
         Ctx c = {};
         Source *src = NULL;
         size_t n;
@@ -493,7 +494,7 @@ static void test_file(void) {
 static void test_file_chunks(void) {
         enum { BEFORE = 6000, AFTER = 6000, LONG = 300 * 1024 };
         _cleanup_(freep) char *path = NULL;
-        Stats stats = {};
+        SourceStats stats = {};
         Ctx c = {};
         Source *src = NULL;
         size_t cap = (BEFORE + AFTER) * 128 + LONG + 16, n = 0, k = 0;
@@ -539,7 +540,7 @@ static void test_file_chunks(void) {
 
         /* a callback error stops the file with that error, and no end is reported */
         sd_event_unref(e);
-        stats = (Stats){};
+        stats = (SourceStats){};
         e = run_start(&c, &stats, path, &src);
         c.stop_at = 5;
         c.stop_error = -EBADMSG;
@@ -557,7 +558,7 @@ static void test_line_max(void) {
         _cleanup_(freep) char *path = NULL;
         size_t n = 0, cap = 4 * (SOURCE_LINE_MAX + 2);
         char *data = malloc(cap);
-        Stats stats = {};
+        SourceStats stats = {};
         Ctx c = {};
         Source *src = NULL;
         sd_event *e;
@@ -586,7 +587,7 @@ static void test_line_max(void) {
 
         /* the over-long one last, without a newline */
         write_file(path, data, SOURCE_LINE_MAX + 1 + SOURCE_LINE_MAX + 1);
-        stats = (Stats){};
+        stats = (SourceStats){};
         e = run_start(&c, &stats, path, &src);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 1);
@@ -601,7 +602,7 @@ static void test_line_max(void) {
 static void test_stdin(void) {
         _cleanup_(freep) char *path = NULL;
         int saved = dup(STDIN_FILENO), p[2], devnull;
-        Stats stats = {};
+        SourceStats stats = {};
         Ctx c = {};
         Source *src = NULL;
         sd_event *e;
@@ -647,7 +648,7 @@ static void test_stdin(void) {
         CHECK(devnull >= 0);
         CHECK(dup2(devnull, STDIN_FILENO) == STDIN_FILENO);
         close(devnull);
-        stats = (Stats){};
+        stats = (SourceStats){};
         e = run_start(&c, &stats, "-", &src);
         CHECK_RC(sd_event_loop(e), 0);
         check_five(&c, &stats);
@@ -658,7 +659,7 @@ static void test_stdin(void) {
         CHECK(devnull >= 0);
         CHECK(dup2(devnull, STDIN_FILENO) == STDIN_FILENO);
         close(devnull);
-        stats = (Stats){};
+        stats = (SourceStats){};
         e = run_start(&c, &stats, "-", &src);
         CHECK_RC(sd_event_loop(e), 0);
         CHECK_RC(c.n_lines, 0);
