@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The daemon's counters, exposed by io.avcwatch.Stats: one block per stage, each written by that
- * stage only (it is handed a pointer to its block), all read here. Every way a record
- * can be lost has a counter here (docs/api.md lists them), and every loss also lands in a loss
- * window: when it happened, how much of each kind; windows are logged when they open and when
- * they close, and the recent ones are in Stats. */
+/* The daemon's counters, exposed by io.avcwatch.Stats (api/stats-json.c) and STATUS=
+ * (service/status.c): one block per stage, each written by that stage only (it is handed a
+ * pointer to its block). Every way a record can be lost has a counter here (docs/api.md lists
+ * them), and every loss also lands in a loss window: when it happened, how much of each kind;
+ * windows are logged when they open and when they close, and the recent ones are in Stats. */
 
 #include <stdbool.h>
 #include <stdint.h>
