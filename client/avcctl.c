@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "paths.h"
 #include "strutil.h"
@@ -179,6 +180,7 @@ int verb_parse_options_args(int argc, char *argv[], const struct option *options
 }
 
 int client_connect(const ClientContext *ctx, VarlinkClient **ret) {
+        struct stat st;
         int r;
 
         r = varlink_client_connect(ctx->socket_path, ret);
@@ -187,6 +189,16 @@ int client_connect(const ClientContext *ctx, VarlinkClient **ret) {
 
         fprintf(stderr, "avcctl: cannot connect to avcwatchd at '");
         fputs_terminal_safe(ctx->socket_path, stderr);
+        /* connect() to a file that is not a socket says "Connection refused", as if a daemon
+         * had been there: name what the path is instead. */
+        if (r == -ECONNREFUSED && stat(ctx->socket_path, &st) >= 0 && !S_ISSOCK(st.st_mode)) {
+                fprintf(stderr, "': %s is not a socket (--socket or $%s name avcwatchd's socket)\n",
+                        S_ISDIR(st.st_mode)   ? "it is a directory, which"
+                        : S_ISREG(st.st_mode) ? "it is a regular file, which"
+                                              : "this file",
+                        AVCCTL_SOCKET_ENV);
+                return AVCCTL_EXIT_DAEMON;
+        }
         fprintf(stderr, "': %s", strerror(-r));
         if (r == -ENOENT || r == -ECONNREFUSED)
                 fprintf(stderr, " (is avcwatchd running? --socket or $%s select another socket)",

@@ -188,6 +188,20 @@ static int import_file(VarlinkClient *c, const ClientContext *ctx, const char *n
         print_counts(ctx, name, counts);
         if (count_of(counts, "lost") > 0 || count_of(counts, "store_errors") > 0)
                 *ret_losses = true;
+        if (count_of(counts, "records") == count_of(counts, "malformed")) {
+                /* README.md, a binary, an empty file: "0 denials stored" alone would read as
+                 * a log with no container denials in it. */
+                fprintf(stderr, "avcctl import: '");
+                fputs_terminal_safe(name, stderr);
+                if (count_of(counts, "records") == 0)
+                        fprintf(stderr, "' is empty: 0 audit records found\n");
+                else
+                        fprintf(stderr,
+                                "': 0 audit records found (%" PRId64 " lines in no audit log "
+                                "form: audit.log, ausearch --raw, dmesg or syslog lines)\n",
+                                count_of(counts, "records"));
+                status = AVCCTL_EXIT_FAILURE;
+        }
         json_object_put(counts);
         return status;
 }

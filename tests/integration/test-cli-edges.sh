@@ -26,6 +26,17 @@ for args in "-x query" "-o" "--socket"; do
         grep -q "^avcctl: " <<< "$err" || fail "avcctl $args: message not from avcctl: $err"
 done
 
+# ---- --socket naming something that is not a socket says so, not "Connection refused" ----
+touch "$T/not-a-socket"
+mkdir "$T/a-directory"
+for path in "$T/not-a-socket" "$T/a-directory"; do
+        rc=0
+        err=$("$AVCCTL" --socket "$path" stats 2>&1 > /dev/null) || rc=$?
+        [ "$rc" -eq 2 ] || fail "--socket $path: exit status $rc, expected 2"
+        grep -q "is not a socket" <<< "$err" || fail "--socket $path: not said: $err"
+        grep -q "refused" <<< "$err" && fail "--socket $path: still 'refused': $err"
+done
+
 # ---- tail -n N with -f: the daemon's backlog bound ----
 # Without -f avcctl pages through Query, so -n above the daemon's Tail bound (1000) works.
 [ "$(count_lines avcctl tail -n 1200)" -eq 1200 ] || fail "tail -n 1200 did not print 1200"
@@ -74,6 +85,18 @@ PY
         rc=0
         err=$(avcctl import "$T/bad.gz" 2>&1 > /dev/null) || rc=$?
         [ "$rc" -eq 1 ] || fail "import of a damaged .gz: exit status $rc, expected 1 ($err)"
+        # a file with no audit record in it (a README, an empty file) is not a quiet success
+        printf '# avcwatch\n\nNot an audit log.\n' > "$T/README.md"
+        : > "$T/empty.log"
+        for f in README.md empty.log; do
+                rc=0
+                err=$(avcctl import "$T/$f" 2>&1 > /dev/null) || rc=$?
+                [ "$rc" -eq 1 ] || fail "import of $f: exit status $rc, expected 1 ($err)"
+                grep -q "0 audit records found" <<< "$err" || fail "import of $f: not said: $err"
+        done
+        # ... while one audit record among other lines is an import like any other
+        { cat "$T/README.md"; zcat "$T/whole.log.gz" | sed -n 1p; } > "$T/mixed.log"
+        avcctl import "$T/mixed.log" > /dev/null 2>&1 || fail "import of one record among text failed"
 fi
 
 stop_daemon
