@@ -109,6 +109,22 @@ const char *const fixture_classes[3] = {"dir", "file", "sock_file"};
 const char *const fixture_perm_sets[4] = {"write", "read open", "readdir", "getattr read"};
 const char *const fixture_mcss[3] = {"c170,c393", "c1,c2", "c0.c1023"};
 
+ContainerInfo fixture_container_info(const char *id, const char *text, int64_t created_ms) {
+        return (ContainerInfo){
+                .id = (char *) id,
+                .name = (char *) text,
+                .image = (char *) text,
+                .engine = (char *) "docker",
+                .pod = (char *) text,
+                .pod_namespace = (char *) text,
+                .compose_project = (char *) text,
+                .compose_service = (char *) text,
+                .label = (char *) text,
+                .created_ms = created_ms,
+                .state = CONTAINER_STATE_RUNNING,
+        };
+}
+
 void fixture_store_all(Store *s, Denial *all, size_t n, size_t batch) {
         for (size_t i = 0; i < n; i++) {
                 CHECK_RC(store_add(s, &all[i]), 1);

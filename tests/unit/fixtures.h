@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "container.h"
 #include "denial.h"
 #include "macro.h"
 #include "store.h"
@@ -59,6 +60,11 @@ extern const char *const fixture_ttypes[4];
 extern const char *const fixture_classes[3];
 extern const char *const fixture_perm_sets[4];
 extern const char *const fixture_mcss[3];
+
+/* A running docker container ID, created at CREATED_MS, whose every other string (name, image,
+ * pod, compose names, label) is TEXT: the largest row or reply a container can make. The strings
+ * are borrowed. */
+ContainerInfo fixture_container_info(const char *id, const char *text, int64_t created_ms);
 
 /* Stores the N denials of ALL as new rows (store_add() says 1 for each), committing every
  * BATCH of them and at the end. */

@@ -249,19 +249,7 @@ static void test_reply_bound(void) {
         CHECK_RC(registry_new(NULL, &r), 0);
         for (int i = 0; i < 400; i++) {
                 snprintf(id, sizeof(id), "%064x", i + 1);
-                ContainerInfo c = {
-                        .id = id,
-                        .name = hostile,
-                        .image = hostile,
-                        .engine = (char *) "docker",
-                        .pod = hostile,
-                        .pod_namespace = hostile,
-                        .compose_project = hostile,
-                        .compose_service = hostile,
-                        .label = hostile,
-                        .created_ms = T0 + i,
-                        .state = CONTAINER_STATE_RUNNING,
-                };
+                ContainerInfo c = fixture_container_info(id, hostile, T0 + i);
                 CHECK_RC(registry_update(r, &c), 1);
         }
         CHECK_RC(containers_reply_to_json(r, &o), 0);

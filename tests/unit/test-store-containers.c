@@ -47,19 +47,7 @@ static int add_big(Registry *r, unsigned i) {
         snprintf(id, sizeof(id), "%064x", i + 1);
         memset(text, 'a' + (char) (i % 26), LONG_STRING_BYTES);
         text[LONG_STRING_BYTES] = 0;
-        ContainerInfo c = {
-                .id = id,
-                .name = text,
-                .image = text,
-                .engine = (char *) "docker",
-                .pod = text,
-                .pod_namespace = text,
-                .compose_project = text,
-                .compose_service = text,
-                .label = text,
-                .created_ms = T0 + i,
-                .state = CONTAINER_STATE_RUNNING,
-        };
+        ContainerInfo c = fixture_container_info(id, text, T0 + i);
         return registry_update(r, &c);
 }
 
