@@ -5,7 +5,10 @@
  * NAME=VALUE) and the verdict, tab separated; at the end the cache's counters on stderr. The oracle
  * test (tests/integration/ test-triage-oracle.sh) compares these with audit2why; not installed.
  *
- *   avcwatch-triage POLICYFILE < questions.tsv */
+ *   avcwatch-triage [--exhaustive] POLICYFILE < questions.tsv
+ *
+ * --exhaustive flips every boolean in the boolean search, as audit2why does, instead of only
+ * those whose rules could allow the question: the test checks that both give the same. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -82,16 +85,18 @@ int main(int argc, char **argv) {
         const char *why;
         int r;
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: %s POLICYFILE < questions.tsv\n", argv[0]);
+        bool exhaustive = argc == 3 && strcmp(argv[1], "--exhaustive") == 0;
+        if (argc != 2 + exhaustive) {
+                fprintf(stderr, "usage: %s [--exhaustive] POLICYFILE < questions.tsv\n", argv[0]);
                 return 2;
         }
-        r = triage_policy_load(argv[1], &p, &why);
+        const char *path = argv[1 + exhaustive];
+        r = triage_policy_load(path, &p, &why);
         if (r < 0) {
-                fprintf(stderr, "Failed to load policy '%s': %s (%s)\n", argv[1], why,
-                        strerror(-r));
+                fprintf(stderr, "Failed to load policy '%s': %s (%s)\n", path, why, strerror(-r));
                 return 1;
         }
+        triage_policy_set_exhaustive(p, exhaustive);
         while (getline(&line, &size, stdin) > 0) {
                 line[strcspn(line, "\n")] = 0;
                 if (!*line || *line == '#')

@@ -16,6 +16,11 @@
  *     under which no reason is left ("boolean"), else it is a TE miss ("te"; audit2why's
  *     DONTAUDIT, a dontaudit rule covering it, is a TE miss too: TriageResult.dontaudit). Then
  *     constraint (with libsepol's text of the failed constraints), rbac, bounds.
+ * One difference, in cost only: audit2why flips all booleans (refpolicy: 298, each flip
+ * re-evaluating every conditional block twice: milliseconds per question); we flip only those
+ * in the conditions of blocks that hold an allow rule for the question's types and class
+ * (relevant_booleans() says why no other can change the answer). triage_policy_set_exhaustive()
+ * flips all of them, and the tests check both ways agree.
  *
  * libsepol: Debian 12's libsepol.so.2 (3.4) exports the computation (sepol_compute_av_reason_
  * buffer, sepol_context_to_sid, ...) but not sepol_set_policydb, sepol_set_sidtab or
@@ -51,9 +56,15 @@
 #include <sepol/debug.h>
 #include <sepol/handle.h>
 #include <sepol/policydb.h>
+#include <sepol/policydb/conditional.h>
 #include <sepol/policydb/policydb.h>
 #include <sepol/policydb/services.h>
 #include <sepol/policydb/sidtab.h>
+/* cond_expr_t has a field named bool, which <stdbool.h> (included below) turns into _Bool: read
+ * it here, before. */
+static inline uint32_t cond_expr_bool(const cond_expr_t *e) {
+        return e->bool;
+}
 /* libsepol's headers pull in <sys/param.h>, whose MIN/MAX macro.h defines its own way */
 #undef MIN
 #undef MAX
@@ -100,6 +111,9 @@ struct TriagePolicy {
         bool *bool_values;
         sepol_bool_key_t **bool_keys;
         sepol_bool_t **bools;
+        bool bools_in_value_order; /* ours[i] is the policy's boolean value i + 1 */
+        bool exhaustive;           /* flip every boolean (triage_policy_set_exhaustive) */
+        bool *relevant;            /* scratch: booleans whose rules could allow the question */
 
         Answer *answers; /* TABLE_SLOTS */
         size_t n_answers;
@@ -170,6 +184,7 @@ TriagePolicy *triage_policy_free(TriagePolicy *p) {
         free(p->bool_values);
         free(p->bool_keys);
         free(p->bools);
+        free(p->relevant);
         if (p->db)
                 sepol_policydb_free(p->db);
         if (p->handle)
@@ -237,7 +252,16 @@ static int load_booleans(TriagePolicy *p) {
         BoolCollect c = {p, 0};
         if (sepol_bool_iterate(p->handle, p->db, collect_boolean, &c) < 0 || c.r < 0)
                 return c.r < 0 ? c.r : -EBADMSG;
-        return 0;
+
+        /* The pruned search (relevant_booleans) maps a conditional's boolean values to ours:
+         * libsepol iterates in value order; should it not, every boolean is flipped. */
+        const policydb_t *db = &p->db->p;
+        p->bools_in_value_order = p->n_booleans == db->p_bools.nprim;
+        for (size_t i = 0; p->bools_in_value_order && i < p->n_booleans; i++)
+                p->bools_in_value_order = db->p_bool_val_to_name[i] &&
+                                          strcmp(db->p_bool_val_to_name[i], p->bool_names[i]) == 0;
+        p->relevant = calloc(p->n_booleans, sizeof(bool));
+        return p->relevant ? 0 : -ENOMEM;
 }
 
 int triage_policy_load(const char *path, TriagePolicy **ret, const char **ret_why) {
@@ -484,17 +508,73 @@ static int answer_key(const Context *s, const Context *t, const char *tclass,
         return k.overflow ? -ENOBUFS : 0;
 }
 
-/* audit2why's boolean search: each boolean alone flipped, the computation repeated. */
+void triage_policy_set_exhaustive(TriagePolicy *p, bool on) {
+        p->exhaustive = on;
+}
+
+static bool ebitmap_has(const ebitmap_t *e, uint32_t bit) {
+        for (const ebitmap_node_t *n = e->node; n && n->startbit <= bit; n = n->next)
+                if (bit < n->startbit + MAPSIZE)
+                        return (n->map >> (bit - n->startbit)) & 1;
+        return false;
+}
+
+static bool av_list_matters(const policydb_t *db, const cond_av_list_t *l, uint32_t stype,
+                            uint32_t ttype, sepol_security_class_t cls) {
+        for (; l; l = l->next) {
+                const avtab_key_t *k = &l->node->key;
+                if (k->target_class == cls && (k->specified & AVTAB_ALLOWED) &&
+                    ebitmap_has(&db->type_attr_map[stype - 1], k->source_type - 1u) &&
+                    ebitmap_has(&db->type_attr_map[ttype - 1], k->target_type - 1u))
+                        return true;
+        }
+        return false;
+}
+
+/* Marks the booleans that could change the answer: those in the expression of a conditional
+ * block holding an allow rule for the question's type pair (through their attributes, as
+ * libsepol's context_struct_compute_av looks rules up) and class. Flipping any other boolean
+ * enables or disables no rule the computation reads, so it leaves the reason as it is and
+ * audit2why would not list it: skipping it gives audit2why's answer without its cost (a TE
+ * miss: 2-7 ms for refpolicy's 298 booleans, docs/benchmarks.md). */
+static void relevant_booleans(TriagePolicy *p, sepol_security_id_t ssid, sepol_security_id_t tsid,
+                              sepol_security_class_t cls) {
+        const policydb_t *db = &p->db->p;
+        const context_struct_t *sc = sepol_sidtab_search(&p->sidtab, ssid),
+                               *tc = sepol_sidtab_search(&p->sidtab, tsid);
+        bool all = p->exhaustive || !p->bools_in_value_order || !sc || !tc;
+
+        for (size_t i = 0; i < p->n_booleans; i++)
+                p->relevant[i] = all;
+        if (all)
+                return;
+        for (const cond_node_t *c = db->cond_list; c; c = c->next) {
+                if (!av_list_matters(db, c->true_list, sc->type, tc->type, cls) &&
+                    !av_list_matters(db, c->false_list, sc->type, tc->type, cls))
+                        continue;
+                for (const cond_expr_t *e = c->expr; e; e = e->next)
+                        if (e->expr_type == COND_BOOL && cond_expr_bool(e) >= 1 &&
+                            cond_expr_bool(e) <= p->n_booleans)
+                                p->relevant[cond_expr_bool(e) - 1] = true;
+        }
+}
+
+/* audit2why's boolean search: each boolean alone flipped, the computation repeated (only the
+ * relevant ones: relevant_booleans()). */
 static int find_booleans(TriagePolicy *p, sepol_security_id_t ssid, sepol_security_id_t tsid,
                          sepol_security_class_t tclass, sepol_access_vector_t av, Answer *a) {
         _cleanup_(freep) TriageBoolean *found = NULL;
         size_t n = 0;
         int r = 0;
 
+        relevant_booleans(p, ssid, tsid, tclass);
         for (size_t i = 0; i < p->n_booleans; i++) {
                 struct sepol_av_decision avd;
                 unsigned reason = 0;
                 bool value = p->bool_values[i];
+
+                if (!p->relevant[i])
+                        continue;
 
                 sepol_bool_set_value(p->bools[i], !value);
                 if (sepol_bool_set(p->handle, p->db, p->bool_keys[i], p->bools[i]) < 0) {

@@ -50,6 +50,11 @@ int triage_policy_reason(TriagePolicy *p, const char *scontext, const char *tcon
                          const char *tclass, const char *const *perms, size_t n_perms,
                          TriageResult *ret);
 
+/* Flip every boolean of the policy in the boolean search, as audit2why does, instead of only
+ * those whose rules could allow the question (the same answer, hundreds of times slower): for
+ * the tests that prove the two agree, and the benchmark. */
+void triage_policy_set_exhaustive(TriagePolicy *p, bool on);
+
 /* Drops every cached answer and SID (for the benchmark's uncached figure, and tests). */
 void triage_policy_forget(TriagePolicy *p);
 

@@ -12,7 +12,8 @@
 # (container_manage_cgroup, container_use_nfs), constraint (the MCS constraint between c1,c2 and
 # c3,c4), rbac, allowed, unknown (type, class, permission). bounds needs a typebounds rule, which
 # refpolicy has none of. Further records repeat questions with other category pairs, which the
-# cache answers without computing: they must still agree with audit2why.
+# cache answers without computing: they must still agree with audit2why. Our boolean search flips
+# only the booleans whose rules could allow the question: it is run flipping all of them too.
 #
 # Then the damaged-policy cases: a missing, empty, truncated and garbage file, and a directory,
 # each a clear error, never a crash.
@@ -126,6 +127,12 @@ audit2why -p "$policy" -i "$T/audit.log" > "$T/audit2why.out" 2> "$T/audit2why.e
         cat "$T/triage.err"
         fail "avcwatch-triage failed"
 }
+# The boolean search flips only the booleans whose rules could allow the question; audit2why
+# flips all of them. Both ways must give the same answers.
+"$TRIAGE" --exhaustive "$policy" < "$T/questions.tsv" > "$T/exhaustive.out" 2> /dev/null ||
+        fail "avcwatch-triage --exhaustive failed"
+diff -u "$T/exhaustive.out" "$T/triage.out" ||
+        fail "the pruned boolean search answers differently from flipping every boolean"
 
 python3 - "$T/cases.tsv" "$T/audit2why.out" "$T/triage.out" "$T/triage.err" << 'PY' ||
 import re, sys

@@ -144,6 +144,59 @@ static void test_cache(const char *file) {
         CHECK(st.resets > 0);
         CHECK(st.hits > TRIAGE_CONTEXTS_MAX); /* equal-level pairs share one answer */
 
+        /* the pruned boolean search gives what flipping every boolean gives, boolean cases
+         * included (the oracle test compares both with audit2why on the container policy) */
+        static const char *const sources[] = {
+                "system_u:system_r:httpd_t:s0", "system_u:system_r:ftpd_t:s0",
+                "system_u:system_r:sshd_t:s0",  "system_u:system_r:named_t:s0",
+                "user_u:user_r:user_t:s0",      "system_u:system_r:smbd_t:s0",
+        };
+        static const char *const targets[] = {
+                "system_u:object_r:user_home_t:s0",
+                "system_u:object_r:nfs_t:s0",
+                "system_u:object_r:cifs_t:s0",
+                "system_u:object_r:public_content_t:s0",
+                "system_u:object_r:httpd_sys_content_t:s0",
+                "system_u:object_r:shadow_t:s0",
+                "system_u:object_r:user_home_dir_t:s0",
+                "system_u:object_r:http_port_t:s0",
+        };
+        static const struct {
+                const char *tclass, *perm;
+        } asks[] = {{"file", "read"},
+                    {"file", "write"},
+                    {"dir", "search"},
+                    {"file", "execute"},
+                    {"tcp_socket", "name_connect"}};
+        size_t booleans_found = 0;
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+                for (size_t j = 0; j < ELEMENTSOF(targets); j++)
+                        for (size_t k = 0; k < ELEMENTSOF(asks); k++) {
+                                char pruned[1024] = "", full[1024] = "";
+                                for (int exhaustive = 0; exhaustive < 2; exhaustive++) {
+                                        triage_policy_set_exhaustive(p, exhaustive);
+                                        triage_policy_forget(p);
+                                        TriageResult a = ask(p, sources[i], targets[j],
+                                                             asks[k].tclass, asks[k].perm);
+                                        char *out = exhaustive ? full : pruned;
+                                        size_t n = (size_t) snprintf(
+                                                out, 1024, "%s", triage_reason_to_string(a.reason));
+                                        for (size_t b = 0; b < a.n_booleans && n < 1000; b++)
+                                                n += (size_t) snprintf(out + n, 1024 - n, " %s=%d",
+                                                                       a.booleans[b].name,
+                                                                       a.booleans[b].value);
+                                        booleans_found += a.n_booleans;
+                                }
+                                if (strcmp(pruned, full) != 0) {
+                                        fprintf(stderr, "%s %s %s %s: pruned '%s', all '%s'\n",
+                                                sources[i], targets[j], asks[k].tclass,
+                                                asks[k].perm, pruned, full);
+                                        CHECK(false);
+                                }
+                        }
+        CHECK(booleans_found > 0);
+        triage_policy_set_exhaustive(p, false);
+
         /* a second policy may live beside the first: each call selects its own */
         TriagePolicy *q = NULL;
         CHECK_RC(triage_policy_load(file, &q, NULL), 0);
