@@ -43,37 +43,18 @@ key="forensics-$DENIALS-c$CONTAINERS-d$DAYS-s$SEED"
 log=$CACHE/$key.log
 sql=$CACHE/$key.containers.sql
 db=$CACHE/$key.db
-run=$(mktemp -d /tmp/avcwatch-bench-forensics.XXXXXX)
+source bench/lib.sh
+bench_tmpdir
+run=$T
 sock=$run/sock
-pid=
-cleanup() {
-        if [ -n "$pid" ]; then
-                kill -TERM "$pid" 2> /dev/null || true
-                wait "$pid" 2> /dev/null || true
-        fi
-        rm -rf "$run"
-}
-trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 
 start_daemon() {
-        "$AVCWATCHD" --config "$run/conf" --db "$db" --socket "$sock" --input /dev/null \
-                2>> "$run/daemon.log" &
-        pid=$!
-        for _ in $(seq 600); do
-                [ -S "$sock" ] && "$AVCCTL" --socket "$sock" stats > /dev/null 2>&1 && return 0
-                sleep 0.1
-        done
-        echo "avcwatchd did not start: $(cat "$run/daemon.log")" >&2
-        exit 1
+        bench_daemon_start "$AVCWATCHD" "$AVCCTL" "$sock" "$run/daemon.log" --config "$run/conf" \
+                --db "$db" --input /dev/null
 }
-
-stop_daemon() {
-        kill -TERM "$pid"
-        wait "$pid" || true
-        pid=
-}
+stop_daemon() { bench_daemon_stop; }
 
 printf '[Daemon]\nAuditLog=\n[Engines]\nDocker=\nPodman=\nProcScan=no\n' > "$run/conf"
 

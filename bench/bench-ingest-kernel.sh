@@ -13,19 +13,17 @@ BUILD=${BUILD:-build}
 RATES=${RATES:-"25000 50000 75000"}
 DURATION=${DURATION:-60}
 [ "$(id -u)" -eq 0 ] || { echo "needs root"; exit 1; }
-T=$(mktemp -d /tmp/avcwatch-bench.XXXXXX)
-pid=
-trap 'kill $pid 2>/dev/null || true; rm -rf "$T"' EXIT
+source bench/lib.sh
+bench_tmpdir
 tick=$(getconf CLK_TCK)
 ctl() { "$BUILD/client/avcctl" --socket "$T/sock" "$@"; }
 stat_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 for rate in $RATES; do
         rm -f "$T"/db*
-        "$BUILD/daemon/avcwatchd" --config /dev/null --db "$T/db" --socket "$T/sock" \
-                2> "$T/daemon.log" &
-        pid=$!
-        for _ in $(seq 100); do [ -S "$T/sock" ] && break; sleep 0.05; done
+        : > "$T/daemon.log"
+        bench_daemon_start "$BUILD/daemon/avcwatchd" "$BUILD/client/avcctl" "$T/sock" \
+                "$T/daemon.log" --config /dev/null --db "$T/db"
         read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
         mark="bench$rate$$"
         inj=$("$BUILD/tools/avcwatch-inject" --rate "$rate" --duration "$DURATION" \

@@ -27,16 +27,9 @@ db=$CACHE/forensics-$DENIALS-c200-d30-s1.db
         exit 1
 }
 
-run=$(mktemp -d /tmp/avcwatch-bench-compare.XXXXXX)
-pid=
-cleanup() {
-        if [ -n "$pid" ]; then
-                kill -TERM "$pid" 2> /dev/null || true
-                wait "$pid" 2> /dev/null || true
-        fi
-        rm -rf "$run"
-}
-trap cleanup EXIT
+source bench/lib.sh
+bench_tmpdir
+run=$T
 printf '[Daemon]\nAuditLog=\n[Engines]\nDocker=\nPodman=\nProcScan=no\n' > "$run/conf"
 for side in A B; do
         cp "$db" "$run/$side.db"
@@ -44,21 +37,10 @@ done
 
 # start SIDE BUILD_DIR
 start() {
-        "$2/daemon/avcwatchd" --config "$run/conf" --db "$run/$1.db" --socket "$run/sock" \
-                --input /dev/null 2>> "$run/daemon-$1.log" &
-        pid=$!
-        for _ in $(seq 600); do
-                "$2/client/avcctl" --socket "$run/sock" stats > /dev/null 2>&1 && return 0
-                sleep 0.1
-        done
-        echo "avcwatchd ($2) did not start: $(cat "$run/daemon-$1.log")" >&2
-        exit 1
+        bench_daemon_start "$2/daemon/avcwatchd" "$2/client/avcctl" "$run/sock" \
+                "$run/daemon-$1.log" --config "$run/conf" --db "$run/$1.db" --input /dev/null
 }
-stop() {
-        kill -TERM "$pid"
-        wait "$pid" || true
-        pid=
-}
+stop() { bench_daemon_stop; }
 
 # The questions' parameters, from the store itself (a middling container, a day near the end).
 start A "$BUILD"

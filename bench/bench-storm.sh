@@ -16,19 +16,17 @@ DURATION=${DURATION:-30}
 # Alone on the audit multicast group, like the integration tests (tests/integration/lib.sh).
 exec {lock}>> "${AVC_NETLINK_LOCK:-/tmp/avcwatch-audit-netlink.lock}"
 flock "$lock"
-T=$(mktemp -d /tmp/avcwatch-bench.XXXXXX)
-pid=
-trap 'kill $pid 2>/dev/null || true; rm -rf "$T"' EXIT
+source bench/lib.sh
+bench_tmpdir
 tick=$(getconf CLK_TCK)
 ctl() { "$BUILD/client/avcctl" --socket "$T/sock" "$@"; }
 stat_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 for kind in identical distinct; do
         rm -f "$T"/db*
-        "$BUILD/daemon/avcwatchd" --config /dev/null --db "$T/db" --socket "$T/sock" \
-                2> "$T/daemon.log" &
-        pid=$!
-        for _ in $(seq 100); do [ -S "$T/sock" ] && break; sleep 0.05; done
+        : > "$T/daemon.log"
+        bench_daemon_start "$BUILD/daemon/avcwatchd" "$BUILD/client/avcctl" "$T/sock" \
+                "$T/daemon.log" --config /dev/null --db "$T/db"
         db0=$(stat -c %s "$T/db")
         read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
         mark=storm$$$kind
