@@ -216,6 +216,21 @@ static bool engine_followed(const char *engine, void *userdata) {
 
 /* ---- start-up, one stage at a time ---- */
 
+/* Files the store will not write to, and why: each is left byte for byte as it is. */
+static const struct {
+        int error;
+        const char *why;
+} store_refusals[] = {
+        {-EBADMSG, "it is not an avcwatch database (left untouched)."},
+        {-EMEDIUMTYPE,
+         "it is an avcwatch database of an older schema (avcwatch 0.1), left untouched. Move it "
+         "aside and import the audit logs again (avcctl import)."},
+        {-EPROTONOSUPPORT, "it was written by a newer avcwatch (left untouched)."},
+        {-EUCLEAN,
+         "the database is damaged (PRAGMA quick_check fails), left untouched. Move it aside; the "
+         "SQLite shell's .recover may save its rows."},
+};
+
 static int manager_open_store(Manager *m) {
         int r;
 
@@ -229,28 +244,10 @@ static int manager_open_store(Manager *m) {
         if (r >= 0 && now_monotonic_usec() - check_start >= STORE_PROGRESS_USEC)
                 log_info("Checked the database '%s' in %.1f s.", m->config.database,
                          (double) (now_monotonic_usec() - check_start) / 1000000);
-        if (r == -EBADMSG)
-                return log_error_errno(r,
-                                       "Refusing '%s': it is not an avcwatch database "
-                                       "(left untouched).",
-                                       m->config.database);
-        if (r == -EMEDIUMTYPE)
-                return log_error_errno(r,
-                                       "Refusing '%s': it is an avcwatch database of an older "
-                                       "schema (avcwatch 0.1), left untouched. Move it aside and "
-                                       "import the audit logs again (avcctl import).",
-                                       m->config.database);
-        if (r == -EPROTONOSUPPORT)
-                return log_error_errno(r,
-                                       "Refusing '%s': it was written by a newer avcwatch "
-                                       "(left untouched).",
-                                       m->config.database);
-        if (r == -EUCLEAN)
-                return log_error_errno(r,
-                                       "Refusing '%s': the database is damaged (PRAGMA "
-                                       "quick_check fails), left untouched. Move it aside; "
-                                       "the SQLite shell's .recover may save its rows.",
-                                       m->config.database);
+        for (size_t i = 0; i < ELEMENTSOF(store_refusals); i++)
+                if (r == store_refusals[i].error)
+                        return log_error_errno(r, "Refusing '%s': %s", m->config.database,
+                                               store_refusals[i].why);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);
         r = registry_new(m->store, &m->registry);

@@ -128,14 +128,8 @@ int ingest_line(const char *line, size_t len, void *userdata) {
         Record rec;
         int r;
 
-        if (!line) {
-                i->stats->records++;
-                i->stats->malformed++;
+        if (!line_count(line, len, &i->stats->records, &i->stats->malformed))
                 return 0;
-        }
-        if (line_is_blank(line, len))
-                return 0;
-        i->stats->records++;
         r = record_parse(i->parser, line, len, &rec);
         if (r == -ENODATA)
                 return 0;

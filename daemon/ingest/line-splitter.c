@@ -65,6 +65,18 @@ int line_splitter_finish(LineSplitter *ls, line_splitter_cb cb, void *userdata) 
         return r;
 }
 
+bool line_count(const char *line, size_t len, uint64_t *records, uint64_t *malformed) {
+        if (!line) {
+                (*records)++;
+                (*malformed)++;
+                return false;
+        }
+        if (line_is_blank(line, len))
+                return false;
+        (*records)++;
+        return true;
+}
+
 bool line_is_blank(const char *p, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct LineSplitter {
         char *carry; /* max bytes */
@@ -27,3 +28,8 @@ int line_splitter_finish(LineSplitter *ls, line_splitter_cb cb, void *userdata);
 
 /* Only blanks (space, tab, CR): skipped by the readers, not counted. */
 bool line_is_blank(const char *p, size_t n);
+
+/* The counting rule every reader of lines shares (the file source, the ingest): a blank line is
+ * not a record; NULL (an over-long line, one that could not be read) is a record and malformed;
+ * any other line is a record. Returns true when line is to be handed on. */
+bool line_count(const char *line, size_t len, uint64_t *records, uint64_t *malformed);

@@ -528,15 +528,9 @@ int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *loss
 static int file_emit(const char *p, size_t n, void *userdata) {
         Source *s = userdata;
 
-        if (!p) {
-                /* longer than SOURCE_LINE_MAX: counted once, skipped */
-                s->stats->records_received++;
-                s->stats->records_malformed++;
+        /* longer than SOURCE_LINE_MAX (NULL): counted once, skipped */
+        if (!line_count(p, n, &s->stats->records_received, &s->stats->records_malformed))
                 return 0;
-        }
-        if (line_is_blank(p, n))
-                return 0;
-        s->stats->records_received++;
         return s->line_cb(p, n, s->userdata);
 }
 
