@@ -80,10 +80,13 @@ static void test_cache(const char *file) {
         const char *why = NULL;
         TriagePolicyStats st;
         int r = triage_policy_load(file, &p, &why);
-        if (r < 0) {
-                printf("cannot load %s (%s): cache part not run\n", file, why);
-                return;
+        if (r < 0 && getenv("AVCWATCH_TRIAGE_POLICY")) {
+                fprintf(stderr, "cannot load %s (%s)\n", file, why);
+                exit(1);
         }
+        if (r < 0)
+                SKIP("cannot load %s (%s): the load errors passed, the cache was not tested", file,
+                     why);
         triage_policy_stats(p, &st);
         CHECK(st.booleans > 0);
 
@@ -216,8 +219,8 @@ int main(void) {
 
         const char *file = real_policy();
         if (!file)
-                printf("no policy file (AVCWATCH_TRIAGE_POLICY): cache part not run\n");
-        else
-                test_cache(file);
+                SKIP("no policy file (AVCWATCH_TRIAGE_POLICY, or selinux-policy-default's): the "
+                     "load errors passed, the cache was not tested");
+        test_cache(file);
         return 0;
 }
