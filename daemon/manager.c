@@ -8,7 +8,8 @@
  * Direction: the manager builds every stage and hands each the next one: the sources get their
  * Ingest, every Ingest (live, backfill, import) gets the Pipeline's DenialSink. The walk of a
  * denial from the socket to the row goes forward only and never comes back here; the manager is
- * called only for what is its own: signals, the end of a file input, the loss windows' timer.
+ * called only for what is its own: signals, the end of a file input, the store check's progress
+ * at start-up, and the /proc scan's question which engines are followed.
  *
  * Decisions:
  * - One thread, one sd-event loop. Sources drain in bounded batches, so a flood of records
@@ -79,7 +80,6 @@ struct Manager {
         JournalWriter *journal; /* NULL unless [Journal] ForwardDenials=yes */
         char api_path[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 1]; /* what we serve */
         Stats stats;
-        sd_event_source *loss_timer; /* closes the loss window once it is quiet */
         sd_event_source *sigterm, *sigint, *sighup;
         bool live; /* netlink or stdin: clock deadlines and pid attribution */
         bool exit_on_eof;
@@ -124,32 +124,6 @@ static int manager_set_journal_forwarding(Manager *m, bool on) {
         }
         pipeline_set_journal(m->pipeline, m->journal);
         return 0;
-}
-
-static int on_loss_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        uint64_t next = stats_close_loss_window(&m->stats.losses, now_monotonic_usec());
-
-        if (next != UINT64_MAX) {
-                (void) sd_event_source_set_time(s, next);
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        }
-        return 0;
-}
-
-/* A loss was counted: make sure its window gets closed (and summarised) once it is quiet. */
-static void on_loss(void *userdata) {
-        Manager *m = userdata;
-        int enabled = SD_EVENT_OFF;
-
-        if (!m->loss_timer)
-                return;
-        (void) sd_event_source_get_enabled(m->loss_timer, &enabled);
-        if (enabled != SD_EVENT_OFF)
-                return;
-        (void) sd_event_source_set_time(m->loss_timer,
-                                        now_monotonic_usec() + STATS_LOSS_QUIET_USEC);
-        (void) sd_event_source_set_enabled(m->loss_timer, SD_EVENT_ONESHOT);
 }
 
 static void on_eof(void *userdata) {
@@ -367,11 +341,9 @@ static int manager_setup_timers_and_signals(Manager *m) {
         sigset_t mask;
         int r;
 
-        r = sd_event_add_time(m->event, &m->loss_timer, CLOCK_MONOTONIC, 0, 100 * 1000,
-                              on_loss_timer, m);
+        r = loss_ledger_attach_event(&m->stats.losses, m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
-        (void) sd_event_source_set_enabled(m->loss_timer, SD_EVENT_OFF);
         r = retention_pacer_new(m->event, m->store, &m->config, &m->stats.pipeline, &m->retention);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
@@ -423,8 +395,6 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
         if (r < 0)
                 return r;
         m->stats.started_ms = (int64_t) time(NULL) * 1000;
-        m->stats.losses.on_loss = on_loss;
-        m->stats.losses.on_loss_userdata = m;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -456,7 +426,6 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         m->source = source_free(m->source);
         m->backfill = backfill_free(m->backfill); /* keeps what it read */
-        m->stats.losses.on_loss = NULL;
         m->status = status_notifier_free(m->status);
         (void) ingest_flush(m->ingest);
         pipeline_flush(m->pipeline);
@@ -471,7 +440,7 @@ Manager *manager_free(Manager *m) {
         m->registry = registry_free(m->registry);
         m->store = store_free(m->store);
         m->journal = journal_writer_free(m->journal);
-        sd_event_source_unref(m->loss_timer);
+        loss_ledger_detach_event(&m->stats.losses);
         sd_event_source_unref(m->sigterm);
         sd_event_source_unref(m->sigint);
         sd_event_source_unref(m->sighup);

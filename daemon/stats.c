@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "clock.h"
 #include "json-add.h" /* format_time_iso8601_ms() */
 #include "log.h"
 #include "macro.h"
@@ -60,6 +61,20 @@ static void close_window(LossLedger *s) {
         log_warning("Lost audit data %s In all since the start: %" PRIu64 " events lost.", text,
                     loss_ledger_events_lost(s));
         s->window_open = false;
+}
+
+/* A loss was counted: its window gets closed (and summarised) once it is quiet. */
+static void loss_ledger_arm(LossLedger *l) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!l->quiet_timer)
+                return;
+        (void) sd_event_source_get_enabled(l->quiet_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time(l->quiet_timer,
+                                        now_monotonic_usec() + STATS_LOSS_QUIET_USEC);
+        (void) sd_event_source_set_enabled(l->quiet_timer, SD_EVENT_ONESHOT);
 }
 
 void stats_add_loss(LossLedger *s, LossKind kind, uint64_t n, int64_t since_ms, int64_t until_ms,
@@ -119,8 +134,7 @@ void stats_add_loss(LossLedger *s, LossKind kind, uint64_t n, int64_t since_ms, 
                             n, loss_texts[kind], since, until, detail ? ": " : "",
                             detail ? detail : "");
         }
-        if (s->on_loss)
-                s->on_loss(s->on_loss_userdata);
+        loss_ledger_arm(s);
 }
 
 uint64_t stats_close_loss_window(LossLedger *s, uint64_t now_usec) {
@@ -132,4 +146,32 @@ uint64_t stats_close_loss_window(LossLedger *s, uint64_t now_usec) {
                 return w->last_usec + STATS_LOSS_QUIET_USEC;
         close_window(s);
         return UINT64_MAX;
+}
+
+static int loss_ledger_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        uint64_t next = stats_close_loss_window(userdata, now_monotonic_usec());
+
+        if (next != UINT64_MAX) {
+                (void) sd_event_source_set_time(s, next);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+int loss_ledger_attach_event(LossLedger *l, sd_event *e) {
+        int r;
+
+        if (!l || !e || l->quiet_timer)
+                return -EINVAL;
+        r = sd_event_add_time(e, &l->quiet_timer, CLOCK_MONOTONIC, 0, 100 * 1000,
+                              loss_ledger_on_timer, l);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(l->quiet_timer, "loss-windows");
+        (void) sd_event_source_set_enabled(l->quiet_timer, SD_EVENT_OFF);
+        return 0;
+}
+
+void loss_ledger_detach_event(LossLedger *l) {
+        l->quiet_timer = sd_event_source_disable_unref(l->quiet_timer);
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "ingest.h"
 
@@ -113,9 +114,9 @@ typedef struct LossLedger {
         uint64_t loss_windows;     /* windows so far; the newest is windows[(n - 1) % MAX] */
         LossWindow windows[STATS_LOSS_WINDOWS_MAX];
         bool window_open;
-        /* Called after each loss is added (the manager arms the timer that closes windows). */
-        void (*on_loss)(void *userdata);
-        void *on_loss_userdata;
+        /* On the daemon's loop (loss_ledger_attach_event): closes the open window once it is
+         * quiet; NULL: windows are closed by stats_close_loss_window() only. */
+        sd_event_source *quiet_timer;
 } LossLedger;
 
 typedef struct Stats {
@@ -149,3 +150,6 @@ void stats_add_loss(LossLedger *s, LossKind kind, uint64_t n, int64_t since_ms, 
 /* Closes the open window once it has been quiet for STATS_LOSS_QUIET_USEC, logging its summary.
  * Returns when to look again (monotonic usec), UINT64_MAX when no window is open. */
 uint64_t stats_close_loss_window(LossLedger *s, uint64_t now_usec);
+/* The ledger closes its windows itself, on a timer of e armed by each loss. */
+int loss_ledger_attach_event(LossLedger *l, sd_event *e);
+void loss_ledger_detach_event(LossLedger *l);
