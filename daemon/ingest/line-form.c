@@ -12,7 +12,11 @@
  *   (type 0) and simply ignored later.
  * - The `ausearch -i` stamp is local time, as ausearch printed it; it is converted with mktime().
  * - ENRICHED fields after the \x1d separator are dropped: they are auditd's interpretation, not
- *   the kernel's record, and the parser must not trust them. */
+ *   the kernel's record, and the parser must not trust them.
+ * - A stamp at or after STORE_TIME_MAX (2109: the store's row id is the time, store.h) makes the
+ *   line malformed: no store could keep it, and a clock that far ahead is bad input, not a
+ *   failure of the store to be retried and counted as a loss. The bound is the store's own, so
+ *   the two cannot drift apart. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 
 #include "line-form.h"
 #include "macro.h"
+#include "store.h"
 
 #define ENRICHED_SEPARATOR '\x1d'
 
@@ -323,6 +328,11 @@ static int expect_char(const char **p, const char *end, char c) {
         return 0;
 }
 
+/* Whether a stamp's time can be stored at all (store.h: the row id is the time). */
+static bool stamp_time_storable(int64_t time_ms) {
+        return time_ms >= 0 && time_ms < STORE_TIME_MAX;
+}
+
 /* SEC.MSEC:SERIAL */
 static int parse_numeric_stamp(const char **p, const char *end, AuditStamp *ret) {
         const char *q = *p;
@@ -333,6 +343,9 @@ static int parse_numeric_stamp(const char **p, const char *end, AuditStamp *ret)
             expect_char(&q, end, '.') < 0 || parse_fixed(&q, end, 3, &ms) < 0 ||
             expect_char(&q, end, ':') < 0 ||
             parse_digits(&q, end, STAMP_SERIAL_DIGITS_MAX, &serial) < 0)
+                return -EBADMSG;
+        if (sec > (uint64_t) (STORE_TIME_MAX / 1000) ||
+            !stamp_time_storable((int64_t) sec * 1000 + ms))
                 return -EBADMSG;
         *p = q;
         *ret = (AuditStamp){.time_ms = (int64_t) sec * 1000 + ms, .serial = serial};
@@ -375,7 +388,8 @@ static int parse_interpreted_stamp(const char **p, const char *end, AuditStamp *
         tm.tm_sec = sec;
         tm.tm_isdst = -1;
         t = mktime(&tm);
-        if (t == (time_t) -1)
+        if (t == (time_t) -1 || t < 0 || t > (time_t) (STORE_TIME_MAX / 1000) ||
+            !stamp_time_storable((int64_t) t * 1000 + ms))
                 return -EBADMSG;
 
         *p = q;

@@ -12,12 +12,11 @@
 #include "raw-codec.h"
 #include "store.h"
 
-/* denials.id = time_ms * 2^20 + slot: the table itself is in time order, and every index on it
- * (which ends in the rowid) is in (key, time) order. */
-#define STORE_SLOT_BITS 20
+/* denials.id = time_ms * 2^20 + slot (STORE_SLOT_BITS, STORE_TIME_MAX: store.h): the table
+ * itself is in time order, and every index on it (which ends in the rowid) is in (key, time)
+ * order. */
 #define STORE_SLOTS (INT64_C(1) << STORE_SLOT_BITS)
-#define STORE_TIME_MAX (INT64_C(1) << 42) /* |time_ms| below this: ids fit in 63 bits */
-#define STORE_HOUR_MS INT64_C(3600000)    /* the aggregate buckets' width */
+#define STORE_HOUR_MS INT64_C(3600000) /* the aggregate buckets' width */
 #define STORE_ERROR_MAX 256
 
 static inline int64_t store_id_time(int64_t id) {

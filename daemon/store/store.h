@@ -20,6 +20,13 @@
 
 typedef struct Store Store;
 
+/* A denial's row id is time_ms * 2^STORE_SLOT_BITS + slot, so the times a store can hold are
+ * bounded: |time_ms| < STORE_TIME_MAX (years 1831 .. 2109), which keeps every id within 63 bits.
+ * The parsers refuse stamps beyond it as malformed (line-form.c): such a record cannot be
+ * stored, and it is bad input, not a failure of the store. */
+#define STORE_SLOT_BITS 20
+#define STORE_TIME_MAX (INT64_C(1) << (62 - STORE_SLOT_BITS))
+
 #define STORE_BATCH_ROWS 4096   /* live input: commit after this many pending rows ... */
 #define STORE_BATCH_USEC 100000 /* ... or this long after the first pending row */
 #define STORE_BATCH_ROWS_IMPORT                                                                    \

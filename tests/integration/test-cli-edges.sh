@@ -97,6 +97,22 @@ PY
         # ... while one audit record among other lines is an import like any other
         { cat "$T/README.md"; zcat "$T/whole.log.gz" | sed -n 1p; } > "$T/mixed.log"
         avcctl import "$T/mixed.log" > /dev/null 2>&1 || fail "import of one record among text failed"
+
+        # ---- a record stamped beyond what a store can hold (2109) is malformed input, not a
+        # store error: counted so, nothing lost, exit status 0 ----
+        { zcat "$T/whole.log.gz" | sed -n 2p
+          zcat "$T/whole.log.gz" | sed -n 3p | sed 's/audit([0-9.]*:/audit(9999999999.999:/'
+        } > "$T/far-future.log"
+        rc=0
+        out=$(avcctl -o json import "$T/far-future.log" 2>&1) || rc=$?
+        [ "$rc" -eq 0 ] || fail "import of a record stamped 2286: exit status $rc ($out)"
+        python3 - "$out" << 'PY' || fail "record stamped 2286 not counted as malformed: $out"
+import json, sys
+o = json.loads(sys.argv[1].splitlines()[-1])
+c = o.get("counts", o)
+assert c["malformed"] == 1 and c["records"] == 2, c
+assert c.get("lost", 0) == 0 and c.get("store_errors", 0) == 0, c
+PY
 fi
 
 stop_daemon

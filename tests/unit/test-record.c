@@ -4,11 +4,13 @@
  * AppArmor, each class of malformed input, and the RECORD_LINE_MAX bound. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "macro.h"
 #include "record.h"
+#include "store.h"
 #include "tests/unit/test.h"
 
 #define SCON "system_u:system_r:container_t:s0:c170,c393"
@@ -409,6 +411,29 @@ static void test_malformed(void) {
         check_rc("_type=AVC msg=audit(1433926625.524:1347): avc:  denied  { write } for  "
                  "pid=29280 " AVC_TAIL "_",
                  -EBADMSG);
+        /* a stamp no store can keep (store.h: the row id is the time), in every stamped form;
+         * the last millisecond before the bound is a record like any other */
+        check_rc(
+                "type=AVC msg=audit(9999999999.999:12): avc:  denied  { read } for pid=1 " AVC_TAIL,
+                -EBADMSG);
+        check_rc("audit: type=1400 audit(9999999999.999:12): avc:  denied  { read } for "
+                 "pid=1 " AVC_TAIL,
+                 -EBADMSG);
+        check_rc("type=AVC msg=audit(12/31/2286 23:59:59.999:12) : avc:  denied  { read } for "
+                 "pid=1 " AVC_TAIL,
+                 -EBADMSG);
+        snprintf(line, sizeof(line),
+                 "type=AVC msg=audit(%" PRIi64 ".%03" PRIi64 ":12): avc:  denied  { read } for "
+                 "pid=1 %s",
+                 STORE_TIME_MAX / 1000, STORE_TIME_MAX % 1000, AVC_TAIL);
+        check_rc(line, -EBADMSG);
+        snprintf(line, sizeof(line),
+                 "type=AVC msg=audit(%" PRIi64 ".%03" PRIi64 ":12): avc:  denied  { read } for "
+                 "pid=1 %s",
+                 (STORE_TIME_MAX - 1) / 1000, (STORE_TIME_MAX - 1) % 1000, AVC_TAIL);
+        r = parse_ok(line);
+        CHECK(r.kind == RECORD_DENIAL && r.stamp.time_ms == STORE_TIME_MAX - 1);
+        record_done(&r);
         /* invalid contexts */
         check_rc("type=AVC msg=audit(1433926625.524:1347): avc:  denied  { write } for  "
                  "pid=29280 comm=\"launch\" scontext=system_u:system_r:svirt_lxc_net_t:**s0:"
