@@ -283,10 +283,21 @@ bool image_ref_matches(const char *want, const char *image) {
         return true;
 }
 
+ContainerValue container_value_kind(const char *value) {
+        if (!string_is_hex(value))
+                return CONTAINER_VALUE_NAME;
+        /* 64: the length of docker, podman, cri-o and containerd ids (CONTAINER_ID_LEN) */
+        return strlen(value) == 64 ? CONTAINER_VALUE_ID : CONTAINER_VALUE_NAME_OR_PREFIX;
+}
+
 static bool container_matches(const char *want, bool name_only, const ContainerRef *c) {
+        ContainerValue kind = container_value_kind(want);
+
+        if (kind == CONTAINER_VALUE_ID)
+                return c->id && strcmp(c->id, want) == 0;
         if (c->name && strcmp(c->name, want) == 0)
                 return true;
-        return !name_only && string_is_hex(want) && c->id &&
+        return kind == CONTAINER_VALUE_NAME_OR_PREFIX && !name_only && c->id &&
                strncmp(c->id, want, strlen(want)) == 0;
 }
 

@@ -14,7 +14,7 @@
 #define FILTER_STRING_MAX 512 /* longest filter value accepted from a client */
 
 typedef struct DenialFilter {
-        char *container; /* name, or id prefix (>= 1 hex char) */
+        char *container; /* name, id prefix or full id: container_value_kind() */
         char *image;     /* see image_ref_matches() */
         char *pod;
         char *mcs; /* canonical category text, e.g. "c170,c393" */
@@ -28,7 +28,8 @@ typedef struct DenialFilter {
         char *path; /* matches path or name; a trailing '*' makes it a prefix match */
         /* Not part of the JSON: set by whoever knows the registry when a container of that name
          * exists, so that `container` is that name only, never also an id prefix ("db" would
-         * else find a container whose id starts with db, as docker's own lookup never does). */
+         * else find a container whose id starts with db, as docker's own lookup never does).
+         * Ignored for a full id, which is never a name. */
         bool container_is_name;
 } DenialFilter;
 
@@ -40,6 +41,19 @@ int denial_filter_to_json(const DenialFilter *f, json_object **ret);
 /* -EINVAL with *ret_bad_field set (static string) on a wrong type, an over-long string, an
  * invalid mcs, or an unknown key. A NULL object gives the empty filter. */
 int denial_filter_from_json(json_object *o, DenialFilter *ret, const char **ret_bad_field);
+
+/* How a --container value is read (the order avcctl(1) documents). 64 hex digits are a full id,
+ * always that id and never a name: docker accepts a name made of 64 hex digits, and a container
+ * named with another's id must not take that one's denials away from `query` and `top`. Any other
+ * value is the name of a container when one of that name is known (also a removed one or an old
+ * name: docker's own lookup order), and when none is and the value is hex, an id prefix. */
+typedef enum ContainerValue {
+        CONTAINER_VALUE_NAME,           /* not hex: a name only */
+        CONTAINER_VALUE_NAME_OR_PREFIX, /* 1-63 hex digits: a known name wins, else an id prefix */
+        CONTAINER_VALUE_ID,             /* 64 hex digits: the full id only */
+} ContainerValue;
+
+ContainerValue container_value_kind(const char *value);
 
 bool denial_filter_match(const DenialFilter *f, const Denial *d);
 

@@ -43,7 +43,8 @@ void method_tail(Connection *c, json_object *params) {
             !params_get_filter(c, params, &filter))
                 return;
 
-        if (filter.container && string_is_hex(filter.container)) {
+        if (filter.container &&
+            container_value_kind(filter.container) == CONTAINER_VALUE_NAME_OR_PREFIX) {
                 /* As the store's queries do: a known name is a name, not an id prefix. */
                 int r = store_container_name_known(connection_context(c)->store, filter.container);
                 if (r < 0) {

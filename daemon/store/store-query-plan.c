@@ -108,7 +108,9 @@ static int lookup_string(Store *s, const char *text, int64_t *ret) {
 void store_plan_containers_where(SqlBuf *b, const Plan *p) {
         const DenialFilter *f = p->f;
         store_sql_add(b, "1");
-        if (f->container) {
+        if (f->container && p->container_kind == CONTAINER_VALUE_ID)
+                store_sql_add(b, " AND c.container_id = :container"); /* never a name */
+        else if (f->container) {
                 store_sql_add(b, " AND (c.name = :container OR c.id IN (SELECT container FROM "
                                  "container_names WHERE name = :container)");
                 if (p->container_hi)
@@ -216,7 +218,9 @@ int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
         if (p->lo > p->hi)
                 p->empty = true;
 
-        if (f->container && !f->container_is_name && string_is_hex(f->container)) {
+        if (f->container)
+                p->container_kind = container_value_kind(f->container);
+        if (p->container_kind == CONTAINER_VALUE_NAME_OR_PREFIX && !f->container_is_name) {
                 /* A name wins over an id prefix: "db" is the container named db when there is
                  * one, not also every container whose id starts with db. */
                 r = store_container_name_known(s, f->container);

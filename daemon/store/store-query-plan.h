@@ -34,8 +34,9 @@ typedef enum Drive {
 
 typedef struct Plan {
         const DenialFilter *f;
-        bool empty;     /* nothing can match */
-        int64_t lo, hi; /* id bounds, inclusive */
+        bool empty;                    /* nothing can match */
+        int64_t lo, hi;                /* id bounds, inclusive */
+        ContainerValue container_kind; /* of f->container */
         char *container_hi, *path_lo, *path_hi, *perm_padded;
 
         int64_t containers[STORE_QUERY_CONTAINERS_MAX];

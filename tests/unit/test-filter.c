@@ -276,10 +276,35 @@ static void test_image_ref(void) {
         CHECK(!image_ref_matches("", "nginx"));
 }
 
+/* A full 64-hex id is the id only: a container named with another's id (docker run --name <id>)
+ * is not it, also once the live tail has seen that name (server_broadcast sets container_is_name).
+ */
+static void test_full_id(void) {
+        static const char *const victim =
+                "5a1e000000000000000000000000000000000000000000000000000000000001";
+        Denial d = make();
+        DenialFilter f = {.container = (char *) victim};
+
+        container_ref_done(&d.container);
+        fixture_container(&d.container,
+                          "0bad000000000000000000000000000000000000000000000000000000000002",
+                          victim, "nginx:1", NULL, NULL);
+        CHECK(!denial_filter_match(&f, &d));
+        f.container_is_name = true;
+        CHECK(!denial_filter_match(&f, &d));
+        container_ref_done(&d.container);
+        fixture_container(&d.container, victim, "victim", "nginx:1", NULL, NULL);
+        CHECK(denial_filter_match(&f, &d));
+        f.container_is_name = false;
+        CHECK(denial_filter_match(&f, &d));
+        denial_done(&d);
+}
+
 int main(void) {
         test_image_ref();
         test_round_trip();
         test_bad();
         test_match();
+        test_full_id();
         return 0;
 }

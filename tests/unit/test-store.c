@@ -939,6 +939,25 @@ static void test_reattribution(void) {
         CHECK(sql_int(path, "SELECT count(*) FROM denials WHERE container IS NULL") < 60);
 }
 
+/* A store holding 3 denials of container a and 2 of container b. */
+static Store *store_two_containers(const char *path, const char *id_a, const char *name_a,
+                                   const char *id_b, const char *name_b) {
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < 5; i++) {
+                Denial d = make_denial(1700000000000 + i * 1000, 500 + i, 0);
+                d.has_container = true;
+                fixture_container(&d.container, i < 3 ? id_a : id_b, i < 3 ? name_a : name_b,
+                                  "nginx:1", "docker", NULL);
+                d.attribution = ATTRIBUTION_PID;
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(s, NULL), 5);
+        return s;
+}
+
 /* A --container value that is both a container's name and a prefix of another's id is the
  * name (docker's own lookup order): "abc" must not also find the container abc1... */
 static void test_name_over_prefix(void) {
@@ -947,22 +966,9 @@ static void test_name_over_prefix(void) {
                 "abc1000000000000000000000000000000000000000000000000000000000000";
         static const char *const id_abc =
                 "ff00000000000000000000000000000000000000000000000000000000000000";
-        Store *s;
+        Store *s = store_two_containers(path, id_web, "web", id_abc, "abc");
         Rows rows;
 
-        CHECK_RC(store_open(path, &s), 0);
-        for (unsigned i = 0; i < 5; i++) {
-                Denial d = make_denial(1700000000000 + i * 1000, 500 + i, 0);
-                d.has_container = true;
-                if (i < 3)
-                        fixture_container(&d.container, id_web, "web", "nginx:1", "docker", NULL);
-                else
-                        fixture_container(&d.container, id_abc, "abc", "nginx:1", "docker", NULL);
-                d.attribution = ATTRIBUTION_PID;
-                CHECK_RC(store_add(s, &d), 1);
-                denial_done(&d);
-        }
-        CHECK_RC(store_commit(s, NULL), 5);
         CHECK_RC(store_container_name_known(s, "abc"), 1);
         CHECK_RC(store_container_name_known(s, "abc1"), 0);
 
@@ -983,6 +989,36 @@ static void test_name_over_prefix(void) {
         f = (DenialFilter){.container = (char *) "abc1", .container_is_name = true};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 0);
+        rows_done(&rows);
+        s = store_free(s);
+}
+
+/* A full 64-hex id is always the id, also when another container is named with it (docker run
+ * --name <victim's id>): the impostor must not take the victim's denials away from --container. */
+static void test_full_id_over_name(void) {
+        _cleanup_(freep) char *path = db_path("fullid.db");
+        static const char *const id_victim =
+                "5a1e000000000000000000000000000000000000000000000000000000000001";
+        static const char *const id_impostor =
+                "0bad000000000000000000000000000000000000000000000000000000000002";
+        Store *s = store_two_containers(path, id_victim, "victim", id_impostor, id_victim);
+        Rows rows;
+
+        DenialFilter f = {.container = (char *) id_victim};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 3);
+        for (size_t i = 0; i < rows.n; i++)
+                CHECK_STREQ(rows.d[i].container.id, id_victim);
+        rows_done(&rows);
+        /* Whoever set container_is_name (the live tail on seeing the impostor): still the id. */
+        f = (DenialFilter){.container = (char *) id_victim, .container_is_name = true};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 3);
+        rows_done(&rows);
+        /* A shorter prefix of it is no full id: the name known to the registry wins, as before. */
+        f = (DenialFilter){.container = (char *) "5a1e0000"};
+        rows = query(s, &f, false, 0, 0);
+        CHECK_RC(rows.n, 3);
         rows_done(&rows);
         s = store_free(s);
 }
@@ -1310,6 +1346,7 @@ int main(void) {
         test_crowded();
         test_reattribution();
         test_name_over_prefix();
+        test_full_id_over_name();
         test_budget();
         test_retention();
         test_foreign();
