@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,10 @@ static void help(FILE *f) {
                 "  -o --output MODE               short (default), json (one object per line),\n"
                 "                                 raw (the original audit records, for\n"
                 "                                 audit2allow or udica)\n"
+                "     --utc                       Show times in UTC (default: local time; both\n"
+                "                                 with the zone)\n"
+                "     --no-legend                 No header line above tables\n"
+                "     --no-color                  No colour on a terminal (also: $NO_COLOR)\n"
                 "\n"
                 "Filters (query, tail, top; combinable):\n"
                 "     --container NAME|ID-PREFIX  --image IMAGE  --pod POD\n"
@@ -106,6 +111,15 @@ int global_option_parse(int c, const char *arg, ClientContext *ctx) {
                         return -EINVAL;
                 }
                 ctx->socket_path = arg;
+                return 0;
+        case ARG_GLOBAL_UTC:
+                ctx->style.utc = true;
+                return 0;
+        case ARG_GLOBAL_NO_LEGEND:
+                ctx->style.no_legend = true;
+                return 0;
+        case ARG_GLOBAL_NO_COLOR:
+                ctx->style.no_color = true;
                 return 0;
         case 'o':
                 m = output_mode_from_string(arg);
@@ -177,6 +191,11 @@ int verb_parse_options_args(int argc, char *argv[], const struct option *options
                 return -EINVAL;
         }
         return 0;
+}
+
+void client_output_init(Output *o, const ClientContext *ctx) {
+        output_init(o, ctx->output, stdout);
+        output_set_style(o, &ctx->style);
 }
 
 int client_connect(const ClientContext *ctx, VarlinkClient **ret) {
@@ -320,6 +339,10 @@ int main(int argc, char *argv[]) {
                 .output = OUTPUT_SHORT,
         };
         int c, r;
+
+        /* Only the character type: display widths of names in tables (wcwidth()); messages and
+         * numbers stay in the C locale. */
+        (void) setlocale(LC_CTYPE, "");
 
         /* getopt names argv[0] in its messages: "avcctl: invalid option -- 'x'", not the path
          * avcctl was run from (as the verbs' "avcctl query: ..." below). */

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* avcctl's output modes.
  *
- * short: one compact line per denial,
- *   TIME  CONTAINER  COMM[PID]  { PERMS }  SOURCE_TYPE -> TARGET_TYPE:TCLASS  PATH  [MCS]  (HOW)
+ * short: a table, one line per denial, under a header line (the legend, --no-legend omits it):
+ *   TIME  CONTAINER  PROCESS  DENIED  SOURCE  TARGET:CLASS  PATH  NOTES
+ * The columns are defined once (denial_columns[]): a cell longer than its column is cut with
+ * "…" (PATH keeps its end, the rest their start) so that a hostile long value cannot push the
+ * next columns out of line; NOTES is last and free (MCS, attribution, markers). Widths count
+ * display columns of the escaped text, not bytes. Times are local with the zone abbreviation
+ * ("2024-04-20 10:54:52.240 CEST"), or UTC with --utc; json keeps the API's ISO 8601 UTC.
+ * Colour only on a terminal, never with --no-color or NO_COLOR set (no-color.org).
  * Every string in it went through a container at some point (comm, path and name are chosen by
  * whoever runs inside it, container names and images by whoever started it), and even the
  * contexts come from a daemon we should not have to trust with our terminal: all of them are
  * written with fputs_terminal_safe(), so ESC, CR, BS, C1 controls and broken UTF-8 are shown as
- * \xNN and never act on the terminal.
+ * \xNN and never act on the terminal; colour codes are ours only, added around escaped cells.
  * json: the object exactly as the API sent it; json-c escapes control characters itself.
  * raw: the original audit lines, unescaped on purpose when they go to a pipe or file: they are
  * meant for audit2allow / udica, which need the bytes the kernel wrote. On a terminal each line
@@ -19,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "macro.h"
 #include "output.h"
@@ -48,8 +55,19 @@ const char *output_mode_to_string(OutputMode m) {
         return output_mode_table[m];
 }
 
+bool output_use_color(bool no_color_option, const char *no_color_env, bool to_terminal) {
+        /* no-color.org: NO_COLOR set and not empty disables colour, whatever its value. */
+        return to_terminal && !no_color_option && !(no_color_env && *no_color_env);
+}
+
 void output_init(Output *o, OutputMode mode, FILE *f) {
-        *o = (Output){.mode = mode, .f = f, .to_terminal = isatty(fileno(f)) > 0};
+        *o = (Output){.mode = mode, .f = f, .to_terminal = isatty(fileno(f)) > 0, .legend = true};
+}
+
+void output_set_style(Output *o, const OutputStyle *style) {
+        o->utc = style->utc;
+        o->legend = !style->no_legend;
+        o->color = output_use_color(style->no_color, getenv("NO_COLOR"), o->to_terminal);
 }
 
 /* raw text line by line through the terminal escaper; the line breaks themselves stay. */
@@ -70,7 +88,8 @@ static void fwrite_lines_terminal_safe(const char *s, size_t len, FILE *f) {
         }
 }
 
-void output_format_local_time(int64_t time_ms, char *buf, size_t n) {
+void output_format_time(int64_t time_ms, bool utc, OutputTimePrecision precision, char *buf,
+                        size_t n) {
         int64_t sec = time_ms / 1000, ms = time_ms % 1000;
         struct tm tm;
         time_t t;
@@ -81,11 +100,27 @@ void output_format_local_time(int64_t time_ms, char *buf, size_t n) {
                 sec--;
         }
         t = (time_t) sec;
-        if (!localtime_r(&t, &tm) || (len = strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm)) == 0) {
+        if (!(utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)) ||
+            (len = precision == OUTPUT_TIME_MINUTES
+                           ? strftime(buf, n, "%Y-%m-%d %H:%M", &tm)
+                           : strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm)) == 0) {
                 snprintf(buf, n, "@%" PRId64 ".%03" PRId64, sec, ms);
                 return;
         }
-        snprintf(buf + len, n - len, ".%03" PRId64, ms);
+        if (precision == OUTPUT_TIME_MS)
+                len += (size_t) snprintf(buf + len, n - len, ".%03" PRId64, ms);
+        /* The zone as journalctl names it: the abbreviation of the time's own offset (CET or
+         * CEST), "UTC" with --utc. */
+        if (len < n) {
+                if (utc)
+                        snprintf(buf + len, n - len, " UTC");
+                else if (strftime(buf + len, n - len, " %Z", &tm) == 0)
+                        buf[len] = 0;
+        }
+}
+
+void output_format_local_time(int64_t time_ms, char *buf, size_t n) {
+        output_format_time(time_ms, false, OUTPUT_TIME_MS, buf, n);
 }
 
 /* The string value of key, or NULL when absent, null or not a string. */
@@ -137,17 +172,166 @@ static void put_container(json_object *c, FILE *f) {
         fputc('-', f);
 }
 
-static void put_time(json_object *d, FILE *f) {
-        const char *iso = get_string(d, "time");
-        char buf[64];
+/* An ISO 8601 UTC time of the API ("time", "first", "since" ...) in the short convention. */
+static void put_iso_time(const Output *o, const char *iso, OutputTimePrecision precision, FILE *f) {
+        char buf[OUTPUT_TIME_MAX];
         int64_t ms;
 
         /* The API's time is ISO 8601 UTC; parse_time_spec() reads exactly that form. */
         if (iso && parse_time_spec(iso, 0, &ms) >= 0) {
-                output_format_local_time(ms, buf, sizeof(buf));
+                output_format_time(ms, o->utc, precision, buf, sizeof(buf));
                 fputs(buf, f);
         } else
                 put_safe(iso, f);
+}
+
+/* ---- table cells ---- */
+
+#define ANSI_RESET "\033[0m"
+#define ANSI_BOLD "\033[1m"
+#define ANSI_RED "\033[31m"
+#define ANSI_GREEN "\033[32m"
+#define ANSI_YELLOW "\033[33m"
+#define ANSI_GREY "\033[90m"
+
+#define OUTPUT_CUT_MARK "…" /* one display column */
+
+/* A cell's text, rendered (escaped) by the put_*() helpers into memory first, so that it can be
+ * measured and cut before it is written. */
+typedef struct Cell {
+        char *text;
+        size_t len;
+        FILE *f;
+} Cell;
+
+static FILE *cell_open(Cell *c) {
+        *c = (Cell){};
+        c->f = open_memstream(&c->text, &c->len);
+        return c->f;
+}
+
+/* The text written so far; never NULL (out of memory: ""). */
+static const char *cell_text(Cell *c) {
+        if (c->f) {
+                if (fclose(c->f) != 0) {
+                        free(c->text);
+                        c->text = NULL;
+                }
+                c->f = NULL;
+        }
+        return c->text ?: "";
+}
+
+static void cell_done(Cell *c) {
+        (void) cell_text(c);
+        free(c->text);
+        *c = (Cell){};
+}
+
+/* Length of the UTF-8 sequence at s and its display width. Escaped text is valid UTF-8 without
+ * controls; a width wcwidth() does not know (C locale) counts as one column. */
+static size_t utf8_next(const char *s, int *ret_columns) {
+        unsigned char b = (unsigned char) s[0];
+        size_t n = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        wchar_t wc = b;
+
+        for (size_t i = 1; i < n; i++)
+                if (((unsigned char) s[i] & 0xc0) != 0x80) {
+                        n = 1;
+                        break;
+                }
+        if (n > 1) {
+                wc = (wchar_t) (b & (0x7f >> n));
+                for (size_t i = 1; i < n; i++)
+                        wc = (wc << 6) | ((unsigned char) s[i] & 0x3f);
+        }
+        int w = b < 0x80 ? 1 : wcwidth(wc);
+        *ret_columns = w < 0 ? 1 : w;
+        return n;
+}
+
+size_t output_text_columns(const char *s) {
+        size_t cols = 0;
+        int w;
+
+        while (s && *s) {
+                s += utf8_next(s, &w);
+                cols += (size_t) w;
+        }
+        return cols;
+}
+
+typedef struct Column {
+        const char *header;
+        int width;     /* display columns; 0: the last column, neither cut nor padded */
+        bool keep_end; /* a cut keeps the end (paths: the file name), else the start */
+        bool no_cut;   /* fixed-format text (times): never cut */
+} Column;
+
+/* Writes escaped text cut to width display columns (0: no limit) with OUTPUT_CUT_MARK, keeping
+ * its end or its start. Returns the columns written. */
+static size_t put_cut(const char *text, size_t width, bool keep_end, FILE *f) {
+        size_t cols = output_text_columns(text), len = strlen(text);
+        const char *start = text, *end = text + len;
+        int w;
+
+        if (width > 0 && cols > width) {
+                size_t keep = 0;
+                if (keep_end) {
+                        /* drop from the start until width - 1 columns are left */
+                        while (*start && cols - keep > width - 1) {
+                                start += utf8_next(start, &w);
+                                keep += (size_t) w;
+                        }
+                } else {
+                        const char *p = text;
+                        while (*p) {
+                                size_t n = utf8_next(p, &w);
+                                if (keep + (size_t) w > width - 1)
+                                        break;
+                                keep += (size_t) w;
+                                p += n;
+                        }
+                        end = p;
+                }
+                cols = width;
+        }
+        if (start != text)
+                fputs(OUTPUT_CUT_MARK, f);
+        fwrite(start, 1, (size_t) (end - start), f);
+        if (end != text + len)
+                fputs(OUTPUT_CUT_MARK, f);
+        return cols;
+}
+
+/* Writes the escaped text of a cell: cut when wider than the column, coloured when color is set,
+ * padded to the column's width unless it is the last one. */
+static void put_cell(const Output *o, const Column *col, const char *text, const char *color) {
+        size_t cols;
+
+        if (color && o->color)
+                fputs(color, o->f);
+        cols = put_cut(text, col->no_cut ? 0 : (size_t) col->width, col->keep_end, o->f);
+        if (color && o->color)
+                fputs(ANSI_RESET, o->f);
+        if (col->width > 0) {
+                for (size_t i = cols; i < (size_t) col->width; i++)
+                        fputc(' ', o->f);
+                fputs("  ", o->f);
+        }
+}
+
+/* The legend of a table: its column names, bold on a terminal. */
+static void put_header(const Output *o, const Column *cols, size_t n) {
+        if (o->mode != OUTPUT_SHORT || !o->legend)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                Column c = cols[i];
+                if (i + 1 == n)
+                        c.width = 0;
+                put_cell(o, &c, c.header, ANSI_BOLD);
+        }
+        fputc('\n', o->f);
 }
 
 static void put_permissions(json_object *d, FILE *f) {
@@ -185,61 +369,127 @@ static void put_candidates(json_object *d, FILE *f) {
         }
 }
 
-static void output_denial_short(json_object *d, FILE *f) {
+/* The short table of denials. NOTES holds, in this order: the MCS categories "[c1,c2]", the
+ * attribution "(pid)" with an ambiguous denial's candidates "(ambiguous: web|web-twin)",
+ * ", permissive", ", target in NAME", and a storm's "xN (storm: ...)". */
+enum {
+        DENIAL_TIME,
+        DENIAL_CONTAINER,
+        DENIAL_PROCESS,
+        DENIAL_DENIED,
+        DENIAL_SOURCE,
+        DENIAL_TARGET,
+        DENIAL_PATH,
+        DENIAL_NOTES,
+        _DENIAL_COLUMN_MAX,
+};
+
+static const Column denial_columns[_DENIAL_COLUMN_MAX] = {
+        /* "2024-04-20 10:54:52.240 CEST": a longer zone name only shifts its own row */
+        [DENIAL_TIME] = {"TIME", 28, .no_cut = true},
+        [DENIAL_CONTAINER] = {"CONTAINER", 20},
+        [DENIAL_PROCESS] = {"PROCESS", 26},
+        [DENIAL_DENIED] = {"DENIED", 20},
+        [DENIAL_SOURCE] = {"SOURCE", 20},
+        [DENIAL_TARGET] = {"TARGET:CLASS", 32},
+        [DENIAL_PATH] = {"PATH", 48, .keep_end = true},
+        [DENIAL_NOTES] = {"NOTES", 0},
+};
+
+void output_denials_header(Output *o) {
+        put_header(o, denial_columns, _DENIAL_COLUMN_MAX);
+}
+
+static void output_denial_short(Output *o, json_object *d) {
         const char *result = get_string(d, "result");
-        const char *target_type = get_string(d, "target_type");
-        const char *tclass = get_string(d, "tclass");
         const char *path = get_string(d, "path");
         const char *mcs = get_string(d, "mcs");
         json_object *target_container = get_object(d, "target_container");
         json_object *permissive;
-        int64_t pid;
+        bool is_permissive = json_object_object_get_ex(d, "permissive", &permissive) &&
+                             json_object_is_type(permissive, json_type_boolean) &&
+                             json_object_get_boolean(permissive);
+        Cell cells[_DENIAL_COLUMN_MAX] = {};
+        int64_t pid, count;
+        FILE *f;
 
-        put_time(d, f);
-        fputs("  ", f);
-        put_container(get_object(d, "container"), f);
-        fputs("  ", f);
-        put_safe(get_string(d, "comm"), f);
-        if (get_int(d, "pid", &pid))
-                fprintf(f, "[%" PRId64 "]", pid);
-        fputs("  ", f);
+        for (size_t i = 0; i < _DENIAL_COLUMN_MAX; i++)
+                if (!cell_open(&cells[i]))
+                        goto finish;
+
+        put_iso_time(o, get_string(d, "time"), OUTPUT_TIME_MS, cells[DENIAL_TIME].f);
+        put_container(get_object(d, "container"), cells[DENIAL_CONTAINER].f);
+
+        /* comm is cut, never the pid behind it */
+        f = cells[DENIAL_PROCESS].f;
+        {
+                Cell comm = {};
+                char pid_text[32] = "";
+                if (get_int(d, "pid", &pid))
+                        snprintf(pid_text, sizeof(pid_text), "[%" PRId64 "]", pid);
+                if (cell_open(&comm))
+                        put_safe(get_string(d, "comm"), comm.f);
+                (void) put_cut(cell_text(&comm),
+                               (size_t) MAX(1, denial_columns[DENIAL_PROCESS].width -
+                                                       (int) strlen(pid_text)),
+                               false, f);
+                fputs(pid_text, f);
+                cell_done(&comm);
+        }
+
         /* "denied" is the normal case and goes without saying; anything else is shown. */
+        f = cells[DENIAL_DENIED].f;
         if (result && strcmp(result, "denied") != 0) {
                 put_safe(result, f);
                 fputc(' ', f);
         }
         put_permissions(d, f);
-        fputs("  ", f);
-        put_safe(get_string(d, "source_type"), f);
-        fputs(" -> ", f);
-        put_safe(target_type, f);
+
+        put_safe(get_string(d, "source_type"), cells[DENIAL_SOURCE].f);
+
+        f = cells[DENIAL_TARGET].f;
+        put_safe(get_string(d, "target_type"), f);
         fputc(':', f);
-        put_safe(tclass, f);
-        fputs("  ", f);
-        put_safe(path ? path : get_string(d, "name"), f);
+        put_safe(get_string(d, "tclass"), f);
+
+        put_safe(path ? path : get_string(d, "name"), cells[DENIAL_PATH].f);
+
+        f = cells[DENIAL_NOTES].f;
         if (mcs && *mcs) {
-                fputs("  [", f);
+                fputc('[', f);
                 fputs_terminal_safe(mcs, f);
-                fputc(']', f);
+                fputs("]  ", f);
         }
-        fputs("  (", f);
+        fputc('(', f);
         put_safe(get_string(d, "attribution"), f);
         put_candidates(d, f);
-        if (json_object_object_get_ex(d, "permissive", &permissive) &&
-            json_object_is_type(permissive, json_type_boolean) &&
-            json_object_get_boolean(permissive))
+        if (is_permissive)
                 fputs(", permissive", f);
         if (target_container) {
                 fputs(", target in ", f);
                 put_container(target_container, f);
         }
-        fputs(")", f);
+        fputc(')', f);
         /* A storm's summary: this denial and the identical ones of its second folded into it. */
-        int64_t count;
         if (get_int(d, "count", &count) && count > 1)
                 fprintf(f, "  x%" PRId64 " (storm: %" PRId64 " identical folded into this one)",
                         count, count - 1);
-        fputc('\n', f);
+
+        put_cell(o, &denial_columns[DENIAL_TIME], cell_text(&cells[DENIAL_TIME]), NULL);
+        put_cell(o, &denial_columns[DENIAL_CONTAINER], cell_text(&cells[DENIAL_CONTAINER]),
+                 ANSI_BOLD);
+        put_cell(o, &denial_columns[DENIAL_PROCESS], cell_text(&cells[DENIAL_PROCESS]), NULL);
+        put_cell(o, &denial_columns[DENIAL_DENIED], cell_text(&cells[DENIAL_DENIED]),
+                 result && strcmp(result, "denied") != 0 ? ANSI_YELLOW : ANSI_RED);
+        put_cell(o, &denial_columns[DENIAL_SOURCE], cell_text(&cells[DENIAL_SOURCE]), NULL);
+        put_cell(o, &denial_columns[DENIAL_TARGET], cell_text(&cells[DENIAL_TARGET]), NULL);
+        put_cell(o, &denial_columns[DENIAL_PATH], cell_text(&cells[DENIAL_PATH]), NULL);
+        put_cell(o, &denial_columns[DENIAL_NOTES], cell_text(&cells[DENIAL_NOTES]),
+                 is_permissive ? ANSI_YELLOW : NULL);
+        fputc('\n', o->f);
+finish:
+        for (size_t i = 0; i < _DENIAL_COLUMN_MAX; i++)
+                cell_done(&cells[i]);
 }
 
 static void output_denial_raw(Output *o, json_object *d) {
@@ -297,15 +547,30 @@ int output_denial(Output *o, json_object *d) {
                 break;
         case OUTPUT_SHORT:
         default:
-                output_denial_short(d, o->f);
+                output_denial_short(o, d);
                 break;
         }
         return 0;
 }
 
+/* The API writes times as ISO 8601 UTC, "2024-04-20T08:54:52.240Z": stats shows them in the
+ * short convention like every other time; any other string as it is, escaped. */
+static bool is_api_time(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        return n >= 20 && n < OUTPUT_TIME_MAX && s[4] == '-' && s[7] == '-' && s[10] == 'T' &&
+               s[n - 1] == 'Z';
+}
+
+static void put_stats_string(const Output *o, const char *s, FILE *f) {
+        if (is_api_time(s))
+                put_iso_time(o, s, OUTPUT_TIME_MS, f);
+        else
+                put_safe(s, f);
+}
+
 /* One line per element of a list of objects (Stats' loss windows): "since .. until:" when the
  * object has them, then its non-zero counters and its true flags. */
-static void output_stats_list(json_object *list, FILE *f) {
+static void output_stats_list(const Output *o, json_object *list, FILE *f) {
         size_t n = json_object_array_length(list);
 
         if (n == 0) {
@@ -326,9 +591,9 @@ static void output_stats_list(json_object *list, FILE *f) {
                 }
                 if (json_object_object_get_ex(e, "since", &since) &&
                     json_object_object_get_ex(e, "until", &until)) {
-                        fputs_terminal_safe(json_object_get_string(since), f);
+                        put_stats_string(o, json_object_get_string(since), f);
                         fputs(" .. ", f);
-                        fputs_terminal_safe(json_object_get_string(until), f);
+                        put_stats_string(o, json_object_get_string(until), f);
                         fputc(':', f);
                         first = false;
                 }
@@ -353,7 +618,7 @@ static void output_stats_list(json_object *list, FILE *f) {
 
 /* "engine docker: connected since 2024-04-20 10:54:52.240 (/run/docker.sock), 12 events,
  * 40 inspects, 0 failures" and the last error when there is one. */
-static void output_engines_short(json_object *engines, FILE *f) {
+static void output_engines_short(const Output *o, json_object *engines, FILE *f) {
         for (size_t i = 0; i < json_object_array_length(engines); i++) {
                 json_object *e = json_object_array_get_idx(engines, i);
                 int64_t events = 0, inspects = 0, failures = 0;
@@ -367,12 +632,7 @@ static void output_engines_short(json_object *engines, FILE *f) {
                 put_safe(get_string(e, "state"), f);
                 if (get_string(e, "since")) {
                         fputs(" since ", f);
-                        json_object *since = json_object_new_object();
-                        json_object *v;
-                        if (since && json_object_object_get_ex(e, "since", &v) &&
-                            json_object_object_add(since, "time", json_object_get(v)) >= 0)
-                                put_time(since, f);
-                        json_object_put(since);
+                        put_iso_time(o, get_string(e, "since"), OUTPUT_TIME_MS, f);
                 }
                 if (get_string(e, "socket")) {
                         fputs(" (", f);
@@ -405,7 +665,7 @@ int output_stats(Output *o, json_object *params) {
 
         json_object_object_foreach (params, key, value) {
                 if (strcmp(key, "engines") == 0 && json_object_is_type(value, json_type_array)) {
-                        output_engines_short(value, o->f);
+                        output_engines_short(o, value, o->f);
                         continue;
                 }
                 fputs_terminal_safe(key, o->f);
@@ -421,13 +681,13 @@ int output_stats(Output *o, json_object *params) {
                         fputs(json_object_get_boolean(value) ? "yes" : "no", o->f);
                         break;
                 case json_type_string:
-                        fputs_terminal_safe(json_object_get_string(value), o->f);
+                        put_stats_string(o, json_object_get_string(value), o->f);
                         break;
                 case json_type_null:
                         fputc('-', o->f);
                         break;
                 case json_type_array:
-                        output_stats_list(value, o->f);
+                        output_stats_list(o, value, o->f);
                         continue; /* ends its own lines */
                 default:
                         fputs_terminal_safe(
@@ -438,25 +698,6 @@ int output_stats(Output *o, json_object *params) {
                 fputc('\n', o->f);
         }
         return 0;
-}
-
-/* s escaped for the terminal, then padded to width columns (counted in bytes of the escaped
- * text: names are mostly ASCII, and a wide name only shifts its own row). */
-static void put_column(const char *s, int width, FILE *f) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-
-        if (!m) {
-                put_safe(s, f);
-                return;
-        }
-        put_safe(s, m);
-        fclose(m);
-        fputs(buf, f);
-        for (int i = (int) len; i < width; i++)
-                fputc(' ', f);
-        free(buf);
 }
 
 /* "container_t:s0:c1,c2" of a full label, "s0:c1,c2" of "level:s0:c1,c2": what tells
@@ -475,30 +716,95 @@ static const char *label_short(const char *label) {
         return p && *p ? p : label;
 }
 
-static void put_time_column(json_object *c, const char *key, int width, FILE *f) {
-        const char *iso = get_string(c, key);
-        char buf[64];
-        int64_t ms;
+/* An escaped string as a cell ("-" when NULL). */
+static void put_text_cell(const Output *o, const Column *col, const char *s, const char *color) {
+        Cell c = {};
 
-        if (iso && parse_time_spec(iso, 0, &ms) >= 0) {
-                output_format_local_time(ms, buf, sizeof(buf));
-                buf[19] = 0; /* seconds are enough here */
-                put_column(buf, width, f);
-        } else
-                put_column(NULL, width, f);
+        if (cell_open(&c))
+                put_safe(s, c.f);
+        put_cell(o, col, cell_text(&c), color);
+        cell_done(&c);
 }
 
+/* The time of an API field key as a cell: seconds are enough in tables; "-" when absent. */
+static void put_time_cell(const Output *o, const Column *col, json_object *obj, const char *key) {
+        Cell c = {};
+
+        const char *iso = get_string(obj, key);
+        int64_t ms;
+
+        /* a time that does not parse is "-" in a table, like a missing one */
+        if (cell_open(&c))
+                put_iso_time(o, iso && parse_time_spec(iso, 0, &ms) >= 0 ? iso : NULL,
+                             OUTPUT_TIME_SECONDS, c.f);
+        put_cell(o, col, cell_text(&c), NULL);
+        cell_done(&c);
+}
+
+/* ---- containers ---- */
+
+enum {
+        CONTAINER_ID,
+        CONTAINER_NAME,
+        CONTAINER_ENGINE,
+        CONTAINER_IMAGE,
+        CONTAINER_LABEL,
+        CONTAINER_CREATED,
+        CONTAINER_STARTED,
+        CONTAINER_STATE,
+        CONTAINER_ENDED,
+        CONTAINER_DENIALS,
+        _CONTAINER_COLUMN_MAX,
+};
+
+#define OUTPUT_TIME_COLUMN 24 /* "2024-04-20 10:54:52 CEST" */
+
+static const Column container_columns[_CONTAINER_COLUMN_MAX] = {
+        [CONTAINER_ID] = {"ID", OUTPUT_CONTAINER_ID_SHORT},
+        [CONTAINER_NAME] = {"NAME", 20},
+        [CONTAINER_ENGINE] = {"ENGINE", 7},
+        [CONTAINER_IMAGE] = {"IMAGE", 28},
+        [CONTAINER_LABEL] = {"LABEL", 28},
+        [CONTAINER_CREATED] = {"CREATED", OUTPUT_TIME_COLUMN, .no_cut = true},
+        [CONTAINER_STARTED] = {"STARTED", OUTPUT_TIME_COLUMN, .no_cut = true},
+        [CONTAINER_STATE] = {"STATE", 7},
+        [CONTAINER_ENDED] = {"ENDED", OUTPUT_TIME_COLUMN, .no_cut = true},
+        [CONTAINER_DENIALS] = {"DENIALS", 0},
+};
+
 void output_containers_header(Output *o) {
-        if (o->mode != OUTPUT_SHORT)
-                return;
-        fprintf(o->f, "%-12s  %-20s  %-7s  %-24s  %-28s  %-19s  %-19s  %s\n", "ID", "NAME",
-                "ENGINE", "IMAGE", "LABEL", "STARTED", "ENDED", "DENIALS");
+        put_header(o, container_columns, _CONTAINER_COLUMN_MAX);
+}
+
+const char *output_container_state(json_object *c, const char **ret_ended_key) {
+        json_object *running;
+        const char *state, *ended = NULL;
+
+        /* Removal ends everything; "running" is the engine's word; a container that finished
+         * exited; one never started was only created. Known only by a pid: "-". */
+        if (get_string(c, "removed")) {
+                state = "removed";
+                ended = "removed";
+        } else if (json_object_object_get_ex(c, "running", &running) &&
+                   json_object_get_boolean(running))
+                state = "running";
+        else if (get_string(c, "finished")) {
+                state = "exited";
+                ended = "finished";
+        } else if (get_string(c, "created") && !get_string(c, "started"))
+                state = "created";
+        else
+                state = "-";
+        if (ret_ended_key)
+                *ret_ended_key = ended;
+        return state;
 }
 
 int output_container(Output *o, json_object *c) {
+        const Column *col = container_columns;
         char short_id[OUTPUT_CONTAINER_ID_SHORT + 1];
         int64_t denials = 0, ambiguous = 0;
-        json_object *running;
+        const char *state, *ended;
 
         if (!json_object_is_type(c, json_type_object))
                 return -EBADMSG;
@@ -506,25 +812,21 @@ int output_container(Output *o, json_object *c) {
                 output_json_line(c, o->f);
                 return 0;
         }
-        snprintf(short_id, sizeof(short_id), "%s", get_string(c, "id") ? get_string(c, "id") : "-");
-        put_column(short_id, 12, o->f);
-        fputs("  ", o->f);
-        put_column(get_string(c, "name"), 20, o->f);
-        fputs("  ", o->f);
-        put_column(get_string(c, "engine"), 7, o->f);
-        fputs("  ", o->f);
-        put_column(get_string(c, "image"), 24, o->f);
-        fputs("  ", o->f);
-        put_column(label_short(get_string(c, "label")), 28, o->f);
-        fputs("  ", o->f);
-        put_time_column(c, get_string(c, "started") ? "started" : "created", 19, o->f);
-        fputs("  ", o->f);
-        if (json_object_object_get_ex(c, "running", &running) && json_object_get_boolean(running) &&
-            !get_string(c, "removed"))
-                put_column("running", 19, o->f);
+        snprintf(short_id, sizeof(short_id), "%s", get_string(c, "id") ?: "-");
+        put_text_cell(o, &col[CONTAINER_ID], short_id, NULL);
+        put_text_cell(o, &col[CONTAINER_NAME], get_string(c, "name"), ANSI_BOLD);
+        put_text_cell(o, &col[CONTAINER_ENGINE], get_string(c, "engine"), NULL);
+        put_text_cell(o, &col[CONTAINER_IMAGE], get_string(c, "image"), NULL);
+        put_text_cell(o, &col[CONTAINER_LABEL], label_short(get_string(c, "label")), NULL);
+        put_time_cell(o, &col[CONTAINER_CREATED], c, "created");
+        put_time_cell(o, &col[CONTAINER_STARTED], c, "started");
+        state = output_container_state(c, &ended);
+        put_text_cell(o, &col[CONTAINER_STATE], state,
+                      strcmp(state, "running") == 0 ? ANSI_GREEN : NULL);
+        if (ended)
+                put_time_cell(o, &col[CONTAINER_ENDED], c, ended);
         else
-                put_time_column(c, get_string(c, "removed") ? "removed" : "finished", 19, o->f);
-        fputs("  ", o->f);
+                put_text_cell(o, &col[CONTAINER_ENDED], NULL, NULL);
         (void) get_int(c, "denials", &denials);
         (void) get_int(c, "ambiguous", &ambiguous);
         fprintf(o->f, "%" PRId64, denials);
@@ -544,22 +846,47 @@ static int top_by_index(const char *by) {
         return 0;
 }
 
+/* Per grouping: COUNT, one or two of CTRS / SIGS, FIRST, LAST, and what is grouped (last). */
+static const Column top_columns[][6] = {
+        {{"COUNT", 8},
+         {"CTRS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"SIGNATURE (IMAGE)", 0}},
+        {{"COUNT", 8},
+         {"SIGS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"CONTAINER (IMAGE)", 0}},
+        {{"COUNT", 8},
+         {"CTRS", 4},
+         {"SIGS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"IMAGE", 0}},
+        {{"COUNT", 8},
+         {"CTRS", 4},
+         {"SIGS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"CLASS", 0}},
+};
+
+static size_t top_columns_n(int k) {
+        return k >= 2 ? 6 : 5;
+}
+
 void output_top_header(Output *o, const char *by) {
-        static const char *const headers[] = {
-                "COUNT     CTRS  FIRST                LAST                 SIGNATURE (IMAGE)",
-                "COUNT     SIGS  FIRST                LAST                 CONTAINER (IMAGE)",
-                "COUNT     CTRS  SIGS  FIRST                LAST                 IMAGE",
-                "COUNT     CTRS  SIGS  FIRST                LAST                 CLASS",
-        };
-        if (o->mode != OUTPUT_SHORT)
-                return;
-        fprintf(o->f, "%s\n", headers[top_by_index(by)]);
+        int k = top_by_index(by);
+        put_header(o, top_columns[k], top_columns_n(k));
 }
 
 int output_top_row(Output *o, const char *by, json_object *row) {
         int64_t count = 0, containers = 0, signatures = 0;
         FILE *f = o->f;
         int k = top_by_index(by);
+        const Column *col = top_columns[k];
+        char num[32];
 
         if (!json_object_is_type(row, json_type_object))
                 return -EBADMSG;
@@ -570,13 +897,16 @@ int output_top_row(Output *o, const char *by, json_object *row) {
         (void) get_int(row, "count", &count);
         (void) get_int(row, "containers", &containers);
         (void) get_int(row, "signatures", &signatures);
-        fprintf(f, "%-8" PRId64 "  %4" PRId64 "  ", count, k == 1 ? signatures : containers);
-        if (k >= 2)
-                fprintf(f, "%4" PRId64 "  ", signatures);
-        put_time_column(row, "first", 19, f);
-        fputs("  ", f);
-        put_time_column(row, "last", 19, f);
-        fputs("  ", f);
+        snprintf(num, sizeof(num), "%" PRId64, count);
+        put_cell(o, col++, num, ANSI_BOLD);
+        snprintf(num, sizeof(num), "%" PRId64, k == 1 ? signatures : containers);
+        put_cell(o, col++, num, NULL);
+        if (k >= 2) {
+                snprintf(num, sizeof(num), "%" PRId64, signatures);
+                put_cell(o, col++, num, NULL);
+        }
+        put_time_cell(o, col++, row, "first");
+        put_time_cell(o, col++, row, "last");
         switch (k) {
         case 0: {
                 const char *result = get_string(row, "result");
@@ -624,13 +954,18 @@ int output_top_row(Output *o, const char *by, json_object *row) {
 #define OUTPUT_HISTOGRAM_BAR 50         /* characters of the longest bar */
 #define OUTPUT_HISTOGRAM_FILL_MAX 10000 /* empty bins shown between others, at most */
 
-static void put_bin(FILE *f, int64_t start_ms, int64_t interval_ms, uint64_t count, uint64_t max) {
-        char buf[64];
+#define OUTPUT_HISTOGRAM_START 24 /* "2024-04-20 08:00:01 CEST" */
 
-        output_format_local_time(start_ms, buf, sizeof(buf));
+static void put_bin(const Output *o, int64_t start_ms, int64_t interval_ms, uint64_t count,
+                    uint64_t max) {
+        FILE *f = o->f;
+        char buf[OUTPUT_TIME_MAX];
+
         /* As precise as the bins are: minutes, or seconds for sub-minute bins. */
-        buf[interval_ms % 60000 == 0 ? 16 : 19] = 0;
-        fprintf(f, "%s  %10" PRIu64 "  ", buf, count);
+        output_format_time(start_ms, o->utc,
+                           interval_ms % 60000 == 0 ? OUTPUT_TIME_MINUTES : OUTPUT_TIME_SECONDS,
+                           buf, sizeof(buf));
+        fprintf(f, "%-*s  %10" PRIu64 "  ", OUTPUT_HISTOGRAM_START, buf, count);
         size_t bar = max > 0 ? (size_t) ((count * OUTPUT_HISTOGRAM_BAR + max - 1) / max) : 0;
         for (size_t i = 0; i < bar; i++)
                 fputc('#', f);
@@ -678,13 +1013,14 @@ int output_histogram(Output *o, json_object *bins, int64_t interval_ms) {
                 last = starts[n - 1];
         }
         bool fill = n > 0 && (last - first) / interval_ms < OUTPUT_HISTOGRAM_FILL_MAX;
-        fprintf(o->f, "%-16s  %10s\n", "START", "DENIALS");
+        if (o->legend)
+                fprintf(o->f, "%-*s  %10s\n", OUTPUT_HISTOGRAM_START, "START", "DENIALS");
         for (size_t i = 0; i < n; i++) {
                 if (fill && i > 0)
                         for (int64_t t = starts[i - 1] + interval_ms; t < starts[i];
                              t += interval_ms)
-                                put_bin(o->f, t, interval_ms, 0, max);
-                put_bin(o->f, starts[i], interval_ms, counts[i], max);
+                                put_bin(o, t, interval_ms, 0, max);
+                put_bin(o, starts[i], interval_ms, counts[i], max);
         }
         free(starts);
         free(counts);

@@ -24,10 +24,20 @@ const char *output_mode_to_string(OutputMode m);
 /* ISO time strings from the API are short; anything longer is not a time we remember. */
 #define OUTPUT_EVENT_TIME_MAX 64
 
+/* How short output looks (global options --utc, --no-legend, --no-color). */
+typedef struct OutputStyle {
+        bool utc;       /* times in UTC instead of local time */
+        bool no_legend; /* no header line above tables */
+        bool no_color;  /* never colour, even on a terminal */
+} OutputStyle;
+
 typedef struct Output {
         OutputMode mode;
         FILE *f;
         bool to_terminal; /* raw output is escaped on a terminal, passed through otherwise */
+        bool utc;         /* short: times in UTC, else local time; both with the zone */
+        bool legend;      /* short: a header line above tables (output_init(): on) */
+        bool color;       /* short: ANSI colours (output_init(): off) */
         /* raw: the event (time + serial) whose records were printed last. The denials of one
          * event share their raw text and arrive next to each other: print it once. */
         bool have_last_event;
@@ -35,7 +45,16 @@ typedef struct Output {
         char last_time[OUTPUT_EVENT_TIME_MAX];
 } Output;
 
+/* Local times, legend on, no colour. */
 void output_init(Output *o, OutputMode mode, FILE *f);
+/* Applies the user's style; colour only when f is a terminal (output_use_color()). */
+void output_set_style(Output *o, const OutputStyle *style);
+/* Whether to colour: on a terminal, unless --no-color was given or $NO_COLOR is set and not
+ * empty (no-color.org). */
+bool output_use_color(bool no_color_option, const char *no_color_env, bool to_terminal);
+
+/* The header line of the short denial table (nothing in other modes or without legend). */
+void output_denials_header(Output *o);
 
 /* Writes one denial object (DESIGN "Contracts") in o's mode. Missing or mistyped fields are shown
  * as "-" in short mode. -EBADMSG when d is not a JSON object (nothing is written). */
@@ -62,5 +81,26 @@ int output_top_row(Output *o, const char *by, json_object *row);
  * reply (nothing is written). */
 int output_histogram(Output *o, json_object *bins, int64_t interval_ms);
 
-/* "2024-04-20 10:54:52.240" in local time into buf (>= 32 bytes). */
+typedef enum OutputTimePrecision {
+        OUTPUT_TIME_MS,      /* "2024-04-20 10:54:52.240 CEST" */
+        OUTPUT_TIME_SECONDS, /* "2024-04-20 10:54:52 CEST" */
+        OUTPUT_TIME_MINUTES, /* "2024-04-20 10:54 CEST" */
+} OutputTimePrecision;
+
+#define OUTPUT_TIME_MAX 64
+
+/* The one convention of short output and stats: local time with the zone's abbreviation for that
+ * time (as journalctl), or with utc "2024-04-20 08:54:52.240 UTC". buf: OUTPUT_TIME_MAX. */
+void output_format_time(int64_t time_ms, bool utc, OutputTimePrecision precision, char *buf,
+                        size_t n);
+/* output_format_time(time_ms, false, OUTPUT_TIME_MS, ...) */
 void output_format_local_time(int64_t time_ms, char *buf, size_t n);
+
+/* Display columns of UTF-8 text without controls (escaped text): wcwidth() per character, one
+ * for a character it does not know. */
+size_t output_text_columns(const char *s);
+
+/* A Containers reply object's state for `containers`: "running", "created" (never started),
+ * "exited", "removed", or "-" (not known); *ret_ended_key (may be NULL) is the API field that
+ * holds when it ended ("finished", "removed"), or NULL. */
+const char *output_container_state(json_object *c, const char **ret_ended_key);

@@ -33,7 +33,7 @@ int verb_containers(int argc, char *argv[], ClientContext *ctx) {
             !json_object_is_type(list, json_type_array))
                 return client_io_failed(-EBADMSG);
 
-        output_init(&out, ctx->output, stdout);
+        client_output_init(&out, ctx);
         output_containers_header(&out);
         for (size_t i = 0; i < json_object_array_length(list); i++) {
                 r = output_container(&out, json_object_array_get_idx(list, i));

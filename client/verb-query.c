@@ -137,7 +137,7 @@ static int query_print_denial(json_object *denial, void *userdata) {
 }
 
 static int query_histogram(VarlinkClient *c, json_object *filter, int64_t interval_ms,
-                           OutputMode mode) {
+                           const ClientContext *ctx) {
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
         json_object *params, *bins;
         Output out;
@@ -158,7 +158,7 @@ static int query_histogram(VarlinkClient *c, json_object *filter, int64_t interv
                 return client_reply_failed(&reply);
         if (!json_object_object_get_ex(reply.parameters, "bins", &bins))
                 return client_io_failed(-EBADMSG);
-        output_init(&out, mode, stdout);
+        client_output_init(&out, ctx);
         r = output_histogram(&out, bins, interval_ms);
         if (r == -ENOMEM) {
                 fprintf(stderr, "avcctl: out of memory\n");
@@ -205,12 +205,13 @@ int verb_query(int argc, char *argv[], ClientContext *ctx) {
 
         status = client_connect(ctx, &c);
         if (status == AVCCTL_EXIT_SUCCESS && a.histogram_ms > 0) {
-                status = query_histogram(c, filter, a.histogram_ms, ctx->output);
+                status = query_histogram(c, filter, a.histogram_ms, ctx);
                 r = client_flush_stdout();
                 if (status == AVCCTL_EXIT_SUCCESS)
                         status = r;
         } else if (status == AVCCTL_EXIT_SUCCESS) {
-                output_init(&out, ctx->output, stdout);
+                client_output_init(&out, ctx);
+                output_denials_header(&out);
                 status = query_run(c, filter, a.reverse, a.filter.has_limit, a.filter.limit,
                                    query_print_denial, &out);
                 r = client_flush_stdout();

@@ -29,7 +29,7 @@ int verb_stats(int argc, char *argv[], ClientContext *ctx) {
         if (reply.error)
                 return client_reply_failed(&reply);
 
-        output_init(&out, ctx->output, stdout);
+        client_output_init(&out, ctx);
         r = output_stats(&out, reply.parameters);
         if (r < 0)
                 return client_io_failed(r);

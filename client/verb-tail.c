@@ -211,7 +211,8 @@ int verb_tail(int argc, char *argv[], ClientContext *ctx) {
 
         status = client_connect(ctx, &c);
         if (status == AVCCTL_EXIT_SUCCESS) {
-                output_init(&out, ctx->output, stdout);
+                client_output_init(&out, ctx);
+                output_denials_header(&out);
                 if (a.follow)
                         status = tail_follow(c, filter, &a, &out);
                 else {

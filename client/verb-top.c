@@ -131,7 +131,7 @@ int verb_top(int argc, char *argv[], ClientContext *ctx) {
             !json_object_is_type(rows, json_type_array))
                 return client_io_failed(-EBADMSG);
 
-        output_init(&out, ctx->output, stdout);
+        client_output_init(&out, ctx);
         output_top_header(&out, a.by);
         for (size_t i = 0; i < json_object_array_length(rows); i++)
                 if (output_top_row(&out, a.by, json_object_array_get_idx(rows, i)) < 0)

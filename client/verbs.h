@@ -24,18 +24,25 @@
 typedef struct ClientContext {
         const char *socket_path;
         OutputMode output;
+        OutputStyle style;
 } ClientContext;
 
 enum {
         ARG_GLOBAL_SOCKET = 0x100, /* verb option values start at 0x300, filters at 0x200 */
         ARG_GLOBAL_VERSION,
+        ARG_GLOBAL_UTC,
+        ARG_GLOBAL_NO_LEGEND,
+        ARG_GLOBAL_NO_COLOR,
 };
 
 #define GLOBAL_SHORT_OPTIONS "ho:"
 #define GLOBAL_OPTIONS                                                                             \
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, ARG_GLOBAL_VERSION},      \
-                {"socket", required_argument, NULL, ARG_GLOBAL_SOCKET}, {                          \
-                "output", required_argument, NULL, 'o'                                             \
+                {"socket", required_argument, NULL, ARG_GLOBAL_SOCKET},                            \
+                {"output", required_argument, NULL, 'o'},                                          \
+                {"utc", no_argument, NULL, ARG_GLOBAL_UTC},                                        \
+                {"no-legend", no_argument, NULL, ARG_GLOBAL_NO_LEGEND}, {                          \
+                "no-color", no_argument, NULL, ARG_GLOBAL_NO_COLOR                                 \
         }
 
 /* Handles one global option. 0: handled, go on; 1: --help/--version printed, exit 0; -EINVAL:
@@ -57,6 +64,9 @@ int verb_parse_options(int argc, char *argv[], const struct option *options,
 int verb_parse_options_args(int argc, char *argv[], const struct option *options,
                             const char *short_options, VerbOptionFunc handler, void *userdata,
                             ClientContext *ctx, int *ret_first_arg);
+
+/* output_init() on stdout in the user's mode and style. */
+void client_output_init(Output *o, const ClientContext *ctx);
 
 /* Connects to the daemon. Returns AVCCTL_EXIT_SUCCESS, or prints why not and returns
  * AVCCTL_EXIT_DAEMON. */

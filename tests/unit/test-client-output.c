@@ -4,6 +4,7 @@
  * received, raw printed once per event and unescaped, stats in both forms, and bad input. */
 
 #include <errno.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -72,7 +73,15 @@ static void check_terminal_safe(const char *s) {
                         fprintf(stderr, "C1 control at %zu in: %s\n", i, s);
                         exit(1);
                 }
-                CHECK(b < 0x80 || b >= 0xc2); /* no stray continuation / invalid lead bytes */
+                /* no stray continuation / invalid lead bytes: whole UTF-8 sequences only (the
+                 * cut mark "…" is one) */
+                CHECK(b < 0x80 || b >= 0xc2);
+                if (b >= 0xc2) {
+                        size_t n = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1;
+                        for (size_t k = 1; k <= n; k++)
+                                CHECK(i + k < len && ((unsigned char) s[i + k] & 0xc0) == 0x80);
+                        i += n;
+                }
         }
 }
 
@@ -91,8 +100,11 @@ static void test_short_layout(void) {
         json_object *d = parse(example_json);
         char *s = render(OUTPUT_SHORT, d);
 
-        CHECK_STREQ(s, "2024-04-20 08:54:52.240  web  bash[21476]  { write }  "
-                       "container_t -> admin_home_t:dir  root  [c170,c393]  (pid)\n");
+        /* Columns padded to their widths (28 20 26 20 20 32 48), NOTES last. */
+        CHECK_STREQ(s, "2024-04-20 08:54:52.240 UTC   web                   bash[21476]"
+                       "                 { write }             container_t           "
+                       "admin_home_t:dir                  root"
+                       "                                              [c170,c393]  (pid)\n");
         free(s);
 
         /* Unnamed container: the first 12 characters of its id; a target container and
@@ -105,9 +117,10 @@ static void test_short_layout(void) {
         json_object_object_add(d, "path", json_object_new_string("/etc/shadow"));
         json_object_object_add(d, "target_container", parse("{\"id\":\"abc\",\"name\":\"db\"}"));
         s = render(OUTPUT_SHORT, d);
-        CHECK_STREQ(s, "2024-04-20 08:54:52.240  4dd9367681d8  bash[21476]  granted { write }  "
-                       "container_t -> admin_home_t:dir  /etc/shadow  [c170,c393]  "
-                       "(pid, permissive, target in db)\n");
+        CHECK(strstr(s, "UTC   4dd9367681d8          bash[21476]   "));
+        CHECK(strstr(s, "  granted { write }     container_t   "));
+        CHECK(strstr(s, "  /etc/shadow     "));
+        CHECK(strstr(s, "  [c170,c393]  (pid, permissive, target in db)\n"));
         free(s);
         json_object_put(d);
 
@@ -116,8 +129,29 @@ static void test_short_layout(void) {
         tzset();
         d = parse(example_json);
         s = render(OUTPUT_SHORT, d);
-        CHECK(strncmp(s, "2024-04-20 10:54:52.240  web  ", 30) == 0);
+        CHECK(strncmp(s, "2024-04-20 10:54:52.240 UTC   web  ", 35) == 0);
         free(s);
+        json_object_put(d);
+        /* A zone with a name: its abbreviation, summer time included. */
+        CHECK(setenv("TZ", "Europe/Berlin", 1) == 0);
+        tzset();
+        d = parse(example_json);
+        s = render(OUTPUT_SHORT, d);
+        CHECK(strncmp(s, "2024-04-20 10:54:52.240 CEST  web  ", 35) == 0);
+        free(s);
+        /* --utc: UTC whatever TZ says. */
+        {
+                Capture cu;
+                Output ou;
+                OutputStyle st = {.utc = true};
+                capture_open(&cu);
+                output_init(&ou, OUTPUT_SHORT, cu.f);
+                output_set_style(&ou, &st);
+                CHECK_RC(output_denial(&ou, d), 0);
+                capture_close(&cu);
+                CHECK(strncmp(cu.buf, "2024-04-20 08:54:52.240 UTC   web  ", 35) == 0);
+                free(cu.buf);
+        }
         json_object_put(d);
         CHECK(setenv("TZ", "UTC", 1) == 0);
         tzset();
@@ -130,7 +164,10 @@ static void test_short_missing_fields(void) {
         char *s = render(OUTPUT_SHORT, d);
 
         check_terminal_safe(s);
-        CHECK_STREQ(s, "not a time\\x1b[2J  -  -  { read - }  - -> -:-  -  (none)\n");
+        CHECK_STREQ(s, "not a time\\x1b[2J             -                     -"
+                       "                           { read - }            -                     -:-"
+                       "                               -"
+                       "                                                 (none)\n");
         free(s);
         json_object_put(d);
 
@@ -172,17 +209,18 @@ static void test_short_hostile(void) {
         CHECK(strstr(s, "\\x1b]0;pwned\\x07sh[21476]"));
         CHECK(strstr(s, "/tmp/\\x0dOK \\x08\\x08\\x08\\xc2\\x9b31m\\xff\\xfe\\x7f"));
         CHECK(strstr(s, "[c1\\x1b[0m]"));
-        CHECK(strstr(s, "x\\x0ay -> "));
+        CHECK(strstr(s, "  x\\x0ay   "));
         free(s);
 
-        /* A long hostile id, no name: cut to 12 bytes, still escaped. */
+        /* A long hostile id, no name: cut to 12 bytes, still escaped ... */
         json_object_object_add(c, "name", NULL);
         json_object_object_add(c, "id",
                                json_object_new_string("\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b"
                                                       "\x1b\x1b\x1b\x1b\x1b\x1b"));
         s = render(OUTPUT_SHORT, d);
         check_terminal_safe(s);
-        CHECK(strstr(s, "  \\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b  "));
+        /* ... and then cut to its column (20) with the mark: the table stays aligned. */
+        CHECK(strstr(s, "UTC   \\x1b\\x1b\\x1b\\x1b\\x1…  \\x1b]0;pwned"));
         CHECK(!strstr(s, "\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b"));
         free(s);
         json_object_put(d);
@@ -277,8 +315,8 @@ static void test_stats(void) {
         capture_close(&c);
         CHECK_STREQ(c.buf, "records_received: 12\nrecords_malformed: 0\ndenials_stored: 9\n"
                            "events_lost: 0\ninput: netlink\ninput_eof: no\n"
-                           "started: 2024-04-20T08:54:52.240Z\nx\\x1b: -\nlosses:\n"
-                           "  2024-04-20T08:54:52.240Z .. 2024-04-20T08:55:00.000Z: 45 "
+                           "started: 2024-04-20 08:54:52.240 UTC\nx\\x1b: -\nlosses:\n"
+                           "  2024-04-20 08:54:52.240 UTC .. 2024-04-20 08:55:00.000 UTC: 45 "
                            "records_dropped ongoing\nnone: -\n");
         free(c.buf);
 
@@ -302,11 +340,23 @@ static void test_local_time(void) {
         char buf[64];
 
         output_format_local_time(INT64_C(1713603292240), buf, sizeof(buf));
-        CHECK_STREQ(buf, "2024-04-20 08:54:52.240");
+        CHECK_STREQ(buf, "2024-04-20 08:54:52.240 UTC");
         output_format_local_time(-1, buf, sizeof(buf));
-        CHECK_STREQ(buf, "1969-12-31 23:59:59.999");
+        CHECK_STREQ(buf, "1969-12-31 23:59:59.999 UTC");
         output_format_local_time(5, buf, sizeof(buf));
-        CHECK_STREQ(buf, "1970-01-01 00:00:00.005");
+        CHECK_STREQ(buf, "1970-01-01 00:00:00.005 UTC");
+
+        /* One convention, local with the zone of that time (winter and summer), or UTC. */
+        CHECK(setenv("TZ", "Europe/Berlin", 1) == 0);
+        tzset();
+        output_format_time(INT64_C(1713603292240), false, OUTPUT_TIME_SECONDS, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2024-04-20 10:54:52 CEST");
+        output_format_time(INT64_C(1702000000000), false, OUTPUT_TIME_MINUTES, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2023-12-08 02:46 CET");
+        output_format_time(INT64_C(1713603292240), true, OUTPUT_TIME_MS, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2024-04-20 08:54:52.240 UTC");
+        CHECK(setenv("TZ", "UTC", 1) == 0);
+        tzset();
 }
 
 static void test_top(void) {
@@ -338,7 +388,8 @@ static void test_top(void) {
         CHECK(strstr(c.buf, "SIGNATURE (IMAGE)\n"));
         const char *line = strchr(c.buf, '\n') + 1;
         CHECK(strncmp(line,
-                      "1234         3  2024-04-20 08:54:52  2024-04-21 09:00:00  { read open } "
+                      "1234      3     2024-04-20 08:54:52 UTC   2024-04-21 09:00:00 UTC   "
+                      "{ read open } "
                       "container_t -> shadow_t:file (evil\\x1b]0;x\\x07:1)\n",
                       strlen(line)) == 0);
         check_terminal_safe(line);
@@ -354,10 +405,11 @@ static void test_top(void) {
         *second = 0;
         check_terminal_safe(c.buf);
         *second = '5';
-        CHECK(strstr(c.buf, "7            2  2024-04-20 08:54:52  2024-04-20 08:54:52  web"));
+        CHECK(strstr(c.buf,
+                     "7         2     2024-04-20 08:54:52 UTC   2024-04-20 08:54:52 UTC   web"));
         CHECK(strstr(c.buf, "web\\xc2\\x9b31m (nginx:1)\n"));
         CHECK(strstr(c.buf, "unattributed c1,c2\n"));
-        CHECK(strstr(c.buf, "  -                    unattributed")); /* a bad time is "-" */
+        CHECK(strstr(c.buf, "  -                         unattributed")); /* a bad time is "-" */
         free(c.buf);
 
         /* json: the objects as received, one per line; not an object: an error. */
@@ -386,12 +438,12 @@ static void test_histogram(void) {
         CHECK_RC(output_histogram(&o, bins, INT64_C(3600000)), 0);
         capture_close(&c);
         /* The empty hours between are shown; the longest bar is 50 wide. */
-        CHECK_STREQ(c.buf, "START                DENIALS\n"
-                           "2024-04-20 08:00          10  "
+        CHECK_STREQ(c.buf, "START                        DENIALS\n"
+                           "2024-04-20 08:00 UTC              10  "
                            "##################################################\n"
-                           "2024-04-20 09:00           0  \n"
-                           "2024-04-20 10:00           0  \n"
-                           "2024-04-20 11:00           5  #########################\n");
+                           "2024-04-20 09:00 UTC               0  \n"
+                           "2024-04-20 10:00 UTC               0  \n"
+                           "2024-04-20 11:00 UTC               5  #########################\n");
         free(c.buf);
 
         /* Too far apart to fill: only the bins themselves. */
@@ -401,10 +453,10 @@ static void test_histogram(void) {
         output_init(&o, OUTPUT_SHORT, c.f);
         CHECK_RC(output_histogram(&o, sparse, 1000), 0);
         capture_close(&c);
-        CHECK_STREQ(c.buf, "START                DENIALS\n"
-                           "2024-04-20 08:00:01           1  "
+        CHECK_STREQ(c.buf, "START                        DENIALS\n"
+                           "2024-04-20 08:00:01 UTC            1  "
                            "##################################################\n"
-                           "2025-04-20 08:00:01           1  "
+                           "2025-04-20 08:00:01 UTC            1  "
                            "##################################################\n");
         free(c.buf);
 
@@ -430,6 +482,181 @@ static void test_histogram(void) {
         json_object_put(sparse);
 }
 
+/* The display column at which the text after the nth run of 2+ blanks starts on a line. */
+static size_t column_of_field(const char *line, int n) {
+        size_t col = 0;
+        const char *p = line;
+
+        for (int i = 0; i < n; i++) {
+                const char *gap = strstr(p, "  ");
+                CHECK(gap);
+                while (*gap == ' ')
+                        gap++;
+                p = gap;
+        }
+        char *prefix = strndup(line, (size_t) (p - line));
+        CHECK(prefix);
+        col = output_text_columns(prefix);
+        free(prefix);
+        return col;
+}
+
+static void test_table(void) {
+        json_object *d = parse(example_json), *wide = parse(example_json), *c;
+        Capture cap;
+        Output o;
+
+        /* wcwidth() knows wide characters in a UTF-8 locale (avcctl takes LC_CTYPE from the
+         * environment). */
+        CHECK(setlocale(LC_CTYPE, "C.UTF-8"));
+
+        /* A wide name (2 columns per character) and a hostile long one: cut with the mark, and
+         * the next columns stay where the legend says. */
+        CHECK(json_object_object_get_ex(wide, "container", &c));
+        json_object_object_add(c, "name", json_object_new_string("\xe7\xbd\x91\xe7\xab\x99"));
+        json_object_object_add(wide, "comm", json_object_new_string("\x1b\x1b\x1b\x1b\x1b\x1b"));
+        json_object_object_add(wide, "path",
+                               json_object_new_string("/very/long/hostile/path/that/goes/on/and/on/"
+                                                      "and/on/\x1b[2J/until/the/file.txt"));
+
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        output_denials_header(&o);
+        CHECK_RC(output_denial(&o, d), 0);
+        CHECK_RC(output_denial(&o, wide), 0);
+        capture_close(&cap);
+        CHECK(strncmp(cap.buf, "TIME                          CONTAINER             PROCESS    ",
+                      63) == 0);
+        CHECK(strstr(cap.buf, "  PATH                                              NOTES\n"));
+        char *l1 = cap.buf, *l2 = strchr(l1, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+        *strchr(l1, '\n') = 0;
+        *strchr(l2, '\n') = 0;
+        *strchr(l3, '\n') = 0;
+        /* CONTAINER PROCESS DENIED SOURCE TARGET PATH NOTES start at one column on all lines */
+        for (int field = 1; field <= 7; field++) {
+                CHECK_RC(column_of_field(l2, field), column_of_field(l1, field));
+                CHECK_RC(column_of_field(l3, field), column_of_field(l1, field));
+        }
+        CHECK(strstr(l3, "  \xe7\xbd\x91\xe7\xab\x99                  \\x1b")); /* 4 + 16 + 2 */
+        /* comm is cut, never the pid */
+        CHECK(strstr(l3, "  \\x1b\\x1b\\x1b\\x1b\\x…[21476]  "));
+        /* the path keeps its end (the file), and says it was cut */
+        CHECK(strstr(l3, "  …") && strstr(l3, "/until/the/file.txt  "));
+        CHECK(!strstr(l3, "/very/long"));
+        free(cap.buf);
+
+        /* --no-legend: rows only. */
+        OutputStyle st = {.no_legend = true};
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        output_set_style(&o, &st);
+        output_denials_header(&o);
+        output_containers_header(&o);
+        output_top_header(&o, "image");
+        CHECK_RC(output_denial(&o, d), 0);
+        capture_close(&cap);
+        CHECK(strncmp(cap.buf, "2024-04-20 08:54:52.240 UTC", 27) == 0);
+        free(cap.buf);
+
+        /* json has no legend whatever the style. */
+        capture_open(&cap);
+        output_init(&o, OUTPUT_JSON, cap.f);
+        output_denials_header(&o);
+        capture_close(&cap);
+        CHECK_STREQ(cap.buf, "");
+        free(cap.buf);
+        json_object_put(d);
+        json_object_put(wide);
+        CHECK(setlocale(LC_CTYPE, "C"));
+}
+
+static void test_color(void) {
+        json_object *d = parse(example_json);
+        Capture cap;
+        Output o;
+
+        /* Only on a terminal; --no-color and a non-empty NO_COLOR turn it off. */
+        CHECK(output_use_color(false, NULL, true));
+        CHECK(output_use_color(false, "", true));
+        CHECK(!output_use_color(false, "1", true));
+        CHECK(!output_use_color(true, NULL, true));
+        CHECK(!output_use_color(false, NULL, false));
+
+        /* A memory stream is no terminal: no colour even when asked for. */
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        output_set_style(&o, &(OutputStyle){});
+        CHECK(!o.color);
+        o.color = true; /* as on a terminal */
+        output_denials_header(&o);
+        CHECK_RC(output_denial(&o, d), 0);
+        capture_close(&cap);
+        CHECK(strstr(cap.buf, "\x1b[1mTIME\x1b[0m"));
+        CHECK(strstr(cap.buf, "\x1b[1mweb\x1b[0m                 "));
+        CHECK(strstr(cap.buf, "\x1b[31m{ write }\x1b[0m"));
+        free(cap.buf);
+        json_object_put(d);
+}
+
+static void test_containers(void) {
+        json_object *created = parse(
+                "{\"id\":\"aaaaaaaaaaaaaaaa\",\"name\":\"new\",\"engine\":\"podman\",\"image\":"
+                "\"nginx:1\",\"created\":\"2024-04-20T08:00:00.000Z\",\"started\":null,"
+                "\"finished\":null,\"removed\":null,\"running\":false,\"denials\":0,"
+                "\"ambiguous\":0}");
+        json_object *exited = parse(
+                "{\"id\":\"bbbbbbbbbbbbbbbb\",\"name\":\"done\",\"engine\":\"docker\","
+                "\"created\":\"2024-04-20T08:00:00.000Z\",\"started\":\"2024-04-20T08:00:01.000Z\","
+                "\"finished\":\"2024-04-20T09:00:00.000Z\",\"removed\":null,\"running\":false,"
+                "\"denials\":3,\"ambiguous\":1}");
+        json_object *removed = parse(
+                "{\"id\":\"cccccccccccccccc\",\"name\":\"gone\",\"engine\":\"docker\","
+                "\"created\":\"2024-04-20T08:00:00.000Z\",\"started\":\"2024-04-20T08:00:01.000Z\","
+                "\"finished\":\"2024-04-20T09:00:00.000Z\",\"removed\":\"2024-04-20T10:00:00."
+                "000Z\","
+                "\"running\":false,\"denials\":0,\"ambiguous\":0}");
+        json_object *running = parse(
+                "{\"id\":\"dddddddddddddddd\",\"name\":\"up\",\"engine\":\"docker\","
+                "\"created\":\"2024-04-20T08:00:00.000Z\",\"started\":\"2024-04-20T08:00:01.000Z\","
+                "\"finished\":null,\"removed\":null,\"running\":true,\"denials\":0,"
+                "\"ambiguous\":0}");
+        const char *ended;
+        Capture cap;
+        Output o;
+
+        CHECK_STREQ(output_container_state(created, &ended), "created");
+        CHECK(!ended);
+        CHECK_STREQ(output_container_state(exited, &ended), "exited");
+        CHECK_STREQ(ended, "finished");
+        CHECK_STREQ(output_container_state(removed, &ended), "removed");
+        CHECK_STREQ(ended, "removed");
+        CHECK_STREQ(output_container_state(running, &ended), "running");
+        CHECK(!ended);
+
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        output_containers_header(&o);
+        CHECK_RC(output_container(&o, created), 0);
+        CHECK_RC(output_container(&o, exited), 0);
+        CHECK_RC(output_container(&o, removed), 0);
+        CHECK_RC(output_container(&o, running), 0);
+        capture_close(&cap);
+        CHECK(strstr(cap.buf, "  CREATED                   STARTED                   STATE    "
+                              "ENDED                     DENIALS\n"));
+        /* created, never started: STARTED is "-", not the creation time */
+        CHECK(strstr(cap.buf,
+                     "  2024-04-20 08:00:00 UTC   -                         created  -  "));
+        CHECK(strstr(cap.buf, "  2024-04-20 08:00:01 UTC   exited   2024-04-20 09:00:00 UTC   "
+                              "3 (+1 ambiguous)\n"));
+        CHECK(strstr(cap.buf, "  removed  2024-04-20 10:00:00 UTC   0\n"));
+        CHECK(strstr(cap.buf, "  running  -                         0\n"));
+        free(cap.buf);
+        json_object_put(created);
+        json_object_put(exited);
+        json_object_put(removed);
+        json_object_put(running);
+}
+
 int main(void) {
         CHECK(setenv("TZ", "UTC", 1) == 0);
         tzset();
@@ -443,5 +670,8 @@ int main(void) {
         test_local_time();
         test_top();
         test_histogram();
+        test_table();
+        test_color();
+        test_containers();
         return 0;
 }
