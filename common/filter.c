@@ -290,6 +290,33 @@ ContainerValue container_value_kind(const char *value) {
         return strlen(value) == 64 ? CONTAINER_VALUE_ID : CONTAINER_VALUE_NAME_OR_PREFIX;
 }
 
+int image_ref_key(const char *image, char *buf, size_t n) {
+        ImageRef r;
+        int len;
+
+        if (!image || !*image)
+                return -EINVAL;
+        /* An image id (`docker run ID`) names one image already: as it is. */
+        if (strncmp(image, "sha256:", 7) == 0 || string_is_hex(image)) {
+                len = snprintf(buf, n, "%s", image);
+                return len < 0 || (size_t) len >= n ? -ENOBUFS : len;
+        }
+        r = image_ref_split(image);
+        /* Podman names a local image localhost/NAME where Docker says NAME: one image. */
+        if (r.registry && span_eq(r.registry, r.registry_len, "localhost", 9))
+                r.registry_len = 0;
+        len = snprintf(buf, n, "%.*s%s%.*s%s%.*s%s%.*s", (int) r.registry_len, r.registry ?: "",
+                       r.registry_len > 0 ? "/" : "", (int) r.repo_len, r.repo,
+                       r.tag || !r.digest ? ":" : "",
+                       (int) (r.tag      ? r.tag_len
+                              : r.digest ? 0
+                                         : 6),
+                       r.tag ?: "latest", r.digest ? "@" : "", (int) r.digest_len, r.digest ?: "");
+        if (len < 0 || (size_t) len >= n)
+                return -ENOBUFS;
+        return len;
+}
+
 static bool container_matches(const char *want, bool name_only, const ContainerRef *c) {
         ContainerValue kind = container_value_kind(want);
 

@@ -63,3 +63,11 @@ bool denial_filter_match(const DenialFilter *f, const Denial *d);
  * only that tag (a missing tag is "latest"); "quay.io/x/nginx" only that registry (docker.io,
  * index.docker.io and none are one registry, where "library/" is implied). */
 bool image_ref_matches(const char *want, const char *image);
+
+/* The one spelling of an image reference that `top --by image` groups by: the registry left out
+ * for Docker Hub (with its "library/") and for "localhost" (Podman's prefix for the local images
+ * Docker names without one), ":latest" when neither tag nor digest is given. So
+ * docker.io/library/nginx:1.25, nginx:1.25 and localhost/nginx:1.25 are all "nginx:1.25".
+ * Returns the length written to buf, -ENOBUFS when n is too small (strlen(image) + 8 is enough),
+ * -EINVAL for NULL or "". */
+int image_ref_key(const char *image, char *buf, size_t n);

@@ -212,14 +212,16 @@ static const struct {
         const char *group, *same;
 } top_groups[_STORE_TOP_BY_MAX] = {
         [STORE_TOP_SIGNATURE] = {"g.result, g.source_type, g.target_type, g.tclass, "
-                                 "g.permissions, c.image",
+                                 "g.permissions, avcwatch_image_key(c.image)",
                                  "tg.result = g.result AND tg.source_type = g.source_type AND "
                                  "tg.target_type = g.target_type AND tg.tclass = g.tclass AND "
-                                 "tg.permissions = g.permissions AND tc.image IS c.image"},
+                                 "tg.permissions = g.permissions AND avcwatch_image_key(tc.image) "
+                                 "IS avcwatch_image_key(c.image)"},
         [STORE_TOP_CONTAINER] = {"a.container, CASE WHEN a.container = 0 THEN a.mcs END",
                                  "t.container = a.container AND (a.container <> 0 OR t.mcs = "
                                  "a.mcs)"},
-        [STORE_TOP_IMAGE] = {"c.image", "tc.image IS c.image"},
+        [STORE_TOP_IMAGE] = {"avcwatch_image_key(c.image)",
+                             "avcwatch_image_key(tc.image) IS avcwatch_image_key(c.image)"},
         [STORE_TOP_TCLASS] = {"g.tclass", "tg.tclass = g.tclass"},
 };
 
@@ -328,7 +330,11 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
                                        sig_columns[i]);
                 else
                         store_sql_add(b, "NULL, ");
-        store_sql_add(b, by != STORE_TOP_TCLASS ? "c.image, " : "NULL, ");
+        /* One image is one row however engines spell it (image_ref_key()); a container row
+         * keeps its engine's own spelling. */
+        store_sql_add(b, ctr                      ? "c.image, "
+                         : by != STORE_TOP_TCLASS ? "avcwatch_image_key(c.image), "
+                                                  : "NULL, ");
         store_sql_add(b, ctr ? "c.container_id, c.name, c.engine, c.pod, CASE WHEN a.container = 0 "
                                "THEN (SELECT text FROM strings WHERE id = a.mcs) END, "
                              : "NULL, NULL, NULL, NULL, NULL, ");

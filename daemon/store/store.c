@@ -358,6 +358,30 @@ static void sql_image_matches(sqlite3_context *ctx, int argc, sqlite3_value **ar
         sqlite3_result_int(ctx, image_ref_matches(want, image));
 }
 
+/* avcwatch_image_key(image): image_ref_key(), NULL for NULL. */
+static void sql_image_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+        const char *image = argc > 0 ? (const char *) sqlite3_value_text(argv[0]) : NULL;
+        size_t n = image ? strlen(image) + 8 : 0;
+        char *buf;
+        int len;
+
+        if (!image) {
+                sqlite3_result_null(ctx);
+                return;
+        }
+        buf = malloc(n);
+        if (!buf) {
+                sqlite3_result_error_nomem(ctx);
+                return;
+        }
+        len = image_ref_key(image, buf, n);
+        if (len < 0)
+                sqlite3_result_text(ctx, image, -1, SQLITE_TRANSIENT);
+        else
+                sqlite3_result_text(ctx, buf, len, SQLITE_TRANSIENT);
+        free(buf);
+}
+
 static int store_open_reader(Store *s) {
         char sql[64];
         int rc, r;
@@ -369,6 +393,10 @@ static int store_open_reader(Store *s) {
         rc = sqlite3_create_function(s->ro, "avcwatch_image_matches", 2,
                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
                                      sql_image_matches, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_create_function(s->ro, "avcwatch_image_key", 1,
+                                             SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                             NULL, sql_image_key, NULL, NULL);
         if (rc != SQLITE_OK)
                 return store_error(s, s->ro, rc);
         r = store_exec(s, s->ro, "PRAGMA query_only = ON");

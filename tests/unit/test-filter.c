@@ -233,6 +233,41 @@ static void test_match(void) {
 #undef MATCH
 }
 
+static void test_image_ref_key(void) {
+        char buf[64];
+
+        /* One image however an engine spells it: Docker Hub and localhost left out. */
+        const char *const nginx[] = {"docker.io/library/nginx:1.25", "nginx:1.25",
+                                     "localhost/nginx:1.25", "index.docker.io/library/nginx:1.25",
+                                     "library/nginx:1.25"};
+        for (size_t i = 0; i < ELEMENTSOF(nginx); i++) {
+                CHECK_RC(image_ref_key(nginx[i], buf, sizeof(buf)), 10);
+                CHECK_STREQ(buf, "nginx:1.25");
+        }
+        CHECK(image_ref_key("nginx", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "nginx:latest");
+        CHECK(image_ref_key("docker.io/bitnami/nginx", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "bitnami/nginx:latest");
+        /* other registries stay apart, a registry port is no tag */
+        CHECK(image_ref_key("quay.io/x/app:v2", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "quay.io/x/app:v2");
+        CHECK(image_ref_key("localhost:5000/app", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "localhost:5000/app:latest");
+        /* digests and ids */
+        CHECK(image_ref_key("docker.io/library/nginx@sha256:0123abcd", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "nginx@sha256:0123abcd");
+        CHECK(image_ref_key("nginx:1@sha256:0123abcd", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "nginx:1@sha256:0123abcd");
+        CHECK(image_ref_key("sha256:0123abcd", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "sha256:0123abcd");
+        CHECK(image_ref_key("0123abcdef01", buf, sizeof(buf)) > 0);
+        CHECK_STREQ(buf, "0123abcdef01");
+        /* bounds */
+        CHECK_RC(image_ref_key("nginx", buf, 5), -ENOBUFS);
+        CHECK_RC(image_ref_key("", buf, sizeof(buf)), -EINVAL);
+        CHECK_RC(image_ref_key(NULL, buf, sizeof(buf)), -EINVAL);
+}
+
 static void test_image_ref(void) {
         /* As engines report images: docker as typed, podman fully qualified. */
         CHECK(image_ref_matches("nginx", "nginx"));
@@ -302,6 +337,7 @@ static void test_full_id(void) {
 
 int main(void) {
         test_image_ref();
+        test_image_ref_key();
         test_round_trip();
         test_bad();
         test_match();
