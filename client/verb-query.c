@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "filter-options.h"
@@ -136,8 +137,17 @@ static int query_print_denial(json_object *denial, void *userdata) {
         return output_denial(userdata, denial);
 }
 
+int64_t query_histogram_offset(int64_t at_ms, bool utc) {
+        time_t t = (time_t) (at_ms / 1000);
+        struct tm tm;
+
+        if (utc || !localtime_r(&t, &tm))
+                return 0;
+        return (int64_t) tm.tm_gmtoff;
+}
+
 static int query_histogram(VarlinkClient *c, json_object *filter, int64_t interval_ms,
-                           const ClientContext *ctx) {
+                           int64_t offset_sec, const ClientContext *ctx) {
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
         json_object *params, *bins;
         Output out;
@@ -145,7 +155,9 @@ static int query_histogram(VarlinkClient *c, json_object *filter, int64_t interv
 
         params = json_object_new_object();
         if (!params || json_add(params, "filter", json_object_get(filter)) < 0 ||
-            json_add(params, "interval", json_object_new_int64(interval_ms / 1000)) < 0) {
+            json_add(params, "interval", json_object_new_int64(interval_ms / 1000)) < 0 ||
+            (offset_sec != 0 &&
+             json_add(params, "offset", json_object_new_int64(offset_sec)) < 0)) {
                 json_object_put(params);
                 fprintf(stderr, "avcctl: out of memory\n");
                 return AVCCTL_EXIT_FAILURE;
@@ -205,7 +217,14 @@ int verb_query(int argc, char *argv[], ClientContext *ctx) {
 
         status = client_connect(ctx, &c);
         if (status == AVCCTL_EXIT_SUCCESS && a.histogram_ms > 0) {
-                status = query_histogram(c, filter, a.histogram_ms, ctx);
+                /* Bins in the clock the times are shown in: local days start at local midnight.
+                 * One offset for the whole range, the one in force at its end: across a change
+                 * to or from summer time the bins on the other side start an hour off (their
+                 * START says so, with its zone). */
+                int64_t offset = query_histogram_offset(
+                        a.filter.filter.has_until ? a.filter.filter.until_ms : now_realtime_ms(),
+                        ctx->style.utc);
+                status = query_histogram(c, filter, a.histogram_ms, offset, ctx);
                 r = client_flush_stdout();
                 if (status == AVCCTL_EXIT_SUCCESS)
                         status = r;

@@ -87,6 +87,10 @@ typedef int (*QueryDenialFunc)(json_object *denial, void *userdata);
 int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit, uint64_t limit,
               QueryDenialFunc func, void *userdata);
 
+/* Seconds east of UTC of the local clock at at_ms (0 with utc): the Histogram offset that
+ * aligns bins with the times short output shows. */
+int64_t query_histogram_offset(int64_t at_ms, bool utc);
+
 int verb_query(int argc, char *argv[], ClientContext *ctx);
 int verb_tail(int argc, char *argv[], ClientContext *ctx);
 int verb_top(int argc, char *argv[], ClientContext *ctx);

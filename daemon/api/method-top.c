@@ -64,12 +64,13 @@ static int histogram_add(int64_t start_ms, uint64_t count, void *userdata) {
 }
 
 void method_histogram(Connection *c, json_object *params) {
-        static const char *const known[] = {"filter", "interval", NULL};
+        static const char *const known[] = {"filter", "interval", "offset", NULL};
         _cleanup_(denial_filter_done) DenialFilter filter = {};
-        int64_t interval = 0;
+        int64_t interval = 0, offset = 0;
 
         if (!params_check_keys(c, params, known) ||
             !params_get_int(c, params, "interval", 1, SERVER_HISTOGRAM_INTERVAL_MAX, &interval) ||
+            !params_get_int(c, params, "offset", -86399, 86399, &offset) ||
             !params_get_filter(c, params, &filter))
                 return;
         if (interval == 0) {
@@ -81,8 +82,8 @@ void method_histogram(Connection *c, json_object *params) {
                 connection_fail(c);
                 return;
         }
-        int r = store_histogram(connection_context(c)->store, &filter, interval * 1000,
-                                histogram_add, bins);
+        int r = store_histogram_offset(connection_context(c)->store, &filter, interval * 1000,
+                                       offset * 1000, histogram_add, bins);
         if (r < 0) {
                 json_object_put(bins);
                 connection_send_query_error(c, r);

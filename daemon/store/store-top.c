@@ -93,8 +93,10 @@ static void time_parts_bind(const TimeParts *t, sqlite3_stmt *st) {
 }
 
 /* The parts as one UNION ALL of (signature, container, mcs, count, first_ms, last_ms, bin), bin
- * being the start of the histogram bin (:iv ms wide) a row belongs to. */
-#define SQL_FLOOR(t) "((" t ") - ((" t ") < 0) * (:iv - 1)) / :iv * :iv"
+ * being the start of the histogram bin (:iv ms wide, aligned in a clock :off ms east of UTC) a
+ * row belongs to. */
+#define SQL_FLOOR_LOCAL(t) "((" t ") - ((" t ") < 0) * (:iv - 1)) / :iv * :iv"
+#define SQL_FLOOR(t) SQL_FLOOR_LOCAL("(" t ") + :off") " - :off"
 static void time_parts_source(SqlBuf *b, const TimeParts *t, const Plan *p) {
         const char *sep = "";
 
@@ -366,6 +368,7 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
         if (r < 0)
                 return r;
         store_bind_named_int64(st, ":iv", 1);
+        store_bind_named_int64(st, ":off", 0);
         store_bind_named_int64(st, ":since", f->since_ms);
         store_bind_named_int64(st, ":limit", limit);
         TopCall call = {.cb = cb, .userdata = userdata};
@@ -393,6 +396,11 @@ static int histogram_row(sqlite3_stmt *st, void *userdata) {
 
 int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_histogram_cb cb,
                     void *userdata) {
+        return store_histogram_offset(s, f, interval_ms, 0, cb, userdata);
+}
+
+int store_histogram_offset(Store *s, const DenialFilter *f, int64_t interval_ms, int64_t offset_ms,
+                           store_histogram_cb cb, void *userdata) {
         static const DenialFilter empty = {};
         _cleanup_(store_plan_done) Plan p = {};
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
@@ -400,7 +408,8 @@ int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_
         TimeParts t;
         int r;
 
-        if (!s || !cb || interval_ms <= 0 || interval_ms >= STORE_TIME_MAX)
+        if (!s || !cb || interval_ms <= 0 || interval_ms >= STORE_TIME_MAX ||
+            offset_ms <= -24 * STORE_HOUR_MS || offset_ms >= 24 * STORE_HOUR_MS)
                 return -EINVAL;
         if (!f)
                 f = &empty;
@@ -414,8 +423,10 @@ int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_
         r = pruned_until(s, &horizon);
         if (r < 0)
                 return r;
-        time_parts(&p, store_plan_needs_rows(&p) || interval_ms % STORE_HOUR_MS != 0, false,
-                   horizon, &t);
+        time_parts(&p,
+                   store_plan_needs_rows(&p) || interval_ms % STORE_HOUR_MS != 0 ||
+                           offset_ms % STORE_HOUR_MS != 0,
+                   false, horizon, &t);
 
         b = calloc(1, sizeof(SqlBuf));
         if (!b)
@@ -427,6 +438,7 @@ int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_
         if (r < 0)
                 return r;
         store_bind_named_int64(st, ":iv", interval_ms);
+        store_bind_named_int64(st, ":off", offset_ms);
         HistogramCall call = {.cb = cb, .userdata = userdata, .s = s};
         return run_budgeted(s, st, histogram_row, &call);
 }

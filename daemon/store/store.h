@@ -149,6 +149,11 @@ int store_top_by_from_string(const char *s); /* -EINVAL when unknown */
 typedef int (*store_histogram_cb)(int64_t start_ms, uint64_t count, void *userdata);
 int store_histogram(Store *s, const DenialFilter *f, int64_t interval_ms, store_histogram_cb cb,
                     void *userdata);
+/* The same with bins aligned in a clock offset_ms east of UTC (|offset_ms| < 1 day): bins of a
+ * day start at that clock's midnight. The hourly aggregates serve when offset_ms is a whole
+ * number of hours too. */
+int store_histogram_offset(Store *s, const DenialFilter *f, int64_t interval_ms, int64_t offset_ms,
+                           store_histogram_cb cb, void *userdata);
 
 /* Retention: removes the oldest denials, whole milliseconds at a time and at most about max_rows
  * per call (the daemon calls it again and again from its loop, so that ingest never waits long):

@@ -39,7 +39,7 @@ done
 
 # ---- tail -n N with -f: the daemon's backlog bound ----
 # Without -f avcctl pages through Query, so -n above the daemon's Tail bound (1000) works.
-[ "$(count_lines avcctl tail -n 1200)" -eq 1200 ] || fail "tail -n 1200 did not print 1200"
+[ "$(count_lines avcctl --no-legend tail -n 1200)" -eq 1200 ] || fail "tail -n 1200 did not print 1200"
 # With -f the backlog comes from Tail itself: the bound is 1000, and asking for more is a usage
 # error said by avcctl, not "avcwatchd rejected the parameter 'lines'".
 rc=0
@@ -51,7 +51,7 @@ if grep -q "rejected" <<< "$err"; then
 fi
 # ... and 1000 is accepted: the backlog is printed, then it follows until stopped.
 # (No fixed time for the backlog: under ASan on a loaded machine 1000 rows take seconds.)
-"$AVCCTL" --socket "$AVC_SOCKET" tail -f -n 1000 > "$T/tail.out" 2> "$T/tail.err" &
+"$AVCCTL" --socket "$AVC_SOCKET" --no-legend tail -f -n 1000 > "$T/tail.out" 2> "$T/tail.err" &
 tail_pid=$!
 wait_until 60 '[ "$(wc -l < "$T/tail.out")" -ge 1000 ] || ! kill -0 $tail_pid 2> /dev/null' ||
         fail "tail -f -n 1000 printed only $(wc -l < "$T/tail.out") in 60 s"

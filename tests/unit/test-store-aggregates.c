@@ -265,13 +265,15 @@ static int64_t floor_to(int64_t t, int64_t iv) {
         return (t >= 0 ? t / iv : -((-t + iv - 1) / iv)) * iv;
 }
 
-static void check_histogram(Store *s, const Denial *all, const DenialFilter *f, int64_t iv) {
+/* Bins of iv aligned in a clock off ms east of UTC (store_histogram_offset()). */
+static void check_histogram_offset(Store *s, const Denial *all, const DenialFilter *f, int64_t iv,
+                                   int64_t off) {
         Bins got = {}, want = {};
 
         for (size_t i = 0; i < N; i++) {
                 if (!denial_filter_match(f, &all[i]))
                         continue;
-                int64_t bin = floor_to(all[i].time_ms, iv);
+                int64_t bin = floor_to(all[i].time_ms + off, iv) - off;
                 if (want.n == 0 || want.start[want.n - 1] != bin) {
                         CHECK(want.n == 0 || want.start[want.n - 1] < bin);
                         want.start[want.n] = bin;
@@ -279,7 +281,8 @@ static void check_histogram(Store *s, const Denial *all, const DenialFilter *f, 
                 }
                 want.count[want.n - 1] += MAX(all[i].count, (uint64_t) 1);
         }
-        int r = store_histogram(s, f, iv, collect_bin, &got);
+        int r = off == 0 ? store_histogram(s, f, iv, collect_bin, &got)
+                         : store_histogram_offset(s, f, iv, off, collect_bin, &got);
         if (r < 0) {
                 fprintf(stderr, "store_histogram: %d (%s)\n", r, store_last_error(s));
                 exit(1);
@@ -289,6 +292,10 @@ static void check_histogram(Store *s, const Denial *all, const DenialFilter *f, 
                 CHECK_RC(got.start[i], want.start[i]);
                 CHECK_RC(got.count[i], want.count[i]);
         }
+}
+
+static void check_histogram(Store *s, const Denial *all, const DenialFilter *f, int64_t iv) {
+        check_histogram_offset(s, all, f, iv, 0);
 }
 
 static DenialFilter range(int64_t since, int64_t until) {
@@ -347,6 +354,10 @@ int main(void) {
                 check_histogram(s, all, &filters[i], h);
                 check_histogram(s, all, &filters[i], 24 * h);
                 check_histogram(s, all, &filters[i], 7 * 60 * 1000); /* rows, not hours */
+                /* days at a local midnight: CEST (hours, from the aggregates), India (rows) */
+                check_histogram_offset(s, all, &filters[i], 24 * h, 2 * h);
+                check_histogram_offset(s, all, &filters[i], 24 * h, 5 * h + 30 * 60 * 1000);
+                check_histogram_offset(s, all, &filters[i], h, -9 * h);
                 if (filters[i].has_since)
                         check_top(s, all, &filters[i], true);
         }
@@ -385,6 +396,7 @@ int main(void) {
         CHECK_RC(store_histogram(s, NULL, 1000, collect_bin, &b), 0); /* 700 bins: fine */
         CHECK_RC(b.n, N);
         CHECK_RC(store_histogram(s, NULL, 0, collect_bin, &b), -EINVAL);
+        CHECK_RC(store_histogram_offset(s, NULL, h, 24 * h, collect_bin, &b), -EINVAL);
         CHECK_RC(store_top_by_from_string("image"), STORE_TOP_IMAGE);
         CHECK_RC(store_top_by_from_string("nope"), -EINVAL);
         CHECK_STREQ(store_top_by_to_string(STORE_TOP_TCLASS), "tclass");
