@@ -3,8 +3,9 @@
  * from inside a container (comm, path, proctitle ...): they may hold ESC sequences that retitle
  * or reprogram the administrator's terminal, so anything that is not printable UTF-8 is shown
  * as \xNN. U+0080..U+009F are C1 controls (CSI is U+009B) and are escaped too, and so are the
- * bidirectional controls (as \uXXXX), which would let a file name display as another one; other
- * valid UTF-8 passes so that non-ASCII file names stay readable. */
+ * invisible characters (as \uXXXX): bidirectional controls, zero-width and other format
+ * characters, line separators, fillers, which would let a name display as another one ("bd2" ZWSP
+ * "x" shows as "bd2x"); other valid UTF-8 passes so that non-ASCII file names stay readable. */
 
 #include <errno.h>
 #include <stdint.h>
@@ -14,7 +15,8 @@
 #include "macro.h"
 #include "strutil.h"
 
-/* Every byte becomes at most "\xNN". */
+/* Every byte becomes at most "\xNN"; an invisible character of n bytes "\uXXXX" (2 <= n <= 3)
+ * or "\UXXXXXXXX" (n == 4). */
 #define ESCAPE_EXPANSION_MAX 4
 
 size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp) {
@@ -54,20 +56,43 @@ bool unicode_is_bidi_control(uint32_t cp) {
                (cp >= 0x2066 && cp <= 0x2069);
 }
 
+bool unicode_is_invisible(uint32_t cp) {
+        static const struct {
+                uint32_t first, last;
+        } ranges[] = {
+                /* sorted; Cf, Zl, Zp and Default_Ignorable_Code_Point of Unicode 15.1 */
+                {0x00ad, 0x00ad},   {0x034f, 0x034f},   {0x0600, 0x0605},   {0x061c, 0x061c},
+                {0x06dd, 0x06dd},   {0x070f, 0x070f},   {0x0890, 0x0891},   {0x08e2, 0x08e2},
+                {0x115f, 0x1160},   {0x17b4, 0x17b5},   {0x180b, 0x180f},   {0x200b, 0x200f},
+                {0x2028, 0x202e},   {0x2060, 0x206f},   {0x3164, 0x3164},   {0xfe00, 0xfe0f},
+                {0xfeff, 0xfeff},   {0xffa0, 0xffa0},   {0xfff0, 0xfffb},   {0x110bd, 0x110bd},
+                {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a},
+                {0xe0000, 0xe0fff},
+        };
+
+        if (cp < 0xad)
+                return false; /* ASCII and C1: the fast path, escaped as bytes elsewhere */
+        for (size_t i = 0; i < ELEMENTSOF(ranges) && ranges[i].first <= cp; i++)
+                if (cp <= ranges[i].last)
+                        return true;
+        return false;
+}
+
 /* Length of the valid, printable UTF-8 sequence at s (1..4), or 0 when it must be escaped: the
  * byte at s is a control, DEL, a C1 control, or invalid / overlong / surrogate UTF-8 (then
- * *ret_bidi_len is 0), or the sequence is a bidi control (its code point in *ret_bidi and its
- * length in *ret_bidi_len). */
-static size_t utf8_printable_len(const unsigned char *s, uint32_t *ret_bidi, size_t *ret_bidi_len) {
+ * *ret_invisible_len is 0), or the sequence is an invisible character (unicode_is_invisible():
+ * its code point in *ret_invisible and its length in *ret_invisible_len). */
+static size_t utf8_printable_len(const unsigned char *s, uint32_t *ret_invisible,
+                                 size_t *ret_invisible_len) {
         uint32_t cp;
         size_t n = utf8_decode_char(s, &cp);
 
-        *ret_bidi_len = 0;
+        *ret_invisible_len = 0;
         if (n == 0 || cp < 0x20 || cp == 0x7f || cp == '\\' || (cp >= 0x80 && cp <= 0x9f))
                 return 0;
-        if (unicode_is_bidi_control(cp)) {
-                *ret_bidi = cp;
-                *ret_bidi_len = n;
+        if (unicode_is_invisible(cp)) {
+                *ret_invisible = cp;
+                *ret_invisible_len = n;
                 return 0;
         }
         return n;
@@ -81,9 +106,9 @@ static size_t escape(const char *s, char *out, FILE *f) {
         size_t o = 0;
 
         while (*p) {
-                uint32_t bidi = 0;
-                size_t bidi_len;
-                size_t n = utf8_printable_len(p, &bidi, &bidi_len);
+                uint32_t invisible = 0;
+                size_t invisible_len;
+                size_t n = utf8_printable_len(p, &invisible, &invisible_len);
                 char esc[ESCAPE_EXPANSION_MAX * 4];
                 size_t esc_len;
 
@@ -96,15 +121,18 @@ static size_t escape(const char *s, char *out, FILE *f) {
                         p += n;
                         continue;
                 }
-                if (bidi_len > 0) {
-                        /* "\u202e": 6 bytes for 2 or 3, within ESCAPE_EXPANSION_MAX each */
-                        esc_len = (size_t) snprintf(esc, sizeof(esc), "\\u%04x", (unsigned) bidi);
+                if (invisible_len > 0) {
+                        /* "\u202e": 6 bytes for 2 or 3; "\U000e0041": 10 for 4 (beyond U+FFFF,
+                         * where four digits would run into the text after it) */
+                        esc_len = (size_t) snprintf(esc, sizeof(esc),
+                                                    invisible > 0xffff ? "\\U%08x" : "\\u%04x",
+                                                    (unsigned) invisible);
                         if (out)
                                 memcpy(out + o, esc, esc_len);
                         else
                                 fwrite(esc, 1, esc_len, f);
                         o += esc_len;
-                        p += bidi_len;
+                        p += invisible_len;
                         continue;
                 }
                 if (*p == '\\') {

@@ -9,8 +9,9 @@
 #include <stdio.h>
 
 /* Writes s to f with every byte that could act on a terminal made visible: C0 controls, DEL and
- * C1 controls (and invalid UTF-8) as \xNN, backslash as \\, and the bidirectional controls
- * (unicode_is_bidi_control()) as \uXXXX. Printable UTF-8 passes through. */
+ * C1 controls (and invalid UTF-8) as \xNN, backslash as \\, and the invisible characters
+ * (unicode_is_invisible()) as \uXXXX, or \UXXXXXXXX beyond U+FFFF. Printable UTF-8 passes
+ * through. */
 void fputs_terminal_safe(const char *s, FILE *f);
 /* The same into a malloc'd string; NULL on OOM. */
 char *terminal_safe_dup(const char *s);
@@ -22,6 +23,16 @@ size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp);
 /* The invisible characters that reorder how the text around them is displayed (U+061C,
  * U+200E/F, U+202A..U+202E, U+2066..U+2069): a name holding them can show as another name. */
 bool unicode_is_bidi_control(uint32_t cp);
+/* The characters a terminal shows as nothing, or that change how others show, so that a name
+ * holding them displays as another name: the bidi controls and the rest of general category Cf
+ * (format: U+00AD soft hyphen, U+200B..U+200D zero-width space and (non-)joiners, U+2060 word
+ * joiner, U+FEFF, the tag characters U+E0001 and U+E0020..U+E007F, ...), Zl and Zp (U+2028,
+ * U+2029), and what else Unicode lists as Default_Ignorable_Code_Point: the Hangul fillers
+ * U+115F, U+1160, U+3164, U+FFA0, U+034F, U+17B4/5, the variation selectors (U+180B..U+180F,
+ * U+FE00..U+FE0F, U+E0100..U+E01EF: they select a glyph, so an emoji's VS16 is shown escaped
+ * too, the price of never hiding one after another character) and the reserved ranges of that
+ * property. A superset of unicode_is_bidi_control(). */
+bool unicode_is_invisible(uint32_t cp);
 
 bool string_has_prefix(const char *s, const char *prefix);
 /* Lexical clean-up of a path as a program typed it, in place: repeated slashes become one, "."

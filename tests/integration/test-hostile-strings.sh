@@ -2,9 +2,10 @@
 # Strings from inside a container are hostile: comm, exe, path, name, cwd and proctitle can hold
 # any bytes, which the kernel hex-encodes. Here they decode to terminal attacks: ESC sequences
 # (clear screen, colours, window title), OSC 52 (write the clipboard), CR / BS (overwrite what
-# was printed), DEL, C1 CSI, newlines and tabs, and bidi overrides (a name that displays as
-# another one). Through the real kernel (USER_AVC: comm, name, path) and from a file in the
-# kernel's own format (a full event: AVC, SYSCALL with exe, CWD, PATH, PROCTITLE), each denial's
+# was printed), DEL, C1 CSI, newlines and tabs, bidi overrides and invisible characters (a name
+# that displays as another one: "bd2" ZWSP "x" shows as "bd2x"). Through the real kernel
+# (USER_AVC: comm, name, path) and from a file in the kernel's own format (a full event: AVC,
+# SYSCALL with exe, CWD, PATH, PROCTITLE), each denial's
 # JSON carries the exact bytes, escaped, and the human output of avcctl never emits a control
 # character or a bidi control raw.
 set -euo pipefail
@@ -15,7 +16,8 @@ require_audit_netlink
 make_tmpdir
 
 # Checks the short output in $1: no raw control byte (C0 but the line ends, DEL, C1 as UTF-8),
-# no bidi control; and the escapes named in the other arguments are there.
+# no bidi control, no zero-width or other invisible character of the samples used here; and the
+# escapes named in the other arguments are there.
 check_short() {
         python3 - "$@" <<'PY' || fail "short output emits control characters: $(od -c "$1" | head -20)"
 import sys
@@ -25,7 +27,8 @@ text = data.decode("utf-8")  # also fails on broken UTF-8
 bad = [hex(ord(c)) for c in text
        if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f
        or ord(c) in (0x061c, 0x200e, 0x200f, 0x2028, 0x2029)
-       or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069]
+       or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069
+       or ord(c) in (0x00ad, 0x200b, 0x200d, 0xfeff, 0x115f, 0x3164) or 0xe0000 <= ord(c) <= 0xe0fff]
 assert not bad, bad
 for want in sys.argv[2:]:
     assert want in text, (want, text)
@@ -36,7 +39,7 @@ PY
 mark=hs$$
 osc52=$'\e]52;c;cm0gLXJmIH4K\a\r'       # writes "rm -rf ~" into the clipboard, then CR
 path=$'/tmp/\e[2J\e[31mred\xc2\x9b1m\u202eexe.txt' # clear, colour, C1 CSI, right-to-left override
-name=$'\b\b\b\bok\r\n\tevil\x7f'
+name=$'\b\b\b\bok\r\n\tevil\x7f\u200b\u00ad\ufeff\u3164\u115f\U000e0041'
 start_daemon --input netlink
 inject --count 1 --name "$mark" --comm "$osc52" --path "$path" > /dev/null || fail "inject failed"
 inject --count 1 --comm "n$mark" --name "$name" > /dev/null || fail "inject failed"
@@ -62,7 +65,7 @@ PY
 avcctl query --path "$mark" > "$T/a.txt"
 check_short "$T/a.txt" '\x1b]52' '\x1b[2J' '\u202e' '\xc2\x9b'
 avcctl query --comm "n$mark" > "$T/b.txt"
-check_short "$T/b.txt" '\x08\x08' '\x7f'
+check_short "$T/b.txt" '\x08\x08' '\x7f' '\u200b\u00ad\ufeff\u3164\u115f\U000e0041'
 # -o raw on a pipe is exact (hex as the kernel wrote it): no decoding there.
 avcctl -o raw query --path "$mark" | grep -q "comm=1B5D35323B" || fail "raw output is not the kernel's text"
 stop_daemon

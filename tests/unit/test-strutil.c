@@ -54,6 +54,49 @@ static void test_base64(void) {
                 CHECK_RC(base64_decode(bad[i], strlen(bad[i]), &back, &n), -EINVAL);
 }
 
+/* Characters a terminal shows as nothing: "bd2" ZWSP "x" would display as "bd2x". One test per
+ * class of unicode_is_invisible(), at its edges. */
+static void test_invisible(void) {
+        /* Cf: zero-width space, soft hyphen, BOM, word joiner, Arabic number sign, interlinear
+         * annotation, Egyptian and shorthand format controls, musical symbol formatting */
+        check_escape("bd2\xe2\x80\x8bx", "bd2\\u200bx");
+        check_escape("a\xc2\xad"
+                     "b",
+                     "a\\u00adb");
+        check_escape("\xef\xbb\xbfroot", "\\ufeffroot");
+        check_escape("\xe2\x81\xa0\xe2\x81\xa4", "\\u2060\\u2064");
+        check_escape("\xd8\x80\xdb\x9d\xdc\x8f\xe1\xa0\x8e", "\\u0600\\u06dd\\u070f\\u180e");
+        check_escape("\xef\xbf\xb9\xef\xbf\xbb", "\\ufff9\\ufffb");
+        check_escape("\xf0\x91\x82\xbd\xf0\x9b\xb2\xa0\xf0\x9d\x85\xb3",
+                     "\\U000110bd\\U0001bca0\\U0001d173");
+        /* Cf: tag characters (a flag's hidden text), U+E0001 the language tag */
+        check_escape("x\xf3\xa0\x80\x81\xf3\xa0\x81\x81\xf3\xa0\x81\xbfy",
+                     "x\\U000e0001\\U000e0041\\U000e007fy");
+        /* Zl, Zp */
+        check_escape("a\xe2\x80\xa8"
+                     "b\xe2\x80\xa9",
+                     "a\\u2028b\\u2029");
+        /* Hangul fillers: they show as a blank or nothing */
+        check_escape("\xe1\x85\x9f\xe1\x85\xa0\xe3\x85\xa4\xef\xbe\xa0",
+                     "\\u115f\\u1160\\u3164\\uffa0");
+        /* variation selectors: escaped too, also VS16 after an emoji (U+2764 U+FE0F) */
+        check_escape("\xe2\x9d\xa4\xef\xb8\x8f", "\xe2\x9d\xa4\\ufe0f");
+        check_escape("\xf3\xa0\x84\x80", "\\U000e0100");
+        /* the neighbours stay: NBSP, U+200A hair space, U+2030 per mille, U+FFFD, Hangul */
+        check_escape("\xc2\xa0\xe2\x80\x8a\xe2\x80\xb0\xef\xbf\xbd\xea\xb0\x80",
+                     "\xc2\xa0\xe2\x80\x8a\xe2\x80\xb0\xef\xbf\xbd\xea\xb0\x80");
+        CHECK(unicode_is_invisible(0x00ad) && !unicode_is_invisible(0x00ac) &&
+              !unicode_is_invisible(0x00ae));
+        CHECK(unicode_is_invisible(0x200b) && !unicode_is_invisible(0x200a) &&
+              !unicode_is_invisible(0x2010));
+        CHECK(unicode_is_invisible(0x202e) && !unicode_is_invisible(0x202f));
+        CHECK(unicode_is_invisible(0xfffb) && !unicode_is_invisible(0xfffc));
+        CHECK(unicode_is_invisible(0xe0fff) && !unicode_is_invisible(0xe1000));
+        CHECK(!unicode_is_invisible('a') && !unicode_is_invisible(0x10ffff));
+        for (uint32_t cp = 0x2066; cp <= 0x2069; cp++) /* a superset of the bidi controls */
+                CHECK(unicode_is_bidi_control(cp) && unicode_is_invisible(cp));
+}
+
 int main(void) {
         char *d;
         size_t len;
@@ -65,12 +108,14 @@ int main(void) {
         check_escape("/usr/bin/bash", "/usr/bin/bash");
         check_escape("caf\xc3\xa9", "caf\xc3\xa9");                           /* é */
         check_escape("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac"); /* 日本 */
-        /* bidi controls would display "exe.txt" for "txt.exe": shown as \uXXXX; ZWJ passes */
+        /* bidi controls would display "exe.txt" for "txt.exe": shown as \uXXXX; and so is ZWJ
+         * (U+200D), invisible as every format character: unicode_is_invisible() */
         check_escape("evil\xe2\x80\xaetxt.exe", "evil\\u202etxt.exe");
         check_escape("\xe2\x80\x8e\xe2\x80\x8f\xe2\x80\xaa\xe2\x81\xa9\xd8\x9c\xe2\x80\x8d",
-                     "\\u200e\\u200f\\u202a\\u2069\\u061c\xe2\x80\x8d");
+                     "\\u200e\\u200f\\u202a\\u2069\\u061c\\u200d");
         CHECK(unicode_is_bidi_control(0x202e) && !unicode_is_bidi_control(0x202f) &&
               !unicode_is_bidi_control(0x2065) && unicode_is_bidi_control(0x2066));
+        test_invisible();
         check_escape("\xf0\x9f\x90\xa7", "\xf0\x9f\x90\xa7"); /* U+1F427, 4 bytes */
         check_escape("\xc2\xa0", "\xc2\xa0");                 /* U+00A0, first non-C1 */
 
