@@ -49,7 +49,7 @@ void denial_done(Denial *d) {
                             &d->exe,      &d->path,       &d->name,        &d->scontext,
                             &d->tcontext, &d->tclass,     &d->source_type, &d->target_type,
                             &d->mcs,      &d->target_mcs, &d->cwd,         &d->proctitle,
-                            &d->raw};
+                            &d->raw,      &d->sender_subj};
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 free(*strings[i]);
         container_ref_done(&d->container);
@@ -85,10 +85,9 @@ int denial_add_candidate(Denial *d, const ContainerRef *c) {
 }
 
 static const char *const attribution_table[_ATTRIBUTION_MAX] = {
-        [ATTRIBUTION_NONE] = "none",
-        [ATTRIBUTION_PID] = "pid",
-        [ATTRIBUTION_MCS] = "mcs",
-        [ATTRIBUTION_AMBIGUOUS] = "ambiguous",
+        [ATTRIBUTION_NONE] = "none",     [ATTRIBUTION_PID] = "pid",
+        [ATTRIBUTION_MCS] = "mcs",       [ATTRIBUTION_AMBIGUOUS] = "ambiguous",
+        [ATTRIBUTION_SENDER] = "sender",
 };
 
 const char *attribution_to_string(Attribution a) {
@@ -149,6 +148,7 @@ int denial_copy(const Denial *src, Denial *ret) {
         d.ppid = src->ppid;
         d.uid = src->uid;
         d.syscall = src->syscall;
+        d.sender_pid = src->sender_pid;
         d.attribution = src->attribution;
         d.id = src->id;
         d.count = src->count;
@@ -169,6 +169,7 @@ int denial_copy(const Denial *src, Denial *ret) {
         d.cwd = dup_tracked(src->cwd, &failed);
         d.proctitle = dup_tracked(src->proctitle, &failed);
         d.raw = dup_tracked(src->raw, &failed);
+        d.sender_subj = dup_tracked(src->sender_subj, &failed);
         if (!failed && src->has_container) {
                 d.has_container = true;
                 failed = container_ref_copy(&src->container, &d.container) < 0;

@@ -14,6 +14,11 @@ typedef enum Attribution {
         ATTRIBUTION_PID,       /* the live pid's cgroup named the container */
         ATTRIBUTION_MCS,       /* the MCS categories + time matched one known container */
         ATTRIBUTION_AMBIGUOUS, /* several containers matched */
+        /* A USER_AVC sent from inside a container: the container is the sender's (its cgroup,
+         * or the MCS of its subj= in a container domain), never what the message claims about
+         * the pid it names, which any root process in a container with CAP_AUDIT_WRITE can
+         * make up (docs/architecture.md "Attributor"). */
+        ATTRIBUTION_SENDER,
         _ATTRIBUTION_MAX,
 } Attribution;
 
@@ -43,6 +48,11 @@ typedef struct Denial {
         /* From the event's other records; -1 / NULL when absent. Not part of the JSON object. */
         int64_t ppid, uid, syscall;
         char *cwd, *proctitle;
+        /* USER_AVC: the sender the kernel stamped on the outer record (pid=, subj=), not the
+         * subject the message describes; -1 / NULL otherwise. Not part of the JSON object (the
+         * raw text keeps them). */
+        int64_t sender_pid;
+        char *sender_subj;
         bool has_container;
         ContainerRef container;
         Attribution attribution;
@@ -62,7 +72,13 @@ typedef struct Denial {
 
 #define DENIAL_CANDIDATES_MAX 16
 
-#define DENIAL_NULL ((Denial){.pid = -1, .permissive = -1, .ppid = -1, .uid = -1, .syscall = -1})
+#define DENIAL_NULL                                                                                \
+        ((Denial){.pid = -1,                                                                       \
+                  .permissive = -1,                                                                \
+                  .ppid = -1,                                                                      \
+                  .uid = -1,                                                                       \
+                  .syscall = -1,                                                                   \
+                  .sender_pid = -1})
 
 void denial_done(Denial *d);
 void container_ref_done(ContainerRef *c);

@@ -244,6 +244,8 @@ static int pipeline_keep(void *userdata, Denial *d, DenialOrigin origin) {
         r = by_pid ? attributor_resolve(p->attributor, d) : registry_resolve_denial(p->registry, d);
         if (r < 0)
                 log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
+        if (d->attribution == ATTRIBUTION_SENDER)
+                p->stats->user_avc_from_containers++;
 
         /* Storms are folded on live input, where they could make the daemon fall behind; an
          * import keeps every row, at its own pace. */

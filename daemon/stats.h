@@ -67,8 +67,10 @@ typedef struct PipelineStats {
         uint64_t denials_duplicate; /* already in the database (same node, time, serial, seq) */
         uint64_t denials_coalesced; /* folded into a storm's summary row instead of a row */
         uint64_t denials_expired;   /* older than [Retention] MaxAge=: not stored */
-        uint64_t store_errors;      /* writes or commits that failed */
-        bool store_failing;         /* the last write to the store failed */
+        uint64_t user_avc_from_containers; /* USER_AVCs sent from a container: its claims,
+                                            * stored as attribution "sender" */
+        uint64_t store_errors;             /* writes or commits that failed */
+        bool store_failing;                /* the last write to the store failed */
         bool store_damaged; /* SQLite said the file is corrupt: no more writes (not shown) */
         int64_t store_failing_since_ms;
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */

@@ -25,6 +25,7 @@
 #include "cgroup-id.h"
 #include "macro.h"
 #include "procfs.h"
+#include "record.h"
 #include "registry.h"
 
 #define ATTRIBUTOR_CACHE_SIZE 256
@@ -35,7 +36,8 @@ typedef struct CacheEntry {
         int64_t pid;
         uint64_t stamp_usec;
         int64_t start_ms;
-        bool found;
+        bool alive; /* the process could be read */
+        bool found; /* ... and it is in a container */
         CgroupContainer container;
 } CacheEntry;
 
@@ -88,7 +90,7 @@ static int process_start_ms(Attributor *a, int64_t pid, int64_t *ret) {
 
 static int lookup(Attributor *a, int64_t pid, CacheEntry *ret) {
         char path[512], buf[PROCFS_READ_MAX];
-        CacheEntry e = {.pid = pid};
+        CacheEntry e = {.pid = pid, .alive = true};
         int r;
 
         r = process_start_ms(a, pid, &e.start_ms);
@@ -104,31 +106,40 @@ static int lookup(Attributor *a, int64_t pid, CacheEntry *ret) {
         return 0;
 }
 
-static int attributor_resolve_pid(Attributor *a, Denial *d) {
+typedef enum PidVerdict {
+        PID_UNKNOWN,   /* gone, unreadable, or younger than the denial: nothing can be said */
+        PID_HOST,      /* alive since before the denial, in no container */
+        PID_CONTAINER, /* alive since before the denial, in the container returned */
+} PidVerdict;
+
+/* Where the process pid was at time_ms: a PidVerdict, with the container in *ret (id and
+ * engine) for PID_CONTAINER; or -ENOMEM. */
+static int pid_container(Attributor *a, int64_t pid, int64_t time_ms, ContainerRef *ret) {
         CacheEntry e;
         int r;
 
-        d->attribution = ATTRIBUTION_NONE;
-        if (d->pid <= 0)
-                return 0;
+        if (pid <= 0)
+                return PID_UNKNOWN;
 
         uint64_t now = now_monotonic_usec();
-        CacheEntry *slot = &a->cache[d->pid % ATTRIBUTOR_CACHE_SIZE];
-        if (slot->pid == d->pid && now - slot->stamp_usec < ATTRIBUTOR_CACHE_USEC)
+        CacheEntry *slot = &a->cache[pid % ATTRIBUTOR_CACHE_SIZE];
+        if (slot->pid == pid && now - slot->stamp_usec < ATTRIBUTOR_CACHE_USEC)
                 e = *slot;
         else {
-                r = lookup(a, d->pid, &e);
+                r = lookup(a, pid, &e);
                 if (r < 0)
                         /* Gone, or not readable: not attributable by pid. Remembered too, so
                          * that a burst of denials of an exited process (a backlog, an import
                          * from stdin) does not pay a failed open() each. */
-                        e = (CacheEntry){.pid = d->pid};
+                        e = (CacheEntry){.pid = pid};
                 e.stamp_usec = now;
                 *slot = e;
         }
 
-        if (!e.found || e.start_ms > d->time_ms + START_TIME_SLACK_MS)
-                return 0;
+        if (!e.alive || e.start_ms > time_ms + START_TIME_SLACK_MS)
+                return PID_UNKNOWN;
+        if (!e.found)
+                return PID_HOST;
 
         /* A bare id below an unknown cgroup parent (cgroup-id.h) is a container only when an
          * engine told the registry about it; the engine is then the registry's. */
@@ -137,7 +148,7 @@ static int attributor_resolve_pid(Attributor *a, Denial *d) {
                 const ContainerInfo *known =
                         a->registry ? registry_get(a->registry, e.container.id) : NULL;
                 if (!known || !known->engine)
-                        return 0;
+                        return PID_HOST;
                 engine = known->engine;
         }
         ContainerRef c = {.id = strdup(e.container.id), .engine = strdup(engine)};
@@ -145,11 +156,50 @@ static int attributor_resolve_pid(Attributor *a, Denial *d) {
                 container_ref_done(&c);
                 return -ENOMEM;
         }
+        *ret = c;
+        return PID_CONTAINER;
+}
+
+static void set_container(Denial *d, ContainerRef *c, Attribution how) {
         container_ref_done(&d->container);
-        d->container = c;
+        d->container = *c;
+        *c = (ContainerRef){};
         d->has_container = true;
-        d->attribution = ATTRIBUTION_PID;
-        return 0;
+        d->attribution = how;
+}
+
+/* A USER_AVC is the sender's word about the pid it names: any root process with
+ * CAP_AUDIT_WRITE (Docker grants it by default) can send one naming another container's pid.
+ * Only the kernel's part of the record (the sender's pid=) is evidence. Returns 0 when the
+ * sender is a host process (dbus-broker, systemd: the inner pid is believed, as for an AVC) or
+ * could not be checked, 1 when it runs in a container (the denial is that container's claim:
+ * ATTRIBUTION_SENDER), or -ENOMEM. A sender already gone is believed as before: on an SELinux
+ * host its subj= still gives a container away (registry_resolve_denial); without SELinux, a
+ * sender that exits before we look cannot be told from a host tool such as avcwatch-inject
+ * (docs/architecture.md "Attributor"). */
+static int attributor_resolve_sender(Attributor *a, Denial *d) {
+        ContainerRef c = {};
+        int r;
+
+        if (d->record_type != AUDIT_TYPE_USER_AVC || d->sender_pid <= 0)
+                return 0;
+        r = pid_container(a, d->sender_pid, d->time_ms, &c);
+        if (r < 0)
+                return r;
+        if (r != PID_CONTAINER)
+                return 0;
+        set_container(d, &c, ATTRIBUTION_SENDER);
+        return 1;
+}
+
+static int attributor_resolve_pid(Attributor *a, Denial *d) {
+        ContainerRef c = {};
+        int r;
+
+        r = pid_container(a, d->pid, d->time_ms, &c);
+        if (r == PID_CONTAINER)
+                set_container(d, &c, ATTRIBUTION_PID);
+        return r < 0 ? r : 0;
 }
 
 void attributor_set_registry(Attributor *a, Registry *registry) {
@@ -157,12 +207,16 @@ void attributor_set_registry(Attributor *a, Registry *registry) {
                 a->registry = registry;
 }
 
-/* The pid's cgroup first (exact); the registry then names what the cgroup only identified,
- * and resolves by MCS + time what the pid could not (docs/architecture.md "Attributor"). */
+/* A USER_AVC's sender first (a claim from a container is that container's, whatever it names);
+ * then the pid's cgroup (exact); the registry then names what the cgroup only identified, and
+ * resolves by MCS + time what the pid could not (docs/architecture.md "Attributor"). */
 int attributor_resolve(Attributor *a, Denial *d) {
         int r;
 
-        r = attributor_resolve_pid(a, d);
+        d->attribution = ATTRIBUTION_NONE;
+        r = attributor_resolve_sender(a, d);
+        if (r == 0)
+                r = attributor_resolve_pid(a, d);
         if (r < 0 || !a->registry)
                 return r;
         if (d->has_container) {

@@ -28,6 +28,7 @@
  *   batch they join it, outside it they are one transaction instead of one per statement. */
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,10 @@
 #include <time.h>
 
 #include "container.h"
+#include "context.h"
+#include "domain-filter.h"
 #include "macro.h"
+#include "record.h"
 #include "registry.h"
 
 #define REGISTRY_INDEX_SLOTS (REGISTRY_CONTAINERS_MAX * 2) /* a power of two, half full at most */
@@ -518,6 +522,44 @@ int registry_fill_ref(Registry *r, ContainerRef *c) {
         return 1;
 }
 
+/* A USER_AVC whose sender's subj= (the kernel's, SELinux hosts) is a container domain: the
+ * message is that container's claim, not evidence about what it names. Returns 1 and marks d
+ * ATTRIBUTION_SENDER, with the container the subject's categories name when exactly one known
+ * container had them; 0 for any other denial. */
+static int resolve_sender_subj(Registry *r, Denial *d) {
+        char type[256], mcs[4096];
+        const ContainerInfo *cand;
+        McsSet set;
+        bool container_domain = false;
+
+        if (d->record_type != AUDIT_TYPE_USER_AVC || !d->sender_subj ||
+            context_split(d->sender_subj, type, sizeof(type), mcs, sizeof(mcs)) < 0)
+                return 0;
+        for (size_t i = 0; domain_patterns_default[i] && !container_domain; i++)
+                container_domain = fnmatch(domain_patterns_default[i], type, 0) == 0;
+        if (!container_domain)
+                return 0;
+
+        /* a container the pid it names was in is the claim's (the sender could not be looked
+         * up, daemon/attribution/attributor.c): forgotten */
+        if (d->attribution == ATTRIBUTION_PID) {
+                container_ref_done(&d->container);
+                d->has_container = false;
+        }
+        d->attribution = ATTRIBUTION_SENDER;
+        if (!d->has_container && mcs[0] && mcs_set_parse(mcs, &set) >= 0 &&
+            registry_match(r, &set, d->time_ms, &cand, 1) == 1) {
+                ContainerRef c;
+                int k = ref_from_info(cand, &c);
+                if (k < 0)
+                        return k;
+                container_ref_done(&d->container);
+                d->container = c;
+                d->has_container = true;
+        }
+        return 1;
+}
+
 int registry_resolve_denial(Registry *r, Denial *d) {
         const ContainerInfo *cands[REGISTRY_CANDIDATES_MAX];
         McsSet set;
@@ -525,6 +567,14 @@ int registry_resolve_denial(Registry *r, Denial *d) {
 
         if (!r || !d)
                 return -EINVAL;
+
+        /* A claim of a container names no one else: neither by its subject's categories nor by
+         * its target's, which the sender wrote as well. */
+        if (d->attribution == ATTRIBUTION_SENDER)
+                return 0;
+        k = resolve_sender_subj(r, d);
+        if (k != 0)
+                return k < 0 ? k : 0;
 
         if (!d->has_container && d->mcs && mcs_set_parse(d->mcs, &set) >= 0) {
                 size_t n = registry_match(r, &set, d->time_ms, cands, ELEMENTSOF(cands));

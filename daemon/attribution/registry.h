@@ -73,7 +73,9 @@ size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const Con
  * (mcs with one candidate; ambiguous with several: container stays null, the candidates go into
  * d->candidates, and are queued for the store's denial_candidates table, written with its
  * batch), and target_container when the target's
- * categories match exactly one container other than the denial's own. */
+ * categories match exactly one container other than the denial's own. A USER_AVC sent from a
+ * container (ATTRIBUTION_SENDER already, or its sender's subj= a container domain) is left to
+ * its sender: marked ATTRIBUTION_SENDER, named by the sender's categories at most. */
 int registry_resolve_denial(Registry *r, Denial *d);
 
 /* Fills c (a ContainerRef of the attributor: id and engine) with what the registry knows.

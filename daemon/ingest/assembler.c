@@ -304,6 +304,8 @@ static int add_verdict(Event *e, const Record *rec) {
         d->scontext = strdup_or_null(v->scontext);
         d->tcontext = strdup_or_null(v->tcontext);
         d->tclass = strdup_or_null(v->tclass);
+        d->sender_pid = v->sender_pid;
+        d->sender_subj = strdup_or_null(v->sender_subj);
         if (v->scontext && context_split(v->scontext, type, sizeof(type), mcs, sizeof(mcs)) >= 0) {
                 d->source_type = strdup(type);
                 if (mcs[0])
@@ -315,7 +317,8 @@ static int add_verdict(Event *e, const Record *rec) {
                         d->target_mcs = strdup(mcs);
         }
         e->n_denials++;
-        if ((v->scontext && !d->scontext) || (v->result && !d->result))
+        if ((v->scontext && !d->scontext) || (v->result && !d->result) ||
+            (v->sender_subj && !d->sender_subj))
                 return -ENOMEM;
         return 0;
 }

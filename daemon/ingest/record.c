@@ -14,7 +14,9 @@
  *   and a class. Anything less is malformed, because a half-parsed denial stored as a real one
  *   (wrapped or truncated lines are common in the wild) would mislead the administrator.
  * - USER_AVC: the denied subject is described inside msg='...', not by the sender's fields, so
- *   the inner text is parsed with the AVC grammar on its own.
+ *   the inner text is parsed with the AVC grammar on its own. The sender's pid= and subj= (the
+ *   kernel's, before msg=) are kept apart: the text inside is only the sender's claim, and who
+ *   sent it decides whether it is believed (daemon/attribution/attributor.c).
  * - Untrusted values are decoded (quotes stripped, upper-case hex decoded) but their bytes are
  *   kept: escaping for a terminal is the output layer's job. NUL bytes cannot be kept in C
  *   strings: '@' at the start of a path (abstract socket), ' ' elsewhere.
@@ -370,6 +372,7 @@ static int parse_avc_body(RecordParser *p, Storage *s, const char *body, size_t 
                 .tcontext = v[F_TCONTEXT],
                 .tclass = v[F_TCLASS],
                 .permissive = v[F_PERMISSIVE] ? (int) parse_int(v[F_PERMISSIVE]) : -1,
+                .sender_pid = -1,
         };
         if (ret->permissive != 0 && ret->permissive != 1)
                 ret->permissive = -1;
@@ -386,10 +389,48 @@ static const char *find_text(const char *p, const char *end, const char *needle)
         return memmem(p, (size_t) (end - p), needle, strlen(needle));
 }
 
+/* The sender's fields the kernel writes before msg=' (audit_log_common_recv_msg()): "pid=N
+ * uid=N auid=N ses=N subj=CONTEXT ", subj= only with an LSM. Only pid= and subj= are kept; both
+ * are the kernel's, unlike anything inside msg='...', which the sender writes. */
+static int parse_user_avc_sender(Storage *s, const char *p, const char *end, int64_t *ret_pid,
+                                 const char **ret_subj) {
+        *ret_pid = -1;
+        *ret_subj = NULL;
+        while ((p = skip_blanks(p, end)) < end) {
+                const char *tok = p, *eq;
+                size_t n;
+
+                while (p < end && *p != ' ' && *p != '\t')
+                        p++;
+                eq = memchr(tok, '=', (size_t) (p - tok));
+                if (!eq)
+                        continue;
+                n = (size_t) (p - eq - 1);
+                if (*ret_pid < 0 && eq - tok == 3 && memcmp(tok, "pid", 3) == 0) {
+                        int64_t pid = 0;
+                        for (size_t i = 0; i < n; i++) {
+                                if (eq[1 + i] < '0' || eq[1 + i] > '9' || pid > INT32_MAX)
+                                        return 0; /* not a pid: keep it unknown */
+                                pid = pid * 10 + (eq[1 + i] - '0');
+                        }
+                        if (n > 0)
+                                *ret_pid = pid;
+                } else if (!*ret_subj && eq - tok == 4 && memcmp(tok, "subj", 4) == 0 && n > 0) {
+                        *ret_subj = storage_add(s, eq + 1, n);
+                        if (!*ret_subj)
+                                return -ENOBUFS;
+                }
+        }
+        return 0;
+}
+
 /* USER_AVC: pid=.. uid=.. ... msg='avc:  denied  { ... } for ... ' */
 static int parse_user_avc(RecordParser *p, Storage *s, const char *body, size_t len,
                           bool interpreted, AvcFields *ret) {
         const char *end = body + len, *inner, *close, *q;
+        const char *sender_subj;
+        int64_t sender_pid;
+        int r;
 
         inner = find_text(body, end, "msg='");
         if (!inner)
@@ -409,7 +450,15 @@ static int parse_user_avc(RecordParser *p, Storage *s, const char *body, size_t 
             !((size_t) (close - q) >= 7 && memcmp(q, "granted", 7) == 0))
                 return 1;
 
-        return parse_avc_body(p, s, inner, (size_t) (close - inner), interpreted, true, ret);
+        r = parse_user_avc_sender(s, body, inner - 5, &sender_pid, &sender_subj);
+        if (r < 0)
+                return r;
+        r = parse_avc_body(p, s, inner, (size_t) (close - inner), interpreted, true, ret);
+        if (r != 0)
+                return r;
+        ret->sender_pid = sender_pid;
+        ret->sender_subj = sender_subj;
+        return 0;
 }
 
 static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size_t len,
@@ -456,6 +505,7 @@ static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size
                 .tcontext = tcon,
                 .tclass = v[F_TCLASS] && v[F_TCLASS][0] ? v[F_TCLASS] : NULL,
                 .permissive = -1,
+                .sender_pid = -1,
         };
         if (!ret->result)
                 return -ENOBUFS;

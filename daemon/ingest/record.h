@@ -45,6 +45,10 @@ typedef struct AvcFields {
         const char *comm, *exe, *path, *name;
         const char *scontext, *tcontext, *tclass; /* tclass may be NULL only for SELINUX_ERR */
         int permissive;                           /* -1 when the record had no permissive= */
+        /* USER_AVC: the sender's pid= and subj= from the kernel's part of the record (before
+         * msg='...'); -1 / NULL when absent and for every other type. */
+        int64_t sender_pid;
+        const char *sender_subj;
 } AvcFields;
 
 typedef struct SyscallFields {

@@ -107,7 +107,7 @@ static const char *const cstmt_sql[_CSTMT_MAX] = {
         [CSTMT_TARGET_SELECT] =
                 "SELECT d.id, d.time_ms, d.container, d.target_container FROM denials d WHERE "
                 "d.target_mcs = (SELECT id FROM strings WHERE text = ?1) AND d.id >= ?2 * 1048576 "
-                "AND d.id < ?3 * 1048576 ORDER BY d.id DESC LIMIT ?4",
+                "AND d.id < ?3 * 1048576 AND d.attribution != ?5 ORDER BY d.id DESC LIMIT ?4",
         [CSTMT_TARGET_UPDATE] = "UPDATE denials SET target_container = ?2 WHERE id = ?1",
         [CSTMT_CANDIDATE_INSERT] = "INSERT OR IGNORE INTO denial_candidates(time_ms, serial, seq, "
                                    "container) VALUES (?1, ?2, ?3, ?4)",
@@ -461,9 +461,11 @@ static int select_rows(Store *s, bool target, const McsSet *mcs, int64_t begin_m
         sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, begin_ms);
         sqlite3_bind_int64(st, 3, end_ms);
-        if (target)
+        if (target) {
                 sqlite3_bind_int64(st, 4, limit);
-        else {
+                /* a container's claim (a USER_AVC it sent) names no target either */
+                sqlite3_bind_int(st, 5, ATTRIBUTION_SENDER);
+        } else {
                 sqlite3_bind_int(st, 4, ATTRIBUTION_NONE);
                 sqlite3_bind_int(st, 5, ATTRIBUTION_MCS);
                 sqlite3_bind_int(st, 6, ATTRIBUTION_AMBIGUOUS);

@@ -258,6 +258,9 @@ static void test_user_avc_and_selinux_err(void) {
                      "  exe=\"/usr/bin/bash\" sauid=0 hostname=? addr=? terminal=?'");
         CHECK(r.kind == RECORD_DENIAL && r.type == AUDIT_TYPE_USER_AVC);
         CHECK(r.avc.pid == 4242);
+        /* the sender, as the kernel stamped it, kept apart */
+        CHECK(r.avc.sender_pid == 1);
+        CHECK_STREQ(r.avc.sender_subj, "system_u:system_r:init_t:s0");
         CHECK_STREQ(r.avc.comm, "bash");
         /* exe= at the end is libaudit's, the sender's own (audit_log_user_avc_message) */
         CHECK(r.avc.exe == NULL);
@@ -274,6 +277,7 @@ static void test_user_avc_and_selinux_err(void) {
                      "tcontext=system_u:system_r:NetworkManager_t:s0 tclass=dbus : "
                      "exe=\"/bin/dbus-daemon\" (sauid=81, hostname=?, addr=?, terminal=?)'");
         CHECK(r.kind == RECORD_DENIAL && r.avc.pid == -1 && r.avc.comm == NULL);
+        CHECK(r.avc.sender_pid == 2350);
         CHECK(r.avc.exe == NULL);
         CHECK_STREQ(r.avc.permissions, "send_msg");
         CHECK_STREQ(r.avc.tclass, "dbus");
@@ -293,6 +297,14 @@ static void test_user_avc_and_selinux_err(void) {
         CHECK(r.kind == RECORD_DENIAL && r.avc.pid == -1 && r.avc.exe == NULL);
         CHECK_STREQ(r.avc.scontext, SCON);
         CHECK(r.avc.permissive == 0);
+        record_done(&r);
+        /* a sender's text cannot pose as the kernel's part: pid= and subj= inside msg='...'
+         * are the claim's, not the sender's */
+        r = parse_ok("type=USER_AVC msg=audit(1.000:17): pid=77 uid=0 auid=4294967295 "
+                     "ses=4294967295 msg='avc:  denied  { write } for  pid=4242 comm=\"sh\" "
+                     "subj=system_u:system_r:init_t:s0 " AVC_TAIL "'");
+        CHECK(r.kind == RECORD_DENIAL && r.avc.pid == 4242);
+        CHECK(r.avc.sender_pid == 77 && r.avc.sender_subj == NULL);
         record_done(&r);
         /* systemd refusing a unit operation: no subject pid, the unit's path kept */
         r = parse_ok("type=USER_AVC msg=audit(1.000:16): pid=1 uid=0 auid=4294967295 "
