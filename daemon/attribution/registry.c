@@ -14,8 +14,9 @@
  *   ago leave memory (REGISTRY_EVICT_BATCH at a time; their rows and denials stay), so a host
  *   that churns through containers for years keeps learning new ones.
  * - A container's lifetime is [created (or started), finished or removed]; a running container's
- *   is open-ended. Both ends are widened by REGISTRY_TIME_SLACK_MS: engine timestamps and audit
- *   timestamps come from the same clock but are taken at slightly different moments.
+ *   is open-ended. One that was created but never started has none (entry_never_ran()). Both ends
+ * are widened by REGISTRY_TIME_SLACK_MS: engine timestamps and audit timestamps come from the same
+ * clock but are taken at slightly different moments.
  * - An ambiguous denial (several containers with its categories at its time) gets no container:
  *   naming one of them would be a guess presented as a fact. Every candidate is written to
  *   denial_candidates (bounded by REGISTRY_CANDIDATES_MAX) and counted in Containers; the store
@@ -138,8 +139,18 @@ static int64_t entry_end(const ContainerInfo *c) {
         return end;
 }
 
+/* Created but never started (docker create; a Podman start that failed): no process ever
+ * carried its label, so it is no one's candidate. An engine says so with Running false and no
+ * StartedAt or FinishedAt; a container that ran has a start time, or at least a finish time
+ * (a die event before its inspect). */
+static bool entry_never_ran(const ContainerInfo *c) {
+        return c->state == CONTAINER_STATE_EXITED && c->started_ms == 0 && c->finished_ms == 0;
+}
+
 static bool entry_covers(const ContainerInfo *c, int64_t t) {
         int64_t begin = entry_begin(c), end = entry_end(c);
+        if (entry_never_ran(c))
+                return false;
         if (begin > 0 && t < begin - REGISTRY_TIME_SLACK_MS)
                 return false;
         if (end != INT64_MAX && t > end + REGISTRY_TIME_SLACK_MS)
@@ -404,6 +415,7 @@ static int registry_update_entry(Registry *r, const ContainerInfo *c) {
                 changed = mcs_changed = true;
         }
         int64_t old_begin = entry_begin(&e->info), old_end = entry_end(&e->info);
+        bool old_never_ran = entry_never_ran(&e->info);
         replace_time(&e->info.created_ms, c->created_ms, &changed);
         replace_time(&e->info.started_ms, c->started_ms, &changed);
         replace_time(&e->info.finished_ms, c->finished_ms, &changed);
@@ -412,8 +424,9 @@ static int registry_update_entry(Registry *r, const ContainerInfo *c) {
                 e->info.state = c->state;
                 changed = true;
         }
-        bool lifetime_changed =
-                old_begin != entry_begin(&e->info) || old_end != entry_end(&e->info);
+        bool lifetime_changed = old_begin != entry_begin(&e->info) ||
+                                old_end != entry_end(&e->info) ||
+                                old_never_ran != entry_never_ran(&e->info);
 
         if (!changed)
                 return 0;

@@ -6,6 +6,7 @@
 #   label=level:s0:cX,cY -> that container by "mcs" (SELinux is off here: docker keeps the option
 #   in HostConfig.SecurityOpt and leaves ProcessLabel empty, which is what we read);
 # - two containers sharing one label -> "ambiguous" with both candidates;
+# - containers created (docker create) with those labels but never started -> no candidates;
 # - a container touching another's categories -> target_container;
 # - a container started with --cgroup-parent (cgroupfs driver: /<parent>/<id>) -> named by pid;
 # - a container whose events are over the line bound (80 KB of labels) -> still learnt, removal too;
@@ -54,7 +55,13 @@ run --name "$n-web" --label io.kubernetes.pod.name="$n-pod" --label io.kubernete
 run --name "$n-twin1" --security-opt label=level:s0:c303,c404 "$DOCKER_IMAGE" sleep 300
 run --name "$n-twin2" --security-opt label=level:s0:c303,c404 "$DOCKER_IMAGE" sleep 300
 run --name "$n-data" --security-opt label=level:s0:c505,c606 "$DOCKER_IMAGE" sleep 300
-for c in web twin1 twin2 data; do
+# Created, never started, with the levels of web and of the twins: no process ever carried
+# them, so they are no one's candidates (web's denials stay "mcs", the twins' have two).
+$DOCKER create --name "$n-created1" --security-opt label=level:s0:c101,c202 "$DOCKER_IMAGE" \
+        sleep 300 > /dev/null
+$DOCKER create --name "$n-created2" --security-opt label=level:s0:c303,c404 "$DOCKER_IMAGE" \
+        sleep 300 > /dev/null
+for c in web twin1 twin2 data created1 created2; do
         wait_for 20 registry_has "$n-$c" || fail "the registry did not learn $n-$c"
 done
 web_id=$($DOCKER inspect -f '{{.Id}}' "$n-web")

@@ -177,6 +177,44 @@ static void test_ambiguous_order(void) {
         registry_free(r);
 }
 
+/* A container created but never started (docker create; a failed Podman start) has no process
+ * that could carry its label: it is no one's candidate, until it starts. */
+static void test_never_started(void) {
+        const ContainerInfo *found[2];
+        Registry *r;
+
+        CHECK_RC(registry_new(NULL, &r), 0);
+        CHECK_RC(add(r, ID_A, "web", "c5,c6", T0, 0), 1);
+        ContainerInfo created = {
+                .id = (char *) ID_B,
+                .name = (char *) "created",
+                .engine = (char *) "docker",
+                .created_ms = T0 + MIN_MS,
+                .state = CONTAINER_STATE_EXITED,
+                .has_mcs = true,
+                .mcs = mcs("c5,c6"),
+        };
+        CHECK_RC(registry_update(r, &created), 1);
+        McsSet s = mcs("c5,c6");
+        CHECK_RC(registry_match(r, &s, T0 + 2 * MIN_MS, found, ELEMENTSOF(found)), 1);
+        CHECK_STREQ(found[0]->id, ID_A);
+        Denial d = DENIAL_NULL;
+        d.time_ms = T0 + 2 * MIN_MS;
+        d.mcs = xstrdup("c5,c6");
+        CHECK_RC(registry_resolve_denial(r, &d), 0);
+        CHECK_RC(d.attribution, ATTRIBUTION_MCS);
+        CHECK_STREQ(d.container.id, ID_A);
+        denial_done(&d);
+
+        /* It starts: a candidate from then on. */
+        ContainerInfo started = {.id = (char *) ID_B,
+                                 .started_ms = T0 + 3 * MIN_MS,
+                                 .state = CONTAINER_STATE_RUNNING};
+        CHECK_RC(registry_update(r, &started), 1);
+        CHECK_RC(registry_match(r, &s, T0 + 4 * MIN_MS, found, ELEMENTSOF(found)), 2);
+        registry_free(r);
+}
+
 static void test_bound(void) {
         Registry *r;
         char id[65];
@@ -489,6 +527,7 @@ int main(void) {
         test_label_mcs();
         test_match_memory();
         test_ambiguous_order();
+        test_never_started();
         test_bound();
         test_reply_bound();
         test_database();
