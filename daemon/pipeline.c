@@ -34,6 +34,8 @@
 struct Pipeline {
         const Config *config;
         bool live;
+        bool netlink; /* the live input is the kernel's: its denials move the store's live position
+                       */
         Store *store;
         Attributor *attributor;
         Registry *registry;
@@ -199,6 +201,8 @@ static int pipeline_store_row(Pipeline *p, Denial *d, bool imported) {
                 pipeline_store_failed(p, r, MAX(d->count, 1) + lost, now_realtime_ms());
                 return IMPORT_LOST;
         }
+        if (p->netlink && !imported)
+                store_note_live(p->store, d->time_ms); /* where the next start's backfill begins */
         if (added > 0 && !imported && (p->api->tail_subscribers > 0 || p->journal) &&
             p->n_pending < PENDING_DENIALS_MAX) {
                 r = denial_copy(d, &p->pending[p->n_pending]);
@@ -292,6 +296,7 @@ int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Att
         *p = (Pipeline){
                 .config = config,
                 .live = live,
+                .netlink = config->input && strcmp(config->input, "netlink") == 0,
                 .store = store,
                 .attributor = attributor,
                 .registry = registry,

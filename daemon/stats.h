@@ -104,8 +104,12 @@ typedef struct ProcScanStats {
 typedef struct BackfillStats {
         char state[16]; /* "off" (also when empty), "none" (nothing to read), "running", "done" */
         int64_t since_ms, until_ms; /* the gap read back from the audit log */
-        uint64_t files;             /* opened */
-        IngestStats ingest;         /* records: backfill_records; outcomes[STORED]: _denials */
+        char from[16];      /* where since_ms came from: "live" (this daemon's live position),
+                               "unfinished" (a backfill cut short), "stored" (the newest stored
+                               denial: a database of an older version), "" none */
+        uint64_t ignored;   /* stored denials dated after since_ms, not seen live (imported) */
+        uint64_t files;     /* opened */
+        IngestStats ingest; /* records: backfill_records; outcomes[STORED]: _denials */
 } BackfillStats;
 
 /* The loss ledger: written through stats_add_loss() only (by the source and the pipeline). */

@@ -87,15 +87,20 @@ static int engines_to_json(const Stats *s, json_object **ret) {
         return 0;
 }
 
-/* backfill, backfill_since, backfill_until, backfill_files, backfill_records, backfill_denials */
+/* backfill, backfill_since, backfill_until, backfill_from, backfill_ignored, backfill_files,
+ * backfill_records, backfill_denials */
 static int backfill_to_json(const BackfillStats *b, json_object *o) {
-        char state[sizeof(b->state) + 1];
+        char state[sizeof(b->state) + 1], from[sizeof(b->from) + 1];
 
         snprintf(state, sizeof(state), "%.*s", (int) sizeof(b->state),
                  b->state[0] ? b->state : "off");
+        snprintf(from, sizeof(from), "%.*s", (int) sizeof(b->from), b->from);
         if (json_add_string(o, "backfill", state) < 0 ||
             json_add_time_or_null(o, "backfill_since", b->since_ms) < 0 ||
             json_add_time_or_null(o, "backfill_until", b->until_ms) < 0 ||
+            (from[0] ? json_add_string(o, "backfill_from", from)
+                     : json_add_nullable(o, "backfill_from", NULL)) < 0 ||
+            json_add_uint64(o, "backfill_ignored", b->ignored) < 0 ||
             json_add_uint64(o, "backfill_files", b->files) < 0 ||
             json_add_uint64(o, "backfill_records", b->ingest.records) < 0 ||
             json_add_uint64(o, "backfill_denials", b->ingest.outcomes[IMPORT_STORED]) < 0)

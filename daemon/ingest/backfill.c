@@ -50,6 +50,8 @@ struct Backfill {
         /* backfill_start(): the gap's own ingest, counters and log */
         Ingest *ingest;
         DenialSink sink;
+        Store *store;                 /* its positions: where the next start's backfill begins */
+        uint64_t store_errors_before; /* the sink's, when it started */
         BackfillStats *gap;
         SourceStats
                 source_stats; /* its file sources' counters (lines, over-long ones): not shown */
@@ -247,7 +249,12 @@ static void backfill_gap_done(void *userdata) {
         char since[32], until[32];
 
         (void) ingest_flush(b->ingest);
-        (void) b->sink.commit(b->sink.userdata);
+        /* Only a gap whose denials are all stored is over: else the next start reads it again
+         * (what failed is counted as unstored by the pipeline meanwhile). */
+        if (b->sink.commit(b->sink.userdata) >= 0 &&
+            (!b->sink.store_errors ||
+             b->sink.store_errors(b->sink.userdata) == b->store_errors_before))
+                (void) store_backfill_end(b->store, g->until_ms);
         snprintf(g->state, sizeof(g->state), "done");
         format_time_iso8601_ms(g->since_ms, since, sizeof(since));
         format_time_iso8601_ms(g->until_ms, until, sizeof(until));
@@ -257,10 +264,74 @@ static void backfill_gap_done(void *userdata) {
                  since, until);
 }
 
+/* Where the gap begins: what this daemon last stored from the live netlink input (the store's
+ * live position), never imported data, whose dates may be anything (a log from a host whose
+ * clock was set to 2100 would otherwise make every later restart read nothing). A backfill cut
+ * short by a restart is read again from where it started. A database without a live position
+ * (written by a version before it existed) falls back to the newest stored denial, leaving out
+ * those dated more than BACKFILL_FUTURE_SLACK_MS after now. Sets stats->since_ms, ->from and
+ * ->ignored (stored denials after the start that did not move it); 0 when nothing is stored. */
+static int backfill_find_since(Store *store, int64_t now_ms, BackfillStats *stats) {
+        StorePosition pos = {};
+        int64_t bound = now_ms + BACKFILL_FUTURE_SLACK_MS, newest = 0;
+        uint64_t later = 0;
+        char when[32];
+        int r;
+
+        r = store_position(store, &pos);
+        if (r < 0)
+                return r;
+        if (pos.live_ms > bound) {
+                format_time_iso8601_ms(pos.live_ms, when, sizeof(when));
+                log_warning("Gap backfill: the live position %s is in the future (the clock was "
+                            "wrong, or is now); ignoring it.",
+                            when);
+                pos.live_ms = 0;
+        }
+        if (pos.live_ms > 0) {
+                stats->since_ms = pos.live_ms;
+                snprintf(stats->from, sizeof(stats->from), "live");
+                r = store_newest_before(store, pos.live_ms + 1, &newest, &later);
+        } else {
+                /* No live position yet: the old rule, without what cannot have been seen yet. */
+                r = store_newest_before(store, bound, &newest, &later);
+                if (r >= 0 && newest > 0) {
+                        stats->since_ms = newest;
+                        snprintf(stats->from, sizeof(stats->from), "stored");
+                        log_notice("Gap backfill: no live position recorded yet (a database of "
+                                   "an older version): starting after the newest stored denial "
+                                   "dated before now + %d min.",
+                                   BACKFILL_FUTURE_SLACK_MS / 60000);
+                }
+        }
+        if (r < 0)
+                return r;
+        if (pos.backfill_from_ms > 0 &&
+            (stats->since_ms == 0 || pos.backfill_from_ms < stats->since_ms)) {
+                stats->since_ms = pos.backfill_from_ms;
+                snprintf(stats->from, sizeof(stats->from), "unfinished");
+                format_time_iso8601_ms(pos.backfill_from_ms, when, sizeof(when));
+                log_notice("Gap backfill: the last one, from %s, did not finish; reading again "
+                           "from there.",
+                           when);
+                r = store_newest_before(store, stats->since_ms + 1, &newest, &later);
+                if (r < 0)
+                        return r;
+        }
+        stats->ignored = later;
+        if (later > 0 && stats->since_ms > 0) {
+                format_time_iso8601_ms(stats->since_ms, when, sizeof(when));
+                log_notice("Gap backfill: %" PRIu64 " stored denial(s) dated after %s were not "
+                           "seen live (imported, or from a clock ahead): they do not move the "
+                           "start of the gap.",
+                           later, when);
+        }
+        return 0;
+}
+
 int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t until_ms,
                    const DenialSink *sink, BackfillStats *stats, Backfill **ret) {
         _cleanup_(strv_freep) char **files = NULL;
-        StoreCounts counts = {};
         Backfill *b;
         char since[32];
         int r, n;
@@ -271,23 +342,23 @@ int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t unt
         snprintf(stats->state, sizeof(stats->state), "off");
         if (!audit_log)
                 return 0; /* AuditLog= is empty */
-        r = store_counts(store, &counts);
+        r = backfill_find_since(store, until_ms, stats);
         if (r < 0)
                 return log_warning_errno(r, "Gap backfill: cannot read the store: %m");
         snprintf(stats->state, sizeof(stats->state), "none");
-        if (counts.newest_ms <= 0) {
+        if (stats->since_ms <= 0) {
                 log_info("Gap backfill: nothing stored yet, no gap to fill (older audit logs can "
                          "be imported with --input FILE).");
                 return 0;
         }
-        stats->since_ms = counts.newest_ms;
         stats->until_ms = until_ms;
-        format_time_iso8601_ms(counts.newest_ms, since, sizeof(since));
-        n = backfill_find_files(audit_log, counts.newest_ms, &files);
+        format_time_iso8601_ms(stats->since_ms, since, sizeof(since));
+        n = backfill_find_files(audit_log, stats->since_ms, &files);
         if (n < 0)
                 return log_warning_errno(n, "Gap backfill: cannot list '%s': %m", audit_log);
         if (n == 0) {
                 log_info("Gap backfill: no audit log at '%s' written since %s.", audit_log, since);
+                (void) store_backfill_end(store, until_ms);
                 return 0;
         }
 
@@ -313,6 +384,12 @@ int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t unt
                 return log_error_errno(r < 0 ? r : -ENOMEM, "Gap backfill: failed to set up: %m");
         }
         stats->files = b->opened;
+        b->store = store;
+        b->store_errors_before = sink->store_errors ? sink->store_errors(sink->userdata) : 0;
+        /* A restart before the end reads the gap again from here. */
+        r = store_backfill_begin(store, stats->since_ms);
+        if (r < 0)
+                log_warning_errno(r, "Gap backfill: cannot mark its start in the store: %m");
         snprintf(stats->state, sizeof(stats->state), "running");
         log_info("Gap backfill: reading %d file(s) of '%s' for the records since %s.", n, audit_log,
                  since);

@@ -25,6 +25,10 @@ typedef struct Backfill Backfill;
 /* A file last written this long before the start of the gap may still hold records of it
  * (auditd's writes are buffered): only older ones are left out. */
 #define BACKFILL_MTIME_SLACK_MS (60 * 1000)
+/* Without a live position (a database of an older version), stored denials dated later than
+ * now plus this are not taken as the start of the gap: nobody saw them happen yet. Clocks of one
+ * host agree; an hour leaves room for a step of NTP. */
+#define BACKFILL_FUTURE_SLACK_MS (60 * 60 * 1000)
 
 /* The audit log at log_path and its rotations (log_path.1 = the newest rotated one .. log_path.N),
  * oldest first, leaving out those last written before since_ms (nothing newer in them). *ret is
@@ -42,12 +46,13 @@ int backfill_new(sd_event *e, char *const *paths, SourceStats *stats, source_lin
                  void (*done)(void *userdata), void *userdata, Backfill **ret);
 Backfill *backfill_free(Backfill *b);
 
-/* The gap of a restart: the records auditd logged at audit_log (and its rotations) since the
- * newest denial in store, up to until_ms (when the netlink socket was bound: from then on the
- * kernel sends us everything), through an Ingest in position mode into sink. The store ignores
- * what it has already, so the overlap costs nothing but time. At the end the sink commits and
- * the log says what was added. *ret is NULL when there is nothing to read (stats says why);
- * errors are logged. audit_log NULL: no backfill ("off"). stats: this backfill's own block. */
+/* The gap of a restart: the records auditd logged at audit_log (and its rotations) since this
+ * daemon's live position in store (store.h, StorePosition: never imported data), up to until_ms
+ * (when the netlink socket was bound: from then on the kernel sends us everything), through an
+ * Ingest in position mode into sink. The store ignores what it has already, so the overlap costs
+ * nothing but time. At the end the sink commits and the log says what was added. *ret is NULL when
+ * there is nothing to read (stats says why); errors are logged. audit_log NULL: no backfill
+ * ("off"). stats: this backfill's own block. */
 int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t until_ms,
                    const DenialSink *sink, BackfillStats *stats, Backfill **ret);
 size_t backfill_files_opened(const Backfill *b);

@@ -84,6 +84,16 @@ int store_writer_begin(Store *s);
 int store_writer_commit(Store *s);
 /* Adds delta to a count in meta ('denials', 'events', 'pruned'). */
 int store_meta_add(Store *s, const char *key, int64_t delta);
+
+/* ---- store-position.c ---- */
+
+/* meta keys of the gap backfill's positions (store.h, StorePosition); absent in a database
+ * written before they existed. */
+#define STORE_META_LIVE_POSITION "live_position_ms"
+#define STORE_META_BACKFILL_FROM "backfill_from_ms"
+/* Sets meta key to max(its value, value), creating it; inside the open batch when there is one,
+ * else as one statement (its own transaction). */
+int store_meta_max(Store *s, const char *key, int64_t value);
 /* A write of the open batch failed: if SQLite gave the transaction up (full disk, I/O error),
  * the batch is forgotten and its rows counted lost (store_take_lost()). Returns r. */
 int store_batch_failed(Store *s, int r);

@@ -68,6 +68,7 @@ enum {
         STMT_TOTALS_ADD,
         STMT_BUCKET_ADD,
         STMT_META_ADD,
+        STMT_META_MAX,
         STMT_DICTIONARY_INSERT,
         STMT_DICTIONARY_LATEST,
         STMT_MAX_ID,
@@ -131,6 +132,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "excluded.count, first_ms = min(first_ms, excluded.first_ms), last_ms = "
                 "max(last_ms, excluded.last_ms)",
         [STMT_META_ADD] = "UPDATE meta SET value = value + ?2 WHERE key = ?1",
+        [STMT_META_MAX] = "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE "
+                          "SET value = max(value, excluded.value)",
         [STMT_DICTIONARY_INSERT] = "INSERT INTO dictionaries(created_ms, data) VALUES (?1, ?2)",
         [STMT_DICTIONARY_LATEST] = "SELECT id, data FROM dictionaries ORDER BY id DESC LIMIT 1",
         [STMT_MAX_ID] = "SELECT max(id) FROM denials",
@@ -147,6 +150,7 @@ typedef struct StoreWriter {
         uint64_t batch_folded;     /* sum of (count - 1) of the rows the batch added */
         uint64_t committed_folded; /* the same, committed, until store_take_committed_folded() */
         uint64_t batch_added, batch_duplicates, batch_events;
+        int64_t batch_live_ms; /* store_note_live(): the newest live time in the batch, 0 none */
 
         Map strings;
         Map containers;
@@ -187,6 +191,7 @@ static void store_forget_batch(Store *s) {
         w->pending_denials = 0;
         w->batch_folded = 0;
         w->batch_added = w->batch_duplicates = w->batch_events = 0;
+        w->batch_live_ms = 0;
 }
 
 /* Interns text (NULL gives 0). *ret_key, when given, is the cached copy of text (NULL when not
@@ -851,6 +856,18 @@ int store_meta_add(Store *s, const char *key, int64_t delta) {
         return store_step_done(s, up);
 }
 
+int store_meta_max(Store *s, const char *key, int64_t value) {
+        sqlite3_stmt *up = s->w->stmt[STMT_META_MAX];
+        sqlite3_bind_text(up, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(up, 2, value);
+        return store_step_done(s, up);
+}
+
+void store_note_live(Store *s, int64_t time_ms) {
+        if (s && s->w->in_txn)
+                s->w->batch_live_ms = MAX(s->w->batch_live_ms, time_ms);
+}
+
 int store_commit(Store *s, uint64_t *ret_duplicates) {
         StoreWriter *w;
         uint64_t added, duplicates;
@@ -871,6 +888,9 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
                 r = store_meta_add(s, "denials", (int64_t) w->batch_added);
         if (r >= 0)
                 r = store_meta_add(s, "events", (int64_t) w->batch_events);
+        if (r >= 0 && w->batch_live_ms > 0)
+                /* with the rows it stands for: never ahead of what is durably stored */
+                r = store_meta_max(s, STORE_META_LIVE_POSITION, w->batch_live_ms);
         if (r >= 0)
                 r = store_step_done(s, w->stmt[STMT_COMMIT]);
         if (r < 0) {
@@ -889,6 +909,7 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
         w->committed_folded += w->batch_folded;
         w->batch_folded = 0;
         w->batch_added = w->batch_duplicates = w->batch_events = 0;
+        w->batch_live_ms = 0;
         if (ret_duplicates)
                 *ret_duplicates += duplicates;
         return (int) MIN(added, (uint64_t) INT32_MAX);

@@ -8,7 +8,9 @@
  * Schema (version 2: PRAGMA user_version = 2, PRAGMA application_id = 'AVCW'):
  *
  *   meta(key TEXT PRIMARY KEY, value INTEGER)   -- 'denials', 'events', 'pruned': counts kept
- *                                                  at commit so that `stats` is O(1)
+ *                                                  at commit so that `stats` is O(1);
+ *                                                  'live_position_ms', 'backfill_from_ms': the
+ *                                                  gap backfill's (store-position.c)
  *   strings(id INTEGER PRIMARY KEY, text UNIQUE) -- every repeated string, interned
  *   containers(id INTEGER PRIMARY KEY, container_id TEXT UNIQUE, name, image, engine, pod, ...)
  *                                                -- + the registry's columns (store-containers.c)

@@ -182,6 +182,28 @@ int store_counts(Store *s, StoreCounts *ret);
 
 const char *store_last_error(const Store *s);
 
+/* ---- the gap backfill's positions (store-position.c; daemon/ingest/backfill.c) ----
+ *
+ * Where a restart's backfill starts must not depend on imported data (a log from a host with a
+ * wrong clock, dated 2100, would make it read nothing): the store keeps what this daemon itself
+ * saw live. store_note_live() marks the open batch as holding a denial of the live netlink input
+ * at time_ms; the newest such time is written with the batch's commit, in its transaction, so it
+ * never runs ahead of what is stored. A backfill that starts records where it starts, and clears
+ * it when done: one cut short by a restart is started again from there. */
+typedef struct StorePosition {
+        int64_t live_ms;          /* newest live denial committed; 0: none yet (older database) */
+        int64_t backfill_from_ms; /* a backfill that did not finish started here; 0: none */
+} StorePosition;
+void store_note_live(Store *s, int64_t time_ms);
+int store_position(Store *s, StorePosition *ret);
+/* A backfill of the records after since_ms starts; it ended, every record up to until_ms (when
+ * the netlink socket was bound) stored: the live position moves there. Inside the open batch
+ * when there is one (committed with it), else committed at once. */
+int store_backfill_begin(Store *s, int64_t since_ms);
+int store_backfill_end(Store *s, int64_t until_ms);
+/* The newest stored denial older than before_ms (0: none), and how many are at or after it. */
+int store_newest_before(Store *s, int64_t before_ms, int64_t *ret_newest_ms, uint64_t *ret_after);
+
 /* A write the caller did not make through store_add/store_commit/store_prune failed: one of the
  * container registry's (store_container_*, below; the registry writes from engine events, the
  * /proc scan and attribution, where nobody handles a store failure). Returns its negative errno

@@ -105,5 +105,47 @@ wait_for 20 done_ || fail "the second backfill did not finish"
 [ "$(stat backfill_denials)" -eq 0 ] || fail "the second backfill added $(stat backfill_denials)"
 [ "$(stat store_denials)" -eq 65 ] || fail "store_denials after a second restart: $(stat store_denials)"
 stop_daemon
+
+# 5. One imported record stamped 2100 (a log from a host with a wrong clock) does not move the
+#    start of the next gap: it begins at what this daemon last stored live (E).
+start_daemon --input netlink
+inject --count 3 --mark "e$mark" > /dev/null || fail "inject failed"
+has_e() { [ "$(stored "e$mark")" -eq 3 ]; }
+wait_for 15 has_e || fail "E was not stored"
+printf '%s\n' "type=AVC msg=audit(4102444800.000:77): avc:  denied  { read } for  pid=4242 \
+comm=\"f$mark\" name=\"x\" scontext=system_u:system_r:container_t:s0:c5,c6 \
+tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0" > "$T/future.log"
+avcctl import "$T/future.log" > /dev/null || fail "import of the 2100 record failed"
+[ "$(stored "f$mark")" -eq 1 ] || fail "the 2100 record was not imported"
+stop_daemon
+inject --count 2 --mark "g$mark" > /dev/null || fail "inject failed"
+wait_for 10 logged "g$mark" 2 || fail "auditd did not log G"
+start_daemon --input netlink
+wait_for 20 done_ || fail "the backfill after the import did not finish: $(avcctl -o json stats)"
+s=$(avcctl -o json stats)
+echo "stats: $s"
+[ "$(stored "g$mark")" -eq 2 ] || fail "G: $(stored "g$mark") of 2 backfilled after a 2100 import"
+[ "$(json_field "$s" backfill_from)" = live ] || fail "backfill_from: $(json_field "$s" backfill_from)"
+[ "$(json_field "$s" backfill_ignored)" -ge 1 ] || fail "the 2100 record is not said to be ignored"
+grep -q "were not seen live" "$T/daemon.log" || fail "the log does not say what was ignored"
+stop_daemon
+
+# 6. A database of an older version has no live position: the newest stored denial starts the
+#    gap, except those dated after now (+ a slack), and the log says so.
+python3 - "${DB:-$T/db}" <<'PY' || fail "cannot remove the live position"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DELETE FROM meta WHERE key IN ('live_position_ms', 'backfill_from_ms')")
+c.commit()
+PY
+inject --count 2 --mark "h$mark" > /dev/null || fail "inject failed"
+wait_for 10 logged "h$mark" 2 || fail "auditd did not log H"
+start_daemon --input netlink
+wait_for 20 done_ || fail "the backfill without a live position did not finish"
+s=$(avcctl -o json stats)
+[ "$(stored "h$mark")" -eq 2 ] || fail "H: $(stored "h$mark") of 2 backfilled without a live position"
+[ "$(json_field "$s" backfill_from)" = stored ] || fail "backfill_from: $(json_field "$s" backfill_from)"
+grep -q "no live position recorded yet" "$T/daemon.log" || fail "the fallback is not in the log"
+stop_daemon
 kill "$AUDITD"
-echo "gap backfill: 50 denials of the downtime read back across a rotation, none twice"
+echo "gap backfill: 50 denials of the downtime read back across a rotation, none twice; a 2100 import moves nothing"
