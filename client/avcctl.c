@@ -363,6 +363,9 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "avcctl: no verb given. See 'avcctl --help'.\n");
                 return AVCCTL_EXIT_FAILURE;
         }
+        /* the shell completion's helper, not a verb for people */
+        if (strcmp(argv[optind], "__complete") == 0)
+                return verb_complete(argc - optind, argv + optind, &ctx);
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(argv[optind], verbs[i].name) == 0) {
                         /* getopt names argv[0] in its messages: "avcctl query: unrecognized

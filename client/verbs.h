@@ -98,3 +98,9 @@ int verb_import(int argc, char *argv[], ClientContext *ctx);
 int verb_stats(int argc, char *argv[], ClientContext *ctx);
 int verb_containers(int argc, char *argv[], ClientContext *ctx);
 int verb_selftest(int argc, char *argv[], ClientContext *ctx);
+
+/* avcctl __complete container|image|pod|namespace (hidden, for the shell completion): the known
+ * names, one per line; nothing and 0 when the daemon cannot be asked. */
+int verb_complete(int argc, char *argv[], ClientContext *ctx);
+/* Whether the completion may offer s: one plain shell word of printable ASCII. */
+bool complete_name_is_offered(const char *s);

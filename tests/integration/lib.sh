@@ -276,6 +276,14 @@ input_eof() {
         [ "$(json_field "$(avcctl -o json stats)" input_eof)" = true ]
 }
 
+# complete WORD...: what the bash completion offers for the command line WORD... (the last word
+# is the one being completed), one per line; avcctl found on PATH as an interactive shell would.
+complete_words() {
+        PATH="$(dirname "$AVCCTL"):$PATH" bash -c 'source "$1"; shift; COMP_WORDS=("$@");
+                COMP_CWORD=$(($# - 1)); _avcctl; printf "%s\n" "${COMPREPLY[@]}"' _ \
+                "$AVCWATCH_SOURCE_DIR/shell-completion/bash/avcctl" "$@"
+}
+
 # count_lines CMD...: the number of lines CMD prints (fails the test if CMD fails).
 count_lines() {
         local out

@@ -194,6 +194,15 @@ check "pid$$" 'assert o["container"]["name"] == n + "-web" and o["attribution"] 
 [ "$(registry_field "$n-web" denials)" -eq 4 ] || fail "denial count of $n-web after restart"
 [ "$(registry_field "$n-web" running)" = false ] || fail "$n-web still running after restart"
 avcctl containers | grep -q "$n-web" || fail "avcctl containers does not list $n-web"
+# TAB after --container, --pod, --namespace, --image offers what the daemon knows
+complete_words avcctl --socket "$AVC_SOCKET" query --container "" | grep -qx "$n-web" ||
+        fail "completion of --container: $(complete_words avcctl --socket "$AVC_SOCKET" query --container "")"
+complete_words avcctl --socket "$AVC_SOCKET" top --pod "$n-p" | grep -qx "$n-pod" ||
+        fail "completion of --pod"
+complete_words avcctl --socket "$AVC_SOCKET" tail --namespace "" | grep -qx shop ||
+        fail "completion of --namespace"
+complete_words avcctl --socket "$AVC_SOCKET" query --image "" | grep -qxF "$DOCKER_IMAGE" ||
+        fail "completion of --image"
 [ "$(count_lines avcctl -o json query --image "$DOCKER_IMAGE")" -ge 5 ] || fail "--image after restart"
 stop_daemon
 

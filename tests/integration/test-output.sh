@@ -75,5 +75,14 @@ if grep -q $'\e\\[' "$T/tty-env.txt"; then fail "colour despite NO_COLOR"; fi
 # the hostile comm's ESC stays escaped on the terminal too
 grep -q '\\x1b\[2J' "$T/tty.txt" || fail "the hostile comm is not escaped on a terminal"
 
+# ---- completion of names: none known here; a daemon that cannot be asked gives nothing, quietly
+out=$(complete_words avcctl --socket "$AVC_SOCKET" query --container "" 2>&1)
+[ -z "$out" ] || fail "completion offers names no container has: $out"
+out=$(complete_words avcctl --socket "$T/nothing-here" query --image "" 2>&1)
+[ -z "$out" ] || fail "completion without a daemon is not quiet: $out"
+"$AVCCTL" --socket "$T/nothing-here" __complete container > "$T/c.out" 2>&1 ||
+        fail "__complete without a daemon fails"
+[ ! -s "$T/c.out" ] || fail "__complete without a daemon says something: $(cat "$T/c.out")"
+
 stop_daemon
 echo "PASS"

@@ -11,6 +11,7 @@
 #include "fixtures.h"
 #include "macro.h"
 #include "output.h"
+#include "verbs.h"
 #include "test.h"
 
 /* The contract's example denial (DESIGN "Contracts"). */
@@ -657,6 +658,21 @@ static void test_containers(void) {
         json_object_put(running);
 }
 
+static void test_complete_names(void) {
+        /* what a shell can take back as one word; a container's name chooses its bytes */
+        CHECK(complete_name_is_offered("web"));
+        CHECK(complete_name_is_offered("docker.io/library/nginx:1.25"));
+        CHECK(complete_name_is_offered("my_pod-1.2"));
+        CHECK(!complete_name_is_offered(""));
+        CHECK(!complete_name_is_offered(NULL));
+        CHECK(!complete_name_is_offered("-rf"));
+        CHECK(!complete_name_is_offered("a b"));
+        CHECK(!complete_name_is_offered("a\x1b[2J"));
+        CHECK(!complete_name_is_offered("$(reboot)"));
+        CHECK(!complete_name_is_offered("a;b"));
+        CHECK(!complete_name_is_offered("\xe7\xbd\x91"));
+}
+
 int main(void) {
         CHECK(setenv("TZ", "UTC", 1) == 0);
         tzset();
@@ -673,5 +689,6 @@ int main(void) {
         test_table();
         test_color();
         test_containers();
+        test_complete_names();
         return 0;
 }
