@@ -51,6 +51,20 @@ size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp) {
         return n;
 }
 
+bool utf8_is_valid(const char *s) {
+        uint32_t cp;
+
+        if (!s)
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                size_t n = utf8_decode_char(p, &cp);
+                if (n == 0)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
 bool unicode_is_bidi_control(uint32_t cp) {
         return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
                (cp >= 0x2066 && cp <= 0x2069);

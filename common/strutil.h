@@ -19,6 +19,8 @@ char *terminal_safe_dup(const char *s);
 /* Decodes the UTF-8 sequence at s: returns its length (1..4) and the code point, or 0 for an
  * invalid, overlong or surrogate sequence (a NUL inside ends it). s[0] == 0 gives 1 and U+0000. */
 size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp);
+/* Whether the NUL-terminated s is valid UTF-8 throughout (utf8_decode_char()'s rules). */
+bool utf8_is_valid(const char *s);
 
 /* The invisible characters that reorder how the text around them is displayed (U+061C,
  * U+200E/F, U+202A..U+202E, U+2066..U+2069): a name holding them can show as another name. */

@@ -11,7 +11,10 @@
  * - Times: Docker and Podman write RFC 3339 with nanoseconds; "0001-01-01T00:00:00Z" (Go's zero
  *   time) means never and becomes 0.
  * - Strings over CONTAINER_STRING_MAX, of the wrong JSON type, or with a NUL are unknown (NULL):
- *   cutting them would invent a name that may belong to another container. */
+ *   cutting them would invent a name that may belong to another container. So are strings that
+ *   are not valid UTF-8: no real engine sends them (Go's JSON encoder writes U+FFFD for such
+ *   bytes), the Varlink API could only pass them on as the Latin-1 characters of the bytes
+ *   (0xff 0xfe would show as "ÿþ", another name), and no client could ask for them by name. */
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -21,6 +24,7 @@
 
 #include "engine-json.h"
 #include "macro.h"
+#include "strutil.h"
 #include "timeparse.h"
 
 static json_object *parse(const char *json, size_t len) {
@@ -56,7 +60,8 @@ static const char *get_string(json_object *o, const char *key) {
                 return NULL;
         int len = json_object_get_string_len(v);
         const char *s = json_object_get_string(v);
-        if (len <= 0 || len > CONTAINER_STRING_MAX || strlen(s) != (size_t) len)
+        if (len <= 0 || len > CONTAINER_STRING_MAX || strlen(s) != (size_t) len ||
+            !utf8_is_valid(s))
                 return NULL;
         return s;
 }

@@ -6,8 +6,9 @@
 #   /events          200, chunked, in chunks of awkward sizes: an event line longer than
 #                    ENGINE_EVENT_LINE_MAX (a rename with megabytes of attributes), then a normal
 #                    start event of "evt" (must still be processed), then nothing (kept open)
-#   /containers/json good (terminal escapes in its name), big, slow, after
+#   /containers/json good (terminal escapes in its name), bad, big, slow, after
 #   good, evt        a normal inspect document
+#   bad              name and image hold bytes that are not UTF-8 (0xff 0xfe), raw in the JSON
 #   big              a body over ENGINE_RESPONSE_MAX (Content-Length says so, bytes follow)
 #   slow             never answers (the client's request deadline)
 #   after            normal: queued behind slow, must still be inspected
@@ -22,9 +23,10 @@ import time
 
 EVENT_LINE_MAX = 64 * 1024
 RESPONSE_MAX = 16 * 1024 * 1024
-IDS = {n: format(i + 1, "064x") for i, n in enumerate(["good", "evt", "big", "slow", "after"])}
-NAMES = {"good": "\x1b]0;owned\x07web", "evt": "evt", "after": "after"}
-CATS = {"good": "c1,c2", "evt": "c3,c4", "after": "c5,c6"}
+IDS = {n: format(i + 1, "064x")
+       for i, n in enumerate(["good", "evt", "big", "slow", "after", "bad"])}
+NAMES = {"good": "\x1b]0;owned\x07web", "evt": "evt", "after": "after", "bad": "bad-@NOTUTF8@"}
+CATS = {"good": "c1,c2", "evt": "c3,c4", "after": "c5,c6", "bad": "c7,c8"}
 LISTS_TO_FAIL = [int(os.environ.get("FAIL_LISTS", "0"))]
 
 
@@ -35,7 +37,8 @@ def inspect(name):
         "Created": "2026-01-01T00:00:00.000000001Z",
         "State": {"Running": True, "StartedAt": "2026-01-01T00:00:01Z",
                   "FinishedAt": "0001-01-01T00:00:00Z"},
-        "Config": {"Image": "hostile/" + name + ":1", "Labels": {}},
+        "Config": {"Image": "hostile/" + name + ("@NOTUTF8@" if name == "bad" else "") + ":1",
+                   "Labels": {}},
         "ProcessLabel": "",
         "HostConfig": {"SecurityOpt": ["label=level:s0:" + CATS[name]]},
     }
@@ -90,7 +93,7 @@ def handle(conn):
             respond(conn, 500, b'{"message":"not ready"}')
         elif path.startswith("/containers/json"):
             respond(conn, 200, json.dumps([{"Id": IDS[n]} for n in
-                                           ["good", "big", "slow", "after"]]).encode())
+                                           ["good", "bad", "big", "slow", "after"]]).encode())
         else:
             cid = path.split("/")[2]
             name = [n for n, i in IDS.items() if i == cid]
@@ -103,7 +106,9 @@ def handle(conn):
             elif name == "slow":
                 time.sleep(60)
             elif name:
-                respond(conn, 200, json.dumps(inspect(name)).encode())
+                # json.dumps would write \u00ff: put the raw bytes in by hand
+                respond(conn, 200, json.dumps(inspect(name)).encode().replace(
+                    b"@NOTUTF8@", b"\xff\xfe"))
             else:
                 respond(conn, 404, b'{"message":"no such container"}')
     except (BrokenPipeError, ConnectionResetError):

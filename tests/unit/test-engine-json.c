@@ -298,6 +298,30 @@ static void test_hostile(void) {
                 CHECK_RC(engine_inspect_parse(refused[i], strlen(refused[i]), "docker", &c),
                          -EBADMSG);
 
+        /* Bytes that are not UTF-8 (raw in the JSON: json-c passes them on) make a string
+         * unknown: no real engine sends them, and the API could only show them as other
+         * characters. A real U+00FF, escaped or not, is a name like any other. */
+        static const char not_utf8[] =
+                "{\"Id\":\"abc\",\"Name\":\"/bad-\xff\xfe\",\"Config\":{\"Image\":\"img\xc3\","
+                "\"Labels\":{\"io.kubernetes.pod.name\":\"p\xed\xa0\x80\","
+                "\"io.kubernetes.pod.namespace\":\"\\u00ff\xc3\xbf\"}}}";
+        CHECK_RC(engine_inspect_parse(not_utf8, strlen(not_utf8), "docker", &c), 0);
+        CHECK_STREQ(c.id, "abc");
+        CHECK_STREQ(c.name, NULL);
+        CHECK_STREQ(c.image, NULL);
+        CHECK_STREQ(c.pod, NULL); /* a surrogate's encoding */
+        CHECK_STREQ(c.pod_namespace, "\xc3\xbf\xc3\xbf");
+        container_info_done(&c);
+        EngineEvent e;
+        static const char rename_ev[] =
+                "{\"Type\":\"container\",\"Action\":\"rename\",\"Actor\":{\"ID\":\"abc\","
+                "\"Attributes\":{\"name\":\"\xff\xfe\",\"image\":\"img\"}}}";
+        CHECK_RC(engine_event_parse(rename_ev, strlen(rename_ev), &e), 0);
+        CHECK_RC(e.action, ENGINE_ACTION_INSPECT);
+        CHECK_STREQ(e.name, NULL);
+        CHECK_STREQ(e.image, "img");
+        engine_event_done(&e);
+
         /* A name exactly at CONTAINER_STRING_MAX is kept, one byte more is unknown. */
         for (int extra = 0; extra <= 1; extra++) {
                 size_t n = CONTAINER_STRING_MAX + extra;

@@ -150,6 +150,14 @@ int main(void) {
 
         CHECK(terminal_safe_dup(NULL) == NULL);
 
+        /* utf8_is_valid: what escape() would not show as \xNN */
+        CHECK(utf8_is_valid("") && utf8_is_valid("caf\xc3\xa9") &&
+              utf8_is_valid("\xf0\x9f\x90\xa7"));
+        CHECK(utf8_is_valid("\x1b]0;x\x07")); /* controls are valid UTF-8, escaped elsewhere */
+        CHECK(!utf8_is_valid("\xff\xfe") && !utf8_is_valid("a\xc3") && !utf8_is_valid("\xc0\xaf"));
+        CHECK(!utf8_is_valid("\xed\xa0\x80") && !utf8_is_valid("\xf4\x90\x80\x80"));
+        CHECK(!utf8_is_valid(NULL));
+
         /* hex_decode */
         CHECK_RC(hex_decode("2F746D70", 8, &d, &len), 0);
         CHECK(len == 4);
