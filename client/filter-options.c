@@ -2,8 +2,8 @@
 /* Parsing of the shared filter options. The daemon validates the filter again (it must: any local
  * user in the access group can send one), but catching mistakes here gives the user a message
  * naming their option and exit status 1 instead of a daemon error. --mcs is sent in canonical
- * form so that "c393,c170" and "s0:c170,c393" find the same denials. A repeated option replaces
- * the earlier value. */
+ * form so that "c393,c170" and "s0:c170,c393" find the same denials. A repeated option and a comma
+ * list add values: the filter then means "any of" (filter-options.h says which options split). */
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,31 +52,61 @@ static void print_bad_value(const char *option, const char *arg, const char *why
         fprintf(stderr, "': %s\n", why);
 }
 
-/* Replaces *field with a copy of arg after checking it is usable as a filter value. */
-static int set_string(char **field, const char *option, const char *arg, bool allow_blank) {
-        char *copy;
+/* Adds a copy of arg (n bytes) to the field's values after checking it is usable as a filter
+ * value. */
+static int add_value(FilterValues *field, const char *option, const char *arg, size_t n,
+                     bool allow_blank) {
+        _cleanup_(freep) char *copy = strndup(arg, n);
+        char **v;
 
-        if (!*arg) {
-                print_bad_value(option, arg, "must not be empty");
-                return -EINVAL;
-        }
-        if (strlen(arg) > FILTER_STRING_MAX) {
-                fprintf(stderr, "avcctl: value for --%s is longer than %d bytes\n", option,
-                        FILTER_STRING_MAX);
-                return -EINVAL;
-        }
-        if (!allow_blank && strpbrk(arg, " \t\n")) {
-                print_bad_value(option, arg, "must be a single word");
-                return -EINVAL;
-        }
-        copy = strdup(arg);
         if (!copy) {
                 fprintf(stderr, "avcctl: out of memory\n");
                 return -ENOMEM;
         }
-        free(*field);
-        *field = copy;
+        if (n == 0) {
+                print_bad_value(option, copy, "must not be empty");
+                return -EINVAL;
+        }
+        if (n > FILTER_STRING_MAX) {
+                fprintf(stderr, "avcctl: value for --%s is longer than %d bytes\n", option,
+                        FILTER_STRING_MAX);
+                return -EINVAL;
+        }
+        if (!allow_blank && strpbrk(copy, " \t\n")) {
+                print_bad_value(option, copy, "must be a single word");
+                return -EINVAL;
+        }
+        if (field->n >= FILTER_VALUES_MAX) {
+                fprintf(stderr, "avcctl: --%s is given more than %d values\n", option,
+                        FILTER_VALUES_MAX);
+                return -EINVAL;
+        }
+        v = reallocarray(field->v, field->n + 1, sizeof(char *));
+        if (!v) {
+                fprintf(stderr, "avcctl: out of memory\n");
+                return -ENOMEM;
+        }
+        field->v = v;
+        field->v[field->n++] = TAKE_PTR(copy);
         return 0;
+}
+
+static int set_string(FilterValues *field, const char *option, const char *arg, bool allow_blank) {
+        return add_value(field, option, arg, strlen(arg), allow_blank);
+}
+
+/* "a,b": every item a value ("a,,b" and a trailing comma are an empty value, refused). */
+static int set_list(FilterValues *field, const char *option, const char *arg) {
+        for (const char *p = arg;;) {
+                const char *comma = strchr(p, ',');
+                size_t n = comma ? (size_t) (comma - p) : strlen(p);
+                int r = add_value(field, option, p, n, false);
+                if (r < 0)
+                        return r;
+                if (!comma)
+                        return 0;
+                p = comma + 1;
+        }
 }
 
 static int set_mcs(FilterOptions *f, const char *arg) {
@@ -121,13 +151,16 @@ int filter_options_parse_one(FilterOptions *f, int c, const char *arg) {
 
         switch (c) {
         case ARG_FILTER_CONTAINER:
-                r = set_string(&d->container, "container", arg, false);
+                r = set_list(&d->container, "container", arg);
+                break;
+        case ARG_FILTER_TARGET_CONTAINER:
+                r = set_list(&d->target_container, "target-container", arg);
                 break;
         case ARG_FILTER_IMAGE:
-                r = set_string(&d->image, "image", arg, false);
+                r = set_list(&d->image, "image", arg);
                 break;
         case ARG_FILTER_POD:
-                r = set_string(&d->pod, "pod", arg, false);
+                r = set_list(&d->pod, "pod", arg);
                 break;
         case ARG_FILTER_MCS:
                 r = set_mcs(f, arg);
@@ -139,20 +172,35 @@ int filter_options_parse_one(FilterOptions *f, int c, const char *arg) {
                 r = set_time(f, "until", arg, &d->has_until, &d->until_ms);
                 break;
         case ARG_FILTER_TYPE:
-                r = set_string(&d->source_type, "type", arg, false);
+                r = set_list(&d->source_type, "type", arg);
                 break;
         case ARG_FILTER_TARGET_TYPE:
-                r = set_string(&d->target_type, "target-type", arg, false);
+                r = set_list(&d->target_type, "target-type", arg);
                 break;
         case ARG_FILTER_TCLASS:
-                r = set_string(&d->tclass, "tclass", arg, false);
+                r = set_list(&d->tclass, "tclass", arg);
                 break;
         case ARG_FILTER_PERM:
-                r = set_string(&d->perm, "perm", arg, false);
+                r = set_list(&d->perm, "perm", arg);
+                break;
+        case ARG_FILTER_NOT_TYPE:
+                r = set_list(&d->not_source_type, "not-type", arg);
+                break;
+        case ARG_FILTER_NOT_TARGET_TYPE:
+                r = set_list(&d->not_target_type, "not-target-type", arg);
+                break;
+        case ARG_FILTER_NOT_TCLASS:
+                r = set_list(&d->not_tclass, "not-tclass", arg);
+                break;
+        case ARG_FILTER_NOT_PERM:
+                r = set_list(&d->not_perm, "not-perm", arg);
                 break;
         case ARG_FILTER_COMM:
-                /* comm and paths may legitimately contain blanks */
+                /* comm and paths may legitimately contain blanks and commas */
                 r = set_string(&d->comm, "comm", arg, true);
+                break;
+        case ARG_FILTER_NOT_COMM:
+                r = set_string(&d->not_comm, "not-comm", arg, true);
                 break;
         case ARG_FILTER_PATH:
                 r = set_string(&d->path, "path", arg, true);

@@ -2,8 +2,10 @@
 #pragma once
 
 /* The filter options shared by `query` and `tail` (DESIGN "Contracts"), parsed into a
- * DenialFilter plus the --limit count. Values are validated here so that a mistake is a usage
- * error with a clear message before anything is sent to the daemon. */
+ * DenialFilter plus the --limit count. A repeated option adds a value ("any of"), and so does
+ * every item of a comma list where a value cannot contain a comma (all but --mcs, --comm,
+ * --not-comm and --path); at most FILTER_VALUES_MAX values per option. Values are validated here so
+ * that a mistake is a usage error with a clear message before anything is sent to the daemon. */
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -28,6 +30,12 @@ enum {
         ARG_FILTER_COMM,
         ARG_FILTER_PATH,
         ARG_FILTER_LIMIT,
+        ARG_FILTER_TARGET_CONTAINER,
+        ARG_FILTER_NOT_TYPE,
+        ARG_FILTER_NOT_TARGET_TYPE,
+        ARG_FILTER_NOT_TCLASS,
+        ARG_FILTER_NOT_PERM,
+        ARG_FILTER_NOT_COMM,
 };
 
 /* struct option entries for a verb's option table. */
@@ -43,7 +51,13 @@ enum {
                 {"tclass", required_argument, NULL, ARG_FILTER_TCLASS},                            \
                 {"perm", required_argument, NULL, ARG_FILTER_PERM},                                \
                 {"comm", required_argument, NULL, ARG_FILTER_COMM},                                \
-                {"path", required_argument, NULL, ARG_FILTER_PATH}, {                              \
+                {"path", required_argument, NULL, ARG_FILTER_PATH},                                \
+                {"target-container", required_argument, NULL, ARG_FILTER_TARGET_CONTAINER},        \
+                {"not-type", required_argument, NULL, ARG_FILTER_NOT_TYPE},                        \
+                {"not-target-type", required_argument, NULL, ARG_FILTER_NOT_TARGET_TYPE},          \
+                {"not-tclass", required_argument, NULL, ARG_FILTER_NOT_TCLASS},                    \
+                {"not-perm", required_argument, NULL, ARG_FILTER_NOT_PERM},                        \
+                {"not-comm", required_argument, NULL, ARG_FILTER_NOT_COMM}, {                      \
                 "limit", required_argument, NULL, ARG_FILTER_LIMIT                                 \
         }
 

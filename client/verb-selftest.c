@@ -186,8 +186,8 @@ int verb_selftest(int argc, char *argv[], ClientContext *ctx) {
                 printf("selftest: FAILED: no random bytes for the test name: %s\n", strerror(-r));
                 return AVCCTL_EXIT_FAILURE;
         }
-        filter.comm = (char *) SELFTEST_COMM;
-        filter.path = name;
+        filter.comm = FILTER_ONE(SELFTEST_COMM);
+        filter.path = FILTER_ONE(name);
         r = denial_filter_to_json(&filter, &filter_json);
         if (r < 0) {
                 printf("selftest: FAILED: cannot encode the filter: %s\n", strerror(-r));

@@ -9,11 +9,16 @@
  *   or, for a prefix, everything, and neither is what a user typed).
  * - mcs is parsed and stored canonically (mcs_set_format), so "c393,c170" and "s0:c170,c393"
  *   select the same denials as the canonical text the kernel writes.
- * - denial_filter_match() is the live tail's twin of the store's SQL (daemon/store/store.c) and
- * must keep the same semantics: container = name, or id prefix when the value is all hex; image and
+ * - A field is a list of 1..FILTER_VALUES_MAX values meaning "any of" (a JSON string is a list
+ *   of one); the not_ fields mean "none of". The bound keeps the SQL a query builds and the
+ *   live tail's work per denial small.
+ * - denial_filter_match() is the live tail's twin of the store's SQL (daemon/store/
+ *   store-query-plan.c) and must keep the same semantics: container = name, or id prefix when
+ *   the value is all hex, of the attributed container or of one of an ambiguous denial's
+ *   candidates; target_container the same of the container whose files were touched; image and
  *   pod of the attributed container; perm = member of the space separated permission set;
- *   path = path or name, or with a trailing '*' a byte prefix of path; since inclusive, until
- *   exclusive. */
+ *   path = path or name, or with a trailing '*' a byte prefix of path; type and target_type
+ *   with a trailing '*' a byte prefix; since inclusive, until exclusive. */
 
 #include <errno.h>
 #include <stddef.h>
@@ -38,10 +43,11 @@ typedef enum FilterFieldKind {
 static const struct {
         const char *name;
         FilterFieldKind kind;
-        size_t offset; /* of the char * or, for FIELD_TIME, of the int64_t */
+        size_t offset; /* of the FilterValues or, for FIELD_TIME, of the int64_t */
         size_t has_offset;
 } filter_fields[] = {
         {"container", FIELD_STRING, offsetof(DenialFilter, container), 0},
+        {"target_container", FIELD_STRING, offsetof(DenialFilter, target_container), 0},
         {"image", FIELD_STRING, offsetof(DenialFilter, image), 0},
         {"pod", FIELD_STRING, offsetof(DenialFilter, pod), 0},
         {"mcs", FIELD_MCS, offsetof(DenialFilter, mcs), 0},
@@ -53,14 +59,26 @@ static const struct {
         {"perm", FIELD_PERM, offsetof(DenialFilter, perm), 0},
         {"comm", FIELD_STRING, offsetof(DenialFilter, comm), 0},
         {"path", FIELD_STRING, offsetof(DenialFilter, path), 0},
+        {"not_type", FIELD_STRING, offsetof(DenialFilter, not_source_type), 0},
+        {"not_target_type", FIELD_STRING, offsetof(DenialFilter, not_target_type), 0},
+        {"not_tclass", FIELD_STRING, offsetof(DenialFilter, not_tclass), 0},
+        {"not_perm", FIELD_PERM, offsetof(DenialFilter, not_perm), 0},
+        {"not_comm", FIELD_STRING, offsetof(DenialFilter, not_comm), 0},
 };
 
-static char **field_string(DenialFilter *f, size_t i) {
-        return (char **) ((char *) f + filter_fields[i].offset);
+static FilterValues *field_values(DenialFilter *f, size_t i) {
+        return (FilterValues *) ((char *) f + filter_fields[i].offset);
 }
 
-static const char *const *field_string_const(const DenialFilter *f, size_t i) {
-        return (const char *const *) ((const char *) f + filter_fields[i].offset);
+static const FilterValues *field_values_const(const DenialFilter *f, size_t i) {
+        return (const FilterValues *) ((const char *) f + filter_fields[i].offset);
+}
+
+static void filter_values_done(FilterValues *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->v[i]);
+        free(l->v);
+        *l = (FilterValues){};
 }
 
 void denial_filter_done(DenialFilter *f) {
@@ -68,8 +86,30 @@ void denial_filter_done(DenialFilter *f) {
                 return;
         for (size_t i = 0; i < ELEMENTSOF(filter_fields); i++)
                 if (filter_fields[i].kind != FIELD_TIME)
-                        free(*field_string(f, i));
+                        filter_values_done(field_values(f, i));
         *f = (DenialFilter){};
+}
+
+bool filter_value_is_prefix(const char *value) {
+        size_t n = value ? strlen(value) : 0;
+        return n > 0 && value[n - 1] == '*';
+}
+
+static json_object *filter_values_to_json(const FilterValues *l) {
+        json_object *a;
+
+        if (l->n == 1)
+                return json_object_new_string(l->v[0]);
+        a = json_object_new_array();
+        for (size_t i = 0; a && i < l->n; i++) {
+                json_object *s = json_object_new_string(l->v[i]);
+                if (!s || json_object_array_add(a, s) < 0) {
+                        json_object_put(s);
+                        json_object_put(a);
+                        return NULL;
+                }
+        }
+        return a;
 }
 
 int denial_filter_to_json(const DenialFilter *f, json_object **ret) {
@@ -90,10 +130,10 @@ int denial_filter_to_json(const DenialFilter *f, json_object **ret) {
                         v = json_object_new_int64(
                                 *(const int64_t *) ((const char *) f + filter_fields[i].offset));
                 } else {
-                        const char *s = *field_string_const(f, i);
-                        if (!s)
+                        const FilterValues *l = field_values_const(f, i);
+                        if (l->n == 0)
                                 continue;
-                        v = json_object_new_string(s);
+                        v = filter_values_to_json(l);
                 }
                 if (!v || json_object_object_add(o, filter_fields[i].name, v) < 0) {
                         json_object_put(v);
@@ -117,9 +157,47 @@ static int filter_string_from_json(json_object *v, const char **ret) {
         return 0;
 }
 
-static int filter_set_field(DenialFilter *f, size_t i, json_object *v) {
+/* A validated, canonical copy of one value of a field of that kind. */
+static int filter_value_copy(FilterFieldKind kind, json_object *v, char **ret) {
         const char *s;
         char *copy;
+        int r;
+
+        r = filter_string_from_json(v, &s);
+        if (r < 0)
+                return r;
+
+        switch (kind) {
+        case FIELD_MCS: {
+                McsSet set;
+                char text[FILTER_MCS_TEXT_MAX];
+
+                if (mcs_set_parse(s, &set) < 0 || mcs_set_is_empty(&set))
+                        return -EINVAL;
+                if (mcs_set_format(&set, text, sizeof(text)) < 0)
+                        return -EINVAL;
+                copy = strdup(text);
+                break;
+        }
+        case FIELD_PERM:
+                /* One permission name per value: a set would never match as a member. */
+                if (strpbrk(s, " \t\n"))
+                        return -EINVAL;
+                copy = strdup(s);
+                break;
+        default:
+                copy = strdup(s);
+                break;
+        }
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
+static int filter_set_field(DenialFilter *f, size_t i, json_object *v) {
+        _cleanup_(filter_values_done) FilterValues l = {};
+        size_t n;
         int r;
 
         if (filter_fields[i].kind == FIELD_TIME) {
@@ -135,36 +213,25 @@ static int filter_set_field(DenialFilter *f, size_t i, json_object *v) {
                 return 0;
         }
 
-        r = filter_string_from_json(v, &s);
-        if (r < 0)
-                return r;
-
-        switch (filter_fields[i].kind) {
-        case FIELD_MCS: {
-                McsSet set;
-                char text[FILTER_MCS_TEXT_MAX];
-
-                if (mcs_set_parse(s, &set) < 0 || mcs_set_is_empty(&set))
-                        return -EINVAL;
-                if (mcs_set_format(&set, text, sizeof(text)) < 0)
-                        return -EINVAL;
-                copy = strdup(text);
-                break;
-        }
-        case FIELD_PERM:
-                /* One permission name: a set would never match as a member. */
-                if (strpbrk(s, " \t\n"))
-                        return -EINVAL;
-                copy = strdup(s);
-                break;
-        default:
-                copy = strdup(s);
-                break;
-        }
-        if (!copy)
+        /* A string is one value, an array of strings "any of"; an empty or over-long array is
+         * refused as an empty string is. */
+        bool is_array = json_object_is_type(v, json_type_array);
+        n = is_array ? json_object_array_length(v) : 1;
+        if (n == 0 || n > FILTER_VALUES_MAX)
+                return -EINVAL;
+        l.v = calloc(n, sizeof(char *));
+        if (!l.v)
                 return -ENOMEM;
-        free(*field_string(f, i));
-        *field_string(f, i) = copy;
+        for (size_t j = 0; j < n; j++) {
+                r = filter_value_copy(filter_fields[i].kind,
+                                      is_array ? json_object_array_get_idx(v, j) : v, &l.v[j]);
+                if (r < 0)
+                        return r;
+                l.n++;
+        }
+        filter_values_done(field_values(f, i));
+        *field_values(f, i) = l;
+        l = (FilterValues){};
         return 0;
 }
 
@@ -207,8 +274,21 @@ int denial_filter_from_json(json_object *o, DenialFilter *ret, const char **ret_
         return 0;
 }
 
-static bool streq_set(const char *want, const char *have) {
-        return !want || (have && strcmp(want, have) == 0);
+/* A filter value against a denial's field: equal, or with a trailing '*' (when prefix is
+ * allowed) a byte prefix. A field the denial lacks matches no value. */
+static bool value_matches(const char *want, const char *have, bool prefix) {
+        if (!have)
+                return false;
+        if (prefix && filter_value_is_prefix(want))
+                return strncmp(have, want, strlen(want) - 1) == 0;
+        return strcmp(want, have) == 0;
+}
+
+static bool any_matches(const FilterValues *l, const char *have, bool prefix) {
+        for (size_t i = 0; i < l->n; i++)
+                if (value_matches(l->v[i], have, prefix))
+                        return true;
+        return false;
 }
 
 /* An image reference split into its parts; each points into the text (len 0: absent). */
@@ -328,6 +408,24 @@ static bool container_matches(const char *want, bool name_only, const ContainerR
                strncmp(c->id, want, strlen(want)) == 0;
 }
 
+static bool any_container_matches(const FilterValues *l, uint32_t is_name, const ContainerRef *c) {
+        for (size_t i = 0; i < l->n; i++)
+                if (container_matches(l->v[i], i < 32 && (is_name & (UINT32_C(1) << i)), c))
+                        return true;
+        return false;
+}
+
+/* The denial's container, or for an ambiguous one any of its candidates. */
+static bool denial_container_matches(const DenialFilter *f, const Denial *d) {
+        if (d->has_container &&
+            any_container_matches(&f->container, f->container_is_name, &d->container))
+                return true;
+        for (size_t i = 0; i < d->n_candidates; i++)
+                if (any_container_matches(&f->container, f->container_is_name, &d->candidates[i]))
+                        return true;
+        return false;
+}
+
 static bool perm_in_set(const char *perm, const char *set) {
         size_t n = strlen(perm);
 
@@ -339,39 +437,71 @@ static bool perm_in_set(const char *perm, const char *set) {
         return false;
 }
 
-static bool path_matches(const char *want, const Denial *d) {
-        size_t n = strlen(want);
-
-        if (n > 0 && want[n - 1] == '*')
-                return d->path && strncmp(d->path, want, n - 1) == 0;
-        return (d->path && strcmp(d->path, want) == 0) || (d->name && strcmp(d->name, want) == 0);
+static bool any_perm_in_set(const FilterValues *l, const char *set) {
+        for (size_t i = 0; i < l->n; i++)
+                if (perm_in_set(l->v[i], set))
+                        return true;
+        return false;
 }
+
+static bool path_matches(const char *want, const Denial *d) {
+        if (filter_value_is_prefix(want))
+                return value_matches(want, d->path, true);
+        return value_matches(want, d->path, false) || value_matches(want, d->name, false);
+}
+
+static bool any_image_matches(const FilterValues *l, const char *image) {
+        for (size_t i = 0; i < l->n; i++)
+                if (image_ref_matches(l->v[i], image))
+                        return true;
+        return false;
+}
+
+static bool any_path_matches(const FilterValues *l, const Denial *d) {
+        for (size_t i = 0; i < l->n; i++)
+                if (path_matches(l->v[i], d))
+                        return true;
+        return false;
+}
+
+/* A set field must match one of its values, a negated one none. */
+#define WANT(l, match) ((l).n == 0 || (match))
+#define REFUSE(l, match) ((l).n > 0 && (match))
 
 bool denial_filter_match(const DenialFilter *f, const Denial *d) {
         if (!f)
                 return true;
         if (!d)
                 return false;
-        if (f->container && !(d->has_container &&
-                              container_matches(f->container, f->container_is_name, &d->container)))
+        if (f->container.n > 0 && !denial_container_matches(f, d))
                 return false;
-        if (f->image && !(d->has_container && image_ref_matches(f->image, d->container.image)))
+        if (!WANT(f->target_container,
+                  d->has_target_container &&
+                          any_container_matches(&f->target_container, f->target_container_is_name,
+                                                &d->target_container)))
                 return false;
-        if (f->pod && !(d->has_container && streq_set(f->pod, d->container.pod)))
+        if (!WANT(f->image, d->has_container && any_image_matches(&f->image, d->container.image)))
                 return false;
-        if (!streq_set(f->mcs, d->mcs))
+        if (!WANT(f->pod, d->has_container && any_matches(&f->pod, d->container.pod, false)))
+                return false;
+        if (!WANT(f->mcs, any_matches(&f->mcs, d->mcs, false)))
                 return false;
         if (f->has_since && d->time_ms < f->since_ms)
                 return false;
         if (f->has_until && d->time_ms >= f->until_ms)
                 return false;
-        if (!streq_set(f->source_type, d->source_type) ||
-            !streq_set(f->target_type, d->target_type) || !streq_set(f->tclass, d->tclass) ||
-            !streq_set(f->comm, d->comm))
+        if (!WANT(f->source_type, any_matches(&f->source_type, d->source_type, true)) ||
+            !WANT(f->target_type, any_matches(&f->target_type, d->target_type, true)) ||
+            !WANT(f->tclass, any_matches(&f->tclass, d->tclass, false)) ||
+            !WANT(f->comm, any_matches(&f->comm, d->comm, false)) ||
+            !WANT(f->perm, any_perm_in_set(&f->perm, d->permissions)) ||
+            !WANT(f->path, any_path_matches(&f->path, d)))
                 return false;
-        if (f->perm && !perm_in_set(f->perm, d->permissions))
-                return false;
-        if (f->path && !path_matches(f->path, d))
+        if (REFUSE(f->not_source_type, any_matches(&f->not_source_type, d->source_type, true)) ||
+            REFUSE(f->not_target_type, any_matches(&f->not_target_type, d->target_type, true)) ||
+            REFUSE(f->not_tclass, any_matches(&f->not_tclass, d->tclass, false)) ||
+            REFUSE(f->not_comm, any_matches(&f->not_comm, d->comm, false)) ||
+            REFUSE(f->not_perm, any_perm_in_set(&f->not_perm, d->permissions)))
                 return false;
         return true;
 }

@@ -12,31 +12,49 @@
 #include "denial.h"
 
 #define FILTER_STRING_MAX 512 /* longest filter value accepted from a client */
+#define FILTER_VALUES_MAX 16  /* values one field may list ("any of"), from JSON or options */
+
+/* The values of one field, any of which matches (a negated field: none of which). A plain JSON
+ * string is one value, an array of strings a list (--container a --container b, --perm r,w). */
+typedef struct FilterValues {
+        char **v;
+        size_t n;
+} FilterValues;
+
+/* One value, for a filter built in code: (DenialFilter){.comm = FILTER_ONE("nginx")}. */
+#define FILTER_ONE(s) ((FilterValues){.v = (char *[]){(char *) (s)}, .n = 1})
 
 typedef struct DenialFilter {
-        char *container; /* name, id prefix or full id: container_value_kind() */
-        char *image;     /* see image_ref_matches() */
-        char *pod;
-        char *mcs; /* canonical category text, e.g. "c170,c393" */
+        FilterValues container;        /* name, id prefix or full id: container_value_kind() */
+        FilterValues target_container; /* the container whose files were touched, as container */
+        FilterValues image;            /* see image_ref_matches() */
+        FilterValues pod;
+        FilterValues mcs; /* canonical category text, e.g. "c170,c393" */
         bool has_since, has_until;
         int64_t since_ms, until_ms; /* inclusive since, exclusive until */
-        char *source_type;          /* --type */
-        char *target_type;
-        char *tclass;
-        char *perm; /* one permission; matches when the denial's set contains it */
-        char *comm;
-        char *path; /* matches path or name; a trailing '*' makes it a prefix match */
+        FilterValues source_type;   /* --type; a trailing '*' makes it a prefix match */
+        FilterValues target_type;   /* as source_type */
+        FilterValues tclass;
+        FilterValues perm; /* permissions; matches when the denial's set contains one */
+        FilterValues comm;
+        FilterValues path; /* matches path or name; a trailing '*' makes it a prefix match */
+        /* Negations (--not-type ...): a denial matches when it matches none of the values. A
+         * denial without the field (no comm) matches every negation of it. */
+        FilterValues not_source_type, not_target_type, not_tclass, not_perm, not_comm;
         /* Not part of the JSON: set by whoever knows the registry when a container of that name
          * exists, so that `container` is that name only, never also an id prefix ("db" would
          * else find a container whose id starts with db, as docker's own lookup never does).
-         * Ignored for a full id, which is never a name. */
-        bool container_is_name;
+         * Ignored for a full id, which is never a name. Bit i is value i (true is the first
+         * value). */
+        uint32_t container_is_name, target_container_is_name;
 } DenialFilter;
 
 void denial_filter_done(DenialFilter *f);
 
-/* JSON field names: container image pod mcs since until type target_type tclass perm comm path;
- * since/until are integers in ms since the epoch. */
+/* JSON field names: container target_container image pod mcs since until type target_type tclass
+ * perm comm path not_type not_target_type not_tclass not_perm not_comm; since/until are integers
+ * in ms since the epoch, the others a string or an array of 1..FILTER_VALUES_MAX strings. One
+ * value is written as a string, so that an older daemon still reads it. */
 int denial_filter_to_json(const DenialFilter *f, json_object **ret);
 /* -EINVAL with *ret_bad_field set (static string) on a wrong type, an over-long string, an
  * invalid mcs, or an unknown key. A NULL object gives the empty filter. */
@@ -55,7 +73,12 @@ typedef enum ContainerValue {
 
 ContainerValue container_value_kind(const char *value);
 
+/* A --container value also matches an ambiguous denial that has the container among its
+ * candidates (the denial's attribution and candidates show it in every output). */
 bool denial_filter_match(const DenialFilter *f, const Denial *d);
+
+/* Whether value (a --type, --target-type or --path) ends with the '*' of a prefix match. */
+bool filter_value_is_prefix(const char *value);
 
 /* Whether the image reference `want` (a filter's --image) names `image` (as an engine reported
  * it): equal text, or the same repository with the parts `want` leaves out taken as "any". So

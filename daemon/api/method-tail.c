@@ -43,16 +43,28 @@ void method_tail(Connection *c, json_object *params) {
             !params_get_filter(c, params, &filter))
                 return;
 
-        if (filter.container &&
-            container_value_kind(filter.container) == CONTAINER_VALUE_NAME_OR_PREFIX) {
-                /* As the store's queries do: a known name is a name, not an id prefix. */
-                int r = store_container_name_known(connection_context(c)->store, filter.container);
-                if (r < 0) {
-                        connection_send_store_error(c, r);
-                        return;
+        /* As the store's queries do: a known name is a name, not an id prefix. */
+        const struct {
+                const FilterValues *l;
+                uint32_t *is_name;
+        } names[] = {
+                {&filter.container, &filter.container_is_name},
+                {&filter.target_container, &filter.target_container_is_name},
+        };
+        for (size_t k = 0; k < ELEMENTSOF(names); k++)
+                for (size_t i = 0; i < names[k].l->n && i < 32; i++) {
+                        if (container_value_kind(names[k].l->v[i]) !=
+                            CONTAINER_VALUE_NAME_OR_PREFIX)
+                                continue;
+                        int r = store_container_name_known(connection_context(c)->store,
+                                                           names[k].l->v[i]);
+                        if (r < 0) {
+                                connection_send_store_error(c, r);
+                                return;
+                        }
+                        if (r > 0)
+                                *names[k].is_name |= UINT32_C(1) << i;
                 }
-                filter.container_is_name = r > 0;
-        }
 
         if (lines > 0) {
                 tail_send_backlog(c, &filter, (unsigned) lines);

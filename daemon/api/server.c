@@ -834,9 +834,11 @@ void server_broadcast(Server *s, const Denial *d) {
         Connection *next;
         for (Connection *c = s->connections; c; c = next) {
                 next = c->next;
-                if (c->subscribed && c->filter.container && d->has_container && d->container.name &&
-                    strcmp(d->container.name, c->filter.container) == 0)
-                        c->filter.container_is_name = true; /* a container of that name now */
+                if (c->subscribed && d->has_container && d->container.name)
+                        for (size_t i = 0; i < c->filter.container.n && i < 32; i++)
+                                if (strcmp(d->container.name, c->filter.container.v[i]) == 0)
+                                        /* a container of that name now */
+                                        c->filter.container_is_name |= UINT32_C(1) << i;
                 if (!c->subscribed || c->dead || c->closing || !denial_filter_match(&c->filter, d))
                         continue;
 

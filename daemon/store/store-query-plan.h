@@ -12,7 +12,7 @@
 #include "store-private.h"
 #include "store.h"
 
-#define STORE_SQL_MAX 16384           /* a generated query */
+#define STORE_SQL_MAX 65536           /* a generated query (lists of values make it long) */
 #define STORE_QUERY_CONTAINERS_MAX 64 /* containers a filter may name and be driven by */
 #define STORE_QUERY_SIGNATURES_MAX 64 /* signatures bound one by one (else a subquery) */
 #define STORE_DRIVE_SIGNATURES_MAX 16 /* signatures that may drive a query (else scan) */
@@ -32,25 +32,48 @@ typedef enum Drive {
         DRIVE_SIGNATURE,
 } Drive;
 
+/* A list of container rows: bound one by one, or (many) a subquery. */
+typedef struct PlanContainers {
+        int64_t ids[STORE_QUERY_CONTAINERS_MAX];
+        size_t n;
+        bool many; /* more than fit: a subquery */
+        bool set;  /* the filter asks for it */
+} PlanContainers;
+
+/* One --path value: a string id (exact), or a prefix (lo, hi; any: every path). */
+typedef struct PlanPath {
+        int64_t id;
+        bool prefix, any;
+        char *lo, *hi;
+} PlanPath;
+
 typedef struct Plan {
         const DenialFilter *f;
-        bool empty;                    /* nothing can match */
-        int64_t lo, hi;                /* id bounds, inclusive */
-        ContainerValue container_kind; /* of f->container */
-        char *container_hi, *path_lo, *path_hi, *perm_padded;
+        bool empty;     /* nothing can match */
+        int64_t lo, hi; /* id bounds, inclusive */
+        /* Upper bounds of the id prefixes (container values) and of the type prefixes (values
+         * with a trailing '*'), NULL where there is none; the permissions padded with blanks. */
+        char *container_hi[FILTER_VALUES_MAX], *target_container_hi[FILTER_VALUES_MAX];
+        char *type_lo[FILTER_VALUES_MAX], *type_hi[FILTER_VALUES_MAX];
+        char *target_type_lo[FILTER_VALUES_MAX], *target_type_hi[FILTER_VALUES_MAX];
+        char *not_type_lo[FILTER_VALUES_MAX], *not_type_hi[FILTER_VALUES_MAX];
+        char *not_target_type_lo[FILTER_VALUES_MAX], *not_target_type_hi[FILTER_VALUES_MAX];
+        char *perm_padded[FILTER_VALUES_MAX], *not_perm_padded[FILTER_VALUES_MAX];
 
-        int64_t containers[STORE_QUERY_CONTAINERS_MAX];
-        size_t n_containers;
-        bool containers_many; /* more than fit: a subquery */
-        bool has_containers;
+        PlanContainers containers;
+        bool candidates; /* some of containers are candidates of ambiguous denials */
+        PlanContainers target_containers;
 
         int64_t signatures[STORE_QUERY_SIGNATURES_MAX];
         size_t n_signatures;
         bool signatures_many;
         bool has_signatures;
 
-        int64_t mcs, comm, path; /* string ids, 0 when not filtered on */
-        bool path_prefix, path_any;
+        /* string ids of the values that are in the store (0 values: none is) */
+        int64_t mcs[FILTER_VALUES_MAX], comm[FILTER_VALUES_MAX], not_comm[FILTER_VALUES_MAX];
+        size_t n_mcs, n_comm, n_not_comm;
+        PlanPath paths[FILTER_VALUES_MAX];
+        size_t n_paths;
 
         Drive drive;
         const int64_t *drive_values;
@@ -74,6 +97,8 @@ int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p);
 void store_plan_done(Plan *p);
 void store_plan_bind(const Plan *p, sqlite3_stmt *st);
 void store_plan_containers_where(SqlBuf *b, const Plan *p);
+void store_plan_container_ids(SqlBuf *b, const Plan *p, const char *column, const PlanContainers *l,
+                              const char *param);
 void store_plan_signatures_where(SqlBuf *b, const Plan *p);
 void store_plan_conditions(SqlBuf *b, const Plan *p, const char *t, Drive skip, bool aggregate);
 bool store_plan_needs_rows(const Plan *p);

@@ -18,13 +18,13 @@ static json_object *parse(const char *text) {
 
 static void expect_bad(const char *text, const char *field) {
         json_object *o = parse(text);
-        DenialFilter f = {.comm = (char *) "untouched"};
+        DenialFilter f = {.comm = FILTER_ONE("untouched")};
         const char *bad = NULL;
 
         CHECK_RC(denial_filter_from_json(o, &f, &bad), -EINVAL);
         CHECK_STREQ(bad, field);
-        CHECK_STREQ(f.comm, "untouched"); /* ret untouched on failure */
-        CHECK(!f.container && !f.has_since);
+        CHECK_STREQ(f.comm.v[0], "untouched"); /* ret untouched on failure */
+        CHECK(f.container.n == 0 && !f.has_since);
         json_object_put(o);
 }
 
@@ -36,7 +36,7 @@ static void expect_mcs(const char *in, const char *canonical) {
         const char *bad = NULL;
 
         CHECK_RC(denial_filter_from_json(o, &f, &bad), 0);
-        CHECK_STREQ(f.mcs, canonical);
+        CHECK_STREQ(f.mcs.v[0], canonical);
         denial_filter_done(&f);
         json_object_put(o);
 }
@@ -44,20 +44,20 @@ static void expect_mcs(const char *in, const char *canonical) {
 static void test_round_trip(void) {
         DenialFilter in =
                              {
-                                     .container = (char *) "web",
-                                     .image = (char *) "nginx:1",
-                                     .pod = (char *) "default/web-0",
-                                     .mcs = (char *) "c170,c393",
+                                     .container = FILTER_ONE("web"),
+                                     .image = FILTER_ONE("nginx:1"),
+                                     .pod = FILTER_ONE("default/web-0"),
+                                     .mcs = FILTER_ONE("c170,c393"),
                                      .has_since = true,
                                      .since_ms = 1713603292240,
                                      .has_until = true,
                                      .until_ms = -1,
-                                     .source_type = (char *) "container_t",
-                                     .target_type = (char *) "admin_home_t",
-                                     .tclass = (char *) "dir",
-                                     .perm = (char *) "write",
-                                     .comm = (char *) "ba\"sh\x1b[0m",
-                                     .path = (char *) "/etc/*",
+                                     .source_type = FILTER_ONE("container_t"),
+                                     .target_type = FILTER_ONE("admin_home_t"),
+                                     .tclass = FILTER_ONE("dir"),
+                                     .perm = FILTER_ONE("write"),
+                                     .comm = FILTER_ONE("ba\"sh\x1b[0m"),
+                                     .path = FILTER_ONE("/etc/*"),
                              },
                      out;
         json_object *o;
@@ -77,20 +77,20 @@ static void test_round_trip(void) {
         /* Through text, as on the wire. */
         json_object *o2 = parse(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         CHECK_RC(denial_filter_from_json(o2, &out, &bad), 0);
-        CHECK_STREQ(out.container, in.container);
-        CHECK_STREQ(out.image, in.image);
-        CHECK_STREQ(out.pod, in.pod);
-        CHECK_STREQ(out.mcs, in.mcs);
+        CHECK_STREQ(out.container.v[0], in.container.v[0]);
+        CHECK_STREQ(out.image.v[0], in.image.v[0]);
+        CHECK_STREQ(out.pod.v[0], in.pod.v[0]);
+        CHECK_STREQ(out.mcs.v[0], in.mcs.v[0]);
         CHECK(out.has_since && out.since_ms == in.since_ms);
         CHECK(out.has_until && out.until_ms == in.until_ms);
-        CHECK_STREQ(out.source_type, in.source_type);
-        CHECK_STREQ(out.target_type, in.target_type);
-        CHECK_STREQ(out.tclass, in.tclass);
-        CHECK_STREQ(out.perm, in.perm);
-        CHECK_STREQ(out.comm, in.comm);
-        CHECK_STREQ(out.path, in.path);
+        CHECK_STREQ(out.source_type.v[0], in.source_type.v[0]);
+        CHECK_STREQ(out.target_type.v[0], in.target_type.v[0]);
+        CHECK_STREQ(out.tclass.v[0], in.tclass.v[0]);
+        CHECK_STREQ(out.perm.v[0], in.perm.v[0]);
+        CHECK_STREQ(out.comm.v[0], in.comm.v[0]);
+        CHECK_STREQ(out.path.v[0], in.path.v[0]);
         denial_filter_done(&out);
-        CHECK(!out.container && !out.has_since);
+        CHECK(out.container.n == 0 && !out.has_since);
         json_object_put(o);
         json_object_put(o2);
 
@@ -100,10 +100,10 @@ static void test_round_trip(void) {
         CHECK_RC(json_object_object_length(o), 0);
         json_object_put(o);
         CHECK_RC(denial_filter_from_json(NULL, &out, &bad), 0);
-        CHECK(!out.container && !out.has_since && !out.has_until && !out.path);
+        CHECK(out.container.n == 0 && !out.has_since && !out.has_until && out.path.n == 0);
         o = parse("{\"image\":null,\"since\":null}");
         CHECK_RC(denial_filter_from_json(o, &out, &bad), 0);
-        CHECK(!out.image && !out.has_since);
+        CHECK(out.image.n == 0 && !out.has_since);
         json_object_put(o);
 }
 
@@ -116,7 +116,7 @@ static void test_bad(void) {
         expect_bad("{\"since\":\"yesterday\"}", "since");
         expect_bad("{\"until\":1.5}", "until");
         expect_bad("{\"image\":5}", "image");
-        expect_bad("{\"container\":[\"web\"]}", "container");
+        expect_bad("{\"container\":[5]}", "container");
         expect_bad("{\"pod\":\"\"}", "pod");
         expect_bad("{\"perm\":\"read write\"}", "perm");
         expect_bad("{\"comm\":\"a\\u0000b\"}", "comm");
@@ -131,7 +131,7 @@ static void test_bad(void) {
         DenialFilter f;
         const char *bad = NULL;
         CHECK_RC(denial_filter_from_json(o, &f, &bad), 0);
-        CHECK_RC(strlen(f.path), FILTER_STRING_MAX);
+        CHECK_RC(strlen(f.path.v[0]), FILTER_STRING_MAX);
         denial_filter_done(&f);
         json_object_put(o);
         free(text);
@@ -179,56 +179,56 @@ static void test_match(void) {
                 f = (DenialFilter){__VA_ARGS__};                                                   \
                 CHECK(denial_filter_match(&f, &d) == (expected));                                  \
         } while (0)
-        MATCH(true, .container = (char *) "web");
-        MATCH(true, .container = (char *) "4dd9");
-        MATCH(true, .container = (char *) "4dd9367681d8e3b2");
-        MATCH(false, .container = (char *) "4dd9367681d8e3b2a");
-        MATCH(false, .container = (char *) "we");
-        MATCH(false, .container = (char *) "9367");
+        MATCH(true, .container = FILTER_ONE("web"));
+        MATCH(true, .container = FILTER_ONE("4dd9"));
+        MATCH(true, .container = FILTER_ONE("4dd9367681d8e3b2"));
+        MATCH(false, .container = FILTER_ONE("4dd9367681d8e3b2a"));
+        MATCH(false, .container = FILTER_ONE("we"));
+        MATCH(false, .container = FILTER_ONE("9367"));
         /* a container of that name exists: the value is the name only */
-        MATCH(false, .container = (char *) "4dd9", .container_is_name = true);
-        MATCH(true, .container = (char *) "web", .container_is_name = true);
-        MATCH(true, .image = (char *) "nginx:1");
-        MATCH(true, .image = (char *) "nginx"); /* any tag: DESIGN's `--image nginx` */
-        MATCH(true, .image = (char *) "docker.io/library/nginx:1");
-        MATCH(false, .image = (char *) "nginx:2");
-        MATCH(false, .image = (char *) "ngin");
-        MATCH(true, .pod = (char *) "default/web-0");
-        MATCH(true, .mcs = (char *) "c170,c393");
-        MATCH(false, .mcs = (char *) "c170");
+        MATCH(false, .container = FILTER_ONE("4dd9"), .container_is_name = true);
+        MATCH(true, .container = FILTER_ONE("web"), .container_is_name = true);
+        MATCH(true, .image = FILTER_ONE("nginx:1"));
+        MATCH(true, .image = FILTER_ONE("nginx")); /* any tag: DESIGN's `--image nginx` */
+        MATCH(true, .image = FILTER_ONE("docker.io/library/nginx:1"));
+        MATCH(false, .image = FILTER_ONE("nginx:2"));
+        MATCH(false, .image = FILTER_ONE("ngin"));
+        MATCH(true, .pod = FILTER_ONE("default/web-0"));
+        MATCH(true, .mcs = FILTER_ONE("c170,c393"));
+        MATCH(false, .mcs = FILTER_ONE("c170"));
         MATCH(true, .has_since = true, .since_ms = 1000);
         MATCH(false, .has_since = true, .since_ms = 1001);
         MATCH(false, .has_until = true, .until_ms = 1000);
         MATCH(true, .has_until = true, .until_ms = 1001);
-        MATCH(true, .source_type = (char *) "container_t");
-        MATCH(false, .source_type = (char *) "spc_t");
-        MATCH(true, .target_type = (char *) "shadow_t");
-        MATCH(true, .tclass = (char *) "file");
-        MATCH(false, .tclass = (char *) "dir");
-        MATCH(true, .perm = (char *) "getattr");
-        MATCH(true, .perm = (char *) "readdir");
-        MATCH(false, .perm = (char *) "read");
-        MATCH(false, .perm = (char *) "dir");
-        MATCH(true, .comm = (char *) "nginx");
-        MATCH(false, .comm = (char *) "ngin");
-        MATCH(true, .path = (char *) "/etc/shadow");
-        MATCH(true, .path = (char *) "shadow");
-        MATCH(true, .path = (char *) "/etc/*");
-        MATCH(true, .path = (char *) "*");
-        MATCH(false, .path = (char *) "/etc");
-        MATCH(false, .path = (char *) "sha*"); /* prefix applies to path only */
-        MATCH(true, .container = (char *) "web", .perm = (char *) "getattr",
-              .path = (char *) "/etc/*");
-        MATCH(false, .container = (char *) "web", .perm = (char *) "write");
+        MATCH(true, .source_type = FILTER_ONE("container_t"));
+        MATCH(false, .source_type = FILTER_ONE("spc_t"));
+        MATCH(true, .target_type = FILTER_ONE("shadow_t"));
+        MATCH(true, .tclass = FILTER_ONE("file"));
+        MATCH(false, .tclass = FILTER_ONE("dir"));
+        MATCH(true, .perm = FILTER_ONE("getattr"));
+        MATCH(true, .perm = FILTER_ONE("readdir"));
+        MATCH(false, .perm = FILTER_ONE("read"));
+        MATCH(false, .perm = FILTER_ONE("dir"));
+        MATCH(true, .comm = FILTER_ONE("nginx"));
+        MATCH(false, .comm = FILTER_ONE("ngin"));
+        MATCH(true, .path = FILTER_ONE("/etc/shadow"));
+        MATCH(true, .path = FILTER_ONE("shadow"));
+        MATCH(true, .path = FILTER_ONE("/etc/*"));
+        MATCH(true, .path = FILTER_ONE("*"));
+        MATCH(false, .path = FILTER_ONE("/etc"));
+        MATCH(false, .path = FILTER_ONE("sha*")); /* prefix applies to path only */
+        MATCH(true, .container = FILTER_ONE("web"), .perm = FILTER_ONE("getattr"),
+              .path = FILTER_ONE("/etc/*"));
+        MATCH(false, .container = FILTER_ONE("web"), .perm = FILTER_ONE("write"));
 
         /* Unknown values never match a set filter. */
         denial_done(&d);
         d = DENIAL_NULL;
-        MATCH(false, .container = (char *) "web");
-        MATCH(false, .image = (char *) "nginx:1");
-        MATCH(false, .perm = (char *) "read");
-        MATCH(false, .path = (char *) "*");
-        MATCH(false, .mcs = (char *) "c1,c2");
+        MATCH(false, .container = FILTER_ONE("web"));
+        MATCH(false, .image = FILTER_ONE("nginx:1"));
+        MATCH(false, .perm = FILTER_ONE("read"));
+        MATCH(false, .path = FILTER_ONE("*"));
+        MATCH(false, .mcs = FILTER_ONE("c1,c2"));
         MATCH(true, .has_until = true, .until_ms = 1);
 #undef MATCH
 }
@@ -318,7 +318,7 @@ static void test_full_id(void) {
         static const char *const victim =
                 "5a1e000000000000000000000000000000000000000000000000000000000001";
         Denial d = make();
-        DenialFilter f = {.container = (char *) victim};
+        DenialFilter f = {.container = FILTER_ONE(victim)};
 
         container_ref_done(&d.container);
         fixture_container(&d.container,

@@ -507,11 +507,11 @@ static void test_database(void) {
         CHECK_STREQ(web->name, "web");
         CHECK_RC(web->removed_ms, T0 + 4 * MIN_MS);
         CHECK_RC(web->state, CONTAINER_STATE_EXITED);
-        DenialFilter f = {.container = (char *) "web"};
+        DenialFilter f = {.container = FILTER_ONE("web")};
         CHECK_RC(query_count(s, &f), 5);
-        f = (DenialFilter){.container = (char *) "aaaa0"};
+        f = (DenialFilter){.container = FILTER_ONE("aaaa0")};
         CHECK_RC(query_count(s, &f), 5);
-        f = (DenialFilter){.image = (char *) "busybox:latest"};
+        f = (DenialFilter){.image = FILTER_ONE("busybox:latest")};
         CHECK_RC(query_count(s, &f), 5);
         d = make_denial(T0 + 2 * MIN_MS + 500, 7, "c1,c2", NULL); /* imported late */
         store_one(s, r, &d);

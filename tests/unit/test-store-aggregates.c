@@ -330,20 +330,20 @@ int main(void) {
                 range(mid, mid + 20 * 60 * 1000),        /* inside one hour and the next */
                 range(mid + 1000, mid + 2000),           /* nothing */
                 range(BASE_MS + 3 * h, BASE_MS + 9 * h), /* whole hours (base is :13:20) */
-                {.container = (char *) "web"},
-                {.container = (char *) "4dd"},
-                {.image = (char *) "nginx:1", .has_since = true, .since_ms = mid},
-                {.pod = (char *) "pod-a"},
-                {.mcs = (char *) "c1,c2", .has_until = true, .until_ms = mid},
-                {.source_type = (char *) "spc_t"},
-                {.target_type = (char *) "shadow_t", .tclass = (char *) "file"},
-                {.perm = (char *) "read"},
-                {.comm = (char *) "nginx"},                                       /* rows only */
-                {.path = (char *) "/data/3", .has_since = true, .since_ms = mid}, /* rows only */
-                {.path = (char *) "/data/*", .container = (char *) "db"},
-                {.comm = (char *) "no-such"},
-                {.container = (char *) "db",
-                 .perm = (char *) "open",
+                {.container = FILTER_ONE("web")},
+                {.container = FILTER_ONE("4dd")},
+                {.image = FILTER_ONE("nginx:1"), .has_since = true, .since_ms = mid},
+                {.pod = FILTER_ONE("pod-a")},
+                {.mcs = FILTER_ONE("c1,c2"), .has_until = true, .until_ms = mid},
+                {.source_type = FILTER_ONE("spc_t")},
+                {.target_type = FILTER_ONE("shadow_t"), .tclass = FILTER_ONE("file")},
+                {.perm = FILTER_ONE("read")},
+                {.comm = FILTER_ONE("nginx")},                                       /* rows only */
+                {.path = FILTER_ONE("/data/3"), .has_since = true, .since_ms = mid}, /* rows only */
+                {.path = FILTER_ONE("/data/*"), .container = FILTER_ONE("db")},
+                {.comm = FILTER_ONE("no-such")},
+                {.container = FILTER_ONE("db"),
+                 .perm = FILTER_ONE("open"),
                  .has_since = true,
                  .since_ms = mid - 5 * h,
                  .has_until = true,

@@ -292,7 +292,7 @@ static void test_round_trip(void) {
                           "batch/job-1");
         CHECK_RC(store_add(s, &later), 1);
         CHECK_RC(store_commit(s, NULL), 1);
-        DenialFilter f = {.container = (char *) "job"};
+        DenialFilter f = {.container = FILTER_ONE("job")};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 1);
         CHECK_STREQ(rows.d[0].container.image, "busybox:latest");
@@ -471,38 +471,38 @@ static void test_filters(void) {
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER);
 
         /* Each field alone, with the expected count worked out independently. */
-        f = (DenialFilter){.container = (char *) "web"};
+        f = (DenialFilter){.container = FILTER_ONE("web")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, is_web));
         CHECK_RC(count_where(all, N_FILTER, is_web), N_FILTER * 2 / 5);
-        f = (DenialFilter){.container = (char *) ID_WEB};
+        f = (DenialFilter){.container = FILTER_ONE(ID_WEB)};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER * 2 / 5);
-        f = (DenialFilter){.container = (char *) "4dd"}; /* web and db share the prefix */
+        f = (DenialFilter){.container = FILTER_ONE("4dd")}; /* web and db share the prefix */
         CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, is_4dd));
         CHECK_RC(count_where(all, N_FILTER, is_4dd), N_FILTER * 3 / 5);
-        f = (DenialFilter){.container = (char *) "c0ffee"};
+        f = (DenialFilter){.container = FILTER_ONE("c0ffee")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
-        f = (DenialFilter){.container = (char *) "C0FFEE"}; /* ids are lowercase */
+        f = (DenialFilter){.container = FILTER_ONE("C0FFEE")}; /* ids are lowercase */
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
-        f = (DenialFilter){.container = (char *) "we"}; /* names are not prefixes */
+        f = (DenialFilter){.container = FILTER_ONE("we")}; /* names are not prefixes */
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
-        f = (DenialFilter){.image = (char *) "postgres:16"};
+        f = (DenialFilter){.image = FILTER_ONE("postgres:16")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
         /* the repository alone names every tag, a registry-qualified name the same images */
-        f = (DenialFilter){.image = (char *) "postgres"};
+        f = (DenialFilter){.image = FILTER_ONE("postgres")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
-        f = (DenialFilter){.image = (char *) "docker.io/library/postgres:16"};
+        f = (DenialFilter){.image = FILTER_ONE("docker.io/library/postgres:16")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
-        f = (DenialFilter){.image = (char *) "nginx"};
+        f = (DenialFilter){.image = FILTER_ONE("nginx")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER * 2 / 5);
-        f = (DenialFilter){.image = (char *) "busybox:latest"};
+        f = (DenialFilter){.image = FILTER_ONE("busybox:latest")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 5);
-        f = (DenialFilter){.image = (char *) "postgres:15"};
+        f = (DenialFilter){.image = FILTER_ONE("postgres:15")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
-        f = (DenialFilter){.image = (char *) "postgre"};
+        f = (DenialFilter){.image = FILTER_ONE("postgre")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
-        f = (DenialFilter){.pod = (char *) "pod-b"};
+        f = (DenialFilter){.pod = FILTER_ONE("pod-b")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, pod_b));
-        f = (DenialFilter){.mcs = (char *) "c0.c1023"};
+        f = (DenialFilter){.mcs = FILTER_ONE("c0.c1023")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 3);
         f = (DenialFilter){.has_since = true, .since_ms = 1700000000000 + 100 * 1000};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER - 100);
@@ -513,57 +513,57 @@ static void test_filters(void) {
                            .has_until = true,
                            .until_ms = 1700000000000 + 150 * 1000};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 50);
-        f = (DenialFilter){.source_type = (char *) "spc_t"};
+        f = (DenialFilter){.source_type = FILTER_ONE("spc_t")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 3);
-        f = (DenialFilter){.target_type = (char *) "shadow_t"};
+        f = (DenialFilter){.target_type = FILTER_ONE("shadow_t")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 4);
-        f = (DenialFilter){.tclass = (char *) "sock_file"};
+        f = (DenialFilter){.tclass = FILTER_ONE("sock_file")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 3);
-        f = (DenialFilter){.comm = (char *) "nginx"};
+        f = (DenialFilter){.comm = FILTER_ONE("nginx")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 4);
-        f = (DenialFilter){.perm = (char *) "read"}; /* not "readdir" */
+        f = (DenialFilter){.perm = FILTER_ONE("read")}; /* not "readdir" */
         CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, has_read));
         CHECK_RC(count_where(all, N_FILTER, has_read), N_FILTER / 2);
-        f = (DenialFilter){.perm = (char *) "open"};
+        f = (DenialFilter){.perm = FILTER_ONE("open")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER / 4);
-        f = (DenialFilter){.perm = (char *) "rea"};
+        f = (DenialFilter){.perm = FILTER_ONE("rea")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
-        f = (DenialFilter){.path = (char *) "/var/lib/data/3/file"};
+        f = (DenialFilter){.path = FILTER_ONE("/var/lib/data/3/file")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, path_dir3));
-        f = (DenialFilter){.path = (char *) "shadow"}; /* matches name= too */
+        f = (DenialFilter){.path = FILTER_ONE("shadow")}; /* matches name= too */
         CHECK_RC(check_filter(s, all, N_FILTER, &f), count_where(all, N_FILTER, named_shadow));
-        f = (DenialFilter){.path = (char *) "/var/lib/data/*"};
+        f = (DenialFilter){.path = FILTER_ONE("/var/lib/data/*")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER - (N_FILTER + 10) / 11);
-        f = (DenialFilter){.path = (char *) "*"};
+        f = (DenialFilter){.path = FILTER_ONE("*")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), N_FILTER - (N_FILTER + 10) / 11);
-        f = (DenialFilter){.path = (char *) "/var/lib/data/3*"};
+        f = (DenialFilter){.path = FILTER_ONE("/var/lib/data/3*")};
         CHECK(check_filter(s, all, N_FILTER, &f) > 0);
-        f = (DenialFilter){.path = (char *) "/var/lib/data/"}; /* no '*': exact only */
+        f = (DenialFilter){.path = FILTER_ONE("/var/lib/data/")}; /* no '*': exact only */
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
-        f = (DenialFilter){.comm = (char *) "no-such-comm"};
+        f = (DenialFilter){.comm = FILTER_ONE("no-such-comm")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
 
         /* Combined: every field must match. */
-        f = (DenialFilter){.container = (char *) "4dd",
-                           .source_type = (char *) "container_t",
-                           .perm = (char *) "read"};
+        f = (DenialFilter){.container = FILTER_ONE("4dd"),
+                           .source_type = FILTER_ONE("container_t"),
+                           .perm = FILTER_ONE("read")};
         size_t k = check_filter(s, all, N_FILTER, &f);
         CHECK(k > 0 && k < N_FILTER / 5);
-        f = (DenialFilter){.image = (char *) "nginx:1",
-                           .comm = (char *) "nginx",
-                           .mcs = (char *) "c1,c2",
+        f = (DenialFilter){.image = FILTER_ONE("nginx:1"),
+                           .comm = FILTER_ONE("nginx"),
+                           .mcs = FILTER_ONE("c1,c2"),
                            .has_since = true,
                            .since_ms = 1700000000000 + 200 * 1000,
-                           .tclass = (char *) "file",
-                           .path = (char *) "/var/lib/*",
-                           .target_type = (char *) "etc_t"};
+                           .tclass = FILTER_ONE("file"),
+                           .path = FILTER_ONE("/var/lib/*"),
+                           .target_type = FILTER_ONE("etc_t")};
         k = check_filter(s, all, N_FILTER, &f);
         CHECK(k > 0 && k < 50);
-        f = (DenialFilter){.pod = (char *) "pod-a", .container = (char *) "web"};
+        f = (DenialFilter){.pod = FILTER_ONE("pod-a"), .container = FILTER_ONE("web")};
         CHECK_RC(check_filter(s, all, N_FILTER, &f), 0);
 
         /* Reverse order is the exact reverse. */
-        f = (DenialFilter){.container = (char *) "db"};
+        f = (DenialFilter){.container = FILTER_ONE("db")};
         Rows fwd = query(s, &f, false, 0, 0), rev = query(s, &f, true, 0, 0);
         CHECK_RC(fwd.n, rev.n);
         for (size_t i = 0; i < fwd.n; i++)
@@ -577,7 +577,7 @@ static void test_filters(void) {
                               NULL, NULL, NULL),
                  SQLITE_OK);
         for (int i = 0; i < 2; i++) {
-                f = (DenialFilter){.container = (char *) (i ? "web-old" : "web")};
+                f = (DenialFilter){.container = FILTER_ONE((i ? "web-old" : "web"))};
                 Rows renamed = query(s, &f, false, 0, 0);
                 CHECK_RC(renamed.n, N_FILTER * 2 / 5);
                 CHECK_STREQ(renamed.d[0].container.name, "web-old");
@@ -588,7 +588,7 @@ static void test_filters(void) {
         CHECK_RC(sqlite3_exec(s->db, "UPDATE containers SET name = 'web' WHERE name = 'db'", NULL,
                               NULL, NULL),
                  SQLITE_OK);
-        f = (DenialFilter){.container = (char *) "web"};
+        f = (DenialFilter){.container = FILTER_ONE("web")};
         Rows both = query(s, &f, false, 0, 0);
         CHECK_RC(both.n, count_where(all, N_FILTER, is_web) + count_where(all, N_FILTER, is_db));
         rows_done(&both);
@@ -738,13 +738,13 @@ static void test_cache_overflow(void) {
         CHECK_RC(c.containers, N_BIG_CTRS);
 
         /* Rows from before and after every cache was dropped read back right. */
-        DenialFilter f = {.path = (char *) "/data/5"};
+        DenialFilter f = {.path = FILTER_ONE("/data/5")};
         Rows rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 1);
         CHECK_STREQ(rows.d[0].permissions, "p5");
         CHECK_STREQ(rows.d[0].container.name, "ctr-5"); /* filled in later */
         rows_done(&rows);
-        f = (DenialFilter){.path = (char *) "/data/69999"};
+        f = (DenialFilter){.path = FILTER_ONE("/data/69999")};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 1);
         snprintf(buf, sizeof(buf), "p%u", 69999 % N_BIG_SIGS);
@@ -752,7 +752,7 @@ static void test_cache_overflow(void) {
         snprintf(id, sizeof(id), "%064x", 69999 % N_BIG_CTRS);
         CHECK_STREQ(rows.d[0].container.id, id);
         rows_done(&rows);
-        f = (DenialFilter){.container = (char *) "ctr-4999"};
+        f = (DenialFilter){.container = FILTER_ONE("ctr-4999")};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, N_BIG / N_BIG_CTRS);
         rows_done(&rows);
@@ -972,21 +972,21 @@ static void test_name_over_prefix(void) {
         CHECK_RC(store_container_name_known(s, "abc"), 1);
         CHECK_RC(store_container_name_known(s, "abc1"), 0);
 
-        DenialFilter f = {.container = (char *) "abc"};
+        DenialFilter f = {.container = FILTER_ONE("abc")};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 2);
         for (size_t i = 0; i < rows.n; i++)
                 CHECK_STREQ(rows.d[i].container.name, "abc");
         rows_done(&rows);
-        f = (DenialFilter){.container = (char *) "abc1"}; /* no such name: the id prefix */
+        f = (DenialFilter){.container = FILTER_ONE("abc1")}; /* no such name: the id prefix */
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 3);
         rows_done(&rows);
-        f = (DenialFilter){.container = (char *) "ff0"};
+        f = (DenialFilter){.container = FILTER_ONE("ff0")};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 2);
         rows_done(&rows);
-        f = (DenialFilter){.container = (char *) "abc1", .container_is_name = true};
+        f = (DenialFilter){.container = FILTER_ONE("abc1"), .container_is_name = true};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 0);
         rows_done(&rows);
@@ -1004,19 +1004,19 @@ static void test_full_id_over_name(void) {
         Store *s = store_two_containers(path, id_victim, "victim", id_impostor, id_victim);
         Rows rows;
 
-        DenialFilter f = {.container = (char *) id_victim};
+        DenialFilter f = {.container = FILTER_ONE(id_victim)};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 3);
         for (size_t i = 0; i < rows.n; i++)
                 CHECK_STREQ(rows.d[i].container.id, id_victim);
         rows_done(&rows);
         /* Whoever set container_is_name (the live tail on seeing the impostor): still the id. */
-        f = (DenialFilter){.container = (char *) id_victim, .container_is_name = true};
+        f = (DenialFilter){.container = FILTER_ONE(id_victim), .container_is_name = true};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 3);
         rows_done(&rows);
         /* A shorter prefix of it is no full id: the name known to the registry wins, as before. */
-        f = (DenialFilter){.container = (char *) "5a1e0000"};
+        f = (DenialFilter){.container = FILTER_ONE("5a1e0000")};
         rows = query(s, &f, false, 0, 0);
         CHECK_RC(rows.n, 3);
         rows_done(&rows);
@@ -1044,7 +1044,7 @@ static void test_budget(void) {
 
         /* No budget at all: every call still reads its first window (one second: at most one
          * row here), and the cursor carries on where it stopped. comm has no index. */
-        DenialFilter f = {.comm = (char *) "needle"};
+        DenialFilter f = {.comm = FILTER_ONE("needle")};
         for (int reverse = 0; reverse <= 1; reverse++) {
                 int64_t after = 0;
                 bool has_after = false;
