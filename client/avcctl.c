@@ -261,6 +261,35 @@ static const char *reply_string(const VarlinkReply *reply, const char *key) {
         return json_object_get_string(v);
 }
 
+/* "no container named 'wbe' is known; did you mean 'web'?" */
+static void print_unknown_container(const VarlinkReply *reply) {
+        const char *field = strna(reply_string(reply, "field"));
+        json_object *closest = NULL;
+        size_t n = 0;
+
+        if (strcmp(field, "image") == 0)
+                fprintf(stderr, "avcctl: no container of image '");
+        else if (strcmp(field, "pod") == 0)
+                fprintf(stderr, "avcctl: no pod named '");
+        else
+                fprintf(stderr, "avcctl: no container named '");
+        fputs_terminal_safe(strna(reply_string(reply, "value")), stderr);
+        fprintf(stderr, "' is known");
+        if (json_object_object_get_ex(reply->parameters, "closest", &closest) &&
+            json_object_is_type(closest, json_type_array))
+                n = json_object_array_length(closest);
+        for (size_t i = 0, shown = 0; i < n && shown < 3; i++) {
+                json_object *v = json_object_array_get_idx(closest, i);
+                if (!json_object_is_type(v, json_type_string))
+                        continue;
+                fprintf(stderr, "%s'", shown == 0 ? "; did you mean " : " or ");
+                fputs_terminal_safe(json_object_get_string(v), stderr);
+                fputc('\'', stderr);
+                shown++;
+        }
+        fprintf(stderr, n > 0 ? "?\n" : " (avcctl containers lists the known ones)\n");
+}
+
 int client_reply_failed(const VarlinkReply *reply) {
         const char *e = reply->error;
         json_object *v;
@@ -285,6 +314,10 @@ int client_reply_failed(const VarlinkReply *reply) {
         if (strcmp(e, "io.avcwatch.TooManyImports") == 0) {
                 fprintf(stderr, "avcctl import: avcwatchd is running too many imports already\n");
                 return AVCCTL_EXIT_DAEMON;
+        }
+        if (strcmp(e, "io.avcwatch.UnknownContainer") == 0) {
+                print_unknown_container(reply);
+                return AVCCTL_EXIT_FAILURE;
         }
         if (strcmp(e, "io.avcwatch.QueryTooExpensive") == 0) {
                 fprintf(stderr, "avcctl: ");

@@ -72,7 +72,7 @@ void method_query(Connection *c, json_object *params) {
             !params_get_int(c, params, "limit", 1, SERVER_QUERY_PAGE_MAX, &limit) ||
             !params_get_int(c, params, "after", INT64_MIN, INT64_MAX, &after) ||
             !params_get_bool(c, params, "reverse", &reverse) ||
-            !params_get_filter(c, params, &filter) ||
+            !params_get_filter(c, params, &filter) || !params_check_known(c, &filter) ||
             !query_page_fill(c, &filter, reverse, has_after ? &after : NULL, (unsigned) limit,
                              &page, &more))
                 return;

@@ -40,7 +40,7 @@ void method_tail(Connection *c, json_object *params) {
         }
         if (!params_check_keys(c, params, known) ||
             !params_get_int(c, params, "lines", 0, SERVER_TAIL_LINES_MAX, &lines) ||
-            !params_get_filter(c, params, &filter))
+            !params_get_filter(c, params, &filter) || !params_check_known(c, &filter))
                 return;
 
         /* As the store's queries do: a known name is a name, not an id prefix. */

@@ -26,7 +26,8 @@ void method_top(Connection *c, json_object *params) {
 
         if (!params_check_keys(c, params, known) ||
             !params_get_int(c, params, "limit", 1, STORE_TOP_MAX, &limit) ||
-            !params_get_bool(c, params, "new", &new_only) || !params_get_filter(c, params, &filter))
+            !params_get_bool(c, params, "new", &new_only) ||
+            !params_get_filter(c, params, &filter) || !params_check_known(c, &filter))
                 return;
         if (json_object_object_get_ex(params, "by", &v) && v) {
                 by = json_object_is_type(v, json_type_string)
@@ -71,7 +72,7 @@ void method_histogram(Connection *c, json_object *params) {
         if (!params_check_keys(c, params, known) ||
             !params_get_int(c, params, "interval", 1, SERVER_HISTOGRAM_INTERVAL_MAX, &interval) ||
             !params_get_int(c, params, "offset", -86399, 86399, &offset) ||
-            !params_get_filter(c, params, &filter))
+            !params_get_filter(c, params, &filter) || !params_check_known(c, &filter))
                 return;
         if (interval == 0) {
                 connection_send_invalid_parameter(c, "interval");

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json-add.h"
+#include "macro.h"
 #include "method.h"
 #include "varlink.h"
 
@@ -125,4 +127,34 @@ bool params_get_filter(Connection *c, json_object *params, DenialFilter *ret) {
                 return false;
         }
         return true;
+}
+
+bool params_check_known(Connection *c, const DenialFilter *f) {
+        _cleanup_(store_unknown_done) StoreUnknown u = {};
+        json_object *params, *closest;
+
+        int r = store_filter_unknown(connection_context(c)->store, f, &u);
+        if (r < 0) {
+                connection_send_store_error(c, r);
+                return false;
+        }
+        if (r == 0)
+                return true;
+        params = json_object_new_object();
+        closest = json_object_new_array();
+        for (size_t i = 0; params && closest && i < u.n_closest; i++)
+                if (json_append(closest, varlink_string_new(u.closest[i])) < 0) {
+                        json_object_put(closest);
+                        closest = NULL;
+                }
+        if (!params || !closest || json_add_string(params, "field", u.field) < 0 ||
+            json_add_string(params, "value", u.value) < 0 ||
+            json_object_object_add(params, "closest", closest) < 0) {
+                json_object_put(params);
+                json_object_put(closest);
+                connection_fail(c);
+                return false;
+        }
+        connection_send_error(c, ERROR_UNKNOWN_CONTAINER, NULL, params);
+        return false;
 }

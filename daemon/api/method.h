@@ -64,8 +64,8 @@ bool connection_peer_is_root(const Connection *c);
  * the connection is dropped rather than leaving the client waiting for an answer that never
  * comes. continues: more replies follow (a stream). */
 void connection_reply(Connection *c, json_object *params, bool continues);
-/* Sends the Varlink error `error` with {key: value} (value consumed) or no parameters (key
- * NULL). */
+/* Sends the Varlink error `error` with {key: value} (value consumed), or with key NULL the
+ * parameters object value (consumed; NULL: no parameters). */
 void connection_send_error(Connection *c, const char *error, const char *key, json_object *value);
 /* Nothing can be answered (out of memory): the connection is dropped. */
 void connection_fail(Connection *c);
@@ -95,6 +95,7 @@ void connection_set_state(Connection *c, void *state, connection_free_state_func
 #define ERROR_QUERY_TOO_EXPENSIVE "io.avcwatch.QueryTooExpensive"
 #define ERROR_IMPORT_DENIED "io.avcwatch.ImportDenied"
 #define ERROR_TOO_MANY_IMPORTS "io.avcwatch.TooManyImports"
+#define ERROR_UNKNOWN_CONTAINER "io.avcwatch.UnknownContainer"
 
 void connection_send_invalid_parameter(Connection *c, const char *parameter);
 /* The store's failure r, with the store's own message when it has one. */
@@ -115,6 +116,10 @@ bool params_get_int(Connection *c, json_object *params, const char *key, int64_t
                     int64_t *ret);
 bool params_get_bool(Connection *c, json_object *params, const char *key, bool *ret);
 bool params_get_filter(Connection *c, json_object *params, DenialFilter *ret);
+/* Sends io.avcwatch.UnknownContainer (field, value, closest) and returns false when a container,
+ * target_container, image or pod value of f matches no container the daemon has seen: a typo
+ * answers with the names it may have meant, not with an empty answer. */
+bool params_check_known(Connection *c, const DenialFilter *f);
 
 /* ---- the methods ---- */
 

@@ -385,7 +385,8 @@ void connection_send_error(Connection *c, const char *error, const char *key, js
                         c->dead = true;
                         return;
                 }
-        }
+        } else
+                params = value;
         connection_send(c, varlink_error_new(error, params));
 }
 

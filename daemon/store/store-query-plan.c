@@ -162,13 +162,15 @@ void store_plan_containers_where(SqlBuf *b, const Plan *p) {
         }
 }
 
-/* (g.COLUMN matches one of the values): exact, or a prefix where lo[i] is set. */
+/* (g.COLUMN matches one of the values): exact, or a prefix where lo[i] is set. IN, not =, so
+ * that a value the store lacks is false, never NULL (NOT NULL would refuse every row). */
 static void signature_strings(SqlBuf *b, const char *column, const FilterValues *l,
                               const char *param, char *const *lo, char *const *hi) {
         store_sql_add(b, "(0");
         for (size_t i = 0; i < l->n; i++) {
                 if (!lo || !lo[i]) {
-                        store_sql_addf(b, " OR g.%s = (SELECT id FROM strings WHERE text = :%s%zu)",
+                        store_sql_addf(b,
+                                       " OR g.%s IN (SELECT id FROM strings WHERE text = :%s%zu)",
                                        column, param, i);
                         continue;
                 }

@@ -98,6 +98,20 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
 #define STORE_OLD_NAMES_MAX 64
 int store_container_name_known(Store *s, const char *name);
 
+/* A filter value no container the registry ever saw can match (store-names.c). */
+#define STORE_UNKNOWN_CLOSEST_MAX 3
+typedef struct StoreUnknown {
+        const char *field; /* "container", "target_container", "image" or "pod" (static) */
+        const char *value; /* points into the filter */
+        char *closest[STORE_UNKNOWN_CLOSEST_MAX]; /* the known values closest to it, closest first
+                                                   */
+        size_t n_closest;
+} StoreUnknown;
+void store_unknown_done(StoreUnknown *u);
+/* 1 and *ret filled when a --container, --target-container, --image or --pod value matches no
+ * container of the registry's tables, 0 when every one does, or a negative errno. */
+int store_filter_unknown(Store *s, const DenialFilter *f, StoreUnknown *ret);
+
 #define STORE_QUERY_BUDGET_USEC (100 * 1000)
 void store_set_query_budget(Store *s, uint64_t usec);
 
