@@ -101,7 +101,8 @@ expect "" --target-container db
 unknown() { # MESSAGE ARGS...: avcctl ARGS exits 1 and says MESSAGE
         local want=$1 rc=0 err
         shift
-        err=$(avcctl "$@" 2>&1 > /dev/null) || rc=$?
+        # (a bound on the time: `tail -f` that is not refused would follow forever)
+        err=$(timeout 20 "$AVCCTL" --socket "$AVC_SOCKET" "$@" 2>&1 > /dev/null) || rc=$?
         [ "$rc" -eq 1 ] || fail "avcctl $*: exit status $rc, expected 1 ($err)"
         grep -qF "$want" <<< "$err" || fail "avcctl $*: says '$err', expected '$want'"
 }

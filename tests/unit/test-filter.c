@@ -335,6 +335,133 @@ static void test_full_id(void) {
         denial_done(&d);
 }
 
+/* Lists: a string is one value, an array "any of" (1..FILTER_VALUES_MAX), written back as it
+ * came; the not_ fields; a list against a denial. */
+#define LIST(...)                                                                                  \
+        ((FilterValues){.v = (char *[]){__VA_ARGS__},                                              \
+                        .n = sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)})
+
+static void test_lists(void) {
+        const char *bad = NULL;
+        DenialFilter f;
+        json_object *o;
+
+        o = parse("{\"container\":[\"web\",\"db\"],\"perm\":\"read\",\"not_type\":[\"spc_t\"],"
+                  "\"target_container\":\"web\",\"not_comm\":[\"a b\",\"c\"],"
+                  "\"mcs\":[\"c393,c170\"]}");
+        CHECK_RC(denial_filter_from_json(o, &f, &bad), 0);
+        json_object_put(o);
+        CHECK_RC(f.container.n, 2);
+        CHECK_STREQ(f.container.v[0], "web");
+        CHECK_STREQ(f.container.v[1], "db");
+        CHECK_RC(f.perm.n, 1);
+        CHECK_RC(f.not_source_type.n, 1);
+        CHECK_STREQ(f.target_container.v[0], "web");
+        CHECK_STREQ(f.not_comm.v[0], "a b");
+        CHECK_STREQ(f.mcs.v[0], "c170,c393"); /* canonical, as a string */
+        CHECK_RC(denial_filter_to_json(&f, &o), 0);
+        CHECK_STREQ(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                    "{\"container\":[\"web\",\"db\"],\"target_container\":\"web\",\"mcs\":"
+                    "\"c170,c393\",\"perm\":\"read\",\"not_type\":\"spc_t\",\"not_comm\":[\"a b\","
+                    "\"c\"]}");
+        json_object_put(o);
+        denial_filter_done(&f);
+
+        /* FILTER_VALUES_MAX values, and not one more; no empty array, no empty or non-string
+         * item, no blank in a permission */
+        char text[1024];
+        size_t len = (size_t) snprintf(text, sizeof(text), "{\"perm\":[");
+        for (int i = 0; i < FILTER_VALUES_MAX; i++)
+                len += (size_t) snprintf(text + len, sizeof(text) - len, "%s\"p%d\"",
+                                         i > 0 ? "," : "", i);
+        snprintf(text + len, sizeof(text) - len, "]}");
+        o = parse(text);
+        CHECK_RC(denial_filter_from_json(o, &f, &bad), 0);
+        CHECK_RC(f.perm.n, FILTER_VALUES_MAX);
+        denial_filter_done(&f);
+        json_object_put(o);
+        snprintf(text + len, sizeof(text) - len, ",\"p\"]}");
+        expect_bad(text, "perm");
+        expect_bad("{\"image\":[]}", "image");
+        expect_bad("{\"pod\":[\"a\",\"\"]}", "pod");
+        expect_bad("{\"comm\":[\"a\",null]}", "comm");
+        expect_bad("{\"not_perm\":[\"read write\"]}", "not_perm");
+        expect_bad("{\"not_container\":\"web\"}", "not_container");
+        expect_bad("{\"type\":[[\"x\"]]}", "type");
+
+        Denial d = DENIAL_NULL;
+        d.time_ms = 1000;
+        set_string(&d.comm, "nginx");
+        set_string(&d.permissions, "getattr readdir");
+        set_string(&d.path, "/etc/shadow");
+        set_string(&d.source_type, "container_t");
+        set_string(&d.target_type, "var_lib_t");
+        set_string(&d.tclass, "file");
+        set_string(&d.mcs, "c1,c2");
+        d.has_container = true;
+        fixture_container(&d.container, "4dd9367681d8e3b2", "web", "nginx:1", NULL, "default/p");
+        d.has_target_container = true;
+        fixture_container(&d.target_container, "c0ffee", "db", "postgres", NULL, NULL);
+
+#define MATCH(expected, ...)                                                                       \
+        do {                                                                                       \
+                f = (DenialFilter){__VA_ARGS__};                                                   \
+                CHECK(denial_filter_match(&f, &d) == (expected));                                  \
+        } while (0)
+        MATCH(true, .container = LIST("db", "web"));
+        MATCH(true, .container = LIST("db", "4dd9"));
+        MATCH(false, .container = LIST("db", "job"));
+        MATCH(true, .image = LIST("postgres", "nginx"));
+        MATCH(true, .pod = LIST("x", "default/p"));
+        MATCH(true, .mcs = LIST("c3,c4", "c1,c2"));
+        MATCH(true, .comm = LIST("bash", "nginx"));
+        MATCH(true, .perm = LIST("read", "readdir"));
+        MATCH(false, .perm = LIST("read", "write"));
+        MATCH(true, .path = LIST("/nothing", "/etc/*"));
+        MATCH(true, .tclass = LIST("dir", "file"));
+        /* a trailing '*': a prefix of the type; tclass takes it literally */
+        MATCH(true, .target_type = LIST("var_*"));
+        MATCH(true, .target_type = LIST("*"));
+        MATCH(false, .target_type = LIST("var_log*"));
+        MATCH(true, .source_type = LIST("spc_t", "container*"));
+        MATCH(false, .tclass = LIST("fi*"));
+        /* negations: none of the values */
+        MATCH(false, .not_target_type = LIST("var_*"));
+        MATCH(true, .not_target_type = LIST("var_log_t", "etc_t"));
+        MATCH(false, .not_source_type = LIST("spc_t", "container_t"));
+        MATCH(false, .not_tclass = LIST("file"));
+        MATCH(false, .not_perm = LIST("write", "readdir"));
+        MATCH(true, .not_perm = LIST("read"));
+        MATCH(false, .not_comm = LIST("nginx"));
+        MATCH(true, .not_comm = LIST("bash"), .target_type = LIST("var_lib_t"));
+        /* the target container */
+        MATCH(true, .target_container = LIST("db"));
+        MATCH(true, .target_container = LIST("web", "c0f"));
+        MATCH(false, .target_container = LIST("web"));
+        MATCH(false, .target_container = LIST("c0f"), .target_container_is_name = 1);
+
+        /* An ambiguous denial: --container matches any of its candidates. */
+        denial_done(&d);
+        d = DENIAL_NULL;
+        d.attribution = ATTRIBUTION_AMBIGUOUS;
+        set_string(&d.comm, "sh");
+        ContainerRef c = {};
+        fixture_container(&c, "aaaa", "twin-a", "busybox", NULL, NULL);
+        CHECK_RC(denial_add_candidate(&d, &c), 0);
+        container_ref_done(&c);
+        fixture_container(&c, "bbbb", "twin-b", "busybox", NULL, NULL);
+        CHECK_RC(denial_add_candidate(&d, &c), 0);
+        container_ref_done(&c);
+        MATCH(true, .container = LIST("twin-b"));
+        MATCH(true, .container = LIST("web", "twin-a"));
+        MATCH(true, .container = LIST("bbb"));
+        MATCH(false, .container = LIST("twin-c"));
+        MATCH(false, .container = LIST("twin-a"), .comm = LIST("bash"));
+        MATCH(false, .image = LIST("busybox")); /* the image is of the attributed container */
+#undef MATCH
+        denial_done(&d);
+}
+
 int main(void) {
         test_image_ref();
         test_image_ref_key();
@@ -342,5 +469,6 @@ int main(void) {
         test_bad();
         test_match();
         test_full_id();
+        test_lists();
         return 0;
 }

@@ -440,6 +440,9 @@ static bool is_web(const Denial *d) {
 static bool is_db(const Denial *d) {
         return d->has_container && strcmp(d->container.id, ID_DB) == 0;
 }
+static bool is_job(const Denial *d) {
+        return d->has_container && strcmp(d->container.id, ID_JOB) == 0;
+}
 static bool is_4dd(const Denial *d) {
         return d->has_container && strncmp(d->container.id, "4dd", 3) == 0;
 }
@@ -592,6 +595,163 @@ static void test_filters(void) {
         Rows both = query(s, &f, false, 0, 0);
         CHECK_RC(both.n, count_where(all, N_FILTER, is_web) + count_where(all, N_FILTER, is_db));
         rows_done(&both);
+
+        s = store_free(s);
+        free_denials(all, N_FILTER);
+}
+
+/* Lists ("any of"), prefixes and negations, the candidates of ambiguous denials and the target
+ * container: store_query against denial_filter_match, which test-filter.c pins down. */
+#define LIST(...)                                                                                  \
+        ((FilterValues){.v = (char *[]){__VA_ARGS__},                                              \
+                        .n = sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)})
+
+static uint64_t top_total(Store *s, const DenialFilter *f);
+
+static void test_filter_lists(void) {
+        _cleanup_(freep) char *path = db_path("filter-lists.db");
+        Denial all[N_FILTER];
+        Store *s;
+        char sql[256];
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < N_FILTER; i++) {
+                all[i] = make_filter_denial(i);
+                if (i % 10 == 0)
+                        all[i].attribution = ATTRIBUTION_AMBIGUOUS; /* unattributed: i % 5 == 0 */
+                if (i % 7 == 3) {
+                        all[i].has_target_container = true;
+                        fixture_container(&all[i].target_container, ID_JOB, "job", "busybox",
+                                          "cri-o", "pod-b");
+                }
+        }
+        fixture_store_all(s, all, N_FILTER, 128);
+        /* The registry's candidates of the ambiguous ones: web and job. */
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO denial_candidates SELECT d.id >> 20, d.serial, d.seq, c.id FROM "
+                 "denials d, containers c WHERE d.attribution = %d AND c.name IN ('web', 'job')",
+                 ATTRIBUTION_AMBIGUOUS);
+        CHECK_RC(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+        size_t n_ambiguous = 0;
+        for (unsigned i = 0; i < N_FILTER; i += 10) {
+                ContainerRef c = {};
+                fixture_container(&c, ID_WEB, "web", "nginx:1", "docker", NULL);
+                CHECK_RC(denial_add_candidate(&all[i], &c), 0);
+                container_ref_done(&c);
+                fixture_container(&c, ID_JOB, "job", "busybox", "cri-o", "pod-b");
+                CHECK_RC(denial_add_candidate(&all[i], &c), 0);
+                container_ref_done(&c);
+                n_ambiguous++;
+        }
+
+        DenialFilter f;
+        /* CHECK_LIST(MIN, fields): store_query and denial_filter_match agree on the filter, and
+         * find at least MIN denials (0: none) */
+#define CHECK_LIST(min, ...)                                                                       \
+        do {                                                                                       \
+                f = (DenialFilter){__VA_ARGS__};                                                   \
+                size_t n_ = check_filter(s, all, N_FILTER, &f);                                    \
+                CHECK((min) == 0 ? n_ == 0 : n_ + 1 > (size_t) (min));                             \
+        } while (0)
+        /* any of */
+        CHECK_RC(check_filter(s, all, N_FILTER, &(DenialFilter){.container = LIST("web", "db")}),
+                 count_where(all, N_FILTER, is_web) + count_where(all, N_FILTER, is_db) +
+                         n_ambiguous);
+        CHECK_LIST(1, .container = LIST("db", "4dd"));
+        CHECK_LIST(1, .image = LIST("postgres", "busybox"));
+        CHECK_LIST(1, .pod = LIST("pod-a", "pod-b"));
+        CHECK_LIST(1, .mcs = LIST("c1,c2", "c0.c1023"));
+        CHECK_LIST(1, .mcs = LIST("c1,c2", "c7"));
+        CHECK_LIST(1, .comm = LIST("bash", "nginx", "no-such"));
+        CHECK_LIST(1, .perm = LIST("write", "readdir"));
+        CHECK_LIST(1, .tclass = LIST("dir", "sock_file"));
+        CHECK_LIST(1, .path = LIST("/var/lib/data/3/file", "shadow", "/var/lib/data/5*"));
+        CHECK_LIST(1, .path = LIST("no-such", "/var/lib/data/1/file"));
+        CHECK_LIST(0, .path = LIST("no-such", "/nothing*"));
+        CHECK_LIST(1, .source_type = LIST("container_*"));
+        CHECK_LIST(1, .target_type = LIST("s*", "etc_t"));
+        CHECK_LIST(N_FILTER, .target_type = LIST("*"));
+        /* none of */
+        CHECK_LIST(1, .not_source_type = LIST("spc_t"));
+        CHECK_LIST(N_FILTER, .not_source_type = LIST("no-such_t"));
+        CHECK_LIST(1, .not_target_type = LIST("shadow_t", "etc*"));
+        CHECK_LIST(0, .not_target_type = LIST("*"));
+        CHECK_LIST(1, .not_tclass = LIST("dir"));
+        CHECK_LIST(1, .not_perm = LIST("read"));
+        CHECK_LIST(1, .not_comm = LIST("bash", "nginx"));
+        CHECK_LIST(N_FILTER, .not_comm = LIST("no-such"));
+        /* FILTER_VALUES_MAX values */
+        CHECK_LIST(1, .perm = LIST("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10",
+                                   "p11", "p12", "p13", "p14", "p15", "read"));
+        CHECK_RC(f.perm.n, FILTER_VALUES_MAX);
+        /* candidates: job's own denials and the ambiguous ones it may have caused */
+        CHECK_RC(check_filter(s, all, N_FILTER, &(DenialFilter){.container = LIST("job")}),
+                 count_where(all, N_FILTER, is_job) + n_ambiguous);
+        CHECK_LIST(1, .container = LIST("job", "web"), .perm = LIST("write"),
+                   .not_comm = LIST("sh"));
+        CHECK_LIST(1, .container = LIST("job"), .mcs = LIST("c1,c2"));
+        CHECK_LIST(1, .container = LIST("job"), .has_since = true,
+                   .since_ms = 1700000000000 + 300 * 1000);
+        CHECK_RC(top_total(s, &(DenialFilter){.container = LIST("job")}),
+                 count_where(all, N_FILTER, is_job) + n_ambiguous);
+        f = (DenialFilter){.container = LIST("job", "web")};
+        Rows fwd = query(s, &f, false, 0, 0), rev = query(s, &f, true, 0, 0);
+        CHECK_RC(fwd.n, rev.n);
+        for (size_t i = 0; i < fwd.n; i++)
+                CHECK_RC(fwd.d[i].id, rev.d[rev.n - 1 - i].id);
+        /* page by page (3 rows a call): the same rows, once each */
+        size_t k = 0;
+        int64_t after = 0;
+        for (bool first = true;; first = false) {
+                StorePage page = {};
+                Rows part = query_after(s, &f, false, first ? NULL : &after, 3, &page);
+                for (size_t i = 0; i < part.n; i++, k++) {
+                        CHECK(k < fwd.n);
+                        CHECK_RC(part.d[i].id, fwd.d[k].id);
+                }
+                rows_done(&part);
+                if (!page.more)
+                        break;
+                after = page.next;
+        }
+        CHECK_RC(k, fwd.n);
+        rows_done(&fwd);
+        rows_done(&rev);
+        /* the target container */
+        CHECK_LIST(1, .target_container = LIST("job"));
+        CHECK_LIST(1, .target_container = LIST("job"), .container = LIST("web"));
+        CHECK_LIST(0, .target_container = LIST("web"));
+#undef CHECK_LIST
+
+        /* Unknown names, with the closest known ones. */
+        StoreUnknown u = {};
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.container = LIST("web", "4dd", "job")},
+                                      &u),
+                 0);
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.container = LIST("web", "wbe")}, &u), 1);
+        CHECK_STREQ(u.field, "container");
+        CHECK_STREQ(u.value, "wbe");
+        CHECK_RC(u.n_closest, 1);
+        CHECK_STREQ(u.closest[0], "web");
+        store_unknown_done(&u);
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.container = LIST("ffff")}, &u), 1);
+        CHECK_RC(u.n_closest, 0);
+        store_unknown_done(&u);
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.target_container = LIST("jbo")}, &u),
+                 1);
+        CHECK_STREQ(u.field, "target_container");
+        CHECK_STREQ(u.closest[0], "job");
+        store_unknown_done(&u);
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.image = LIST("nginx", "postgres")}, &u),
+                 0);
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.image = LIST("ngnix:1")}, &u), 1);
+        CHECK_STREQ(u.field, "image");
+        CHECK_STREQ(u.closest[0], "nginx:1");
+        store_unknown_done(&u);
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.pod = LIST("pod-c")}, &u), 1);
+        CHECK_STREQ(u.field, "pod");
+        CHECK_RC(u.n_closest, 2); /* pod-a, pod-b: one edit each */
+        store_unknown_done(&u);
 
         s = store_free(s);
         free_denials(all, N_FILTER);
@@ -1340,6 +1500,7 @@ int main(void) {
         test_open_progress();
         test_round_trip();
         test_filters();
+        test_filter_lists();
         test_pagination();
         test_cache_overflow();
         test_raw();
