@@ -93,8 +93,7 @@ static int find_closest(Store *s, const char *column, const char *value, StoreUn
                         return -ENOMEM;
                 if (u->n_closest == STORE_UNKNOWN_CLOSEST_MAX)
                         free(u->closest[--u->n_closest]);
-                memmove(u->closest + at + 1, u->closest + at,
-                        (u->n_closest - at) * sizeof(char *));
+                memmove(u->closest + at + 1, u->closest + at, (u->n_closest - at) * sizeof(char *));
                 memmove(best + at + 1, best + at, (u->n_closest - at) * sizeof(unsigned));
                 u->closest[at] = copy;
                 best[at] = dist;

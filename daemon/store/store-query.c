@@ -10,7 +10,10 @@
  *   containers, else (mcs, rowid), else (signature, rowid) for a few signatures, else the table
  *   itself (rowid = time). Several driving values (an image with many containers) become one
  *   ordered arm each, merged by UNION ALL under the same ORDER BY .. LIMIT, so that no arm reads
- *   more than a page. The other conditions filter the driven rows.
+ *   more than a page. The other conditions filter the driven rows. Filter lists (--container
+ *   web,db; several MCS values) are several driving values too, and --container adds one arm per
+ *   container over the candidates of ambiguous denials (UNION: a denial two of them may have
+ *   caused is one row).
  * - Time windows: a page is read in windows of the id (= time) range, the first one second wide,
  *   each next one twice as wide; a window with nothing jumps to the next id the driving index
  *   has. Between windows the page may end on the time budget; inside a window SQLite's progress

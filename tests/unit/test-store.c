@@ -737,8 +737,7 @@ static void test_filter_lists(void) {
         CHECK_RC(store_filter_unknown(s, &(DenialFilter){.container = LIST("ffff")}, &u), 1);
         CHECK_RC(u.n_closest, 0);
         store_unknown_done(&u);
-        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.target_container = LIST("jbo")}, &u),
-                 1);
+        CHECK_RC(store_filter_unknown(s, &(DenialFilter){.target_container = LIST("jbo")}, &u), 1);
         CHECK_STREQ(u.field, "target_container");
         CHECK_STREQ(u.closest[0], "job");
         store_unknown_done(&u);
