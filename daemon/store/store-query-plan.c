@@ -399,24 +399,22 @@ static int resolve_containers(Store *s, Plan *p, const char *where, PlanContaine
 /* Whether any of the filter's containers is a candidate of an ambiguous denial. */
 static int resolve_candidates(Store *s, Plan *p) {
         _cleanup_(freep) SqlBuf *b = calloc(1, sizeof(SqlBuf));
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        int rc;
+        int64_t one;
+        size_t n = 0;
+        bool many;
+        int r;
 
         if (!b)
                 return -ENOMEM;
-        store_sql_add(b, "SELECT 1 FROM denial_candidates k WHERE ");
+        store_sql_add(b, "SELECT k.container FROM denial_candidates k WHERE ");
         store_plan_container_ids(b, p, "k.container", &p->containers, "c");
         store_sql_add(b, " LIMIT 1");
         if (b->overflow)
                 return -E2BIG;
-        rc = sqlite3_prepare_v2(s->ro, b->text, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_error(s, s->ro, rc);
-        store_plan_bind(p, st);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                return store_error(s, s->ro, rc);
-        p->candidates = rc == SQLITE_ROW;
+        r = collect_ids(s, p, b->text, &one, 1, &n, &many);
+        if (r < 0)
+                return r;
+        p->candidates = n > 0;
         return 0;
 }
 
