@@ -8,6 +8,7 @@
 # - two containers sharing one label -> "ambiguous" with both candidates;
 # - containers created (docker create) with those labels but never started -> no candidates;
 # - a container touching another's categories -> target_container;
+# - a container named with another's full id -> --container <that id> is still the other one;
 # - a container started with --cgroup-parent (cgroupfs driver: /<parent>/<id>) -> named by pid;
 # - a container whose events are over the line bound (80 KB of labels) -> still learnt, removal too;
 # - a list over the inspect bound (one container with 18 MB of labels) -> the others still learnt;
@@ -109,6 +110,26 @@ check "tgt$$" '
 assert o["attribution"] == "pid" and o["container"]["name"] == n + "-web"
 assert o["target_container"]["name"] == n + "-data", o["target_container"]'
 avcctl query --comm "amb$$" | grep -q "ambiguous: $n-twin" || fail "short output hides the candidates"
+
+# A container named with web's full id (docker accepts a 64-hex name) takes nothing from web:
+# --container <full id> is always the id, in query and top, also with a denial of the impostor.
+imp_id=$($DOCKER run -d --network none --name "$web_id" "$DOCKER_IMAGE" sleep 300)
+wait_for 20 registry_has "$web_id" || fail "the registry did not learn the container named $web_id"
+# (docker's own lookup takes a full id as the id too: the impostor is reached by its own)
+inject --count 1 --mark "imp$$" --pid "$(container_pid docker "$imp_id")" \
+        --scontext "$(ctx c818,c828)" > /dev/null
+wait_for 15 has "imp$$" 1 || fail "the impostor's denial was not stored"
+check "imp$$" 'assert o["container"]["name"] == web_id and o["container"]["id"] != web_id, o'
+avcctl -o json query --container "$web_id" > "$T/fullid.json"
+python3 - "$T/fullid.json" "$web_id" << 'PY' || fail "--container FULL-ID: $(cat "$T/fullid.json")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 4 and all(r["container"]["id"] == sys.argv[2] for r in rows), rows
+PY
+top_total=$(avcctl -o json top --container "$web_id" --limit 1000 |
+        python3 -c 'import json,sys; print(sum(json.loads(l)["count"] for l in sys.stdin))')
+[ "$top_total" -eq 4 ] || fail "top --container FULL-ID counts $top_total, not web's 4"
+$DOCKER rm -f "$imp_id" > /dev/null
 
 # A container with more labels than an event line may carry (ENGINE_EVENT_LINE_MAX, 64 KiB:
 # docker copies every label into each event's attributes): its events are too long to keep,
