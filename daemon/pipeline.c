@@ -76,9 +76,14 @@ static void pipeline_store_failed(Pipeline *p, int r, uint64_t rows, int64_t sin
                 p->stats->store_failing = true;
                 p->stats->store_failing_since_ms = now_realtime_ms();
                 p->store_unstored_at_failure = p->losses->denials_unstored;
-                log_error("Failed to write to the store '%s': %s. Reading and counting go on; "
-                          "writes are retried with every batch.",
-                          p->config->database, detail);
+                if (r == -ESTALE) /* the file was deleted or replaced: not retried */
+                        log_error("The store '%s' is gone: %s. Reading and counting go on; "
+                                  "every denial is counted as not stored until then.",
+                                  p->config->database, detail);
+                else
+                        log_error("Failed to write to the store '%s': %s. Reading and counting "
+                                  "go on; writes are retried with every batch.",
+                                  p->config->database, detail);
         }
         memcpy(p->stats->store_error, detail, sizeof(detail));
         if (rows > 0)
