@@ -15,6 +15,7 @@
 #include "manager.h"
 
 static const char *arg_config = CONFIG_DEFAULT_PATH;
+static bool arg_config_given = false; /* then the file must exist: only the default may be absent */
 static const char *arg_database = NULL;
 static const char *arg_socket = NULL;
 static const char *arg_input = NULL;
@@ -60,6 +61,7 @@ static int parse_argv(int argc, char *argv[]) {
                         return 0;
                 case ARG_CONFIG:
                         arg_config = optarg;
+                        arg_config_given = true;
                         break;
                 case ARG_DB:
                         arg_database = optarg;
@@ -97,18 +99,18 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? 1 : 0;
 
         ConfigOverrides overrides = {arg_database, arg_socket, arg_input};
-        r = config_load(arg_config, &overrides, &config);
+        r = config_load(arg_config, arg_config_given, &overrides, &config);
         if (r < 0)
                 return 1;
         if (arg_check_config) {
-                printf("%s: OK (database %s, socket %s, input %s, %u domain patterns)\n",
-                       arg_config, config.database, config.socket, config.input,
-                       config.domains.n_patterns);
+                /* what the daemon would run with, the command line's options included */
+                printf("# %s: OK%s\n", arg_config, r == 0 ? " (absent: the defaults)" : "");
+                config_dump(&config, stdout);
                 config_done(&config);
                 return 0;
         }
 
-        r = manager_new(&config, arg_config, &overrides, &m);
+        r = manager_new(&config, arg_config, arg_config_given, &overrides, &m);
         if (r < 0)
                 return 1;
         r = manager_run(m);

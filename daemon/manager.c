@@ -378,8 +378,8 @@ static int manager_drop_privileges(void) {
         return 0;
 }
 
-int manager_new(Config *config, const char *config_path, const ConfigOverrides *overrides,
-                Manager **ret) {
+int manager_new(Config *config, const char *config_path, bool config_required,
+                const ConfigOverrides *overrides, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         Config taken = *config;
         int api_fd, netlink_fd, r;
@@ -391,7 +391,7 @@ int manager_new(Config *config, const char *config_path, const ConfigOverrides *
                 return -ENOMEM;
         }
         m->config = taken;
-        r = config_file_new(config_path, overrides, &m->config_file);
+        r = config_file_new(config_path, config_required, overrides, &m->config_file);
         if (r < 0)
                 return r;
         m->stats.started_ms = (int64_t) time(NULL) * 1000;

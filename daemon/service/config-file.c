@@ -17,11 +17,13 @@
 
 struct ConfigFile {
         char *path;
+        bool required; /* named on the command line: it must exist, also at a reload */
         char *database, *socket, *input; /* the overrides */
 };
 
-static int load_config_file(const char *path, Config *c) {
-        char err[256] = "";
+/* 1 when the file was read, 0 when it is absent and not required (the defaults). */
+static int load_config_file(const char *path, bool required, Config *c) {
+        char err[CONFIG_ERRORS_MAX] = "";
         _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *buf = NULL;
         size_t len = 0;
@@ -32,8 +34,17 @@ static int load_config_file(const char *path, Config *c) {
                 return r;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-                if (errno == ENOENT)
-                        return 0; /* no file: defaults */
+                /* Only the default path may be absent: a file named on the command line that is
+                 * not there is a typo, not a wish for the defaults. */
+                if (errno == ENOENT && !required)
+                        return 0;
+                if (errno == ENOENT) {
+                        log_error("Configuration file '%s' does not exist (only the default, "
+                                  "%s, may be absent).",
+                                  path, CONFIG_DEFAULT_PATH);
+                        config_done(c);
+                        return -ENOENT;
+                }
                 r = log_error_errno(negative_errno(), "Failed to open '%s': %m", path);
                 config_done(c);
                 return r;
@@ -58,11 +69,17 @@ static int load_config_file(const char *path, Config *c) {
         }
         r = config_parse(c, buf, len, err, sizeof(err));
         if (r < 0) {
-                log_error("%s: %s", path, err);
+                /* every error on a line of its own, each with the file's name */
+                for (char *line = err, *next; line; line = next) {
+                        next = strchr(line, '\n');
+                        if (next)
+                                *next++ = 0;
+                        log_error("%s: %s", path, line);
+                }
                 config_done(c);
                 return r;
         }
-        return 0;
+        return 1;
 }
 
 static int override(char **field, const char *value) {
@@ -76,11 +93,11 @@ static int override(char **field, const char *value) {
         return 0;
 }
 
-int config_load(const char *path, const ConfigOverrides *o, Config *ret) {
+int config_load(const char *path, bool required, const ConfigOverrides *o, Config *ret) {
         Config c;
-        int r;
+        int r, read;
 
-        r = load_config_file(path, &c);
+        r = read = load_config_file(path, required, &c);
         if (r < 0)
                 return r;
         if (o && (override(&c.database, o->database) < 0 || override(&c.socket, o->socket) < 0 ||
@@ -89,7 +106,7 @@ int config_load(const char *path, const ConfigOverrides *o, Config *ret) {
                 return log_error_errno(-ENOMEM, "Out of memory.");
         }
         *ret = c;
-        return 0;
+        return read;
 }
 
 static int strdup_or_null(const char *s, char **ret) {
@@ -99,11 +116,12 @@ static int strdup_or_null(const char *s, char **ret) {
         return 0;
 }
 
-int config_file_new(const char *path, const ConfigOverrides *o, ConfigFile **ret) {
+int config_file_new(const char *path, bool required, const ConfigOverrides *o, ConfigFile **ret) {
         _cleanup_(config_file_freep) ConfigFile *f = calloc(1, sizeof(ConfigFile));
 
         if (!f)
                 return -ENOMEM;
+        f->required = required;
         if (strdup_or_null(path, &f->path) < 0 ||
             (o && (strdup_or_null(o->database, &f->database) < 0 ||
                    strdup_or_null(o->socket, &f->socket) < 0 ||
@@ -168,7 +186,7 @@ int config_file_reload(const ConfigFile *f, Config *running, ConfigChanges *ret)
         if (!f || !f->path)
                 return -ENOENT;
         o = (ConfigOverrides){f->database, f->socket, f->input};
-        r = config_load(f->path, &o, &c);
+        r = config_load(f->path, f->required, &o, &c);
         if (r < 0)
                 return r;
 

@@ -18,15 +18,18 @@ typedef struct ConfigOverrides {
         const char *input;
 } ConfigOverrides;
 
-/* Reads the configuration file at path on top of the defaults (a missing file gives the
- * defaults), then applies overrides (may be NULL). Logs and returns -EINVAL on an invalid
- * file. */
-int config_load(const char *path, const ConfigOverrides *overrides, Config *ret);
+/* Reads the configuration file at path on top of the defaults, then applies overrides (may be
+ * NULL). A missing file gives the defaults unless required (a file named on the command line):
+ * then it is an error (-ENOENT, logged). Logs every error of an invalid file, each with its line,
+ * and returns -EINVAL. Returns 1 when the file was read, 0 when it was absent. */
+int config_load(const char *path, bool required, const ConfigOverrides *overrides, Config *ret);
 
 typedef struct ConfigFile ConfigFile;
 
-/* Remembers path (may be NULL: no reload) and a copy of overrides (may be NULL). */
-int config_file_new(const char *path, const ConfigOverrides *overrides, ConfigFile **ret);
+/* Remembers path (may be NULL: no reload), whether it is required (config_load()) and a copy of
+ * overrides (may be NULL). */
+int config_file_new(const char *path, bool required, const ConfigOverrides *overrides,
+                    ConfigFile **ret);
 ConfigFile *config_file_free(ConfigFile *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigFile *, config_file_free);
 const char *config_file_path(const ConfigFile *f);

@@ -4,6 +4,7 @@
  * line number, so that `avcwatchd --check-config` finds typos before a reload does. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,11 +256,55 @@ static int apply(Config *c, const char *section, const char *key, const char *va
         return fail(err, n_err, "line %u: unknown key '%s' in [%s]", line, key, section);
 }
 
+/* The messages of one parse, one a line, in a buffer of the caller's size: whole lines only, and
+ * when the next no longer fits (with room kept for it), a count of the ones left out. */
+typedef struct Errors {
+        char *buf;
+        size_t size, len;
+        unsigned n, left_out;
+} Errors;
+
+#define ERRORS_TAIL_MAX sizeof("\n(4294967295 more errors)")
+
+static void errors_add(Errors *e, const char *msg) {
+        size_t n = strlen(msg);
+
+        e->n++;
+        if (!e->buf || e->size == 0)
+                return;
+        if (e->len == 0) { /* the first one always, cut if it must be */
+                snprintf(e->buf, e->size, "%s", msg);
+                e->len = MIN(n, e->size - 1);
+                return;
+        }
+        if (e->left_out > 0 || e->len + 1 + n + ERRORS_TAIL_MAX > e->size) {
+                e->left_out++;
+                return;
+        }
+        e->len += snprintf(e->buf + e->len, e->size - e->len, "\n%s", msg);
+}
+
+static int errors_finish(Errors *e) {
+        if (e->n == 0)
+                return 0;
+        if (e->left_out > 0 && e->buf && e->len + ERRORS_TAIL_MAX <= e->size)
+                snprintf(e->buf + e->len, e->size - e->len, "\n(%u more error%s)", e->left_out,
+                         e->left_out == 1 ? "" : "s");
+        return -EINVAL;
+}
+
+/* Goes on after an error, to the end of the text, so that --check-config lists every mistake of a
+ * file at once, each with its line. The settings of a section that is not known are skipped
+ * without a message each: the section's own line says it. */
 int config_parse(Config *c, const char *text, size_t len, char *err, size_t n_err) {
-        char section[64] = "";
+        Errors errors = {.buf = err, .size = n_err};
+        char section[64] = "", msg[512];
+        bool skip_section = false;
         unsigned line = 0;
         const char *p = text, *e = text + len;
 
+        if (err && n_err > 0)
+                err[0] = 0;
         if (len > CONFIG_FILE_MAX)
                 return fail(err, n_err, "configuration larger than %d bytes", CONFIG_FILE_MAX);
 
@@ -267,40 +312,146 @@ int config_parse(Config *c, const char *text, size_t len, char *err, size_t n_er
                 const char *nl = memchr(p, '\n', e - p);
                 size_t n = (nl ? nl : e) - p;
                 char buf[CONFIG_LINE_MAX];
+                const char *start = p;
 
                 line++;
-                if (n >= sizeof(buf))
-                        return fail(err, n_err, "line %u: too long", line);
-                memcpy(buf, p, n);
-                buf[n] = 0;
-                if (memchr(buf, 0, n))
-                        return fail(err, n_err, "line %u: NUL byte", line);
                 p = nl ? nl + 1 : e;
+                if (n >= sizeof(buf)) {
+                        fail(msg, sizeof(msg), "line %u: too long", line);
+                        errors_add(&errors, msg);
+                        continue;
+                }
+                memcpy(buf, start, n);
+                buf[n] = 0;
+                if (memchr(buf, 0, n)) {
+                        fail(msg, sizeof(msg), "line %u: NUL byte", line);
+                        errors_add(&errors, msg);
+                        continue;
+                }
 
                 char *s = strip(buf);
                 if (*s == 0 || *s == '#' || *s == ';')
                         continue;
                 if (*s == '[') {
                         char *close = strchr(s, ']');
+                        section[0] = 0;
+                        skip_section = true;
                         if (!close || close[1] != 0 || close - s - 1 <= 0 ||
-                            (size_t) (close - s - 1) >= sizeof(section))
-                                return fail(err, n_err, "line %u: bad section header", line);
+                            (size_t) (close - s - 1) >= sizeof(section)) {
+                                fail(msg, sizeof(msg), "line %u: bad section header", line);
+                                errors_add(&errors, msg);
+                                continue;
+                        }
                         *close = 0;
-                        if (!section_is_known(s + 1))
-                                return fail(err, n_err, "line %u: unknown section [%s]", line,
-                                            s + 1);
+                        if (!section_is_known(s + 1)) {
+                                fail(msg, sizeof(msg), "line %u: unknown section [%s]", line,
+                                     s + 1);
+                                errors_add(&errors, msg);
+                                continue;
+                        }
                         strcpy(section, s + 1);
+                        skip_section = false;
                         continue;
                 }
+                if (skip_section)
+                        continue;
                 char *eq = strchr(s, '=');
-                if (!eq)
-                        return fail(err, n_err, "line %u: expected Key=Value", line);
-                if (section[0] == 0)
-                        return fail(err, n_err, "line %u: setting outside a [section]", line);
+                if (!eq) {
+                        fail(msg, sizeof(msg), "line %u: expected Key=Value", line);
+                        errors_add(&errors, msg);
+                        continue;
+                }
+                if (section[0] == 0) {
+                        fail(msg, sizeof(msg), "line %u: setting outside a [section]", line);
+                        errors_add(&errors, msg);
+                        continue;
+                }
                 *eq = 0;
-                int r = apply(c, section, strip(s), strip(eq + 1), line, err, n_err);
-                if (r < 0)
+                int r = apply(c, section, strip(s), strip(eq + 1), line, msg, sizeof(msg));
+                if (r == -ENOMEM)
                         return r;
+                if (r < 0)
+                        errors_add(&errors, msg);
         }
-        return 0;
+        return errors_finish(&errors);
+}
+
+/* The units MaxAge= accepts, largest first: a value is shown in the largest that divides it, so
+ * that what is printed reads back as the same value. */
+static void format_duration(int64_t ms, char *buf, size_t n) {
+        static const struct {
+                const char *unit;
+                int64_t ms;
+        } units[] = {{"d", 86400000}, {"h", 3600000}, {"min", 60000}, {"s", 1000}};
+
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (ms % units[i].ms == 0) {
+                        snprintf(buf, n, "%" PRIi64 "%s", ms / units[i].ms, units[i].unit);
+                        return;
+                }
+        snprintf(buf, n, "%.3fs", (double) ms / 1000);
+}
+
+static void format_size(uint64_t bytes, char *buf, size_t n) {
+        static const char units[] = "TGMK";
+
+        for (size_t i = 0; i < 4; i++) {
+                uint64_t factor = UINT64_C(1) << (10 * (4 - i));
+                if (bytes % factor == 0) {
+                        snprintf(buf, n, "%" PRIu64 "%c", bytes / factor, units[i]);
+                        return;
+                }
+        }
+        snprintf(buf, n, "%" PRIu64, bytes);
+}
+
+static const char *yes_no(bool b) {
+        return b ? "yes" : "no";
+}
+
+static const char *strempty(const char *s) {
+        return s ? s : "";
+}
+
+/* Key=value, after a comment line when there is something to say about it. */
+static void dump_setting(FILE *f, const char *key, const char *value, const char *note) {
+        if (note)
+                fprintf(f, "# %s\n", note);
+        fprintf(f, "%s=%s\n", key, value);
+}
+
+void config_dump(const Config *c, FILE *f) {
+        char age[32] = "", size[32] = "", n_patterns[32];
+
+        if (c->max_age_ms > 0)
+                format_duration(c->max_age_ms, age, sizeof(age));
+        if (c->max_bytes > 0)
+                format_size(c->max_bytes, size, sizeof(size));
+        snprintf(n_patterns, sizeof(n_patterns), "%u pattern%s", c->domains.n_patterns,
+                 c->domains.n_patterns == 1 ? "" : "s");
+
+        fputs("[Daemon]\n", f);
+        dump_setting(f, "Database", c->database, NULL);
+        dump_setting(f, "Socket", c->socket, NULL);
+        dump_setting(f, "AccessGroup", c->access_group, NULL);
+        dump_setting(f, "Input", c->input, NULL);
+        dump_setting(f, "AuditLog", strempty(c->audit_log),
+                     c->audit_log ? NULL : "none: no backfill of the records missed while down");
+        fputs("\n[Filter]\n", f);
+        fprintf(f, "# %s\nDomains=", n_patterns);
+        for (unsigned i = 0; i < c->domains.n_patterns; i++)
+                fprintf(f, "%s%s", i > 0 ? " " : "", c->domains.patterns[i]);
+        fputs("\n", f);
+        dump_setting(f, "TargetCategories", yes_no(c->domains.target_mcs), NULL);
+        fputs("\n[Engines]\n", f);
+        dump_setting(f, "Docker", strempty(c->docker_socket), c->docker_socket ? NULL : "disabled");
+        dump_setting(f, "Podman", strempty(c->podman_socket), c->podman_socket ? NULL : "disabled");
+        dump_setting(f, "ProcScan", yes_no(c->proc_scan), NULL);
+        fputs("\n[Journal]\n", f);
+        dump_setting(f, "ForwardDenials", yes_no(c->journal_forward), NULL);
+        fputs("\n[Retention]\n", f);
+        dump_setting(f, "MaxAge", age,
+                     c->max_age_ms > 0 ? NULL : "none: denials are kept whatever their age");
+        dump_setting(f, "MaxSize", size,
+                     c->max_bytes > 0 ? NULL : "none: the database grows without a limit");
 }

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "domain-filter.h"
 #include "paths.h"
@@ -60,9 +61,17 @@ typedef struct Config {
 #define CONFIG_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
 #define CONFIG_DEFAULT_PODMAN_SOCKET "/run/podman/podman.sock"
 #define CONFIG_FILE_MAX (256 * 1024)
+#define CONFIG_ERRORS_MAX 8192 /* the messages of one file, enough for a hundred errors */
 
 int config_init_default(Config *ret);
-/* Applies the settings in text on top of *c. On error returns -EINVAL and writes a message
- * ("line 3: unknown key 'Foo' in [Daemon]") into err (size n_err). */
+/* Applies the settings in text on top of *c. On errors returns -EINVAL and writes every message
+ * into err (size n_err), one a line ("line 3: unknown key 'Foo' in [Daemon]"), the parse going on
+ * to the end; what does not fit is counted in a last line ("(2 more errors)"). The valid lines
+ * are applied even then: a caller that got an error discards *c. -ENOMEM stops at once. */
 int config_parse(Config *c, const char *text, size_t len, char *err, size_t n_err);
 void config_done(Config *c);
+/* The effective settings as a configuration file that config_parse() reads back to the same
+ * values (--check-config): every key under its [Section], sizes and durations in the largest unit
+ * that shows them exactly ("MaxAge=90d", "MaxSize=2G"), a comment before a setting that is off
+ * saying what that means. */
+void config_dump(const Config *c, FILE *f);

@@ -133,6 +133,32 @@ int main(void) {
         CHECK_RC(config_parse(&c, big, CONFIG_FILE_MAX + 1, err, sizeof(err)), -EINVAL);
         free(big);
 
+        /* every error of a file, each with its line, not only the first; the keys of an unknown
+         * section are not reported once more each */
+        {
+                char all[1024];
+                Config d;
+                CHECK_RC(config_init_default(&d), 0);
+                CHECK_RC(parse(&d,
+                               "[Daemon]\nDatabse=/x\nSocket=relative\n[Retention]\nMaxAge=soon\n"
+                               "MaxSize=2G\n[Nope]\nA=b\nC=d\n[Filter]\nTargetCategories=maybe\n"
+                               "no equals sign\n",
+                               all, sizeof(all)),
+                         -EINVAL);
+                CHECK_STREQ(all, "line 2: unknown key 'Databse' in [Daemon]\n"
+                                 "line 3: Socket= needs an absolute path\n"
+                                 "line 5: MaxAge= needs a duration like 90d or 12h\n"
+                                 "line 7: unknown section [Nope]\n"
+                                 "line 11: TargetCategories= needs a boolean\n"
+                                 "line 12: expected Key=Value");
+                /* a buffer too small for all of them: whole lines only, and the count */
+                char small[64];
+                CHECK_RC(parse(&d, "[Daemon]\nA=1\nB=2\nC=3\nD=4\n", small, sizeof(small)),
+                         -EINVAL);
+                CHECK_STREQ(small, "line 2: unknown key 'A' in [Daemon]\n(3 more errors)");
+                config_done(&d);
+        }
+
         DomainFilter f;
         CHECK_RC(domain_filter_parse("", &f), 0);
         CHECK(f.n_patterns == 0);
