@@ -59,6 +59,10 @@
  *   store_commit commits. A batch is all or nothing: if SQLite loses the transaction (disk full,
  *   I/O error) the whole batch is rolled back, and store_take_lost() says how many rows went.
  * - A damaged file (PRAGMA quick_check) is refused at open, before anything is written to it.
+ * - What SQLite will need to write (the directory, an existing database, -wal, -shm) is checked
+ *   before it opens anything, and a failure is told with the file and the system's reason: SQLite
+ *   itself reports SQLITE_CANTOPEN with the errno of its last system call, whichever that was.
+ *   One daemon per database is the manager's business (store-lock.h), taken before store_open.
  * - Speed: statements are prepared once; strings, containers and signatures are looked up in
  *   bounded in-memory caches (dropped whole when full, and after any rollback since the ids
  *   they hold may have vanished). Aggregate deltas are summed in memory per (hour, signature,
@@ -75,6 +79,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -217,6 +222,22 @@ static const char schema_sql[] =
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
 
+/* An open failure of ours, not SQLite's, in a caller's buffer: the message names the file and
+ * the system's reason. */
+_printf_(4, 5) static int open_failed(char *error, size_t n_error, int r, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (!error || n_error == 0)
+                return r;
+        va_start(ap, fmt);
+        n = vsnprintf(error, n_error, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t) n < n_error)
+                snprintf(error + n, n_error - n, ": %s", strerror(-r));
+        return r;
+}
+
 /* ---- open / close ---- */
 
 static int store_load_dictionary(int64_t id, void **ret, size_t *ret_len, void *userdata) {
@@ -250,28 +271,109 @@ static int store_load_dictionary(int64_t id, void **ret, size_t *ret_len, void *
 }
 
 /* Before SQLite opens it: a non-empty file must at least carry the SQLite magic. */
-static int check_magic(const char *path) {
+static int check_magic(Store *s, const char *path) {
         _cleanup_(closep) int fd = -EBADF;
         char header[sizeof(SQLITE_MAGIC)];
         struct stat st;
         ssize_t n;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* a missing file, or a path through a file: check_writable() says which */
+        if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+                return 0;
         if (fd < 0)
-                return errno == ENOENT ? 0 : negative_errno();
+                return open_failed(s->last_error, sizeof(s->last_error), negative_errno(),
+                                   "cannot open '%s'", path);
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        if (S_ISDIR(st.st_mode))
+        if (S_ISDIR(st.st_mode)) {
+                snprintf(s->last_error, sizeof(s->last_error),
+                         "'%s' is a directory, not a database file", path);
                 return -EISDIR;
+        }
         if (!S_ISREG(st.st_mode))
                 return -EBADMSG;
         if (st.st_size == 0)
                 return 0;
         n = pread(fd, header, sizeof(header), 0);
         if (n < 0)
-                return negative_errno();
+                return open_failed(s->last_error, sizeof(s->last_error), negative_errno(),
+                                   "cannot read '%s'", path);
         if ((size_t) n < sizeof(header) || memcmp(header, SQLITE_MAGIC, sizeof(header)) != 0)
                 return -EBADMSG;
+        return 0;
+}
+
+int store_check_directory(const char *path, char *error, size_t n_error) {
+        _cleanup_(freep) char *dir = NULL;
+        struct stat st;
+        char *slash;
+
+        if (error && n_error > 0)
+                error[0] = 0;
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                strcpy(dir, ".");
+        else if (slash == dir)
+                dir[1] = 0;
+        else
+                *slash = 0;
+        if (stat(dir, &st) < 0) {
+                if (errno == ENOENT)
+                        return open_failed(error, n_error, -ENOENT,
+                                           "the directory '%s' does not exist", dir);
+                return open_failed(error, n_error, negative_errno(),
+                                   "cannot reach the directory '%s'", dir);
+        }
+        if (!S_ISDIR(st.st_mode))
+                return open_failed(error, n_error, -ENOTDIR, "'%s' is not a directory", dir);
+        if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+                return open_failed(error, n_error, negative_errno(),
+                                   "cannot create files in the directory '%s' (the database "
+                                   "and its -wal and -shm files live there)",
+                                   dir);
+        return 0;
+}
+
+/* What SQLite would need to write, checked before it tries: when it cannot, SQLite's own report
+ * is SQLITE_CANTOPEN with the errno of whichever system call it made last (the stat of a
+ * leftover -wal gives "No such file or directory" for a read-only directory). The database, its
+ * -wal and -shm files are all created and written beside it, so the directory must be writable
+ * too, even for an existing database. */
+static int check_writable(Store *s, const char *path) {
+        struct stat st;
+        int r;
+
+        r = store_check_directory(path, s->last_error, sizeof(s->last_error));
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < 3; i++) {
+                static const char *const suffix[] = {"", "-wal", "-shm"};
+                _cleanup_(freep) char *file = NULL;
+                _cleanup_(closep) int fd = -EBADF;
+
+                if (asprintf(&file, "%s%s", path, suffix[i]) < 0)
+                        return -ENOMEM;
+                if (lstat(file, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return open_failed(s->last_error, sizeof(s->last_error), negative_errno(),
+                                           "cannot reach '%s'", file);
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        snprintf(s->last_error, sizeof(s->last_error),
+                                 "'%s' is a directory, not a database file", file);
+                        return -EISDIR;
+                }
+                fd = open(file, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (fd < 0)
+                        return open_failed(s->last_error, sizeof(s->last_error), negative_errno(),
+                                           "cannot open '%s' for writing", file);
+        }
         return 0;
 }
 
@@ -488,28 +590,24 @@ static int store_check_sound(Store *s, uint64_t period_usec, store_progress_cb p
 }
 
 int store_open(const char *path, Store **ret) {
-        return store_open_with_progress(path, 0, NULL, NULL, ret);
+        return store_open_with_progress(path, 0, NULL, NULL, NULL, 0, ret);
 }
 
-int store_open_with_progress(const char *path, uint64_t period_usec, store_progress_cb progress,
-                             void *userdata, Store **ret) {
-        _cleanup_(store_freep) Store *s = NULL;
+static int store_open_steps(Store *s, const char *path, uint64_t period_usec,
+                            store_progress_cb progress, void *userdata) {
         char sql[64];
         int rc, r;
 
-        if (!path || !ret)
-                return -EINVAL;
-        r = check_magic(path);
-        if (r < 0)
-                return r;
-
-        s = calloc(1, sizeof(Store));
-        if (!s)
-                return -ENOMEM;
         s->query_budget_usec = STORE_QUERY_BUDGET_USEC;
         s->path = strdup(path);
         if (!s->path)
                 return -ENOMEM;
+        r = check_magic(s, path);
+        if (r < 0)
+                return r;
+        r = check_writable(s, path);
+        if (r < 0)
+                return r;
         r = store_writer_new(s);
         if (r < 0)
                 return r;
@@ -578,10 +676,27 @@ int store_open_with_progress(const char *path, uint64_t period_usec, store_progr
         r = store_containers_prepare(s);
         if (r < 0)
                 return r;
-        r = store_open_reader(s);
-        if (r < 0)
-                return r;
+        return store_open_reader(s);
+}
 
+int store_open_with_progress(const char *path, uint64_t period_usec, store_progress_cb progress,
+                             void *userdata, char *error, size_t n_error, Store **ret) {
+        _cleanup_(store_freep) Store *s = NULL;
+        int r;
+
+        if (error && n_error > 0)
+                error[0] = 0;
+        if (!path || !ret)
+                return -EINVAL;
+        s = calloc(1, sizeof(Store));
+        if (!s)
+                return -ENOMEM;
+        r = store_open_steps(s, path, period_usec, progress, userdata);
+        if (r < 0) {
+                if (error && n_error > 0)
+                        snprintf(error, n_error, "%s", s->last_error);
+                return r;
+        }
         *ret = TAKE_PTR(s);
         return 0;
 }

@@ -47,8 +47,16 @@ int store_open(const char *path, Store **ret);
  * start-up goes on (EXTEND_TIMEOUT_USEC). */
 typedef void (*store_progress_cb)(void *userdata, uint64_t elapsed_usec);
 #define STORE_PROGRESS_USEC (1000 * 1000)
+/* On failure, error (size n_error; may be NULL) says why in words that name the file and the real
+ * cause ("cannot create files in the directory '/var/lib/avcwatch' (...): Read-only file
+ * system"), or SQLite's message; empty when there is nothing to add to the errno. */
+#define STORE_OPEN_ERROR_MAX 512
+/* The part of store_open()'s checks that needs no file of its own: the directory of path exists
+ * and this process may create files in it. The message into error (size n_error; may be NULL),
+ * as store_open_with_progress() gives it. */
+int store_check_directory(const char *path, char *error, size_t n_error);
 int store_open_with_progress(const char *path, uint64_t period_usec, store_progress_cb progress,
-                             void *userdata, Store **ret);
+                             void *userdata, char *error, size_t n_error, Store **ret);
 Store *store_free(Store *s); /* commits what is pending first */
 
 /* Queues a denial for the current batch (opening one when needed). A denial with the same

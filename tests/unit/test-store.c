@@ -1459,6 +1459,30 @@ static void test_foreign(void) {
         /* A missing directory is an error, not a crash. */
         _cleanup_(freep) char *missing = db_path("no/such/dir.db");
         CHECK(store_open(missing, &s) < 0);
+
+        /* Each error names the file and the real cause, not what SQLite's last system call met
+         * (a read-only directory was "No such file or directory", from the stat of a -wal). */
+        char error[STORE_OPEN_ERROR_MAX];
+        CHECK_RC(store_open_with_progress(missing, 0, NULL, NULL, error, sizeof(error), &s),
+                 -ENOENT);
+        CHECK(strstr(error, "the directory '") && strstr(error, "/no/such' does not exist"));
+        _cleanup_(freep) char *dir = db_path("a-directory.db");
+        CHECK(mkdir(dir, 0700) == 0);
+        CHECK_RC(store_open_with_progress(dir, 0, NULL, NULL, error, sizeof(error), &s), -EISDIR);
+        CHECK(strstr(error, "a-directory.db' is a directory, not a database file"));
+        _cleanup_(freep) char *in_file = db_path("empty.db/x.db"); /* empty.db is a file */
+        CHECK_RC(store_open_with_progress(in_file, 0, NULL, NULL, error, sizeof(error), &s),
+                 -ENOTDIR);
+        CHECK(strstr(error, "empty.db' is not a directory"));
+        /* a leftover -wal that cannot be written: named, before SQLite tries */
+        _cleanup_(freep) char *wal = db_path("empty.db-wal");
+        CHECK(mkdir(wal, 0700) == 0);
+        CHECK_RC(store_open_with_progress(empty, 0, NULL, NULL, error, sizeof(error), &s), -EISDIR);
+        CHECK(strstr(error, "empty.db-wal' is a directory"));
+        CHECK(rmdir(wal) == 0);
+        CHECK_RC(store_open_with_progress(empty, 0, NULL, NULL, error, sizeof(error), &s), 0);
+        CHECK_STREQ(error, "");
+        s = store_free(s);
 }
 
 /* ---- the check at open, and its progress ---- */
@@ -1474,7 +1498,7 @@ static void test_open_progress(void) {
         unsigned calls = 0;
 
         /* A new file is not checked: nothing to report. */
-        CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, &s), 0);
+        CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, NULL, 0, &s), 0);
         CHECK_RC(calls, 0);
         for (unsigned i = 0; i < 20000; i++) {
                 Denial d = make_denial(1700000000000 + i, 1000 + i, 0);
@@ -1485,11 +1509,12 @@ static void test_open_progress(void) {
         s = store_free(s);
         /* An existing one is read page by page before anything is written: the caller hears of
          * it as it goes (every time here; the daemon asks for once a second). */
-        CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, &s), 0);
+        CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, NULL, 0, &s), 0);
         CHECK(calls > 0);
         s = store_free(s);
         unsigned before = calls;
-        CHECK_RC(store_open_with_progress(path, UINT64_MAX, count_progress, &calls, &s), 0);
+        CHECK_RC(store_open_with_progress(path, UINT64_MAX, count_progress, &calls, NULL, 0, &s),
+                 0);
         CHECK_RC(calls, before);
         s = store_free(s);
 }
