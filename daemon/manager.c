@@ -21,6 +21,11 @@
  *   READY=1 once both are live and the store is open; STATUS= with the counters; RELOADING=1 /
  *   STOPPING=1; the watchdog is sd-event's. Every capability is dropped once start-up is done
  *   (privileges.h).
+ * - Start-up fails cheaply first where it can: the database's directory is checked and its lock
+ *   taken (store-lock.h: a second daemon on the same database stops there, told the pid of the
+ *   first) before the store is opened. The API socket needs the store, so it is bound after it;
+ *   a start that fails after creating a new database removes it again (manager_free), so a
+ *   failed start leaves no empty database behind.
  * - Journal forwarding ([Journal] ForwardDenials=) sends each committed denial as one entry,
  *   never blocking (journal.h); it can be switched on and off by a reload. */
 
@@ -55,6 +60,7 @@
 #include "source.h"
 #include "stats.h"
 #include "status.h"
+#include "store-lock.h"
 #include "store.h"
 
 #define STORE_CHECK_EXTEND_USEC (30 * 1000 * 1000) /* asked of the service manager per progress */
@@ -65,6 +71,8 @@ struct Manager {
         Config config;
         ConfigFile *config_file; /* re-read on SIGHUP */
         sd_event *event;
+        StoreLock *store_lock; /* held from before the store is opened until after it is closed */
+        bool remove_new_database; /* this start created it and has not succeeded (yet) */
         Store *store;
         Registry *registry;
         Attributor *attributor;
@@ -205,16 +213,65 @@ static const struct {
          "SQLite shell's .recover may save its rows."},
 };
 
+typedef struct {
+        char text[64];
+} HolderName;
+
+/* "avcwatchd (pid 1234)" for the lock's holder, as /proc names it. */
+static HolderName holder_name(pid_t pid) {
+        HolderName n = {};
+        char path[64], comm[32] = "";
+        FILE *f;
+
+        if (pid <= 0) {
+                snprintf(n.text, sizeof(n.text), "another process");
+                return n;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
+        f = fopen(path, "re");
+        if (f) {
+                if (fgets(comm, sizeof(comm), f))
+                        comm[strcspn(comm, "\n")] = 0;
+                fclose(f);
+        }
+        snprintf(n.text, sizeof(n.text), "%s (pid %d)", comm[0] ? comm : "another process",
+                 (int) pid);
+        return n;
+}
+
 static int manager_open_store(Manager *m) {
+        char error[STORE_OPEN_ERROR_MAX];
+        pid_t holder;
         int r;
 
         r = mkdir_parents(m->config.database, 0750);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of '%s': %m",
                                        m->config.database);
+        /* What would make creating the lock file fail, said as the store would say it. */
+        r = store_check_directory(m->config.database, error, sizeof(error));
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the store '%s': %s", m->config.database,
+                                       error);
+        /* Before anything is opened or created: a second daemon on this database stops here. */
+        r = store_lock_take(m->config.database, &m->store_lock, &holder);
+        if (r == -EBUSY)
+                return log_error_errno(
+                        r,
+                        "Refusing '%s': %s is using it (it holds the lock on '%s.lock'). "
+                        "Stop that one first, or give this one another database "
+                        "(--db).",
+                        m->config.database, holder_name(holder).text, m->config.database);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "Failed to create or lock '%s.lock' beside the database: %m",
+                                       m->config.database);
+        /* A start that fails from here on leaves no new database behind (manager_free). */
+        m->remove_new_database = access(m->config.database, F_OK) < 0 && errno == ENOENT;
+
         uint64_t check_start = now_monotonic_usec();
         r = store_open_with_progress(m->config.database, STORE_PROGRESS_USEC,
-                                     on_store_check_progress, m, &m->store);
+                                     on_store_check_progress, m, error, sizeof(error), &m->store);
         if (r >= 0 && now_monotonic_usec() - check_start >= STORE_PROGRESS_USEC)
                 log_info("Checked the database '%s' in %.1f s.", m->config.database,
                          (double) (now_monotonic_usec() - check_start) / 1000000);
@@ -222,6 +279,9 @@ static int manager_open_store(Manager *m) {
                 if (r == store_refusals[i].error)
                         return log_error_errno(r, "Refusing '%s': %s", m->config.database,
                                                store_refusals[i].why);
+        if (r < 0 && error[0])
+                return log_error_errno(r, "Failed to open the store '%s': %s", m->config.database,
+                                       error);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", m->config.database);
         r = registry_new(m->store, &m->registry);
@@ -417,8 +477,25 @@ int manager_new(Config *config, const char *config_path, bool config_required,
         if (r < 0)
                 return r;
 
+        m->remove_new_database = false;
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+/* A start that failed after it created the database: the file and SQLite's companions go, so
+ * that a failed start (the socket in use, no permission) leaves no empty database behind. The
+ * store is closed and its lock still held. */
+static void remove_new_database(const char *path) {
+        static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+
+        for (size_t i = 0; i < ELEMENTSOF(suffix); i++) {
+                _cleanup_(freep) char *file = NULL;
+                if (asprintf(&file, "%s%s", path, suffix[i]) < 0)
+                        return;
+                if (unlink(file) < 0 && errno != ENOENT)
+                        log_warning_errno(negative_errno(), "Failed to remove '%s': %m", file);
+        }
+        log_info("Removed the database '%s' this failed start had created.", path);
 }
 
 Manager *manager_free(Manager *m) {
@@ -439,6 +516,9 @@ Manager *manager_free(Manager *m) {
         m->attributor = attributor_free(m->attributor);
         m->registry = registry_free(m->registry);
         m->store = store_free(m->store);
+        if (m->remove_new_database)
+                remove_new_database(m->config.database);
+        m->store_lock = store_lock_release(m->store_lock);
         m->journal = journal_writer_free(m->journal);
         loss_ledger_detach_event(&m->stats.losses);
         sd_event_source_unref(m->sigterm);
