@@ -94,7 +94,7 @@ static const char *security_opt_level(json_object *opts) {
                         continue;
                 const char *s = json_object_get_string(v);
                 if ((strncmp(s, "label=level:", 12) == 0 || strncmp(s, "label:level:", 12) == 0) &&
-                    strlen(s) <= CONTAINER_STRING_MAX)
+                    strlen(s) <= CONTAINER_STRING_MAX && utf8_is_valid(s))
                         return s + 6;
         }
         return NULL;

@@ -312,6 +312,12 @@ static void test_hostile(void) {
         CHECK_STREQ(c.pod, NULL); /* a surrogate's encoding */
         CHECK_STREQ(c.pod_namespace, "\xc3\xbf\xc3\xbf");
         container_info_done(&c);
+        static const char opt_not_utf8[] = "{\"Id\":\"abc\",\"HostConfig\":{\"SecurityOpt\":"
+                                           "[\"label=level:s0:c1,c2\xff\"]}}";
+        CHECK_RC(engine_inspect_parse(opt_not_utf8, strlen(opt_not_utf8), "docker", &c), 0);
+        CHECK_STREQ(c.label, NULL);
+        CHECK(!c.has_mcs);
+        container_info_done(&c);
         EngineEvent e;
         static const char rename_ev[] =
                 "{\"Type\":\"container\",\"Action\":\"rename\",\"Actor\":{\"ID\":\"abc\","
