@@ -240,10 +240,20 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
         b = calloc(1, sizeof(SqlBuf));
         if (!b)
                 return -ENOMEM;
-        store_sql_add(b, query_head);
-        store_plan_window_ids(b, &p, reverse);
-        store_sql_add(b, query_tail);
-        store_sql_add(b, reverse ? " ORDER BY d.id DESC" : " ORDER BY d.id");
+        for (;;) {
+                store_sql_add(b, query_head);
+                store_plan_window_ids(b, &p, reverse);
+                store_sql_add(b, query_tail);
+                store_sql_add(b, reverse ? " ORDER BY d.id DESC" : " ORDER BY d.id");
+                if (!b->overflow || p.drive == DRIVE_SCAN)
+                        break;
+                /* Too many arms (64 containers and their candidates, each with long lists of
+                 * values): the table in time order drives, under the same budget. */
+                *b = (SqlBuf){};
+                p.drive = DRIVE_SCAN;
+                p.drive_values = NULL;
+                p.n_drive = 0;
+        }
         if (b->overflow)
                 return -E2BIG;
         rc = sqlite3_prepare_v2(s->ro, b->text, -1, &rows, NULL);
