@@ -93,6 +93,12 @@ avcctl query --container twin-b | grep -q "ambiguous: twin-.|twin-" ||
         fail "--container twin-b: the short output does not mark the ambiguous denial"
 [ "$(json_field "$(avcctl -o json top --by signature --container twin-a)" count)" = 1 ] ||
         fail "top --container twin-a does not count the ambiguous denial: $(avcctl -o json top --container twin-a)"
+# what `containers` counts as ambiguous for a container, `query --container` shows
+avcctl -o json containers | python3 -c '
+import json, sys
+rows = {o["name"]: o for o in map(json.loads, sys.stdin)}
+assert rows["twin-a"]["ambiguous"] == 1 and rows["twin-b"]["ambiguous"] == 1, rows
+' || fail "containers does not count the ambiguous denial of twin-a and twin-b"
 expect "cat" --target-container web
 expect "cat" --target-container web --container db
 expect "" --target-container db
