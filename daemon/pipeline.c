@@ -16,7 +16,10 @@
  *   imports and quiet hosts pay nothing for the live tail.
  * - A failing store does not stop the daemon: every denial that could not be written is counted
  *   (denials_unstored, a loss window), the first failure of a run is logged with SQLite's reason,
- *   and each batch tries again. A file SQLite calls corrupt is not written to again. */
+ *   and each batch tries again. A file SQLite calls corrupt is not written to again, nor one
+ *   deleted or replaced under the daemon (the store refuses it: -ESTALE, until a restart).
+ * - The denials of the kernel's live input move the store's live position (store_note_live):
+ *   where the next start's gap backfill begins, whatever dates imported data carries. */
 
 #include <errno.h>
 #include <stdio.h>
