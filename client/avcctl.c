@@ -90,6 +90,8 @@ static void help(FILE *f) {
                 "     --not-type T  --not-target-type T  --not-tclass C  --not-perm P\n"
                 "     --not-comm C                none of these\n"
                 "     --limit N                   Stop after N denials (top: N rows, default 20)\n"
+                "     --include-selftest          Also the denials of avcctl selftest (left out\n"
+                "                                 by default)\n"
                 "\n"
                 "Exit status:\n"
                 "  0  success (also when tail -f is ended by SIGINT or SIGTERM)\n"

@@ -205,6 +205,9 @@ int filter_options_parse_one(FilterOptions *f, int c, const char *arg) {
         case ARG_FILTER_PATH:
                 r = set_string(&d->path, "path", arg, true);
                 break;
+        case ARG_FILTER_INCLUDE_SELFTEST:
+                d->include_selftest = true;
+                return 1;
         case ARG_FILTER_LIMIT:
                 r = parse_count(arg, 1, FILTER_LIMIT_MAX, &f->limit);
                 if (r < 0) {

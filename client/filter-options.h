@@ -36,6 +36,7 @@ enum {
         ARG_FILTER_NOT_TCLASS,
         ARG_FILTER_NOT_PERM,
         ARG_FILTER_NOT_COMM,
+        ARG_FILTER_INCLUDE_SELFTEST,
 };
 
 /* struct option entries for a verb's option table. */
@@ -57,7 +58,8 @@ enum {
                 {"not-target-type", required_argument, NULL, ARG_FILTER_NOT_TARGET_TYPE},          \
                 {"not-tclass", required_argument, NULL, ARG_FILTER_NOT_TCLASS},                    \
                 {"not-perm", required_argument, NULL, ARG_FILTER_NOT_PERM},                        \
-                {"not-comm", required_argument, NULL, ARG_FILTER_NOT_COMM}, {                      \
+                {"not-comm", required_argument, NULL, ARG_FILTER_NOT_COMM},                        \
+                {"include-selftest", no_argument, NULL, ARG_FILTER_INCLUDE_SELFTEST}, {            \
                 "limit", required_argument, NULL, ARG_FILTER_LIMIT                                 \
         }
 

@@ -33,7 +33,7 @@
 #define SELFTEST_TAG_BYTES 8 /* 64 random bits: no collision with an earlier run */
 
 #define SELFTEST_SCONTEXT "system_u:system_r:container_t:s0:c1022,c1023"
-#define SELFTEST_TCONTEXT "system_u:object_r:avcwatch_selftest_t:s0"
+#define SELFTEST_TCONTEXT "system_u:object_r:" SELFTEST_TARGET_TYPE ":s0"
 #define SELFTEST_TCLASS "file"
 #define SELFTEST_PERMISSIONS "read"
 #define SELFTEST_COMM "avcctl-selftest"
@@ -188,6 +188,7 @@ int verb_selftest(int argc, char *argv[], ClientContext *ctx) {
         }
         filter.comm = FILTER_ONE(SELFTEST_COMM);
         filter.path = FILTER_ONE(name);
+        filter.include_selftest = true; /* its own denial is one, if the daemon vouched for it */
         r = denial_filter_to_json(&filter, &filter_json);
         if (r < 0) {
                 printf("selftest: FAILED: cannot encode the filter: %s\n", strerror(-r));

@@ -38,12 +38,14 @@ typedef enum FilterFieldKind {
         FIELD_MCS,
         FIELD_PERM,
         FIELD_TIME,
+        FIELD_BOOL,
 } FilterFieldKind;
 
 static const struct {
         const char *name;
         FilterFieldKind kind;
-        size_t offset; /* of the FilterValues or, for FIELD_TIME, of the int64_t */
+        size_t offset; /* of the FilterValues, for FIELD_TIME the int64_t, for FIELD_BOOL the bool
+                        */
         size_t has_offset;
 } filter_fields[] = {
         {"container", FIELD_STRING, offsetof(DenialFilter, container), 0},
@@ -64,7 +66,12 @@ static const struct {
         {"not_tclass", FIELD_STRING, offsetof(DenialFilter, not_tclass), 0},
         {"not_perm", FIELD_PERM, offsetof(DenialFilter, not_perm), 0},
         {"not_comm", FIELD_STRING, offsetof(DenialFilter, not_comm), 0},
+        {"include_selftest", FIELD_BOOL, offsetof(DenialFilter, include_selftest), 0},
 };
+
+static bool field_is_values(size_t i) {
+        return filter_fields[i].kind != FIELD_TIME && filter_fields[i].kind != FIELD_BOOL;
+}
 
 static FilterValues *field_values(DenialFilter *f, size_t i) {
         return (FilterValues *) ((char *) f + filter_fields[i].offset);
@@ -85,7 +92,7 @@ void denial_filter_done(DenialFilter *f) {
         if (!f)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(filter_fields); i++)
-                if (filter_fields[i].kind != FIELD_TIME)
+                if (field_is_values(i))
                         filter_values_done(field_values(f, i));
         *f = (DenialFilter){};
 }
@@ -129,6 +136,10 @@ int denial_filter_to_json(const DenialFilter *f, json_object **ret) {
                                 continue;
                         v = json_object_new_int64(
                                 *(const int64_t *) ((const char *) f + filter_fields[i].offset));
+                } else if (filter_fields[i].kind == FIELD_BOOL) {
+                        if (!*(const bool *) ((const char *) f + filter_fields[i].offset))
+                                continue; /* false is the default: older daemons never see it */
+                        v = json_object_new_boolean(true);
                 } else {
                         const FilterValues *l = field_values_const(f, i);
                         if (l->n == 0)
@@ -210,6 +221,12 @@ static int filter_set_field(DenialFilter *f, size_t i, json_object *v) {
                         return -EINVAL;
                 *(int64_t *) ((char *) f + filter_fields[i].offset) = t;
                 *(bool *) ((char *) f + filter_fields[i].has_offset) = true;
+                return 0;
+        }
+        if (filter_fields[i].kind == FIELD_BOOL) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return -EINVAL;
+                *(bool *) ((char *) f + filter_fields[i].offset) = json_object_get_boolean(v);
                 return 0;
         }
 
@@ -485,6 +502,8 @@ bool denial_filter_match(const DenialFilter *f, const Denial *d) {
         if (!WANT(f->pod, d->has_container && any_matches(&f->pod, d->container.pod, false)))
                 return false;
         if (!WANT(f->mcs, any_matches(&f->mcs, d->mcs, false)))
+                return false;
+        if (!f->include_selftest && d->result && strcmp(d->result, DENIAL_RESULT_SELFTEST) == 0)
                 return false;
         if (f->has_since && d->time_ms < f->since_ms)
                 return false;

@@ -24,6 +24,12 @@ typedef struct FilterValues {
 /* One value, for a filter built in code: (DenialFilter){.comm = FILTER_ONE("nginx")}. */
 #define FILTER_ONE(s) ((FilterValues){.v = (char *[]){(char *) (s)}, .n = 1})
 
+/* The result the daemon gives a self-test denial it vouches for (daemon/ingest/selftest.c):
+ * left out of query, tail and top unless a filter has include_selftest. */
+#define DENIAL_RESULT_SELFTEST "selftest"
+/* The target type of avcctl selftest's denial: no policy defines it. */
+#define SELFTEST_TARGET_TYPE "avcwatch_selftest_t"
+
 typedef struct DenialFilter {
         FilterValues container;        /* name, id prefix or full id: container_value_kind() */
         FilterValues target_container; /* the container whose files were touched, as container */
@@ -41,6 +47,8 @@ typedef struct DenialFilter {
         /* Negations (--not-type ...): a denial matches when it matches none of the values. A
          * denial without the field (no comm) matches every negation of it. */
         FilterValues not_source_type, not_target_type, not_tclass, not_perm, not_comm;
+        /* Self-test denials (result DENIAL_RESULT_SELFTEST) match only when set. */
+        bool include_selftest;
         /* Not part of the JSON: set by whoever knows the registry when a container of that name
          * exists, so that `container` is that name only, never also an id prefix ("db" would
          * else find a container whose id starts with db, as docker's own lookup never does).
@@ -52,9 +60,10 @@ typedef struct DenialFilter {
 void denial_filter_done(DenialFilter *f);
 
 /* JSON field names: container target_container image pod mcs since until type target_type tclass
- * perm comm path not_type not_target_type not_tclass not_perm not_comm; since/until are integers
- * in ms since the epoch, the others a string or an array of 1..FILTER_VALUES_MAX strings. One
- * value is written as a string, so that an older daemon still reads it. */
+ * perm comm path not_type not_target_type not_tclass not_perm not_comm include_selftest;
+ * since/until are integers in ms since the epoch, include_selftest a boolean (written only when
+ * true), the others a string or an array of 1..FILTER_VALUES_MAX strings. One value is written
+ * as a string, so that an older daemon still reads it. */
 int denial_filter_to_json(const DenialFilter *f, json_object **ret);
 /* -EINVAL with *ret_bad_field set (static string) on a wrong type, an over-long string, an
  * invalid mcs, or an unknown key. A NULL object gives the empty filter. */

@@ -31,6 +31,7 @@
 #include "domain-filter.h"
 #include "log.h"
 #include "pipeline.h"
+#include "selftest.h"
 
 #define PENDING_DENIALS_MAX (STORE_BATCH_ROWS * 2)
 
@@ -258,6 +259,12 @@ static int pipeline_keep(void *userdata, Denial *d, DenialOrigin origin) {
                 log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");
         if (d->attribution == ATTRIBUTION_SENDER)
                 p->stats->user_avc_from_containers++;
+        /* avcctl selftest's own denial, when the daemon can vouch for it (ingest/selftest.c) */
+        r = selftest_mark(d, &p->config->domains, by_pid);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                p->stats->denials_selftest++;
 
         /* Storms are folded on live input, where they could make the daemon fall behind; an
          * import keeps every row, at its own pace. */

@@ -69,9 +69,11 @@ typedef struct PipelineStats {
         uint64_t denials_expired;   /* older than [Retention] MaxAge=: not stored */
         uint64_t user_avc_from_containers; /* USER_AVCs sent from a container: its claims,
                                             * stored as attribution "sender" */
-        uint64_t store_errors;             /* writes or commits that failed */
-        bool store_failing;                /* the last write to the store failed */
-        bool store_damaged; /* SQLite said the file is corrupt: no more writes (not shown) */
+        uint64_t denials_selftest; /* avcctl selftest's own, vouched for (ingest/selftest.c);
+                                    * in denials_stored too, which counts rows */
+        uint64_t store_errors;     /* writes or commits that failed */
+        bool store_failing;        /* the last write to the store failed */
+        bool store_damaged;        /* SQLite said the file is corrupt: no more writes (not shown) */
         int64_t store_failing_since_ms;
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
 } PipelineStats;

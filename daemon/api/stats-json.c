@@ -136,6 +136,7 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"denials_coalesced", s->pipeline.denials_coalesced},
                 {"denials_expired", s->pipeline.denials_expired},
                 {"user_avc_from_containers", s->pipeline.user_avc_from_containers},
+                {"denials_selftest", s->pipeline.denials_selftest},
                 {"store_errors", s->pipeline.store_errors},
                 {"events_lost", stats_events_lost(s)},
                 {"netlink_enobufs", s->source.netlink_enobufs},

@@ -281,6 +281,7 @@ void store_plan_bind(const Plan *p, sqlite3_stmt *st) {
         for (size_t i = 0; i < ELEMENTSOF(texts); i++)
                 bind_texts(st, texts[i].param, texts[i].v, texts[i].n);
         bind_ints(st, "mcs", p->mcs, p->n_mcs);
+        store_bind_named_int64(st, ":selftest", p->selftest);
         bind_ints(st, "comm", p->comm, p->n_comm);
         bind_ints(st, "not_comm", p->not_comm, p->n_not_comm);
         for (size_t i = 0; i < p->n_paths; i++) {
@@ -532,6 +533,13 @@ int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
                 if (p->signatures_many)
                         p->n_signatures = 0;
         }
+        /* Self-test denials are left out by their signature's result, which rows and aggregates
+         * share: both answer alike. Never stored, nothing to leave out. */
+        if (!f->include_selftest) {
+                r = lookup_string(s, DENIAL_RESULT_SELFTEST, &p->selftest);
+                if (r < 0)
+                        return r;
+        }
         const struct {
                 const FilterValues *l;
                 int64_t *ids;
@@ -632,6 +640,11 @@ void store_plan_conditions(SqlBuf *b, const Plan *p, const char *t, Drive skip, 
                         int_list(b, "g", p->n_signatures);
                 }
         }
+        if (p->selftest > 0)
+                store_sql_addf(b,
+                               " AND %s.signature NOT IN (SELECT g.id FROM signatures g WHERE "
+                               "g.result = :selftest)",
+                               t);
         if (aggregate)
                 return;
         if (p->target_containers.set) {

@@ -74,6 +74,8 @@ typedef struct Plan {
         size_t n_mcs, n_comm, n_not_comm;
         PlanPath paths[FILTER_VALUES_MAX];
         size_t n_paths;
+        /* the string id of DENIAL_RESULT_SELFTEST when such denials are left out, else 0 */
+        int64_t selftest;
 
         Drive drive;
         const int64_t *drive_values;
