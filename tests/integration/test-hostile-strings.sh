@@ -39,12 +39,17 @@ PY
 mark=hs$$
 osc52=$'\e]52;c;cm0gLXJmIH4K\a\r'       # writes "rm -rf ~" into the clipboard, then CR
 path=$'/tmp/\e[2J\e[31mred\xc2\x9b1m\u202eexe.txt' # clear, colour, C1 CSI, right-to-left override
-name=$'\b\b\b\bok\r\n\tevil\x7f\u200b\u00ad\ufeff\u3164\u115f\U000e0041'
+name=$'\b\b\b\bok\r\n\tevil\x7f'
+# invisible: "bd2" ZWSP "x" would show as "bd2x" (short enough for the PATH column, which is cut)
+iname=$'bd2\u200bx\u00ad\ufeff\u3164\U000e0041'
+icomm=i$mark$'\u115f'
 start_daemon --input netlink
 inject --count 1 --name "$mark" --comm "$osc52" --path "$path" > /dev/null || fail "inject failed"
 inject --count 1 --comm "n$mark" --name "$name" > /dev/null || fail "inject failed"
+inject --count 1 --comm "$icomm" --name "$iname" > /dev/null || fail "inject failed"
 has() { [ "$(count_lines avcctl -o json query --path "$mark")" -eq 1 ] &&
-        [ "$(count_lines avcctl -o json query --comm "n$mark")" -eq 1 ]; }
+        [ "$(count_lines avcctl -o json query --comm "n$mark")" -eq 1 ] &&
+        [ "$(count_lines avcctl -o json query --comm "$icomm")" -eq 1 ]; }
 wait_for 15 has || fail "the hostile denials were not stored"
 
 avcctl -o json query --path "$mark" > "$T/a.json"
@@ -65,7 +70,9 @@ PY
 avcctl query --path "$mark" > "$T/a.txt"
 check_short "$T/a.txt" '\x1b]52' '\x1b[2J' '\u202e' '\xc2\x9b'
 avcctl query --comm "n$mark" > "$T/b.txt"
-check_short "$T/b.txt" '\x08\x08' '\x7f' '\u200b\u00ad\ufeff\u3164\u115f\U000e0041'
+check_short "$T/b.txt" '\x08\x08' '\x7f'
+avcctl query --comm "$icomm" > "$T/i.txt"
+check_short "$T/i.txt" 'bd2\u200bx\u00ad\ufeff\u3164\U000e0041' "i$mark"'\u115f'
 # -o raw on a pipe is exact (hex as the kernel wrote it): no decoding there.
 avcctl -o raw query --path "$mark" | grep -q "comm=1B5D35323B" || fail "raw output is not the kernel's text"
 stop_daemon
