@@ -21,6 +21,7 @@
 
 #define ID_WEB "4dd9367681d8e3b2a6d19f1f5b52f6c8c2e8d2aa0d6c6f8d1f1e3a7b9c0d2e4f"
 #define ID_DB "4dd9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"
+#define ID_SOLO "501050105010501050105010501050105010501050105010501050105010501a"
 #define ID_JOB "c0ffee00c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"
 
 static char *tmpdir;
@@ -612,7 +613,7 @@ static void test_filter_lists(void) {
         _cleanup_(freep) char *path = db_path("filter-lists.db");
         Denial all[N_FILTER];
         Store *s;
-        char sql[256];
+        char sql[512];
 
         CHECK_RC(store_open(path, &s), 0);
         for (unsigned i = 0; i < N_FILTER; i++) {
@@ -642,6 +643,23 @@ static void test_filter_lists(void) {
                 CHECK_RC(denial_add_candidate(&all[i], &c), 0);
                 container_ref_done(&c);
                 n_ambiguous++;
+        }
+        /* solo: a container with no denial of its own, a candidate of every other ambiguous one
+         * (its denials are all found through the candidates' index) */
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO containers(container_id, name, image, engine) VALUES ('%s', 'solo', "
+                 "'alpine', 'docker'); INSERT INTO denial_candidates SELECT d.id >> 20, d.serial, "
+                 "d.seq, (SELECT id FROM containers WHERE name = 'solo') FROM denials d WHERE "
+                 "d.attribution = %d AND (d.id >> 20) %% 20000 = 0",
+                 ID_SOLO, ATTRIBUTION_AMBIGUOUS);
+        CHECK_RC(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+        size_t n_solo = 0;
+        for (unsigned i = 0; i < N_FILTER; i += 20) {
+                ContainerRef c = {};
+                fixture_container(&c, ID_SOLO, "solo", "alpine", "docker", NULL);
+                CHECK_RC(denial_add_candidate(&all[i], &c), 0);
+                container_ref_done(&c);
+                n_solo++;
         }
 
         DenialFilter f;
@@ -687,6 +705,12 @@ static void test_filter_lists(void) {
         /* candidates: job's own denials and the ambiguous ones it may have caused */
         CHECK_RC(check_filter(s, all, N_FILTER, &(DenialFilter){.container = LIST("job")}),
                  count_where(all, N_FILTER, is_job) + n_ambiguous);
+        CHECK_RC(check_filter(s, all, N_FILTER, &(DenialFilter){.container = LIST("solo")}),
+                 n_solo);
+        CHECK_RC(check_filter(s, all, N_FILTER, &(DenialFilter){.container = LIST("solo", "job")}),
+                 count_where(all, N_FILTER, is_job) + n_ambiguous);
+        CHECK_LIST(1, .container = LIST("solo"), .has_until = true,
+                   .until_ms = 1700000000000 + 300 * 1000);
         CHECK_LIST(1, .container = LIST("job", "web"), .perm = LIST("write"),
                    .not_comm = LIST("sh"));
         CHECK_LIST(1, .container = LIST("job"), .mcs = LIST("c1,c2"));
@@ -694,29 +718,35 @@ static void test_filter_lists(void) {
                    .since_ms = 1700000000000 + 300 * 1000);
         CHECK_RC(top_total(s, &(DenialFilter){.container = LIST("job")}),
                  count_where(all, N_FILTER, is_job) + n_ambiguous);
-        f = (DenialFilter){.container = LIST("job", "web")};
-        Rows fwd = query(s, &f, false, 0, 0), rev = query(s, &f, true, 0, 0);
-        CHECK_RC(fwd.n, rev.n);
-        for (size_t i = 0; i < fwd.n; i++)
-                CHECK_RC(fwd.d[i].id, rev.d[rev.n - 1 - i].id);
-        /* page by page (3 rows a call): the same rows, once each */
-        size_t k = 0;
-        int64_t after = 0;
-        for (bool first = true;; first = false) {
-                StorePage page = {};
-                Rows part = query_after(s, &f, false, first ? NULL : &after, 3, &page);
-                for (size_t i = 0; i < part.n; i++, k++) {
-                        CHECK(k < fwd.n);
-                        CHECK_RC(part.d[i].id, fwd.d[k].id);
+        for (int which = 0; which < 2; which++) {
+                f = which == 0 ? (DenialFilter){.container = LIST("job", "web")}
+                               : (DenialFilter){.container = LIST("solo")};
+                Rows fwd = query(s, &f, false, 0, 0), rev = query(s, &f, true, 0, 0);
+                CHECK_RC(fwd.n, rev.n);
+                for (size_t i = 0; i < fwd.n; i++)
+                        CHECK_RC(fwd.d[i].id, rev.d[rev.n - 1 - i].id);
+                /* page by page (3 rows a call), both ways: the same rows, once each */
+                for (int reverse = 0; reverse < 2; reverse++) {
+                        size_t k = 0;
+                        int64_t after = 0;
+                        for (bool first = true;; first = false) {
+                                StorePage page = {};
+                                Rows part = query_after(s, &f, reverse, first ? NULL : &after, 3,
+                                                        &page);
+                                for (size_t i = 0; i < part.n; i++, k++) {
+                                        CHECK(k < fwd.n);
+                                        CHECK_RC(part.d[i].id, (reverse ? rev : fwd).d[k].id);
+                                }
+                                rows_done(&part);
+                                if (!page.more)
+                                        break;
+                                after = page.next;
+                        }
+                        CHECK_RC(k, fwd.n);
                 }
-                rows_done(&part);
-                if (!page.more)
-                        break;
-                after = page.next;
+                rows_done(&fwd);
+                rows_done(&rev);
         }
-        CHECK_RC(k, fwd.n);
-        rows_done(&fwd);
-        rows_done(&rev);
         /* the target container */
         CHECK_LIST(1, .target_container = LIST("job"));
         CHECK_LIST(1, .target_container = LIST("job"), .container = LIST("web"));
