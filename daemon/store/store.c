@@ -328,8 +328,11 @@ int store_check_directory(const char *path, char *error, size_t n_error) {
                 return open_failed(error, n_error, negative_errno(),
                                    "cannot reach the directory '%s'", dir);
         }
-        if (!S_ISDIR(st.st_mode))
-                return open_failed(error, n_error, -ENOTDIR, "'%s' is not a directory", dir);
+        if (!S_ISDIR(st.st_mode)) {
+                if (error && n_error > 0)
+                        snprintf(error, n_error, "'%s' is not a directory", dir);
+                return -ENOTDIR;
+        }
         if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
                 return open_failed(error, n_error, negative_errno(),
                                    "cannot create files in the directory '%s' (the database "
