@@ -30,6 +30,7 @@
  *   inspect queue) and the JSON goes through daemon/attribution/engine-json.c. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +47,48 @@
 #include "macro.h"
 
 #define ENGINE_READ_CHUNK (64 * 1024) /* one recv() */
-#define ENGINE_READS_PER_WAKE 16      /* the loop stays fair to the audit socket */
-#define ENGINE_REQUEST_TEXT_MAX 512   /* "GET /containers/<id>/json ..." */
+/* ... of the event stream: a few dozen events, so that the time budget is checked often */
+#define ENGINE_EVENTS_READ_CHUNK 2048
+#define ENGINE_READS_PER_WAKE 16    /* the loop stays fair to the audit socket */
+#define ENGINE_REQUEST_TEXT_MAX 512 /* "GET /containers/<id>/json ..." */
 /* Filtered to container events: images, networks and volumes are of no interest. */
 #define ENGINE_EVENTS_PATH "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D"
+/* Work per wake-up, so that the loop keeps serving the audit socket and the API (< 100 ms) under
+ * an engine that floods: reads of the event stream stop after this much time (the socket stays
+ * readable, the rest comes at the next wake-up), and the removals a list implies are recorded a
+ * step at a time, at idle priority. */
+#define ENGINE_WAKE_BUDGET_USEC (5 * 1000)
+#define ENGINE_REMOVE_STEP 64
+/* Repeated warnings: at most ENGINE_LOG_BURST per ENGINE_LOG_INTERVAL_USEC, the next one says how
+ * many were left out. */
+#define ENGINE_LOG_BURST 5
+#define ENGINE_LOG_INTERVAL_USEC (10ULL * 1000000)
+
+typedef struct LogLimit {
+        uint64_t window_usec;
+        unsigned logged;
+        uint64_t suppressed, report; /* in this window; to tell with the next line */
+} LogLimit;
+
+/* Whether a line may be logged now; *ret_suppressed: how many were left out before it. */
+static bool log_limit_allow(LogLimit *l, uint64_t *ret_suppressed) {
+        uint64_t now = now_monotonic_usec();
+
+        if (l->window_usec == 0 || now - l->window_usec >= ENGINE_LOG_INTERVAL_USEC) {
+                l->report += l->suppressed;
+                l->window_usec = now;
+                l->logged = 0;
+                l->suppressed = 0;
+        }
+        if (l->logged >= ENGINE_LOG_BURST) {
+                l->suppressed++;
+                return false;
+        }
+        l->logged++;
+        *ret_suppressed = l->report;
+        l->report = 0;
+        return true;
+}
 
 typedef enum RequestKind {
         REQUEST_NONE,
@@ -91,6 +130,14 @@ struct Engine {
         bool connected;
         bool listed; /* ... and its container list was read: the engine is followed */
         bool quiet;  /* the current outage was logged */
+        /* The containers a list left out, marked removed ENGINE_REMOVE_STEP at a time by the
+         * idle-priority source `removing` (engine_remove_step()). */
+        char **gone;
+        size_t n_gone, gone_next;
+        int64_t gone_ms;
+        sd_event_source *removing;
+        LogLimit record_log;           /* "Failed to record ..." */
+        sd_event_source *record_flush; /* says how many were left out at the window's end */
 };
 
 static void engine_set_state(Engine *e, const char *state) {
@@ -175,10 +222,43 @@ static int conn_open(Conn *c, RequestKind kind, const char *text, uint64_t deadl
 
 /* ---- the registry side ---- */
 
+/* The end of a window with lines left out: how many, even if no other line comes. */
+static int on_record_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        Engine *e = userdata;
+
+        if (e->record_log.suppressed > 0)
+                log_warning("Failed to record %" PRIu64 " more %s container(s) (messages "
+                            "suppressed).",
+                            e->record_log.suppressed, e->name);
+        e->record_log.suppressed = 0;
+        e->record_flush = sd_event_source_disable_unref(e->record_flush);
+        return 0;
+}
+
 static int engine_update(Engine *e, ContainerInfo *c) {
+        char more[64] = "";
+        uint64_t suppressed;
+
         int r = registry_update(e->registry, c);
-        if (r < 0 && r != -EINVAL)
-                log_warning_errno(r, "Failed to record %s container %.12s: %m", e->name, c->id);
+        if (r >= 0 || r == -EINVAL)
+                return r;
+        if (!log_limit_allow(&e->record_log, &suppressed)) {
+                if (!e->record_flush)
+                        (void) sd_event_add_time(e->event, &e->record_flush, CLOCK_MONOTONIC,
+                                                 e->record_log.window_usec +
+                                                         ENGINE_LOG_INTERVAL_USEC,
+                                                 0, on_record_flush, e);
+                return r;
+        }
+        if (suppressed > 0)
+                snprintf(more, sizeof(more), " (%" PRIu64 " more suppressed)", suppressed);
+        if (r == -EXFULL)
+                log_warning("Failed to record %s container %.12s: registry full (%d containers, "
+                            "none of them ended)%s",
+                            e->name, c->id, REGISTRY_CONTAINERS_MAX, more);
+        else
+                log_warning_errno(r, "Failed to record %s container %.12s: %m%s", e->name, c->id,
+                                  more);
         return r;
 }
 
@@ -279,30 +359,95 @@ static void engine_handle_cut_event(Engine *e, const char *prefix, size_t len) {
 
 typedef struct Reconcile {
         Engine *engine;
-        char **listed;
+        char **listed; /* sorted */
         size_t n_listed;
         char **gone;
-        size_t n_gone;
+        size_t n_gone, n_gone_alloc;
 } Reconcile;
 
+static int compare_ids(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* One container of the registry against the list: a binary search in the sorted ids, so that a
+ * pass costs O((registry + list) log list), not registry x list (65,536 x 4,096 string compares
+ * held the loop for seconds). */
 static int reconcile_one(const ContainerInfo *c, void *userdata) {
         Reconcile *rc = userdata;
+        const char *key = c->id;
 
         if (!c->engine || strcmp(c->engine, rc->engine->recorded) != 0 || c->removed_ms > 0)
                 return 0;
-        for (size_t i = 0; i < rc->n_listed; i++)
-                if (strcmp(rc->listed[i], c->id) == 0)
-                        return 0;
-        char *copy = strdup(c->id);
-        if (!copy)
-                return -ENOMEM;
-        char **gone = realloc(rc->gone, (rc->n_gone + 1) * sizeof(char *));
-        if (!gone) {
-                free(copy);
-                return -ENOMEM;
+        if (bsearch(&key, rc->listed, rc->n_listed, sizeof(char *), compare_ids))
+                return 0;
+        if (rc->n_gone == rc->n_gone_alloc) {
+                size_t n = MAX(rc->n_gone_alloc * 2, (size_t) 64);
+                char **gone = realloc(rc->gone, n * sizeof(char *));
+                if (!gone)
+                        return -ENOMEM;
+                rc->gone = gone;
+                rc->n_gone_alloc = n;
         }
-        rc->gone = gone;
-        rc->gone[rc->n_gone++] = copy;
+        rc->gone[rc->n_gone] = strdup(c->id);
+        if (!rc->gone[rc->n_gone])
+                return -ENOMEM;
+        rc->n_gone++;
+        return 0;
+}
+
+static void engine_stop_removing(Engine *e) {
+        e->removing = sd_event_source_disable_unref(e->removing);
+        engine_ids_free(e->gone, e->n_gone);
+        e->gone = NULL;
+        e->n_gone = e->gone_next = 0;
+}
+
+/* Marks the next ENGINE_REMOVE_STEP containers the list left out as removed (each is a store
+ * write, and may re-resolve stored denials), then lets the loop serve everyone else. */
+static int engine_remove_step(sd_event_source *s, void *userdata) {
+        Engine *e = userdata;
+        size_t end = MIN(e->gone_next + ENGINE_REMOVE_STEP, e->n_gone);
+
+        bool batch = registry_batch_begin(e->registry) >= 0;
+        for (; e->gone_next < end; e->gone_next++)
+                (void) registry_mark_removed(e->registry, e->gone[e->gone_next], e->gone_ms);
+        if (batch)
+                (void) registry_batch_end(e->registry);
+        if (e->gone_next >= e->n_gone) {
+                log_info("%zu %s container(s) were removed while %s was not followed.", e->n_gone,
+                         e->name, e->name);
+                engine_stop_removing(e);
+        }
+        return 0;
+}
+
+/* The containers of this engine the registry thinks alive that the list leaves out: removed
+ * while we were not listening, recorded as removed now (an upper bound; nothing better is
+ * known), in steps. ids is sorted in place. */
+static int engine_reconcile(Engine *e, char **ids, size_t n) {
+        Reconcile rc = {.engine = e, .listed = ids, .n_listed = n};
+        int r;
+
+        qsort(ids, n, sizeof(char *), compare_ids);
+        r = registry_foreach(e->registry, reconcile_one, &rc);
+        if (r < 0 || rc.n_gone == 0) {
+                engine_ids_free(rc.gone, rc.n_gone);
+                return r;
+        }
+        /* A newer list supersedes what an older one left to do. */
+        engine_stop_removing(e);
+        e->gone = rc.gone;
+        e->n_gone = rc.n_gone;
+        e->gone_ms = now_realtime_ms();
+        r = sd_event_add_defer(e->event, &e->removing, engine_remove_step, e);
+        if (r >= 0) /* a defer source is one-shot unless told otherwise */
+                r = sd_event_source_set_enabled(e->removing, SD_EVENT_ON);
+        if (r >= 0)
+                r = sd_event_source_set_priority(e->removing, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0) {
+                engine_stop_removing(e);
+                return r;
+        }
         return 0;
 }
 
@@ -316,15 +461,10 @@ static int engine_handle_list(Engine *e, EngineListScanner *scanner) {
         if (r < 0)
                 return r;
         if (n < ENGINE_LIST_MAX) {
-                Reconcile rc = {.engine = e, .listed = ids, .n_listed = n};
-                r = registry_foreach(e->registry, reconcile_one, &rc);
-                int64_t t = now_realtime_ms();
-                for (size_t i = 0; r >= 0 && i < rc.n_gone; i++)
-                        (void) registry_mark_removed(e->registry, rc.gone[i], t);
-                if (rc.n_gone > 0)
-                        log_info("%zu %s container(s) were removed while %s was not followed.",
-                                 rc.n_gone, e->name, e->name);
-                engine_ids_free(rc.gone, rc.n_gone);
+                r = engine_reconcile(e, ids, n);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to reconcile %s's container list: %m",
+                                          e->name);
         }
         for (size_t i = 0; i < n; i++)
                 engine_queue_inspect(e, ids[i]);
@@ -360,16 +500,19 @@ static void engine_next_request(Engine *e);
 static void engine_queue_inspect(Engine *e, const char *id) {
         size_t cap = ENGINE_QUEUE_MAX;
 
+        /* Full first: a flood of events must not pay a scan of the whole queue each. */
+        if (e->queue_len >= cap) {
+                e->stats->failures++;
+                snprintf(e->stats->last_error, sizeof(e->stats->last_error),
+                         "inspect queue full (%d): container %.12s not inspected", ENGINE_QUEUE_MAX,
+                         id);
+                return;
+        }
         for (size_t i = 0; i < e->queue_len; i++)
                 if (strcmp(e->queue[(e->queue_head + i) % cap], id) == 0)
                         return;
         if (e->request.kind == REQUEST_INSPECT && strcmp(e->request.id, id) == 0)
                 return;
-        if (e->queue_len >= cap) {
-                e->stats->failures++;
-                engine_set_error(e, "inspect queue full", -ENOBUFS);
-                return;
-        }
         char *copy = strdup(id);
         if (!copy)
                 return;
@@ -531,7 +674,8 @@ static int on_events_body(const char *data, size_t len, void *userdata) {
                         /* A container with megabytes of labels makes every one of its events
                          * this long: skip that event, keep the stream (and everyone else's). */
                         c->engine->stats->failures++;
-                        engine_set_error(c->engine, "event over the size bound", -E2BIG);
+                        snprintf(c->engine->stats->last_error, sizeof(c->engine->stats->last_error),
+                                 "event larger than %d KiB skipped", ENGINE_EVENT_LINE_MAX / 1024);
                         engine_handle_cut_event(c->engine, c->body, c->body_len);
                         c->skipping = true;
                         continue;
@@ -599,7 +743,12 @@ static void request_done(Conn *c, int error) {
                         return;
                 }
         } else {
-                if (error < 0) {
+                if (error == -E2BIG) {
+                        e->stats->failures++;
+                        snprintf(e->stats->last_error, sizeof(e->stats->last_error),
+                                 "inspect answer larger than %d MiB: container %.12s skipped",
+                                 ENGINE_RESPONSE_MAX / (1024 * 1024), id);
+                } else if (error < 0) {
                         e->stats->failures++;
                         engine_set_error(e, "container inspect", error);
                 } else if (c->http->status == 404) {
@@ -627,10 +776,57 @@ static int on_conn_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Reads what is there, within the wake-up's budget. */
+static void conn_read(Conn *c) {
+        char buf[ENGINE_READ_CHUNK];
+        uint64_t begin = now_monotonic_usec();
+        int r;
+
+        for (int i = 0; i < ENGINE_READS_PER_WAKE; i++) {
+                /* The socket stays readable: what is left comes at the next wake-up. */
+                if (i > 0 && now_monotonic_usec() - begin > ENGINE_WAKE_BUDGET_USEC)
+                        return;
+                ssize_t n = recv(c->fd, buf,
+                                 c->kind == REQUEST_EVENTS ? ENGINE_EVENTS_READ_CHUNK : sizeof(buf),
+                                 MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return;
+                        conn_failed(c, negative_errno());
+                        return;
+                }
+                if (n == 0) {
+                        r = http_response_eof(c->http);
+                        if (c->kind == REQUEST_EVENTS)
+                                conn_failed(c, -ECONNRESET); /* the engine went away */
+                        else
+                                request_done(c, r > 0 ? 0 : r);
+                        return;
+                }
+                size_t consumed = 0;
+                r = http_response_feed(c->http, buf, (size_t) n,
+                                       c->kind == REQUEST_EVENTS ? on_events_body : on_request_body,
+                                       c, &consumed);
+                if (r >= 0 && c->kind == REQUEST_EVENTS && !c->head_done &&
+                    c->http->state != HTTP_STATE_HEAD)
+                        r = events_head(c);
+                if (r < 0) {
+                        conn_failed(c, r);
+                        return;
+                }
+                if (r > 0) {
+                        /* Complete. A stream that completes has ended. */
+                        if (c->kind == REQUEST_EVENTS)
+                                conn_failed(c, -ECONNRESET);
+                        else
+                                request_done(c, 0);
+                        return;
+                }
+        }
+}
+
 static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Conn *c = userdata;
-        char buf[ENGINE_READ_CHUNK];
-        int r;
 
         if (c->out_sent < c->out_len) {
                 ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
@@ -646,43 +842,13 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         }
         if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 return 0;
-
-        for (int i = 0; i < ENGINE_READS_PER_WAKE; i++) {
-                ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return 0;
-                        conn_failed(c, negative_errno());
-                        return 0;
-                }
-                if (n == 0) {
-                        r = http_response_eof(c->http);
-                        if (c->kind == REQUEST_EVENTS)
-                                conn_failed(c, -ECONNRESET); /* the engine went away */
-                        else
-                                request_done(c, r > 0 ? 0 : r);
-                        return 0;
-                }
-                size_t consumed = 0;
-                r = http_response_feed(c->http, buf, (size_t) n,
-                                       c->kind == REQUEST_EVENTS ? on_events_body : on_request_body,
-                                       c, &consumed);
-                if (r >= 0 && c->kind == REQUEST_EVENTS && !c->head_done &&
-                    c->http->state != HTTP_STATE_HEAD)
-                        r = events_head(c);
-                if (r < 0) {
-                        conn_failed(c, r);
-                        return 0;
-                }
-                if (r > 0) {
-                        /* Complete. A stream that completes has ended. */
-                        if (c->kind == REQUEST_EVENTS)
-                                conn_failed(c, -ECONNRESET);
-                        else
-                                request_done(c, 0);
-                        return 0;
-                }
-        }
+        /* A burst of events is many registry updates: one transaction for all of them, not a
+         * commit each (the store's errors are counted and logged by the updates themselves). */
+        Registry *registry = c->engine->registry;
+        bool batch = c->kind == REQUEST_EVENTS && registry_batch_begin(registry) >= 0;
+        conn_read(c);
+        if (batch)
+                (void) registry_batch_end(registry);
         return 0;
 }
 
@@ -738,6 +904,8 @@ Engine *engine_free(Engine *e) {
         if (e->queue)
                 engine_clear_queue(e);
         free(e->queue);
+        engine_stop_removing(e);
+        sd_event_source_disable_unref(e->record_flush);
         sd_event_source_disable_unref(e->retry);
         sd_event_unref(e->event);
         free(e->name);

@@ -152,7 +152,7 @@ static void scan_register(ProcScan *p, const Seen *s) {
         if (known && known->removed_ms > 0)
                 return;
         int r = registry_update(p->registry, &c);
-        if (r < 0 && r != -ENOSPC)
+        if (r < 0 && r != -EXFULL)
                 log_warning_errno(r, "Failed to record container %.12s found in /proc: %m", s->id);
 }
 

@@ -60,6 +60,9 @@ struct Registry {
         size_t n_entries;
         int32_t *index;     /* entry index + 1, 0 free; REGISTRY_INDEX_SLOTS */
         int32_t *mcs_heads; /* per bucket of mcs_hash: first entry (index + 1), 0 none */
+        /* Full, and the last eviction found no container that ended: none will be found until
+         * one ends. Spares each refused container of a flood a scan of the whole registry. */
+        bool full_of_live;
 };
 
 static uint64_t hash_bytes(const void *p, size_t n) {
@@ -336,9 +339,11 @@ static int compare_ended(const void *a, const void *b) {
 
 /* Makes room: the REGISTRY_EVICT_BATCH containers that ended longest ago (removed first, then
  * exited) leave memory. Their rows stay in the database, so queries by name still find their
- * denials, and an engine's event brings one back if it starts again. -ENOSPC when every container
- * runs (or may). */
+ * denials, and an engine's event brings one back if it starts again. -EXFULL when every
+ * container runs (or may): not -ENOSPC, which is the store's full disk. */
 static int registry_evict(Registry *r) {
+        if (r->full_of_live)
+                return -EXFULL;
         _cleanup_(freep) Entry **ended = calloc(r->n_entries, sizeof(Entry *));
         size_t n = 0;
         int64_t unused;
@@ -348,8 +353,10 @@ static int registry_evict(Registry *r) {
         for (size_t i = 0; i < r->n_entries; i++)
                 if (eviction_tier(&r->entries[i].info, &unused) < 2)
                         ended[n++] = &r->entries[i];
-        if (n == 0)
-                return -ENOSPC;
+        if (n == 0) {
+                r->full_of_live = true;
+                return -EXFULL;
+        }
         qsort(ended, n, sizeof(Entry *), compare_ended);
         n = MIN(n, (size_t) REGISTRY_EVICT_BATCH);
         for (size_t i = 0; i < n; i++) {
@@ -424,6 +431,8 @@ static int registry_update_entry(Registry *r, const ContainerInfo *c) {
                 e->info.state = c->state;
                 changed = true;
         }
+        if (eviction_tier(&e->info, &(int64_t){0}) < 2)
+                r->full_of_live = false; /* one ended: it can make room */
         bool lifetime_changed = old_begin != entry_begin(&e->info) ||
                                 old_end != entry_end(&e->info) ||
                                 old_never_ran != entry_never_ran(&e->info);
@@ -467,6 +476,14 @@ int registry_update(Registry *r, const ContainerInfo *c) {
         if (k < 0)
                 return k;
         return store_container_end(r->store, registry_update_entry(r, c));
+}
+
+int registry_batch_begin(Registry *r) {
+        return r && r->store ? store_container_begin(r->store) : 0;
+}
+
+int registry_batch_end(Registry *r) {
+        return r && r->store ? store_container_end(r->store, 0) : 0;
 }
 
 static int registry_mark(Registry *r, const char *id, int64_t ms, bool removed) {

@@ -45,10 +45,16 @@ Registry *registry_free(Registry *r);
  * resolved again: a denial can arrive before the engine's event. When the registry is full,
  * the REGISTRY_EVICT_BATCH containers removed longest ago leave memory (their rows stay).
  * Returns 1 when something changed, 0 when not, -EINVAL for c without a valid id or with a
- * string longer than CONTAINER_STRING_MAX, -ENOSPC when full of containers that are not
+ * string longer than CONTAINER_STRING_MAX, -EXFULL when full of containers that are not
  * removed, or the store's error (-ENOSPC full disk, -EBADMSG damaged file, -EIO, ...; the
  * store also keeps it for store_take_failure()). */
 int registry_update(Registry *r, const ContainerInfo *c);
+
+/* Many updates in a row (an engine's burst of events, the removals a list implies): one
+ * transaction around them instead of one each (each update stays its own savepoint inside, so a
+ * failed one is undone alone). Returns the store's error. */
+int registry_batch_begin(Registry *r);
+int registry_batch_end(Registry *r);
 /* Lifetime events: the container stopped / was removed at that time. -ENOENT for an unknown
  * id. */
 int registry_mark_finished(Registry *r, const char *id, int64_t finished_ms);

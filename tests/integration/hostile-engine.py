@@ -14,6 +14,9 @@
 #   after            normal: queued behind slow, must still be inspected
 # With FAIL_LISTS=N in the environment, the first N container lists answer 500 (an engine that
 # is not ready yet, or fails for a while).
+# With FLOOD=N, a flood instead: the first /events stream sends N start events of containers
+# that exist nowhere (their inspects answer 404) as fast as it can, then ends; every later
+# stream stays quiet; every list holds "good" alone, so each one leaves the flood out.
 import json
 import os
 import socket
@@ -28,6 +31,8 @@ IDS = {n: format(i + 1, "064x")
 NAMES = {"good": "\x1b]0;owned\x07web", "evt": "evt", "after": "after", "bad": "bad-@NOTUTF8@"}
 CATS = {"good": "c1,c2", "evt": "c3,c4", "after": "c5,c6", "bad": "c7,c8"}
 LISTS_TO_FAIL = [int(os.environ.get("FAIL_LISTS", "0"))]
+FLOOD = int(os.environ.get("FLOOD", "0"))
+STREAMS = [0]
 
 
 def inspect(name):
@@ -48,9 +53,34 @@ def send_chunk(conn, data):
     conn.sendall(b"%x\r\n" % len(data) + data + b"\r\n")
 
 
+def flood(conn):
+    STREAMS[0] += 1
+    if STREAMS[0] == 1:
+        now = int(time.time())
+        batch = []
+        for i in range(FLOOD):
+            batch.append(json.dumps({"Type": "container", "Action": "start",
+                                     "Actor": {"ID": format(0x100000 + i, "064x"),
+                                               "Attributes": {"name": "flood%d" % i,
+                                                              "image": "flood:1"}},
+                                     "time": now}).encode() + b"\n")
+            if len(batch) == 200:
+                send_chunk(conn, b"".join(batch))
+                batch = []
+        if batch:
+            send_chunk(conn, b"".join(batch))
+        conn.sendall(b"0\r\n\r\n")  # the end of the stream: the client connects again
+        return
+    while True:
+        time.sleep(3600)
+
+
 def events(conn):
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                  b"Transfer-Encoding: chunked\r\n\r\n")
+    if FLOOD:
+        flood(conn)
+        return
     huge = json.dumps({"Type": "container", "Action": "rename",
                        "Actor": {"ID": IDS["good"],
                                  "Attributes": {"name": "x", "junk": "j" * (4 * EVENT_LINE_MAX)}},
@@ -92,8 +122,8 @@ def handle(conn):
             LISTS_TO_FAIL[0] -= 1
             respond(conn, 500, b'{"message":"not ready"}')
         elif path.startswith("/containers/json"):
-            respond(conn, 200, json.dumps([{"Id": IDS[n]} for n in
-                                           ["good", "bad", "big", "slow", "after"]]).encode())
+            listed = ["good"] if FLOOD else ["good", "bad", "big", "slow", "after"]
+            respond(conn, 200, json.dumps([{"Id": IDS[n]} for n in listed]).encode())
         else:
             cid = path.split("/")[2]
             name = [n for n, i in IDS.items() if i == cid]
