@@ -2,10 +2,11 @@
 /* avcctl's output modes.
  *
  * short: a table, one line per denial, under a header line (the legend, --no-legend omits it):
- *   TIME  CONTAINER  PROCESS  DENIED  SOURCE  TARGET:CLASS  PATH  NOTES
+ *   TIME  CONTAINER  PROCESS  DENIED  SOURCE  TARGET:CLASS  MCS  PATH  NOTES
  * The columns are defined once (denial_columns[]): a cell longer than its column is cut with
- * "…" (PATH keeps its end, the rest their start) so that a hostile long value cannot push the
- * next columns out of line; NOTES is last and free (MCS, attribution, markers). Widths count
+ * "…" so that a hostile long value cannot push the next columns out of line; PATH and NOTES
+ * (attribution, markers) come last and are never cut: a path is evidence, and nothing after it
+ * needs aligning. Widths count
  * display columns of the escaped text, not bytes. Times are local with the zone abbreviation
  * ("2024-04-20 10:54:52.240 CEST"), or UTC with --utc; json keeps the API's ISO 8601 UTC.
  * Colour only on a terminal, never with --no-color or NO_COLOR set (no-color.org).
@@ -266,6 +267,7 @@ typedef struct Column {
         int width;     /* display columns; 0: the last column, neither cut nor padded */
         bool keep_end; /* a cut keeps the end (paths: the file name), else the start */
         bool no_cut;   /* fixed-format text (times): never cut */
+        bool free;     /* neither cut nor padded, two blanks after it: a last column but one */
 } Column;
 
 /* Writes escaped text cut to width display columns (0: no limit) with OUTPUT_CUT_MARK, keeping
@@ -311,9 +313,14 @@ static void put_cell(const Output *o, const Column *col, const char *text, const
 
         if (color && o->color)
                 fputs(color, o->f);
-        cols = put_cut(text, col->no_cut ? 0 : (size_t) col->width, col->keep_end, o->f);
+        cols = put_cut(text, col->no_cut || col->free ? 0 : (size_t) col->width, col->keep_end,
+                       o->f);
         if (color && o->color)
                 fputs(ANSI_RESET, o->f);
+        if (col->free) {
+                fputs("  ", o->f);
+                return;
+        }
         if (col->width > 0) {
                 for (size_t i = cols; i < (size_t) col->width; i++)
                         fputc(' ', o->f);
@@ -369,7 +376,7 @@ static void put_candidates(json_object *d, FILE *f) {
         }
 }
 
-/* The short table of denials. NOTES holds, in this order: the MCS categories "[c1,c2]", the
+/* The short table of denials. NOTES holds, in this order: the
  * attribution "(pid)" with an ambiguous denial's candidates "(ambiguous: web|web-twin)",
  * ", permissive", ", target in NAME", and a storm's "xN (storm: ...)". */
 enum {
@@ -379,6 +386,7 @@ enum {
         DENIAL_DENIED,
         DENIAL_SOURCE,
         DENIAL_TARGET,
+        DENIAL_MCS,
         DENIAL_PATH,
         DENIAL_NOTES,
         _DENIAL_COLUMN_MAX,
@@ -392,7 +400,8 @@ static const Column denial_columns[_DENIAL_COLUMN_MAX] = {
         [DENIAL_DENIED] = {"DENIED", 20},
         [DENIAL_SOURCE] = {"SOURCE", 20},
         [DENIAL_TARGET] = {"TARGET:CLASS", 32},
-        [DENIAL_PATH] = {"PATH", 48, .keep_end = true},
+        [DENIAL_MCS] = {"MCS", 16},
+        [DENIAL_PATH] = {"PATH", 0, .free = true},
         [DENIAL_NOTES] = {"NOTES", 0},
 };
 
@@ -454,12 +463,9 @@ static void output_denial_short(Output *o, json_object *d) {
 
         put_safe(path ? path : get_string(d, "name"), cells[DENIAL_PATH].f);
 
+        put_safe(mcs && *mcs ? mcs : NULL, cells[DENIAL_MCS].f);
+
         f = cells[DENIAL_NOTES].f;
-        if (mcs && *mcs) {
-                fputc('[', f);
-                fputs_terminal_safe(mcs, f);
-                fputs("]  ", f);
-        }
         fputc('(', f);
         put_safe(get_string(d, "attribution"), f);
         put_candidates(d, f);
@@ -483,6 +489,7 @@ static void output_denial_short(Output *o, json_object *d) {
                  result && strcmp(result, "denied") != 0 ? ANSI_YELLOW : ANSI_RED);
         put_cell(o, &denial_columns[DENIAL_SOURCE], cell_text(&cells[DENIAL_SOURCE]), NULL);
         put_cell(o, &denial_columns[DENIAL_TARGET], cell_text(&cells[DENIAL_TARGET]), NULL);
+        put_cell(o, &denial_columns[DENIAL_MCS], cell_text(&cells[DENIAL_MCS]), NULL);
         put_cell(o, &denial_columns[DENIAL_PATH], cell_text(&cells[DENIAL_PATH]), NULL);
         put_cell(o, &denial_columns[DENIAL_NOTES], cell_text(&cells[DENIAL_NOTES]),
                  is_permissive ? ANSI_YELLOW : NULL);

@@ -9,10 +9,11 @@ source "$AVCWATCH_TESTLIB"
 make_tmpdir
 
 # 2024-01-10 22:30 UTC is 23:30 in Berlin (CET), 23:30 UTC is 00:30 on the 11th there: one UTC
-# day, two local ones. The third is in summer time (CEST). The fourth has a long hostile path.
+# day, two local ones. The third is in summer time (CEST). The second has a long comm, the fourth
+# a long path and a hostile comm.
 cat > "$T/audit.log" << 'EOF2'
 type=AVC msg=audit(1704925800.000:1): avc:  denied  { read } for  pid=101 comm="cat" name="a" dev="overlay" ino=1 scontext=system_u:system_r:container_t:s0:c1,c2 tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0
-type=AVC msg=audit(1704929400.000:2): avc:  denied  { read write } for  pid=102 comm="a-rather-long-comm" name="b" dev="overlay" ino=2 scontext=system_u:system_r:container_t:s0:c1,c2 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0
+type=AVC msg=audit(1704929400.000:2): avc:  denied  { read write } for  pid=102 comm="a-rather-long-comm-that-goes-on-and-on" name="b" dev="overlay" ino=2 scontext=system_u:system_r:container_t:s0:c1,c2 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0
 type=AVC msg=audit(1713603292.240:3): avc:  denied  { getattr } for  pid=103 comm="ls" path="/srv/data" dev="overlay" ino=3 scontext=system_u:system_r:container_t:s0:c3,c4 tcontext=system_u:object_r:var_t:s0 tclass=dir permissive=1
 type=USER_AVC msg=audit(1713603294.000:5): pid=1 uid=0 auid=0 ses=1 msg='avc:  denied  { read } for  pid=105 comm="avcctl-selftest" name="avcwatch-selftest-0011223344556677" scontext=system_u:system_r:container_t:s0:c1022,c1023 tcontext=system_u:object_r:avcwatch_selftest_t:s0 tclass=file permissive=0  exe="/usr/bin/avcctl" sauid=0 hostname=? addr=? terminal=?'
 type=AVC msg=audit(1713603293.000:4): avc:  denied  { open } for  pid=104 comm=1B5B324A path=2F7665727927276C6F6E672F6469726563746F72792F6E616D652F746861742F676F65732F6F6E2F616E642F6F6E2F616E642F6F6E2F7468652F66696C652E747874 dev="overlay" ino=4 scontext=system_u:system_r:container_t:s0:c3,c4 tcontext=system_u:object_r:var_t:s0 tclass=file permissive=0
@@ -27,7 +28,7 @@ avcctl -o json query --target-type avcwatch_selftest_t > "$T/st.json"
 
 # ---- the legend and the columns ----
 TZ=Europe/Berlin avcctl query > "$T/q.txt"
-head -1 "$T/q.txt" | grep -q "^TIME  *CONTAINER  *PROCESS  *DENIED  *SOURCE  *TARGET:CLASS  *PATH  *NOTES$" ||
+head -1 "$T/q.txt" | grep -q "^TIME  *CONTAINER  *PROCESS  *DENIED  *SOURCE  *TARGET:CLASS  *MCS  *PATH  NOTES$" ||
         fail "no legend: $(head -1 "$T/q.txt")"
 [ "$(wc -l < "$T/q.txt")" -eq 6 ] || fail "legend + 5 rows expected: $(cat "$T/q.txt")"
 TZ=Europe/Berlin avcctl --no-legend query > "$T/n.txt"
@@ -36,14 +37,15 @@ python3 - "$T/q.txt" << 'PY' || fail "columns are not aligned: $(cat "$T/q.txt")
 import sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 head = lines[0]
-starts = [head.index(w) for w in ("CONTAINER", "PROCESS", "DENIED", "SOURCE", "TARGET:CLASS", "PATH", "NOTES")]
+starts = [head.index(w) for w in ("CONTAINER", "PROCESS", "DENIED", "SOURCE", "TARGET:CLASS", "MCS", "PATH")]
 for line in lines[1:]:
     for s in starts:
         # every column starts where its legend does: after two blanks, with text there
         assert line[s - 2:s] == "  " and line[s] != " ", (s, line)
 PY
-grep -q "…" "$T/q.txt" || fail "the long path is not cut with a mark"
-grep -q "/the/file.txt" "$T/q.txt" || fail "the cut path lost its end"
+grep -q "a-rather-long-comm-t…\[102\]" "$T/q.txt" || fail "the long comm is not cut with a mark (pid kept)"
+grep -q "  /very''long/directory/name/that/goes/on/and/on/and/on/the/file.txt  (none)" "$T/q.txt" ||
+        fail "the long path is not whole"
 grep -q '\\x1b\[2J\[104\]' "$T/q.txt" || fail "the hostile comm is not escaped"
 
 # ---- times: local with the zone, --utc, JSON unchanged ----
