@@ -65,8 +65,11 @@ wait_for 15 bash -c "\"$AVCCTL\" --socket \"$AVC_SOCKET\" -o json containers | g
 for img in "$PODMAN_IMAGE" avcwatch-test/busybox avcwatch-test/busybox:latest; do
         [ "$(count_lines avcctl -o json query --image "$img")" -eq 3 ] || fail "--image $img"
 done
-[ "$(count_lines avcctl -o json query --image avcwatch-test/busybox:1)" -eq 0 ] ||
-        fail "--image with another tag matched"
+# another tag matches no container: an error naming the image (issue 16), not an empty answer
+rc=0
+err=$(avcctl -o json query --image avcwatch-test/busybox:1 2>&1) || rc=$?
+[ "$rc" -eq 1 ] && grep -q "no container of image 'avcwatch-test/busybox:1' is known" <<< "$err" ||
+        fail "--image with another tag matched (exit $rc): $err"
 check "mcs$$" mcs
 stop_daemon
 
