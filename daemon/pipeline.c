@@ -22,9 +22,11 @@
  *   where the next start's gap backfill begins, whatever dates imported data carries. */
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 
 #include "clock.h"
 #include "coalescer.h"
@@ -51,7 +53,8 @@ struct Pipeline {
         const ApiStats *api;  /* read: is anyone tailing? */
         DenialSink sink;
         sd_event_source *tick;
-        Denial *pending; /* stored in the open batch, broadcast after commit */
+        sd_event_source *store_dir; /* inotify: the database's directory (files deleted, moved) */
+        Denial *pending;            /* stored in the open batch, broadcast after commit */
         size_t n_pending;
         uint64_t batch_started_usec;
         int64_t batch_started_ms;           /* wall clock: the loss window of a batch that fails */
@@ -123,6 +126,40 @@ static void pipeline_check_store(Pipeline *p) {
         if (lost > 0)
                 drop_pending(p);
         pipeline_store_failed(p, r, lost, p->batch_started_ms);
+}
+
+/* Something was deleted, moved or created next to the database: is the store's file still ours?
+ * (Without denials to commit nobody would notice, and what a deleted -wal held would go with the
+ * next kill -9.) No timer: an idle daemon does not wake up for this. */
+static int pipeline_on_store_dir(sd_event_source *s, const struct inotify_event *ev,
+                                 void *userdata) {
+        Pipeline *p = userdata;
+        uint64_t pending = store_pending_denials(p->store);
+        int r;
+
+        r = store_check_files(p->store);
+        if (r < 0 && (pending > 0 || !p->stats->store_failing)) { /* else: said already */
+                drop_pending(p);
+                pipeline_store_failed(p, r, pending, p->batch_started_ms);
+        }
+        return 0;
+}
+
+static void pipeline_watch_store_dir(sd_event *e, Pipeline *p) {
+        _cleanup_(freep) char *copy = NULL;
+        int r;
+
+        if (!p->config->database || !(copy = strdup(p->config->database)))
+                return;
+        r = sd_event_add_inotify(e, &p->store_dir, dirname(copy),
+                                 IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |
+                                         IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR,
+                                 pipeline_on_store_dir, p);
+        if (r < 0) /* the check before each commit remains */
+                log_full_errno(LOG_DEBUG, r, "Cannot watch the directory of '%s': %m",
+                               p->config->database);
+        else
+                (void) sd_event_source_set_description(p->store_dir, "store-dir");
 }
 
 int pipeline_commit(Pipeline *p) {
@@ -336,6 +373,7 @@ int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Att
                 return r;
         (void) sd_event_source_set_description(p->tick, "pipeline-batch");
         (void) sd_event_source_set_enabled(p->tick, SD_EVENT_OFF);
+        pipeline_watch_store_dir(e, p);
         *ret = TAKE_PTR(p);
         return 0;
 }
@@ -344,6 +382,7 @@ Pipeline *pipeline_free(Pipeline *p) {
         if (!p)
                 return NULL;
         sd_event_source_disable_unref(p->tick);
+        sd_event_source_disable_unref(p->store_dir);
         coalescer_free(p->coalescer);
         if (p->pending) {
                 drop_pending(p);

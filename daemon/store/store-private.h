@@ -97,11 +97,6 @@ int store_meta_max(Store *s, const char *key, int64_t value);
 /* A write of the open batch failed: if SQLite gave the transaction up (full disk, I/O error),
  * the batch is forgotten and its rows counted lost (store_take_lost()). Returns r. */
 int store_batch_failed(Store *s, int r);
-/* Whether the database file and its -wal are still those opened (device, inode): when either was
- * deleted or replaced, the open batch is rolled back (store_commit() fails: its caller counts
- * the batch as lost) and every later write is refused:
- * -ESTALE, with store_last_error() saying which. */
-int store_check_files(Store *s);
 /* Whether a batch (BEGIN IMMEDIATE of store_add) is open. */
 bool store_in_batch(const Store *s);
 

@@ -204,6 +204,14 @@ int store_counts(Store *s, StoreCounts *ret);
 
 const char *store_last_error(const Store *s);
 
+/* Whether the database file and its -wal are still those opened (device, inode). SQLite keeps
+ * its files open: one deleted or replaced under the daemon would go on taking commits into an
+ * inode nobody opens again. When either is gone, the open batch is rolled back (its
+ * store_pending_denials() are lost: the caller counts them; store_commit() checks first and
+ * fails), what a lost -wal held is saved into the database file when that is still ours, and
+ * every later write is refused: -ESTALE, with store_last_error() saying which file. 0: fine. */
+int store_check_files(Store *s);
+
 /* ---- the gap backfill's positions (store-position.c; daemon/ingest/backfill.c) ----
  *
  * Where a restart's backfill starts must not depend on imported data (a log from a host with a

@@ -73,4 +73,24 @@ DB=$T/b.db start_daemon --input "$T/empty.log"
 after=$(stat store_denials)
 [ "$after" -eq "$rows" ] || fail "after kill -9: $after rows in the file, $rows were reported stored"
 stop_daemon
+# ---- its -wal deleted while nothing arrives, then kill -9: noticed at once, nothing lost ----
+exec {feed}<> "$T/feed"
+DB=$T/c.db STDIN=$T/feed start_daemon --input -
+cat "$T/1.log" >&"$feed"
+wait_for 20 kept 200 || fail "the first 200 denials were not stored: $(avcctl -o json stats)"
+rows=$(stat store_denials)
+rm "$T/c.db-wal"
+failing() { [ "$(stat store_failing)" = true ]; }
+wait_for 10 failing || fail "an idle daemon did not notice the -wal was deleted: $(avcctl -o json stats)"
+json_field "$(avcctl -o json stats)" store_error | grep -q "saved into the database file" ||
+        fail "store_error: $(stat store_error)"
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2> /dev/null || true
+DAEMON_PID=
+rm -f "$AVC_SOCKET"
+exec {feed}>&-
+DB=$T/c.db start_daemon --input "$T/empty.log"
+after=$(stat store_denials)
+[ "$after" -eq "$rows" ] || fail "idle, after kill -9: $after rows in the file, $rows were reported stored"
+stop_daemon
 echo "database deleted: 300 counted unstored; -wal deleted + kill -9: $rows rows kept, 300 counted"
