@@ -3,7 +3,8 @@
 # `podman system service` on a private socket, private storage: engines.sh), denials injected
 # through the real kernel: the pid of a process in a podman container -> its id, name, image,
 # engine podman, attribution "pid"; a dead pid with the categories of a container started with
-# --security-opt label=level:s0:cX,cY -> "mcs"; podman rm -> the removal time is recorded and
+# --security-opt label=level:s0:cX,cY -> "mcs", also with a container of that level whose start
+# failed; podman rm -> the removal time is recorded and
 # the denials keep the name. Podman's socket given as Docker= (podman-docker) -> still podman.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
@@ -30,6 +31,14 @@ grep -q "libpod-$web_id" "/proc/$web_pid/cgroup" || fail "podman's cgroup is not
 wait_for 20 registry_has "$n-web" || fail "the registry did not learn $n-web from podman"
 [ "$(registry_field "$n-web" engine)" = podman ] || fail "engine of $n-web"
 [ "$(registry_field "$n-web" mcs)" = c111,c222 ] || fail "categories of $n-web not recorded"
+# A container with web's level whose start failed never had a process: no one's candidate, so
+# web's denials stay "mcs", not ambiguous.
+$PODMAN create --name "$n-failed" --network none --security-opt label=level:s0:c111,c222 \
+        "$PODMAN_IMAGE" /nonexistent > /dev/null 2>> "$T/podman.log"
+if $PODMAN start "$n-failed" > /dev/null 2>> "$T/podman.log"; then
+        fail "$n-failed started"
+fi
+wait_for 20 registry_has "$n-failed" || fail "the registry did not learn $n-failed from podman"
 
 has() { [ "$(count_lines avcctl -o json query --comm "$1")" -eq "$2" ]; }
 inject --count 2 --mark "pid$$" --pid "$web_pid" --scontext "$(ctx c111,c222)" > /dev/null
