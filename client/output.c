@@ -264,43 +264,48 @@ size_t output_text_columns(const char *s) {
 
 typedef struct Column {
         const char *header;
-        int width;     /* display columns; 0: the last column, neither cut nor padded */
-        bool keep_end; /* a cut keeps the end (paths: the file name), else the start */
-        bool no_cut;   /* fixed-format text (times): never cut */
-        bool free;     /* neither cut nor padded, two blanks after it: a last column but one */
+        int width;   /* display columns; 0: the last column, neither cut nor padded */
+        bool no_cut; /* fixed-format text (times): never cut */
+        bool free;   /* neither cut nor padded, two blanks after it: a last column but one */
 } Column;
 
-/* Writes escaped text cut to width display columns (0: no limit) with OUTPUT_CUT_MARK, keeping
- * its end or its start. Returns the columns written. */
-static size_t put_cut(const char *text, size_t width, bool keep_end, FILE *f) {
-        size_t cols = output_text_columns(text), len = strlen(text);
-        const char *start = text, *end = text + len;
+/* The length of the unit of escaped text at s that a cut must not split: an escape written by
+ * fputs_terminal_safe() (\\, \xNN, \uNNNN, \UNNNNNNNN: each character one column), else
+ * one UTF-8 character. Its display width into *ret_columns. */
+static size_t escaped_unit(const char *s, int *ret_columns) {
+        static const struct {
+                char c;
+                size_t len;
+        } escapes[] = {{'\\', 2}, {'x', 4}, {'u', 6}, {'U', 10}};
+
+        if (s[0] == '\\')
+                for (size_t i = 0; i < ELEMENTSOF(escapes); i++)
+                        if (s[1] == escapes[i].c && strnlen(s, escapes[i].len) == escapes[i].len) {
+                                *ret_columns = (int) escapes[i].len;
+                                return escapes[i].len;
+                        }
+        return utf8_next(s, ret_columns);
+}
+
+/* Writes escaped text cut to width display columns (0: no limit) at its end, the cut marked with
+ * OUTPUT_CUT_MARK and never inside an escape. Returns the columns written. */
+static size_t put_cut(const char *text, size_t width, FILE *f) {
+        size_t cols = output_text_columns(text), len = strlen(text), keep = 0;
+        const char *end = text + len;
         int w;
 
         if (width > 0 && cols > width) {
-                size_t keep = 0;
-                if (keep_end) {
-                        /* drop from the start until width - 1 columns are left */
-                        while (*start && cols - keep > width - 1) {
-                                start += utf8_next(start, &w);
-                                keep += (size_t) w;
-                        }
-                } else {
-                        const char *p = text;
-                        while (*p) {
-                                size_t n = utf8_next(p, &w);
-                                if (keep + (size_t) w > width - 1)
-                                        break;
-                                keep += (size_t) w;
-                                p += n;
-                        }
-                        end = p;
+                end = text;
+                while (*end) {
+                        size_t n = escaped_unit(end, &w);
+                        if (keep + (size_t) w > width - 1)
+                                break;
+                        keep += (size_t) w;
+                        end += n;
                 }
-                cols = width;
+                cols = keep + 1;
         }
-        if (start != text)
-                fputs(OUTPUT_CUT_MARK, f);
-        fwrite(start, 1, (size_t) (end - start), f);
+        fwrite(text, 1, (size_t) (end - text), f);
         if (end != text + len)
                 fputs(OUTPUT_CUT_MARK, f);
         return cols;
@@ -313,8 +318,7 @@ static void put_cell(const Output *o, const Column *col, const char *text, const
 
         if (color && o->color)
                 fputs(color, o->f);
-        cols = put_cut(text, col->no_cut || col->free ? 0 : (size_t) col->width, col->keep_end,
-                       o->f);
+        cols = put_cut(text, col->no_cut || col->free ? 0 : (size_t) col->width, o->f);
         if (color && o->color)
                 fputs(ANSI_RESET, o->f);
         if (col->free) {
@@ -441,7 +445,7 @@ static void output_denial_short(Output *o, json_object *d) {
                 (void) put_cut(cell_text(&comm),
                                (size_t) MAX(1, denial_columns[DENIAL_PROCESS].width -
                                                        (int) strlen(pid_text)),
-                               false, f);
+                               f);
                 fputs(pid_text, f);
                 cell_done(&comm);
         }
