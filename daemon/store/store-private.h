@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "raw-codec.h"
 #include "store.h"
@@ -40,11 +41,24 @@ static inline int64_t store_time_hour(int64_t time_ms) {
 struct StoreWriter;
 struct StoreContainers;
 
+/* The files SQLite writes (store-files.c): what was at the paths when they were opened. */
+typedef struct StoreFile {
+        bool known;
+        dev_t dev;
+        ino_t ino;
+} StoreFile;
+
+typedef struct StoreFiles {
+        StoreFile db, wal;
+        bool gone; /* deleted or replaced: nothing more is written (sticky) */
+} StoreFiles;
+
 struct Store {
         char *path;
         sqlite3 *db; /* writer */
         sqlite3 *ro; /* reader, SQLITE_OPEN_READONLY + query_only */
         struct StoreWriter *w;
+        StoreFiles files;
         struct StoreContainers *containers; /* the registry's statements, store-containers.c */
         RawDecoder *decoder;                /* on ro */
         uint64_t query_budget_usec;
@@ -84,6 +98,13 @@ int store_writer_begin(Store *s);
 int store_writer_commit(Store *s);
 /* Adds delta to a count in meta ('denials', 'events', 'pruned'). */
 int store_meta_add(Store *s, const char *key, int64_t delta);
+/* Forgets the open batch's rows and deltas after a rollback that was not store_commit()'s. */
+void store_forget_batch(Store *s);
+
+/* ---- store-files.c ---- */
+
+/* Notes the device and inode of the database and its -wal as opened (store_check_files()). */
+void store_remember_files(Store *s);
 
 /* ---- store-position.c ---- */
 

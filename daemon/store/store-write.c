@@ -168,14 +168,6 @@ typedef struct StoreWriter {
         int64_t max_time_ms; /* of every row stored or pending: newer ones need no dedupe probe */
 
         RawEncoder *encoder;
-
-        /* The files SQLite writes (store_check_files): what was at the paths when opened. */
-        struct {
-                bool known;
-                dev_t dev;
-                ino_t ino;
-        } db_file, wal_file;
-        bool files_gone; /* deleted or replaced: nothing more is written (sticky) */
 } StoreWriter;
 
 /* ---- caches ---- */
@@ -192,7 +184,7 @@ static void writer_drop_caches(StoreWriter *w) {
 }
 
 /* After a rollback nothing of the batch exists any more, including ids the caches learned. */
-static void store_forget_batch(Store *s) {
+void store_forget_batch(Store *s) {
         StoreWriter *w = s->w;
         writer_drop_caches(w);
         store_containers_forget(s);
@@ -555,97 +547,6 @@ static int store_resume_dictionary(Store *s) {
 /* ---- the writer ---- */
 
 /* The statements, and the newest dictionary, which goes on being used after a restart. */
-/* ---- the files under us ----
- *
- * SQLite keeps its files open: when the database or its -wal is deleted (or replaced by a rename)
- * under the running daemon, every commit still succeeds, into an inode nobody will ever open
- * again, and a restart finds an empty store (or loses what the -wal held). So before each commit
- * the paths are compared with what was opened (device and inode; one stat() each per batch, at
- * most every STORE_BATCH_USEC). When either is gone the store refuses every later write
- * (-ESTALE): the caller counts each denial as not stored, and says so.
- *
- * Refusing, not recreating the database at the path: what was stored is evidence, and a fresh
- * empty file created under the same name would look like a complete store that never lost
- * anything, and split one history into two files without a word; a restart (which the log asks
- * for) creates the new file in plain sight, the gap is counted until then. When only the -wal is
- * gone, the database file still is the one we opened: the commits the -wal held are copied into
- * it at once (a checkpoint), so that what was stored stays stored. */
-
-static void store_remember_file(const char *path, dev_t *dev, ino_t *ino, bool *known) {
-        struct stat st;
-
-        if (stat(path, &st) < 0)
-                return;
-        *dev = st.st_dev;
-        *ino = st.st_ino;
-        *known = true;
-}
-
-/* 1: the path names the file that was opened; 0: deleted or replaced; < 0: cannot tell. */
-static int store_same_file(const char *path, dev_t dev, ino_t ino) {
-        struct stat st;
-
-        if (stat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        return st.st_dev == dev && st.st_ino == ino && st.st_nlink > 0;
-}
-
-static int store_wal_path(const Store *s, char *buf, size_t size) {
-        if (snprintf(buf, size, "%s-wal", s->path) >= (int) size)
-                return -ENAMETOOLONG;
-        return 0;
-}
-
-static void store_remember_files(Store *s) {
-        StoreWriter *w = s->w;
-        char wal[PATH_MAX];
-
-        store_remember_file(s->path, &w->db_file.dev, &w->db_file.ino, &w->db_file.known);
-        if (store_wal_path(s, wal, sizeof(wal)) >= 0)
-                store_remember_file(wal, &w->wal_file.dev, &w->wal_file.ino, &w->wal_file.known);
-}
-
-int store_check_files(Store *s) {
-        StoreWriter *w = s->w;
-        char wal[PATH_MAX];
-        int db = 1, log = 1;
-
-        if (w->files_gone)
-                return -ESTALE;
-        if (w->db_file.known)
-                db = store_same_file(s->path, w->db_file.dev, w->db_file.ino);
-        if (db > 0 && store_wal_path(s, wal, sizeof(wal)) >= 0) {
-                if (!w->wal_file.known) /* SQLite creates it with the first write */
-                        store_remember_file(wal, &w->wal_file.dev, &w->wal_file.ino,
-                                            &w->wal_file.known);
-                else
-                        log = store_same_file(wal, w->wal_file.dev, w->wal_file.ino);
-        }
-        if (db != 0 && log != 0)
-                return 0; /* there, or a stat() that failed otherwise: SQLite will tell */
-
-        w->files_gone = true;
-        if (w->in_txn) {
-                /* store_commit()'s caller counts the batch as lost */
-                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-                store_forget_batch(s);
-        }
-        if (db == 0) {
-                snprintf(s->last_error, sizeof(s->last_error),
-                         "the database file was deleted or replaced under the running daemon "
-                         "(what it held is gone with it); not writing into it: restart avcwatchd");
-                return -ESTALE;
-        }
-        /* The -wal only: its commits into the database file, which is still ours. */
-        int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL);
-        snprintf(s->last_error, sizeof(s->last_error),
-                 "the database's write-ahead log (-wal) was deleted or replaced under the running "
-                 "daemon; %s; not writing further: restart avcwatchd",
-                 rc == SQLITE_OK ? "what it held was saved into the database file"
-                                 : "what it held could NOT be saved into the database file");
-        return -ESTALE;
-}
-
 int store_writer_prepare(Store *s) {
         store_remember_files(s);
         for (size_t i = 0; i < _STMT_MAX; i++) {
@@ -700,7 +601,7 @@ void store_writer_free(Store *s) {
 }
 
 int store_writer_begin(Store *s) {
-        if (s->w->files_gone)
+        if (s->files.gone)
                 return -ESTALE;
         return store_step_done(s, s->w->stmt[STMT_BEGIN]);
 }
@@ -915,7 +816,7 @@ int store_add(Store *s, const Denial *d) {
                          "time %" PRIi64 " ms is out of the stored range", d->time_ms);
                 return -ERANGE;
         }
-        if (w->files_gone)
+        if (s->files.gone)
                 return -ESTALE; /* store_last_error() says why */
         if (!w->in_txn) {
                 store_maybe_train(s);
