@@ -23,6 +23,9 @@
 #                                                       denial injected and waited for
 #   json_field JSON KEY                                 one top-level value, as JSON text
 #   stats_field KEY [JSON]                              one value of `avcctl -o json stats`
+#   stats_at_least KEY N                                that value is N or more (for wait_for)
+#   denials_kept N                                      rows stored + denials folded into them
+#                                                       are exactly N (live input coalesces)
 #   fake_container [PARENT [PREFIX]]                    a process in a docker-<id>.scope cgroup
 #                                                       (or PARENT/PREFIX<id>.scope)
 #   input_eof                                           the daemon's input reached its end
@@ -259,6 +262,19 @@ print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 # stats_field KEY [JSON]: KEY of the daemon's stats (or of JSON, stats taken earlier).
 stats_field() {
         json_field "${2:-$(avcctl -o json stats)}" "$1"
+}
+
+# stats_at_least KEY N: the daemon's counter KEY has reached N (wait_for stats_at_least ...).
+stats_at_least() {
+        [ "$(stats_field "$1")" -ge "$2" ]
+}
+
+# denials_kept N: the denials the store keeps are exactly N: live input folds storms of identical
+# denials into one row with a count, so they are the rows stored plus the denials folded.
+denials_kept() {
+        local s
+        s=$(avcctl -o json stats)
+        [ $(($(json_field "$s" denials_stored) + $(json_field "$s" denials_coalesced))) -eq "$1" ]
 }
 
 # wait_ingested MARK [SECONDS]: injects one denial (comm MARK) through the kernel and waits until

@@ -25,31 +25,21 @@ now=$(date +%s)
 python3 "$gen" --denials 200 --containers 3 --seed 1 --start $((now - 300)) > "$T/1.log"
 python3 "$gen" --denials 3000 --containers 3 --seed 2 --start $((now - 200)) > "$T/2.log"
 python3 "$gen" --denials 300 --containers 3 --seed 3 --start $((now - 100)) > "$T/3.log"
-stat() { json_field "$(avcctl -o json stats)" "$1"; }
-seen() { [ "$(stat denials_seen)" -ge "$1" ]; }
-# Live input folds storms of identical denials (a row with a count): the denials kept are the
-# rows stored plus those folded into them.
-kept() {
-        local s
-        s=$(avcctl -o json stats)
-        [ $(($(json_field "$s" denials_stored) + $(json_field "$s" denials_coalesced))) -eq "$1" ]
-}
 
 mkfifo "$T/feed"
 exec {feed}<> "$T/feed"
 DB=$T/small/db STDIN=$T/feed start_daemon --input -
 
 cat "$T/1.log" >&"$feed"
-wait_for 20 seen 200 || fail "the first denials were not read"
-wait_for 10 kept 200 || fail "the first 200 denials were not stored: $(avcctl -o json stats)"
-rows1=$(stat store_denials)
+wait_for 20 stats_at_least denials_seen 200 || fail "the first denials were not read"
+wait_for 10 denials_kept 200 || fail "the first 200 denials were not stored: $(avcctl -o json stats)"
+rows1=$(stats_field store_denials)
 
 # Full.
 dd if=/dev/zero of="$T/small/filler" bs=64k 2> /dev/null || true
 cat "$T/2.log" >&"$feed"
-wait_for 30 seen 3200 || fail "the daemon stopped reading on a full disk: $(avcctl -o json stats)"
-unstored() { [ "$(stat denials_unstored)" -ge 3000 ]; }
-wait_for 10 unstored || true # the last batch, the last storm summaries
+wait_for 30 stats_at_least denials_seen 3200 || fail "the daemon stopped reading on a full disk: $(avcctl -o json stats)"
+wait_for 10 stats_at_least denials_unstored 3000 || true # the last batch, the last storm summaries
 s=$(avcctl -o json stats)
 echo "full: $s"
 [ "$(json_field "$s" store_failing)" = true ] || fail "store_failing is not set"
@@ -72,8 +62,8 @@ PY
 # Room again: it stores by itself.
 rm -f "$T/small/filler"
 cat "$T/3.log" >&"$feed"
-wait_for 20 kept 500 || fail "no recovery after the disk had room again: $(avcctl -o json stats)"
-[ "$(stat store_denials)" -gt "$rows1" ] || fail "nothing stored after the recovery"
+wait_for 20 denials_kept 500 || fail "no recovery after the disk had room again: $(avcctl -o json stats)"
+[ "$(stats_field store_denials)" -gt "$rows1" ] || fail "nothing stored after the recovery"
 s=$(avcctl -o json stats)
 [ "$(json_field "$s" store_failing)" = false ] || fail "store_failing still set"
 [ "$(json_field "$s" store_error)" = null ] || fail "store_error still set"
