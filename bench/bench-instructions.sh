@@ -71,7 +71,9 @@ ask() {
                 "$b/client/avcctl" --socket "$T/q.sock" stats > /dev/null 2>&1 && break
                 sleep 0.25
         done
-        "$b/client/avcctl" --socket "$T/q.sock" "$@" > "$T/answer"
+        # A question that fails is still counted (its lines say so): the daemon is stopped.
+        "$b/client/avcctl" --socket "$T/q.sock" "$@" > "$T/answer" 2> "$T/ask.err" ||
+                echo "  ($* failed under callgrind: $(cat "$T/ask.err"))" >&2
         bench_daemon_stop
         echo "$(instructions "$T/cg.out") $(wc -l < "$T/answer")"
 }
@@ -85,7 +87,7 @@ read -r base_a _ < <(ask "$BUILD" stats)
 read -r base_b _ < <(ask "$COMPARE" stats)
 printf '  %-44s %14s %14s %8s  %s\n' "question (instructions, start-up taken off)" "A" "B" "B/A" "lines A/B"
 for q in "-o json query --limit $ROWS" "-o raw query --limit $ROWS" "query --limit $ROWS" \
-        "top --by container" "query --histogram 1m"; do
+        "top --by container" "query --histogram 1h"; do
         read -r -a args <<< "$q"
         read -r qa la < <(ask "$BUILD" "${args[@]}")
         read -r qb lb < <(ask "$COMPARE" "${args[@]}")
