@@ -410,6 +410,13 @@ static const Column denial_columns[_DENIAL_COLUMN_MAX] = {
 };
 
 void output_denials_header(Output *o) {
+        o->header_pending = true;
+}
+
+void output_header_flush(Output *o) {
+        if (!o->header_pending)
+                return;
+        o->header_pending = false;
         put_header(o, denial_columns, _DENIAL_COLUMN_MAX);
 }
 
@@ -548,6 +555,7 @@ static void output_json_line(json_object *v, FILE *f) {
 int output_denial(Output *o, json_object *d) {
         if (!json_object_is_type(d, json_type_object))
                 return -EBADMSG;
+        output_header_flush(o);
 
         switch (o->mode) {
         case OUTPUT_JSON:

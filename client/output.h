@@ -38,6 +38,9 @@ typedef struct Output {
         bool utc;         /* short: times in UTC, else local time; both with the zone */
         bool legend;      /* short: a header line above tables (output_init(): on) */
         bool color;       /* short: ANSI colours (output_init(): off) */
+        /* short: the denials' header line is due before the first row (output_denials_header):
+         * an answer that turns out to be an error prints no table head above its message. */
+        bool header_pending;
         /* raw: the event (time + serial) whose records were printed last. The denials of one
          * event share their raw text and arrive next to each other: print it once. */
         bool have_last_event;
@@ -53,8 +56,11 @@ void output_set_style(Output *o, const OutputStyle *style);
  * empty (no-color.org). */
 bool output_use_color(bool no_color_option, const char *no_color_env, bool to_terminal);
 
-/* The header line of the short denial table (nothing in other modes or without legend). */
+/* The header line of the short denial table (nothing in other modes or without legend), printed
+ * with the first row: an answer that is an error gets no table head above its message. */
 void output_denials_header(Output *o);
+/* Prints the header line now if it is still due: at the end of an answer without rows. */
+void output_header_flush(Output *o);
 
 /* Writes one denial object (DESIGN "Contracts") in o's mode. Missing or mistyped fields are shown
  * as "-" in short mode. -EBADMSG when d is not a JSON object (nothing is written). */

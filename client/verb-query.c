@@ -233,6 +233,8 @@ int verb_query(int argc, char *argv[], ClientContext *ctx) {
                 output_denials_header(&out);
                 status = query_run(c, filter, a.reverse, a.filter.has_limit, a.filter.limit,
                                    query_print_denial, &out);
+                if (status == AVCCTL_EXIT_SUCCESS)
+                        output_header_flush(&out); /* no rows: the head of an empty table */
                 r = client_flush_stdout();
                 if (status == AVCCTL_EXIT_SUCCESS)
                         status = r;

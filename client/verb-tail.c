@@ -218,6 +218,8 @@ int verb_tail(int argc, char *argv[], ClientContext *ctx) {
                 else {
                         uint64_t n = a.filter.has_limit ? MIN(a.lines, a.filter.limit) : a.lines;
                         status = tail_stored(c, filter, n, &out);
+                        if (status == AVCCTL_EXIT_SUCCESS)
+                                output_header_flush(&out);
                         r = client_flush_stdout();
                         if (status == AVCCTL_EXIT_SUCCESS)
                                 status = r;

@@ -108,9 +108,11 @@ unknown() { # MESSAGE ARGS...: avcctl ARGS exits 1 and says MESSAGE
         local want=$1 rc=0 err
         shift
         # (a bound on the time: `tail -f` that is not refused would follow forever)
-        err=$(timeout 20 "$AVCCTL" --socket "$AVC_SOCKET" "$@" 2>&1 > /dev/null) || rc=$?
+        err=$(timeout 20 "$AVCCTL" --socket "$AVC_SOCKET" "$@" 2>&1 > "$T/unknown.out") || rc=$?
         [ "$rc" -eq 1 ] || fail "avcctl $*: exit status $rc, expected 1 ($err)"
         grep -qF "$want" <<< "$err" || fail "avcctl $*: says '$err', expected '$want'"
+        # no table head above the message: the answer is an error, not an empty table
+        [ ! -s "$T/unknown.out" ] || fail "avcctl $*: printed $(cat "$T/unknown.out")"
 }
 unknown "no container named 'wbe' is known; did you mean 'web'?" query --container wbe
 unknown "no container named 'wbe' is known; did you mean 'web'?" query --container db,wbe

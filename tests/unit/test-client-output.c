@@ -556,6 +556,24 @@ static void test_table(void) {
         CHECK(strncmp(cap.buf, "2024-04-20 08:54:52.240 UTC", 27) == 0);
         free(cap.buf);
 
+        /* The head waits for the first row: an answer that ends in an error prints none; one
+         * that ends without rows prints it when flushed. */
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        output_denials_header(&o);
+        capture_close(&cap);
+        CHECK_STREQ(cap.buf, "");
+        free(cap.buf);
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        output_denials_header(&o);
+        output_header_flush(&o);
+        output_header_flush(&o); /* once */
+        capture_close(&cap);
+        CHECK(strncmp(cap.buf, "TIME ", 5) == 0);
+        CHECK(strchr(cap.buf, '\n') == strrchr(cap.buf, '\n'));
+        free(cap.buf);
+
         /* json has no legend whatever the style. */
         capture_open(&cap);
         output_init(&o, OUTPUT_JSON, cap.f);
