@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -359,6 +360,8 @@ static int manager_setup_engines(Manager *m) {
  * with netlink, the gap backfill. */
 static int manager_setup_input(Manager *m, int netlink_fd) {
         bool netlink = strcmp(m->config.input, "netlink") == 0;
+        int64_t year_ref_ms = 0;
+        struct stat st;
         int r;
 
         if (netlink_fd >= 0 && !netlink) {
@@ -368,8 +371,12 @@ static int manager_setup_input(Manager *m, int netlink_fd) {
                 (void) close(netlink_fd);
                 netlink_fd = -EBADF;
         }
+        /* journalctl text lines in an input file are dated with the year of its mtime. */
+        if (!m->live && stat(m->config.input, &st) >= 0)
+                year_ref_ms = (int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         r = ingest_new(&(IngestOptions){.mode = m->live ? ASSEMBLER_CLOCK : ASSEMBLER_POSITION,
                                         .origin = DENIAL_LIVE,
+                                        .year_ref_ms = year_ref_ms,
                                         .event = m->event},
                        pipeline_sink(m->pipeline), &m->stats.ingest, &m->ingest);
         if (r < 0)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "importer.h"
 #include "ingest.h"
 #include "line-splitter.h"
@@ -42,7 +43,10 @@ int importer_new(const DenialSink *sink, Importer **ret) {
         r = line_splitter_init(&i->lines, IMPORTER_LINE_MAX);
         if (r < 0)
                 return r;
-        r = ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_IMPORT},
+        /* journalctl text lines are dated with the year of the import's start. */
+        r = ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION,
+                                        .origin = DENIAL_IMPORT,
+                                        .year_ref_ms = now_realtime_ms()},
                        &i->sink, &i->stats, &i->ingest);
         if (r < 0) {
                 line_splitter_done(&i->lines);

@@ -12,6 +12,11 @@
  *   live input's records_received is the source's own count of what it read.
  * - A stamp-less record has nothing to key or date it by; only an ausearch separator gets
  *   through, and not into a time window (a separator has no time to be inside it).
+ * - Except a verdict in journalctl's text form ("Jul 20 20:55:38 host audit[7568]: AVC ..."):
+ *   its time of day is dated here, with the year of options.year_ref_ms, and it gets a synthetic
+ *   serial from its text (synthetic_serial()), so the store's dedupe key (node, time, serial,
+ *   seq) dedups it by content and second: a re-import adds nothing. Only verdicts: the SYSCALL
+ *   and PROCTITLE lines next to it would get other serials and not join it anyway.
  * - Clock mode owns its deadline timer: a one-shot timer runs only while events are pending, so
  *   an idle daemon does not wake up, and nothing above has to tick for the assembler. */
 
@@ -139,6 +144,14 @@ int ingest_line(const char *line, size_t len, void *userdata) {
         }
         if (rec.kind == RECORD_IGNORED)
                 i->stats->ignored++;
+        if (!rec.has_stamp && rec.has_syslog_time && rec.kind == RECORD_DENIAL &&
+            syslog_time_resolve(&rec.syslog_time,
+                                i->options.year_ref_ms > 0 ? i->options.year_ref_ms
+                                                           : now_realtime_ms(),
+                                &rec.stamp.time_ms) >= 0) {
+                rec.stamp.serial = rec.content_serial;
+                rec.has_stamp = true;
+        }
         if (!rec.has_stamp && (rec.kind != RECORD_SEPARATOR || i->options.windowed)) {
                 /* A journald / bare "avc:" line: nothing to key or date it by. */
                 if (rec.kind == RECORD_DENIAL)

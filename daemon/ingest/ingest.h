@@ -42,6 +42,10 @@ typedef struct IngestOptions {
         DenialOrigin origin;
         bool windowed; /* only records stamped in [since_ms, until_ms] (wall clock) */
         int64_t since_ms, until_ms;
+        /* journalctl text lines carry no year: theirs is the one that puts them at or before
+         * this time (syslog_time_resolve()): the input file's mtime, an import's start. 0: the
+         * time the line is read (stdin, which is being written now). */
+        int64_t year_ref_ms;
         /* Clock mode: the loop on which pending events are released at their deadline. NULL:
          * the caller calls ingest_expire(). */
         sd_event *event;

@@ -491,8 +491,94 @@ static int classify_kernel_log(const char *p, const char *end, LineInfo *info) {
         return 0;
 }
 
-/* <prefix> audit[PID]: NAME BODY, p at "audit[". */
-static int classify_journald(const char *p, const char *end, LineInfo *info) {
+/* journalctl's "Mmm DD HH:MM:SS[.frac] " at the start of [p, end) (the day may be space
+ * padded), into *ret. -EBADMSG when the line does not start so. */
+static int parse_syslog_time(const char *p, const char *end, SyslogTime *ret) {
+        static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        uint64_t day, frac = 0;
+        int hour, min, sec;
+        SyslogTime t = {};
+        int digits = 0;
+
+        if (end - p < 16)
+                return -EBADMSG;
+        t.month = -1;
+        for (int m = 0; m < 12; m++)
+                if (memcmp(p, months + 3 * m, 3) == 0)
+                        t.month = m;
+        if (t.month < 0)
+                return -EBADMSG;
+        p += 3;
+        if (expect_char(&p, end, ' ') < 0)
+                return -EBADMSG;
+        if (*p == ' ')
+                p++;
+        if (parse_digits(&p, end, 2, &day) < 0 || expect_char(&p, end, ' ') < 0 ||
+            parse_fixed(&p, end, 2, &hour) < 0 || expect_char(&p, end, ':') < 0 ||
+            parse_fixed(&p, end, 2, &min) < 0 || expect_char(&p, end, ':') < 0 ||
+            parse_fixed(&p, end, 2, &sec) < 0)
+                return -EBADMSG;
+        if (p < end && *p == '.')
+                for (p++; p < end && is_digit(*p); p++, digits++)
+                        if (digits < 3)
+                                frac = frac * 10 + (uint64_t) (*p - '0');
+        if (p < end && *p == '.')
+                return -EBADMSG;
+        for (; digits > 0 && digits < 3; digits++)
+                frac *= 10;
+        if (p >= end || *p != ' ' || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+                return -EBADMSG;
+        t.day = (int) day;
+        t.hour = (int) hour;
+        t.minute = (int) min;
+        t.second = (int) sec;
+        t.ms = (int) frac;
+        *ret = t;
+        return 0;
+}
+
+int syslog_time_resolve(const SyslogTime *t, int64_t ref_ms, int64_t *ret_ms) {
+        time_t ref = (time_t) (ref_ms / 1000), when;
+        struct tm tm;
+
+        if (!t || !ret_ms || !localtime_r(&ref, &tm))
+                return -EINVAL;
+        /* The reference's year, or the one before when that puts the line more than a day past
+         * the reference (a day of slack: a file written just after a clock step, zones). */
+        for (int year = tm.tm_year; year >= tm.tm_year - 1; year--) {
+                struct tm x = {.tm_year = year,
+                               .tm_mon = t->month,
+                               .tm_mday = t->day,
+                               .tm_hour = t->hour,
+                               .tm_min = t->minute,
+                               .tm_sec = t->second,
+                               .tm_isdst = -1};
+
+                when = mktime(&x);
+                if (when == (time_t) -1 || when < 0 || x.tm_mon != t->month)
+                        continue; /* Feb 29 of a year without one */
+                if ((int64_t) when * 1000 > ref_ms + 86400 * 1000 && year == tm.tm_year)
+                        continue;
+                if (!stamp_time_storable((int64_t) when * 1000 + t->ms))
+                        return -EBADMSG;
+                *ret_ms = (int64_t) when * 1000 + t->ms;
+                return 0;
+        }
+        return -EBADMSG;
+}
+
+uint64_t synthetic_serial(const char *body, size_t len) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (size_t k = 0; k < len; k++) {
+                h ^= (uint8_t) body[k];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return SYNTHETIC_SERIAL_BASE + (h ^ (h >> 48)) % SYNTHETIC_SERIAL_BASE;
+}
+
+/* <prefix> audit[PID]: NAME BODY, p at "audit[", line at the first non-blank of the line. */
+static int classify_journald(const char *line, const char *p, const char *end, LineInfo *info) {
         const char *name;
         uint64_t pid;
 
@@ -509,6 +595,7 @@ static int classify_journald(const char *p, const char *end, LineInfo *info) {
         info->form = LINE_FORM_JOURNALD;
         info->type = type_from_name(name, (size_t) (p - 1 - name));
         info->has_stamp = false;
+        info->has_syslog_time = parse_syslog_time(line, end, &info->syslog_time) >= 0;
         set_body(info, p, end);
         return 0;
 }
@@ -595,7 +682,7 @@ int line_form_classify(const char *line, size_t len, LineInfo *ret) {
 
         hit = memmem(p, (size_t) (end - p), "audit[", strlen("audit["));
         if (hit) {
-                r = classify_journald(hit, end, &info);
+                r = classify_journald(p, hit, end, &info);
                 if (r < 0)
                         return r;
                 *ret = info;

@@ -648,6 +648,10 @@ int record_parse(RecordParser *p, const char *line, size_t len, Record *ret) {
         rec.type = info.type;
         rec.has_stamp = info.has_stamp;
         rec.stamp = info.stamp;
+        rec.has_syslog_time = info.has_syslog_time;
+        rec.syslog_time = info.syslog_time;
+        if (info.has_syslog_time)
+                rec.content_serial = synthetic_serial(info.body, info.body_len);
 
         if (info.form == LINE_FORM_SEPARATOR) {
                 rec.kind = RECORD_SEPARATOR;

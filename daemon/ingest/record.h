@@ -63,6 +63,12 @@ typedef struct Record {
         int type; /* numeric record type, 0 for a separator */
         bool has_stamp;
         AuditStamp stamp;
+        /* A journalctl text line (LINE_FORM_JOURNALD with its time prefix): the time without a
+         * year, and the serial it gets when the caller dates it (synthetic_serial() of the
+         * body). The caller knows the year (ingest.c); has_stamp stays false here. */
+        bool has_syslog_time;
+        SyslogTime syslog_time;
+        uint64_t content_serial;
         const char *node; /* NULL when none */
         union {
                 AvcFields avc;         /* RECORD_DENIAL */

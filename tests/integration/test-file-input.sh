@@ -3,6 +3,8 @@
 # exactly the container denials that the corpus oracle (expected.jsonl) lists, counts the damaged
 # lines as malformed, says the input reached its end, keeps serving queries, adds nothing when the
 # same records are imported again, and keeps everything across a restart. No root needed.
+# journalctl's text form (no audit id): dated with the year of the file's mtime (--input) or of
+# the import, across New Year, keyed by a serial from its text, so a re-import adds nothing.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
 
@@ -96,4 +98,52 @@ stop_daemon
 DB="$T/stdin.db" start_daemon --input "$T/empty.log"
 [ "$(avcctl -o json query | wc -l)" -eq 10 ] || fail "stdin import did not store 10 denials"
 stop_daemon
+# journalctl's text form: a log written across New Year, its mtime 2025-01-02 (UTC).
+export TZ=UTC
+jline() { # TIME NAME
+        echo "$1 host audit[7568]: AVC avc:  denied  { read } for  pid=7 comm=\"cat\" name=\"$2\"" \
+                "scontext=system_u:system_r:container_t:s0:c1,c2" \
+                "tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0"
+}
+{
+        jline "Dec 31 23:59:59" a
+        jline "Dec 31 23:59:59" b
+        jline "Jan  1 00:00:01.250000" a
+} > "$T/journalctl.txt"
+touch -d '2025-01-02 00:00:00 UTC' "$T/journalctl.txt"
+DB="$T/journalctl.db" start_daemon --input "$T/journalctl.txt"
+wait_for 20 input_eof || fail "journalctl text input never reached its end"
+stats=$(avcctl -o json stats)
+[ "$(json_field "$stats" denials_stored)" -eq 3 ] || fail "journalctl text: not 3 stored: $stats"
+[ "$(json_field "$stats" records_unstamped)" -eq 0 ] || fail "journalctl text unstamped: $stats"
+avcctl -o json query > "$T/jq.json"
+python3 - "$T/jq.json" <<'PY' || fail "journalctl text lines not dated or keyed as documented"
+import json, sys
+rows = sorted((o["time"], o["name"], o["serial"]) for o in map(json.loads, open(sys.argv[1])))
+assert [(t, n) for t, n, _ in rows] == [("2024-12-31T23:59:59.000Z", "a"),
+                                        ("2024-12-31T23:59:59.000Z", "b"),
+                                        ("2025-01-01T00:00:01.250Z", "a")], rows
+assert all(2**48 <= s < 2**49 for _, _, s in rows), rows
+assert rows[0][2] != rows[1][2] and rows[0][2] == rows[2][2], rows  # serial: the text's hash
+PY
+stop_daemon
+DB="$T/journalctl.db" start_daemon --input "$T/journalctl.txt"
+wait_for 20 input_eof || fail "journalctl text input never reached its end (again)"
+stats=$(avcctl -o json stats)
+[ "$(json_field "$stats" denials_stored)" -eq 0 ] || fail "journalctl text re-read stored: $stats"
+[ "$(json_field "$stats" denials_duplicate)" -eq 3 ] || fail "journalctl text duplicates: $stats"
+# avcctl import (root only): the year of the import's start; twice: nothing added the second
+# time.
+if [ "$(id -u)" -eq 0 ]; then
+        avcctl -o json import "$T/journalctl.txt" > "$T/ji1" || fail "journalctl text import failed"
+        avcctl -o json import "$T/journalctl.txt" > "$T/ji2" || fail "journalctl text re-import failed"
+        python3 - "$T/ji1" "$T/ji2" <<'PY' || fail "journalctl text import: $(cat "$T/ji1" "$T/ji2")"
+import json, sys
+a, b = (json.loads(open(p).read()) for p in sys.argv[1:])
+assert a["stored"] + a["duplicates"] == 3 and a["lost"] == 0, a
+assert b["stored"] == 0 and b["duplicates"] == 3, b
+PY
+fi
+stop_daemon
+unset TZ
 echo "file input: $expected denials stored from the corpus, $malformed malformed lines counted"

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ingest.h"
@@ -15,6 +16,7 @@
 typedef struct Sink {
         unsigned kept, commits;
         int64_t last_time_ms;
+        uint64_t last_serial;
         char last_comm[32];
         int fail; /* < 0: keep fails with it */
         int outcome;
@@ -26,6 +28,7 @@ static int keep(void *userdata, Denial *d, DenialOrigin origin) {
         s->kept++;
         s->origin = origin;
         s->last_time_ms = d->time_ms;
+        s->last_serial = d->serial;
         snprintf(s->last_comm, sizeof(s->last_comm), "%s", d->comm ? d->comm : "");
         return s->fail < 0 ? s->fail : s->outcome;
 }
@@ -66,7 +69,8 @@ static void test_counting(void) {
         CHECK_RC(feed(i, NULL), 0);  /* unreadable: a malformed record */
         CHECK_RC(feed(i, "garbage that is no record"), 0);
         CHECK_RC(feed(i, "type=EXECVE msg=audit(1713603292.000:11): argc=1 a0=\"ls\""), 0);
-        CHECK_RC(feed(i, "Apr 20 08:54:52 host audit[1]: AVC avc:  denied  { read } for pid=1 "
+        /* journald without journalctl's time prefix: nothing to date it by */
+        CHECK_RC(feed(i, "host audit[1]: AVC avc:  denied  { read } for pid=1 "
                          "comm=\"x\" scontext=a:b:container_t:s0 tcontext=a:b:c:s0 tclass=file"),
                  0);
         CHECK_RC(feed(i, avc(line, sizeof(line), 1713603293, 12, "ls")), 0);
@@ -83,6 +87,45 @@ static void test_counting(void) {
         CHECK_RC(st.denials, 2);
         CHECK_RC(st.outcomes[IMPORT_STORED], 2);
         CHECK_RC(st.evicted, 0);
+        ingest_free(i);
+}
+
+/* journalctl's text form: dated with the reference's year, keyed by a serial from its text. */
+static void test_journalctl_text(void) {
+        Sink s = {.outcome = IMPORT_STORED};
+        DenialSink sink = sink_of(&s);
+        IngestStats st = {};
+        Ingest *i;
+        const char *a = "Jul 20 20:55:38 host audit[7568]: AVC avc:  denied  { read } for  pid=7 "
+                        "comm=\"cat\" scontext=system_u:system_r:container_t:s0:c1,c2 "
+                        "tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0";
+        const char *b = "Jul 20 20:55:38 host audit[7568]: AVC avc:  denied  { write } for  pid=7 "
+                        "comm=\"cat\" scontext=system_u:system_r:container_t:s0:c1,c2 "
+                        "tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0";
+        uint64_t serial_a;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        CHECK_RC(ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION,
+                                             .origin = DENIAL_IMPORT,
+                                             .year_ref_ms = INT64_C(1721520000000)},
+                            &sink, &st, &i),
+                 0);
+        CHECK_RC(feed(i, a), 0);
+        CHECK_RC(ingest_flush(i), 0);
+        CHECK_RC(s.kept, 1);
+        CHECK(s.last_time_ms == INT64_C(1721508938000));
+        CHECK(s.last_serial >= SYNTHETIC_SERIAL_BASE);
+        serial_a = s.last_serial;
+        CHECK_RC(feed(i, b), 0);
+        CHECK_RC(ingest_flush(i), 0);
+        CHECK_RC(s.kept, 2);
+        CHECK(s.last_serial != serial_a); /* other text, same second: another key */
+        CHECK_RC(feed(i, a), 0);
+        CHECK_RC(ingest_flush(i), 0);
+        CHECK(s.last_serial == serial_a); /* the same text: the same key (a re-import) */
+        CHECK_RC(st.unstamped, 0);
+        CHECK_RC(st.denials, 3);
         ingest_free(i);
 }
 
@@ -179,6 +222,7 @@ int main(void) {
         IngestStats st;
 
         test_counting();
+        test_journalctl_text();
         test_window();
         test_errors();
         test_clock();

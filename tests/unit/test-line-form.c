@@ -35,8 +35,41 @@ static void check_bad(const char *line) {
         CHECK(info.type == 4242); /* untouched */
 }
 
+/* The year of a journalctl line: the reference's, or the one before across New Year. */
+static void test_syslog_year(void) {
+        SyslogTime t = {.month = 6, .day = 20, .hour = 20, .minute = 55, .second = 38, .ms = 5};
+        int64_t ms;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        /* 2024-07-21 00:00 UTC */
+        CHECK_RC(syslog_time_resolve(&t, INT64_C(1721520000000), &ms), 0);
+        CHECK(ms == INT64_C(1721508938005)); /* 2024-07-20 20:55:38.005 */
+        /* a reference before the line (mtime earlier in the year): the year before */
+        CHECK_RC(syslog_time_resolve(&t, INT64_C(1718000000000), &ms), 0); /* 2024-06-10 */
+        CHECK(ms == INT64_C(1689886538005));                               /* 2023-07-20 */
+        /* ... unless within a day after it */
+        CHECK_RC(syslog_time_resolve(&t, INT64_C(1721480000000), &ms), 0); /* 2024-07-20 12:53 */
+        CHECK(ms == INT64_C(1721508938005));
+        /* a log across New Year, its reference on Jan 2 2025: December is 2024, January 2025 */
+        t = (SyslogTime){.month = 11, .day = 31, .hour = 23, .minute = 59, .second = 59};
+        CHECK_RC(syslog_time_resolve(&t, INT64_C(1735776000000), &ms), 0);
+        CHECK(ms == INT64_C(1735689599000)); /* 2024-12-31 23:59:59 */
+        t = (SyslogTime){.month = 0, .day = 1, .hour = 0, .minute = 0, .second = 1};
+        CHECK_RC(syslog_time_resolve(&t, INT64_C(1735776000000), &ms), 0);
+        CHECK(ms == INT64_C(1735689601000)); /* 2025-01-01 00:00:01 */
+        /* Feb 29 referenced in 2025: 2024; Feb 30 never */
+        t = (SyslogTime){.month = 1, .day = 29, .hour = 12};
+        CHECK_RC(syslog_time_resolve(&t, INT64_C(1741000000000), &ms), 0); /* 2025-03-03 */
+        CHECK(ms == INT64_C(1709208000000));                               /* 2024-02-29 */
+        t.day = 30;
+        CHECK_RC(syslog_time_resolve(&t, INT64_C(1741000000000), &ms), -EBADMSG);
+}
+
 int main(void) {
         LineInfo i;
+
+        test_syslog_year();
 
         /* RAW */
         i = classify("type=AVC msg=audit(1601481071.991:128): avc:  denied  { write } for\n");
@@ -134,6 +167,26 @@ int main(void) {
         CHECK(i.form == LINE_FORM_JOURNALD && i.type == 1107);
         check_body(&i, "pid=1 uid=0 msg='avc:  denied'");
         CHECK(classify("host audit[5]: SELINUX_ERR op=x").type == 1401);
+
+        /* journalctl's time prefix: kept without a year; the serial comes from the body only */
+        i = classify("Jul 20 20:55:38 host audit[7568]: AVC avc:  denied  { read }");
+        CHECK(i.form == LINE_FORM_JOURNALD && !i.has_stamp && i.has_syslog_time);
+        CHECK(i.syslog_time.month == 6 && i.syslog_time.day == 20 && i.syslog_time.hour == 20 &&
+              i.syslog_time.minute == 55 && i.syslog_time.second == 38 && i.syslog_time.ms == 0);
+        i = classify("Jan  5 01:02:03.456789 other audit[1]: AVC avc:  denied  { read }");
+        CHECK(i.has_syslog_time && i.syslog_time.month == 0 && i.syslog_time.day == 5 &&
+              i.syslog_time.ms == 456);
+        CHECK(classify("Jan 05 01:02:03.4 h audit[1]: AVC x").syslog_time.ms == 400);
+        CHECK(!classify("host audit[1]: AVC avc:  denied").has_syslog_time);
+        CHECK(!classify("Foo 20 20:55:38 host audit[1]: AVC avc:").has_syslog_time);
+        CHECK(!classify("Jul 32 20:55:38 host audit[1]: AVC avc:").has_syslog_time);
+        CHECK(!classify("Jul 20 24:55:38 host audit[1]: AVC avc:").has_syslog_time);
+        CHECK(!classify("Jul 20 20:55 host audit[1]: AVC avc:").has_syslog_time);
+        /* pinned: the serial is part of the store's dedupe key and must never change */
+        CHECK(synthetic_serial("avc:  denied  { read }", 22) == UINT64_C(0x12d1a62f21e74));
+        CHECK(synthetic_serial("", 0) >= SYNTHETIC_SERIAL_BASE &&
+              synthetic_serial("", 0) < 2 * SYNTHETIC_SERIAL_BASE);
+        CHECK(synthetic_serial("a", 1) != synthetic_serial("b", 1));
 
         /* BARE */
         i = classify("avc:  denied  { add_name } for  pid=1154");
