@@ -7,10 +7,16 @@
  * a path a client names, so being in the access group does not let anyone make the root daemon
  * read /etc/shadow; and Import itself is for root only, since what it stores becomes evidence.
  * Records the store holds already are skipped by the daemon, so importing a file twice, or
- * overlapping rotations, adds nothing. */
+ * overlapping rotations, adds nothing.
+ *
+ * --journal reads the audit records journald keeps (journal-audit.c, with the caller's rights,
+ * --directory as journalctl's -D) and sends them as the audit.log lines they were, over the same
+ * Import call: the same parser and the same dedup as a file (a record stored live or from
+ * audit.log is recognised by its time and serial). */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +25,9 @@
 #include <zlib.h>
 
 #include "clock.h"
+#include "journal-audit.h"
 #include "strutil.h"
+#include "timeparse.h"
 #include "verbs.h"
 
 /* Bytes of the file per call: 4/3 of it in base64 plus the call stays far below the daemon's 64
@@ -206,17 +214,184 @@ static int import_file(VarlinkClient *c, const ClientContext *ctx, const char *n
         return status;
 }
 
+/* --journal: the journal's lines go out in chunks of whole lines, as a file's bytes would. */
+typedef struct JournalImport {
+        VarlinkClient *c;
+        char *buf;
+        size_t used;
+        json_object *counts;
+        int status;
+} JournalImport;
+
+static int journal_send(JournalImport *ji, bool final) {
+        json_object_put(ji->counts);
+        ji->counts = NULL;
+        ji->status = import_call(ji->c, ji->buf, ji->used, final, &ji->counts);
+        ji->used = 0;
+        return ji->status == AVCCTL_EXIT_SUCCESS ? 0 : -EIO;
+}
+
+static int journal_line(const char *line, size_t len, void *userdata) {
+        JournalImport *ji = userdata;
+        int r;
+
+        if (ji->used + len > IMPORT_CHUNK) {
+                r = journal_send(ji, false);
+                if (r < 0)
+                        return r;
+        }
+        if (len > IMPORT_CHUNK) {
+                /* longer than a chunk (a record is at most 64 KiB): sent alone, in pieces */
+                for (size_t o = 0; o < len; o += IMPORT_CHUNK) {
+                        ji->used = MIN(IMPORT_CHUNK, len - o);
+                        memcpy(ji->buf, line + o, ji->used);
+                        r = journal_send(ji, false);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        memcpy(ji->buf + ji->used, line, len);
+        ji->used += len;
+        return 0;
+}
+
+static int import_journal(VarlinkClient *c, const ClientContext *ctx,
+                          const JournalAuditRange *range, bool *ret_losses) {
+        _cleanup_(freep) char *buf = malloc(IMPORT_CHUNK);
+        JournalImport ji = {.c = c, .buf = buf, .status = AVCCTL_EXIT_SUCCESS};
+        JournalAuditCounts jc;
+        const char *name = range->directory ?: "journal";
+        int r, status = AVCCTL_EXIT_SUCCESS;
+
+        if (!buf) {
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        r = journal_audit_read(range, journal_line, &ji, &jc);
+        if (r < 0 && ji.status != AVCCTL_EXIT_SUCCESS) {
+                json_object_put(ji.counts);
+                return ji.status; /* the daemon said why */
+        }
+        if (r < 0) {
+                fprintf(stderr, "avcctl import: cannot read the journal");
+                if (range->directory) {
+                        fprintf(stderr, " in '");
+                        fputs_terminal_safe(range->directory, stderr);
+                        fprintf(stderr, "'");
+                }
+                fprintf(stderr, ": %s; what was read before is imported\n", strerror(-r));
+                status = AVCCTL_EXIT_FAILURE;
+        }
+        if (journal_send(&ji, true) < 0)
+                return ji.status;
+        print_counts(ctx, name, ji.counts);
+        if (jc.skipped > 0)
+                fprintf(stderr,
+                        "avcctl import: %" PRIu64 " audit entries of the journal without a "
+                        "serial or time (_AUDIT_ID, _SOURCE_REALTIME_TIMESTAMP) not sent\n",
+                        jc.skipped);
+        if (count_of(ji.counts, "lost") > 0 || count_of(ji.counts, "store_errors") > 0)
+                *ret_losses = true;
+        json_object_put(ji.counts);
+        return status;
+}
+
+enum {
+        ARG_JOURNAL = 0x300,
+        ARG_DIRECTORY,
+        ARG_SINCE,
+        ARG_UNTIL,
+};
+
+typedef struct ImportArgs {
+        bool journal;
+        JournalAuditRange range;
+} ImportArgs;
+
+static int import_option(int c, const char *arg, void *userdata) {
+        ImportArgs *a = userdata;
+        int64_t *ms;
+
+        switch (c) {
+        case ARG_JOURNAL:
+                a->journal = true;
+                return 0;
+        case ARG_DIRECTORY:
+                a->range.directory = arg;
+                return 0;
+        case ARG_SINCE:
+        case ARG_UNTIL:
+                ms = c == ARG_SINCE ? &a->range.since_ms : &a->range.until_ms;
+                if (parse_time_spec(arg, now_realtime_ms(), ms) < 0) {
+                        fprintf(stderr, "avcctl import: cannot read the time '");
+                        fputs_terminal_safe(arg, stderr);
+                        fprintf(stderr, "'\n");
+                        return -EINVAL;
+                }
+                if (c == ARG_SINCE)
+                        a->range.has_since = true;
+                else
+                        a->range.has_until = true;
+                return 0;
+        default:
+                return -ENOENT;
+        }
+}
+
 int verb_import(int argc, char *argv[], ClientContext *ctx) {
+        static const struct option options[] = {
+                {"journal", no_argument, NULL, ARG_JOURNAL},
+                {"directory", required_argument, NULL, ARG_DIRECTORY},
+                {"since", required_argument, NULL, ARG_SINCE},
+                {"until", required_argument, NULL, ARG_UNTIL},
+                {},
+        };
         _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
+        ImportArgs args = {};
         bool losses = false;
         int first, r, status;
 
-        r = verb_parse_options_args(argc, argv, NULL, "", NULL, NULL, ctx, &first);
+        r = verb_parse_options_args(argc, argv, options, "", import_option, &args, ctx, &first);
         if (r != 0)
                 return r > 0 ? AVCCTL_EXIT_SUCCESS : AVCCTL_EXIT_FAILURE;
+        if (!args.journal &&
+            (args.range.directory || args.range.has_since || args.range.has_until)) {
+                fprintf(stderr, "avcctl import: --directory, --since and --until are for "
+                                "--journal\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (args.journal && first < argc) {
+                fprintf(stderr, "avcctl import: --journal reads the journal, not files\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (args.range.has_since && args.range.has_until &&
+            args.range.since_ms >= args.range.until_ms) {
+                fprintf(stderr, "avcctl: --since must be before --until\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (args.journal) {
+                if (ctx->output == OUTPUT_RAW) {
+                        fprintf(stderr, "avcctl import: -o raw is for query and tail\n");
+                        return AVCCTL_EXIT_FAILURE;
+                }
+                status = client_connect(ctx, &c);
+                if (status != AVCCTL_EXIT_SUCCESS)
+                        return status;
+                status = import_journal(c, ctx, &args.range, &losses);
+                if (status == AVCCTL_EXIT_DAEMON)
+                        return status;
+                if (losses) {
+                        fprintf(stderr, "avcctl import: the store could not take everything; "
+                                        "see 'avcctl stats'\n");
+                        status = AVCCTL_EXIT_DAEMON;
+                }
+                r = client_flush_stdout();
+                return status != AVCCTL_EXIT_SUCCESS ? status : r;
+        }
         if (first >= argc) {
                 fprintf(stderr, "avcctl import: which files? (audit.log, audit.log.1, "
-                                "audit.log.2.gz ..., or - for stdin)\n");
+                                "audit.log.2.gz ..., - for stdin, or --journal)\n");
                 return AVCCTL_EXIT_FAILURE;
         }
         if (ctx->output == OUTPUT_RAW) {
