@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "store.h"
 
 static const char *arg_config = CONFIG_DEFAULT_PATH;
 static bool arg_config_given = false; /* then the file must exist: only the default may be absent */
@@ -20,6 +21,7 @@ static const char *arg_database = NULL;
 static const char *arg_socket = NULL;
 static const char *arg_input = NULL;
 static bool arg_check_config = false;
+static bool arg_check_db = false; /* [Daemon] CheckDatabase=always for this start */
 
 static void help(void) {
         printf("Usage: avcwatchd [OPTIONS]\n\n"
@@ -32,14 +34,24 @@ static void help(void) {
                "     --db FILE           Database (default %s)\n"
                "     --socket PATH       API socket (default %s)\n"
                "     --input SOURCE      netlink (default), a file of audit lines, or - for stdin\n"
-               "     --check-config      Validate the configuration and exit\n\n"
+               "     --check-config      Validate the configuration and exit\n"
+               "     --check-db          Check every page of the database before starting\n"
+               "                         (CheckDatabase=always for this start)\n\n"
                "Signals: SIGTERM flushes and exits 0; SIGHUP reloads the configuration.\n"
                "See avcwatchd(8) and avcwatchd.conf(5).\n",
                CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_DATABASE, CONFIG_DEFAULT_SOCKET);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_DB, ARG_SOCKET, ARG_INPUT, ARG_CHECK };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_CONFIG,
+                ARG_DB,
+                ARG_SOCKET,
+                ARG_INPUT,
+                ARG_CHECK,
+                ARG_CHECK_DB
+        };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
@@ -48,6 +60,7 @@ static int parse_argv(int argc, char *argv[]) {
                 {"socket", required_argument, NULL, ARG_SOCKET},
                 {"input", required_argument, NULL, ARG_INPUT},
                 {"check-config", no_argument, NULL, ARG_CHECK},
+                {"check-db", no_argument, NULL, ARG_CHECK_DB},
                 {},
         };
         int c;
@@ -76,6 +89,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_CHECK:
                         arg_check_config = true;
                         break;
+                case ARG_CHECK_DB:
+                        arg_check_db = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -103,6 +119,8 @@ int main(int argc, char *argv[]) {
         r = config_load(arg_config, arg_config_given, &overrides, &config);
         if (r < 0)
                 return 1;
+        if (arg_check_db)
+                config.check_database = STORE_CHECK_ALWAYS;
         if (arg_check_config) {
                 /* what the daemon would run with, the command line's options included */
                 printf("# %s: OK%s\n", arg_config, r == 0 ? " (absent: the defaults)" : "");

@@ -94,10 +94,11 @@ struct Manager {
         bool exit_on_eof;
 };
 
-/* store_open() reads every page of an existing database before writing to it (a damaged file is
- * refused, not written over): on a store of many GB that takes minutes when the pages are not
- * cached. The service manager hears that start-up goes on, so that TimeoutStartSec= does not
- * kill a daemon that is only checking (Type=notify, EXTEND_TIMEOUT_USEC=). */
+/* store_open() reads every page of an existing database before writing to it after a stop that
+ * was not clean or on request (a damaged file is refused, not written over): on a store of many GB
+ * that takes minutes when the pages are not cached. The service manager hears that start-up goes
+ * on, so that TimeoutStartSec= does not kill a daemon that is only checking (Type=notify,
+ * EXTEND_TIMEOUT_USEC=). */
 static void on_store_check_progress(void *userdata, uint64_t elapsed_usec) {
         Manager *m = userdata;
 
@@ -271,11 +272,19 @@ static int manager_open_store(Manager *m) {
         m->remove_new_database = access(m->config.database, F_OK) < 0 && errno == ENOENT;
 
         uint64_t check_start = now_monotonic_usec();
-        r = store_open_with_progress(m->config.database, STORE_PROGRESS_USEC,
-                                     on_store_check_progress, m, error, sizeof(error), &m->store);
-        if (r >= 0 && now_monotonic_usec() - check_start >= STORE_PROGRESS_USEC)
-                log_info("Checked the database '%s' in %.1f s.", m->config.database,
-                         (double) (now_monotonic_usec() - check_start) / 1000000);
+        StoreChecked checked = STORE_CHECKED_NEW;
+        r = store_open_checked(m->config.database, m->config.check_database, STORE_PROGRESS_USEC,
+                               on_store_check_progress, m, error, sizeof(error), &checked,
+                               &m->store);
+        if (r >= 0 && store_checked_ran(checked))
+                log_info("Checked the database '%s' (every page, PRAGMA quick_check) in %.1f s: "
+                         "%s.",
+                         m->config.database,
+                         (double) (now_monotonic_usec() - check_start) / 1000000,
+                         store_checked_to_string(checked) + strlen("checked: "));
+        else if (r >= 0 && checked != STORE_CHECKED_NEW)
+                log_info("Database '%s' %s (avcwatchd --check-db checks every page).",
+                         m->config.database, store_checked_to_string(checked));
         for (size_t i = 0; i < ELEMENTSOF(store_refusals); i++)
                 if (r == store_refusals[i].error)
                         return log_error_errno(r, "Refusing '%s': %s", m->config.database,

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "store.h"
 #include "timeparse.h"
 #include "macro.h"
 
@@ -42,6 +43,7 @@ int config_init_default(Config *ret) {
                 return -ENOMEM;
         }
         c.proc_scan = true;
+        c.check_database = STORE_CHECK_AUTO;
         r = domain_filter_default(&c.domains);
         if (r < 0) {
                 config_done(&c);
@@ -168,6 +170,14 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         return set_string(&c->access_group, value);
                 if (strcmp(key, "Input") == 0)
                         return set_string(&c->input, value);
+                if (strcmp(key, "CheckDatabase") == 0) {
+                        r = store_check_mode_from_string(value);
+                        if (r < 0)
+                                return fail(err, n_err, "line %u: %s= needs auto, always or never",
+                                            line, key);
+                        c->check_database = r;
+                        return 0;
+                }
                 if (strcmp(key, "AuditLog") == 0) {
                         if (value[0] == 0) {
                                 free(c->audit_log);
@@ -437,6 +447,10 @@ void config_dump(const Config *c, FILE *f) {
         dump_setting(f, "Input", c->input, NULL);
         dump_setting(f, "AuditLog", strempty(c->audit_log),
                      c->audit_log ? NULL : "none: no backfill of the records missed while down");
+        dump_setting(f, "CheckDatabase", store_check_mode_to_string(c->check_database),
+                     c->check_database == STORE_CHECK_AUTO
+                             ? "every page at start-up after a stop that was not clean"
+                             : NULL);
         fputs("\n[Filter]\n", f);
         fprintf(f, "# %s\nDomains=", n_patterns);
         for (unsigned i = 0; i < c->domains.n_patterns; i++)

@@ -9,6 +9,8 @@
  *   AccessGroup=avcwatch
  *   Input=netlink
  *   AuditLog=/var/log/audit/audit.log  (empty: no gap backfill after a restart)
+ *   CheckDatabase=auto               (every page at start: auto after an unclean stop; always;
+ *                                     never)
  *   [Filter]
  *   Domains=container_t container_init_t ... *_container_t
  *   TargetCategories=yes
@@ -38,7 +40,8 @@ typedef struct Config {
         char *socket;
         char *access_group;
         char *input;
-        char *audit_log; /* NULL: no gap backfill */
+        char *audit_log;    /* NULL: no gap backfill */
+        int check_database; /* StoreCheckMode (store.h): when start-up reads every page */
         DomainFilter domains;
         char *docker_socket; /* NULL: disabled */
         char *podman_socket; /* NULL: disabled */

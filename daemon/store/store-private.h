@@ -62,7 +62,9 @@ struct Store {
         struct StoreContainers *containers; /* the registry's statements, store-containers.c */
         RawDecoder *decoder;                /* on ro */
         uint64_t query_budget_usec;
-        int failure; /* of a registry write, until store_take_failure() */
+        int failure;  /* of a registry write, until store_take_failure() */
+        bool damaged; /* SQLite said SQLITE_CORRUPT/NOTADB once: no clean-stop mark at close */
+        StoreChecked checked; /* what store_open did about PRAGMA quick_check, and why */
         char last_error[STORE_ERROR_MAX];
 };
 

@@ -53,6 +53,8 @@ int store_errno(int rc) {
 int store_error(Store *s, sqlite3 *db, int rc) {
         snprintf(s->last_error, sizeof(s->last_error), "%s", sqlite3_errmsg(db));
         int r = store_errno(rc);
+        if (r == -EBADMSG)
+                s->damaged = true;
         return r < 0 ? r : -EIO; /* a caller that saw a failure says so */
 }
 

@@ -10,7 +10,9 @@
  *   meta(key TEXT PRIMARY KEY, value INTEGER)   -- 'denials', 'events', 'pruned': counts kept
  *                                                  at commit so that `stats` is O(1);
  *                                                  'live_position_ms', 'backfill_from_ms': the
- *                                                  gap backfill's (store-position.c)
+ *                                                  gap backfill's (store-position.c);
+ *                                                  'clean_stop': 1 from a clean close to the
+ *                                                  next open (StoreCheckMode)
  *   strings(id INTEGER PRIMARY KEY, text UNIQUE) -- every repeated string, interned
  *   containers(id INTEGER PRIMARY KEY, container_id TEXT UNIQUE, name, image, engine, pod, ...)
  *                                                -- + the registry's columns (store-containers.c)
@@ -58,7 +60,9 @@
  * - Writes are batched: store_add opens a transaction (BEGIN IMMEDIATE) and inserts at once,
  *   store_commit commits. A batch is all or nothing: if SQLite loses the transaction (disk full,
  *   I/O error) the whole batch is rolled back, and store_take_lost() says how many rows went.
- * - A damaged file (PRAGMA quick_check) is refused at open, before anything is written to it.
+ * - A damaged file (PRAGMA quick_check) is refused at open, before anything is written to it;
+ *   the check (every page) runs when the last stop left no clean-stop mark in meta, or on
+ *   request (StoreCheckMode): after a clean stop the file is as SQLite left it.
  * - What SQLite will need to write (the directory, an existing database, -wal, -shm) is checked
  *   before it opens anything, and a failure is told with the file and the system's reason: SQLite
  *   itself reports SQLITE_CANTOPEN with the errno of its last system call, whichever that was.
@@ -596,8 +600,89 @@ int store_open(const char *path, Store **ret) {
         return store_open_with_progress(path, 0, NULL, NULL, NULL, 0, ret);
 }
 
-static int store_open_steps(Store *s, const char *path, uint64_t period_usec,
+static const char *const check_mode_names[_STORE_CHECK_MODE_MAX] = {
+        [STORE_CHECK_AUTO] = "auto",
+        [STORE_CHECK_ALWAYS] = "always",
+        [STORE_CHECK_NEVER] = "never",
+};
+
+const char *store_check_mode_to_string(StoreCheckMode m) {
+        return m >= 0 && m < _STORE_CHECK_MODE_MAX ? check_mode_names[m] : NULL;
+}
+
+int store_check_mode_from_string(const char *s) {
+        for (int i = 0; s && i < _STORE_CHECK_MODE_MAX; i++)
+                if (strcmp(s, check_mode_names[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+const char *store_checked_to_string(StoreChecked c) {
+        static const char *const names[_STORE_CHECKED_MAX] = {
+                [STORE_CHECKED_NEW] = "new database",
+                [STORE_CHECKED_UNCLEAN] = "checked: the last stop was not clean",
+                [STORE_CHECKED_UNREADABLE] = "checked: its clean-stop mark could not be read",
+                [STORE_CHECKED_REQUESTED] = "checked: requested (CheckDatabase=always)",
+                [STORE_SKIPPED_CLEAN] = "not checked: the last stop was clean",
+                [STORE_SKIPPED_NEVER] = "not checked: CheckDatabase=never",
+        };
+        return c >= 0 && c < _STORE_CHECKED_MAX ? names[c] : "?";
+}
+
+/* The clean-stop mark: 1 when the last close marked the stop clean, 0 when not, <0 when it
+ * cannot be read (a damaged meta page, an I/O error). */
+static int store_read_clean_mark(Store *s) {
+        sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'clean_stop'", -1, &st,
+                                NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->db, rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = sqlite3_column_int64(st, 0) == 1;
+        else if (rc == SQLITE_DONE)
+                r = 0;
+        else
+                r = store_error(s, s->db, rc);
+        sqlite3_finalize(st);
+        /* the file is not known damaged because the mark could not be read: the check says */
+        s->damaged = false;
+        return r;
+}
+
+/* Whether to read every page now, and why (StoreCheckMode). */
+static StoreChecked store_decide_check(Store *s, StoreCheckMode mode, bool *ret_mark) {
+        int clean;
+
+        *ret_mark = false;
+        if (mode == STORE_CHECK_NEVER)
+                return STORE_SKIPPED_NEVER;
+        clean = store_read_clean_mark(s);
+        *ret_mark = clean > 0;
+        if (mode == STORE_CHECK_ALWAYS)
+                return STORE_CHECKED_REQUESTED;
+        if (clean < 0)
+                return STORE_CHECKED_UNREADABLE;
+        return clean ? STORE_SKIPPED_CLEAN : STORE_CHECKED_UNCLEAN;
+}
+
+/* At the start of a run, before anything else is written: from here on a crash must not look
+ * like a clean stop. synchronous = FULL for this one commit, so that it is on the disk before
+ * the first batch can be. */
+static int store_clear_clean_mark(Store *s) {
+        int r;
+
+        r = store_exec(s, s->db, "PRAGMA synchronous = FULL");
+        if (r < 0)
+                return r;
+        return store_exec(s, s->db, "DELETE FROM meta WHERE key = 'clean_stop'");
+}
+
+static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uint64_t period_usec,
                             store_progress_cb progress, void *userdata) {
+        bool clean_mark = false;
         char sql[64];
         int rc, r;
 
@@ -627,10 +712,14 @@ static int store_open_steps(Store *s, const char *path, uint64_t period_usec,
         if (r < 0)
                 return r;
         bool create = r > 0;
+        s->checked = STORE_CHECKED_NEW;
         if (!create) {
-                r = store_check_sound(s, period_usec, progress, userdata);
-                if (r < 0)
-                        return r;
+                s->checked = store_decide_check(s, mode, &clean_mark);
+                if (store_checked_ran(s->checked)) {
+                        r = store_check_sound(s, period_usec, progress, userdata);
+                        if (r < 0)
+                                return r;
+                }
         }
 
         if (create) {
@@ -643,6 +732,11 @@ static int store_open_steps(Store *s, const char *path, uint64_t period_usec,
         r = store_set_wal(s);
         if (r < 0)
                 return r;
+        if (clean_mark) {
+                r = store_clear_clean_mark(s);
+                if (r < 0)
+                        return r;
+        }
         r = store_exec(s, s->db, "PRAGMA synchronous = NORMAL");
         if (r < 0)
                 return r;
@@ -684,17 +778,26 @@ static int store_open_steps(Store *s, const char *path, uint64_t period_usec,
 
 int store_open_with_progress(const char *path, uint64_t period_usec, store_progress_cb progress,
                              void *userdata, char *error, size_t n_error, Store **ret) {
+        return store_open_checked(path, STORE_CHECK_AUTO, period_usec, progress, userdata, error,
+                                  n_error, NULL, ret);
+}
+
+int store_open_checked(const char *path, StoreCheckMode mode, uint64_t period_usec,
+                       store_progress_cb progress, void *userdata, char *error, size_t n_error,
+                       StoreChecked *ret_checked, Store **ret) {
         _cleanup_(store_freep) Store *s = NULL;
         int r;
 
         if (error && n_error > 0)
                 error[0] = 0;
-        if (!path || !ret)
+        if (!path || !ret || mode < 0 || mode >= _STORE_CHECK_MODE_MAX)
                 return -EINVAL;
         s = calloc(1, sizeof(Store));
         if (!s)
                 return -ENOMEM;
-        r = store_open_steps(s, path, period_usec, progress, userdata);
+        r = store_open_steps(s, path, mode, period_usec, progress, userdata);
+        if (ret_checked)
+                *ret_checked = s->checked;
         if (r < 0) {
                 if (error && n_error > 0)
                         snprintf(error, n_error, "%s", s->last_error);
@@ -707,8 +810,14 @@ int store_open_with_progress(const char *path, uint64_t period_usec, store_progr
 Store *store_free(Store *s) {
         if (!s)
                 return NULL;
-        if (s->db && s->w && s->containers)
+        if (s->db && s->w && s->containers) {
                 (void) store_commit(s, NULL); /* the open batch and the queued candidates */
+                /* A file SQLite found damaged is checked again at the next start. */
+                if (!s->damaged && !s->files.gone && !store_in_batch(s))
+                        (void) store_exec(s, s->db,
+                                          "INSERT INTO meta(key, value) VALUES ('clean_stop', 1) "
+                                          "ON CONFLICT(key) DO UPDATE SET value = 1");
+        }
         store_containers_free(s);
         store_writer_free(s);
         raw_decoder_free(s->decoder);

@@ -57,7 +57,46 @@ typedef void (*store_progress_cb)(void *userdata, uint64_t elapsed_usec);
 int store_check_directory(const char *path, char *error, size_t n_error);
 int store_open_with_progress(const char *path, uint64_t period_usec, store_progress_cb progress,
                              void *userdata, char *error, size_t n_error, Store **ret);
-Store *store_free(Store *s); /* commits what is pending first */
+
+/* When store_open reads every page (PRAGMA quick_check) before writing. SQLite's WAL keeps the
+ * file consistent through a crash by itself (a commit is whole or absent); what the check finds
+ * is damage from outside SQLite (disk, file system, another program writing the file, a disk
+ * that lies about fsync at a power loss). A clean stop leaves a mark in meta ('clean_stop'),
+ * cleared at the next open before anything else is written; AUTO checks when the mark is
+ * missing (a kill -9, a crash, a power loss) or cannot be read, ALWAYS every time ([Daemon]
+ * CheckDatabase=always, avcwatchd --check-db), NEVER never. */
+typedef enum StoreCheckMode {
+        STORE_CHECK_AUTO,
+        STORE_CHECK_ALWAYS,
+        STORE_CHECK_NEVER,
+        _STORE_CHECK_MODE_MAX,
+} StoreCheckMode;
+const char *store_check_mode_to_string(StoreCheckMode m);
+int store_check_mode_from_string(const char *s); /* -EINVAL when unknown */
+
+/* What store_open did about the check, for the log. */
+typedef enum StoreChecked {
+        STORE_CHECKED_NEW,        /* a new file: nothing to check */
+        STORE_CHECKED_UNCLEAN,    /* checked: the last stop left no clean-stop mark */
+        STORE_CHECKED_UNREADABLE, /* checked: the mark could not be read */
+        STORE_CHECKED_REQUESTED,  /* checked: CheckDatabase=always / --check-db */
+        STORE_SKIPPED_CLEAN,      /* not checked: the last stop was clean */
+        STORE_SKIPPED_NEVER,      /* not checked: CheckDatabase=never */
+        _STORE_CHECKED_MAX,
+} StoreChecked;
+const char *store_checked_to_string(StoreChecked c); /* "not checked: the last stop was clean" */
+static inline bool store_checked_ran(StoreChecked c) {
+        return c == STORE_CHECKED_UNCLEAN || c == STORE_CHECKED_UNREADABLE ||
+               c == STORE_CHECKED_REQUESTED;
+}
+/* store_open_with_progress() with a check mode; *ret_checked (may be NULL) says what was done,
+ * also when the open fails. */
+int store_open_checked(const char *path, StoreCheckMode mode, uint64_t period_usec,
+                       store_progress_cb progress, void *userdata, char *error, size_t n_error,
+                       StoreChecked *ret_checked, Store **ret);
+/* Commits what is pending first; then, unless SQLite reported the file damaged or it is gone,
+ * marks the stop clean (meta 'clean_stop'), so that the next open need not check every page. */
+Store *store_free(Store *s);
 
 /* Queues a denial for the current batch (opening one when needed). A denial with the same
  * (node, time, serial, seq) as a stored one is ignored (returns 0; 1 when added); store_commit

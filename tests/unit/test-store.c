@@ -1539,19 +1539,65 @@ static void test_open_progress(void) {
         s = store_free(s);
         /* An existing one is read page by page before anything is written: the caller hears of
          * it as it goes (every time here; the daemon asks for once a second). */
-        CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, NULL, 0, &s), 0);
+        CHECK_RC(store_open_checked(path, STORE_CHECK_ALWAYS, 0, count_progress, &calls, NULL, 0,
+                                    NULL, &s),
+                 0);
         CHECK(calls > 0);
         s = store_free(s);
         unsigned before = calls;
-        CHECK_RC(store_open_with_progress(path, UINT64_MAX, count_progress, &calls, NULL, 0, &s),
+        CHECK_RC(store_open_checked(path, STORE_CHECK_ALWAYS, UINT64_MAX, count_progress, &calls,
+                                    NULL, 0, NULL, &s),
                  0);
         CHECK_RC(calls, before);
         s = store_free(s);
 }
 
+/* The check runs after a stop that left no clean-stop mark, on request, never with never. */
+static void test_open_check_modes(void) {
+        _cleanup_(freep) char *path = db_path("check-modes.db");
+        StoreChecked checked;
+        Store *s, *crashed;
+        unsigned calls = 0;
+
+        CHECK_RC(store_open_checked(path, STORE_CHECK_AUTO, 0, count_progress, &calls, NULL, 0,
+                                    &checked, &s),
+                 0);
+        CHECK_RC(checked, STORE_CHECKED_NEW);
+        s = store_free(s);
+        /* closed cleanly: not read again */
+        CHECK_RC(store_open_checked(path, STORE_CHECK_AUTO, 0, count_progress, &calls, NULL, 0,
+                                    &checked, &s),
+                 0);
+        CHECK_RC(checked, STORE_SKIPPED_CLEAN);
+        CHECK_RC(calls, 0);
+        /* s is still open (a daemon that will be killed): the mark is gone already */
+        CHECK_RC(store_open_checked(path, STORE_CHECK_AUTO, 0, count_progress, &calls, NULL, 0,
+                                    &checked, &crashed),
+                 0);
+        CHECK_RC(checked, STORE_CHECKED_UNCLEAN);
+        crashed = store_free(crashed);
+        s = store_free(s);
+        calls = 0;
+        CHECK_RC(store_open_checked(path, STORE_CHECK_ALWAYS, 0, count_progress, &calls, NULL, 0,
+                                    &checked, &s),
+                 0);
+        CHECK_RC(checked, STORE_CHECKED_REQUESTED);
+        s = store_free(s);
+        calls = 0;
+        CHECK_RC(store_open_checked(path, STORE_CHECK_NEVER, 0, count_progress, &calls, NULL, 0,
+                                    &checked, &s),
+                 0);
+        CHECK_RC(checked, STORE_SKIPPED_NEVER);
+        CHECK_RC(calls, 0);
+        s = store_free(s);
+        CHECK_RC(store_check_mode_from_string("always"), STORE_CHECK_ALWAYS);
+        CHECK_RC(store_check_mode_from_string("sometimes"), -EINVAL);
+}
+
 int main(void) {
         tmpdir = fixture_tmpdir("store");
         test_open_progress();
+        test_open_check_modes();
         test_round_trip();
         test_filters();
         test_filter_lists();
