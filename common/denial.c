@@ -45,11 +45,11 @@ int container_ref_copy(const ContainerRef *src, ContainerRef *ret) {
 void denial_done(Denial *d) {
         if (!d)
                 return;
-        char **strings[] = {&d->node,     &d->result,     &d->permissions, &d->comm,
-                            &d->exe,      &d->path,       &d->name,        &d->scontext,
-                            &d->tcontext, &d->tclass,     &d->source_type, &d->target_type,
-                            &d->mcs,      &d->target_mcs, &d->cwd,         &d->proctitle,
-                            &d->raw,      &d->sender_subj};
+        char **strings[] = {&d->node,     &d->result,      &d->permissions, &d->comm,
+                            &d->exe,      &d->path,        &d->name,        &d->scontext,
+                            &d->tcontext, &d->tclass,      &d->source_type, &d->target_type,
+                            &d->mcs,      &d->target_mcs,  &d->cwd,         &d->proctitle,
+                            &d->raw,      &d->sender_subj, &d->booleans};
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 free(*strings[i]);
         container_ref_done(&d->container);
@@ -170,6 +170,10 @@ int denial_copy(const Denial *src, Denial *ret) {
         d.proctitle = dup_tracked(src->proctitle, &failed);
         d.raw = dup_tracked(src->raw, &failed);
         d.sender_subj = dup_tracked(src->sender_subj, &failed);
+        d.triaged = src->triaged;
+        d.reason = src->reason;
+        d.verdict = src->verdict;
+        d.booleans = dup_tracked(src->booleans, &failed);
         if (!failed && src->has_container) {
                 d.has_container = true;
                 failed = container_ref_copy(&src->container, &d.container) < 0;

@@ -66,6 +66,13 @@ typedef struct Denial {
          * the ones of a second beyond the first few are folded into the last of them, which
          * then carries their number (daemon/ingest/coalescer.h). */
         uint64_t count;
+        /* Triage (daemon/triage/): why the policy refused it and what that means. triaged is
+         * false when no policy was available (JSON: null); reason and verdict are then 0.
+         * reason/verdict: TriageReason/TriageVerdict values (daemon/triage/verdict.h);
+         * booleans: those that would allow it, space separated, NULL when none. */
+        bool triaged;
+        int reason, verdict;
+        char *booleans;
         char *raw;  /* every record of the event, '\n' separated, as received */
         int64_t id; /* store row id, 0 when not stored */
 } Denial;

@@ -63,6 +63,7 @@
 #include "status.h"
 #include "store-lock.h"
 #include "store.h"
+#include "triage.h"
 
 #define STORE_CHECK_EXTEND_USEC (30 * 1000 * 1000) /* asked of the service manager per progress */
 /* At exit, how long journald may take to accept what is still queued. */
@@ -80,6 +81,7 @@ struct Manager {
         Engine *engines[STATS_ENGINES_MAX];
         ProcScan *proc_scan;
         Server *server;
+        Triage *triage;     /* the policy denials are triaged against (none: triage off) */
         Pipeline *pipeline; /* where every ingest hands its denials: filter, attribute, store */
         Ingest *ingest;     /* the input's lines -> denials -> the pipeline */
         Source *source;
@@ -171,6 +173,9 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                                  " bytes (0: none).",
                                  m->config.max_age_ms / 1000, m->config.max_bytes);
                 }
+                if (changes.triage_policy &&
+                    triage_reload(m->triage, m->config.triage_policy, "Policy= changed") < 0)
+                        log_error("Out of memory reloading the triage policy; triage is off.");
                 if (changes.journal_forward &&
                     manager_set_journal_forwarding(m, changes.journal_forward_to) >= 0) {
                         m->config.journal_forward = changes.journal_forward_to;
@@ -331,6 +336,10 @@ static int manager_setup_api_and_pipeline(Manager *m, int api_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pipeline: %m");
         server_set_importer(m->server, pipeline_new_importer, m->pipeline);
+        r = triage_new(m->config.triage_policy, CONFIG_KERNEL_POLICY, &m->triage);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up triage: %m");
+        pipeline_set_triage(m->pipeline, m->triage);
         return manager_set_journal_forwarding(m, m->config.journal_forward);
 }
 
@@ -524,6 +533,7 @@ Manager *manager_free(Manager *m) {
         pipeline_flush(m->pipeline);
         m->ingest = ingest_free(m->ingest);
         m->pipeline = pipeline_free(m->pipeline);
+        m->triage = triage_free(m->triage);
         m->retention = retention_pacer_free(m->retention);
         m->server = server_free(m->server);
         m->proc_scan = proc_scan_free(m->proc_scan);

@@ -44,6 +44,7 @@ struct Pipeline {
                        */
         Store *store;
         Attributor *attributor;
+        Triage *triage; /* borrowed; NULL: no triage */
         Registry *registry;
         Server *server;
         JournalWriter *journal;
@@ -303,6 +304,14 @@ static int pipeline_keep(void *userdata, Denial *d, DenialOrigin origin) {
         if (r > 0)
                 p->stats->denials_selftest++;
 
+        /* Why the policy refused it and what that means (triage.h): a cache lookup per denial
+         * once its kind has been seen. Before coalescing, so a storm's summary carries it. */
+        if (p->triage) {
+                r = triage_denial(p->triage, d);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to triage a denial, storing it untriaged: %m");
+        }
+
         /* Storms are folded on live input, where they could make the daemon fall behind; an
          * import keeps every row, at its own pace. */
         if (p->live && !imported) {
@@ -326,6 +335,16 @@ static int pipeline_sink_commit(void *userdata) {
         if (p->live)
                 (void) coalescer_expire(p->coalescer, now_realtime_ms());
         return pipeline_commit(p);
+}
+
+/* The kernel loaded a policy or changed a boolean: read the policy again (the configured file
+ * too: `semodule -i` rewrites the file the kernel then loads). */
+static void pipeline_policy_changed(void *userdata) {
+        Pipeline *p = userdata;
+
+        if (p->triage &&
+            triage_reload(p->triage, p->config->triage_policy, "policy load record") < 0)
+                log_error("Out of memory reloading the triage policy; triage is off.");
 }
 
 static uint64_t pipeline_store_errors(void *userdata) {
@@ -359,6 +378,7 @@ int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Att
                 .sink = {.keep = pipeline_keep,
                          .commit = pipeline_sink_commit,
                          .store_errors = pipeline_store_errors,
+                         .policy_changed = pipeline_policy_changed,
                          .userdata = p},
         };
         p->pending = calloc(PENDING_DENIALS_MAX, sizeof(Denial));
@@ -394,6 +414,10 @@ Pipeline *pipeline_free(Pipeline *p) {
 
 const DenialSink *pipeline_sink(Pipeline *p) {
         return &p->sink;
+}
+
+void pipeline_set_triage(Pipeline *p, Triage *triage) {
+        p->triage = triage;
 }
 
 void pipeline_set_journal(Pipeline *p, JournalWriter *journal) {

@@ -3,11 +3,11 @@
 
 /* Pipeline: what becomes of an assembled denial, whatever input it came from. It is the
  * DenialSink every Ingest hands its verdicts to (live input, gap backfill, imports): scope
- * filter -> expiry ([Retention] MaxAge=) -> attribution -> storm coalescing (live input) ->
- * the store's open batch; after each commit the batch's denials go to the tail subscribers and
+ * filter -> expiry ([Retention] MaxAge=) -> attribution -> triage -> storm coalescing (live input)
+ * -> the store's open batch; after each commit the batch's denials go to the tail subscribers and
  * the journal. Owned by the manager, which builds it and hands pipeline_sink() to the stages
- * that feed it; it calls forward only (attributor, registry, coalescer, store, server, journal),
- * never back into the manager. */
+ * that feed it; it calls forward only (attributor, registry, triage, coalescer, store, server,
+ * journal), never back into the manager. */
 
 #include <stdbool.h>
 #include <systemd/sd-event.h>
@@ -22,6 +22,7 @@
 #include "sink.h"
 #include "stats.h"
 #include "store.h"
+#include "triage.h"
 
 typedef struct Pipeline Pipeline;
 
@@ -42,6 +43,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Pipeline *, pipeline_free);
 const DenialSink *pipeline_sink(Pipeline *p);
 /* Committed denials are also sent there (NULL: none). */
 void pipeline_set_journal(Pipeline *p, JournalWriter *journal);
+/* Kept denials are triaged there, after attribution (NULL: not at all). */
+void pipeline_set_triage(Pipeline *p, Triage *triage);
 /* A server_new_importer_func: an import whose denials go into this pipeline. */
 int pipeline_new_importer(void *userdata, Importer **ret);
 

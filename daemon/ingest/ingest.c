@@ -152,6 +152,10 @@ int ingest_line(const char *line, size_t len, void *userdata) {
                 rec.stamp.serial = rec.content_serial;
                 rec.has_stamp = true;
         }
+        /* Only the live input speaks of the running kernel; history does not. */
+        if (record_type_changes_policy(rec.type) && i->options.origin == DENIAL_LIVE &&
+            i->sink.policy_changed)
+                i->sink.policy_changed(i->sink.userdata);
         if (!rec.has_stamp && (rec.kind != RECORD_SEPARATOR || i->options.windowed)) {
                 /* A journald / bare "avc:" line: nothing to key or date it by. */
                 if (rec.kind == RECORD_DENIAL)

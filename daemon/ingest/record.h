@@ -24,6 +24,14 @@
 #define AUDIT_TYPE_USER_AVC 1107
 #define AUDIT_TYPE_AVC 1400
 #define AUDIT_TYPE_SELINUX_ERR 1401
+#define AUDIT_TYPE_MAC_POLICY_LOAD 1403   /* the kernel loaded a policy */
+#define AUDIT_TYPE_MAC_CONFIG_CHANGE 1405 /* a boolean changed */
+
+/* Whether a record of this type says the kernel's policy changed (a load, a boolean): triage
+ * reads the policy again. Such records are RECORD_IGNORED otherwise. */
+static inline bool record_type_changes_policy(int type) {
+        return type == AUDIT_TYPE_MAC_POLICY_LOAD || type == AUDIT_TYPE_MAC_CONFIG_CHANGE;
+}
 
 typedef enum RecordKind {
         RECORD_DENIAL, /* AVC, USER_AVC, SELINUX_ERR with a complete SELinux verdict */

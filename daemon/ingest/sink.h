@@ -38,5 +38,9 @@ typedef struct DenialSink {
         /* Failed writes so far (may be NULL): a rise during an import means some of its stored
          * denials may have been lost with a batch. */
         uint64_t (*store_errors)(void *userdata);
+        /* A MAC_POLICY_LOAD or MAC_CONFIG_CHANGE record on the live input (may be NULL): the
+         * kernel's policy changed, denials from now on are to be triaged against the new one.
+         * Events still being assembled when it arrives are triaged against the new one too. */
+        void (*policy_changed)(void *userdata);
         void *userdata;
 } DenialSink;

@@ -200,6 +200,11 @@ int config_file_reload(const ConfigFile *f, Config *running, ConfigChanges *ret)
                 running->max_bytes = c.max_bytes;
                 ret->retention = true;
         }
+        if (string_differs(c.triage_policy, running->triage_policy)) {
+                free(running->triage_policy);
+                running->triage_policy = TAKE_PTR(c.triage_policy);
+                ret->triage_policy = true;
+        }
         ret->journal_forward = c.journal_forward != running->journal_forward;
         ret->journal_forward_to = c.journal_forward;
         config_done(&c);

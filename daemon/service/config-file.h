@@ -39,11 +39,12 @@ typedef struct ConfigChanges {
         bool retention;       /* MaxAge= / MaxSize=: already in the running configuration */
         bool journal_forward; /* ForwardDenials= differs: the caller applies it, then sets it */
         bool journal_forward_to;
+        bool triage_policy; /* [Triage] Policy=: already in the running configuration */
 } ConfigChanges;
 
 /* Reads the file again. What can change at run time goes into *running: the scope filter and
- * retention (journal forwarding is left to the caller, which may fail to apply it). Every
- * setting that needs a restart and changed is named in the log rather than silently ignored
- * (docs/configuration.md). Returns < 0 (logged) when the file cannot be used: *running is then
- * untouched. */
+ * retention and [Triage] Policy= (journal forwarding is left to the caller, which may fail to apply
+ * it). Every setting that needs a restart and changed is named in the log rather than silently
+ * ignored (docs/configuration.md). Returns < 0 (logged) when the file cannot be used: *running is
+ * then untouched. */
 int config_file_reload(const ConfigFile *f, Config *running, ConfigChanges *ret);

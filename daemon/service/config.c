@@ -63,6 +63,7 @@ void config_done(Config *c) {
         free(c->audit_log);
         free(c->docker_socket);
         free(c->podman_socket);
+        free(c->triage_policy);
         domain_filter_done(&c->domains);
         *c = (Config){};
 }
@@ -146,7 +147,8 @@ static int socket_path_too_long(char *err, size_t n_err, unsigned line, const ch
 }
 
 static bool section_is_known(const char *section) {
-        static const char *const known[] = {"Daemon", "Filter", "Engines", "Journal", "Retention"};
+        static const char *const known[] = {"Daemon",  "Filter",    "Engines",
+                                            "Journal", "Retention", "Triage"};
         for (size_t i = 0; i < ELEMENTSOF(known); i++)
                 if (strcmp(section, known[i]) == 0)
                         return true;
@@ -259,6 +261,18 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                                             line, key);
                         c->max_bytes = bytes;
                         return 0;
+                }
+        } else if (strcmp(section, "Triage") == 0) {
+                if (strcmp(key, "Policy") == 0) {
+                        if (value[0] == 0) {
+                                free(c->triage_policy);
+                                c->triage_policy = NULL;
+                                return 0;
+                        }
+                        if (value[0] != '/')
+                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
+                                            key);
+                        return set_string(&c->triage_policy, value);
                 }
         } else
                 return fail(err, n_err, "line %u: unknown section [%s]", line, section);
@@ -468,4 +482,9 @@ void config_dump(const Config *c, FILE *f) {
                      c->max_age_ms > 0 ? NULL : "none: denials are kept whatever their age");
         dump_setting(f, "MaxSize", size,
                      c->max_bytes > 0 ? NULL : "none: the database grows without a limit");
+        fputs("\n[Triage]\n", f);
+        dump_setting(f, "Policy", strempty(c->triage_policy),
+                     c->triage_policy ? NULL
+                                      : "the kernel's (" CONFIG_KERNEL_POLICY
+                                        "), when SELinux is on");
 }

@@ -23,6 +23,8 @@
  *   [Retention]
  *   MaxAge=                          (e.g. 90d: older denials are removed; empty/0: kept)
  *   MaxSize=                         (e.g. 2G: the oldest go while the database is larger)
+ *   [Triage]
+ *   Policy=                          (a binary policy file; empty: the kernel's, when loaded)
  *
  * Pure parser over a text buffer; the daemon reads the file. Unknown sections or keys and bad
  * values are errors with a line number (so --check-config catches typos). */
@@ -47,8 +49,9 @@ typedef struct Config {
         char *podman_socket; /* NULL: disabled */
         bool proc_scan;
         bool journal_forward;
-        int64_t max_age_ms; /* 0: no age limit */
-        uint64_t max_bytes; /* 0: no size limit */
+        int64_t max_age_ms;  /* 0: no age limit */
+        uint64_t max_bytes;  /* 0: no size limit */
+        char *triage_policy; /* NULL: the kernel's (CONFIG_KERNEL_POLICY), when there is one */
 } Config;
 
 #define CONFIG_MAX_SIZE_MIN (1024 * 1024) /* a smaller MaxSize= could not hold the schema */
@@ -63,6 +66,7 @@ typedef struct Config {
 #define CONFIG_DEFAULT_AUDIT_LOG "/var/log/audit/audit.log"
 #define CONFIG_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
 #define CONFIG_DEFAULT_PODMAN_SOCKET "/run/podman/podman.sock"
+#define CONFIG_KERNEL_POLICY "/sys/fs/selinux/policy"
 #define CONFIG_FILE_MAX (256 * 1024)
 #define CONFIG_ERRORS_MAX 8192 /* the messages of one file, enough for a hundred errors */
 

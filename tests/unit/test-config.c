@@ -70,6 +70,14 @@ int main(void) {
         CHECK_RC(parse(&c, "[Engines]\nDocker=relative.sock\n", err, sizeof(err)), -EINVAL);
         CHECK_RC(parse(&c, "[Journal]\nForwardDenials=2\n", err, sizeof(err)), -EINVAL);
 
+        /* [Triage]: an absolute path, and empty for the kernel's again. */
+        CHECK(c.triage_policy == NULL);
+        CHECK_RC(parse(&c, "[Triage]\nPolicy=/srv/policy.33\n", err, sizeof(err)), 0);
+        CHECK_STREQ(c.triage_policy, "/srv/policy.33");
+        CHECK_RC(parse(&c, "[Triage]\nPolicy=policy.33\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Triage]\nPolicy=\n", err, sizeof(err)), 0);
+        CHECK(c.triage_policy == NULL);
+
         /* [Retention]: a duration and a size, each may be turned off again. */
         CHECK_RC(parse(&c, "[Retention]\nMaxAge=90d\nMaxSize=2G\n", err, sizeof(err)), 0);
         CHECK(c.max_age_ms == INT64_C(90) * 86400 * 1000);

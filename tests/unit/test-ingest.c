@@ -14,7 +14,7 @@
 #include "tests/unit/test.h"
 
 typedef struct Sink {
-        unsigned kept, commits;
+        unsigned kept, commits, policy_changes;
         int64_t last_time_ms;
         uint64_t last_serial;
         char last_comm[32];
@@ -33,8 +33,13 @@ static int keep(void *userdata, Denial *d, DenialOrigin origin) {
         return s->fail < 0 ? s->fail : s->outcome;
 }
 
+static void policy_changed(void *userdata) {
+        Sink *s = userdata;
+        s->policy_changes++;
+}
+
 static DenialSink sink_of(Sink *s) {
-        return (DenialSink){.keep = keep, .userdata = s};
+        return (DenialSink){.keep = keep, .policy_changed = policy_changed, .userdata = s};
 }
 
 static int feed(Ingest *i, const char *line) {
@@ -217,6 +222,44 @@ static void test_clock(void) {
         sd_event_unref(e);
 }
 
+/* MAC_POLICY_LOAD and MAC_CONFIG_CHANGE on the live input tell the sink (triage reads the policy
+ * again); the same records in history (backfill, import) do not. */
+static void test_policy_change(void) {
+        static const char *const lines[] = {
+                "type=MAC_POLICY_LOAD msg=audit(1713603292.100:20): auid=4294967295 ses=4294967295 "
+                "lsm=selinux res=1",
+                "type=MAC_CONFIG_CHANGE msg=audit(1713603292.200:21): bool=container_use_nfs val=1 "
+                "old_val=0 auid=0 ses=1",
+                "type=EXECVE msg=audit(1713603292.300:22): argc=1 a0=\"ls\"",
+        };
+        for (DenialOrigin o = DENIAL_LIVE; o <= DENIAL_IMPORT; o++) {
+                Sink s = {.outcome = IMPORT_STORED};
+                DenialSink sink = sink_of(&s);
+                IngestStats st = {};
+                Ingest *i;
+                CHECK_RC(ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION,
+                                                     .origin = o,
+                                                     .until_ms = INT64_MAX},
+                                    &sink, &st, &i),
+                         0);
+                for (size_t k = 0; k < ELEMENTSOF(lines); k++)
+                        CHECK_RC(feed(i, lines[k]), 0);
+                CHECK_RC(s.policy_changes, o == DENIAL_LIVE ? 2 : 0);
+                CHECK_RC(st.ignored, 3);
+                ingest_free(i);
+        }
+        /* A sink without the hook. */
+        Sink s = {.outcome = IMPORT_STORED};
+        DenialSink sink = {.keep = keep, .userdata = &s};
+        IngestStats st = {};
+        Ingest *i;
+        CHECK_RC(ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_LIVE},
+                            &sink, &st, &i),
+                 0);
+        CHECK_RC(feed(i, lines[0]), 0);
+        ingest_free(i);
+}
+
 int main(void) {
         Ingest *i;
         IngestStats st;
@@ -226,6 +269,7 @@ int main(void) {
         test_window();
         test_errors();
         test_clock();
+        test_policy_change();
         CHECK_RC(ingest_new(&(IngestOptions){}, NULL, &st, &i), -EINVAL);
         return 0;
 }

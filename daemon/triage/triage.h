@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Triage: the stage after attribution. Holds the policy the daemon triages against ([Triage]
+ * Policy=, else the kernel's /sys/fs/selinux/policy when there is one), loads it again when asked
+ * (a reload with a changed Policy=, a MAC_POLICY_LOAD or MAC_CONFIG_CHANGE record), and fills a
+ * denial's reason, booleans and verdict (policy.h, verdict.h). Without a usable policy, triage is
+ * off: denials are kept untriaged (reason null), which one log line says, never a failure. */
+
+#include <stdbool.h>
+
+#include "denial.h"
+#include "macro.h"
+
+typedef struct Triage Triage;
+
+/* configured: [Triage] Policy= (NULL: none); kernel: the kernel's policy file, used when nothing
+ * is configured and it exists (tests pass another). Loads at once; a policy that cannot be read
+ * is logged and leaves triage off. Returns -ENOMEM only. */
+int triage_new(const char *configured, const char *kernel, Triage **ret);
+Triage *triage_free(Triage *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Triage *, triage_free);
+
+/* Loads the policy again: configured is the (possibly changed) Policy=. why says what asked for
+ * it, for the log ("reload", "policy load record"). Returns 1 when a policy is in use after it,
+ * 0 when triage is off. */
+int triage_reload(Triage *t, const char *configured, const char *why);
+/* Whether the policy changed on the kernel's side matters: true when the kernel's file is used. */
+bool triage_follows_kernel(const Triage *t);
+bool triage_enabled(const Triage *t);
+
+/* Fills d->triaged, reason, verdict and booleans. Without a policy, or for a denial that lacks
+ * contexts or a class, d stays untriaged. -ENOMEM. */
+int triage_denial(Triage *t, Denial *d);
+/* The hint of a triaged denial (NULL when untriaged): a pure function of its reason, booleans
+ * and own facts (verdict.h), so it is derived when a denial is shown, not stored. */
+const char *triage_denial_hint(const Denial *d);
