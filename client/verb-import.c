@@ -260,7 +260,7 @@ static int import_journal(VarlinkClient *c, const ClientContext *ctx,
                           const JournalAuditRange *range, bool *ret_losses) {
         _cleanup_(freep) char *buf = malloc(IMPORT_CHUNK);
         JournalImport ji = {.c = c, .buf = buf, .status = AVCCTL_EXIT_SUCCESS};
-        JournalAuditCounts jc;
+        _cleanup_(journal_audit_freep) JournalAudit *j = NULL;
         const char *name = range->directory ?: "journal";
         int r, status = AVCCTL_EXIT_SUCCESS;
 
@@ -268,7 +268,9 @@ static int import_journal(VarlinkClient *c, const ClientContext *ctx,
                 fprintf(stderr, "avcctl: out of memory\n");
                 return AVCCTL_EXIT_FAILURE;
         }
-        r = journal_audit_read(range, journal_line, &ji, &jc);
+        r = journal_audit_open(range, &j);
+        if (r >= 0)
+                r = journal_audit_read(j, SIZE_MAX, journal_line, &ji);
         if (r < 0 && ji.status != AVCCTL_EXIT_SUCCESS) {
                 json_object_put(ji.counts);
                 return ji.status; /* the daemon said why */
@@ -286,11 +288,11 @@ static int import_journal(VarlinkClient *c, const ClientContext *ctx,
         if (journal_send(&ji, true) < 0)
                 return ji.status;
         print_counts(ctx, name, ji.counts);
-        if (jc.skipped > 0)
+        if (j && journal_audit_counts(j)->skipped > 0)
                 fprintf(stderr,
                         "avcctl import: %" PRIu64 " audit entries of the journal without a "
                         "serial or time (_AUDIT_ID, _SOURCE_REALTIME_TIMESTAMP) not sent\n",
-                        jc.skipped);
+                        journal_audit_counts(j)->skipped);
         if (count_of(ji.counts, "lost") > 0 || count_of(ji.counts, "store_errors") > 0)
                 *ret_losses = true;
         json_object_put(ji.counts);

@@ -418,7 +418,18 @@ static int manager_setup_input(Manager *m, int netlink_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open the audit netlink socket: %m");
         /* From here on the kernel sends us every record: the gap ends now. */
-        return backfill_start(m->event, m->config.audit_log, m->store, now_realtime_ms(),
+        /* Backfill=auto reads the journal only when AuditLog= names a file that is not there:
+         * AuditLog= empty keeps meaning no backfill, as before Backfill= existed. */
+        BackfillMode mode = m->config.backfill;
+        BackfillSources from = {
+                .audit_log = mode == BACKFILL_AUTO || mode == BACKFILL_AUDITLOG
+                                     ? m->config.audit_log
+                                     : NULL,
+                .journal =
+                        mode == BACKFILL_JOURNAL || (mode == BACKFILL_AUTO && m->config.audit_log),
+                .journal_directory = m->config.journal_directory,
+        };
+        return backfill_start(m->event, &from, m->store, now_realtime_ms(),
                               pipeline_sink(m->pipeline), &m->stats.backfill, &m->backfill);
 }
 

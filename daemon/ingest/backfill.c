@@ -17,7 +17,12 @@
  * - Every file is opened at once: auditd may rotate while we read, and an open fd keeps meaning
  *   the same file whatever it is renamed to.
  * - One file source at a time; the switch to the next file happens from a defer event, not from
- *   inside the finished source's own callback. */
+ *   inside the finished source's own callback.
+ * - Without an audit.log (a host without auditd) the journal's audit records are read instead
+ *   (BackfillSources), rebuilt into the audit.log lines they were (journal-audit.c, the same
+ *   code as avcctl import --journal): the same ingest, window and dedupe, their time and serial
+ *   the kernel's. BACKFILL_JOURNAL_BATCH entries per turn of the same idle defer event, so live
+ *   input and queries still go first. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +38,7 @@
 #include "log.h"
 #include "macro.h"
 #include "denial-json.h"
+#include "journal-audit.h"
 
 struct Backfill {
         sd_event *event;
@@ -44,8 +50,9 @@ struct Backfill {
         char **names;
         size_t n, next, opened;
         Source *source;
-        sd_event_source *step; /* starts the next file */
+        sd_event_source *step; /* starts the next file; reads the next batch of the journal */
         bool finished;
+        JournalAudit *journal; /* reading the journal instead of files */
 
         /* backfill_start(): the gap's own ingest, counters and log */
         Ingest *ingest;
@@ -113,6 +120,7 @@ Backfill *backfill_free(Backfill *b) {
                 return NULL;
         b->source = source_free(b->source);
         sd_event_source_disable_unref(b->step);
+        journal_audit_free(b->journal);
         for (size_t i = 0; i < b->n; i++)
                 if (b->fds[i] >= 0)
                         close(b->fds[i]);
@@ -136,6 +144,13 @@ static int backfill_on_line(const char *line, size_t len, void *userdata) {
         return b->cb(line, len, b->userdata);
 }
 
+/* A rebuilt journal record, without its newline, like a file's line. */
+static int backfill_on_journal_line(const char *line, size_t len, void *userdata) {
+        if (len > 0 && line[len - 1] == '\n')
+                len--;
+        return backfill_on_line(line, len, userdata);
+}
+
 static void backfill_on_eof(void *userdata) {
         Backfill *b = userdata;
 
@@ -148,6 +163,17 @@ static int backfill_on_step(sd_event_source *es, void *userdata) {
         int r;
 
         b->source = source_free(b->source);
+        if (b->journal) {
+                r = journal_audit_read(b->journal, BACKFILL_JOURNAL_BATCH, backfill_on_journal_line,
+                                       b);
+                if (r > 0) {
+                        (void) sd_event_source_set_enabled(b->step, SD_EVENT_ONESHOT);
+                        return 0;
+                }
+                if (r < 0)
+                        log_warning_errno(r, "Backfill: cannot read the journal any further: %m");
+                b->journal = journal_audit_free(b->journal);
+        }
         while (b->next < b->n) {
                 size_t i = b->next++;
                 if (b->fds[i] < 0)
@@ -258,10 +284,15 @@ static void backfill_gap_done(void *userdata) {
         snprintf(g->state, sizeof(g->state), "done");
         format_time_iso8601_ms(g->since_ms, since, sizeof(since));
         format_time_iso8601_ms(g->until_ms, until, sizeof(until));
-        log_info("Gap backfill done: %" PRIu64 " denials added from %" PRIu64 " file(s) of '%s' "
-                 "(%" PRIu64 " records read) for the downtime between %s and %s.",
-                 g->ingest.outcomes[IMPORT_STORED], g->files, b->audit_log, g->ingest.records,
-                 since, until);
+        if (b->audit_log)
+                log_info("Gap backfill done: %" PRIu64 " denials added from %" PRIu64 " file(s) "
+                         "of '%s' (%" PRIu64 " records read) for the downtime between %s and %s.",
+                         g->ingest.outcomes[IMPORT_STORED], g->files, b->audit_log,
+                         g->ingest.records, since, until);
+        else
+                log_info("Gap backfill done: %" PRIu64 " denials added from the journal (%" PRIu64
+                         " records read) for the downtime between %s and %s.",
+                         g->ingest.outcomes[IMPORT_STORED], g->ingest.records, since, until);
 }
 
 /* Where the gap begins: what this daemon last stored from the live netlink input (the store's
@@ -329,19 +360,31 @@ static int backfill_find_since(Store *store, int64_t now_ms, BackfillStats *stat
         return 0;
 }
 
-int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t until_ms,
+/* Whether the gap is read from the audit log (else the journal), as `from` says. */
+static bool backfill_use_audit_log(const BackfillSources *from) {
+        struct stat st;
+
+        if (!from->audit_log)
+                return false;
+        return !from->journal || stat(from->audit_log, &st) >= 0;
+}
+
+int backfill_start(sd_event *e, const BackfillSources *from, Store *store, int64_t until_ms,
                    const DenialSink *sink, BackfillStats *stats, Backfill **ret) {
         _cleanup_(strv_freep) char **files = NULL;
+        _cleanup_(journal_audit_freep) JournalAudit *journal = NULL;
+        const char *audit_log;
         Backfill *b;
         char since[32];
-        int r, n;
+        int r, n = 0;
 
-        if (!e || !store || !sink || !sink->commit || !stats || !ret)
+        if (!e || !from || !store || !sink || !sink->commit || !stats || !ret)
                 return -EINVAL;
         *ret = NULL;
         snprintf(stats->state, sizeof(stats->state), "off");
-        if (!audit_log)
-                return 0; /* AuditLog= is empty */
+        if (!from->audit_log && !from->journal)
+                return 0; /* Backfill=no, or AuditLog= is empty */
+        audit_log = backfill_use_audit_log(from) ? from->audit_log : NULL;
         r = backfill_find_since(store, until_ms, stats);
         if (r < 0)
                 return log_warning_errno(r, "Gap backfill: cannot read the store: %m");
@@ -353,25 +396,48 @@ int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t unt
         }
         stats->until_ms = until_ms;
         format_time_iso8601_ms(stats->since_ms, since, sizeof(since));
-        n = backfill_find_files(audit_log, stats->since_ms, &files);
-        if (n < 0)
-                return log_warning_errno(n, "Gap backfill: cannot list '%s': %m", audit_log);
-        if (n == 0) {
-                log_info("Gap backfill: no audit log at '%s' written since %s.", audit_log, since);
-                (void) store_backfill_end(store, until_ms);
-                return 0;
+        if (audit_log) {
+                n = backfill_find_files(audit_log, stats->since_ms, &files);
+                if (n < 0)
+                        return log_warning_errno(n, "Gap backfill: cannot list '%s': %m",
+                                                 audit_log);
+                if (n == 0) {
+                        log_info("Gap backfill: no audit log at '%s' written since %s.", audit_log,
+                                 since);
+                        (void) store_backfill_end(store, until_ms);
+                        return 0;
+                }
+        } else {
+                r = journal_audit_open(&(JournalAuditRange){.directory = from->journal_directory,
+                                                            .has_since = true,
+                                                            .since_ms = stats->since_ms,
+                                                            .has_until = true,
+                                                            .until_ms = until_ms},
+                                       &journal);
+                if (r < 0)
+                        return log_warning_errno(r, "Gap backfill: cannot open the journal%s%s: %m",
+                                                 from->journal_directory ? " in " : "",
+                                                 from->journal_directory ? from->journal_directory
+                                                                         : "");
         }
 
-        r = backfill_open(e, files, &b);
+        r = backfill_open(e, files ? files : (char *[]){NULL}, &b);
         if (r < 0)
                 return log_error_errno(r, "Gap backfill: failed to set up: %m");
+        b->journal = TAKE_PTR(journal);
         b->stats = &b->source_stats;
         b->cb = backfill_gap_line;
         b->done = backfill_gap_done;
         b->userdata = b;
         b->sink = *sink;
         b->gap = stats;
-        b->audit_log = strdup(audit_log);
+        if (audit_log) {
+                b->audit_log = strdup(audit_log);
+                if (!b->audit_log) {
+                        backfill_free(b);
+                        return log_error_errno(-ENOMEM, "Gap backfill: failed to set up: %m");
+                }
+        }
         /* Only the records of the gap: the rest was stored already or comes from the socket. */
         r = ingest_new(&(IngestOptions){.mode = ASSEMBLER_POSITION,
                                         .origin = DENIAL_BACKFILL,
@@ -379,9 +445,9 @@ int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t unt
                                         .since_ms = stats->since_ms,
                                         .until_ms = stats->until_ms},
                        &b->sink, &stats->ingest, &b->ingest);
-        if (r < 0 || !b->audit_log) {
+        if (r < 0) {
                 backfill_free(b);
-                return log_error_errno(r < 0 ? r : -ENOMEM, "Gap backfill: failed to set up: %m");
+                return log_error_errno(r, "Gap backfill: failed to set up: %m");
         }
         stats->files = b->opened;
         b->store = store;
@@ -391,8 +457,15 @@ int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t unt
         if (r < 0)
                 log_warning_errno(r, "Gap backfill: cannot mark its start in the store: %m");
         snprintf(stats->state, sizeof(stats->state), "running");
-        log_info("Gap backfill: reading %d file(s) of '%s' for the records since %s.", n, audit_log,
-                 since);
+        if (audit_log)
+                log_info("Gap backfill: reading %d file(s) of '%s' for the records since %s.", n,
+                         audit_log, since);
+        else
+                log_info("Gap backfill: no audit log%s%s%s; reading the journal%s%s for the "
+                         "records since %s.",
+                         from->audit_log ? " at '" : "", from->audit_log ? from->audit_log : "",
+                         from->audit_log ? "'" : "", from->journal_directory ? " in " : "",
+                         from->journal_directory ? from->journal_directory : "", since);
         *ret = b;
         return 0;
 }

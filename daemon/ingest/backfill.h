@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Gap backfill: while avcwatchd was not running, auditd (if any) went on writing audit.log. At
- * start-up the daemon reads the records of its downtime back from that log and its rotations,
- * so that a restart, an upgrade or a crash leaves no hole in the store. This module finds and
+/* Gap backfill: while avcwatchd was not running, auditd (if any) went on writing audit.log, and
+ * journald (on a host without auditd) kept the audit records. At start-up the daemon reads the
+ * records of its downtime back from that log and its rotations, or from the journal, so that a
+ * restart, an upgrade or a crash leaves no hole in the store. This module finds and
  * reads the files and (backfill_start) hands the lines of the gap to an Ingest of its own, whose
  * denials go forward to the DenialSink it is given.
  *
  * The files are read one after the other, oldest first, at idle priority on the daemon's loop:
  * live input and queries go first. */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -46,13 +48,24 @@ int backfill_new(sd_event *e, char *const *paths, SourceStats *stats, source_lin
                  void (*done)(void *userdata), void *userdata, Backfill **ret);
 Backfill *backfill_free(Backfill *b);
 
-/* The gap of a restart: the records auditd logged at audit_log (and its rotations) since this
- * daemon's live position in store (store.h, StorePosition: never imported data), up to until_ms
- * (when the netlink socket was bound: from then on the kernel sends us everything), through an
- * Ingest in position mode into sink. The store ignores what it has already, so the overlap costs
- * nothing but time. At the end the sink commits and the log says what was added. *ret is NULL when
- * there is nothing to read (stats says why); errors are logged. audit_log NULL: no backfill
- * ("off"). stats: this backfill's own block. */
-int backfill_start(sd_event *e, const char *audit_log, Store *store, int64_t until_ms,
+/* Where backfill_start() reads: audit_log (and its rotations) when set and audit_log exists, else
+ * the journal when `journal` (journal_directory: as journalctl -D; NULL: this host's). Neither:
+ * no backfill ("off"). */
+typedef struct BackfillSources {
+        const char *audit_log;
+        bool journal;
+        const char *journal_directory;
+} BackfillSources;
+
+/* Journal entries read per turn of the loop (at idle priority, like the files' lines). */
+#define BACKFILL_JOURNAL_BATCH 256
+
+/* The gap of a restart: the records auditd logged (or journald kept) since this daemon's live
+ * position in store (store.h, StorePosition: never imported data), up to until_ms (when the
+ * netlink socket was bound: from then on the kernel sends us everything), through an Ingest in
+ * position mode into sink. The store ignores what it has already, so the overlap costs nothing
+ * but time. At the end the sink commits and the log says what was added. *ret is NULL when there
+ * is nothing to read (stats says why); errors are logged. stats: this backfill's own block. */
+int backfill_start(sd_event *e, const BackfillSources *from, Store *store, int64_t until_ms,
                    const DenialSink *sink, BackfillStats *stats, Backfill **ret);
 size_t backfill_files_opened(const Backfill *b);

@@ -61,6 +61,7 @@ void config_done(Config *c) {
         free(c->access_group);
         free(c->input);
         free(c->audit_log);
+        free(c->journal_directory);
         free(c->docker_socket);
         free(c->podman_socket);
         free(c->triage_policy);
@@ -155,6 +156,19 @@ static bool section_is_known(const char *section) {
         return false;
 }
 
+static const char *const backfill_mode_table[_BACKFILL_MODE_MAX] = {
+        [BACKFILL_AUTO] = "auto",
+        [BACKFILL_AUDITLOG] = "auditlog",
+        [BACKFILL_JOURNAL] = "journal",
+        [BACKFILL_NO] = "no",
+};
+
+const char *backfill_mode_to_string(BackfillMode m) {
+        if ((unsigned) m >= _BACKFILL_MODE_MAX)
+                return NULL;
+        return backfill_mode_table[m];
+}
+
 static int apply(Config *c, const char *section, const char *key, const char *value, unsigned line,
                  char *err, size_t n_err) {
         int r;
@@ -190,6 +204,26 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                                 return fail(err, n_err, "line %u: %s= needs an absolute path", line,
                                             key);
                         return set_string(&c->audit_log, value);
+                }
+                if (strcmp(key, "Backfill") == 0) {
+                        for (BackfillMode m = 0; m < _BACKFILL_MODE_MAX; m++)
+                                if (strcmp(value, backfill_mode_table[m]) == 0) {
+                                        c->backfill = m;
+                                        return 0;
+                                }
+                        return fail(err, n_err,
+                                    "line %u: Backfill= needs auto, auditlog, journal or no", line);
+                }
+                if (strcmp(key, "JournalDirectory") == 0) {
+                        if (value[0] == 0) {
+                                free(c->journal_directory);
+                                c->journal_directory = NULL;
+                                return 0;
+                        }
+                        if (value[0] != '/')
+                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
+                                            key);
+                        return set_string(&c->journal_directory, value);
                 }
         } else if (strcmp(section, "Filter") == 0) {
                 if (strcmp(key, "Domains") == 0) {
@@ -460,7 +494,13 @@ void config_dump(const Config *c, FILE *f) {
         dump_setting(f, "AccessGroup", c->access_group, NULL);
         dump_setting(f, "Input", c->input, NULL);
         dump_setting(f, "AuditLog", strempty(c->audit_log),
-                     c->audit_log ? NULL : "none: no backfill of the records missed while down");
+                     c->audit_log                      ? NULL
+                     : c->backfill == BACKFILL_JOURNAL ? "none"
+                                                       : "none: no backfill of the records missed "
+                                                         "while down");
+        dump_setting(f, "Backfill", backfill_mode_to_string(c->backfill), NULL);
+        dump_setting(f, "JournalDirectory", strempty(c->journal_directory),
+                     c->journal_directory ? NULL : "this host's journal");
         dump_setting(f, "CheckDatabase", store_check_mode_to_string(c->check_database),
                      c->check_database == STORE_CHECK_AUTO
                              ? "every page at start-up after a stop that was not clean"

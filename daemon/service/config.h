@@ -8,7 +8,9 @@
  *   Socket=/run/avcwatch/avcwatch.sock
  *   AccessGroup=avcwatch
  *   Input=netlink
- *   AuditLog=/var/log/audit/audit.log  (empty: no gap backfill after a restart)
+ *   AuditLog=/var/log/audit/audit.log  (empty: no gap backfill from it after a restart)
+ *   Backfill=auto                    (auditlog, journal, no: where the gap is read back from)
+ *   JournalDirectory=                (the journal the backfill reads; empty: this host's)
  *   CheckDatabase=auto               (every page at start: auto after an unclean stop; always;
  *                                     never)
  *   [Filter]
@@ -37,13 +39,26 @@
 #include "domain-filter.h"
 #include "paths.h"
 
+/* Where the gap backfill reads the records of a downtime from. */
+typedef enum BackfillMode {
+        BACKFILL_AUTO,     /* AuditLog= when it exists, else the journal; AuditLog= empty: none */
+        BACKFILL_AUDITLOG, /* AuditLog= only */
+        BACKFILL_JOURNAL,  /* the journal only */
+        BACKFILL_NO,
+        _BACKFILL_MODE_MAX,
+} BackfillMode;
+
+const char *backfill_mode_to_string(BackfillMode m);
+
 typedef struct Config {
         char *database;
         char *socket;
         char *access_group;
         char *input;
-        char *audit_log;    /* NULL: no gap backfill */
-        int check_database; /* StoreCheckMode (store.h): when start-up reads every page */
+        char *audit_log; /* NULL: no gap backfill from it */
+        BackfillMode backfill;
+        char *journal_directory; /* NULL: this host's journal */
+        int check_database;      /* StoreCheckMode (store.h): when start-up reads every page */
         DomainFilter domains;
         char *docker_socket; /* NULL: disabled */
         char *podman_socket; /* NULL: disabled */

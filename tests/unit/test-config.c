@@ -51,6 +51,21 @@ int main(void) {
         CHECK(c.audit_log == NULL);
         CHECK_RC(parse(&c, "[Daemon]\nAuditLog=audit.log\n", err, sizeof(err)), -EINVAL);
         CHECK_STREQ(err, "line 2: AuditLog= needs an absolute path");
+        /* Backfill=: one of four words; JournalDirectory=: an absolute path or empty */
+        CHECK(c.backfill == BACKFILL_AUTO);
+        CHECK_RC(parse(&c, "[Daemon]\nBackfill=journal\nJournalDirectory=/j\n", err, sizeof(err)),
+                 0);
+        CHECK(c.backfill == BACKFILL_JOURNAL);
+        CHECK_STREQ(c.journal_directory, "/j");
+        CHECK_RC(parse(&c, "[Daemon]\nBackfill=no\nJournalDirectory=\n", err, sizeof(err)), 0);
+        CHECK(c.backfill == BACKFILL_NO && c.journal_directory == NULL);
+        CHECK_RC(parse(&c, "[Daemon]\nBackfill=auditlog\n", err, sizeof(err)), 0);
+        CHECK(c.backfill == BACKFILL_AUDITLOG);
+        CHECK_RC(parse(&c, "[Daemon]\nBackfill=yes\n", err, sizeof(err)), -EINVAL);
+        CHECK_STREQ(err, "line 2: Backfill= needs auto, auditlog, journal or no");
+        CHECK_RC(parse(&c, "[Daemon]\nJournalDirectory=j\n", err, sizeof(err)), -EINVAL);
+        CHECK_STREQ(err, "line 2: JournalDirectory= needs an absolute path");
+        CHECK_STREQ(backfill_mode_to_string(BACKFILL_AUDITLOG), "auditlog");
         CHECK_STREQ(c.socket, "/tmp/s.sock");
         CHECK_STREQ(c.access_group, "wheel");
         CHECK_STREQ(c.input, "-");

@@ -118,65 +118,106 @@ static int rebuild(sd_journal *j, const JournalAuditRange *range, char *line, si
         return n;
 }
 
-int journal_audit_read(const JournalAuditRange *range, JournalAuditLineFunc cb, void *userdata,
-                       JournalAuditCounts *counts) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
-        _cleanup_(freep) char *line = NULL;
-        const size_t line_size = 64 * 1024 + 128;
+struct JournalAudit {
+        sd_journal *journal;
+        JournalAuditRange range;
+        char *directory;
+        char *line;
+        JournalAuditCounts counts;
+        bool end;
+};
+
+#define JOURNAL_LINE_MAX (64 * 1024 + 128) /* a record (RECORD_LINE_MAX) and its stamp */
+
+JournalAudit *journal_audit_free(JournalAudit *j) {
+        if (!j)
+                return NULL;
+        sd_journal_close(j->journal);
+        free(j->directory);
+        free(j->line);
+        free(j);
+        return NULL;
+}
+
+int journal_audit_open(const JournalAuditRange *range, JournalAudit **ret) {
+        _cleanup_(journal_audit_freep) JournalAudit *j = NULL;
         char match[64];
         int r;
 
-        if (!range || !cb || !counts)
+        if (!range || !ret)
                 return -EINVAL;
-        *counts = (JournalAuditCounts){};
-        line = malloc(line_size);
-        if (!line)
+        j = calloc(1, sizeof(*j));
+        if (!j)
                 return -ENOMEM;
-        if (range->directory)
-                r = sd_journal_open_directory(&j, range->directory, 0);
-        else
-                r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        j->range = *range;
+        j->line = malloc(JOURNAL_LINE_MAX);
+        if (!j->line)
+                return -ENOMEM;
+        if (range->directory) {
+                j->directory = strdup(range->directory);
+                if (!j->directory)
+                        return -ENOMEM;
+                j->range.directory = j->directory;
+                r = sd_journal_open_directory(&j->journal, range->directory, 0);
+        } else
+                r = sd_journal_open(&j->journal, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
                 return r;
 
-        r = sd_journal_add_match(j, "_TRANSPORT=audit", 0);
+        r = sd_journal_add_match(j->journal, "_TRANSPORT=audit", 0);
         for (size_t k = 0; r >= 0 && k < ELEMENTSOF(audit_types); k++) {
                 snprintf(match, sizeof(match), "_AUDIT_TYPE=%d", audit_types[k].type);
-                r = sd_journal_add_match(j, match, 0);
+                r = sd_journal_add_match(j->journal, match, 0);
         }
         if (r < 0)
                 return r;
         if (range->has_since && (uint64_t) range->since_ms * 1000 > JOURNAL_SLACK_USEC)
-                r = sd_journal_seek_realtime_usec(j, (uint64_t) range->since_ms * 1000 -
-                                                             JOURNAL_SLACK_USEC);
+                r = sd_journal_seek_realtime_usec(j->journal, (uint64_t) range->since_ms * 1000 -
+                                                                      JOURNAL_SLACK_USEC);
         else
-                r = sd_journal_seek_head(j);
+                r = sd_journal_seek_head(j->journal);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
 
-        for (;;) {
+const JournalAuditCounts *journal_audit_counts(const JournalAudit *j) {
+        return &j->counts;
+}
+
+int journal_audit_read(JournalAudit *j, size_t max, JournalAuditLineFunc cb, void *userdata) {
+        const JournalAuditRange *range;
+        int r;
+
+        if (!j || !cb)
+                return -EINVAL;
+        range = &j->range;
+        for (size_t n = 0; !j->end && n < max; n++) {
                 uint64_t received;
 
-                r = sd_journal_next(j);
+                r = sd_journal_next(j->journal);
                 if (r < 0)
                         return r;
-                if (r == 0)
-                        return 0;
-                if (range->has_until && sd_journal_get_realtime_usec(j, &received) >= 0 &&
-                    received > (uint64_t) range->until_ms * 1000 + JOURNAL_SLACK_USEC)
-                        return 0;
-                r = rebuild(j, range, line, line_size);
+                if (r == 0 ||
+                    (range->has_until && sd_journal_get_realtime_usec(j->journal, &received) >= 0 &&
+                     received > (uint64_t) range->until_ms * 1000 + JOURNAL_SLACK_USEC)) {
+                        j->end = true;
+                        break;
+                }
+                r = rebuild(j->journal, range, j->line, JOURNAL_LINE_MAX);
                 if (r == -ENOMEM)
                         return r;
                 if (r == -ERANGE)
                         continue;
-                counts->entries++;
+                j->counts.entries++;
                 if (r < 0) {
-                        counts->skipped++;
+                        j->counts.skipped++;
                         continue;
                 }
-                r = cb(line, (size_t) r, userdata);
+                r = cb(j->line, (size_t) r, userdata);
                 if (r < 0)
                         return r;
         }
+        return j->end ? 0 : 1;
 }
