@@ -49,6 +49,7 @@
 #include "ingest.h"
 #include "journal.h"
 #include "listen-fds.h"
+#include "metrics.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -81,9 +82,10 @@ struct Manager {
         Engine *engines[STATS_ENGINES_MAX];
         ProcScan *proc_scan;
         Server *server;
-        Triage *triage;     /* the policy denials are triaged against (none: triage off) */
-        Pipeline *pipeline; /* where every ingest hands its denials: filter, attribute, store */
-        Ingest *ingest;     /* the input's lines -> denials -> the pipeline */
+        Triage *triage;         /* the policy denials are triaged against (none: triage off) */
+        Pipeline *pipeline;     /* where every ingest hands its denials: filter, attribute, store */
+        Ingest *ingest;         /* the input's lines -> denials -> the pipeline */
+        MetricsServer *metrics; /* NULL unless [Metrics] Listen= or a metrics socket passed */
         Source *source;
         Backfill *backfill; /* the downtime's records from auditd's log, at start-up */
         RetentionPacer *retention;
@@ -204,6 +206,24 @@ static bool engine_followed(const char *engine, void *userdata) {
 }
 
 /* ---- start-up, one stage at a time ---- */
+
+/* The Prometheus endpoint, off unless configured or its socket is passed (docs/metrics.md). */
+static int manager_setup_metrics(Manager *m, int metrics_fd) {
+        const char *where = metrics_fd >= 0 ? "the passed socket" : m->config.metrics_listen;
+        int r;
+
+        if (metrics_fd < 0 && !m->config.metrics_listen)
+                return 0;
+        r = metrics_server_new(m->event, metrics_fd, m->config.metrics_listen, m->store, &m->stats,
+                               m->config.metrics_top, &m->metrics);
+        if (r < 0) {
+                if (metrics_fd >= 0)
+                        (void) close(metrics_fd);
+                return log_error_errno(r, "Failed to serve metrics on %s: %m", where);
+        }
+        log_info("Serving metrics on %s.", where);
+        return 0;
+}
 
 /* Files the store will not write to, and why: each is left byte for byte as it is. */
 static const struct {
@@ -478,7 +498,7 @@ int manager_new(Config *config, const char *config_path, bool config_required,
                 const ConfigOverrides *overrides, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         Config taken = *config;
-        int api_fd, netlink_fd, r;
+        int api_fd, netlink_fd, metrics_fd, r;
 
         *config = (Config){};
         m = calloc(1, sizeof(Manager));
@@ -500,8 +520,10 @@ int manager_new(Config *config, const char *config_path, bool config_required,
         r = manager_open_store(m);
         if (r < 0)
                 return r;
-        listen_fds_take(&api_fd, &netlink_fd);
+        listen_fds_take(&api_fd, &netlink_fd, &metrics_fd);
         r = manager_setup_api_and_pipeline(m, api_fd);
+        if (r >= 0)
+                r = manager_setup_metrics(m, metrics_fd);
         if (r >= 0)
                 r = manager_setup_engines(m);
         if (r >= 0)
@@ -546,6 +568,7 @@ Manager *manager_free(Manager *m) {
         m->pipeline = pipeline_free(m->pipeline);
         m->triage = triage_free(m->triage);
         m->retention = retention_pacer_free(m->retention);
+        m->metrics = metrics_server_free(m->metrics);
         m->server = server_free(m->server);
         m->proc_scan = proc_scan_free(m->proc_scan);
         for (size_t i = 0; i < ELEMENTSOF(m->engines); i++)

@@ -166,6 +166,8 @@ static void log_restart_only_changes(const Config *running, const Config *loaded
                 {"Docker=", string_differs(running->docker_socket, loaded->docker_socket)},
                 {"Podman=", string_differs(running->podman_socket, loaded->podman_socket)},
                 {"ProcScan=", running->proc_scan != loaded->proc_scan},
+                {"Listen=", string_differs(running->metrics_listen, loaded->metrics_listen)},
+                {"TopContainers=", running->metrics_top != loaded->metrics_top},
         };
         char names[256] = "";
         size_t len = 0;

@@ -16,6 +16,7 @@
 #include "store.h"
 #include "timeparse.h"
 #include "macro.h"
+#include "metrics.h"
 
 #define CONFIG_LINE_MAX 4096
 
@@ -43,6 +44,7 @@ int config_init_default(Config *ret) {
                 return -ENOMEM;
         }
         c.proc_scan = true;
+        c.metrics_top = CONFIG_DEFAULT_METRICS_TOP;
         c.check_database = STORE_CHECK_AUTO;
         r = domain_filter_default(&c.domains);
         if (r < 0) {
@@ -64,6 +66,7 @@ void config_done(Config *c) {
         free(c->journal_directory);
         free(c->docker_socket);
         free(c->podman_socket);
+        free(c->metrics_listen);
         free(c->triage_policy);
         domain_filter_done(&c->domains);
         *c = (Config){};
@@ -148,8 +151,8 @@ static int socket_path_too_long(char *err, size_t n_err, unsigned line, const ch
 }
 
 static bool section_is_known(const char *section) {
-        static const char *const known[] = {"Daemon",  "Filter",    "Engines",
-                                            "Journal", "Retention", "Triage"};
+        static const char *const known[] = {"Daemon",    "Filter", "Engines", "Journal",
+                                            "Retention", "Triage", "Metrics"};
         for (size_t i = 0; i < ELEMENTSOF(known); i++)
                 if (strcmp(section, known[i]) == 0)
                         return true;
@@ -307,6 +310,33 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                                 return fail(err, n_err, "line %u: %s= needs an absolute path", line,
                                             key);
                         return set_string(&c->triage_policy, value);
+                }
+        } else if (strcmp(section, "Metrics") == 0) {
+                if (strcmp(key, "Listen") == 0) {
+                        struct sockaddr_storage ss;
+                        socklen_t len;
+                        if (value[0] == 0) {
+                                free(c->metrics_listen);
+                                c->metrics_listen = NULL;
+                                return 0;
+                        }
+                        if (metrics_parse_listen(value, &ss, &len) < 0)
+                                return fail(err, n_err,
+                                            "line %u: %s= needs ADDRESS:PORT (127.0.0.1:9774, "
+                                            "[::1]:9774) or the absolute path of a socket",
+                                            line, key);
+                        return set_string(&c->metrics_listen, value);
+                }
+                if (strcmp(key, "TopContainers") == 0) {
+                        char *end;
+                        errno = 0;
+                        unsigned long n = strtoul(value, &end, 10);
+                        if (errno != 0 || end == value || *end != 0 || value[0] == '-' || n < 1 ||
+                            n > CONFIG_METRICS_TOP_MAX)
+                                return fail(err, n_err, "line %u: %s= needs a number from 1 to %d",
+                                            line, key, CONFIG_METRICS_TOP_MAX);
+                        c->metrics_top = (unsigned) n;
+                        return 0;
                 }
         } else
                 return fail(err, n_err, "line %u: unknown section [%s]", line, section);
@@ -527,4 +557,8 @@ void config_dump(const Config *c, FILE *f) {
                      c->triage_policy ? NULL
                                       : "the kernel's (" CONFIG_KERNEL_POLICY
                                         "), when SELinux is on");
+        fputs("\n[Metrics]\n", f);
+        dump_setting(f, "Listen", strempty(c->metrics_listen),
+                     c->metrics_listen ? NULL : "none: no metrics endpoint");
+        fprintf(f, "TopContainers=%u\n", c->metrics_top);
 }

@@ -27,6 +27,9 @@
  *   MaxSize=                         (e.g. 2G: the oldest go while the database is larger)
  *   [Triage]
  *   Policy=                          (a binary policy file; empty: the kernel's, when loaded)
+ *   [Metrics]
+ *   Listen=                          (127.0.0.1:9774 or a socket path: the Prometheus endpoint)
+ *   TopContainers=100                (containers and images with series of their own)
  *
  * Pure parser over a text buffer; the daemon reads the file. Unknown sections or keys and bad
  * values are errors with a line number (so --check-config catches typos). */
@@ -64,9 +67,11 @@ typedef struct Config {
         char *podman_socket; /* NULL: disabled */
         bool proc_scan;
         bool journal_forward;
-        int64_t max_age_ms;  /* 0: no age limit */
-        uint64_t max_bytes;  /* 0: no size limit */
-        char *triage_policy; /* NULL: the kernel's (CONFIG_KERNEL_POLICY), when there is one */
+        int64_t max_age_ms;   /* 0: no age limit */
+        uint64_t max_bytes;   /* 0: no size limit */
+        char *triage_policy;  /* NULL: the kernel's (CONFIG_KERNEL_POLICY), when there is one */
+        char *metrics_listen; /* NULL: no metrics endpoint */
+        unsigned metrics_top; /* containers and images with a series of their own */
 } Config;
 
 #define CONFIG_MAX_SIZE_MIN (1024 * 1024) /* a smaller MaxSize= could not hold the schema */
@@ -82,6 +87,8 @@ typedef struct Config {
 #define CONFIG_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
 #define CONFIG_DEFAULT_PODMAN_SOCKET "/run/podman/podman.sock"
 #define CONFIG_KERNEL_POLICY "/sys/fs/selinux/policy"
+#define CONFIG_DEFAULT_METRICS_TOP 100
+#define CONFIG_METRICS_TOP_MAX 1000 /* the store's STORE_TOP_MAX */
 #define CONFIG_FILE_MAX (256 * 1024)
 #define CONFIG_ERRORS_MAX 8192 /* the messages of one file, enough for a hundred errors */
 

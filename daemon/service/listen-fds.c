@@ -5,8 +5,9 @@
  *
  * Decisions:
  * - Passed sockets are told apart by type, not by name: FileDescriptorName= names all the
- *   sockets of one unit alike. Anything else is closed rather than kept open for the daemon's
- *   lifetime.
+ *   sockets of one unit alike. The one exception is the metrics endpoint on a Unix socket, which
+ *   has a unit of its own (avcwatchd-metrics.socket) and is named "metrics" there. Anything else is
+ * closed rather than kept open for the daemon's lifetime.
  * - Directories are created with exactly their mode: a umask must not make /run/avcwatch
  *   unreachable for the access group. */
 
@@ -26,11 +27,11 @@
 #include "log.h"
 #include "macro.h"
 
-void listen_fds_take(int *ret_api, int *ret_netlink) {
+void listen_fds_take(int *ret_api, int *ret_netlink, int *ret_metrics) {
         char **names = NULL;
         int n;
 
-        *ret_api = *ret_netlink = -EBADF;
+        *ret_api = *ret_netlink = *ret_metrics = -EBADF;
         n = sd_listen_fds_with_names(true, &names);
         if (n < 0) {
                 log_warning_errno(n, "Ignoring the sockets passed by the service manager: %m");
@@ -40,7 +41,15 @@ void listen_fds_take(int *ret_api, int *ret_netlink) {
                 int fd = SD_LISTEN_FDS_START + i;
                 const char *name = names && names[i] ? names[i] : "unnamed";
 
-                if (*ret_api < 0 && sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) > 0) {
+                if (*ret_metrics < 0 && (sd_is_socket(fd, AF_INET, SOCK_STREAM, 1) > 0 ||
+                                         sd_is_socket(fd, AF_INET6, SOCK_STREAM, 1) > 0 ||
+                                         (strcmp(name, "metrics") == 0 &&
+                                          sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) > 0))) {
+                        *ret_metrics = fd;
+                        log_info("Using the metrics socket passed by the service manager (fd %d, "
+                                 "%s).",
+                                 fd, name);
+                } else if (*ret_api < 0 && sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) > 0) {
                         *ret_api = fd;
                         log_info("Using the API socket passed by the service manager (fd %d, %s).",
                                  fd, name);

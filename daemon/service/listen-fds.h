@@ -8,9 +8,10 @@
 #include <sys/types.h>
 
 /* Sockets handed over by the service manager (avcwatchd.socket, or systemd-socket-activate): the
- * API's listening AF_UNIX stream socket and the audit netlink socket (ListenNetlink=audit 1),
- * each -EBADF when not passed. Anything else passed is closed. */
-void listen_fds_take(int *ret_api, int *ret_netlink);
+ * API's listening AF_UNIX stream socket, the audit netlink socket (ListenNetlink=audit 1) and
+ * the metrics endpoint's (avcwatchd-metrics.socket: a TCP socket, or a Unix one named "metrics"
+ * by FileDescriptorName=), each -EBADF when not passed. Anything else passed is closed. */
+void listen_fds_take(int *ret_api, int *ret_netlink, int *ret_metrics);
 
 /* The path api_fd is bound to, into buf (size n); configured when api_fd is < 0 or unnamed. A
  * passed socket that is not the configured one is said in the log. */
