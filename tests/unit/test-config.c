@@ -113,6 +113,25 @@ int main(void) {
                 CHECK(strstr(err, "MaxSize= needs a size of at least 1M"));
         }
 
+        /* [Metrics]: off by default, an address:port or a socket path, a bounded top */
+        CHECK(!c.metrics_listen && c.metrics_top == CONFIG_DEFAULT_METRICS_TOP);
+        CHECK_RC(
+                parse(&c, "[Metrics]\nListen=127.0.0.1:9774\nTopContainers=20\n", err, sizeof(err)),
+                0);
+        CHECK_STREQ(c.metrics_listen, "127.0.0.1:9774");
+        CHECK(c.metrics_top == 20);
+        CHECK_RC(parse(&c, "[Metrics]\nListen=/run/avcwatch/metrics.sock\n", err, sizeof(err)), 0);
+        CHECK_STREQ(c.metrics_listen, "/run/avcwatch/metrics.sock");
+        CHECK_RC(parse(&c, "[Metrics]\nListen=\n", err, sizeof(err)), 0);
+        CHECK(!c.metrics_listen);
+        CHECK_RC(parse(&c, "[Metrics]\nListen=localhost:9774\n", err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "line 2: Listen= needs ADDRESS:PORT"));
+        CHECK_RC(parse(&c, "[Metrics]\nTopContainers=0\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Metrics]\nTopContainers=1001\n", err, sizeof(err)), -EINVAL);
+        CHECK_RC(parse(&c, "[Metrics]\nTopContainers=-1\n", err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "TopContainers= needs a number from 1 to 1000"));
+        c.metrics_top = CONFIG_DEFAULT_METRICS_TOP;
+
         CHECK_RC(parse(&c, "[Daemon]\nDatabse=/x\n", err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "line 2") && strstr(err, "Databse"));
         CHECK_RC(parse(&c, "Database=/x\n", err, sizeof(err)), -EINVAL);
