@@ -27,6 +27,7 @@ cat > "$T/expected" <<'TREE'
 ./etc/avcwatch/avcwatchd.conf
 ./usr/bin/avcctl
 ./usr/lib/systemd/system/avcwatchd-audit.socket
+./usr/lib/systemd/system/avcwatchd-metrics.socket
 ./usr/lib/systemd/system/avcwatchd.service
 ./usr/lib/systemd/system/avcwatchd.socket
 ./usr/lib/sysusers.d/avcwatch.conf
@@ -109,7 +110,8 @@ mkdir "$U"
 cp "$R"/usr/lib/systemd/system/* "$U/"
 sed -i "s|^ExecStart=/usr/sbin/|ExecStart=$R/usr/sbin/|" "$U/avcwatchd.service"
 (cd "$U" && MANPATH=$R/usr/share/man: SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=yes \
-        ./avcwatchd.service ./avcwatchd.socket ./avcwatchd-audit.socket) > "$T/verify.log" 2>&1 ||
+        ./avcwatchd.service ./avcwatchd.socket ./avcwatchd-audit.socket \
+        ./avcwatchd-metrics.socket) > "$T/verify.log" 2>&1 ||
         fail "systemd-analyze verify: $(cat "$T/verify.log")"
 [ ! -s "$T/verify.log" ] || fail "systemd-analyze verify complains: $(cat "$T/verify.log")"
 
