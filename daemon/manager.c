@@ -356,7 +356,7 @@ static int manager_setup_api_and_pipeline(Manager *m, int api_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pipeline: %m");
         server_set_importer(m->server, pipeline_new_importer, m->pipeline);
-        r = triage_new(m->config.triage_policy, CONFIG_KERNEL_POLICY, &m->triage);
+        r = triage_new(m->config.triage_policy, CONFIG_KERNEL_POLICY, &m->stats.triage, &m->triage);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up triage: %m");
         pipeline_set_triage(m->pipeline, m->triage);

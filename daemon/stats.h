@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "ingest.h"
+#include "verdict.h"
 
 typedef enum LossKind {
         LOSS_SOCKET_DROPPED, /* records the audit socket dropped: its receive queue was full */
@@ -78,6 +79,13 @@ typedef struct PipelineStats {
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
 } PipelineStats;
 
+/* The triage stage's (daemon/triage/triage.c): kept denials by verdict (each denial, also
+ * those a storm folds into a summary), and those not triaged (no policy, or nothing to ask). */
+typedef struct TriageStats {
+        uint64_t verdicts[_TRIAGE_VERDICT_MAX]; /* by TriageVerdict */
+        uint64_t untriaged;
+} TriageStats;
+
 /* The API server's transport (daemon/api/server.c). */
 typedef struct ApiStats {
         uint64_t tail_subscribers;     /* current */
@@ -131,6 +139,7 @@ typedef struct Stats {
         SourceStats source;
         IngestStats ingest; /* the live input's parse and assembly (malformed, unstamped, ...) */
         PipelineStats pipeline;
+        TriageStats triage;
         LossLedger losses;
         ApiStats api;
         JournalStats journal;

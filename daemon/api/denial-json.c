@@ -23,7 +23,9 @@
 #include "denial-json.h"
 #include "json-add.h"
 #include "macro.h"
+#include "triage.h"
 #include "varlink.h"
+#include "verdict.h"
 
 #define PERMISSION_MAX 256 /* longest single permission name accepted from JSON */
 
@@ -91,6 +93,25 @@ static int add_candidates(json_object *o, const Denial *d) {
         return json_add_nullable(o, "candidates", TAKE_PTR(a));
 }
 
+/* reason, booleans, verdict, hint: null, [], null, null when untriaged (no policy). The hint is
+ * derived here (triage_denial_hint(): static sentences, never text from the record). */
+static int add_triage(json_object *o, const Denial *d) {
+        _cleanup_(json_object_putp) json_object *booleans = NULL;
+        int r;
+
+        r = permissions_to_json(d->triaged ? d->booleans : NULL, &booleans);
+        if (r < 0)
+                return r;
+        if ((r = json_add_string(o, "reason",
+                                 d->triaged ? triage_reason_to_string(d->reason) : NULL)) < 0 ||
+            (r = json_add(o, "booleans", TAKE_PTR(booleans))) < 0 ||
+            (r = json_add_string(o, "verdict",
+                                 d->triaged ? triage_verdict_to_string(d->verdict) : NULL)) < 0 ||
+            (r = json_add_string(o, "hint", triage_denial_hint(d))) < 0)
+                return r;
+        return 0;
+}
+
 int denial_to_json(const Denial *d, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *permissions = NULL;
         int r;
@@ -127,7 +148,7 @@ int denial_to_json(const Denial *d, json_object **ret) {
                                &d->target_container)) < 0 ||
             (r = add_candidates(o, d)) < 0 ||
             (r = json_add_uint64(o, "count", MAX(d->count, (uint64_t) 1))) < 0 ||
-            (r = json_add_string(o, "raw", d->raw)) < 0)
+            (r = add_triage(o, d)) < 0 || (r = json_add_string(o, "raw", d->raw)) < 0)
                 return r;
 
         *ret = TAKE_PTR(o);
@@ -219,11 +240,11 @@ static int get_int(json_object *o, const char *key, bool nullable, int64_t min, 
         return 0;
 }
 
-static int permissions_from_json(json_object *o, char **ret) {
+/* A list of words (permissions, booleans) at key, joined with spaces; [] is NULL. */
+static int words_from_json(json_object *o, const char *key, char **ret) {
         json_object *a;
 
-        if (!json_object_object_get_ex(o, "permissions", &a) ||
-            !json_object_is_type(a, json_type_array))
+        if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
                 return -EBADMSG;
 
         size_t n = json_object_array_length(a), total = 1;
@@ -320,6 +341,34 @@ static int candidates_from_json(json_object *o, Denial *d) {
         return 0;
 }
 
+/* reason, verdict, booleans: optional (a reader of older output); the hint is derived again. */
+static int triage_from_json(json_object *o, Denial *d) {
+        _cleanup_(freep) char *reason = NULL, *verdict = NULL;
+        json_object *v;
+        int r;
+
+        if (!json_object_object_get_ex(o, "reason", &v) || !v)
+                return 0;
+        if ((r = get_string(o, "reason", true, &reason)) < 0 ||
+            (r = get_string(o, "verdict", true, &verdict)) < 0)
+                return r;
+        if (!reason)
+                return 0;
+        r = triage_reason_from_string(reason);
+        int vr = verdict ? triage_verdict_from_string(verdict) : -EBADMSG;
+        if (r < 0 || vr < 0)
+                return -EBADMSG;
+        d->triaged = true;
+        d->reason = r;
+        d->verdict = vr;
+        if (json_object_object_get_ex(o, "booleans", &v) && v) {
+                r = words_from_json(o, "booleans", &d->booleans);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int denial_from_json(json_object *o, Denial *ret) {
         Denial d = DENIAL_NULL;
         _cleanup_(freep) char *time_text = NULL, *record_type = NULL, *attribution = NULL;
@@ -336,7 +385,7 @@ int denial_from_json(json_object *o, Denial *ret) {
             (r = get_int(o, "serial", false, 0, &serial, &is_null)) < 0 ||
             (r = get_string(o, "record_type", true, &record_type)) < 0 ||
             (r = get_string(o, "result", true, &d.result)) < 0 ||
-            (r = permissions_from_json(o, &d.permissions)) < 0 ||
+            (r = words_from_json(o, "permissions", &d.permissions)) < 0 ||
             (r = get_int(o, "pid", true, 0, &pid, &is_null)) < 0)
                 goto fail;
         d.serial = (uint64_t) serial;
@@ -391,6 +440,9 @@ int denial_from_json(json_object *o, Denial *ret) {
                 goto fail;
         }
         d.attribution = r;
+        r = triage_from_json(o, &d);
+        if (r < 0)
+                goto fail;
 
         *ret = d;
         return 0;

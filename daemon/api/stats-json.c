@@ -157,6 +157,12 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"registry_containers", s->registry_containers},
                 {"proc_scans", s->proc_scan.proc_scans},
                 {"proc_containers", s->proc_scan.proc_containers},
+                {"verdict_escape", s->triage.verdicts[TRIAGE_VERDICT_ESCAPE]},
+                {"verdict_isolation", s->triage.verdicts[TRIAGE_VERDICT_ISOLATION]},
+                {"verdict_volume", s->triage.verdicts[TRIAGE_VERDICT_VOLUME]},
+                {"verdict_boolean", s->triage.verdicts[TRIAGE_VERDICT_BOOLEAN]},
+                {"verdict_policy", s->triage.verdicts[TRIAGE_VERDICT_POLICY]},
+                {"triage_none", s->triage.untriaged},
         };
         char input[sizeof(s->source.input) + 1];
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();

@@ -135,26 +135,9 @@ typedef struct StoredDenial {
 /* ---- schema ---- */
 
 static int migrate(Store *s) {
-        char sql[256];
-        int64_t have;
-        int r;
-
-        for (size_t i = 0; i < ELEMENTSOF(schema_columns); i++) {
-                const char *col = schema_columns[i];
-                size_t n = strcspn(col, " ");
-                snprintf(sql, sizeof(sql),
-                         "SELECT count(*) FROM pragma_table_info('containers') WHERE name = '%.*s'",
-                         (int) n, col);
-                r = store_sql_int64(s, s->db, sql, &have);
-                if (r < 0)
-                        return r;
-                if (have > 0)
-                        continue;
-                snprintf(sql, sizeof(sql), "ALTER TABLE containers ADD COLUMN %s", col);
-                r = store_exec(s, s->db, sql);
-                if (r < 0)
-                        return r;
-        }
+        int r = store_add_columns(s, "containers", schema_columns, ELEMENTSOF(schema_columns));
+        if (r < 0)
+                return r;
         return store_exec(s, s->db, schema_sql);
 }
 

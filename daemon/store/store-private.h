@@ -80,6 +80,9 @@ int store_step_done(Store *s, sqlite3_stmt *st);
 /* Runs a single-value query: 1 with *ret set, 0 when there is no row (or NULL). */
 int store_step_int64(Store *s, sqlite3_stmt *st, int64_t *ret);
 int store_sql_int64(Store *s, sqlite3 *db, const char *sql, int64_t *ret);
+/* The additive part of a migration: adds each column ("name TYPE ...") table lacks. Inside the
+ * caller's transaction. */
+int store_add_columns(Store *s, const char *table, const char *const *columns, size_t n);
 void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *text); /* SQLITE_STATIC */
 void store_bind_ref(sqlite3_stmt *st, int i, int64_t ref);               /* <= 0: NULL */
 void store_bind_known(sqlite3_stmt *st, int i, int64_t v);               /* < 0: NULL */

@@ -42,7 +42,8 @@
 /* The outer query: the full rows of the ids the inner one picked. */
 static const char query_head[] =
         "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
-        "d.permissive, d.attribution, d.raw, d.count, "
+        "d.permissive, d.attribution, d.raw, d.count, d.reason, d.verdict, "
+        "(SELECT text FROM strings WHERE id = d.booleans), "
         "(SELECT text FROM strings WHERE id = d.node), "
         "(SELECT text FROM strings WHERE id = g.result), "
         "(SELECT text FROM strings WHERE id = g.permissions), "
@@ -81,6 +82,9 @@ enum {
         COL_ATTRIBUTION,
         COL_RAW,
         COL_COUNT,
+        COL_REASON,
+        COL_VERDICT,
+        COL_BOOLEANS,
         COL_STRINGS, /* 16 strings in the order of row_to_denial() */
         COL_CONTAINER = COL_STRINGS + 16,
         COL_TARGET_CONTAINER = COL_CONTAINER + 5,
@@ -108,6 +112,17 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         d.count = sqlite3_column_type(st, COL_COUNT) == SQLITE_NULL
                           ? 1
                           : (uint64_t) sqlite3_column_int64(st, COL_COUNT);
+        /* triage: NULL reason is untriaged (no policy at the time) */
+        if (sqlite3_column_type(st, COL_REASON) != SQLITE_NULL) {
+                d.triaged = true;
+                d.reason = sqlite3_column_int(st, COL_REASON);
+                d.verdict = sqlite3_column_int(st, COL_VERDICT);
+                if (sqlite3_column_type(st, COL_BOOLEANS) != SQLITE_NULL) {
+                        d.booleans = store_column_strdup(st, COL_BOOLEANS);
+                        if (!d.booleans)
+                                failed = true;
+                }
+        }
         int a = sqlite3_column_int(st, COL_ATTRIBUTION);
         d.attribution = a >= 0 && a < _ATTRIBUTION_MAX ? (Attribution) a : ATTRIBUTION_NONE;
 

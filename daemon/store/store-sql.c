@@ -63,6 +63,29 @@ int store_exec(Store *s, sqlite3 *db, const char *sql) {
         return rc == SQLITE_OK ? 0 : store_error(s, db, rc);
 }
 
+int store_add_columns(Store *s, const char *table, const char *const *columns, size_t n) {
+        char sql[256];
+        int64_t have;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                size_t len = strcspn(columns[i], " ");
+                snprintf(sql, sizeof(sql),
+                         "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%.*s'", table,
+                         (int) len, columns[i]);
+                r = store_sql_int64(s, s->db, sql, &have);
+                if (r < 0)
+                        return r;
+                if (have > 0)
+                        continue;
+                snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s", table, columns[i]);
+                r = store_exec(s, s->db, sql);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int store_step_done(Store *s, sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
         sqlite3_reset(st);

@@ -37,7 +37,8 @@ enum {
         MEMO_NODE,
         MEMO_IMAGE,
         MEMO_STRINGS, /* + the denial strings below */
-        _MEMO_MAX = MEMO_STRINGS + 15,
+        MEMO_BOOLEANS = MEMO_STRINGS + 15,
+        _MEMO_MAX,
 };
 
 typedef struct CachedContainer {
@@ -96,6 +97,9 @@ enum {
         INS_TARGET_CONTAINER,
         INS_RAW,
         INS_COUNT,
+        INS_REASON,
+        INS_VERDICT,
+        INS_BOOLEANS,
 };
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -110,8 +114,10 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "INSERT OR IGNORE INTO denials(id, serial, node, seq, record_type, signature, "
                 "scontext, tcontext, mcs, target_mcs, comm, exe, path, name, cwd, proctitle, "
                 "pid, ppid, uid, syscall, permissive, container, attribution, target_container, "
-                "raw, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                "raw, count, reason, verdict, booleans) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                "?9, "
+                "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
+                "?26, ?27, ?28, ?29)",
         [STMT_CONTAINER_SELECT] =
                 "SELECT id, name, image, engine, pod FROM containers WHERE container_id = ?1",
         [STMT_CONTAINER_INSERT] = "INSERT INTO containers(container_id, name, image, engine, pod) "
@@ -709,7 +715,8 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
 
 static int store_add_one(Store *s, const Denial *d) {
         StoreWriter *w = s->w;
-        int64_t node, id = 0, ref[10], sig_ref[5], signature, container = 0, target_container = 0;
+        int64_t node, id = 0, ref[10], sig_ref[5], signature, container = 0, target_container = 0,
+                      booleans = 0;
         const void *raw = NULL;
         size_t raw_len = 0;
         int r;
@@ -733,6 +740,9 @@ static int store_add_one(Store *s, const Denial *d) {
                         return r;
         }
         r = store_signature(s, sig_ref, &signature);
+        if (r < 0)
+                return r;
+        r = store_intern_field(s, MEMO_BOOLEANS, d->triaged ? d->booleans : NULL, &booleans);
         if (r < 0)
                 return r;
         if (d->has_container) {
@@ -785,6 +795,9 @@ static int store_add_one(Store *s, const Denial *d) {
                 sqlite3_bind_int64(ins, INS_COUNT, (int64_t) MIN(d->count, (uint64_t) INT64_MAX));
         else
                 sqlite3_bind_null(ins, INS_COUNT);
+        store_bind_known(ins, INS_REASON, d->triaged ? d->reason : -1);
+        store_bind_known(ins, INS_VERDICT, d->triaged ? d->verdict : -1);
+        store_bind_ref(ins, INS_BOOLEANS, booleans);
         r = store_step_done(s, ins);
         if (r < 0)
                 return r;

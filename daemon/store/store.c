@@ -29,7 +29,8 @@
  *           count,                               -- identical verdicts this row stands for
  *                                                   (NULL = 1; for storm coalescing)
  *           raw BLOB,                            -- the event's text, raw-codec.h
- *           time_ms GENERATED ALWAYS AS (id >> 20) VIRTUAL)
+ *           time_ms GENERATED ALWAYS AS (id >> 20) VIRTUAL,
+ *           reason, verdict, booleans)           -- triage, added at open (store_migrate_triage)
  *     indexes: (container) WHERE NOT NULL, (mcs) WHERE NOT NULL, (signature); each ends in the
  *     rowid, so each is in (key, time) order
  *   totals(signature, container, mcs, count, first_ms, last_ms)         -- all time
@@ -428,6 +429,27 @@ static int store_check_owner(Store *s) {
         return version < STORE_SCHEMA_VERSION;
 }
 
+/* The triage of each denial (daemon/triage/), added to the denials of every store, old ones
+ * included: additive and idempotent, at every open in its own transaction, as the registry's
+ * columns (store-containers.c), so that user_version stays 2 and an older avcwatchd still
+ * opens the file. reason and verdict are TriageReason / TriageVerdict values, NULL when the
+ * denial was not triaged (no policy); booleans the names that would allow it, space separated,
+ * as one interned string. The hint is not stored: it is a pure function of these and the row's
+ * own fields (triage_denial_hint()), so a better sentence reaches old rows too. */
+static int store_migrate_triage(Store *s) {
+        static const char *const columns[] = {"reason INTEGER", "verdict INTEGER",
+                                              "booleans INTEGER REFERENCES strings(id)"};
+        int r = store_exec(s, s->db, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        r = store_add_columns(s, "denials", columns, ELEMENTSOF(columns));
+        if (r >= 0)
+                r = store_exec(s, s->db, "COMMIT");
+        if (r < 0 && !sqlite3_get_autocommit(s->db))
+                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
 static int store_create_schema(Store *s) {
         char sql[sizeof(schema_sql) + 256];
         int r;
@@ -765,6 +787,9 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
                         return r;
         }
         r = store_containers_migrate(s);
+        if (r < 0)
+                return r;
+        r = store_migrate_triage(s);
         if (r < 0)
                 return r;
         r = store_writer_prepare(s);

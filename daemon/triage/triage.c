@@ -23,6 +23,7 @@ struct Triage {
         char *path;       /* the file in use or last tried; NULL: none */
         bool from_kernel; /* path is the kernel's (nothing configured) */
         TriagePolicy *policy;
+        TriageStats *stats; /* NULL: not counted */
 };
 
 static int triage_load(Triage *t, const char *configured, const char *why) {
@@ -63,7 +64,7 @@ static int triage_load(Triage *t, const char *configured, const char *why) {
         return 1;
 }
 
-int triage_new(const char *configured, const char *kernel, Triage **ret) {
+int triage_new(const char *configured, const char *kernel, TriageStats *stats, Triage **ret) {
         Triage *t;
         int r;
 
@@ -72,6 +73,7 @@ int triage_new(const char *configured, const char *kernel, Triage **ret) {
         t = calloc(1, sizeof(Triage));
         if (!t)
                 return -ENOMEM;
+        t->stats = stats;
         t->kernel = strdup(kernel);
         if (!t->kernel) {
                 free(t);
@@ -155,7 +157,20 @@ const char *triage_denial_hint(const Denial *d) {
         return j.hint;
 }
 
+static int triage_denial_one(Triage *t, Denial *d);
+
 int triage_denial(Triage *t, Denial *d) {
+        int r = triage_denial_one(t, d);
+        if (t && t->stats) {
+                if (!d->triaged)
+                        t->stats->untriaged++;
+                else if (d->verdict >= 0 && d->verdict < _TRIAGE_VERDICT_MAX)
+                        t->stats->verdicts[d->verdict]++;
+        }
+        return r;
+}
+
+static int triage_denial_one(Triage *t, Denial *d) {
         const char *perms[TRIAGE_PERMS_MAX];
         const char *bools[TRIAGE_PERMS_MAX];
         char buf[1024];

@@ -11,13 +11,15 @@
 
 #include "denial.h"
 #include "macro.h"
+#include "stats.h"
 
 typedef struct Triage Triage;
 
 /* configured: [Triage] Policy= (NULL: none); kernel: the kernel's policy file, used when nothing
  * is configured and it exists (tests pass another). Loads at once; a policy that cannot be read
- * is logged and leaves triage off. Returns -ENOMEM only. */
-int triage_new(const char *configured, const char *kernel, Triage **ret);
+ * is logged and leaves triage off. stats: where triage_denial() counts (may be NULL; borrowed).
+ * Returns -ENOMEM only. */
+int triage_new(const char *configured, const char *kernel, TriageStats *stats, Triage **ret);
 Triage *triage_free(Triage *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Triage *, triage_free);
 

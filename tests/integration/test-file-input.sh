@@ -52,7 +52,8 @@ python3 - "$T/q.json" <<'PY' || fail "query output does not match the contract"
 import json, sys
 keys = ["time", "serial", "record_type", "result", "permissions", "pid", "comm", "exe", "path",
         "name", "scontext", "tcontext", "tclass", "permissive", "source_type", "target_type",
-        "mcs", "container", "attribution", "target_container", "candidates", "count", "raw"]
+        "mcs", "container", "attribution", "target_container", "candidates", "count",
+        "reason", "booleans", "verdict", "hint", "raw"]
 seen = {}
 for line in open(sys.argv[1]):
     o = json.loads(line)

@@ -44,7 +44,8 @@ import json, re, sys
 path, mark, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 keys = ["time", "serial", "record_type", "result", "permissions", "pid", "comm", "exe", "path",
         "name", "scontext", "tcontext", "tclass", "permissive", "source_type", "target_type",
-        "mcs", "container", "attribution", "target_container", "candidates", "count", "raw"]
+        "mcs", "container", "attribution", "target_container", "candidates", "count",
+        "reason", "booleans", "verdict", "hint", "raw"]
 names, serials, pids = set(), set(), set()
 for line in open(path):
     o = json.loads(line)

@@ -24,56 +24,10 @@ source "$AVCWATCH_TESTLIB"
 TRIAGE=${AVCWATCH_TRIAGE:-$AVCWATCH_BUILD_DIR/tools/avcwatch-triage}
 [ -x "$TRIAGE" ] || fail "no avcwatch-triage at $TRIAGE"
 
-need() {
-        command -v "$1" > /dev/null || skip "$1 is not installed (Debian: $2)"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/triage-policy.sh"
 need audit2why policycoreutils-python-utils
-need semodule policycoreutils
-need make make
-need zstd zstd
-[ -f /usr/share/selinux/devel/Makefile ] || skip "no policy Makefile (Debian: selinux-policy-dev)"
-[ -f /usr/src/selinux-policy-src.tar.zst ] ||
-        skip "no refpolicy source (Debian: selinux-policy-src)"
-[ -d /var/lib/selinux/default ] ||
-        skip "no refpolicy module store /var/lib/selinux/default (Debian: selinux-policy-default)"
-[ -r /var/lib/selinux/default/active ] ||
-        skip "the module store /var/lib/selinux/default is readable by root only"
-
 make_tmpdir
-
-# --- the policy, built once per package versions -------------------------------------------------
-cache=$AVCWATCH_BUILD_DIR/triage-policy
-stamp=$(dpkg-query -W -f '${Package}=${Version} ' selinux-policy-default selinux-policy-src \
-        selinux-policy-dev policycoreutils libsemanage2 2> /dev/null || true)
-exec 9> "$cache.lock"
-flock 9
-if [ ! -f "$cache/policy" ] || [ "$(cat "$cache/stamp" 2> /dev/null)" != "$stamp" ]; then
-        echo "building refpolicy with the container module into $cache (once)"
-        rm -rf "$cache"
-        mkdir -p "$cache/module" "$cache/root/var/lib/selinux" "$cache/root/etc"
-        tar -C "$cache/module" --zstd -xf /usr/src/selinux-policy-src.tar.zst --strip-components=4 \
-                selinux-policy-src/policy/modules/services/container.te \
-                selinux-policy-src/policy/modules/services/container.fc
-        # container.if is in selinux-policy-dev's headers already: only .te and .fc here
-        (cd "$cache/module" && make -s -f /usr/share/selinux/devel/Makefile container.pp) \
-                > "$cache/make.log" 2>&1 || {
-                cat "$cache/make.log"
-                fail "container.pp did not build"
-        }
-        cp -a /var/lib/selinux/default "$cache/root/var/lib/selinux/"
-        cp -a /etc/selinux "$cache/root/etc/"
-        semodule -p "$cache/root" -s default -n -i "$cache/module/container.pp" \
-                > "$cache/semodule.log" 2>&1 || {
-                cat "$cache/semodule.log"
-                fail "semodule could not build the policy"
-        }
-        built=$(ls "$cache"/root/etc/selinux/default/policy/policy.* 2> /dev/null | head -n1)
-        [ -n "$built" ] || fail "semodule built no policy file"
-        cp "$built" "$cache/policy"
-        echo "$stamp" > "$cache/stamp"
-fi
-exec 9>&-
-policy=$cache/policy
+triage_policy_build # sets $policy, skips without the packages it needs
 
 # --- the records: one table, written as AVC records for audit2why and as questions for us --------
 c=system_u:system_r:container_t

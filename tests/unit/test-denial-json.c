@@ -10,6 +10,7 @@
 #include "fixtures.h"
 #include "macro.h"
 #include "test.h"
+#include "verdict.h"
 
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -69,6 +70,7 @@ static const char example_text[] = FIXTURE_JSON_HEAD
         "\"container\":{\"id\":\"4dd9367681d8a\",\"name\":\"web\","
         "\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null},\"attribution\":\"pid\","
         "\"target_container\":null,\"candidates\":null,\"count\":1,"
+        "\"reason\":null,\"booleans\":[],\"verdict\":null,\"hint\":null,"
         "\"raw\":\"type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\"}";
 
 static void test_example(void) {
@@ -124,7 +126,8 @@ static void test_nulls(void) {
                     "\"tclass\":null,\"permissive\":null,\"source_type\":null,"
                     "\"target_type\":null,\"mcs\":null,\"container\":null,"
                     "\"attribution\":\"none\",\"target_container\":null,\"candidates\":null,"
-                    "\"count\":1,\"raw\":null}");
+                    "\"count\":1,\"reason\":null,\"booleans\":[],\"verdict\":null,\"hint\":null,"
+                    "\"raw\":null}");
 
         Denial back = DENIAL_NULL;
         from_text(text, &back);
@@ -156,7 +159,8 @@ static void test_nulls(void) {
         CHECK(strstr(text,
                      "\"candidates\":[{\"id\":\"c1\",\"name\":\"one\",\"image\":null,"
                      "\"engine\":null,\"pod\":null},{\"id\":\"c2\",\"name\":null,"
-                     "\"image\":null,\"engine\":\"podman\",\"pod\":null}],\"count\":1,\"raw\":"));
+                     "\"image\":null,\"engine\":\"podman\",\"pod\":null}],\"count\":1,"
+                     "\"reason\":null,\"booleans\":[],\"verdict\":null,\"hint\":null,\"raw\":"));
         CHECK(strstr(text, "\"record_type\":\"USER_AVC\""));
         CHECK(strstr(text, "\"permissions\":[\"read\",\"write\",\"open\"]"));
         CHECK(strstr(text, "\"permissive\":true"));
@@ -272,7 +276,8 @@ static void test_count(void) {
         Denial d = DENIAL_NULL, back = DENIAL_NULL;
         d.count = 4990;
         char *text = to_text(&d);
-        CHECK(strstr(text, "\"count\":4990,\"raw\":null}"));
+        CHECK(strstr(text, "\"count\":4990,\"reason\":null,\"booleans\":[],\"verdict\":null,"
+                           "\"hint\":null,\"raw\":null}"));
         from_text(text, &back);
         CHECK_RC(back.count, 4990);
         denial_done(&back);
@@ -290,8 +295,45 @@ static void test_count(void) {
         free(text);
 }
 
+/* Triage: reason, booleans, verdict and the derived hint; they round-trip; an unknown reason or
+ * a reason without a verdict is refused; an object without them (older output) is untriaged. */
+static void test_triage(void) {
+        Denial d = example(), back = DENIAL_NULL;
+        d.triaged = true;
+        d.reason = TRIAGE_REASON_BOOLEAN;
+        d.verdict = TRIAGE_VERDICT_BOOLEAN;
+        d.booleans = strdup("container_manage_cgroup");
+        char *text = to_text(&d);
+        CHECK(strstr(text, "\"count\":1,\"reason\":\"boolean\",\"booleans\":"
+                           "[\"container_manage_cgroup\"],"
+                           "\"verdict\":\"boolean\",\"hint\":\""));
+        CHECK(strstr(text, "setsebool -P container_manage_cgroup 1"));
+        from_text(text, &back);
+        CHECK(back.triaged && back.reason == TRIAGE_REASON_BOOLEAN &&
+              back.verdict == TRIAGE_VERDICT_BOOLEAN);
+        CHECK_STREQ(back.booleans, d.booleans);
+        denial_done(&back);
+
+        char *p = strstr(text, "\"reason\":\"boolean\"");
+        memcpy(p, "\"reason\":\"bogus!!\"", strlen("\"reason\":\"boolean\""));
+        CHECK_RC(from_text_rc(text), -EBADMSG);
+        free(text);
+
+        /* te against an unlabelled host directory: volume, and its hint. */
+        free(d.booleans);
+        d.booleans = NULL;
+        d.reason = TRIAGE_REASON_TE;
+        d.verdict = TRIAGE_VERDICT_VOLUME;
+        text = to_text(&d);
+        CHECK(strstr(text, "\"reason\":\"te\",\"booleans\":[],\"verdict\":\"volume\""));
+        CHECK(strstr(text, ":Z"));
+        free(text);
+        denial_done(&d);
+}
+
 int main(void) {
         test_time();
+        test_triage();
         test_example();
         test_nulls();
         test_hostile();

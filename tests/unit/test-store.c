@@ -1594,8 +1594,78 @@ static void test_open_check_modes(void) {
         CHECK_RC(store_check_mode_from_string("sometimes"), -EINVAL);
 }
 
+/* Triage: reason, verdict and booleans round-trip, an untriaged denial stays untriaged (NULL, not
+ * te), and a store from before the triage columns gets them at open, its rows untriaged. */
+static void test_triage(void) {
+        _cleanup_(freep) char *path = db_path("triage.db");
+        Denial d[3];
+        Store *s;
+        sqlite3 *db;
+        uint64_t dups = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(d); i++)
+                d[i] = fixture_denial(FIXTURE_TIME_MS + (int64_t) i, FIXTURE_SERIAL + i);
+        d[0].triaged = true;
+        d[0].reason = 1; /* boolean */
+        d[0].verdict = 3;
+        d[0].booleans = strdup("container_manage_cgroup virt_use_nfs");
+        d[1].triaged = true; /* te, escape: reason 0 is a value, not "none" */
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(store_add(s, &d[0]), 1);
+        CHECK_RC(store_add(s, &d[1]), 1);
+        CHECK_RC(store_commit(s, &dups), 2);
+        s = store_free(s);
+
+        /* The file as an older avcwatchd left it: without the columns. */
+        CHECK_RC(sqlite3_open(path, &db), SQLITE_OK);
+        CHECK_RC(sqlite3_exec(db,
+                              "ALTER TABLE denials DROP COLUMN booleans; ALTER TABLE denials DROP "
+                              "COLUMN verdict; ALTER TABLE denials DROP COLUMN reason;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+        sqlite3_close(db);
+        CHECK_RC(store_open(path, &s), 0);
+        Rows rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n, 2);
+        CHECK(!rows.d[0].triaged && !rows.d[1].triaged);
+        rows_done(&rows);
+
+        /* Written again (a new row) and read back. */
+        d[2].triaged = true;
+        d[2].reason = 1;
+        d[2].verdict = 3;
+        d[2].booleans = strdup("container_use_nfs");
+        CHECK_RC(store_add(s, &d[2]), 1);
+        CHECK_RC(store_add(s, &d[0]), 0); /* held already */
+        CHECK_RC(store_commit(s, &dups), 1);
+        rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n, 3);
+        CHECK(rows.d[2].triaged && rows.d[2].reason == 1 && rows.d[2].verdict == 3);
+        CHECK_STREQ(rows.d[2].booleans, "container_use_nfs");
+        rows_done(&rows);
+        s = store_free(s);
+        unlink(path);
+
+        /* A new store: every case. */
+        CHECK_RC(store_open(path, &s), 0);
+        for (size_t i = 0; i < ELEMENTSOF(d); i++)
+                CHECK_RC(store_add(s, &d[i]), 1);
+        CHECK_RC(store_commit(s, &dups), 3);
+        rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n, 3);
+        CHECK(rows.d[0].triaged && rows.d[0].reason == 1 && rows.d[0].verdict == 3);
+        CHECK_STREQ(rows.d[0].booleans, "container_manage_cgroup virt_use_nfs");
+        CHECK(rows.d[1].triaged && rows.d[1].reason == 0 && rows.d[1].verdict == 0);
+        CHECK(rows.d[1].booleans == NULL);
+        CHECK(rows.d[2].triaged);
+        rows_done(&rows);
+        s = store_free(s);
+        free_denials(d, ELEMENTSOF(d));
+}
+
 int main(void) {
         tmpdir = fixture_tmpdir("store");
+        test_triage();
         test_open_progress();
         test_open_check_modes();
         test_round_trip();

@@ -67,12 +67,12 @@ int main(void) {
         fclose(f);
 
         /* Nothing configured, no kernel policy (SELinux off): off. */
-        CHECK_RC(triage_new(NULL, missing, &t), 0);
+        CHECK_RC(triage_new(NULL, missing, NULL, &t), 0);
         CHECK(!triage_enabled(t) && triage_follows_kernel(t));
         check_off(t);
         t = triage_free(t);
         /* A configured file that is missing or damaged: off, never a failure. */
-        CHECK_RC(triage_new(missing, "/nonexistent", &t), 0);
+        CHECK_RC(triage_new(missing, "/nonexistent", NULL, &t), 0);
         check_off(t);
         CHECK(!triage_follows_kernel(t));
         CHECK_RC(triage_reload(t, damaged, "test"), 0);
@@ -89,7 +89,8 @@ int main(void) {
         CHECK_RC(triage_reload(t, policy, "test"), 1);
         CHECK(triage_enabled(t));
         t = triage_free(t);
-        CHECK_RC(triage_new(NULL, policy, &t), 0);
+        TriageStats st = {};
+        CHECK_RC(triage_new(NULL, policy, &st, &t), 0);
         CHECK(triage_enabled(t) && triage_follows_kernel(t));
 
         /* A host secret: escape whatever the reason, and a hint that is no fix. */
@@ -139,9 +140,16 @@ int main(void) {
         CHECK(!d.triaged);
         denial_done(&d);
 
+        /* Counted by verdict: escape, boolean twice, policy (unknown), one untriaged. */
+        CHECK_RC(st.verdicts[TRIAGE_VERDICT_ESCAPE], 1);
+        CHECK_RC(st.verdicts[TRIAGE_VERDICT_BOOLEAN], 2);
+        CHECK_RC(st.verdicts[TRIAGE_VERDICT_POLICY], 1);
+        CHECK_RC(st.untriaged, 1);
+
         /* A reload to a damaged file: off, not the old policy. */
         CHECK_RC(triage_reload(t, damaged, "test"), 0);
         check_off(t);
+        CHECK_RC(st.untriaged, 2);
         triage_free(t);
         unlink(damaged);
         rmdir(dir);
