@@ -40,6 +40,7 @@ static inline int64_t store_time_hour(int64_t time_ms) {
 
 struct StoreWriter;
 struct StoreContainers;
+typedef struct StoreCheckpointer StoreCheckpointer;
 
 /* The files SQLite writes (store-files.c): what was at the paths when they were opened. */
 typedef struct StoreFile {
@@ -60,13 +61,24 @@ struct Store {
         struct StoreWriter *w;
         StoreFiles files;
         struct StoreContainers *containers; /* the registry's statements, store-containers.c */
-        RawDecoder *decoder;                /* on ro */
+        StoreCheckpointer *checkpointer; /* WAL checkpoints off this thread, store-checkpoint.c */
+        RawDecoder *decoder;             /* on ro */
         uint64_t query_budget_usec;
         int failure;  /* of a registry write, until store_take_failure() */
         bool damaged; /* SQLite said SQLITE_CORRUPT/NOTADB once: no clean-stop mark at close */
         StoreChecked checked; /* what store_open did about PRAGMA quick_check, and why */
         char last_error[STORE_ERROR_MAX];
 };
+
+/* ---- store-checkpoint.c ---- */
+
+/* The writer's WAL is checkpointed by a thread of its own once it holds
+ * STORE_WAL_AUTOCHECKPOINT_PAGES; by the writer itself at STORE_WAL_CHECKPOINT_INLINE_PAGES (or at
+ * the former without the thread). Replaces SQLite's automatic checkpoint on s->db. */
+#define STORE_WAL_AUTOCHECKPOINT_PAGES 8192     /* fewer checkpoints; ~32 MiB of WAL */
+#define STORE_WAL_CHECKPOINT_INLINE_PAGES 32768 /* the thread fell behind: ~128 MiB */
+int store_checkpointer_start(Store *s);
+void store_checkpointer_stop(Store *s); /* before s->db is closed */
 
 /* ---- store-sql.c ---- */
 

@@ -105,9 +105,8 @@
 #define STORE_SCHEMA_VERSION 2
 #define STORE_PROGRESS_MIN_USEC 1000                    /* progress reported at most this often */
 #define STORE_PROGRESS_MAX_USEC (3600ULL * 1000 * 1000) /* a longer period: none reported */
-#define STORE_BUSY_TIMEOUT_MS 5000          /* another writer (a second daemon, sqlite3 CLI) */
-#define STORE_PAGE_CACHE_KIB 16384          /* hot index pages of a busy store stay in memory */
-#define STORE_WAL_AUTOCHECKPOINT_PAGES 8192 /* fewer checkpoints; bounds the WAL to ~32 MiB */
+#define STORE_BUSY_TIMEOUT_MS 5000 /* another writer (a second daemon, sqlite3 CLI) */
+#define STORE_PAGE_CACHE_KIB 16384 /* hot index pages of a busy store stay in memory */
 #define STORE_JOURNAL_SIZE_LIMIT (64 * 1024 * 1024) /* the WAL is truncated back to this */
 #define SQLITE_MAGIC "SQLite format 3"              /* first 16 bytes of every database */
 
@@ -762,11 +761,6 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
         r = store_exec(s, s->db, "PRAGMA synchronous = NORMAL");
         if (r < 0)
                 return r;
-        snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %d",
-                 STORE_WAL_AUTOCHECKPOINT_PAGES);
-        r = store_exec(s, s->db, sql);
-        if (r < 0)
-                return r;
         snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %d", STORE_JOURNAL_SIZE_LIMIT);
         r = store_exec(s, s->db, sql);
         if (r < 0)
@@ -793,6 +787,9 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
         if (r < 0)
                 return r;
         r = store_writer_prepare(s);
+        if (r < 0)
+                return r;
+        r = store_checkpointer_start(s);
         if (r < 0)
                 return r;
         r = store_containers_prepare(s);
@@ -843,6 +840,7 @@ Store *store_free(Store *s) {
                                           "INSERT INTO meta(key, value) VALUES ('clean_stop', 1) "
                                           "ON CONFLICT(key) DO UPDATE SET value = 1");
         }
+        store_checkpointer_stop(s);
         store_containers_free(s);
         store_writer_free(s);
         raw_decoder_free(s->decoder);
