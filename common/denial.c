@@ -17,6 +17,7 @@ void container_ref_done(ContainerRef *c) {
         free(c->image);
         free(c->engine);
         free(c->pod);
+        free(c->pod_namespace);
         *c = (ContainerRef){};
 }
 
@@ -34,7 +35,8 @@ int container_ref_copy(const ContainerRef *src, ContainerRef *ret) {
 
         if (strdup_null(src->id, &c.id) < 0 || strdup_null(src->name, &c.name) < 0 ||
             strdup_null(src->image, &c.image) < 0 || strdup_null(src->engine, &c.engine) < 0 ||
-            strdup_null(src->pod, &c.pod) < 0) {
+            strdup_null(src->pod, &c.pod) < 0 ||
+            strdup_null(src->pod_namespace, &c.pod_namespace) < 0) {
                 container_ref_done(&c);
                 return -ENOMEM;
         }

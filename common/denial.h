@@ -28,6 +28,7 @@ typedef struct ContainerRef {
         char *image;
         char *engine; /* "docker", "podman", "cri-o", "containerd" */
         char *pod;
+        char *pod_namespace; /* the pod's Kubernetes namespace; not stored (journal entries) */
 } ContainerRef;
 
 typedef struct Denial {

@@ -524,8 +524,8 @@ int registry_foreach(Registry *r, registry_foreach_cb cb, void *userdata) {
 
 static int ref_from_info(const ContainerInfo *c, ContainerRef *ret) {
         ContainerRef ref = {};
-        const char *src[] = {c->id, c->name, c->image, c->engine, c->pod};
-        char **dst[] = {&ref.id, &ref.name, &ref.image, &ref.engine, &ref.pod};
+        const char *src[] = {c->id, c->name, c->image, c->engine, c->pod, c->pod_namespace};
+        char **dst[] = {&ref.id, &ref.name, &ref.image, &ref.engine, &ref.pod, &ref.pod_namespace};
         for (size_t i = 0; i < ELEMENTSOF(src); i++)
                 if (src[i] && !(*dst[i] = strdup(src[i]))) {
                         container_ref_done(&ref);

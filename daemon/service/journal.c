@@ -41,6 +41,7 @@
 #include "journal.h"
 #include "log.h"
 #include "strutil.h"
+#include "verdict.h"
 
 #define CONTAINER_ID_SHORT 12 /* Docker's short id, as its journald driver's CONTAINER_ID= */
 
@@ -309,6 +310,47 @@ static void summary_of_denial(const Denial *d, Summary *m) {
         summary_add(m, d->tclass ? d->tclass : "?", true);
 }
 
+/* AVCWATCH_SIGNATURE: what `avcctl top` groups by (result, source and target type, class,
+ * permissions), as one stable text a log store can group by across hosts:
+ * "denied container_t etc_t:file { read write }", the permissions sorted and each once, so that
+ * the order the kernel printed them in does not split a signature. */
+static int signature_of(const Denial *d, char **ret) {
+        _cleanup_(freep) char *perms = NULL, *out = NULL;
+        const char *words[64];
+        size_t n = 0, size;
+        FILE *f;
+
+        if (!d->result || !d->source_type || !d->target_type)
+                return 0;
+        if (d->permissions) {
+                perms = strdup(d->permissions);
+                if (!perms)
+                        return -ENOMEM;
+                for (char *save = NULL, *w = strtok_r(perms, " ", &save);
+                     w && n < ELEMENTSOF(words); w = strtok_r(NULL, " ", &save))
+                        words[n++] = w;
+        }
+        for (size_t i = 1; i < n; i++) /* a handful: insertion sort */
+                for (size_t k = i; k > 0 && strcmp(words[k - 1], words[k]) > 0; k--) {
+                        const char *t = words[k];
+                        words[k] = words[k - 1];
+                        words[k - 1] = t;
+                }
+        f = open_memstream(&out, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "%s %s %s:%s {", d->result, d->source_type, d->target_type,
+                d->tclass ? d->tclass : "?");
+        for (size_t i = 0; i < n; i++)
+                if (i == 0 || strcmp(words[i], words[i - 1]) != 0)
+                        fprintf(f, " %s", words[i]);
+        fputs(" }", f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
         _cleanup_(journal_entry_done) JournalEntry e = {};
         _cleanup_(freep) Summary *m = NULL;
@@ -379,6 +421,25 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
         }
         /* the event's records as received, for audit2allow / udica straight from the journal */
         ADD("AVC_RAW", d->raw);
+
+        /* For a fleet's log store (docs/fleet.md): what to group, count and alert on. */
+        {
+                _cleanup_(freep) char *signature = NULL;
+                r = signature_of(d, &signature);
+                if (r < 0)
+                        return r;
+                ADD("AVCWATCH_SIGNATURE", signature);
+        }
+        snprintf(num, sizeof(num), "%" PRIu64, d->count > 0 ? d->count : 1);
+        ADD("AVCWATCH_COUNT", num);
+        if (d->has_container) {
+                ADD("AVCWATCH_POD", d->container.pod);
+                ADD("AVCWATCH_NAMESPACE", d->container.pod_namespace);
+        }
+        if (d->triaged) {
+                ADD("AVCWATCH_REASON", triage_reason_to_string(d->reason));
+                ADD("AVCWATCH_VERDICT", triage_verdict_to_string(d->verdict));
+        }
 #undef ADD
 
         *ret = e;

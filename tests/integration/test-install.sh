@@ -26,6 +26,7 @@ DESTDIR=$R cmake --install "$AVCWATCH_BUILD_DIR" --prefix /usr > "$T/install.log
 cat > "$T/expected" <<'TREE'
 ./etc/avcwatch/avcwatchd.conf
 ./usr/bin/avcctl
+./usr/lib/systemd/catalog/avcwatch.catalog
 ./usr/lib/systemd/system/avcwatchd-audit.socket
 ./usr/lib/systemd/system/avcwatchd-metrics.socket
 ./usr/lib/systemd/system/avcwatchd.service

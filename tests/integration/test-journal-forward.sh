@@ -12,7 +12,11 @@
 #  D. (root) the kernel path: a denial from a process in a container's cgroup carries
 #     CONTAINER_ID (12) / CONTAINER_ID_FULL; forwarding switched on by SIGHUP.
 #  E. (root) a real systemd-journald (a private journal namespace, volatile storage) stores the
-#     entries, and `journalctl MESSAGE_ID=... CONTAINER_ID_FULL=...` finds them.
+#     entries, and `journalctl MESSAGE_ID=... CONTAINER_ID_FULL=...` finds them, with the
+#     AVCWATCH_ fields (`-o export`); the installed message catalog compiles
+#     (`journalctl --root --update-catalog`, `--list-catalog`) and `journalctl -x` renders it
+#     for these entries (in a private mount namespace whose catalog database is the test's own:
+#     journalctl -x reads only /var/lib/systemd/catalog/database).
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
 
@@ -179,6 +183,41 @@ for l in open(sys.argv[1]):
     assert o["CONTAINER_ID_FULL"] == sys.argv[2] and o["_COMM"] == "avcwatchd", o
     assert o["PRIORITY"] == "5" and o["SYSLOG_IDENTIFIER"] == "avcwatchd"
 PY
+journalctl --namespace="$ns" -o export MESSAGE_ID=$MESSAGE_ID AVC_COMM="e$mark" > "$T/e.export"
+python3 - "$T/e.export" <<'PY' || fail "the AVCWATCH_ fields are not in journald's entries"
+import sys
+entries = [dict(l.split("=", 1) for l in block.splitlines() if "=" in l)
+           for block in open(sys.argv[1]).read().split("\n\n") if block.strip()]
+assert len(entries) == 2, len(entries)
+for e in entries:
+    assert e["AVCWATCH_SIGNATURE"] == "denied container_t etc_t:file { write }", e
+    assert e["AVCWATCH_COUNT"] == "1", e
+    assert "AVCWATCH_POD" not in e and "AVCWATCH_NAMESPACE" not in e, e  # no pod here
+PY
 echo "journalctl --namespace=$ns MESSAGE_ID=$MESSAGE_ID CONTAINER_ID_FULL=... found both"
+
+# The catalog, as installed, compiled into a private root and shown by journalctl -x.
+DESTDIR=$T/croot cmake --install "$AVCWATCH_BUILD_DIR" --prefix /usr > "$T/install.log" ||
+        fail "cmake --install failed: $(cat "$T/install.log")"
+[ -f "$T/croot/usr/lib/systemd/catalog/avcwatch.catalog" ] || fail "the catalog is not installed"
+journalctl --root="$T/croot" --update-catalog 2> "$T/catalog.log" ||
+        fail "journalctl --update-catalog: $(cat "$T/catalog.log")"
+! grep -qi "avcwatch" "$T/catalog.log" || fail "the catalog has errors: $(cat "$T/catalog.log")"
+journalctl --root="$T/croot" --list-catalog > "$T/catalog.list"
+grep -q "^$MESSAGE_ID avcwatch: SELinux denied a container" "$T/catalog.list" ||
+        fail "--list-catalog does not show $MESSAGE_ID: $(cat "$T/catalog.list")"
+if unshare --mount true 2> /dev/null; then
+        unshare --mount sh -c 'mount --bind "$1" /var/lib/systemd/catalog/database &&
+                journalctl --namespace="$2" -x --no-pager MESSAGE_ID="$3" AVC_COMM="$4"' _ \
+                "$T/croot/var/lib/systemd/catalog/database" "$ns" "$MESSAGE_ID" "e$mark" \
+                > "$T/x.txt" || fail "journalctl -x failed"
+        grep -q "Subject: SELinux denied a container: denied container_t etc_t:file { write }" \
+                "$T/x.txt" || fail "journalctl -x does not explain the entry: $(cat "$T/x.txt")"
+        grep -q "Documentation: man:avcctl(1)" "$T/x.txt" || fail "-x: no Documentation: line"
+        grep -q "AVC_ATTRIBUTION=, here pid" "$T/x.txt" || fail "-x: fields not substituted"
+        echo "journalctl -x explains $MESSAGE_ID with the installed catalog"
+else
+        echo "no private mount namespace here: journalctl -x not run (the catalog compiled)"
+fi
 stop_daemon
 echo PASS

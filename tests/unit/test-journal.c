@@ -25,6 +25,7 @@
 
 #include "fixtures.h"
 #include "journal.h"
+#include "verdict.h"
 #include "stats.h"
 #include "test.h"
 
@@ -238,7 +239,38 @@ static void test_denial_entry(void) {
                     "scontext=system_u:system_r:container_t:s0:c170,c393 "
                     "tcontext=system_u:object_r:admin_home_t:s0 tclass=dir");
         CHECK(!find(f, n, "MESSAGE")->binary);
+        /* for a fleet: the signature (permissions sorted, each once), the count */
+        check_field(f, n, "AVCWATCH_SIGNATURE",
+                    "denied container_t admin_home_t:dir { read write }");
+        check_field(f, n, "AVCWATCH_COUNT", "1");
+        check_field(f, n, "AVCWATCH_POD", NULL);
+        check_field(f, n, "AVCWATCH_NAMESPACE", NULL);
+        check_field(f, n, "AVCWATCH_REASON", NULL); /* not triaged */
+        check_field(f, n, "AVCWATCH_VERDICT", NULL);
         journal_entry_done(&e);
+
+        /* a pod's, coalesced, triaged, permissions out of order and repeated */
+        d.container.pod = strdup("web-7d4b9");
+        d.container.pod_namespace = strdup("shop");
+        CHECK(d.container.pod && d.container.pod_namespace);
+        d.count = 42;
+        d.triaged = true;
+        d.reason = TRIAGE_REASON_CONSTRAINT;
+        d.verdict = TRIAGE_VERDICT_ISOLATION;
+        free(d.permissions);
+        d.permissions = strdup("write read write");
+        CHECK_RC(journal_entry_from_denial(&d, &e), 0);
+        n = parse_entry(e.buf, e.len, f, FIELDS_MAX);
+        check_field(f, n, "AVCWATCH_SIGNATURE",
+                    "denied container_t admin_home_t:dir { read write }");
+        check_field(f, n, "AVCWATCH_COUNT", "42");
+        check_field(f, n, "AVCWATCH_POD", "web-7d4b9");
+        check_field(f, n, "AVCWATCH_NAMESPACE", "shop");
+        check_field(f, n, "AVCWATCH_REASON", triage_reason_to_string(TRIAGE_REASON_CONSTRAINT));
+        check_field(f, n, "AVCWATCH_VERDICT", triage_verdict_to_string(TRIAGE_VERDICT_ISOLATION));
+        journal_entry_done(&e);
+        d.count = 0;
+        d.triaged = false;
 
         /* unattributed: no CONTAINER_* at all */
         d.has_container = false;
