@@ -373,7 +373,9 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
 
         ADD("MESSAGE_ID", JOURNAL_DENIAL_MESSAGE_ID);
         ADD("MESSAGE", m->buf);
-        snprintf(num, sizeof(num), "%d", JOURNAL_DENIAL_PRIORITY);
+        bool escape = d->triaged && d->verdict == TRIAGE_VERDICT_ESCAPE;
+        snprintf(num, sizeof(num), "%d",
+                 escape ? JOURNAL_ESCAPE_PRIORITY : JOURNAL_DENIAL_PRIORITY);
         ADD("PRIORITY", num);
         ADD("SYSLOG_IDENTIFIER", JOURNAL_SYSLOG_IDENTIFIER);
 

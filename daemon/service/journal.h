@@ -26,6 +26,9 @@
 #define JOURNAL_SOCKET_ENV "AVCWATCH_JOURNAL_SOCKET"
 #define JOURNAL_SYSLOG_IDENTIFIER "avcwatchd"
 #define JOURNAL_DENIAL_PRIORITY 5 /* LOG_NOTICE: worth a look, not an error of ours */
+/* A denial triaged "escape" (docs/triage.md): a container reached for what containers do not
+ * namespace. LOG_ALERT: someone should look now, whether or not the policy stopped it. */
+#define JOURNAL_ESCAPE_PRIORITY 1
 
 /* One entry may not exceed this (journald's own limit on a native entry is 768 MiB; ours are
  * a few KiB, bounded by the kernel's record size). */

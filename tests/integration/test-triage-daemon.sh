@@ -19,8 +19,8 @@ triage_policy_with_boolean container_manage_cgroup # sets $policy_b
 
 cp "$policy" "$T/policy"
 printf 'not a binary policy at all\n' > "$T/damaged"
-write_config() {
-        printf '[Triage]\nPolicy=%s\n' "$1" > "$T/avcwatchd.conf"
+write_config() { # journal forwarding on: escapes are alerts, with AVCWATCH_REASON/_VERDICT
+        printf '[Journal]\nForwardDenials=yes\n[Triage]\nPolicy=%s\n' "$1" > "$T/avcwatchd.conf"
 }
 write_config "$T/policy"
 
@@ -47,10 +47,17 @@ stored() {
         [ "$(count_lines avcctl -o json query --comm "probe-$1")" -eq 1 ]
 }
 
+HERE=$(dirname "$AVCWATCH_TESTLIB")
+touch "$T/journal.log"
+start_bg python3 "$HERE/journal-listener.py" "$T/journal.sock" "$T/journal.log"
+wait_for 5 test -S "$T/journal.sock" || fail "the journal listener did not start"
+
 mkfifo "$T/feed"
 exec {feed}<> "$T/feed"
-CONFIG=$T/avcwatchd.conf STDIN=$T/feed start_daemon --input -
-grep -q "Triage: policy $T/policy loaded" "$T/daemon.log" || fail "no log line for the policy"
+AVCWATCH_JOURNAL_SOCKET=$T/journal.sock CONFIG=$T/avcwatchd.conf STDIN=$T/feed \
+        start_daemon --input -
+wait_until 10 'grep -q "Triage: policy $T/policy loaded (start)" "$T/daemon.log"' ||
+        fail "no log line for the policy"
 
 {
         cgroup 101
@@ -77,6 +84,19 @@ check 102 '"te"' '[]' '"volume"' ':Z'
 check 103 '"constraint"' '[]' '"isolation"' ':z'
 check 104 '"te"' '[]' '"escape"' 'Escape'
 avcctl -o json query --comm probe-101
+# the journal: the escape an alert (1), the others notices (5), each with reason and verdict
+wait_until 10 '[ "$(wc -l < "$T/journal.log")" -ge 4 ]' || fail "not forwarded to the journal"
+python3 - "$T/journal.log" <<'PY' || fail "journal entries: wrong priority or triage fields"
+import json, sys
+want = {"probe-101": ("5", "boolean", "boolean"), "probe-102": ("5", "te", "volume"),
+        "probe-103": ("5", "constraint", "isolation"), "probe-104": ("1", "te", "escape")}
+got = {}
+for line in open(sys.argv[1]):
+    f = json.loads(line)["fields"]
+    got[f["AVC_COMM"]] = (f["PRIORITY"], f.get("AVCWATCH_REASON"), f.get("AVCWATCH_VERDICT"))
+for comm, w in want.items():
+    assert got.get(comm) == w, (comm, got.get(comm), w)
+PY
 s=$(avcctl -o json stats)
 for kv in verdict_boolean=1 verdict_volume=1 verdict_isolation=1 verdict_escape=1 verdict_policy=0 \
         triage_none=0; do

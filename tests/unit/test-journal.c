@@ -25,9 +25,9 @@
 
 #include "fixtures.h"
 #include "journal.h"
-#include "verdict.h"
 #include "stats.h"
 #include "test.h"
+#include "verdict.h"
 
 #define FIELDS_MAX 64
 
@@ -268,6 +268,14 @@ static void test_denial_entry(void) {
         check_field(f, n, "AVCWATCH_NAMESPACE", "shop");
         check_field(f, n, "AVCWATCH_REASON", triage_reason_to_string(TRIAGE_REASON_CONSTRAINT));
         check_field(f, n, "AVCWATCH_VERDICT", triage_verdict_to_string(TRIAGE_VERDICT_ISOLATION));
+        check_field(f, n, "PRIORITY", "5");
+        journal_entry_done(&e);
+        /* an escape is an alert (PRIORITY 1), anything else a notice (5) */
+        d.verdict = TRIAGE_VERDICT_ESCAPE;
+        CHECK_RC(journal_entry_from_denial(&d, &e), 0);
+        n = parse_entry(e.buf, e.len, f, FIELDS_MAX);
+        check_field(f, n, "PRIORITY", "1");
+        check_field(f, n, "AVCWATCH_VERDICT", "escape");
         journal_entry_done(&e);
         d.count = 0;
         d.triaged = false;
