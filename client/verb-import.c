@@ -372,26 +372,7 @@ int verb_import(int argc, char *argv[], ClientContext *ctx) {
                 fprintf(stderr, "avcctl: --since must be before --until\n");
                 return AVCCTL_EXIT_FAILURE;
         }
-        if (args.journal) {
-                if (ctx->output == OUTPUT_RAW) {
-                        fprintf(stderr, "avcctl import: -o raw is for query and tail\n");
-                        return AVCCTL_EXIT_FAILURE;
-                }
-                status = client_connect(ctx, &c);
-                if (status != AVCCTL_EXIT_SUCCESS)
-                        return status;
-                status = import_journal(c, ctx, &args.range, &losses);
-                if (status == AVCCTL_EXIT_DAEMON)
-                        return status;
-                if (losses) {
-                        fprintf(stderr, "avcctl import: the store could not take everything; "
-                                        "see 'avcctl stats'\n");
-                        status = AVCCTL_EXIT_DAEMON;
-                }
-                r = client_flush_stdout();
-                return status != AVCCTL_EXIT_SUCCESS ? status : r;
-        }
-        if (first >= argc) {
+        if (!args.journal && first >= argc) {
                 fprintf(stderr, "avcctl import: which files? (audit.log, audit.log.1, "
                                 "audit.log.2.gz ..., - for stdin, or --journal)\n");
                 return AVCCTL_EXIT_FAILURE;
@@ -404,6 +385,8 @@ int verb_import(int argc, char *argv[], ClientContext *ctx) {
         if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
 
+        if (args.journal)
+                status = import_journal(c, ctx, &args.range, &losses);
         for (int i = first; i < argc; i++) {
                 int k = import_file(c, ctx, argv[i], &losses);
                 if (k == AVCCTL_EXIT_DAEMON)
@@ -412,6 +395,8 @@ int verb_import(int argc, char *argv[], ClientContext *ctx) {
                         status = k;
                 fflush(stdout);
         }
+        if (status == AVCCTL_EXIT_DAEMON)
+                return status;
         if (losses) {
                 fprintf(stderr, "avcctl import: the store could not take everything; see "
                                 "'avcctl stats'\n");
