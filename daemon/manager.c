@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
@@ -94,7 +95,9 @@ struct Manager {
         char api_path[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 1]; /* what we serve */
         Stats stats;
         sd_event_source *sigterm, *sigint, *sighup;
-        bool live; /* netlink or stdin: clock deadlines and pid attribution */
+        StoreChecked store_checked; /* what the open did about checking every page */
+        sd_event_source *db_check;  /* the background check, after a start that did not check */
+        bool live;                  /* netlink or stdin: clock deadlines and pid attribution */
         bool exit_on_eof;
 };
 
@@ -298,9 +301,12 @@ static int manager_open_store(Manager *m) {
 
         uint64_t check_start = now_monotonic_usec();
         StoreChecked checked = STORE_CHECKED_NEW;
+        m->store_checked = STORE_CHECKED_NEW;
         r = store_open_checked(m->config.database, m->config.check_database, STORE_PROGRESS_USEC,
                                on_store_check_progress, m, error, sizeof(error), &checked,
                                &m->store);
+        if (r >= 0)
+                m->store_checked = checked;
         if (r >= 0 && store_checked_ran(checked))
                 log_info("Checked the database '%s' (every page, PRAGMA quick_check) in %.1f s: "
                          "%s.",
@@ -575,6 +581,7 @@ Manager *manager_free(Manager *m) {
                 m->engines[i] = engine_free(m->engines[i]);
         m->attributor = attributor_free(m->attributor);
         m->registry = registry_free(m->registry);
+        m->db_check = sd_event_source_disable_unref(m->db_check);
         m->store = store_free(m->store);
         if (m->remove_new_database)
                 remove_new_database(m->config.database);
@@ -591,6 +598,44 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* The background check is done: a damaged file is written to no more, as when SQLite reports it
+ * in a commit. */
+static int on_db_check_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        int r = store_check_background_result(m->store);
+
+        if (r == -EAGAIN)
+                return 0;
+        m->db_check = sd_event_source_disable_unref(m->db_check);
+        if (r == -EUCLEAN) {
+                log_error("The background check of the database '%s' found it damaged (%s).",
+                          m->config.database, store_last_error(m->store));
+                pipeline_store_damaged(m->pipeline);
+        } else if (r < 0)
+                log_warning_errno(r, "Could not check the database '%s' in the background: %s",
+                                  m->config.database, store_last_error(m->store));
+        else
+                log_info("The database '%s' is sound: every page read in the background.",
+                         m->config.database);
+        return 0;
+}
+
+/* After a start that did not check because the last stop was clean: every page is read all the
+ * same, on a connection and a thread of its own, while ingest goes on. */
+static void manager_start_db_check(Manager *m) {
+        int fd, r;
+
+        if (m->store_checked != STORE_SKIPPED_CLEAN)
+                return;
+        fd = store_check_background_start(m->store);
+        r = fd < 0 ? fd : sd_event_add_io(m->event, &m->db_check, fd, EPOLLIN, on_db_check_done, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->db_check, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                log_warning_errno(r, "Could not start the background check of '%s': %m",
+                                  m->config.database);
+}
+
 int manager_run(Manager *m) {
         int r;
 
@@ -598,6 +643,7 @@ int manager_run(Manager *m) {
                           m->api_path);
         log_info("Reading %s, storing in %s, serving %s.", m->config.input, m->config.database,
                  m->api_path);
+        manager_start_db_check(m);
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: storing what is pending.");
         (void) ingest_flush(m->ingest);

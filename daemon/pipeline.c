@@ -428,3 +428,8 @@ int pipeline_new_importer(void *userdata, Importer **ret) {
         Pipeline *p = userdata;
         return importer_new(&p->sink, ret);
 }
+
+void pipeline_store_damaged(Pipeline *p) {
+        if (p)
+                pipeline_store_failed(p, -EBADMSG, 0, now_realtime_ms());
+}

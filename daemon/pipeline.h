@@ -52,3 +52,6 @@ int pipeline_new_importer(void *userdata, Importer **ret);
 int pipeline_commit(Pipeline *p);
 /* The summaries of every storm, then a commit (end of input, shutdown). */
 void pipeline_flush(Pipeline *p);
+/* The store was found damaged outside a write (the background check): no more writes, said as
+ * for SQLITE_CORRUPT in a commit (stats: store_failing, store_error). */
+void pipeline_store_damaged(Pipeline *p);

@@ -61,6 +61,7 @@ struct Store {
         struct StoreWriter *w;
         StoreFiles files;
         struct StoreContainers *containers; /* the registry's statements, store-containers.c */
+        struct StoreBackgroundCheck *background_check; /* store_check_background_start() */
         StoreCheckpointer *checkpointer; /* WAL checkpoints off this thread, store-checkpoint.c */
         RawDecoder *decoder;             /* on ro */
         uint64_t query_budget_usec;

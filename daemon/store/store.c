@@ -84,6 +84,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -591,6 +592,107 @@ static void sound_check_with_progress(SoundCheck *c, uint64_t period_usec,
         }
 }
 
+/* What a finished check says: 0 sound, -EUCLEAN damaged (last_error says how), or the error. */
+static int sound_check_verdict(Store *s, sqlite3 *db, const SoundCheck *c) {
+        int r = 0;
+
+        if (c->rc == SQLITE_ROW) {
+                if (strcmp(c->verdict, "ok") != 0) {
+                        snprintf(s->last_error, sizeof(s->last_error), "damaged: %.200s",
+                                 c->verdict);
+                        r = -EUCLEAN;
+                }
+        } else {
+                r = store_error(s, db, c->rc);
+                if (r == -EBADMSG)
+                        r = -EUCLEAN;
+        }
+        return r;
+}
+
+/* ---- the same check in the background ---- */
+
+struct StoreBackgroundCheck {
+        sqlite3 *db; /* read-only, the thread's until it is joined */
+        SoundCheck check;
+        pthread_t thread;
+        bool started, joined;
+        int fd[2]; /* [1] written by the thread when it is done */
+};
+
+static void *background_check_run(void *userdata) {
+        struct StoreBackgroundCheck *b = userdata;
+
+        sound_check_run(&b->check);
+        (void) !write(b->fd[1], "", 1);
+        return NULL;
+}
+
+static void background_check_free(struct StoreBackgroundCheck *b) {
+        if (!b)
+                return;
+        if (b->started && !b->joined) {
+                sqlite3_interrupt(b->db);
+                (void) pthread_join(b->thread, NULL);
+        }
+        sqlite3_finalize(b->check.st);
+        sqlite3_close(b->db);
+        if (b->fd[0] >= 0)
+                close(b->fd[0]);
+        if (b->fd[1] >= 0)
+                close(b->fd[1]);
+        free(b);
+}
+
+int store_check_background_start(Store *s) {
+        struct StoreBackgroundCheck *b;
+        sigset_t all, saved;
+        int rc, r;
+
+        if (!s || s->background_check)
+                return -EINVAL;
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->fd[0] = b->fd[1] = -1;
+        s->background_check = b;
+        if (pipe2(b->fd, O_CLOEXEC | O_NONBLOCK) < 0)
+                return -errno;
+        rc = sqlite3_open_v2(s->path, &b->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(b->db, "PRAGMA quick_check(1)", -1, &b->check.st, NULL);
+        if (rc != SQLITE_OK)
+                return b->db ? store_error(s, b->db, rc) : -ENOMEM;
+        /* signals are the event loop's (signalfd): none for this thread */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        r = pthread_create(&b->thread, NULL, background_check_run, b);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r != 0)
+                return -r;
+        b->started = true;
+        return b->fd[0];
+}
+
+int store_check_background_result(Store *s) {
+        struct StoreBackgroundCheck *b = s ? s->background_check : NULL;
+        char c;
+        int r = 0;
+
+        if (!b || !b->started)
+                return -EINVAL;
+        if (!b->joined) {
+                if (read(b->fd[0], &c, 1) != 1)
+                        return -EAGAIN;
+                (void) pthread_join(b->thread, NULL);
+                b->joined = true;
+        }
+        r = sound_check_verdict(s, b->db, &b->check);
+        if (r == -EUCLEAN)
+                s->damaged = true;
+        return r;
+}
+
 static int store_check_sound(Store *s, uint64_t period_usec, store_progress_cb progress,
                              void *userdata) {
         SoundCheck c = {};
@@ -602,17 +704,7 @@ static int store_check_sound(Store *s, uint64_t period_usec, store_progress_cb p
                 return r == -EBADMSG ? -EUCLEAN : r;
         }
         sound_check_with_progress(&c, period_usec, progress, userdata);
-        if (c.rc == SQLITE_ROW) {
-                if (strcmp(c.verdict, "ok") != 0) {
-                        snprintf(s->last_error, sizeof(s->last_error), "damaged: %.200s",
-                                 c.verdict);
-                        r = -EUCLEAN;
-                }
-        } else {
-                r = store_error(s, s->db, c.rc);
-                if (r == -EBADMSG)
-                        r = -EUCLEAN;
-        }
+        r = sound_check_verdict(s, s->db, &c);
         sqlite3_finalize(c.st);
         return r;
 }
@@ -840,6 +932,7 @@ Store *store_free(Store *s) {
                                           "INSERT INTO meta(key, value) VALUES ('clean_stop', 1) "
                                           "ON CONFLICT(key) DO UPDATE SET value = 1");
         }
+        background_check_free(s->background_check);
         store_checkpointer_stop(s);
         store_containers_free(s);
         store_writer_free(s);

@@ -89,6 +89,15 @@ static inline bool store_checked_ran(StoreChecked c) {
         return c == STORE_CHECKED_UNCLEAN || c == STORE_CHECKED_UNREADABLE ||
                c == STORE_CHECKED_REQUESTED;
 }
+/* After an open that did not check (a clean stop before): the same check, on a read-only
+ * connection and a thread of its own while the daemon writes. Returns a file descriptor that
+ * becomes readable when it is done (owned by the store), then store_check_background_result()
+ * says: 0 sound, -EUCLEAN damaged (store_last_error() says how; the store is then marked so that
+ * its close leaves no clean-stop mark), another errno when it could not check, -EAGAIN while it
+ * runs. store_free() interrupts a check that still runs. */
+int store_check_background_start(Store *s);
+int store_check_background_result(Store *s);
+
 /* store_open_with_progress() with a check mode; *ret_checked (may be NULL) says what was done,
  * also when the open fails. */
 int store_open_checked(const char *path, StoreCheckMode mode, uint64_t period_usec,

@@ -37,10 +37,12 @@ start_daemon --input "$T/a.log"
 wait_for 60 input_eof || fail "the import did not finish"
 stop_daemon
 
-# A clean stop, then a start: not read again.
+# A clean stop, then a start: not read before READY=1, but in the background after it.
 start_daemon --input /dev/null
 not_checked "the last stop was clean"
 [ "$(json_field "$(avcctl -o json stats)" store_denials)" -eq 5000 ] || fail "rows lost"
+wait_until 60 'last_log | grep -q "is sound: every page read in the background"' ||
+        fail "no background check: $(last_log)"
 
 # kill -9, then a start: every page is read.
 kill_daemon
@@ -65,7 +67,9 @@ CONFIG=$T/never.conf start_daemon --input /dev/null
 not_checked "CheckDatabase=never"
 stop_daemon
 
-# A page damaged after a clean stop: the check on request finds it and leaves the file as it is.
+# A page damaged after a clean stop: the check on request finds it and leaves the file as it is;
+# a start without it finds it in the background and stops writing, and the next start (that
+# stop was not clean for the file) refuses it.
 pages=$(sqlite3 "$T/db" "PRAGMA page_count")
 size=$(sqlite3 "$T/db" "PRAGMA page_size")
 [ "$pages" -gt 20 ] || fail "the database is too small to damage in its middle ($pages pages)"
@@ -89,4 +93,18 @@ for how in "--check-db" "--config $T/always.conf"; do
         [ "$before" = "$(sha256sum < "$T/db")" ] || fail "$how: the damaged file was modified"
         [ ! -e "$T/sock" ] || fail "$how: the daemon served anyway"
 done
-echo "db check: skipped after a clean stop, run after kill -9 and on request (damage found)"
+cp "$T/db" "$T/damaged-copy.db"
+start_daemon --input /dev/null
+not_checked "the last stop was clean"
+wait_until 60 'last_log | grep -q "background check of the database .* found it damaged"' ||
+        fail "the background check did not find the damage: $(last_log)"
+stats=$(avcctl -o json stats)
+[ "$(json_field "$stats" store_failing)" = true ] || fail "stats do not say the store fails: $stats"
+[[ "$(json_field "$stats" store_error)" == *damaged* ]] || fail "store_error: $stats"
+stop_daemon
+rc=0
+timeout 60 "$AVCWATCHD" --config /dev/null --db "$T/db" --socket "$T/sock" --input /dev/null \
+        > "$T/out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "after the damage was found: exit status $rc"
+grep -q "the database is damaged" "$T/out" || fail "not refused: $(cat "$T/out")"
+echo "db check: skipped after a clean stop (then in the background), run after kill -9 and on request; damage found either way"
