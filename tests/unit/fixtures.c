@@ -146,3 +146,12 @@ UserAvcSpec fixture_user_avc(void) {
                 .permissive = 0,
         };
 }
+
+const char *fixture_triage_policy(void) {
+        const char *p = getenv("AVCWATCH_TRIAGE_POLICY");
+        if (p && *p)
+                return p;
+        if (access("/etc/selinux/default/policy/policy.33", R_OK) == 0)
+                return "/etc/selinux/default/policy/policy.33";
+        return NULL;
+}

@@ -83,3 +83,7 @@ UserAvcSpec fixture_user_avc(void);
         "\"tcontext\":\"system_u:object_r:admin_home_t:s0\",\"tclass\":\"dir\","                   \
         "\"permissive\":false,\"source_type\":\"container_t\",\"target_type\":\"admin_home_t\","   \
         "\"mcs\":\"c170,c393\","
+
+/* A binary policy for the triage tests: AVCWATCH_TRIAGE_POLICY, else the host's refpolicy file
+ * (selinux-policy-default), else NULL. */
+const char *fixture_triage_policy(void);

@@ -58,15 +58,6 @@ static void test_load_errors(const char *dir) {
         check_refused(dir, -EISDIR);
 }
 
-static const char *real_policy(void) {
-        const char *p = getenv("AVCWATCH_TRIAGE_POLICY");
-        if (p && *p)
-                return p;
-        if (access("/etc/selinux/default/policy/policy.33", R_OK) == 0)
-                return "/etc/selinux/default/policy/policy.33";
-        return NULL;
-}
-
 static TriageResult ask(TriagePolicy *p, const char *s, const char *t, const char *tclass,
                         const char *perm) {
         const char *perms[] = {perm};
@@ -217,7 +208,7 @@ int main(void) {
         fixture_tmpdir_remove(dir);
         CHECK(triage_policy_free(NULL) == NULL);
 
-        const char *file = real_policy();
+        const char *file = fixture_triage_policy();
         if (!file)
                 SKIP("no policy file (AVCWATCH_TRIAGE_POLICY, or selinux-policy-default's): the "
                      "load errors passed, the cache was not tested");

@@ -14,15 +14,6 @@
 #include "triage.h"
 #include "verdict.h"
 
-static const char *real_policy(void) {
-        const char *p = getenv("AVCWATCH_TRIAGE_POLICY");
-        if (p && *p)
-                return p;
-        if (access("/etc/selinux/default/policy/policy.33", R_OK) == 0)
-                return "/etc/selinux/default/policy/policy.33";
-        return NULL;
-}
-
 static void set(char **field, const char *value) {
         free(*field);
         *field = value ? strdup(value) : NULL;
@@ -80,7 +71,7 @@ int main(void) {
         /* NULL triage: the pipeline without the stage. */
         check_off(NULL);
 
-        const char *policy = real_policy();
+        const char *policy = fixture_triage_policy();
         if (!policy) {
                 triage_free(t);
                 SKIP("no policy file (AVCWATCH_TRIAGE_POLICY, or selinux-policy-default's)");
