@@ -78,6 +78,7 @@ cat > "$T/stand-ins.macros" <<'MACROS'
 %_unitdir /usr/lib/systemd/system
 %_sysusersdir /usr/lib/sysusers.d
 %_tmpfilesdir /usr/lib/tmpfiles.d
+%_journalcatalogdir /usr/lib/systemd/catalog
 %_sharedstatedir /var/lib
 %__cmake_builddir redhat-linux-build
 %cmake %{set_build_flags} ; cmake -S . -B %{__cmake_builddir} -DCMAKE_INSTALL_PREFIX:PATH=%{_prefix} -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -118,7 +119,8 @@ for f in /usr/bin/avcctl /usr/sbin/avcwatchd /usr/libexec/avcwatch/avcwatch-inje
         /etc/avcwatch/avcwatchd.conf /usr/lib/systemd/system/avcwatchd.service \
         /usr/lib/systemd/system/avcwatchd.socket /usr/lib/systemd/system/avcwatchd-audit.socket \
         /usr/lib/sysusers.d/avcwatch.conf /usr/lib/tmpfiles.d/avcwatch.conf /var/lib/avcwatch \
-        /run/avcwatch /usr/share/bash-completion/completions/avcctl; do
+        /run/avcwatch /usr/share/bash-completion/completions/avcctl \
+        /usr/lib/systemd/catalog/avcwatch.catalog; do
         grep -qx -- "$f" "$T/main.files" || fail "avcwatch lacks $f: $(cat "$T/main.files")"
 done
 for page in man1/avcctl.1 man5/avcwatchd.conf.5 man8/avcwatchd.8; do
