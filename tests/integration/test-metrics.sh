@@ -6,6 +6,7 @@
 #   documented bound (TopContainers= + 2 container series), no label has MCS categories;
 # - `promtool check metrics` passes on the endpoint's text, with a hostile container name
 #   (quote, backslash, newline) among the labels;
+# - a Unix socket (Listen=PATH) and a TCP socket passed by systemd-socket-activate are served;
 # - abuse: 1,000 idle connections, a 1 MiB request line, another path (404), another method
 #   (405): the connections stay bounded, scrapes and `avcctl stats` go on being answered.
 # No root or kernel socket needed.
@@ -183,6 +184,15 @@ grep -qF 'container="evil\"\\name\nline{x=\"1\"}"' "$T/metrics-all.txt" ||
 promtool check metrics < "$T/metrics-all.txt" > "$T/promtool.log" 2>&1 ||
         { cat "$T/promtool.log"; fail "promtool check metrics: problems with every container listed"; }
 stop_daemon
+
+# ---- a Unix socket: made 0660, served, removed at exit ----
+printf '[Metrics]\nListen=%s\n' "$T/metrics.sock" > "$T/unix.conf"
+CONFIG=$T/unix.conf start_daemon --input /dev/null
+[ "$(stat -c %a "$T/metrics.sock")" = 660 ] || fail "metrics socket mode $(stat -c %a "$T/metrics.sock")"
+curl -sf --unix-socket "$T/metrics.sock" http://localhost/metrics | grep -q '^avcwatch_build_info' ||
+        fail "not served on the Unix socket"
+stop_daemon
+[ ! -e "$T/metrics.sock" ] || fail "the metrics socket is left behind"
 
 # ---- socket activation: a TCP socket passed is served (avcwatchd-metrics.socket's way) ----
 if command -v systemd-socket-activate > /dev/null; then
