@@ -202,6 +202,8 @@ if command -v systemd-socket-activate > /dev/null; then
                 >> "$T/daemon.log" 2>&1 &
         sa=$!
         AVC_BG_PIDS+=($sa)
+        wait_until 10 'grep -q "Listening on 127.0.0.1:$SPORT" "$T/daemon.log"' ||
+                fail "systemd-socket-activate did not listen"
         # it starts the daemon at the first connection, which waits in the backlog meanwhile
         curl -sf --max-time 20 "http://127.0.0.1:$SPORT/metrics" | grep -q '^avcwatch_build_info' ||
                 fail "the passed metrics socket is not served"
