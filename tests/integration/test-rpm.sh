@@ -137,8 +137,8 @@ grep -qx 'ExecStart=/usr/sbin/avcwatchd' "$T/x/usr/lib/systemd/system/avcwatchd.
 "$T/x/usr/sbin/avcwatchd" --version | grep -qx "avcwatchd $version" || fail "packaged avcwatchd --version"
 
 q --scripts "$main" > "$T/main.scripts"
-for s in "systemd_post: avcwatchd.service avcwatchd.socket avcwatchd-audit.socket" \
-        "systemd_preun: avcwatchd.service avcwatchd.socket avcwatchd-audit.socket" \
+for s in "systemd_post: avcwatchd.service avcwatchd.socket avcwatchd-audit.socket avcwatchd-metrics.socket" \
+        "systemd_preun: avcwatchd.service avcwatchd.socket avcwatchd-audit.socket avcwatchd-metrics.socket" \
         "systemd_postun_with_restart: avcwatchd.service" \
         "getent group avcwatch >/dev/null || groupadd -r avcwatch"; do
         grep -q -- "$s" "$T/main.scripts" || fail "avcwatch's scriptlets lack '$s': $(cat "$T/main.scripts")"
