@@ -216,3 +216,178 @@ dead_pid() {
         (sleep 0 & echo $! > "$T/deadpid"; wait)
         cat "$T/deadpid"
 }
+
+# ---- containerd with its CRI plugin, driven as the kubelet drives it (test-cri-containerd) ----
+# A private containerd (config version 2, Debian 12's 1.6): root, state, sockets and CNI
+# directories under $T/containerd, the native snapshotter (any filesystem), the CRI plugin with
+# SELinux labelling on, restrict_oom_score_adj (this VM refuses the negative oom_score_adj CRI
+# gives every sandbox: runc then fails with "can't get final child's PID from pipe"), a random
+# streaming port, and the busybox test image as the sandbox ("pause") image, imported locally
+# (nothing can be pulled). cri-client.py speaks CRI v1 to it.
+#
+#   require_containerd     root, containerd, ctr, its runc shim, /usr/bin/python3 with grpc
+#   start_containerd       sets CONTAINERD_SOCK, CONTAINERD_STATE (its state directory, whose
+#                          io.containerd.runtime.v2.task/<ns>/<id>/ holds each task's bundle),
+#                          CRI_IMAGE (the imported image)
+#   cri ARGS               cri-client.py on that socket (see its header)
+#   cri_pod_cgroups UID    the pod's cgroup directories (every hierarchy), for the cleanup
+CONTAINERD_SOCK=
+CONTAINERD_STATE=
+CONTAINERD_PID=
+CRI_IMAGE=localhost/avcwatch-test/busybox:latest
+CRI_PODS=()    # sandbox ids to stop and remove on exit
+CRI_CGROUPS=() # pod cgroup parents to remove on exit (after the pods)
+_CRI_PY=/usr/bin/python3 # Debian's grpc modules are seen by this interpreter only
+
+require_containerd() {
+        require_root
+        local c
+        for c in containerd ctr containerd-shim-runc-v2 runc; do
+                command -v "$c" > /dev/null ||
+                        skip "$c is not installed (scripts/dev deps installs containerd and runc)"
+        done
+        "$_CRI_PY" -c 'import grpc, grpc_tools.protoc' 2> /dev/null ||
+                skip "$_CRI_PY cannot import grpc and grpc_tools (python3-grpcio, python3-grpc-tools)"
+}
+
+cri() {
+        "$_CRI_PY" "$(dirname "$AVCWATCH_TESTLIB")/cri-client.py" -s "$CONTAINERD_SOCK" \
+                -m "$T/containerd/cri-modules" "$@"
+}
+
+# A docker-archive of the busybox root (test_image_tar) whose command is a long sleep, so that it
+# also serves as the sandbox image: a pause container's process must keep running.
+_cri_image_archive() {
+        local out=$T/containerd/image.tar
+        test_image_tar > /dev/null # (its SKIP, if any, must not happen in a subshell)
+        "$_CRI_PY" - "$(test_image_tar)" "$out" "$CRI_IMAGE" <<'PY'
+import hashlib, io, json, sys, tarfile
+layer_path, out, ref = sys.argv[1:]
+layer = open(layer_path, "rb").read()
+diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+config = json.dumps({
+    "architecture": "amd64", "os": "linux",
+    "config": {"Cmd": ["/bin/sleep", "86400"], "Env": ["PATH=/bin"]},
+    "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+}).encode()
+config_name = hashlib.sha256(config).hexdigest() + ".json"
+manifest = json.dumps([{"Config": config_name, "RepoTags": [ref],
+                        "Layers": ["layer/layer.tar"]}]).encode()
+with tarfile.open(out, "w") as t:
+    for name, data in ((config_name, config), ("layer/layer.tar", layer),
+                       ("manifest.json", manifest)):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+PY
+        echo "$out"
+}
+
+_stop_containerd() {
+        local p cg i
+        # The pods first, as the kubelet would remove them; then whatever they left.
+        if [ -n "$CONTAINERD_PID" ] && kill -0 "$CONTAINERD_PID" 2> /dev/null; then
+                for p in "${CRI_PODS[@]}"; do
+                        timeout 30 "$_CRI_PY" "$(dirname "$AVCWATCH_TESTLIB")/cri-client.py" \
+                                -s "$CONTAINERD_SOCK" -m "$T/containerd/cri-modules" down "$p" \
+                                >> "$T/containerd.log" 2>&1 || true
+                done
+                kill -TERM "$CONTAINERD_PID" 2> /dev/null || true
+                for ((i = 0; i < 100; i++)); do
+                        kill -0 "$CONTAINERD_PID" 2> /dev/null || break
+                        sleep 0.1
+                done
+                kill -KILL "$CONTAINERD_PID" 2> /dev/null || true
+                wait "$CONTAINERD_PID" 2> /dev/null || true
+        fi
+        CONTAINERD_PID=
+        # Shims of our containerd that outlived it (each names our socket in its command line),
+        # then the processes still in our pods' cgroups: ours alone, found by our paths.
+        if [ -n "$CONTAINERD_SOCK" ]; then
+                for p in /proc/[0-9]*; do
+                        if tr '\0' ' ' 2> /dev/null < "$p/cmdline" |
+                                grep -qF -- "-address $CONTAINERD_SOCK "; then
+                                kill -KILL "${p#/proc/}" 2> /dev/null || true
+                        fi
+                done
+        fi
+        for cg in "${CRI_CGROUPS[@]}"; do
+                find "$cg" -name cgroup.procs -exec cat {} + 2> /dev/null |
+                        while read -r p; do kill -KILL "$p" 2> /dev/null || true; done
+        done
+        for cg in "${CRI_CGROUPS[@]}"; do
+                for ((i = 0; i < 50; i++)); do
+                        [ -d "$cg" ] || break
+                        find "$cg" -depth -type d -exec rmdir {} + 2> /dev/null || true
+                        if [ -d "$cg" ]; then sleep 0.1; fi
+                done
+        done
+}
+
+# cri_pod_cgroups CGROUP-PARENT: that path in every mounted hierarchy (cgroup v1 or v2).
+cri_pod_cgroups() {
+        local h
+        for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+                [ -f "$h/cgroup.procs" ] && echo "${h%/}$1"
+        done
+}
+
+# start_containerd: the private containerd, its CRI answering, the test image imported.
+start_containerd() {
+        local dir=$T/containerd i
+        mkdir -p "$dir/root" "$dir/state" "$dir/cni/bin" "$dir/cni/conf" "$dir/pods"
+        CONTAINERD_SOCK=$dir/containerd.sock
+        # shellcheck disable=SC2034 # for the tests
+        CONTAINERD_STATE=$dir/state
+        _engine_install_trap
+        _ENGINE_CLEANUPS+=(_stop_containerd)
+        cat > "$dir/config.toml" <<TOML
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+# plugins that only probe the host (and /opt) at start-up
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[ttrpc]
+  address = "$CONTAINERD_SOCK.ttrpc"
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  enable_selinux = true
+  restrict_oom_score_adj = true
+  sandbox_image = "$CRI_IMAGE"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$dir/cni/bin"
+    conf_dir = "$dir/cni/conf"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$dir/runc"
+TOML
+        (_exec_without_lock containerd --config "$dir/config.toml") >> "$T/containerd.log" 2>&1 &
+        CONTAINERD_PID=$!
+        cri compile "$dir/cri-modules" || fail "cannot compile the CRI api.proto"
+        for ((i = 0; i < ENGINE_START_TIMEOUT * 10; i++)); do
+                [ -S "$CONTAINERD_SOCK" ] && cri version > "$dir/version.json" 2> /dev/null && break
+                kill -0 "$CONTAINERD_PID" 2> /dev/null || {
+                        tail -20 "$T/containerd.log" >&2
+                        skip "containerd does not start here (log above)"
+                }
+                sleep 0.1
+        done
+        [ -s "$dir/version.json" ] ||
+                fail "containerd's CRI did not answer within ${ENGINE_START_TIMEOUT}s: $(tail -20 "$T/containerd.log")"
+        _cri_image_archive > /dev/null
+        ctr -a "$CONTAINERD_SOCK" -n k8s.io images import --snapshotter native \
+                "$dir/image.tar" > "$dir/import.log" 2>&1 ||
+                fail "ctr images import failed: $(cat "$dir/import.log")"
+}

@@ -39,11 +39,13 @@ asks() {
         tr ' ' '\n' < "$T/$1.apt" | grep -qx -- "$2"
 }
 
-FORBIDDEN=(docker.io podman runc containerd qemu-system-x86 qemu-system-x86-64 debootstrap
-           selinux-policy-default selinux-policy-src selinux-policy-dev)
+FORBIDDEN=(docker.io podman runc containerd python3-grpcio python3-grpc-tools qemu-system-x86
+           qemu-system-x86-64 debootstrap selinux-policy-default selinux-policy-src
+           selinux-policy-dev)
 dev test
 # the control: the forbidden packages are real entries of the lists, which `test` asks for
-for p in docker.io podman qemu-system-x86 rpm build-essential libaudit-dev; do
+for p in docker.io podman containerd python3-grpcio qemu-system-x86 rpm build-essential \
+        libaudit-dev; do
         asks test "$p" || fail "scripts/dev test does not ask for $p"
 done
 for job in build run; do
