@@ -292,13 +292,7 @@ _stop_containerd() {
                                 -s "$CONTAINERD_SOCK" -m "$T/containerd/cri-modules" down "$p" \
                                 >> "$T/containerd.log" 2>&1 || true
                 done
-                kill -TERM "$CONTAINERD_PID" 2> /dev/null || true
-                for ((i = 0; i < 100; i++)); do
-                        kill -0 "$CONTAINERD_PID" 2> /dev/null || break
-                        sleep 0.1
-                done
-                kill -KILL "$CONTAINERD_PID" 2> /dev/null || true
-                wait "$CONTAINERD_PID" 2> /dev/null || true
+                terminate "$CONTAINERD_PID" 10
         fi
         CONTAINERD_PID=
         # Shims of our containerd that outlived it (each names our socket in its command line),

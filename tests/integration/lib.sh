@@ -31,6 +31,7 @@
 #                                                       (or PARENT/PREFIX<id>.scope)
 #   input_eof                                           the daemon's input reached its end
 #   start_journald NS                                   a private systemd-journald namespace
+#   terminate PID SECONDS                               SIGTERM, SIGKILL after SECONDS, reaped
 #   fail MSG                                            prints, dumps the daemon log, exits 1
 
 set -euo pipefail
@@ -372,17 +373,22 @@ start_journald() {
         fi
 }
 
-# SIGTERM, then SIGKILL after 5 s: a stuck journald must not hang the test.
+# terminate PID SECONDS: SIGTERM to a child of ours, SIGKILL if it still runs SECONDS later (a
+# stuck helper must not hang the test), then reaped.
+terminate() {
+        local pid=$1 i
+        kill -TERM "$pid" 2> /dev/null || true
+        for ((i = 0; i < $2 * 10; i++)); do
+                kill -0 "$pid" 2> /dev/null || break
+                sleep 0.1
+        done
+        kill -KILL "$pid" 2> /dev/null || true
+        wait "$pid" 2> /dev/null || true
+}
+
 stop_journald() {
-        local i
         if [ -n "$JOURNALD_PID" ]; then
-                kill "$JOURNALD_PID" 2> /dev/null || true
-                for ((i = 0; i < 50; i++)); do
-                        kill -0 "$JOURNALD_PID" 2> /dev/null || break
-                        sleep 0.1
-                done
-                kill -KILL "$JOURNALD_PID" 2> /dev/null || true
-                wait "$JOURNALD_PID" 2> /dev/null || true
+                terminate "$JOURNALD_PID" 5
                 JOURNALD_PID=
         fi
         if [ -n "$JOURNALD_NS" ]; then
