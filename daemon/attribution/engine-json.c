@@ -392,6 +392,8 @@ int engine_event_parse(const char *json, size_t len, EngineEvent *ret) {
                 for (size_t i = 0; i < ELEMENTSOF(actions); i++)
                         if (strcmp(action, actions[i].action) == 0) {
                                 e.action = actions[i].what;
+                                e.starts = strcmp(action, "start") == 0 ||
+                                           strcmp(action, "restart") == 0;
                                 break;
                         }
                 strcpy(e.id, id);

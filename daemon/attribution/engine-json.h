@@ -59,6 +59,7 @@ typedef struct EngineEvent {
         EngineAction action;
         char id[CONTAINER_STRING_MAX + 1];
         int64_t time_ms; /* timeNano, else time; 0 when absent */
+        bool starts;     /* start, restart: the container's process runs by time_ms */
         /* What the event itself says (Actor.Attributes), so that a container that lives and dies
          * between two inspects is still named. NULL when absent. Owned. */
         char *name, *image;

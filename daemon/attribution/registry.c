@@ -13,10 +13,14 @@
  *   or 65,536 containers (bench/bench-attribution.c). When full, the containers removed longest
  *   ago leave memory (REGISTRY_EVICT_BATCH at a time; their rows and denials stay), so a host
  *   that churns through containers for years keeps learning new ones.
- * - A container's lifetime is [created (or started), finished or removed]; a running container's
- *   is open-ended. One that was created but never started has none (entry_never_ran()). Both ends
- * are widened by REGISTRY_TIME_SLACK_MS: engine timestamps and audit timestamps come from the same
- * clock but are taken at slightly different moments.
+ * - A container's lifetime is [started, finished or removed], as the audit timestamps of its
+ *   denials can show it: from REGISTRY_START_SLACK_MS before StartedAt (its process runs before
+ *   the engine stamps it) but never more than a tick before Created (no process of it existed
+ *   before), to REGISTRY_END_SLACK_MS after its end (registry.h has the measured figures). A
+ *   running container's is open-ended. One that was created but never started has none
+ *   (entry_never_ran()); one that ran before its latest start (restarted: FinishedAt before
+ *   StartedAt while not exited) lives from its creation, since its earlier runs had its label
+ *   too. A container started 1.5 s after a denial is not its candidate.
  * - An ambiguous denial (several containers with its categories at its time) gets no container:
  *   naming one of them would be a guess presented as a fact. Every candidate is written to
  *   denial_candidates (bounded by REGISTRY_CANDIDATES_MAX) and counted in Containers; the store
@@ -125,21 +129,44 @@ static void mcs_unlink(Registry *r, Entry *e) {
         e->mcs_next = 0;
 }
 
-static int64_t entry_begin(const ContainerInfo *c) {
+/* When the container began, for ordering (latest started first): created, else started. */
+static int64_t entry_created(const ContainerInfo *c) {
         if (c->created_ms > 0)
                 return c->created_ms;
         return c->started_ms;
 }
 
-/* INT64_MAX: still alive (or never known to end). */
+/* Restarted: the engine keeps the previous run's FinishedAt while the container runs again.
+ * Exited, a FinishedAt before StartedAt is one run that ended within the engines' clock quirk:
+ * the runtime stamps the exit, the engine the start after the runtime returned. */
+static bool entry_ran_before(const ContainerInfo *c) {
+        return c->state != CONTAINER_STATE_EXITED && c->started_ms > 0 && c->finished_ms > 0 &&
+               c->finished_ms < c->started_ms;
+}
+
+/* The earliest audit time a denial of the container can carry; 0 unknown (open). */
+static int64_t entry_begin(const ContainerInfo *c) {
+        int64_t begin = 0;
+        if (c->started_ms > REGISTRY_START_SLACK_MS && !entry_ran_before(c))
+                begin = c->started_ms - REGISTRY_START_SLACK_MS;
+        if (c->created_ms > REGISTRY_CLOCK_TICK_MS)
+                begin = MAX(begin, c->created_ms - REGISTRY_CLOCK_TICK_MS);
+        return begin;
+}
+
+/* The latest audit time a denial of the container can carry; INT64_MAX: still alive (or never
+ * known to end). */
 static int64_t entry_end(const ContainerInfo *c) {
         int64_t end = INT64_MAX;
-        if (c->state != CONTAINER_STATE_RUNNING && c->finished_ms > 0 &&
-            c->finished_ms >= c->started_ms)
-                end = c->finished_ms;
+        if (c->state != CONTAINER_STATE_RUNNING && c->finished_ms > 0) {
+                if (c->finished_ms >= c->started_ms)
+                        end = c->finished_ms;
+                else if (c->state == CONTAINER_STATE_EXITED)
+                        end = c->started_ms; /* see entry_ran_before() */
+        }
         if (c->removed_ms > 0 && c->removed_ms < end)
                 end = c->removed_ms;
-        return end;
+        return end == INT64_MAX ? end : end + REGISTRY_END_SLACK_MS;
 }
 
 /* Created but never started (docker create; a Podman start that failed): no process ever
@@ -154,11 +181,7 @@ static bool entry_covers(const ContainerInfo *c, int64_t t) {
         int64_t begin = entry_begin(c), end = entry_end(c);
         if (entry_never_ran(c))
                 return false;
-        if (begin > 0 && t < begin - REGISTRY_TIME_SLACK_MS)
-                return false;
-        if (end != INT64_MAX && t > end + REGISTRY_TIME_SLACK_MS)
-                return false;
-        return true;
+        return (begin <= 0 || t >= begin) && t <= end;
 }
 
 size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const ContainerInfo **ret,
@@ -177,8 +200,8 @@ size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const Con
                 /* Keep the first n ordered by start time, latest first (insertion sort). */
                 if (ret && n > 0) {
                         size_t pos = MIN(found, n);
-                        int64_t key = entry_begin(&e->info);
-                        while (pos > 0 && entry_begin(ret[pos - 1]) < key)
+                        int64_t key = entry_created(&e->info);
+                        while (pos > 0 && entry_created(ret[pos - 1]) < key)
                                 pos--;
                         if (pos < n) {
                                 size_t last = MIN(found, n - 1);
@@ -218,16 +241,15 @@ static int64_t entry_row(Registry *r, const ContainerInfo *c) {
 }
 
 /* The stored denials to look at again: those of the lifetime before and after the change (a
- * shorter lifetime frees the denials it no longer covers), widened by the slack. */
+ * shorter lifetime frees the denials it no longer covers). */
 typedef struct Window {
         int64_t begin, end; /* [begin, end) */
 } Window;
 
 static Window window_make(int64_t begin, int64_t end) {
         return (Window){
-                .begin = begin > REGISTRY_TIME_SLACK_MS ? begin - REGISTRY_TIME_SLACK_MS : 0,
-                .end = end < INT64_MAX - REGISTRY_TIME_SLACK_MS ? end + REGISTRY_TIME_SLACK_MS + 1
-                                                                : INT64_MAX,
+                .begin = MAX(begin, 0),
+                .end = end < INT64_MAX ? end + 1 : INT64_MAX,
         };
 }
 
@@ -443,7 +465,10 @@ static int registry_update_entry(Registry *r, const ContainerInfo *c) {
         if (k < 0)
                 return k;
         if (e->info.has_mcs && (is_new || mcs_changed || lifetime_changed)) {
-                Window w = window_make(MIN(old_begin, entry_begin(&e->info)),
+                /* A begin that moves later (a restart, or a restarted container that exited:
+                 * entry_ran_before()) takes no denial away from the earlier runs; one that was
+                 * unknown (open) frees those before the start now known. */
+                Window w = window_make(old_begin > 0 ? entry_begin(&e->info) : 0,
                                        MAX(old_end, entry_end(&e->info)));
                 if (is_new)
                         w = window_make(entry_begin(&e->info), entry_end(&e->info));
@@ -734,7 +759,7 @@ static void entry_counts(Registry *r, const Entry *e, int64_t *ret_denials,
 }
 
 static int64_t entry_sort_key(const Entry *e) {
-        int64_t b = entry_begin(&e->info);
+        int64_t b = entry_created(&e->info);
         return b > 0 ? b : 0;
 }
 

@@ -23,7 +23,20 @@ typedef struct Registry Registry;
 #define REGISTRY_CONTAINERS_MAX 65536 /* containers kept in memory (newest first at load) */
 #define REGISTRY_EVICT_BATCH                                                                       \
         4096 /* when full: the longest-removed ones leave memory (not the db) */
-#define REGISTRY_TIME_SLACK_MS 2000 /* engine and audit clocks; second-granular event times */
+/* A container's lifetime as the audit timestamps of its denials can show it (registry.c
+ * "lifetime", measured with bench/measure-start-slack.sh, docs/architecture.md "Registry"):
+ * - its process runs before the engine stamps StartedAt (the engine reads its clock after the
+ *   runtime's start returned): up to 7.5 ms measured, Docker and Podman, load average 9;
+ *   REGISTRY_START_SLACK_MS before StartedAt, but never before Created;
+ * - Created is stamped before any process of the container exists, and the kernel's audit stamp
+ *   is its coarse clock, behind the real time by up to a tick (HZ 100: 10 ms):
+ *   REGISTRY_CLOCK_TICK_MS before Created;
+ * - its processes are gone when the runtime stamps FinishedAt (Docker: 1.3 to 11 ms after the
+ *   last instant measured inside; Podman, from the exit file's coarse mtime: 1.8 ms before it at
+ *   worst): REGISTRY_END_SLACK_MS after the end. */
+#define REGISTRY_START_SLACK_MS 500
+#define REGISTRY_CLOCK_TICK_MS 10
+#define REGISTRY_END_SLACK_MS 100
 #define REGISTRY_CANDIDATES_MAX DENIAL_CANDIDATES_MAX /* recorded for one ambiguous denial */
 #define REGISTRY_RERESOLVE_ROWS_MAX 10000 /* denials re-attributed when one container appears */
 #define REGISTRY_LIST_MAX 4096            /* containers in one Containers reply (newest first) */
@@ -69,8 +82,8 @@ size_t registry_size(const Registry *r);
 typedef int (*registry_foreach_cb)(const ContainerInfo *c, void *userdata);
 int registry_foreach(Registry *r, registry_foreach_cb cb, void *userdata);
 
-/* Containers whose MCS set equals mcs and whose lifetime covers time_ms (widened by
- * REGISTRY_TIME_SLACK_MS): returns how many, and the first n of them (latest started first) in
+/* Containers whose MCS set equals mcs and whose lifetime covers time_ms (widened by the slacks
+ * above): returns how many, and the first n of them (latest started first) in
  * ret (may be NULL with n = 0). */
 size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const ContainerInfo **ret,
                       size_t n);

@@ -194,7 +194,7 @@ $DOCKER rm -f "$n-new" > /dev/null
 $DOCKER rm -f "$n-web" > /dev/null
 wait_for 10 bash -c "[ \"\$(\"$AVCCTL\" --socket \"$AVC_SOCKET\" -o json containers | grep '\"$n-web\"' | grep -c '\"removed\":\"')\" = 1 ]" ||
         fail "the removal of $n-web was not recorded"
-sleep $((2 + 1)) # past REGISTRY_TIME_SLACK_MS
+sleep 1 # past REGISTRY_END_SLACK_MS (100 ms) after the removal
 inject --count 1 --mark "after$$" --pid "$(dead_pid)" --scontext "$(ctx c101,c202)" > /dev/null
 wait_for 15 has "after$$" 1 || fail "denial after rm not stored"
 check "after$$" 'assert o["attribution"] == "none" and o["container"] is None, o'

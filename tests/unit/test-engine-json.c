@@ -198,7 +198,9 @@ static void test_lists(void) {
         CHECK_RC(engine_list_parse(deep, 2 * (ENGINE_JSON_DEPTH_MAX + 1), &ids, &n), -EBADMSG);
 }
 
-static void check_events(const char *file, const EngineAction *expected, size_t n_expected) {
+/* started: the index of the one start event (its time is a start, not a creation). */
+static void check_events(const char *file, const EngineAction *expected, size_t n_expected,
+                         size_t started) {
         size_t len, n = 0;
         _cleanup_(freep) char *text = load(file, &len);
         char *line = text, *nl;
@@ -208,6 +210,7 @@ static void check_events(const char *file, const EngineAction *expected, size_t 
                 CHECK_RC(engine_event_parse(line, nl - line, &e), 0);
                 CHECK(n < n_expected);
                 CHECK_RC(e.action, expected[n]);
+                CHECK(e.starts == (n == started));
                 if (e.action != ENGINE_ACTION_IGNORE) {
                         CHECK_RC(strlen(e.id), 64);
                         CHECK(e.time_ms > INT64_C(1796132600000));
@@ -228,14 +231,14 @@ static void test_events(void) {
                 ENGINE_ACTION_IGNORE,  ENGINE_ACTION_INSPECT, ENGINE_ACTION_DIE,
                 ENGINE_ACTION_IGNORE,  ENGINE_ACTION_REMOVE,
         };
-        check_events("docker-20.10-events.jsonl", docker, ELEMENTSOF(docker));
+        check_events("docker-20.10-events.jsonl", docker, ELEMENTSOF(docker), 4);
         /* rename create init start attach image-pull die remove */
         static const EngineAction podman[] = {
                 ENGINE_ACTION_INSPECT, ENGINE_ACTION_INSPECT, ENGINE_ACTION_INSPECT,
                 ENGINE_ACTION_INSPECT, ENGINE_ACTION_IGNORE,  ENGINE_ACTION_IGNORE,
                 ENGINE_ACTION_DIE,     ENGINE_ACTION_REMOVE,
         };
-        check_events("podman-4.3-events.jsonl", podman, ELEMENTSOF(podman));
+        check_events("podman-4.3-events.jsonl", podman, ELEMENTSOF(podman), 3);
 
         EngineEvent e;
         static const char rename_ev[] =

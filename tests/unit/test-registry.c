@@ -90,11 +90,12 @@ static void test_match_memory(void) {
         McsSet s = mcs("c1,c2");
         CHECK_RC(registry_match(r, &s, T0 + MIN_MS, found, 4), 1);
         CHECK_STREQ(found[0]->name, "web");
-        /* The lifetime's edges, widened by the slack, and beyond. */
-        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_TIME_SLACK_MS, NULL, 0), 1);
-        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_TIME_SLACK_MS - 1, NULL, 0), 0);
-        CHECK_RC(registry_match(r, &s, T0 + 10 * MIN_MS + REGISTRY_TIME_SLACK_MS, NULL, 0), 1);
-        CHECK_RC(registry_match(r, &s, T0 + 10 * MIN_MS + REGISTRY_TIME_SLACK_MS + 1, NULL, 0), 0);
+        /* The lifetime's edges, widened by the slacks, and beyond: started 100 ms after its
+         * creation, it begins a tick before Created (the start slack reaches further back). */
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_CLOCK_TICK_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_CLOCK_TICK_MS - 1, NULL, 0), 0);
+        CHECK_RC(registry_match(r, &s, T0 + 10 * MIN_MS + REGISTRY_END_SLACK_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 + 10 * MIN_MS + REGISTRY_END_SLACK_MS + 1, NULL, 0), 0);
         /* A running container's lifetime is open-ended. */
         s = mcs("c3,c4");
         CHECK_RC(registry_match(r, &s, T0 + 1000 * MIN_MS, NULL, 0), 1);
@@ -142,6 +143,77 @@ static void test_match_memory(void) {
         CHECK_RC(registry_update(r, &bad), 1);
         CHECK_STREQ(registry_get(r, ID_A)->name, long_name);
         free(long_name);
+        registry_free(r);
+}
+
+/* A container as an engine's inspect says it: created, started (0: never), finished (0: not),
+ * in that state. */
+static int add_times(Registry *r, const char *id, const char *cats, int64_t created_ms,
+                     int64_t started_ms, int64_t finished_ms, ContainerState state) {
+        ContainerInfo c = {
+                .id = (char *) id,
+                .name = (char *) id,
+                .engine = (char *) "docker",
+                .has_mcs = true,
+                .mcs = mcs(cats),
+                .created_ms = created_ms,
+                .started_ms = started_ms,
+                .finished_ms = finished_ms,
+                .state = state,
+        };
+        return registry_update(r, &c);
+}
+
+/* The lifetime's rules (registry.c): from REGISTRY_START_SLACK_MS before StartedAt but not
+ * before Created, to REGISTRY_END_SLACK_MS after its end; a restart keeps the earlier runs. */
+static void test_lifetime(void) {
+        Registry *r;
+        McsSet s;
+
+        CHECK_RC(registry_new(NULL, &r), 0);
+
+        /* docker run 1.5 s after a denial of the only container with that label: not a
+         * candidate for it, whichever of its times is looked at; after its start, both are. */
+        CHECK_RC(add_times(r, "a", "c1,c2", T0 - MIN_MS, T0 - MIN_MS + 300, 0,
+                           CONTAINER_STATE_RUNNING),
+                 1);
+        CHECK_RC(add_times(r, "b", "c1,c2", T0 + 1500, T0 + 1800, 0, CONTAINER_STATE_RUNNING), 1);
+        s = mcs("c1,c2");
+        CHECK_RC(registry_match(r, &s, T0, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 + 1500 - REGISTRY_CLOCK_TICK_MS - 1, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 + 1500 - REGISTRY_CLOCK_TICK_MS, NULL, 0), 2);
+        CHECK_RC(registry_match(r, &s, T0 + 1800, NULL, 0), 2);
+
+        /* Created long before its start (docker create, then start): the start's slack. */
+        CHECK_RC(add_times(r, "c", "c3,c4", T0 - 60 * MIN_MS, T0, 0, CONTAINER_STATE_RUNNING), 1);
+        s = mcs("c3,c4");
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_START_SLACK_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_START_SLACK_MS - 1, NULL, 0), 0);
+
+        /* Known by a start event alone (no Created yet): the start's slack too. */
+        ContainerInfo started = {
+                .id = (char *) "d", .has_mcs = true, .mcs = mcs("c5,c6"), .started_ms = T0};
+        CHECK_RC(registry_update(r, &started), 1);
+        s = mcs("c5,c6");
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_START_SLACK_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 - REGISTRY_START_SLACK_MS - 1, NULL, 0), 0);
+
+        /* Restarted and running: FinishedAt is the previous run's end, before StartedAt; its
+         * earlier runs had the label, so it lives from its creation. */
+        CHECK_RC(add_times(r, "e", "c7,c8", T0 - 60 * MIN_MS, T0, T0 - MIN_MS,
+                           CONTAINER_STATE_RUNNING),
+                 1);
+        s = mcs("c7,c8");
+        CHECK_RC(registry_match(r, &s, T0 - 30 * MIN_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 - 61 * MIN_MS, NULL, 0), 0);
+
+        /* Exited at once: the runtime stamped the exit 2 ms before the engine stamped the start
+         * (measured): one short run, closed at its start (+ the end's slack), not open-ended. */
+        CHECK_RC(add_times(r, "f", "c9,c10", T0 - 300, T0, T0 - 2, CONTAINER_STATE_EXITED), 1);
+        s = mcs("c9,c10");
+        CHECK_RC(registry_match(r, &s, T0 - 2, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 + REGISTRY_END_SLACK_MS, NULL, 0), 1);
+        CHECK_RC(registry_match(r, &s, T0 + REGISTRY_END_SLACK_MS + 1, NULL, 0), 0);
         registry_free(r);
 }
 
@@ -522,15 +594,63 @@ static void test_database(void) {
         store_free(s);
 }
 
+/* Stored denials and lifetimes: a container started after a denial does not take it, and a
+ * restart, or the exit after one, takes no denial away from the earlier runs. */
+static void test_database_lifetime(void) {
+        _cleanup_(freep) char *path = fixture_path(tmpdir, "lifetime.db");
+        Store *s;
+        Registry *r;
+        Denial d, q;
+
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(registry_new(s, &r), 0);
+        CHECK_RC(add_times(r, ID_A, "c1,c2", T0, T0 + 300, 0, CONTAINER_STATE_RUNNING), 1);
+        d = make_denial(T0 + 1000, 1, "c1,c2", NULL);
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_MCS);
+        denial_done(&d);
+
+        /* B: created 1.5 s after the denial (a start event first, then its inspect). */
+        ContainerInfo event = {
+                .id = (char *) ID_B, .has_mcs = true, .mcs = mcs("c1,c2"), .started_ms = T0 + 2800};
+        CHECK_RC(registry_update(r, &event), 1);
+        CHECK_RC(add_times(r, ID_B, "c1,c2", T0 + 2500, T0 + 2790, 0, CONTAINER_STATE_RUNNING), 1);
+        q = query_serial(s, NULL, 1);
+        CHECK_RC(q.attribution, ATTRIBUTION_MCS);
+        CHECK_STREQ(q.container.id, ID_A);
+        denial_done(&q);
+        d = make_denial(T0 + 3000, 2, "c1,c2", NULL);
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
+        CHECK_RC(d.n_candidates, 2);
+        denial_done(&d);
+
+        /* A restarts, then exits: its first run's denial stays its own. */
+        CHECK_RC(add_times(r, ID_A, "c1,c2", T0, T0 + 10 * MIN_MS, T0 + 9 * MIN_MS,
+                           CONTAINER_STATE_RUNNING),
+                 1);
+        CHECK_RC(add_times(r, ID_A, "c1,c2", T0, T0 + 10 * MIN_MS, T0 + 11 * MIN_MS,
+                           CONTAINER_STATE_EXITED),
+                 1);
+        q = query_serial(s, NULL, 1);
+        CHECK_RC(q.attribution, ATTRIBUTION_MCS);
+        CHECK_STREQ(q.container.id, ID_A);
+        denial_done(&q);
+        registry_free(r);
+        store_free(s);
+}
+
 int main(void) {
         tmpdir = fixture_tmpdir("registry");
         test_label_mcs();
         test_match_memory();
+        test_lifetime();
         test_ambiguous_order();
         test_never_started();
         test_bound();
         test_reply_bound();
         test_database();
+        test_database_lifetime();
         fixture_tmpdir_remove(tmpdir);
         return 0;
 }
