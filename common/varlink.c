@@ -96,7 +96,7 @@ size_t varlink_reader_buffered(const VarlinkReader *r) {
         return r->end - r->start;
 }
 
-static int parse_message(const char *text, size_t len, json_object **ret) {
+int varlink_parse_message(const char *text, size_t len, json_object **ret) {
         json_tokener *tok = json_tokener_new_ex(VARLINK_DEPTH_MAX);
         if (!tok)
                 return -ENOMEM;
@@ -124,6 +124,23 @@ bad:
 }
 
 int varlink_reader_next(VarlinkReader *r, json_object **ret) {
+        const char *text;
+        size_t len;
+        json_object *o = NULL;
+
+        int k = varlink_reader_next_text(r, &text, &len);
+        if (k <= 0)
+                return k;
+        k = varlink_parse_message(text, len, &o);
+        if (k < 0) {
+                r->broken = true;
+                return k;
+        }
+        *ret = o;
+        return 1;
+}
+
+int varlink_reader_next_text(VarlinkReader *r, const char **ret, size_t *ret_len) {
         if (r->broken)
                 return -EBADMSG;
 
@@ -146,15 +163,10 @@ int varlink_reader_next(VarlinkReader *r, json_object **ret) {
                 return -EMSGSIZE;
         }
 
-        json_object *o = NULL;
-        int k = parse_message(r->buf + r->start, len, &o);
-        if (k < 0) {
-                r->broken = true;
-                return k;
-        }
+        *ret = r->buf + r->start;
+        *ret_len = len;
         r->start += len + 1;
         r->scanned = 0;
-        *ret = o;
         return 1;
 }
 
@@ -222,9 +234,13 @@ static int append_escape(struct printbuf *pb, uint32_t cp) {
         return printbuf_memappend(pb, e, sizeof(e));
 }
 
-static int string_to_json_escaped(json_object *jso, struct printbuf *pb, int level, int flags) {
-        const unsigned char *s = (const unsigned char *) json_object_get_string(jso);
-        size_t len = (size_t) json_object_get_string_len(jso);
+bool varlink_char_escaped(uint32_t cp) {
+        return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+               unicode_is_bidi_control(cp);
+}
+
+int varlink_string_append(struct printbuf *pb, const char *text, size_t len) {
+        const unsigned char *s = (const unsigned char *) text;
         size_t i = 0, run = 0; /* run: bytes at s[i - run .. i) to copy as they are */
 
 #define FLUSH_RUN()                                                                                \
@@ -282,8 +298,7 @@ static int string_to_json_escaped(json_object *jso, struct printbuf *pb, int lev
                         shortform = "\\f";
                         break;
                 }
-                if (shortform || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
-                    cp == 0x2029 || unicode_is_bidi_control(cp)) {
+                if (shortform || varlink_char_escaped(cp)) {
                         FLUSH_RUN();
                         if ((shortform ? printbuf_memappend(pb, shortform, 2)
                                        : append_escape(pb, cp)) < 0)
@@ -297,6 +312,11 @@ static int string_to_json_escaped(json_object *jso, struct printbuf *pb, int lev
         FLUSH_RUN();
 #undef FLUSH_RUN
         return printbuf_memappend(pb, "\"", 1) < 0 ? -1 : 0;
+}
+
+static int string_to_json_escaped(json_object *jso, struct printbuf *pb, int level, int flags) {
+        return varlink_string_append(pb, json_object_get_string(jso),
+                                     (size_t) json_object_get_string_len(jso));
 }
 
 json_object *varlink_string_new(const char *s) {

@@ -22,6 +22,7 @@
 
 #include "denial-json.h"
 #include "json-add.h"
+#include "json-writer.h"
 #include "macro.h"
 #include "triage.h"
 #include "varlink.h"
@@ -29,34 +30,158 @@
 
 #define PERMISSION_MAX 256 /* longest single permission name accepted from JSON */
 
-int permissions_to_json(const char *permissions, json_object **ret) {
-        _cleanup_(json_object_putp) json_object *a = json_object_new_array();
-        _cleanup_(freep) char *copy = NULL;
-
-        if (!a)
-                return -ENOMEM;
-        if (permissions) {
-                copy = strdup(permissions);
-                if (!copy)
-                        return -ENOMEM;
-                char *save = NULL;
-                for (char *p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save))
-                        if (json_append(a, varlink_string_new(p)) < 0)
-                                return -ENOMEM;
+/* "read write" -> ["read","write"]; NULL -> []. */
+void permissions_write_json(JsonWriter *w, const char *permissions) {
+        json_writer_array_begin(w);
+        for (const char *p = permissions; p && *p;) {
+                size_t n = strcspn(p, " ");
+                if (n > 0)
+                        json_writer_string_len(w, p, n);
+                p += n;
+                p += strspn(p, " ");
         }
-        *ret = TAKE_PTR(a);
-        return 0;
+        json_writer_array_end(w);
+}
+
+void container_write_json(JsonWriter *w, const ContainerRef *c) {
+        json_writer_object_begin(w);
+        json_writer_key(w, "id");
+        json_writer_string(w, c->id);
+        json_writer_key(w, "name");
+        json_writer_string(w, c->name);
+        json_writer_key(w, "image");
+        json_writer_string(w, c->image);
+        json_writer_key(w, "engine");
+        json_writer_string(w, c->engine);
+        json_writer_key(w, "pod");
+        json_writer_string(w, c->pod);
+        json_writer_object_end(w);
+}
+
+static void container_write_json_nullable(JsonWriter *w, bool has, const ContainerRef *c) {
+        if (has)
+                container_write_json(w, c);
+        else
+                json_writer_null(w);
+}
+
+/* null unless the denial is ambiguous: then every candidate container. */
+static void candidates_write_json(JsonWriter *w, const Denial *d) {
+        if (d->attribution != ATTRIBUTION_AMBIGUOUS) {
+                json_writer_null(w);
+                return;
+        }
+        json_writer_array_begin(w);
+        for (size_t i = 0; i < d->n_candidates; i++)
+                container_write_json(w, &d->candidates[i]);
+        json_writer_array_end(w);
+}
+
+void denial_write_json(JsonWriter *w, const Denial *d) {
+        /* The order of the keys is the order of the contract. */
+        json_writer_object_begin(w);
+        json_writer_key(w, "time");
+        json_writer_time(w, d->time_ms);
+        json_writer_key(w, "serial");
+        json_writer_uint64(w, d->serial);
+        json_writer_key(w, "record_type");
+        json_writer_string(w, record_type_to_name(d->record_type));
+        json_writer_key(w, "result");
+        json_writer_string(w, d->result);
+        json_writer_key(w, "permissions");
+        permissions_write_json(w, d->permissions);
+        json_writer_key(w, "pid");
+        if (d->pid >= 0)
+                json_writer_int64(w, d->pid);
+        else
+                json_writer_null(w);
+        json_writer_key(w, "comm");
+        json_writer_string(w, d->comm);
+        json_writer_key(w, "exe");
+        json_writer_string(w, d->exe);
+        json_writer_key(w, "path");
+        json_writer_string(w, d->path);
+        json_writer_key(w, "name");
+        json_writer_string(w, d->name);
+        json_writer_key(w, "scontext");
+        json_writer_string(w, d->scontext);
+        json_writer_key(w, "tcontext");
+        json_writer_string(w, d->tcontext);
+        json_writer_key(w, "tclass");
+        json_writer_string(w, d->tclass);
+        json_writer_key(w, "permissive");
+        if (d->permissive >= 0)
+                json_writer_bool(w, d->permissive > 0);
+        else
+                json_writer_null(w);
+        json_writer_key(w, "source_type");
+        json_writer_string(w, d->source_type);
+        json_writer_key(w, "target_type");
+        json_writer_string(w, d->target_type);
+        json_writer_key(w, "mcs");
+        json_writer_string(w, d->mcs && d->mcs[0] ? d->mcs : NULL);
+        json_writer_key(w, "container");
+        container_write_json_nullable(w, d->has_container, &d->container);
+        json_writer_key(w, "attribution");
+        json_writer_string(w, attribution_to_string(d->attribution));
+        json_writer_key(w, "target_container");
+        container_write_json_nullable(w, d->has_target_container, &d->target_container);
+        json_writer_key(w, "candidates");
+        candidates_write_json(w, d);
+        json_writer_key(w, "count");
+        json_writer_uint64(w, MAX(d->count, (uint64_t) 1));
+        /* triage: reason, booleans, verdict, hint are null, [], null, null when untriaged (no
+         * policy). The hint is derived here (triage_denial_hint(): static sentences, never text
+         * from the record). */
+        json_writer_key(w, "reason");
+        json_writer_string(w, d->triaged ? triage_reason_to_string(d->reason) : NULL);
+        json_writer_key(w, "booleans");
+        permissions_write_json(w, d->triaged ? d->booleans : NULL);
+        json_writer_key(w, "verdict");
+        json_writer_string(w, d->triaged ? triage_verdict_to_string(d->verdict) : NULL);
+        json_writer_key(w, "hint");
+        json_writer_string(w, triage_denial_hint(d));
+        json_writer_key(w, "raw");
+        json_writer_string(w, d->raw);
+        json_writer_object_end(w);
+}
+
+/* ---- the same as json-c objects that serialise to the text: one definition of each ---- */
+
+typedef void (*write_func)(JsonWriter *w, const void *value);
+
+static int write_to_tree(write_func write, const void *value, json_object **ret) {
+        struct printbuf *pb = printbuf_new();
+        JsonWriter w;
+        int r;
+
+        if (!pb)
+                return -ENOMEM;
+        json_writer_init(&w, pb);
+        write(&w, value);
+        r = json_writer_failed(&w) ? -ENOMEM : json_writer_to_object(pb, ret);
+        printbuf_free(pb);
+        return r;
+}
+
+static void write_permissions(JsonWriter *w, const void *value) {
+        permissions_write_json(w, value);
+}
+
+static void write_container(JsonWriter *w, const void *value) {
+        container_write_json(w, value);
+}
+
+static void write_denial(JsonWriter *w, const void *value) {
+        denial_write_json(w, value);
+}
+
+int permissions_to_json(const char *permissions, json_object **ret) {
+        return write_to_tree(write_permissions, permissions, ret);
 }
 
 int container_to_json(const ContainerRef *c, json_object **ret) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-
-        if (!o || json_add_string(o, "id", c->id) < 0 || json_add_string(o, "name", c->name) < 0 ||
-            json_add_string(o, "image", c->image) < 0 ||
-            json_add_string(o, "engine", c->engine) < 0 || json_add_string(o, "pod", c->pod) < 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(o);
-        return 0;
+        return write_to_tree(write_container, c, ret);
 }
 
 int container_to_json_nullable(bool has, const ContainerRef *c, json_object **ret) {
@@ -67,92 +192,8 @@ int container_to_json_nullable(bool has, const ContainerRef *c, json_object **re
         return container_to_json(c, ret);
 }
 
-static int add_container(json_object *o, const char *key, bool has, const ContainerRef *c) {
-        json_object *v;
-        int r = container_to_json_nullable(has, c, &v);
-        return r < 0 ? r : json_add_nullable(o, key, v);
-}
-
-/* null unless the denial is ambiguous: then every candidate container. */
-static int add_candidates(json_object *o, const Denial *d) {
-        _cleanup_(json_object_putp) json_object *a = NULL;
-
-        if (d->attribution == ATTRIBUTION_AMBIGUOUS) {
-                a = json_object_new_array();
-                if (!a)
-                        return -ENOMEM;
-                for (size_t i = 0; i < d->n_candidates; i++) {
-                        json_object *c;
-                        int r = container_to_json(&d->candidates[i], &c);
-                        if (r < 0)
-                                return r;
-                        if (json_append(a, c) < 0)
-                                return -ENOMEM;
-                }
-        }
-        return json_add_nullable(o, "candidates", TAKE_PTR(a));
-}
-
-/* reason, booleans, verdict, hint: null, [], null, null when untriaged (no policy). The hint is
- * derived here (triage_denial_hint(): static sentences, never text from the record). */
-static int add_triage(json_object *o, const Denial *d) {
-        _cleanup_(json_object_putp) json_object *booleans = NULL;
-        int r;
-
-        r = permissions_to_json(d->triaged ? d->booleans : NULL, &booleans);
-        if (r < 0)
-                return r;
-        if ((r = json_add_string(o, "reason",
-                                 d->triaged ? triage_reason_to_string(d->reason) : NULL)) < 0 ||
-            (r = json_add(o, "booleans", TAKE_PTR(booleans))) < 0 ||
-            (r = json_add_string(o, "verdict",
-                                 d->triaged ? triage_verdict_to_string(d->verdict) : NULL)) < 0 ||
-            (r = json_add_string(o, "hint", triage_denial_hint(d))) < 0)
-                return r;
-        return 0;
-}
-
 int denial_to_json(const Denial *d, json_object **ret) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *permissions = NULL;
-        int r;
-
-        if (!o)
-                return -ENOMEM;
-        r = permissions_to_json(d->permissions, &permissions);
-        if (r < 0)
-                return r;
-
-        /* The order of these calls is the order of the keys in the contract. */
-        if ((r = json_add_time(o, "time", d->time_ms)) < 0 ||
-            (r = json_add_uint64(o, "serial", d->serial)) < 0 ||
-            (r = json_add_string(o, "record_type", record_type_to_name(d->record_type))) < 0 ||
-            (r = json_add_string(o, "result", d->result)) < 0 ||
-            (r = json_add(o, "permissions", TAKE_PTR(permissions))) < 0 ||
-            (r = d->pid >= 0 ? json_add_int64(o, "pid", d->pid)
-                             : json_add_nullable(o, "pid", NULL)) < 0 ||
-            (r = json_add_string(o, "comm", d->comm)) < 0 ||
-            (r = json_add_string(o, "exe", d->exe)) < 0 ||
-            (r = json_add_string(o, "path", d->path)) < 0 ||
-            (r = json_add_string(o, "name", d->name)) < 0 ||
-            (r = json_add_string(o, "scontext", d->scontext)) < 0 ||
-            (r = json_add_string(o, "tcontext", d->tcontext)) < 0 ||
-            (r = json_add_string(o, "tclass", d->tclass)) < 0 ||
-            (r = d->permissive >= 0 ? json_add_bool(o, "permissive", d->permissive > 0)
-                                    : json_add_nullable(o, "permissive", NULL)) < 0 ||
-            (r = json_add_string(o, "source_type", d->source_type)) < 0 ||
-            (r = json_add_string(o, "target_type", d->target_type)) < 0 ||
-            (r = json_add_string(o, "mcs", d->mcs && d->mcs[0] ? d->mcs : NULL)) < 0 ||
-            (r = add_container(o, "container", d->has_container, &d->container)) < 0 ||
-            (r = json_add_string(o, "attribution", attribution_to_string(d->attribution))) < 0 ||
-            (r = add_container(o, "target_container", d->has_target_container,
-                               &d->target_container)) < 0 ||
-            (r = add_candidates(o, d)) < 0 ||
-            (r = json_add_uint64(o, "count", MAX(d->count, (uint64_t) 1))) < 0 ||
-            (r = add_triage(o, d)) < 0 || (r = json_add_string(o, "raw", d->raw)) < 0)
-                return r;
-
-        *ret = TAKE_PTR(o);
-        return 0;
+        return write_to_tree(write_denial, d, ret);
 }
 
 /* Parses our own time format back: "YYYY-MM-DDTHH:MM:SS.mmmZ" (fraction optional, 1..3 digits). */

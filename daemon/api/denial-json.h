@@ -11,6 +11,14 @@
 
 #include "denial.h"
 #include "json-add.h" /* format_time_iso8601_ms() */
+#include "json-writer.h"
+
+/* The object written as text (json-writer.h): the one definition of the contract. The json-c
+ * forms below serialise to this text (json_writer_to_object(): opaque, for replies built as
+ * trees). */
+void denial_write_json(JsonWriter *w, const Denial *d);
+void permissions_write_json(JsonWriter *w, const char *permissions);
+void container_write_json(JsonWriter *w, const ContainerRef *c);
 
 int denial_to_json(const Denial *d, json_object **ret);
 /* Parts of it, for other objects of the API: "read write" -> ["read","write"] (NULL -> []), and

@@ -2,69 +2,84 @@
 /* io.avcwatch.Query: one page of stored denials. Pages use keyset pagination on the row id
  * (after/next), so a query over millions of rows streams in pages and never builds the whole
  * result in memory; a page is bounded in rows (SERVER_QUERY_PAGE_MAX) and in bytes
- * (SERVER_REPLY_BYTES_MAX). */
+ * (SERVER_REPLY_BYTES_MAX).
+ *
+ * The reply is written as text, row by row, into the one buffer that is then sent
+ * (json-writer.h): no json-c object per row, no second serialisation of the page. */
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "denial-json.h"
-#include "json-add.h"
+#include "json-writer.h"
 #include "macro.h"
 #include "method.h"
-#include "reply-json.h"
+
+void query_page_done(QueryPage *page) {
+        free(page->starts);
+        page->starts = NULL;
+}
 
 int query_page_add(const Denial *d, void *userdata) {
         QueryPage *page = userdata;
-        json_object *o;
-        size_t len = 0;
+        size_t start = (size_t) page->pb->bpos;
+        JsonWriter w;
 
-        int r = denial_to_json(d, &o);
-        if (r < 0)
-                return r;
-        if (!json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len)) {
-                json_object_put(o);
+        json_writer_init(&w, page->pb);
+        w.first = page->rows == 0; /* a comma before every row but the first */
+        denial_write_json(&w, d);
+        if (json_writer_failed(&w)) {
+                printbuf_truncate(page->pb, start);
                 return -ENOMEM;
         }
+        size_t len = (size_t) page->pb->bpos - start;
         /* Always at least one row per page, or a single huge event could never be paged past. */
         if (page->rows > 0 && page->bytes + len > SERVER_REPLY_BYTES_MAX) {
-                json_object_put(o);
+                printbuf_truncate(page->pb, start);
                 page->full = true;
                 return 1;
         }
-        if (json_object_array_add(page->denials, o) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
+        if ((page->rows & (page->rows + 1)) == 0) { /* 0, 1, 3, 7, ...: grown by doubling */
+                size_t *n = reallocarray(page->starts, 2 * page->rows + 1, sizeof(size_t));
+                if (!n) {
+                        printbuf_truncate(page->pb, start);
+                        return -ENOMEM;
+                }
+                page->starts = n;
         }
+        page->starts[page->rows] = start + (page->rows > 0 ? 1 : 0); /* after the comma */
         page->rows++;
         page->bytes += len;
         return 0;
 }
 
-bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, const int64_t *after,
-                     unsigned limit, QueryPage *ret, StorePage *ret_more) {
-        QueryPage page = {.denials = json_object_new_array()};
+const char *query_page_row(const QueryPage *page, size_t i, size_t *ret_len) {
+        size_t end = i + 1 < page->rows ? page->starts[i + 1] - 1 : page->row_end;
+        *ret_len = end - page->starts[i];
+        return page->pb->buf + page->starts[i];
+}
 
-        if (!page.denials) {
-                connection_fail(c);
-                return false;
-        }
+bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, const int64_t *after,
+                     unsigned limit, QueryPage *page, StorePage *ret_more) {
         int r = store_query(connection_context(c)->store, filter, reverse, after, limit,
-                            query_page_add, &page, ret_more);
+                            query_page_add, page, ret_more);
         if (r < 0) {
-                json_object_put(page.denials);
                 connection_send_failure(c, r);
                 return false;
         }
-        *ret = page;
+        page->row_end = (size_t) page->pb->bpos;
         return true;
 }
 
 void method_query(Connection *c, json_object *params) {
         static const char *const known[] = {"filter", "limit", "after", "reverse", NULL};
         _cleanup_(denial_filter_done) DenialFilter filter = {};
+        _cleanup_(printbuf_freep) struct printbuf *pb = NULL;
+        _cleanup_(query_page_done) QueryPage page = {};
         int64_t limit = SERVER_QUERY_PAGE_DEFAULT, after = 0;
         bool reverse = false, has_after;
-        QueryPage page;
         StorePage more = {};
+        JsonWriter w;
         json_object *v;
 
         has_after = json_object_object_get_ex(params, "after", &v) && v;
@@ -72,17 +87,33 @@ void method_query(Connection *c, json_object *params) {
             !params_get_int(c, params, "limit", 1, SERVER_QUERY_PAGE_MAX, &limit) ||
             !params_get_int(c, params, "after", INT64_MIN, INT64_MAX, &after) ||
             !params_get_bool(c, params, "reverse", &reverse) ||
-            !params_get_filter(c, params, &filter) || !params_check_known(c, &filter) ||
-            !query_page_fill(c, &filter, reverse, has_after ? &after : NULL, (unsigned) limit,
+            !params_get_filter(c, params, &filter) || !params_check_known(c, &filter))
+                return;
+
+        /* {"parameters":{"denials":[ROWS],"next":N|null}} and the NUL that ends a message. */
+        pb = printbuf_new();
+        if (!pb || printbuf_strappend(pb, "{\"parameters\":{\"denials\":[") < 0) {
+                connection_fail(c);
+                return;
+        }
+        page.pb = pb;
+        if (!query_page_fill(c, &filter, reverse, has_after ? &after : NULL, (unsigned) limit,
                              &page, &more))
                 return;
 
+        json_writer_init(&w, pb);
+        w.first = false;
+        if (printbuf_strappend(pb, "]") < 0)
+                w.failed = true;
         /* next: where the following page starts, null at the end. */
-        json_object *p = reply_params_new("denials", page.denials);
-        if (p && (more.more ? json_add_int64(p, "next", more.next)
-                            : json_add_nullable(p, "next", NULL)) < 0) {
-                json_object_put(p);
-                p = NULL;
+        json_writer_key(&w, "next");
+        if (more.more)
+                json_writer_int64(&w, more.next);
+        else
+                json_writer_null(&w);
+        if (json_writer_failed(&w) || printbuf_memappend(pb, "}}", 3) < 0) { /* with the NUL */
+                connection_fail(c);
+                return;
         }
-        connection_reply(c, p, false);
+        connection_send_message(c, pb->buf, (size_t) pb->bpos);
 }

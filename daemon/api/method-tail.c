@@ -4,28 +4,45 @@
  * the subscribers, their filters and their bounds, and sends them what server_broadcast() is
  * given). */
 
+#include <limits.h>
+
+#include "json-writer.h"
 #include "macro.h"
 #include "method.h"
-#include "reply-json.h"
 #include "strutil.h"
-#include "varlink.h"
 
-json_object *tail_reply_new(json_object *denial) {
-        json_object *p = reply_params_new("denial", denial);
-        return p ? varlink_reply_new(p, true) : NULL;
+int tail_message_write(struct printbuf *pb, const char *denial, size_t len) {
+        static const char head[] = "{\"parameters\":{\"denial\":", tail[] = "},\"continues\":true}";
+
+        if (len > INT_MAX || printbuf_memappend(pb, head, sizeof(head) - 1) < 0 ||
+            printbuf_memappend(pb, denial, (int) len) < 0 ||
+            printbuf_memappend(pb, tail, sizeof(tail)) < 0) /* with the NUL */
+                return -ENOMEM;
+        return 0;
 }
 
 /* The newest `lines` matches, newest first from the store, sent oldest first. */
 static void tail_send_backlog(Connection *c, const DenialFilter *filter, unsigned lines) {
-        QueryPage page;
+        _cleanup_(printbuf_freep) struct printbuf *pb = printbuf_new(), *message = printbuf_new();
+        _cleanup_(query_page_done) QueryPage page = {.pb = pb};
 
+        if (!pb || !message) {
+                connection_fail(c);
+                return;
+        }
         if (!query_page_fill(c, filter, true, NULL, lines, &page, NULL))
                 return;
         for (size_t i = page.rows; i > 0 && !connection_failed(c); i--) {
-                json_object *d = json_object_get(json_object_array_get_idx(page.denials, i - 1));
-                connection_reply(c, reply_params_new("denial", d), true);
+                size_t len;
+                const char *row = query_page_row(&page, i - 1, &len);
+
+                printbuf_reset(message);
+                if (tail_message_write(message, row, len) < 0) {
+                        connection_fail(c);
+                        return;
+                }
+                connection_send_message(c, message->buf, (size_t) message->bpos);
         }
-        json_object_put(page.denials);
 }
 
 void method_tail(Connection *c, json_object *params) {

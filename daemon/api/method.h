@@ -9,6 +9,7 @@
  * before it returns, or marks the connection failed. */
 
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,9 @@ bool connection_peer_is_root(const Connection *c);
  * the connection is dropped rather than leaving the client waiting for an answer that never
  * comes. continues: more replies follow (a stream). */
 void connection_reply(Connection *c, json_object *params, bool continues);
+/* Sends a message the method serialised itself (json-writer.h), len bytes with its NUL: the
+ * replies that carry many denials are built as text, not as a tree. */
+void connection_send_message(Connection *c, const char *text, size_t len);
 /* Sends the Varlink error `error` with {key: value} (value consumed), or with key NULL the
  * parameters object value (consumed; NULL: no parameters). */
 void connection_send_error(Connection *c, const char *error, const char *key, json_object *value);
@@ -133,20 +137,26 @@ void method_top(Connection *c, json_object *params);
 void method_histogram(Connection *c, json_object *params);
 void method_import(Connection *c, json_object *params);
 
-/* One page of denials as JSON, shared by Query and Tail's backlog (method-query.c). */
+/* One page of denials as JSON text, shared by Query and Tail's backlog (method-query.c): the
+ * rows are written straight into pb after whatever the caller put there first (the head of its
+ * reply), separated by commas. */
 typedef struct QueryPage {
-        json_object *denials;
+        struct printbuf *pb;
+        size_t *starts; /* where each row begins in pb */
+        size_t row_end; /* where the last row ends */
         size_t rows, bytes;
         bool full; /* stopped at SERVER_REPLY_BYTES_MAX */
 } QueryPage;
+void query_page_done(QueryPage *page);
 /* A store_query() callback: adds d to the page (userdata), 1 when the page is full. */
 int query_page_add(const Denial *d, void *userdata);
-/* Reads one page from the store into *ret (its denials are the caller's). On failure the
- * connection got its answer (StoreError) or was failed, and false is returned. ret_more may be
- * NULL. */
+/* Reads one page from the store into page (pb set by the caller). On failure the connection got
+ * its answer (StoreError) or was failed, and false is returned. ret_more may be NULL. */
 bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, const int64_t *after,
-                     unsigned limit, QueryPage *ret, StorePage *ret_more);
+                     unsigned limit, QueryPage *page, StorePage *ret_more);
+/* Row i of a filled page: its text and length. */
+const char *query_page_row(const QueryPage *page, size_t i, size_t *ret_len);
 
-/* The reply of a Tail stream carrying one denial (consumed), NULL when it cannot be built
- * (method-tail.c; the transport sends it to every subscriber). */
-json_object *tail_reply_new(json_object *denial);
+/* The message of a Tail stream carrying one denial (its JSON text), NUL included, written into
+ * pb (method-tail.c; the transport sends it to every subscriber). -ENOMEM. */
+int tail_message_write(struct printbuf *pb, const char *denial, size_t len);

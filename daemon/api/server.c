@@ -46,6 +46,7 @@
 #include "log.h"
 #include "macro.h"
 #include "json-add.h"
+#include "json-writer.h"
 #include "method.h"
 #include "server-socket.h"
 #include "server.h"
@@ -363,6 +364,12 @@ static void connection_send(Connection *c, json_object *o) {
                 return;
         }
         json_object_put(o);
+        connection_queue(c, text, len);
+}
+
+void connection_send_message(Connection *c, const char *text, size_t len) {
+        if (c->quiet)
+                return;
         connection_queue(c, text, len);
 }
 
@@ -826,8 +833,7 @@ Server *server_free(Server *s) {
 }
 
 void server_broadcast(Server *s, const Denial *d) {
-        _cleanup_(freep) char *text = NULL;
-        size_t len = 0;
+        _cleanup_(printbuf_freep) struct printbuf *text = NULL;
 
         if (!s || s->n_subscribers == 0)
                 return;
@@ -845,16 +851,19 @@ void server_broadcast(Server *s, const Denial *d) {
 
                 /* Serialised once, for the first subscriber that wants it. */
                 if (!text) {
-                        json_object *o = NULL;
-                        if (denial_to_json(d, &o) < 0)
+                        _cleanup_(printbuf_freep) struct printbuf *row = printbuf_new();
+                        JsonWriter w;
+
+                        text = printbuf_new();
+                        if (!row || !text)
                                 return;
-                        json_object *reply = tail_reply_new(o);
-                        int r = reply ? varlink_serialize(reply, &text, &len) : -ENOMEM;
-                        json_object_put(reply);
-                        if (r < 0)
+                        json_writer_init(&w, row);
+                        denial_write_json(&w, d);
+                        if (json_writer_failed(&w) ||
+                            tail_message_write(text, row->buf, (size_t) row->bpos) < 0)
                                 return;
                 }
-                connection_queue(c, text, len);
+                connection_queue(c, text->buf, (size_t) text->bpos);
                 if (c->dead)
                         connection_free(c);
         }

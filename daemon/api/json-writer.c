@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON as text (json-writer.h). Every value goes through value_begin(), which writes the comma an
+ * array element needs; a key does it for an object member, so the value after a key takes none. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json-add.h"
+#include "json-writer.h"
+#include "macro.h"
+#include "varlink.h"
+
+void json_writer_init(JsonWriter *w, struct printbuf *pb) {
+        *w = (JsonWriter){.pb = pb, .first = true};
+}
+
+static void append(JsonWriter *w, const char *s, size_t len) {
+        if (w->failed)
+                return;
+        if (len > INT_MAX || printbuf_memappend(w->pb, s, (int) len) < 0)
+                w->failed = true;
+}
+
+static void value_begin(JsonWriter *w) {
+        if (!w->first)
+                append(w, ",", 1);
+        w->first = false;
+}
+
+void json_writer_object_begin(JsonWriter *w) {
+        value_begin(w);
+        append(w, "{", 1);
+        w->first = true;
+}
+
+void json_writer_object_end(JsonWriter *w) {
+        append(w, "}", 1);
+        w->first = false;
+}
+
+void json_writer_array_begin(JsonWriter *w) {
+        value_begin(w);
+        append(w, "[", 1);
+        w->first = true;
+}
+
+void json_writer_array_end(JsonWriter *w) {
+        append(w, "]", 1);
+        w->first = false;
+}
+
+void json_writer_key(JsonWriter *w, const char *key) {
+        value_begin(w);
+        append(w, "\"", 1);
+        append(w, key, strlen(key));
+        append(w, "\":", 2);
+        w->first = true; /* the value that follows takes no comma */
+}
+
+void json_writer_null(JsonWriter *w) {
+        value_begin(w);
+        append(w, "null", 4);
+}
+
+void json_writer_string(JsonWriter *w, const char *s) {
+        if (!s) {
+                json_writer_null(w);
+                return;
+        }
+        json_writer_string_len(w, s, strlen(s));
+}
+
+void json_writer_string_len(JsonWriter *w, const char *s, size_t len) {
+        value_begin(w);
+        if (!w->failed && varlink_string_append(w->pb, s, len) < 0)
+                w->failed = true;
+}
+
+void json_writer_int64(JsonWriter *w, int64_t i) {
+        char buf[24];
+        int n = snprintf(buf, sizeof(buf), "%" PRIi64, i);
+        value_begin(w);
+        append(w, buf, (size_t) n);
+}
+
+void json_writer_uint64(JsonWriter *w, uint64_t u) {
+        char buf[24];
+        int n = snprintf(buf, sizeof(buf), "%" PRIu64, u);
+        value_begin(w);
+        append(w, buf, (size_t) n);
+}
+
+void json_writer_bool(JsonWriter *w, bool b) {
+        value_begin(w);
+        append(w, b ? "true" : "false", b ? 4 : 5);
+}
+
+void json_writer_time(JsonWriter *w, int64_t time_ms) {
+        char buf[32];
+        format_time_iso8601_ms(time_ms, buf, sizeof(buf));
+        json_writer_string(w, buf);
+}
+
+void json_writer_verbatim(JsonWriter *w, const char *text, size_t len) {
+        value_begin(w);
+        append(w, text, len);
+}
+
+static int verbatim_serializer(json_object *o, struct printbuf *pb, int level, int flags) {
+        return printbuf_memappend(pb, json_object_get_string(o), json_object_get_string_len(o)) < 0
+                       ? -1
+                       : 0;
+}
+
+int json_writer_to_object(const struct printbuf *pb, json_object **ret) {
+        json_object *o = json_object_new_string_len(pb->buf, pb->bpos);
+        if (!o)
+                return -ENOMEM;
+        json_object_set_serializer(o, verbatim_serializer, NULL, NULL);
+        *ret = o;
+        return 0;
+}
