@@ -29,6 +29,7 @@
 #include <wchar.h>
 
 #include "macro.h"
+#include "json-scan.h"
 #include "output.h"
 #include "strutil.h"
 #include "timeparse.h"
@@ -570,6 +571,81 @@ int output_denial(Output *o, json_object *d) {
                 break;
         }
         return 0;
+}
+
+/* raw mode for a row given as canonical text: the same as output_denial_raw() on its tree. The
+ * last of duplicate keys counts, as in json-c's tree. */
+static int output_denial_raw_text(Output *o, const char *text, size_t len) {
+        const char *p = text, *end = text + len;
+        const JsonMember none = {};
+        JsonMember m, time = none, serial = none, raw = none;
+        _cleanup_(freep) char *time_text = NULL, *raw_text = NULL;
+        size_t time_len, raw_len;
+        int64_t serial_value = 0;
+        int r;
+
+        while ((r = json_scan_member(&p, end, &m)) > 0) {
+                JsonMember *dst = m.key_len == 4 && memcmp(m.key, "time", 4) == 0     ? &time
+                                  : m.key_len == 6 && memcmp(m.key, "serial", 6) == 0 ? &serial
+                                  : m.key_len == 3 && memcmp(m.key, "raw", 3) == 0    ? &raw
+                                                                                      : NULL;
+                if (dst)
+                        *dst = m;
+        }
+        if (r < 0)
+                return r;
+
+        /* time: a string without NUL; serial: an integer (canonical: at most 18 digits). */
+        if (time.value && *time.value == '"') {
+                r = json_scan_string_decode(time.value, time.value_end, &time_text, &time_len);
+                if (r < 0)
+                        return r;
+        }
+        bool have_serial = serial.value &&
+                           (*serial.value == '-' || (*serial.value >= '0' && *serial.value <= '9'));
+        if (have_serial)
+                serial_value = strtoll(serial.value, NULL, 10);
+        bool have_key = time_text && strlen(time_text) < sizeof(o->last_time) && have_serial;
+
+        if (have_key && o->have_last_event && o->last_serial == serial_value &&
+            strcmp(o->last_time, time_text) == 0)
+                return 0;
+        if (!raw.value || *raw.value != '"')
+                return 0;
+        r = json_scan_string_decode(raw.value, raw.value_end, &raw_text, &raw_len);
+        if (r < 0)
+                return r;
+
+        if (o->to_terminal)
+                fwrite_lines_terminal_safe(raw_text, raw_len, o->f);
+        else
+                fwrite(raw_text, 1, raw_len, o->f);
+        if (raw_len == 0 || raw_text[raw_len - 1] != '\n')
+                fputc('\n', o->f);
+
+        o->have_last_event = have_key;
+        if (have_key) {
+                o->last_serial = serial_value;
+                strcpy(o->last_time, time_text);
+        }
+        return 0;
+}
+
+int output_denial_text(Output *o, const char *text, size_t len) {
+        if (len == 0 || text[0] != '{')
+                return -EBADMSG;
+        output_header_flush(o);
+
+        switch (o->mode) {
+        case OUTPUT_JSON:
+                fwrite(text, 1, len, o->f);
+                fputc('\n', o->f);
+                return 0;
+        case OUTPUT_RAW:
+                return output_denial_raw_text(o, text, len);
+        default:
+                return -EINVAL; /* short output reads the tree */
+        }
 }
 
 /* The API writes times as ISO 8601 UTC, "2024-04-20T08:54:52.240Z": stats shows them in the

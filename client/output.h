@@ -65,6 +65,10 @@ void output_header_flush(Output *o);
 /* Writes one denial object (DESIGN "Contracts") in o's mode. Missing or mistyped fields are shown
  * as "-" in short mode. -EBADMSG when d is not a JSON object (nothing is written). */
 int output_denial(Output *o, json_object *d);
+/* The same for the object's JSON text, canonical (json-scan.h: what output_denial() would print
+ * of its tree in json mode): json prints it as it is, raw reads the three keys it needs. Not for
+ * short mode (-EINVAL). -EBADMSG when text is not an object. */
+int output_denial_text(Output *o, const char *text, size_t len);
 
 /* Writes the parameters of a Stats reply: "name: value" lines in short mode, the object on one
  * line otherwise. -EBADMSG when params is not an object. */

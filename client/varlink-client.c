@@ -161,14 +161,14 @@ static int reply_from_message(json_object *m, VarlinkReply *ret) {
         return 0;
 }
 
-int varlink_client_read(VarlinkClient *c, int timeout_ms, VarlinkReply *ret) {
+/* Waits for the next complete message: its text, valid until the next read. */
+static int read_message(VarlinkClient *c, int timeout_ms, const char **ret, size_t *ret_len) {
         int64_t deadline = timeout_ms >= 0 ? now_monotonic_ms() + timeout_ms : -1;
 
         if (c->broken)
                 return c->broken;
 
         for (;;) {
-                json_object *m = NULL;
                 struct pollfd p[2] = {
                         {.fd = c->fd, .events = POLLIN},
                         {.fd = c->interrupt_fd, .events = POLLIN},
@@ -178,17 +178,11 @@ int varlink_client_read(VarlinkClient *c, int timeout_ms, VarlinkReply *ret) {
                 size_t size;
                 ssize_t n;
 
-                r = varlink_reader_next(c->reader, &m);
+                r = varlink_reader_next_text(c->reader, ret, ret_len);
                 if (r < 0)
                         return fail(c, r);
-                if (r > 0) {
-                        r = reply_from_message(m, ret);
-                        if (r < 0) {
-                                json_object_put(m);
-                                return fail(c, r);
-                        }
+                if (r > 0)
                         return 0;
-                }
 
                 if (deadline >= 0) {
                         int64_t left = deadline - now_monotonic_ms();
@@ -219,6 +213,36 @@ int varlink_client_read(VarlinkClient *c, int timeout_ms, VarlinkReply *ret) {
                         return fail(c, -ECONNRESET);
                 varlink_reader_advance(c->reader, (size_t) n);
         }
+}
+
+int varlink_client_reply_parse(VarlinkClient *c, const char *text, size_t len, VarlinkReply *ret) {
+        json_object *m = NULL;
+        int r;
+
+        r = varlink_parse_message(text, len, &m);
+        if (r < 0)
+                return fail(c, r);
+        r = reply_from_message(m, ret);
+        if (r < 0) {
+                json_object_put(m);
+                return fail(c, r);
+        }
+        return 0;
+}
+
+int varlink_client_read_text(VarlinkClient *c, int timeout_ms, const char **ret, size_t *ret_len) {
+        return read_message(c, timeout_ms, ret, ret_len);
+}
+
+int varlink_client_read(VarlinkClient *c, int timeout_ms, VarlinkReply *ret) {
+        const char *text;
+        size_t len;
+        int r;
+
+        r = read_message(c, timeout_ms, &text, &len);
+        if (r < 0)
+                return r;
+        return varlink_client_reply_parse(c, text, len, ret);
 }
 
 int varlink_client_call(VarlinkClient *c, const char *method, json_object *params,

@@ -50,6 +50,12 @@ int varlink_client_send(VarlinkClient *c, const char *method, json_object *param
  * -EBADMSG for a reply that is not a Varlink reply. After an error the client is unusable. */
 int varlink_client_read(VarlinkClient *c, int timeout_ms, VarlinkReply *ret);
 
+/* The same, the reply's text unparsed (NUL-terminated; *ret_len without the NUL), valid until the
+ * next read: for a caller that scans the reply itself (Query pages passed through to the output,
+ * json-scan.h). varlink_client_reply_parse() parses it as varlink_client_read() would have. */
+int varlink_client_read_text(VarlinkClient *c, int timeout_ms, const char **ret, size_t *ret_len);
+int varlink_client_reply_parse(VarlinkClient *c, const char *text, size_t len, VarlinkReply *ret);
+
 /* send + read with VARLINK_CLIENT_CALL_TIMEOUT_MS. A Varlink error from the daemon is a
  * successful return with ret->error set. */
 int varlink_client_call(VarlinkClient *c, const char *method, json_object *params,

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* The strict scanner of json-scan.h. Depth is bounded as the parser's (VARLINK_DEPTH_MAX of
+ * common/varlink.c); recursion depth is that bound. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-scan.h"
+#include "macro.h"
+#include "strutil.h"
+#include "varlink.h"
+
+#define JSON_SCAN_DEPTH_MAX 32
+#define JSON_SCAN_INT_DIGITS_MAX 18 /* canonical: surely within int64 */
+
+static int hex_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* \uXXXX at p (after the backslash and 'u'): its value, and whether it is lower-case hex. */
+static int read_hex4(const char *p, const char *end, bool *ret_lower) {
+        int v = 0;
+
+        if (end - p < 4)
+                return -1;
+        *ret_lower = true;
+        for (int i = 0; i < 4; i++) {
+                int h = hex_value(p[i]);
+                if (h < 0)
+                        return -1;
+                if (p[i] >= 'A' && p[i] <= 'F')
+                        *ret_lower = false;
+                v = v * 16 + h;
+        }
+        return v;
+}
+
+static bool is_short_escape(uint32_t cp) {
+        return cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f';
+}
+
+/* A string at p ('"'). Canonical: each character written the way varlink_string_append()
+ * writes it. */
+static int scan_string(const char *p, const char *end, const char **ret_end, bool *canonical) {
+        const unsigned char *s = (const unsigned char *) p + 1, *e = (const unsigned char *) end;
+
+        while (s < e) {
+                if (*s == '"') {
+                        *ret_end = (const char *) s + 1;
+                        return 0;
+                }
+                if (*s >= 0x20 && *s < 0x7f && *s != '\\') {
+                        s++;
+                        continue;
+                }
+                if (*s < 0x20)
+                        return -EBADMSG; /* a raw control byte */
+                if (*s == '\\') {
+                        if (e - s < 2)
+                                return -EBADMSG;
+                        switch (s[1]) {
+                        case '"':
+                        case '\\':
+                        case 'n':
+                        case 'r':
+                        case 't':
+                        case 'b':
+                        case 'f':
+                                s += 2;
+                                continue;
+                        case '/':
+                                *canonical = false; /* printed as '/' */
+                                s += 2;
+                                continue;
+                        case 'u': {
+                                bool lower;
+                                int cp = read_hex4((const char *) s + 2, end, &lower);
+                                if (cp < 0)
+                                        return -EBADMSG;
+                                s += 6;
+                                if (cp >= 0xd800 && cp <= 0xdbff) {
+                                        /* a surrogate pair, or json-c's replacement */
+                                        *canonical = false;
+                                        if (e - s >= 6 && s[0] == '\\' && s[1] == 'u' &&
+                                            read_hex4((const char *) s + 2, end, &lower) >= 0)
+                                                s += 6;
+                                        continue;
+                                }
+                                if (!lower || is_short_escape((uint32_t) cp) ||
+                                    !varlink_char_escaped((uint32_t) cp))
+                                        *canonical = false;
+                                continue;
+                        }
+                        default:
+                                return -EBADMSG;
+                        }
+                }
+                uint32_t cp;
+                size_t n = utf8_decode_char(s, &cp);
+                if (n == 0 || (size_t) (e - s) < n)
+                        return -EBADMSG;
+                if (varlink_char_escaped(cp))
+                        *canonical = false; /* DEL, C1, U+2028/9, bidi: printed escaped */
+                s += n;
+        }
+        return -EBADMSG;
+}
+
+static int scan_number(const char *p, const char *end, const char **ret_end, bool *canonical) {
+        const char *s = p, *digits;
+
+        if (s < end && *s == '-')
+                s++;
+        digits = s;
+        if (s >= end || *s < '0' || *s > '9')
+                return -EBADMSG;
+        if (*s == '0')
+                s++;
+        else
+                while (s < end && *s >= '0' && *s <= '9')
+                        s++;
+        if (s - digits > JSON_SCAN_INT_DIGITS_MAX ||
+            (p[0] == '-' && s - digits == 1 && *digits == '0'))
+                *canonical = false; /* -0, or a number json-c may print otherwise */
+        if (s < end && *s == '.') {
+                *canonical = false;
+                s++;
+                if (s >= end || *s < '0' || *s > '9')
+                        return -EBADMSG;
+                while (s < end && *s >= '0' && *s <= '9')
+                        s++;
+        }
+        if (s < end && (*s == 'e' || *s == 'E')) {
+                *canonical = false;
+                s++;
+                if (s < end && (*s == '+' || *s == '-'))
+                        s++;
+                if (s >= end || *s < '0' || *s > '9')
+                        return -EBADMSG;
+                while (s < end && *s >= '0' && *s <= '9')
+                        s++;
+        }
+        *ret_end = s;
+        return 0;
+}
+
+static const char *skip_space(const char *p, const char *end, bool *canonical) {
+        const char *s = p;
+        while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+                s++;
+        if (s != p)
+                *canonical = false;
+        return s;
+}
+
+static bool key_is_plain(const char *p, const char *end) {
+        for (const char *s = p + 1; s < end - 1; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || *s == '_'))
+                        return false;
+        return true;
+}
+
+static int scan(const char *p, const char *end, unsigned depth, const char **ret_end,
+                bool *canonical) {
+        int r;
+
+        if (p >= end)
+                return -EBADMSG;
+        switch (*p) {
+        case '"':
+                return scan_string(p, end, ret_end, canonical);
+        case '{':
+        case '[': {
+                bool object = *p == '{';
+                char close = object ? '}' : ']';
+                const char *s;
+
+                if (depth >= JSON_SCAN_DEPTH_MAX)
+                        return -EBADMSG;
+                s = skip_space(p + 1, end, canonical);
+                if (s < end && *s == close) {
+                        *ret_end = s + 1;
+                        return 0;
+                }
+                for (;;) {
+                        if (object) {
+                                const char *k = s;
+                                if (s >= end || *s != '"')
+                                        return -EBADMSG;
+                                r = scan_string(k, end, &s, canonical);
+                                if (r < 0)
+                                        return r;
+                                if (!key_is_plain(k, s))
+                                        *canonical = false;
+                                s = skip_space(s, end, canonical);
+                                if (s >= end || *s != ':')
+                                        return -EBADMSG;
+                                s = skip_space(s + 1, end, canonical);
+                        }
+                        r = scan(s, end, depth + 1, &s, canonical);
+                        if (r < 0)
+                                return r;
+                        s = skip_space(s, end, canonical);
+                        if (s < end && *s == close) {
+                                *ret_end = s + 1;
+                                return 0;
+                        }
+                        if (s >= end || *s != ',')
+                                return -EBADMSG;
+                        s = skip_space(s + 1, end, canonical);
+                }
+        }
+        case 't':
+        case 'f':
+        case 'n': {
+                const char *word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+                size_t n = strlen(word);
+                if ((size_t) (end - p) < n || memcmp(p, word, n) != 0)
+                        return -EBADMSG;
+                *ret_end = p + n;
+                return 0;
+        }
+        default:
+                return scan_number(p, end, ret_end, canonical);
+        }
+}
+
+int json_scan_value(const char *p, const char *end, const char **ret_end, bool *canonical) {
+        return scan(p, end, 0, ret_end, canonical);
+}
+
+int json_scan_member(const char **p, const char *end, JsonMember *ret) {
+        const char *s = *p, *k;
+        bool canonical = true;
+        int r;
+
+        if (s < end && *s == '}')
+                return 0;
+        if (s >= end || (*s != '{' && *s != ','))
+                return -EBADMSG;
+        if (s + 1 < end && s[1] == '}')
+                return 0;
+        k = s + 1;
+        if (k >= end || *k != '"')
+                return -EBADMSG;
+        r = scan_string(k, end, &s, &canonical);
+        if (r < 0)
+                return r;
+        if (s >= end || *s != ':')
+                return -EBADMSG;
+        ret->key = k + 1;
+        ret->key_len = (size_t) (s - k - 2);
+        ret->value = s + 1;
+        r = scan(ret->value, end, 1, &ret->value_end, &canonical);
+        if (r < 0)
+                return r;
+        *p = ret->value_end;
+        return 1;
+}
+
+static size_t utf8_encode(uint32_t cp, char *out) {
+        if (cp < 0x80) {
+                out[0] = (char) cp;
+                return 1;
+        }
+        if (cp < 0x800) {
+                out[0] = (char) (0xc0 | (cp >> 6));
+                out[1] = (char) (0x80 | (cp & 0x3f));
+                return 2;
+        }
+        out[0] = (char) (0xe0 | (cp >> 12));
+        out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char) (0x80 | (cp & 0x3f));
+        return 3;
+}
+
+int json_scan_string_decode(const char *p, const char *end, char **ret, size_t *ret_len) {
+        bool canonical = true;
+        const char *e;
+        char *out, *o;
+
+        if (p >= end || *p != '"' || scan_string(p, end, &e, &canonical) < 0 || e != end ||
+            !canonical)
+                return -EBADMSG;
+        /* Decoding never makes a string longer: \u escapes of canonical strings are of code
+         * points below U+10000 (3 bytes of UTF-8 for 6 of escape). */
+        out = malloc((size_t) (end - p));
+        if (!out)
+                return -ENOMEM;
+        o = out;
+        for (const char *s = p + 1; s < end - 1;) {
+                if (*s != '\\') {
+                        const char *b = memchr(s, '\\', (size_t) (end - 1 - s));
+                        size_t n = b ? (size_t) (b - s) : (size_t) (end - 1 - s);
+                        memcpy(o, s, n);
+                        o += n;
+                        s += n;
+                        continue;
+                }
+                bool lower;
+                switch (s[1]) {
+                case 'n':
+                        *o++ = '\n';
+                        break;
+                case 'r':
+                        *o++ = '\r';
+                        break;
+                case 't':
+                        *o++ = '\t';
+                        break;
+                case 'b':
+                        *o++ = '\b';
+                        break;
+                case 'f':
+                        *o++ = '\f';
+                        break;
+                case 'u':
+                        o += utf8_encode((uint32_t) read_hex4(s + 2, end, &lower), o);
+                        s += 4;
+                        break;
+                default: /* '"', '\\' */
+                        *o++ = s[1];
+                        break;
+                }
+                s += 2;
+        }
+        *o = 0;
+        *ret = out;
+        *ret_len = (size_t) (o - out);
+        return 0;
+}
+
+void query_page_text_done(QueryPageText *t) {
+        free(t->rows);
+        free(t->lens);
+        free(t->canonical);
+        *t = (QueryPageText){};
+}
+
+static int page_add_row(QueryPageText *t, const char *row, size_t len, bool canonical) {
+        if (t->n == t->allocated) {
+                size_t n = t->allocated ? t->allocated * 2 : 64;
+                const char **rows = reallocarray(t->rows, n, sizeof(*rows));
+                if (!rows)
+                        return -ENOMEM;
+                t->rows = rows;
+                size_t *lens = reallocarray(t->lens, n, sizeof(*lens));
+                if (!lens)
+                        return -ENOMEM;
+                t->lens = lens;
+                bool *c = reallocarray(t->canonical, n, sizeof(*c));
+                if (!c)
+                        return -ENOMEM;
+                t->canonical = c;
+                t->allocated = n;
+        }
+        t->rows[t->n] = row;
+        t->lens[t->n] = len;
+        t->canonical[t->n] = canonical;
+        t->n++;
+        return 0;
+}
+
+static bool skip_literal(const char **p, const char *end, const char *literal) {
+        size_t n = strlen(literal);
+        if ((size_t) (end - *p) < n || memcmp(*p, literal, n) != 0)
+                return false;
+        *p += n;
+        return true;
+}
+
+int query_page_text_parse(const char *text, size_t len, QueryPageText *t) {
+        const char *p = text, *end = text + len;
+        int r;
+
+        t->n = 0;
+        t->has_next = false;
+        if (!skip_literal(&p, end, "{\"parameters\":{\"denials\":["))
+                return -EBADMSG;
+        if (!skip_literal(&p, end, "]")) {
+                for (;;) {
+                        bool canonical = true;
+                        const char *row = p;
+
+                        if (p >= end || *p != '{')
+                                return -EBADMSG;
+                        r = json_scan_value(p, end, &p, &canonical);
+                        if (r < 0)
+                                return r;
+                        r = page_add_row(t, row, (size_t) (p - row), canonical);
+                        if (r < 0)
+                                return r;
+                        if (skip_literal(&p, end, "]"))
+                                break;
+                        if (!skip_literal(&p, end, ","))
+                                return -EBADMSG;
+                }
+        }
+        if (skip_literal(&p, end, ",\"next\":") && !skip_literal(&p, end, "null")) {
+                /* A cursor: any int64. */
+                const char *s = p;
+                bool negative = skip_literal(&s, end, "-");
+                uint64_t v = 0;
+                const char *digits = s;
+                for (; s < end && *s >= '0' && *s <= '9'; s++) {
+                        if (v > (UINT64_MAX - 9) / 10)
+                                return -EBADMSG;
+                        v = v * 10 + (uint64_t) (*s - '0');
+                }
+                if (s == digits || (*digits == '0' && s - digits > 1) ||
+                    v > (negative ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX))
+                        return -EBADMSG;
+                t->has_next = true;
+                t->next = negative ? (int64_t) (0 - v) : (int64_t) v;
+                p = s;
+        }
+        if (!skip_literal(&p, end, "}}") || p != end)
+                return -EBADMSG;
+        return 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Query pages passed through without a json-c tree: avcctl -o json and -o raw print what the
+ * daemon sent, and building a tree per row only to print it again cost more than the daemon
+ * spent on the row.
+ *
+ * The scanner is strict (RFC 8259, valid UTF-8, bounded depth) and also says whether a value is
+ * canonical: printed as it is, it is byte for byte what parsing it with json-c and printing it the
+ * way avcctl always did (varlink_escape_strings(), JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE) would
+ * give: no white space, integers only, keys of [A-Za-z0-9_], strings escaped exactly as
+ * varlink_string_new() escapes. What the daemon writes is canonical except for invalid UTF-8 in
+ * stored strings (sent as \u00XX, printed by the tree path as U+00XX); a row that is not
+ * canonical goes the old way, so the output stays what it was for every input. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One JSON value at p, which must end before end (the text is NUL-terminated at or after end).
+ * 0 and *ret_end just past it; *canonical is cleared when the value is not canonical (left as it
+ * was otherwise). -EBADMSG when it is not valid JSON. */
+int json_scan_value(const char *p, const char *end, const char **ret_end, bool *canonical);
+
+/* The next member of a canonical object, with *p at its '{' or after the previous member: 1 and
+ * the key (without quotes) and the value's extent, *p after the value; 0 at the closing '}';
+ * -EBADMSG otherwise. */
+typedef struct JsonMember {
+        const char *key;
+        size_t key_len;
+        const char *value, *value_end;
+} JsonMember;
+int json_scan_member(const char **p, const char *end, JsonMember *ret);
+
+/* A canonical string value [p, end) (quotes included) decoded into a malloc'd buffer (NUL-
+ * terminated; *ret_len without it). -EBADMSG when it is not a canonical string, -ENOMEM. */
+int json_scan_string_decode(const char *p, const char *end, char **ret, size_t *ret_len);
+
+/* A Query reply page as the daemon writes it:
+ *   {"parameters":{"denials":[ROW,...],"next":N|null}}
+ * (next may be absent). -EBADMSG for any other text, valid or not: the caller then parses it as
+ * any reply (an error, another daemon's key order). */
+typedef struct QueryPageText {
+        const char **rows; /* where each row begins */
+        size_t *lens;
+        bool *canonical;
+        size_t n, allocated;
+        bool has_next; /* a non-null next */
+        int64_t next;
+} QueryPageText;
+void query_page_text_done(QueryPageText *t);
+int query_page_text_parse(const char *text, size_t len, QueryPageText *t);
