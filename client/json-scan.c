@@ -168,6 +168,34 @@ static bool key_is_plain(const char *p, const char *end) {
         return true;
 }
 
+/* Duplicate keys of one object: json-c keeps the last one only, so such an object is not
+ * canonical. A 64-bit filter on (length, last character) makes the exact comparison rare. */
+#define JSON_SCAN_KEYS_MAX 64
+
+typedef struct KeySet {
+        const char *key[JSON_SCAN_KEYS_MAX];
+        size_t len[JSON_SCAN_KEYS_MAX];
+        size_t n;
+        uint64_t filter;
+} KeySet;
+
+/* false when key (without quotes) was seen in this object, or there are too many to tell. */
+static bool key_set_add(KeySet *k, const char *key, size_t len) {
+        uint64_t bit = UINT64_C(1) << ((len * 31 + (len ? (unsigned char) key[len - 1] : 0)) % 64);
+
+        if (k->filter & bit)
+                for (size_t i = 0; i < k->n; i++)
+                        if (k->len[i] == len && memcmp(k->key[i], key, len) == 0)
+                                return false;
+        if (k->n == JSON_SCAN_KEYS_MAX)
+                return false;
+        k->filter |= bit;
+        k->key[k->n] = key;
+        k->len[k->n] = len;
+        k->n++;
+        return true;
+}
+
 static int scan(const char *p, const char *end, unsigned depth, const char **ret_end,
                 bool *canonical) {
         int r;
@@ -182,6 +210,10 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
                 bool object = *p == '{';
                 char close = object ? '}' : ']';
                 const char *s;
+                KeySet keys;
+
+                keys.n = 0;
+                keys.filter = 0;
 
                 if (depth >= JSON_SCAN_DEPTH_MAX)
                         return -EBADMSG;
@@ -198,7 +230,9 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
                                 r = scan_string(k, end, &s, canonical);
                                 if (r < 0)
                                         return r;
-                                if (!key_is_plain(k, s))
+                                if (*canonical &&
+                                    (!key_is_plain(k, s) ||
+                                     !key_set_add(&keys, k + 1, (size_t) (s - k - 2))))
                                         *canonical = false;
                                 s = skip_space(s, end, canonical);
                                 if (s >= end || *s != ':')

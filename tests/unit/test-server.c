@@ -1084,6 +1084,77 @@ static void test_unauthorized_peer(void) {
         run_child(TEST_GROUP, true, false);
 }
 
+/* Pages through rows of one millisecond: the cursor is the row, not the time, so a page boundary
+ * among equal timestamps neither repeats nor skips a row; no page is longer than its limit; and
+ * a page of large rows stops at SERVER_REPLY_BYTES_MAX (with at least one row), its text still
+ * one valid message. Run last: it adds rows of its own ("same", "big"). */
+static void test_query_pages(void) {
+        const int64_t same_ms = next_time_ms + 3600 * 1000;
+        uint64_t first = next_serial;
+
+        for (int i = 0; i < 40; i++) {
+                next_time_ms = same_ms;
+                Denial d = make_denial("same", (size_t) (i * 37) % 500);
+                CHECK(store_add(store, &d) >= 0);
+                denial_done(&d);
+        }
+        for (int i = 0; i < 80; i++) {
+                Denial d = make_denial("big", 64 * 1024);
+                CHECK(store_add(store, &d) >= 0);
+                denial_done(&d);
+        }
+        CHECK_RC(store_commit(store, NULL), 120);
+
+        Client c;
+        client_open(&c);
+        uint64_t want = first;
+        char time[64] = "";
+        bool has_after = false;
+        int64_t after = 0;
+        for (int pages = 0;; pages++) {
+                char req[256], cursor[64] = "";
+                CHECK(pages < 40);
+                if (has_after)
+                        snprintf(cursor, sizeof(cursor), ",\"after\":%" PRId64, after);
+                snprintf(req, sizeof(req),
+                         "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":7,"
+                         "\"filter\":{\"container\":\"same\"}%s}}",
+                         cursor);
+                json_object *r = client_call(&c, req);
+                json_object *denials = get(get(r, "parameters"), "denials");
+                size_t n = json_object_array_length(denials);
+                CHECK(n <= 7);
+                for (size_t i = 0; i < n; i++) {
+                        json_object *d = json_object_array_get_idx(denials, i);
+                        CHECK_RC(serial_of(d), want);
+                        if (want == first)
+                                snprintf(time, sizeof(time), "%s", get_str(d, "time"));
+                        CHECK_STREQ(get_str(d, "time"), time); /* all of one millisecond */
+                        want++;
+                }
+                json_object *next = get(get(r, "parameters"), "next");
+                has_after = next != NULL;
+                if (next)
+                        after = json_object_get_int64(next);
+                json_object_put(r);
+                if (!has_after)
+                        break;
+        }
+        CHECK_RC(want, first + 40);
+
+        /* 80 rows of 64 KiB: the first page stops at the byte bound. */
+        json_object *r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{"
+                                         "\"limit\":1000,\"filter\":{\"container\":\"big\"}}}");
+        json_object *p = get(r, "parameters");
+        size_t n = json_object_array_length(get(p, "denials"));
+        CHECK(n >= 1 && n < 80);
+        CHECK(n * 64 * 1024 <= SERVER_REPLY_BYTES_MAX);
+        CHECK((n + 1) * 64 * 1024 > SERVER_REPLY_BYTES_MAX - 64 * 1024);
+        CHECK(json_object_is_type(get(p, "next"), json_type_int));
+        json_object_put(r);
+        client_close(&c);
+}
+
 static void test_socket_setup(void) {
         struct stat st;
 
@@ -1150,6 +1221,7 @@ int main(void) {
         test_non_reader();
         test_stalled_subscribers();
         test_unauthorized_peer();
+        test_query_pages();
 
         server = server_free(server);
         CHECK(access(socket_path, F_OK) < 0);
