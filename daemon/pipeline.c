@@ -18,10 +18,15 @@
  *   (denials_unstored, a loss window), the first failure of a run is logged with SQLite's reason,
  *   and each batch tries again. A file SQLite calls corrupt is not written to again, nor one
  *   deleted or replaced under the daemon (the store refuses it: -ESTALE, until a restart).
+ * - Each stored denial of the live input (netlink, stdin) and its backfill is judged against
+ *   its image's baseline (store_baseline_note); one whose signature is new there is counted
+ *   (new_denials) and, after its commit, also sent to the journal as a new-denial entry.
+ *   Imports and --input FILE are history, not news: they neither read nor grow the baseline.
  * - The denials of the kernel's live input move the store's live position (store_note_live):
  *   where the next start's gap backfill begins, whatever dates imported data carries. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +61,10 @@ struct Pipeline {
         sd_event_source *tick;
         sd_event_source *store_dir; /* inotify: the database's directory (files deleted, moved) */
         Denial *pending;            /* stored in the open batch, broadcast after commit */
+        bool *pending_new;          /* whose signature is new for its baseline: an event too */
         size_t n_pending;
+        uint64_t baseline_untracked_logged; /* baseline_untracked when last logged */
+        uint64_t baseline_log_usec;
         uint64_t batch_started_usec;
         int64_t batch_started_ms;           /* wall clock: the loss window of a batch that fails */
         uint64_t store_unstored_at_failure; /* denials_unstored when the store started failing */
@@ -183,11 +191,16 @@ int pipeline_commit(Pipeline *p) {
         p->stats->denials_stored += r;
         p->stats->denials_coalesced += store_take_committed_folded(p->store);
         p->stats->denials_duplicate += duplicates;
+        p->stats->new_denials += store_take_committed_new(p->store);
         for (size_t i = 0; i < p->n_pending; i++) {
                 if (p->api->tail_subscribers > 0)
                         server_broadcast(p->server, &p->pending[i]);
-                if (p->journal)
+                if (p->journal) {
+                        /* the news first: a reader that has the denial has its news too */
+                        if (p->pending_new[i])
+                                (void) journal_writer_submit_new_denial(p->journal, &p->pending[i]);
                         (void) journal_writer_submit_denial(p->journal, &p->pending[i]);
+                }
         }
         drop_pending(p);
         return 0;
@@ -225,6 +238,38 @@ static int pipeline_on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Whether the stored live denial d brings a signature new to its image's baseline. One the
+ * baseline cannot judge (full, or unreadable) is counted, and said at most once a minute. */
+static bool pipeline_baseline_note(Pipeline *p, const Denial *d) {
+        int r = store_baseline_note(p->store, d);
+        if (r >= 0 || r == -ENODATA) /* no signature: no type, nothing to compare */
+                return r > 0;
+        p->stats->baseline_untracked += MAX(d->count, 1);
+        uint64_t now = now_monotonic_usec();
+        if (p->baseline_log_usec != 0 && now - p->baseline_log_usec < 60ULL * 1000 * 1000)
+                return false;
+        if (r == -ENOSPC)
+                log_warning("The baseline holds %d signatures per image, its bound: %" PRIu64
+                            " live denial%s of signatures it does not hold could not be judged "
+                            "new or known (baseline_untracked; logged at most once a minute).",
+                            STORE_BASELINE_MAX,
+                            p->stats->baseline_untracked - p->baseline_untracked_logged,
+                            p->stats->baseline_untracked - p->baseline_untracked_logged == 1 ? ""
+                                                                                             : "s");
+        else
+                log_warning_errno(r,
+                                  "Failed to read the baseline of signatures: %" PRIu64
+                                  " live denial%s not judged new or known (baseline_untracked; "
+                                  "logged at most once a minute): %m",
+                                  p->stats->baseline_untracked - p->baseline_untracked_logged,
+                                  p->stats->baseline_untracked - p->baseline_untracked_logged == 1
+                                          ? ""
+                                          : "s");
+        p->baseline_log_usec = now;
+        p->baseline_untracked_logged = p->stats->baseline_untracked;
+        return false;
+}
+
 /* Stores d as a row of its own (a storm's summary too). imported: from `avcctl import` (history:
  * not for tail subscribers nor the journal). Returns what became of it, or < 0 (out of memory). */
 static int pipeline_store_row(Pipeline *p, Denial *d, bool imported) {
@@ -250,11 +295,15 @@ static int pipeline_store_row(Pipeline *p, Denial *d, bool imported) {
         }
         if (p->netlink && !imported)
                 store_note_live(p->store, d->time_ms); /* where the next start's backfill begins */
+        /* News only: the live input's (netlink, stdin) and its backfill's (what came while we
+         * were down); an import or a file read with --input FILE is history. */
+        bool is_new = added > 0 && !imported && p->live && pipeline_baseline_note(p, d);
         if (added > 0 && !imported && (p->api->tail_subscribers > 0 || p->journal) &&
             p->n_pending < PENDING_DENIALS_MAX) {
                 r = denial_copy(d, &p->pending[p->n_pending]);
                 if (r < 0)
                         return log_error_errno(r, "Out of memory.");
+                p->pending_new[p->n_pending] = is_new;
                 p->n_pending++;
         }
         if (store_pending(p->store) >= (p->live ? STORE_BATCH_ROWS : STORE_BATCH_ROWS_IMPORT) ||
@@ -382,7 +431,8 @@ int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Att
                          .userdata = p},
         };
         p->pending = calloc(PENDING_DENIALS_MAX, sizeof(Denial));
-        if (!p->pending)
+        p->pending_new = calloc(PENDING_DENIALS_MAX, sizeof(bool));
+        if (!p->pending || !p->pending_new)
                 return -ENOMEM;
         r = coalescer_new(pipeline_on_coalesced, p, &p->coalescer);
         if (r < 0)
@@ -408,6 +458,7 @@ Pipeline *pipeline_free(Pipeline *p) {
                 drop_pending(p);
                 free(p->pending);
         }
+        free(p->pending_new);
         free(p);
         return NULL;
 }

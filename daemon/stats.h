@@ -73,8 +73,12 @@ typedef struct PipelineStats {
         uint64_t denials_selftest; /* avcctl selftest's own, vouched for (ingest/selftest.c);
                                     * in denials_stored too, which counts rows */
         uint64_t store_errors;     /* writes or commits that failed */
-        bool store_failing;        /* the last write to the store failed */
-        bool store_damaged;        /* SQLite said the file is corrupt: no more writes (not shown) */
+        uint64_t new_denials;      /* stored live denials whose signature their image's baseline had
+                                    * not seen (store.h "Baseline"), committed */
+        uint64_t baseline_untracked; /* live denials the baseline could not judge: it is full
+                                      * (STORE_BASELINE_MAX) or could not be read */
+        bool store_failing;          /* the last write to the store failed */
+        bool store_damaged; /* SQLite said the file is corrupt: no more writes (not shown) */
         int64_t store_failing_since_ms;
         char store_error[STATS_STORE_ERROR_MAX]; /* why, while failing; else empty */
 } PipelineStats;

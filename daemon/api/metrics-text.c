@@ -181,6 +181,12 @@ static void render_stats(FILE *f, const Stats *st) {
             st->api.clients);
         one(f, "avcwatch_journal_failed_total", "counter",
             "Denials that could not be forwarded to the journal.", st->journal.journal_failed);
+        one(f, "avcwatch_new_denials_total", "counter",
+            "Live denials whose signature their image's baseline had not seen (not accepted).",
+            st->pipeline.new_denials);
+        one(f, "avcwatch_baseline_untracked_total", "counter",
+            "Live denials the baseline could not judge new or known (full, or unreadable).",
+            st->pipeline.baseline_untracked);
 
         family(f, "avcwatch_engine_connected", "gauge",
                "1 while the container engine's event stream is connected.");

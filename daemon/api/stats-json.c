@@ -163,6 +163,8 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"verdict_boolean", s->triage.verdicts[TRIAGE_VERDICT_BOOLEAN]},
                 {"verdict_policy", s->triage.verdicts[TRIAGE_VERDICT_POLICY]},
                 {"triage_none", s->triage.untriaged},
+                {"new_denials", s->pipeline.new_denials},
+                {"baseline_untracked", s->pipeline.baseline_untracked},
         };
         char input[sizeof(s->source.input) + 1];
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();

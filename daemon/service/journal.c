@@ -40,6 +40,7 @@
 #include "denial-json.h"
 #include "journal.h"
 #include "log.h"
+#include "signature.h"
 #include "strutil.h"
 #include "verdict.h"
 
@@ -310,51 +311,13 @@ static void summary_of_denial(const Denial *d, Summary *m) {
         summary_add(m, d->tclass ? d->tclass : "?", true);
 }
 
-/* AVCWATCH_SIGNATURE: what `avcctl top` groups by (result, source and target type, class,
- * permissions), as one stable text a log store can group by across hosts:
- * "denied container_t etc_t:file { read write }", the permissions sorted and each once, so that
- * the order the kernel printed them in does not split a signature. */
-static int signature_of(const Denial *d, char **ret) {
-        _cleanup_(freep) char *perms = NULL, *out = NULL;
-        const char *words[64];
-        size_t n = 0, size;
-        FILE *f;
-
-        if (!d->result || !d->source_type || !d->target_type)
-                return 0;
-        if (d->permissions) {
-                perms = strdup(d->permissions);
-                if (!perms)
-                        return -ENOMEM;
-                for (char *save = NULL, *w = strtok_r(perms, " ", &save);
-                     w && n < ELEMENTSOF(words); w = strtok_r(NULL, " ", &save))
-                        words[n++] = w;
-        }
-        for (size_t i = 1; i < n; i++) /* a handful: insertion sort */
-                for (size_t k = i; k > 0 && strcmp(words[k - 1], words[k]) > 0; k--) {
-                        const char *t = words[k];
-                        words[k] = words[k - 1];
-                        words[k - 1] = t;
-                }
-        f = open_memstream(&out, &size);
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "%s %s %s:%s {", d->result, d->source_type, d->target_type,
-                d->tclass ? d->tclass : "?");
-        for (size_t i = 0; i < n; i++)
-                if (i == 0 || strcmp(words[i], words[i - 1]) != 0)
-                        fprintf(f, " %s", words[i]);
-        fputs(" }", f);
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
-int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
+/* The entry of a denial (new: of a new denial, signature.h's baseline named in MESSAGE= and
+ * AVCWATCH_BASELINE*=). */
+static int entry_from_denial(const Denial *d, bool new, JournalEntry *ret) {
         _cleanup_(journal_entry_done) JournalEntry e = {};
         _cleanup_(freep) Summary *m = NULL;
-        char num[32], time_text[64];
+        char num[32], time_text[64], baseline[BASELINE_KEY_MAX];
+        BaselineScope scope = _BASELINE_SCOPE_MAX;
         int r = 0;
 
         if (!d || !ret)
@@ -362,7 +325,24 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
         m = malloc(sizeof(Summary));
         if (!m)
                 return -ENOMEM;
-        summary_of_denial(d, m);
+        if (new) {
+                Summary *rest = malloc(sizeof(Summary));
+                if (!rest)
+                        return -ENOMEM;
+                scope = denial_baseline_key(d, baseline, sizeof(baseline));
+                summary_of_denial(d, rest);
+                *m = (Summary){};
+                summary_add(m, "new denial for ", false);
+                summary_add(m, baseline_scope_to_string(scope), false);
+                if (baseline[0]) {
+                        summary_add(m, " ", false);
+                        summary_add(m, baseline, true);
+                }
+                summary_add(m, ": ", false);
+                summary_add(m, rest->buf, false); /* escaped already */
+                free(rest);
+        } else
+                summary_of_denial(d, m);
 
 #define ADD(field, value)                                                                          \
         do {                                                                                       \
@@ -371,11 +351,13 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
                         return r;                                                                  \
         } while (0)
 
-        ADD("MESSAGE_ID", JOURNAL_DENIAL_MESSAGE_ID);
+        ADD("MESSAGE_ID", new ? JOURNAL_NEW_DENIAL_MESSAGE_ID : JOURNAL_DENIAL_MESSAGE_ID);
         ADD("MESSAGE", m->buf);
         bool escape = d->triaged && d->verdict == TRIAGE_VERDICT_ESCAPE;
         snprintf(num, sizeof(num), "%d",
-                 escape ? JOURNAL_ESCAPE_PRIORITY : JOURNAL_DENIAL_PRIORITY);
+                 new      ? JOURNAL_NEW_DENIAL_PRIORITY
+                 : escape ? JOURNAL_ESCAPE_PRIORITY
+                          : JOURNAL_DENIAL_PRIORITY);
         ADD("PRIORITY", num);
         ADD("SYSLOG_IDENTIFIER", JOURNAL_SYSLOG_IDENTIFIER);
 
@@ -425,12 +407,12 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
         ADD("AVC_RAW", d->raw);
 
         /* For a fleet's log store (docs/fleet.md): what to group, count and alert on. */
+        /* AVCWATCH_SIGNATURE: what `avcctl top` groups by, as one stable text a log store can
+         * group by across hosts (signature.h) */
         {
-                _cleanup_(freep) char *signature = NULL;
-                r = signature_of(d, &signature);
-                if (r < 0)
-                        return r;
-                ADD("AVCWATCH_SIGNATURE", signature);
+                char signature[SIGNATURE_MAX];
+                if (denial_signature(d, signature, sizeof(signature)) > 0)
+                        ADD("AVCWATCH_SIGNATURE", signature);
         }
         snprintf(num, sizeof(num), "%" PRIu64, d->count > 0 ? d->count : 1);
         ADD("AVCWATCH_COUNT", num);
@@ -442,11 +424,24 @@ int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
                 ADD("AVCWATCH_REASON", triage_reason_to_string(d->reason));
                 ADD("AVCWATCH_VERDICT", triage_verdict_to_string(d->verdict));
         }
+        if (new) {
+                ADD("AVCWATCH_BASELINE_SCOPE", baseline_scope_to_string(scope));
+                if (baseline[0])
+                        ADD("AVCWATCH_BASELINE", baseline);
+        }
 #undef ADD
 
         *ret = e;
         e = (JournalEntry){};
         return 0;
+}
+
+int journal_entry_from_denial(const Denial *d, JournalEntry *ret) {
+        return entry_from_denial(d, false, ret);
+}
+
+int journal_entry_from_new_denial(const Denial *d, JournalEntry *ret) {
+        return entry_from_denial(d, true, ret);
 }
 
 int journal_writer_new(const char *socket_path, JournalWriter **ret) {
@@ -756,16 +751,24 @@ int journal_writer_submit(JournalWriter *w, const JournalEntry *e) {
         return 0;
 }
 
-int journal_writer_submit_denial(JournalWriter *w, const Denial *d) {
+static int submit_denial(JournalWriter *w, const Denial *d, bool new) {
         _cleanup_(journal_entry_done) JournalEntry e = {};
         int r;
 
-        r = journal_entry_from_denial(d, &e);
+        r = entry_from_denial(d, new, &e);
         if (r < 0) {
                 count_failed(w, 1, r);
                 return r;
         }
         return journal_writer_submit(w, &e);
+}
+
+int journal_writer_submit_denial(JournalWriter *w, const Denial *d) {
+        return submit_denial(w, d, false);
+}
+
+int journal_writer_submit_new_denial(JournalWriter *w, const Denial *d) {
+        return submit_denial(w, d, true);
 }
 
 size_t journal_writer_queued(const JournalWriter *w) {

@@ -20,6 +20,9 @@
 /* MESSAGE_ID= of every forwarded denial: generated once with `systemd-id128 new`, never changes
  * (journalctl MESSAGE_ID=b7e5e1be24214d30bd1da4597cc3fb77 CONTAINER_NAME=web). */
 #define JOURNAL_DENIAL_MESSAGE_ID "b7e5e1be24214d30bd1da4597cc3fb77"
+/* MESSAGE_ID= of a new denial: a signature its image's baseline had not seen (docs/fleet.md "New
+ * denials"), sent beside the denial's own entry, at JOURNAL_NEW_DENIAL_PRIORITY. */
+#define JOURNAL_NEW_DENIAL_MESSAGE_ID "3641b7c18f4f45d1a726f622feb65016"
 #define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
 /* Test hook: another socket path for the native protocol (a test binds its own datagram
  * socket and parses what arrives). */
@@ -29,6 +32,8 @@
 /* A denial triaged "escape" (docs/triage.md): a container reached for what containers do not
  * namespace. LOG_ALERT: someone should look now, whether or not the policy stopped it. */
 #define JOURNAL_ESCAPE_PRIORITY 1
+/* A new denial: LOG_WARNING, what a deploy's alert watches for. */
+#define JOURNAL_NEW_DENIAL_PRIORITY 4
 
 /* One entry may not exceed this (journald's own limit on a native entry is 768 MiB; ours are
  * a few KiB, bounded by the kernel's record size). */
@@ -59,6 +64,10 @@ void journal_entry_done(JournalEntry *e);
  * CONTAINER_ID_FULL, CONTAINER_NAME, IMAGE_NAME, AVC_* (unknown values are left out; the list
  * is in docs/systemd.md). */
 int journal_entry_from_denial(const Denial *d, JournalEntry *ret);
+/* The entry of a new denial: the same fields, MESSAGE_ID=JOURNAL_NEW_DENIAL_MESSAGE_ID,
+ * PRIORITY=4, MESSAGE= "new denial for image nginx: ...", and AVCWATCH_BASELINE_SCOPE= (image,
+ * namespace, container, none) and AVCWATCH_BASELINE= (the key, absent for none). */
+int journal_entry_from_new_denial(const Denial *d, JournalEntry *ret);
 
 /* Escapes what could act on a terminal (C0/C1 controls, DEL, invalid UTF-8 as \xNN; \n, \t),
  * backslash and double quote of s into buf of size n (> 0), always NUL terminated; cuts before
@@ -101,6 +110,7 @@ int journal_writer_attach_event(JournalWriter *w, sd_event *e, JournalStats *sta
  * entry was dropped (counted, and logged at most once per JOURNAL_FAILURE_LOG_INTERVAL_USEC). */
 int journal_writer_submit(JournalWriter *w, const JournalEntry *e);
 int journal_writer_submit_denial(JournalWriter *w, const Denial *d);
+int journal_writer_submit_new_denial(JournalWriter *w, const Denial *d);
 size_t journal_writer_queued(const JournalWriter *w);
 /* At exit: waits up to timeout_usec for journald to take what is queued; drops (and counts)
  * the rest. */

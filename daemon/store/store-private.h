@@ -41,6 +41,7 @@ static inline int64_t store_time_hour(int64_t time_ms) {
 struct StoreWriter;
 struct StoreContainers;
 typedef struct StoreCheckpointer StoreCheckpointer;
+typedef struct StoreBaseline StoreBaseline;
 
 /* The files SQLite writes (store-files.c): what was at the paths when they were opened. */
 typedef struct StoreFile {
@@ -64,6 +65,7 @@ struct Store {
         struct StoreBackgroundCheck *background_check; /* store_check_background_start() */
         StoreCheckpointer *checkpointer; /* WAL checkpoints off this thread, store-checkpoint.c */
         RawDecoder *decoder;             /* on ro */
+        StoreBaseline *baseline;         /* signatures per image, store-baseline.c */
         uint64_t query_budget_usec;
         int failure;  /* of a registry write, until store_take_failure() */
         bool damaged; /* SQLite said SQLITE_CORRUPT/NOTADB once: no clean-stop mark at close */
@@ -151,3 +153,17 @@ void store_containers_free(Store *s);
 int store_containers_flush(Store *s);
 /* After a rollback of the batch: the queued candidates went with it. */
 void store_containers_forget(Store *s);
+
+/* ---- store-baseline.c ---- */
+
+/* At every open: the baseline table, created (and seeded from the totals, as accepted) when the
+ * file has none. In its own transaction. */
+int store_baseline_migrate(Store *s);
+int store_baseline_prepare(Store *s);
+void store_baseline_free(Store *s);
+/* Writes the entries the open batch touched (store_commit, inside its transaction). */
+int store_baseline_flush(Store *s);
+/* The batch's entries are written: clean again. */
+void store_baseline_committed(Store *s);
+/* After a rollback: the set is read again from the table when next needed. */
+void store_baseline_forget(Store *s);

@@ -194,6 +194,7 @@ void store_forget_batch(Store *s) {
         StoreWriter *w = s->w;
         writer_drop_caches(w);
         store_containers_forget(s);
+        store_baseline_forget(s);
         w->in_txn = false;
         w->pending = 0;
         w->pending_denials = 0;
@@ -909,6 +910,8 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
         if (r >= 0)
                 r = store_flush_aggregates(s);
         if (r >= 0)
+                r = store_baseline_flush(s);
+        if (r >= 0)
                 r = store_meta_add(s, "denials", (int64_t) w->batch_added);
         if (r >= 0)
                 r = store_meta_add(s, "events", (int64_t) w->batch_events);
@@ -925,6 +928,7 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
                 return r;
         }
 
+        store_baseline_committed(s);
         added = w->batch_added;
         duplicates = w->batch_duplicates;
         w->in_txn = false;

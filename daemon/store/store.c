@@ -878,6 +878,9 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
         r = store_migrate_triage(s);
         if (r < 0)
                 return r;
+        r = store_baseline_migrate(s);
+        if (r < 0)
+                return r;
         r = store_writer_prepare(s);
         if (r < 0)
                 return r;
@@ -885,6 +888,9 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
         if (r < 0)
                 return r;
         r = store_containers_prepare(s);
+        if (r < 0)
+                return r;
+        r = store_baseline_prepare(s);
         if (r < 0)
                 return r;
         return store_open_reader(s);
@@ -935,6 +941,7 @@ Store *store_free(Store *s) {
         background_check_free(s->background_check);
         store_checkpointer_stop(s);
         store_containers_free(s);
+        store_baseline_free(s);
         store_writer_free(s);
         raw_decoder_free(s->decoder);
         sqlite3_close(s->ro);

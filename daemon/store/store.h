@@ -127,6 +127,40 @@ int store_commit(Store *s, uint64_t *ret_duplicates);
  * since the last call. */
 uint64_t store_take_lost(Store *s);
 
+/* Baseline (store-baseline.c, docs/fleet.md "New denials"): the signatures each image (its
+ * repository; else the namespace, the container: signature.h) has shown, each new until
+ * accepted. The pipeline notes every live denial it stores; imports do not (history is not
+ * news). In memory, bounded by STORE_BASELINE_MAX (signature, key) pairs; written with the
+ * batch. */
+#define STORE_BASELINE_MAX 65536
+#define STORE_BASELINE_LIST_MAX 10000
+/* Notes d, added to the open batch by store_add(), in its baseline: 1 when its signature was
+ * never seen there before (a new denial), 0 when it was. -ENOSPC when the set is full and does
+ * not hold it (not judged, not added), -ENODATA when d has no signature, another negative errno
+ * when the baseline could not be read. */
+int store_baseline_note(Store *s, const Denial *d);
+/* How many signatures first noted in batches committed since the last call. */
+uint64_t store_take_committed_new(Store *s);
+/* Accepts every new signature (of the image's baseline only, when image is not NULL: any
+ * spelling, tag or digest of its repository) at now_ms: they are no longer listed as new. Inside
+ * the open batch when there is one (written with it), else at once. *ret_accepted: how many. */
+int store_baseline_accept(Store *s, const char *image, int64_t now_ms, uint64_t *ret_accepted);
+typedef struct StoreBaselineRow {
+        int scope;                   /* BaselineScope */
+        const char *key, *signature; /* borrowed */
+        int64_t first_ms, last_ms;
+        int64_t accepted_ms; /* 0: new */
+        uint64_t count;      /* live denials since the entry was made (seeded: all stored) */
+} StoreBaselineRow;
+typedef int (*store_baseline_cb)(const StoreBaselineRow *row, void *userdata);
+/* The entries (of image's baseline, or all; only the new ones when new_only), the most
+ * recently first seen first, at most limit (0 or more than STORE_BASELINE_LIST_MAX: that);
+ * *ret_more (may be NULL) says whether some were left out. cb stops the walk with != 0. */
+int store_baseline_list(Store *s, const char *image, bool new_only, unsigned limit,
+                        store_baseline_cb cb, void *userdata, bool *ret_more);
+/* Entries in memory (0 before the first live denial). */
+size_t store_baseline_size(const Store *s);
+
 /* Query: denials matching f, ordered by id (= by time), ascending unless reverse. Keyset
  * pagination: after (NULL at first) is the cursor; rows with a greater id are returned (smaller
  * when reverse). Calls cb for each row; cb may refuse a row and stop the query by returning a
