@@ -31,9 +31,9 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        {"query", verb_query},       {"top", verb_top},     {"import", verb_import},
-        {"tail", verb_tail},         {"stats", verb_stats}, {"containers", verb_containers},
-        {"selftest", verb_selftest},
+        {"query", verb_query},       {"top", verb_top},           {"import", verb_import},
+        {"tail", verb_tail},         {"stats", verb_stats},       {"containers", verb_containers},
+        {"selftest", verb_selftest}, {"baseline", verb_baseline},
 };
 
 static void help(FILE *f) {
@@ -51,7 +51,12 @@ static void help(FILE *f) {
                 "  top [--by signature|container|image|tclass] [--new] [FILTERS]\n"
                 "                                 The most frequent signatures (or containers,\n"
                 "                                 images, classes), first and last seen;\n"
-                "                                 --new: only those first seen since --since\n"
+                "                                 --new: only those first seen since --since;\n"
+                "                                 without --since, the signatures new to their\n"
+                "                                 image's baseline (not accepted)\n"
+                "  baseline [list] [--image IMG] [--new] [--limit N]\n"
+                "                                 The signatures each image has shown\n"
+                "  baseline accept [--image IMG]  Accept the new ones as known (root)\n"
                 "  import FILE...                 Add old audit logs to the store (root):\n"
                 "                                 rotated or .gz, '-' for stdin; records\n"
                 "                                 already held are skipped\n"
@@ -321,6 +326,10 @@ int client_reply_failed(const VarlinkReply *reply) {
         }
         if (strcmp(e, "io.avcwatch.ImportDenied") == 0) {
                 fprintf(stderr, "avcctl import: only root may import audit logs\n");
+                return AVCCTL_EXIT_DAEMON;
+        }
+        if (strcmp(e, "io.avcwatch.AcceptDenied") == 0) {
+                fprintf(stderr, "avcctl baseline: only root may accept new signatures\n");
                 return AVCCTL_EXIT_DAEMON;
         }
         if (strcmp(e, "io.avcwatch.TooManyImports") == 0) {

@@ -1121,3 +1121,52 @@ int output_histogram(Output *o, json_object *bins, int64_t interval_ms) {
         free(counts);
         return 0;
 }
+
+/* ---- baseline ---- */
+
+static const Column baseline_columns[] = {
+        {"COUNT", 8},
+        {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+        {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+        {"ACCEPTED", OUTPUT_TIME_COLUMN, .no_cut = true},
+        {"BASELINE", 0, .free = true},
+        {"SIGNATURE", 0},
+};
+
+void output_baseline_header(Output *o) {
+        put_header(o, baseline_columns, ELEMENTSOF(baseline_columns));
+}
+
+int output_baseline_entry(Output *o, json_object *e) {
+        const Column *col = baseline_columns;
+        const char *scope, *key;
+        int64_t count = 0;
+        char num[32];
+
+        if (!json_object_is_type(e, json_type_object))
+                return -EBADMSG;
+        if (o->mode != OUTPUT_SHORT) {
+                output_json_line(e, o->f);
+                return 0;
+        }
+        (void) get_int(e, "count", &count);
+        snprintf(num, sizeof(num), "%" PRId64, count);
+        put_cell(o, col++, num, ANSI_BOLD);
+        put_time_cell(o, col++, e, "first");
+        put_time_cell(o, col++, e, "last");
+        if (get_string(e, "accepted"))
+                put_time_cell(o, col++, e, "accepted");
+        else
+                put_cell(o, col++, "new", ANSI_BOLD);
+        scope = get_string(e, "scope");
+        key = get_string(e, "key");
+        put_safe(scope, o->f);
+        if (key && *key) {
+                fputc(' ', o->f);
+                put_safe(key, o->f);
+        }
+        fputs("  ", o->f);
+        put_safe(get_string(e, "signature"), o->f);
+        fputc('\n', o->f);
+        return 0;
+}

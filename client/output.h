@@ -86,6 +86,11 @@ int output_container(Output *o, json_object *c);
 void output_top_header(Output *o, const char *by);
 int output_top_row(Output *o, const char *by, json_object *row);
 
+/* The entries of a Baseline reply: a table in short mode (after output_baseline_header()), one
+ * object per line otherwise. -EBADMSG when e is not an object. */
+void output_baseline_header(Output *o);
+int output_baseline_entry(Output *o, json_object *e);
+
 /* The bins of a Histogram reply (interval_ms wide): in short mode a table with a bar per bin,
  * empty bins between others included; one object per line otherwise. -EBADMSG for a malformed
  * reply (nothing is written). */

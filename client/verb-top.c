@@ -67,6 +67,31 @@ static int json_add(json_object *o, const char *key, json_object *v) {
         return 0;
 }
 
+/* top --new without --since: the signatures new to their image's baseline (verb-baseline.c),
+ * which takes no other filter than one --image and no other grouping. */
+static int top_new(TopArgs *a, ClientContext *ctx) {
+        const DenialFilter *f = &a->filter.filter;
+        json_object *o = NULL;
+        bool other = denial_filter_to_json(f, &o) < 0;
+
+        if (o) {
+                json_object_object_foreach (o, key, value) {
+                        (void) value;
+                        if (strcmp(key, "image") != 0)
+                                other = true;
+                }
+                json_object_put(o);
+        }
+        if (other || strcmp(a->by, "signature") != 0 || f->image.n > 1) {
+                fprintf(stderr, "avcctl top: --new without --since lists the baseline's new "
+                                "signatures and takes no filter but one --image (new since when? "
+                                "add --since)\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        return baseline_list(ctx, f->image.n > 0 ? f->image.v[0] : NULL, true,
+                             a->filter.has_limit ? (int64_t) a->filter.limit : 100);
+}
+
 int verb_top(int argc, char *argv[], ClientContext *ctx) {
         static const struct option options[] = {
                 FILTER_OPTIONS,
@@ -92,10 +117,8 @@ int verb_top(int argc, char *argv[], ClientContext *ctx) {
                                 "short or json\n");
                 return AVCCTL_EXIT_FAILURE;
         }
-        if (a.new_only && !a.filter.filter.has_since) {
-                fprintf(stderr, "avcctl top: --new needs --since (new since when?)\n");
-                return AVCCTL_EXIT_FAILURE;
-        }
+        if (a.new_only && !a.filter.filter.has_since)
+                return top_new(&a, ctx);
         if (a.filter.has_limit && a.filter.limit > TOP_LIMIT_MAX) {
                 fprintf(stderr, "avcctl top: --limit is at most %d\n", TOP_LIMIT_MAX);
                 return AVCCTL_EXIT_FAILURE;

@@ -100,6 +100,10 @@ int64_t query_histogram_offset(int64_t at_ms, bool utc);
 int verb_query(int argc, char *argv[], ClientContext *ctx);
 int verb_tail(int argc, char *argv[], ClientContext *ctx);
 int verb_top(int argc, char *argv[], ClientContext *ctx);
+int verb_baseline(int argc, char *argv[], ClientContext *ctx);
+/* The baseline's entries (of image, or all; only the new ones when new_only) as a table: avcctl
+ * baseline list, and avcctl top --new without --since. Returns the exit status. */
+int baseline_list(ClientContext *ctx, const char *image, bool new_only, int64_t limit);
 int verb_import(int argc, char *argv[], ClientContext *ctx);
 int verb_stats(int argc, char *argv[], ClientContext *ctx);
 int verb_containers(int argc, char *argv[], ClientContext *ctx);

@@ -30,6 +30,8 @@ const Method api_methods[] = {
         {"io.avcwatch.Histogram", method_histogram, 0},
         {"io.avcwatch.Import", method_import, 0},
         {"io.avcwatch.Containers", method_containers, 0},
+        {"io.avcwatch.Baseline", method_baseline, 0},
+        {"io.avcwatch.BaselineAccept", method_baseline_accept, 0},
         {},
 };
 

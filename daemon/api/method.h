@@ -100,6 +100,7 @@ void connection_set_state(Connection *c, void *state, connection_free_state_func
 #define ERROR_IMPORT_DENIED "io.avcwatch.ImportDenied"
 #define ERROR_TOO_MANY_IMPORTS "io.avcwatch.TooManyImports"
 #define ERROR_UNKNOWN_CONTAINER "io.avcwatch.UnknownContainer"
+#define ERROR_ACCEPT_DENIED "io.avcwatch.AcceptDenied"
 
 void connection_send_invalid_parameter(Connection *c, const char *parameter);
 /* The store's failure r, with the store's own message when it has one. */
@@ -136,6 +137,8 @@ void method_containers(Connection *c, json_object *params);
 void method_top(Connection *c, json_object *params);
 void method_histogram(Connection *c, json_object *params);
 void method_import(Connection *c, json_object *params);
+void method_baseline(Connection *c, json_object *params);
+void method_baseline_accept(Connection *c, json_object *params);
 
 /* One page of denials as JSON text, shared by Query and Tail's backlog (method-query.c): the
  * rows are written straight into pb after whatever the caller put there first (the head of its
