@@ -230,7 +230,7 @@ dead_pid() {
 #                          io.containerd.runtime.v2.task/<ns>/<id>/ holds each task's bundle),
 #                          CRI_IMAGE (the imported image)
 #   cri ARGS               cri-client.py on that socket (see its header)
-#   cri_pod_cgroups UID    the pod's cgroup directories (every hierarchy), for the cleanup
+#   cri_pod_cgroup PARENT  has the cleanup remove the pod's cgroups (as the kubelet would)
 CONTAINERD_SOCK=
 CONTAINERD_STATE=
 CONTAINERD_PID=
@@ -318,11 +318,17 @@ _stop_containerd() {
         done
 }
 
-# cri_pod_cgroups CGROUP-PARENT: that path in every mounted hierarchy (cgroup v1 or v2).
-cri_pod_cgroups() {
-        local h
+# cri_pod_cgroup PARENT: the cleanup will remove the pod cgroup PARENT (/kubepods/...) in every
+# mounted hierarchy (cgroup v1 or v2), with each of its ancestors that did not exist before.
+cri_pod_cgroup() {
+        local h top
         for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-                [ -f "$h/cgroup.procs" ] && echo "${h%/}$1"
+                [ -f "$h/cgroup.procs" ] || continue
+                top=${h%/}$1
+                while [ ! -d "$(dirname "$top")" ]; do
+                        top=$(dirname "$top")
+                done
+                CRI_CGROUPS+=("$top")
         done
 }
 
