@@ -47,6 +47,7 @@
 #include "clock.h"
 #include "config-file.h"
 #include "engine.h"
+#include "runtime-state.h"
 #include "ingest.h"
 #include "journal.h"
 #include "listen-fds.h"
@@ -81,6 +82,7 @@ struct Manager {
         Registry *registry;
         Attributor *attributor;
         Engine *engines[STATS_ENGINES_MAX];
+        RuntimeState *runtimes[STATS_RUNTIMES_MAX]; /* containerd, CRI-O: their state directories */
         ProcScan *proc_scan;
         Server *server;
         Triage *triage;         /* the policy denials are triaged against (none: triage off) */
@@ -205,6 +207,9 @@ static bool engine_followed(const char *engine, void *userdata) {
         for (size_t i = 0; i < ELEMENTSOF(m->engines); i++)
                 if (m->engines[i] && strcmp(engine_name(m->engines[i]), engine) == 0)
                         return engine_is_connected(m->engines[i]);
+        for (size_t i = 0; i < ELEMENTSOF(m->runtimes); i++)
+                if (m->runtimes[i] && strcmp(runtime_state_engine(m->runtimes[i]), engine) == 0)
+                        return runtime_state_is_watching(m->runtimes[i]);
         return false;
 }
 
@@ -390,6 +395,27 @@ static int manager_setup_engines(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the %s client: %m",
                                                engines[i].name);
+        }
+        /* The CRI runtimes' state directories, each optional: absent ones are looked for in the
+         * background. */
+        const struct {
+                RuntimeKind kind;
+                const char *directory, *socket;
+        } runtimes[STATS_RUNTIMES_MAX] = {
+                {RUNTIME_CONTAINERD, m->config.containerd_state, NULL},
+                {RUNTIME_CRIO, m->config.crio_run_root, m->config.crio_socket},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(runtimes); i++) {
+                RuntimeStats *rs = &m->stats.runtimes[m->stats.n_runtimes++];
+                if (!runtimes[i].directory) {
+                        runtime_stats_disabled(rs, runtimes[i].kind);
+                        continue;
+                }
+                r = runtime_state_new(m->event, runtimes[i].kind, runtimes[i].directory,
+                                      runtimes[i].socket, m->registry, rs, &m->runtimes[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the %s watch: %m",
+                                               runtime_kind_engine(runtimes[i].kind));
         }
         if (m->config.proc_scan) {
                 r = proc_scan_new(m->event, "/proc", m->registry, &m->stats.proc_scan,
@@ -579,6 +605,8 @@ Manager *manager_free(Manager *m) {
         m->proc_scan = proc_scan_free(m->proc_scan);
         for (size_t i = 0; i < ELEMENTSOF(m->engines); i++)
                 m->engines[i] = engine_free(m->engines[i]);
+        for (size_t i = 0; i < ELEMENTSOF(m->runtimes); i++)
+                m->runtimes[i] = runtime_state_free(m->runtimes[i]);
         m->attributor = attributor_free(m->attributor);
         m->registry = registry_free(m->registry);
         m->db_check = sd_event_source_disable_unref(m->db_check);

@@ -48,6 +48,23 @@ typedef struct EngineStats {
         char last_error[128]; /* why the last connection or request failed, "" when none */
 } EngineStats;
 
+/* One CRI runtime's state directory watch (daemon/attribution/runtime-state.c). */
+#define STATS_RUNTIMES_MAX 2 /* containerd, cri-o */
+typedef struct RuntimeStats {
+        char name[16];        /* "containerd", "cri-o" */
+        char directory[256];  /* the directory watched (its containers' parent) */
+        const char *state;    /* static: "disabled", "absent" (watched for), "watching" */
+        int64_t since_ms;     /* of the state */
+        uint64_t containers;  /* config.json documents recorded */
+        uint64_t ended;       /* container directories removed (their end recorded) */
+        uint64_t too_large;   /* config.json over RUNTIME_SPEC_SIZE_MAX: skipped */
+        uint64_t malformed;   /* config.json not JSON, or never complete: skipped */
+        uint64_t refused;     /* containers not followed: RUNTIME_PENDING_MAX waiting already */
+        uint64_t inspects;    /* CRI-O HTTP inspects answered */
+        uint64_t failures;    /* failed reads, watches and inspects */
+        char last_error[128]; /* why the last one failed, "" when none */
+} RuntimeStats;
+
 /* Each stage counts into a block of its own, handed to it as a pointer to that block only; no
  * module writes another's block. stats.c reads them all (stats_to_json, status). */
 
@@ -150,6 +167,8 @@ typedef struct Stats {
         ProcScanStats proc_scan;
         EngineStats engines[STATS_ENGINES_MAX]; /* one block per engine client */
         size_t n_engines;
+        RuntimeStats runtimes[STATS_RUNTIMES_MAX]; /* one block per CRI runtime watched */
+        size_t n_runtimes;
         BackfillStats backfill;
         uint64_t registry_containers; /* containers the registry holds in memory: set by the
                                        * Stats method on its own copy */

@@ -55,6 +55,8 @@ void container_write_json(JsonWriter *w, const ContainerRef *c) {
         json_writer_string(w, c->engine);
         json_writer_key(w, "pod");
         json_writer_string(w, c->pod);
+        json_writer_key(w, "namespace");
+        json_writer_string(w, c->pod_namespace);
         json_writer_object_end(w);
 }
 
@@ -336,6 +338,12 @@ static int container_from_json(json_object *o, const char *key, bool *ret_has, C
             (r = get_string(v, "image", true, &c.image)) < 0 ||
             (r = get_string(v, "engine", true, &c.engine)) < 0 ||
             (r = get_string(v, "pod", true, &c.pod)) < 0) {
+                container_ref_done(&c);
+                return r;
+        }
+        /* Optional, for daemons older than the key. */
+        if (json_object_object_get_ex(v, "namespace", NULL) &&
+            (r = get_string(v, "namespace", true, &c.pod_namespace)) < 0) {
                 container_ref_done(&c);
                 return r;
         }

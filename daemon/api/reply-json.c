@@ -105,6 +105,8 @@ int container_info_to_json(const ContainerInfo *c, int64_t denials, int64_t ambi
                 {"compose_project", c->compose_project},
                 {"compose_service", c->compose_service},
                 {"label", c->label},
+                {"pod_uid", c->pod_uid},
+                {"sandbox_id", c->sandbox_id},
         };
         const struct {
                 const char *key;
@@ -129,7 +131,8 @@ int container_info_to_json(const ContainerInfo *c, int64_t denials, int64_t ambi
         for (size_t i = 0; i < ELEMENTSOF(times); i++)
                 if (json_add_time_or_null(o, times[i].key, times[i].ms) < 0)
                         return -ENOMEM;
-        if (json_add_bool(o, "running", c->state == CONTAINER_STATE_RUNNING) < 0 ||
+        if (json_add_bool(o, "sandbox", c->sandbox) < 0 ||
+            json_add_bool(o, "running", c->state == CONTAINER_STATE_RUNNING) < 0 ||
             json_add_int64(o, "denials", denials) < 0 ||
             json_add_int64(o, "ambiguous", ambiguous) < 0)
                 return -ENOMEM;

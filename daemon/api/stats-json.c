@@ -87,6 +87,47 @@ static int engines_to_json(const Stats *s, json_object **ret) {
         return 0;
 }
 
+static int runtime_to_json(const RuntimeStats *rt, json_object **ret) {
+        char name[sizeof(rt->name) + 1], directory[sizeof(rt->directory) + 1],
+                error[sizeof(rt->last_error) + 1];
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        snprintf(name, sizeof(name), "%.*s", (int) sizeof(rt->name), rt->name);
+        snprintf(directory, sizeof(directory), "%.*s", (int) sizeof(rt->directory), rt->directory);
+        snprintf(error, sizeof(error), "%.*s", (int) sizeof(rt->last_error), rt->last_error);
+        if (json_add_string(o, "name", name) < 0 ||
+            json_add_string(o, "directory", directory) < 0 ||
+            json_add_string(o, "state", rt->state ? rt->state : "disabled") < 0 ||
+            json_add_time_or_null(o, "since", rt->since_ms) < 0 ||
+            json_add_uint64(o, "containers", rt->containers) < 0 ||
+            json_add_uint64(o, "ended", rt->ended) < 0 ||
+            json_add_uint64(o, "too_large", rt->too_large) < 0 ||
+            json_add_uint64(o, "malformed", rt->malformed) < 0 ||
+            json_add_uint64(o, "refused", rt->refused) < 0 ||
+            json_add_uint64(o, "inspects", rt->inspects) < 0 ||
+            json_add_uint64(o, "failures", rt->failures) < 0 ||
+            json_add_string(o, "last_error", error[0] ? error : NULL) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int runtimes_to_json(const Stats *s, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *a = json_object_new_array();
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_runtimes && i < STATS_RUNTIMES_MAX; i++) {
+                json_object *rt;
+                if (runtime_to_json(&s->runtimes[i], &rt) < 0 || json_append(a, rt) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
 /* backfill, backfill_since, backfill_until, backfill_from, backfill_ignored, backfill_files,
  * backfill_records, backfill_denials */
 static int backfill_to_json(const BackfillStats *b, json_object *o) {
@@ -168,7 +209,7 @@ int stats_to_json(const Stats *s, json_object **ret) {
         };
         char input[sizeof(s->source.input) + 1];
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        json_object *losses, *engines;
+        json_object *losses, *engines, *runtimes;
 
         if (!o || json_add_counters(o, counters, ELEMENTSOF(counters)) < 0)
                 return -ENOMEM;
@@ -179,7 +220,8 @@ int stats_to_json(const Stats *s, json_object **ret) {
             backfill_to_json(&s->backfill, o) < 0 || store_state_to_json(s, o) < 0 ||
             json_add_uint64(o, "loss_windows", s->losses.loss_windows) < 0 ||
             windows_to_json(&s->losses, &losses) < 0 || json_add(o, "losses", losses) < 0 ||
-            engines_to_json(s, &engines) < 0 || json_add(o, "engines", engines) < 0)
+            engines_to_json(s, &engines) < 0 || json_add(o, "engines", engines) < 0 ||
+            runtimes_to_json(s, &runtimes) < 0 || json_add(o, "runtimes", runtimes) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;

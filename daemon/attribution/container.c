@@ -20,6 +20,8 @@ void container_info_done(ContainerInfo *c) {
         free(c->pod_namespace);
         free(c->compose_project);
         free(c->compose_service);
+        free(c->pod_uid);
+        free(c->sandbox_id);
         free(c->label);
         *c = (ContainerInfo){};
 }

@@ -23,6 +23,12 @@ typedef enum ContainerState {
 typedef struct ContainerInfo {
         char *id; /* full id, required */
         char *name, *image, *engine, *pod, *pod_namespace, *compose_project, *compose_service;
+        /* Kubernetes (CRI runtimes, daemon/attribution/runtime-spec.c): the pod's uid, the id of
+         * the pod's sandbox container, and whether this container is that sandbox (the "pause"
+         * container: it holds the pod's namespaces and, under CRI-O, its categories; recorded so
+         * that the categories map, but it is the pod, not a workload). */
+        char *pod_uid, *sandbox_id;
+        bool sandbox;
         char *label; /* the process label, or "level:s0:c1,c2" from HostConfig.SecurityOpt */
         bool has_mcs;
         McsSet mcs;

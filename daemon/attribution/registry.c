@@ -426,13 +426,21 @@ static int registry_update_entry(Registry *r, const ContainerInfo *c) {
                         &e->info.pod_namespace,
                         &e->info.compose_project,
                         &e->info.compose_service,
-                        &e->info.label};
+                        &e->info.label,
+                        &e->info.pod_uid,
+                        &e->info.sandbox_id};
         const char *src[] = {c->name,          c->image,           c->engine,          c->pod,
-                             c->pod_namespace, c->compose_project, c->compose_service, c->label};
+                             c->pod_namespace, c->compose_project, c->compose_service, c->label,
+                             c->pod_uid,       c->sandbox_id};
         for (size_t i = 0; i < ELEMENTSOF(dst); i++) {
                 k = replace_string(dst[i], src[i], &changed);
                 if (k < 0)
                         return k;
+        }
+        /* Only a runtime's metadata says "sandbox"; nothing ever makes a sandbox a workload. */
+        if (c->sandbox && !e->info.sandbox) {
+                e->info.sandbox = true;
+                changed = true;
         }
         if (c->has_mcs && (!e->info.has_mcs || !mcs_set_equal(&e->info.mcs, &c->mcs))) {
                 if (e->info.has_mcs)
@@ -480,9 +488,9 @@ static int registry_update_entry(Registry *r, const ContainerInfo *c) {
 }
 
 static bool info_strings_valid(const ContainerInfo *c) {
-        const char *strings[] = {
-                c->name,          c->image,           c->engine,          c->pod,
-                c->pod_namespace, c->compose_project, c->compose_service, c->label};
+        const char *strings[] = {c->name,          c->image,           c->engine,          c->pod,
+                                 c->pod_namespace, c->compose_project, c->compose_service, c->label,
+                                 c->pod_uid,       c->sandbox_id};
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (strings[i] && strlen(strings[i]) > CONTAINER_STRING_MAX)
                         return false;

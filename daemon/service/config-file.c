@@ -166,6 +166,10 @@ static void log_restart_only_changes(const Config *running, const Config *loaded
                 {"Docker=", string_differs(running->docker_socket, loaded->docker_socket)},
                 {"Podman=", string_differs(running->podman_socket, loaded->podman_socket)},
                 {"ProcScan=", running->proc_scan != loaded->proc_scan},
+                {"ContainerdState=",
+                 string_differs(running->containerd_state, loaded->containerd_state)},
+                {"CrioRunRoot=", string_differs(running->crio_run_root, loaded->crio_run_root)},
+                {"CrioSocket=", string_differs(running->crio_socket, loaded->crio_socket)},
                 {"Listen=", string_differs(running->metrics_listen, loaded->metrics_listen)},
                 {"TopContainers=", running->metrics_top != loaded->metrics_top},
         };

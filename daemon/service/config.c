@@ -39,7 +39,10 @@ int config_init_default(Config *ret) {
             set_string(&c.input, "netlink") < 0 ||
             set_string(&c.audit_log, CONFIG_DEFAULT_AUDIT_LOG) < 0 ||
             set_string(&c.docker_socket, CONFIG_DEFAULT_DOCKER_SOCKET) < 0 ||
-            set_string(&c.podman_socket, CONFIG_DEFAULT_PODMAN_SOCKET) < 0) {
+            set_string(&c.podman_socket, CONFIG_DEFAULT_PODMAN_SOCKET) < 0 ||
+            set_string(&c.containerd_state, CONFIG_DEFAULT_CONTAINERD_STATE) < 0 ||
+            set_string(&c.crio_run_root, CONFIG_DEFAULT_CRIO_RUN_ROOT) < 0 ||
+            set_string(&c.crio_socket, CONFIG_DEFAULT_CRIO_SOCKET) < 0) {
                 config_done(&c);
                 return -ENOMEM;
         }
@@ -66,6 +69,9 @@ void config_done(Config *c) {
         free(c->journal_directory);
         free(c->docker_socket);
         free(c->podman_socket);
+        free(c->containerd_state);
+        free(c->crio_run_root);
+        free(c->crio_socket);
         free(c->metrics_listen);
         free(c->triage_policy);
         domain_filter_done(&c->domains);
@@ -260,6 +266,28 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                                             key);
                         if (strlen(value) >= SOCKET_PATH_MAX)
                                 return socket_path_too_long(err, n_err, line, key);
+                        return set_string(field, value);
+                }
+                if (strcmp(key, "ContainerdState") == 0 || strcmp(key, "CrioRunRoot") == 0 ||
+                    strcmp(key, "CrioSocket") == 0) {
+                        char **field = strcmp(key, "ContainerdState") == 0 ? &c->containerd_state
+                                       : strcmp(key, "CrioRunRoot") == 0   ? &c->crio_run_root
+                                                                           : &c->crio_socket;
+                        if (value[0] == 0) {
+                                free(*field);
+                                *field = NULL;
+                                return 0;
+                        }
+                        if (value[0] != '/')
+                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
+                                            key);
+                        /* The socket must fit sun_path; a directory gets names appended. */
+                        if (field == &c->crio_socket && strlen(value) >= SOCKET_PATH_MAX)
+                                return socket_path_too_long(err, n_err, line, key);
+                        if (strlen(value) > CONFIG_RUNTIME_DIRECTORY_MAX)
+                                return fail(err, n_err,
+                                            "line %u: %s= is too long (at most %d bytes)", line,
+                                            key, CONFIG_RUNTIME_DIRECTORY_MAX);
                         return set_string(field, value);
                 }
                 if (strcmp(key, "ProcScan") == 0) {
@@ -545,6 +573,11 @@ void config_dump(const Config *c, FILE *f) {
         dump_setting(f, "Docker", strempty(c->docker_socket), c->docker_socket ? NULL : "disabled");
         dump_setting(f, "Podman", strempty(c->podman_socket), c->podman_socket ? NULL : "disabled");
         dump_setting(f, "ProcScan", yes_no(c->proc_scan), NULL);
+        dump_setting(f, "ContainerdState", strempty(c->containerd_state),
+                     c->containerd_state ? NULL : "disabled");
+        dump_setting(f, "CrioRunRoot", strempty(c->crio_run_root),
+                     c->crio_run_root ? NULL : "disabled");
+        dump_setting(f, "CrioSocket", strempty(c->crio_socket), c->crio_socket ? NULL : "disabled");
         fputs("\n[Journal]\n", f);
         dump_setting(f, "ForwardDenials", yes_no(c->journal_forward), NULL);
         fputs("\n[Retention]\n", f);

@@ -20,6 +20,9 @@
  *   Docker=/run/docker.sock          (empty: do not ask Docker)
  *   Podman=/run/podman/podman.sock   (empty: do not ask Podman)
  *   ProcScan=yes                     (scan /proc for containers of engines without an API)
+ *   ContainerdState=/run/containerd  (empty: do not watch containerd's task state)
+ *   CrioRunRoot=/run/containers/storage (empty: do not watch CRI-O's containers)
+ *   CrioSocket=/var/run/crio/crio.sock (empty: do not ask CRI-O's API)
  *   [Journal]
  *   ForwardDenials=no                (one structured journal entry per stored denial)
  *   [Retention]
@@ -66,6 +69,9 @@ typedef struct Config {
         char *docker_socket; /* NULL: disabled */
         char *podman_socket; /* NULL: disabled */
         bool proc_scan;
+        char *containerd_state; /* NULL: containerd's containers not watched */
+        char *crio_run_root;    /* NULL: CRI-O's containers not watched */
+        char *crio_socket;      /* NULL: CRI-O's API not asked */
         bool journal_forward;
         int64_t max_age_ms;   /* 0: no age limit */
         uint64_t max_bytes;   /* 0: no size limit */
@@ -86,6 +92,11 @@ typedef struct Config {
 #define CONFIG_DEFAULT_AUDIT_LOG "/var/log/audit/audit.log"
 #define CONFIG_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
 #define CONFIG_DEFAULT_PODMAN_SOCKET "/run/podman/podman.sock"
+/* containerd's "state" setting; CRI-O's storage "runroot" and its API socket (crio.conf). */
+#define CONFIG_DEFAULT_CONTAINERD_STATE "/run/containerd"
+#define CONFIG_DEFAULT_CRIO_RUN_ROOT "/run/containers/storage"
+#define CONFIG_DEFAULT_CRIO_SOCKET "/var/run/crio/crio.sock"
+#define CONFIG_RUNTIME_DIRECTORY_MAX 1024 /* ContainerdState=, CrioRunRoot=: ids go below them */
 #define CONFIG_KERNEL_POLICY "/sys/fs/selinux/policy"
 #define CONFIG_DEFAULT_METRICS_TOP 100
 #define CONFIG_METRICS_TOP_MAX 1000 /* the store's STORE_TOP_MAX */

@@ -36,9 +36,20 @@
                  denials) */
 
 static const char *const schema_columns[] = {
-        "pod_namespace TEXT", "compose_project TEXT", "compose_service TEXT", "label TEXT",
-        "mcs TEXT",           "created_ms INTEGER",   "started_ms INTEGER",   "finished_ms INTEGER",
-        "removed_ms INTEGER", "running INTEGER",
+        "pod_namespace TEXT",
+        "compose_project TEXT",
+        "compose_service TEXT",
+        "label TEXT",
+        "mcs TEXT",
+        "created_ms INTEGER",
+        "started_ms INTEGER",
+        "finished_ms INTEGER",
+        "removed_ms INTEGER",
+        "running INTEGER",
+        /* Kubernetes (issue 13): the pod's uid, its sandbox's id, 1 for the sandbox itself. */
+        "pod_uid TEXT",
+        "sandbox_id TEXT",
+        "sandbox INTEGER",
 };
 
 static const char schema_sql[] =
@@ -88,15 +99,17 @@ static const char *const cstmt_sql[_CSTMT_MAX] = {
         [CSTMT_UPSERT] =
                 "INSERT INTO containers(container_id, name, image, engine, pod, "
                 "pod_namespace, compose_project, compose_service, label, mcs, created_ms, "
-                "started_ms, finished_ms, removed_ms, running) VALUES (?1, ?2, ?3, ?4, ?5, "
-                "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT(container_id) DO "
+                "started_ms, finished_ms, removed_ms, running, pod_uid, sandbox_id, sandbox) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17, ?18) ON CONFLICT(container_id) DO "
                 "UPDATE SET name = excluded.name, image = excluded.image, engine = "
                 "excluded.engine, pod = excluded.pod, pod_namespace = "
                 "excluded.pod_namespace, compose_project = excluded.compose_project, "
                 "compose_service = excluded.compose_service, label = excluded.label, mcs = "
                 "excluded.mcs, created_ms = excluded.created_ms, started_ms = "
                 "excluded.started_ms, finished_ms = excluded.finished_ms, removed_ms = "
-                "excluded.removed_ms, running = excluded.running",
+                "excluded.removed_ms, running = excluded.running, pod_uid = excluded.pod_uid, "
+                "sandbox_id = excluded.sandbox_id, sandbox = excluded.sandbox",
         [CSTMT_ROW] = "SELECT id FROM containers WHERE container_id = ?1",
         [CSTMT_REATTRIBUTE_SELECT] =
                 "SELECT d.id, d.time_ms, d.serial, d.seq, d.attribution, d.container FROM denials "
@@ -272,6 +285,12 @@ int store_container_save(Store *s, const ContainerInfo *c, int64_t *ret_row) {
                 sqlite3_bind_null(st, 15);
         else
                 sqlite3_bind_int(st, 15, c->state == CONTAINER_STATE_RUNNING);
+        store_bind_text_or_null(st, 16, c->pod_uid);
+        store_bind_text_or_null(st, 17, c->sandbox_id);
+        if (c->sandbox)
+                sqlite3_bind_int(st, 18, 1);
+        else
+                sqlite3_bind_null(st, 18);
         r = step_done(s, st);
         if (r < 0)
                 return r;
@@ -294,7 +313,8 @@ int store_container_load_all(Store *s, size_t max, store_container_load_cb cb, v
         static const char sql[] =
                 "SELECT id, container_id, name, image, engine, pod, pod_namespace, "
                 "compose_project, compose_service, label, mcs, created_ms, started_ms, "
-                "finished_ms, removed_ms, running FROM containers ORDER BY "
+                "finished_ms, removed_ms, running, pod_uid, sandbox_id, sandbox FROM containers "
+                "ORDER BY "
                 "coalesce(started_ms, created_ms, 0) DESC, id DESC LIMIT ?1";
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int rc, r = 0;
@@ -330,6 +350,9 @@ int store_container_load_all(Store *s, size_t max, store_container_load_cb cb, v
                 c.state = sqlite3_column_type(st, 15) == SQLITE_NULL ? CONTAINER_STATE_UNKNOWN
                           : sqlite3_column_int(st, 15) != 0          ? CONTAINER_STATE_RUNNING
                                                                      : CONTAINER_STATE_EXITED;
+                c.pod_uid = store_column_strdup(st, 16);
+                c.sandbox_id = store_column_strdup(st, 17);
+                c.sandbox = sqlite3_column_int(st, 18) != 0;
                 r = cb(sqlite3_column_int64(st, 0), &c, userdata);
                 if (r < 0)
                         return r;

@@ -60,8 +60,8 @@ static const char query_head[] =
         "(SELECT text FROM strings WHERE id = d.name), "
         "(SELECT text FROM strings WHERE id = d.cwd), "
         "(SELECT text FROM strings WHERE id = d.proctitle), "
-        "c.container_id, c.name, c.image, c.engine, c.pod, "
-        "t.container_id, t.name, t.image, t.engine, t.pod "
+        "c.container_id, c.name, c.image, c.engine, c.pod, c.pod_namespace, "
+        "t.container_id, t.name, t.image, t.engine, t.pod, t.pod_namespace "
         "FROM (";
 
 static const char query_tail[] = ") AS k CROSS JOIN denials d ON d.id = k.id "
@@ -87,7 +87,7 @@ enum {
         COL_BOOLEANS,
         COL_STRINGS, /* 16 strings in the order of row_to_denial() */
         COL_CONTAINER = COL_STRINGS + 16,
-        COL_TARGET_CONTAINER = COL_CONTAINER + 5,
+        COL_TARGET_CONTAINER = COL_CONTAINER + 6,
 };
 
 static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
@@ -152,7 +152,8 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
                 if (sqlite3_column_type(st, col) == SQLITE_NULL)
                         continue;
                 ContainerRef *c = containers[i].ref;
-                char **dst[] = {&c->id, &c->name, &c->image, &c->engine, &c->pod};
+                char **dst[] = {&c->id,     &c->name, &c->image,
+                                &c->engine, &c->pod,  &c->pod_namespace};
                 *containers[i].has = true;
                 for (size_t j = 0; j < ELEMENTSOF(dst); j++)
                         if (sqlite3_column_type(st, col + (int) j) != SQLITE_NULL) {
@@ -187,7 +188,8 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
  * registry), latest started first. */
 static int load_candidates(Store *s, Denial *d) {
         static const char sql[] =
-                "SELECT c.container_id, c.name, c.image, c.engine, c.pod FROM denial_candidates k "
+                "SELECT c.container_id, c.name, c.image, c.engine, c.pod, c.pod_namespace FROM "
+                "denial_candidates k "
                 "JOIN containers c ON c.id = k.container WHERE k.time_ms = ?1 AND k.serial = ?2 "
                 "AND k.seq = ?3 ORDER BY coalesce(c.started_ms, c.created_ms, 0) DESC, c.id DESC "
                 "LIMIT ?4";
@@ -203,7 +205,7 @@ static int load_candidates(Store *s, Denial *d) {
         sqlite3_bind_int(st, 4, DENIAL_CANDIDATES_MAX);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 ContainerRef c = {};
-                char **dst[] = {&c.id, &c.name, &c.image, &c.engine, &c.pod};
+                char **dst[] = {&c.id, &c.name, &c.image, &c.engine, &c.pod, &c.pod_namespace};
                 for (size_t i = 0; i < ELEMENTSOF(dst); i++)
                         *dst[i] = store_column_strdup(st, (int) i);
                 r = c.id ? denial_add_candidate(d, &c) : -ENOMEM;

@@ -68,7 +68,8 @@ static void test_time(void) {
 
 static const char example_text[] = FIXTURE_JSON_HEAD
         "\"container\":{\"id\":\"4dd9367681d8a\",\"name\":\"web\","
-        "\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null},\"attribution\":\"pid\","
+        "\"image\":\"centos:latest\",\"engine\":\"docker\",\"pod\":null,\"namespace\":null},"
+        "\"attribution\":\"pid\","
         "\"target_container\":null,\"candidates\":null,\"count\":1,"
         "\"reason\":null,\"booleans\":[],\"verdict\":null,\"hint\":null,"
         "\"raw\":\"type=AVC msg=audit(1713603292.240:1088): avc:  denied  { write }\"}";
@@ -156,17 +157,19 @@ static void test_nulls(void) {
         CHECK_RC(denial_add_candidate(&d, &cand), 0);
         free(text);
         text = to_text(&d);
-        CHECK(strstr(text,
-                     "\"candidates\":[{\"id\":\"c1\",\"name\":\"one\",\"image\":null,"
-                     "\"engine\":null,\"pod\":null},{\"id\":\"c2\",\"name\":null,"
-                     "\"image\":null,\"engine\":\"podman\",\"pod\":null}],\"count\":1,"
-                     "\"reason\":null,\"booleans\":[],\"verdict\":null,\"hint\":null,\"raw\":"));
+        CHECK(strstr(
+                text,
+                "\"candidates\":[{\"id\":\"c1\",\"name\":\"one\",\"image\":null,"
+                "\"engine\":null,\"pod\":null,\"namespace\":null},{\"id\":\"c2\",\"name\":null,"
+                "\"image\":null,\"engine\":\"podman\",\"pod\":null,\"namespace\":null}],\"count\":"
+                "1,"
+                "\"reason\":null,\"booleans\":[],\"verdict\":null,\"hint\":null,\"raw\":"));
         CHECK(strstr(text, "\"record_type\":\"USER_AVC\""));
         CHECK(strstr(text, "\"permissions\":[\"read\",\"write\",\"open\"]"));
         CHECK(strstr(text, "\"permissive\":true"));
         CHECK(strstr(text, "\"container\":null,\"attribution\":\"ambiguous\","
                            "\"target_container\":{\"id\":\"abc\",\"name\":null,\"image\":null,"
-                           "\"engine\":null,\"pod\":\"ns/pod\"},"));
+                           "\"engine\":null,\"pod\":\"ns/pod\",\"namespace\":null},"));
         from_text(text, &back);
         CHECK_RC(back.permissive, 1);
         CHECK_RC(back.record_type, 1107);
