@@ -89,9 +89,12 @@ audit2why -p "$policy" -i "$T/audit.log" > "$T/audit2why.out" 2> "$T/audit2why.e
 diff -u "$T/exhaustive.out" "$T/triage.out" ||
         fail "the pruned boolean search answers differently from flipping every boolean"
 
-python3 - "$T/cases.tsv" "$T/audit2why.out" "$T/triage.out" "$T/triage.err" << 'PY' ||
+python3 - "$T/cases.tsv" "$T/audit2why.out" "$T/triage.out" "$T/triage.err" \
+        "$(dirname "${BASH_SOURCE[0]}")" << 'PY' ||
 import re, sys
-cases_path, why_path, ours_path, err_path = sys.argv[1:]
+cases_path, why_path, ours_path, err_path, here = sys.argv[1:]
+sys.path.insert(0, here)
+from audit2why_output import parse, reason_of  # noqa: E402
 
 cases = {}
 for line in open(cases_path):
@@ -100,37 +103,7 @@ for line in open(cases_path):
     f = line.rstrip("\n").split("\t")
     cases[f[0]] = f[5]
 
-# audit2why's output: per record it understood, the record then "Was caused by:" and the text
-# of one of its outcomes (audit2allow's __output_audit2why). Records whose context, class or
-# permission the policy does not know raise inside sepolgen and are left out: "unknown".
-why = {}
-serial = None
-for line in open(why_path):
-    m = re.match(r"type=AVC msg=audit\([0-9.]+:(\d+)\)", line)
-    if m:
-        serial = m.group(1)
-        why[serial] = {"text": "", "booleans": set()}
-        continue
-    if serial is None:
-        continue
-    why[serial]["text"] += line
-    m = re.search(r"# setsebool -P (\S+) (\d)", line)
-    if m:
-        why[serial]["booleans"].add(f"{m.group(1)}={m.group(2)}")
-
-def reason_of(entry):
-    t = entry["text"]
-    if entry["booleans"]:
-        return "boolean"
-    for needle, reason in (("would be allowed by active policy", "allowed"),
-                           ("should be dontaudit'd", "te"),
-                           ("Missing type enforcement (TE) allow rule", "te"),
-                           ("#Constraint rule:", "constraint"),
-                           ("Missing role allow rule", "rbac"),
-                           ("Typebounds violation", "bounds")):
-        if needle in t:
-            return reason
-    return "?"
+why = {e["serial"]: e for e in parse(open(why_path).read())}
 
 ours = {}
 for line in open(ours_path):
