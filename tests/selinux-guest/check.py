@@ -15,8 +15,12 @@ Every assertion prints what it checked; the first failure raises with the eviden
 when all pass, 1 otherwise.
 """
 import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
+import audit2why_output  # noqa: E402  (the oracle's reading of audit2why, shared)
 
 STAMP = re.compile(r'msg=audit\((\d+)\.(\d+):(\d+)\)')
 CONTAINER_T = re.compile(r'scontext=\S+:container_t:(s0(?::\S+)?)(\s|$)')
@@ -204,14 +208,108 @@ def main():
               'avcctl containers: %s (%s)%s' % (name, c['mcs'],
                                                 ', removed' if name == 'beta' else ''), r)
 
-    # 4. No loss, nothing malformed.
+    # 4. Triage: each denial's reason and booleans, computed by the daemon from the policy the
+    #    guest's kernel runs, equal what audit2why (run in the guest on the same records, against
+    #    the same loaded policy) says: audit2why ran once before the live boolean change
+    #    (setsebool container_manage_cgroup 1) and once after it, and each denial is compared with
+    #    the run under the policy it was made under. The escape attempts are stored as escapes.
+    def audit2why_run(name):
+        why = {}
+        for e in audit2why_output.parse(read(run, name).decode('utf-8', 'replace')):
+            why.setdefault(e['line'].strip(), e)
+        check(read(run, name + '.rc').strip() == b'0' and why,
+              'audit2why ran in the guest (%s: %d records explained)' % (name, len(why)),
+              read(run, name).decode('utf-8', 'replace')[-2000:])
+        return why
+    why_before, why_after = audit2why_run('audit2why'), audit2why_run('audit2why-after')
+    change = [int(STAMP.search(l).group(3)) for l in lines
+              if l.startswith('type=MAC_CONFIG_CHANGE ') and
+              'bool=container_manage_cgroup val=1 old_val=0' in l]
+    check(len(change) == 1, 'the kernel reported the live boolean change (MAC_CONFIG_CHANGE '
+          'container_manage_cgroup 0 -> 1)', change)
+    change = change[0] if change else 1 << 62
+    journal = read(run, 'journal').decode('utf-8', 'replace')
+    check('Triage: policy /sys/fs/selinux/policy loaded (policy load record)' in journal,
+          'the daemon read the kernel\'s policy again on that record (its log line)',
+          [l for l in journal.splitlines() if 'Triage' in l])
+
+    def avc_line(d):
+        perms = '{ %s }' % ' '.join(d['permissions'])
+        lines_ = [l for l in d['raw'].split('\n') if l.startswith('type=AVC ')]
+        mine_ = [l for l in lines_ if perms in l and 'tcontext=%s ' % d['tcontext'] in l and
+                 'tclass=%s ' % d['tclass'] in l]
+        return (mine_ or lines_ or [''])[0].strip()
+
+    def answer(why, d):
+        e = why.get(avc_line(d))
+        if e is None:
+            return 'unknown', []
+        return (audit2why_output.reason_of(e),
+                sorted(b.split('=')[0] for b in e['booleans']))
+
+    rows, differ = [], []
+    for d in mine:
+        after = d['serial'] > change
+        w_reason, w_bools = answer(why_after if after else why_before, d)
+        o_bools = sorted(d.get('booleans') or [])
+        same = d.get('reason') == w_reason and o_bools == w_bools
+        rows.append('%-6s %-6s %-10s %-10s %-10s %-24s %s %s { %s }%s' % (
+            d['serial'], 'after' if after else 'before', w_reason, d.get('reason'),
+            d.get('verdict'), ','.join(w_bools) or '-', d['target_type'], d['tclass'],
+            ' '.join(d['permissions']),
+            '' if same else '   <-- DIFFERS (ours: %s)' % (','.join(o_bools) or '-')))
+        if not same:
+            differ.append(rows[-1])
+    print('     serial policy audit2why  avcwatch   verdict    booleans                 target')
+    for r in rows:
+        print('     ' + r)
+    check(mine and not differ, '%d of %d container_t denials: reason and booleans equal to '
+          'audit2why\'s in the guest, under the policy of their time' %
+          (len(mine) - len(differ), len(mine)), '\n'.join(differ))
+    n_after = sum(1 for d in mine if d['serial'] > change)
+    check(n_after >= 1, 'denials after the live change were triaged under the new policy (%d)'
+          % n_after)
+    reasons = {d.get('reason') for d in mine}
+    check({'te', 'constraint', 'boolean'} <= reasons,
+          'the real denials cover the reasons te, constraint and boolean (%s)'
+          % ', '.join(sorted(map(str, reasons))))
+    cg = [d for d in mine if d['target_type'] == 'cgroup_t']
+    check(cg and all(d.get('booleans') == ['container_manage_cgroup'] and
+                     d.get('verdict') == 'boolean' for d in cg),
+          'the docker-style container\'s mkdir in /sys/fs/cgroup: boolean container_manage_cgroup, '
+          'verdict boolean', [(d.get('booleans'), d.get('verdict')) for d in cg])
+    check(cg and all(answer(why_after, d)[0] == 'allowed' for d in cg) and
+          truth.get('cgroup_mkdir_after_boolean') == ['1'],
+          'with the boolean on, audit2why says "allowed" for that denial and the same mkdir '
+          'succeeds: the boolean avcwatch named is the one that allows it',
+          ([answer(why_after, d) for d in cg], truth.get('cgroup_mkdir_after_boolean')))
+    mcs = [d for d in mine if d['target_type'] == 'container_file_t']
+    check(mcs and all(d.get('reason') == 'constraint' and d.get('verdict') == 'isolation'
+                      for d in mcs),
+          'the MCS-only reads of beta\'s file: reason constraint, verdict isolation (%d)' % len(mcs),
+          [(d.get('reason'), d.get('verdict')) for d in mcs])
+    for what, pick in (('a read of /dev/mem', lambda d: d['target_type'] == 'memory_device_t'),
+                       ('a write under /proc/sys', lambda d: d['target_type'].startswith('sysctl')
+                        and 'write' in d['permissions'])):
+        esc = [d for d in mine if pick(d)]
+        check(esc and all(d.get('verdict') == 'escape' and d.get('hint') for d in esc),
+              'the escape attempt (%s, a real kernel denial): verdict escape, with a hint' % what,
+              [(d['target_type'], d['permissions'], d.get('verdict')) for d in esc] or 'no such denial')
+    n_verdict = {}
+    for d in mine:
+        n_verdict[d.get('verdict')] = n_verdict.get(d.get('verdict'), 0) + 1
+    check(all(stats.get('verdict_%s' % v, -1) >= n for v, n in n_verdict.items() if v) and
+          stats.get('triage_none') == 0,
+          'stats counts each verdict (%s), none untriaged' % n_verdict, stats)
+
+    # 5. No loss, nothing malformed.
     for k in ('events_lost', 'netlink_enobufs', 'netlink_dropped', 'serials_missed',
               'denials_unstored', 'store_errors', 'events_evicted', 'records_malformed',
               'loss_windows'):
         check(stats.get(k) == 0, 'stats %s == 0' % k, stats)
     check(stats.get('store_failing') is False, 'stats store_failing == false', stats)
 
-    # 5. The daemon ran as a host runs it: systemd started it from the project's unit, in its
+    # 6. The daemon ran as a host runs it: systemd started it from the project's unit, in its
     #    own SELinux domain, and it stopped cleanly.
     def props(name):  # systemctl show's lines (the first of each key: systemctl cat follows)
         d = {}
@@ -239,7 +337,7 @@ def main():
     check(stop.get('Result') == 'success' and stop.get('ExecMainStatus') == '0',
           'systemctl stop: the daemon exited 0', stop)
 
-    # 6. The replay of the artefact stores the same denials.
+    # 7. The replay of the artefact stores the same denials.
     if replay:
         rep = [json.loads(l) for l in open(replay) if l.strip()]
         rep = [d for d in rep if d.get('source_type') == 'container_t']
