@@ -7,7 +7,11 @@
 # ratio is the figure that holds.
 #
 # The questions: a bulk export (-o json and -o raw, 100,000 rows to a pipe), one container's day as
-# a whole answer and its first 100 rows, top over the whole store, an hourly histogram.
+# a whole answer and its first 100 rows, top over the whole store, an hourly histogram. For each,
+# the wall clock and the CPU time of the daemon and avcctl together (user + sys; the daemon's from
+# /proc, avcctl's from /usr/bin/time), the load average around the run, rows per second of the bulk
+# exports, and the whole-day question against `ausearch -if` on the raw log (AUSEARCH=0: not;
+# AUSEARCH_RUNS, default 3).
 #
 #   COMPARE=OTHER_BUILD_DIR [BUILD=build] [DENIALS=1000000] [RUNS=5] bench/bench-query-compare.sh
 set -euo pipefail
@@ -64,8 +68,15 @@ QUESTIONS=(
         "top --by container (whole store)|top --by container"
         "query --histogram 1h (whole store)|query --histogram 1h"
 )
-declare -A T # "side|question index" -> space-separated microseconds
+declare -A MED_T MED_C
+declare -A T   # "side|question index" -> space-separated microseconds (wall clock)
+declare -A CPU # "side|question index" -> space-separated microseconds (daemon + avcctl, user + sys)
 declare -A ROWS
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+# cpu_us: the daemon's user+sys since the last call (its ticks), plus avcctl's from $run/time.
+daemon_cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq "$RUNS"); do
         for side in A B; do
                 b=$BUILD
@@ -73,25 +84,78 @@ for round in $(seq "$RUNS"); do
                 start "$side" "$b"
                 for i in "${!QUESTIONS[@]}"; do
                         read -r -a args <<< "${QUESTIONS[$i]#*|}"
+                        c0=$(daemon_cpu)
                         t0=${EPOCHREALTIME/./}
-                        n=$("$b/client/avcctl" --socket "$run/sock" "${args[@]}" 2> /dev/null | wc -l)
+                        n=$(/usr/bin/time -f '%U %S' -o "$run/time" \
+                                "$b/client/avcctl" --socket "$run/sock" "${args[@]}" 2> /dev/null | wc -l)
                         t1=${EPOCHREALTIME/./}
+                        c1=$(daemon_cpu)
                         T["$side|$i"]+="$((t1 - t0)) "
+                        CPU["$side|$i"]+="$(awk -v d=$(((c1 - c0) * tick_us)) '{printf "%d", d + ($1 + $2) * 1e6}' "$run/time") "
                         ROWS["$side|$i"]=$n
                 done
                 stop
         done
         echo "round $round of $RUNS done" >&2
 done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+ms() { awk -v x="$1" 'BEGIN {printf "%.1f", x / 1000}'; }
 echo "store: $db ($DENIALS denials); container $name (MCS $mcs), day $day; medians of $RUNS runs"
-printf '  %-58s %12s %12s %8s  %s\n' "question" "A: $BUILD" "B: $COMPARE" "B/A" "lines A/B"
+echo "load average: $load0 before, $load1 after (2 cores shared with other jobs: CPU time is the steadier figure)"
+echo "A: $BUILD, B: $COMPARE; B/A above 1: A is that many times faster"
+printf '  %-52s %10s %10s %6s  %10s %10s %6s  %s\n' "question" "wall A" "wall B" "B/A" "cpu A" \
+        "cpu B" "B/A" "lines A/B"
 for i in "${!QUESTIONS[@]}"; do
         a=$(median <<< "${T["A|$i"]}")
         c=$(median <<< "${T["B|$i"]}")
-        printf '  %-58s %9.1f ms %9.1f ms %8.2f  %s/%s\n' "${QUESTIONS[$i]%%|*}" \
-                "$(awk -v x="$a" 'BEGIN {print x / 1000}')" "$(awk -v x="$c" 'BEGIN {print x / 1000}')" \
-                "$(awk -v x="$a" -v y="$c" 'BEGIN {print y / x}')" "${ROWS["A|$i"]}" "${ROWS["B|$i"]}"
+        ca=$(median <<< "${CPU["A|$i"]}")
+        cb=$(median <<< "${CPU["B|$i"]}")
+        printf '  %-52s %7s ms %7s ms %6.2f  %7s ms %7s ms %6.2f  %s/%s\n' "${QUESTIONS[$i]%%|*}" \
+                "$(ms "$a")" "$(ms "$c")" "$(awk -v x="$a" -v y="$c" 'BEGIN {print y / x}')" \
+                "$(ms "$ca")" "$(ms "$cb")" "$(awk -v x="$ca" -v y="$cb" 'BEGIN {print y / x}')" \
+                "${ROWS["A|$i"]}" "${ROWS["B|$i"]}"
+        MED_T["A|$i"]=$a
+        MED_T["B|$i"]=$c
+        MED_C["A|$i"]=$ca
+        MED_C["B|$i"]=$cb
 done
+# Bulk rows per second (the first two questions: 100,000 denials each).
+for i in 0 1; do
+        awk -v n=100000 -v a="${MED_T["A|$i"]}" -v b="${MED_T["B|$i"]}" -v ca="${MED_C["A|$i"]}" \
+                -v cb="${MED_C["B|$i"]}" -v q="${QUESTIONS[$i]%%|*}" 'BEGIN {
+                printf "  %-52s A %8.0f rows/s (%5.1f us CPU/row)  B %8.0f rows/s (%5.1f us CPU/row)\n",
+                        q, n / a * 1e6, ca / n, n / b * 1e6, cb / n }'
+done
+
+# The whole-day one-container question against ausearch over the raw log (it knows no container
+# names: the MCS pair in the subject context is what can be put to it).
+if [ "${AUSEARCH:-1}" = 1 ] && command -v ausearch > /dev/null; then
+        log=$CACHE/forensics-$DENIALS-c200-d30-s1.log
+        ctx="system_u:system_r:container_t:s0:$mcs"
+        ts=$(date -u -d "$day" +%m/%d/%y)
+        te=$(date -u -d "$next" +%m/%d/%y)
+        at=""
+        ac=""
+        for _ in $(seq "${AUSEARCH_RUNS:-3}"); do
+                t0=${EPOCHREALTIME/./}
+                /usr/bin/time -f '%U %S' -o "$run/time" ausearch -if "$log" -m AVC -su "$ctx" \
+                        -ts "$ts" 00:00:00 -te "$te" 00:00:00 --raw > "$run/ausearch.out" 2> /dev/null || true
+                t1=${EPOCHREALTIME/./}
+                at+="$((t1 - t0)) "
+                ac+="$(awk '{printf "%d", ($1 + $2) * 1e6}' "$run/time") "
+        done
+        ma=$(median <<< "$at")
+        mc=$(median <<< "$ac")
+        i=2 # one container's day, whole answer
+        echo "ausearch -if LOG ($(($(stat -c %s "$log") >> 20)) MiB) -m AVC -su CONTEXT, the same day," \
+                "whole answer: $(ms "$ma") ms wall, $(ms "$mc") ms CPU" \
+                "($(grep -c '^type=AVC' "$run/ausearch.out" || true) AVC records; median of ${AUSEARCH_RUNS:-3})"
+        for side in A B; do
+                awk -v s="$side" -v a="${MED_T["$side|$i"]}" -v c="${MED_C["$side|$i"]}" -v ma="$ma" \
+                        -v mc="$mc" 'BEGIN { printf "  %s: the whole day %.1f ms wall (ausearch / it: %.1fx), %.1f ms CPU (%.1fx)\n",
+                                s, a / 1000, ma / a, c / 1000, mc / c }'
+        done
+fi
 echo "reproduce: COMPARE=$COMPARE BUILD=$BUILD DENIALS=$DENIALS RUNS=$RUNS bench/bench-query-compare.sh"
