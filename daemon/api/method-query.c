@@ -71,10 +71,32 @@ bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, co
         return true;
 }
 
+/* A buffer larger than this after a page (one huge event) is not kept for the next one. */
+#define QUERY_TEXT_KEEP_MAX (2 * SERVER_REPLY_BYTES_MAX)
+
+/* The context's reply buffer, emptied. */
+static struct printbuf *query_text_take(MethodContext *m) {
+        struct printbuf *pb = TAKE_PTR(m->reply_text);
+        if (pb)
+                printbuf_reset(pb);
+        else
+                pb = printbuf_new();
+        return pb;
+}
+
+static void query_text_give_back(MethodContext *m, struct printbuf *pb) {
+        if (!pb)
+                return;
+        if (m->reply_text || pb->size > QUERY_TEXT_KEEP_MAX)
+                printbuf_free(pb);
+        else
+                m->reply_text = pb;
+}
+
 void method_query(Connection *c, json_object *params) {
         static const char *const known[] = {"filter", "limit", "after", "reverse", NULL};
         _cleanup_(denial_filter_done) DenialFilter filter = {};
-        _cleanup_(printbuf_freep) struct printbuf *pb = NULL;
+        struct printbuf *pb = NULL;
         _cleanup_(query_page_done) QueryPage page = {};
         int64_t limit = SERVER_QUERY_PAGE_DEFAULT, after = 0;
         bool reverse = false, has_after;
@@ -91,15 +113,18 @@ void method_query(Connection *c, json_object *params) {
                 return;
 
         /* {"parameters":{"denials":[ROWS],"next":N|null}} and the NUL that ends a message. */
-        pb = printbuf_new();
+        pb = query_text_take(connection_context(c));
         if (!pb || printbuf_strappend(pb, "{\"parameters\":{\"denials\":[") < 0) {
+                query_text_give_back(connection_context(c), pb);
                 connection_fail(c);
                 return;
         }
         page.pb = pb;
         if (!query_page_fill(c, &filter, reverse, has_after ? &after : NULL, (unsigned) limit,
-                             &page, &more))
+                             &page, &more)) {
+                query_text_give_back(connection_context(c), pb);
                 return;
+        }
 
         json_writer_init(&w, pb);
         w.first = false;
@@ -111,9 +136,9 @@ void method_query(Connection *c, json_object *params) {
                 json_writer_int64(&w, more.next);
         else
                 json_writer_null(&w);
-        if (json_writer_failed(&w) || printbuf_memappend(pb, "}}", 3) < 0) { /* with the NUL */
+        if (json_writer_failed(&w) || printbuf_memappend(pb, "}}", 3) < 0) /* with the NUL */
                 connection_fail(c);
-                return;
-        }
-        connection_send_message(c, pb->buf, (size_t) pb->bpos);
+        else
+                connection_send_message(c, pb->buf, (size_t) pb->bpos);
+        query_text_give_back(connection_context(c), pb);
 }

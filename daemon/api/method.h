@@ -36,6 +36,9 @@ typedef struct MethodContext {
         server_new_importer_func new_importer; /* NULL: Import is not offered */
         void *importer_userdata;
         unsigned n_imports; /* imports running now, bounded by SERVER_IMPORTS_MAX */
+        /* The text of the Query page being built, kept between calls (method-query.c): a
+         * bulk export reuses it rather than growing a new buffer of megabytes per page. */
+        struct printbuf *reply_text;
 } MethodContext;
 
 typedef enum MethodFlags {

@@ -828,6 +828,8 @@ Server *server_free(Server *s) {
                 free(s->socket_path);
         }
         sd_event_unref(s->event);
+        if (s->context.reply_text)
+                printbuf_free(s->context.reply_text);
         free(s);
         return NULL;
 }

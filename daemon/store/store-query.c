@@ -90,6 +90,48 @@ enum {
         COL_TARGET_CONTAINER = COL_CONTAINER + 6,
 };
 
+/* The row's strings point into the statement's columns (valid until its next step): no copy
+ * per string per row. row_release() forgets them before denial_done() frees what is the
+ * denial's own (the raw text, the candidates). */
+static char *column_text(sqlite3_stmt *st, int i) {
+        return (char *) sqlite3_column_text(st, i);
+}
+
+static void row_release(Denial *d) {
+        char **borrowed[] = {
+                &d->booleans,
+                &d->node,
+                &d->result,
+                &d->permissions,
+                &d->tclass,
+                &d->source_type,
+                &d->target_type,
+                &d->scontext,
+                &d->tcontext,
+                &d->mcs,
+                &d->target_mcs,
+                &d->comm,
+                &d->exe,
+                &d->path,
+                &d->name,
+                &d->cwd,
+                &d->proctitle,
+                &d->container.id,
+                &d->container.name,
+                &d->container.image,
+                &d->container.engine,
+                &d->container.pod,
+                &d->target_container.id,
+                &d->target_container.name,
+                &d->target_container.image,
+                &d->target_container.engine,
+                &d->target_container.pod,
+        };
+        for (size_t i = 0; i < ELEMENTSOF(borrowed); i++)
+                *borrowed[i] = NULL;
+        denial_done(d);
+}
+
 static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         Denial d = DENIAL_NULL;
         bool failed = false;
@@ -118,7 +160,7 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
                 d.reason = sqlite3_column_int(st, COL_REASON);
                 d.verdict = sqlite3_column_int(st, COL_VERDICT);
                 if (sqlite3_column_type(st, COL_BOOLEANS) != SQLITE_NULL) {
-                        d.booleans = store_column_strdup(st, COL_BOOLEANS);
+                        d.booleans = column_text(st, COL_BOOLEANS);
                         if (!d.booleans)
                                 failed = true;
                 }
@@ -134,7 +176,7 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (sqlite3_column_type(st, COL_STRINGS + (int) i) != SQLITE_NULL) {
-                        *strings[i] = store_column_strdup(st, COL_STRINGS + (int) i);
+                        *strings[i] = column_text(st, COL_STRINGS + (int) i);
                         if (!*strings[i])
                                 failed = true;
                 }
@@ -157,13 +199,13 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
                 *containers[i].has = true;
                 for (size_t j = 0; j < ELEMENTSOF(dst); j++)
                         if (sqlite3_column_type(st, col + (int) j) != SQLITE_NULL) {
-                                *dst[j] = store_column_strdup(st, col + (int) j);
+                                *dst[j] = column_text(st, col + (int) j);
                                 if (!*dst[j])
                                         failed = true;
                         }
         }
         if (failed) {
-                denial_done(&d);
+                row_release(&d);
                 return -ENOMEM;
         }
 
@@ -176,7 +218,7 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
                                 snprintf(s->last_error, sizeof(s->last_error),
                                          "the raw text of denial %" PRIi64 " cannot be read: %s",
                                          d.id, strerror(-r));
-                        denial_done(&d);
+                        row_release(&d);
                         return r;
                 }
         }
@@ -331,13 +373,13 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
                         if (d.attribution == ATTRIBUTION_AMBIGUOUS) {
                                 r = load_candidates(s, &d);
                                 if (r < 0) {
-                                        denial_done(&d);
+                                        row_release(&d);
                                         break;
                                 }
                         }
                         int64_t id = d.id;
                         r = cb(&d, userdata);
-                        denial_done(&d);
+                        row_release(&d);
                         if (r > 0) {
                                 /* Refused: the next call starts with this row. */
                                 last_id = store_add_sat(id, reverse ? 1 : -1);

@@ -172,7 +172,8 @@ size_t store_baseline_size(const Store *s);
  * default STORE_QUERY_BUDGET_USEC) so that a filter no index serves cannot hold the daemon's
  * loop: the page is then short. Whenever the page may not be the last one (limit reached, budget
  * spent, cb stopped it), *ret_more is set and *ret_next is the cursor for the next call: the id
- * of the last row delivered, or the position the scan reached (which need not be a row). */
+ * of the last row delivered, or the position the scan reached (which need not be a row).
+ * The denial cb gets, strings included, is valid during the call only. */
 typedef int (*store_row_cb)(const Denial *d, void *userdata);
 typedef struct StorePage {
         bool more;
