@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "strutil.h"
 #include "timeparse.h"
+#include "triage-names.h"
 
 /* Canonical MCS text of a full set: 1024 categories as ranges is short, but a set of scattered
  * categories can need up to ~6 bytes each. */
@@ -109,6 +110,28 @@ static int set_list(FilterValues *field, const char *option, const char *arg) {
         }
 }
 
+/* --reason, --verdict and their negations: a list of names (or "none"), each checked here so
+ * that a typo lists the valid ones. */
+static int set_triage(FilterValues *field, const char *option, const char *const *names, size_t n,
+                      const char *arg) {
+        size_t before = field->n;
+        char valid[256], why[300];
+        int r;
+
+        r = set_list(field, option, arg);
+        if (r < 0)
+                return r;
+        for (size_t i = before; i < field->n; i++)
+                if (strcmp(field->v[i], TRIAGE_NONE) != 0 &&
+                    triage_name_index(names, n, field->v[i]) < 0) {
+                        snprintf(why, sizeof(why), "expected one of %s",
+                                 triage_names_join(names, n, valid, sizeof(valid)));
+                        print_bad_value(option, field->v[i], why);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
 static int set_mcs(FilterOptions *f, const char *arg) {
         char text[FILTER_MCS_TEXT_MAX];
         McsSet set;
@@ -194,6 +217,18 @@ int filter_options_parse_one(FilterOptions *f, int c, const char *arg) {
                 break;
         case ARG_FILTER_NOT_PERM:
                 r = set_list(&d->not_perm, "not-perm", arg);
+                break;
+        case ARG_FILTER_REASON:
+        case ARG_FILTER_NOT_REASON:
+                r = set_triage(c == ARG_FILTER_REASON ? &d->reason : &d->not_reason,
+                               c == ARG_FILTER_REASON ? "reason" : "not-reason",
+                               triage_reason_names, TRIAGE_REASONS_N, arg);
+                break;
+        case ARG_FILTER_VERDICT:
+        case ARG_FILTER_NOT_VERDICT:
+                r = set_triage(c == ARG_FILTER_VERDICT ? &d->verdict : &d->not_verdict,
+                               c == ARG_FILTER_VERDICT ? "verdict" : "not-verdict",
+                               triage_verdict_names, TRIAGE_VERDICTS_N, arg);
                 break;
         case ARG_FILTER_COMM:
                 /* comm and paths may legitimately contain blanks and commas */

@@ -37,6 +37,10 @@ enum {
         ARG_FILTER_NOT_PERM,
         ARG_FILTER_NOT_COMM,
         ARG_FILTER_INCLUDE_SELFTEST,
+        ARG_FILTER_REASON,
+        ARG_FILTER_VERDICT,
+        ARG_FILTER_NOT_REASON,
+        ARG_FILTER_NOT_VERDICT,
 };
 
 /* struct option entries for a verb's option table. */
@@ -59,6 +63,10 @@ enum {
                 {"not-tclass", required_argument, NULL, ARG_FILTER_NOT_TCLASS},                    \
                 {"not-perm", required_argument, NULL, ARG_FILTER_NOT_PERM},                        \
                 {"not-comm", required_argument, NULL, ARG_FILTER_NOT_COMM},                        \
+                {"reason", required_argument, NULL, ARG_FILTER_REASON},                            \
+                {"verdict", required_argument, NULL, ARG_FILTER_VERDICT},                          \
+                {"not-reason", required_argument, NULL, ARG_FILTER_NOT_REASON},                    \
+                {"not-verdict", required_argument, NULL, ARG_FILTER_NOT_VERDICT},                  \
                 {"include-selftest", no_argument, NULL, ARG_FILTER_INCLUDE_SELFTEST}, {            \
                 "limit", required_argument, NULL, ARG_FILTER_LIMIT                                 \
         }

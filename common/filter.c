@@ -29,6 +29,7 @@
 #include "filter.h"
 #include "macro.h"
 #include "strutil.h"
+#include "triage-names.h"
 
 /* Canonical mcs text: c0..c1023 as ranges and singles, always well below this. */
 #define FILTER_MCS_TEXT_MAX 8192
@@ -37,7 +38,10 @@ typedef enum FilterFieldKind {
         FIELD_STRING,
         FIELD_MCS,
         FIELD_PERM,
+        FIELD_REASON,  /* a triage reason name or "none" */
+        FIELD_VERDICT, /* a triage verdict name or "none" */
         FIELD_TIME,
+        FIELD_SERIAL, /* a non-negative integer, with a has_ flag */
         FIELD_BOOL,
 } FilterFieldKind;
 
@@ -66,11 +70,18 @@ static const struct {
         {"not_tclass", FIELD_STRING, offsetof(DenialFilter, not_tclass), 0},
         {"not_perm", FIELD_PERM, offsetof(DenialFilter, not_perm), 0},
         {"not_comm", FIELD_STRING, offsetof(DenialFilter, not_comm), 0},
+        {"reason", FIELD_REASON, offsetof(DenialFilter, reason), 0},
+        {"verdict", FIELD_VERDICT, offsetof(DenialFilter, verdict), 0},
+        {"not_reason", FIELD_REASON, offsetof(DenialFilter, not_reason), 0},
+        {"not_verdict", FIELD_VERDICT, offsetof(DenialFilter, not_verdict), 0},
+        {"serial", FIELD_SERIAL, offsetof(DenialFilter, serial),
+         offsetof(DenialFilter, has_serial)},
         {"include_selftest", FIELD_BOOL, offsetof(DenialFilter, include_selftest), 0},
 };
 
 static bool field_is_values(size_t i) {
-        return filter_fields[i].kind != FIELD_TIME && filter_fields[i].kind != FIELD_BOOL;
+        return filter_fields[i].kind != FIELD_TIME && filter_fields[i].kind != FIELD_BOOL &&
+               filter_fields[i].kind != FIELD_SERIAL;
 }
 
 static FilterValues *field_values(DenialFilter *f, size_t i) {
@@ -136,6 +147,14 @@ int denial_filter_to_json(const DenialFilter *f, json_object **ret) {
                                 continue;
                         v = json_object_new_int64(
                                 *(const int64_t *) ((const char *) f + filter_fields[i].offset));
+                } else if (filter_fields[i].kind == FIELD_SERIAL) {
+                        if (!f->has_serial)
+                                continue;
+                        if (f->serial > (uint64_t) INT64_MAX) {
+                                json_object_put(o);
+                                return -EINVAL;
+                        }
+                        v = json_object_new_int64((int64_t) f->serial);
                 } else if (filter_fields[i].kind == FIELD_BOOL) {
                         if (!*(const bool *) ((const char *) f + filter_fields[i].offset))
                                 continue; /* false is the default: older daemons never see it */
@@ -190,6 +209,15 @@ static int filter_value_copy(FilterFieldKind kind, json_object *v, char **ret) {
                 copy = strdup(text);
                 break;
         }
+        case FIELD_REASON:
+        case FIELD_VERDICT:
+                if (strcmp(s, TRIAGE_NONE) != 0 &&
+                    (kind == FIELD_REASON
+                             ? triage_name_index(triage_reason_names, TRIAGE_REASONS_N, s)
+                             : triage_name_index(triage_verdict_names, TRIAGE_VERDICTS_N, s)) < 0)
+                        return -EINVAL;
+                copy = strdup(s);
+                break;
         case FIELD_PERM:
                 /* One permission name per value: a set would never match as a member. */
                 if (strpbrk(s, " \t\n"))
@@ -221,6 +249,17 @@ static int filter_set_field(DenialFilter *f, size_t i, json_object *v) {
                         return -EINVAL;
                 *(int64_t *) ((char *) f + filter_fields[i].offset) = t;
                 *(bool *) ((char *) f + filter_fields[i].has_offset) = true;
+                return 0;
+        }
+        if (filter_fields[i].kind == FIELD_SERIAL) {
+                if (!json_object_is_type(v, json_type_int))
+                        return -EINVAL;
+                errno = 0;
+                int64_t serial = json_object_get_int64(v);
+                if (errno != 0 || serial < 0)
+                        return -EINVAL;
+                f->serial = (uint64_t) serial;
+                f->has_serial = true;
                 return 0;
         }
         if (filter_fields[i].kind == FIELD_BOOL) {
@@ -481,6 +520,24 @@ static bool any_path_matches(const FilterValues *l, const Denial *d) {
         return false;
 }
 
+/* A reason or verdict filter against a denial's (index, or "none" when untriaged). */
+static bool any_triage_matches(const FilterValues *l, const char *const *names, size_t n,
+                               bool triaged, int value) {
+        const char *have = !triaged                           ? TRIAGE_NONE
+                           : value >= 0 && (size_t) value < n ? names[value]
+                                                              : NULL;
+        return any_matches(l, have, false);
+}
+
+static bool reason_matches(const FilterValues *l, const Denial *d) {
+        return any_triage_matches(l, triage_reason_names, TRIAGE_REASONS_N, d->triaged, d->reason);
+}
+
+static bool verdict_matches(const FilterValues *l, const Denial *d) {
+        return any_triage_matches(l, triage_verdict_names, TRIAGE_VERDICTS_N, d->triaged,
+                                  d->verdict);
+}
+
 /* A set field must match one of its values, a negated one none. */
 #define WANT(l, match) ((l).n == 0 || (match))
 #define REFUSE(l, match) ((l).n > 0 && (match))
@@ -509,6 +566,8 @@ bool denial_filter_match(const DenialFilter *f, const Denial *d) {
                 return false;
         if (f->has_until && d->time_ms >= f->until_ms)
                 return false;
+        if (f->has_serial && d->serial != f->serial)
+                return false;
         if (!WANT(f->source_type, any_matches(&f->source_type, d->source_type, true)) ||
             !WANT(f->target_type, any_matches(&f->target_type, d->target_type, true)) ||
             !WANT(f->tclass, any_matches(&f->tclass, d->tclass, false)) ||
@@ -521,6 +580,11 @@ bool denial_filter_match(const DenialFilter *f, const Denial *d) {
             REFUSE(f->not_tclass, any_matches(&f->not_tclass, d->tclass, false)) ||
             REFUSE(f->not_comm, any_matches(&f->not_comm, d->comm, false)) ||
             REFUSE(f->not_perm, any_perm_in_set(&f->not_perm, d->permissions)))
+                return false;
+        if (!WANT(f->reason, reason_matches(&f->reason, d)) ||
+            !WANT(f->verdict, verdict_matches(&f->verdict, d)) ||
+            REFUSE(f->not_reason, reason_matches(&f->not_reason, d)) ||
+            REFUSE(f->not_verdict, verdict_matches(&f->not_verdict, d)))
                 return false;
         return true;
 }

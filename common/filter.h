@@ -47,6 +47,13 @@ typedef struct DenialFilter {
         /* Negations (--not-type ...): a denial matches when it matches none of the values. A
          * denial without the field (no comm) matches every negation of it. */
         FilterValues not_source_type, not_target_type, not_tclass, not_perm, not_comm;
+        /* Triage (triage-names.h): a reason or verdict name, or "none" for a denial without one
+         * (stored before triage, or no policy). Validated against the names. */
+        FilterValues reason, verdict, not_reason, not_verdict;
+        /* The audit serial of the event (avcctl explain SERIAL); several events may share one
+         * (serials restart at boot, and every node counts its own). */
+        bool has_serial;
+        uint64_t serial;
         /* Self-test denials (result DENIAL_RESULT_SELFTEST) match only when set. */
         bool include_selftest;
         /* Not part of the JSON: set by whoever knows the registry when a container of that name
@@ -60,10 +67,11 @@ typedef struct DenialFilter {
 void denial_filter_done(DenialFilter *f);
 
 /* JSON field names: container target_container image pod mcs since until type target_type tclass
- * perm comm path not_type not_target_type not_tclass not_perm not_comm include_selftest;
- * since/until are integers in ms since the epoch, include_selftest a boolean (written only when
- * true), the others a string or an array of 1..FILTER_VALUES_MAX strings. One value is written
- * as a string, so that an older daemon still reads it. */
+ * perm comm path not_type not_target_type not_tclass not_perm not_comm reason verdict not_reason
+ * not_verdict serial include_selftest;
+ * since/until are integers in ms since the epoch, serial a non-negative integer, include_selftest a
+ * boolean (written only when true), the others a string or an array of 1..FILTER_VALUES_MAX
+ * strings. One value is written as a string, so that an older daemon still reads it. */
 int denial_filter_to_json(const DenialFilter *f, json_object **ret);
 /* -EINVAL with *ret_bad_field set (static string) on a wrong type, an over-long string, an
  * invalid mcs, or an unknown key. A NULL object gives the empty filter. */

@@ -14,6 +14,7 @@
 
 #include "macro.h"
 #include "strutil.h"
+#include "triage-names.h"
 #include "store-private.h"
 #include "store-query-plan.h"
 #include "store.h"
@@ -419,6 +420,18 @@ static int resolve_candidates(Store *s, Plan *p) {
         return 0;
 }
 
+/* The indexes of a triage field's names ("none": -1); the filter was validated on decoding. */
+static size_t triage_values(const FilterValues *l, const char *const *names, size_t n, int *ret) {
+        size_t k = 0;
+        for (size_t i = 0; i < l->n; i++) {
+                int v = strcmp(l->v[i], TRIAGE_NONE) == 0 ? -1
+                                                          : triage_name_index(names, n, l->v[i]);
+                if (v >= -1)
+                        ret[k++] = v;
+        }
+        return k;
+}
+
 int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
         _cleanup_(freep) SqlBuf *b = calloc(1, sizeof(SqlBuf));
         int r;
@@ -558,6 +571,16 @@ int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
                         p->empty = true;
         }
 
+        p->n_reasons = triage_values(&f->reason, triage_reason_names, TRIAGE_REASONS_N, p->reasons);
+        p->n_not_reasons = triage_values(&f->not_reason, triage_reason_names, TRIAGE_REASONS_N,
+                                         p->not_reasons);
+        p->n_verdicts =
+                triage_values(&f->verdict, triage_verdict_names, TRIAGE_VERDICTS_N, p->verdicts);
+        p->n_not_verdicts = triage_values(&f->not_verdict, triage_verdict_names, TRIAGE_VERDICTS_N,
+                                          p->not_verdicts);
+        if ((f->reason.n > 0 && p->n_reasons == 0) || (f->verdict.n > 0 && p->n_verdicts == 0))
+                p->empty = true;
+
         /* The driving index. */
         if (p->containers.n > 0) {
                 p->drive = DRIVE_CONTAINER;
@@ -599,6 +622,18 @@ static void int_list(SqlBuf *b, const char *param, size_t n) {
         store_sql_add(b, "(");
         for (size_t i = 0; i < n; i++)
                 store_sql_addf(b, "%s:%s%zu", i > 0 ? ", " : "", param, i);
+        store_sql_add(b, ")");
+}
+
+/* " AND coalesce(t.column, -1) [NOT] IN (values)": the values are validated indexes, written
+ * as they are. */
+static void triage_condition(SqlBuf *b, const char *t, const char *column, const int *v, size_t n,
+                             bool negate) {
+        if (n == 0)
+                return;
+        store_sql_addf(b, " AND coalesce(%s.%s, -1) %sIN (", t, column, negate ? "NOT " : "");
+        for (size_t i = 0; i < n; i++)
+                store_sql_addf(b, "%s%d", i > 0 ? ", " : "", v[i]);
         store_sql_add(b, ")");
 }
 
@@ -660,6 +695,12 @@ void store_plan_conditions(SqlBuf *b, const Plan *p, const char *t, Drive skip, 
                 int_list(b, "not_comm", p->n_not_comm);
                 store_sql_add(b, ")");
         }
+        if (p->f->has_serial)
+                store_sql_addf(b, " AND %s.serial = %" PRIu64, t, p->f->serial);
+        triage_condition(b, t, "reason", p->reasons, p->n_reasons, false);
+        triage_condition(b, t, "verdict", p->verdicts, p->n_verdicts, false);
+        triage_condition(b, t, "reason", p->not_reasons, p->n_not_reasons, true);
+        triage_condition(b, t, "verdict", p->not_verdicts, p->n_not_verdicts, true);
         if (p->n_paths > 0) {
                 store_sql_add(b, " AND (0");
                 for (size_t i = 0; i < p->n_paths; i++) {
@@ -683,7 +724,8 @@ void store_plan_conditions(SqlBuf *b, const Plan *p, const char *t, Drive skip, 
 /* Whether the filter asks about something only the denial rows have. */
 bool store_plan_needs_rows(const Plan *p) {
         return p->n_comm > 0 || p->n_not_comm > 0 || p->n_paths > 0 || p->target_containers.set ||
-               p->candidates;
+               p->candidates || p->n_reasons > 0 || p->n_verdicts > 0 || p->n_not_reasons > 0 ||
+               p->n_not_verdicts > 0 || p->f->has_serial;
 }
 
 void store_plan_residual(SqlBuf *b, const Plan *p) {

@@ -74,6 +74,12 @@ typedef struct Plan {
         size_t n_mcs, n_comm, n_not_comm;
         PlanPath paths[FILTER_VALUES_MAX];
         size_t n_paths;
+        /* Triage: the reason / verdict values (indexes, -1 for "none") of each triage field,
+         * compared with coalesce(column, -1): NULL (stored before triage) and -1 (no policy) are
+         * both "none". Only denial rows have them. */
+        int reasons[FILTER_VALUES_MAX], verdicts[FILTER_VALUES_MAX];
+        int not_reasons[FILTER_VALUES_MAX], not_verdicts[FILTER_VALUES_MAX];
+        size_t n_reasons, n_verdicts, n_not_reasons, n_not_verdicts;
         /* the string id of DENIAL_RESULT_SELFTEST when such denials are left out, else 0 */
         int64_t selftest;
 

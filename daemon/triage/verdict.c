@@ -23,48 +23,32 @@
 #include <string.h>
 
 #include "macro.h"
+#include "triage-names.h"
 #include "verdict.h"
 
-static const char *const reason_names[_TRIAGE_REASON_MAX] = {
-        [TRIAGE_REASON_TE] = "te",
-        [TRIAGE_REASON_BOOLEAN] = "boolean",
-        [TRIAGE_REASON_CONSTRAINT] = "constraint",
-        [TRIAGE_REASON_RBAC] = "rbac",
-        [TRIAGE_REASON_BOUNDS] = "bounds",
-        [TRIAGE_REASON_ALLOWED] = "allowed",
-        [TRIAGE_REASON_UNKNOWN] = "unknown",
-};
-
-static const char *const verdict_names[_TRIAGE_VERDICT_MAX] = {
-        [TRIAGE_VERDICT_ESCAPE] = "escape", [TRIAGE_VERDICT_ISOLATION] = "isolation",
-        [TRIAGE_VERDICT_VOLUME] = "volume", [TRIAGE_VERDICT_BOOLEAN] = "boolean",
-        [TRIAGE_VERDICT_POLICY] = "policy",
-};
+/* The names are common/triage-names.c's (avcctl validates filters with them); the enums index
+ * them. */
+_Static_assert(_TRIAGE_REASON_MAX == TRIAGE_REASONS_N, "reason names and TriageReason differ");
+_Static_assert(_TRIAGE_VERDICT_MAX == TRIAGE_VERDICTS_N, "verdict names and TriageVerdict differ");
 
 const char *triage_reason_to_string(TriageReason r) {
         if ((unsigned) r >= _TRIAGE_REASON_MAX)
                 return NULL;
-        return reason_names[r];
+        return triage_reason_names[r];
 }
 
 int triage_reason_from_string(const char *s) {
-        for (size_t i = 0; s && i < _TRIAGE_REASON_MAX; i++)
-                if (strcmp(s, reason_names[i]) == 0)
-                        return (int) i;
-        return -EINVAL;
+        return triage_name_index(triage_reason_names, TRIAGE_REASONS_N, s);
 }
 
 const char *triage_verdict_to_string(TriageVerdict v) {
         if ((unsigned) v >= _TRIAGE_VERDICT_MAX)
                 return NULL;
-        return verdict_names[v];
+        return triage_verdict_names[v];
 }
 
 int triage_verdict_from_string(const char *s) {
-        for (size_t i = 0; s && i < _TRIAGE_VERDICT_MAX; i++)
-                if (strcmp(s, verdict_names[i]) == 0)
-                        return (int) i;
-        return -EINVAL;
+        return triage_name_index(triage_verdict_names, TRIAGE_VERDICTS_N, s);
 }
 
 #define ESCAPE_SUFFIX                                                                              \

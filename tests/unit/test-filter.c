@@ -388,6 +388,32 @@ static void test_lists(void) {
         expect_bad("{\"not_perm\":[\"read write\"]}", "not_perm");
         expect_bad("{\"not_container\":\"web\"}", "not_container");
         expect_bad("{\"type\":[[\"x\"]]}", "type");
+        /* triage names only (and "none") */
+        expect_bad("{\"reason\":\"escape\"}", "reason");
+        expect_bad("{\"verdict\":[\"escape\",\"te\"]}", "verdict");
+        expect_bad("{\"not_verdict\":\"Escape\"}", "not_verdict");
+        expect_bad("{\"not_reason\":\"\"}", "not_reason");
+        {
+                json_object *t = json_tokener_parse(
+                        "{\"reason\":[\"te\",\"none\"],\"verdict\":\"escape\","
+                        "\"not_reason\":\"allowed\",\"not_verdict\":[\"policy\",\"volume\"]}");
+                DenialFilter tf = {}, back = {};
+                json_object *again = NULL;
+                const char *tbad = NULL;
+                CHECK(t);
+                CHECK_RC(denial_filter_from_json(t, &tf, &tbad), 0);
+                CHECK_RC(tf.reason.n, 2);
+                CHECK_RC(tf.not_verdict.n, 2);
+                CHECK_RC(denial_filter_to_json(&tf, &again), 0);
+                CHECK_RC(denial_filter_from_json(again, &back, &tbad), 0);
+                CHECK_STREQ(back.reason.v[1], "none");
+                CHECK_STREQ(back.verdict.v[0], "escape");
+                CHECK_STREQ(back.not_reason.v[0], "allowed");
+                denial_filter_done(&tf);
+                denial_filter_done(&back);
+                json_object_put(again);
+                json_object_put(t);
+        }
 
         Denial d = DENIAL_NULL;
         d.time_ms = 1000;
@@ -434,6 +460,19 @@ static void test_lists(void) {
         MATCH(true, .not_perm = LIST("read"));
         MATCH(false, .not_comm = LIST("nginx"));
         MATCH(true, .not_comm = LIST("bash"), .target_type = LIST("var_lib_t"));
+        /* triage: untriaged is "none" */
+        MATCH(true, .reason = LIST("none"), .verdict = LIST("none"));
+        MATCH(false, .verdict = LIST("escape"));
+        MATCH(true, .not_verdict = LIST("escape"));
+        d.triaged = true;
+        d.reason = 2;  /* constraint */
+        d.verdict = 1; /* isolation */
+        MATCH(false, .reason = LIST("none"));
+        MATCH(true, .reason = LIST("te", "constraint"));
+        MATCH(true, .verdict = LIST("isolation"), .not_reason = LIST("te"));
+        MATCH(false, .not_verdict = LIST("escape", "isolation"));
+        MATCH(false, .verdict = LIST("isolation"), .not_reason = LIST("constraint"));
+        d.triaged = false;
         /* the target container */
         MATCH(true, .target_container = LIST("db"));
         MATCH(true, .target_container = LIST("web", "c0f"));

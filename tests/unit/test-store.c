@@ -384,6 +384,12 @@ static Denial make_filter_denial(unsigned i) {
         snprintf(buf, sizeof(buf), "/var/lib/data/%u/file", i % 7);
         set_string(&d.path, i % 11 == 0 ? NULL : buf);
         set_string(&d.name, i % 13 == 0 ? "shadow" : "file");
+        /* triage: every reason and verdict; every fourth untriaged (no policy) */
+        if (i % 4 != 3) {
+                d.triaged = true;
+                d.reason = (int) (i % 7);
+                d.verdict = (int) ((i / 3) % 5);
+        }
         switch (i % 5) {
         case 0:
                 break; /* unattributed */
@@ -698,6 +704,15 @@ static void test_filter_lists(void) {
         CHECK_LIST(1, .not_perm = LIST("read"));
         CHECK_LIST(1, .not_comm = LIST("bash", "nginx"));
         CHECK_LIST(N_FILTER, .not_comm = LIST("no-such"));
+        /* triage: names, "none" (untriaged), any of, none of */
+        CHECK_LIST(1, .verdict = LIST("escape"));
+        CHECK_LIST(1, .reason = LIST("constraint", "boolean"), .container = LIST("web"));
+        CHECK_RC(check_filter(s, all, N_FILTER, &(DenialFilter){.reason = LIST("none")}),
+                 N_FILTER / 4);
+        CHECK_RC(check_filter(s, all, N_FILTER, &(DenialFilter){.not_verdict = LIST("none")}),
+                 N_FILTER - N_FILTER / 4);
+        CHECK_LIST(1, .not_verdict = LIST("escape", "policy"), .verdict = LIST("volume", "none"));
+        CHECK_LIST(1, .not_reason = LIST("te"), .tclass = LIST("dir"));
         /* FILTER_VALUES_MAX values */
         CHECK_LIST(1, .perm = LIST("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10",
                                    "p11", "p12", "p13", "p14", "p15", "read"));
