@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* avcctl top [FILTERS] [--by signature|container|image|tclass] [--new] [--limit N]: the most
- * frequent denial signatures (or containers, images, classes), with first and last seen and how
- * many containers. One io.avcwatch.Top call: the daemon answers from its aggregate tables. */
+/* avcctl top [FILTERS] [--by signature|container|image|tclass|verdict|reason] [--new]
+ * [--limit N]: the most frequent denial signatures (or containers, images, classes, triage
+ * verdicts or reasons), with first and last seen and how many containers. One io.avcwatch.Top
+ * call: the daemon answers from its aggregate tables (from denial rows for verdict and reason). */
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,7 +33,8 @@ static void top_args_done(TopArgs *a) {
 }
 
 static int top_parse_option(int c, const char *arg, void *userdata) {
-        static const char *const groupings[] = {"signature", "container", "image", "tclass"};
+        static const char *const groupings[] = {"signature", "container", "image",
+                                                "tclass",    "verdict",   "reason"};
         TopArgs *a = userdata;
         int r;
 
@@ -46,8 +48,8 @@ static int top_parse_option(int c, const char *arg, void *userdata) {
                                 a->by = groupings[i];
                                 return 0;
                         }
-                fprintf(stderr, "avcctl top: --by takes signature, container, image or tclass, "
-                                "not '");
+                fprintf(stderr, "avcctl top: --by takes signature, container, image, tclass, "
+                                "verdict or reason, not '");
                 fputs_terminal_safe(arg, stderr);
                 fprintf(stderr, "'\n");
                 return -EINVAL;

@@ -54,6 +54,10 @@ int top_row_to_json(const StoreTopRow *row, json_object **ret) {
             json_add_uint64(o, "containers", row->containers) < 0 ||
             json_add_uint64(o, "signatures", row->signatures) < 0)
                 return -ENOMEM;
+        /* Only for those groupings: older clients see no new keys otherwise. */
+        if ((row->verdict && json_add_string(o, "verdict", row->verdict) < 0) ||
+            (row->reason && json_add_string(o, "reason", row->reason) < 0))
+                return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "macro.h"
 #include "strutil.h"
+#include "triage-names.h"
 #include "store-private.h"
 #include "store-query-plan.h"
 #include "store.h"
@@ -92,8 +93,9 @@ static void time_parts_bind(const TimeParts *t, sqlite3_stmt *st) {
         }
 }
 
-/* The parts as one UNION ALL of (signature, container, mcs, count, first_ms, last_ms, bin), bin
- * being the start of the histogram bin (:iv ms wide, aligned in a clock :off ms east of UTC) a
+/* The parts as one UNION ALL of (signature, container, mcs, count, first_ms, last_ms, bin,
+ * reason, verdict), reason and verdict from rows only (-1: untriaged; NULL from the aggregates),
+ * bin being the start of the histogram bin (:iv ms wide, aligned in a clock :off ms east of UTC) a
  * row belongs to. */
 #define SQL_FLOOR_LOCAL(t) "((" t ") - ((" t ") < 0) * (:iv - 1)) / :iv * :iv"
 #define SQL_FLOOR(t) SQL_FLOOR_LOCAL("(" t ") + :off") " - :off"
@@ -104,7 +106,7 @@ static void time_parts_source(SqlBuf *b, const TimeParts *t, const Plan *p) {
                 store_sql_add(
                         b, "SELECT a.signature AS signature, a.container AS container, a.mcs AS "
                            "mcs, a.count AS count, a.first_ms AS first_ms, a.last_ms AS last_ms, "
-                           "0 AS bin FROM totals a WHERE 1");
+                           "0 AS bin, NULL AS reason, NULL AS verdict FROM totals a WHERE 1");
                 store_plan_conditions(b, p, "a", DRIVE_SCAN, true);
                 sep = " UNION ALL ";
         }
@@ -113,7 +115,8 @@ static void time_parts_source(SqlBuf *b, const TimeParts *t, const Plan *p) {
                                "%sSELECT a.signature AS signature, a.container AS container, a.mcs "
                                "AS mcs, a.count AS count, a.first_ms AS first_ms, a.last_ms AS "
                                "last_ms, " SQL_FLOOR(
-                                       "a.hour * 3600000") " AS bin FROM buckets a "
+                                       "a.hour * 3600000") " AS bin, NULL AS reason, NULL AS "
+                                                           "verdict FROM buckets a "
                                                            "WHERE a.hour BETWEEN :h1 AND :h2",
                                sep);
                 store_plan_conditions(b, p, "a", DRIVE_SCAN, true);
@@ -125,8 +128,9 @@ static void time_parts_source(SqlBuf *b, const TimeParts *t, const Plan *p) {
                         "%sSELECT d.signature AS signature, coalesce(d.container, 0) AS "
                         "container, coalesce(d.mcs, 0) AS mcs, coalesce(d.count, 1) AS count, "
                         "d.id >> 20 AS first_ms, d.id >> 20 AS last_ms, " SQL_FLOOR(
-                                "d.id >> 20") " AS bin FROM denials d WHERE d.id BETWEEN :r%ulo "
-                                              "AND :r%uhi",
+                                "d.id >> 20") " AS bin, coalesce(d.reason, -1) AS reason, "
+                                              "coalesce(d.verdict, -1) AS verdict FROM "
+                                              "denials d WHERE d.id BETWEEN :r%ulo AND :r%uhi",
                         sep, i, i);
                 store_plan_conditions(b, p, "d", DRIVE_SCAN, false);
                 sep = " UNION ALL ";
@@ -191,10 +195,9 @@ static int run_budgeted(Store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st,
 }
 
 static const char *const top_by_names[_STORE_TOP_BY_MAX] = {
-        [STORE_TOP_SIGNATURE] = "signature",
-        [STORE_TOP_CONTAINER] = "container",
-        [STORE_TOP_IMAGE] = "image",
-        [STORE_TOP_TCLASS] = "tclass",
+        [STORE_TOP_SIGNATURE] = "signature", [STORE_TOP_CONTAINER] = "container",
+        [STORE_TOP_IMAGE] = "image",         [STORE_TOP_TCLASS] = "tclass",
+        [STORE_TOP_VERDICT] = "verdict",     [STORE_TOP_REASON] = "reason",
 };
 
 const char *store_top_by_to_string(StoreTopBy by) {
@@ -225,7 +228,23 @@ static const struct {
         [STORE_TOP_IMAGE] = {"avcwatch_image_key(c.image)",
                              "avcwatch_image_key(tc.image) IS avcwatch_image_key(c.image)"},
         [STORE_TOP_TCLASS] = {"g.tclass", "tg.tclass = g.tclass"},
+        /* Rows only (top_needs_rows()): new_only reads them from the beginning. */
+        [STORE_TOP_VERDICT] = {"a.verdict", NULL},
+        [STORE_TOP_REASON] = {"a.reason", NULL},
 };
+
+/* Triage groupings come from denial rows: the aggregates have no reason or verdict. */
+static bool top_by_triage(StoreTopBy by) {
+        return by == STORE_TOP_VERDICT || by == STORE_TOP_REASON;
+}
+
+/* A reason / verdict index as its name, "none" for -1 (untriaged). */
+static const char *triage_column_name(sqlite3_stmt *st, int i, const char *const *names, size_t n) {
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+                return NULL;
+        int v = sqlite3_column_int(st, i);
+        return v >= 0 && (size_t) v < n ? names[v] : TRIAGE_NONE;
+}
 
 enum {
         TOP_RESULT,
@@ -244,6 +263,8 @@ enum {
         TOP_LAST,
         TOP_CONTAINERS,
         TOP_SIGNATURES,
+        TOP_VERDICT,
+        TOP_REASON,
 };
 
 typedef struct TopCall {
@@ -270,6 +291,9 @@ static int top_row(sqlite3_stmt *st, void *userdata) {
                 .last_ms = sqlite3_column_int64(st, TOP_LAST),
                 .containers = (uint64_t) sqlite3_column_int64(st, TOP_CONTAINERS),
                 .signatures = (uint64_t) sqlite3_column_int64(st, TOP_SIGNATURES),
+                .verdict = triage_column_name(st, TOP_VERDICT, triage_verdict_names,
+                                              TRIAGE_VERDICTS_N),
+                .reason = triage_column_name(st, TOP_REASON, triage_reason_names, TRIAGE_REASONS_N),
         };
         if (sqlite3_column_type(st, TOP_CONTAINER_ID) != SQLITE_NULL) {
                 row.has_container = true;
@@ -309,12 +333,13 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
                 return 0;
         /* With comm or path only rows can say when a group was first seen: read them from the
          * beginning, count only those in the range. */
-        const bool rows_new = new_only && store_plan_needs_rows(&p);
+        const bool rows = store_plan_needs_rows(&p) || top_by_triage(by);
+        const bool rows_new = new_only && rows;
         int64_t horizon;
         r = pruned_until(s, &horizon);
         if (r < 0)
                 return r;
-        time_parts(&p, store_plan_needs_rows(&p), true, horizon, &t);
+        time_parts(&p, rows, true, horizon, &t);
         if (rows_new)
                 t.raw_lo[0] = INT64_MIN;
         const char *inr = rows_new ? "a.first_ms >= :since" : "1";
@@ -334,9 +359,9 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
                         store_sql_add(b, "NULL, ");
         /* One image is one row however engines spell it (image_ref_key()); a container row
          * keeps its engine's own spelling. */
-        store_sql_add(b, ctr                      ? "c.image, "
-                         : by != STORE_TOP_TCLASS ? "avcwatch_image_key(c.image), "
-                                                  : "NULL, ");
+        store_sql_add(b, ctr                            ? "c.image, "
+                         : sig || by == STORE_TOP_IMAGE ? "avcwatch_image_key(c.image), "
+                                                        : "NULL, ");
         store_sql_add(b, ctr ? "c.container_id, c.name, c.engine, c.pod, CASE WHEN a.container = 0 "
                                "THEN (SELECT text FROM strings WHERE id = a.mcs) END, "
                              : "NULL, NULL, NULL, NULL, NULL, ");
@@ -345,8 +370,9 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
                 "sum(CASE WHEN %s THEN a.count END) AS n, min(CASE WHEN %s THEN a.first_ms END) "
                 "AS first, max(CASE WHEN %s THEN a.last_ms END), count(DISTINCT CASE WHEN %s "
                 "THEN nullif(a.container, 0) END), count(DISTINCT CASE WHEN %s THEN a.signature "
-                "END) FROM (",
-                inr, inr, inr, inr, inr);
+                "END), %s, %s FROM (",
+                inr, inr, inr, inr, inr, by == STORE_TOP_VERDICT ? "a.verdict" : "NULL",
+                by == STORE_TOP_REASON ? "a.reason" : "NULL");
         time_parts_source(b, &t, &p);
         store_sql_addf(b,
                        ") AS a LEFT JOIN signatures g ON g.id = a.signature LEFT JOIN containers c "

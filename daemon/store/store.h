@@ -213,6 +213,8 @@ void store_set_query_budget(Store *s, uint64_t usec);
  *   STORE_TOP_CONTAINER  container (unattributed denials: per MCS label)
  *   STORE_TOP_IMAGE      the container's image
  *   STORE_TOP_TCLASS     class
+ *   STORE_TOP_VERDICT    triage verdict ("none": untriaged)  } from denial rows only (the
+ *   STORE_TOP_REASON     triage reason ("none": untriaged)   } aggregates have no triage)
  * ordered by count (highest first), at most limit rows (0: STORE_TOP_DEFAULT, clamped to
  * STORE_TOP_MAX). new_only keeps the groups first seen (ever, under the same filter but time)
  * at or after f->since_ms. Strings in a row are NULL when unknown or not part of the grouping.
@@ -222,6 +224,8 @@ typedef enum StoreTopBy {
         STORE_TOP_CONTAINER,
         STORE_TOP_IMAGE,
         STORE_TOP_TCLASS,
+        STORE_TOP_VERDICT,
+        STORE_TOP_REASON,
         _STORE_TOP_BY_MAX,
 } StoreTopBy;
 
@@ -232,8 +236,9 @@ typedef enum StoreTopBy {
 typedef struct StoreTopRow {
         const char *result, *source_type, *target_type, *tclass, *permissions, *image;
         bool has_container;
-        ContainerRef container; /* borrowed strings; image as above */
-        const char *mcs;        /* STORE_TOP_CONTAINER, unattributed: the MCS label */
+        ContainerRef container;       /* borrowed strings; image as above */
+        const char *mcs;              /* STORE_TOP_CONTAINER, unattributed: the MCS label */
+        const char *verdict, *reason; /* STORE_TOP_VERDICT / _REASON: a name or "none" */
         uint64_t count;
         int64_t first_ms, last_ms;
         uint64_t containers; /* distinct attributed containers */
@@ -381,3 +386,32 @@ int store_container_retarget(Store *s, const McsSet *mcs, int64_t begin_ms, int6
 /* For the Containers reply: the denials attributed to row and the ambiguous ones it is a
  * candidate for (as the writer sees them, the open batch included); 0 for row 0. */
 int store_container_counts(Store *s, int64_t row, uint64_t *ret_denials, uint64_t *ret_ambiguous);
+
+/* ---- the triage pass (store-triage.c) ---- */
+
+/* Gives the denials stored before triage existed (reason NULL; a row triaged without a policy
+ * holds -1 and is left alone) their reason, verdict and booleans: reads at most `rows` rows from
+ * where the last step stopped (a marker in meta, so a restart goes on from there), for at most
+ * max_usec (at least one row), calling triage() with each untriaged one (a Denial with id, time,
+ * permissions, tclass, source/target type and context, mcs, target_mcs), which fills its
+ * triaged, reason, verdict and booleans; stores them (triaged false: -1, not asked again). One
+ * transaction (inside the open batch when there is one). */
+typedef int (*store_triage_func)(Denial *d, void *userdata);
+typedef struct StoreTriageStep {
+        unsigned read;         /* rows read */
+        unsigned triaged;      /* given a reason */
+        unsigned untriageable; /* triage had no answer: marked -1 */
+        bool more;             /* rows are left after it */
+} StoreTriageStep;
+int store_triage_step(Store *s, unsigned rows, uint64_t max_usec, store_triage_func triage,
+                      void *userdata, StoreTriageStep *ret);
+
+/* Where the pass is: started (until_ms: the time of the last row it read), done (it reached the
+ * end once; rows stored since are triaged on the way in), triaged (rows given a reason, all
+ * runs). */
+typedef struct StoreTriageProgress {
+        bool started, done;
+        int64_t until_ms;
+        uint64_t triaged;
+} StoreTriageProgress;
+int store_triage_progress(Store *s, StoreTriageProgress *ret);

@@ -19,6 +19,7 @@
 #include "store-private.h" /* the writer connection, to change rows behind the store's back */
 #include "store.h"
 #include "tests/unit/test.h"
+#include "triage-names.h"
 
 #define N 700
 #define BASE_MS INT64_C(1700000000000) /* 2023-11-14T22:13:20Z: not on an hour */
@@ -53,6 +54,12 @@ static Denial make(unsigned i) {
         set_string(&d.scontext, buf);
         snprintf(buf, sizeof(buf), "/data/%u", i % 9);
         set_string(&d.path, buf);
+        /* Triage: every reason and verdict, some untriaged (no policy at the time). */
+        if (i % 6 != 5) {
+                d.triaged = true;
+                d.reason = (int) (i % 7);
+                d.verdict = (int) ((i / 2) % 5);
+        }
         /* Some are storm summaries: they stand for several denials, in every count. */
         if (i % 7 == 3)
                 d.count = 2 + i % 5;
@@ -116,6 +123,12 @@ static void key_of(const Denial *d, StoreTopBy by, char *buf, size_t n) {
                 break;
         case STORE_TOP_TCLASS:
                 snprintf(buf, n, "%s", d->tclass);
+                break;
+        case STORE_TOP_VERDICT:
+                snprintf(buf, n, "%s", d->triaged ? triage_verdict_names[d->verdict] : "none");
+                break;
+        case STORE_TOP_REASON:
+                snprintf(buf, n, "%s", d->triaged ? triage_reason_names[d->reason] : "none");
                 break;
         default:
                 CHECK(false);
@@ -211,6 +224,13 @@ static int check_row(const StoreTopRow *r, void *userdata) {
         case STORE_TOP_TCLASS:
                 CHECK(!r->source_type && !r->image);
                 snprintf(key, sizeof(key), "%s", r->tclass);
+                break;
+        case STORE_TOP_VERDICT:
+        case STORE_TOP_REASON:
+                CHECK(!r->source_type && !r->tclass && !r->image && !r->has_container);
+                CHECK((got->by == STORE_TOP_VERDICT) == !!r->verdict);
+                CHECK((got->by == STORE_TOP_REASON) == !!r->reason);
+                snprintf(key, sizeof(key), "%s", r->verdict ?: r->reason);
                 break;
         default:
                 CHECK(false);
@@ -342,6 +362,14 @@ int main(void) {
                 {.path = FILTER_ONE("/data/3"), .has_since = true, .since_ms = mid}, /* rows only */
                 {.path = FILTER_ONE("/data/*"), .container = FILTER_ONE("db")},
                 {.comm = FILTER_ONE("no-such")},
+                /* triage: rows only; "none" is untriaged; any-of and negations */
+                {.verdict = FILTER_ONE("escape")},
+                {.reason = FILTER_ONE("none"), .has_since = true, .since_ms = mid},
+                {.verdict = {.v = (char *[]){"volume", "none"}, .n = 2},
+                 .not_reason = FILTER_ONE("te")},
+                {.not_verdict = {.v = (char *[]){"policy", "isolation"}, .n = 2},
+                 .container = FILTER_ONE("web")},
+                {.not_reason = FILTER_ONE("none"), .tclass = FILTER_ONE("file")},
                 {.container = FILTER_ONE("db"),
                  .perm = FILTER_ONE("open"),
                  .has_since = true,
