@@ -3,6 +3,13 @@
  *
  * short: a table, one line per denial, under a header line (the legend, --no-legend omits it):
  *   TIME  CONTAINER  PROCESS  DENIED  SOURCE  TARGET:CLASS  MCS  PATH  NOTES
+ * A triaged denial's verdict ends NOTES ("(pid) escape"; escape in bold red, isolation in red
+ * with colour), and its hint follows on a line of its own, indented under the row: a sentence
+ * of 100-300 characters does not fit in a column of a table already wider than most terminals,
+ * and at the end of the row it would push the next row's start out of sight. The hint is cut to
+ * the terminal's width (the whole sentence is in `explain` and -o json), written whole into a
+ * pipe, and left out when it is the same as the previous row's: a run of one kind of denial
+ * shows its advice once. Untriaged denials look as before triage existed.
  * The columns are defined once (denial_columns[]): a cell longer than its column is cut with
  * "…" so that a hostile long value cannot push the next columns out of line; PATH and NOTES
  * (attribution, markers) come last and are never cut: a path is evidence, and nothing after it
@@ -24,6 +31,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -63,7 +71,11 @@ bool output_use_color(bool no_color_option, const char *no_color_env, bool to_te
 }
 
 void output_init(Output *o, OutputMode mode, FILE *f) {
+        struct winsize ws = {};
+
         *o = (Output){.mode = mode, .f = f, .to_terminal = isatty(fileno(f)) > 0, .legend = true};
+        if (o->to_terminal && ioctl(fileno(f), TIOCGWINSZ, &ws) >= 0)
+                o->columns = ws.ws_col;
 }
 
 void output_set_style(Output *o, const OutputStyle *style) {
@@ -381,9 +393,69 @@ static void put_candidates(json_object *d, FILE *f) {
         }
 }
 
+/* The indent of a hint line under its denial's row. */
+#define OUTPUT_HINT_PREFIX "    hint: "
+#define OUTPUT_HINT_COLUMNS_MIN 40 /* a terminal narrower than this cuts nothing */
+
+static uint64_t text_hash(const char *s) {
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return h;
+}
+
+/* A verdict, coloured when it is one a person must look at. */
+static void put_verdict_text(const Output *o, const char *verdict) {
+        const char *color = !verdict                            ? NULL
+                            : strcmp(verdict, "escape") == 0    ? ANSI_BOLD ANSI_RED
+                            : strcmp(verdict, "isolation") == 0 ? ANSI_RED
+                                                                : NULL;
+        if (!verdict) {
+                put_safe(NULL, o->f);
+                return;
+        }
+        if (color && o->color)
+                fputs(color, o->f);
+        fputs_terminal_safe(verdict, o->f);
+        if (color && o->color)
+                fputs(ANSI_RESET, o->f);
+}
+
+/* " escape": the verdict at the end of NOTES. */
+static void put_verdict(const Output *o, const char *verdict) {
+        if (!verdict)
+                return;
+        fputc(' ', o->f);
+        put_verdict_text(o, verdict);
+}
+
+/* The hint's own line, unless the previous row had the same one. */
+static void put_hint_line(Output *o, const char *hint) {
+        Cell c = {};
+
+        if (!hint || !*hint) {
+                o->have_last_hint = false;
+                return;
+        }
+        uint64_t h = text_hash(hint);
+        if (o->have_last_hint && o->last_hint_hash == h)
+                return;
+        o->have_last_hint = true;
+        o->last_hint_hash = h;
+        if (!cell_open(&c))
+                return;
+        fputs_terminal_safe(hint, c.f);
+        size_t prefix = strlen(OUTPUT_HINT_PREFIX);
+        fputs(OUTPUT_HINT_PREFIX, o->f);
+        (void) put_cut(cell_text(&c),
+                       o->columns >= OUTPUT_HINT_COLUMNS_MIN ? o->columns - prefix - 1 : 0, o->f);
+        fputc('\n', o->f);
+        cell_done(&c);
+}
+
 /* The short table of denials. NOTES holds, in this order: the
  * attribution "(pid)" with an ambiguous denial's candidates "(ambiguous: web|web-twin)",
- * ", permissive", ", target in NAME", and a storm's "xN (storm: ...)". */
+ * ", permissive", ", target in NAME", the triage verdict, and a storm's "xN (storm: ...)". */
 enum {
         DENIAL_TIME,
         DENIAL_CONTAINER,
@@ -488,10 +560,6 @@ static void output_denial_short(Output *o, json_object *d) {
                 put_container(target_container, f);
         }
         fputc(')', f);
-        /* A storm's summary: this denial and the identical ones of its second folded into it. */
-        if (get_int(d, "count", &count) && count > 1)
-                fprintf(f, "  x%" PRId64 " (storm: %" PRId64 " identical folded into this one)",
-                        count, count - 1);
 
         put_cell(o, &denial_columns[DENIAL_TIME], cell_text(&cells[DENIAL_TIME]), NULL);
         put_cell(o, &denial_columns[DENIAL_CONTAINER], cell_text(&cells[DENIAL_CONTAINER]),
@@ -505,7 +573,13 @@ static void output_denial_short(Output *o, json_object *d) {
         put_cell(o, &denial_columns[DENIAL_PATH], cell_text(&cells[DENIAL_PATH]), NULL);
         put_cell(o, &denial_columns[DENIAL_NOTES], cell_text(&cells[DENIAL_NOTES]),
                  is_permissive ? ANSI_YELLOW : NULL);
+        put_verdict(o, get_string(d, "verdict"));
+        /* A storm's summary: this denial and the identical ones of its second folded into it. */
+        if (get_int(d, "count", &count) && count > 1)
+                fprintf(o->f, "  x%" PRId64 " (storm: %" PRId64 " identical folded into this one)",
+                        count, count - 1);
         fputc('\n', o->f);
+        put_hint_line(o, get_string(d, "hint"));
 finish:
         for (size_t i = 0; i < _DENIAL_COLUMN_MAX; i++)
                 cell_done(&cells[i]);
@@ -934,7 +1008,8 @@ int output_container(Output *o, json_object *c) {
 /* ---- top ---- */
 
 static int top_by_index(const char *by) {
-        static const char *const names[] = {"signature", "container", "image", "tclass"};
+        static const char *const names[] = {"signature", "container", "image",
+                                            "tclass",    "verdict",   "reason"};
         for (size_t i = 0; by && i < sizeof(names) / sizeof(names[0]); i++)
                 if (strcmp(by, names[i]) == 0)
                         return (int) i;
@@ -965,6 +1040,18 @@ static const Column top_columns[][6] = {
          {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
          {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
          {"CLASS", 0}},
+        {{"COUNT", 8},
+         {"CTRS", 4},
+         {"SIGS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"VERDICT", 0}},
+        {{"COUNT", 8},
+         {"CTRS", 4},
+         {"SIGS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"REASON", 0}},
 };
 
 static size_t top_columns_n(int k) {
@@ -1030,6 +1117,12 @@ int output_top_row(Output *o, const char *by, json_object *row) {
         }
         case 2:
                 put_safe(get_string(row, "image"), f);
+                break;
+        case 4:
+                put_verdict_text(o, get_string(row, "verdict"));
+                break;
+        case 5:
+                put_safe(get_string(row, "reason"), f);
                 break;
         default:
                 put_safe(get_string(row, "tclass"), f);

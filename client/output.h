@@ -46,6 +46,11 @@ typedef struct Output {
         bool have_last_event;
         int64_t last_serial;
         char last_time[OUTPUT_EVENT_TIME_MAX];
+        /* short: the terminal's width (0: not a terminal, nothing is cut), and the hint printed
+         * last, so that a run of denials with the same hint shows it once. */
+        size_t columns;
+        bool have_last_hint;
+        uint64_t last_hint_hash;
 } Output;
 
 /* Local times, legend on, no colour. */
@@ -80,7 +85,8 @@ int output_stats(Output *o, json_object *params);
 void output_containers_header(Output *o);
 int output_container(Output *o, json_object *c);
 
-/* The rows of a Top reply grouped by `by` ("signature", "container", "image", "tclass"): a table
+/* The rows of a Top reply grouped by `by` ("signature", "container", "image", "tclass", "verdict",
+ * "reason"): a table
  * in short mode (after output_top_header()), one object per line otherwise. -EBADMSG when row is
  * not an object. */
 void output_top_header(Output *o, const char *by);
@@ -119,3 +125,10 @@ size_t output_text_columns(const char *s);
  * "exited", "removed", or "-" (not known); *ret_ended_key (may be NULL) is the API field that
  * holds when it ended ("finished", "removed"), or NULL. */
 const char *output_container_state(json_object *c, const char **ret_ended_key);
+
+/* avcctl explain (output-explain.c). The head line of one event (short mode only): its serial
+ * and time from its first denial, n denials in it, one of `events` sharing the serial. Then each
+ * ExplainedDenial of Explain's reply: a block of labelled lines in short mode, the object on one
+ * line with json, the denial's records with raw. -EBADMSG for a malformed object. */
+int output_explain_event_head(Output *o, json_object *denial, size_t n, size_t events);
+int output_explain_denial(Output *o, json_object *explained, size_t index, size_t n);

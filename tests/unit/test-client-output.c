@@ -614,6 +614,62 @@ static void test_color(void) {
         json_object_put(d);
 }
 
+/* A triaged denial: the verdict ends NOTES, the hint has its own line (once per run of the
+ * same hint), cut to the terminal's width, whole into a pipe; escapes in bold red. */
+static void test_short_triage(void) {
+        json_object *d = parse(example_json);
+        static const char hint[] =
+                "Escape attempt: the container tried to write a kernel setting. This is not a "
+                "labelling problem: do not allow it.";
+        Capture cap;
+        Output o;
+
+        json_object_object_add(d, "reason", json_object_new_string("te"));
+        json_object_object_add(d, "verdict", json_object_new_string("escape"));
+        json_object_object_add(d, "hint", json_object_new_string(hint));
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        CHECK_RC(output_denial(&o, d), 0);
+        CHECK_RC(output_denial(&o, d), 0); /* the same hint again: not repeated */
+        json_object_object_add(d, "verdict", json_object_new_string("volume"));
+        json_object_object_add(d, "hint", json_object_new_string("Mount it with :Z.\x1b[2J"));
+        CHECK_RC(output_denial(&o, d), 0);
+        capture_close(&cap);
+        char *l1 = cap.buf;
+        CHECK(strstr(l1, "c170,c393         root  (pid) escape\n    hint: Escape attempt: the "
+                         "container tried to write a kernel setting. This is not a labelling "
+                         "problem: do not allow it.\n2024-04-20 08:54:52.240 UTC   web"));
+        CHECK(strstr(l1, "(pid) escape\n2024-04-20"));
+        CHECK(strstr(l1, "(pid) volume\n    hint: Mount it with :Z.\\x1b[2J\n"));
+        CHECK(!strchr(l1, '\x1b')); /* the hint is escaped too */
+        free(cap.buf);
+
+        /* On a terminal of 60 columns: cut with the mark; colour on the verdict only. */
+        json_object_object_add(d, "verdict", json_object_new_string("escape"));
+        json_object_object_add(d, "hint", json_object_new_string(hint));
+        capture_open(&cap);
+        output_init(&o, OUTPUT_SHORT, cap.f);
+        o.columns = 60;
+        o.color = true;
+        CHECK_RC(output_denial(&o, d), 0);
+        capture_close(&cap);
+        CHECK(strstr(cap.buf, "(pid) \x1b[1m\x1b[31mescape\x1b[0m\n"));
+        const char *h = strstr(cap.buf, "    hint: ");
+        CHECK(h);
+        CHECK(strstr(h, "…\n"));
+        CHECK_RC(output_text_columns(h) - 1, 59); /* the newline is not a column */
+        free(cap.buf);
+
+        /* Untriaged: exactly as before triage. */
+        json_object_put(d);
+        d = parse(example_json);
+        char *plain = render(OUTPUT_SHORT, d);
+        CHECK(strstr(plain, "root  (pid)\n"));
+        CHECK(!strstr(plain, "hint"));
+        free(plain);
+        json_object_put(d);
+}
+
 static void test_containers(void) {
         json_object *created = parse(
                 "{\"id\":\"aaaaaaaaaaaaaaaa\",\"name\":\"new\",\"engine\":\"podman\",\"image\":"
@@ -703,6 +759,7 @@ int main(void) {
         test_histogram();
         test_table();
         test_color();
+        test_short_triage();
         test_containers();
         test_complete_names();
         return 0;
