@@ -66,6 +66,7 @@
 #include "status.h"
 #include "store-lock.h"
 #include "store.h"
+#include "triage-pass.h"
 #include "triage.h"
 
 #define STORE_CHECK_EXTEND_USEC (30 * 1000 * 1000) /* asked of the service manager per progress */
@@ -92,6 +93,7 @@ struct Manager {
         Source *source;
         Backfill *backfill; /* the downtime's records from auditd's log, at start-up */
         RetentionPacer *retention;
+        TriagePass *triage_pass; /* the one-off pass over denials stored before triage */
         StatusNotifier *status;
         JournalWriter *journal; /* NULL unless [Journal] ForwardDenials=yes */
         char api_path[sizeof(((struct sockaddr_un *) NULL)->sun_path) + 1]; /* what we serve */
@@ -371,6 +373,7 @@ static int manager_setup_api_and_pipeline(Manager *m, int api_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up triage: %m");
         pipeline_set_triage(m->pipeline, m->triage);
+        server_set_triage(m->server, m->triage);
         return manager_set_journal_forwarding(m, m->config.journal_forward);
 }
 
@@ -495,6 +498,10 @@ static int manager_setup_timers_and_signals(Manager *m) {
         r = retention_pacer_new(m->event, m->store, &m->config, &m->stats.pipeline, &m->retention);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the timer: %m");
+        r = triage_pass_new(m->event, m->store, m->triage, &m->stats.pipeline, &m->stats.triage,
+                            &m->triage_pass);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the triage pass: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -598,6 +605,7 @@ Manager *manager_free(Manager *m) {
         pipeline_flush(m->pipeline);
         m->ingest = ingest_free(m->ingest);
         m->pipeline = pipeline_free(m->pipeline);
+        m->triage_pass = triage_pass_free(m->triage_pass); /* before the triage it asks */
         m->triage = triage_free(m->triage);
         m->retention = retention_pacer_free(m->retention);
         m->metrics = metrics_server_free(m->metrics);

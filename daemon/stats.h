@@ -105,6 +105,13 @@ typedef struct PipelineStats {
 typedef struct TriageStats {
         uint64_t verdicts[_TRIAGE_VERDICT_MAX]; /* by TriageVerdict */
         uint64_t untriaged;
+        /* The one-off pass over denials stored before triage (triage-pass.h): rows given a
+         * reason since the start, the time of the last row it read (0: not started), whether it
+         * reached the end (also in an earlier run), its longest step. */
+        uint64_t pass_triaged;
+        int64_t pass_until_ms;
+        bool pass_done;
+        uint64_t pass_longest_usec;
 } TriageStats;
 
 /* The API server's transport (daemon/api/server.c). */

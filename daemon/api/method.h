@@ -32,6 +32,7 @@ typedef struct Connection Connection;
 typedef struct MethodContext {
         Store *store;
         Registry *registry;                    /* may be NULL: Containers lists nothing */
+        Triage *triage;                        /* may be NULL: Explain without the policy */
         const Stats *stats;                    /* read: the Stats method */
         server_new_importer_func new_importer; /* NULL: Import is not offered */
         void *importer_userdata;
@@ -142,6 +143,7 @@ void method_histogram(Connection *c, json_object *params);
 void method_import(Connection *c, json_object *params);
 void method_baseline(Connection *c, json_object *params);
 void method_baseline_accept(Connection *c, json_object *params);
+void method_explain(Connection *c, json_object *params);
 
 /* One page of denials as JSON text, shared by Query and Tail's backlog (method-query.c): the
  * rows are written straight into pb after whatever the caller put there first (the head of its

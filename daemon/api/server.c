@@ -114,6 +114,10 @@ void server_set_registry(Server *s, Registry *registry) {
         s->context.registry = registry;
 }
 
+void server_set_triage(Server *s, Triage *triage) {
+        s->context.triage = triage;
+}
+
 void server_set_importer(Server *s, server_new_importer_func new_importer, void *userdata) {
         s->context.new_importer = new_importer;
         s->context.importer_userdata = userdata;

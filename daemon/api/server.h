@@ -59,6 +59,11 @@ void server_set_registry(Server *s, Registry *registry);
 typedef int (*server_new_importer_func)(void *userdata, Importer **ret);
 void server_set_importer(Server *s, server_new_importer_func new_importer, void *userdata);
 
+/* The triage stage, which io.avcwatch.Explain asks about a stored denial now (borrowed; NULL:
+ * explanations without the policy's answer). */
+typedef struct Triage Triage;
+void server_set_triage(Server *s, Triage *triage);
+
 /* Sends d to every tail subscriber whose filter matches. */
 void server_broadcast(Server *s, const Denial *d);
 

@@ -206,6 +206,7 @@ int stats_to_json(const Stats *s, json_object **ret) {
                 {"triage_none", s->triage.untriaged},
                 {"new_denials", s->pipeline.new_denials},
                 {"baseline_untracked", s->pipeline.baseline_untracked},
+                {"triage_pass_triaged", s->triage.pass_triaged},
         };
         char input[sizeof(s->source.input) + 1];
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
@@ -217,6 +218,8 @@ int stats_to_json(const Stats *s, json_object **ret) {
         if (json_add_string(o, "input", input) < 0 ||
             json_add_bool(o, "input_eof", s->source.input_eof) < 0 ||
             json_add_time(o, "started", s->started_ms) < 0 ||
+            json_add_bool(o, "triage_pass_done", s->triage.pass_done) < 0 ||
+            json_add_time_or_null(o, "triage_pass_until", s->triage.pass_until_ms) < 0 ||
             backfill_to_json(&s->backfill, o) < 0 || store_state_to_json(s, o) < 0 ||
             json_add_uint64(o, "loss_windows", s->losses.loss_windows) < 0 ||
             windows_to_json(&s->losses, &losses) < 0 || json_add(o, "losses", losses) < 0 ||

@@ -116,6 +116,8 @@ void store_writer_free(Store *s);
 /* A transaction of the writer's own (BEGIN IMMEDIATE ... COMMIT), outside a batch. */
 int store_writer_begin(Store *s);
 int store_writer_commit(Store *s);
+/* Interns text into strings (the triage pass's booleans): its id in *ret_id. */
+int store_intern_text(Store *s, const char *text, int64_t *ret_id);
 /* Adds delta to a count in meta ('denials', 'events', 'pruned'). */
 int store_meta_add(Store *s, const char *key, int64_t delta);
 /* Forgets the open batch's rows and deltas after a rollback that was not store_commit()'s. */

@@ -154,8 +154,9 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         d.count = sqlite3_column_type(st, COL_COUNT) == SQLITE_NULL
                           ? 1
                           : (uint64_t) sqlite3_column_int64(st, COL_COUNT);
-        /* triage: NULL reason is untriaged (no policy at the time) */
-        if (sqlite3_column_type(st, COL_REASON) != SQLITE_NULL) {
+        /* triage: NULL (stored before triage) and -1 (no policy at the time) are untriaged */
+        if (sqlite3_column_type(st, COL_REASON) != SQLITE_NULL &&
+            sqlite3_column_int(st, COL_REASON) >= 0) {
                 d.triaged = true;
                 d.reason = sqlite3_column_int(st, COL_REASON);
                 d.verdict = sqlite3_column_int(st, COL_VERDICT);

@@ -266,6 +266,10 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
         return 0;
 }
 
+int store_intern_text(Store *s, const char *text, int64_t *ret_id) {
+        return store_intern(s, text, ret_id, NULL);
+}
+
 /* store_intern() behind a one-entry memo per Denial field: consecutive denials mostly repeat
  * node, result, contexts, exe, cwd ..., and a strcmp on a hot string beats a hash lookup. */
 static int store_intern_field(Store *s, size_t field, const char *text, int64_t *ret_id) {
@@ -796,8 +800,10 @@ static int store_add_one(Store *s, const Denial *d) {
                 sqlite3_bind_int64(ins, INS_COUNT, (int64_t) MIN(d->count, (uint64_t) INT64_MAX));
         else
                 sqlite3_bind_null(ins, INS_COUNT);
-        store_bind_known(ins, INS_REASON, d->triaged ? d->reason : -1);
-        store_bind_known(ins, INS_VERDICT, d->triaged ? d->verdict : -1);
+        /* -1, not NULL, when triage had no answer: NULL is a row stored before triage, which
+         * the triage pass (store_triage_step) still owes a reason. */
+        sqlite3_bind_int64(ins, INS_REASON, d->triaged ? d->reason : -1);
+        sqlite3_bind_int64(ins, INS_VERDICT, d->triaged ? d->verdict : -1);
         store_bind_ref(ins, INS_BOOLEANS, booleans);
         r = store_step_done(s, ins);
         if (r < 0)

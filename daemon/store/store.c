@@ -432,8 +432,10 @@ static int store_check_owner(Store *s) {
 /* The triage of each denial (daemon/triage/), added to the denials of every store, old ones
  * included: additive and idempotent, at every open in its own transaction, as the registry's
  * columns (store-containers.c), so that user_version stays 2 and an older avcwatchd still
- * opens the file. reason and verdict are TriageReason / TriageVerdict values, NULL when the
- * denial was not triaged (no policy); booleans the names that would allow it, space separated,
+ * opens the file. reason and verdict are TriageReason / TriageVerdict values; -1 when triage
+ * had no answer (no policy, or a denial without contexts), NULL when the row was stored before
+ * triage existed (or by an older avcwatchd): the triage pass gives those their reason later
+ * (store_triage_step()); booleans the names that would allow it, space separated,
  * as one interned string. The hint is not stored: it is a pure function of these and the row's
  * own fields (triage_denial_hint()), so a better sentence reaches old rows too. */
 static int store_migrate_triage(Store *s) {
@@ -455,8 +457,10 @@ static int store_create_schema(Store *s) {
         int r;
 
         snprintf(sql, sizeof(sql),
-                 "BEGIN IMMEDIATE;\n%sPRAGMA application_id = %d;\nPRAGMA user_version = "
-                 "%d;\nCOMMIT;",
+                 "BEGIN IMMEDIATE;\n%s"
+                 /* a new store has no denial from before triage: no triage pass */
+                 "INSERT INTO meta(key, value) VALUES ('triage_pass_done', 1);\n"
+                 "PRAGMA application_id = %d;\nPRAGMA user_version = %d;\nCOMMIT;",
                  schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
         r = store_exec(s, s->db, sql);
         if (r < 0 && !sqlite3_get_autocommit(s->db))

@@ -144,17 +144,83 @@ static void judge(const Denial *d, TriageReason reason, const char *const *bools
                      ret);
 }
 
-const char *triage_denial_hint(const Denial *d) {
+/* The judgement of a stored denial again (hint and escape row are not stored). */
+static bool judge_stored(const Denial *d, TriageJudgement *ret) {
         const char *perms[TRIAGE_PERMS_MAX], *bools[TRIAGE_PERMS_MAX];
         char pbuf[1024], bbuf[1024];
-        TriageJudgement j;
 
         if (!d->triaged || d->reason < 0 || d->reason >= _TRIAGE_REASON_MAX)
-                return NULL;
+                return false;
         size_t n_perms = split_perms(d->permissions, pbuf, sizeof(pbuf), perms);
         size_t n_bools = split_perms(d->booleans, bbuf, sizeof(bbuf), bools);
-        judge(d, d->reason, bools, n_bools, perms, n_perms, &j);
-        return j.hint;
+        judge(d, d->reason, bools, n_bools, perms, n_perms, ret);
+        return true;
+}
+
+const char *triage_denial_hint(const Denial *d) {
+        TriageJudgement j;
+        return judge_stored(d, &j) ? j.hint : NULL;
+}
+
+const char *triage_denial_reached(const Denial *d) {
+        TriageJudgement j;
+        return judge_stored(d, &j) && j.escape ? j.escape->what : NULL;
+}
+
+void triage_explanation_done(TriageExplanation *e) {
+        if (!e)
+                return;
+        free(e->policy);
+        free(e->booleans);
+        free(e->constraint);
+        *e = (TriageExplanation){};
+}
+
+int triage_explain(Triage *t, const Denial *d, TriageExplanation *ret) {
+        _cleanup_(triage_explanation_done) TriageExplanation e = {};
+        const char *perms[TRIAGE_PERMS_MAX];
+        char buf[1024];
+        TriageResult res;
+        size_t n_perms;
+        int r;
+
+        *ret = (TriageExplanation){};
+        if (!t || !t->policy)
+                return 0;
+        e.policy = strdup(t->path);
+        if (!e.policy)
+                return -ENOMEM;
+        n_perms = split_perms(d->permissions, buf, sizeof(buf), perms);
+        if (d->scontext && d->tcontext && d->tclass && n_perms > 0) {
+                r = triage_policy_reason(t->policy, d->scontext, d->tcontext, d->tclass, perms,
+                                         n_perms, &res);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        e.answered = true;
+                        e.reason = res.reason;
+                        e.dontaudit = res.dontaudit;
+                        if (res.constraint && !(e.constraint = strdup(res.constraint)))
+                                return -ENOMEM;
+                        size_t len = 0;
+                        for (size_t i = 0; i < res.n_booleans; i++)
+                                len += strlen(res.booleans[i].name) + 1;
+                        if (len > 0) {
+                                e.booleans = malloc(len);
+                                if (!e.booleans)
+                                        return -ENOMEM;
+                                e.booleans[0] = 0;
+                                for (size_t i = 0; i < res.n_booleans; i++) {
+                                        if (i > 0)
+                                                strcat(e.booleans, " ");
+                                        strcat(e.booleans, res.booleans[i].name);
+                                }
+                        }
+                }
+        }
+        *ret = e;
+        e = (TriageExplanation){};
+        return 0;
 }
 
 static int triage_denial_one(Triage *t, Denial *d);
@@ -168,6 +234,10 @@ int triage_denial(Triage *t, Denial *d) {
                         t->stats->verdicts[d->verdict]++;
         }
         return r;
+}
+
+int triage_denial_again(Triage *t, Denial *d) {
+        return triage_denial_one(t, d);
 }
 
 static int triage_denial_one(Triage *t, Denial *d) {
