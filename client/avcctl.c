@@ -33,7 +33,7 @@ typedef struct Verb {
 static const Verb verbs[] = {
         {"query", verb_query},       {"top", verb_top},           {"import", verb_import},
         {"tail", verb_tail},         {"stats", verb_stats},       {"containers", verb_containers},
-        {"selftest", verb_selftest}, {"baseline", verb_baseline},
+        {"selftest", verb_selftest}, {"baseline", verb_baseline}, {"explain", verb_explain},
 };
 
 static void help(FILE *f) {
@@ -48,15 +48,20 @@ static void help(FILE *f) {
                 "                                 Count them per INTERVAL (1h, 15min, 1d ...)\n"
                 "  tail [-f] [-n N] [FILTERS]     Show the last N (10) denials; -f: follow live\n"
                 "                                 (long forms: --follow, --lines N)\n"
-                "  top [--by signature|container|image|tclass] [--new] [FILTERS]\n"
+                "  top [--by signature|container|image|tclass|verdict|reason] [--new] [FILTERS]\n"
                 "                                 The most frequent signatures (or containers,\n"
-                "                                 images, classes), first and last seen;\n"
+                "                                 images, classes, triage verdicts or\n"
+                "                                 reasons), first and last seen;\n"
                 "                                 --new: only those first seen since --since;\n"
                 "                                 without --since, the signatures new to their\n"
                 "                                 image's baseline (not accepted)\n"
                 "  baseline [list] [--image IMG] [--new] [--limit N]\n"
                 "                                 The signatures each image has shown\n"
                 "  baseline accept [--image IMG]  Accept the new ones as known (root)\n"
+                "  explain SERIAL [FILTERS]       Why an event's denials happened, what they\n"
+                "                                 mean, what to do (reason, booleans,\n"
+                "                                 constraint, verdict, hint, container)\n"
+                "  explain --last [FILTERS]       The same for the newest matching denial\n"
                 "  import FILE...                 Add old audit logs to the store (root):\n"
                 "                                 rotated or .gz, '-' for stdin; records\n"
                 "                                 already held are skipped\n"
@@ -97,6 +102,10 @@ static void help(FILE *f) {
                 "     --path PATH[*]              path or name; a trailing * matches a prefix\n"
                 "     --not-type T  --not-target-type T  --not-tclass C  --not-perm P\n"
                 "     --not-comm C                none of these\n"
+                "     --reason R  --verdict V     triage: te, boolean, constraint, rbac, bounds,\n"
+                "                                 allowed, unknown / escape, isolation, volume,\n"
+                "                                 boolean, policy; none: untriaged\n"
+                "     --not-reason R  --not-verdict V  none of these\n"
                 "     --limit N                   Stop after N denials (top: N rows, default 20)\n"
                 "     --include-selftest          Also the denials of avcctl selftest (left out\n"
                 "                                 by default)\n"

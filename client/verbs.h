@@ -108,6 +108,7 @@ int verb_import(int argc, char *argv[], ClientContext *ctx);
 int verb_stats(int argc, char *argv[], ClientContext *ctx);
 int verb_containers(int argc, char *argv[], ClientContext *ctx);
 int verb_selftest(int argc, char *argv[], ClientContext *ctx);
+int verb_explain(int argc, char *argv[], ClientContext *ctx);
 
 /* avcctl __complete container|image|pod|namespace (hidden, for the shell completion): the known
  * names, one per line; nothing and 0 when the daemon cannot be asked. */

@@ -32,6 +32,7 @@ const Method api_methods[] = {
         {"io.avcwatch.Containers", method_containers, 0},
         {"io.avcwatch.Baseline", method_baseline, 0},
         {"io.avcwatch.BaselineAccept", method_baseline_accept, 0},
+        {"io.avcwatch.Explain", method_explain, 0},
         {},
 };
 

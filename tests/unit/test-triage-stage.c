@@ -131,6 +131,35 @@ int main(void) {
         CHECK(!d.triaged);
         denial_done(&d);
 
+        /* Explain (asked again now): the policy, its reason; for a constraint libsepol's text;
+         * what an escape reached. triage_denial_again does not count. */
+        {
+                TriageExplanation e;
+                d = make("system_u:system_r:httpd_t:s0", "system_u:object_r:shadow_t:s0", "file",
+                         "read open", "shadow_t");
+                CHECK_RC(triage_denial_again(t, &d), 0);
+                CHECK(d.triaged && d.verdict == TRIAGE_VERDICT_ESCAPE);
+                CHECK(triage_denial_reached(&d) && strstr(triage_denial_reached(&d), "shadow"));
+                CHECK_RC(triage_explain(t, &d, &e), 0);
+                CHECK_STREQ(e.policy, policy);
+                CHECK(e.answered && e.reason == TRIAGE_REASON_TE && !e.constraint);
+                triage_explanation_done(&e);
+                CHECK_RC(triage_explain(NULL, &d, &e), 0);
+                CHECK(!e.policy && !e.answered);
+                denial_done(&d);
+
+                /* refpolicy's UBAC constraint: one SELinux user reading another's file */
+                d = make("user_u:user_r:user_t:s0", "staff_u:object_r:user_home_t:s0", "file",
+                         "read", "user_home_t");
+                CHECK_RC(triage_explain(t, &d, &e), 0);
+                CHECK(e.answered);
+                CHECK_RC(e.reason, TRIAGE_REASON_CONSTRAINT);
+                CHECK(e.constraint && strstr(e.constraint, "constrain"));
+                triage_explanation_done(&e);
+                CHECK(triage_denial_reached(&d) == NULL); /* not triaged: nothing stored */
+                denial_done(&d);
+        }
+
         /* Counted by verdict: escape, boolean twice, policy (unknown), one untriaged. */
         CHECK_RC(st.verdicts[TRIAGE_VERDICT_ESCAPE], 1);
         CHECK_RC(st.verdicts[TRIAGE_VERDICT_BOOLEAN], 2);
