@@ -3,12 +3,15 @@
 # private directories and sockets: engines.sh), driven over CRI v1 gRPC as the kubelet drives it
 # (cri-client.py): RunPodSandbox in the host network with the kubelet's cgroupfs layout
 # (/kubepods/besteffort/pod<uid>), CreateContainer and StartContainer of a busybox `sleep`, then
-# StopPodSandbox and RemovePodSandbox. Denials injected through the real kernel:
+# StopPodSandbox and RemovePodSandbox. The daemon watches that containerd's task state
+# (ContainerdState=). Denials injected through the real kernel:
 # - the pid of the pod container's process -> that container (the CRI id containerd gave it),
-#   engine containerd, attribution "pid", from its cgroup (kubelet's cgroupfs layout);
-# - the pod removed and the daemon restarted: the stored denial keeps its container, and
-#   `avcctl containers` lists it;
-# - a pod started while the daemon was stopped is found by the start-up /proc scan.
+#   engine containerd, attribution "pid", with its name, image, pod and namespace from the
+#   task's config.json; --pod finds it;
+# - the registry holds the pod's sandbox too, marked as the sandbox;
+# - the pod removed: both ends are recorded; after a daemon restart the stored denial keeps every
+#   name and `avcctl containers` lists the pod's containers with pod and namespace;
+# - a pod started while the daemon was stopped is learnt by the start-up scan, with its names.
 # Under CI (CI set, .ci/run sets it) this test never skips: what would be a SKIP fails.
 set -euo pipefail
 # shellcheck disable=SC2034 # read by skip() in lib.sh
@@ -54,9 +57,12 @@ pod_down() {
         ! cri pods | grep -qx "$1" || fail "pod $1 remains after RemovePodSandbox"
 }
 
-# registry_has_id ID: `avcctl containers` lists the container ID.
-registry_has_id() {
-        avcctl -o json containers | grep -q '"id":"'"$1"'"'
+# learnt NAME: the registry learnt the container NAME from its config.json (the runtime watch).
+learnt() {
+        wait_for 15 registry_has "$1" ||
+                fail "the registry did not learn $1: $(avcctl -o json containers)
+$(find "$CONTAINERD_STATE/io.containerd.runtime.v2.task" -maxdepth 3 -name config.json)
+runtimes: $(stats_field runtimes)"
 }
 
 # pycheck FILE PYTHON-ASSERTIONS MESSAGE: the assertions on each JSON line o of FILE (rows: all
@@ -81,16 +87,20 @@ check() {
 }
 
 # containers_check PYTHON-ASSERTIONS MESSAGE: on `avcctl -o json containers`, o each row of the
-# pod's container.
+# pod (its container and its sandbox), after the checks every such row passes.
 containers_check() {
         avcctl -o json containers > "$T/containers.json"
-        pycheck "$T/containers.json" 'if o["id"] == cid:
-    assert len([r for r in rows if r["id"] == cid]) == 1, "not once"
-    assert o["engine"] == "containerd", o
+        pycheck "$T/containers.json" 'if o["id"] in (cid, pod_id):
+    assert len([r for r in rows if r["id"] in (cid, pod_id)]) == 2, "not both the container and the sandbox"
+    assert o["engine"] == "containerd" and o["pod"] == pod and o["namespace"] == ns, o
+    assert o["pod_uid"] == uid and o["sandbox_id"] == pod_id, o
+    assert o["sandbox"] == (o["id"] == pod_id), o
+    assert o["id"] == pod_id or (o["name"] == name and o["image"] == image), o
 '"$1" "$2"
 }
 
-printf '[Engines]\nDocker=\nPodman=\nProcScan=yes\n' > "$T/conf"
+printf '[Engines]\nDocker=\nPodman=\nProcScan=yes\nContainerdState=%s\nCrioRunRoot=\nCrioSocket=\n' \
+        "$CONTAINERD_STATE" > "$T/conf"
 CONFIG=$T/conf start_daemon --input netlink
 
 pod=avcw-pod-$$
@@ -98,6 +108,7 @@ ns=avcw-ns-$$
 name=avcw-app-$$
 pod_up "$pod" "$ns" "$name"
 uid=$UID_ pod_id=$POD_ID cid=$CID pid=$PID bundle=$BUNDLE
+learnt "$name"
 
 mark=cri$$
 inject --count 1 --mark "$mark" --pid "$pid" \
@@ -107,22 +118,31 @@ wait_for 15 has "$mark" 1 || fail "the denial of the pod's container was not sto
 
 named='
 c = o["container"]
-assert c and c["id"] == cid and c["engine"] == "containerd", c'
+assert c and c["id"] == cid and c["engine"] == "containerd", c
+assert c["name"] == name and c["image"] == image, c
+assert c["pod"] == pod and c["namespace"] == ns, c'
 check 'assert o["attribution"] == "pid" and o["pid"] == pid, o
 '"$named" "the denial does not name the pod's container"
-containers_check 'pass' "the registry does not hold the pod's container"
+avcctl -o json query --pod "$pod" > "$T/f.json"
+pycheck "$T/f.json" 'assert len(rows) == 1 and o["container"]["id"] == cid' "query --pod $pod"
+containers_check 'pass' "the registry does not hold the pod's container and its sandbox"
 
-# The pod goes as the kubelet removes it. The daemon restarts: what was stored stays named.
+# The pod goes as the kubelet removes it: both ends are recorded. The daemon restarts: what was
+# stored stays named.
 pod_down "$pod_id"
 [ ! -e "$bundle" ] || fail "containerd left $bundle"
+ended='assert o["id"] not in (cid, pod_id) or (not o["running"] and o["finished"]), o'
+wait_until 15 "(containers_check '$ended' waiting) > /dev/null 2>&1" ||
+        containers_check "$ended" "the pod's removal was not recorded"
 stop_daemon
 
-# A pod started while the daemon is stopped: the start-up scan finds it.
+# A pod started while the daemon is stopped: the start-up scan learns it.
 pod_up "$pod-late" "$ns" "$name-late"
 CONFIG=$T/conf start_daemon --input netlink
-check "$named" "after the pod's removal and a restart, the denial lost its container"
-containers_check 'pass' "after a restart, containers lost the removed pod's container"
-wait_for 15 registry_has_id "$CID" || fail "the start-up scan did not find $CID"
+check "$named" "after the pod's removal and a restart, the denial lost its names"
+containers_check "$ended" "after a restart, containers lost the removed pod"
+learnt "$name-late"
+[ "$(registry_field "$name-late" pod)" = "$pod-late" ] || fail "the late pod is not named"
 pod_down "$POD_ID"
 stop_daemon
 echo PASS
