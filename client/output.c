@@ -183,6 +183,19 @@ static void put_container(json_object *c, FILE *f) {
                 fputs_terminal_safe(short_id, f);
                 return;
         }
+        /* A denial named at the level of a pod ("pod NAMESPACE/POD") or a namespace. */
+        const char *pod = c ? get_string(c, "pod") : NULL;
+        const char *ns = c ? get_string(c, "namespace") : NULL;
+        if (pod || ns) {
+                fputs(pod ? "pod " : "namespace ", f);
+                if (ns)
+                        fputs_terminal_safe(ns, f);
+                if (pod && ns)
+                        fputc('/', f);
+                if (pod)
+                        fputs_terminal_safe(pod, f);
+                return;
+        }
         fputc('-', f);
 }
 
@@ -377,7 +390,7 @@ static void put_permissions(json_object *d, FILE *f) {
         fputs(" }", f);
 }
 
-/* An ambiguous denial's candidates: ": web|web-twin". */
+/* The candidates of an ambiguous (pod, namespace) denial: ": web|web-twin". */
 static void put_candidates(json_object *d, FILE *f) {
         json_object *cands;
 

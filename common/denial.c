@@ -87,10 +87,18 @@ int denial_add_candidate(Denial *d, const ContainerRef *c) {
 }
 
 static const char *const attribution_table[_ATTRIBUTION_MAX] = {
-        [ATTRIBUTION_NONE] = "none",     [ATTRIBUTION_PID] = "pid",
-        [ATTRIBUTION_MCS] = "mcs",       [ATTRIBUTION_AMBIGUOUS] = "ambiguous",
+        [ATTRIBUTION_NONE] = "none",
+        [ATTRIBUTION_PID] = "pid",
+        [ATTRIBUTION_MCS] = "mcs",
+        [ATTRIBUTION_AMBIGUOUS] = "ambiguous",
         [ATTRIBUTION_SENDER] = "sender",
+        [ATTRIBUTION_POD] = "pod",
+        [ATTRIBUTION_NAMESPACE] = "namespace",
 };
+
+bool attribution_has_candidates(Attribution a) {
+        return a == ATTRIBUTION_AMBIGUOUS || a == ATTRIBUTION_POD || a == ATTRIBUTION_NAMESPACE;
+}
 
 const char *attribution_to_string(Attribution a) {
         if (a < 0 || a >= _ATTRIBUTION_MAX)

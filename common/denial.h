@@ -19,6 +19,12 @@ typedef enum Attribution {
          * the pid it names, which any root process in a container with CAP_AUDIT_WRITE can
          * make up (docs/architecture.md "Attributor"). */
         ATTRIBUTION_SENDER,
+        /* Several containers matched by MCS + time, all of one pod (ATTRIBUTION_POD: the same
+         * pod uid, or pod name and namespace where a uid is unknown) or of one Kubernetes
+         * namespace (ATTRIBUTION_NAMESPACE): the denial is named at that level, no container;
+         * the candidates are kept as for ATTRIBUTION_AMBIGUOUS. */
+        ATTRIBUTION_POD,
+        ATTRIBUTION_NAMESPACE,
         _ATTRIBUTION_MAX,
 } Attribution;
 
@@ -59,8 +65,8 @@ typedef struct Denial {
         Attribution attribution;
         bool has_target_container;
         ContainerRef target_container;
-        /* ATTRIBUTION_AMBIGUOUS: every container it may have come from (latest started first,
-         * at most DENIAL_CANDIDATES_MAX); NULL / 0 otherwise. */
+        /* ATTRIBUTION_AMBIGUOUS, _POD, _NAMESPACE: every container it may have come from
+         * (latest started first, at most DENIAL_CANDIDATES_MAX); NULL / 0 otherwise. */
         ContainerRef *candidates;
         size_t n_candidates;
         /* How many identical denials this one stands for: 0 or 1 is itself alone; during a storm
@@ -96,6 +102,9 @@ int denial_add_candidate(Denial *d, const ContainerRef *c);
 void denial_clear_candidates(Denial *d);
 
 const char *attribution_to_string(Attribution a);
+/* Whether a denial so attributed has candidates instead of a container: ambiguous, pod,
+ * namespace. */
+bool attribution_has_candidates(Attribution a);
 int attribution_from_string(const char *s);  /* -EINVAL when unknown */
 const char *record_type_to_name(int type);   /* "AVC", "USER_AVC", "SELINUX_ERR", NULL */
 int record_type_from_name(const char *name); /* -EINVAL when unknown */

@@ -67,9 +67,29 @@ static void container_write_json_nullable(JsonWriter *w, bool has, const Contain
                 json_writer_null(w);
 }
 
-/* null unless the denial is ambiguous: then every candidate container. */
+/* A denial named at the level of a pod or a namespace has no container: its "container" is
+ * what all its candidates share (registry.c candidates_level()), the pod and namespace (only
+ * the namespace for "namespace"), and the engine when they have one; no id. */
+static void level_container_write_json(JsonWriter *w, const Denial *d) {
+        const ContainerRef *first = &d->candidates[0];
+        const char *engine = first->engine;
+
+        for (size_t i = 1; i < d->n_candidates; i++)
+                if (!engine || !d->candidates[i].engine ||
+                    strcmp(engine, d->candidates[i].engine) != 0)
+                        engine = NULL;
+        container_write_json(w,
+                             &(ContainerRef){
+                                     .engine = (char *) engine,
+                                     .pod = d->attribution == ATTRIBUTION_POD ? first->pod : NULL,
+                                     .pod_namespace = first->pod_namespace,
+                             });
+}
+
+/* null unless the denial has candidates (ambiguous, pod, namespace): then every candidate
+ * container. */
 static void candidates_write_json(JsonWriter *w, const Denial *d) {
-        if (d->attribution != ATTRIBUTION_AMBIGUOUS) {
+        if (!attribution_has_candidates(d->attribution)) {
                 json_writer_null(w);
                 return;
         }
@@ -123,7 +143,12 @@ void denial_write_json(JsonWriter *w, const Denial *d) {
         json_writer_key(w, "mcs");
         json_writer_string(w, d->mcs && d->mcs[0] ? d->mcs : NULL);
         json_writer_key(w, "container");
-        container_write_json_nullable(w, d->has_container, &d->container);
+        if (!d->has_container &&
+            (d->attribution == ATTRIBUTION_POD || d->attribution == ATTRIBUTION_NAMESPACE) &&
+            d->n_candidates > 0)
+                level_container_write_json(w, d);
+        else
+                container_write_json_nullable(w, d->has_container, &d->container);
         json_writer_key(w, "attribution");
         json_writer_string(w, attribution_to_string(d->attribution));
         json_writer_key(w, "target_container");
@@ -333,7 +358,8 @@ static int container_from_json(json_object *o, const char *key, bool *ret_has, C
         }
         if (!json_object_is_type(v, json_type_object))
                 return -EBADMSG;
-        if ((r = get_string(v, "id", false, &c.id)) < 0 ||
+        /* id null: a pod or a namespace (level_container_write_json()), checked by the caller */
+        if ((r = get_string(v, "id", true, &c.id)) < 0 ||
             (r = get_string(v, "name", true, &c.name)) < 0 ||
             (r = get_string(v, "image", true, &c.image)) < 0 ||
             (r = get_string(v, "engine", true, &c.engine)) < 0 ||
@@ -380,8 +406,10 @@ static int candidates_from_json(json_object *o, Denial *d) {
                 json_object_put(wrap);
                 if (r < 0)
                         return r;
-                if (!has)
+                if (!has || !c.id) {
+                        container_ref_done(&c);
                         return -EBADMSG;
+                }
                 r = denial_add_candidate(d, &c);
                 container_ref_done(&c);
                 if (r < 0)
@@ -489,6 +517,16 @@ int denial_from_json(json_object *o, Denial *ret) {
                 goto fail;
         }
         d.attribution = r;
+        /* A container without an id is the pod or namespace a denial was named at, which its
+         * candidates make (level_container_write_json()); anywhere else it is not a container. */
+        if (d.has_container && !d.container.id) {
+                if (d.attribution != ATTRIBUTION_POD && d.attribution != ATTRIBUTION_NAMESPACE) {
+                        r = -EBADMSG;
+                        goto fail;
+                }
+                container_ref_done(&d.container);
+                d.has_container = false;
+        }
         r = triage_from_json(o, &d);
         if (r < 0)
                 goto fail;

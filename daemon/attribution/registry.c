@@ -22,9 +22,11 @@
  *   StartedAt while not exited) lives from its creation, since its earlier runs had its label
  *   too. A container started 1.5 s after a denial is not its candidate.
  * - An ambiguous denial (several containers with its categories at its time) gets no container:
- *   naming one of them would be a guess presented as a fact. Every candidate is written to
- *   denial_candidates (bounded by REGISTRY_CANDIDATES_MAX) and counted in Containers; the store
- *   queues them and writes them with its batch, not one statement per denial.
+ *   naming one of them would be a guess presented as a fact. When all of them belong to one pod
+ *   (or one Kubernetes namespace) the denial is named at that level ("pod", "namespace"), which
+ *   is a fact. Every candidate is written to denial_candidates (bounded by
+ *   REGISTRY_CANDIDATES_MAX) and counted in Containers; the store queues them and writes them
+ *   with its batch, not one statement per denial.
  * - When a container with an MCS set appears or changes, the stored denials of its lifetime with
  *   that set that are unattributed or attributed by MCS are resolved again
  *   (REGISTRY_RERESOLVE_ROWS_MAX at a time): the engine's event may arrive after the denial.
@@ -214,6 +216,39 @@ size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const Con
         return found;
 }
 
+/* ---- the level of several candidates ---- */
+
+static bool str_eq(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* One pod: the same pod name in the same namespace (a Podman pod has none: both NULL) and
+ * engine. A container without a pod is in none. */
+static bool same_pod(const ContainerInfo *a, const ContainerInfo *b) {
+        if (!a->pod || !b->pod)
+                return false;
+        return str_eq(a->pod, b->pod) && str_eq(a->pod_namespace, b->pod_namespace) &&
+               str_eq(a->engine, b->engine);
+}
+
+/* What several candidates have in common (n of them, all known: found <= the array): one pod
+ * (ATTRIBUTION_POD: under CRI-O a pod's containers share its sandbox's categories, a Podman pod
+ * can share a label), one Kubernetes namespace (ATTRIBUTION_NAMESPACE: OpenShift gives all pods of
+ * a namespace one pair), else ATTRIBUTION_AMBIGUOUS. Candidates beyond the array are unknown:
+ * ambiguous. */
+static Attribution candidates_level(const ContainerInfo *const *cands, size_t n, size_t found) {
+        bool pod = true, ns = true;
+
+        if (n < 2 || found > n)
+                return ATTRIBUTION_AMBIGUOUS;
+        for (size_t i = 0; i < n; i++) {
+                pod = pod && same_pod(cands[0], cands[i]);
+                ns = ns && cands[i]->pod_namespace &&
+                     str_eq(cands[0]->pod_namespace, cands[i]->pod_namespace);
+        }
+        return pod ? ATTRIBUTION_POD : ns ? ATTRIBUTION_NAMESPACE : ATTRIBUTION_AMBIGUOUS;
+}
+
 /* ---- persistence ---- */
 
 static int registry_persist(Registry *r, Entry *e) {
@@ -271,7 +306,7 @@ static int reresolve_source(int64_t time_ms, StoreReattribution *ret, void *user
                 ret->container = entry_row(x->registry, cands[0]);
                 ret->attribution = ret->container ? ATTRIBUTION_MCS : ATTRIBUTION_NONE;
         } else if (n > 1) {
-                ret->attribution = ATTRIBUTION_AMBIGUOUS;
+                ret->attribution = candidates_level(cands, MIN(n, ELEMENTSOF(cands)), n);
                 ret->n_candidates = candidate_rows(x->registry, cands, MIN(n, ELEMENTSOF(cands)),
                                                    ret->candidates);
         }
@@ -651,7 +686,7 @@ int registry_resolve_denial(Registry *r, Denial *d) {
                         d->has_container = true;
                         d->attribution = ATTRIBUTION_MCS;
                 } else if (n > 1) {
-                        d->attribution = ATTRIBUTION_AMBIGUOUS;
+                        d->attribution = candidates_level(cands, MIN(n, ELEMENTSOF(cands)), n);
                         denial_clear_candidates(d);
                         for (size_t i = 0; i < MIN(n, ELEMENTSOF(cands)); i++) {
                                 ContainerRef c;

@@ -89,7 +89,8 @@ size_t registry_match(Registry *r, const McsSet *mcs, int64_t time_ms, const Con
                       size_t n);
 
 /* Resolution by MCS + time for a denial the pid did not name: sets container / attribution
- * (mcs with one candidate; ambiguous with several: container stays null, the candidates go into
+ * (mcs with one candidate; ambiguous with several, or pod / namespace when all of them are of
+ * one pod / one Kubernetes namespace: container stays null, the candidates go into
  * d->candidates, and are queued for the store's denial_candidates table, written with its
  * batch), and target_container when the target's
  * categories match exactly one container other than the denial's own. A USER_AVC sent from a

@@ -114,8 +114,9 @@ static const char *const cstmt_sql[_CSTMT_MAX] = {
         [CSTMT_REATTRIBUTE_SELECT] =
                 "SELECT d.id, d.time_ms, d.serial, d.seq, d.attribution, d.container FROM denials "
                 "d WHERE d.mcs = (SELECT id FROM strings WHERE text = ?1) AND d.id >= ?2 * "
-                "1048576 AND d.id < ?3 * 1048576 AND d.attribution IN (?4, ?5, ?6) ORDER BY d.id "
-                "DESC LIMIT ?7",
+                "1048576 AND d.id < ?3 * 1048576 AND d.attribution IN (?4, ?5, ?6, ?8, ?9) ORDER "
+                "BY "
+                "d.id DESC LIMIT ?7",
         [CSTMT_DENIAL_UPDATE] = "UPDATE denials SET container = ?2, attribution = ?3 WHERE id = ?1",
         [CSTMT_TARGET_SELECT] =
                 "SELECT d.id, d.time_ms, d.container, d.target_container FROM denials d WHERE "
@@ -476,6 +477,8 @@ static int select_rows(Store *s, bool target, const McsSet *mcs, int64_t begin_m
                 sqlite3_bind_int(st, 5, ATTRIBUTION_MCS);
                 sqlite3_bind_int(st, 6, ATTRIBUTION_AMBIGUOUS);
                 sqlite3_bind_int64(st, 7, limit);
+                sqlite3_bind_int(st, 8, ATTRIBUTION_POD);
+                sqlite3_bind_int(st, 9, ATTRIBUTION_NAMESPACE);
         }
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max_rows) {
                 StoredDenial *row = &rows[n++];
@@ -525,7 +528,7 @@ static int reattribute_row(Store *s, const StoredDenial *row, const StoreReattri
         r = step_done(s, st);
         if (r < 0)
                 return r;
-        if (a->attribution != ATTRIBUTION_AMBIGUOUS)
+        if (!attribution_has_candidates(a->attribution))
                 return 0;
         for (size_t i = 0; i < MIN(a->n_candidates, ELEMENTSOF(a->candidates)); i++) {
                 if (a->candidates[i] <= 0)
@@ -563,9 +566,9 @@ static int rewrite_rows(Store *s, bool target, const McsSet *mcs, int64_t begin_
                 }
                 StoreReattribution a = {.attribution = ATTRIBUTION_NONE};
                 r = reattribute(rows[i].time_ms, &a, userdata);
-                if (r < 0 ||
-                    ((int64_t) a.attribution == rows[i].attribution &&
-                     a.container == rows[i].container && a.attribution != ATTRIBUTION_AMBIGUOUS))
+                if (r < 0 || ((int64_t) a.attribution == rows[i].attribution &&
+                              a.container == rows[i].container &&
+                              !attribution_has_candidates(a.attribution)))
                         continue;
                 r = reattribute_row(s, &rows[i], &a);
         }

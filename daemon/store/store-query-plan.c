@@ -299,6 +299,8 @@ void store_plan_bind(const Plan *p, sqlite3_stmt *st) {
         bind_ints(st, "g", p->signatures, p->n_signatures);
         bind_ints(st, "v", p->drive_values, p->n_drive);
         store_bind_named_int64(st, ":ambiguous", ATTRIBUTION_AMBIGUOUS);
+        store_bind_named_int64(st, ":pod", ATTRIBUTION_POD);
+        store_bind_named_int64(st, ":namespace", ATTRIBUTION_NAMESPACE);
 }
 
 /* Runs a query listing ids into list (up to max, *ret_many when there were more). */
@@ -651,7 +653,8 @@ void store_plan_conditions(SqlBuf *b, const Plan *p, const char *t, Drive skip, 
                 if (p->candidates && !aggregate) {
                         /* an ambiguous denial one of the containers may have caused */
                         store_sql_addf(b,
-                                       " OR (%s.attribution = :ambiguous AND EXISTS (SELECT 1 "
+                                       " OR (%s.attribution IN (:ambiguous, :pod, :namespace) AND "
+                                       "EXISTS (SELECT 1 "
                                        "FROM denial_candidates k WHERE k.time_ms = (%s.id >> "
                                        "20) AND k.serial = %s.serial AND k.seq = %s.seq AND ",
                                        t, t, t, t);
@@ -769,7 +772,7 @@ void store_plan_window_ids(SqlBuf *b, const Plan *p, bool reverse) {
                         "JOIN denials d ON d.id BETWEEN (k.time_ms << 20) AND (k.time_ms << 20) + "
                         "1048575 AND d.serial = k.serial AND d.seq = k.seq WHERE k.container = "
                         ":v%zu AND k.time_ms BETWEEN (:wlo >> 20) AND (:whi >> 20) AND d.id "
-                        "BETWEEN :wlo AND :whi AND d.attribution = :ambiguous",
+                        "BETWEEN :wlo AND :whi AND d.attribution IN (:ambiguous, :pod, :namespace)",
                         i);
                 store_plan_residual(b, p);
                 store_sql_addf(b, " ORDER BY d.id %s LIMIT :n)", dir);

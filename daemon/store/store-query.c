@@ -371,7 +371,7 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
                         r = row_to_denial(s, rows, &d);
                         if (r < 0)
                                 break;
-                        if (d.attribution == ATTRIBUTION_AMBIGUOUS) {
+                        if (attribution_has_candidates(d.attribution)) {
                                 r = load_candidates(s, &d);
                                 if (r < 0) {
                                         row_release(&d);

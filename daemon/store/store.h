@@ -363,7 +363,8 @@ int store_container_queue_candidates(Store *s, int64_t time_ms, uint64_t serial,
                                      const int64_t *rows, size_t n);
 
 /* What the registry says now about one stored denial: the container (row, 0 none), how it was
- * attributed (ATTRIBUTION_NONE, _MCS or _AMBIGUOUS), and for an ambiguous one its candidates. */
+ * attributed (ATTRIBUTION_NONE, _MCS, _AMBIGUOUS, _POD or _NAMESPACE), and for the last three its
+ * candidates. */
 typedef struct StoreReattribution {
         Attribution attribution;
         int64_t container;

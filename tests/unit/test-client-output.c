@@ -183,6 +183,41 @@ static void test_short_missing_fields(void) {
         json_object_put(d);
 }
 
+/* A denial named at the level of a pod or a namespace: the CONTAINER column names it, the notes
+ * list the candidates; a hostile namespace is escaped. */
+static void test_short_pod_level(void) {
+        static const char cands[] =
+                "\"candidates\":[{\"id\":\"s1\",\"name\":\"POD\",\"image\":null,\"engine\":"
+                "\"cri-o\",\"pod\":\"web\",\"namespace\":\"shop\"},{\"id\":\"a1\",\"name\":"
+                "\"app\",\"image\":null,\"engine\":\"cri-o\",\"pod\":\"web\",\"namespace\":"
+                "\"shop\"}]}";
+        _cleanup_(freep) char *pod = NULL, *ns = NULL;
+        CHECK(asprintf(&pod,
+                       "{\"container\":{\"id\":null,\"name\":null,\"image\":null,\"engine\":"
+                       "\"cri-o\",\"pod\":\"web\",\"namespace\":\"shop\"},\"attribution\":"
+                       "\"pod\",%s",
+                       cands) > 0);
+        CHECK(asprintf(&ns,
+                       "{\"container\":{\"id\":null,\"name\":null,\"image\":null,\"engine\":"
+                       "null,\"pod\":null,\"namespace\":\"sh\\u001bop\"},\"attribution\":"
+                       "\"namespace\",%s",
+                       cands) > 0);
+        json_object *d = parse(pod);
+        char *s = render(OUTPUT_SHORT, d);
+        check_terminal_safe(s);
+        CHECK(strstr(s, " pod shop/web "));
+        CHECK(strstr(s, "(pod: POD|app)"));
+        free(s);
+        json_object_put(d);
+        d = parse(ns);
+        s = render(OUTPUT_SHORT, d);
+        check_terminal_safe(s);
+        CHECK(strstr(s, " namespace sh\\x1bop "));
+        CHECK(strstr(s, "(namespace: POD|app)"));
+        free(s);
+        json_object_put(d);
+}
+
 static void test_short_hostile(void) {
         json_object *d = parse(example_json);
         json_object *c;
@@ -751,6 +786,7 @@ int main(void) {
         test_short_layout();
         test_short_missing_fields();
         test_short_hostile();
+        test_short_pod_level();
         test_json();
         test_raw();
         test_stats();

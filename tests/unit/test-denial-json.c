@@ -334,6 +334,48 @@ static void test_triage(void) {
         denial_done(&d);
 }
 
+/* Named at the level of a pod or a namespace: "container" is what the candidates share, with
+ * no id, and the round trip gives the denial back without a container. */
+static void test_pod_level(void) {
+        Denial d = fixture_denial(FIXTURE_TIME_MS, FIXTURE_SERIAL), back;
+        ContainerRef c = {};
+
+        d.attribution = ATTRIBUTION_POD;
+        fixture_container(&c, "s1", "POD", NULL, "cri-o", "web-7f9");
+        c.pod_namespace = strdup("shop");
+        CHECK_RC(denial_add_candidate(&d, &c), 0);
+        free(c.id);
+        c.id = strdup("a1");
+        CHECK_RC(denial_add_candidate(&d, &c), 0);
+        container_ref_done(&c);
+        _cleanup_(freep) char *text = to_text(&d);
+        CHECK(strstr(text, "\"container\":{\"id\":null,\"name\":null,\"image\":null,"
+                           "\"engine\":\"cri-o\",\"pod\":\"web-7f9\",\"namespace\":\"shop\"},"
+                           "\"attribution\":\"pod\","));
+        CHECK(strstr(text, "\"candidates\":[{\"id\":\"s1\",\"name\":\"POD\","));
+        from_text(text, &back);
+        CHECK_RC(back.attribution, ATTRIBUTION_POD);
+        CHECK(!back.has_container);
+        CHECK_RC(back.n_candidates, 2);
+        CHECK_STREQ(back.candidates[1].pod_namespace, "shop");
+        denial_done(&back);
+
+        /* A namespace: no pod; the engine only when all candidates share it. */
+        d.attribution = ATTRIBUTION_NAMESPACE;
+        free(d.candidates[1].engine);
+        d.candidates[1].engine = strdup("containerd");
+        free(text);
+        text = to_text(&d);
+        CHECK(strstr(text, "\"container\":{\"id\":null,\"name\":null,\"image\":null,"
+                           "\"engine\":null,\"pod\":null,\"namespace\":\"shop\"},"
+                           "\"attribution\":\"namespace\","));
+        from_text(text, &back);
+        CHECK_RC(back.attribution, ATTRIBUTION_NAMESPACE);
+        CHECK(!back.has_container);
+        denial_done(&back);
+        denial_done(&d);
+}
+
 int main(void) {
         test_time();
         test_triage();
@@ -342,6 +384,7 @@ int main(void) {
         test_hostile();
         test_strict();
         test_count();
+        test_pod_level();
         printf("ok\n");
         return 0;
 }

@@ -217,6 +217,99 @@ static void test_lifetime(void) {
         registry_free(r);
 }
 
+/* A running container with categories cats in pod pod of namespace ns (NULL: none). */
+static int add_in_pod(Registry *r, const char *id, const char *engine, const char *cats,
+                      const char *pod, const char *ns) {
+        ContainerInfo c = {
+                .id = (char *) id,
+                .name = (char *) id,
+                .engine = (char *) engine,
+                .pod = (char *) pod,
+                .pod_namespace = (char *) ns,
+                .has_mcs = true,
+                .mcs = mcs(cats),
+                .created_ms = T0,
+                .started_ms = T0 + 100,
+                .state = CONTAINER_STATE_RUNNING,
+        };
+        return registry_update(r, &c);
+}
+
+/* The attribution of a denial of a gone process with these categories, an hour after T0. */
+static Denial resolve_cats(Registry *r, const char *cats) {
+        Denial d = fixture_denial(T0 + 60 * MIN_MS, 1);
+        set_string(&d.mcs, cats);
+        CHECK_RC(registry_resolve_denial(r, &d), 0);
+        return d;
+}
+
+/* Several candidates of one pod, or of one namespace, name the denial at that level. */
+static void test_pod_level(void) {
+        Registry *r;
+        Denial d;
+
+        CHECK_RC(registry_new(NULL, &r), 0);
+        /* CRI-O: the sandbox and the pod's containers share the sandbox's categories. */
+        CHECK_RC(add_in_pod(r, "sandbox1", "cri-o", "c1,c2", "web-7f9", "shop"), 1);
+        CHECK_RC(add_in_pod(r, "app1", "cri-o", "c1,c2", "web-7f9", "shop"), 1);
+        CHECK_RC(add_in_pod(r, "sidecar1", "cri-o", "c1,c2", "web-7f9", "shop"), 1);
+        d = resolve_cats(r, "c1,c2");
+        CHECK_RC(d.attribution, ATTRIBUTION_POD);
+        CHECK(!d.has_container);
+        CHECK_RC(d.n_candidates, 3);
+        CHECK_STREQ(d.candidates[0].pod, "web-7f9");
+        CHECK_STREQ(d.candidates[0].pod_namespace, "shop");
+        denial_done(&d);
+
+        /* OpenShift: two pods of one namespace with the namespace's pair. */
+        CHECK_RC(add_in_pod(r, "a", "cri-o", "c3,c4", "web-1", "shop"), 1);
+        CHECK_RC(add_in_pod(r, "b", "cri-o", "c3,c4", "db-1", "shop"), 1);
+        d = resolve_cats(r, "c3,c4");
+        CHECK_RC(d.attribution, ATTRIBUTION_NAMESPACE);
+        CHECK(!d.has_container);
+        CHECK_RC(d.n_candidates, 2);
+        denial_done(&d);
+
+        /* Mixed: another namespace, or a container in no pod, among them: ambiguous. */
+        CHECK_RC(add_in_pod(r, "c", "cri-o", "c3,c4", "web-1", "billing"), 1);
+        d = resolve_cats(r, "c3,c4");
+        CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
+        CHECK_RC(d.n_candidates, 3);
+        denial_done(&d);
+        CHECK_RC(add_in_pod(r, "e", "docker", "c5,c6", "web-1", "shop"), 1);
+        CHECK_RC(add_in_pod(r, "f", "docker", "c5,c6", NULL, NULL), 1);
+        d = resolve_cats(r, "c5,c6");
+        CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
+        denial_done(&d);
+
+        /* A Podman pod (no namespace) sharing one label: its pod. The same pod name from
+         * another engine is another pod, though of no namespace either: ambiguous. */
+        CHECK_RC(add_in_pod(r, "p1", "podman", "c7,c8", "mypod", NULL), 1);
+        CHECK_RC(add_in_pod(r, "p2", "podman", "c7,c8", "mypod", NULL), 1);
+        d = resolve_cats(r, "c7,c8");
+        CHECK_RC(d.attribution, ATTRIBUTION_POD);
+        denial_done(&d);
+        CHECK_RC(add_in_pod(r, "p3", "docker", "c7,c8", "mypod", NULL), 1);
+        d = resolve_cats(r, "c7,c8");
+        CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
+        denial_done(&d);
+
+        /* Same pod name in two namespaces: two pods of no common namespace. */
+        CHECK_RC(add_in_pod(r, "q1", "cri-o", "c9,c10", "web", "a"), 1);
+        CHECK_RC(add_in_pod(r, "q2", "cri-o", "c9,c10", "web", "b"), 1);
+        d = resolve_cats(r, "c9,c10");
+        CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
+        denial_done(&d);
+
+        /* One candidate is still "mcs", whatever its pod. */
+        CHECK_RC(add_in_pod(r, "solo", "cri-o", "c11,c12", "web", "shop"), 1);
+        d = resolve_cats(r, "c11,c12");
+        CHECK_RC(d.attribution, ATTRIBUTION_MCS);
+        CHECK_STREQ(d.container.pod, "web");
+        denial_done(&d);
+        registry_free(r);
+}
+
 static void test_ambiguous_order(void) {
         Registry *r;
         const ContainerInfo *found[REGISTRY_CANDIDATES_MAX];
@@ -640,17 +733,63 @@ static void test_database_lifetime(void) {
         store_free(s);
 }
 
+/* A pod-level denial stored: its attribution and candidates come back, a --container filter of
+ * one of them finds it, and re-resolution gives the level too (a pod's second container learnt
+ * after the denial). */
+static void test_database_pod(void) {
+        _cleanup_(freep) char *path = fixture_path(tmpdir, "pod.db");
+        Store *s;
+        Registry *r;
+        Denial d, q;
+
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(registry_new(s, &r), 0);
+        CHECK_RC(add_in_pod(r, ID_A, "cri-o", "c1,c2", "web-7f9", "shop"), 1);
+        d = make_denial(T0 + MIN_MS, 1, "c1,c2", NULL);
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_MCS);
+        denial_done(&d);
+        CHECK_RC(add_in_pod(r, ID_B, "cri-o", "c1,c2", "web-7f9", "shop"), 1);
+        q = query_serial(s, NULL, 1);
+        CHECK_RC(q.attribution, ATTRIBUTION_POD);
+        CHECK(!q.has_container);
+        CHECK_RC(q.n_candidates, 2);
+        CHECK_STREQ(q.candidates[0].pod, "web-7f9");
+        denial_done(&q);
+        d = make_denial(T0 + 2 * MIN_MS, 2, "c1,c2", NULL);
+        store_one(s, r, &d);
+        CHECK_RC(d.attribution, ATTRIBUTION_POD);
+        denial_done(&d);
+        q = query_serial(s, NULL, 2);
+        CHECK_RC(q.attribution, ATTRIBUTION_POD);
+        CHECK_RC(q.n_candidates, 2);
+        denial_done(&q);
+        DenialFilter f = {.container = FILTER_ONE(ID_B)};
+        CHECK_RC(query_count(s, &f), 2);
+
+        /* A third container of another namespace: ambiguous, stored and re-resolved alike. */
+        CHECK_RC(add_in_pod(r, ID_C, "cri-o", "c1,c2", "web-7f9", "billing"), 1);
+        q = query_serial(s, NULL, 1);
+        CHECK_RC(q.attribution, ATTRIBUTION_AMBIGUOUS);
+        CHECK_RC(q.n_candidates, 3);
+        denial_done(&q);
+        registry_free(r);
+        store_free(s);
+}
+
 int main(void) {
         tmpdir = fixture_tmpdir("registry");
         test_label_mcs();
         test_match_memory();
         test_lifetime();
+        test_pod_level();
         test_ambiguous_order();
         test_never_started();
         test_bound();
         test_reply_bound();
         test_database();
         test_database_lifetime();
+        test_database_pod();
         fixture_tmpdir_remove(tmpdir);
         return 0;
 }
