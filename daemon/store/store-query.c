@@ -85,7 +85,7 @@ enum {
         COL_REASON,
         COL_VERDICT,
         COL_BOOLEANS,
-        COL_STRINGS, /* 16 strings in the order of row_to_denial() */
+        COL_STRINGS, /* 16 strings in the order of ROW_STRINGS() */
         COL_CONTAINER = COL_STRINGS + 16,
         COL_TARGET_CONTAINER = COL_CONTAINER + 6,
 };
@@ -97,38 +97,24 @@ static char *column_text(sqlite3_stmt *st, int i) {
         return (char *) sqlite3_column_text(st, i);
 }
 
+/* The string fields of COL_STRINGS.., in column order: one list for filling and for releasing. */
+#define ROW_STRINGS(d)                                                                             \
+        {                                                                                          \
+                &(d)->node, &(d)->result, &(d)->permissions, &(d)->tclass, &(d)->source_type,      \
+                        &(d)->target_type, &(d)->scontext, &(d)->tcontext, &(d)->mcs,              \
+                        &(d)->target_mcs, &(d)->comm, &(d)->exe, &(d)->path, &(d)->name,           \
+                        &(d)->cwd, &(d)->proctitle,                                                \
+        }
+
 static void row_release(Denial *d) {
-        char **borrowed[] = {
-                &d->booleans,
-                &d->node,
-                &d->result,
-                &d->permissions,
-                &d->tclass,
-                &d->source_type,
-                &d->target_type,
-                &d->scontext,
-                &d->tcontext,
-                &d->mcs,
-                &d->target_mcs,
-                &d->comm,
-                &d->exe,
-                &d->path,
-                &d->name,
-                &d->cwd,
-                &d->proctitle,
-                &d->container.id,
-                &d->container.name,
-                &d->container.image,
-                &d->container.engine,
-                &d->container.pod,
-                &d->target_container.id,
-                &d->target_container.name,
-                &d->target_container.image,
-                &d->target_container.engine,
-                &d->target_container.pod,
-        };
-        for (size_t i = 0; i < ELEMENTSOF(borrowed); i++)
-                *borrowed[i] = NULL;
+        char **strings[] = ROW_STRINGS(d);
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                *strings[i] = NULL;
+        d->booleans = NULL;
+        /* Every string of a container row is the statement's, whatever fields it gains. */
+        d->container = (ContainerRef){};
+        d->target_container = (ContainerRef){};
         denial_done(d);
 }
 
@@ -169,12 +155,7 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
         int a = sqlite3_column_int(st, COL_ATTRIBUTION);
         d.attribution = a >= 0 && a < _ATTRIBUTION_MAX ? (Attribution) a : ATTRIBUTION_NONE;
 
-        char **strings[] = {
-                &d.node,        &d.result,      &d.permissions, &d.tclass,
-                &d.source_type, &d.target_type, &d.scontext,    &d.tcontext,
-                &d.mcs,         &d.target_mcs,  &d.comm,        &d.exe,
-                &d.path,        &d.name,        &d.cwd,         &d.proctitle,
-        };
+        char **strings[] = ROW_STRINGS(&d);
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (sqlite3_column_type(st, COL_STRINGS + (int) i) != SQLITE_NULL) {
                         *strings[i] = column_text(st, COL_STRINGS + (int) i);

@@ -56,6 +56,7 @@ static void check_container_equal(const ContainerRef *a, const ContainerRef *b) 
         CHECK_STREQ(a->image, b->image);
         CHECK_STREQ(a->engine, b->engine);
         CHECK_STREQ(a->pod, b->pod);
+        CHECK_STREQ(a->pod_namespace, b->pod_namespace);
 }
 
 static void check_denial_equal(const Denial *a, const Denial *b) {
@@ -173,6 +174,7 @@ static void make_varied(Denial d[N_VARIED]) {
         for (int i = 1; i <= 2; i++) {
                 d[i].has_container = true;
                 fixture_container(&d[i].container, ID_DB, "db", "postgres:16", "podman", "pod-a");
+                set_string(&d[i].container.pod_namespace, "shop"); /* the registry's, below */
                 d[i].attribution = ATTRIBUTION_MCS;
         }
 
@@ -226,6 +228,18 @@ static void test_round_trip(void) {
         make_varied(d);
         CHECK_RC(store_open(path, &s), 0);
         CHECK_RC(store_pending(s), 0);
+        /* db as the registry knows it, in a Kubernetes namespace: every field of a container row
+         * comes back (the query borrows the row's strings, whatever fields a row gains). */
+        ContainerInfo db_info = {.id = (char *) ID_DB,
+                                 .name = (char *) "db",
+                                 .image = (char *) "postgres:16",
+                                 .engine = (char *) "podman",
+                                 .pod = (char *) "pod-a",
+                                 .pod_namespace = (char *) "shop",
+                                 .state = CONTAINER_STATE_RUNNING};
+        int64_t db_row;
+        CHECK_RC(store_container_begin(s), 0);
+        CHECK_RC(store_container_end(s, store_container_save(s, &db_info, &db_row)), 0);
         for (size_t i = 0; i < N_VARIED; i++)
                 CHECK_RC(store_add(s, &d[i]), 1);
         CHECK_RC(store_pending(s), N_VARIED);
