@@ -2,8 +2,9 @@
 /* The Prometheus text exposition of a MetricsSnapshot (metrics-text.h).
  *
  * Decisions:
- * - Labels carry only what is bounded and harmless: the container's name and image (the top N
- *   by count, the rest in "(other)"), the class, the engine, the cause of a loss. Never MCS
+ * - Labels carry only what is bounded and harmless: the container's name and image and the
+ *   pod's namespace (the top N by count, the rest in "(other)"), the class, the triage's verdict
+ *   and reason (closed sets), the engine, the cause of a loss. Never MCS
  *   categories, pids, paths or contexts: each of those would make a series per denial.
  * - A container's name is the container's own choice: every label value is escaped, and bytes
  *   that are not UTF-8 are written as text, since Prometheus drops the whole scrape over one.
@@ -142,6 +143,29 @@ static void render_denials(FILE *f, const MetricsSnapshot *s) {
         }
         labelled(f, "avcwatch_image_denials_total", "image", METRICS_LABEL_UNKNOWN, unknown);
         labelled(f, "avcwatch_image_denials_total", "image", METRICS_LABEL_OTHER, s->images.other);
+
+        family(f, "avcwatch_namespace_denials_total", "counter",
+               "Denials by the Kubernetes namespace of the container's pod: the top N namespaces "
+               "by count, the rest in namespace=\"(other)\", those without a namespace (no "
+               "pod, or no container) in namespace=\"(unknown)\".");
+        for (size_t i = 0; i < s->namespaces.n; i++)
+                labelled(f, "avcwatch_namespace_denials_total", "namespace",
+                         s->namespaces.groups[i].name, s->namespaces.groups[i].count);
+        labelled(f, "avcwatch_namespace_denials_total", "namespace", METRICS_LABEL_UNKNOWN,
+                 s->namespaces.unattributed);
+        labelled(f, "avcwatch_namespace_denials_total", "namespace", METRICS_LABEL_OTHER,
+                 s->namespaces.other);
+
+        family(f, "avcwatch_triage_denials_total", "counter",
+               "Denials by the triage's verdict and the policy's reason (closed sets; "
+               "\"(unknown)\": not triaged, no policy). Kept across retention and restarts.");
+        for (size_t i = 0; i < s->n_triage; i++) {
+                const MetricsTriage *t = &s->triage[i];
+                fprintf(f,
+                        "avcwatch_triage_denials_total{verdict=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                        t->verdict ?: METRICS_LABEL_UNKNOWN, t->reason ?: METRICS_LABEL_UNKNOWN,
+                        t->count);
+        }
 }
 
 static void render_stats(FILE *f, const Stats *st) {

@@ -33,11 +33,23 @@ typedef struct AvcCacheStats {
         uint64_t lookups, hits, misses, allocations, reclaims, frees;
 } AvcCacheStats;
 
+/* Denials of one (verdict, reason) of triage; NULL strings: not triaged. Static strings. */
+typedef struct MetricsTriage {
+        const char *verdict, *reason;
+        uint64_t count;
+} MetricsTriage;
+#define METRICS_TRIAGE_MAX ((_TRIAGE_VERDICT_MAX + 1) * (_TRIAGE_REASON_MAX + 1))
+
 typedef struct MetricsSnapshot {
         const Stats *stats;
         const char *version;
         uint64_t denials; /* every denial the store counts (its aggregates) */
         MetricsGroups containers, images, tclasses;
+        /* the top N namespaces; other: the rest of the namespaced denials, unattributed: those
+         * without a namespace */
+        MetricsGroups namespaces;
+        MetricsTriage triage[METRICS_TRIAGE_MAX];
+        size_t n_triage;
         bool has_db_bytes;
         uint64_t db_bytes;
         bool has_avc_cache;

@@ -10,9 +10,9 @@
  *   METRICS_REQUEST_USEC before its request is complete, METRICS_STALL_USEC while its answer is
  *   not read; when all METRICS_CONNECTIONS_MAX are taken, the oldest one is closed for the
  *   newcomer, so a thousand idle connections cost 64 slots and keep no scraper out.
- * - A scrape must not hold the loop: the store's part (the top N containers and images, the
- *   classes, the database size) is asked at most once per METRICS_CACHE_USEC; the daemon's own
- *   counters are read at each scrape (they are memory). */
+ * - A scrape must not hold the loop: the store's part (the top N containers, images and
+ *   namespaces, the classes, the triage cells, the database size) is asked at most once per
+ *   METRICS_CACHE_USEC; the daemon's own counters are read at each scrape (they are memory). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -200,7 +200,46 @@ static int groups_load(Store *store, StoreTopBy by, unsigned limit, MetricsGroup
         return r;
 }
 
+static int namespaces_add(const char *name, uint64_t count, uint64_t all, void *userdata) {
+        GroupsCollect *g = userdata;
+        MetricsGroups *gr = g->groups;
+
+        g->listed = all; /* the namespaced denials, for "(other)" */
+        MetricsGroup *n = realloc(gr->groups, (gr->n + 1) * sizeof(MetricsGroup));
+        if (!n)
+                return g->error = -ENOMEM;
+        gr->groups = n;
+        gr->groups[gr->n++] =
+                (MetricsGroup){.name = strdup_or_null(name, &g->error), .count = count};
+        return g->error;
+}
+
+static int triage_add(const char *verdict, const char *reason, uint64_t count, void *userdata) {
+        MetricsSnapshot *s = userdata;
+
+        if (s->n_triage >= METRICS_TRIAGE_MAX)
+                return 0; /* the table holds no more cells than these; a foreign row */
+        s->triage[s->n_triage++] = (MetricsTriage){verdict, reason, count};
+        return 0;
+}
+
+/* The namespaces (top N, "(other)", "(unknown)") and the triage cells, from their aggregates. */
+static int namespaces_and_triage_load(Store *store, unsigned limit, MetricsSnapshot *s) {
+        GroupsCollect g = {.groups = &s->namespaces};
+        int r = store_namespace_counts(store, limit, namespaces_add, &g);
+        if (r >= 0 && g.error < 0)
+                r = g.error;
+        if (r < 0)
+                return r;
+        s->namespaces.unattributed = s->denials > g.listed ? s->denials - g.listed : 0;
+        s->namespaces.other = g.listed;
+        for (size_t i = 0; i < s->namespaces.n; i++)
+                s->namespaces.other -= MIN(s->namespaces.other, s->namespaces.groups[i].count);
+        return store_triage_counts(store, triage_add, s);
+}
+
 static void snapshot_store_done(MetricsSnapshot *s) {
+        metrics_groups_done(&s->namespaces);
         metrics_groups_done(&s->containers);
         metrics_groups_done(&s->images);
         metrics_groups_done(&s->tclasses);
@@ -232,6 +271,13 @@ static void metrics_refresh(MetricsServer *m) {
         s.denials = listed_classes;
         s.containers.other = s.denials > listed_containers ? s.denials - listed_containers : 0;
         s.images.other = s.denials > listed_images ? s.denials - listed_images : 0;
+        r = namespaces_and_triage_load(m->store, m->top_n, &s);
+        if (r < 0) {
+                log_warning_errno(r, "Metrics: the store's counts are not available: %m");
+                snapshot_store_done(&s);
+                m->cached_usec = now;
+                return;
+        }
         if (store_counts(m->store, &counts) >= 0) {
                 s.has_db_bytes = true;
                 s.db_bytes = counts.db_bytes;

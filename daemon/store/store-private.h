@@ -42,6 +42,7 @@ struct StoreWriter;
 struct StoreContainers;
 typedef struct StoreCheckpointer StoreCheckpointer;
 typedef struct StoreBaseline StoreBaseline;
+typedef struct StoreMetrics StoreMetrics;
 
 /* The files SQLite writes (store-files.c): what was at the paths when they were opened. */
 typedef struct StoreFile {
@@ -66,6 +67,7 @@ struct Store {
         StoreCheckpointer *checkpointer; /* WAL checkpoints off this thread, store-checkpoint.c */
         RawDecoder *decoder;             /* on ro */
         StoreBaseline *baseline;         /* signatures per image, store-baseline.c */
+        StoreMetrics *metrics;           /* triage_totals' deltas, store-metrics.c */
         uint64_t query_budget_usec;
         int failure;  /* of a registry write, until store_take_failure() */
         bool damaged; /* SQLite said SQLITE_CORRUPT/NOTADB once: no clean-stop mark at close */
@@ -169,3 +171,15 @@ int store_baseline_flush(Store *s);
 void store_baseline_committed(Store *s);
 /* After a rollback: the set is read again from the table when next needed. */
 void store_baseline_forget(Store *s);
+
+/* ---- store-metrics.c ---- */
+
+/* At every open: triage_totals, created (and seeded from the rows) when the file has none. */
+int store_metrics_migrate(Store *s);
+int store_metrics_prepare(Store *s);
+void store_metrics_free(Store *s);
+/* A row added to the open batch: its share of triage_totals, written by store_metrics_flush()
+ * (store_commit) and forgotten with a rollback (store_metrics_forget()). */
+void store_metrics_note(Store *s, const Denial *d);
+int store_metrics_flush(Store *s);
+void store_metrics_forget(Store *s);

@@ -195,6 +195,7 @@ void store_forget_batch(Store *s) {
         writer_drop_caches(w);
         store_containers_forget(s);
         store_baseline_forget(s);
+        store_metrics_forget(s);
         w->in_txn = false;
         w->pending = 0;
         w->pending_denials = 0;
@@ -852,6 +853,7 @@ int store_add(Store *s, const Denial *d) {
         w->pending++;
         w->pending_denials += MAX(d->count, 1);
         if (r > 0) {
+                store_metrics_note(s, d);
                 w->batch_added++;
                 w->batch_folded += MAX(d->count, 1) - 1;
         } else
@@ -918,6 +920,8 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
         if (r >= 0)
                 r = store_baseline_flush(s);
         if (r >= 0)
+                r = store_metrics_flush(s);
+        if (r >= 0)
                 r = store_meta_add(s, "denials", (int64_t) w->batch_added);
         if (r >= 0)
                 r = store_meta_add(s, "events", (int64_t) w->batch_events);
@@ -935,6 +939,7 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
         }
 
         store_baseline_committed(s);
+        store_metrics_forget(s); /* written */
         added = w->batch_added;
         duplicates = w->batch_duplicates;
         w->in_txn = false;

@@ -39,6 +39,10 @@
  *     read these, never the denial rows, except for the partial hours at the ends of a range
  *   triggers: an UPDATE of denials.container or denials.count moves/adjusts the row's share of
  *     totals and buckets, so that re-attribution (store-containers.c) keeps them right
+ *   baseline(scope, key, signature, first_ms, last_ms, count, accepted_ms)
+ *                                                -- signatures per image: store-baseline.c
+ *   triage_totals(verdict, reason, count)        -- denials by triage, for the metrics:
+ *                                                   store-metrics.c (both added at open)
  *
  * Decisions:
  * - The id is the time: denials.id = time_ms * 2^20 + slot. The table is then clustered in time
@@ -885,6 +889,9 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
         r = store_baseline_migrate(s);
         if (r < 0)
                 return r;
+        r = store_metrics_migrate(s);
+        if (r < 0)
+                return r;
         r = store_writer_prepare(s);
         if (r < 0)
                 return r;
@@ -895,6 +902,9 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
         if (r < 0)
                 return r;
         r = store_baseline_prepare(s);
+        if (r < 0)
+                return r;
+        r = store_metrics_prepare(s);
         if (r < 0)
                 return r;
         return store_open_reader(s);
@@ -946,6 +956,7 @@ Store *store_free(Store *s) {
         store_checkpointer_stop(s);
         store_containers_free(s);
         store_baseline_free(s);
+        store_metrics_free(s);
         store_writer_free(s);
         raw_decoder_free(s->decoder);
         sqlite3_close(s->ro);

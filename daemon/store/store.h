@@ -161,6 +161,18 @@ int store_baseline_list(Store *s, const char *image, bool new_only, unsigned lim
 /* Entries in memory (0 before the first live denial). */
 size_t store_baseline_size(const Store *s);
 
+/* Metrics (store-metrics.c): counts `top` does not keep. By triage: every denial counted (as
+ * the totals: kept across retention) per (verdict, reason), NULL strings for those not triaged;
+ * their sum is the total of the denials. By namespace: the top limit namespaces of the pods of
+ * the attributed containers, by count, highest first. cb stops the walk with != 0. */
+typedef int (*store_triage_count_cb)(const char *verdict, const char *reason, uint64_t count,
+                                     void *userdata);
+int store_triage_counts(Store *s, store_triage_count_cb cb, void *userdata);
+/* all: the denials of every namespace, also those beyond the limit. */
+typedef int (*store_namespace_count_cb)(const char *name, uint64_t count, uint64_t all,
+                                        void *userdata);
+int store_namespace_counts(Store *s, unsigned limit, store_namespace_count_cb cb, void *userdata);
+
 /* Query: denials matching f, ordered by id (= by time), ascending unless reverse. Keyset
  * pagination: after (NULL at first) is the cursor; rows with a greater id are returned (smaller
  * when reverse). Calls cb for each row; cb may refuse a row and stop the query by returning a

@@ -4,11 +4,15 @@
 #   rows, as `--containers-sql` of bench/gen-audit-log.py writes them) and 200 unattributed:
 #   Prometheus' query API says sum(avcwatch_denials_total) is 500, and the series stay within the
 #   documented bound (TopContainers= + 2 container series), no label has MCS categories;
+#   150 of the containers are in 3 namespaces: the namespace series sum to 500 and ns-0 holds
+#   50; the triage series (no policy here: all "(unknown)") sum to 500; no news from a file;
 # - `promtool check metrics` passes on the endpoint's text, with a hostile container name
 #   (quote, backslash, newline) among the labels;
 # - a Unix socket (Listen=PATH) and a TCP socket passed by systemd-socket-activate are served;
 # - abuse: 1,000 idle connections, a 1 MiB request line, another path (404), another method
-#   (405): the connections stay bounded, scrapes and `avcctl stats` go on being answered.
+#   (405): the connections stay bounded, scrapes and `avcctl stats` go on being answered;
+# - live input (stdin): 3 denials of 2 signatures are 2 new denials,
+#   avcwatch_new_denials_total 2.
 # No root or kernel socket needed.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
@@ -30,9 +34,11 @@ with open(t + "/containers.sql", "w") as f:
     for i in range(300):
         name = "ctr-%d" % i if i else 'evil"\\name\nline{x="1"}'
         name = name.replace("'", "''")
-        f.write("INSERT INTO containers(container_id, name, image, engine, mcs, created_ms, "
-                "started_ms, running) VALUES ('%064x', '%s', 'img-%d', 'docker', 'c%d,c%d', "
-                "1713600000000, 1713600000000, 1);\n" % (i + 1, name, i % 7, i, i + 600))
+        ns = "'ns-%d'" % (i % 3) if i < 150 else "NULL"
+        f.write("INSERT INTO containers(container_id, name, image, engine, pod_namespace, mcs, "
+                "created_ms, started_ms, running) VALUES ('%064x', '%s', 'img-%d', 'docker', %s, "
+                "'c%d,c%d', 1713600000000, 1713600000000, 1);\n"
+                % (i + 1, name, i % 7, ns, i, i + 600))
 tclasses = ["file", "dir", "tcp_socket", "capability", "process"]
 with open(t + "/audit.log", "w") as f:
     for j in range(500):
@@ -71,12 +77,19 @@ fi
 series=$(grep -vc '^#' "$T/metrics.txt")
 containers=$(grep -c '^avcwatch_container_denials_total{' "$T/metrics.txt")
 images=$(grep -c '^avcwatch_image_denials_total{' "$T/metrics.txt")
+namespaces=$(grep -c '^avcwatch_namespace_denials_total{' "$T/metrics.txt")
+triage=$(grep -c '^avcwatch_triage_denials_total{' "$T/metrics.txt")
 [ "$containers" -le $((TOP + 2)) ] || fail "$containers container series, bound $((TOP + 2))"
 [ "$images" -le $((TOP + 2)) ] || fail "$images image series, bound $((TOP + 2))"
-# docs/metrics.md: at most 2 x (TopContainers + 2) + the classes + 1 + 40 series
-bound=$((2 * (TOP + 2) + 5 + 1 + 40))
+[ "$namespaces" -eq 5 ] || fail "$namespaces namespace series, expected 3 + (other) + (unknown)"
+[ "$triage" -le 48 ] || fail "$triage triage series, bound 48"
+grep -q '^avcwatch_triage_denials_total{verdict="(unknown)",reason="(unknown)"} 500$' \
+        "$T/metrics.txt" || fail "the untriaged denials are not 500: $(grep triage_denials "$T/metrics.txt")"
+grep -q '^avcwatch_new_denials_total 0$' "$T/metrics.txt" || fail "a file's denials counted as news"
+# docs/metrics.md: at most 3 x (TopContainers + 2) + the classes + 1 + 48 + 40 series
+bound=$((3 * (TOP + 2) + 5 + 1 + 48 + 40))
 [ "$series" -le "$bound" ] || fail "$series series, bound $bound"
-echo "series: $series (containers $containers, images $images; bound $bound)"
+echo "series: $series (containers $containers, images $images, namespaces $namespaces, triage $triage; bound $bound)"
 
 # ---- a real Prometheus scrapes it ----
 mkdir "$T/prom"
@@ -109,6 +122,14 @@ attributed=$(query 'sum(avcwatch_container_denials_total{container!~"\\(.*\\)"})
 [ "$attributed" -le "$TOP" ] || fail "top containers hold $attributed, expected at most $TOP"
 total=$(query 'sum(avcwatch_container_denials_total)')
 [ "$total" = 500 ] || fail "sum(avcwatch_container_denials_total) is $total, expected 500"
+total=$(query 'sum(avcwatch_namespace_denials_total)')
+[ "$total" = 500 ] || fail "sum(avcwatch_namespace_denials_total) is $total, expected 500"
+ns0=$(query 'avcwatch_namespace_denials_total{namespace="ns-0"}')
+[ "$ns0" = 50 ] || fail "avcwatch_namespace_denials_total{namespace=\"ns-0\"} is $ns0, expected 50"
+total=$(query 'sum(avcwatch_triage_denials_total)')
+[ "$total" = 500 ] || fail "sum(avcwatch_triage_denials_total) is $total, expected 500"
+news=$(query 'avcwatch_new_denials_total')
+[ "$news" = 0 ] || fail "Prometheus: avcwatch_new_denials_total is '$news', expected 0"
 echo "Prometheus: sum(avcwatch_denials_total) 500, $n series"
 
 # ---- abuse ----
@@ -211,4 +232,26 @@ if command -v systemd-socket-activate > /dev/null; then
         kill -TERM "$sa"
         wait "$sa" || fail "socket-activated daemon: exit status $?"
 fi
+# ---- live input: new denials ----
+mkfifo "$T/feed"
+exec {feed}<> "$T/feed"
+CONFIG=$T/avcwatchd.conf STDIN=$T/feed start_daemon --db "$T/db-live" --input -
+now=$(date +%s)
+for k in 1 2 3; do
+        perm=read
+        [ "$k" -eq 3 ] && perm=write
+        printf 'type=AVC msg=audit(%s.%03d:%d): avc:  denied  { %s } for  pid=%d comm="live%d" name="x" dev="overlay" ino=1 scontext=system_u:system_r:container_t:s0:c1,c2 tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0\n' \
+                "$now" "$k" $((90000 + k)) "$perm" $((4000 + k)) "$k"
+done >&"$feed"
+wait_until 10 '[ "$(stats_field denials_stored)" -eq 3 ]' || fail "the live denials were not stored"
+[ "$(stats_field new_denials)" -eq 2 ] || fail "new_denials is $(stats_field new_denials), not 2"
+curl -sf "$URL" > "$T/metrics-live.txt" || fail "GET /metrics failed"
+grep -q '^avcwatch_new_denials_total 2$' "$T/metrics-live.txt" ||
+        fail "avcwatch_new_denials_total is not 2: $(grep new_denials "$T/metrics-live.txt")"
+grep -q '^avcwatch_baseline_untracked_total 0$' "$T/metrics-live.txt" ||
+        fail "avcwatch_baseline_untracked_total is not 0"
+promtool check metrics < "$T/metrics-live.txt" > "$T/promtool.log" 2>&1 ||
+        { cat "$T/promtool.log"; fail "promtool check metrics: problems with live input"; }
+exec {feed}>&-
+stop_daemon
 echo "OK"

@@ -1645,9 +1645,11 @@ static void test_triage(void) {
         CHECK_RC(store_commit(s, &dups), 2);
         s = store_free(s);
 
-        /* The file as an older avcwatchd left it: without the columns. */
+        /* The file as an older avcwatchd left it: without the columns (nor the triage
+         * aggregate of the metrics, which came later and refers to them). */
         CHECK_RC(sqlite3_open(path, &db), SQLITE_OK);
         CHECK_RC(sqlite3_exec(db,
+                              "DROP TRIGGER denials_retriaged; DROP TABLE triage_totals; "
                               "ALTER TABLE denials DROP COLUMN booleans; ALTER TABLE denials DROP "
                               "COLUMN verdict; ALTER TABLE denials DROP COLUMN reason;",
                               NULL, NULL, NULL),
