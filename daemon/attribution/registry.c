@@ -222,9 +222,13 @@ static bool str_eq(const char *a, const char *b) {
         return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* One pod: the same pod name in the same namespace (a Podman pod has none: both NULL) and
- * engine. A container without a pod is in none. */
+/* One pod: the same pod uid where both know it (a StatefulSet's pod comes back with its name
+ * and a new uid, and the old one may still be terminating), else the same pod name in the same
+ * namespace (a Podman pod has none: both NULL) and engine. A container without a pod is in
+ * none. */
 static bool same_pod(const ContainerInfo *a, const ContainerInfo *b) {
+        if (a->pod_uid && b->pod_uid)
+                return strcmp(a->pod_uid, b->pod_uid) == 0;
         if (!a->pod || !b->pod)
                 return false;
         return str_eq(a->pod, b->pod) && str_eq(a->pod_namespace, b->pod_namespace) &&

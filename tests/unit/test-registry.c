@@ -301,6 +301,36 @@ static void test_pod_level(void) {
         CHECK_RC(d.attribution, ATTRIBUTION_AMBIGUOUS);
         denial_done(&d);
 
+        /* Pod uids, where known, decide: a StatefulSet's pod recreated with its name (a new
+         * uid) while the old one terminates is another pod of the same namespace. A sandbox
+         * (CRI's pause container) and a container of one uid are one pod. */
+        ContainerInfo sandbox = {.id = (char *) "sb",
+                                 .engine = (char *) "containerd",
+                                 .pod = (char *) "web-0",
+                                 .pod_namespace = (char *) "shop",
+                                 .pod_uid = (char *) "uid-1",
+                                 .sandbox = true,
+                                 .has_mcs = true,
+                                 .mcs = mcs("c13,c14"),
+                                 .created_ms = T0,
+                                 .started_ms = T0 + 100,
+                                 .state = CONTAINER_STATE_RUNNING};
+        CHECK_RC(registry_update(r, &sandbox), 1);
+        ContainerInfo app = sandbox;
+        app.id = (char *) "app";
+        app.sandbox = false;
+        CHECK_RC(registry_update(r, &app), 1);
+        d = resolve_cats(r, "c13,c14");
+        CHECK_RC(d.attribution, ATTRIBUTION_POD);
+        denial_done(&d);
+        ContainerInfo again = app;
+        again.id = (char *) "app-again";
+        again.pod_uid = (char *) "uid-2";
+        CHECK_RC(registry_update(r, &again), 1);
+        d = resolve_cats(r, "c13,c14");
+        CHECK_RC(d.attribution, ATTRIBUTION_NAMESPACE);
+        denial_done(&d);
+
         /* One candidate is still "mcs", whatever its pod. */
         CHECK_RC(add_in_pod(r, "solo", "cri-o", "c11,c12", "web", "shop"), 1);
         d = resolve_cats(r, "c11,c12");
