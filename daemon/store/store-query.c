@@ -43,23 +43,10 @@
 static const char query_head[] =
         "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
         "d.permissive, d.attribution, d.raw, d.count, d.reason, d.verdict, "
-        "(SELECT text FROM strings WHERE id = d.booleans), "
-        "(SELECT text FROM strings WHERE id = d.node), "
-        "(SELECT text FROM strings WHERE id = g.result), "
-        "(SELECT text FROM strings WHERE id = g.permissions), "
-        "(SELECT text FROM strings WHERE id = g.tclass), "
-        "(SELECT text FROM strings WHERE id = g.source_type), "
-        "(SELECT text FROM strings WHERE id = g.target_type), "
-        "(SELECT text FROM strings WHERE id = d.scontext), "
-        "(SELECT text FROM strings WHERE id = d.tcontext), "
-        "(SELECT text FROM strings WHERE id = d.mcs), "
-        "(SELECT text FROM strings WHERE id = d.target_mcs), "
-        "(SELECT text FROM strings WHERE id = d.comm), "
-        "(SELECT text FROM strings WHERE id = d.exe), "
-        "(SELECT text FROM strings WHERE id = d.path), "
-        "(SELECT text FROM strings WHERE id = d.name), "
-        "(SELECT text FROM strings WHERE id = d.cwd), "
-        "(SELECT text FROM strings WHERE id = d.proctitle), "
+        /* the strings' ids: resolved through StringCache, not a subquery per column */
+        "d.booleans, d.node, g.result, g.permissions, g.tclass, g.source_type, g.target_type, "
+        "d.scontext, d.tcontext, d.mcs, d.target_mcs, d.comm, d.exe, d.path, d.name, d.cwd, "
+        "d.proctitle, "
         "c.container_id, c.name, c.image, c.engine, c.pod, c.pod_namespace, "
         "t.container_id, t.name, t.image, t.engine, t.pod, t.pod_namespace "
         "FROM (";
@@ -97,6 +84,113 @@ static char *column_text(sqlite3_stmt *st, int i) {
         return (char *) sqlite3_column_text(st, i);
 }
 
+/* ---- strings by id ----
+ *
+ * A page's rows repeat a few strings many times (contexts, types, classes, commands): resolving
+ * each of a row's 17 string ids with a subquery cost more than everything else a row needs. They
+ * are looked up through a direct-mapped cache of the call instead (a new call starts empty, so
+ * an id that retention freed and a writer reused is never read stale across calls), with one
+ * prepared point query for the misses. A row's strings are copied into the row's arena, so that
+ * a later lookup of the same row evicting a slot leaves them alone. */
+#define STRING_CACHE_SLOTS 1024
+#define STRING_CACHE_TEXT_MAX 119 /* longer strings are looked up each time, never cached */
+
+typedef struct StringSlot {
+        int64_t id; /* 0: empty (ids start at 1) */
+        uint32_t len;
+        char text[STRING_CACHE_TEXT_MAX + 1];
+} StringSlot;
+
+typedef struct StringCache {
+        sqlite3_stmt *lookup;
+        Budget *budget; /* disarmed around lookups: the budget interrupts the window's statement */
+        char *arena;    /* the current row's strings, NUL-terminated */
+        size_t arena_size, arena_used;
+        StringSlot slots[STRING_CACHE_SLOTS];
+} StringCache;
+
+static void string_cache_free(StringCache *k) {
+        if (!k)
+                return;
+        sqlite3_finalize(k->lookup);
+        free(k->arena);
+        free(k);
+}
+
+static void string_cache_freep(StringCache **k) {
+        string_cache_free(*k);
+}
+
+static int string_cache_new(Store *s, Budget *budget, StringCache **ret) {
+        StringCache *k = calloc(1, sizeof(StringCache));
+        if (!k)
+                return -ENOMEM;
+        int rc = sqlite3_prepare_v2(s->ro, "SELECT text FROM strings WHERE id = ?1", -1, &k->lookup,
+                                    NULL);
+        if (rc != SQLITE_OK) {
+                string_cache_free(k);
+                return store_error(s, s->ro, rc);
+        }
+        k->budget = budget;
+        *ret = k;
+        return 0;
+}
+
+static int arena_add(StringCache *k, const char *text, size_t len, size_t *ret_offset) {
+        if (k->arena_used + len + 1 > k->arena_size) {
+                size_t n = MAX(k->arena_size * 2, k->arena_used + len + 1);
+                n = MAX(n, (size_t) 4096);
+                char *a = realloc(k->arena, n);
+                if (!a)
+                        return -ENOMEM;
+                k->arena = a;
+                k->arena_size = n;
+        }
+        memcpy(k->arena + k->arena_used, text, len);
+        k->arena[k->arena_used + len] = 0;
+        *ret_offset = k->arena_used;
+        k->arena_used += len + 1;
+        return 0;
+}
+
+/* The string of column i (an id) into the row's arena: 1 and its offset, 0 for none (NULL, 0 or
+ * an id without a string, as the subquery it replaces gave NULL). */
+static int string_resolve(Store *s, StringCache *k, sqlite3_stmt *st, int i, size_t *ret_offset) {
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+                return 0;
+        int64_t id = sqlite3_column_int64(st, i);
+        if (id <= 0)
+                return 0;
+        StringSlot *slot = &k->slots[((uint64_t) id * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
+        if (slot->id == id)
+                return arena_add(k, slot->text, slot->len, ret_offset) < 0 ? -ENOMEM : 1;
+
+        bool armed = k->budget->armed;
+        k->budget->armed = false;
+        sqlite3_bind_int64(k->lookup, 1, id);
+        int rc = sqlite3_step(k->lookup), r = 0;
+        if (rc == SQLITE_ROW && sqlite3_column_type(k->lookup, 0) != SQLITE_NULL) {
+                const char *text = (const char *) sqlite3_column_text(k->lookup, 0);
+                size_t len = (size_t) sqlite3_column_bytes(k->lookup, 0);
+                if (!text)
+                        r = -ENOMEM;
+                else if (arena_add(k, text, len, ret_offset) < 0)
+                        r = -ENOMEM;
+                else {
+                        r = 1;
+                        if (len <= STRING_CACHE_TEXT_MAX) {
+                                slot->id = id;
+                                slot->len = (uint32_t) len;
+                                memcpy(slot->text, text, len);
+                        }
+                }
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                r = store_error(s, s->ro, rc);
+        sqlite3_reset(k->lookup);
+        k->budget->armed = armed;
+        return r;
+}
+
 /* The string fields of COL_STRINGS.., in column order: one list for filling and for releasing. */
 #define ROW_STRINGS(d)                                                                             \
         {                                                                                          \
@@ -118,9 +212,9 @@ static void row_release(Denial *d) {
         denial_done(d);
 }
 
-static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
+static int row_to_denial(Store *s, StringCache *k, sqlite3_stmt *st, Denial *ret) {
         Denial d = DENIAL_NULL;
-        bool failed = false;
+        bool failed = false, has_booleans = false;
         int r;
 
         d.id = sqlite3_column_int64(st, COL_ID);
@@ -146,22 +240,30 @@ static int row_to_denial(Store *s, sqlite3_stmt *st, Denial *ret) {
                 d.triaged = true;
                 d.reason = sqlite3_column_int(st, COL_REASON);
                 d.verdict = sqlite3_column_int(st, COL_VERDICT);
-                if (sqlite3_column_type(st, COL_BOOLEANS) != SQLITE_NULL) {
-                        d.booleans = column_text(st, COL_BOOLEANS);
-                        if (!d.booleans)
-                                failed = true;
-                }
+                has_booleans = true;
         }
         int a = sqlite3_column_int(st, COL_ATTRIBUTION);
         d.attribution = a >= 0 && a < _ATTRIBUTION_MAX ? (Attribution) a : ATTRIBUTION_NONE;
 
+        /* The strings into the arena first (it may move), then the pointers. */
         char **strings[] = ROW_STRINGS(&d);
+        size_t offsets[ELEMENTSOF(strings) + 1];
+        bool found[ELEMENTSOF(strings) + 1] = {};
+        k->arena_used = 0;
+        for (size_t i = 0; i < ELEMENTSOF(strings) + 1; i++) {
+                int col = i < ELEMENTSOF(strings) ? COL_STRINGS + (int) i : COL_BOOLEANS;
+                if (col == COL_BOOLEANS && !has_booleans)
+                        continue;
+                r = string_resolve(s, k, st, col, &offsets[i]);
+                if (r < 0)
+                        return r; /* nothing of d is allocated yet */
+                found[i] = r > 0;
+        }
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (sqlite3_column_type(st, COL_STRINGS + (int) i) != SQLITE_NULL) {
-                        *strings[i] = column_text(st, COL_STRINGS + (int) i);
-                        if (!*strings[i])
-                                failed = true;
-                }
+                if (found[i])
+                        *strings[i] = k->arena + offsets[i];
+        if (found[ELEMENTSOF(strings)])
+                d.booleans = k->arena + offsets[ELEMENTSOF(strings)];
 
         struct {
                 int col;
@@ -248,6 +350,7 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
         _cleanup_(store_plan_done) Plan p = {};
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *rows = NULL, *jump = NULL;
         _cleanup_(freep) SqlBuf *b = NULL;
+        _cleanup_(string_cache_freep) StringCache *strings = NULL;
         StorePage page = {};
         Budget budget = {};
         int64_t pos, width = STORE_WINDOW_FIRST_MS * STORE_SLOTS;
@@ -311,6 +414,10 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
                 return store_error(s, s->ro, rc);
         store_plan_bind(&p, jump);
 
+        r = string_cache_new(s, &budget, &strings);
+        if (r < 0)
+                return r;
+
         if (__builtin_add_overflow(store_cpu_usec(), s->query_budget_usec, &budget.deadline_usec))
                 budget.deadline_usec = UINT64_MAX;
         sqlite3_progress_handler(s->ro, STORE_PROGRESS_OPS, store_budget_progress, &budget);
@@ -349,7 +456,7 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
                 budget.armed = !first;
                 while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
                         Denial d;
-                        r = row_to_denial(s, rows, &d);
+                        r = row_to_denial(s, strings, rows, &d);
                         if (r < 0)
                                 break;
                         if (attribution_has_candidates(d.attribution)) {
