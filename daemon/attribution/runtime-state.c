@@ -583,7 +583,9 @@ static int collect_ended(const ContainerInfo *c, void *userdata) {
          * too, from cgroups that may belong to another instance of the runtime. */
         if (!c->pod_uid && !c->sandbox_id)
                 return 0;
-        if (bsearch(&c->id, x->seen->ids, x->seen->n, sizeof(char *), compare_strings))
+        /* (ids is NULL when nothing was seen: bsearch() and qsort() must not get it) */
+        if (x->seen->n > 0 &&
+            bsearch(&c->id, x->seen->ids, x->seen->n, sizeof(char *), compare_strings))
                 return 0;
         if (!grow((void **) &x->ids, &x->allocated, x->n + 1, sizeof(*x->ids)))
                 return -ENOMEM;
@@ -600,7 +602,8 @@ static void reconcile(RuntimeState *s, Seen *seen) {
         int64_t now = now_realtime_ms();
         int r;
 
-        qsort(seen->ids, seen->n, sizeof(char *), compare_strings);
+        if (seen->n > 0)
+                qsort(seen->ids, seen->n, sizeof(char *), compare_strings);
         r = registry_foreach(s->registry, collect_ended, &x);
         if (r < 0)
                 set_error(s, "reconciling", NULL, r);
