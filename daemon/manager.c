@@ -30,6 +30,7 @@
  *   never blocking (journal.h); it can be switched on and off by a reload. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@
 #include "pipeline.h"
 #include "privileges.h"
 #include "proc-scan.h"
+#include "reader-thread.h"
 #include "registry.h"
 #include "retention-pacer.h"
 #include "server.h"
@@ -91,6 +93,7 @@ struct Manager {
         Ingest *ingest;         /* the input's lines -> denials -> the pipeline */
         MetricsServer *metrics; /* NULL unless [Metrics] Listen= or a metrics socket passed */
         Source *source;
+        ReaderThread *reader; /* instead of source and ingest: a regular file, read on a thread */
         Backfill *backfill; /* the downtime's records from auditd's log, at start-up */
         RetentionPacer *retention;
         TriagePass *triage_pass; /* the one-off pass over denials stored before triage */
@@ -434,7 +437,7 @@ static int manager_setup_engines(Manager *m) {
 static int manager_setup_input(Manager *m, int netlink_fd) {
         bool netlink = strcmp(m->config.input, "netlink") == 0;
         int64_t year_ref_ms = 0;
-        struct stat st;
+        struct stat st = {};
         int r;
 
         if (netlink_fd >= 0 && !netlink) {
@@ -447,11 +450,26 @@ static int manager_setup_input(Manager *m, int netlink_fd) {
         /* journalctl text lines in an input file are dated with the year of its mtime. */
         if (!m->live && stat(m->config.input, &st) >= 0)
                 year_ref_ms = (int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-        r = ingest_new(&(IngestOptions){.mode = m->live ? ASSEMBLER_CLOCK : ASSEMBLER_POSITION,
-                                        .origin = DENIAL_LIVE,
-                                        .year_ref_ms = year_ref_ms,
-                                        .event = m->event},
-                       pipeline_sink(m->pipeline), &m->stats.ingest, &m->ingest);
+        IngestOptions options = {.mode = m->live ? ASSEMBLER_CLOCK : ASSEMBLER_POSITION,
+                                 .origin = DENIAL_LIVE,
+                                 .year_ref_ms = year_ref_ms,
+                                 .event = m->event};
+        /* A regular file is read, parsed and assembled on a thread of its own, the rest of the
+         * walk stays on this loop (ingest/reader-thread.h): two cores for an import. */
+        if (!netlink && !m->live && S_ISREG(st.st_mode)) {
+                _cleanup_(closep) int fd = open(m->config.input, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return log_error_errno(negative_errno(), "Failed to open input '%s': %m",
+                                               m->config.input);
+                r = reader_thread_new(m->event, fd, &options, pipeline_sink(m->pipeline),
+                                      &m->stats.ingest, &m->stats.source, on_eof, m, &m->reader);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start reading '%s': %m",
+                                               m->config.input);
+                TAKE_FD(fd);
+                return 0;
+        }
+        r = ingest_new(&options, pipeline_sink(m->pipeline), &m->stats.ingest, &m->ingest);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the input's assembly: %m");
         if (!netlink) {
@@ -599,6 +617,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->source = source_free(m->source);
+        m->reader = reader_thread_free(m->reader); /* hands on what it read */
         m->backfill = backfill_free(m->backfill); /* keeps what it read */
         m->status = status_notifier_free(m->status);
         (void) ingest_flush(m->ingest);
@@ -682,6 +701,7 @@ int manager_run(Manager *m) {
         manager_start_db_check(m);
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: storing what is pending.");
+        reader_thread_stop(m->reader);
         (void) ingest_flush(m->ingest);
         pipeline_flush(m->pipeline);
         journal_writer_flush(m->journal, JOURNAL_EXIT_FLUSH_USEC);

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/* ReaderThread (reader-thread.h): the file input's text-to-denials half on a thread of its own.
+ *
+ * Direction: the thread reads, splits (line-splitter.h) and hands lines to its own Ingest, whose
+ * sink is the batch being filled here; a full batch crosses the Handoff; the loop pops it and
+ * hands its denials forward to the real DenialSink. Nothing calls back.
+ *
+ * Decisions:
+ * - The split is where the state is. Reading, parsing (record.c, libauparse) and assembling
+ *   (assembler.c) are pure per instance: the thread owns them alone. Attribution, triage, the
+ *   coalescer and the store share the registry, the database connection and the counters with
+ *   the API, so they stay on the loop: no lock anywhere in them, and store_add() still answers
+ *   stored or duplicate at once, so the outcome counters and the dedup are what they were.
+ * - Order: one producer, one FIFO, one consumer; a batch is handed to the sink item by item in
+ *   the order the assembler released them, and a MAC_POLICY_LOAD / MAC_CONFIG_CHANGE record
+ *   travels as an item between the denials it separates.
+ * - A file can wait: the reader blocks on a full queue (READER_THREAD_QUEUE batches), so a slow
+ *   store slows the reading and nothing is lost (the kernel's socket cannot wait and is not
+ *   read here: source.c reads it on the loop).
+ * - Counters: the reader counts into its own blocks, and every batch carries a copy taken after
+ *   its last line. The loop writes the shared blocks from that copy when it has handed the batch
+ *   on (the outcomes it counts itself from the sink's answers), so a `stats` answer never counts
+ *   a denial the sink has not seen, and no counter is written by two threads.
+ * - Crash safety is the store's, as before: what is committed is what the sink was handed and
+ *   committed; the queue holds at most a few batches of denials read but not yet kept, and they
+ *   are lost with a kill -9 exactly as the old source's open batch was: a restart reads the file
+ *   again and the store's dedup adds what is missing.
+ * - Stop (SIGTERM, end of the loop): the reader is cancelled and joined, then everything it read
+ *   is handed on, the events still open released too, as ingest_flush() did before. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "handoff.h"
+#include "line-splitter.h"
+#include "log.h"
+#include "reader-thread.h"
+
+/* Bytes read per step: one step's lines become one batch. */
+#define READER_CHUNK (256 * 1024)
+/* Like the file source's defer source: below every other priority, so queries, timers and
+ * signals are served between two batches. */
+#define READER_PRIORITY (SD_EVENT_PRIORITY_IDLE + 10)
+
+typedef struct BatchItem {
+        bool policy_changed; /* a marker, not a denial */
+        Denial denial;
+} BatchItem;
+
+typedef struct Batch {
+        BatchItem *items;
+        size_t n, allocated;
+        /* the reader's counters after this batch's last line */
+        IngestStats ingest;
+        uint64_t records_received, records_malformed;
+        int error; /* < 0: the reader stopped on it (read_failed: reading, else assembling) */
+        bool read_failed;
+        bool eof;
+} Batch;
+
+struct ReaderThread {
+        /* the loop's side */
+        sd_event *event;
+        sd_event_source *io;
+        DenialSink sink;
+        DenialOrigin origin;
+        IngestStats *stats;
+        SourceStats *source_stats;
+        source_eof_cb eof_cb;
+        void *eof_userdata;
+        Handoff *handoff;
+        bool started, stopped, failed;
+        unsigned slow_usec; /* test hook: AVCWATCH_TEST_SLOW_WRITER_USEC */
+
+        /* the reader's side (the loop touches it only after the join) */
+        pthread_t thread;
+        int fd;
+        gzFile gz;
+        char *chunk;
+        LineSplitter lines;
+        Ingest *ingest;
+        IngestStats own_ingest;
+        uint64_t own_records, own_malformed;
+        Batch *batch; /* being filled */
+        bool done;    /* reached the end or failed: nothing more to read */
+};
+
+static void batch_free(void *p) {
+        Batch *b = p;
+
+        if (!b)
+                return;
+        for (size_t i = 0; i < b->n; i++)
+                denial_done(&b->items[i].denial);
+        free(b->items);
+        free(b);
+}
+
+static BatchItem *batch_append(Batch *b) {
+        if (b->n == b->allocated) {
+                size_t n = b->allocated ? b->allocated * 2 : 256;
+                BatchItem *items = realloc(b->items, n * sizeof(BatchItem));
+                if (!items)
+                        return NULL;
+                b->items = items;
+                b->allocated = n;
+        }
+        b->items[b->n] = (BatchItem){.denial = DENIAL_NULL};
+        return &b->items[b->n++];
+}
+
+/* ---- the reader's side ---- */
+
+/* The Ingest's sink on the reader: the denial joins the batch (taken over: the assembler lends
+ * it and frees what is left, which is then nothing; raw is the event's, so it is copied). The
+ * outcome is the real sink's, counted on the loop: _IMPORT_OUTCOME_MAX is counted as none. */
+static int reader_keep(void *userdata, Denial *d, DenialOrigin origin) {
+        ReaderThread *t = userdata;
+        char *raw = NULL;
+        BatchItem *item;
+
+        if (d->raw && !(raw = strdup(d->raw)))
+                return -ENOMEM;
+        item = batch_append(t->batch);
+        if (!item) {
+                free(raw);
+                return -ENOMEM;
+        }
+        item->denial = *d;
+        item->denial.raw = raw;
+        *d = DENIAL_NULL;
+        return _IMPORT_OUTCOME_MAX;
+}
+
+static int reader_commit(void *userdata) {
+        return 0; /* the loop's sink commits */
+}
+
+static void reader_policy_changed(void *userdata) {
+        ReaderThread *t = userdata;
+        BatchItem *item = batch_append(t->batch);
+
+        if (item)
+                item->policy_changed = true;
+        /* else: no memory for a marker; the policy is read again at the next change */
+}
+
+static int reader_line(const char *p, size_t n, void *userdata) {
+        ReaderThread *t = userdata;
+
+        /* longer than SOURCE_LINE_MAX (NULL): counted once, skipped, as the file source does */
+        if (!line_count(p, n, &t->own_records, &t->own_malformed))
+                return 0;
+        return ingest_line(p, n, t->ingest);
+}
+
+/* Sends the batch being filled (with the counters so far) and starts a new one. */
+static int reader_send(ReaderThread *t) {
+        Batch *b = t->batch;
+        int r;
+
+        b->ingest = t->own_ingest;
+        b->records_received = t->own_records;
+        b->records_malformed = t->own_malformed;
+        t->batch = calloc(1, sizeof(Batch));
+        if (!t->batch) {
+                t->batch = b; /* keep filling it: sent at the next step */
+                return -ENOMEM;
+        }
+        r = handoff_push(t->handoff, b, /* wait= */ true);
+        if (r < 0) { /* cancelled: the loop takes it over after the join */
+                batch_free(t->batch);
+                t->batch = b;
+        }
+        return r;
+}
+
+static ssize_t reader_read(ReaderThread *t) {
+        ssize_t n;
+
+        if (t->gz) {
+                int z = gzread(t->gz, t->chunk, READER_CHUNK);
+                if (z < 0) {
+                        int e;
+                        (void) gzerror(t->gz, &e);
+                        return e == Z_ERRNO ? -errno : -EBADMSG;
+                }
+                return z;
+        }
+        do
+                n = read(t->fd, t->chunk, READER_CHUNK);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : n;
+}
+
+static void *reader_main(void *userdata) {
+        ReaderThread *t = userdata;
+        int r;
+
+        while (!handoff_cancelled(t->handoff)) {
+                ssize_t n = reader_read(t);
+
+                if (n < 0) {
+                        t->batch->error = (int) n;
+                        t->batch->read_failed = true;
+                        t->done = true;
+                } else if (n == 0) {
+                        /* a last line without a newline, then the events still open */
+                        r = line_splitter_finish(&t->lines, reader_line, t);
+                        if (r >= 0)
+                                r = ingest_flush(t->ingest);
+                        t->batch->error = MIN(r, 0);
+                        t->batch->eof = r >= 0;
+                        t->done = true;
+                } else {
+                        r = line_splitter_feed(&t->lines, t->chunk, (size_t) n, reader_line, t);
+                        if (r < 0) {
+                                t->batch->error = r;
+                                t->done = true;
+                        }
+                }
+                if (reader_send(t) == -ECANCELED || t->done)
+                        break;
+        }
+        return NULL;
+}
+
+/* ---- the loop's side ---- */
+
+/* Hands one batch to the sink and takes over its counters. Returns < 0 when the input stops. */
+static int reader_hand_on(ReaderThread *t, Batch *b) {
+        int r;
+
+        for (size_t i = 0; i < b->n && !t->failed; i++) {
+                BatchItem *item = &b->items[i];
+
+                if (item->policy_changed) {
+                        if (t->sink.policy_changed)
+                                t->sink.policy_changed(t->sink.userdata);
+                        continue;
+                }
+                r = t->sink.keep(t->sink.userdata, &item->denial, t->origin);
+                denial_done(&item->denial);
+                if (r < 0) {
+                        /* as ingest.c says it for the live input; the input stops */
+                        t->failed = true;
+                        return log_error_errno(r, "Failed to assemble audit records: %m");
+                }
+                if (r < _IMPORT_OUTCOME_MAX)
+                        t->stats->outcomes[r]++;
+        }
+        uint64_t outcomes[_IMPORT_OUTCOME_MAX];
+        memcpy(outcomes, t->stats->outcomes, sizeof(outcomes));
+        *t->stats = b->ingest;
+        memcpy(t->stats->outcomes, outcomes, sizeof(outcomes));
+        t->source_stats->records_received = b->records_received;
+        t->source_stats->records_malformed = b->records_malformed;
+
+        if (b->error < 0) {
+                t->failed = true;
+                if (b->read_failed)
+                        return log_error_errno(b->error, "Failed to read the input: %m");
+                return b->error; /* the reader's Ingest said why (ingest.c) */
+        }
+        if (b->eof) {
+                t->source_stats->input_eof = true;
+                if (t->eof_cb)
+                        t->eof_cb(t->eof_userdata);
+        }
+        return 0;
+}
+
+static int reader_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ReaderThread *t = userdata;
+        Batch *b = handoff_pop(t->handoff);
+        int r;
+
+        if (!b)
+                return 0;
+        if (t->slow_usec > 0)
+                usleep(t->slow_usec); /* the test hook: a store that cannot keep up */
+        r = reader_hand_on(t, b);
+        batch_free(b);
+        if (r < 0) {
+                /* as a source's callback failing: the loop ends with the error */
+                (void) sd_event_source_set_enabled(t->io, SD_EVENT_OFF);
+                handoff_cancel(t->handoff);
+                sd_event_exit(t->event, r);
+        }
+        return 0;
+}
+
+int reader_thread_new(sd_event *e, int fd, const IngestOptions *o, const DenialSink *sink,
+                      IngestStats *stats, SourceStats *source_stats, source_eof_cb eof,
+                      void *eof_userdata, ReaderThread **ret) {
+        _cleanup_(reader_thread_freep) ReaderThread *t = NULL;
+        IngestOptions options;
+        const char *slow;
+        int r;
+
+        if (!e || fd < 0 || !o || o->mode != ASSEMBLER_POSITION || !sink || !sink->keep ||
+            !stats || !source_stats || !ret)
+                return -EINVAL;
+        t = calloc(1, sizeof(ReaderThread));
+        if (!t)
+                return -ENOMEM;
+        t->fd = -EBADF;
+        t->event = sd_event_ref(e);
+        t->sink = *sink;
+        t->origin = o->origin;
+        t->stats = stats;
+        t->source_stats = source_stats;
+        t->eof_cb = eof;
+        t->eof_userdata = eof_userdata;
+        t->own_ingest = *stats;
+        t->own_records = source_stats->records_received;
+        t->own_malformed = source_stats->records_malformed;
+        slow = secure_getenv("AVCWATCH_TEST_SLOW_WRITER_USEC");
+        if (slow)
+                t->slow_usec = (unsigned) strtoul(slow, NULL, 10);
+
+        t->chunk = malloc(READER_CHUNK);
+        t->batch = calloc(1, sizeof(Batch));
+        if (!t->chunk || !t->batch || line_splitter_init(&t->lines, SOURCE_LINE_MAX) < 0)
+                return -ENOMEM;
+        options = *o;
+        options.event = NULL;
+        r = ingest_new(&options,
+                       &(DenialSink){.keep = reader_keep,
+                                     .commit = reader_commit,
+                                     .policy_changed = reader_policy_changed,
+                                     .userdata = t},
+                       &t->own_ingest, &t->ingest);
+        if (r < 0)
+                return r;
+        r = handoff_new(READER_THREAD_QUEUE, &t->handoff);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(e, &t->io, handoff_fd(t->handoff), EPOLLIN, reader_on_io, t);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(t->io, READER_PRIORITY);
+        (void) sd_event_source_set_description(t->io, "audit-input-reader");
+
+        /* A compressed rotation (audit.log.2.gz) is read as its text. */
+        unsigned char magic[2];
+        if (pread(fd, magic, sizeof(magic), 0) == (ssize_t) sizeof(magic) && magic[0] == 0x1f &&
+            magic[1] == 0x8b) {
+                int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (copy < 0)
+                        return -errno;
+                t->gz = gzdopen(copy, "rb");
+                if (!t->gz) {
+                        close(copy);
+                        return -ENOMEM;
+                }
+        }
+        t->fd = fd; /* ours from here on, unless the thread cannot start */
+        r = -pthread_create(&t->thread, NULL, reader_main, t);
+        if (r < 0) {
+                t->fd = -EBADF;
+                return r;
+        }
+        t->started = true;
+        snprintf(source_stats->input, sizeof(source_stats->input), "file");
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+void reader_thread_stop(ReaderThread *t) {
+        Batch *b;
+
+        if (!t || t->stopped)
+                return;
+        t->stopped = true;
+        if (t->handoff)
+                handoff_cancel(t->handoff);
+        if (t->started)
+                (void) pthread_join(t->thread, NULL);
+        if (!t->handoff)
+                return;
+        /* What was read is handed on: the queued batches, then the one being filled with the
+         * events still open (the reader is gone: its state is ours now). */
+        while ((b = handoff_pop(t->handoff))) {
+                if (!t->failed)
+                        (void) reader_hand_on(t, b);
+                batch_free(b);
+        }
+        if (t->started && !t->done && !t->failed && t->batch) {
+                if (ingest_flush(t->ingest) >= 0) {
+                        t->batch->ingest = t->own_ingest;
+                        t->batch->records_received = t->own_records;
+                        t->batch->records_malformed = t->own_malformed;
+                        (void) reader_hand_on(t, t->batch);
+                }
+        }
+        t->io = sd_event_source_disable_unref(t->io);
+}
+
+ReaderThread *reader_thread_free(ReaderThread *t) {
+        if (!t)
+                return NULL;
+        reader_thread_stop(t);
+        sd_event_source_disable_unref(t->io);
+        t->handoff = handoff_free(t->handoff, batch_free);
+        batch_free(t->batch);
+        ingest_free(t->ingest);
+        line_splitter_done(&t->lines);
+        free(t->chunk);
+        if (t->gz)
+                (void) gzclose(t->gz);
+        if (t->fd >= 0)
+                close(t->fd);
+        sd_event_unref(t->event);
+        free(t);
+        return NULL;
+}
