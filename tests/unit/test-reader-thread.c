@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/* The file input on its reader thread, through the real loop: every denial reaches the sink
+ * once and in the file's order, with a store that cannot keep up (the reader waits, nothing is
+ * lost); a policy change arrives between the same two denials as in the file; the counters the
+ * loop shows are those of what the sink was handed; a stop part-way hands on everything read,
+ * the event still open included. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixtures.h"
+#include "reader-thread.h"
+#include "tests/unit/test.h"
+
+/* ~4 MiB: many more batches than the queue holds */
+#define EVENTS 10000
+#define POLICY_AFTER 1234 /* a MAC_POLICY_LOAD record follows this event */
+
+typedef struct Sink {
+        sd_event *event;
+        unsigned kept, policy_changes, kept_at_policy;
+        uint64_t last_serial;
+        bool eof;
+} Sink;
+
+static int keep(void *userdata, Denial *d, DenialOrigin origin) {
+        Sink *s = userdata;
+
+        CHECK_RC(origin, DENIAL_LIVE);
+        /* in the file's order, each once */
+        CHECK(d->serial > s->last_serial);
+        CHECK(d->raw && strstr(d->raw, "type=AVC"));
+        CHECK(d->syscall == 2); /* the SYSCALL record was joined on the reader */
+        s->last_serial = d->serial;
+        s->kept++;
+        return d->serial % 3 == 0 ? IMPORT_DUPLICATE : IMPORT_STORED;
+}
+
+static void policy_changed(void *userdata) {
+        Sink *s = userdata;
+        s->policy_changes++;
+        s->kept_at_policy = s->kept;
+}
+
+static void on_eof(void *userdata) {
+        Sink *s = userdata;
+        s->eof = true;
+        sd_event_exit(s->event, 0);
+}
+
+/* The file: EVENTS events of AVC + SYSCALL + EOE, a blank line and a malformed one, and a policy
+ * load after event POLICY_AFTER. Returns the number of records (non-blank lines). */
+static unsigned write_log(const char *path) {
+        FILE *f = fopen(path, "we");
+        unsigned records = 0;
+
+        CHECK(f);
+        for (unsigned i = 1; i <= EVENTS; i++) {
+                unsigned serial = 100 + i;
+                fprintf(f,
+                        "type=AVC msg=audit(1713600000.%03u:%u): avc:  denied  { read } for  "
+                        "pid=7 comm=\"cat\" name=\"f\" scontext=system_u:system_r:container_t:s0:"
+                        "c1,c2 tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0\n",
+                        i % 1000, serial);
+                fprintf(f,
+                        "type=SYSCALL msg=audit(1713600000.%03u:%u): arch=c000003e syscall=2 "
+                        "success=no exit=-13 ppid=1 pid=7 uid=0 comm=\"cat\" exe=\"/bin/cat\"\n",
+                        i % 1000, serial);
+                fprintf(f, "type=EOE msg=audit(1713600000.%03u:%u): \n", i % 1000, serial);
+                records += 3;
+                if (i == POLICY_AFTER) {
+                        fprintf(f, "type=MAC_POLICY_LOAD msg=audit(1713600001.000:99999): "
+                                   "auid=4294967295 ses=4294967295 lsm=selinux res=1\n");
+                        fprintf(f, "\n"); /* blank: not a record */
+                        fprintf(f, "garbage that is no record\n");
+                        records += 2;
+                }
+        }
+        CHECK(fclose(f) == 0);
+        return records;
+}
+
+static ReaderThread *start(sd_event *e, const char *path, Sink *s, IngestStats *st,
+                           SourceStats *src) {
+        ReaderThread *t;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        CHECK(fd >= 0);
+        CHECK_RC(reader_thread_new(e, fd,
+                                   &(IngestOptions){.mode = ASSEMBLER_POSITION,
+                                                    .origin = DENIAL_LIVE},
+                                   &(DenialSink){.keep = keep,
+                                                 .policy_changed = policy_changed,
+                                                 .userdata = s},
+                                   st, src, on_eof, s, &t),
+                 0);
+        return t;
+}
+
+static void test_all_in_order_with_a_slow_writer(const char *path, unsigned records) {
+        Sink s = {};
+        IngestStats st = {};
+        SourceStats src = {};
+        ReaderThread *t;
+
+        /* each batch waits: the queue fills and the reader has to wait for room */
+        CHECK(setenv("AVCWATCH_TEST_SLOW_WRITER_USEC", "3000", 1) == 0);
+        CHECK_RC(sd_event_new(&s.event), 0);
+        t = start(s.event, path, &s, &st, &src);
+        CHECK_RC(sd_event_loop(s.event), 0);
+        CHECK(s.eof);
+        CHECK(src.input_eof);
+        CHECK_RC(s.kept, EVENTS);
+        CHECK_RC(s.policy_changes, 1);
+        CHECK_RC(s.kept_at_policy, POLICY_AFTER);
+        CHECK_RC(src.records_received, records);
+        CHECK_RC(st.records, records);
+        CHECK_RC(st.malformed, 1);
+        CHECK_RC(st.denials, EVENTS);
+        CHECK_RC(st.outcomes[IMPORT_DUPLICATE], EVENTS / 3);
+        CHECK_RC(st.outcomes[IMPORT_STORED], EVENTS - EVENTS / 3);
+        reader_thread_free(t);
+        CHECK_RC(s.kept, EVENTS); /* nothing twice after the end */
+        sd_event_unref(s.event);
+        CHECK(unsetenv("AVCWATCH_TEST_SLOW_WRITER_USEC") == 0);
+}
+
+/* Stopped after a few batches: what the reader read is handed on, nothing is dropped, and the
+ * counters agree with what the sink saw. */
+static void test_stop_hands_on_what_was_read(const char *path) {
+        Sink s = {};
+        IngestStats st = {};
+        SourceStats src = {};
+        ReaderThread *t;
+
+        CHECK(setenv("AVCWATCH_TEST_SLOW_WRITER_USEC", "2000", 1) == 0);
+        CHECK_RC(sd_event_new(&s.event), 0);
+        t = start(s.event, path, &s, &st, &src);
+        for (int i = 0; i < 3; i++)
+                CHECK(sd_event_run(s.event, 5 * 1000 * 1000) >= 0);
+        reader_thread_stop(t);
+        CHECK(s.kept > 0);
+        CHECK_RC(s.kept, st.denials);
+        CHECK_RC(st.outcomes[IMPORT_STORED] + st.outcomes[IMPORT_DUPLICATE], s.kept);
+        CHECK(s.kept < EVENTS); /* stopped part-way, not at the end */
+        CHECK(!src.input_eof);
+        CHECK_RC(src.records_received, st.records);
+        unsigned kept = s.kept;
+        reader_thread_free(t);
+        CHECK_RC(s.kept, kept); /* stop is once */
+        sd_event_unref(s.event);
+        CHECK(unsetenv("AVCWATCH_TEST_SLOW_WRITER_USEC") == 0);
+}
+
+/* A sink that fails stops the input and ends the loop with the error, as a source's does. */
+static int keep_fail(void *userdata, Denial *d, DenialOrigin origin) {
+        return -EIO;
+}
+
+static void test_sink_failure_ends_the_loop(const char *path) {
+        sd_event *e;
+        IngestStats st = {};
+        SourceStats src = {};
+        ReaderThread *t;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        CHECK(fd >= 0);
+        CHECK_RC(sd_event_new(&e), 0);
+        CHECK_RC(reader_thread_new(e, fd,
+                                   &(IngestOptions){.mode = ASSEMBLER_POSITION,
+                                                    .origin = DENIAL_LIVE},
+                                   &(DenialSink){.keep = keep_fail}, &st, &src, NULL, NULL, &t),
+                 0);
+        CHECK_RC(sd_event_loop(e), -EIO);
+        reader_thread_free(t);
+        sd_event_unref(e);
+}
+
+int main(void) {
+        char *dir = fixture_tmpdir("reader-thread");
+        char *path = fixture_path(dir, "audit.log");
+        unsigned records = write_log(path);
+
+        test_all_in_order_with_a_slow_writer(path, records);
+        test_stop_hands_on_what_was_read(path);
+        test_sink_failure_ends_the_loop(path);
+        free(path);
+        fixture_tmpdir_remove(dir);
+        return 0;
+}
