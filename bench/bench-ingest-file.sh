@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Ingest throughput from a file: a generated audit.log of container denials (raw lines exactly as
 # auditd writes them) through the whole pipeline (parse, assemble, filter, store in SQLite) with
-# `avcwatchd --input FILE`. Prints records/s and denials/s per CPU second of the daemon (it is
-# single threaded: one core), wall time, peak RSS, and the database size per denial.
+# `avcwatchd --input FILE`. Prints records/s and denials/s per CPU second of the daemon, records/s
+# of wall time (the daemon reads, parses and assembles a file on a thread of its own and stores
+# on its loop thread: up to two cores; CPU and wall differ), the cores used (CPU / wall), peak
+# RSS, the database size per denial, and the load average around each run (the machine may be
+# shared: with a load above the core count, wall figures say more about the others than us).
 #
 # COMPARE=OTHER_BUILD_DIR runs another build (e.g. an older commit's) on the same input in the
 # same run, alternating with BUILD run by run, and prints both medians and their ratio: on a
@@ -46,27 +49,37 @@ one_run() {
         cpu=$(awk -v u="$utime" -v s="$stime" -v t="$tick" 'BEGIN {print (u + s) / t}')
         wall=$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')
         rps=$(awk -v r="$records" -v c="$cpu" 'BEGIN {printf "%d", r / c}')
+        wrps=$(awk -v r="$records" -v w="$wall" 'BEGIN {printf "%d", r / w}')
+        cores=$(awk -v c="$cpu" -v w="$wall" 'BEGIN {printf "%.2f", c / w}')
+        load=$(cut -d' ' -f1 /proc/loadavg)
         dps=$(awk -v r="$stored" -v c="$cpu" 'BEGIN {printf "%d", r / c}')
-        printf '%srun %d: %d records, %d denials stored, wall %.2f s, cpu %.2f s -> %d records/s/core, %d denials/s/core, peak RSS %d MiB, db %d bytes/denial\n' \
-                "$label" "$run" "$records" "$stored" "$wall" "$cpu" "$rps" "$dps" \
-                "$((hwm / 1024))" "$((dbbytes / stored))"
+        printf '%srun %d: %d records, %d denials stored, wall %.2f s, cpu %.2f s (%s cores) -> %d records/s wall, %d records/s/core, %d denials/s/core, peak RSS %d MiB, db %d bytes/denial, load %s\n' \
+                "$label" "$run" "$records" "$stored" "$wall" "$cpu" "$cores" "$wrps" "$rps" \
+                "$dps" "$((hwm / 1024))" "$((dbbytes / stored))" "$load"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 results=()
 others=()
+walls=()
+other_walls=()
 for run in $(seq 1 "$RUNS"); do
         one_run "$BUILD" ""
         results+=("$rps")
+        walls+=("$wrps")
         if [ -n "${COMPARE:-}" ]; then
                 one_run "$COMPARE" "  ($COMPARE) "
                 others+=("$rps")
+                other_walls+=("$wrps")
         fi
 done
 m=$(median "${results[@]}")
-echo "median: $m records/s per core (raw log: $((bytes / DENIALS)) bytes/denial)"
+mw=$(median "${walls[@]}")
+echo "median: $m records/s per core, $mw records/s wall (raw log: $((bytes / DENIALS)) bytes/denial)"
 if [ -n "${COMPARE:-}" ]; then
         o=$(median "${others[@]}")
-        echo "median of $COMPARE: $o records/s per core; $BUILD / $COMPARE = $(awk -v a="$m" -v b="$o" 'BEGIN {printf "%.2f", a / b}')"
+        ow=$(median "${other_walls[@]}")
+        echo "median of $COMPARE: $o records/s per core, $ow records/s wall"
+        echo "$BUILD / $COMPARE: per core $(awk -v a="$m" -v b="$o" 'BEGIN {printf "%.2f", a / b}'), wall $(awk -v a="$mw" -v b="$ow" 'BEGIN {printf "%.2f", a / b}')"
 fi
 echo "reproduce: DENIALS=$DENIALS RUNS=$RUNS${COMPARE:+ COMPARE=$COMPARE} bench/bench-ingest-file.sh"

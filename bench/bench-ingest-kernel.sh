@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+INJECT=${INJECT:-$BUILD/tools/avcwatch-inject} # a build without tools/ can borrow another's
 RATES=${RATES:-"25000 50000 75000"}
 DURATION=${DURATION:-60}
 [ "$(id -u)" -eq 0 ] || { echo "needs root"; exit 1; }
@@ -26,7 +27,7 @@ for rate in $RATES; do
                 "$T/daemon.log" --config /dev/null --db "$T/db"
         read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
         mark="bench$rate$$"
-        inj=$("$BUILD/tools/avcwatch-inject" --rate "$rate" --duration "$DURATION" \
+        inj=$("$INJECT" --rate "$rate" --duration "$DURATION" \
                 --mark "$mark" ${INJECT_ARGS:-} 2>&1 | tail -1)
         sent=$(echo "$inj" | awk '{print $2}')
         sleep 1 # let the last batch commit (100 ms) and the deadline pass (300 ms)
