@@ -94,7 +94,7 @@ struct Manager {
         MetricsServer *metrics; /* NULL unless [Metrics] Listen= or a metrics socket passed */
         Source *source;
         ReaderThread *reader; /* instead of source and ingest: a regular file, read on a thread */
-        Backfill *backfill; /* the downtime's records from auditd's log, at start-up */
+        Backfill *backfill;   /* the downtime's records from auditd's log, at start-up */
         RetentionPacer *retention;
         TriagePass *triage_pass; /* the one-off pass over denials stored before triage */
         StatusNotifier *status;
@@ -618,7 +618,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         m->source = source_free(m->source);
         m->reader = reader_thread_free(m->reader); /* hands on what it read */
-        m->backfill = backfill_free(m->backfill); /* keeps what it read */
+        m->backfill = backfill_free(m->backfill);  /* keeps what it read */
         m->status = status_notifier_free(m->status);
         (void) ingest_flush(m->ingest);
         pipeline_flush(m->pipeline);

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,8 +306,8 @@ int reader_thread_new(sd_event *e, int fd, const IngestOptions *o, const DenialS
         const char *slow;
         int r;
 
-        if (!e || fd < 0 || !o || o->mode != ASSEMBLER_POSITION || !sink || !sink->keep ||
-            !stats || !source_stats || !ret)
+        if (!e || fd < 0 || !o || o->mode != ASSEMBLER_POSITION || !sink || !sink->keep || !stats ||
+            !source_stats || !ret)
                 return -EINVAL;
         t = calloc(1, sizeof(ReaderThread));
         if (!t)
@@ -363,7 +364,15 @@ int reader_thread_new(sd_event *e, int fd, const IngestOptions *o, const DenialS
                 }
         }
         t->fd = fd; /* ours from here on, unless the thread cannot start */
+        /* No signal is ever delivered to the reader (it inherits this mask): the daemon takes
+         * SIGTERM and the others through its loop, and may not have blocked them yet when the
+         * input is set up; a thread with them unblocked would die of them, and the process with
+         * it, before anything pending is stored. */
+        sigset_t all, saved;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
         r = -pthread_create(&t->thread, NULL, reader_main, t);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r < 0) {
                 t->fd = -EBADF;
                 return r;

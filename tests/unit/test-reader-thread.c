@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 
 typedef struct Sink {
         sd_event *event;
-        unsigned kept, policy_changes, kept_at_policy;
+        unsigned kept, joined, policy_changes, kept_at_policy;
         uint64_t last_serial;
         bool eof;
 } Sink;
@@ -34,7 +35,8 @@ static int keep(void *userdata, Denial *d, DenialOrigin origin) {
         /* in the file's order, each once */
         CHECK(d->serial > s->last_serial);
         CHECK(d->raw && strstr(d->raw, "type=AVC"));
-        CHECK(d->syscall == 2); /* the SYSCALL record was joined on the reader */
+        if (d->syscall == 2) /* the SYSCALL record was joined on the reader */
+                s->joined++;
         s->last_serial = d->serial;
         s->kept++;
         return d->serial % 3 == 0 ? IMPORT_DUPLICATE : IMPORT_STORED;
@@ -90,13 +92,11 @@ static ReaderThread *start(sd_event *e, const char *path, Sink *s, IngestStats *
         int fd = open(path, O_RDONLY | O_CLOEXEC);
 
         CHECK(fd >= 0);
-        CHECK_RC(reader_thread_new(e, fd,
-                                   &(IngestOptions){.mode = ASSEMBLER_POSITION,
-                                                    .origin = DENIAL_LIVE},
-                                   &(DenialSink){.keep = keep,
-                                                 .policy_changed = policy_changed,
-                                                 .userdata = s},
-                                   st, src, on_eof, s, &t),
+        CHECK_RC(reader_thread_new(
+                         e, fd, &(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_LIVE},
+                         &(DenialSink){
+                                 .keep = keep, .policy_changed = policy_changed, .userdata = s},
+                         st, src, on_eof, s, &t),
                  0);
         return t;
 }
@@ -115,6 +115,7 @@ static void test_all_in_order_with_a_slow_writer(const char *path, unsigned reco
         CHECK(s.eof);
         CHECK(src.input_eof);
         CHECK_RC(s.kept, EVENTS);
+        CHECK_RC(s.joined, EVENTS); /* a stop part-way may release an event before its SYSCALL */
         CHECK_RC(s.policy_changes, 1);
         CHECK_RC(s.kept_at_policy, POLICY_AFTER);
         CHECK_RC(src.records_received, records);
@@ -170,14 +171,43 @@ static void test_sink_failure_ends_the_loop(const char *path) {
 
         CHECK(fd >= 0);
         CHECK_RC(sd_event_new(&e), 0);
-        CHECK_RC(reader_thread_new(e, fd,
-                                   &(IngestOptions){.mode = ASSEMBLER_POSITION,
-                                                    .origin = DENIAL_LIVE},
-                                   &(DenialSink){.keep = keep_fail}, &st, &src, NULL, NULL, &t),
+        CHECK_RC(reader_thread_new(
+                         e, fd, &(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_LIVE},
+                         &(DenialSink){.keep = keep_fail}, &st, &src, NULL, NULL, &t),
                  0);
         CHECK_RC(sd_event_loop(e), -EIO);
         reader_thread_free(t);
         sd_event_unref(e);
+}
+
+/* A signal sent to the process while the reader runs waits for the loop: the reader has every
+ * signal blocked. With SIGTERM unblocked in the reader (the daemon blocks it after the input is
+ * set up), kill -TERM during an import ended the process by the default action, storing nothing
+ * of what was pending and exiting 143 instead of 0. SIGUSR1 stands for it here: unblocked in the
+ * reader, the test dies of it. */
+static void test_signals_wait_for_the_loop(const char *path) {
+        Sink s = {};
+        IngestStats st = {};
+        SourceStats src = {};
+        ReaderThread *t;
+        sigset_t usr1;
+        struct timespec no_wait = {};
+
+        CHECK(setenv("AVCWATCH_TEST_SLOW_WRITER_USEC", "3000", 1) == 0);
+        CHECK_RC(sd_event_new(&s.event), 0);
+        t = start(s.event, path, &s, &st, &src); /* SIGUSR1 not blocked yet, as in the daemon */
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        CHECK_RC(sigprocmask(SIG_BLOCK, &usr1, NULL), 0);
+        CHECK(sd_event_run(s.event, 5 * 1000 * 1000) >= 0); /* the reader is busy: queue full */
+        CHECK_RC(kill(getpid(), SIGUSR1), 0);
+        usleep(20000);
+        CHECK_RC(sigtimedwait(&usr1, NULL, &no_wait), SIGUSR1); /* pending, for the loop */
+        CHECK(s.kept < EVENTS);                                 /* the reader was still at it */
+        reader_thread_free(t);
+        CHECK_RC(sigprocmask(SIG_UNBLOCK, &usr1, NULL), 0);
+        sd_event_unref(s.event);
+        CHECK(unsetenv("AVCWATCH_TEST_SLOW_WRITER_USEC") == 0);
 }
 
 int main(void) {
@@ -188,6 +218,7 @@ int main(void) {
         test_all_in_order_with_a_slow_writer(path, records);
         test_stop_hands_on_what_was_read(path);
         test_sink_failure_ends_the_loop(path);
+        test_signals_wait_for_the_loop(path);
         free(path);
         fixture_tmpdir_remove(dir);
         return 0;
