@@ -91,7 +91,7 @@ static void help(FILE *f) {
                 "means any of, at most 16 values; --mcs, --comm, --path only repeat):\n"
                 "     --container NAME|ID-PREFIX  also the ambiguous denials it may have caused\n"
                 "     --target-container NAME|ID-PREFIX  denials that touched its files\n"
-                "     --image IMAGE  --pod POD\n"
+                "     --image IMAGE  --pod POD  --namespace NAMESPACE (Kubernetes)\n"
                 "     --mcs CATEGORIES            e.g. c170,c393\n"
                 "     --since TIME --until TIME   e.g. \"2024-04-20 10:54\", "
                 "\"2024-04-20T08:54Z\",\n"
@@ -297,6 +297,8 @@ static void print_unknown_container(const VarlinkReply *reply) {
                 fprintf(stderr, "avcctl: no container of image '");
         else if (strcmp(field, "pod") == 0)
                 fprintf(stderr, "avcctl: no pod named '");
+        else if (strcmp(field, "namespace") == 0)
+                fprintf(stderr, "avcctl: no namespace named '");
         else
                 fprintf(stderr, "avcctl: no container named '");
         fputs_terminal_safe(strna(reply_string(reply, "value")), stderr);

@@ -185,6 +185,9 @@ int filter_options_parse_one(FilterOptions *f, int c, const char *arg) {
         case ARG_FILTER_POD:
                 r = set_list(&d->pod, "pod", arg);
                 break;
+        case ARG_FILTER_NAMESPACE:
+                r = set_list(&d->pod_namespace, "namespace", arg);
+                break;
         case ARG_FILTER_MCS:
                 r = set_mcs(f, arg);
                 break;

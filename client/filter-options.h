@@ -20,6 +20,7 @@ enum {
         ARG_FILTER_CONTAINER = 0x200, /* above the global options' values (see verbs.h) */
         ARG_FILTER_IMAGE,
         ARG_FILTER_POD,
+        ARG_FILTER_NAMESPACE,
         ARG_FILTER_MCS,
         ARG_FILTER_SINCE,
         ARG_FILTER_UNTIL,
@@ -48,6 +49,7 @@ enum {
         {"container", required_argument, NULL, ARG_FILTER_CONTAINER},                              \
                 {"image", required_argument, NULL, ARG_FILTER_IMAGE},                              \
                 {"pod", required_argument, NULL, ARG_FILTER_POD},                                  \
+                {"namespace", required_argument, NULL, ARG_FILTER_NAMESPACE},                      \
                 {"mcs", required_argument, NULL, ARG_FILTER_MCS},                                  \
                 {"since", required_argument, NULL, ARG_FILTER_SINCE},                              \
                 {"until", required_argument, NULL, ARG_FILTER_UNTIL},                              \

@@ -930,6 +930,8 @@ enum {
         CONTAINER_NAME,
         CONTAINER_ENGINE,
         CONTAINER_IMAGE,
+        CONTAINER_POD,
+        CONTAINER_NAMESPACE,
         CONTAINER_LABEL,
         CONTAINER_CREATED,
         CONTAINER_STARTED,
@@ -946,6 +948,8 @@ static const Column container_columns[_CONTAINER_COLUMN_MAX] = {
         [CONTAINER_NAME] = {"NAME", 20},
         [CONTAINER_ENGINE] = {"ENGINE", 7},
         [CONTAINER_IMAGE] = {"IMAGE", 28},
+        [CONTAINER_POD] = {"POD", 24},
+        [CONTAINER_NAMESPACE] = {"NAMESPACE", 16},
         [CONTAINER_LABEL] = {"LABEL", 28},
         [CONTAINER_CREATED] = {"CREATED", OUTPUT_TIME_COLUMN, .no_cut = true},
         [CONTAINER_STARTED] = {"STARTED", OUTPUT_TIME_COLUMN, .no_cut = true},
@@ -999,6 +1003,8 @@ int output_container(Output *o, json_object *c) {
         put_text_cell(o, &col[CONTAINER_NAME], get_string(c, "name"), ANSI_BOLD);
         put_text_cell(o, &col[CONTAINER_ENGINE], get_string(c, "engine"), NULL);
         put_text_cell(o, &col[CONTAINER_IMAGE], get_string(c, "image"), NULL);
+        put_text_cell(o, &col[CONTAINER_POD], get_string(c, "pod"), NULL);
+        put_text_cell(o, &col[CONTAINER_NAMESPACE], get_string(c, "namespace"), NULL);
         put_text_cell(o, &col[CONTAINER_LABEL], label_short(get_string(c, "label")), NULL);
         put_time_cell(o, &col[CONTAINER_CREATED], c, "created");
         put_time_cell(o, &col[CONTAINER_STARTED], c, "started");
@@ -1021,8 +1027,8 @@ int output_container(Output *o, json_object *c) {
 /* ---- top ---- */
 
 static int top_by_index(const char *by) {
-        static const char *const names[] = {"signature", "container", "image",
-                                            "tclass",    "verdict",   "reason"};
+        static const char *const names[] = {"signature", "container", "image", "tclass",
+                                            "verdict",   "reason",    "pod",   "namespace"};
         for (size_t i = 0; by && i < sizeof(names) / sizeof(names[0]); i++)
                 if (strcmp(by, names[i]) == 0)
                         return (int) i;
@@ -1065,6 +1071,18 @@ static const Column top_columns[][6] = {
          {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
          {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
          {"REASON", 0}},
+        {{"COUNT", 8},
+         {"CTRS", 4},
+         {"SIGS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"NAMESPACE/POD", 0}},
+        {{"COUNT", 8},
+         {"CTRS", 4},
+         {"SIGS", 4},
+         {"FIRST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"LAST", OUTPUT_TIME_COLUMN, .no_cut = true},
+         {"NAMESPACE", 0}},
 };
 
 static size_t top_columns_n(int k) {
@@ -1136,6 +1154,19 @@ int output_top_row(Output *o, const char *by, json_object *row) {
                 break;
         case 5:
                 put_safe(get_string(row, "reason"), f);
+                break;
+        case 6:
+        case 7:
+                /* Tenant-chosen names: escaped like every other string of a row. */
+                if (!get_string(row, "namespace") && !get_string(row, "pod")) {
+                        fputs(k == 6 ? "(no pod)" : "(no namespace)", f);
+                        break;
+                }
+                put_safe(get_string(row, "namespace") ?: "-", f);
+                if (k == 6) {
+                        fputc('/', f);
+                        put_safe(get_string(row, "pod") ?: "-", f);
+                }
                 break;
         default:
                 put_safe(get_string(row, "tclass"), f);

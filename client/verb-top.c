@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* avcctl top [FILTERS] [--by signature|container|image|tclass|verdict|reason] [--new]
- * [--limit N]: the most frequent denial signatures (or containers, images, classes, triage
- * verdicts or reasons), with first and last seen and how many containers. One io.avcwatch.Top
- * call: the daemon answers from its aggregate tables (from denial rows for verdict and reason). */
+/* avcctl top [FILTERS] [--by signature|container|image|tclass|verdict|reason|pod|namespace]
+ * [--new] [--limit N]: the most frequent denial signatures (or containers, images, classes, triage
+ * verdicts or reasons, Kubernetes pods or namespaces), with first and last seen and how many
+ * containers. One io.avcwatch.Top call: the daemon answers from its aggregate tables (from
+ * denial rows for verdict and reason). */
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,8 +34,8 @@ static void top_args_done(TopArgs *a) {
 }
 
 static int top_parse_option(int c, const char *arg, void *userdata) {
-        static const char *const groupings[] = {"signature", "container", "image",
-                                                "tclass",    "verdict",   "reason"};
+        static const char *const groupings[] = {"signature", "container", "image", "tclass",
+                                                "verdict",   "reason",    "pod",   "namespace"};
         TopArgs *a = userdata;
         int r;
 
@@ -49,7 +50,7 @@ static int top_parse_option(int c, const char *arg, void *userdata) {
                                 return 0;
                         }
                 fprintf(stderr, "avcctl top: --by takes signature, container, image, tclass, "
-                                "verdict or reason, not '");
+                                "verdict, reason, pod or namespace, not '");
                 fputs_terminal_safe(arg, stderr);
                 fprintf(stderr, "'\n");
                 return -EINVAL;

@@ -56,6 +56,7 @@ static const struct {
         {"target_container", FIELD_STRING, offsetof(DenialFilter, target_container), 0},
         {"image", FIELD_STRING, offsetof(DenialFilter, image), 0},
         {"pod", FIELD_STRING, offsetof(DenialFilter, pod), 0},
+        {"namespace", FIELD_STRING, offsetof(DenialFilter, pod_namespace), 0},
         {"mcs", FIELD_MCS, offsetof(DenialFilter, mcs), 0},
         {"since", FIELD_TIME, offsetof(DenialFilter, since_ms), offsetof(DenialFilter, has_since)},
         {"until", FIELD_TIME, offsetof(DenialFilter, until_ms), offsetof(DenialFilter, has_until)},
@@ -557,6 +558,10 @@ bool denial_filter_match(const DenialFilter *f, const Denial *d) {
         if (!WANT(f->image, d->has_container && any_image_matches(&f->image, d->container.image)))
                 return false;
         if (!WANT(f->pod, d->has_container && any_matches(&f->pod, d->container.pod, false)))
+                return false;
+        if (!WANT(f->pod_namespace,
+                  d->has_container &&
+                          any_matches(&f->pod_namespace, d->container.pod_namespace, false)))
                 return false;
         if (!WANT(f->mcs, any_matches(&f->mcs, d->mcs, false)))
                 return false;

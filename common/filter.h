@@ -35,7 +35,8 @@ typedef struct DenialFilter {
         FilterValues target_container; /* the container whose files were touched, as container */
         FilterValues image;            /* see image_ref_matches() */
         FilterValues pod;
-        FilterValues mcs; /* canonical category text, e.g. "c170,c393" */
+        FilterValues pod_namespace; /* the pod's Kubernetes namespace ("namespace" in JSON) */
+        FilterValues mcs;           /* canonical category text, e.g. "c170,c393" */
         bool has_since, has_until;
         int64_t since_ms, until_ms; /* inclusive since, exclusive until */
         FilterValues source_type;   /* --type; a trailing '*' makes it a prefix match */
@@ -66,7 +67,8 @@ typedef struct DenialFilter {
 
 void denial_filter_done(DenialFilter *f);
 
-/* JSON field names: container target_container image pod mcs since until type target_type tclass
+/* JSON field names: container target_container image pod namespace mcs
+ * since until type target_type tclass
  * perm comm path not_type not_target_type not_tclass not_perm not_comm reason verdict not_reason
  * not_verdict serial include_selftest;
  * since/until are integers in ms since the epoch, serial a non-negative integer, include_selftest a

@@ -52,7 +52,9 @@ int top_row_to_json(const StoreTopRow *row, json_object **ret) {
             json_add_time(o, "first", row->first_ms) < 0 ||
             json_add_time(o, "last", row->last_ms) < 0 ||
             json_add_uint64(o, "containers", row->containers) < 0 ||
-            json_add_uint64(o, "signatures", row->signatures) < 0)
+            json_add_uint64(o, "signatures", row->signatures) < 0 ||
+            json_add_string(o, "pod", row->pod) < 0 ||
+            json_add_string(o, "namespace", row->pod_namespace) < 0)
                 return -ENOMEM;
         /* Only for those groupings: older clients see no new keys otherwise. */
         if ((row->verdict && json_add_string(o, "verdict", row->verdict) < 0) ||

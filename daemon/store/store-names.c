@@ -134,6 +134,8 @@ int store_filter_unknown(Store *s, const DenialFilter *f, StoreUnknown *ret) {
         static const char *const image_sql =
                 "SELECT 1 FROM containers WHERE avcwatch_image_matches(?1, image) LIMIT 1";
         static const char *const pod_sql = "SELECT 1 FROM containers WHERE pod = ?1 LIMIT 1";
+        static const char *const namespace_sql =
+                "SELECT 1 FROM containers WHERE pod_namespace = ?1 LIMIT 1";
         const struct {
                 const char *field, *column;
                 const FilterValues *l;
@@ -143,6 +145,7 @@ int store_filter_unknown(Store *s, const DenialFilter *f, StoreUnknown *ret) {
                 {"target_container", "name", &f->target_container, NULL},
                 {"image", "image", &f->image, image_sql},
                 {"pod", "pod", &f->pod, pod_sql},
+                {"namespace", "pod_namespace", &f->pod_namespace, namespace_sql},
         };
         int r;
 

@@ -161,6 +161,12 @@ void store_plan_containers_where(SqlBuf *b, const Plan *p) {
                         store_sql_addf(b, "%s:pod%zu", i > 0 ? ", " : "", i);
                 store_sql_add(b, ")");
         }
+        if (f->pod_namespace.n > 0) {
+                store_sql_add(b, " AND c.pod_namespace IN (");
+                for (size_t i = 0; i < f->pod_namespace.n; i++)
+                        store_sql_addf(b, "%s:namespace%zu", i > 0 ? ", " : "", i);
+                store_sql_add(b, ")");
+        }
 }
 
 /* (g.COLUMN matches one of the values): exact, or a prefix where lo[i] is set. IN, not =, so
@@ -262,6 +268,7 @@ void store_plan_bind(const Plan *p, sqlite3_stmt *st) {
                 {"target_container_hi", p->target_container_hi, f->target_container.n},
                 {"image", f->image.v, f->image.n},
                 {"pod", f->pod.v, f->pod.n},
+                {"namespace", f->pod_namespace.v, f->pod_namespace.n},
                 {"type", f->source_type.v, f->source_type.n},
                 {"type_lo", p->type_lo, f->source_type.n},
                 {"type_hi", p->type_hi, f->source_type.n},
@@ -506,7 +513,7 @@ int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
         if (f->path.n > 0 && p->n_paths == 0)
                 p->empty = true;
 
-        if (f->container.n > 0 || f->image.n > 0 || f->pod.n > 0) {
+        if (f->container.n > 0 || f->image.n > 0 || f->pod.n > 0 || f->pod_namespace.n > 0) {
                 store_plan_containers_where(b, p);
                 if (b->overflow)
                         return -E2BIG;
@@ -514,7 +521,8 @@ int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
                 if (r < 0)
                         return r;
                 /* --container NAME also finds the ambiguous denials NAME may have caused. */
-                if (f->container.n > 0 && f->image.n == 0 && f->pod.n == 0 && !p->empty) {
+                if (f->container.n > 0 && f->image.n == 0 && f->pod.n == 0 &&
+                    f->pod_namespace.n == 0 && !p->empty) {
                         r = resolve_candidates(s, p);
                         if (r < 0)
                                 return r;

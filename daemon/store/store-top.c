@@ -195,9 +195,14 @@ static int run_budgeted(Store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st,
 }
 
 static const char *const top_by_names[_STORE_TOP_BY_MAX] = {
-        [STORE_TOP_SIGNATURE] = "signature", [STORE_TOP_CONTAINER] = "container",
-        [STORE_TOP_IMAGE] = "image",         [STORE_TOP_TCLASS] = "tclass",
-        [STORE_TOP_VERDICT] = "verdict",     [STORE_TOP_REASON] = "reason",
+        [STORE_TOP_SIGNATURE] = "signature",
+        [STORE_TOP_CONTAINER] = "container",
+        [STORE_TOP_IMAGE] = "image",
+        [STORE_TOP_TCLASS] = "tclass",
+        [STORE_TOP_VERDICT] = "verdict",
+        [STORE_TOP_REASON] = "reason",
+        [STORE_TOP_POD] = "pod",
+        [STORE_TOP_NAMESPACE] = "namespace",
 };
 
 const char *store_top_by_to_string(StoreTopBy by) {
@@ -231,6 +236,10 @@ static const struct {
         /* Rows only (top_needs_rows()): new_only reads them from the beginning. */
         [STORE_TOP_VERDICT] = {"a.verdict", NULL},
         [STORE_TOP_REASON] = {"a.reason", NULL},
+        /* A pod's name is unique within its namespace only. */
+        [STORE_TOP_POD] = {"c.pod_namespace, c.pod",
+                           "tc.pod_namespace IS c.pod_namespace AND tc.pod IS c.pod"},
+        [STORE_TOP_NAMESPACE] = {"c.pod_namespace", "tc.pod_namespace IS c.pod_namespace"},
 };
 
 /* Triage groupings come from denial rows: the aggregates have no reason or verdict. */
@@ -265,6 +274,8 @@ enum {
         TOP_SIGNATURES,
         TOP_VERDICT,
         TOP_REASON,
+        TOP_GROUP_POD,
+        TOP_GROUP_NAMESPACE,
 };
 
 typedef struct TopCall {
@@ -294,6 +305,8 @@ static int top_row(sqlite3_stmt *st, void *userdata) {
                 .verdict = triage_column_name(st, TOP_VERDICT, triage_verdict_names,
                                               TRIAGE_VERDICTS_N),
                 .reason = triage_column_name(st, TOP_REASON, triage_reason_names, TRIAGE_REASONS_N),
+                .pod = column_text(st, TOP_GROUP_POD),
+                .pod_namespace = column_text(st, TOP_GROUP_NAMESPACE),
         };
         if (sqlite3_column_type(st, TOP_CONTAINER_ID) != SQLITE_NULL) {
                 row.has_container = true;
@@ -342,7 +355,14 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
         time_parts(&p, rows, true, horizon, &t);
         if (rows_new)
                 t.raw_lo[0] = INT64_MIN;
-        const char *inr = rows_new ? "a.first_ms >= :since" : "1";
+        /* A pod's group holds the rows of every container of it, and "no pod" holds the
+         * unattributed ones too: totals rows that re-attribution emptied (count 0, their
+         * first_ms left as it was) must not date such a group. */
+        const bool pods = by == STORE_TOP_POD || by == STORE_TOP_NAMESPACE;
+        const char *inr =
+                rows_new ? (pods ? "a.first_ms >= :since AND a.count > 0" : "a.first_ms >= :since")
+                : pods   ? "a.count > 0"
+                         : "1";
 
         b = calloc(1, sizeof(SqlBuf));
         if (!b)
@@ -370,9 +390,11 @@ int store_top(Store *s, const DenialFilter *f, StoreTopBy by, bool new_only, uns
                 "sum(CASE WHEN %s THEN a.count END) AS n, min(CASE WHEN %s THEN a.first_ms END) "
                 "AS first, max(CASE WHEN %s THEN a.last_ms END), count(DISTINCT CASE WHEN %s "
                 "THEN nullif(a.container, 0) END), count(DISTINCT CASE WHEN %s THEN a.signature "
-                "END), %s, %s FROM (",
+                "END), %s, %s, %s, %s FROM (",
                 inr, inr, inr, inr, inr, by == STORE_TOP_VERDICT ? "a.verdict" : "NULL",
-                by == STORE_TOP_REASON ? "a.reason" : "NULL");
+                by == STORE_TOP_REASON ? "a.reason" : "NULL",
+                by == STORE_TOP_POD ? "c.pod" : "NULL",
+                by == STORE_TOP_POD || by == STORE_TOP_NAMESPACE ? "c.pod_namespace" : "NULL");
         time_parts_source(b, &t, &p);
         store_sql_addf(b,
                        ") AS a LEFT JOIN signatures g ON g.id = a.signature LEFT JOIN containers c "

@@ -119,12 +119,14 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
                 "?26, ?27, ?28, ?29)",
         [STMT_CONTAINER_SELECT] =
-                "SELECT id, name, image, engine, pod FROM containers WHERE container_id = ?1",
-        [STMT_CONTAINER_INSERT] = "INSERT INTO containers(container_id, name, image, engine, pod) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5)",
+                "SELECT id, name, image, engine, pod, pod_namespace FROM containers WHERE "
+                "container_id = ?1",
+        [STMT_CONTAINER_INSERT] = "INSERT INTO containers(container_id, name, image, engine, pod, "
+                                  "pod_namespace) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_CONTAINER_UPDATE] =
                 "UPDATE containers SET name = coalesce(?2, name), image = coalesce(?3, image), "
-                "engine = coalesce(?4, engine), pod = coalesce(?5, pod) WHERE id = ?1",
+                "engine = coalesce(?4, engine), pod = coalesce(?5, pod), pod_namespace = "
+                "coalesce(?6, pod_namespace) WHERE id = ?1",
         [STMT_SIGNATURE_SELECT] = "SELECT id FROM signatures WHERE result = ?1 AND source_type = "
                                   "?2 AND target_type = ?3 AND tclass = ?4 AND permissions = ?5",
         [STMT_SIGNATURE_INSERT] = "INSERT INTO signatures(result, source_type, target_type, "
@@ -299,8 +301,9 @@ static bool streq_null(const char *a, const char *b) {
 
 /* Replaces the known fields that c knows better (a later denial may know more). */
 static int container_merge(ContainerRef *known, const ContainerRef *c, bool *ret_changed) {
-        const char *src[] = {c->name, c->image, c->engine, c->pod};
-        char **dst[] = {&known->name, &known->image, &known->engine, &known->pod};
+        const char *src[] = {c->name, c->image, c->engine, c->pod, c->pod_namespace};
+        char **dst[] = {&known->name, &known->image, &known->engine, &known->pod,
+                        &known->pod_namespace};
         bool changed = false;
 
         for (size_t i = 0; i < ELEMENTSOF(src); i++) {
@@ -324,10 +327,11 @@ static int store_container_update(Store *s, int64_t row, const ContainerRef *c) 
         store_bind_text_or_null(up, 3, c->image);
         store_bind_text_or_null(up, 4, c->engine);
         store_bind_text_or_null(up, 5, c->pod);
+        store_bind_text_or_null(up, 6, c->pod_namespace);
         return store_step_done(s, up);
 }
 
-/* Upserts a container by its id; fills name, image, engine, pod when c knows them. */
+/* Upserts a container by its id; fills name, image, engine, pod, namespace when c knows them. */
 static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
         _cleanup_(container_ref_done) ContainerRef known = {};
         StoreWriter *w = s->w;
@@ -368,6 +372,7 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
                 known.image = store_column_strdup(sel, 2);
                 known.engine = store_column_strdup(sel, 3);
                 known.pod = store_column_strdup(sel, 4);
+                known.pod_namespace = store_column_strdup(sel, 5);
                 sqlite3_reset(sel);
                 r = container_merge(&known, c, &changed);
                 if (r < 0)
@@ -387,6 +392,7 @@ static int store_container(Store *s, const ContainerRef *c, int64_t *ret_row) {
                 store_bind_text_or_null(ins, 3, c->image);
                 store_bind_text_or_null(ins, 4, c->engine);
                 store_bind_text_or_null(ins, 5, c->pod);
+                store_bind_text_or_null(ins, 6, c->pod_namespace);
                 r = store_step_done(s, ins);
                 if (r < 0)
                         return r;

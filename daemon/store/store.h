@@ -204,7 +204,7 @@ int store_container_name_known(Store *s, const char *name);
 /* A filter value no container the registry ever saw can match (store-names.c). */
 #define STORE_UNKNOWN_CLOSEST_MAX 3
 typedef struct StoreUnknown {
-        const char *field; /* "container", "target_container", "image" or "pod" (static) */
+        const char *field; /* "container", "target_container", "image", "pod", "namespace" */
         const char *value; /* points into the filter */
         char *closest[STORE_UNKNOWN_CLOSEST_MAX]; /* the known values closest to it, closest first
                                                    */
@@ -238,6 +238,8 @@ typedef enum StoreTopBy {
         STORE_TOP_TCLASS,
         STORE_TOP_VERDICT,
         STORE_TOP_REASON,
+        STORE_TOP_POD,       /* Kubernetes: namespace and pod of the attributed container */
+        STORE_TOP_NAMESPACE, /* Kubernetes: the pod's namespace */
         _STORE_TOP_BY_MAX,
 } StoreTopBy;
 
@@ -248,9 +250,10 @@ typedef enum StoreTopBy {
 typedef struct StoreTopRow {
         const char *result, *source_type, *target_type, *tclass, *permissions, *image;
         bool has_container;
-        ContainerRef container;       /* borrowed strings; image as above */
-        const char *mcs;              /* STORE_TOP_CONTAINER, unattributed: the MCS label */
-        const char *verdict, *reason; /* STORE_TOP_VERDICT / _REASON: a name or "none" */
+        ContainerRef container;          /* borrowed strings; image as above */
+        const char *mcs;                 /* STORE_TOP_CONTAINER, unattributed: the MCS label */
+        const char *verdict, *reason;    /* STORE_TOP_VERDICT / _REASON: a name or "none" */
+        const char *pod, *pod_namespace; /* STORE_TOP_POD, STORE_TOP_NAMESPACE (NULL: none) */
         uint64_t count;
         int64_t first_ms, last_ms;
         uint64_t containers; /* distinct attributed containers */

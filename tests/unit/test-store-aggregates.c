@@ -26,15 +26,16 @@
 #define STEP_MS INT64_C(397000)        /* 6 min 37 s: 77 hours in all, hours cut anywhere */
 
 static const struct {
-        const char *id, *name, *image, *pod;
+        const char *id, *name, *image, *pod, *ns;
 } ctrs[] = {
+        /* db and job are pods of one namespace: one row of top --by namespace, two by pod */
         /* web and job run one image, spelt by two engines: one row of top --by image */
         {"4dd9367681d8e3b2a6d19f1f5b52f6c8c2e8d2aa0d6c6f8d1f1e3a7b9c0d2e4f", "web",
-         "docker.io/library/nginx:1", NULL},
+         "docker.io/library/nginx:1", NULL, NULL},
         {"4dd9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e", "db", "postgres:16",
-         "pod-a"},
+         "pod-a", "shop"},
         {"c0ffee00c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e", "job",
-         "localhost/nginx:1", "pod-b"},
+         "localhost/nginx:1", "pod-b", "shop"},
 };
 
 static Denial make(unsigned i) {
@@ -68,6 +69,7 @@ static Denial make(unsigned i) {
                 d.has_container = true;
                 fixture_container(&d.container, ctrs[k].id, ctrs[k].name, ctrs[k].image, "docker",
                                   ctrs[k].pod);
+                set_string(&d.container.pod_namespace, ctrs[k].ns);
                 d.attribution = ATTRIBUTION_PID;
         }
         return d;
@@ -129,6 +131,17 @@ static void key_of(const Denial *d, StoreTopBy by, char *buf, size_t n) {
                 break;
         case STORE_TOP_REASON:
                 snprintf(buf, n, "%s", d->triaged ? triage_reason_names[d->reason] : "none");
+                break;
+        case STORE_TOP_POD:
+                snprintf(buf, n, "%s/%s",
+                         d->has_container && d->container.pod_namespace ? d->container.pod_namespace
+                                                                        : "-",
+                         d->has_container && d->container.pod ? d->container.pod : "-");
+                break;
+        case STORE_TOP_NAMESPACE:
+                snprintf(buf, n, "%s",
+                         d->has_container && d->container.pod_namespace ? d->container.pod_namespace
+                                                                        : "-");
                 break;
         default:
                 CHECK(false);
@@ -231,6 +244,15 @@ static int check_row(const StoreTopRow *r, void *userdata) {
                 CHECK((got->by == STORE_TOP_VERDICT) == !!r->verdict);
                 CHECK((got->by == STORE_TOP_REASON) == !!r->reason);
                 snprintf(key, sizeof(key), "%s", r->verdict ?: r->reason);
+                break;
+        case STORE_TOP_POD:
+                CHECK(!r->source_type && !r->image && !r->has_container);
+                snprintf(key, sizeof(key), "%s/%s", r->pod_namespace ? r->pod_namespace : "-",
+                         r->pod ? r->pod : "-");
+                break;
+        case STORE_TOP_NAMESPACE:
+                CHECK(!r->source_type && !r->image && !r->has_container && !r->pod);
+                snprintf(key, sizeof(key), "%s", r->pod_namespace ? r->pod_namespace : "-");
                 break;
         default:
                 CHECK(false);
@@ -354,6 +376,7 @@ int main(void) {
                 {.container = FILTER_ONE("4dd")},
                 {.image = FILTER_ONE("nginx:1"), .has_since = true, .since_ms = mid},
                 {.pod = FILTER_ONE("pod-a")},
+                {.pod_namespace = FILTER_ONE("shop"), .has_since = true, .since_ms = mid},
                 {.mcs = FILTER_ONE("c1,c2"), .has_until = true, .until_ms = mid},
                 {.source_type = FILTER_ONE("spc_t")},
                 {.target_type = FILTER_ONE("shadow_t"), .tclass = FILTER_ONE("file")},
@@ -406,6 +429,7 @@ int main(void) {
                         all[i].has_container = true;
                         fixture_container(&all[i].container, ctrs[2].id, "job", ctrs[2].image,
                                           "docker", "pod-b");
+                        set_string(&all[i].container.pod_namespace, ctrs[2].ns);
                 }
         check_top(s, all, &filters[0], false);
         check_top(s, all, &filters[3], false);
