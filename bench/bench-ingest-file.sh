@@ -12,13 +12,20 @@
 # COMPARE=OTHER_BUILD_DIR runs another build (e.g. an older commit's) on the same input in the
 # same run, alternating with BUILD run by run, and prints both medians and their ratio: on a
 # shared machine whose speed varies from day to day, the ratio is the figure that holds.
+# CONFIG=FILE gives the daemon a configuration (default none: /dev/null). TRIAGE_POLICY=FILE runs
+# BUILD twice per round instead, alternating: triage off (CONFIG) and on (CONFIG plus
+# [Triage] Policy=FILE, e.g. build/triage-policy/policy that the triage tests build), and prints
+# the medians of the daemon's CPU seconds and their ratio (the cost of triage on ingest), with
+# the verdicts the "on" runs counted.
 #
 #   bench/bench-ingest-file.sh [DENIALS=1000000] [BUILD=build] [RUNS=3] [COMPARE=dir]
+#                              [CONFIG=file] [TRIAGE_POLICY=policy]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DENIALS=${DENIALS:-${1:-1000000}}
 BUILD=${BUILD:-build}
 RUNS=${RUNS:-3}
+CONFIG=${CONFIG:-/dev/null}
 T=$(mktemp -d /tmp/avcwatch-bench.XXXXXX)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$T"' EXIT
 pid=
@@ -29,12 +36,12 @@ bytes=$(stat -c %s "$T/audit.log")
 echo "input: $DENIALS denials, $records records, $((bytes / 1024 / 1024)) MiB ($T/audit.log)"
 
 tick=$(getconf CLK_TCK)
-# one_run BUILD LABEL: one pass over the input; prints a line, sets rps
+# one_run BUILD LABEL [CONFIG]: one pass over the input; prints a line, sets rps, cpu, verdicts
 one_run() {
-        local b=$1 label=$2
+        local b=$1 label=$2 config=${3:-$CONFIG}
         rm -f "$T"/db*
         start=$(date +%s.%N)
-        "$b/daemon/avcwatchd" --config /dev/null --db "$T/db" --socket "$T/sock" \
+        "$b/daemon/avcwatchd" --config "$config" --db "$T/db" --socket "$T/sock" \
                 --input "$T/audit.log" 2> "$T/daemon.log" &
         pid=$!
         until "$b/client/avcctl" --socket "$T/sock" -o json stats 2>/dev/null |
@@ -47,8 +54,12 @@ one_run() {
         # (and the checkpoints'): the longer of the two bounds the wall time on idle cores
         read -r mutime mstime < <(awk '{print $14, $15}' "/proc/$pid/task/$pid/stat")
         hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-        stored=$("$b/client/avcctl" --socket "$T/sock" -o json stats |
-                python3 -c 'import json,sys; print(json.load(sys.stdin)["denials_stored"])')
+        stats=$("$b/client/avcctl" --socket "$T/sock" -o json stats)
+        stored=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["denials_stored"])' "$stats")
+        verdicts=$(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+print(" ".join(f"{k[8:]}={v}" for k, v in s.items() if k.startswith("verdict_")), "none=%s" % s.get("triage_none"))' "$stats")
         kill -TERM "$pid"; wait "$pid" || true; pid=
         dbbytes=$(du -cb "$T"/db* | tail -1 | cut -f1)
         cpu=$(awk -v u="$utime" -v s="$stime" -v t="$tick" 'BEGIN {print (u + s) / t}')
@@ -66,6 +77,29 @@ one_run() {
                 "$crps" "$rps" "$dps" "$((hwm / 1024))" "$((dbbytes / stored))" "$load"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+if [ -n "${TRIAGE_POLICY:-}" ]; then
+        { [ "$CONFIG" = /dev/null ] || cat "$CONFIG"; printf '\n[Triage]\nPolicy=%s\n' "$(realpath "$TRIAGE_POLICY")"; } > "$T/triage.conf"
+        echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+        offs=() ons=() off_cpu=() on_cpu=() ratios=()
+        for run in $(seq 1 "$RUNS"); do
+                one_run "$BUILD" "  (triage off) " "$CONFIG"
+                offs+=("$rps"); off_cpu+=("$cpu")
+                one_run "$BUILD" "  (triage on)  " "$T/triage.conf"
+                ons+=("$rps"); on_cpu+=("$cpu")
+                # the pair's ratio: the two runs are next to each other, so a change of the
+                # machine's load between rounds cancels out
+                ratios+=("$(awk -v a="$cpu" -v b="${off_cpu[-1]}" 'BEGIN {printf "%.3f", a / b}')")
+                grep -q "Triage: policy .* loaded" "$T/daemon.log" || { echo "triage was not on: $(cat "$T/daemon.log")"; exit 1; }
+                echo "  (triage on)  verdicts: $verdicts"
+        done
+        mo=$(median "${off_cpu[@]}"); mn=$(median "${on_cpu[@]}")
+        echo "median CPU: triage off $mo s, on $mn s; on / off = $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.3f", a / b}') ($(median "${offs[@]}") vs $(median "${ons[@]}") records/s per core)"
+        echo "on / off per round: ${ratios[*]}; median $(median "${ratios[@]}")"
+        echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "reproduce: DENIALS=$DENIALS RUNS=$RUNS TRIAGE_POLICY=$TRIAGE_POLICY bench/bench-ingest-file.sh"
+        exit 0
+fi
 
 results=()
 others=()

@@ -233,7 +233,7 @@ static const struct {
         [STORE_TOP_IMAGE] = {"avcwatch_image_key(c.image)",
                              "avcwatch_image_key(tc.image) IS avcwatch_image_key(c.image)"},
         [STORE_TOP_TCLASS] = {"g.tclass", "tg.tclass = g.tclass"},
-        /* Rows only (top_needs_rows()): new_only reads them from the beginning. */
+        /* Rows only (top_by_triage()): new_only reads them from the beginning. */
         [STORE_TOP_VERDICT] = {"a.verdict", NULL},
         [STORE_TOP_REASON] = {"a.reason", NULL},
         /* A pod's name is unique within its namespace only. */
