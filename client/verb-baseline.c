@@ -68,19 +68,14 @@ static json_object *image_params(const char *image) {
         return params;
 }
 
-int baseline_list(ClientContext *ctx, const char *image, bool new_only, int64_t limit) {
+/* Calls method with params (consumed; NULL: out of memory) and its reply's key of type into
+ * *ret: AVCCTL_EXIT_SUCCESS, or the exit status of what went wrong (said). */
+static int baseline_call(ClientContext *ctx, const char *method, json_object *params,
+                         VarlinkReply *reply, const char *key, json_type type, json_object **ret) {
         _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
-        _cleanup_(varlink_reply_done) VarlinkReply reply = {};
-        json_object *params, *entries, *more;
-        Output out;
         int r, status;
 
-        params = image_params(image);
-        if (!params ||
-            (new_only &&
-             json_object_object_add(params, "new", json_object_new_boolean(true)) < 0) ||
-            json_object_object_add(params, "limit", json_object_new_int64(limit)) < 0) {
-                json_object_put(params);
+        if (!params) {
                 fprintf(stderr, "avcctl: out of memory\n");
                 return AVCCTL_EXIT_FAILURE;
         }
@@ -89,15 +84,35 @@ int baseline_list(ClientContext *ctx, const char *image, bool new_only, int64_t 
                 json_object_put(params);
                 return status;
         }
-        r = varlink_client_call(c, "io.avcwatch.Baseline", params, &reply);
+        r = varlink_client_call(c, method, params, reply);
         json_object_put(params);
         if (r < 0)
                 return client_io_failed(r);
-        if (reply.error)
-                return client_reply_failed(&reply);
-        if (!json_object_object_get_ex(reply.parameters, "entries", &entries) ||
-            !json_object_is_type(entries, json_type_array))
+        if (reply->error)
+                return client_reply_failed(reply);
+        if (!json_object_object_get_ex(reply->parameters, key, ret) ||
+            !json_object_is_type(*ret, type))
                 return client_io_failed(-EBADMSG);
+        return AVCCTL_EXIT_SUCCESS;
+}
+
+int baseline_list(ClientContext *ctx, const char *image, bool new_only, int64_t limit) {
+        _cleanup_(varlink_reply_done) VarlinkReply reply = {};
+        json_object *params, *entries, *more;
+        Output out;
+        int status;
+
+        params = image_params(image);
+        if (params && ((new_only &&
+                        json_object_object_add(params, "new", json_object_new_boolean(true)) < 0) ||
+                       json_object_object_add(params, "limit", json_object_new_int64(limit)) < 0)) {
+                json_object_put(params);
+                params = NULL;
+        }
+        status = baseline_call(ctx, "io.avcwatch.Baseline", params, &reply, "entries",
+                               json_type_array, &entries);
+        if (status != AVCCTL_EXIT_SUCCESS)
+                return status;
 
         client_output_init(&out, ctx);
         output_baseline_header(&out);
@@ -115,30 +130,14 @@ int baseline_list(ClientContext *ctx, const char *image, bool new_only, int64_t 
 }
 
 static int baseline_accept(ClientContext *ctx, const char *image) {
-        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
-        json_object *params, *accepted;
-        int r, status;
+        json_object *accepted;
+        int status;
 
-        params = image_params(image);
-        if (!params) {
-                fprintf(stderr, "avcctl: out of memory\n");
-                return AVCCTL_EXIT_FAILURE;
-        }
-        status = client_connect(ctx, &c);
-        if (status != AVCCTL_EXIT_SUCCESS) {
-                json_object_put(params);
+        status = baseline_call(ctx, "io.avcwatch.BaselineAccept", image_params(image), &reply,
+                               "accepted", json_type_int, &accepted);
+        if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
-        }
-        r = varlink_client_call(c, "io.avcwatch.BaselineAccept", params, &reply);
-        json_object_put(params);
-        if (r < 0)
-                return client_io_failed(r);
-        if (reply.error)
-                return client_reply_failed(&reply);
-        if (!json_object_object_get_ex(reply.parameters, "accepted", &accepted) ||
-            !json_object_is_type(accepted, json_type_int))
-                return client_io_failed(-EBADMSG);
         if (ctx->output == OUTPUT_SHORT) {
                 int64_t n = json_object_get_int64(accepted);
                 printf("%" PRId64 " new signature%s accepted as known", n, n == 1 ? "" : "s");

@@ -443,23 +443,31 @@ static bool entry_matches(const BaselineEntry *e, const char *image_key) {
                (entry_scope(e) == BASELINE_IMAGE && strcmp(entry_name(e), image_key) == 0);
 }
 
+/* The set, read when needed, and the baseline key of image into key (BASELINE_KEY_MAX): *ret_key
+ * is key, or NULL for every baseline when image is NULL. */
+static int baseline_for_image(Store *s, const char *image, char *key, const char **ret_key) {
+        if (image && baseline_image_key(image, key, BASELINE_KEY_MAX) < 0)
+                return -EINVAL;
+        *ret_key = image ? key : NULL;
+        return baseline_load(s);
+}
+
 int store_baseline_accept(Store *s, const char *image, int64_t now_ms, uint64_t *ret_accepted) {
-        char image_key[BASELINE_KEY_MAX];
+        char key[BASELINE_KEY_MAX];
+        const char *image_key;
         uint64_t n = 0;
         bool own;
         int r;
 
         if (!s || !ret_accepted || now_ms <= 0)
                 return -EINVAL;
-        if (image && baseline_image_key(image, image_key, sizeof(image_key)) < 0)
-                return -EINVAL;
-        r = baseline_load(s);
+        r = baseline_for_image(s, image, key, &image_key);
         if (r < 0)
                 return r;
         StoreBaseline *b = s->baseline;
         for (size_t i = 0; i < b->map.n_entries; i++) {
                 BaselineEntry *e = &b->entries[i];
-                if (e->accepted_ms != 0 || !entry_matches(e, image ? image_key : NULL))
+                if (e->accepted_ms != 0 || !entry_matches(e, image_key))
                         continue;
                 e->accepted_ms = now_ms;
                 baseline_touch(b, e);
@@ -497,16 +505,15 @@ static int compare_newest_first(const void *a, const void *b, void *userdata) {
 
 int store_baseline_list(Store *s, const char *image, bool new_only, unsigned limit,
                         store_baseline_cb cb, void *userdata, bool *ret_more) {
-        char image_key[BASELINE_KEY_MAX];
+        char key[BASELINE_KEY_MAX];
+        const char *image_key;
         _cleanup_(freep) uint32_t *order = NULL;
         size_t n = 0;
         int r;
 
         if (!s || !cb)
                 return -EINVAL;
-        if (image && baseline_image_key(image, image_key, sizeof(image_key)) < 0)
-                return -EINVAL;
-        r = baseline_load(s);
+        r = baseline_for_image(s, image, key, &image_key);
         if (r < 0)
                 return r;
         StoreBaseline *b = s->baseline;
@@ -517,8 +524,7 @@ int store_baseline_list(Store *s, const char *image, bool new_only, unsigned lim
                 return -ENOMEM;
         for (size_t i = 0; i < b->map.n_entries; i++) {
                 const BaselineEntry *e = &b->entries[i];
-                if ((new_only && e->accepted_ms != 0) ||
-                    !entry_matches(e, image ? image_key : NULL))
+                if ((new_only && e->accepted_ms != 0) || !entry_matches(e, image_key))
                         continue;
                 order[n++] = (uint32_t) i;
         }

@@ -29,11 +29,14 @@ touch "$T/j.log"
 start_bg python3 "$HERE/journal-listener.py" "$T/j.sock" "$T/j.log"
 wait_for 5 test -S "$T/j.sock" || fail "the journal listener did not start"
 
-entries_of() { # MESSAGE_ID: entries of that id received so far
+entries_of() { # MESSAGE_ID: entries of that id about the container received so far
         python3 -c '
 import json, sys
-print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("fields", {}).get("MESSAGE_ID") == sys.argv[2]))' \
-                "$T/j.log" "$1"
+n = 0
+for l in open(sys.argv[1]):
+    f = json.loads(l).get("fields", {})
+    n += f.get("MESSAGE_ID") == sys.argv[2] and f.get("CONTAINER_ID_FULL") == sys.argv[3]
+print(n)' "$T/j.log" "$1" "$cid"
 }
 stored() { # COMM N: N denials of COMM stored
         [ "$(count_lines avcctl -o json query --comm "$1")" -eq "$2" ]

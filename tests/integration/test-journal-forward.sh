@@ -13,7 +13,9 @@
 #     CONTAINER_ID (12) / CONTAINER_ID_FULL; forwarding switched on by SIGHUP.
 #  E. (root) a real systemd-journald (a private journal namespace, volatile storage) stores the
 #     entries, and `journalctl MESSAGE_ID=... CONTAINER_ID_FULL=...` finds them, with the
-#     AVCWATCH_ fields (`-o export`); the installed message catalog compiles
+#     AVCWATCH_ fields (`-o export`), and the container's first denial of its signature as one
+#     new-denial entry at priority 4 (test-baseline.sh has the rest); the installed message
+#     catalog (both MESSAGE_IDs) compiles
 #     (`journalctl --root --update-catalog`, `--list-catalog`) and `journalctl -x` renders it
 #     for these entries (in a private mount namespace whose catalog database is the test's own:
 #     journalctl -x reads only /var/lib/systemd/catalog/database).
@@ -23,6 +25,7 @@ source "$AVCWATCH_TESTLIB"
 make_tmpdir
 HERE=$(dirname "$AVCWATCH_TESTLIB")
 MESSAGE_ID=b7e5e1be24214d30bd1da4597cc3fb77
+NEW_ID=3641b7c18f4f45d1a726f622feb65016 # a new denial (docs/fleet.md "New denials")
 
 printf '[Journal]\nForwardDenials=yes\n' > "$T/forward.conf"
 printf '[Journal]\nForwardDenials=no\n' > "$T/noforward.conf"
@@ -200,6 +203,15 @@ for e in entries:
     assert "AVCWATCH_POD" not in e and "AVCWATCH_NAMESPACE" not in e, e  # no pod here
 PY
 echo "journalctl --namespace=$ns MESSAGE_ID=$MESSAGE_ID CONTAINER_ID_FULL=... found both"
+# the container's first denial of that signature is news: one entry of its own, a warning
+new_entries() {
+        journalctl --namespace="$ns" -o export MESSAGE_ID=$NEW_ID \
+                CONTAINER_ID_FULL="$FAKE_CONTAINER_ID" 2> /dev/null | grep -c '^PRIORITY=4$' || true
+}
+wait_until 10 '[ "$(new_entries)" -eq 1 ]' ||
+        fail "journalctl finds $(new_entries) new-denial entries at priority 4, expected 1"
+journalctl --namespace="$ns" -o export MESSAGE_ID=$NEW_ID CONTAINER_ID_FULL="$FAKE_CONTAINER_ID" |
+        grep -qx "AVCWATCH_BASELINE=$FAKE_CONTAINER_ID" || fail "the new-denial entry names no baseline"
 
 # The catalog, as installed, compiled into a private root and shown by journalctl -x.
 DESTDIR=$T/croot cmake --install "$AVCWATCH_BUILD_DIR" --prefix /usr > "$T/install.log" ||
@@ -211,6 +223,8 @@ journalctl --root="$T/croot" --update-catalog 2> "$T/catalog.log" ||
 journalctl --root="$T/croot" --list-catalog > "$T/catalog.list"
 grep -q "^$MESSAGE_ID avcwatch: SELinux denied a container" "$T/catalog.list" ||
         fail "--list-catalog does not show $MESSAGE_ID: $(cat "$T/catalog.list")"
+grep -q "^$NEW_ID avcwatch: A new SELinux denial of a container" "$T/catalog.list" ||
+        fail "--list-catalog does not show $NEW_ID: $(cat "$T/catalog.list")"
 if unshare --mount true 2> /dev/null; then
         unshare --mount sh -c 'mount --bind "$1" /var/lib/systemd/catalog/database &&
                 journalctl --namespace="$2" -x --no-pager MESSAGE_ID="$3" AVC_COMM="$4"' _ \
@@ -220,6 +234,12 @@ if unshare --mount true 2> /dev/null; then
                 "$T/x.txt" || fail "journalctl -x does not explain the entry: $(cat "$T/x.txt")"
         grep -q "Documentation: man:avcctl(1)" "$T/x.txt" || fail "-x: no Documentation: line"
         grep -q "AVC_ATTRIBUTION=, here pid" "$T/x.txt" || fail "-x: fields not substituted"
+        unshare --mount sh -c 'mount --bind "$1" /var/lib/systemd/catalog/database &&
+                journalctl --namespace="$2" -x --no-pager MESSAGE_ID="$3" AVC_COMM="$4"' _ \
+                "$T/croot/var/lib/systemd/catalog/database" "$ns" "$NEW_ID" "e$mark" \
+                > "$T/xn.txt" || fail "journalctl -x failed for $NEW_ID"
+        grep -q "Subject: A new SELinux denial of a container: denied container_t etc_t:file { write }" \
+                "$T/xn.txt" || fail "journalctl -x does not explain the new denial: $(cat "$T/xn.txt")"
         echo "journalctl -x explains $MESSAGE_ID with the installed catalog"
 else
         echo "no private mount namespace here: journalctl -x not run (the catalog compiled)"
