@@ -7,8 +7,9 @@
 # (ContainerdState=). Denials injected through the real kernel:
 # - the pid of the pod container's process -> that container (the CRI id containerd gave it),
 #   engine containerd, attribution "pid", with its name, image, pod and namespace from the
-#   task's config.json; --pod finds it;
-# - the registry holds the pod's sandbox too, marked as the sandbox;
+#   task's config.json; --pod, --namespace and top --by pod|namespace find it;
+# - the registry holds the pod's sandbox too, marked as the sandbox: `containers` shows it with
+#   --sandboxes only;
 # - the pod removed: both ends are recorded; after a daemon restart the stored denial keeps every
 #   name and `avcctl containers` lists the pod's containers with pod and namespace;
 # - a pod started while the daemon was stopped is learnt by the start-up scan, with its names.
@@ -86,10 +87,10 @@ check() {
         pycheck "$T/q.json" "$1" "$2"
 }
 
-# containers_check PYTHON-ASSERTIONS MESSAGE: on `avcctl -o json containers`, o each row of the
-# pod (its container and its sandbox), after the checks every such row passes.
+# containers_check PYTHON-ASSERTIONS MESSAGE: on `avcctl -o json containers --sandboxes`, o each
+# row of the pod (its container and its sandbox), after the checks every such row passes.
 containers_check() {
-        avcctl -o json containers > "$T/containers.json"
+        avcctl -o json containers --sandboxes > "$T/containers.json"
         pycheck "$T/containers.json" 'if o["id"] in (cid, pod_id):
     assert len([r for r in rows if r["id"] in (cid, pod_id)]) == 2, "not both the container and the sandbox"
     assert o["engine"] == "containerd" and o["pod"] == pod and o["namespace"] == ns, o
@@ -123,9 +124,21 @@ assert c["name"] == name and c["image"] == image, c
 assert c["pod"] == pod and c["namespace"] == ns, c'
 check 'assert o["attribution"] == "pid" and o["pid"] == pid, o
 '"$named" "the denial does not name the pod's container"
-avcctl -o json query --pod "$pod" > "$T/f.json"
-pycheck "$T/f.json" 'assert len(rows) == 1 and o["container"]["id"] == cid' "query --pod $pod"
+for f in "--pod $pod" "--namespace $ns"; do
+        # shellcheck disable=SC2086 # two words
+        avcctl -o json query $f > "$T/f.json"
+        pycheck "$T/f.json" 'assert len(rows) == 1 and o["container"]["id"] == cid' "query $f"
+done
+for by in pod:pod namespace:ns; do
+        avcctl -o json top --by "${by%:*}" > "$T/top.json"
+        pycheck "$T/top.json" "assert [r['count'] for r in rows if r['${by%:*}'] == ${by#*:}] == [1], rows" \
+                "top --by ${by%:*}"
+done
 containers_check 'pass' "the registry does not hold the pod's container and its sandbox"
+# without --sandboxes, and for its namespace: the pod's container alone
+avcctl -o json containers --namespace "$ns" > "$T/containers-ns.json"
+pycheck "$T/containers-ns.json" 'assert [r["id"] for r in rows] == [cid], rows' \
+        "containers --namespace $ns"
 
 # The pod goes as the kubelet removes it: both ends are recorded. The daemon restarts: what was
 # stored stays named.
@@ -136,13 +149,19 @@ wait_until 15 "(containers_check '$ended' waiting) > /dev/null 2>&1" ||
         containers_check "$ended" "the pod's removal was not recorded"
 stop_daemon
 
-# A pod started while the daemon is stopped: the start-up scan learns it.
-pod_up "$pod-late" "$ns" "$name-late"
+# A pod started while the daemon is stopped, in another namespace: the start-up scan learns it.
+pod_up "$pod-late" "$ns-late" "$name-late"
 CONFIG=$T/conf start_daemon --input netlink
 check "$named" "after the pod's removal and a restart, the denial lost its names"
 containers_check "$ended" "after a restart, containers lost the removed pod"
 learnt "$name-late"
 [ "$(registry_field "$name-late" pod)" = "$pod-late" ] || fail "the late pod is not named"
+[ "$(registry_field "$name-late" namespace)" = "$ns-late" ] || fail "the late pod's namespace"
+# a namespace the daemon knows, without denials; the first one's are still found by it
+[ "$(count_lines avcctl -o json query --namespace "$ns-late")" -eq 0 ] ||
+        fail "--namespace $ns-late: $(avcctl -o json query --namespace "$ns-late")"
+[ "$(count_lines avcctl -o json query --namespace "$ns")" -eq 1 ] ||
+        fail "--namespace $ns after a restart: $(avcctl -o json query --namespace "$ns")"
 pod_down "$POD_ID"
 stop_daemon
 echo PASS
