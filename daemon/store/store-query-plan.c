@@ -520,12 +520,19 @@ int store_plan_resolve(Store *s, const DenialFilter *f, Plan *p) {
                 r = resolve_containers(s, p, b->text, &p->containers);
                 if (r < 0)
                         return r;
-                /* --container NAME also finds the ambiguous denials NAME may have caused. */
-                if (f->container.n > 0 && f->image.n == 0 && f->pod.n == 0 &&
-                    f->pod_namespace.n == 0 && !p->empty) {
+                /* --container NAME also finds the ambiguous denials NAME may have caused (and
+                 * those named at its pod or namespace); --pod POD those named at POD, and
+                 * --namespace NS those named at NS or at a pod of it. */
+                bool by_pod = f->pod.n > 0 && f->container.n == 0;
+                bool by_ns = f->pod_namespace.n > 0 && f->container.n == 0;
+                if ((f->container.n > 0 || by_pod || by_ns) && f->image.n == 0 &&
+                    (f->pod.n == 0 || by_pod) && (f->pod_namespace.n == 0 || by_ns) && !p->empty) {
                         r = resolve_candidates(s, p);
                         if (r < 0)
                                 return r;
+                        p->candidates_level = by_pod  ? ATTRIBUTION_POD
+                                              : by_ns ? ATTRIBUTION_NAMESPACE
+                                                      : ATTRIBUTION_AMBIGUOUS;
                 }
         }
         if (f->target_container.n > 0) {
@@ -647,6 +654,18 @@ static void triage_condition(SqlBuf *b, const char *t, const char *column, const
         store_sql_add(b, ")");
 }
 
+/* The attributions of the denials that the candidates of the plan's containers stand for. */
+static const char *candidate_attributions(const Plan *p) {
+        switch (p->candidates_level) {
+        case ATTRIBUTION_POD:
+                return "(:pod)";
+        case ATTRIBUTION_NAMESPACE:
+                return "(:pod, :namespace)";
+        default:
+                return "(:ambiguous, :pod, :namespace)";
+        }
+}
+
 /* " AND ..." for every condition but the one `skip` drives, on the table aliased `t`: denials,
  * or (aggregate) totals / buckets, whose container and mcs are 0 rather than NULL and which have
  * no comm, path, target container or candidates (store_plan_needs_rows() says when those are
@@ -661,11 +680,10 @@ void store_plan_conditions(SqlBuf *b, const Plan *p, const char *t, Drive skip, 
                 if (p->candidates && !aggregate) {
                         /* an ambiguous denial one of the containers may have caused */
                         store_sql_addf(b,
-                                       " OR (%s.attribution IN (:ambiguous, :pod, :namespace) AND "
-                                       "EXISTS (SELECT 1 "
-                                       "FROM denial_candidates k WHERE k.time_ms = (%s.id >> "
-                                       "20) AND k.serial = %s.serial AND k.seq = %s.seq AND ",
-                                       t, t, t, t);
+                                       " OR (%s.attribution IN %s AND EXISTS (SELECT 1 FROM "
+                                       "denial_candidates k WHERE k.time_ms = (%s.id >> 20) AND "
+                                       "k.serial = %s.serial AND k.seq = %s.seq AND ",
+                                       t, candidate_attributions(p), t, t, t);
                         store_plan_container_ids(b, p, "k.container", &p->containers, "c");
                         store_sql_add(b, "))");
                 }
@@ -780,8 +798,8 @@ void store_plan_window_ids(SqlBuf *b, const Plan *p, bool reverse) {
                         "JOIN denials d ON d.id BETWEEN (k.time_ms << 20) AND (k.time_ms << 20) + "
                         "1048575 AND d.serial = k.serial AND d.seq = k.seq WHERE k.container = "
                         ":v%zu AND k.time_ms BETWEEN (:wlo >> 20) AND (:whi >> 20) AND d.id "
-                        "BETWEEN :wlo AND :whi AND d.attribution IN (:ambiguous, :pod, :namespace)",
-                        i);
+                        "BETWEEN :wlo AND :whi AND d.attribution IN %s",
+                        i, candidate_attributions(p));
                 store_plan_residual(b, p);
                 store_sql_addf(b, " ORDER BY d.id %s LIMIT :n)", dir);
         }

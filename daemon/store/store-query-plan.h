@@ -62,6 +62,10 @@ typedef struct Plan {
 
         PlanContainers containers;
         bool candidates; /* some of containers are candidates of ambiguous denials */
+        /* ... and which of their denials count: ATTRIBUTION_AMBIGUOUS all (--container),
+         * ATTRIBUTION_POD those named at their pod (--pod), ATTRIBUTION_NAMESPACE those named
+         * at their pod or namespace (--namespace) */
+        Attribution candidates_level;
         PlanContainers target_containers;
 
         int64_t signatures[STORE_QUERY_SIGNATURES_MAX];

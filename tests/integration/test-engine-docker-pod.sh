@@ -6,7 +6,8 @@
 # - two containers of one pod sharing a level -> "pod", container {pod, namespace, no id};
 # - two pods of one namespace sharing a level -> "namespace";
 # - pods of two namespaces sharing a level -> "ambiguous";
-# avcctl names them so, and --container finds the pod's denial through either container.
+# avcctl names them so, --container finds the pod's denial through either container, and --pod
+# finds it (not the ambiguous one), --namespace both it and the namespace's.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
 source "$(dirname "$AVCWATCH_TESTLIB")/engines.sh"
@@ -80,5 +81,10 @@ for c in app sidecar; do
         [ "$(count_lines avcctl -o json query --comm "pod$$" --container "$n-$c")" -eq 1 ] ||
                 fail "--container $n-$c does not find its pod's denial"
 done
+[ "$(count_lines avcctl -o json query --pod web-1)" -eq 1 ] || fail "--pod web-1: $(avcctl query --pod web-1)"
+[ "$(count_lines avcctl -o json query --pod web-3)" -eq 0 ] ||
+        fail "--pod web-3 finds an ambiguous denial: $(avcctl query --pod web-3)"
+[ "$(count_lines avcctl -o json query --namespace shop)" -eq 2 ] ||
+        fail "--namespace shop: $(avcctl query --namespace shop)"
 stop_daemon
 echo "docker: denials named at their pod and namespace"

@@ -764,8 +764,8 @@ static void test_database_lifetime(void) {
 }
 
 /* A pod-level denial stored: its attribution and candidates come back, a --container filter of
- * one of them finds it, and re-resolution gives the level too (a pod's second container learnt
- * after the denial). */
+ * one of them, a --pod filter of the pod and a --namespace filter of its namespace find it, and
+ * re-resolution gives the level too (a pod's second container learnt after the denial). */
 static void test_database_pod(void) {
         _cleanup_(freep) char *path = fixture_path(tmpdir, "pod.db");
         Store *s;
@@ -796,6 +796,12 @@ static void test_database_pod(void) {
         denial_done(&q);
         DenialFilter f = {.container = FILTER_ONE(ID_B)};
         CHECK_RC(query_count(s, &f), 2);
+        f = (DenialFilter){.pod = FILTER_ONE("web-7f9")};
+        CHECK_RC(query_count(s, &f), 2);
+        f = (DenialFilter){.pod = FILTER_ONE("web-7f8")};
+        CHECK_RC(query_count(s, &f), 0);
+        f = (DenialFilter){.pod_namespace = FILTER_ONE("shop")};
+        CHECK_RC(query_count(s, &f), 2);
 
         /* A third container of another namespace: ambiguous, stored and re-resolved alike. */
         CHECK_RC(add_in_pod(r, ID_C, "cri-o", "c1,c2", "web-7f9", "billing"), 1);
@@ -803,6 +809,13 @@ static void test_database_pod(void) {
         CHECK_RC(q.attribution, ATTRIBUTION_AMBIGUOUS);
         CHECK_RC(q.n_candidates, 3);
         denial_done(&q);
+        /* --pod finds the denials named at the pod, not those its containers may have caused. */
+        f = (DenialFilter){.pod = FILTER_ONE("web-7f9")};
+        CHECK_RC(query_count(s, &f), 0);
+        f = (DenialFilter){.pod_namespace = FILTER_ONE("shop")};
+        CHECK_RC(query_count(s, &f), 0);
+        f = (DenialFilter){.container = FILTER_ONE(ID_C)};
+        CHECK_RC(query_count(s, &f), 2);
         registry_free(r);
         store_free(s);
 }
