@@ -289,6 +289,7 @@ static int record(RuntimeState *s, ContainerInfo *c, int kind) {
                                 c->has_mcs = false;
                         free(c->label);
                         c->label = NULL;
+                        c->created_ms = c->started_ms = 0; /* the engine's are exact */
                 }
         }
         r = registry_update(s->registry, c);
@@ -347,6 +348,12 @@ static int try_read(RuntimeState *s, const char *ns, const char *id, bool last_t
         }
         if (c.created_ms == 0)
                 c.created_ms = mtime_ms; /* written when the container was created */
+        /* Both runtimes write config.json as they create the container's process (containerd:
+         * the task's bundle, just before runc create; CRI-O: in CreateContainer, which runs the
+         * runtime's create): its label is carried from then on. Without a start the registry
+         * would take a container that ended for one that never ran, and no one's candidate. */
+        if (c.started_ms == 0)
+                c.started_ms = c.created_ms;
         r = record(s, &c, kind);
         if (r < 0)
                 set_error(s, "recording", id, r);
@@ -865,6 +872,8 @@ static void on_inspect(const char *id, const char *body, size_t len, int error, 
                 return;
         }
         s->stats->inspects++;
+        if (c.started_ms == 0)
+                c.started_ms = c.created_ms; /* as for config.json (try_read()) */
         r = record(s, &c, r);
         if (r < 0)
                 set_error(s, "recording", id, r);
