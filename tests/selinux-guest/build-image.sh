@@ -41,7 +41,8 @@ rootfs=$work/rootfs
 # selinux-policy-dev/-src and python3-selinux only serve the build (module
 # compilation, label computation) and are left out of the initramfs.
 # policycoreutils-python-utils: audit2why, the oracle the daemon's triage is compared with
-# inside the guest (python3 and its closure: about 45 MB more in the initramfs, ~2 s of boot).
+# inside the guest (python3 and the part of its closure audit2why uses, below: about 40 MB more
+# in the initramfs).
 GUEST_PKGS=(dash grep sed findutils coreutils util-linux mount policycoreutils attr auditd busybox-static
         libselinux1 systemd podman crun conmon golang-github-containers-common netavark
         policycoreutils-python-utils "${extra[@]}")
@@ -151,8 +152,13 @@ cat images.txt
 
 ts "initramfs"
 cp "$here/tools/closure.sh" "$here/tools/genlabels.py" "$rootfs/tmp/"
+# Left out too: what audit2why imports only if it can (sepolgen's policygen tries setools,
+# audit2allow tries sepolicy for the booleans' descriptions). The reason comes from the C
+# module selinux.audit2why either way; with them each run imports ~600 python modules instead
+# of ~110 (networkx, pkg_resources ...), about three times the time, tens of seconds under TCG.
 chroot "$rootfs" sh /tmp/closure.sh "${GUEST_PKGS[@]}" |
-        grep -v -E '^(debconf|dpkg|init-system-helpers|tar|lsb-base)$' > pkgs.txt
+        grep -v -E '^(debconf|dpkg|init-system-helpers|tar|lsb-base)$' |
+        grep -v -E '^python3-(setools|networkx|sepolicy|pkg-resources)$' > pkgs.txt
 {
         # shellcheck disable=SC2046
         chroot "$rootfs" dpkg -L $(cat pkgs.txt)

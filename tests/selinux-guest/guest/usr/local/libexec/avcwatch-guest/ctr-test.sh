@@ -24,9 +24,11 @@ $B cat /etc/shadow
 # "boolean").
 $B mkdir /sys/fs/cgroup/avcwatch-guest
 $B touch $R/../first-done
+# (Polled once a second: each poll is a process, and under TCG a faster poll slows down what
+# the guest does meanwhile, audit2why among it.)
 i=0
-while [ ! -e $R/../boolean-on ] && [ $i -lt 300 ]; do
-        $B sleep 0.2
+while [ ! -e $R/../boolean-on ] && [ $i -lt 60 ]; do
+        $B sleep 1
         i=$((i + 1))
 done
 # The boolean is on: the same mkdir is allowed now (no denial), and a denial after the change.
@@ -35,8 +37,8 @@ $B mkdir /sys/fs/cgroup/avcwatch-guest && echo "cgroup-mkdir-after-boolean allow
 read -r x < /etc/shadow
 # Alive until the workload is done with it: the daemon looks the last denial's pid up.
 i=0
-while [ ! -e $R/../finish ] && [ $i -lt 300 ]; do
-        $B sleep 0.2
+while [ ! -e $R/../finish ] && [ $i -lt 60 ]; do
+        $B sleep 1
         i=$((i + 1))
 done
 wait
