@@ -45,18 +45,12 @@ void permissions_write_json(JsonWriter *w, const char *permissions) {
 
 void container_write_json(JsonWriter *w, const ContainerRef *c) {
         json_writer_object_begin(w);
-        json_writer_key(w, "id");
-        json_writer_string(w, c->id);
-        json_writer_key(w, "name");
-        json_writer_string(w, c->name);
-        json_writer_key(w, "image");
-        json_writer_string(w, c->image);
-        json_writer_key(w, "engine");
-        json_writer_string(w, c->engine);
-        json_writer_key(w, "pod");
-        json_writer_string(w, c->pod);
-        json_writer_key(w, "namespace");
-        json_writer_string(w, c->pod_namespace);
+        json_writer_member_string(w, "id", c->id);
+        json_writer_member_string(w, "name", c->name);
+        json_writer_member_string(w, "image", c->image);
+        json_writer_member_string(w, "engine", c->engine);
+        json_writer_member_string(w, "pod", c->pod);
+        json_writer_member_string(w, "namespace", c->pod_namespace);
         json_writer_object_end(w);
 }
 
@@ -106,10 +100,8 @@ void denial_write_json(JsonWriter *w, const Denial *d) {
         json_writer_time(w, d->time_ms);
         json_writer_key(w, "serial");
         json_writer_uint64(w, d->serial);
-        json_writer_key(w, "record_type");
-        json_writer_string(w, record_type_to_name(d->record_type));
-        json_writer_key(w, "result");
-        json_writer_string(w, d->result);
+        json_writer_member_string(w, "record_type", record_type_to_name(d->record_type));
+        json_writer_member_string(w, "result", d->result);
         json_writer_key(w, "permissions");
         permissions_write_json(w, d->permissions);
         json_writer_key(w, "pid");
@@ -117,31 +109,21 @@ void denial_write_json(JsonWriter *w, const Denial *d) {
                 json_writer_int64(w, d->pid);
         else
                 json_writer_null(w);
-        json_writer_key(w, "comm");
-        json_writer_string(w, d->comm);
-        json_writer_key(w, "exe");
-        json_writer_string(w, d->exe);
-        json_writer_key(w, "path");
-        json_writer_string(w, d->path);
-        json_writer_key(w, "name");
-        json_writer_string(w, d->name);
-        json_writer_key(w, "scontext");
-        json_writer_string(w, d->scontext);
-        json_writer_key(w, "tcontext");
-        json_writer_string(w, d->tcontext);
-        json_writer_key(w, "tclass");
-        json_writer_string(w, d->tclass);
+        json_writer_member_string(w, "comm", d->comm);
+        json_writer_member_string(w, "exe", d->exe);
+        json_writer_member_string(w, "path", d->path);
+        json_writer_member_string(w, "name", d->name);
+        json_writer_member_string(w, "scontext", d->scontext);
+        json_writer_member_string(w, "tcontext", d->tcontext);
+        json_writer_member_string(w, "tclass", d->tclass);
         json_writer_key(w, "permissive");
         if (d->permissive >= 0)
                 json_writer_bool(w, d->permissive > 0);
         else
                 json_writer_null(w);
-        json_writer_key(w, "source_type");
-        json_writer_string(w, d->source_type);
-        json_writer_key(w, "target_type");
-        json_writer_string(w, d->target_type);
-        json_writer_key(w, "mcs");
-        json_writer_string(w, d->mcs && d->mcs[0] ? d->mcs : NULL);
+        json_writer_member_string(w, "source_type", d->source_type);
+        json_writer_member_string(w, "target_type", d->target_type);
+        json_writer_member_string(w, "mcs", d->mcs && d->mcs[0] ? d->mcs : NULL);
         json_writer_key(w, "container");
         if (!d->has_container &&
             (d->attribution == ATTRIBUTION_POD || d->attribution == ATTRIBUTION_NAMESPACE) &&
@@ -149,8 +131,7 @@ void denial_write_json(JsonWriter *w, const Denial *d) {
                 level_container_write_json(w, d);
         else
                 container_write_json_nullable(w, d->has_container, &d->container);
-        json_writer_key(w, "attribution");
-        json_writer_string(w, attribution_to_string(d->attribution));
+        json_writer_member_string(w, "attribution", attribution_to_string(d->attribution));
         json_writer_key(w, "target_container");
         container_write_json_nullable(w, d->has_target_container, &d->target_container);
         json_writer_key(w, "candidates");
@@ -160,16 +141,14 @@ void denial_write_json(JsonWriter *w, const Denial *d) {
         /* triage: reason, booleans, verdict, hint are null, [], null, null when untriaged (no
          * policy). The hint is derived here (triage_denial_hint(): static sentences, never text
          * from the record). */
-        json_writer_key(w, "reason");
-        json_writer_string(w, d->triaged ? triage_reason_to_string(d->reason) : NULL);
+        json_writer_member_string(w, "reason",
+                                  d->triaged ? triage_reason_to_string(d->reason) : NULL);
         json_writer_key(w, "booleans");
         permissions_write_json(w, d->triaged ? d->booleans : NULL);
-        json_writer_key(w, "verdict");
-        json_writer_string(w, d->triaged ? triage_verdict_to_string(d->verdict) : NULL);
-        json_writer_key(w, "hint");
-        json_writer_string(w, triage_denial_hint(d));
-        json_writer_key(w, "raw");
-        json_writer_string(w, d->raw);
+        json_writer_member_string(w, "verdict",
+                                  d->triaged ? triage_verdict_to_string(d->verdict) : NULL);
+        json_writer_member_string(w, "hint", triage_denial_hint(d));
+        json_writer_member_string(w, "raw", d->raw);
         json_writer_object_end(w);
 }
 

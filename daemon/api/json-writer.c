@@ -73,6 +73,11 @@ void json_writer_string(JsonWriter *w, const char *s) {
         json_writer_string_len(w, s, strlen(s));
 }
 
+void json_writer_member_string(JsonWriter *w, const char *key, const char *s) {
+        json_writer_key(w, key);
+        json_writer_string(w, s);
+}
+
 void json_writer_string_len(JsonWriter *w, const char *s, size_t len) {
         value_begin(w);
         if (!w->failed && varlink_string_append(w->pb, s, len) < 0)

@@ -48,6 +48,8 @@ void json_writer_key(JsonWriter *w, const char *key);
 void json_writer_null(JsonWriter *w);
 /* s, escaped, or null when s is NULL. */
 void json_writer_string(JsonWriter *w, const char *s);
+/* key: s (null when NULL), the most common member. */
+void json_writer_member_string(JsonWriter *w, const char *key, const char *s);
 /* The len bytes at s (not NULL), escaped. */
 void json_writer_string_len(JsonWriter *w, const char *s, size_t len);
 void json_writer_int64(JsonWriter *w, int64_t i);
