@@ -55,12 +55,30 @@ static int query_row_parsed(const char *row, size_t len, QueryDenialFunc func, v
         return r;
 }
 
+/* Sends one Query call for a page of want rows after the cursor (when has_after). */
+static int query_send(VarlinkClient *c, json_object *filter, bool reverse, uint64_t want,
+                      bool has_after, int64_t after) {
+        json_object *params = json_object_new_object();
+        int r;
+
+        if (!params || (filter && json_add(params, "filter", json_object_get(filter)) < 0) ||
+            json_add(params, "limit", json_object_new_int64((int64_t) want)) < 0 ||
+            (has_after && json_add(params, "after", json_object_new_int64(after)) < 0) ||
+            (reverse && json_add(params, "reverse", json_object_new_boolean(true)) < 0)) {
+                json_object_put(params);
+                return -ENOMEM;
+        }
+        r = varlink_client_send(c, "io.avcwatch.Query", params, false);
+        json_object_put(params);
+        return r;
+}
+
 static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit,
                        uint64_t limit, QueryDenialFunc func, QueryDenialTextFunc text_func,
                        void *userdata) {
         _cleanup_(query_page_text_done) QueryPageText page = {};
         uint64_t seen = 0;
-        bool has_after = false;
+        bool has_after = false, sent = false;
         int64_t after = 0;
         int r;
 
@@ -68,24 +86,18 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                 _cleanup_(varlink_reply_done) VarlinkReply reply = {};
                 uint64_t want =
                         has_limit ? MIN(limit - seen, (uint64_t) QUERY_PAGE_MAX) : QUERY_PAGE_MAX;
-                json_object *params, *denials, *next;
+                json_object *denials, *next;
                 const char *text;
                 size_t len, n;
                 bool has_next;
                 int64_t cursor = 0;
 
-                params = json_object_new_object();
-                if (!params ||
-                    (filter && json_add(params, "filter", json_object_get(filter)) < 0) ||
-                    json_add(params, "limit", json_object_new_int64((int64_t) want)) < 0 ||
-                    (has_after && json_add(params, "after", json_object_new_int64(after)) < 0) ||
-                    (reverse && json_add(params, "reverse", json_object_new_boolean(true)) < 0)) {
-                        json_object_put(params);
+                r = sent ? 0 : query_send(c, filter, reverse, want, has_after, after);
+                sent = false;
+                if (r == -ENOMEM) {
                         fprintf(stderr, "avcctl: out of memory\n");
                         return AVCCTL_EXIT_FAILURE;
                 }
-                r = varlink_client_send(c, "io.avcwatch.Query", params, false);
-                json_object_put(params);
                 if (r >= 0)
                         r = varlink_client_read_text(c, VARLINK_CLIENT_CALL_TIMEOUT_MS, &text,
                                                      &len);
@@ -93,6 +105,23 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                         return client_io_failed(r);
 
                 if (text_func && query_page_text_parse(text, len, &page) >= 0) {
+                        /* The next page is asked for before this one is printed, so that the
+                         * daemon reads it while we write (two cores; at most one call ahead):
+                         * when the loop below would ask for it anyway. */
+                        if (page.has_next && !(has_limit && seen + page.n >= limit) &&
+                            !(has_after && (reverse ? page.next >= after : page.next <= after))) {
+                                uint64_t left = has_limit ? limit - seen - page.n : UINT64_MAX;
+                                r = query_send(c, filter, reverse,
+                                               MIN(left, (uint64_t) QUERY_PAGE_MAX), true,
+                                               page.next);
+                                if (r == -ENOMEM) {
+                                        fprintf(stderr, "avcctl: out of memory\n");
+                                        return AVCCTL_EXIT_FAILURE;
+                                }
+                                if (r < 0)
+                                        return client_io_failed(r);
+                                sent = true;
+                        }
                         /* The page as the daemon wrote it: rows passed through. */
                         for (size_t i = 0; i < page.n && seen < (has_limit ? limit : UINT64_MAX);
                              i++) {
