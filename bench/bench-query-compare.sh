@@ -7,7 +7,7 @@
 # ratio is the figure that holds.
 #
 # The questions: a bulk export (-o json and -o raw, 100,000 rows to a pipe), one container's day as
-# a whole answer and its first 100 rows, top over the whole store, an hourly histogram. For each,
+# a whole answer (a middling container and the busiest) and the first 100 rows of the former, top over the whole store, an hourly histogram. For each,
 # the wall clock and the CPU time of the daemon and avcctl together (user + sys; the daemon's from
 # /proc, avcctl's from /usr/bin/time), the load average around the run, rows per second of the bulk
 # exports, and the whole-day question against `ausearch -if` on the raw log (AUSEARCH=0: not;
@@ -54,6 +54,11 @@ name=$(ctl -o json top --by container --limit 10 | tail -1 |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["container"]["name"])')
 mcs=$(ctl -o json query --container "$name" --limit 1 |
         python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["mcs"])')
+# and the busiest container (the first of top): its day is the long whole answer
+busy=$(ctl -o json top --by container --limit 1 | head -1 |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["container"]["name"])')
+busy_mcs=$(ctl -o json query --container "$busy" --limit 1 |
+        python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["mcs"])')
 last=$(ctl -o json query --reverse --limit 1 |
         python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["time"][:10])')
 stop
@@ -64,6 +69,7 @@ QUESTIONS=(
         "bulk export, 100000 rows, -o json|-o json query --limit 100000"
         "bulk export, 100000 rows, -o raw|-o raw query --limit 100000"
         "one container's day, whole answer (--mcs, -o json)|-o json query --mcs $mcs --since $day --until $next"
+        "busiest container's day, whole answer (-o json)|-o json query --mcs $busy_mcs --since $day --until $next"
         "one container's day, first 100 (--mcs)|query --mcs $mcs --since $day --until $next --limit 100"
         "top (signatures, whole store)|top"
         "top --by container (whole store)|top --by container"
@@ -108,7 +114,7 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 ms() { awk -v x="$1" 'BEGIN {printf "%.1f", x / 1000}'; }
-echo "store: $db ($DENIALS denials); container $name (MCS $mcs), day $day; medians of $RUNS runs"
+echo "store: $db ($DENIALS denials); container $name (MCS $mcs), busiest $busy (MCS $busy_mcs), day $day; medians of $RUNS runs"
 echo "load average: $load0 before, $load1 after (2 cores shared with other jobs: CPU time is the steadier figure)"
 echo "A: $BUILD, B: $COMPARE; B/A above 1: A is that many times faster"
 printf '  %-52s %10s %10s %6s  %10s %10s %6s  %s\n' "question" "wall A" "wall B" "B/A" "cpu A" \
@@ -139,30 +145,33 @@ done
 # names: the MCS pair in the subject context is what can be put to it).
 if [ "${AUSEARCH:-1}" = 1 ] && command -v ausearch > /dev/null; then
         log=$CACHE/forensics-$DENIALS-c200-d30-s1.log
-        ctx="system_u:system_r:container_t:s0:$mcs"
         ts=$(date -u -d "$day" +%m/%d/%y)
         te=$(date -u -d "$next" +%m/%d/%y)
-        at=""
-        ac=""
-        for _ in $(seq "${AUSEARCH_RUNS:-3}"); do
-                sync
-                t0=${EPOCHREALTIME/./}
-                /usr/bin/time -f '%U %S' -o "$run/time" ausearch -if "$log" -m AVC -su "$ctx" \
-                        -ts "$ts" 00:00:00 -te "$te" 00:00:00 --raw > "$run/ausearch.out" 2> /dev/null || true
-                t1=${EPOCHREALTIME/./}
-                at+="$((t1 - t0)) "
-                ac+="$(awk '{printf "%d", ($1 + $2) * 1e6}' "$run/time") "
-        done
-        ma=$(median <<< "$at")
-        mc=$(median <<< "$ac")
-        i=2 # one container's day, whole answer
-        echo "ausearch -if LOG ($(($(stat -c %s "$log") >> 20)) MiB) -m AVC -su CONTEXT, the same day," \
-                "whole answer: $(ms "$ma") ms wall, $(ms "$mc") ms CPU" \
-                "($(grep -c '^type=AVC' "$run/ausearch.out" || true) AVC records; median of ${AUSEARCH_RUNS:-3})"
-        for side in A B; do
-                awk -v s="$side" -v a="${MED_T["$side|$i"]}" -v c="${MED_C["$side|$i"]}" -v ma="$ma" \
-                        -v mc="$mc" 'BEGIN { printf "  %s: the whole day %.1f ms wall (ausearch / it: %.1fx), %.1f ms CPU (%.1fx)\n",
-                                s, a / 1000, ma / a, c / 1000, mc / c }'
+        # question index, its MCS pair
+        for q in "2 $mcs" "3 $busy_mcs"; do
+                read -r i m <<< "$q"
+                ctx="system_u:system_r:container_t:s0:$m"
+                at=""
+                ac=""
+                for _ in $(seq "${AUSEARCH_RUNS:-3}"); do
+                        t0=${EPOCHREALTIME/./}
+                        /usr/bin/time -f '%U %S' -o "$run/time" ausearch -if "$log" -m AVC -su "$ctx" \
+                                -ts "$ts" 00:00:00 -te "$te" 00:00:00 --raw > "$run/ausearch.out" 2> /dev/null || true
+                        t1=${EPOCHREALTIME/./}
+                        at+="$((t1 - t0)) "
+                        ac+="$(awk '{printf "%d", ($1 + $2) * 1e6}' "$run/time") "
+                done
+                ma=$(median <<< "$at")
+                mc=$(median <<< "$ac")
+                echo "ausearch -if LOG ($(($(stat -c %s "$log") >> 20)) MiB) -m AVC -su CONTEXT (MCS $m), the same day," \
+                        "whole answer: $(ms "$ma") ms wall, $(ms "$mc") ms CPU" \
+                        "($(grep -c '^type=AVC' "$run/ausearch.out" || true) AVC records; median of ${AUSEARCH_RUNS:-3})"
+                for side in A B; do
+                        awk -v s="$side" -v a="${MED_T["$side|$i"]}" -v c="${MED_C["$side|$i"]}" -v ma="$ma" \
+                                -v mc="$mc" -v q="${QUESTIONS[$i]%%|*}" 'BEGIN {
+                                printf "  %s, %s: %.1f ms wall (ausearch / it: %.1fx), %.1f ms CPU (%.1fx)\n",
+                                        s, q, a / 1000, ma / a, c / 1000, (c > 0 ? mc / c : 0) }'
+                done
         done
 fi
 echo "reproduce: COMPARE=$COMPARE BUILD=$BUILD DENIALS=$DENIALS RUNS=$RUNS bench/bench-query-compare.sh"
