@@ -13,6 +13,8 @@
 #include "signature.h"
 #include "varlink.h"
 
+#define BASELINE_LIST_DEFAULT 100 /* io.avcwatch.varlink: "limit: ... (default 100)" */
+
 /* An optional image parameter: a non-empty string, or absent / null. */
 static bool params_get_image(Connection *c, json_object *params, const char **ret) {
         json_object *v;
@@ -46,7 +48,7 @@ static int baseline_add(const StoreBaselineRow *row, void *userdata) {
 
 void method_baseline(Connection *c, json_object *params) {
         static const char *const known[] = {"image", "new", "limit", NULL};
-        int64_t limit = STORE_TOP_DEFAULT * 5;
+        int64_t limit = BASELINE_LIST_DEFAULT;
         const char *image = NULL;
         bool new_only = false, more = false;
 

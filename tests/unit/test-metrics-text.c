@@ -50,6 +50,7 @@ int main(void) {
                                  {.name = NULL, .count = 4}};
         MetricsGroup classes[] = {{.name = (char *) "file", .count = 10},
                                   {.name = (char *) "dir", .count = 3}};
+        MetricsGroup namespaces[] = {{.name = (char *) "shop\"\n", .count = 6}};
         Stats st = {};
         st.losses.netlink_dropped = 5;
         st.losses.serials_missed = 4;
@@ -57,6 +58,8 @@ int main(void) {
         st.ingest.malformed = 1;
         st.pipeline.denials_coalesced = 9;
         st.api.tail_subscribers = 3;
+        st.pipeline.new_denials = 2;
+        st.pipeline.baseline_untracked = 1;
         st.n_engines = 1;
         snprintf(st.engines[0].name, sizeof(st.engines[0].name), "docker");
         st.engines[0].state = "connected";
@@ -67,6 +70,9 @@ int main(void) {
                 .containers = {.groups = containers, .n = 2, .other = 3, .unattributed = 1},
                 .images = {.groups = images, .n = 2, .other = 2},
                 .tclasses = {.groups = classes, .n = 2},
+                .namespaces = {.groups = namespaces, .n = 1, .other = 3, .unattributed = 4},
+                .triage = {{"escape", "te", 1}, {NULL, NULL, 12}},
+                .n_triage = 2,
                 .has_db_bytes = true,
                 .db_bytes = 4096,
         };
@@ -87,6 +93,14 @@ int main(void) {
                 "\navcwatch_image_denials_total{image=\"nginx\"} 7\n",
                 "\navcwatch_image_denials_total{image=\"(unknown)\"} 4\n",
                 "\navcwatch_image_denials_total{image=\"(other)\"} 2\n",
+                "\navcwatch_namespace_denials_total{namespace=\"shop\\\"\\n\"} 6\n",
+                "\navcwatch_namespace_denials_total{namespace=\"(unknown)\"} 4\n",
+                "\navcwatch_namespace_denials_total{namespace=\"(other)\"} 3\n",
+                "# TYPE avcwatch_triage_denials_total counter\n",
+                "\navcwatch_triage_denials_total{verdict=\"escape\",reason=\"te\"} 1\n",
+                "\navcwatch_triage_denials_total{verdict=\"(unknown)\",reason=\"(unknown)\"} 12\n",
+                "\navcwatch_new_denials_total 2\n",
+                "\navcwatch_baseline_untracked_total 1\n",
                 "\navcwatch_events_lost_total{cause=\"socket_dropped\"} 5\n",
                 "\navcwatch_events_lost_total{cause=\"serial_missed\"} 4\n",
                 "\navcwatch_events_lost_total{cause=\"unstored\"} 0\n",
