@@ -81,21 +81,24 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 if [ -n "${TRIAGE_POLICY:-}" ]; then
         { [ "$CONFIG" = /dev/null ] || cat "$CONFIG"; printf '\n[Triage]\nPolicy=%s\n' "$(realpath "$TRIAGE_POLICY")"; } > "$T/triage.conf"
         echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-        offs=() ons=() off_cpu=() on_cpu=() ratios=()
+        offs=() ons=() off_cpu=() on_cpu=() ratios=() loop_ratios=()
         for run in $(seq 1 "$RUNS"); do
                 one_run "$BUILD" "  (triage off) " "$CONFIG"
-                offs+=("$rps"); off_cpu+=("$cpu")
+                offs+=("$rps"); off_cpu+=("$cpu"); off_loop=$loop
                 one_run "$BUILD" "  (triage on)  " "$T/triage.conf"
                 ons+=("$rps"); on_cpu+=("$cpu")
                 # the pair's ratio: the two runs are next to each other, so a change of the
                 # machine's load between rounds cancels out
                 ratios+=("$(awk -v a="$cpu" -v b="${off_cpu[-1]}" 'BEGIN {printf "%.3f", a / b}')")
+                # triage runs on the loop thread, which bounds the rate on idle cores
+                loop_ratios+=("$(awk -v a="$loop" -v b="$off_loop" 'BEGIN {printf "%.3f", a / b}')")
                 grep -q "Triage: policy .* loaded" "$T/daemon.log" || { echo "triage was not on: $(cat "$T/daemon.log")"; exit 1; }
                 echo "  (triage on)  verdicts: $verdicts"
         done
         mo=$(median "${off_cpu[@]}"); mn=$(median "${on_cpu[@]}")
         echo "median CPU: triage off $mo s, on $mn s; on / off = $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.3f", a / b}') ($(median "${offs[@]}") vs $(median "${ons[@]}") records/s per core)"
         echo "on / off per round: ${ratios[*]}; median $(median "${ratios[@]}")"
+        echo "on / off of the loop thread per round: ${loop_ratios[*]}; median $(median "${loop_ratios[@]}")"
         echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "reproduce: DENIALS=$DENIALS RUNS=$RUNS TRIAGE_POLICY=$TRIAGE_POLICY bench/bench-ingest-file.sh"
         exit 0
