@@ -100,6 +100,24 @@ bool attribution_has_candidates(Attribution a) {
         return a == ATTRIBUTION_AMBIGUOUS || a == ATTRIBUTION_POD || a == ATTRIBUTION_NAMESPACE;
 }
 
+bool denial_level_ref(const Denial *d, ContainerRef *ret) {
+        if (d->has_container || d->n_candidates == 0 ||
+            (d->attribution != ATTRIBUTION_POD && d->attribution != ATTRIBUTION_NAMESPACE))
+                return false;
+        const ContainerRef *first = &d->candidates[0];
+        char *engine = first->engine;
+        for (size_t i = 1; i < d->n_candidates; i++)
+                if (!engine || !d->candidates[i].engine ||
+                    strcmp(engine, d->candidates[i].engine) != 0)
+                        engine = NULL;
+        *ret = (ContainerRef){
+                .engine = engine,
+                .pod = d->attribution == ATTRIBUTION_POD ? first->pod : NULL,
+                .pod_namespace = first->pod_namespace,
+        };
+        return true;
+}
+
 const char *attribution_to_string(Attribution a) {
         if (a < 0 || a >= _ATTRIBUTION_MAX)
                 return NULL;

@@ -105,6 +105,11 @@ const char *attribution_to_string(Attribution a);
 /* Whether a denial so attributed has candidates instead of a container: ambiguous, pod,
  * namespace. */
 bool attribution_has_candidates(Attribution a);
+/* A denial named at the level of a pod or a namespace (ATTRIBUTION_POD, _NAMESPACE, with
+ * candidates and no container): what its candidates share, as a ContainerRef borrowing their
+ * strings (no id, no name, no image; the pod for ATTRIBUTION_POD only; the engine when they all
+ * have the same). false, and *ret untouched, for any other denial. */
+bool denial_level_ref(const Denial *d, ContainerRef *ret);
 int attribution_from_string(const char *s);  /* -EINVAL when unknown */
 const char *record_type_to_name(int type);   /* "AVC", "USER_AVC", "SELINUX_ERR", NULL */
 int record_type_from_name(const char *name); /* -EINVAL when unknown */

@@ -61,25 +61,6 @@ static void container_write_json_nullable(JsonWriter *w, bool has, const Contain
                 json_writer_null(w);
 }
 
-/* A denial named at the level of a pod or a namespace has no container: its "container" is
- * what all its candidates share (registry.c candidates_level()), the pod and namespace (only
- * the namespace for "namespace"), and the engine when they have one; no id. */
-static void level_container_write_json(JsonWriter *w, const Denial *d) {
-        const ContainerRef *first = &d->candidates[0];
-        const char *engine = first->engine;
-
-        for (size_t i = 1; i < d->n_candidates; i++)
-                if (!engine || !d->candidates[i].engine ||
-                    strcmp(engine, d->candidates[i].engine) != 0)
-                        engine = NULL;
-        container_write_json(w,
-                             &(ContainerRef){
-                                     .engine = (char *) engine,
-                                     .pod = d->attribution == ATTRIBUTION_POD ? first->pod : NULL,
-                                     .pod_namespace = first->pod_namespace,
-                             });
-}
-
 /* null unless the denial has candidates (ambiguous, pod, namespace): then every candidate
  * container. */
 static void candidates_write_json(JsonWriter *w, const Denial *d) {
@@ -125,10 +106,10 @@ void denial_write_json(JsonWriter *w, const Denial *d) {
         json_writer_member_string(w, "target_type", d->target_type);
         json_writer_member_string(w, "mcs", d->mcs && d->mcs[0] ? d->mcs : NULL);
         json_writer_key(w, "container");
-        if (!d->has_container &&
-            (d->attribution == ATTRIBUTION_POD || d->attribution == ATTRIBUTION_NAMESPACE) &&
-            d->n_candidates > 0)
-                level_container_write_json(w, d);
+        /* named at its pod or namespace: what its candidates share, without an id */
+        ContainerRef level;
+        if (denial_level_ref(d, &level))
+                container_write_json(w, &level);
         else
                 container_write_json_nullable(w, d->has_container, &d->container);
         json_writer_member_string(w, "attribution", attribution_to_string(d->attribution));
@@ -337,7 +318,7 @@ static int container_from_json(json_object *o, const char *key, bool *ret_has, C
         }
         if (!json_object_is_type(v, json_type_object))
                 return -EBADMSG;
-        /* id null: a pod or a namespace (level_container_write_json()), checked by the caller */
+        /* id null: a pod or a namespace (denial_level_ref()), checked by the caller */
         if ((r = get_string(v, "id", true, &c.id)) < 0 ||
             (r = get_string(v, "name", true, &c.name)) < 0 ||
             (r = get_string(v, "image", true, &c.image)) < 0 ||
@@ -497,7 +478,7 @@ int denial_from_json(json_object *o, Denial *ret) {
         }
         d.attribution = r;
         /* A container without an id is the pod or namespace a denial was named at, which its
-         * candidates make (level_container_write_json()); anywhere else it is not a container. */
+         * candidates make (denial_level_ref()); anywhere else it is not a container. */
         if (d.has_container && !d.container.id) {
                 if (d.attribution != ATTRIBUTION_POD && d.attribution != ATTRIBUTION_NAMESPACE) {
                         r = -EBADMSG;

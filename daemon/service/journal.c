@@ -259,6 +259,7 @@ static void summary_add(Summary *m, const char *s, bool escape) {
 }
 
 static void summary_of_denial(const Denial *d, Summary *m) {
+        ContainerRef level;
         char pid[32];
 
         *m = (Summary){};
@@ -282,6 +283,16 @@ static void summary_of_denial(const Denial *d, Summary *m) {
                 }
                 if (d->attribution == ATTRIBUTION_AMBIGUOUS)
                         summary_add(m, " (ambiguous)", false);
+        } else if (denial_level_ref(d, &level)) {
+                /* named at its pod ("pod NS/POD") or its namespace */
+                summary_add(m, level.pod ? "pod " : "namespace ", false);
+                if (level.pod_namespace)
+                        summary_add(m, level.pod_namespace, true);
+                if (level.pod) {
+                        if (level.pod_namespace)
+                                summary_add(m, "/", false);
+                        summary_add(m, level.pod, true);
+                }
         } else
                 summary_add(m, "unattributed", false);
         summary_add(m, ": ", false);
@@ -395,9 +406,14 @@ static int entry_from_denial(const Denial *d, bool new, JournalEntry *ret) {
         ADD("AVC_EXE", d->exe);
         ADD("AVC_PATH", d->path ? d->path : d->name);
         ADD("AVC_ATTRIBUTION", attribution_to_string(d->attribution));
-        if (d->has_container) {
-                ADD("AVC_CONTAINER_ENGINE", d->container.engine);
-                ADD("AVC_CONTAINER_POD", d->container.pod);
+        /* a denial named at its pod or namespace: what its candidates share */
+        ContainerRef level;
+        const ContainerRef *c = d->has_container              ? &d->container
+                                : denial_level_ref(d, &level) ? &level
+                                                              : NULL;
+        if (c) {
+                ADD("AVC_CONTAINER_ENGINE", c->engine);
+                ADD("AVC_CONTAINER_POD", c->pod);
         }
         if (d->has_target_container) {
                 ADD("AVC_TARGET_CONTAINER_ID_FULL", d->target_container.id);
@@ -416,9 +432,9 @@ static int entry_from_denial(const Denial *d, bool new, JournalEntry *ret) {
         }
         snprintf(num, sizeof(num), "%" PRIu64, d->count > 0 ? d->count : 1);
         ADD("AVCWATCH_COUNT", num);
-        if (d->has_container) {
-                ADD("AVCWATCH_POD", d->container.pod);
-                ADD("AVCWATCH_NAMESPACE", d->container.pod_namespace);
+        if (c) {
+                ADD("AVCWATCH_POD", c->pod);
+                ADD("AVCWATCH_NAMESPACE", c->pod_namespace);
         }
         if (d->triaged) {
                 ADD("AVCWATCH_REASON", triage_reason_to_string(d->reason));

@@ -292,6 +292,39 @@ static void test_denial_entry(void) {
         check_field(f, n, "AVC_ATTRIBUTION", "none");
         journal_entry_done(&e);
 
+        const Field *m;
+        /* named at its pod: no CONTAINER_* (no container), the pod and namespace its
+         * candidates share, in the fields and the summary */
+        ContainerRef cand = {.engine = (char *) "cri-o",
+                             .pod = (char *) "web-7f9",
+                             .pod_namespace = (char *) "shop"};
+        cand.id = (char *) "s1";
+        CHECK_RC(denial_add_candidate(&d, &cand), 0);
+        cand.id = (char *) "a1";
+        CHECK_RC(denial_add_candidate(&d, &cand), 0);
+        d.attribution = ATTRIBUTION_POD;
+        CHECK_RC(journal_entry_from_denial(&d, &e), 0);
+        n = parse_entry(e.buf, e.len, f, FIELDS_MAX);
+        check_field(f, n, "CONTAINER_ID_FULL", NULL);
+        check_field(f, n, "AVC_ATTRIBUTION", "pod");
+        check_field(f, n, "AVC_CONTAINER_ENGINE", "cri-o");
+        check_field(f, n, "AVC_CONTAINER_POD", "web-7f9");
+        check_field(f, n, "AVCWATCH_POD", "web-7f9");
+        check_field(f, n, "AVCWATCH_NAMESPACE", "shop");
+        m = find(f, n, "MESSAGE");
+        CHECK(m && m->len >= 24 && memcmp(m->value, "pod shop/web-7f9: denied", 24) == 0);
+        journal_entry_done(&e);
+        d.attribution = ATTRIBUTION_NAMESPACE;
+        CHECK_RC(journal_entry_from_denial(&d, &e), 0);
+        n = parse_entry(e.buf, e.len, f, FIELDS_MAX);
+        check_field(f, n, "AVCWATCH_POD", NULL);
+        check_field(f, n, "AVCWATCH_NAMESPACE", "shop");
+        m = find(f, n, "MESSAGE");
+        CHECK(m && m->len >= 22 && memcmp(m->value, "namespace shop: denied", 22) == 0);
+        journal_entry_done(&e);
+        denial_clear_candidates(&d);
+        d.attribution = ATTRIBUTION_NONE;
+
         /* a huge hostile path: the summary stops at its bound, the field stays whole */
         free(d.path);
         d.path = malloc(100000);
@@ -300,7 +333,7 @@ static void test_denial_entry(void) {
         d.path[99999] = 0;
         CHECK_RC(journal_entry_from_denial(&d, &e), 0);
         n = parse_entry(e.buf, e.len, f, FIELDS_MAX);
-        const Field *m = find(f, n, "MESSAGE");
+        m = find(f, n, "MESSAGE");
         CHECK(m && m->len <= JOURNAL_MESSAGE_MAX && m->len > JOURNAL_MESSAGE_MAX - 8);
         CHECK(memcmp(m->value + m->len - 3, "...", 3) == 0);
         CHECK(memchr(m->value, '\x1b', m->len) == NULL);
