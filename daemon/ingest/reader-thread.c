@@ -162,14 +162,19 @@ static int reader_line(const char *p, size_t n, void *userdata) {
         return ingest_line(p, n, t->ingest);
 }
 
+/* The reader's counters after the batch's last line go with it. */
+static void reader_stamp(ReaderThread *t, Batch *b) {
+        b->ingest = t->own_ingest;
+        b->records_received = t->own_records;
+        b->records_malformed = t->own_malformed;
+}
+
 /* Sends the batch being filled (with the counters so far) and starts a new one. */
 static int reader_send(ReaderThread *t) {
         Batch *b = t->batch;
         int r;
 
-        b->ingest = t->own_ingest;
-        b->records_received = t->own_records;
-        b->records_malformed = t->own_malformed;
+        reader_stamp(t, b);
         t->batch = calloc(1, sizeof(Batch));
         if (!t->batch) {
                 t->batch = b; /* keep filling it: sent at the next step */
@@ -404,9 +409,7 @@ void reader_thread_stop(ReaderThread *t) {
         }
         if (t->started && !t->done && !t->failed && t->batch) {
                 if (ingest_flush(t->ingest) >= 0) {
-                        t->batch->ingest = t->own_ingest;
-                        t->batch->records_received = t->own_records;
-                        t->batch->records_malformed = t->own_malformed;
+                        reader_stamp(t, t->batch);
                         (void) reader_hand_on(t, t->batch);
                 }
         }
