@@ -71,8 +71,9 @@ bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, co
         return true;
 }
 
-/* A buffer larger than this after a page (one huge event) is not kept for the next one. */
-#define QUERY_TEXT_KEEP_MAX (2 * SERVER_REPLY_BYTES_MAX)
+/* A buffer larger than this after a page is not kept for the next one: a page of 1000 ordinary
+ * rows (~1.5 MB) fits, and an idle daemon holds no more than this after a bulk export. */
+#define QUERY_TEXT_KEEP_MAX (SERVER_REPLY_BYTES_MAX / 2)
 
 /* The context's reply buffer, emptied. */
 static struct printbuf *query_text_take(MethodContext *m) {

@@ -38,7 +38,8 @@ typedef struct MethodContext {
         void *importer_userdata;
         unsigned n_imports; /* imports running now, bounded by SERVER_IMPORTS_MAX */
         /* The text of the Query page being built, kept between calls (method-query.c): a
-         * bulk export reuses it rather than growing a new buffer of megabytes per page. */
+         * bulk export reuses it rather than growing a new buffer of megabytes per page. At
+         * most SERVER_REPLY_BYTES_MAX / 2 is kept. */
         struct printbuf *reply_text;
 } MethodContext;
 
