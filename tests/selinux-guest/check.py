@@ -266,6 +266,24 @@ def main():
     check(mine and not differ, '%d of %d container_t denials: reason and booleans equal to '
           'audit2why\'s in the guest, under the policy of their time' %
           (len(mine) - len(differ), len(mine)), '\n'.join(differ))
+    # avcctl explain, after the change, asked the policy loaded then about every stored denial
+    # again: the daemon's answer now must be audit2why's after the change.
+    explained = {}
+    for l in read(run, 'explain').decode().splitlines():
+        if l.strip():
+            e = json.loads(l)
+            explained[(e['denial']['serial'], avc_line(e['denial']))] = e
+    now_differ = []
+    for d in mine:
+        e = explained.get((d['serial'], avc_line(d)))
+        w_reason, w_bools = answer(why_after, d)
+        got = (e.get('reason_now'), sorted(e.get('booleans_now') or [])) if e else None
+        if got != (w_reason, w_bools):
+            now_differ.append((d['serial'], d['target_type'], 'audit2why after:', w_reason,
+                               w_bools, 'explain:', got))
+    check(read(run, 'explain.rc').strip() == b'0' and mine and not now_differ,
+          'avcctl explain after the change: reason_now == audit2why\'s after the change for all '
+          '%d denials' % len(mine), '\n'.join(map(str, now_differ)) or read(run, 'explain')[-500:])
     n_after = sum(1 for d in mine if d['serial'] > change)
     check(n_after >= 1, 'denials after the live change were triaged under the new policy (%d)'
           % n_after)
@@ -278,11 +296,12 @@ def main():
                      d.get('verdict') == 'boolean' for d in cg),
           'the docker-style container\'s mkdir in /sys/fs/cgroup: boolean container_manage_cgroup, '
           'verdict boolean', [(d.get('booleans'), d.get('verdict')) for d in cg])
+    cg_now = [(explained.get((d['serial'], avc_line(d))) or {}).get('reason_now') for d in cg]
     check(cg and all(answer(why_after, d)[0] == 'allowed' for d in cg) and
-          truth.get('cgroup_mkdir_after_boolean') == ['1'],
-          'with the boolean on, audit2why says "allowed" for that denial and the same mkdir '
-          'succeeds: the boolean avcwatch named is the one that allows it',
-          ([answer(why_after, d) for d in cg], truth.get('cgroup_mkdir_after_boolean')))
+          cg_now == ['allowed'] * len(cg) and truth.get('cgroup_mkdir_after_boolean') == ['1'],
+          'with the boolean on, audit2why and avcctl explain (reason_now) say "allowed" for that '
+          'denial, and the same mkdir succeeds: the boolean avcwatch named is the one that allows it',
+          ([answer(why_after, d) for d in cg], cg_now, truth.get('cgroup_mkdir_after_boolean')))
     mcs = [d for d in mine if d['target_type'] == 'container_file_t']
     check(mcs and all(d.get('reason') == 'constraint' and d.get('verdict') == 'isolation'
                       for d in mcs),
