@@ -8,7 +8,7 @@
 # the directory is removed on success and kept on failure for a post-mortem.
 #
 #   skip MSG / require_root / require_audit_netlink     exit 77 with the reason (a failure in
-#                                                       CI if the test set AVC_MUST_RUN_IN_CI=1)
+#                                                       CI with AVC_MUST_RUN_IN_CI=1)
 #   require_commands CMD...                             exit 77 unless each CMD is installed
 #   make_tmpdir                                         sets T, installs the cleanup trap
 #   setup_kernel_test [CMD...]                          all of the above, for a test that
@@ -47,8 +47,8 @@ AVC_SOCKET=
 AVC_BG_PIDS=()
 AVC_CGROUPS=() # removed (deepest first) by the cleanup, once the processes are gone
 
-# A test that sets AVC_MUST_RUN_IN_CI=1 before sourcing this file never skips in CI (CI set and
-# not "false", as .ci/run and most CI services set it): what would be its SKIP is a failure.
+# A test run with AVC_MUST_RUN_IN_CI=1 (CTest sets it for the label cri) never skips in CI (CI
+# set and not "false", as .ci/run and most CI services set it): what would be its SKIP fails.
 skip() {
         if [ "${AVC_MUST_RUN_IN_CI:-0}" = 1 ] && [ -n "${CI:-}" ] && [ "$CI" != false ]; then
                 fail "cannot run here, and this test must run in CI (CI=$CI): $*"

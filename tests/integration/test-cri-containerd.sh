@@ -13,10 +13,8 @@
 # - the pod removed: both ends are recorded; after a daemon restart the stored denial keeps every
 #   name and `avcctl containers` lists the pod's containers with pod and namespace;
 # - a pod started while the daemon was stopped is learnt by the start-up scan, with its names.
-# Under CI (CI set, .ci/run sets it) this test never skips: what would be a SKIP fails.
+# Under CI (CI set, .ci/run sets it) this test never skips (label cri): a SKIP fails.
 set -euo pipefail
-# shellcheck disable=SC2034 # read by skip() in lib.sh
-AVC_MUST_RUN_IN_CI=1
 source "$AVCWATCH_TESTLIB"
 source "$(dirname "$AVCWATCH_TESTLIB")/engines.sh"
 
