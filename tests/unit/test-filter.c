@@ -47,6 +47,7 @@ static void test_round_trip(void) {
                                      .container = FILTER_ONE("web"),
                                      .image = FILTER_ONE("nginx:1"),
                                      .pod = FILTER_ONE("default/web-0"),
+                                     .pod_namespace = FILTER_ONE("shop"),
                                      .mcs = FILTER_ONE("c170,c393"),
                                      .has_since = true,
                                      .since_ms = 1713603292240,
@@ -65,8 +66,9 @@ static void test_round_trip(void) {
 
         CHECK_RC(denial_filter_to_json(&in, &o), 0);
         /* The exact key names of the contract. */
-        const char *keys[] = {"container", "image",       "pod",    "mcs",  "since", "until",
-                              "type",      "target_type", "tclass", "perm", "comm",  "path"};
+        const char *keys[] = {"container", "image", "pod",  "namespace",   "mcs",
+                              "since",     "until", "type", "target_type", "tclass",
+                              "perm",      "comm",  "path"};
         CHECK_RC(json_object_object_length(o), ELEMENTSOF(keys));
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 CHECK(json_object_object_get_ex(o, keys[i], NULL));
@@ -80,6 +82,7 @@ static void test_round_trip(void) {
         CHECK_STREQ(out.container.v[0], in.container.v[0]);
         CHECK_STREQ(out.image.v[0], in.image.v[0]);
         CHECK_STREQ(out.pod.v[0], in.pod.v[0]);
+        CHECK_STREQ(out.pod_namespace.v[0], in.pod_namespace.v[0]);
         CHECK_STREQ(out.mcs.v[0], in.mcs.v[0]);
         CHECK(out.has_since && out.since_ms == in.since_ms);
         CHECK(out.has_until && out.until_ms == in.until_ms);
@@ -164,6 +167,7 @@ static Denial make(void) {
         d.has_container = true;
         fixture_container(&d.container, "4dd9367681d8e3b2", "web", "nginx:1", NULL,
                           "default/web-0");
+        set_string(&d.container.pod_namespace, "shop");
         return d;
 }
 
@@ -194,6 +198,9 @@ static void test_match(void) {
         MATCH(false, .image = FILTER_ONE("nginx:2"));
         MATCH(false, .image = FILTER_ONE("ngin"));
         MATCH(true, .pod = FILTER_ONE("default/web-0"));
+        MATCH(true, .pod_namespace = FILTER_ONE("shop"));
+        MATCH(false, .pod_namespace = FILTER_ONE("shop2"));
+        MATCH(false, .pod_namespace = FILTER_ONE("sho"));
         MATCH(true, .mcs = FILTER_ONE("c170,c393"));
         MATCH(false, .mcs = FILTER_ONE("c170"));
         MATCH(true, .has_since = true, .since_ms = 1000);

@@ -820,6 +820,45 @@ static void test_database_pod(void) {
         store_free(s);
 }
 
+/* The Kubernetes fields of a container (runtime-spec.c) are kept in the store and come back at
+ * the next start; a later update that does not know them (the /proc scan) leaves them. */
+static void test_database_kubernetes(void) {
+        _cleanup_(freep) char *path = fixture_path(tmpdir, "kubernetes.db");
+        Store *s;
+        Registry *r;
+        ContainerInfo c = {.id = (char *) ID_A,
+                           .engine = (char *) "containerd",
+                           .pod = (char *) "web-7f9",
+                           .pod_namespace = (char *) "shop",
+                           .pod_uid = (char *) "6f1c2d5e-8a4b-4c3d-9e2f-0a1b2c3d4e5f",
+                           .sandbox_id = (char *) ID_A,
+                           .sandbox = true,
+                           .created_ms = T0};
+
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(registry_new(s, &r), 0);
+        CHECK_RC(registry_update(r, &c), 1);
+        ContainerInfo scan = {.id = (char *) ID_A, .engine = (char *) "containerd"};
+        CHECK_RC(registry_update(r, &scan), 0);
+        registry_free(r);
+        CHECK_RC(registry_new(s, &r), 0);
+        const ContainerInfo *got = registry_get(r, ID_A);
+        CHECK(got && got->sandbox);
+        CHECK_STREQ(got->pod_uid, "6f1c2d5e-8a4b-4c3d-9e2f-0a1b2c3d4e5f");
+        CHECK_STREQ(got->sandbox_id, ID_A);
+        CHECK_STREQ(got->pod_namespace, "shop");
+        /* Bounded like every other string. */
+        char *long_uid = malloc(CONTAINER_STRING_MAX + 2);
+        CHECK(long_uid);
+        memset(long_uid, 'u', CONTAINER_STRING_MAX + 1);
+        long_uid[CONTAINER_STRING_MAX + 1] = 0;
+        c.pod_uid = long_uid;
+        CHECK_RC(registry_update(r, &c), -EINVAL);
+        free(long_uid);
+        registry_free(r);
+        store_free(s);
+}
+
 int main(void) {
         tmpdir = fixture_tmpdir("registry");
         test_label_mcs();
@@ -833,6 +872,7 @@ int main(void) {
         test_database();
         test_database_lifetime();
         test_database_pod();
+        test_database_kubernetes();
         fixture_tmpdir_remove(tmpdir);
         return 0;
 }
