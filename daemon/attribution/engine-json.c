@@ -45,7 +45,7 @@ static json_object *parse(const char *json, size_t len) {
         return o;
 }
 
-static json_object *get(json_object *o, const char *key) {
+json_object *engine_json_get(json_object *o, const char *key) {
         json_object *v;
         if (!o || !json_object_is_type(o, json_type_object) ||
             !json_object_object_get_ex(o, key, &v))
@@ -53,9 +53,8 @@ static json_object *get(json_object *o, const char *key) {
         return v;
 }
 
-/* A bounded string value, or NULL. */
-static const char *get_string(json_object *o, const char *key) {
-        json_object *v = get(o, key);
+const char *engine_json_get_string(json_object *o, const char *key) {
+        json_object *v = engine_json_get(o, key);
         if (!v || !json_object_is_type(v, json_type_string))
                 return NULL;
         int len = json_object_get_string_len(v);
@@ -75,7 +74,7 @@ static int dup_string(const char *s, char **ret) {
 
 /* RFC 3339 with any fraction; 0 for absent, zero or unparsable times. */
 static int64_t get_time(json_object *o, const char *key) {
-        const char *s = get_string(o, key);
+        const char *s = engine_json_get_string(o, key);
         int64_t ms;
 
         if (!s || !strchr(s, 'T') || parse_time_spec(s, 0, &ms) < 0 || ms <= 0)
@@ -109,23 +108,24 @@ int engine_inspect_parse(const char *json, size_t len, const char *engine, Conta
                 json_object_put(o);
                 return -EBADMSG;
         }
-        const char *id = get_string(o, "Id");
+        const char *id = engine_json_get_string(o, "Id");
         if (!container_id_is_valid(id)) {
                 json_object_put(o);
                 return -EBADMSG;
         }
 
-        json_object *config = get(o, "Config"), *state = get(o, "State");
-        json_object *labels = get(config, "Labels");
-        const char *name = get_string(o, "Name");
+        json_object *config = engine_json_get(o, "Config"), *state = engine_json_get(o, "State");
+        json_object *labels = engine_json_get(config, "Labels");
+        const char *name = engine_json_get_string(o, "Name");
         if (name && name[0] == '/')
                 name = name[1] ? name + 1 : NULL;
-        const char *image = get_string(config, "Image");
+        const char *image = engine_json_get_string(config, "Image");
         if (!image)
-                image = get_string(o, "Image");
-        const char *label = get_string(o, "ProcessLabel");
+                image = engine_json_get_string(o, "Image");
+        const char *label = engine_json_get_string(o, "ProcessLabel");
         if (!label)
-                label = security_opt_level(get(get(o, "HostConfig"), "SecurityOpt"));
+                label = security_opt_level(
+                        engine_json_get(engine_json_get(o, "HostConfig"), "SecurityOpt"));
 
         const struct {
                 const char *value;
@@ -135,10 +135,10 @@ int engine_inspect_parse(const char *json, size_t len, const char *engine, Conta
                 {name, &c.name},
                 {image, &c.image},
                 {engine, &c.engine},
-                {get_string(labels, "io.kubernetes.pod.name"), &c.pod},
-                {get_string(labels, "io.kubernetes.pod.namespace"), &c.pod_namespace},
-                {get_string(labels, "com.docker.compose.project"), &c.compose_project},
-                {get_string(labels, "com.docker.compose.service"), &c.compose_service},
+                {engine_json_get_string(labels, "io.kubernetes.pod.name"), &c.pod},
+                {engine_json_get_string(labels, "io.kubernetes.pod.namespace"), &c.pod_namespace},
+                {engine_json_get_string(labels, "com.docker.compose.project"), &c.compose_project},
+                {engine_json_get_string(labels, "com.docker.compose.service"), &c.compose_service},
                 {label, &c.label},
         };
         for (size_t i = 0; i < ELEMENTSOF(strings) && r >= 0; i++)
@@ -153,7 +153,7 @@ int engine_inspect_parse(const char *json, size_t len, const char *engine, Conta
         c.created_ms = get_time(o, "Created");
         c.started_ms = get_time(state, "StartedAt");
         c.finished_ms = get_time(state, "FinishedAt");
-        json_object *running = get(state, "Running");
+        json_object *running = engine_json_get(state, "Running");
         if (running && json_object_is_type(running, json_type_boolean))
                 c.state = json_object_get_boolean(running) ? CONTAINER_STATE_RUNNING
                                                            : CONTAINER_STATE_EXITED;
@@ -379,14 +379,14 @@ int engine_event_parse(const char *json, size_t len, EngineEvent *ret) {
                 return -EBADMSG;
         }
         /* Type (API >= 1.22) or, from older engines, only status + id. */
-        const char *type = get_string(o, "Type");
-        const char *action = get_string(o, "Action");
+        const char *type = engine_json_get_string(o, "Type");
+        const char *action = engine_json_get_string(o, "Action");
         if (!action)
-                action = get_string(o, "status");
-        json_object *actor = get(o, "Actor");
-        const char *id = get_string(actor, "ID");
+                action = engine_json_get_string(o, "status");
+        json_object *actor = engine_json_get(o, "Actor");
+        const char *id = engine_json_get_string(actor, "ID");
         if (!id)
-                id = get_string(o, "id");
+                id = engine_json_get_string(o, "id");
 
         if ((!type || strcmp(type, "container") == 0) && action && container_id_is_valid(id)) {
                 for (size_t i = 0; i < ELEMENTSOF(actions); i++)
@@ -398,7 +398,7 @@ int engine_event_parse(const char *json, size_t len, EngineEvent *ret) {
                         }
                 strcpy(e.id, id);
         }
-        json_object *nano = get(o, "timeNano"), *secs = get(o, "time");
+        json_object *nano = engine_json_get(o, "timeNano"), *secs = engine_json_get(o, "time");
         if (nano && json_object_is_type(nano, json_type_int) && json_object_get_int64(nano) > 0)
                 e.time_ms = json_object_get_int64(nano) / 1000000;
         else if (secs && json_object_is_type(secs, json_type_int) &&
@@ -406,10 +406,10 @@ int engine_event_parse(const char *json, size_t len, EngineEvent *ret) {
                 e.time_ms = json_object_get_int64(secs) * 1000;
 
         if (e.action != ENGINE_ACTION_IGNORE) {
-                json_object *attrs = get(actor, "Attributes");
-                r = dup_string(get_string(attrs, "name"), &e.name);
+                json_object *attrs = engine_json_get(actor, "Attributes");
+                r = dup_string(engine_json_get_string(attrs, "name"), &e.name);
                 if (r >= 0)
-                        r = dup_string(get_string(attrs, "image"), &e.image);
+                        r = dup_string(engine_json_get_string(attrs, "image"), &e.image);
         }
         json_object_put(o);
         if (r < 0) {

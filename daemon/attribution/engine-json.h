@@ -12,6 +12,7 @@
  * labels, images, security options): values that are too long or of the wrong type are treated
  * as unknown, never trusted to be bounded or well-formed. */
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,12 @@
 
 #define ENGINE_LIST_MAX 4096 /* containers taken from one list (the engine lists newest first) */
 #define ENGINE_JSON_DEPTH_MAX 32 /* nesting accepted from an engine */
+
+/* Bounded access to a document whoever starts containers controls (also runtime-spec.c's):
+ * the member key of o when o is an object, else NULL; and that member when it is a string of
+ * 1..CONTAINER_STRING_MAX bytes, valid UTF-8 and without a NUL, else NULL (unknown). */
+json_object *engine_json_get(json_object *o, const char *key);
+const char *engine_json_get_string(json_object *o, const char *key);
 
 /* Fills ret with the container's id, name (without the leading '/'), image (as the user named it:
  * Config.Image), engine (the engine argument), pod and namespace (io.kubernetes.pod.name /

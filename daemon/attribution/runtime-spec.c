@@ -19,17 +19,17 @@
  *   the moby namespace): RUNTIME_SPEC_PLAIN, for the caller to record only what no engine told
  *   it. One that says io.container.manager=libpod is Podman's, which shares CRI-O's storage
  *   directories: RUNTIME_SPEC_FOREIGN, left to the Podman client.
- * - Bounded before parsing (RUNTIME_SPEC_SIZE_MAX, RUNTIME_SPEC_DEPTH_MAX); strings as in
- *   engine-json.c: too long, wrong type, a NUL or not UTF-8 is unknown. */
+ * - Bounded before parsing (RUNTIME_SPEC_SIZE_MAX, RUNTIME_SPEC_DEPTH_MAX); strings through
+ *   engine-json.c's accessors: too long, wrong type, a NUL or not UTF-8 is unknown. */
 
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine-json.h"
 #include "macro.h"
 #include "runtime-spec.h"
-#include "strutil.h"
 #include "timeparse.h"
 
 static json_object *parse(const char *json, size_t len) {
@@ -59,31 +59,10 @@ static json_object *parse(const char *json, size_t len) {
         return o;
 }
 
-static json_object *get(json_object *o, const char *key) {
-        json_object *v;
-        if (!o || !json_object_is_type(o, json_type_object) ||
-            !json_object_object_get_ex(o, key, &v))
-                return NULL;
-        return v;
-}
-
-/* A bounded string value, or NULL. */
-static const char *get_string(json_object *o, const char *key) {
-        json_object *v = get(o, key);
-        if (!v || !json_object_is_type(v, json_type_string))
-                return NULL;
-        int len = json_object_get_string_len(v);
-        const char *s = json_object_get_string(v);
-        if (len <= 0 || len > CONTAINER_STRING_MAX || strlen(s) != (size_t) len ||
-            !utf8_is_valid(s))
-                return NULL;
-        return s;
-}
-
 /* The first of keys that a is a bounded string for. */
 static const char *first_string(json_object *a, const char *const *keys, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                const char *s = get_string(a, keys[i]);
+                const char *s = engine_json_get_string(a, keys[i]);
                 if (s)
                         return s;
         }
@@ -131,7 +110,7 @@ static int fill_from_annotations(ContainerInfo *c, json_object *const *maps, siz
                                       "io.kubernetes.cri-o.Image", "io.kubernetes.cri-o.ImageName",
                                       "io.kubernetes.cri-o.ImageRef");
                 if (!created)
-                        created = get_string(a, "io.kubernetes.cri-o.Created");
+                        created = engine_json_get_string(a, "io.kubernetes.cri-o.Created");
         }
 
         c->sandbox = type && strcmp(type, "sandbox") == 0;
@@ -208,9 +187,9 @@ int runtime_spec_parse(const char *json, size_t len, const char *id, const char 
         if (r < 0)
                 return r;
 
-        json_object *annotations = get(o, "annotations");
+        json_object *annotations = engine_json_get(o, "annotations");
         RuntimeSpecKind kind = RUNTIME_SPEC_PLAIN;
-        const char *manager = get_string(annotations, "io.container.manager");
+        const char *manager = engine_json_get_string(annotations, "io.container.manager");
         if (manager && strcmp(manager, "libpod") == 0)
                 kind = RUNTIME_SPEC_FOREIGN;
         else if (has_cri_annotation(annotations)) {
@@ -218,8 +197,9 @@ int runtime_spec_parse(const char *json, size_t len, const char *id, const char 
                 r = fill_from_annotations(&c, &annotations, 1);
         }
         if (r >= 0)
-                r = fill_label(&c, get_string(get(o, "process"), "selinuxLabel"),
-                               get_string(get(o, "linux"), "mountLabel"));
+                r = fill_label(
+                        &c, engine_json_get_string(engine_json_get(o, "process"), "selinuxLabel"),
+                        engine_json_get_string(engine_json_get(o, "linux"), "mountLabel"));
         json_object_put(o);
         if (r < 0)
                 return r;
@@ -240,7 +220,8 @@ int runtime_crio_inspect_parse(const char *json, size_t len, const char *id, Con
                 return r;
         /* The kubelet's labels are in "labels", CRI-O's own keys in "crio_annotations" (and the
          * kubelet's annotations in "annotations"). */
-        json_object *maps[] = {get(o, "labels"), get(o, "crio_annotations"), get(o, "annotations")};
+        json_object *maps[] = {engine_json_get(o, "labels"), engine_json_get(o, "crio_annotations"),
+                               engine_json_get(o, "annotations")};
         bool cri = false;
         for (size_t i = 0; i < ELEMENTSOF(maps); i++)
                 cri = cri || has_cri_annotation(maps[i]);
@@ -250,16 +231,16 @@ int runtime_crio_inspect_parse(const char *json, size_t len, const char *id, Con
         }
         r = fill_from_annotations(&c, maps, ELEMENTSOF(maps));
         if (r >= 0 && !c.image) {
-                const char *image = get_string(o, "image");
+                const char *image = engine_json_get_string(o, "image");
                 if (image && !(c.image = strdup(image)))
                         r = -ENOMEM;
         }
         if (r >= 0 && !c.sandbox_id) {
-                const char *sandbox = get_string(o, "sandbox");
+                const char *sandbox = engine_json_get_string(o, "sandbox");
                 if (sandbox && !(c.sandbox_id = strdup(sandbox)))
                         r = -ENOMEM;
         }
-        json_object *created = get(o, "created_time");
+        json_object *created = engine_json_get(o, "created_time");
         if (c.created_ms == 0 && created && json_object_is_type(created, json_type_int)) {
                 int64_t ns = json_object_get_int64(created);
                 if (ns > 0)
@@ -283,7 +264,7 @@ int runtime_crio_info_parse(const char *json, size_t len, char **ret_storage_roo
                 json_object_put(o);
                 return -EBADMSG;
         }
-        const char *root = get_string(o, "storage_root");
+        const char *root = engine_json_get_string(o, "storage_root");
         char *copy = NULL;
         if (root && root[0] == '/' && !(copy = strdup(root))) {
                 json_object_put(o);

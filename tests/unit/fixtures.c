@@ -2,11 +2,13 @@
 /* The C tests' fixtures (fixtures.h). Directories are removed with nftw(), not by running
  * `rm -rf` through a shell: no quoting, and a failure says which path. */
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -34,6 +36,25 @@ char *xasprintf(const char *fmt, ...) {
 void set_string(char **field, const char *value) {
         free(*field);
         *field = xstrdup(value);
+}
+
+char *fixture_data(const char *subdir, const char *name, size_t *ret_len) {
+        const char *dir = getenv("AVCWATCH_TEST_DATA");
+        struct stat st;
+
+        if (!dir)
+                SKIP("AVCWATCH_TEST_DATA is not set (run through ctest)");
+        _cleanup_(freep) char *path = xasprintf("%s/%s/%s", dir, subdir, name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(fstat(fd, &st) == 0);
+        char *buf = malloc(st.st_size + 1);
+        CHECK(buf);
+        CHECK(read(fd, buf, st.st_size) == st.st_size);
+        buf[st.st_size] = 0;
+        close(fd);
+        *ret_len = st.st_size;
+        return buf;
 }
 
 char *fixture_tmpdir(const char *name) {

@@ -27,6 +27,9 @@ void set_string(char **field, const char *value);
 /* Makes /tmp/avcwatch-test-NAME-XXXXXX (mode 0700); the path is the caller's to free (with
  * fixture_tmpdir_remove()). */
 char *fixture_tmpdir(const char *name);
+/* The file NAME of tests/unit/data/SUBDIR ($AVCWATCH_TEST_DATA, set by ctest; SKIP without it),
+ * read whole and NUL-terminated; its length in *ret_len. */
+char *fixture_data(const char *subdir, const char *name, size_t *ret_len);
 /* DIR/NAME, malloc'd. */
 char *fixture_path(const char *dir, const char *name);
 /* Removes PATH and everything below it (on its file system). */

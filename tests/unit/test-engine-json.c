@@ -10,27 +10,12 @@
 #include <unistd.h>
 
 #include "engine-json.h"
+#include "fixtures.h"
 #include "macro.h"
 #include "tests/unit/test.h"
 
 static char *load(const char *name, size_t *ret_len) {
-        const char *dir = getenv("AVCWATCH_TEST_DATA");
-        char path[1024];
-        struct stat st;
-
-        if (!dir)
-                SKIP("AVCWATCH_TEST_DATA is not set (run through ctest)");
-        snprintf(path, sizeof(path), "%s/engine/%s", dir, name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        CHECK(fd >= 0);
-        CHECK(fstat(fd, &st) == 0);
-        char *buf = malloc(st.st_size + 1);
-        CHECK(buf);
-        CHECK(read(fd, buf, st.st_size) == st.st_size);
-        buf[st.st_size] = 0;
-        close(fd);
-        *ret_len = st.st_size;
-        return buf;
+        return fixture_data("engine", name, ret_len);
 }
 
 static ContainerInfo inspect_file(const char *name, const char *engine) {

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "macro.h"
 #include "runtime-spec.h"
 #include "tests/unit/test.h"
@@ -21,23 +22,7 @@
 #define CRIO_SANDBOX "5b3e0c7a1d9f4e2b8c6a0d4f2e8b1c9a7d5f3e1b9c7a5d3f1e9b7c5a3d1f9e7b"
 
 static char *load(const char *name, size_t *ret_len) {
-        const char *dir = getenv("AVCWATCH_TEST_DATA");
-        char path[1024];
-        struct stat st;
-
-        if (!dir)
-                SKIP("AVCWATCH_TEST_DATA is not set (run through ctest)");
-        snprintf(path, sizeof(path), "%s/runtime/%s", dir, name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        CHECK(fd >= 0);
-        CHECK(fstat(fd, &st) == 0);
-        char *buf = malloc(st.st_size + 1);
-        CHECK(buf);
-        CHECK(read(fd, buf, st.st_size) == st.st_size);
-        buf[st.st_size] = 0;
-        close(fd);
-        *ret_len = st.st_size;
-        return buf;
+        return fixture_data("runtime", name, ret_len);
 }
 
 static int parse_file(const char *name, const char *id, const char *engine, ContainerInfo *c) {
