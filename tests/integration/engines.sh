@@ -305,6 +305,12 @@ _stop_containerd() {
                         fi
                 done
         fi
+        # A shim killed leaves its socket: /run/containerd/s/<sha256 of ADDRESS/NAMESPACE/POD>
+        # (containerd's runtime/v2/shim SocketAddress(); one shim per pod).
+        for p in "${CRI_PODS[@]}"; do
+                rm -f "/run/containerd/s/$(printf '%s' "$CONTAINERD_SOCK/k8s.io/$p" | sha256sum |
+                        cut -d' ' -f1)"
+        done
         for cg in "${CRI_CGROUPS[@]}"; do
                 find "$cg" -name cgroup.procs -exec cat {} + 2> /dev/null |
                         while read -r p; do kill -KILL "$p" 2> /dev/null || true; done
