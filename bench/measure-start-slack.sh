@@ -55,8 +55,11 @@ measure() { # ENGINE CLI...
                         >> "$T/$engine.runs"
                 "$@" rm "$id" > /dev/null
         done
-        "$@" events --since "$since" --until "$(($(date +%s) + 1))" --format '{{json .}}' \
-                > "$T/$engine.events" 2> /dev/null || : > "$T/$engine.events"
+        # The engine's API (both speak Docker's), whose events carry timeNano as the daemon
+        # reads them.
+        curl -s --max-time 20 --unix-socket "$SOCK" \
+                "http://d/events?since=$since&until=$(($(date +%s) + 1))" \
+                > "$T/$engine.events" 2> /dev/null || true
         python3 - "$engine" "$T/$engine.runs" "$T/$engine.events" << 'PY'
 import json, re, statistics, sys
 from datetime import datetime, timezone
@@ -120,12 +123,12 @@ for engine in $ENGINES; do
         docker)
                 require_docker
                 start_dockerd
-                measure docker $DOCKER
+                SOCK=$DOCKER_SOCK measure docker $DOCKER
                 ;;
         podman)
                 require_podman
                 start_podman_service
-                RUN_EXTRA=$(ulimit_args) measure podman $PODMAN
+                SOCK=$PODMAN_SOCK RUN_EXTRA=$(ulimit_args) measure podman $PODMAN
                 ;;
         esac
 done

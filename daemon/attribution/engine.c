@@ -288,7 +288,7 @@ static void engine_handle_event(Engine *e, const char *line, size_t len) {
         switch (ev.action) {
         case ENGINE_ACTION_INSPECT: {
                 /* An event stands for the container until the inspect says more. A start's time
-                 * is after its process began (by up to 27 ms measured, Docker): a start, whose
+                 * is after its process began (by up to 46 ms measured, Docker): a start, whose
                  * slack covers that, not a creation, before which nothing of it ran. */
                 const ContainerInfo *known = registry_get(e->registry, ev.id);
                 if (ev.starts && (!known || known->started_ms == 0))

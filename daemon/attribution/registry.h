@@ -26,13 +26,13 @@ typedef struct Registry Registry;
 /* A container's lifetime as the audit timestamps of its denials can show it (registry.c
  * "lifetime", measured with bench/measure-start-slack.sh, docs/architecture.md "Registry"):
  * - its process runs before the engine stamps StartedAt (the engine reads its clock after the
- *   runtime's start returned): up to 7.5 ms measured, Docker and Podman, load average 9;
+ *   runtime's start returned): up to 18.7 ms measured (Docker 15.6, Podman 18.7, load 6-9);
  *   REGISTRY_START_SLACK_MS before StartedAt, but never before Created;
  * - Created is stamped before any process of the container exists, and the kernel's audit stamp
  *   is its coarse clock, behind the real time by up to a tick (HZ 100: 10 ms):
  *   REGISTRY_CLOCK_TICK_MS before Created;
- * - its processes are gone when the runtime stamps FinishedAt (Docker: 1.3 to 11 ms after the
- *   last instant measured inside; Podman, from the exit file's coarse mtime: 1.8 ms before it at
+ * - its processes are gone when the runtime stamps FinishedAt (Docker: 1.3 to 13 ms after the
+ *   last instant measured inside; Podman, from the exit file's coarse mtime: 2.6 ms before it at
  *   worst): REGISTRY_END_SLACK_MS after the end. */
 #define REGISTRY_START_SLACK_MS 500
 #define REGISTRY_CLOCK_TICK_MS 10
