@@ -55,16 +55,18 @@ static int query_row_parsed(const char *row, size_t len, QueryDenialFunc func, v
         return r;
 }
 
-/* Sends one Query call for a page of want rows after the cursor (when has_after). */
-static int query_send(VarlinkClient *c, json_object *filter, bool reverse, uint64_t want,
-                      bool has_after, int64_t after) {
+/* Sends one Query call for a page of want rows after the cursor (when has_after); without_raw
+ * asks for rows without their raw text (the daemon then neither reads nor decompresses it). */
+static int query_send(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
+                      uint64_t want, bool has_after, int64_t after) {
         json_object *params = json_object_new_object();
         int r;
 
         if (!params || (filter && json_add(params, "filter", json_object_get(filter)) < 0) ||
             json_add(params, "limit", json_object_new_int64((int64_t) want)) < 0 ||
             (has_after && json_add(params, "after", json_object_new_int64(after)) < 0) ||
-            (reverse && json_add(params, "reverse", json_object_new_boolean(true)) < 0)) {
+            (reverse && json_add(params, "reverse", json_object_new_boolean(true)) < 0) ||
+            (without_raw && json_add(params, "raw", json_object_new_boolean(false)) < 0)) {
                 json_object_put(params);
                 return -ENOMEM;
         }
@@ -73,9 +75,9 @@ static int query_send(VarlinkClient *c, json_object *filter, bool reverse, uint6
         return r;
 }
 
-static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit,
-                       uint64_t limit, QueryDenialFunc func, QueryDenialTextFunc text_func,
-                       void *userdata) {
+static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
+                       bool has_limit, uint64_t limit, QueryDenialFunc func,
+                       QueryDenialTextFunc text_func, void *userdata) {
         _cleanup_(query_page_text_done) QueryPageText page = {};
         uint64_t seen = 0;
         bool has_after = false, sent = false;
@@ -92,7 +94,7 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                 bool has_next;
                 int64_t cursor = 0;
 
-                r = sent ? 0 : query_send(c, filter, reverse, want, has_after, after);
+                r = sent ? 0 : query_send(c, filter, reverse, without_raw, want, has_after, after);
                 sent = false;
                 if (r == -ENOMEM) {
                         fprintf(stderr, "avcctl: out of memory\n");
@@ -111,7 +113,7 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                         if (page.has_next && !(has_limit && seen + page.n >= limit) &&
                             !(has_after && (reverse ? page.next >= after : page.next <= after))) {
                                 uint64_t left = has_limit ? limit - seen - page.n : UINT64_MAX;
-                                r = query_send(c, filter, reverse,
+                                r = query_send(c, filter, reverse, without_raw,
                                                MIN(left, (uint64_t) QUERY_PAGE_MAX), true,
                                                page.next);
                                 if (r == -ENOMEM) {
@@ -181,13 +183,14 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
 
 int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit, uint64_t limit,
               QueryDenialFunc func, void *userdata) {
-        return query_pages(c, filter, reverse, has_limit, limit, func, NULL, userdata);
+        return query_pages(c, filter, reverse, false, has_limit, limit, func, NULL, userdata);
 }
 
-int query_run_text(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit,
-                   uint64_t limit, QueryDenialFunc func, QueryDenialTextFunc text_func,
-                   void *userdata) {
-        return query_pages(c, filter, reverse, has_limit, limit, func, text_func, userdata);
+int query_run_text(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
+                   bool has_limit, uint64_t limit, QueryDenialFunc func,
+                   QueryDenialTextFunc text_func, void *userdata) {
+        return query_pages(c, filter, reverse, without_raw, has_limit, limit, func, text_func,
+                           userdata);
 }
 
 static void query_args_done(QueryArgs *a) {
@@ -322,9 +325,10 @@ int verb_query(int argc, char *argv[], ClientContext *ctx) {
         } else if (status == AVCCTL_EXIT_SUCCESS) {
                 client_output_init(&out, ctx);
                 output_denials_header(&out);
-                /* -o json and -o raw print what the daemon sent (json-scan.h). */
-                status = query_run_text(c, filter, a.reverse, a.filter.has_limit, a.filter.limit,
-                                        query_print_denial,
+                /* -o json and -o raw print what the daemon sent (json-scan.h); short output
+                 * prints no raw text, so it does not ask for it. */
+                status = query_run_text(c, filter, a.reverse, out.mode == OUTPUT_SHORT,
+                                        a.filter.has_limit, a.filter.limit, query_print_denial,
                                         out.mode == OUTPUT_SHORT ? NULL : query_print_denial_text,
                                         &out);
                 if (status == AVCCTL_EXIT_SUCCESS)

@@ -87,11 +87,12 @@ typedef int (*QueryDenialFunc)(json_object *denial, void *userdata);
 int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit, uint64_t limit,
               QueryDenialFunc func, void *userdata);
 /* The same, with the rows that can be printed as they were sent (json-scan.h) handed to
- * text_func as their JSON text instead: no tree is built for them. */
+ * text_func as their JSON text instead: no tree is built for them. without_raw: the rows come
+ * without their raw text (Query's raw: false), for output that does not print it. */
 typedef int (*QueryDenialTextFunc)(const char *denial, size_t len, void *userdata);
-int query_run_text(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit,
-                   uint64_t limit, QueryDenialFunc func, QueryDenialTextFunc text_func,
-                   void *userdata);
+int query_run_text(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
+                   bool has_limit, uint64_t limit, QueryDenialFunc func,
+                   QueryDenialTextFunc text_func, void *userdata);
 
 /* Seconds east of UTC of the local clock at at_ms (0 with utc): the Histogram offset that
  * aligns bins with the times short output shows. */

@@ -61,8 +61,9 @@ const char *query_page_row(const QueryPage *page, size_t i, size_t *ret_len) {
 
 bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, const int64_t *after,
                      unsigned limit, QueryPage *page, StorePage *ret_more) {
-        int r = store_query(connection_context(c)->store, filter, reverse, after, limit,
-                            query_page_add, page, ret_more);
+        int r = store_query_flags(connection_context(c)->store, filter, reverse, after, limit,
+                                  page->no_raw ? STORE_QUERY_NO_RAW : 0, query_page_add, page,
+                                  ret_more);
         if (r < 0) {
                 connection_send_failure(c, r);
                 return false;
@@ -95,12 +96,12 @@ static void query_text_give_back(MethodContext *m, struct printbuf *pb) {
 }
 
 void method_query(Connection *c, json_object *params) {
-        static const char *const known[] = {"filter", "limit", "after", "reverse", NULL};
+        static const char *const known[] = {"filter", "limit", "after", "reverse", "raw", NULL};
         _cleanup_(denial_filter_done) DenialFilter filter = {};
         struct printbuf *pb = NULL;
         _cleanup_(query_page_done) QueryPage page = {};
         int64_t limit = SERVER_QUERY_PAGE_DEFAULT, after = 0;
-        bool reverse = false, has_after;
+        bool reverse = false, raw = true, has_after;
         StorePage more = {};
         JsonWriter w;
         json_object *v;
@@ -110,7 +111,8 @@ void method_query(Connection *c, json_object *params) {
             !params_get_int(c, params, "limit", 1, SERVER_QUERY_PAGE_MAX, &limit) ||
             !params_get_int(c, params, "after", INT64_MIN, INT64_MAX, &after) ||
             !params_get_bool(c, params, "reverse", &reverse) ||
-            !params_get_filter(c, params, &filter) || !params_check_known(c, &filter))
+            !params_get_bool(c, params, "raw", &raw) || !params_get_filter(c, params, &filter) ||
+            !params_check_known(c, &filter))
                 return;
 
         /* {"parameters":{"denials":[ROWS],"next":N|null}} and the NUL that ends a message. */
@@ -121,6 +123,7 @@ void method_query(Connection *c, json_object *params) {
                 return;
         }
         page.pb = pb;
+        page.no_raw = !raw;
         if (!query_page_fill(c, &filter, reverse, has_after ? &after : NULL, (unsigned) limit,
                              &page, &more)) {
                 query_text_give_back(connection_context(c), pb);

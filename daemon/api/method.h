@@ -154,7 +154,8 @@ typedef struct QueryPage {
         size_t *starts; /* where each row begins in pb */
         size_t row_end; /* where the last row ends */
         size_t rows, bytes;
-        bool full; /* stopped at SERVER_REPLY_BYTES_MAX */
+        bool full;   /* stopped at SERVER_REPLY_BYTES_MAX */
+        bool no_raw; /* set by the caller: rows without their raw text (Query's raw: false) */
 } QueryPage;
 void query_page_done(QueryPage *page);
 /* A store_query() callback: adds d to the page (userdata), 1 when the page is full. */

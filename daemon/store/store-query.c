@@ -42,7 +42,7 @@
 /* The outer query: the full rows of the ids the inner one picked. */
 static const char query_head[] =
         "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
-        "d.permissive, d.attribution, d.raw, d.count, d.reason, d.verdict, "
+        "d.permissive, d.attribution, %s, d.count, d.reason, d.verdict, "
         /* the strings' ids: resolved through StringCache, not a subquery per column */
         "d.booleans, d.node, g.result, g.permissions, g.tclass, g.source_type, g.target_type, "
         "d.scontext, d.tcontext, d.mcs, d.target_mcs, d.comm, d.exe, d.path, d.name, d.cwd, "
@@ -346,6 +346,12 @@ static int load_candidates(Store *s, Denial *d) {
 
 int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *after, unsigned limit,
                 store_row_cb cb, void *userdata, StorePage *ret_page) {
+        return store_query_flags(s, f, reverse, after, limit, 0, cb, userdata, ret_page);
+}
+
+int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64_t *after,
+                      unsigned limit, StoreQueryFlags flags, store_row_cb cb, void *userdata,
+                      StorePage *ret_page) {
         static const DenialFilter empty = {};
         _cleanup_(store_plan_done) Plan p = {};
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *rows = NULL, *jump = NULL;
@@ -385,7 +391,9 @@ int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *af
         if (!b)
                 return -ENOMEM;
         for (;;) {
-                store_sql_add(b, query_head);
+                /* Without raw, the column is NULL: its blob (often on overflow pages) is not
+                 * read and nothing is decompressed. */
+                store_sql_addf(b, query_head, flags & STORE_QUERY_NO_RAW ? "NULL" : "d.raw");
                 store_plan_window_ids(b, &p, reverse);
                 store_sql_add(b, query_tail);
                 store_sql_add(b, reverse ? " ORDER BY d.id DESC" : " ORDER BY d.id");

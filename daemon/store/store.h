@@ -193,6 +193,16 @@ typedef struct StorePage {
 } StorePage;
 int store_query(Store *s, const DenialFilter *f, bool reverse, const int64_t *after, unsigned limit,
                 store_row_cb cb, void *userdata, StorePage *ret_page);
+/* What store_query_flags() may leave out of the rows it hands over. */
+typedef enum StoreQueryFlags {
+        /* No raw text (d->raw NULL): neither read nor decompressed, for answers that do not
+         * print it. */
+        STORE_QUERY_NO_RAW = 1 << 0,
+} StoreQueryFlags;
+/* store_query() with flags (store_query() is this with none). */
+int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64_t *after,
+                      unsigned limit, StoreQueryFlags flags, store_row_cb cb, void *userdata,
+                      StorePage *ret_page);
 
 /* Whether the registry holds a container of that name, now or before a rename (then a
  * --container value that also looks like an id prefix is the name only): 1, 0, or a negative

@@ -479,6 +479,44 @@ static void test_query(void) {
         CHECK_RC(serial_of(json_object_array_get_idx(denials, 0)), 250);
         json_object_put(r);
 
+        /* raw: absent (as older clients call) and true send each row's raw text; false sends
+         * null in its place and leaves every other member as it was. */
+        static const char *const raw_calls[] = {
+                "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":3}}",
+                "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":3,\"raw\":true}}",
+                "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":3,\"raw\":false}}",
+        };
+        json_object *with_raw = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(raw_calls); i++) {
+                r = client_call(&c, raw_calls[i]);
+                CHECK(!has(r, "error"));
+                denials = get(get(r, "parameters"), "denials");
+                CHECK_RC(json_object_array_length(denials), 3);
+                for (size_t j = 0; j < 3; j++) {
+                        json_object *d = json_object_array_get_idx(denials, j);
+                        CHECK_RC(serial_of(d), j + 1);
+                        if (i < 2) {
+                                CHECK(strstr(get_str(d, "raw"), "xxxxxxxxxxxxxxxx"));
+                                continue;
+                        }
+                        json_object *raw = NULL;
+                        CHECK(json_object_object_get_ex(d, "raw", &raw) && raw == NULL);
+                        /* The rest of the row is that of the answer with raw. */
+                        json_object *full = json_object_array_get_idx(with_raw, j);
+                        json_object_object_foreach (full, key, value) {
+                                if (strcmp(key, "raw") != 0)
+                                        CHECK(json_object_equal(value, get(d, key)));
+                        }
+                        CHECK_RC(json_object_object_length(d), json_object_object_length(full));
+                }
+                if (i == 0)
+                        with_raw = json_object_get(denials);
+                json_object_put(r);
+        }
+        json_object_put(with_raw);
+        r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"raw\":1}}");
+        expect_error(r, "org.varlink.service.InvalidParameter", "parameter", "raw");
+
         /* Filters: by container, then by a permission no denial has. */
         r = client_call(&c, "{\"method\":\"io.avcwatch.Query\",\"parameters\":{\"limit\":1000,"
                             "\"filter\":{\"container\":\"db\"}}}");
