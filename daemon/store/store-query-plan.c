@@ -807,6 +807,17 @@ void store_plan_window_ids(SqlBuf *b, const Plan *p, bool reverse) {
                 store_sql_addf(b, " ORDER BY 1 %s LIMIT :n", dir);
 }
 
+bool store_plan_window_where(SqlBuf *b, const Plan *p, bool reverse) {
+        if (p->drive != DRIVE_SCAN && (p->n_drive != 1 || drive_candidates(p)))
+                return false;
+        store_sql_add(b, " WHERE d.id BETWEEN :wlo AND :whi");
+        if (p->drive != DRIVE_SCAN)
+                store_sql_addf(b, " AND d.%s = :v0", drive_column[p->drive]);
+        store_plan_residual(b, p);
+        store_sql_addf(b, " ORDER BY d.id %s LIMIT :n", reverse ? "DESC" : "ASC");
+        return true;
+}
+
 /* The nearest id at or after (before, when reverse) :p that the driving index holds. */
 void store_plan_jump(SqlBuf *b, const Plan *p, bool reverse) {
         const char *agg = reverse ? "max" : "min", *cmp = reverse ? "<=" : ">=";

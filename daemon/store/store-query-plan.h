@@ -116,6 +116,9 @@ void store_plan_conditions(SqlBuf *b, const Plan *p, const char *t, Drive skip, 
 bool store_plan_needs_rows(const Plan *p);
 void store_plan_residual(SqlBuf *b, const Plan *p);
 void store_plan_window_ids(SqlBuf *b, const Plan *p, bool reverse);
+/* When one arm drives (no UNION): true, and the window's WHERE .. ORDER BY .. LIMIT over
+ * `denials d`, for a query that reads the full rows in the same statement. */
+bool store_plan_window_where(SqlBuf *b, const Plan *p, bool reverse);
 void store_plan_jump(SqlBuf *b, const Plan *p, bool reverse);
 
 /* SQLite's progress handler under a Budget (userdata). */

@@ -20,8 +20,9 @@
  *   handler interrupts it (except the first window of a call, so that every call progresses).
  *   The cursor is then the position reached, not a row: a filter no index serves pages through
  *   the store in budget-sized steps and the daemon's loop keeps turning between them.
- * - Only the ids of a page are chosen by the filtering query; the full rows (strings, containers,
- *   raw text) are joined for those ids alone. */
+ * - When one arm drives, the window's statement reads the full rows it picks (signature and
+ *   containers joined); with several arms only the ids are chosen by the merged query, and the
+ *   full rows are joined for those ids alone. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,8 +40,9 @@
 
 /* ---- rows ---- */
 
-/* The outer query: the full rows of the ids the inner one picked. */
-static const char query_head[] =
+/* The full rows: of the window itself when one arm drives it (store_plan_window_where), else of
+ * the ids the inner query picked (several arms merged by UNION). */
+static const char query_columns[] =
         "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
         "d.permissive, d.attribution, %s, d.count, d.reason, d.verdict, "
         /* the strings' ids: resolved through StringCache, not a subquery per column */
@@ -48,13 +50,11 @@ static const char query_head[] =
         "d.scontext, d.tcontext, d.mcs, d.target_mcs, d.comm, d.exe, d.path, d.name, d.cwd, "
         "d.proctitle, "
         "c.container_id, c.name, c.image, c.engine, c.pod, c.pod_namespace, "
-        "t.container_id, t.name, t.image, t.engine, t.pod, t.pod_namespace "
-        "FROM (";
+        "t.container_id, t.name, t.image, t.engine, t.pod, t.pod_namespace ";
 
-static const char query_tail[] = ") AS k CROSS JOIN denials d ON d.id = k.id "
-                                 "LEFT JOIN signatures g ON g.id = d.signature "
-                                 "LEFT JOIN containers c ON c.id = d.container "
-                                 "LEFT JOIN containers t ON t.id = d.target_container";
+static const char query_joins[] = " LEFT JOIN signatures g ON g.id = d.signature "
+                                  "LEFT JOIN containers c ON c.id = d.container "
+                                  "LEFT JOIN containers t ON t.id = d.target_container";
 
 enum {
         COL_ID,
@@ -393,10 +393,21 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
         for (;;) {
                 /* Without raw, the column is NULL: its blob (often on overflow pages) is not
                  * read and nothing is decompressed. */
-                store_sql_addf(b, query_head, flags & STORE_QUERY_NO_RAW ? "NULL" : "d.raw");
-                store_plan_window_ids(b, &p, reverse);
-                store_sql_add(b, query_tail);
-                store_sql_add(b, reverse ? " ORDER BY d.id DESC" : " ORDER BY d.id");
+                store_sql_addf(b, query_columns, flags & STORE_QUERY_NO_RAW ? "NULL" : "d.raw");
+                /* One arm: the window's statement reads the rows it picks, instead of picking
+                 * ids and then seeking each row again by id. */
+                store_sql_add(b, "FROM denials d");
+                store_sql_add(b, query_joins);
+                if (!store_plan_window_where(b, &p, reverse)) {
+                        *b = (SqlBuf){};
+                        store_sql_addf(b, query_columns,
+                                       flags & STORE_QUERY_NO_RAW ? "NULL" : "d.raw");
+                        store_sql_add(b, "FROM (");
+                        store_plan_window_ids(b, &p, reverse);
+                        store_sql_add(b, ") AS k CROSS JOIN denials d ON d.id = k.id");
+                        store_sql_add(b, query_joins);
+                        store_sql_add(b, reverse ? " ORDER BY d.id DESC" : " ORDER BY d.id");
+                }
                 if (!b->overflow || p.drive == DRIVE_SCAN)
                         break;
                 /* Too many arms (64 containers and their candidates, each with long lists of
