@@ -70,6 +70,8 @@ wait_for 10 runtime containerd 'r["state"] == "watching" and r["containers"] >= 
         fail "containerd's state not watched: $(avcctl -o json stats)"
 wait_for 10 runtime cri-o 'r["state"] == "watching" and r["containers"] >= 1' ||
         fail "CRI-O's run root not watched: $(avcctl -o json stats)"
+avcctl stats | grep -q "^runtime containerd: watching since .*io.containerd.runtime.v2.task), 2 containers" ||
+        fail "stats does not show the runtime: $(avcctl stats)"
 
 m=rs$$
 inject --count 2 --mark "${m}p" --pid "$FAKE_CONTAINER_PID" > /dev/null || fail "inject failed"
