@@ -130,9 +130,10 @@ static int request_start(CrioInspect *c) {
         if (strlen(c->socket_path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, c->socket_path);
+        /* "": CRI-O's /info (no container id is empty). */
         int n = snprintf(c->out, sizeof(c->out),
-                         "GET /containers/%s HTTP/1.1\r\nHost: crio\r\nConnection: close\r\n\r\n",
-                         c->id);
+                         "GET %s%s HTTP/1.1\r\nHost: crio\r\nConnection: close\r\n\r\n",
+                         c->id[0] ? "/containers/" : "/info", c->id);
         if (n < 0 || (size_t) n >= sizeof(c->out))
                 return -E2BIG;
         c->out_len = (size_t) n;
@@ -165,7 +166,7 @@ static void request_next(CrioInspect *c) {
 }
 
 int crio_inspect_queue(CrioInspect *c, const char *id) {
-        if (!c || !container_id_is_valid(id))
+        if (!c || !id || (id[0] && !container_id_is_valid(id)))
                 return -EINVAL;
         if (c->n_queued >= RUNTIME_INSPECT_QUEUE_MAX)
                 return -EXFULL;

@@ -19,5 +19,6 @@ typedef void (*crio_inspect_cb)(const char *id, const char *body, size_t len, in
 int crio_inspect_new(sd_event *event, const char *socket_path, crio_inspect_cb cb, void *userdata,
                      CrioInspect **ret);
 CrioInspect *crio_inspect_free(CrioInspect *c);
-/* Queues an inspect of id (a valid container id); -EXFULL when RUNTIME_INSPECT_QUEUE_MAX wait. */
+/* Queues an inspect of id (a valid container id), or with id "" a GET /info (its reply handed to
+ * the callback with id ""); -EXFULL when RUNTIME_INSPECT_QUEUE_MAX wait. */
 int crio_inspect_queue(CrioInspect *c, const char *id);

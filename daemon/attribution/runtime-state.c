@@ -91,6 +91,7 @@ struct RuntimeState {
         uint64_t retry_usec, retry_min_usec, retry_max_usec;
         uint64_t read_first_usec;
         CrioInspect *inspect;
+        bool info_asked; /* CRI-O's /info, for its storage root, when the run root is absent */
 };
 
 static bool streq_ptr(const char *a, const char *b) {
@@ -722,6 +723,11 @@ static void root_try(RuntimeState *s) {
                 log_info("%s: %s is absent; looking for it in the background.",
                          engine_names[s->kind], s->root);
         set_state(s, "absent");
+        /* Not where crio.conf's default puts it: CRI-O itself may say where its storage is. */
+        if (s->inspect && !s->info_asked && (r == -ENOENT || r == -ENOTDIR)) {
+                s->info_asked = true;
+                (void) crio_inspect_queue(s->inspect, "");
+        }
         root_schedule_retry(s);
 }
 
@@ -854,11 +860,45 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
 
 /* ---- CRI-O's inspect ---- */
 
+static void root_try(RuntimeState *s);
+
+/* CRI-O's /info answered while its run root is absent: its storage (graph) root holds the same
+ * overlay-containers/<id>/userdata/config.json, written beside the run root's copy. */
+static void on_info(RuntimeState *s, const char *body, size_t len, int error) {
+        _cleanup_(freep) char *storage_root = NULL, *root = NULL;
+        int r;
+
+        if (error < 0) {
+                set_error(s, "asking /info", NULL, error);
+                return;
+        }
+        r = runtime_crio_info_parse(body, len, &storage_root);
+        if (r < 0 || !storage_root) {
+                s->stats->malformed++;
+                return;
+        }
+        if (runtime_state_is_watching(s) ||
+            asprintf(&root, "%s/%s", storage_root, RUNTIME_CRIO_CONTAINERS_DIR) < 0)
+                return;
+        log_info("cri-o: %s is absent; its API names the storage root %s: watching %s.", s->root,
+                 storage_root, root);
+        free(s->root);
+        s->root = TAKE_PTR(root);
+        snprintf(s->stats->directory, sizeof(s->stats->directory), "%s", s->root);
+        s->retry_timer = sd_event_source_disable_unref(s->retry_timer);
+        s->retry_usec = 0;
+        root_try(s);
+}
+
 static void on_inspect(const char *id, const char *body, size_t len, int error, void *userdata) {
         RuntimeState *s = userdata;
         _cleanup_(container_info_done) ContainerInfo c = {};
         int r;
 
+        if (!id[0]) {
+                on_info(s, body, len, error);
+                return;
+        }
         if (error < 0) {
                 set_error(s, "inspecting", id, error);
                 return;

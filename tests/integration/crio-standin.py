@@ -5,9 +5,11 @@ does: GET /info -> pkg/types.CrioInfo, GET /containers/{id} -> pkg/types.Contain
 (Content-Type application/json), 404 "can't find the container with id ID" for an unknown one.
 
 Usage: crio-standin.py SOCKET ID REPLY.json [ID REPLY.json ...]
+$STANDIN_STORAGE_ROOT: the storage_root /info names (default /var/lib/containers/storage).
 Each request is logged to stderr as "GET PATH"."""
 
 import http.server
+import json
 import os
 import socketserver
 import sys
@@ -32,9 +34,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/info":
-            body = (b'{"storage_driver":"overlay","storage_image":"","storage_root":'
-                    b'"/var/lib/containers/storage","cgroup_driver":"systemd",'
-                    b'"default_id_mappings":{"uids":null,"gids":null}}')
+            root = os.environ.get("STANDIN_STORAGE_ROOT", "/var/lib/containers/storage")
+            body = json.dumps({"storage_driver": "overlay", "storage_image": "",
+                               "storage_root": root, "cgroup_driver": "systemd",
+                               "default_id_mappings": {"uids": None, "gids": None}}).encode()
             return self.reply(200, body, "application/json")
         prefix = "/containers/"
         if self.path.startswith(prefix) and self.path[len(prefix):] in REPLIES:

@@ -12,6 +12,7 @@
 #   NAMESPACE columns and the sandbox left out unless --sandboxes.
 # - Hostile files: a 100 MiB sparse config.json and a malformed one are skipped and counted, and
 #   the watch goes on.
+# - CRI-O's run root absent: its /info names the storage root, watched instead.
 # - The runtimes delete everything; the daemon restarts: the stored denials keep their names, the
 #   containers are listed with pod and namespace, the runtimes are "absent" and looked for.
 # No real CRI-O runs here (not packaged for Debian 12); a real containerd is
@@ -46,6 +47,9 @@ sed "s/c26,c5/$CATS/g" "$DATA/crio-container.json" > "$CRIO/$CRIO_CTR/userdata/c
 sed 's/"io.kubernetes.pod.name":"api-5f6c8d7b9-q7wzt"/"io.kubernetes.pod.name":"asked-pod"/' \
         "$DATA/crio-inspect.json" > "$T/inspect.json"
 grep -q asked-pod "$T/inspect.json" || fail "the inspect reply was not prepared"
+# (its /info names a storage root that does not exist: nothing of the host's is read)
+STANDIN_STORAGE_ROOT=$T/no-graph
+export STANDIN_STORAGE_ROOT
 start_bg python3 "$STANDIN" "$T/crio.sock" "$CRIO_ASKED" "$T/inspect.json" 2> "$T/standin.log"
 wait_for 5 test -S "$T/crio.sock" || fail "the CRI-O stand-in did not start"
 
@@ -178,4 +182,23 @@ grep -q "web-7d4b9c-x2k8p *shop" "$T/containers.txt" || fail "containers --names
 if grep -q "payments" "$T/containers.txt"; then
         fail "containers --namespace shop lists payments"
 fi
+
+# CRI-O's run root is not where the setting says: CRI-O's /info names its storage root, whose
+# overlay-containers holds the same config.json documents.
+stop_daemon
+GRAPH_CTR=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+mkdir -p "$T/graph/overlay-containers/$GRAPH_CTR/userdata"
+sed 's/"io.kubernetes.pod.name":"api-5f6c8d7b9-q7wzt"/"io.kubernetes.pod.name":"graph-pod"/' \
+        "$DATA/crio-container.json" > "$T/graph/overlay-containers/$GRAPH_CTR/userdata/config.json"
+STANDIN_STORAGE_ROOT=$T/graph; export STANDIN_STORAGE_ROOT; start_bg python3 "$STANDIN" "$T/crio2.sock" 2> "$T/standin2.log"
+wait_for 5 test -S "$T/crio2.sock" || fail "the second CRI-O stand-in did not start"
+sed -e "s|^CrioRunRoot=.*|CrioRunRoot=$T/no-such-runroot|" \
+        -e "s|^CrioSocket=.*|CrioSocket=$T/crio2.sock|" "$T/conf" > "$T/conf2"
+start_daemon --config "$T/conf2" --input netlink
+wait_for 10 runtime cri-o "r['state'] == 'watching' and r['directory'] == '$T/graph/overlay-containers'" ||
+        fail "CRI-O's storage root from /info not watched: $(avcctl -o json stats)"
+wait_for 10 listed "$GRAPH_CTR" || fail "the storage root's container was not read"
+grep -q "GET /info" "$T/standin2.log" || fail "/info was not asked: $(cat "$T/standin2.log")"
+avcctl -o json containers | grep "\"id\":\"$GRAPH_CTR\"" | grep -q '"pod":"graph-pod"' ||
+        fail "the storage root's container: $(avcctl -o json containers)"
 echo "cri runtime state: containerd and CRI-O containers named by pod and namespace, kept"
