@@ -20,9 +20,9 @@
  *   handler interrupts it (except the first window of a call, so that every call progresses).
  *   The cursor is then the position reached, not a row: a filter no index serves pages through
  *   the store in budget-sized steps and the daemon's loop keeps turning between them.
- * - When one arm drives, the window's statement reads the full rows it picks (signature and
- *   containers joined); with several arms only the ids are chosen by the merged query, and the
- *   full rows are joined for those ids alone. */
+ * - When one arm drives, the window's statement reads the full rows it picks; with several arms
+ *   only the ids are chosen by the merged query, and the full rows are read for those ids alone.
+ *   A row's strings, signature and containers are ids, resolved through caches of the call. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -45,16 +45,10 @@
 static const char query_columns[] =
         "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
         "d.permissive, d.attribution, %s, d.count, d.reason, d.verdict, "
-        /* the strings' ids: resolved through StringCache, not a subquery per column */
-        "d.booleans, d.node, g.result, g.permissions, g.tclass, g.source_type, g.target_type, "
-        "d.scontext, d.tcontext, d.mcs, d.target_mcs, d.comm, d.exe, d.path, d.name, d.cwd, "
-        "d.proctitle, "
-        "c.container_id, c.name, c.image, c.engine, c.pod, c.pod_namespace, "
-        "t.container_id, t.name, t.image, t.engine, t.pod, t.pod_namespace ";
-
-static const char query_joins[] = " LEFT JOIN signatures g ON g.id = d.signature "
-                                  "LEFT JOIN containers c ON c.id = d.container "
-                                  "LEFT JOIN containers t ON t.id = d.target_container";
+        /* ids all: strings through StringCache, the signature and the containers through
+         * RowCache, not a join or a subquery per row */
+        "d.booleans, d.signature, d.container, d.target_container, d.node, d.scontext, "
+        "d.tcontext, d.mcs, d.target_mcs, d.comm, d.exe, d.path, d.name, d.cwd, d.proctitle ";
 
 enum {
         COL_ID,
@@ -72,17 +66,14 @@ enum {
         COL_REASON,
         COL_VERDICT,
         COL_BOOLEANS,
-        COL_STRINGS, /* 16 strings in the order of ROW_STRINGS() */
-        COL_CONTAINER = COL_STRINGS + 16,
-        COL_TARGET_CONTAINER = COL_CONTAINER + 6,
+        COL_SIGNATURE,
+        COL_CONTAINER,
+        COL_TARGET_CONTAINER,
+        COL_NODE, /* then the strings of ROW_STRINGS() after the signature's five */
 };
 
-/* The row's strings point into the statement's columns (valid until its next step): no copy
- * per string per row. row_release() forgets them before denial_done() frees what is the
- * denial's own (the raw text, the candidates). */
-static char *column_text(sqlite3_stmt *st, int i) {
-        return (char *) sqlite3_column_text(st, i);
-}
+/* The signature's five strings in the order of ROW_STRINGS() (result .. target_type). */
+#define SIGNATURE_STRINGS 5
 
 /* ---- strings by id ----
  *
@@ -153,12 +144,9 @@ static int arena_add(StringCache *k, const char *text, size_t len, size_t *ret_o
         return 0;
 }
 
-/* The string of column i (an id) into the row's arena: 1 and its offset, 0 for none (NULL, 0 or
- * an id without a string, as the subquery it replaces gave NULL). */
-static int string_resolve(Store *s, StringCache *k, sqlite3_stmt *st, int i, size_t *ret_offset) {
-        if (sqlite3_column_type(st, i) == SQLITE_NULL)
-                return 0;
-        int64_t id = sqlite3_column_int64(st, i);
+/* The string of id into the row's arena: 1 and its offset, 0 for none (0 or an id without a
+ * string, as the subquery it replaces gave NULL). */
+static int string_resolve(Store *s, StringCache *k, int64_t id, size_t *ret_offset) {
         if (id <= 0)
                 return 0;
         StringSlot *slot = &k->slots[((uint64_t) id * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
@@ -200,21 +188,160 @@ static int string_resolve(Store *s, StringCache *k, sqlite3_stmt *st, int i, siz
                         &(d)->cwd, &(d)->proctitle,                                                \
         }
 
+/* ---- signatures and containers by id ----
+ *
+ * A page's rows share a few signatures and containers: they are looked up through direct-mapped
+ * caches of the call as the strings are, instead of a join per row. A container's strings are
+ * the cache's: a row lends them until its callback returns (the container and the target
+ * container have caches of their own, so that one never evicts the other's strings mid-row). */
+#define ROW_CACHE_SLOTS 256
+
+typedef struct SignatureSlot {
+        int64_t id; /* 0: empty */
+        bool found;
+        int64_t strings[SIGNATURE_STRINGS]; /* string ids, in the order of ROW_STRINGS() */
+} SignatureSlot;
+
+typedef struct ContainerSlot {
+        int64_t id; /* 0: empty */
+        bool found;
+        ContainerRef ref; /* owned */
+} ContainerSlot;
+
+typedef struct RowCache {
+        sqlite3_stmt *signature, *container;
+        SignatureSlot signatures[ROW_CACHE_SLOTS];
+        ContainerSlot containers[2][ROW_CACHE_SLOTS]; /* [0] the container, [1] the target */
+} RowCache;
+
+static void row_cache_free(RowCache *k) {
+        if (!k)
+                return;
+        sqlite3_finalize(k->signature);
+        sqlite3_finalize(k->container);
+        for (size_t i = 0; i < 2; i++)
+                for (size_t j = 0; j < ROW_CACHE_SLOTS; j++)
+                        container_ref_done(&k->containers[i][j].ref);
+        free(k);
+}
+
+static void row_cache_freep(RowCache **k) {
+        row_cache_free(*k);
+}
+
+static int row_cache_new(Store *s, RowCache **ret) {
+        RowCache *k = calloc(1, sizeof(RowCache));
+        int rc;
+
+        if (!k)
+                return -ENOMEM;
+        rc = sqlite3_prepare_v2(s->ro,
+                                "SELECT result, permissions, tclass, source_type, target_type "
+                                "FROM signatures WHERE id = ?1",
+                                -1, &k->signature, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(s->ro,
+                                        "SELECT container_id, name, image, engine, pod, "
+                                        "pod_namespace FROM containers WHERE id = ?1",
+                                        -1, &k->container, NULL);
+        if (rc != SQLITE_OK) {
+                row_cache_free(k);
+                return store_error(s, s->ro, rc);
+        }
+        *ret = k;
+        return 0;
+}
+
+static size_t row_cache_slot(int64_t id) {
+        return (size_t) (((uint64_t) id * UINT64_C(0x9E3779B97F4A7C15)) >> 56);
+}
+
+/* The signature id's string ids (0 each for none): the slot, or NULL on failure (a negative errno
+ * in *ret_r). */
+static const SignatureSlot *signature_lookup(Store *s, RowCache *k, Budget *budget, int64_t id,
+                                             int *ret_r) {
+        SignatureSlot *slot = &k->signatures[row_cache_slot(id)];
+        if (slot->id == id)
+                return slot;
+
+        bool armed = budget->armed;
+        budget->armed = false;
+        *slot = (SignatureSlot){.id = id};
+        sqlite3_bind_int64(k->signature, 1, id);
+        int rc = sqlite3_step(k->signature);
+        if (rc == SQLITE_ROW) {
+                slot->found = true;
+                for (int i = 0; i < SIGNATURE_STRINGS; i++)
+                        slot->strings[i] = sqlite3_column_int64(k->signature, i);
+        }
+        sqlite3_reset(k->signature);
+        budget->armed = armed;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                slot->id = 0;
+                *ret_r = store_error(s, s->ro, rc);
+                return NULL;
+        }
+        return slot;
+}
+
+/* The container row of id, from cache which (0 or 1): the slot, or NULL on failure (a negative
+ * errno in *ret_r). */
+static const ContainerSlot *container_lookup(Store *s, RowCache *k, Budget *budget, int which,
+                                             int64_t id, int *ret_r) {
+        ContainerSlot *slot = &k->containers[which][row_cache_slot(id)];
+        if (slot->id == id)
+                return slot;
+
+        container_ref_done(&slot->ref);
+        *slot = (ContainerSlot){};
+        bool armed = budget->armed;
+        budget->armed = false;
+        sqlite3_bind_int64(k->container, 1, id);
+        int rc = sqlite3_step(k->container), r = 0;
+        if (rc == SQLITE_ROW) {
+                ContainerRef *c = &slot->ref;
+                char **dst[] = {&c->id,     &c->name, &c->image,
+                                &c->engine, &c->pod,  &c->pod_namespace};
+                for (size_t j = 0; j < ELEMENTSOF(dst); j++)
+                        if (sqlite3_column_type(k->container, (int) j) != SQLITE_NULL) {
+                                *dst[j] = store_column_strdup(k->container, (int) j);
+                                if (!*dst[j])
+                                        r = -ENOMEM;
+                        }
+                slot->found = true;
+        } else if (rc != SQLITE_DONE)
+                r = store_error(s, s->ro, rc);
+        sqlite3_reset(k->container);
+        budget->armed = armed;
+        if (r < 0) {
+                container_ref_done(&slot->ref);
+                *slot = (ContainerSlot){};
+                *ret_r = r;
+                return NULL;
+        }
+        slot->id = id;
+        return slot;
+}
+
 static void row_release(Denial *d) {
         char **strings[] = ROW_STRINGS(d);
 
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 *strings[i] = NULL;
         d->booleans = NULL;
-        /* Every string of a container row is the statement's, whatever fields it gains. */
+        /* Every string of a container row is the cache's, whatever fields it gains. */
         d->container = (ContainerRef){};
         d->target_container = (ContainerRef){};
         denial_done(d);
 }
 
-static int row_to_denial(Store *s, StringCache *k, sqlite3_stmt *st, Denial *ret) {
+static int64_t column_id(sqlite3_stmt *st, int i) {
+        return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+}
+
+static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt *st, Denial *ret) {
         Denial d = DENIAL_NULL;
-        bool failed = false, has_booleans = false;
+        bool has_booleans = false;
         int r;
 
         d.id = sqlite3_column_int64(st, COL_ID);
@@ -245,16 +372,30 @@ static int row_to_denial(Store *s, StringCache *k, sqlite3_stmt *st, Denial *ret
         int a = sqlite3_column_int(st, COL_ATTRIBUTION);
         d.attribution = a >= 0 && a < _ATTRIBUTION_MAX ? (Attribution) a : ATTRIBUTION_NONE;
 
-        /* The strings into the arena first (it may move), then the pointers. */
+        /* The string ids: node, the signature's five, the rest of the row's, booleans. */
         char **strings[] = ROW_STRINGS(&d);
+        int64_t ids[ELEMENTSOF(strings) + 1] = {};
+        ids[0] = column_id(st, COL_NODE);
+        int64_t signature = column_id(st, COL_SIGNATURE);
+        if (signature > 0) {
+                const SignatureSlot *g = signature_lookup(s, rows, k->budget, signature, &r);
+                if (!g)
+                        return r; /* nothing of d is allocated yet */
+                if (g->found)
+                        for (size_t i = 0; i < SIGNATURE_STRINGS; i++)
+                                ids[1 + i] = g->strings[i];
+        }
+        for (size_t i = 1 + SIGNATURE_STRINGS; i < ELEMENTSOF(strings); i++)
+                ids[i] = column_id(st, COL_NODE + (int) (i - SIGNATURE_STRINGS));
+        if (has_booleans)
+                ids[ELEMENTSOF(strings)] = column_id(st, COL_BOOLEANS);
+
+        /* The strings into the arena first (it may move), then the pointers. */
         size_t offsets[ELEMENTSOF(strings) + 1];
         bool found[ELEMENTSOF(strings) + 1] = {};
         k->arena_used = 0;
         for (size_t i = 0; i < ELEMENTSOF(strings) + 1; i++) {
-                int col = i < ELEMENTSOF(strings) ? COL_STRINGS + (int) i : COL_BOOLEANS;
-                if (col == COL_BOOLEANS && !has_booleans)
-                        continue;
-                r = string_resolve(s, k, st, col, &offsets[i]);
+                r = string_resolve(s, k, ids[i], &offsets[i]);
                 if (r < 0)
                         return r; /* nothing of d is allocated yet */
                 found[i] = r > 0;
@@ -274,23 +415,18 @@ static int row_to_denial(Store *s, StringCache *k, sqlite3_stmt *st, Denial *ret
                 {COL_TARGET_CONTAINER, &d.has_target_container, &d.target_container},
         };
         for (size_t i = 0; i < ELEMENTSOF(containers); i++) {
-                int col = containers[i].col;
-                if (sqlite3_column_type(st, col) == SQLITE_NULL)
+                int64_t id = column_id(st, containers[i].col);
+                if (id == 0)
                         continue;
-                ContainerRef *c = containers[i].ref;
-                char **dst[] = {&c->id,     &c->name, &c->image,
-                                &c->engine, &c->pod,  &c->pod_namespace};
+                const ContainerSlot *c = container_lookup(s, rows, k->budget, (int) i, id, &r);
+                if (!c) {
+                        row_release(&d);
+                        return r;
+                }
+                if (!c->found) /* as the LEFT JOIN it replaces: no such row, no container */
+                        continue;
                 *containers[i].has = true;
-                for (size_t j = 0; j < ELEMENTSOF(dst); j++)
-                        if (sqlite3_column_type(st, col + (int) j) != SQLITE_NULL) {
-                                *dst[j] = column_text(st, col + (int) j);
-                                if (!*dst[j])
-                                        failed = true;
-                        }
-        }
-        if (failed) {
-                row_release(&d);
-                return -ENOMEM;
+                *containers[i].ref = c->ref; /* lent: row_release() forgets it */
         }
 
         if (sqlite3_column_type(st, COL_RAW) != SQLITE_NULL) {
@@ -357,6 +493,7 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *rows = NULL, *jump = NULL;
         _cleanup_(freep) SqlBuf *b = NULL;
         _cleanup_(string_cache_freep) StringCache *strings = NULL;
+        _cleanup_(row_cache_freep) RowCache *cache = NULL;
         StorePage page = {};
         Budget budget = {};
         int64_t pos, width = STORE_WINDOW_FIRST_MS * STORE_SLOTS;
@@ -397,7 +534,6 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
                 /* One arm: the window's statement reads the rows it picks, instead of picking
                  * ids and then seeking each row again by id. */
                 store_sql_add(b, "FROM denials d");
-                store_sql_add(b, query_joins);
                 if (!store_plan_window_where(b, &p, reverse)) {
                         *b = (SqlBuf){};
                         store_sql_addf(b, query_columns,
@@ -405,7 +541,6 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
                         store_sql_add(b, "FROM (");
                         store_plan_window_ids(b, &p, reverse);
                         store_sql_add(b, ") AS k CROSS JOIN denials d ON d.id = k.id");
-                        store_sql_add(b, query_joins);
                         store_sql_add(b, reverse ? " ORDER BY d.id DESC" : " ORDER BY d.id");
                 }
                 if (!b->overflow || p.drive == DRIVE_SCAN)
@@ -434,6 +569,9 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
         store_plan_bind(&p, jump);
 
         r = string_cache_new(s, &budget, &strings);
+        if (r < 0)
+                return r;
+        r = row_cache_new(s, &cache);
         if (r < 0)
                 return r;
 
@@ -475,7 +613,7 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
                 budget.armed = !first;
                 while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
                         Denial d;
-                        r = row_to_denial(s, strings, rows, &d);
+                        r = row_to_denial(s, strings, cache, rows, &d);
                         if (r < 0)
                                 break;
                         if (attribution_has_candidates(d.attribution)) {
