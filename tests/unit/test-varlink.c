@@ -275,6 +275,27 @@ static void test_string_escaping(void) {
         check_escaped("a\x1b[31m\r\b\t\n\f\x01\x7f\"\\z",
                       "\"a\\u001b[31m\\r\\b\\t\\n\\f\\u0001\\u007f\\\"\\\\z\"",
                       "a\x1b[31m\r\b\t\n\f\x01\x7f\"\\z");
+        /* Quotes, backslashes, newlines and tabs before and after the first byte that is neither
+         * printable ASCII nor one of them (where the plain head ends), and after a non-ASCII one.
+         */
+        check_escaped("say \"hi\"\\\n\tthen \x1b and \"more\"\t\xc3\xa9\"\n",
+                      "\"say \\\"hi\\\"\\\\\\n\\tthen \\u001b and \\\"more\\\"\\t\xc3\xa9\\\"\\n\"",
+                      "say \"hi\"\\\n\tthen \x1b and \"more\"\t\xc3\xa9\"\n");
+        /* A long plain string grows the buffer as it goes (type=AVC msg=... a record per line). */
+        {
+                char in[4 * 3000 + 1], want[7 * 3000 + 3];
+                size_t w = 0;
+                want[w++] = '"';
+                for (size_t i = 0; i < 3000; i++) {
+                        memcpy(in + 4 * i, "a\"\n\\", 4);
+                        memcpy(want + w, "a\\\"\\n\\\\", 7);
+                        w += 7;
+                }
+                in[4 * 3000] = 0;
+                want[w++] = '"';
+                want[w] = 0;
+                check_escaped(in, want, in);
+        }
         /* Valid UTF-8 passes through; C1 controls and line separators are escaped losslessly. */
         check_escaped("caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"",
                       "caf\xc3\xa9 \xf0\x9f\x98\x80");
