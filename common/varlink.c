@@ -241,16 +241,19 @@ bool varlink_char_escaped(uint32_t cp) {
                unicode_is_bidi_control(cp);
 }
 
-/* The plain head of a string: printable ASCII, quotes, backslashes, newlines and tabs, written
- * straight into pb's buffer (at most two bytes a byte, room made once) instead of one
- * printbuf_memappend() per run between escapes: a raw audit record has a quote every few words
- * and a newline per record. Returns how many bytes of s it wrote, -1 without memory; the rest
- * (from a control character or a non-ASCII byte on) goes through the loop of
- * varlink_string_append(). */
-static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t len) {
-        if (len > INT_MAX / 4 || pb->bpos > INT_MAX / 4)
-                return 0; /* the loop's printbuf_memappend() decides */
-        int need = (int) (2 * len + 1), at = pb->bpos;
+/* The opening quote and the plain head of a string: printable ASCII, quotes, backslashes,
+ * newlines and tabs, written straight into pb's buffer (at most two bytes a byte, room made once)
+ * instead of one printbuf_memappend() per run between escapes: a raw audit record has a quote
+ * every few words and a newline per record. When that is all of s, the closing quote too
+ * (*ret_closed). Returns how many bytes of s it wrote, -1 without memory; the rest (from a
+ * control character or a non-ASCII byte on) goes through the loop of varlink_string_append(). */
+static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t len,
+                            bool *ret_closed) {
+        *ret_closed = false;
+        if (len > INT_MAX / 4 ||
+            pb->bpos > INT_MAX / 4) /* the loop's printbuf_memappend() decides */
+                return printbuf_memappend(pb, "\"", 1) < 0 ? -1 : 0;
+        int need = (int) (2 * len + 3), at = pb->bpos;
         if (pb->size - pb->bpos < need) {
                 /* printbuf has no call that only grows it: grow by writing, then take back. */
                 if (printbuf_memset(pb, at, 0, need) < 0)
@@ -259,6 +262,7 @@ static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t 
         }
         char *o = pb->buf + pb->bpos;
         size_t i = 0;
+        *o++ = '"';
         for (; i < len; i++) {
                 unsigned char c = s[i];
                 if (c >= 0x20 && c < 0x7f) {
@@ -274,6 +278,10 @@ static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t 
                 } else
                         break;
         }
+        if (i == len) {
+                *o++ = '"';
+                *ret_closed = true;
+        }
         pb->bpos = (int) (o - pb->buf);
         *o = 0;
         return (ssize_t) i;
@@ -283,6 +291,7 @@ int varlink_string_append(struct printbuf *pb, const char *text, size_t len) {
         const unsigned char *s = (const unsigned char *) text;
         size_t i = 0, run = 0; /* run: bytes at s[i - run .. i) to copy as they are */
         ssize_t plain;
+        bool closed;
 
 #define FLUSH_RUN()                                                                                \
         do {                                                                                       \
@@ -291,11 +300,11 @@ int varlink_string_append(struct printbuf *pb, const char *text, size_t len) {
                 run = 0;                                                                           \
         } while (0)
 
-        if (printbuf_memappend(pb, "\"", 1) < 0)
-                return -1;
-        plain = append_plain(pb, s, len);
+        plain = append_plain(pb, s, len, &closed);
         if (plain < 0)
                 return -1;
+        if (closed)
+                return 0;
         i = (size_t) plain;
         while (i < len) {
                 uint32_t cp;

@@ -271,6 +271,7 @@ static void check_escaped(const char *in, const char *expected_json, const char 
 static void test_string_escaping(void) {
         CHECK(varlink_string_new(NULL) == NULL);
         check_escaped("plain /path", "\"plain /path\"", "plain /path");
+        check_escaped("", "\"\"", "");
         /* Controls, DEL, quotes and backslashes: escaped, and back exactly. */
         check_escaped("a\x1b[31m\r\b\t\n\f\x01\x7f\"\\z",
                       "\"a\\u001b[31m\\r\\b\\t\\n\\f\\u0001\\u007f\\\"\\\\z\"",
