@@ -17,7 +17,8 @@
  * - A label must be a valid context (common/context.c): whatever a process wrote into its attr
  *   files is not trusted. Without an LSM (the read fails) the container is registered without.
  * - A container's start is its oldest process's start time, as far as we saw it; its end is the
- *   last scan that still saw a process of it (accurate to one interval). */
+ *   first scan that no longer saw a process of it (late by up to one interval: the process may
+ *   have lived until just before that scan, and a denial of that time is still its own). */
 
 #include <dirent.h>
 #include <errno.h>
@@ -53,7 +54,6 @@ struct ProcScan {
         long ticks_per_sec;
         Seen *now, *before; /* this scan's containers and the previous one's */
         size_t n_now, n_before;
-        int64_t before_ms; /* when the previous scan ran */
 };
 
 static int64_t process_start_ms(ProcScan *p, int pid_fd) {
@@ -186,8 +186,10 @@ int proc_scan_run(ProcScan *p, int64_t now_ms) {
 
         for (size_t i = 0; i < p->n_now; i++)
                 scan_register(p, &p->now[i]);
-        /* Gone since the last scan: ended at the last time it was seen, unless its engine's API
-         * is followed (that engine's events say exactly when). */
+        /* Gone since the last scan: ended by now, unless its engine's API is followed (that
+         * engine's events say exactly when). Not at the last scan that saw it: its process may
+         * have run (and been denied) until just before this one, and a denial the lifetime no
+         * longer covered would lose its container. */
         for (size_t i = 0; i < p->n_before; i++) {
                 Seen *s = &p->before[i];
                 if (seen_find(p->now, p->n_now, s->id))
@@ -196,7 +198,7 @@ int proc_scan_run(ProcScan *p, int64_t now_ms) {
                 if (!known || known->state == CONTAINER_STATE_EXITED ||
                     (p->followed && known->engine && p->followed(known->engine, p->userdata)))
                         continue;
-                (void) registry_mark_finished(p->registry, s->id, p->before_ms);
+                (void) registry_mark_finished(p->registry, s->id, now_ms);
         }
 
         /* This scan's list becomes the previous one. */
@@ -206,7 +208,6 @@ int proc_scan_run(ProcScan *p, int64_t now_ms) {
         p->n_before = p->n_now;
         p->now = t;
         p->n_now = 0;
-        p->before_ms = now_ms;
         size_t n = p->n_before;
         if (p->stats) {
                 p->stats->proc_scans++;

@@ -6,7 +6,7 @@
  * PROC_SCAN_INTERVAL_USEC: the container id from /proc/<pid>/cgroup
  * (daemon/attribution/cgroup-id.c), the process label from /proc/<pid>/attr/current, the start time
  * from /proc/<pid>/stat. A container seen is registered (running); one no longer seen is marked
- * finished at the last scan that saw it, unless an engine whose API is followed owns it (that
+ * finished at the scan that noticed it gone, unless an engine whose API is followed owns it (that
  * engine says when it ended). Opaque handle. */
 
 #include <stdbool.h>

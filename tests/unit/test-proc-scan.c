@@ -2,8 +2,9 @@
 /* The /proc scan (daemon/attribution/proc-scan.c) on a /proc-shaped tree in a temp directory (the
  * layouts CRI-O and containerd produce under kubepods, docker's, a host process, garbage), and once
  * on the real /proc: containers found with their engine, label, categories and start time; an
- * engine's own label kept; a container that vanished marked finished at the last scan that saw
- * it, unless its engine's API is followed; hostile labels refused; the containers bound. */
+ * engine's own label kept; a container that vanished marked finished at the scan that noticed
+ * it gone, unless its engine's API is followed; its denials by MCS between its process's start
+ * and that scan; hostile labels refused; the containers bound. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,7 +135,7 @@ int main(void) {
         CHECK_STREQ(registry_get(r, ID_DOCK)->label, "level:s0:c7,c8");
         CHECK_STREQ(registry_get(r, ID_DOCK)->name, "web");
 
-        /* Gone: cri-o's container ends at the last scan that saw it; docker's is left to the
+        /* Gone: cri-o's container ends at the scan that noticed it; docker's is left to the
          * docker API while that is followed. */
         remove_pid(100);
         remove_pid(101);
@@ -143,7 +144,7 @@ int main(void) {
         CHECK_RC(proc_scan_run(p, t1 + 20000), 1);
         c = registry_get(r, ID_CRIO);
         CHECK_RC(c->state, CONTAINER_STATE_EXITED);
-        CHECK_RC(c->finished_ms, t1 + 10000);
+        CHECK_RC(c->finished_ms, t1 + 20000);
         c = registry_get(r, ID_DOCK);
         CHECK_RC(c->state, CONTAINER_STATE_RUNNING);
         CHECK_RC(c->finished_ms, 0);
@@ -183,6 +184,36 @@ int main(void) {
         remove_pid(601);
         remove_pid(700);
         CHECK_RC(proc_scan_run(p, t1 + 28000), 1);
+
+        /* A container known only from the scan, by MCS: its lifetime runs from its process's
+         * start (before the scan first saw it) to the scan that noticed it gone, since its
+         * process may have lived (and been denied) until just before that scan. (Found by the
+         * SELinux guest test: a process that exited between two scans had its denial, after the
+         * last scan that saw it, attributed to no one.) */
+        static const char label_gap[] = "system_u:system_r:container_t:s0:c5,c6";
+#define ID_GAP "6666666666666666666666666666666666666666666666666666666666666666"
+        McsSet gap;
+        const ContainerInfo *cands[2];
+        CHECK_RC(mcs_set_parse("c5,c6", &gap), 0);
+        add_pid(800,
+                "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podgap.slice/"
+                "crio-" ID_GAP ".scope\n",
+                label_gap, sizeof(label_gap), 95 * hz);
+        int64_t gap_start = (int64_t) (BTIME + 95) * 1000;
+        CHECK_RC(proc_scan_run(p, t1 + 40000), 2);
+        CHECK_RC(registry_get(r, ID_GAP)->started_ms, gap_start);
+        CHECK_RC(registry_match(r, &gap, gap_start - REGISTRY_START_SLACK_MS - 1, cands, 2), 0);
+        CHECK_RC(registry_match(r, &gap, gap_start + 100, cands, 2), 1); /* before the scan */
+        CHECK_RC(registry_match(r, &gap, t1 + 45000, cands, 2), 1);      /* alive */
+        remove_pid(800);
+        CHECK_RC(proc_scan_run(p, t1 + 50000), 1);
+        CHECK_RC(registry_get(r, ID_GAP)->state, CONTAINER_STATE_EXITED);
+        CHECK_RC(registry_match(r, &gap, gap_start + 100, cands, 2), 1);
+        /* after the last scan that saw it, before the one that noticed it gone */
+        CHECK_RC(registry_match(r, &gap, t1 + 45000, cands, 2), 1);
+        CHECK_RC(registry_match(r, &gap, t1 + 49999, cands, 2), 1);
+        CHECK_STREQ(cands[0]->id, ID_GAP);
+        CHECK_RC(registry_match(r, &gap, t1 + 50000 + REGISTRY_END_SLACK_MS + 1, cands, 2), 0);
 
         /* The bound: no more than PROC_SCAN_CONTAINERS_MAX containers per scan. */
         for (int i = 0; i < PROC_SCAN_CONTAINERS_MAX + 5; i++) {
