@@ -226,6 +226,32 @@ void client_output_init(Output *o, const ClientContext *ctx) {
         output_set_style(o, &ctx->style);
 }
 
+int client_call(const ClientContext *ctx, const char *method, json_object *params,
+                VarlinkReply *reply, const char *key, json_type type, json_object **ret) {
+        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
+        int r, status;
+
+        if (!params) {
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        status = client_connect(ctx, &c);
+        if (status != AVCCTL_EXIT_SUCCESS) {
+                json_object_put(params);
+                return status;
+        }
+        r = varlink_client_call(c, method, params, reply);
+        json_object_put(params);
+        if (r < 0)
+                return client_io_failed(r);
+        if (reply->error)
+                return client_reply_failed(reply);
+        if (!json_object_object_get_ex(reply->parameters, key, ret) ||
+            !json_object_is_type(*ret, type))
+                return client_io_failed(-EBADMSG);
+        return AVCCTL_EXIT_SUCCESS;
+}
+
 int client_connect(const ClientContext *ctx, VarlinkClient **ret) {
         struct stat st;
         int r;

@@ -68,34 +68,6 @@ static json_object *image_params(const char *image) {
         return params;
 }
 
-/* Calls method with params (consumed; NULL: out of memory) and its reply's key of type into
- * *ret: AVCCTL_EXIT_SUCCESS, or the exit status of what went wrong (said). */
-static int baseline_call(ClientContext *ctx, const char *method, json_object *params,
-                         VarlinkReply *reply, const char *key, json_type type, json_object **ret) {
-        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
-        int r, status;
-
-        if (!params) {
-                fprintf(stderr, "avcctl: out of memory\n");
-                return AVCCTL_EXIT_FAILURE;
-        }
-        status = client_connect(ctx, &c);
-        if (status != AVCCTL_EXIT_SUCCESS) {
-                json_object_put(params);
-                return status;
-        }
-        r = varlink_client_call(c, method, params, reply);
-        json_object_put(params);
-        if (r < 0)
-                return client_io_failed(r);
-        if (reply->error)
-                return client_reply_failed(reply);
-        if (!json_object_object_get_ex(reply->parameters, key, ret) ||
-            !json_object_is_type(*ret, type))
-                return client_io_failed(-EBADMSG);
-        return AVCCTL_EXIT_SUCCESS;
-}
-
 int baseline_list(ClientContext *ctx, const char *image, bool new_only, int64_t limit) {
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
         json_object *params, *entries, *more;
@@ -109,8 +81,8 @@ int baseline_list(ClientContext *ctx, const char *image, bool new_only, int64_t 
                 json_object_put(params);
                 params = NULL;
         }
-        status = baseline_call(ctx, "io.avcwatch.Baseline", params, &reply, "entries",
-                               json_type_array, &entries);
+        status = client_call(ctx, "io.avcwatch.Baseline", params, &reply, "entries",
+                             json_type_array, &entries);
         if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
 
@@ -134,8 +106,8 @@ static int baseline_accept(ClientContext *ctx, const char *image) {
         json_object *accepted;
         int status;
 
-        status = baseline_call(ctx, "io.avcwatch.BaselineAccept", image_params(image), &reply,
-                               "accepted", json_type_int, &accepted);
+        status = client_call(ctx, "io.avcwatch.BaselineAccept", image_params(image), &reply,
+                             "accepted", json_type_int, &accepted);
         if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
         if (ctx->output == OUTPUT_SHORT) {

@@ -72,7 +72,6 @@ int verb_explain(int argc, char *argv[], ClientContext *ctx) {
                 {},
         };
         _cleanup_(explain_args_done) ExplainArgs a = {};
-        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
         json_object *filter = NULL, *params, *denials, *v;
         int r, status, first;
@@ -123,20 +122,10 @@ int verb_explain(int argc, char *argv[], ClientContext *ctx) {
                 return AVCCTL_EXIT_FAILURE;
         }
 
-        status = client_connect(ctx, &c);
-        if (status != AVCCTL_EXIT_SUCCESS) {
-                json_object_put(params);
+        status = client_call(ctx, "io.avcwatch.Explain", params, &reply, "denials", json_type_array,
+                             &denials);
+        if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
-        }
-        r = varlink_client_call(c, "io.avcwatch.Explain", params, &reply);
-        json_object_put(params);
-        if (r < 0)
-                return client_io_failed(r);
-        if (reply.error)
-                return client_reply_failed(&reply);
-        if (!json_object_object_get_ex(reply.parameters, "denials", &denials) ||
-            !json_object_is_type(denials, json_type_array))
-                return client_io_failed(-EBADMSG);
 
         size_t n = json_object_array_length(denials);
         if (n == 0) {

@@ -103,7 +103,6 @@ int verb_top(int argc, char *argv[], ClientContext *ctx) {
                 {},
         };
         _cleanup_(top_args_done) TopArgs a = {.by = "signature"};
-        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
         json_object *filter = NULL, *params, *rows;
         Output out;
@@ -142,20 +141,10 @@ int verb_top(int argc, char *argv[], ClientContext *ctx) {
                 return AVCCTL_EXIT_FAILURE;
         }
 
-        status = client_connect(ctx, &c);
-        if (status != AVCCTL_EXIT_SUCCESS) {
-                json_object_put(params);
+        status =
+                client_call(ctx, "io.avcwatch.Top", params, &reply, "rows", json_type_array, &rows);
+        if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
-        }
-        r = varlink_client_call(c, "io.avcwatch.Top", params, &reply);
-        json_object_put(params);
-        if (r < 0)
-                return client_io_failed(r);
-        if (reply.error)
-                return client_reply_failed(&reply);
-        if (!json_object_object_get_ex(reply.parameters, "rows", &rows) ||
-            !json_object_is_type(rows, json_type_array))
-                return client_io_failed(-EBADMSG);
 
         client_output_init(&out, ctx);
         output_top_header(&out, a.by);

@@ -71,6 +71,11 @@ void client_output_init(Output *o, const ClientContext *ctx);
 /* Connects to the daemon. Returns AVCCTL_EXIT_SUCCESS, or prints why not and returns
  * AVCCTL_EXIT_DAEMON. */
 int client_connect(const ClientContext *ctx, VarlinkClient **ret);
+/* Connects, calls method with params (consumed; NULL: out of memory, said) and finds its reply's
+ * member key of type into *ret (owned by reply): AVCCTL_EXIT_SUCCESS, or the exit status of what
+ * went wrong, said. */
+int client_call(const ClientContext *ctx, const char *method, json_object *params,
+                VarlinkReply *reply, const char *key, json_type type, json_object **ret);
 /* Reports a failed send/read (negative errno) and returns the exit status for it. */
 int client_io_failed(int r);
 /* Reports a Varlink error reply and returns the exit status for it: InvalidParameter is the
