@@ -156,6 +156,25 @@ static int socket_path_too_long(char *err, size_t n_err, unsigned line, const ch
                     line, key, SOCKET_PATH_MAX - 1);
 }
 
+/* An optional absolute path of at most max_len bytes (SOCKET_PATH_MAX - 1 for a socket, which
+ * must fit sun_path); empty turns what it names off. */
+static int set_optional_path(char **field, const char *value, size_t max_len, unsigned line,
+                             const char *key, char *err, size_t n_err) {
+        if (value[0] == 0) {
+                free(*field);
+                *field = NULL;
+                return 0;
+        }
+        if (value[0] != '/')
+                return fail(err, n_err, "line %u: %s= needs an absolute path", line, key);
+        if (strlen(value) > max_len)
+                return max_len == SOCKET_PATH_MAX - 1
+                               ? socket_path_too_long(err, n_err, line, key)
+                               : fail(err, n_err, "line %u: %s= is too long (at most %zu bytes)",
+                                      line, key, max_len);
+        return set_string(field, value);
+}
+
 static bool section_is_known(const char *section) {
         static const char *const known[] = {"Daemon",    "Filter", "Engines", "Journal",
                                             "Retention", "Triage", "Metrics"};
@@ -203,17 +222,9 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         c->check_database = r;
                         return 0;
                 }
-                if (strcmp(key, "AuditLog") == 0) {
-                        if (value[0] == 0) {
-                                free(c->audit_log);
-                                c->audit_log = NULL;
-                                return 0;
-                        }
-                        if (value[0] != '/')
-                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
-                                            key);
-                        return set_string(&c->audit_log, value);
-                }
+                if (strcmp(key, "AuditLog") == 0)
+                        return set_optional_path(&c->audit_log, value, SIZE_MAX, line, key, err,
+                                                 n_err);
                 if (strcmp(key, "Backfill") == 0) {
                         for (BackfillMode m = 0; m < _BACKFILL_MODE_MAX; m++)
                                 if (strcmp(value, backfill_mode_table[m]) == 0) {
@@ -223,17 +234,9 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         return fail(err, n_err,
                                     "line %u: Backfill= needs auto, auditlog, journal or no", line);
                 }
-                if (strcmp(key, "JournalDirectory") == 0) {
-                        if (value[0] == 0) {
-                                free(c->journal_directory);
-                                c->journal_directory = NULL;
-                                return 0;
-                        }
-                        if (value[0] != '/')
-                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
-                                            key);
-                        return set_string(&c->journal_directory, value);
-                }
+                if (strcmp(key, "JournalDirectory") == 0)
+                        return set_optional_path(&c->journal_directory, value, SIZE_MAX, line, key,
+                                                 err, n_err);
         } else if (strcmp(section, "Filter") == 0) {
                 if (strcmp(key, "Domains") == 0) {
                         DomainFilter f;
@@ -256,39 +259,20 @@ static int apply(Config *c, const char *section, const char *key, const char *va
         } else if (strcmp(section, "Engines") == 0) {
                 if (strcmp(key, "Docker") == 0 || strcmp(key, "Podman") == 0) {
                         char **field = key[0] == 'D' ? &c->docker_socket : &c->podman_socket;
-                        if (value[0] == 0) {
-                                free(*field);
-                                *field = NULL;
-                                return 0;
-                        }
-                        if (value[0] != '/')
-                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
-                                            key);
-                        if (strlen(value) >= SOCKET_PATH_MAX)
-                                return socket_path_too_long(err, n_err, line, key);
-                        return set_string(field, value);
+                        return set_optional_path(field, value, SOCKET_PATH_MAX - 1, line, key, err,
+                                                 n_err);
                 }
                 if (strcmp(key, "ContainerdState") == 0 || strcmp(key, "CrioRunRoot") == 0 ||
                     strcmp(key, "CrioSocket") == 0) {
                         char **field = strcmp(key, "ContainerdState") == 0 ? &c->containerd_state
                                        : strcmp(key, "CrioRunRoot") == 0   ? &c->crio_run_root
                                                                            : &c->crio_socket;
-                        if (value[0] == 0) {
-                                free(*field);
-                                *field = NULL;
-                                return 0;
-                        }
-                        if (value[0] != '/')
-                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
-                                            key);
                         /* The socket must fit sun_path; a directory gets names appended. */
-                        if (field == &c->crio_socket && strlen(value) >= SOCKET_PATH_MAX)
-                                return socket_path_too_long(err, n_err, line, key);
-                        if (strlen(value) > CONFIG_RUNTIME_DIRECTORY_MAX)
-                                return fail(err, n_err,
-                                            "line %u: %s= is too long (at most %d bytes)", line,
-                                            key, CONFIG_RUNTIME_DIRECTORY_MAX);
-                        return set_string(field, value);
+                        return set_optional_path(field, value,
+                                                 field == &c->crio_socket
+                                                         ? SOCKET_PATH_MAX - 1
+                                                         : CONFIG_RUNTIME_DIRECTORY_MAX,
+                                                 line, key, err, n_err);
                 }
                 if (strcmp(key, "ProcScan") == 0) {
                         r = parse_boolean(value);
@@ -328,17 +312,9 @@ static int apply(Config *c, const char *section, const char *key, const char *va
                         return 0;
                 }
         } else if (strcmp(section, "Triage") == 0) {
-                if (strcmp(key, "Policy") == 0) {
-                        if (value[0] == 0) {
-                                free(c->triage_policy);
-                                c->triage_policy = NULL;
-                                return 0;
-                        }
-                        if (value[0] != '/')
-                                return fail(err, n_err, "line %u: %s= needs an absolute path", line,
-                                            key);
-                        return set_string(&c->triage_policy, value);
-                }
+                if (strcmp(key, "Policy") == 0)
+                        return set_optional_path(&c->triage_policy, value, SIZE_MAX, line, key, err,
+                                                 n_err);
         } else if (strcmp(section, "Metrics") == 0) {
                 if (strcmp(key, "Listen") == 0) {
                         struct sockaddr_storage ss;
