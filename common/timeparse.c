@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -498,4 +499,24 @@ int parse_duration(const char *s, int64_t *ret_ms) {
                 return -EINVAL;
         *ret_ms = ms;
         return 0;
+}
+
+void format_time_iso8601_ms(int64_t time_ms, char *buf, size_t n) {
+        /* Floor division so that times before the epoch still print correctly. */
+        int64_t secs = time_ms / 1000, ms = time_ms % 1000;
+        if (ms < 0) {
+                ms += 1000;
+                secs--;
+        }
+
+        time_t t = (time_t) secs;
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+                /* Out of the four-digit year range: clamp rather than print a non-ISO year. */
+                snprintf(buf, n, "%s",
+                         time_ms < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z");
+                return;
+        }
+        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) ms);
 }

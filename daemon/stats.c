@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "clock.h"
-#include "json-add.h" /* format_time_iso8601_ms() */
+#include "timeparse.h"
 #include "log.h"
 #include "macro.h"
 #include "stats.h"

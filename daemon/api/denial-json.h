@@ -10,7 +10,7 @@
 #include <json-c/json.h>
 
 #include "denial.h"
-#include "json-add.h" /* format_time_iso8601_ms() */
+#include "json-add.h"
 #include "json-writer.h"
 
 /* The object written as text (json-writer.h): the one definition of the contract. The json-c

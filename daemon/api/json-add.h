@@ -12,9 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* "2024-04-20T08:54:52.240Z" into buf (>= 32 bytes); UTC, milliseconds, years clamped to
- * 0000..9999. */
-void format_time_iso8601_ms(int64_t time_ms, char *buf, size_t n);
+#include "timeparse.h" /* format_time_iso8601_ms(), which json_add_time() writes */
 
 /* key: v. NULL v (a constructor that failed) is -ENOMEM. */
 int json_add(json_object *o, const char *key, json_object *v);

@@ -37,7 +37,7 @@
 #include "clock.h"
 #include "log.h"
 #include "macro.h"
-#include "denial-json.h"
+#include "timeparse.h"
 #include "journal-audit.h"
 
 struct Backfill {

@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "denial-json.h"
+#include "timeparse.h"
 #include "journal.h"
 #include "log.h"
 #include "signature.h"
