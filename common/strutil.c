@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "macro.h"
 #include "strutil.h"
@@ -18,6 +21,39 @@
 /* Every byte becomes at most "\xNN"; an invisible character of n bytes "\uXXXX" (2 <= n <= 3)
  * or "\UXXXXXXXX" (n == 4). */
 #define ESCAPE_EXPANSION_MAX 4
+
+/* 1 for the bytes json_plain_span() steps over: 0x20..0x7e but '"' (0x22) and '\\' (0x5c). */
+static const uint8_t json_plain_byte[256] = {
+        [0x20] = 1,
+        [0x21] = 1,
+        [0x23 ... 0x5b] = 1,
+        [0x5d ... 0x7e] = 1,
+};
+
+size_t json_plain_span(const char *s, size_t len) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t i = 0;
+
+#ifdef __SSE2__
+        /* Signed compares: a byte below 0x20 or from 0x80 on (negative as int8) is less than
+         * 0x20; the three others are compared for equality. The loads are unaligned and never
+         * read past len: the last 15 bytes at most go through the table. */
+        const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+                      quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+        for (; len - i >= 16; i += 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *) (p + i));
+                __m128i bad = _mm_or_si128(
+                        _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+                        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+                unsigned mask = (unsigned) _mm_movemask_epi8(bad);
+                if (mask != 0)
+                        return i + (size_t) __builtin_ctz(mask);
+        }
+#endif
+        while (i < len && json_plain_byte[p[i]])
+                i++;
+        return i;
+}
 
 size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp) {
         uint32_t cp;

@@ -244,7 +244,8 @@ bool varlink_char_escaped(uint32_t cp) {
 /* The opening quote and the plain head of a string: printable ASCII, quotes, backslashes,
  * newlines and tabs, written straight into pb's buffer (at most two bytes a byte, room made once)
  * instead of one printbuf_memappend() per run between escapes: a raw audit record has a quote
- * every few words and a newline per record. When that is all of s, the closing quote too
+ * every few words and a newline per record. The runs between those are found by
+ * json_plain_span() and copied whole. When that is all of s, the closing quote too
  * (*ret_closed). Returns how many bytes of s it wrote, -1 without memory; the rest (from a
  * control character or a non-ASCII byte on) goes through the loop of varlink_string_append(). */
 static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t len,
@@ -263,20 +264,25 @@ static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t 
         char *o = pb->buf + pb->bpos;
         size_t i = 0;
         *o++ = '"';
-        for (; i < len; i++) {
-                unsigned char c = s[i];
-                if (c >= 0x20 && c < 0x7f) {
-                        if (c == '"' || c == '\\')
-                                *o++ = '\\';
-                        *o++ = (char) c;
-                } else if (c == '\n') {
-                        *o++ = '\\';
-                        *o++ = 'n';
-                } else if (c == '\t') {
-                        *o++ = '\\';
-                        *o++ = 't';
-                } else
+        for (;;) {
+                size_t n = json_plain_span((const char *) s + i, len - i);
+                memcpy(o, s + i, n);
+                o += n;
+                i += n;
+                if (i == len)
                         break;
+                char e;
+                if (s[i] == '"' || s[i] == '\\')
+                        e = (char) s[i];
+                else if (s[i] == '\n')
+                        e = 'n';
+                else if (s[i] == '\t')
+                        e = 't';
+                else
+                        break;
+                *o++ = '\\';
+                *o++ = e;
+                i++;
         }
         if (i == len) {
                 *o++ = '"';
@@ -312,9 +318,10 @@ int varlink_string_append(struct printbuf *pb, const char *text, size_t len) {
 
                 /* Printable ASCII is most of every string (a raw audit record is all of it):
                  * copied as it is without decoding. */
-                if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') {
-                        run++;
-                        i++;
+                size_t plain_run = json_plain_span((const char *) s + i, len - i);
+                if (plain_run > 0) {
+                        run += plain_run;
+                        i += plain_run;
                         continue;
                 }
                 size_t n = s[i] == 0 ? 1 : utf8_decode_char(s + i, &cp);

@@ -2,6 +2,7 @@
 /* strutil: terminal escaping of attacker-controlled strings, hex decoding, prefixes. */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -97,11 +98,62 @@ static void test_invisible(void) {
                 CHECK(unicode_is_bidi_control(cp) && unicode_is_invisible(cp));
 }
 
+/* json_plain_span() against its definition, byte by byte: every byte value at every position of
+ * runs of 0..69 bytes starting at each of 16 alignments, so that the SSE2 blocks, the table's
+ * tail and the block/tail boundary all meet every byte. The run ends at len exactly in a buffer
+ * of its own size (ASan catches a read past it) and the byte after a plain run is never read. */
+static bool json_plain_definition(unsigned char c) {
+        return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+}
+
+static void test_json_plain_span(void) {
+        unsigned char fill[96];
+
+        CHECK(json_plain_span("", 0) == 0);
+        CHECK(json_plain_span("ab\"c", 4) == 2);
+        CHECK(json_plain_span("ab\\c", 4) == 2);
+        CHECK(json_plain_span("a b~\x7f", 5) == 4);
+        CHECK(json_plain_span("abc", 2) == 2); /* stops at len, not at the NUL */
+
+        /* The plain bytes themselves, in every position: a run of all of them is one span. */
+        size_t nplain = 0;
+        for (unsigned c = 0; c < 256; c++)
+                if (json_plain_definition((unsigned char) c))
+                        fill[nplain++ % sizeof(fill)] = (unsigned char) c;
+        CHECK(nplain == 95 - 2);
+
+        for (size_t align = 0; align < 16; align++)
+                for (size_t len = 0; len < 70; len++) {
+                        _cleanup_(freep) unsigned char *buf = malloc(align + len + 1);
+                        CHECK(buf);
+                        unsigned char *s = buf + align;
+                        memcpy(s, fill + (align * 7) % 16, len);
+                        CHECK(json_plain_span((const char *) s, len) == len);
+                        for (size_t pos = 0; pos < len; pos++)
+                                for (unsigned c = 0; c < 256; c++) {
+                                        unsigned char keep = s[pos];
+                                        s[pos] = (unsigned char) c;
+                                        size_t want = json_plain_definition((unsigned char) c)
+                                                              ? len
+                                                              : pos;
+                                        if (json_plain_span((const char *) s, len) != want) {
+                                                fprintf(stderr,
+                                                        "json_plain_span: byte 0x%02x at %zu of "
+                                                        "%zu (alignment %zu)\n",
+                                                        c, pos, len, align);
+                                                exit(1);
+                                        }
+                                        s[pos] = keep;
+                                }
+                }
+}
+
 int main(void) {
         char *d;
         size_t len;
 
         test_base64();
+        test_json_plain_span();
 
         /* printable ASCII and UTF-8 pass through */
         check_escape("", "");

@@ -3,9 +3,14 @@
  * max and max + 1, non-object and malformed JSON, and the string escaping of outgoing text. */
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <json-c/printbuf.h>
+
 #include "macro.h"
+#include "strutil.h"
 #include "varlink.h"
 #include "test.h"
 
@@ -322,6 +327,102 @@ static void test_string_escaping(void) {
                       "\xc3\xb4\xc2\x90\xc2\x80\xc2\x80");
 }
 
+/* The escaping written the slow way, one character at a time, from its definition: the short
+ * forms, \u00XX for each byte that is not UTF-8, \uXXXX for what varlink_char_escaped() names,
+ * the rest as it is. varlink_string_append()'s runs (json_plain_span(), the plain head written in
+ * place) must give the same bytes. */
+static size_t escape_reference(const unsigned char *s, size_t len, char *out) {
+        char *o = out;
+        *o++ = '"';
+        for (size_t i = 0; i < len;) {
+                uint32_t cp;
+                size_t n = s[i] == 0 ? 1 : utf8_decode_char(s + i, &cp);
+                if (s[i] == 0)
+                        cp = 0;
+                if (n == 0) {
+                        o += sprintf(o, "\\u%04x", s[i]);
+                        i++;
+                        continue;
+                }
+                const char *shortform = cp == '"'    ? "\\\""
+                                        : cp == '\\' ? "\\\\"
+                                        : cp == '\n' ? "\\n"
+                                        : cp == '\r' ? "\\r"
+                                        : cp == '\t' ? "\\t"
+                                        : cp == '\b' ? "\\b"
+                                        : cp == '\f' ? "\\f"
+                                                     : NULL;
+                if (shortform)
+                        o += sprintf(o, "%s", shortform);
+                else if (varlink_char_escaped(cp))
+                        o += sprintf(o, "\\u%04x", (unsigned) cp);
+                else {
+                        memcpy(o, s + i, n);
+                        o += n;
+                }
+                i += n;
+        }
+        *o++ = '"';
+        return (size_t) (o - out);
+}
+
+/* Random strings of the pieces a raw record and a hostile name are made of, up to 2,000 bytes,
+ * each also after a prefix in the buffer, against the reference. */
+static void test_string_escaping_random(void) {
+        static const char *const pieces[] = {
+                "type=AVC msg=audit(1700000000.123:42): avc:  denied  { read } for  pid=1 ",
+                "comm=\"bash\" ",
+                "a",
+                "\"",
+                "\\",
+                "\n",
+                "\t",
+                "\r",
+                "\x1b",
+                "\x7f",
+                "\x01",
+                "\xc3\xa9",
+                "\xe2\x80\xae",
+                "\xe2\x80\xa8",
+                "\xc2\x9b",
+                "\xf0\x9f\x98\x80",
+                "\xff",
+                "\x80",
+                "\xe2\x82",
+                "\xed\xa0\x80",
+                "0123456789abcdef~ }",
+        };
+        unsigned seed = 1;
+        static unsigned char in[2100];
+        static char want[2100 * 6 + 3];
+        for (int round = 0; round < 3000; round++) {
+                size_t len = 0, target = (size_t) (rand_r(&seed) % 2000);
+                while (len < target) {
+                        const char *p = pieces[rand_r(&seed) % ELEMENTSOF(pieces)];
+                        size_t n = strlen(p);
+                        if (rand_r(&seed) % 8 == 0) { /* a NUL inside */
+                                in[len++] = 0;
+                                continue;
+                        }
+                        memcpy(in + len, p, n);
+                        len += n;
+                }
+                size_t want_len = escape_reference(in, len, want);
+                struct printbuf *pb = printbuf_new();
+                CHECK(pb);
+                size_t prefix = (size_t) (round % 5);
+                for (size_t k = 0; k < prefix; k++)
+                        CHECK(printbuf_memappend(pb, "x", 1) >= 0);
+                CHECK(varlink_string_append(pb, (const char *) in, len) == 0);
+                CHECK((size_t) pb->bpos == prefix + want_len);
+                if (memcmp(pb->buf + prefix, want, want_len) != 0) {
+                        fprintf(stderr, "escaping differs in round %d (%zu bytes)\n", round, len);
+                        exit(1);
+                }
+                printbuf_free(pb);
+        }
+}
+
 int main(void) {
         test_split_and_batched();
         test_partial_waits();
@@ -330,6 +431,7 @@ int main(void) {
         test_many();
         test_serialize();
         test_string_escaping();
+        test_string_escaping_random();
         printf("ok\n");
         return 0;
 }
