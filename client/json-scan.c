@@ -46,39 +46,79 @@ static bool is_short_escape(uint32_t cp) {
         return cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f';
 }
 
-/* A string at p ('"'). Canonical: each character written the way varlink_string_append()
- * writes it. */
-static int scan_string(const char *p, const char *end, const char **ret_end, bool *canonical) {
-        const unsigned char *s = (const unsigned char *) p + 1, *e = (const unsigned char *) end;
+static size_t utf8_encode(uint32_t cp, char *out) {
+        if (cp < 0x80) {
+                out[0] = (char) cp;
+                return 1;
+        }
+        if (cp < 0x800) {
+                out[0] = (char) (0xc0 | (cp >> 6));
+                out[1] = (char) (0x80 | (cp & 0x3f));
+                return 2;
+        }
+        out[0] = (char) (0xe0 | (cp >> 12));
+        out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char) (0x80 | (cp & 0x3f));
+        return 3;
+}
 
-        while (s < e) {
+/* A string at p ('"'): *ret_end past its closing quote. Canonical: each character written the
+ * way varlink_string_append() writes it. With out (room for end - p bytes), the string is decoded
+ * there in the same pass (*ret_len, NUL-terminated); what it holds is meaningful only when the
+ * string is canonical. The runs JSON writes as they are (json_plain_span()) are stepped over, or
+ * copied, whole; the bytes between them are looked at one by one. */
+static inline int scan_string_at(const char *p, const char *end, const char **ret_end,
+                                 bool *canonical, char *out, size_t *ret_len) {
+        const unsigned char *s = (const unsigned char *) p + 1, *e = (const unsigned char *) end;
+        char *o = out;
+
+        for (;;) {
+                size_t n = json_plain_span((const char *) s, (size_t) (e - s));
+                if (out) {
+                        memcpy(o, s, n);
+                        o += n;
+                }
+                s += n;
+                if (s >= e)
+                        return -EBADMSG;
                 if (*s == '"') {
                         *ret_end = (const char *) s + 1;
+                        if (out) {
+                                *o = 0;
+                                *ret_len = (size_t) (o - out);
+                        }
                         return 0;
-                }
-                if (*s >= 0x20 && *s < 0x7f && *s != '\\') {
-                        s++;
-                        continue;
                 }
                 if (*s < 0x20)
                         return -EBADMSG; /* a raw control byte */
                 if (*s == '\\') {
                         if (e - s < 2)
                                 return -EBADMSG;
+                        char c;
                         switch (s[1]) {
                         case '"':
                         case '\\':
+                                c = (char) s[1];
+                                break;
                         case 'n':
+                                c = '\n';
+                                break;
                         case 'r':
+                                c = '\r';
+                                break;
                         case 't':
+                                c = '\t';
+                                break;
                         case 'b':
+                                c = '\b';
+                                break;
                         case 'f':
-                                s += 2;
-                                continue;
+                                c = '\f';
+                                break;
                         case '/':
                                 *canonical = false; /* printed as '/' */
-                                s += 2;
-                                continue;
+                                c = '/';
+                                break;
                         case 'u': {
                                 bool lower;
                                 int cp = read_hex4((const char *) s + 2, end, &lower);
@@ -86,7 +126,8 @@ static int scan_string(const char *p, const char *end, const char **ret_end, boo
                                         return -EBADMSG;
                                 s += 6;
                                 if (cp >= 0xd800 && cp <= 0xdbff) {
-                                        /* a surrogate pair, or json-c's replacement */
+                                        /* a surrogate pair, or json-c's replacement: not
+                                         * canonical, so nothing is decoded of it */
                                         *canonical = false;
                                         if (e - s >= 6 && s[0] == '\\' && s[1] == 'u' &&
                                             read_hex4((const char *) s + 2, end, &lower) >= 0)
@@ -96,21 +137,36 @@ static int scan_string(const char *p, const char *end, const char **ret_end, boo
                                 if (!lower || is_short_escape((uint32_t) cp) ||
                                     !varlink_char_escaped((uint32_t) cp))
                                         *canonical = false;
+                                /* 3 bytes of UTF-8 at most for 6 of escape */
+                                if (out)
+                                        o += utf8_encode((uint32_t) cp, o);
                                 continue;
                         }
                         default:
                                 return -EBADMSG;
                         }
+                        if (out)
+                                *o++ = c;
+                        s += 2;
+                        continue;
                 }
+                /* DEL, or a UTF-8 sequence */
                 uint32_t cp;
-                size_t n = utf8_decode_char(s, &cp);
+                n = utf8_decode_char(s, &cp);
                 if (n == 0 || (size_t) (e - s) < n)
                         return -EBADMSG;
                 if (varlink_char_escaped(cp))
                         *canonical = false; /* DEL, C1, U+2028/9, bidi: printed escaped */
+                if (out) {
+                        memcpy(o, s, n);
+                        o += n;
+                }
                 s += n;
         }
-        return -EBADMSG;
+}
+
+static int scan_string(const char *p, const char *end, const char **ret_end, bool *canonical) {
+        return scan_string_at(p, end, ret_end, canonical, NULL, NULL);
 }
 
 static int scan_number(const char *p, const char *end, const char **ret_end, bool *canonical) {
@@ -271,7 +327,7 @@ int json_scan_value(const char *p, const char *end, const char **ret_end, bool *
         return scan(p, end, 0, ret_end, canonical);
 }
 
-int json_scan_member(const char **p, const char *end, JsonMember *ret) {
+int json_scan_member_key(const char **p, const char *end, JsonMember *ret) {
         const char *s = *p, *k;
         bool canonical = true;
         int r;
@@ -293,82 +349,54 @@ int json_scan_member(const char **p, const char *end, JsonMember *ret) {
         ret->key = k + 1;
         ret->key_len = (size_t) (s - k - 2);
         ret->value = s + 1;
-        r = scan(ret->value, end, 1, &ret->value_end, &canonical);
-        if (r < 0)
-                return r;
-        *p = ret->value_end;
+        ret->value_end = NULL;
+        *p = ret->value;
         return 1;
 }
 
-static size_t utf8_encode(uint32_t cp, char *out) {
-        if (cp < 0x80) {
-                out[0] = (char) cp;
-                return 1;
-        }
-        if (cp < 0x800) {
-                out[0] = (char) (0xc0 | (cp >> 6));
-                out[1] = (char) (0x80 | (cp & 0x3f));
-                return 2;
-        }
-        out[0] = (char) (0xe0 | (cp >> 12));
-        out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char) (0x80 | (cp & 0x3f));
-        return 3;
+int json_scan_member_value(const char **p, const char *end, JsonMember *m) {
+        bool canonical = true;
+        int r;
+
+        r = scan(m->value, end, 1, &m->value_end, &canonical);
+        if (r < 0)
+                return r;
+        *p = m->value_end;
+        return 0;
+}
+
+int json_scan_member(const char **p, const char *end, JsonMember *ret) {
+        int r;
+
+        r = json_scan_member_key(p, end, ret);
+        if (r <= 0)
+                return r;
+        r = json_scan_member_value(p, end, ret);
+        return r < 0 ? r : 1;
+}
+
+int json_scan_string_decode_into(const char *p, const char *end, const char **ret_end, char *out,
+                                 size_t *ret_len) {
+        bool canonical = true;
+
+        if (p >= end || *p != '"' ||
+            scan_string_at(p, end, ret_end, &canonical, out, ret_len) < 0 || !canonical)
+                return -EBADMSG;
+        return 0;
 }
 
 int json_scan_string_decode(const char *p, const char *end, char **ret, size_t *ret_len) {
-        bool canonical = true;
+        _cleanup_(freep) char *out = NULL;
         const char *e;
-        char *out, *o;
 
-        if (p >= end || *p != '"' || scan_string(p, end, &e, &canonical) < 0 || e != end ||
-            !canonical)
+        if (p >= end)
                 return -EBADMSG;
-        /* Decoding never makes a string longer: \u escapes of canonical strings are of code
-         * points below U+10000 (3 bytes of UTF-8 for 6 of escape). */
         out = malloc((size_t) (end - p));
         if (!out)
                 return -ENOMEM;
-        o = out;
-        for (const char *s = p + 1; s < end - 1;) {
-                if (*s != '\\') {
-                        const char *b = memchr(s, '\\', (size_t) (end - 1 - s));
-                        size_t n = b ? (size_t) (b - s) : (size_t) (end - 1 - s);
-                        memcpy(o, s, n);
-                        o += n;
-                        s += n;
-                        continue;
-                }
-                bool lower;
-                switch (s[1]) {
-                case 'n':
-                        *o++ = '\n';
-                        break;
-                case 'r':
-                        *o++ = '\r';
-                        break;
-                case 't':
-                        *o++ = '\t';
-                        break;
-                case 'b':
-                        *o++ = '\b';
-                        break;
-                case 'f':
-                        *o++ = '\f';
-                        break;
-                case 'u':
-                        o += utf8_encode((uint32_t) read_hex4(s + 2, end, &lower), o);
-                        s += 4;
-                        break;
-                default: /* '"', '\\' */
-                        *o++ = s[1];
-                        break;
-                }
-                s += 2;
-        }
-        *o = 0;
-        *ret = out;
-        *ret_len = (size_t) (o - out);
+        if (json_scan_string_decode_into(p, end, &e, out, ret_len) < 0 || e != end)
+                return -EBADMSG;
+        *ret = TAKE_PTR(out);
         return 0;
 }
 

@@ -31,10 +31,22 @@ typedef struct JsonMember {
         const char *value, *value_end;
 } JsonMember;
 int json_scan_member(const char **p, const char *end, JsonMember *ret);
+/* The same in two steps, so that a value is read only once (a raw record is decoded as it is
+ * scanned): json_scan_member_key() returns 1, the key and ret->value (value_end NULL), *p at the
+ * value; the caller then reads the value with json_scan_member_value() (0, value_end and *p
+ * after it, -EBADMSG) or with json_scan_string_decode_into() and sets *p to its end. */
+int json_scan_member_key(const char **p, const char *end, JsonMember *ret);
+int json_scan_member_value(const char **p, const char *end, JsonMember *m);
 
 /* A canonical string value [p, end) (quotes included) decoded into a malloc'd buffer (NUL-
  * terminated; *ret_len without it). -EBADMSG when it is not a canonical string, -ENOMEM. */
 int json_scan_string_decode(const char *p, const char *end, char **ret, size_t *ret_len);
+/* A canonical string value at p (its opening quote) that ends before end, decoded into out, which
+ * has room for end - p bytes (decoding never makes a string longer), in the one pass that also
+ * checks it as json_scan_value() does: 0, *ret_end past its closing quote, *ret_len (the decoded
+ * bytes, NUL-terminated, without the NUL). -EBADMSG when no canonical string starts at p. */
+int json_scan_string_decode_into(const char *p, const char *end, const char **ret_end, char *out,
+                                 size_t *ret_len);
 
 /* A Query reply page as the daemon writes it:
  *   {"parameters":{"denials":[ROW,...],"next":N|null}}

@@ -661,37 +661,62 @@ int output_denial(Output *o, json_object *d) {
 }
 
 /* raw mode for a row given as canonical text: the same as output_denial_raw() on its tree. The
- * last of duplicate keys counts, as in json-c's tree. */
+ * last of duplicate keys counts, as in json-c's tree. The raw record, most of the row, is read
+ * once: decoded as it is scanned, or only scanned when its event was printed already (time and
+ * serial come before it in the daemon's rows). */
 static int output_denial_raw_text(Output *o, const char *text, size_t len) {
         const char *p = text, *end = text + len;
-        const JsonMember none = {};
-        JsonMember m, time = none, serial = none, raw = none;
-        _cleanup_(freep) char *time_text = NULL, *raw_text = NULL;
-        size_t time_len, raw_len;
+        JsonMember m, raw = {};
+        /* time decoded into [0, len), raw into [len, 2 len): each fits where it came from */
+        _cleanup_(freep) char *buf = malloc(2 * len);
+        const char *time_text = NULL, *raw_text = NULL;
+        bool have_time = false, time_refused = false, have_serial = false;
+        size_t time_len, raw_len = 0;
         int64_t serial_value = 0;
         int r;
 
-        while ((r = json_scan_member(&p, end, &m)) > 0) {
-                JsonMember *dst = m.key_len == 4 && memcmp(m.key, "time", 4) == 0     ? &time
-                                  : m.key_len == 6 && memcmp(m.key, "serial", 6) == 0 ? &serial
-                                  : m.key_len == 3 && memcmp(m.key, "raw", 3) == 0    ? &raw
-                                                                                      : NULL;
-                if (dst)
-                        *dst = m;
+        if (!buf)
+                return -ENOMEM;
+        while ((r = json_scan_member_key(&p, end, &m)) > 0) {
+                if (m.key_len == 4 && memcmp(m.key, "time", 4) == 0) {
+                        /* a string without NUL; one that is not canonical is refused */
+                        have_time = *m.value == '"';
+                        time_refused = have_time && json_scan_string_decode_into(
+                                                            m.value, end, &p, buf, &time_len) < 0;
+                        if (have_time && !time_refused)
+                                continue;
+                } else if (m.key_len == 6 && memcmp(m.key, "serial", 6) == 0) {
+                        /* an integer (canonical: at most 18 digits) */
+                        have_serial = *m.value == '-' || (*m.value >= '0' && *m.value <= '9');
+                        if (have_serial)
+                                serial_value = strtoll(m.value, NULL, 10);
+                } else if (m.key_len == 3 && memcmp(m.key, "raw", 3) == 0) {
+                        raw = m;
+                        raw_text = NULL;
+                        /* Decoded now unless its event was printed last (so far). */
+                        if (*m.value == '"' &&
+                            !(have_time && !time_refused && have_serial && o->have_last_event &&
+                              o->last_serial == serial_value && strcmp(o->last_time, buf) == 0) &&
+                            json_scan_string_decode_into(m.value, end, &p, buf + len, &raw_len) >=
+                                    0) {
+                                raw_text = buf + len;
+                                raw.value_end = p;
+                                continue;
+                        }
+                }
+                r = json_scan_member_value(&p, end, &m);
+                if (r < 0)
+                        return r;
+                if (m.value == raw.value)
+                        raw.value_end = p;
         }
         if (r < 0)
                 return r;
+        if (time_refused)
+                return -EBADMSG;
+        if (have_time)
+                time_text = buf;
 
-        /* time: a string without NUL; serial: an integer (canonical: at most 18 digits). */
-        if (time.value && *time.value == '"') {
-                r = json_scan_string_decode(time.value, time.value_end, &time_text, &time_len);
-                if (r < 0)
-                        return r;
-        }
-        bool have_serial = serial.value &&
-                           (*serial.value == '-' || (*serial.value >= '0' && *serial.value <= '9'));
-        if (have_serial)
-                serial_value = strtoll(serial.value, NULL, 10);
         bool have_key = time_text && strlen(time_text) < sizeof(o->last_time) && have_serial;
 
         if (have_key && o->have_last_event && o->last_serial == serial_value &&
@@ -699,9 +724,14 @@ static int output_denial_raw_text(Output *o, const char *text, size_t len) {
                 return 0;
         if (!raw.value || *raw.value != '"')
                 return 0;
-        r = json_scan_string_decode(raw.value, raw.value_end, &raw_text, &raw_len);
-        if (r < 0)
-                return r;
+        if (!raw_text) {
+                /* skipped above for an event that a later member showed to be another one, or
+                 * not canonical (then refused) */
+                r = json_scan_string_decode_into(raw.value, raw.value_end, &p, buf + len, &raw_len);
+                if (r < 0)
+                        return r;
+                raw_text = buf + len;
+        }
 
         if (o->to_terminal)
                 fwrite_lines_terminal_safe(raw_text, raw_len, o->f);

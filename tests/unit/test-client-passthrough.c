@@ -15,6 +15,7 @@
 #include "json-scan.h"
 #include "macro.h"
 #include "output.h"
+#include "strutil.h"
 #include "test.h"
 #include "varlink.h"
 
@@ -191,6 +192,176 @@ static void test_other_rows(void) {
         }
 }
 
+/* A string of n bytes drawn from what a row can hold: plain ASCII in runs (longer than the 16
+ * bytes json_plain_span() steps by, and shorter), quotes, backslashes, controls, DEL, C1, U+2028,
+ * bidi controls, other UTF-8, invalid bytes (when invalid). */
+static size_t random_string(char *buf, size_t n, bool invalid, unsigned *seed) {
+        static const char *const pieces[] = {
+                "\"",
+                "\\",
+                "\n",
+                "\t",
+                "\r",
+                "\x1b",
+                "\x01",
+                "\x7f",
+                "\xc2\x9b",
+                "\xe2\x80\xa8",
+                "\xe2\x80\xae",
+                "\xc3\xa9",
+                "\xe2\x82\xac",
+                "\xf0\x9f\x98\x80",
+                "/",
+                "\\u0041",
+        };
+        size_t len = 0;
+
+        while (len + 32 < n) {
+                unsigned k = (unsigned) rand_r(seed) % 24;
+                if (k < ELEMENTSOF(pieces)) {
+                        size_t l = strlen(pieces[k]);
+                        memcpy(buf + len, pieces[k], l);
+                        len += l;
+                } else if (invalid && k == 23)
+                        buf[len++] = (char) (0xf8 + rand_r(seed) % 8);
+                else
+                        for (unsigned i = (unsigned) rand_r(seed) % 40; i > 0; i--)
+                                buf[len++] = (char) ('a' + rand_r(seed) % 26);
+        }
+        buf[len] = 0;
+        return len;
+}
+
+/* Random strings as the daemon writes them, in the raw text and in comm, at every length up to a
+ * few KiB: decoded back to what they were, and printed by the pass-through as by the tree. */
+static void test_random_strings(void) {
+        unsigned seed = 15;
+        char s[4096];
+
+        for (int i = 0; i < 400; i++) {
+                bool invalid = i % 4 == 3;
+                size_t len = random_string(s, 32 + (size_t) rand_r(&seed) % (sizeof(s) - 32),
+                                           invalid, &seed);
+                struct printbuf *pb = printbuf_new();
+                CHECK(pb);
+                CHECK(varlink_string_append(pb, s, len) >= 0);
+                _cleanup_(freep) char *enc = strdup(pb->buf);
+                CHECK(enc);
+                printbuf_free(pb);
+
+                /* the string alone: one pass checks and decodes it */
+                size_t enc_len = strlen(enc), dec_len;
+                _cleanup_(freep) char *dec = malloc(enc_len);
+                const char *end = NULL;
+                bool canonical = true;
+                CHECK(dec);
+                CHECK_RC(json_scan_value(enc, enc + enc_len, &end, &canonical), 0);
+                CHECK(end == enc + enc_len);
+                int r = json_scan_string_decode_into(enc, enc + enc_len, &end, dec, &dec_len);
+                bool valid = utf8_is_valid(s);
+                if (canonical != valid || (r >= 0) != valid ||
+                    (valid &&
+                     (end != enc + enc_len || dec_len != len || memcmp(dec, s, len) != 0))) {
+                        fprintf(stderr, "string %d: canonical %d, decoded %d: %s\n", i, canonical,
+                                r, enc);
+                        exit(1);
+                }
+                /* cut short: refused */
+                CHECK_RC(json_scan_string_decode_into(enc, enc + enc_len - 1, &end, dec, &dec_len),
+                         -EBADMSG);
+
+                /* in a row */
+                _cleanup_(freep) char *row = NULL;
+                CHECK(asprintf(&row, "{\"time\":\"t\",\"serial\":%d,\"comm\":%s,\"raw\":%s}", i,
+                               enc, enc) > 0);
+                CHECK(check_same(row) == valid);
+        }
+}
+
+/* Prints rows one after the other, all as text (canonical or not: the text path's own reading of
+ * keys) and all as trees; the outputs must be the same. */
+static void check_sequence(const char *const *rows, size_t n) {
+        char *tree = NULL, *text = NULL;
+        size_t tree_size = 0, text_size = 0;
+        FILE *ft = open_memstream(&tree, &tree_size), *fx = open_memstream(&text, &text_size);
+        Output ot, ox;
+
+        CHECK(ft && fx);
+        output_init(&ot, OUTPUT_RAW, ft);
+        output_init(&ox, OUTPUT_RAW, fx);
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = NULL;
+                CHECK_RC(varlink_parse_message(rows[i], strlen(rows[i]), &o), 0);
+                CHECK_RC(output_denial(&ot, o), 0);
+                json_object_put(o);
+                CHECK_RC(output_denial_text(&ox, rows[i], strlen(rows[i])), 0);
+        }
+        CHECK(fclose(ft) == 0 && fclose(fx) == 0);
+        if (strcmp(tree, text) != 0) {
+                fprintf(stderr, "rows from %s\ntree: %s\ntext: %s\n", rows[0], tree, text);
+                exit(1);
+        }
+        free(tree);
+        free(text);
+}
+
+/* -o raw reads the three keys it needs in one pass, deciding whether to decode the raw record
+ * before it knows the whole row: in any key order, with duplicate keys (the last counts), the
+ * event printed once. */
+static void test_raw_keys(void) {
+        static const char *const same_event[] = {
+                "{\"time\":\"t\",\"serial\":5,\"raw\":\"one\"}",
+                "{\"time\":\"t\",\"serial\":5,\"raw\":\"one\"}",
+                "{\"time\":\"t\",\"serial\":6,\"raw\":\"two\\n\"}",
+        };
+        static const char *const raw_first[] = {
+                "{\"raw\":\"a\\\"b\",\"time\":\"t\",\"serial\":5}",
+                "{\"raw\":\"a\\\"b\",\"serial\":5,\"time\":\"t\"}",
+                "{\"raw\":\"c\",\"serial\":5,\"time\":\"u\"}",
+        };
+        /* the raw text skipped as the printed event's, until a later key says otherwise */
+        static const char *const later_key[] = {
+                "{\"time\":\"t\",\"serial\":5,\"raw\":\"a\"}",
+                "{\"time\":\"t\",\"serial\":5,\"raw\":\"b\",\"serial\":6}",
+                "{\"time\":\"t\",\"serial\":6,\"raw\":\"c\",\"time\":\"u\",\"time\":\"t\"}",
+                "{\"time\":\"t\",\"serial\":6,\"raw\":\"d\",\"raw\":\"e\",\"serial\":7}",
+                "{\"time\":\"t\",\"serial\":7,\"raw\":\"f\",\"raw\":[1],\"serial\":8}",
+                "{\"time\":5,\"serial\":8,\"raw\":\"g\"}",
+                "{\"time\":5,\"serial\":8,\"raw\":\"g\"}",
+                "{\"time\":\"t\",\"raw\":\"h\"}",
+                "{\"time\":\"t\",\"serial\":\"9\",\"raw\":\"i\"}",
+                "{\"raw\":\"j\\u0000k\",\"time\":\"t\\u0000\",\"serial\":9}",
+                "{\"raw\":\"l\",\"time\":\"t\",\"serial\":9}",
+        };
+        check_sequence(same_event, ELEMENTSOF(same_event));
+        check_sequence(raw_first, ELEMENTSOF(raw_first));
+        check_sequence(later_key, ELEMENTSOF(later_key));
+
+        /* Strictness: a time or raw text that is not canonical is refused, the raw text only
+         * when it would be printed. */
+        Output out;
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        CHECK(f);
+        output_init(&out, OUTPUT_RAW, f);
+        static const char *const refused[] = {
+                "{\"time\":\"\\u0041\",\"serial\":1,\"raw\":\"r\"}",
+                "{\"time\":\"t\",\"serial\":1,\"raw\":\"\\/\"}",
+                "{\"raw\":\"\\/\",\"time\":\"t\",\"serial\":1}",
+                "{\"time\":\"t\",\"serial\":1,\"raw\":\"r\",\"x\":\"\\q\"}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++)
+                CHECK_RC(output_denial_text(&out, refused[i], strlen(refused[i])), -EBADMSG);
+        const char *printed = "{\"time\":\"t\",\"serial\":1,\"raw\":\"r\"}";
+        const char *again = "{\"time\":\"t\",\"serial\":1,\"raw\":\"\\/\"}";
+        CHECK_RC(output_denial_text(&out, printed, strlen(printed)), 0);
+        CHECK_RC(output_denial_text(&out, again, strlen(again)), 0);
+        CHECK(fclose(f) == 0);
+        CHECK(strcmp(buf, "r\n") == 0);
+        free(buf);
+}
+
 static void test_strict(void) {
         static const char *const bad[] = {
                 "{",        "{\"a\":}",       "{\"a\":1,}",   "[1,]",       "{\"a\" 1}", "\"\x01\"",
@@ -269,6 +440,8 @@ static void test_page(void) {
 int main(void) {
         test_daemon_rows();
         test_other_rows();
+        test_random_strings();
+        test_raw_keys();
         test_strict();
         test_page();
         return 0;
