@@ -5,9 +5,18 @@
  * - One zstd frame per event, never per block of events: a query for 100 denials of one container
  *   touches 100 events spread over the whole store, and each must unpack alone (about 0.5 µs with
  *   a loaded dictionary, against inflating a whole block for each).
- * - Only zstd's stable API. The 4-byte frame magic is cut off before storing and put back before
- *   decoding; the frame carries no checksum, content size or dictionary id (the blob header has
- *   the length and the id), so a frame costs 2-3 bytes of header.
+ * - zstd's stable API, but for one experimental parameter of the decoder. The 4-byte frame magic
+ *   is cut off before storing; the frame carries no checksum, content size or dictionary id (the
+ *   blob header has the length and the id), so a frame costs 2-3 bytes of header. The decoder
+ *   reads the stored frame where it lies, as zstd's magic-less format (ZSTD_d_format =
+ *   ZSTD_f_zstd1_magicless: the same frame without its first four bytes), instead of copying
+ *   each payload behind the magic. That parameter is experimental (its number could change in a
+ *   later libzstd), so raw_decoder_new() only keeps it when the library accepts it and then
+ *   decodes a frame made on the spot with it; otherwise the decoder copies behind the magic, as
+ *   every version of the library reads.
+ * - A bulk Query decodes every row it sends: the decoder writes into buffers of its own, reused
+ *   from row to row (no malloc per row), and the caller borrows the text until its next call;
+ *   raw_decoder_trim() gives back what one long event made them grow to.
  * - Training (ZDICT_trainFromBuffer on RAW_SAMPLES_MAX sampled events, about 0.1 s) happens
  *   rarely: after RAW_TRAIN_FIRST events, then after 16 times more, and so on up to once every
  *   RAW_TRAIN_EVERY events, or sooner when the ratio drifts (the log's content changed). When the
@@ -22,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zdict.h>
+/* ZSTD_d_format and ZSTD_f_zstd1_magicless (the decoder checks at run time that they work) */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "macro.h"
@@ -38,6 +49,7 @@
 #define RAW_DRIFT_FACTOR 1.5    /* a window this much worse than the first one: retrain */
 #define RAW_HEADER_MAX 21       /* method byte + two varints */
 #define ZSTD_MAGIC_BYTES 4
+#define RAW_DECODER_KEEP (64 * 1024) /* buffer bytes a decoder keeps after raw_decoder_trim() */
 
 static const unsigned char zstd_magic[ZSTD_MAGIC_BYTES] = {0x28, 0xb5, 0x2f, 0xfd};
 
@@ -79,8 +91,13 @@ struct RawDecoder {
         void *userdata;
         LoadedDictionary dicts[RAW_DECODER_DICTIONARIES];
         uint64_t tick;
-        unsigned char *frame; /* magic + payload */
+        bool magicless; /* dctx reads the stored frames as they are (ZSTD_f_zstd1_magicless) */
+        unsigned char *frame; /* magic + payload, when !magicless */
         size_t frame_size;
+        char *text; /* the decompressed text; the result when it has no stamp to put back */
+        size_t text_size;
+        char *out; /* the text with its stamps back */
+        size_t out_size;
 };
 
 /* ---- helpers ---- */
@@ -122,13 +139,38 @@ static int ensure_size(void **buf, size_t *size, size_t need) {
         return 0;
 }
 
-/* "(1713603292.240:1088)"; 0 when the time cannot be written that way (negative). */
+/* The digits of u, written backwards from end; returns where they begin. */
+static char *format_digits(uint64_t u, char *end) {
+        do {
+                *--end = (char) ('0' + u % 10);
+                u /= 10;
+        } while (u > 0);
+        return end;
+}
+
+/* "(1713603292.240:1088)"; 0 when the time cannot be written that way (negative). Written by
+ * hand: snprintf() was a tenth of what decoding a row cost. */
 static size_t stamp_format(char buf[static RAW_STAMP_MAX], int64_t time_ms, uint64_t serial) {
+        char digits[24], *end = digits + sizeof(digits), *p;
+        size_t n = 0;
+
         if (time_ms < 0)
                 return 0;
-        int n = snprintf(buf, RAW_STAMP_MAX, "(%" PRIi64 ".%03" PRIi64 ":%" PRIu64 ")",
-                         time_ms / 1000, time_ms % 1000, serial);
-        return n > 0 && n < RAW_STAMP_MAX ? (size_t) n : 0;
+        buf[n++] = '(';
+        p = format_digits((uint64_t) time_ms / 1000, end);
+        memcpy(buf + n, p, (size_t) (end - p));
+        n += (size_t) (end - p);
+        unsigned ms = (unsigned) (time_ms % 1000);
+        buf[n++] = '.';
+        buf[n++] = (char) ('0' + ms / 100);
+        buf[n++] = (char) ('0' + ms / 10 % 10);
+        buf[n++] = (char) ('0' + ms % 10);
+        buf[n++] = ':';
+        p = format_digits(serial, end);
+        memcpy(buf + n, p, (size_t) (end - p));
+        n += (size_t) (end - p);
+        buf[n++] = ')';
+        return n; /* at most 1 + 19 + 4 + 1 + 20 + 1 < RAW_STAMP_MAX */
 }
 
 static uint64_t rng_next(uint64_t *s) {
@@ -381,7 +423,25 @@ int raw_encoder_train(RawEncoder *e, void **ret, size_t *ret_len) {
 
 /* ---- decoder ---- */
 
-int raw_decoder_new(RawDictionaryLoad load, void *userdata, RawDecoder **ret) {
+/* Whether d->dctx, set to the magic-less format, reads a frame whose magic was cut as the
+ * encoder cuts it: made here with the same library, so that a libzstd that took the parameter
+ * for something else is found out before it meets a stored row. */
+static bool magicless_works(RawDecoder *d) {
+        static const char sample[] = "type=AVC msg=audit(1713603292.240:1088): avc:  denied  "
+                                     "{ read } for  pid=1 comm=\"sh\" tclass=file permissive=0";
+        unsigned char frame[256];
+        char back[sizeof(sample)];
+
+        size_t z = ZSTD_compress(frame, sizeof(frame), sample, sizeof(sample), 1);
+        if (ZSTD_isError(z) || z <= ZSTD_MAGIC_BYTES ||
+            memcmp(frame, zstd_magic, ZSTD_MAGIC_BYTES) != 0)
+                return false;
+        size_t n = ZSTD_decompressDCtx(d->dctx, back, sizeof(back), frame + ZSTD_MAGIC_BYTES,
+                                       z - ZSTD_MAGIC_BYTES);
+        return !ZSTD_isError(n) && n == sizeof(sample) && memcmp(back, sample, n) == 0;
+}
+
+static int decoder_new(RawDictionaryLoad load, void *userdata, bool magicless, RawDecoder **ret) {
         _cleanup_(freep) RawDecoder *d = calloc(1, sizeof(RawDecoder));
         if (!d)
                 return -ENOMEM;
@@ -390,8 +450,29 @@ int raw_decoder_new(RawDictionaryLoad load, void *userdata, RawDecoder **ret) {
                 return -ENOMEM;
         d->load = load;
         d->userdata = userdata;
+        if (magicless &&
+            !ZSTD_isError(ZSTD_DCtx_setParameter(d->dctx, ZSTD_d_format, ZSTD_f_zstd1_magicless)))
+                d->magicless = magicless_works(d);
+        if (!d->magicless)
+                /* Back to the frames with their magic (the parameters only: nothing is loaded). */
+                if (ZSTD_isError(ZSTD_DCtx_reset(d->dctx, ZSTD_reset_parameters))) {
+                        ZSTD_freeDCtx(d->dctx);
+                        return -ENOMEM;
+                }
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+int raw_decoder_new(RawDictionaryLoad load, void *userdata, RawDecoder **ret) {
+        return decoder_new(load, userdata, true, ret);
+}
+
+int raw_decoder_new_with_magic(RawDictionaryLoad load, void *userdata, RawDecoder **ret) {
+        return decoder_new(load, userdata, false, ret);
+}
+
+bool raw_decoder_magicless(const RawDecoder *d) {
+        return d && d->magicless;
 }
 
 RawDecoder *raw_decoder_free(RawDecoder *d) {
@@ -401,8 +482,26 @@ RawDecoder *raw_decoder_free(RawDecoder *d) {
                 ZSTD_freeDDict(d->dicts[i].ddict);
         ZSTD_freeDCtx(d->dctx);
         free(d->frame);
+        free(d->text);
+        free(d->out);
         free(d);
         return NULL;
+}
+
+static void buffer_trim(void **buf, size_t *size) {
+        if (*size <= RAW_DECODER_KEEP)
+                return;
+        free(*buf);
+        *buf = NULL;
+        *size = 0;
+}
+
+void raw_decoder_trim(RawDecoder *d) {
+        if (!d)
+                return;
+        buffer_trim((void **) &d->frame, &d->frame_size);
+        buffer_trim((void **) &d->text, &d->text_size);
+        buffer_trim((void **) &d->out, &d->out_size);
 }
 
 static int decoder_dictionary(RawDecoder *d, int64_t id, ZSTD_DDict **ret) {
@@ -473,9 +572,74 @@ int64_t raw_blob_dictionary(const void *blob, size_t len) {
         return r < 0 ? r : (int64_t) h.dict_id;
 }
 
+/* The zstd payload of h into d->text, with ddict (NULL: none). */
+static int decoder_decompress(RawDecoder *d, const BlobHeader *h, const ZSTD_DDict *ddict) {
+        const void *src = h->payload;
+        size_t src_len = h->payload_len;
+        int r;
+
+        if (src_len == 0) /* not a frame, which the magic-less decoder would take for none */
+                return -EBADMSG;
+        if (!d->magicless) {
+                r = ensure_size((void **) &d->frame, &d->frame_size, src_len + ZSTD_MAGIC_BYTES);
+                if (r < 0)
+                        return r;
+                memcpy(d->frame, zstd_magic, ZSTD_MAGIC_BYTES);
+                memcpy(d->frame + ZSTD_MAGIC_BYTES, src, src_len);
+                src = d->frame;
+                src_len += ZSTD_MAGIC_BYTES;
+        }
+        /* The dictionary is sticky in the context: set (or cleared) for every blob. */
+        if (ZSTD_isError(ZSTD_DCtx_refDDict(d->dctx, ddict)))
+                return -EBADMSG;
+        size_t z = ZSTD_decompressDCtx(d->dctx, d->text, h->text_len, src, src_len);
+        if (ZSTD_isError(z) || z != h->text_len)
+                return -EBADMSG;
+        return 0;
+}
+
+/* d->text (len bytes) with the stamp back wherever the marker stands, into d->out. */
+static int decoder_put_stamp_back(RawDecoder *d, size_t len, int64_t time_ms, uint64_t serial,
+                                  const char **ret, size_t *ret_len) {
+        const char *text = d->text, *end = text + len, *p, *m;
+        char stamp[RAW_STAMP_MAX];
+        size_t stamp_len = stamp_format(stamp, time_ms, serial), markers = 0;
+        int r;
+
+        if (stamp_len == 0)
+                return -EBADMSG;
+        for (p = text; (m = memchr(p, RAW_STAMP_MARKER, (size_t) (end - p))); p = m + 1)
+                markers++;
+        /* Each "(marker)" gives back the stamp it replaced: the text the encoder took, which was
+         * at most RAW_TEXT_MAX long. More is a damaged blob. */
+        size_t out_len = len + markers * (stamp_len - 3);
+        if (out_len > RAW_TEXT_MAX)
+                return -EBADMSG;
+        r = ensure_size((void **) &d->out, &d->out_size, out_len + 1);
+        if (r < 0)
+                return r;
+        char *o = d->out;
+        for (p = text; (m = memchr(p, RAW_STAMP_MARKER, (size_t) (end - p))); p = m + 2) {
+                /* The marker always stands between the parentheses it replaced (and the one
+                 * before cannot be the ')' of the previous stamp: m[-1] would be that). */
+                if (m == text || m[-1] != '(' || m + 1 >= end || m[1] != ')')
+                        return -EBADMSG;
+                memcpy(o, p, (size_t) (m - 1 - p));
+                o += m - 1 - p;
+                memcpy(o, stamp, stamp_len);
+                o += stamp_len;
+        }
+        memcpy(o, p, (size_t) (end - p));
+        o += end - p;
+        *o = 0;
+        *ret = d->out;
+        if (ret_len)
+                *ret_len = (size_t) (o - d->out);
+        return 0;
+}
+
 int raw_decode(RawDecoder *d, const void *blob, size_t len, int64_t time_ms, uint64_t serial,
-               char **ret) {
-        _cleanup_(freep) char *text = NULL, *out = NULL;
+               const char **ret, size_t *ret_len) {
         ZSTD_DDict *ddict = NULL;
         BlobHeader h;
         int r;
@@ -486,60 +650,29 @@ int raw_decode(RawDecoder *d, const void *blob, size_t len, int64_t time_ms, uin
         if (r < 0)
                 return r;
 
-        text = malloc(h.text_len + 1);
-        if (!text)
-                return -ENOMEM;
+        r = ensure_size((void **) &d->text, &d->text_size, h.text_len + 1);
+        if (r < 0)
+                return r;
         if (h.method == RAW_METHOD_STORED)
-                memcpy(text, h.payload, h.text_len);
+                memcpy(d->text, h.payload, h.text_len);
         else {
                 if (h.dict_id > 0) {
                         r = decoder_dictionary(d, (int64_t) h.dict_id, &ddict);
                         if (r < 0)
                                 return r;
                 }
-                r = ensure_size((void **) &d->frame, &d->frame_size,
-                                h.payload_len + ZSTD_MAGIC_BYTES);
+                r = decoder_decompress(d, &h, ddict);
                 if (r < 0)
                         return r;
-                memcpy(d->frame, zstd_magic, ZSTD_MAGIC_BYTES);
-                memcpy(d->frame + ZSTD_MAGIC_BYTES, h.payload, h.payload_len);
-                size_t z = ZSTD_decompress_usingDDict(d->dctx, text, h.text_len, d->frame,
-                                                      h.payload_len + ZSTD_MAGIC_BYTES, ddict);
-                if (ZSTD_isError(z) || z != h.text_len)
-                        return -EBADMSG;
         }
-        text[h.text_len] = 0;
-        if (memchr(text, 0, h.text_len))
+        d->text[h.text_len] = 0;
+        if (memchr(d->text, 0, h.text_len))
                 return -EBADMSG;
 
-        if (!(h.flags & RAW_FLAG_STAMP)) {
-                *ret = TAKE_PTR(text);
-                return 0;
-        }
-
-        /* Put the stamp back wherever the marker stands. */
-        char stamp[RAW_STAMP_MAX];
-        size_t stamp_len = stamp_format(stamp, time_ms, serial), markers = 0, o = 0;
-        if (stamp_len == 0)
-                return -EBADMSG;
-        for (size_t i = 0; i < h.text_len; i++)
-                markers += text[i] == RAW_STAMP_MARKER;
-        out = malloc(h.text_len + markers * stamp_len + 1);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < h.text_len; i++) {
-                /* The marker always stands between the parentheses it replaced. */
-                if (text[i] == RAW_STAMP_MARKER && o > 0 && out[o - 1] == '(' &&
-                    i + 1 < h.text_len && text[i + 1] == ')') {
-                        memcpy(out + o - 1, stamp, stamp_len);
-                        o += stamp_len - 1;
-                        i++; /* the ')' is part of the stamp */
-                } else if (text[i] == RAW_STAMP_MARKER)
-                        return -EBADMSG;
-                else
-                        out[o++] = text[i];
-        }
-        out[o] = 0;
-        *ret = TAKE_PTR(out);
+        if (h.flags & RAW_FLAG_STAMP)
+                return decoder_put_stamp_back(d, h.text_len, time_ms, serial, ret, ret_len);
+        *ret = d->text;
+        if (ret_len)
+                *ret_len = h.text_len;
         return 0;
 }

@@ -65,11 +65,20 @@ void raw_encoder_postpone(RawEncoder *e);
 typedef int (*RawDictionaryLoad)(int64_t id, void **ret, size_t *ret_len, void *userdata);
 
 int raw_decoder_new(RawDictionaryLoad load, void *userdata, RawDecoder **ret);
+/* A decoder that copies each payload behind the frame magic, as raw_decoder_new() does when the
+ * library does not read the magic-less format: for the tests of that path. */
+int raw_decoder_new_with_magic(RawDictionaryLoad load, void *userdata, RawDecoder **ret);
+/* Whether d reads the stored frames where they lie (without a copy behind the magic). */
+bool raw_decoder_magicless(const RawDecoder *d);
 RawDecoder *raw_decoder_free(RawDecoder *d);
-/* Unpacks a blob of the event stamped (time_ms, serial) into a malloc'd NUL-terminated text.
- * -EBADMSG for a blob that is not well formed (or does not decompress), -ENOENT for a missing
+/* Unpacks a blob of the event stamped (time_ms, serial) into the decoder's own buffer: *ret is
+ * NUL-terminated (*ret_len bytes before the NUL, when ret_len is not NULL) and lent until the next
+ * call on d, raw_decoder_trim() or raw_decoder_free(). -EBADMSG for a blob that is not well formed
+ * (or does not decompress, or would unpack to more than RAW_TEXT_MAX), -ENOENT for a missing
  * dictionary. */
 int raw_decode(RawDecoder *d, const void *blob, size_t len, int64_t time_ms, uint64_t serial,
-               char **ret);
+               const char **ret, size_t *ret_len);
+/* Gives back the buffers a long event made grow past 64 KiB (ends the loan of raw_decode()). */
+void raw_decoder_trim(RawDecoder *d);
 /* The dictionary id a blob refers to (0 for none), or -EBADMSG. */
 int64_t raw_blob_dictionary(const void *blob, size_t len);

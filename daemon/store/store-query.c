@@ -329,6 +329,7 @@ static void row_release(Denial *d) {
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 *strings[i] = NULL;
         d->booleans = NULL;
+        d->raw = NULL; /* the decoder's */
         /* Every string of a container row is the cache's, whatever fields it gains. */
         d->container = (ContainerRef){};
         d->target_container = (ContainerRef){};
@@ -430,9 +431,10 @@ static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt 
         }
 
         if (sqlite3_column_type(st, COL_RAW) != SQLITE_NULL) {
+                const char *raw;
                 r = raw_decode(s->decoder, sqlite3_column_blob(st, COL_RAW),
                                (size_t) sqlite3_column_bytes(st, COL_RAW), d.time_ms, d.serial,
-                               &d.raw);
+                               &raw, NULL);
                 if (r < 0) {
                         if (r != -ENOMEM)
                                 snprintf(s->last_error, sizeof(s->last_error),
@@ -441,6 +443,7 @@ static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt 
                         row_release(&d);
                         return r;
                 }
+                d.raw = (char *) raw; /* the decoder's, lent: row_release() forgets it */
         }
         *ret = d;
         return 0;
@@ -669,6 +672,7 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
                 }
         }
         sqlite3_progress_handler(s->ro, 0, NULL, NULL);
+        raw_decoder_trim(s->decoder); /* a long event's text is not kept between calls */
         if (r < 0)
                 return r;
         if (ret_page)

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "macro.h"
 #include "raw-codec.h"
@@ -29,20 +31,38 @@ static int load(int64_t id, void **ret, size_t *ret_len, void *userdata) {
         return 0;
 }
 
+/* The decoders under test: raw_decoder_new() (magic-less where the library reads it, as here),
+ * and the one that copies each payload behind the magic. */
+static bool with_magic;
+
+static RawDecoder *decoder_new(RawDictionaryLoad loader, void *userdata) {
+        RawDecoder *d;
+        if (with_magic) {
+                CHECK_RC(raw_decoder_new_with_magic(loader, userdata, &d), 0);
+                CHECK(!raw_decoder_magicless(d));
+        } else {
+                CHECK_RC(raw_decoder_new(loader, userdata, &d), 0);
+                /* libzstd has read the magic-less format since 1.4.0 (the dictionary calls need
+                 * it too): this one must, or the fast path is never taken. */
+                CHECK(raw_decoder_magicless(d) == (ZSTD_versionNumber() >= 10400));
+        }
+        return d;
+}
+
 static void round_trip(RawEncoder *e, RawDecoder *d, const char *text, int64_t time_ms,
                        uint64_t serial, size_t *ret_len) {
         const void *blob;
-        size_t len;
-        char *back = NULL;
+        size_t len, back_len = 0;
+        const char *back = NULL;
 
         CHECK_RC(raw_encode(e, text, strlen(text), time_ms, serial, &blob, &len), 0);
         /* The blob lives in the encoder: decode a copy, as the store does. */
         void *copy = malloc(len);
         CHECK(copy);
         memcpy(copy, blob, len);
-        CHECK_RC(raw_decode(d, copy, len, time_ms, serial, &back), 0);
+        CHECK_RC(raw_decode(d, copy, len, time_ms, serial, &back, &back_len), 0);
         CHECK_STREQ(back, text);
-        free(back);
+        CHECK(back_len == strlen(text));
         free(copy);
         if (ret_len)
                 *ret_len = len;
@@ -83,7 +103,7 @@ static void test_exact(void) {
         size_t len;
 
         CHECK_RC(raw_encoder_new(&e), 0);
-        CHECK_RC(raw_decoder_new(NULL, NULL, &d), 0);
+        d = decoder_new(NULL, NULL);
         CHECK_RC(raw_encoder_dictionary_id(e), 0);
 
         round_trip(e, d, "", 1, 1, &len);
@@ -112,6 +132,9 @@ static void test_exact(void) {
                 big[i] = (char) ('a' + (i * 7 + i / 13) % 26);
         big[RAW_TEXT_MAX] = 0;
         round_trip(e, d, big, 5, 5, NULL);
+        /* The decoder's buffers grew for it: given back, and it decodes on. */
+        raw_decoder_trim(d);
+        round_trip(e, d, "type=EOE msg=audit(1.001:1): ", 1001, 1, NULL);
         const void *blob;
         big[RAW_TEXT_MAX] = 'z';
         big[RAW_TEXT_MAX + 1] = 0;
@@ -132,7 +155,7 @@ static void test_dictionary(void) {
         size_t len, before = 0, after = 0, text = 0;
 
         CHECK_RC(raw_encoder_new(&e), 0);
-        CHECK_RC(raw_decoder_new(load, &dicts, &d), 0);
+        d = decoder_new(load, &dicts);
 
         /* Without a dictionary, until enough events were seen. */
         unsigned i = 0;
@@ -174,10 +197,9 @@ static void test_dictionary(void) {
         const void *blob;
         CHECK_RC(raw_encode(e, buf, strlen(buf), t, serial, &blob, &len), 0);
         CHECK_RC(raw_blob_dictionary(blob, len), 1);
-        RawDecoder *blind;
-        char *back = NULL;
-        CHECK_RC(raw_decoder_new(NULL, NULL, &blind), 0);
-        CHECK_RC(raw_decode(blind, blob, len, t, serial, &back), -ENOENT);
+        RawDecoder *blind = decoder_new(NULL, NULL);
+        const char *back = NULL;
+        CHECK_RC(raw_decode(blind, blob, len, t, serial, &back, NULL), -ENOENT);
         raw_decoder_free(blind);
 
         /* Damage: every truncation, and flipped bytes, give an error or the exact text, never
@@ -187,23 +209,147 @@ static void test_dictionary(void) {
         CHECK(copy);
         for (size_t n = 0; n < len; n++) {
                 memcpy(copy, blob, n);
-                int r = raw_decode(d, copy, n, t, serial, &back);
+                int r = raw_decode(d, copy, n, t, serial, &back, NULL);
                 CHECK(r == -EBADMSG || r == -ENOENT);
         }
         for (size_t k = 0; k < len; k++) {
                 memcpy(copy, blob, len);
                 copy[k] ^= 0x5a;
-                int r = raw_decode(d, copy, len, t, serial, &back);
+                int r = raw_decode(d, copy, len, t, serial, &back, NULL);
                 CHECK(r == 0 || r == -EBADMSG || r == -ENOENT);
-                if (r == 0)
-                        free(back);
         }
         copy[0] = 0x0f; /* unknown method */
-        CHECK_RC(raw_decode(d, copy, len, t, serial, &back), -EBADMSG);
+        CHECK_RC(raw_decode(d, copy, len, t, serial, &back, NULL), -EBADMSG);
         free(copy);
 
         free(dict);
         raw_encoder_free(e);
+        raw_decoder_free(d);
+}
+
+/* One decoder, blobs of no dictionary and of two dictionaries in turn: the dictionary each names
+ * is the one used (a context keeps the last one it was given). */
+static void test_dictionaries_interleaved(void) {
+        enum { N = 60 };
+        Dicts dicts = {};
+        RawEncoder *e;
+        char buf[4096], *texts[3][N];
+        void *blobs[3][N];
+        size_t lens[3][N];
+        int64_t times[3][N];
+        uint64_t serials[3][N];
+        unsigned i = 0;
+
+        CHECK_RC(raw_encoder_new(&e), 0);
+        for (int g = 0; g < 3; g++) {
+                if (g > 0) {
+                        while (!raw_encoder_wants_dictionary(e)) {
+                                const void *blob;
+                                size_t len;
+                                int64_t t;
+                                uint64_t serial;
+                                make_event(buf, sizeof(buf), i++, &t, &serial);
+                                CHECK_RC(raw_encode(e, buf, strlen(buf), t, serial, &blob, &len),
+                                         0);
+                        }
+                        void *dict;
+                        size_t len;
+                        CHECK_RC(raw_encoder_train(e, &dict, &len), 0);
+                        dicts.data[dicts.n] = dict;
+                        dicts.len[dicts.n++] = len;
+                        CHECK_RC(raw_encoder_use_dictionary(e, (int64_t) dicts.n, dict, len), 0);
+                        /* the next one is due as soon as after the first */
+                        for (unsigned k = 0; k < RAW_TRAIN_FIRST * 16; k++)
+                                raw_encoder_postpone(e);
+                }
+                for (int k = 0; k < N; k++) {
+                        const void *blob;
+                        make_event(buf, sizeof(buf), i++, &times[g][k], &serials[g][k]);
+                        CHECK_RC(raw_encode(e, buf, strlen(buf), times[g][k], serials[g][k], &blob,
+                                            &lens[g][k]),
+                                 0);
+                        CHECK_RC(raw_blob_dictionary(blob, lens[g][k]), g);
+                        blobs[g][k] = malloc(lens[g][k]);
+                        texts[g][k] = strdup(buf);
+                        CHECK(blobs[g][k] && texts[g][k]);
+                        memcpy(blobs[g][k], blob, lens[g][k]);
+                }
+        }
+        CHECK(dicts.n == 2);
+
+        RawDecoder *d = decoder_new(load, &dicts);
+        unsigned seed = 7;
+        for (int round = 0; round < 6 * N; round++) {
+                int g = rand_r(&seed) % 3, k = rand_r(&seed) % N;
+                const char *back;
+                CHECK_RC(raw_decode(d, blobs[g][k], lens[g][k], times[g][k], serials[g][k], &back,
+                                    NULL),
+                         0);
+                CHECK_STREQ(back, texts[g][k]);
+        }
+        raw_decoder_free(d);
+        for (int g = 0; g < 3; g++)
+                for (int k = 0; k < N; k++) {
+                        free(blobs[g][k]);
+                        free(texts[g][k]);
+                }
+        for (size_t k = 0; k < dicts.n; k++)
+                free(dicts.data[k]);
+        raw_encoder_free(e);
+}
+
+/* Stored blobs written here by hand (method 0, the stamp flag 0x80, the length as a varint): the
+ * marker between parentheses is the stamp, anywhere else an error; and a blob whose markers would
+ * unpack to more than the encoder ever took is refused, not unpacked. */
+static void test_stamps_by_hand(void) {
+        RawDecoder *d = decoder_new(NULL, NULL);
+        const char *back;
+        size_t back_len;
+        unsigned char blob[16 + 3 * 400000];
+
+        static const struct {
+                const char *text, *want; /* want NULL: -EBADMSG */
+        } cases[] = {
+                {"(\x01)", "(12.345:6)"},
+                {"a(\x01)b(\x01)(\x01)", "a(12.345:6)b(12.345:6)(12.345:6)"},
+                {"((\x01))", "((12.345:6))"},
+                {"\x01)", NULL},
+                {"(\x01", NULL},
+                {"(\x01)\x01)", NULL},
+                {"x(\x01x)", NULL},
+                {"", ""},
+        };
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                size_t n = strlen(cases[c].text);
+                blob[0] = 0x80;
+                blob[1] = (unsigned char) n;
+                memcpy(blob + 2, cases[c].text, n);
+                int r = raw_decode(d, blob, n + 2, 12345, 6, &back, &back_len);
+                if (!cases[c].want)
+                        CHECK_RC(r, -EBADMSG);
+                else {
+                        CHECK_RC(r, 0);
+                        CHECK_STREQ(back, cases[c].want);
+                        CHECK(back_len == strlen(cases[c].want));
+                }
+        }
+
+        /* 349,525 markers fit RAW_TEXT_MAX as text, not as stamps of 10 bytes each. */
+        size_t n = RAW_TEXT_MAX / 3 * 3;
+        blob[0] = 0x80;
+        blob[1] = (unsigned char) (0x80 | (n & 0x7f));
+        blob[2] = (unsigned char) (0x80 | ((n >> 7) & 0x7f));
+        blob[3] = (unsigned char) (n >> 14);
+        for (size_t k = 0; k < n; k += 3)
+                memcpy(blob + 4 + k, "(\x01)", 3);
+        CHECK_RC(raw_decode(d, blob, n + 4, 12345, 6, &back, NULL), -EBADMSG);
+        /* As many as the limit allows unpack. */
+        size_t fit = RAW_TEXT_MAX / 10 * 3;
+        blob[1] = (unsigned char) (0x80 | (fit & 0x7f));
+        blob[2] = (unsigned char) (0x80 | ((fit >> 7) & 0x7f));
+        blob[3] = (unsigned char) (fit >> 14);
+        CHECK_RC(raw_decode(d, blob, fit + 4, 12345, 6, &back, &back_len), 0);
+        CHECK(back_len == fit / 3 * 10 && memcmp(back + back_len - 10, "(12.345:6)", 10) == 0);
         raw_decoder_free(d);
 }
 
@@ -226,8 +372,13 @@ static void test_uniform(void) {
 }
 
 int main(void) {
-        test_exact();
-        test_dictionary();
+        for (int magic = 0; magic < 2; magic++) {
+                with_magic = magic;
+                test_exact();
+                test_dictionary();
+                test_dictionaries_interleaved();
+                test_stamps_by_hand();
+        }
         test_uniform();
         return 0;
 }
