@@ -54,6 +54,7 @@ void denial_done(Denial *d) {
                             &d->raw,      &d->sender_subj, &d->booleans};
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 free(*strings[i]);
+        free(d->raw_packed);
         container_ref_done(&d->container);
         container_ref_done(&d->target_container);
         denial_clear_candidates(d);

@@ -80,7 +80,13 @@ typedef struct Denial {
         bool triaged;
         int reason, verdict;
         char *booleans;
-        char *raw;  /* every record of the event, '\n' separated, as received */
+        char *raw; /* every record of the event, '\n' separated, as received */
+        /* raw already packed by the store's codec (daemon/store/raw-codec.h) on the thread that
+         * assembled it, so the store's writer does not spend its time on zstd; its dictionary
+         * is one the store was handed before (the store packs raw itself when it does not know
+         * it). NULL when not packed; never copied by denial_copy(). */
+        void *raw_packed;
+        size_t raw_packed_size;
         int64_t id; /* store row id, 0 when not stored */
 } Denial;
 
@@ -114,5 +120,5 @@ int attribution_from_string(const char *s);  /* -EINVAL when unknown */
 const char *record_type_to_name(int type);   /* "AVC", "USER_AVC", "SELINUX_ERR", NULL */
 int record_type_from_name(const char *name); /* -EINVAL when unknown */
 
-/* Deep copy (raw included). -ENOMEM. */
+/* Deep copy (raw included, raw_packed not). -ENOMEM. */
 int denial_copy(const Denial *src, Denial *ret);

@@ -396,6 +396,27 @@ static void pipeline_policy_changed(void *userdata) {
                 log_error("Out of memory reloading the triage policy; triage is off.");
 }
 
+static int pipeline_raw_dictionary(void *userdata, int64_t *ret_id, void **ret, size_t *ret_len) {
+        Pipeline *p = userdata;
+        return store_raw_dictionary(p->store, ret_id, ret, ret_len);
+}
+
+/* A dictionary trained by the reader thread: the open batch is committed first, so that the
+ * dictionary is committed on its own and no rollback of a batch can take it away from the rows
+ * packed with it later. */
+static int pipeline_add_raw_dictionary(void *userdata, const void *dict, size_t len,
+                                       int64_t *ret_id) {
+        Pipeline *p = userdata;
+        int r;
+
+        if (p->stats->store_damaged)
+                return -EUCLEAN;
+        r = pipeline_commit(p);
+        if (r < 0)
+                return r;
+        return store_add_raw_dictionary(p->store, dict, len, ret_id);
+}
+
 static uint64_t pipeline_store_errors(void *userdata) {
         Pipeline *p = userdata;
         return p->stats->store_errors;
@@ -428,6 +449,8 @@ int pipeline_new(sd_event *e, const Config *config, bool live, Store *store, Att
                          .commit = pipeline_sink_commit,
                          .store_errors = pipeline_store_errors,
                          .policy_changed = pipeline_policy_changed,
+                         .raw_dictionary = pipeline_raw_dictionary,
+                         .add_raw_dictionary = pipeline_add_raw_dictionary,
                          .userdata = p},
         };
         p->pending = calloc(PENDING_DENIALS_MAX, sizeof(Denial));

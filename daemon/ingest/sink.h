@@ -7,6 +7,7 @@
  * implemented below it, never by the manager. Tests pass a sink of their own. A plain value:
  * the functions and the object they act on. */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "denial.h"
@@ -42,5 +43,13 @@ typedef struct DenialSink {
          * kernel's policy changed, denials from now on are to be triaged against the new one.
          * Events still being assembled when it arrives are triaged against the new one too. */
         void (*policy_changed)(void *userdata);
+        /* The store's raw codec dictionaries, for an input that packs each denial's raw text on a
+         * thread of its own (reader-thread.h, Denial.raw_packed); both may be NULL, the store
+         * then packs it. raw_dictionary: the newest stored (*ret_id 0 when none; *ret
+         * malloc'd), to begin with. add_raw_dictionary: commits what is pending, then stores
+         * dict committed on its own, before any denial packed with it can reach the store; its
+         * id in *ret_id. */
+        int (*raw_dictionary)(void *userdata, int64_t *ret_id, void **ret, size_t *ret_len);
+        int (*add_raw_dictionary)(void *userdata, const void *dict, size_t len, int64_t *ret_id);
         void *userdata;
 } DenialSink;

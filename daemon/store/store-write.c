@@ -176,6 +176,9 @@ typedef struct StoreWriter {
         int64_t max_time_ms; /* of every row stored or pending: newer ones need no dedupe probe */
 
         RawEncoder *encoder;
+        /* The newest dictionary committed: a row packed elsewhere (Denial.raw_packed) may refer
+         * to it or an older one (ids only grow, none is ever deleted). */
+        int64_t dictionary_max;
 } StoreWriter;
 
 /* ---- caches ---- */
@@ -543,20 +546,79 @@ static void store_maybe_train(Store *s) {
         sqlite3_bind_int64(ins, 1, (int64_t) time(NULL) * 1000);
         sqlite3_bind_blob(ins, 2, dict, (int) len, SQLITE_STATIC);
         r = store_step_done(s, ins);
+        if (r >= 0)
+                w->dictionary_max = MAX(w->dictionary_max, sqlite3_last_insert_rowid(s->db));
         if (r < 0 ||
             raw_encoder_use_dictionary(w->encoder, sqlite3_last_insert_rowid(s->db), dict, len) < 0)
                 raw_encoder_postpone(w->encoder); /* keep the current one, try again later */
+}
+
+int store_raw_dictionary(Store *s, int64_t *ret_id, void **ret, size_t *ret_len) {
+        _cleanup_(freep) void *copy = NULL;
+        sqlite3_stmt *st;
+        int64_t id = 0;
+        size_t len = 0;
+        int rc, r = 0;
+
+        if (!s || !ret_id || !ret || !ret_len)
+                return -EINVAL;
+        st = s->w->stmt[STMT_DICTIONARY_LATEST];
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                id = sqlite3_column_int64(st, 0);
+                len = (size_t) sqlite3_column_bytes(st, 1);
+                copy = len > 0 ? malloc(len) : NULL;
+                if (!copy)
+                        r = len > 0 ? -ENOMEM : -EBADMSG;
+                else
+                        memcpy(copy, sqlite3_column_blob(st, 1), len);
+        } else if (rc != SQLITE_DONE)
+                r = store_error(s, s->db, rc);
+        sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        *ret_id = copy ? id : 0;
+        *ret_len = copy ? len : 0;
+        *ret = TAKE_PTR(copy);
+        return 0;
+}
+
+int store_add_raw_dictionary(Store *s, const void *dict, size_t len, int64_t *ret_id) {
+        StoreWriter *w;
+        int64_t id;
+        int r;
+
+        if (!s || !dict || len == 0 || len > INT_MAX || !ret_id)
+                return -EINVAL;
+        w = s->w;
+        if (w->in_txn)
+                return -EBUSY;
+        if (s->files.gone)
+                return -ESTALE;
+        /* Outside a batch the writer is in autocommit: the row is committed when this returns,
+         * and a batch rolled back later cannot take it with it. */
+        sqlite3_stmt *ins = w->stmt[STMT_DICTIONARY_INSERT];
+        sqlite3_bind_int64(ins, 1, (int64_t) time(NULL) * 1000);
+        sqlite3_bind_blob(ins, 2, dict, (int) len, SQLITE_STATIC);
+        r = store_step_done(s, ins);
+        if (r < 0)
+                return r;
+        id = sqlite3_last_insert_rowid(s->db);
+        w->dictionary_max = MAX(w->dictionary_max, id);
+        *ret_id = id;
+        return 0;
 }
 
 static int store_resume_dictionary(Store *s) {
         sqlite3_stmt *st = s->w->stmt[STMT_DICTIONARY_LATEST];
         int rc = sqlite3_step(st), r = 0;
 
-        if (rc == SQLITE_ROW)
+        if (rc == SQLITE_ROW) {
+                s->w->dictionary_max = sqlite3_column_int64(st, 0);
                 r = raw_encoder_use_dictionary(s->w->encoder, sqlite3_column_int64(st, 0),
                                                sqlite3_column_blob(st, 1),
                                                (size_t) sqlite3_column_bytes(st, 1));
-        else if (rc != SQLITE_DONE)
+        } else if (rc != SQLITE_DONE)
                 r = store_error(s, s->db, rc);
         sqlite3_reset(st);
         return r;
@@ -725,6 +787,17 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
                         (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
         }
 
+/* Whether d's raw text packed elsewhere may be stored as it is: with its text (as the store
+ * would pack it), and a dictionary the store has committed. */
+static bool store_packed_known(const StoreWriter *w, const Denial *d) {
+        int64_t dict;
+
+        if (!d->raw || d->raw_packed_size == 0 || d->raw_packed_size > INT_MAX)
+                return false;
+        dict = raw_blob_dictionary(d->raw_packed, d->raw_packed_size);
+        return dict >= 0 && dict <= w->dictionary_max;
+}
+
 static int store_add_one(Store *s, const Denial *d) {
         StoreWriter *w = s->w;
         int64_t node, id = 0, ref[10], sig_ref[5], signature, container = 0, target_container = 0,
@@ -772,7 +845,10 @@ static int store_add_one(Store *s, const Denial *d) {
         if (r <= 0)
                 return r;
 
-        if (d->raw) {
+        if (d->raw_packed && store_packed_known(w, d)) {
+                raw = d->raw_packed;
+                raw_len = d->raw_packed_size;
+        } else if (d->raw) {
                 r = raw_encode(w->encoder, d->raw, strlen(d->raw), d->time_ms, d->serial, &raw,
                                &raw_len);
                 if (r < 0) {

@@ -118,6 +118,17 @@ uint64_t store_pending_denials(const Store *s);
 /* Of the denials committed since the last call, how many had no row of their own (the sum of
  * count - 1 over the rows committed). */
 uint64_t store_take_committed_folded(Store *s);
+/* The raw codec's dictionaries for an encoder of another thread (raw-codec.h), which packs
+ * each denial's raw text before store_add() (Denial.raw_packed) so that the writer's thread does
+ * not. The newest stored dictionary, for such an encoder to begin with: *ret_id 0 (and *ret NULL)
+ * when there is none, else *ret malloc'd. */
+int store_raw_dictionary(Store *s, int64_t *ret_id, void **ret, size_t *ret_len);
+/* Stores a dictionary trained by such an encoder in a transaction of its own, so that it is
+ * committed before any row packed with it can be: its id in *ret_id, for the encoder to use from
+ * then on. -EBUSY while a batch is open (commit it first). A packed row whose dictionary the store
+ * does not hold is packed again from its raw text. */
+int store_add_raw_dictionary(Store *s, const void *dict, size_t len, int64_t *ret_id);
+
 /* Commits the current batch. Returns the number of rows newly stored (>= 0) and adds the
  * number of ignored duplicates to *ret_duplicates (may be NULL). On failure the batch is rolled
  * back and lost; returns negative errno. */

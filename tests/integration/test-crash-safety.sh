@@ -3,7 +3,8 @@
 # PRAGMA integrity_check and every denial the daemon had reported stored is still there. Each
 # round imports new records, so every kill lands while the daemon is writing. At the end a
 # restarted daemon imports all the rounds' files again: what was stored is skipped as duplicate,
-# the rest is added, ending with exactly every denial of every file. No root needed.
+# the rest is added, ending with exactly every denial of every file, each with its raw text as
+# the file has it. No root needed.
 set -euo pipefail
 source "$AVCWATCH_TESTLIB"
 
@@ -38,5 +39,10 @@ stored=$(json_field "$(avcctl -o json stats)" store_denials)
 [ "$stored" -eq $((5 * DENIALS)) ] ||
         fail "after the crashes: $stored denials stored, expected $((5 * DENIALS))"
 [ "$(sqlite3 "$T/db" "PRAGMA integrity_check")" = ok ] || fail "final integrity_check failed"
+# Every row's raw text reads back as the file has it: the reader thread packs it with the
+# store's dictionaries, and no kill may leave a row referring to a dictionary the file lacks.
+avcctl -o raw query --limit $((5 * DENIALS + 1)) | sort > "$T/raw.out" ||
+        fail "the stored raw text does not read back"
+sort "$T/all.log" | cmp -s - "$T/raw.out" || fail "the stored raw text differs from the files"
 stop_daemon
 echo "crash safety: 5 x kill -9, integrity ok, $stored denials at the end"

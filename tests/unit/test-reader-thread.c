@@ -3,7 +3,8 @@
  * once and in the file's order, with a store that cannot keep up (the reader waits, nothing is
  * lost); a policy change arrives between the same two denials as in the file; the counters the
  * loop shows are those of what the sink was handed; a stop part-way hands on everything read,
- * the event still open included. */
+ * the event still open included; raw text packed on the reader uses only dictionaries the
+ * store has answered for. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "fixtures.h"
+#include "raw-codec.h"
 #include "reader-thread.h"
 #include "tests/unit/test.h"
 
@@ -157,6 +159,115 @@ static void test_stop_hands_on_what_was_read(const char *path) {
         CHECK(unsetenv("AVCWATCH_TEST_SLOW_WRITER_USEC") == 0);
 }
 
+/* ---- raw text packed on the reader, with the store's dictionaries ---- */
+
+typedef struct DictSink {
+        sd_event *event;
+        unsigned kept, packed_with, proposals, kept_at_stored;
+        int64_t stored_id; /* 0 until a dictionary was "stored" */
+        void *stored;
+        size_t stored_size;
+        RawDecoder *decoder;
+        bool eof;
+} DictSink;
+
+static int dict_load(int64_t id, void **ret, size_t *ret_len, void *userdata) {
+        DictSink *s = userdata;
+
+        CHECK(s->stored_id > 0 && id == s->stored_id);
+        *ret = malloc(s->stored_size);
+        CHECK(*ret);
+        memcpy(*ret, s->stored, s->stored_size);
+        *ret_len = s->stored_size;
+        return 0;
+}
+
+static int dict_keep(void *userdata, Denial *d, DenialOrigin origin) {
+        DictSink *s = userdata;
+        const char *text;
+        int64_t id;
+
+        CHECK(d->raw && d->raw_packed);
+        id = raw_blob_dictionary(d->raw_packed, d->raw_packed_size);
+        /* none, or the one the store answered with, and only once it had answered */
+        CHECK(id == 0 || (s->stored_id > 0 && id == s->stored_id));
+        s->packed_with += id > 0;
+        CHECK_RC(raw_decode(s->decoder, d->raw_packed, d->raw_packed_size, d->time_ms, d->serial,
+                            &text, NULL),
+                 0);
+        CHECK_STREQ(text, d->raw);
+        s->kept++;
+        return IMPORT_STORED;
+}
+
+static int dict_newest(void *userdata, int64_t *ret_id, void **ret, size_t *ret_len) {
+        *ret_id = 0;
+        *ret = NULL;
+        *ret_len = 0;
+        return 0;
+}
+
+/* The first proposal is refused (the store could not write it), the second stored. */
+static int dict_add(void *userdata, const void *dict, size_t len, int64_t *ret_id) {
+        DictSink *s = userdata;
+
+        CHECK(len > 0 && len <= RAW_DICTIONARY_MAX);
+        CHECK_RC(s->stored_id, 0);
+        if (++s->proposals == 1)
+                return -ENOSPC;
+        s->stored = malloc(len);
+        CHECK(s->stored);
+        memcpy(s->stored, dict, len);
+        s->stored_size = len;
+        s->stored_id = 42;
+        s->kept_at_stored = s->kept;
+        *ret_id = s->stored_id;
+        return 0;
+}
+
+static void dict_eof(void *userdata) {
+        DictSink *s = userdata;
+        s->eof = true;
+        sd_event_exit(s->event, 0);
+}
+
+/* Every denial arrives packed, and its blob unpacks to its raw text; a dictionary is used only
+ * after the sink answered with its id, never one the sink refused; the reader trains again
+ * after a refusal. */
+static void test_packed_with_stored_dictionaries(const char *path) {
+        DictSink s = {};
+        IngestStats st = {};
+        SourceStats src = {};
+        ReaderThread *t;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        CHECK(fd >= 0);
+        CHECK(setenv("AVCWATCH_TEST_SLOW_WRITER_USEC", "1000", 1) == 0);
+        CHECK_RC(raw_decoder_new(dict_load, &s, &s.decoder), 0);
+        CHECK_RC(sd_event_new(&s.event), 0);
+        CHECK_RC(reader_thread_new(
+                         s.event, fd,
+                         &(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_LIVE},
+                         &(DenialSink){.keep = dict_keep,
+                                       .raw_dictionary = dict_newest,
+                                       .add_raw_dictionary = dict_add,
+                                       .userdata = &s},
+                         &st, &src, dict_eof, &s, &t),
+                 0);
+        CHECK_RC(sd_event_loop(s.event), 0);
+        CHECK(s.eof);
+        CHECK_RC(s.kept, EVENTS);
+        CHECK_RC(s.proposals, 2);
+        CHECK_RC(s.stored_id, 42);
+        /* the first dictionary is waited for: every later denial has it */
+        CHECK_RC(s.packed_with, EVENTS - s.kept_at_stored);
+        reader_thread_free(t);
+        raw_decoder_free(s.decoder);
+        free(s.stored);
+        sd_event_unref(s.event);
+        CHECK(unsetenv("AVCWATCH_TEST_SLOW_WRITER_USEC") == 0);
+}
+
 /* A sink that fails stops the input and ends the loop with the error, as a source's does. */
 static int keep_fail(void *userdata, Denial *d, DenialOrigin origin) {
         return -EIO;
@@ -217,6 +328,7 @@ int main(void) {
 
         test_all_in_order_with_a_slow_writer(path, records);
         test_stop_hands_on_what_was_read(path);
+        test_packed_with_stored_dictionaries(path);
         test_sink_failure_ends_the_loop(path);
         test_signals_wait_for_the_loop(path);
         free(path);

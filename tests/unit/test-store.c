@@ -1078,6 +1078,126 @@ static void test_raw(void) {
         CHECK(blobs * 5 < (int64_t) text);
 }
 
+/* The stored blob of the row with this serial, malloc'd. */
+static void *sql_raw(const char *path, uint64_t serial, size_t *ret_len) {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        CHECK_RC(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        CHECK_RC(sqlite3_prepare_v2(db, "SELECT raw FROM denials WHERE serial = ?1", -1, &st, NULL),
+                 SQLITE_OK);
+        sqlite3_bind_int64(st, 1, (int64_t) serial);
+        CHECK_RC(sqlite3_step(st), SQLITE_ROW);
+        *ret_len = (size_t) sqlite3_column_bytes(st, 0);
+        void *blob = malloc(*ret_len);
+        CHECK(blob);
+        memcpy(blob, sqlite3_column_blob(st, 0), *ret_len);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return blob;
+}
+
+/* d's raw text packed by e, as the reader thread hands it on (Denial.raw_packed). */
+static void pack(RawEncoder *e, Denial *d) {
+        const void *blob;
+        size_t len;
+        CHECK_RC(raw_encode(e, d->raw, strlen(d->raw), d->time_ms, d->serial, &blob, &len), 0);
+        d->raw_packed = malloc(len);
+        CHECK(d->raw_packed);
+        memcpy(d->raw_packed, blob, len);
+        d->raw_packed_size = len;
+}
+
+/* Raw text packed on another thread with the store's dictionaries: stored as it is when the
+ * store committed its dictionary, packed again by the store when it did not (a row must never
+ * refer to a dictionary the file lacks), and a dictionary is never added inside a batch (a
+ * rollback would take it from the rows packed with it later). */
+static void test_raw_packed(void) {
+        _cleanup_(freep) char *path = db_path("raw-packed.db");
+        _cleanup_(freep) void *dict = NULL, *newest = NULL;
+        RawEncoder *e, *stranger;
+        size_t len, newest_len;
+        int64_t id, newest_id;
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(store_raw_dictionary(s, &newest_id, &newest, &newest_len), 0);
+        CHECK_RC(newest_id, 0);
+        CHECK(!newest);
+
+        /* a dictionary trained away from the store, on the events it will see */
+        CHECK_RC(raw_encoder_new(&e), 0);
+        for (unsigned i = 0; i < RAW_TRAIN_FIRST; i++) {
+                char *raw = make_raw(i, 1700000000000 + i, 100000 + i);
+                const void *blob;
+                size_t n;
+                CHECK_RC(raw_encode(e, raw, strlen(raw), 1700000000000 + i, 100000 + i, &blob, &n),
+                         0);
+                free(raw);
+        }
+        CHECK(raw_encoder_wants_dictionary(e));
+        CHECK_RC(raw_encoder_train(e, &dict, &len), 0);
+
+        Denial d = make_denial(1700000000000, 100000, 0);
+        free(d.raw);
+        d.raw = make_raw(0, d.time_ms, d.serial);
+        CHECK_RC(store_add(s, &d), 1);
+        denial_done(&d);
+        CHECK_RC(store_add_raw_dictionary(s, dict, len, &id), -EBUSY);
+        CHECK_RC(store_commit(s, NULL), 1);
+        CHECK_RC(store_add_raw_dictionary(s, dict, len, &id), 0);
+        CHECK(id > 0);
+        CHECK_RC(raw_encoder_use_dictionary(e, id, dict, len), 0);
+
+        /* packed with the stored dictionary: kept byte for byte */
+        d = make_denial(1700000000001, 100001, 0);
+        free(d.raw);
+        d.raw = make_raw(1, d.time_ms, d.serial);
+        pack(e, &d);
+        size_t packed_len = d.raw_packed_size;
+        void *packed = malloc(packed_len);
+        CHECK(packed);
+        memcpy(packed, d.raw_packed, packed_len);
+        CHECK_RC(store_add(s, &d), 1);
+        denial_done(&d);
+
+        /* packed with a dictionary the store never got: packed again from its text */
+        CHECK_RC(raw_encoder_new(&stranger), 0);
+        CHECK_RC(raw_encoder_use_dictionary(stranger, id + 1, dict, len), 0);
+        d = make_denial(1700000000002, 100002, 0);
+        free(d.raw);
+        d.raw = make_raw(2, d.time_ms, d.serial);
+        pack(stranger, &d);
+        CHECK(raw_blob_dictionary(d.raw_packed, d.raw_packed_size) == id + 1);
+        CHECK_RC(store_add(s, &d), 1);
+        denial_done(&d);
+        CHECK_RC(store_commit(s, NULL), 2);
+
+        store_set_query_budget(s, UINT64_MAX);
+        size_t n = 0;
+        StorePage page;
+        CHECK_RC(store_query(s, NULL, false, NULL, 0, count_raw, &n, &page), 0);
+        CHECK_RC(n, 3);
+        s = store_free(s);
+
+        size_t got_len;
+        void *got = sql_raw(path, 100001, &got_len);
+        CHECK(got_len == packed_len && memcmp(got, packed, got_len) == 0);
+        free(got);
+        free(packed);
+        got = sql_raw(path, 100002, &got_len);
+        CHECK(raw_blob_dictionary(got, got_len) >= 0 && raw_blob_dictionary(got, got_len) <= id);
+        free(got);
+
+        /* reopened: the newest dictionary is handed out to begin with */
+        CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(store_raw_dictionary(s, &newest_id, &newest, &newest_len), 0);
+        CHECK_RC(newest_id, id);
+        CHECK(newest_len == len && memcmp(newest, dict, len) == 0);
+        s = store_free(s);
+        raw_encoder_free(stranger);
+        raw_encoder_free(e);
+}
+
 /* ---- many verdicts of one millisecond ---- */
 
 static void test_crowded(void) {
@@ -1705,6 +1825,7 @@ int main(void) {
         test_pagination();
         test_cache_overflow();
         test_raw();
+        test_raw_packed();
         test_crowded();
         test_reattribution();
         test_name_over_prefix();
