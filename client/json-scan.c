@@ -67,8 +67,10 @@ static size_t utf8_encode(uint32_t cp, char *out) {
  * there in the same pass (*ret_len, NUL-terminated); what it holds is meaningful only when the
  * string is canonical. The runs JSON writes as they are (json_plain_span()) are stepped over, or
  * copied, whole; the bytes between them are looked at one by one. */
-static inline int scan_string_at(const char *p, const char *end, const char **ret_end,
-                                 bool *canonical, char *out, size_t *ret_len) {
+static inline __attribute__((always_inline)) int scan_string_at(const char *p, const char *end,
+                                                                const char **ret_end,
+                                                                bool *canonical, char *out,
+                                                                size_t *ret_len) {
         const unsigned char *s = (const unsigned char *) p + 1, *e = (const unsigned char *) end;
         char *o = out;
 
@@ -209,6 +211,10 @@ static int scan_number(const char *p, const char *end, const char **ret_end, boo
 
 static const char *skip_space(const char *p, const char *end, bool *canonical) {
         const char *s = p;
+
+        /* What follows a token is almost never white space (never in canonical text). */
+        if (_likely_(s >= end || (unsigned char) *s > ' '))
+                return s;
         while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
                 s++;
         if (s != p)
@@ -216,36 +222,56 @@ static const char *skip_space(const char *p, const char *end, bool *canonical) {
         return s;
 }
 
-static bool key_is_plain(const char *p, const char *end) {
-        for (const char *s = p + 1; s < end - 1; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      (*s >= '0' && *s <= '9') || *s == '_'))
-                        return false;
-        return true;
+/* The characters of a canonical key. */
+static const bool key_char[256] = {
+        ['0' ... '9'] = true,
+        ['A' ... 'Z'] = true,
+        ['a' ... 'z'] = true,
+        ['_'] = true,
+};
+
+/* A key at p ('"'): *ret_end past it. When it is all key_char[] (canonical), it is read here in
+ * one look at each byte; any other goes through scan_string() and is not canonical. */
+static int scan_key(const char *p, const char *end, const char **ret_end, bool *canonical) {
+        const unsigned char *s = (const unsigned char *) p + 1, *e = (const unsigned char *) end;
+
+        while (s < e && key_char[*s])
+                s++;
+        if (s < e && *s == '"') {
+                *ret_end = (const char *) s + 1;
+                return 0;
+        }
+        *canonical = false;
+        return scan_string(p, end, ret_end, canonical);
 }
 
 /* Duplicate keys of one object: json-c keeps the last one only, so such an object is not
- * canonical. A 64-bit filter on (length, last character) makes the exact comparison rare. */
+ * canonical. A 256-bit filter on (length, first and last character) makes the exact comparison
+ * rare: a row has some 30 keys. */
 #define JSON_SCAN_KEYS_MAX 64
 
 typedef struct KeySet {
         const char *key[JSON_SCAN_KEYS_MAX];
         size_t len[JSON_SCAN_KEYS_MAX];
         size_t n;
-        uint64_t filter;
+        uint64_t filter[4];
 } KeySet;
 
 /* false when key (without quotes) was seen in this object, or there are too many to tell. */
 static bool key_set_add(KeySet *k, const char *key, size_t len) {
-        uint64_t bit = UINT64_C(1) << ((len * 31 + (len ? (unsigned char) key[len - 1] : 0)) % 64);
+        unsigned h = len ? (unsigned) (len * 37 + (unsigned char) key[0] * 11 +
+                                       (unsigned char) key[len - 1]) %
+                                     256
+                         : 0;
+        uint64_t bit = UINT64_C(1) << (h % 64);
 
-        if (k->filter & bit)
+        if (k->filter[h / 64] & bit)
                 for (size_t i = 0; i < k->n; i++)
                         if (k->len[i] == len && memcmp(k->key[i], key, len) == 0)
                                 return false;
         if (k->n == JSON_SCAN_KEYS_MAX)
                 return false;
-        k->filter |= bit;
+        k->filter[h / 64] |= bit;
         k->key[k->n] = key;
         k->len[k->n] = len;
         k->n++;
@@ -269,7 +295,7 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
                 KeySet keys;
 
                 keys.n = 0;
-                keys.filter = 0;
+                memset(keys.filter, 0, sizeof(keys.filter));
 
                 if (depth >= JSON_SCAN_DEPTH_MAX)
                         return -EBADMSG;
@@ -283,12 +309,10 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
                                 const char *k = s;
                                 if (s >= end || *s != '"')
                                         return -EBADMSG;
-                                r = scan_string(k, end, &s, canonical);
+                                r = scan_key(k, end, &s, canonical);
                                 if (r < 0)
                                         return r;
-                                if (*canonical &&
-                                    (!key_is_plain(k, s) ||
-                                     !key_set_add(&keys, k + 1, (size_t) (s - k - 2))))
+                                if (*canonical && !key_set_add(&keys, k + 1, (size_t) (s - k - 2)))
                                         *canonical = false;
                                 s = skip_space(s, end, canonical);
                                 if (s >= end || *s != ':')
@@ -308,16 +332,22 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
                         s = skip_space(s + 1, end, canonical);
                 }
         }
+        /* fixed lengths: the comparisons are inlined */
         case 't':
-        case 'f':
-        case 'n': {
-                const char *word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
-                size_t n = strlen(word);
-                if ((size_t) (end - p) < n || memcmp(p, word, n) != 0)
+                if (end - p < 4 || memcmp(p, "true", 4) != 0)
                         return -EBADMSG;
-                *ret_end = p + n;
+                *ret_end = p + 4;
                 return 0;
-        }
+        case 'f':
+                if (end - p < 5 || memcmp(p, "false", 5) != 0)
+                        return -EBADMSG;
+                *ret_end = p + 5;
+                return 0;
+        case 'n':
+                if (end - p < 4 || memcmp(p, "null", 4) != 0)
+                        return -EBADMSG;
+                *ret_end = p + 4;
+                return 0;
         default:
                 return scan_number(p, end, ret_end, canonical);
         }

@@ -182,7 +182,24 @@ static void test_other_rows(void) {
                 {"{\"raw\":\"\\u0000nul\"}", true},
                 {"{\"serial\":\"5\",\"time\":\"t\",\"raw\":\"r\"}", true},
                 {"{\"x\":\"\xc2\x85\"}", false}, /* NEL raw: printed escaped */
+                /* keys: the same filter bits, escaped, in nested objects, white space */
+                {"{\"axb\":1,\"ayb\":2,\"a_b\":3,\"A9b\":4}", true},
+                {"{\"axb\":1,\"ayb\":2,\"axb\":3}", false},
+                {"{\"k\\u0041\":1}", false},
+                {"{\"k\\\"\":1}", false},
+                {"{\"a\":1,\"b\":{\"a\":2,\"b\":3},\"c\":{\"a\":4}}", true},
+                {"{\"a\":1,\"b\":{\"a\":2},\"a\":3}", false},
+                {"{\"a\" :1}", false},
+                {"{\"a\":true,\"b\":false,\"c\":null,\"d\":[true,false,null]}", true},
         };
+        /* 64 keys are told apart, 65 are too many to tell */
+        for (int n = 64; n <= 65; n++) {
+                char many[1024] = "{";
+                for (int i = 0; i < n; i++)
+                        sprintf(many + strlen(many), "%s\"k%d\":%d", i ? "," : "", i, i);
+                strcat(many, "}");
+                CHECK(check_same(many) == (n == 64));
+        }
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
                 bool canonical = check_same(rows[i].text);
                 if (canonical != rows[i].canonical) {
