@@ -167,49 +167,164 @@ static void put_safe(const char *s, FILE *f) {
         fputs_terminal_safe(s ? s : "-", f);
 }
 
-/* The container's name, else the start of its id, else "-". */
-static void put_container(json_object *c, FILE *f) {
-        const char *name = c ? get_string(c, "name") : NULL;
-        const char *id = c ? get_string(c, "id") : NULL;
-        char short_id[OUTPUT_CONTAINER_ID_SHORT + 1];
+/* Text built in memory: a short row's cells, one after the other, each NUL-terminated. Out of
+ * memory it keeps what it has and says so (failed). */
+typedef struct TextBuf {
+        char *text;
+        size_t len, size;
+        bool failed;
+} TextBuf;
 
-        if (name && *name) {
-                fputs_terminal_safe(name, f);
+static void text_done(TextBuf *t) {
+        free(t->text);
+        *t = (TextBuf){};
+}
+
+/* Room for n more bytes and a NUL at the end; NULL out of memory. */
+static char *text_room(TextBuf *t, size_t n) {
+        if (t->failed)
+                return NULL;
+        if (t->size - t->len <= n) {
+                size_t size = MAX(MAX(t->size * 2, (size_t) 512), t->len + n + 1);
+                char *p = size > t->len + n ? realloc(t->text, size) : NULL;
+                if (!p) {
+                        t->failed = true;
+                        return NULL;
+                }
+                t->text = p;
+                t->size = size;
+        }
+        return t->text + t->len;
+}
+
+static void text_add(TextBuf *t, const char *s, size_t n) {
+        char *o = text_room(t, n);
+        if (!o)
+                return;
+        memcpy(o, s, n);
+        t->len += n;
+        t->text[t->len] = 0;
+}
+
+static void text_puts(TextBuf *t, const char *s) {
+        text_add(t, s, strlen(s));
+}
+
+static void text_putc(TextBuf *t, char c) {
+        text_add(t, &c, 1);
+}
+
+/* put_safe() into t. */
+static void text_safe(TextBuf *t, const char *s) {
+        size_t n;
+        char *o;
+
+        s = s ?: "-";
+        n = strlen(s);
+        o = n <= (SIZE_MAX - 1) / TERMINAL_SAFE_EXPANSION_MAX
+                    ? text_room(t, n * TERMINAL_SAFE_EXPANSION_MAX)
+                    : NULL;
+        if (!o) {
+                t->failed = true;
                 return;
         }
-        if (id && *id) {
+        t->len += terminal_safe_escape(s, o);
+}
+
+/* Ends a cell: its offset is where it began; the next one begins after its NUL. */
+static void text_end_cell(TextBuf *t) {
+        text_add(t, "", 1);
+}
+
+/* What a row shows of a container object: its strings as get_string() gives them (NULL: absent,
+ * null, not a string); is_object false when there is no object (all NULL). */
+typedef struct ContainerView {
+        bool is_object;
+        const char *name, *id, *pod, *namespace;
+} ContainerView;
+
+static void container_view_from_tree(json_object *c, ContainerView *v) {
+        *v = (ContainerView){.is_object = c != NULL};
+        if (!c)
+                return;
+        v->name = get_string(c, "name");
+        v->id = get_string(c, "id");
+        v->pod = get_string(c, "pod");
+        v->namespace = get_string(c, "namespace");
+}
+
+/* The container's name, else the start of its id, else "-". */
+static void text_container(TextBuf *t, const ContainerView *c) {
+        if (c->name && *c->name) {
+                text_safe(t, c->name);
+                return;
+        }
+        if (c->id && *c->id) {
                 /* Cut bytes, not characters: escaping shows whatever a cut UTF-8 sequence is. */
-                snprintf(short_id, sizeof(short_id), "%s", id);
-                fputs_terminal_safe(short_id, f);
+                char short_id[OUTPUT_CONTAINER_ID_SHORT + 1];
+                snprintf(short_id, sizeof(short_id), "%s", c->id);
+                text_safe(t, short_id);
                 return;
         }
         /* A denial named at the level of a pod ("pod NAMESPACE/POD") or a namespace. */
-        const char *pod = c ? get_string(c, "pod") : NULL;
-        const char *ns = c ? get_string(c, "namespace") : NULL;
-        if (pod || ns) {
-                fputs(pod ? "pod " : "namespace ", f);
-                if (ns)
-                        fputs_terminal_safe(ns, f);
-                if (pod && ns)
-                        fputc('/', f);
-                if (pod)
-                        fputs_terminal_safe(pod, f);
+        if (c->pod || c->namespace) {
+                text_puts(t, c->pod ? "pod " : "namespace ");
+                if (c->namespace)
+                        text_safe(t, c->namespace);
+                if (c->pod && c->namespace)
+                        text_putc(t, '/');
+                if (c->pod)
+                        text_safe(t, c->pod);
                 return;
         }
-        fputc('-', f);
+        text_putc(t, '-');
 }
 
-/* An ISO 8601 UTC time of the API ("time", "first", "since" ...) in the short convention. */
-static void put_iso_time(const Output *o, const char *iso, OutputTimePrecision precision, FILE *f) {
-        char buf[OUTPUT_TIME_MAX];
+static void put_text(TextBuf *t, FILE *f) {
+        if (!t->failed && t->len > 0)
+                fwrite(t->text, 1, t->len, f);
+        text_done(t);
+}
+
+static void put_container(json_object *c, FILE *f) {
+        TextBuf t = {};
+        ContainerView v;
+
+        container_view_from_tree(c, &v);
+        text_container(&t, &v);
+        put_text(&t, f);
+}
+
+/* An ISO 8601 UTC time of the API ("time", "first", "since" ...) in the short convention into
+ * buf (OUTPUT_TIME_MAX); false when it is not one. */
+static bool format_iso_time(const Output *o, const char *iso, OutputTimePrecision precision,
+                            char *buf) {
         int64_t ms;
 
         /* The API's time is ISO 8601 UTC; parse_time_spec() reads exactly that form. */
-        if (iso && parse_time_spec(iso, 0, &ms) >= 0) {
-                output_format_time(ms, o->utc, precision, buf, sizeof(buf));
+        if (!iso || parse_time_spec(iso, 0, &ms) < 0)
+                return false;
+        output_format_time(ms, o->utc, precision, buf, OUTPUT_TIME_MAX);
+        return true;
+}
+
+static void put_iso_time(const Output *o, const char *iso, OutputTimePrecision precision, FILE *f) {
+        char buf[OUTPUT_TIME_MAX];
+
+        if (format_iso_time(o, iso, precision, buf))
                 fputs(buf, f);
-        } else
+        else
                 put_safe(iso, f);
+}
+
+static void text_iso_time(const Output *o, TextBuf *t, const char *iso,
+                          OutputTimePrecision precision) {
+        char buf[OUTPUT_TIME_MAX];
+
+        if (format_iso_time(o, iso, precision, buf))
+                text_puts(t, buf);
+        else
+                text_safe(t, iso);
 }
 
 /* ---- table cells ---- */
@@ -282,6 +397,11 @@ size_t output_text_columns(const char *s) {
         int w;
 
         while (s && *s) {
+                if ((unsigned char) *s < 0x80) { /* one column, as utf8_next() says */
+                        s++;
+                        cols++;
+                        continue;
+                }
                 s += utf8_next(s, &w);
                 cols += (size_t) w;
         }
@@ -313,9 +433,10 @@ static size_t escaped_unit(const char *s, int *ret_columns) {
         return utf8_next(s, ret_columns);
 }
 
-/* Writes escaped text cut to width display columns (0: no limit) at its end, the cut marked with
- * OUTPUT_CUT_MARK and never inside an escape. Returns the columns written. */
-static size_t put_cut(const char *text, size_t width, FILE *f) {
+/* Escaped text cut to width display columns (0: no limit) at its end, the cut marked with
+ * OUTPUT_CUT_MARK and never inside an escape: how many bytes of text are kept (*ret_keep), whether
+ * it is cut, and the columns it takes. */
+static size_t cut_text(const char *text, size_t width, size_t *ret_keep, bool *ret_cut) {
         size_t cols = output_text_columns(text), len = strlen(text), keep = 0;
         const char *end = text + len;
         int w;
@@ -331,10 +452,38 @@ static size_t put_cut(const char *text, size_t width, FILE *f) {
                 }
                 cols = keep + 1;
         }
-        fwrite(text, 1, (size_t) (end - text), f);
-        if (end != text + len)
+        *ret_keep = (size_t) (end - text);
+        *ret_cut = end != text + len;
+        return cols;
+}
+
+/* Writes text cut as cut_text() says. Returns the columns written. */
+static size_t put_cut(const char *text, size_t width, FILE *f) {
+        size_t keep;
+        bool cut;
+        size_t cols = cut_text(text, width, &keep, &cut);
+
+        fwrite(text, 1, keep, f);
+        if (cut)
                 fputs(OUTPUT_CUT_MARK, f);
         return cols;
+}
+
+/* The same onto t, for text at offset at of t itself (it may move as t grows). */
+static void text_cut(TextBuf *t, size_t at, size_t width) {
+        size_t keep;
+        bool cut;
+
+        if (t->failed)
+                return;
+        (void) cut_text(t->text + at, width, &keep, &cut);
+        if (!text_room(t, keep + strlen(OUTPUT_CUT_MARK)))
+                return;
+        memcpy(t->text + t->len, t->text + at, keep);
+        t->len += keep;
+        t->text[t->len] = 0;
+        if (cut)
+                text_puts(t, OUTPUT_CUT_MARK);
 }
 
 /* Writes the escaped text of a cell: cut when wider than the column, coloured when color is set,
@@ -352,9 +501,12 @@ static void put_cell(const Output *o, const Column *col, const char *text, const
                 return;
         }
         if (col->width > 0) {
-                for (size_t i = cols; i < (size_t) col->width; i++)
-                        fputc(' ', o->f);
-                fputs("  ", o->f);
+                /* the padding and the two blanks between columns, in one write */
+                static const char blanks[] = "                                                  ";
+                size_t n = (cols < (size_t) col->width ? (size_t) col->width - cols : 0) + 2;
+                for (; n > sizeof(blanks) - 1; n -= sizeof(blanks) - 1)
+                        fwrite(blanks, 1, sizeof(blanks) - 1, o->f);
+                fwrite(blanks, 1, n, o->f);
         }
 }
 
@@ -371,39 +523,305 @@ static void put_header(const Output *o, const Column *cols, size_t n) {
         fputc('\n', o->f);
 }
 
-static void put_permissions(json_object *d, FILE *f) {
+/* What a short row shows of a denial, read from its tree (denial_view_from_tree()) or from its
+ * canonical text (denial_view_from_text()), so that both print the same. Strings as get_string()
+ * gives them: NUL-terminated, NULL when absent, null or not a string. */
+typedef struct DenialView {
+        const char *time, *result, *path, *name, *mcs, *comm, *source_type, *target_type, *tclass,
+                *attribution, *verdict, *hint;
+        bool has_pid, has_count, permissive;
+        int64_t pid, count;
+        ContainerView container, target_container; /* is_object false: none */
+        bool has_permissions;                      /* an array */
+        size_t n_permissions, n_candidates;
+        const char **permissions;  /* NULL for an element that is not a string */
+        ContainerView *candidates; /* is_object false for an element that is not an object */
+        size_t permissions_allocated, candidates_allocated;
+} DenialView;
+
+static void denial_view_done(DenialView *v) {
+        free(v->permissions);
+        free(v->candidates);
+        *v = (DenialView){};
+}
+
+static int view_add_permission(DenialView *v, const char *p) {
+        if (v->n_permissions == v->permissions_allocated) {
+                size_t n = MAX(v->permissions_allocated * 2, (size_t) 4);
+                const char **a = reallocarray(v->permissions, n, sizeof(*a));
+                if (!a)
+                        return -ENOMEM;
+                v->permissions = a;
+                v->permissions_allocated = n;
+        }
+        v->permissions[v->n_permissions++] = p;
+        return 0;
+}
+
+static ContainerView *view_add_candidate(DenialView *v) {
+        if (v->n_candidates == v->candidates_allocated) {
+                size_t n = MAX(v->candidates_allocated * 2, (size_t) 2);
+                ContainerView *a = reallocarray(v->candidates, n, sizeof(*a));
+                if (!a)
+                        return NULL;
+                v->candidates = a;
+                v->candidates_allocated = n;
+        }
+        v->candidates[v->n_candidates] = (ContainerView){};
+        return &v->candidates[v->n_candidates++];
+}
+
+static int view_permissions_from_tree(json_object *d, DenialView *v) {
         json_object *perms;
 
-        fputs("{", f);
-        if (json_object_object_get_ex(d, "permissions", &perms) &&
-            json_object_is_type(perms, json_type_array)) {
-                size_t n = json_object_array_length(perms);
-                for (size_t i = 0; i < n; i++) {
-                        json_object *p = json_object_array_get_idx(perms, i);
-                        fputc(' ', f);
-                        put_safe(json_object_is_type(p, json_type_string)
-                                         ? json_object_get_string(p)
-                                         : NULL,
-                                 f);
-                }
+        if (!json_object_object_get_ex(d, "permissions", &perms) ||
+            !json_object_is_type(perms, json_type_array))
+                return 0;
+        v->has_permissions = true;
+        for (size_t i = 0; i < json_object_array_length(perms); i++) {
+                json_object *p = json_object_array_get_idx(perms, i);
+                int r = view_add_permission(v, json_object_is_type(p, json_type_string)
+                                                       ? json_object_get_string(p)
+                                                       : NULL);
+                if (r < 0)
+                        return r;
         }
-        fputs(" }", f);
+        return 0;
+}
+
+/* "{ read write }" */
+static void text_permissions(TextBuf *t, const DenialView *v) {
+        text_putc(t, '{');
+        for (size_t i = 0; i < v->n_permissions; i++) {
+                text_putc(t, ' ');
+                text_safe(t, v->permissions[i]);
+        }
+        text_puts(t, " }");
+}
+
+static void put_permissions(json_object *d, FILE *f) {
+        _cleanup_(denial_view_done) DenialView v = {};
+        TextBuf t = {};
+
+        if (view_permissions_from_tree(d, &v) < 0)
+                return;
+        text_permissions(&t, &v);
+        put_text(&t, f);
 }
 
 /* The candidates of an ambiguous (pod, namespace) denial: ": web|web-twin". */
-static void put_candidates(json_object *d, FILE *f) {
-        json_object *cands;
-
-        if (!json_object_object_get_ex(d, "candidates", &cands) ||
-            !json_object_is_type(cands, json_type_array) || json_object_array_length(cands) == 0)
+static void text_candidates(TextBuf *t, const DenialView *v) {
+        if (v->n_candidates == 0)
                 return;
-        fputs(": ", f);
-        for (size_t i = 0; i < json_object_array_length(cands); i++) {
-                json_object *c = json_object_array_get_idx(cands, i);
+        text_puts(t, ": ");
+        for (size_t i = 0; i < v->n_candidates; i++) {
                 if (i > 0)
-                        fputc('|', f);
-                put_container(json_object_is_type(c, json_type_object) ? c : NULL, f);
+                        text_putc(t, '|');
+                text_container(t, &v->candidates[i]);
         }
+}
+
+static int denial_view_from_tree(json_object *d, DenialView *v) {
+        json_object *permissive, *cands;
+        int r;
+
+        v->time = get_string(d, "time");
+        v->result = get_string(d, "result");
+        v->path = get_string(d, "path");
+        v->name = get_string(d, "name");
+        v->mcs = get_string(d, "mcs");
+        v->comm = get_string(d, "comm");
+        v->source_type = get_string(d, "source_type");
+        v->target_type = get_string(d, "target_type");
+        v->tclass = get_string(d, "tclass");
+        v->attribution = get_string(d, "attribution");
+        v->verdict = get_string(d, "verdict");
+        v->hint = get_string(d, "hint");
+        v->has_pid = get_int(d, "pid", &v->pid);
+        v->has_count = get_int(d, "count", &v->count);
+        v->permissive = json_object_object_get_ex(d, "permissive", &permissive) &&
+                        json_object_is_type(permissive, json_type_boolean) &&
+                        json_object_get_boolean(permissive);
+        container_view_from_tree(get_object(d, "container"), &v->container);
+        container_view_from_tree(get_object(d, "target_container"), &v->target_container);
+        r = view_permissions_from_tree(d, v);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(d, "candidates", &cands) &&
+            json_object_is_type(cands, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(cands); i++) {
+                        json_object *c = json_object_array_get_idx(cands, i);
+                        ContainerView *cv = view_add_candidate(v);
+                        if (!cv)
+                                return -ENOMEM;
+                        container_view_from_tree(
+                                json_object_is_type(c, json_type_object) ? c : NULL, cv);
+                }
+        return 0;
+}
+
+/* A string member's value of a canonical row: decoded into arena at the value's own offset
+ * (decoded text is never longer than its JSON, so values never overlap), or NULL when it is not
+ * a string. *p after the value. */
+static int text_member_string(const char **p, const char *end, JsonMember *m, const char *text,
+                              char *arena, const char **ret) {
+        size_t n;
+        int r;
+
+        *ret = NULL;
+        if (*m->value != '"')
+                return json_scan_member_value(p, end, m);
+        r = json_scan_string_decode_into(m->value, end, p, arena + (m->value - text), &n);
+        if (r < 0)
+                return r;
+        *ret = arena + (m->value - text);
+        return 0;
+}
+
+/* Whether member m's key is the string literal key. */
+#define KEY_IS(m, k) ((m)->key_len == sizeof(k) - 1 && memcmp((m)->key, k, sizeof(k) - 1) == 0)
+
+/* A container object at *p (or any other value: is_object false), *p after it. */
+static int container_view_from_text(const char **p, const char *end, const char *text, char *arena,
+                                    ContainerView *v) {
+        JsonMember m;
+        const char *q = *p;
+        int r;
+
+        *v = (ContainerView){};
+        if (*q != '{') {
+                m = (JsonMember){.value = q};
+                /* the value of an array or a member: checked at the depth of the row's members */
+                return json_scan_member_value(p, end, &m);
+        }
+        v->is_object = true;
+        while ((r = json_scan_member_key(&q, end, &m)) > 0) {
+                const char **dst = KEY_IS(&m, "name")        ? &v->name
+                                   : KEY_IS(&m, "id")        ? &v->id
+                                   : KEY_IS(&m, "pod")       ? &v->pod
+                                   : KEY_IS(&m, "namespace") ? &v->namespace
+                                                             : NULL;
+                r = dst ? text_member_string(&q, end, &m, text, arena, dst)
+                        : json_scan_member_value(&q, end, &m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        /* at the '}' after the last member, or at the '{' of "{}" */
+        *p = q + (*q == '{' ? 2 : 1);
+        return 0;
+}
+
+/* The elements of an array at *p for each(), which reads one and moves *p past it; *p after the
+ * array. A value that is not an array: nothing, *p after it, 0. */
+static int text_array(const char **p, const char *end, bool *ret_array,
+                      int (*each)(const char **p, const char *end, const char *text, char *arena,
+                                  DenialView *v),
+                      const char *text, char *arena, DenialView *v) {
+        const char *q = *p;
+        int r;
+
+        *ret_array = *q == '[';
+        if (!*ret_array) {
+                JsonMember m = {.value = q};
+                return json_scan_member_value(p, end, &m);
+        }
+        q++;
+        if (q < end && *q == ']') {
+                *p = q + 1;
+                return 0;
+        }
+        for (;;) {
+                r = each(&q, end, text, arena, v);
+                if (r < 0)
+                        return r;
+                if (q < end && *q == ']') {
+                        *p = q + 1;
+                        return 0;
+                }
+                if (q >= end || *q != ',')
+                        return -EBADMSG;
+                q++;
+        }
+}
+
+static int text_permission(const char **p, const char *end, const char *text, char *arena,
+                           DenialView *v) {
+        JsonMember m = {.value = *p};
+        const char *s;
+        int r;
+
+        r = text_member_string(p, end, &m, text, arena, &s);
+        return r < 0 ? r : view_add_permission(v, s);
+}
+
+static int text_candidate(const char **p, const char *end, const char *text, char *arena,
+                          DenialView *v) {
+        ContainerView *cv = view_add_candidate(v);
+        if (!cv)
+                return -ENOMEM;
+        return container_view_from_text(p, end, text, arena, cv);
+}
+
+/* From a row's canonical text (json-scan.h: no duplicate keys, no white space, integers only);
+ * the decoded strings in arena (len bytes). */
+static int denial_view_from_text(const char *text, size_t len, char *arena, DenialView *v) {
+        const char *p = text, *end = text + len;
+        JsonMember m;
+        int r;
+
+        while ((r = json_scan_member_key(&p, end, &m)) > 0) {
+#define STRING_MEMBER(key)                                                                         \
+        { #key, sizeof(#key) - 1, offsetof(DenialView, key) }
+                static const struct {
+                        const char *key;
+                        size_t len, offset;
+                } strings[] = {
+                        STRING_MEMBER(time),        STRING_MEMBER(result),
+                        STRING_MEMBER(path),        STRING_MEMBER(name),
+                        STRING_MEMBER(mcs),         STRING_MEMBER(comm),
+                        STRING_MEMBER(source_type), STRING_MEMBER(target_type),
+                        STRING_MEMBER(tclass),      STRING_MEMBER(attribution),
+                        STRING_MEMBER(verdict),     STRING_MEMBER(hint),
+                };
+#undef STRING_MEMBER
+                bool array;
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(strings); i++)
+                        if (m.key_len == strings[i].len &&
+                            memcmp(m.key, strings[i].key, strings[i].len) == 0)
+                                break;
+                if (i < ELEMENTSOF(strings))
+                        r = text_member_string(&p, end, &m, text, arena,
+                                               (const char **) ((char *) v + strings[i].offset));
+                else if (KEY_IS(&m, "pid") || KEY_IS(&m, "count")) {
+                        /* an integer: canonical ones have at most 18 digits */
+                        bool is_int = *m.value == '-' || (*m.value >= '0' && *m.value <= '9');
+                        *(KEY_IS(&m, "pid") ? &v->has_pid : &v->has_count) = is_int;
+                        if (is_int)
+                                *(KEY_IS(&m, "pid") ? &v->pid : &v->count) =
+                                        strtoll(m.value, NULL, 10);
+                        r = json_scan_member_value(&p, end, &m);
+                } else if (KEY_IS(&m, "permissive")) {
+                        v->permissive = *m.value == 't';
+                        r = json_scan_member_value(&p, end, &m);
+                } else if (KEY_IS(&m, "container") || KEY_IS(&m, "target_container")) {
+                        r = container_view_from_text(
+                                &p, end, text, arena,
+                                KEY_IS(&m, "container") ? &v->container : &v->target_container);
+                } else if (KEY_IS(&m, "permissions"))
+                        r = text_array(&p, end, &v->has_permissions, text_permission, text, arena,
+                                       v);
+                else if (KEY_IS(&m, "candidates"))
+                        r = text_array(&p, end, &array, text_candidate, text, arena, v);
+                else
+                        r = json_scan_member_value(&p, end, &m);
+                if (r < 0)
+                        return r;
+        }
+        return r;
 }
 
 /* The indent of a hint line under its denial's row. */
@@ -444,7 +862,7 @@ static void put_verdict(const Output *o, const char *verdict) {
 
 /* The hint's own line, unless the previous row had the same one. */
 static void put_hint_line(Output *o, const char *hint) {
-        Cell c = {};
+        TextBuf t = {};
 
         if (!hint || !*hint) {
                 o->have_last_hint = false;
@@ -455,15 +873,16 @@ static void put_hint_line(Output *o, const char *hint) {
                 return;
         o->have_last_hint = true;
         o->last_hint_hash = h;
-        if (!cell_open(&c))
-                return;
-        fputs_terminal_safe(hint, c.f);
-        size_t prefix = strlen(OUTPUT_HINT_PREFIX);
-        fputs(OUTPUT_HINT_PREFIX, o->f);
-        (void) put_cut(cell_text(&c),
-                       o->columns >= OUTPUT_HINT_COLUMNS_MIN ? o->columns - prefix - 1 : 0, o->f);
-        fputc('\n', o->f);
-        cell_done(&c);
+        text_safe(&t, hint);
+        if (!t.failed) {
+                size_t prefix = strlen(OUTPUT_HINT_PREFIX);
+                fputs(OUTPUT_HINT_PREFIX, o->f);
+                (void) put_cut(t.text,
+                               o->columns >= OUTPUT_HINT_COLUMNS_MIN ? o->columns - prefix - 1 : 0,
+                               o->f);
+                fputc('\n', o->f);
+        }
+        text_done(&t);
 }
 
 /* The short table of denials. NOTES holds, in this order: the
@@ -506,96 +925,120 @@ void output_header_flush(Output *o) {
         put_header(o, denial_columns, _DENIAL_COLUMN_MAX);
 }
 
-static void output_denial_short(Output *o, json_object *d) {
-        const char *result = get_string(d, "result");
-        const char *path = get_string(d, "path");
-        const char *mcs = get_string(d, "mcs");
-        json_object *target_container = get_object(d, "target_container");
-        json_object *permissive;
-        bool is_permissive = json_object_object_get_ex(d, "permissive", &permissive) &&
-                             json_object_is_type(permissive, json_type_boolean) &&
-                             json_object_get_boolean(permissive);
-        Cell cells[_DENIAL_COLUMN_MAX] = {};
-        int64_t pid, count;
-        FILE *f;
+/* One row of the table, its cells rendered into one buffer first so that each can be measured
+ * and cut before it is written. */
+static void output_denial_short(Output *o, const DenialView *v) {
+        bool denied = !v->result || strcmp(v->result, "denied") == 0;
+        size_t cell[_DENIAL_COLUMN_MAX], comm;
+        TextBuf t = {};
 
-        for (size_t i = 0; i < _DENIAL_COLUMN_MAX; i++)
-                if (!cell_open(&cells[i]))
-                        goto finish;
+        cell[DENIAL_TIME] = t.len;
+        text_iso_time(o, &t, v->time, OUTPUT_TIME_MS);
+        text_end_cell(&t);
 
-        put_iso_time(o, get_string(d, "time"), OUTPUT_TIME_MS, cells[DENIAL_TIME].f);
-        put_container(get_object(d, "container"), cells[DENIAL_CONTAINER].f);
+        cell[DENIAL_CONTAINER] = t.len;
+        text_container(&t, &v->container);
+        text_end_cell(&t);
 
         /* comm is cut, never the pid behind it */
-        f = cells[DENIAL_PROCESS].f;
         {
-                Cell comm = {};
                 char pid_text[32] = "";
-                if (get_int(d, "pid", &pid))
-                        snprintf(pid_text, sizeof(pid_text), "[%" PRId64 "]", pid);
-                if (cell_open(&comm))
-                        put_safe(get_string(d, "comm"), comm.f);
-                (void) put_cut(cell_text(&comm),
-                               (size_t) MAX(1, denial_columns[DENIAL_PROCESS].width -
-                                                       (int) strlen(pid_text)),
-                               f);
-                fputs(pid_text, f);
-                cell_done(&comm);
+                if (v->has_pid)
+                        snprintf(pid_text, sizeof(pid_text), "[%" PRId64 "]", v->pid);
+                comm = t.len;
+                text_safe(&t, v->comm);
+                text_end_cell(&t);
+                cell[DENIAL_PROCESS] = t.len;
+                text_cut(&t, comm,
+                         (size_t) MAX(1, denial_columns[DENIAL_PROCESS].width -
+                                                 (int) strlen(pid_text)));
+                text_puts(&t, pid_text);
+                text_end_cell(&t);
         }
 
         /* "denied" is the normal case and goes without saying; anything else is shown. */
-        f = cells[DENIAL_DENIED].f;
-        if (result && strcmp(result, "denied") != 0) {
-                put_safe(result, f);
-                fputc(' ', f);
+        cell[DENIAL_DENIED] = t.len;
+        if (!denied) {
+                text_safe(&t, v->result);
+                text_putc(&t, ' ');
         }
-        put_permissions(d, f);
+        text_permissions(&t, v);
+        text_end_cell(&t);
 
-        put_safe(get_string(d, "source_type"), cells[DENIAL_SOURCE].f);
+        cell[DENIAL_SOURCE] = t.len;
+        text_safe(&t, v->source_type);
+        text_end_cell(&t);
 
-        f = cells[DENIAL_TARGET].f;
-        put_safe(get_string(d, "target_type"), f);
-        fputc(':', f);
-        put_safe(get_string(d, "tclass"), f);
+        cell[DENIAL_TARGET] = t.len;
+        text_safe(&t, v->target_type);
+        text_putc(&t, ':');
+        text_safe(&t, v->tclass);
+        text_end_cell(&t);
 
-        put_safe(path ? path : get_string(d, "name"), cells[DENIAL_PATH].f);
+        cell[DENIAL_PATH] = t.len;
+        text_safe(&t, v->path ? v->path : v->name);
+        text_end_cell(&t);
 
-        put_safe(mcs && *mcs ? mcs : NULL, cells[DENIAL_MCS].f);
+        cell[DENIAL_MCS] = t.len;
+        text_safe(&t, v->mcs && *v->mcs ? v->mcs : NULL);
+        text_end_cell(&t);
 
-        f = cells[DENIAL_NOTES].f;
-        fputc('(', f);
-        put_safe(get_string(d, "attribution"), f);
-        put_candidates(d, f);
-        if (is_permissive)
-                fputs(", permissive", f);
-        if (target_container) {
-                fputs(", target in ", f);
-                put_container(target_container, f);
+        cell[DENIAL_NOTES] = t.len;
+        text_putc(&t, '(');
+        text_safe(&t, v->attribution);
+        text_candidates(&t, v);
+        if (v->permissive)
+                text_puts(&t, ", permissive");
+        if (v->target_container.is_object) {
+                text_puts(&t, ", target in ");
+                text_container(&t, &v->target_container);
         }
-        fputc(')', f);
+        text_putc(&t, ')');
+        text_end_cell(&t);
 
-        put_cell(o, &denial_columns[DENIAL_TIME], cell_text(&cells[DENIAL_TIME]), NULL);
-        put_cell(o, &denial_columns[DENIAL_CONTAINER], cell_text(&cells[DENIAL_CONTAINER]),
-                 ANSI_BOLD);
-        put_cell(o, &denial_columns[DENIAL_PROCESS], cell_text(&cells[DENIAL_PROCESS]), NULL);
-        put_cell(o, &denial_columns[DENIAL_DENIED], cell_text(&cells[DENIAL_DENIED]),
-                 result && strcmp(result, "denied") != 0 ? ANSI_YELLOW : ANSI_RED);
-        put_cell(o, &denial_columns[DENIAL_SOURCE], cell_text(&cells[DENIAL_SOURCE]), NULL);
-        put_cell(o, &denial_columns[DENIAL_TARGET], cell_text(&cells[DENIAL_TARGET]), NULL);
-        put_cell(o, &denial_columns[DENIAL_MCS], cell_text(&cells[DENIAL_MCS]), NULL);
-        put_cell(o, &denial_columns[DENIAL_PATH], cell_text(&cells[DENIAL_PATH]), NULL);
-        put_cell(o, &denial_columns[DENIAL_NOTES], cell_text(&cells[DENIAL_NOTES]),
-                 is_permissive ? ANSI_YELLOW : NULL);
-        put_verdict(o, get_string(d, "verdict"));
+        if (t.failed)
+                goto finish;
+        for (size_t i = 0; i < _DENIAL_COLUMN_MAX; i++) {
+                const char *color = i == DENIAL_CONTAINER ? ANSI_BOLD
+                                    : i == DENIAL_DENIED  ? (denied ? ANSI_RED : ANSI_YELLOW)
+                                    : i == DENIAL_NOTES   ? (v->permissive ? ANSI_YELLOW : NULL)
+                                                          : NULL;
+                put_cell(o, &denial_columns[i], t.text + cell[i], color);
+        }
+        put_verdict(o, v->verdict);
         /* A storm's summary: this denial and the identical ones of its second folded into it. */
-        if (get_int(d, "count", &count) && count > 1)
+        if (v->has_count && v->count > 1)
                 fprintf(o->f, "  x%" PRId64 " (storm: %" PRId64 " identical folded into this one)",
-                        count, count - 1);
+                        v->count, v->count - 1);
         fputc('\n', o->f);
-        put_hint_line(o, get_string(d, "hint"));
+        put_hint_line(o, v->hint);
 finish:
-        for (size_t i = 0; i < _DENIAL_COLUMN_MAX; i++)
-                cell_done(&cells[i]);
+        text_done(&t);
+}
+
+static int output_denial_short_tree(Output *o, json_object *d) {
+        _cleanup_(denial_view_done) DenialView v = {};
+        int r;
+
+        r = denial_view_from_tree(d, &v);
+        if (r < 0)
+                return r;
+        output_denial_short(o, &v);
+        return 0;
+}
+
+static int output_denial_short_text(Output *o, const char *text, size_t len) {
+        _cleanup_(denial_view_done) DenialView v = {};
+        _cleanup_(freep) char *arena = malloc(len);
+        int r;
+
+        if (!arena)
+                return -ENOMEM;
+        r = denial_view_from_text(text, len, arena, &v);
+        if (r < 0)
+                return r;
+        output_denial_short(o, &v);
+        return 0;
 }
 
 static void output_denial_raw(Output *o, json_object *d) {
@@ -654,8 +1097,7 @@ int output_denial(Output *o, json_object *d) {
                 break;
         case OUTPUT_SHORT:
         default:
-                output_denial_short(o, d);
-                break;
+                return output_denial_short_tree(o, d);
         }
         return 0;
 }
@@ -760,8 +1202,9 @@ int output_denial_text(Output *o, const char *text, size_t len) {
                 return 0;
         case OUTPUT_RAW:
                 return output_denial_raw_text(o, text, len);
+        case OUTPUT_SHORT:
         default:
-                return -EINVAL; /* short output reads the tree */
+                return output_denial_short_text(o, text, len);
         }
 }
 

@@ -71,8 +71,8 @@ void output_header_flush(Output *o);
  * as "-" in short mode. -EBADMSG when d is not a JSON object (nothing is written). */
 int output_denial(Output *o, json_object *d);
 /* The same for the object's JSON text, canonical (json-scan.h: what output_denial() would print
- * of its tree in json mode): json prints it as it is, raw reads the three keys it needs. Not for
- * short mode (-EINVAL). -EBADMSG when text is not an object. */
+ * of its tree in json mode): json prints it as it is, raw reads the three keys it needs, short
+ * the members its row shows, without a tree. -EBADMSG when text is not an object. */
 int output_denial_text(Output *o, const char *text, size_t len);
 
 /* Writes the parameters of a Stats reply: "name: value" lines in short mode, the object on one

@@ -325,12 +325,12 @@ int verb_query(int argc, char *argv[], ClientContext *ctx) {
         } else if (status == AVCCTL_EXIT_SUCCESS) {
                 client_output_init(&out, ctx);
                 output_denials_header(&out);
-                /* -o json and -o raw print what the daemon sent (json-scan.h); short output
-                 * prints no raw text, so it does not ask for it. */
+                /* Canonical rows are read from the text the daemon sent (json-scan.h): printed
+                 * as they are (-o json), their raw text (-o raw) or their row (short: no raw
+                 * text, so it does not ask for it) without a tree. */
                 status = query_run_text(c, filter, a.reverse, out.mode == OUTPUT_SHORT,
                                         a.filter.has_limit, a.filter.limit, query_print_denial,
-                                        out.mode == OUTPUT_SHORT ? NULL : query_print_denial_text,
-                                        &out);
+                                        query_print_denial_text, &out);
                 if (status == AVCCTL_EXIT_SUCCESS)
                         output_header_flush(&out); /* no rows: the head of an empty table */
                 r = client_flush_stdout();

@@ -18,10 +18,6 @@
 #include "macro.h"
 #include "strutil.h"
 
-/* Every byte becomes at most "\xNN"; an invisible character of n bytes "\uXXXX" (2 <= n <= 3)
- * or "\UXXXXXXXX" (n == 4). */
-#define ESCAPE_EXPANSION_MAX 4
-
 /* 1 for the bytes json_plain_span() steps over: 0x20..0x7e but '"' (0x22) and '\\' (0x5c). */
 static const uint8_t json_plain_byte[256] = {
         [0x20] = 1,
@@ -148,18 +144,29 @@ static size_t utf8_printable_len(const unsigned char *s, uint32_t *ret_invisible
         return n;
 }
 
-/* Escapes s into out (which has room for ESCAPE_EXPANSION_MAX * strlen(s) + 1 bytes) or, when
- * out is NULL, writes to f. Returns the length written to out. */
+/* Escapes s into out (which has room for TERMINAL_SAFE_EXPANSION_MAX * strlen(s) + 1 bytes) or,
+ * when out is NULL, writes to f. Returns the length written to out. */
 static size_t escape(const char *s, char *out, FILE *f) {
         static const char hex[] = "0123456789abcdef";
-        const unsigned char *p = (const unsigned char *) s;
+        const unsigned char *p = (const unsigned char *) s, *end = p + strlen(s);
         size_t o = 0;
 
         while (*p) {
                 uint32_t invisible = 0;
                 size_t invisible_len;
-                size_t n = utf8_printable_len(p, &invisible, &invisible_len);
-                char esc[ESCAPE_EXPANSION_MAX * 4];
+                /* Printable ASCII but '"' and '\\' passes in whole runs (a NUL ends one) */
+                size_t n = json_plain_span((const char *) p, (size_t) (end - p));
+                if (n > 0) {
+                        if (out)
+                                memcpy(out + o, p, n);
+                        else
+                                fwrite(p, 1, n, f);
+                        o += n;
+                        p += n;
+                        continue;
+                }
+                n = utf8_printable_len(p, &invisible, &invisible_len);
+                char esc[TERMINAL_SAFE_EXPANSION_MAX * 4];
                 size_t esc_len;
 
                 if (n > 0) {
@@ -213,6 +220,10 @@ void fputs_terminal_safe(const char *s, FILE *f) {
         (void) escape(s, NULL, f);
 }
 
+size_t terminal_safe_escape(const char *s, char *out) {
+        return escape(s, out, NULL);
+}
+
 char *terminal_safe_dup(const char *s) {
         size_t len;
         char *out;
@@ -220,9 +231,9 @@ char *terminal_safe_dup(const char *s) {
         if (!s)
                 return NULL;
         len = strlen(s);
-        if (len > (SIZE_MAX - 1) / ESCAPE_EXPANSION_MAX)
+        if (len > (SIZE_MAX - 1) / TERMINAL_SAFE_EXPANSION_MAX)
                 return NULL;
-        out = malloc(len * ESCAPE_EXPANSION_MAX + 1);
+        out = malloc(len * TERMINAL_SAFE_EXPANSION_MAX + 1);
         if (!out)
                 return NULL;
         (void) escape(s, out, NULL);

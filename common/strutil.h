@@ -15,6 +15,12 @@
 void fputs_terminal_safe(const char *s, FILE *f);
 /* The same into a malloc'd string; NULL on OOM. */
 char *terminal_safe_dup(const char *s);
+/* Every byte becomes at most "\xNN"; an invisible character of n bytes "\uXXXX" (2 <= n <= 3)
+ * or "\UXXXXXXXX" (n == 4). */
+#define TERMINAL_SAFE_EXPANSION_MAX 4
+/* The same into out, which has room for strlen(s) * TERMINAL_SAFE_EXPANSION_MAX + 1 bytes:
+ * NUL-terminated, the length without the NUL. For text built in memory (avcctl's table cells). */
+size_t terminal_safe_escape(const char *s, char *out);
 
 /* Decodes the UTF-8 sequence at s: returns its length (1..4) and the code point, or 0 for an
  * invalid, overlong or surrogate sequence (a NUL inside ends it). s[0] == 0 gives 1 and U+0000. */

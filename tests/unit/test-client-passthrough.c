@@ -67,7 +67,7 @@ static char *render_pass(OutputMode mode, const char *text, size_t len, bool *re
 /* Both modes print the same either way; returns whether the fast path was taken. */
 static bool check_same(const char *text) {
         bool canonical = false;
-        for (OutputMode mode = OUTPUT_JSON; mode <= OUTPUT_RAW; mode++) {
+        for (OutputMode mode = OUTPUT_SHORT; mode <= OUTPUT_RAW; mode++) {
                 _cleanup_(freep) char *tree = render_tree(mode, text, strlen(text));
                 _cleanup_(freep) char *pass = render_pass(mode, text, strlen(text), &canonical);
                 if (strcmp(tree, pass) != 0) {
@@ -182,6 +182,29 @@ static void test_other_rows(void) {
                 {"{\"raw\":\"\\u0000nul\"}", true},
                 {"{\"serial\":\"5\",\"time\":\"t\",\"raw\":\"r\"}", true},
                 {"{\"x\":\"\xc2\x85\"}", false}, /* NEL raw: printed escaped */
+                /* what short output reads: every member in other forms and orders */
+                {"{\"time\":\"2024-04-20T08:54:52.240Z\",\"result\":\"granted\",\"pid\":7,"
+                 "\"comm\":\"a-rather-long-command-name-that-is-cut\",\"permissions\":[\"read\","
+                 "1,null,\"write\"],\"permissive\":true,\"count\":3,\"verdict\":\"escape\","
+                 "\"hint\":\"look\",\"mcs\":\"\",\"name\":\"n\",\"target_container\":{\"id\":"
+                 "\"0123456789abcdef\"},\"candidates\":[{\"name\":\"a\"},7,{\"pod\":\"p\","
+                 "\"namespace\":\"ns\"},{}],\"attribution\":\"ambiguous\"}",
+                 true},
+                {"{\"hint\":\"look\",\"count\":\"3\",\"pid\":\"7\",\"permissive\":1,\"time\":"
+                 "\"yesterday\",\"container\":{\"labels\":{\"name\":\"no\",\"id\":\"no\"},"
+                 "\"namespace\":\"ns\"},\"permissions\":\"read\",\"candidates\":[],"
+                 "\"target_container\":[],\"source_type\":{\"a\":[]},\"tclass\":\"c\\u0000d\"}",
+                 true},
+                {"{\"container\":{\"pod\":\"p\"},\"target_container\":null,\"candidates\":null,"
+                 "\"permissions\":[],\"result\":\"denied\",\"path\":\"/p\",\"name\":\"n\","
+                 "\"mcs\":\"c1,c2\",\"count\":1,\"pid\":-1,\"verdict\":null,\"hint\":\"\"}",
+                 true},
+                {"{\"container\":{\"name\":\"\",\"id\":\"\",\"pod\":null,\"namespace\":\"n\"},"
+                 "\"comm\":\"\\u001b[31m\",\"path\":\"\\\\x\\\"y\\u202e\xf0\x9f\x98\x80\"}",
+                 true},
+                {"{\"container\":{},\"target_container\":{},\"candidates\":[{\"name\":\"\\u2028\"}"
+                 ",[],\"x\"],\"permissions\":[[\"read\"],{\"a\":\"b\"}]}",
+                 true},
                 /* keys: the same filter bits, escaped, in nested objects, white space */
                 {"{\"axb\":1,\"ayb\":2,\"a_b\":3,\"A9b\":4}", true},
                 {"{\"axb\":1,\"ayb\":2,\"axb\":3}", false},
