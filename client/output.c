@@ -539,6 +539,24 @@ typedef struct DenialView {
         size_t permissions_allocated, candidates_allocated;
 } DenialView;
 
+/* The string members of a DenialView, by key. */
+#define STRING_MEMBER(key)                                                                         \
+        { #key, sizeof(#key) - 1, offsetof(DenialView, key) }
+static const struct {
+        const char *key;
+        size_t len, offset;
+} denial_view_strings[] = {
+        STRING_MEMBER(time),        STRING_MEMBER(result),      STRING_MEMBER(path),
+        STRING_MEMBER(name),        STRING_MEMBER(mcs),         STRING_MEMBER(comm),
+        STRING_MEMBER(source_type), STRING_MEMBER(target_type), STRING_MEMBER(tclass),
+        STRING_MEMBER(attribution), STRING_MEMBER(verdict),     STRING_MEMBER(hint),
+};
+#undef STRING_MEMBER
+
+static const char **denial_view_string(DenialView *v, size_t i) {
+        return (const char **) ((char *) v + denial_view_strings[i].offset);
+}
+
 static void denial_view_done(DenialView *v) {
         free(v->permissions);
         free(v->candidates);
@@ -625,18 +643,8 @@ static int denial_view_from_tree(json_object *d, DenialView *v) {
         json_object *permissive, *cands;
         int r;
 
-        v->time = get_string(d, "time");
-        v->result = get_string(d, "result");
-        v->path = get_string(d, "path");
-        v->name = get_string(d, "name");
-        v->mcs = get_string(d, "mcs");
-        v->comm = get_string(d, "comm");
-        v->source_type = get_string(d, "source_type");
-        v->target_type = get_string(d, "target_type");
-        v->tclass = get_string(d, "tclass");
-        v->attribution = get_string(d, "attribution");
-        v->verdict = get_string(d, "verdict");
-        v->hint = get_string(d, "hint");
+        for (size_t i = 0; i < ELEMENTSOF(denial_view_strings); i++)
+                *denial_view_string(v, i) = get_string(d, denial_view_strings[i].key);
         v->has_pid = get_int(d, "pid", &v->pid);
         v->has_count = get_int(d, "count", &v->count);
         v->permissive = json_object_object_get_ex(d, "permissive", &permissive) &&
@@ -772,30 +780,15 @@ static int denial_view_from_text(const char *text, size_t len, char *arena, Deni
         int r;
 
         while ((r = json_scan_member_key(&p, end, &m)) > 0) {
-#define STRING_MEMBER(key)                                                                         \
-        { #key, sizeof(#key) - 1, offsetof(DenialView, key) }
-                static const struct {
-                        const char *key;
-                        size_t len, offset;
-                } strings[] = {
-                        STRING_MEMBER(time),        STRING_MEMBER(result),
-                        STRING_MEMBER(path),        STRING_MEMBER(name),
-                        STRING_MEMBER(mcs),         STRING_MEMBER(comm),
-                        STRING_MEMBER(source_type), STRING_MEMBER(target_type),
-                        STRING_MEMBER(tclass),      STRING_MEMBER(attribution),
-                        STRING_MEMBER(verdict),     STRING_MEMBER(hint),
-                };
-#undef STRING_MEMBER
                 bool array;
                 size_t i;
 
-                for (i = 0; i < ELEMENTSOF(strings); i++)
-                        if (m.key_len == strings[i].len &&
-                            memcmp(m.key, strings[i].key, strings[i].len) == 0)
+                for (i = 0; i < ELEMENTSOF(denial_view_strings); i++)
+                        if (m.key_len == denial_view_strings[i].len &&
+                            memcmp(m.key, denial_view_strings[i].key, m.key_len) == 0)
                                 break;
-                if (i < ELEMENTSOF(strings))
-                        r = text_member_string(&p, end, &m, text, arena,
-                                               (const char **) ((char *) v + strings[i].offset));
+                if (i < ELEMENTSOF(denial_view_strings))
+                        r = text_member_string(&p, end, &m, text, arena, denial_view_string(v, i));
                 else if (KEY_IS(&m, "pid") || KEY_IS(&m, "count")) {
                         /* an integer: canonical ones have at most 18 digits */
                         bool is_int = *m.value == '-' || (*m.value >= '0' && *m.value <= '9');

@@ -154,18 +154,11 @@ static size_t escape(const char *s, char *out, FILE *f) {
         while (*p) {
                 uint32_t invisible = 0;
                 size_t invisible_len;
-                /* Printable ASCII but '"' and '\\' passes in whole runs (a NUL ends one) */
+                /* Printable ASCII but '"' and '\\' passes in whole runs, the rest a character
+                 * at a time */
                 size_t n = json_plain_span((const char *) p, (size_t) (end - p));
-                if (n > 0) {
-                        if (out)
-                                memcpy(out + o, p, n);
-                        else
-                                fwrite(p, 1, n, f);
-                        o += n;
-                        p += n;
-                        continue;
-                }
-                n = utf8_printable_len(p, &invisible, &invisible_len);
+                if (n == 0)
+                        n = utf8_printable_len(p, &invisible, &invisible_len);
                 char esc[TERMINAL_SAFE_EXPANSION_MAX * 4];
                 size_t esc_len;
 
