@@ -53,6 +53,8 @@ bool string_has_prefix(const char *s, const char *prefix);
  * components go, and so does a trailing slash ("/srv//./d/" is "/srv/d"). ".." stays: with a
  * symlink before it, dropping it would name another file. */
 void path_simplify(char *p);
+/* The value of one hex digit (either case), or -EINVAL. */
+int unhex_char(char c);
 /* Non-empty and only hex digits (either case). */
 bool string_is_hex(const char *s);
 /* Decodes an even-length string of hex digits into a malloc'd NUL-terminated buffer;

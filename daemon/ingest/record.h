@@ -2,7 +2,7 @@
 #pragma once
 
 /* Record parsing: one audit record of text in, one typed Record out. Pure: the only state is
- * the RecordParser (a reusable libauparse buffer state), no I/O, no logging, no globals.
+ * the RecordParser (the reused field reader of record-fields.h), no I/O, no logging, no globals.
  *
  * Untrusted strings (comm, exe, path, name, cwd, proctitle) are decoded from the audit
  * encodings: "quoted" values lose their quotes, hex-encoded values are decoded. Decoded bytes are
