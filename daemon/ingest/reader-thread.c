@@ -6,7 +6,7 @@
  * hands its denials forward to the real DenialSink. Nothing calls back.
  *
  * Decisions:
- * - The split is where the state is. Reading, parsing (record.c, libauparse) and assembling
+ * - The split is where the state is. Reading, parsing (record.c, record-fields.c) and assembling
  *   (assembler.c) are pure per instance: the thread owns them alone. Attribution, triage, the
  *   coalescer and the store share the registry, the database connection and the counters with
  *   the API, so they stay on the loop: no lock anywhere in them, and store_add() still answers
