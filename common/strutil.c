@@ -26,28 +26,54 @@ static const uint8_t json_plain_byte[256] = {
         [0x5d ... 0x7e] = 1,
 };
 
+#ifdef __SSE2__
+/* Bit i set when byte i of v is not plain. Signed compares: a byte below 0x20 or from 0x80 on
+ * (negative as int8) is less than 0x20; the three others are compared for equality. */
+static inline unsigned json_plain_mask16(__m128i v) {
+        const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+                      quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+        __m128i bad =
+                _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        return (unsigned) _mm_movemask_epi8(bad);
+}
+#endif
+
 size_t json_plain_span(const char *s, size_t len) {
         const unsigned char *p = (const unsigned char *) s;
         size_t i = 0;
 
 #ifdef __SSE2__
-        /* Signed compares: a byte below 0x20 or from 0x80 on (negative as int8) is less than
-         * 0x20; the three others are compared for equality. The loads are unaligned and never
-         * read past len: the last 15 bytes at most go through the table. */
-        const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
-                      quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+        /* Unaligned loads that never read past len: the last 15 bytes at most go through the
+         * table. */
         for (; len - i >= 16; i += 16) {
-                __m128i v = _mm_loadu_si128((const __m128i *) (p + i));
-                __m128i bad = _mm_or_si128(
-                        _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
-                        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-                unsigned mask = (unsigned) _mm_movemask_epi8(bad);
+                unsigned mask = json_plain_mask16(_mm_loadu_si128((const __m128i *) (p + i)));
                 if (mask != 0)
                         return i + (size_t) __builtin_ctz(mask);
         }
 #endif
         while (i < len && json_plain_byte[p[i]])
                 i++;
+        return i;
+}
+
+size_t json_plain_copy(char *dst, const char *s, size_t len) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t i = 0;
+
+#ifdef __SSE2__
+        /* Each block is stored whole, before looking at it: past the run it writes bytes that
+         * are still within dst[0..len), which the caller writes over. */
+        for (; len - i >= 16; i += 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *) (p + i));
+                _mm_storeu_si128((__m128i *) (dst + i), v);
+                unsigned mask = json_plain_mask16(v);
+                if (mask != 0)
+                        return i + (size_t) __builtin_ctz(mask);
+        }
+#endif
+        for (; i < len && json_plain_byte[p[i]]; i++)
+                dst[i] = (char) p[i];
         return i;
 }
 

@@ -47,6 +47,9 @@ bool unicode_is_invisible(uint32_t cp);
  * runs with it (copied with one memcpy, or stepped over) instead of looking at each byte: a raw
  * audit record is ~600 bytes with a quote every few words. 16 bytes at a time with SSE2. */
 size_t json_plain_span(const char *s, size_t len);
+/* The same run, copied to dst in the same pass (for a writer): returns its length n. dst has room
+ * for len bytes; those after the run, dst[n..len), may have been written too. */
+size_t json_plain_copy(char *dst, const char *s, size_t len);
 
 bool string_has_prefix(const char *s, const char *prefix);
 /* Lexical clean-up of a path as a program typed it, in place: repeated slashes become one, "."

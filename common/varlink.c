@@ -244,8 +244,9 @@ bool varlink_char_escaped(uint32_t cp) {
 /* The opening quote and the plain head of a string: printable ASCII, quotes, backslashes,
  * newlines and tabs, written straight into pb's buffer (at most two bytes a byte, room made once)
  * instead of one printbuf_memappend() per run between escapes: a raw audit record has a quote
- * every few words and a newline per record. The runs between those are found by
- * json_plain_span() and copied whole. When that is all of s, the closing quote too
+ * every few words and a newline per record. The runs between those are found and copied in
+ * one pass (json_plain_copy(): its room is the 2 bytes a byte made above). When that is all of s,
+ * the closing quote too
  * (*ret_closed). Returns how many bytes of s it wrote, -1 without memory; the rest (from a
  * control character or a non-ASCII byte on) goes through the loop of varlink_string_append(). */
 static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t len,
@@ -265,8 +266,7 @@ static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t 
         size_t i = 0;
         *o++ = '"';
         for (;;) {
-                size_t n = json_plain_span((const char *) s + i, len - i);
-                memcpy(o, s + i, n);
+                size_t n = json_plain_copy(o, (const char *) s + i, len - i);
                 o += n;
                 i += n;
                 if (i == len)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* JSON as text (json-writer.h). Every value goes through value_begin(), which writes the comma an
- * array element needs; a key does it for an object member, so the value after a key takes none. */
+/* JSON as text (json-writer.h). Every value goes through put() (or writes the comma itself), which
+ * writes the comma an array element needs; a key does it for an object member, so the value after
+ * a key takes none. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,68 +18,69 @@ void json_writer_init(JsonWriter *w, struct printbuf *pb) {
         *w = (JsonWriter){.pb = pb, .first = true};
 }
 
-static void append(JsonWriter *w, const char *s, size_t len) {
+char *json_writer_room_grow(JsonWriter *w, size_t n) {
+        struct printbuf *pb = w->pb;
+
         if (w->failed)
-                return;
-        if (len > INT_MAX || printbuf_memappend(w->pb, s, (int) len) < 0)
+                return NULL;
+        if (n >= (size_t) (INT_MAX - pb->bpos)) {
                 w->failed = true;
+                return NULL;
+        }
+        if ((size_t) (pb->size - pb->bpos) <= n) {
+                /* printbuf has no call that only grows it: grow by writing, then take back. */
+                int at = pb->bpos;
+                if (printbuf_memset(pb, at, 0, (int) n + 1) < 0) {
+                        w->failed = true;
+                        return NULL;
+                }
+                pb->bpos = at;
+        }
+        return pb->buf + pb->bpos;
 }
 
-static void value_begin(JsonWriter *w) {
+/* The comma if one is due, then the len bytes of text (ours, written as they are). */
+static void put(JsonWriter *w, const char *text, size_t len) {
+        char *o = json_writer_room(w, len + 1);
+        if (!o)
+                return;
         if (!w->first)
-                append(w, ",", 1);
+                *o++ = ',';
+        memcpy(o, text, len);
+        json_writer_advance(w, o + len);
+        w->first = false;
+}
+
+/* One byte that ends a container, never after a comma. */
+static void put_end(JsonWriter *w, char c) {
+        char *o = json_writer_room(w, 1);
+        if (!o)
+                return;
+        *o++ = c;
+        json_writer_advance(w, o);
         w->first = false;
 }
 
 void json_writer_object_begin(JsonWriter *w) {
-        value_begin(w);
-        append(w, "{", 1);
+        put(w, "{", 1);
         w->first = true;
 }
 
 void json_writer_object_end(JsonWriter *w) {
-        append(w, "}", 1);
-        w->first = false;
+        put_end(w, '}');
 }
 
 void json_writer_array_begin(JsonWriter *w) {
-        value_begin(w);
-        append(w, "[", 1);
+        put(w, "[", 1);
         w->first = true;
 }
 
 void json_writer_array_end(JsonWriter *w) {
-        append(w, "]", 1);
-        w->first = false;
-}
-
-void json_writer_key(JsonWriter *w, const char *key) {
-        size_t len = strlen(key);
-        char text[64];
-
-        /* ,"key": in one append: a row has some thirty keys, each was four appends. */
-        if (len + 4 <= sizeof(text)) {
-                size_t n = 0;
-                if (!w->first)
-                        text[n++] = ',';
-                text[n++] = '"';
-                memcpy(text + n, key, len);
-                n += len;
-                text[n++] = '"';
-                text[n++] = ':';
-                append(w, text, n);
-        } else {
-                value_begin(w);
-                append(w, "\"", 1);
-                append(w, key, len);
-                append(w, "\":", 2);
-        }
-        w->first = true; /* the value that follows takes no comma */
+        put_end(w, ']');
 }
 
 void json_writer_null(JsonWriter *w) {
-        value_begin(w);
-        append(w, "null", 4);
+        put(w, "null", 4);
 }
 
 void json_writer_string(JsonWriter *w, const char *s) {
@@ -89,13 +91,10 @@ void json_writer_string(JsonWriter *w, const char *s) {
         json_writer_string_len(w, s, strlen(s));
 }
 
-void json_writer_member_string(JsonWriter *w, const char *key, const char *s) {
-        json_writer_key(w, key);
-        json_writer_string(w, s);
-}
-
 void json_writer_string_len(JsonWriter *w, const char *s, size_t len) {
-        value_begin(w);
+        if (!w->first)
+                put_end(w, ',');
+        w->first = false;
         if (!w->failed && varlink_string_append(w->pb, s, len) < 0)
                 w->failed = true;
 }
@@ -115,20 +114,17 @@ void json_writer_int64(JsonWriter *w, int64_t i) {
         char *p = format_uint64(i < 0 ? 0 - (uint64_t) i : (uint64_t) i, end);
         if (i < 0)
                 *--p = '-';
-        value_begin(w);
-        append(w, p, (size_t) (end - p));
+        put(w, p, (size_t) (end - p));
 }
 
 void json_writer_uint64(JsonWriter *w, uint64_t u) {
         char buf[24], *end = buf + sizeof(buf);
         char *p = format_uint64(u, end);
-        value_begin(w);
-        append(w, p, (size_t) (end - p));
+        put(w, p, (size_t) (end - p));
 }
 
 void json_writer_bool(JsonWriter *w, bool b) {
-        value_begin(w);
-        append(w, b ? "true" : "false", b ? 4 : 5);
+        put(w, b ? "true" : "false", b ? 4 : 5);
 }
 
 /* The last second formatted, per thread: the rows of a page are mostly of the same few seconds,
@@ -159,13 +155,11 @@ void json_writer_time(JsonWriter *w, int64_t time_ms) {
         buf[23] = (char) ('0' + ms % 10);
         buf[24] = 'Z';
         buf[25] = '"';
-        value_begin(w);
-        append(w, buf, 26);
+        put(w, buf, 26);
 }
 
 void json_writer_verbatim(JsonWriter *w, const char *text, size_t len) {
-        value_begin(w);
-        append(w, text, len);
+        put(w, text, len);
 }
 
 static int verbatim_serializer(json_object *o, struct printbuf *pb, int level, int flags) {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct JsonWriter {
         struct printbuf *pb; /* borrowed */
@@ -37,19 +38,53 @@ static inline bool json_writer_failed(const JsonWriter *w) {
         return w->failed;
 }
 
+/* Room for n more bytes, and the NUL printbuf keeps after them, at the end of w's buffer: where
+ * to write them (then json_writer_advance() to where the writing ended), or NULL when the writer
+ * has failed. A row is some sixty small pieces: each is written in place, not appended through
+ * printbuf_memappend() (a call, a check and a memcpy() call each). */
+char *json_writer_room_grow(JsonWriter *w, size_t n);
+static inline char *json_writer_room(JsonWriter *w, size_t n) {
+        struct printbuf *pb = w->pb;
+        if (!w->failed && pb->size > pb->bpos && n < (size_t) (pb->size - pb->bpos))
+                return pb->buf + pb->bpos;
+        return json_writer_room_grow(w, n);
+}
+static inline void json_writer_advance(JsonWriter *w, char *end) {
+        w->pb->bpos = (int) (end - w->pb->buf);
+        *end = 0;
+}
+
 void json_writer_object_begin(JsonWriter *w);
 void json_writer_object_end(JsonWriter *w);
 void json_writer_array_begin(JsonWriter *w);
 void json_writer_array_end(JsonWriter *w);
-/* The comma if one is due, then "key": (key is ours: plain ASCII, written as it is). */
-void json_writer_key(JsonWriter *w, const char *key);
+/* The comma if one is due, then "key": (key is ours: plain ASCII, written as it is). Inline, so
+ * that a literal key's length is known when compiling. */
+static inline void json_writer_key(JsonWriter *w, const char *key) {
+        size_t len = strlen(key);
+        char *o = json_writer_room(w, len + 4);
+        if (!o)
+                return;
+        if (!w->first)
+                *o++ = ',';
+        *o++ = '"';
+        memcpy(o, key, len);
+        o += len;
+        *o++ = '"';
+        *o++ = ':';
+        json_writer_advance(w, o);
+        w->first = true; /* the value that follows takes no comma */
+}
 
 /* Values: after a key, or as the elements of an array. */
 void json_writer_null(JsonWriter *w);
 /* s, escaped, or null when s is NULL. */
 void json_writer_string(JsonWriter *w, const char *s);
 /* key: s (null when NULL), the most common member. */
-void json_writer_member_string(JsonWriter *w, const char *key, const char *s);
+static inline void json_writer_member_string(JsonWriter *w, const char *key, const char *s) {
+        json_writer_key(w, key);
+        json_writer_string(w, s);
+}
 /* The len bytes at s (not NULL), escaped. */
 void json_writer_string_len(JsonWriter *w, const char *s, size_t len);
 void json_writer_int64(JsonWriter *w, int64_t i);

@@ -81,8 +81,9 @@ enum {
  * each of a row's 17 string ids with a subquery cost more than everything else a row needs. They
  * are looked up through a direct-mapped cache of the call instead (a new call starts empty, so
  * an id that retention freed and a writer reused is never read stale across calls), with one
- * prepared point query for the misses. A row's strings are copied into the row's arena, so that
- * a later lookup of the same row evicting a slot leaves them alone. */
+ * prepared point query for the misses. A row points into the slots of its hits, which are
+ * looked up first and pinned: a miss of the same row is read into the row's arena and is not
+ * cached over a pinned slot, so that no lookup of the row changes a string it already holds. */
 #define STRING_CACHE_SLOTS 1024
 #define STRING_CACHE_TEXT_MAX 119 /* longer strings are looked up each time, never cached */
 
@@ -144,15 +145,16 @@ static int arena_add(StringCache *k, const char *text, size_t len, size_t *ret_o
         return 0;
 }
 
-/* The string of id into the row's arena: 1 and its offset, 0 for none (0 or an id without a
- * string, as the subquery it replaces gave NULL). */
-static int string_resolve(Store *s, StringCache *k, int64_t id, size_t *ret_offset) {
-        if (id <= 0)
-                return 0;
-        StringSlot *slot = &k->slots[((uint64_t) id * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
-        if (slot->id == id)
-                return arena_add(k, slot->text, slot->len, ret_offset) < 0 ? -ENOMEM : 1;
+static StringSlot *string_slot(StringCache *k, int64_t id) {
+        return &k->slots[((uint64_t) id * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
+}
 
+/* The string of id, a miss of the slots: read into the row's arena (1 and its offset), and
+ * cached unless its slot is one of the n pinned ones; 0 for none (an id without a string, as the
+ * subquery it replaces gave NULL). */
+static int string_fetch(Store *s, StringCache *k, int64_t id, StringSlot *const *pinned, size_t n,
+                        size_t *ret_offset) {
+        StringSlot *slot = string_slot(k, id);
         bool armed = k->budget->armed;
         k->budget->armed = false;
         sqlite3_bind_int64(k->lookup, 1, id);
@@ -166,10 +168,14 @@ static int string_resolve(Store *s, StringCache *k, int64_t id, size_t *ret_offs
                         r = -ENOMEM;
                 else {
                         r = 1;
-                        if (len <= STRING_CACHE_TEXT_MAX) {
+                        bool pin = false;
+                        for (size_t i = 0; i < n; i++)
+                                pin |= pinned[i] == slot;
+                        if (len <= STRING_CACHE_TEXT_MAX && !pin) {
                                 slot->id = id;
                                 slot->len = (uint32_t) len;
                                 memcpy(slot->text, text, len);
+                                slot->text[len] = 0;
                         }
                 }
         } else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -323,21 +329,24 @@ static const ContainerSlot *container_lookup(Store *s, RowCache *k, Budget *budg
         return slot;
 }
 
+/* A row owns only its candidates: its strings are the arena's, its containers the caches', its
+ * raw text the decoder's (denial_done() freeing some twenty NULL pointers per row showed in the
+ * profile of a bulk export). */
 static void row_release(Denial *d) {
-        char **strings[] = ROW_STRINGS(d);
-
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                *strings[i] = NULL;
-        d->booleans = NULL;
-        d->raw = NULL; /* the decoder's */
-        /* Every string of a container row is the cache's, whatever fields it gains. */
-        d->container = (ContainerRef){};
-        d->target_container = (ContainerRef){};
-        denial_done(d);
+        denial_clear_candidates(d);
+        *d = DENIAL_NULL;
 }
 
+/* NULL reads as 0 (sqlite3_column_int64() says so), which is no id: one call, not two. */
 static int64_t column_id(sqlite3_stmt *st, int i) {
-        return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+        return sqlite3_column_int64(st, i);
+}
+
+/* The integer at i, or null_value for NULL: the type is asked only when the value is 0, which a
+ * NULL reads as. */
+static int64_t column_int64_or(sqlite3_stmt *st, int i, int64_t null_value) {
+        int64_t v = sqlite3_column_int64(st, i);
+        return v == 0 && sqlite3_column_type(st, i) == SQLITE_NULL ? null_value : v;
 }
 
 static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt *st, Denial *ret) {
@@ -353,18 +362,11 @@ static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt 
         const int ints[] = {COL_PID, COL_PPID, COL_UID, COL_SYSCALL};
         int64_t *int_dst[] = {&d.pid, &d.ppid, &d.uid, &d.syscall};
         for (size_t i = 0; i < ELEMENTSOF(ints); i++)
-                *int_dst[i] = sqlite3_column_type(st, ints[i]) == SQLITE_NULL
-                                      ? -1
-                                      : sqlite3_column_int64(st, ints[i]);
-        d.permissive = sqlite3_column_type(st, COL_PERMISSIVE) == SQLITE_NULL
-                               ? -1
-                               : sqlite3_column_int(st, COL_PERMISSIVE);
-        d.count = sqlite3_column_type(st, COL_COUNT) == SQLITE_NULL
-                          ? 1
-                          : (uint64_t) sqlite3_column_int64(st, COL_COUNT);
+                *int_dst[i] = column_int64_or(st, ints[i], -1);
+        d.permissive = (int) column_int64_or(st, COL_PERMISSIVE, -1);
+        d.count = (uint64_t) column_int64_or(st, COL_COUNT, 1);
         /* triage: NULL (stored before triage) and -1 (no policy at the time) are untriaged */
-        if (sqlite3_column_type(st, COL_REASON) != SQLITE_NULL &&
-            sqlite3_column_int(st, COL_REASON) >= 0) {
+        if (column_int64_or(st, COL_REASON, -1) >= 0) {
                 d.triaged = true;
                 d.reason = sqlite3_column_int(st, COL_REASON);
                 d.verdict = sqlite3_column_int(st, COL_VERDICT);
@@ -391,21 +393,40 @@ static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt 
         if (has_booleans)
                 ids[ELEMENTSOF(strings)] = column_id(st, COL_BOOLEANS);
 
-        /* The strings into the arena first (it may move), then the pointers. */
-        size_t offsets[ELEMENTSOF(strings) + 1];
-        bool found[ELEMENTSOF(strings) + 1] = {};
+        /* The hits first, pinned; then the misses into the arena (it may move), a miss that
+         * an earlier miss of the row cached being a hit; then the pointers. */
+        const char *texts[ELEMENTSOF(strings) + 1] = {};
+        StringSlot *pinned[ELEMENTSOF(strings) + 1];
+        size_t offsets[ELEMENTSOF(strings) + 1], n_pinned = 0;
+        bool in_arena[ELEMENTSOF(strings) + 1] = {};
+        for (size_t i = 0; i < ELEMENTSOF(strings) + 1; i++) {
+                StringSlot *slot = string_slot(k, ids[i]);
+                if (ids[i] > 0 && slot->id == ids[i]) {
+                        texts[i] = slot->text;
+                        pinned[n_pinned++] = slot;
+                }
+        }
         k->arena_used = 0;
         for (size_t i = 0; i < ELEMENTSOF(strings) + 1; i++) {
-                r = string_resolve(s, k, ids[i], &offsets[i]);
+                if (ids[i] <= 0 || texts[i])
+                        continue;
+                StringSlot *slot = string_slot(k, ids[i]);
+                if (slot->id == ids[i]) {
+                        texts[i] = slot->text;
+                        pinned[n_pinned++] = slot;
+                        continue;
+                }
+                r = string_fetch(s, k, ids[i], pinned, n_pinned, &offsets[i]);
                 if (r < 0)
                         return r; /* nothing of d is allocated yet */
-                found[i] = r > 0;
+                in_arena[i] = r > 0;
         }
+        for (size_t i = 0; i < ELEMENTSOF(strings) + 1; i++)
+                if (in_arena[i])
+                        texts[i] = k->arena + offsets[i];
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (found[i])
-                        *strings[i] = k->arena + offsets[i];
-        if (found[ELEMENTSOF(strings)])
-                d.booleans = k->arena + offsets[ELEMENTSOF(strings)];
+                *strings[i] = (char *) texts[i];
+        d.booleans = (char *) texts[ELEMENTSOF(strings)];
 
         struct {
                 int col;

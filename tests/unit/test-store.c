@@ -994,6 +994,60 @@ static void test_cache_overflow(void) {
         sqlite3_close(db);
 }
 
+/* ---- the strings of one row sharing a slot of the query's string cache ---- */
+
+#define N_SLOTS_ROWS 3000
+
+/* Rows of strings some shared (hits once seen) and some new (misses), six thousand distinct ones
+ * through the query's 1,024 slots in one call: rows whose hit and miss share a slot, and whose
+ * two misses do, read back each string as written. */
+static void test_string_slots(void) {
+        _cleanup_(freep) char *path = db_path("slots.db");
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (unsigned i = 0; i < N_SLOTS_ROWS; i++) {
+                Denial d = make_denial(4000000 + i, 9000000 + i, 0);
+                char *const fields[] = {
+                        xasprintf("c%u", i % 97),     xasprintf("/e/%u", i % 89),
+                        xasprintf("/p/%u", i),        xasprintf("n%u", i),
+                        xasprintf("/cwd/%u", i % 83), xasprintf("title %u", i),
+                };
+                char **dst[] = {&d.comm, &d.exe, &d.path, &d.name, &d.cwd, &d.proctitle};
+                for (size_t j = 0; j < ELEMENTSOF(dst); j++) {
+                        free(*dst[j]);
+                        *dst[j] = fields[j];
+                }
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+                if (store_pending(s) >= STORE_BATCH_ROWS)
+                        CHECK_RC(store_commit(s, NULL), STORE_BATCH_ROWS);
+        }
+        CHECK(store_commit(s, NULL) > 0);
+
+        Rows rows = query(s, NULL, false, 0, N_SLOTS_ROWS);
+        CHECK_RC(rows.n, N_SLOTS_ROWS);
+        for (unsigned i = 0; i < N_SLOTS_ROWS; i++) {
+                const Denial *d = &rows.d[i];
+                char buf[64];
+#define CHECK_FIELD(field, ...)                                                                    \
+        do {                                                                                       \
+                snprintf(buf, sizeof(buf), __VA_ARGS__);                                           \
+                CHECK_STREQ(d->field, buf);                                                        \
+        } while (0)
+                CHECK_FIELD(comm, "c%u", i % 97);
+                CHECK_FIELD(exe, "/e/%u", i % 89);
+                CHECK_FIELD(path, "/p/%u", i);
+                CHECK_FIELD(name, "n%u", i);
+                CHECK_FIELD(cwd, "/cwd/%u", i % 83);
+                CHECK_FIELD(proctitle, "title %u", i);
+#undef CHECK_FIELD
+                CHECK_STREQ(d->node, "node1");
+        }
+        rows_done(&rows);
+        store_free(s);
+}
+
 /* ---- raw text: compressed with trained dictionaries, exact ---- */
 
 #define N_RAW 6000
@@ -1824,6 +1878,7 @@ int main(void) {
         test_filter_lists();
         test_pagination();
         test_cache_overflow();
+        test_string_slots();
         test_raw();
         test_raw_packed();
         test_crowded();

@@ -98,10 +98,11 @@ static void test_invisible(void) {
                 CHECK(unicode_is_bidi_control(cp) && unicode_is_invisible(cp));
 }
 
-/* json_plain_span() against its definition, byte by byte: every byte value at every position of
- * runs of 0..69 bytes starting at each of 16 alignments, so that the SSE2 blocks, the table's
- * tail and the block/tail boundary all meet every byte. The run ends at len exactly in a buffer
- * of its own size (ASan catches a read past it) and the byte after a plain run is never read. */
+/* json_plain_span() and json_plain_copy() against their definition, byte by byte: every byte value
+ * at every position of runs of 0..69 bytes starting at each of 16 alignments, so that the SSE2
+ * blocks, the table's tail and the block/tail boundary all meet every byte. The run ends at len
+ * exactly in a buffer of its own size (ASan catches a read past it) and the byte after a plain run
+ * is never read. */
 static bool json_plain_definition(unsigned char c) {
         return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
 }
@@ -129,6 +130,10 @@ static void test_json_plain_span(void) {
                         unsigned char *s = buf + align;
                         memcpy(s, fill + (align * 7) % 16, len);
                         CHECK(json_plain_span((const char *) s, len) == len);
+                        _cleanup_(freep) char *dst = malloc(len + 1); /* exactly len: ASan */
+                        CHECK(dst);
+                        CHECK(json_plain_copy(dst, (const char *) s, len) == len);
+                        CHECK(memcmp(dst, s, len) == 0);
                         for (size_t pos = 0; pos < len; pos++)
                                 for (unsigned c = 0; c < 256; c++) {
                                         unsigned char keep = s[pos];
@@ -136,6 +141,18 @@ static void test_json_plain_span(void) {
                                         size_t want = json_plain_definition((unsigned char) c)
                                                               ? len
                                                               : pos;
+                                        unsigned char out[80];
+                                        memset(out, 0xa5, sizeof(out));
+                                        size_t got = json_plain_copy((char *) out + 1,
+                                                                     (const char *) s, len);
+                                        if (got != want || memcmp(out + 1, s, got) != 0 ||
+                                            out[0] != 0xa5 || out[len + 1] != 0xa5) {
+                                                fprintf(stderr,
+                                                        "json_plain_copy: byte 0x%02x at %zu of "
+                                                        "%zu (alignment %zu)\n",
+                                                        c, pos, len, align);
+                                                exit(1);
+                                        }
                                         if (json_plain_span((const char *) s, len) != want) {
                                                 fprintf(stderr,
                                                         "json_plain_span: byte 0x%02x at %zu of "
