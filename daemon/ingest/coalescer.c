@@ -2,15 +2,20 @@
 /* Coalescer (see coalescer.h for what and why).
  *
  * Decisions:
- * - A kind is found by hash (FNV-1a over the kind's fields, each with its length, NULL apart from
- *   "") and confirmed field by field: two kinds never share a window.
- * - Each kind holds one copy of a denial: the last one of its window. While nothing is folded it
- *   only serves the comparison; once folding starts it is replaced by every folded denial, but
- *   only in the fields that differ within a kind (stamp, pid, raw text, cwd, proctitle ...),
- *   not in the dozen strings that define the kind: a storm costs a few small copies per denial.
+ * - A kind is its fields written one after the other into one block (each string with its length,
+ *   NULL apart from ""), found by a hash of the block and confirmed by comparing the blocks: two
+ *   kinds never share a window. The block is the only copy a kind holds until it folds: most
+ *   kinds never do (every denial of a busy host that differs from the others), and a whole copy
+ *   of each (twenty strings, the raw text) used to be made and freed for every one of them.
+ * - Once folding starts the kind holds one copy of a denial, the last one of its window, and it
+ *   is replaced by every folded denial, but only in the fields that differ within a kind (stamp,
+ *   pid, raw text, cwd, proctitle ...), not in the dozen strings that define the kind: a storm
+ *   costs a few small copies per denial. What is neither (the sender, the triage) is the first
+ *   denial's of the kind, kept in the block for that, as when the whole first denial was kept.
  * - Kinds are listed by the start of their window, oldest first, so expiry takes from the front
  *   and a full table gives up the oldest window. */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,7 +34,15 @@ struct Entry {
         int64_t start_ms; /* audit time of the window's first denial */
         unsigned n;       /* denials of the window so far */
         uint64_t folded;  /* of them, folded */
-        Denial rep;       /* the window's last denial */
+        bool has_rep;     /* rep is a denial: folding started once */
+        Denial rep;       /* the window's last folded denial */
+        /* The first denial's sender and triage, which a summary carries (see above). */
+        int64_t first_sender_pid;
+        bool first_triaged;
+        int first_reason, first_verdict;
+        const char *first_sender_subj, *first_booleans; /* in key[], after the kind; or NULL */
+        size_t key_len;                                 /* the kind: key[0 .. key_len) */
+        char key[];
 };
 
 struct Coalescer {
@@ -38,6 +51,8 @@ struct Coalescer {
         Entry *buckets[COALESCE_BUCKETS];
         Entry *oldest, *newest;
         size_t n;
+        char *scratch; /* the kind of the denial at hand */
+        size_t scratch_alloc;
 };
 
 int coalescer_new(coalescer_emit_cb emit, void *userdata, Coalescer **ret) {
@@ -56,58 +71,66 @@ int coalescer_new(coalescer_emit_cb emit, void *userdata, Coalescer **ret) {
 
 /* ---- the kind of a denial ---- */
 
-static uint64_t hash_mix(uint64_t h, const void *p, size_t n) {
-        const unsigned char *b = p;
-        for (size_t i = 0; i < n; i++) {
-                h ^= b[i];
-                h *= 0x100000001b3ULL;
-        }
-        return h;
-}
-
-static uint64_t hash_str(uint64_t h, const char *s) {
-        size_t n = s ? strlen(s) + 1 : 0; /* the NUL too: NULL and "" differ */
-        h = hash_mix(h, &n, sizeof(n));
-        return s ? hash_mix(h, s, n) : h;
-}
-
-/* The strings that make a kind; the same order in kind_hash() and same_kind(). */
+/* The strings that make a kind, in the order they are written. */
 #define KIND_STRINGS(d)                                                                            \
         {                                                                                          \
                 (d)->node, (d)->result, (d)->permissions, (d)->scontext, (d)->tcontext,            \
                         (d)->tclass, (d)->comm, (d)->exe, (d)->path, (d)->name, (d)->container.id, \
                         (d)->target_container.id                                                   \
         }
+#define KIND_STRINGS_N 12
+#define KIND_NULL UINT32_MAX /* the length written for NULL */
 
-static uint64_t kind_hash(const Denial *d) {
+/* Writes the kind of d into c->scratch: the integers, then each string as its length and its
+ * bytes. Returns its length, or 0 when out of memory. */
+static size_t kind_write(Coalescer *c, const Denial *d) {
         const char *strings[] = KIND_STRINGS(d);
         const int64_t ints[] = {
                 d->record_type,   d->permissive,          d->uid, d->syscall, d->attribution,
                 d->has_container, d->has_target_container};
-        uint64_t h = 0xcbf29ce484222325ULL;
+        uint32_t lens[KIND_STRINGS_N];
+        size_t need = sizeof(ints) + sizeof(lens), at;
 
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                h = hash_str(h, strings[i]);
-        return hash_mix(h, ints, sizeof(ints));
+        static_assert(ELEMENTSOF(strings) == KIND_STRINGS_N, "KIND_STRINGS_N");
+        for (size_t i = 0; i < KIND_STRINGS_N; i++) {
+                size_t l = strings[i] ? strlen(strings[i]) : 0;
+                if (l >= KIND_NULL)
+                        return 0;
+                lens[i] = strings[i] ? (uint32_t) l : KIND_NULL;
+                need += l;
+        }
+        if (need > c->scratch_alloc) {
+                size_t n = MAX(need, MAX(c->scratch_alloc * 2, (size_t) 1024));
+                char *p = realloc(c->scratch, n);
+                if (!p)
+                        return 0;
+                c->scratch = p;
+                c->scratch_alloc = n;
+        }
+        memcpy(c->scratch, ints, sizeof(ints));
+        memcpy(c->scratch + sizeof(ints), lens, sizeof(lens));
+        at = sizeof(ints) + sizeof(lens);
+        for (size_t i = 0; i < KIND_STRINGS_N; i++)
+                if (lens[i] != KIND_NULL) {
+                        memcpy(c->scratch + at, strings[i], lens[i]);
+                        at += lens[i];
+                }
+        return at;
 }
 
-static bool streq_null(const char *a, const char *b) {
-        return a == b || (a && b && strcmp(a, b) == 0);
-}
+/* A word at a time: the block is a few hundred bytes, hashed for every denial. */
+static uint64_t kind_hash(const char *p, size_t n) {
+        uint64_t h = 0xcbf29ce484222325ULL ^ n;
 
-static bool same_kind(const Denial *a, const Denial *b) {
-        const char *sa[] = KIND_STRINGS(a);
-        const char *sb[] = KIND_STRINGS(b);
-
-        if (a->record_type != b->record_type || a->permissive != b->permissive ||
-            a->uid != b->uid || a->syscall != b->syscall || a->attribution != b->attribution ||
-            a->has_container != b->has_container ||
-            a->has_target_container != b->has_target_container)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(sa); i++)
-                if (!streq_null(sa[i], sb[i]))
-                        return false;
-        return true;
+        for (; n >= 8; p += 8, n -= 8) {
+                uint64_t w;
+                memcpy(&w, p, 8);
+                h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+                h ^= h >> 29;
+        }
+        for (; n > 0; p++, n--)
+                h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
+        return h ^ (h >> 32);
 }
 
 /* ---- the table ---- */
@@ -116,9 +139,10 @@ static Entry **bucket(Coalescer *c, uint64_t hash) {
         return &c->buckets[hash % COALESCE_BUCKETS];
 }
 
-static Entry *find(Coalescer *c, uint64_t hash, const Denial *d) {
+static Entry *find(Coalescer *c, uint64_t hash, size_t key_len) {
         for (Entry *e = *bucket(c, hash); e; e = e->hash_next)
-                if (e->hash == hash && same_kind(&e->rep, d))
+                if (e->hash == hash && e->key_len == key_len &&
+                    memcmp(e->key, c->scratch, key_len) == 0)
                         return e;
         return NULL;
 }
@@ -152,7 +176,8 @@ static void entry_free(Coalescer *c, Entry *e) {
                         break;
                 }
         list_unlink(c, e);
-        denial_done(&e->rep);
+        if (e->has_rep)
+                denial_done(&e->rep);
         free(e);
         c->n--;
 }
@@ -179,10 +204,38 @@ static int dup_into(char **dst, const char *src) {
         return 0;
 }
 
+/* The first fold: rep becomes a copy of d with the first denial's sender and triage. */
+static int entry_start_rep(Entry *e, const Denial *d) {
+        Denial *rep = &e->rep;
+        int r;
+
+        r = denial_copy(d, rep);
+        if (r < 0)
+                return r;
+        free(rep->sender_subj);
+        free(rep->booleans);
+        rep->sender_subj = e->first_sender_subj ? strdup(e->first_sender_subj) : NULL;
+        rep->booleans = e->first_booleans ? strdup(e->first_booleans) : NULL;
+        if ((e->first_sender_subj && !rep->sender_subj) || (e->first_booleans && !rep->booleans)) {
+                denial_done(rep);
+                return -ENOMEM;
+        }
+        rep->sender_pid = e->first_sender_pid;
+        rep->triaged = e->first_triaged;
+        rep->reason = e->first_reason;
+        rep->verdict = e->first_verdict;
+        rep->count = 0;
+        e->has_rep = true;
+        return 0;
+}
+
 /* rep becomes d: only what may differ within a kind is copied. */
 static int entry_take(Entry *e, const Denial *d) {
         Denial *rep = &e->rep;
         int r;
+
+        if (!e->has_rep)
+                return entry_start_rep(e, d);
 
         /* (types and categories follow from the contexts, which are the kind's) */
         if ((r = dup_into(&rep->raw, d->raw)) < 0 || (r = dup_into(&rep->cwd, d->cwd)) < 0 ||
@@ -208,15 +261,45 @@ static int entry_take(Entry *e, const Denial *d) {
         return 0;
 }
 
+/* A new kind, d its first denial; the kind is in c->scratch. */
+static Entry *entry_new(Coalescer *c, const Denial *d, uint64_t hash, size_t key_len) {
+        size_t subj = d->sender_subj ? strlen(d->sender_subj) + 1 : 0;
+        size_t booleans = d->booleans ? strlen(d->booleans) + 1 : 0;
+        Entry *e = malloc(sizeof(Entry) + key_len + subj + booleans);
+
+        if (!e)
+                return NULL;
+        *e = (Entry){
+                .hash = hash,
+                .start_ms = d->time_ms,
+                .n = 1,
+                .first_sender_pid = d->sender_pid,
+                .first_triaged = d->triaged,
+                .first_reason = d->reason,
+                .first_verdict = d->verdict,
+                .key_len = key_len,
+        };
+        memcpy(e->key, c->scratch, key_len);
+        if (subj > 0)
+                e->first_sender_subj = memcpy(e->key + key_len, d->sender_subj, subj);
+        if (booleans > 0)
+                e->first_booleans = memcpy(e->key + key_len + subj, d->booleans, booleans);
+        return e;
+}
+
 int coalescer_add(Coalescer *c, const Denial *d) {
         uint64_t hash;
+        size_t key_len;
         Entry *e;
         int r;
 
         if (!c || !d)
                 return -EINVAL;
-        hash = kind_hash(d);
-        e = find(c, hash, d);
+        key_len = kind_write(c, d);
+        if (key_len == 0)
+                return -ENOMEM;
+        hash = kind_hash(c->scratch, key_len);
+        e = find(c, hash, key_len);
         if (!e) {
                 if (c->n >= COALESCE_KEYS_MAX) {
                         Entry *oldest = c->oldest;
@@ -225,18 +308,9 @@ int coalescer_add(Coalescer *c, const Denial *d) {
                         if (r < 0)
                                 return r;
                 }
-                e = calloc(1, sizeof(*e));
+                e = entry_new(c, d, hash, key_len);
                 if (!e)
                         return -ENOMEM;
-                r = denial_copy(d, &e->rep);
-                if (r < 0) {
-                        free(e);
-                        return r;
-                }
-                e->rep.count = 0;
-                e->hash = hash;
-                e->start_ms = d->time_ms;
-                e->n = 1;
                 e->hash_next = *bucket(c, hash);
                 *bucket(c, hash) = e;
                 list_append(c, e);
@@ -294,6 +368,7 @@ Coalescer *coalescer_free(Coalescer *c) {
                 return NULL;
         while (c->oldest)
                 entry_free(c, c->oldest);
+        free(c->scratch);
         free(c);
         return NULL;
 }

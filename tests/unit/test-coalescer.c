@@ -47,6 +47,24 @@ static int add(Coalescer *c, const char *comm, int64_t time_ms, uint64_t serial)
         return r;
 }
 
+/* The summary of the triage storm below: the last folded denial, with the first's sender and
+ * triage. */
+static void check_summary(const Sink *sink, size_t n, uint64_t serial) {
+        CHECK_RC(sink->n, n);
+        CHECK_RC(sink->last.count, 3);
+        CHECK_RC(sink->last.serial, serial);
+        CHECK_RC(sink->last.pid, (int64_t) serial);
+        CHECK_STREQ(sink->last.cwd, "/even");
+        CHECK_RC(sink->last.sender_pid, 500);
+        CHECK_STREQ(sink->last.sender_subj, "first_t");
+        CHECK(sink->last.triaged);
+        CHECK_RC(sink->last.reason, 1);
+        CHECK_RC(sink->last.verdict, 3);
+        CHECK_STREQ(sink->last.booleans, "b_first");
+        CHECK_STREQ(sink->last.comm, "triaged");
+        CHECK_STREQ(sink->last.scontext, FIXTURE_SCONTEXT);
+}
+
 int main(void) {
         Sink sink = {.last = DENIAL_NULL};
         Coalescer *c = NULL;
@@ -126,6 +144,52 @@ int main(void) {
         coalescer_flush(c);
         CHECK_RC(sink.n, COALESCE_KEYS_MAX + 1);
         CHECK_RC(sink.total + stored, (uint64_t) (COALESCE_KEYS_MAX + 1) * (COALESCE_FREE + 2));
+
+        /* Kinds are compared field by field: the same bytes split otherwise between two fields,
+         * or one integer apart, are other kinds. */
+        sink.n = sink.total = 0;
+        stored = 0;
+        for (int i = 0; i < 3 * (COALESCE_FREE + 1); i++) {
+                Denial d = make("ab", t0 + 60000, 60000 + i);
+                if (i % 3 == 1) {
+                        set_string(&d.comm, "a");
+                        set_string(&d.name, "bshadow");
+                } else if (i % 3 == 2)
+                        d.uid = 1000;
+                int r = coalescer_add(c, &d);
+                CHECK(r >= 0);
+                stored += (size_t) r;
+                denial_done(&d);
+        }
+        CHECK_RC(coalescer_keys(c), 3);
+        coalescer_flush(c);
+        CHECK_RC(sink.n, 3);
+        CHECK_RC(stored, 3 * COALESCE_FREE);
+
+        /* A summary is the last folded denial in what varies within a kind, and the kind's first
+         * denial in the sender and the triage (a policy reload in between does not change a
+         * kind), in every window of the kind. */
+        sink.n = 0;
+        for (int w = 0; w < 2; w++)
+                for (int i = 0; i < COALESCE_FREE + 3; i++) {
+                        Denial d = make("triaged", t0 + 70000 + w * COALESCE_WINDOW_MS,
+                                        70000 + w * 100 + i);
+                        bool first = i == 0 && w == 0;
+                        d.sender_pid = 500 + w * 100 + i;
+                        set_string(&d.sender_subj, first ? "first_t" : "later_t");
+                        d.triaged = true;
+                        d.reason = first ? 1 : 2;
+                        d.verdict = first ? 3 : 4;
+                        set_string(&d.booleans, first ? "b_first" : NULL);
+                        set_string(&d.cwd, i % 2 ? "/odd" : "/even");
+                        CHECK(coalescer_add(c, &d) >= 0);
+                        denial_done(&d);
+                        if (w == 1 && i == 0) /* the second window closed the first */
+                                check_summary(&sink, 1, 70000 + COALESCE_FREE + 2);
+                }
+        coalescer_expire(c, t0 + 70000 + 2 * COALESCE_WINDOW_MS);
+        check_summary(&sink, 2, 70100 + COALESCE_FREE + 2);
+        coalescer_flush(c);
 
         denial_done(&sink.last);
         c = coalescer_free(c);
