@@ -9,7 +9,9 @@
  * - Release as early as is safe: on EOE; live, on PROCTITLE once the verdict and SYSCALL are in
  *   (the kernel writes PROCTITLE last before EOE; a file waits for the EOE, so that an imported
  *   event's raw text is all of its lines); on an ausearch separator; a USER_AVC at once (user
- *   space messages never have companions). Otherwise after a deadline: ASSEMBLER_DEADLINE_USEC
+ *   space messages never have companions: one that opens no event of its own key, as always on
+ *   the kernel path, is completed and handed on at once without entering the table). Otherwise
+ *   after a deadline: ASSEMBLER_DEADLINE_USEC
  *   on the monotonic clock for live input, ASSEMBLER_WINDOW_RECORDS records later for file input
  *   (so an import gives the same result however fast it runs). With audit syscall auditing off,
  *   a kernel AVC has no companions and leaves by the deadline.
@@ -66,6 +68,8 @@ struct Assembler {
         uint64_t position;
         uint64_t evicted;
         uint64_t truncated;
+        char *alone_raw; /* the raw text of a USER_AVC handed on alone */
+        size_t alone_raw_alloc;
 };
 
 static uint64_t event_hash(const char *node, bool has_node, int64_t time_ms, uint64_t serial) {
@@ -128,6 +132,7 @@ Assembler *assembler_free(Assembler *a) {
                 unlink_event(a, e);
                 event_free(e);
         }
+        free(a->alone_raw);
         free(a);
         return NULL;
 }
@@ -207,15 +212,20 @@ static Event *find_event(Assembler *a, const Record *rec) {
         return NULL;
 }
 
+/* A full table releases its oldest event early (counted) before another comes in. */
+static int make_room(Assembler *a) {
+        if (a->n_events < ASSEMBLER_EVENTS_MAX)
+                return 0;
+        a->evicted++;
+        return release(a, a->oldest);
+}
+
 static int new_event(Assembler *a, const Record *rec, uint64_t now_usec, Event **ret) {
         int r;
 
-        if (a->n_events >= ASSEMBLER_EVENTS_MAX) {
-                a->evicted++;
-                r = release(a, a->oldest);
-                if (r < 0)
-                        return r;
-        }
+        r = make_room(a);
+        if (r < 0)
+                return r;
 
         Event *e = calloc(1, sizeof(Event));
         if (!e)
@@ -271,26 +281,15 @@ static int append_raw(Event *e, const char *raw, size_t len) {
         return 0;
 }
 
-static int add_verdict(Event *e, const Record *rec) {
+/* d becomes the verdict of rec, seq the index of the verdict in its event. -ENOMEM. */
+static int denial_from_record(Denial *d, const Record *rec, unsigned seq) {
         const AvcFields *v = &rec->avc;
         char type[256], mcs[4096];
 
-        if (e->n_denials >= ASSEMBLER_EVENT_RECORDS_MAX)
-                return 0;
-        if (e->n_denials == e->n_denials_alloc) {
-                unsigned n = e->n_denials_alloc ? e->n_denials_alloc * 2 : 2;
-                Denial *p = realloc(e->denials, n * sizeof(Denial));
-                if (!p)
-                        return -ENOMEM;
-                e->denials = p;
-                e->n_denials_alloc = n;
-        }
-
-        Denial *d = &e->denials[e->n_denials];
         *d = DENIAL_NULL;
         d->time_ms = rec->stamp.time_ms;
         d->serial = rec->stamp.serial;
-        d->seq = e->n_denials;
+        d->seq = seq;
         d->record_type = rec->type;
         d->pid = v->pid;
         d->permissive = v->permissive;
@@ -316,11 +315,58 @@ static int add_verdict(Event *e, const Record *rec) {
                 if (mcs[0])
                         d->target_mcs = strdup(mcs);
         }
-        e->n_denials++;
         if ((v->scontext && !d->scontext) || (v->result && !d->result) ||
             (v->sender_subj && !d->sender_subj))
                 return -ENOMEM;
         return 0;
+}
+
+static int add_verdict(Event *e, const Record *rec) {
+        if (e->n_denials >= ASSEMBLER_EVENT_RECORDS_MAX)
+                return 0;
+        if (e->n_denials == e->n_denials_alloc) {
+                unsigned n = e->n_denials_alloc ? e->n_denials_alloc * 2 : 2;
+                Denial *p = realloc(e->denials, n * sizeof(Denial));
+                if (!p)
+                        return -ENOMEM;
+                e->denials = p;
+                e->n_denials_alloc = n;
+        }
+        /* counted even when a string could not be copied: freed with the event */
+        unsigned seq = e->n_denials++;
+        return denial_from_record(&e->denials[seq], rec, seq);
+}
+
+/* A USER_AVC that opens no event: what new_event(), append_raw(), add_verdict() and release()
+ * would do with it, without an event. Its raw text is its line alone. */
+static int release_alone(Assembler *a, const Record *rec, const char *raw, size_t raw_len) {
+        _cleanup_(denial_done) Denial d = DENIAL_NULL;
+        int r;
+
+        r = make_room(a);
+        if (r < 0)
+                return r;
+        r = denial_from_record(&d, rec, 0);
+        if (r < 0)
+                return r;
+        if (raw_len + 2 > ASSEMBLER_EVENT_RAW_MAX)
+                a->truncated++; /* as an event's: no raw text at all */
+        else {
+                if (raw_len + 1 > a->alone_raw_alloc) {
+                        size_t n = MAX(raw_len + 1, (size_t) 1024);
+                        char *p = realloc(a->alone_raw, n);
+                        if (!p)
+                                return -ENOMEM;
+                        a->alone_raw = p;
+                        a->alone_raw_alloc = n;
+                }
+                memcpy(a->alone_raw, raw, raw_len);
+                a->alone_raw[raw_len] = 0;
+                d.raw = a->alone_raw;
+        }
+        r = a->emit(&d, a->userdata);
+        d.raw = NULL;
+        return r;
 }
 
 static void add_context(Event *e, const Record *rec) {
@@ -366,6 +412,8 @@ int assembler_add(Assembler *a, const Record *rec, const char *raw, size_t raw_l
                 return 0; /* nothing to join on; the caller decides what to do with it */
 
         e = find_event(a, rec);
+        if (!e && rec->kind == RECORD_DENIAL && rec->type == 1107)
+                return release_alone(a, rec, raw, raw_len);
         if (!e) {
                 r = new_event(a, rec, now_usec, &e);
                 if (r < 0)

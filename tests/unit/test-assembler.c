@@ -164,6 +164,46 @@ int main(void) {
         CHECK(n_emitted == 1 && emitted[0].record_type == AUDIT_TYPE_USER_AVC);
         reset();
 
+        /* 3b. A USER_AVC alone (no event of its stamp, the kernel path's case) leaves without
+         * entering the table, as a whole event of one record would: its fields, its line alone
+         * as raw (up to the length given, not to a NUL), the contexts split. */
+        r = avc(4100, 21, "start stop", "unit");
+        r.type = AUDIT_TYPE_USER_AVC;
+        r.avc.sender_pid = 77;
+        r.avc.sender_subj = "system_u:system_r:init_t:s0";
+        r.avc.exe = "/usr/lib/systemd/systemd";
+        CHECK_RC(assembler_add(a, &r, "user line, not this", strlen("user line"), 0), 0);
+        CHECK(n_emitted == 1 && assembler_pending(a) == 0);
+        CHECK_STREQ(emitted[0].raw, "user line");
+        CHECK(emitted[0].seq == 0 && emitted[0].serial == 21 && emitted[0].time_ms == 4100);
+        CHECK_STREQ(emitted[0].permissions, "start stop");
+        CHECK_STREQ(emitted[0].name, "unit");
+        CHECK_STREQ(emitted[0].exe, "/usr/lib/systemd/systemd");
+        CHECK_STREQ(emitted[0].sender_subj, "system_u:system_r:init_t:s0");
+        CHECK(emitted[0].sender_pid == 77 && emitted[0].pid == 4242);
+        CHECK_STREQ(emitted[0].source_type, "container_t");
+        CHECK_STREQ(emitted[0].mcs, "c170,c393");
+        CHECK_STREQ(emitted[0].target_type, "admin_home_t");
+        CHECK(emitted[0].target_mcs == NULL);
+        CHECK(emitted[0].ppid == -1 && emitted[0].cwd == NULL);
+        /* a second one: the text of the first is not left behind in the second's raw */
+        CHECK_RC(assembler_add(a, &r, "u2", 2, 0), 0);
+        CHECK(n_emitted == 2);
+        CHECK_STREQ(emitted[1].raw, "u2");
+        reset();
+
+        /* 3c. A USER_AVC whose stamp is an open event's joins it and takes that event along. */
+        add(a, syscall_rec(4200, 22, "/usr/bin/dbus-daemon"), "sys", 0);
+        r = avc(4200, 22, "send_msg", NULL);
+        r.type = AUDIT_TYPE_USER_AVC;
+        r.avc.comm = NULL;
+        add(a, r, "user", 0);
+        CHECK(n_emitted == 1 && assembler_pending(a) == 0);
+        CHECK_STREQ(emitted[0].raw, "sys\nuser");
+        CHECK_STREQ(emitted[0].exe, "/usr/bin/dbus-daemon");
+        CHECK(emitted[0].ppid == 1);
+        reset();
+
         /* 4. Several verdicts in one event: one denial each, in order, sharing raw. */
         add(a, avc(5000, 12, "open", NULL), "a1", 0);
         add(a, avc(5000, 12, "getattr", NULL), "a2", 0);
@@ -198,6 +238,20 @@ int main(void) {
         CHECK(assembler_pending(a) == ASSEMBLER_EVENTS_MAX);
         CHECK(assembler_evicted(a) == 1);
         CHECK(n_emitted == 1 && emitted[0].serial == 100);
+        CHECK_RC(assembler_flush(a), 0);
+        CHECK(n_emitted == ASSEMBLER_EVENTS_MAX + 1);
+        reset();
+
+        /* 6b. A USER_AVC alone finds the table as full as any record: the oldest event leaves
+         * first (counted), then the USER_AVC; the table keeps the rest. */
+        for (unsigned i = 0; i < ASSEMBLER_EVENTS_MAX; i++)
+                add(a, avc(7100, 100 + i, "read", NULL), "x", 0);
+        r = avc(7101, 99, "start", NULL);
+        r.type = AUDIT_TYPE_USER_AVC;
+        add(a, r, "user", 0);
+        CHECK(assembler_evicted(a) == 2);
+        CHECK(n_emitted == 2 && emitted[0].serial == 100 && emitted[1].serial == 99);
+        CHECK(assembler_pending(a) == ASSEMBLER_EVENTS_MAX - 1);
         CHECK_RC(assembler_flush(a), 0);
         CHECK(n_emitted == ASSEMBLER_EVENTS_MAX + 1);
         reset();
