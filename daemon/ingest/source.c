@@ -6,7 +6,11 @@
  *  - One record per datagram, and its length is what recvmsg() returned: the kernel's multicast
  *    copies have been seen with an nlmsg_len that does not match the payload.
  *  - The line handed on is rebuilt in the audit.log form "type=NAME msg=audit(...): ...", so that
- *    files and the kernel feed one parser.
+ *    files and the kernel feed one parser. The datagram is received with room before it, where
+ *    "type=NAME msg=" is written over its header: the text is not copied.
+ *  - Datagrams are read SOURCE_NETLINK_VEC at a time with recvmmsg(): one system call for many
+ *    records in a flood. An error after the first of them (ENOBUFS) is kept by the kernel for
+ *    the next call, so it is counted as with recvmsg().
  *  - Losses are counted, never fatal. ENOBUFS says "at least one datagram was dropped" without
  *    saying how many. The exact figure is the socket's cumulative drop counter (sk_drops). The
  *    brief was SO_RXQ_OVFL, which carries it in a control message; but netlink_recvmsg() does not
@@ -66,6 +70,13 @@
 #define SOURCE_DATAGRAM_MAX (NLMSG_HDRLEN + SOURCE_LINE_MAX)
 /* "type=" NAME " msg=": the longest NAME is "UNKNOWN[-2147483648]" */
 #define SOURCE_PREFIX_MAX 64
+/* Datagrams per recvmmsg(): their buffers are SOURCE_DATAGRAM_MAX each, but only what the kernel
+ * writes into them is ever touched. */
+#define SOURCE_NETLINK_VEC 32
+/* One receive buffer: room for the prefix, then the datagram. */
+#define SOURCE_SLOT (SOURCE_PREFIX_MAX + SOURCE_DATAGRAM_MAX)
+
+#define STRLEN(s) (sizeof(s) - 1)
 /* Bytes read from a file per dispatch: big enough to amortise the syscall, small enough that one
  * dispatch stays in the low milliseconds. */
 #define SOURCE_FILE_CHUNK (256 * 1024)
@@ -105,7 +116,7 @@ struct Source {
         uint32_t drops_seen;   /* last sk_drops value: the kernel's counter is cumulative */
         int64_t drops_seen_ms; /* when it was read (wall clock): new drops happened after */
         bool have_meminfo;     /* SO_MEMINFO works (Linux >= 4.12) */
-        char *datagram;        /* SOURCE_DATAGRAM_MAX */
+        char *datagrams;       /* SOURCE_NETLINK_VEC slots of SOURCE_SLOT bytes */
         SerialGaps *gaps;      /* missing audit serials */
         sd_event_source *gaps_timer;
 
@@ -114,9 +125,6 @@ struct Source {
         LineSplitter lines; /* SOURCE_LINE_MAX */
         gzFile gz;          /* a gzip-compressed file (a rotated log), read through zlib */
         bool eof;
-
-        /* the line handed on for netlink: prefix + text */
-        char *line; /* SOURCE_PREFIX_MAX + SOURCE_LINE_MAX */
 };
 
 Source *source_free(Source *s) {
@@ -132,12 +140,11 @@ Source *source_free(Source *s) {
         if (s->own_fd && s->fd >= 0)
                 close(s->fd);
         sd_event_unref(s->event);
-        free(s->datagram);
+        free(s->datagrams);
         free(s->chunk);
         line_splitter_done(&s->lines);
         if (s->gz)
                 (void) gzclose(s->gz);
-        free(s->line);
         free(s);
         return NULL;
 }
@@ -282,21 +289,22 @@ static void netlink_account_cmsg_drops(Source *s, struct msghdr *mh) {
         }
 }
 
-/* One datagram: "nlmsghdr + text". Returns the callback's result, or 0. */
-static int netlink_handle_datagram(Source *s, size_t n) {
+/* One datagram ("nlmsghdr + text") at slot + SOURCE_PREFIX_MAX, n bytes; now_usec: when it was
+ * read (monotonic). Returns the callback's result, or 0. */
+static int netlink_handle_datagram(Source *s, char *slot, size_t n, uint64_t now_usec) {
+        char *datagram = slot + SOURCE_PREFIX_MAX;
         struct nlmsghdr h;
-        const char *text;
-        size_t text_len;
+        char *text;
+        size_t text_len, name_len, prefix;
         char namebuf[32];
         const char *name;
-        int prefix;
 
         if (n < NLMSG_HDRLEN) {
                 s->stats->records_malformed++;
                 return 0;
         }
-        memcpy(&h, s->datagram, sizeof(h));
-        text = s->datagram + NLMSG_HDRLEN;
+        memcpy(&h, datagram, sizeof(h));
+        text = datagram + NLMSG_HDRLEN;
         text_len = n - NLMSG_HDRLEN;
         /* the kernel may include a terminating NUL, user messages a newline */
         while (text_len > 0 && (text[text_len - 1] == '\0' || text[text_len - 1] == '\n'))
@@ -309,63 +317,81 @@ static int netlink_handle_datagram(Source *s, size_t n) {
         int64_t time_ms;
         uint32_t serial;
         if (netlink_parse_stamp(text, text_len, &time_ms, &serial)) {
-                serial_gaps_add(s->gaps, serial, time_ms, clock_usec(CLOCK_MONOTONIC));
+                serial_gaps_add(s->gaps, serial, time_ms, now_usec);
                 if (serial_gaps_open(s->gaps) > 0 &&
                     sd_event_source_get_enabled(s->gaps_timer, NULL) == 0)
                         netlink_expire_gaps(s);
         }
 
+        /* "type=NAME msg=" written just before the text, over the header (read above) */
         name = record_type_name(h.nlmsg_type, namebuf, sizeof(namebuf));
-        prefix = snprintf(s->line, SOURCE_PREFIX_MAX, "type=%s msg=", name);
-        if (prefix < 0 || prefix >= SOURCE_PREFIX_MAX) {
+        name_len = strlen(name);
+        prefix = STRLEN("type=") + name_len + STRLEN(" msg=");
+        if (prefix >= SOURCE_PREFIX_MAX) {
                 s->stats->records_malformed++;
                 return 0;
         }
-        memcpy(s->line + prefix, text, text_len);
-        return s->line_cb(s->line, (size_t) prefix + text_len, s->userdata);
+        char *line = text - prefix;
+        memcpy(line, "type=", STRLEN("type="));
+        memcpy(line + STRLEN("type="), name, name_len);
+        memcpy(line + STRLEN("type=") + name_len, " msg=", STRLEN(" msg="));
+        return s->line_cb(line, prefix + text_len, s->userdata);
+}
+
+/* The kernel overran our queue: at least one record is gone. */
+static void netlink_on_enobufs(Source *s) {
+        s->stats->netlink_enobufs++;
+        if (s->have_meminfo)
+                netlink_read_meminfo_drops(s);
+        else {
+                /* at least one; the true number is unknown */
+                int64_t now_ms = now_realtime_ms();
+                stats_add_loss(s->losses, LOSS_SOCKET_DROPPED, 1, s->drops_seen_ms, now_ms,
+                               clock_usec(CLOCK_MONOTONIC), "ENOBUFS; the number is not known");
+                s->drops_seen_ms = now_ms;
+        }
 }
 
 static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Source *s = userdata;
+        struct mmsghdr msgs[SOURCE_NETLINK_VEC];
+        struct sockaddr_nl from[SOURCE_NETLINK_VEC];
+        struct iovec iov[SOURCE_NETLINK_VEC];
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(uint32_t))];
-        } control;
+        } control[SOURCE_NETLINK_VEC];
+        unsigned handled = 0;
 
-        for (unsigned i = 0; i < SOURCE_BATCH_MAX; i++) {
-                struct sockaddr_nl from = {};
-                struct iovec iov = {.iov_base = s->datagram, .iov_len = SOURCE_DATAGRAM_MAX};
-                struct msghdr mh = {
-                        .msg_name = &from,
-                        .msg_namelen = sizeof(from),
-                        .msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = &control,
-                        .msg_controllen = sizeof(control),
-                };
-                ssize_t n;
-                int r;
+        while (handled < SOURCE_BATCH_MAX) {
+                unsigned vlen = MIN((unsigned) SOURCE_NETLINK_VEC, SOURCE_BATCH_MAX - handled);
+                int k, r;
 
-                n = recvmsg(fd, &mh, MSG_DONTWAIT);
-                if (n < 0) {
+                for (unsigned i = 0; i < vlen; i++) {
+                        from[i] = (struct sockaddr_nl){};
+                        iov[i] = (struct iovec){
+                                .iov_base =
+                                        s->datagrams + (size_t) i * SOURCE_SLOT + SOURCE_PREFIX_MAX,
+                                .iov_len = SOURCE_DATAGRAM_MAX,
+                        };
+                        msgs[i] = (struct mmsghdr){.msg_hdr = {
+                                                           .msg_name = &from[i],
+                                                           .msg_namelen = sizeof(from[i]),
+                                                           .msg_iov = &iov[i],
+                                                           .msg_iovlen = 1,
+                                                           .msg_control = &control[i],
+                                                           .msg_controllen = sizeof(control[i]),
+                                                   }};
+                }
+                k = recvmmsg(fd, msgs, vlen, MSG_DONTWAIT, NULL);
+                if (k < 0) {
                         if (errno == EAGAIN || errno == EWOULDBLOCK)
                                 break;
                         if (errno == EINTR)
                                 continue;
                         if (errno == ENOBUFS) {
-                                /* the kernel overran our queue: at least one record is gone */
-                                s->stats->netlink_enobufs++;
-                                if (s->have_meminfo)
-                                        netlink_read_meminfo_drops(s);
-                                else {
-                                        /* at least one; the true number is unknown */
-                                        int64_t now_ms = now_realtime_ms();
-                                        stats_add_loss(s->losses, LOSS_SOCKET_DROPPED, 1,
-                                                       s->drops_seen_ms, now_ms,
-                                                       clock_usec(CLOCK_MONOTONIC),
-                                                       "ENOBUFS; the number is not known");
-                                        s->drops_seen_ms = now_ms;
-                                }
+                                netlink_on_enobufs(s);
+                                handled++; /* as a recvmsg() per record counted it */
                                 continue;
                         }
                         r = negative_errno();
@@ -373,22 +399,32 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                         return source_stop(s, r);
                 }
 
-                netlink_account_cmsg_drops(s, &mh);
-                s->stats->records_received++;
+                uint64_t now_usec = clock_usec(CLOCK_MONOTONIC);
+                for (int i = 0; i < k; i++) {
+                        struct msghdr *mh = &msgs[i].msg_hdr;
 
-                /* only the kernel (port 0) speaks on this group; anything else is not a record */
-                if (mh.msg_namelen >= sizeof(from) && from.nl_pid != 0) {
-                        s->stats->records_malformed++;
-                        continue;
-                }
-                if (mh.msg_flags & MSG_TRUNC) {
-                        s->stats->records_malformed++;
-                        continue;
-                }
+                        netlink_account_cmsg_drops(s, mh);
+                        s->stats->records_received++;
 
-                r = netlink_handle_datagram(s, (size_t) n);
-                if (r < 0)
-                        return source_stop(s, r);
+                        /* only the kernel (port 0) speaks on this group; anything else is not a
+                         * record */
+                        if (mh->msg_namelen >= sizeof(from[i]) && from[i].nl_pid != 0) {
+                                s->stats->records_malformed++;
+                                continue;
+                        }
+                        if (mh->msg_flags & MSG_TRUNC) {
+                                s->stats->records_malformed++;
+                                continue;
+                        }
+
+                        r = netlink_handle_datagram(s, s->datagrams + (size_t) i * SOURCE_SLOT,
+                                                    msgs[i].msg_len, now_usec);
+                        if (r < 0)
+                                return source_stop(s, r);
+                }
+                handled += (unsigned) k;
+                if ((unsigned) k < vlen)
+                        break; /* the queue is empty (or an error waits for the next call) */
         }
         /* drops that happened without an ENOBUFS of their own (same congestion episode) */
         netlink_read_meminfo_drops(s);
@@ -486,9 +522,8 @@ int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *loss
         if (!s)
                 return -ENOMEM;
         s->losses = losses;
-        s->datagram = malloc(SOURCE_DATAGRAM_MAX);
-        s->line = malloc(SOURCE_PREFIX_MAX + SOURCE_LINE_MAX);
-        if (!s->datagram || !s->line)
+        s->datagrams = malloc((size_t) SOURCE_NETLINK_VEC * SOURCE_SLOT);
+        if (!s->datagrams)
                 return -ENOMEM;
         r = serial_gaps_new(netlink_on_gap, s, &s->gaps);
         if (r < 0)

@@ -240,6 +240,22 @@ static void check_all_names(Ctx *c, const char *marker, unsigned count) {
         free(seen);
 }
 
+/* A loop with the test's timeout and a netlink source on it, or SKIP (exits) when this cannot
+ * read the audit multicast group. */
+static sd_event *netlink_start(Ctx *c, Stats *stats, Source **src) {
+        sd_event *e;
+        int r;
+
+        if (geteuid() != 0)
+                SKIP("netlink: needs root (CAP_AUDIT_READ, CAP_AUDIT_WRITE)");
+        e = new_event_with_timeout(c);
+        r = source_new_netlink(e, -1, &stats->source, &stats->losses, on_line, c, src);
+        if (r == -EPERM || r == -EPROTONOSUPPORT)
+                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(-r));
+        CHECK_RC(r, 0);
+        return e;
+}
+
 static void test_netlink(void) {
         Stats stats = {};
         Ctx c = {};
@@ -249,14 +265,7 @@ static void test_netlink(void) {
         pid_t child;
         int r;
 
-        if (geteuid() != 0)
-                SKIP("netlink: needs root (CAP_AUDIT_READ, CAP_AUDIT_WRITE)");
-
-        e = new_event_with_timeout(&c);
-        r = source_new_netlink(e, -1, &stats.source, &stats.losses, on_line, &c, &src);
-        if (r == -EPERM || r == -EPROTONOSUPPORT)
-                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(-r));
-        CHECK_RC(r, 0);
+        e = netlink_start(&c, &stats, &src);
         CHECK_STREQ(stats.source.input, "netlink");
 
         make_marker(marker, sizeof(marker), "srctest");
@@ -304,6 +313,43 @@ static void test_netlink(void) {
         CHECK_RC(r, -ECANCELED);
         CHECK_RC(c.n_lines, 3);
 
+        run_done(&src, &c, &e);
+}
+
+/* Records that wait in the socket's queue are read many per system call (recvmmsg) and many
+ * calls per wake-up: each arrives once, whole, in the order the kernel sent them, also across
+ * the boundaries of a call's vector and of a wake-up's batch. */
+static void test_netlink_queued(void) {
+        const unsigned count = 3 * SOURCE_BATCH_MAX + 7;
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        char marker[64], needle[160];
+        sd_event *e;
+
+        e = netlink_start(&c, &stats, &src);
+
+        make_marker(marker, sizeof(marker), "srcqueue");
+        c.marker = marker;
+        c.want = count;
+        /* all of them sent before the loop reads any */
+        wait_child_ok(spawn_sender(marker, count));
+        CHECK_RC(sd_event_loop(e), 0);
+        CHECK_RC(c.n_lines, count);
+        snprintf(needle, sizeof(needle), " name=\"%s.", marker);
+        for (size_t i = 0; i < c.n_lines; i++) {
+                const char *l = c.lines[i], *p = strstr(l, needle);
+                char *end;
+
+                CHECK(string_starts(l, "type=USER_AVC msg=audit("));
+                CHECK(strstr(l, "): pid="));
+                CHECK(p);
+                CHECK_RC(strtoul(p + strlen(needle), &end, 10), i + 1);
+                CHECK(string_starts(end, "\" scontext=system_u:system_r:container_t:s0:c7,c8 "));
+                CHECK(l[strlen(l) - 1] == '\'');
+        }
+        CHECK(stats.source.records_received == c.n_all + stats.source.records_malformed);
+        CHECK_RC(stats.losses.netlink_dropped, 0);
         run_done(&src, &c, &e);
 }
 
@@ -700,6 +746,7 @@ int main(void) {
         if (geteuid() == 0)
                 lock_audit_netlink();
         test_netlink();
+        test_netlink_queued();
         test_netlink_overrun();
         return 0;
 }
