@@ -371,7 +371,7 @@ int json_scan_member_key(const char **p, const char *end, JsonMember *ret) {
         k = s + 1;
         if (k >= end || *k != '"')
                 return -EBADMSG;
-        r = scan_string(k, end, &s, &canonical);
+        r = scan_key(k, end, &s, &canonical);
         if (r < 0)
                 return r;
         if (s >= end || *s != ':')

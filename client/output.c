@@ -102,9 +102,37 @@ static void fwrite_lines_terminal_safe(const char *s, size_t len, FILE *f) {
         }
 }
 
+/* strftime()'s "%Y-%m-%d %H:%M:%S" (":%S" only with seconds) of tm into buf (OUTPUT_TIME_MAX),
+ * written by hand for the years it writes with four digits: a short row formats a time per row,
+ * and strftime() took several times what these few digits take. */
+static size_t format_tm(const struct tm *tm, bool seconds, char *buf) {
+        int year = tm->tm_year + 1900;
+        int fields[] = {tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec};
+        size_t len = 0;
+
+        if (year < 1000 || year > 9999)
+                goto slow;
+        for (int d = 1000; d > 0; d /= 10)
+                buf[len++] = (char) ('0' + year / d % 10);
+        for (size_t i = 0; i < (seconds ? 5U : 4U); i++) {
+                if (fields[i] < 0 || fields[i] > 99)
+                        goto slow;
+                buf[len++] = "-- ::"[i];
+                buf[len++] = (char) ('0' + fields[i] / 10);
+                buf[len++] = (char) ('0' + fields[i] % 10);
+        }
+        buf[len] = 0;
+        return len;
+slow:
+        return seconds ? strftime(buf, OUTPUT_TIME_MAX, "%Y-%m-%d %H:%M:%S", tm)
+                       : strftime(buf, OUTPUT_TIME_MAX, "%Y-%m-%d %H:%M", tm);
+}
+
 void output_format_time(int64_t time_ms, bool utc, OutputTimePrecision precision, char *buf,
                         size_t n) {
         int64_t sec = time_ms / 1000, ms = time_ms % 1000;
+        char out[OUTPUT_TIME_MAX];
+        const char *zone;
         struct tm tm;
         time_t t;
         size_t len;
@@ -115,21 +143,31 @@ void output_format_time(int64_t time_ms, bool utc, OutputTimePrecision precision
         }
         t = (time_t) sec;
         if (!(utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)) ||
-            (len = precision == OUTPUT_TIME_MINUTES
-                           ? strftime(buf, n, "%Y-%m-%d %H:%M", &tm)
-                           : strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm)) == 0) {
+            (len = format_tm(&tm, precision != OUTPUT_TIME_MINUTES, out)) == 0) {
                 snprintf(buf, n, "@%" PRId64 ".%03" PRId64, sec, ms);
                 return;
         }
-        if (precision == OUTPUT_TIME_MS)
-                len += (size_t) snprintf(buf + len, n - len, ".%03" PRId64, ms);
+        if (precision == OUTPUT_TIME_MS) {
+                /* at most 23 bytes so far */
+                out[len++] = '.';
+                out[len++] = (char) ('0' + ms / 100);
+                out[len++] = (char) ('0' + ms / 10 % 10);
+                out[len++] = (char) ('0' + ms % 10);
+                out[len] = 0;
+        }
         /* The zone as journalctl names it: the abbreviation of the time's own offset (CET or
-         * CEST), "UTC" with --utc. */
-        if (len < n) {
-                if (utc)
-                        snprintf(buf + len, n - len, " UTC");
-                else if (strftime(buf + len, n - len, " %Z", &tm) == 0)
-                        buf[len] = 0;
+         * CEST), "UTC" with --utc. strftime()'s %Z is tm_zone when it has one. */
+        zone = utc ? "UTC" : tm.tm_zone;
+        if (zone && *zone && sizeof(out) - len > strlen(zone) + 1) {
+                out[len] = ' ';
+                strcpy(out + len + 1, zone);
+        } else if (strftime(out + len, sizeof(out) - len, " %Z", &tm) == 0)
+                out[len] = 0;
+        /* buf: OUTPUT_TIME_MAX by the contract; a shorter one gets the head */
+        len = MIN(strlen(out), n > 0 ? n - 1 : 0);
+        if (n > 0) {
+                memcpy(buf, out, len);
+                buf[len] = 0;
         }
 }
 

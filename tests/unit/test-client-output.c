@@ -392,6 +392,61 @@ static void test_local_time(void) {
         tzset();
 }
 
+/* The formatter writes digits and the zone by hand: the same as strftime() writes them, in zones
+ * with odd offsets and abbreviations, across their changes, and in years of other widths. */
+static void test_time_as_strftime(void) {
+        static const char *const zones[] = {
+                "UTC",          "Europe/Berlin",       "America/St_Johns",
+                "Asia/Kolkata", "Australia/Lord_Howe", "XYZ-3:30ABC,M3.5.0,M10.5.0"};
+        static const int64_t starts[] = {INT64_C(-62135596800000) /* year 1 */,
+                                         INT64_C(-30610224000000) /* year 1000 */, INT64_C(-1),
+                                         INT64_C(1711846800000) /* 2024 DST */,
+                                         INT64_C(253402297199000) /* 9999-12-31 23:59:59 */};
+
+        for (size_t z = 0; z < ELEMENTSOF(zones); z++) {
+                CHECK(setenv("TZ", zones[z], 1) == 0);
+                tzset();
+                for (size_t s = 0; s < ELEMENTSOF(starts); s++)
+                        for (int64_t k = 0; k < 400; k++) {
+                                /* steps of 7 minutes and 37.123 s: every field moves */
+                                int64_t ms = starts[s] - 200 * 457123 + k * 457123;
+                                for (int utc = 0; utc <= 1; utc++)
+                                        for (int p = OUTPUT_TIME_MS; p <= OUTPUT_TIME_MINUTES;
+                                             p++) {
+                                                char buf[OUTPUT_TIME_MAX], want[OUTPUT_TIME_MAX];
+                                                int64_t sec = ms / 1000 - (ms % 1000 < 0);
+                                                time_t t = (time_t) sec;
+                                                struct tm tm;
+                                                size_t len;
+
+                                                CHECK(utc ? gmtime_r(&t, &tm)
+                                                          : localtime_r(&t, &tm));
+                                                len = strftime(want, sizeof(want),
+                                                               p == OUTPUT_TIME_MINUTES
+                                                                       ? "%Y-%m-%d %H:%M"
+                                                                       : "%Y-%m-%d %H:%M:%S",
+                                                               &tm);
+                                                CHECK(len > 0);
+                                                if (p == OUTPUT_TIME_MS)
+                                                        len += (size_t) snprintf(
+                                                                want + len, sizeof(want) - len,
+                                                                ".%03d", (int) (ms - sec * 1000));
+                                                if (utc)
+                                                        strcpy(want + len, " UTC");
+                                                else
+                                                        CHECK(strftime(want + len,
+                                                                       sizeof(want) - len, " %Z",
+                                                                       &tm) > 0);
+                                                output_format_time(ms, utc, (OutputTimePrecision) p,
+                                                                   buf, sizeof(buf));
+                                                CHECK_STREQ(buf, want);
+                                        }
+                        }
+        }
+        CHECK(setenv("TZ", "UTC", 1) == 0);
+        tzset();
+}
+
 static void test_top(void) {
         json_object *sig = parse(
                 "{\"result\":\"denied\",\"source_type\":\"container_t\",\"target_type\":"
@@ -791,6 +846,7 @@ int main(void) {
         test_raw();
         test_stats();
         test_local_time();
+        test_time_as_strftime();
         test_top();
         test_histogram();
         test_table();
