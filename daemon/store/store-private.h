@@ -118,6 +118,9 @@ void store_writer_free(Store *s);
 /* A transaction of the writer's own (BEGIN IMMEDIATE ... COMMIT), outside a batch. */
 int store_writer_begin(Store *s);
 int store_writer_commit(Store *s);
+/* Rows of the denials table were deleted (retention): the writer forgets what it knew of the
+ * newest millisecond's rows. */
+void store_writer_rows_deleted(Store *s);
 /* Interns text into strings (the triage pass's booleans): its id in *ret_id. */
 int store_intern_text(Store *s, const char *text, int64_t *ret_id);
 /* Adds delta to a count in meta ('denials', 'events', 'pruned'). */

@@ -61,6 +61,7 @@ static int store_delete_below(Store *s, int64_t end, int64_t *ret_n) {
                 return 0;
         }
         snprintf(sql, sizeof(sql), "DELETE FROM denials WHERE id < %" PRIi64, end);
+        store_writer_rows_deleted(s);
         r = store_exec(s, s->db, sql);
         if (r < 0)
                 return r;

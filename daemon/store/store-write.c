@@ -25,6 +25,7 @@
 #define STORE_AGGREGATES_MAX 16384       /* (hour, signature, container, mcs) deltas of a batch */
 #define STORE_CACHE_KEY_MAX 1024         /* longer strings are interned but not cached */
 #define STORE_PROBE_MAX 64               /* slots tried for one verdict in its millisecond */
+#define STORE_NEWEST_MAX 64              /* rows of the newest millisecond the writer remembers */
 
 /* The last string interned for one Denial field. */
 typedef struct StringMemo {
@@ -45,6 +46,13 @@ typedef struct CachedContainer {
         int64_t row;
         ContainerRef known; /* what the row holds */
 } CachedContainer;
+
+/* A row of the newest millisecond, as the dedupe probe compares it. */
+typedef struct NewestRow {
+        int64_t id, node;
+        uint64_t serial;
+        unsigned seq;
+} NewestRow;
 
 typedef struct AggregateKey {
         int64_t hour, signature, container, mcs;
@@ -174,6 +182,15 @@ typedef struct StoreWriter {
 
         bool has_max;
         int64_t max_time_ms; /* of every row stored or pending: newer ones need no dedupe probe */
+        /* Every row of millisecond newest_ms, when the writer added them all: its first came
+         * when it was newer than anything stored. A probe of that millisecond (a log has a few
+         * events per millisecond: half of an import's denials) is then answered here, without
+         * SQL. Forgotten with the caches, on a rollback, when rows are deleted, and past
+         * STORE_NEWEST_MAX rows. */
+        bool has_newest;
+        int64_t newest_ms;
+        size_t n_newest;
+        NewestRow newest[STORE_NEWEST_MAX];
 
         RawEncoder *encoder;
         /* The newest dictionary committed: a row packed elsewhere (Denial.raw_packed) may refer
@@ -192,6 +209,12 @@ static void writer_drop_caches(StoreWriter *w) {
         map_clear(&w->signatures);
         map_clear(&w->aggregates);
         w->has_max = false;
+        w->has_newest = false;
+}
+
+void store_writer_rows_deleted(Store *s) {
+        if (s && s->w)
+                s->w->has_newest = false;
 }
 
 /* After a rollback nothing of the batch exists any more, including ids the caches learned. */
@@ -747,8 +770,27 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
         if (time_ms > w->max_time_ms) {
                 /* Newer than anything stored: nothing to compare with. */
                 *ret_id = base + home;
+                w->has_newest = true;
+                w->newest_ms = time_ms;
+                w->n_newest = 0;
                 return 1;
         }
+        if (w->has_newest && time_ms == w->newest_ms)
+                /* The rows of this millisecond are all known: the probe below, in memory. */
+                for (int64_t expect = base + home;; expect++) {
+                        const NewestRow *row = NULL;
+                        for (size_t i = 0; i < w->n_newest && !row; i++)
+                                if (w->newest[i].id == expect)
+                                        row = w->newest + i;
+                        if (!row) {
+                                if (expect > base + last)
+                                        break; /* crowded: said below */
+                                *ret_id = expect;
+                                return 1;
+                        }
+                        if (row->serial == serial && row->node == node && row->seq == seq)
+                                return 0;
+                }
 
         sqlite3_stmt *st = w->stmt[STMT_SLOT_PROBE];
         sqlite3_bind_int64(st, 1, base + home);
@@ -891,9 +933,18 @@ static int store_add_one(Store *s, const Denial *d) {
         r = store_step_done(s, ins);
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) == 0)
-                return 0; /* raced with another writer */
+        if (sqlite3_changes(s->db) == 0) {
+                w->has_newest = false; /* a row it did not add */
+                return 0;              /* raced with another writer */
+        }
         w->max_time_ms = MAX(w->max_time_ms, d->time_ms);
+        if (w->has_newest && d->time_ms == w->newest_ms) {
+                if (w->n_newest < STORE_NEWEST_MAX)
+                        w->newest[w->n_newest++] = (NewestRow){
+                                .id = id, .node = node, .serial = d->serial, .seq = d->seq};
+                else
+                        w->has_newest = false; /* the probe asks SQLite */
+        }
         if (d->seq == 0)
                 w->batch_events++;
         r = store_aggregate(s, d->time_ms, signature, container, ref[2], MAX(d->count, 1));

@@ -1290,6 +1290,44 @@ static void test_crowded(void) {
 
 /* ---- re-attribution keeps the aggregates right ---- */
 
+/* The verdicts of the newest millisecond are probed in memory (the writer added them all): the
+ * same answers as SQLite's probe, and none for rows retention deleted. */
+static void test_newest_millisecond(void) {
+        _cleanup_(freep) char *path = db_path("newest.db");
+        bool more;
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (int pass = 0; pass < 2; pass++) {
+                /* two in one home slot, a third elsewhere, and a second verdict of the first */
+                const uint64_t serials[] = {5, 5 + 1024, 6, 5};
+                const unsigned seqs[] = {0, 0, 0, 1};
+                for (size_t i = 0; i < ELEMENTSOF(serials); i++) {
+                        Denial d = make_denial(1700000000000, serials[i], seqs[i]);
+                        CHECK_RC(store_add(s, &d), pass == 0 ? 1 : 0);
+                        denial_done(&d);
+                }
+                /* another node: the same stamp is another verdict */
+                Denial d = make_denial(1700000000000, 5, 0);
+                free(d.node);
+                d.node = xstrdup("node2");
+                CHECK_RC(store_add(s, &d), pass == 0 ? 1 : 0);
+                denial_done(&d);
+                CHECK_RC(store_commit(s, NULL), pass == 0 ? 5 : 0);
+        }
+        /* all of it is old: removed, and then stored again */
+        CHECK_RC(store_prune(s, 1700000000000 + 3600 * 1000, 1000, 0, 100, &more), 5);
+        Denial d = make_denial(1700000000000, 5 + 1024, 0);
+        CHECK_RC(store_add(s, &d), 1);
+        denial_done(&d);
+        CHECK_RC(store_commit(s, NULL), 1);
+        Rows rows = query(s, NULL, false, 0, 0);
+        CHECK_RC(rows.n, 1);
+        CHECK(rows.d[0].serial == 5 + 1024);
+        rows_done(&rows);
+        s = store_free(s);
+}
+
 static void test_reattribution(void) {
         _cleanup_(freep) char *path = db_path("reattr.db");
         Store *s;
@@ -1881,6 +1919,7 @@ int main(void) {
         test_string_slots();
         test_raw();
         test_raw_packed();
+        test_newest_millisecond();
         test_crowded();
         test_reattribution();
         test_name_over_prefix();
