@@ -278,8 +278,24 @@ static bool key_set_add(KeySet *k, const char *key, size_t len) {
         return true;
 }
 
+/* Where a row's values of some keys begin (QueryPageText's keys and values). */
+typedef struct RowKeys {
+        const char *const *keys;
+        size_t lens[QUERY_PAGE_KEYS_MAX];
+        size_t n;
+        const char **values;
+} RowKeys;
+
+/* A member of the row with this key (as it stands in the text) has its value at value. */
+static void row_keys_find(const RowKeys *row_keys, const char *key, size_t len, const char *value) {
+        for (size_t i = 0; i < row_keys->n; i++)
+                if (row_keys->lens[i] == len && memcmp(row_keys->keys[i], key, len) == 0)
+                        row_keys->values[i] = value;
+}
+
+/* A value at p. row_keys: p is a row, whose members' values of those keys are recorded. */
 static int scan(const char *p, const char *end, unsigned depth, const char **ret_end,
-                bool *canonical) {
+                bool *canonical, const RowKeys *row_keys) {
         int r;
 
         if (p >= end)
@@ -307,19 +323,23 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
                 for (;;) {
                         if (object) {
                                 const char *k = s;
+                                size_t key_len;
                                 if (s >= end || *s != '"')
                                         return -EBADMSG;
                                 r = scan_key(k, end, &s, canonical);
                                 if (r < 0)
                                         return r;
-                                if (*canonical && !key_set_add(&keys, k + 1, (size_t) (s - k - 2)))
+                                key_len = (size_t) (s - k - 2);
+                                if (*canonical && !key_set_add(&keys, k + 1, key_len))
                                         *canonical = false;
                                 s = skip_space(s, end, canonical);
                                 if (s >= end || *s != ':')
                                         return -EBADMSG;
                                 s = skip_space(s + 1, end, canonical);
+                                if (row_keys)
+                                        row_keys_find(row_keys, k + 1, key_len, s);
                         }
-                        r = scan(s, end, depth + 1, &s, canonical);
+                        r = scan(s, end, depth + 1, &s, canonical, NULL);
                         if (r < 0)
                                 return r;
                         s = skip_space(s, end, canonical);
@@ -354,7 +374,7 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
 }
 
 int json_scan_value(const char *p, const char *end, const char **ret_end, bool *canonical) {
-        return scan(p, end, 0, ret_end, canonical);
+        return scan(p, end, 0, ret_end, canonical, NULL);
 }
 
 int json_scan_member_key(const char **p, const char *end, JsonMember *ret) {
@@ -388,7 +408,7 @@ int json_scan_member_value(const char **p, const char *end, JsonMember *m) {
         bool canonical = true;
         int r;
 
-        r = scan(m->value, end, 1, &m->value_end, &canonical);
+        r = scan(m->value, end, 1, &m->value_end, &canonical, NULL);
         if (r < 0)
                 return r;
         *p = m->value_end;
@@ -434,12 +454,15 @@ void query_page_text_done(QueryPageText *t) {
         free(t->rows);
         free(t->lens);
         free(t->canonical);
+        free(t->values);
         *t = (QueryPageText){};
 }
 
-static int page_add_row(QueryPageText *t, const char *row, size_t len, bool canonical) {
-        if (t->n == t->allocated) {
-                size_t n = t->allocated ? t->allocated * 2 : 64;
+/* Room for one more row. */
+static int page_grow(QueryPageText *t) {
+        if (t->n == t->allocated || (t->n_keys > 0 && !t->values)) {
+                size_t n = t->n == t->allocated ? (t->allocated ? t->allocated * 2 : 64)
+                                                : t->allocated;
                 const char **rows = reallocarray(t->rows, n, sizeof(*rows));
                 if (!rows)
                         return -ENOMEM;
@@ -452,12 +475,14 @@ static int page_add_row(QueryPageText *t, const char *row, size_t len, bool cano
                 if (!c)
                         return -ENOMEM;
                 t->canonical = c;
+                if (t->n_keys > 0) {
+                        const char **v = reallocarray(t->values, n * t->n_keys, sizeof(*v));
+                        if (!v)
+                                return -ENOMEM;
+                        t->values = v;
+                }
                 t->allocated = n;
         }
-        t->rows[t->n] = row;
-        t->lens[t->n] = len;
-        t->canonical[t->n] = canonical;
-        t->n++;
         return 0;
 }
 
@@ -471,8 +496,11 @@ static bool skip_literal(const char **p, const char *end, const char *literal) {
 
 int query_page_text_parse(const char *text, size_t len, QueryPageText *t) {
         const char *p = text, *end = text + len;
+        RowKeys keys = {.keys = t->keys, .n = MIN(t->n_keys, (size_t) QUERY_PAGE_KEYS_MAX)};
         int r;
 
+        for (size_t i = 0; i < keys.n; i++)
+                keys.lens[i] = strlen(t->keys[i]);
         t->n = 0;
         t->has_next = false;
         if (!skip_literal(&p, end, "{\"parameters\":{\"denials\":["))
@@ -484,12 +512,19 @@ int query_page_text_parse(const char *text, size_t len, QueryPageText *t) {
 
                         if (p >= end || *p != '{')
                                 return -EBADMSG;
-                        r = json_scan_value(p, end, &p, &canonical);
+                        r = page_grow(t);
                         if (r < 0)
                                 return r;
-                        r = page_add_row(t, row, (size_t) (p - row), canonical);
+                        keys.values = t->values + t->n * t->n_keys;
+                        for (size_t i = 0; i < t->n_keys; i++)
+                                keys.values[i] = NULL;
+                        r = scan(p, end, 0, &p, &canonical, t->n_keys > 0 ? &keys : NULL);
                         if (r < 0)
                                 return r;
+                        t->rows[t->n] = row;
+                        t->lens[t->n] = (size_t) (p - row);
+                        t->canonical[t->n] = canonical;
+                        t->n++;
                         if (skip_literal(&p, end, "]"))
                                 break;
                         if (!skip_literal(&p, end, ","))

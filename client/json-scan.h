@@ -52,6 +52,7 @@ int json_scan_string_decode_into(const char *p, const char *end, const char **re
  *   {"parameters":{"denials":[ROW,...],"next":N|null}}
  * (next may be absent). -EBADMSG for any other text, valid or not: the caller then parses it as
  * any reply (an error, another daemon's key order). */
+#define QUERY_PAGE_KEYS_MAX 4
 typedef struct QueryPageText {
         const char **rows; /* where each row begins */
         size_t *lens;
@@ -59,6 +60,13 @@ typedef struct QueryPageText {
         size_t n, allocated;
         bool has_next; /* a non-null next */
         int64_t next;
+        /* Set by the caller: top-level keys of a row whose values are found while the row is
+         * scanned, so that a caller that needs a few of a row's members (-o raw: time, serial,
+         * raw) does not scan it again. values + i * n_keys: where each key's value begins in
+         * row i (of the last of duplicate keys), NULL when the row has none. */
+        const char *keys[QUERY_PAGE_KEYS_MAX];
+        size_t n_keys;
+        const char **values;
 } QueryPageText;
 void query_page_text_done(QueryPageText *t);
 int query_page_text_parse(const char *text, size_t len, QueryPageText *t);

@@ -1137,7 +1137,8 @@ int output_denial(Output *o, json_object *d) {
  * last of duplicate keys counts, as in json-c's tree. The raw record, most of the row, is read
  * once: decoded as it is scanned, or only scanned when its event was printed already (time and
  * serial come before it in the daemon's rows). */
-static int output_denial_raw_text(Output *o, const char *text, size_t len) {
+static int output_denial_raw_text(Output *o, const char *text, size_t len,
+                                  const char *const *values) {
         const char *p = text, *end = text + len;
         JsonMember m, raw = {};
         /* time decoded into [0, len), raw into [len, 2 len): each fits where it came from */
@@ -1146,10 +1147,25 @@ static int output_denial_raw_text(Output *o, const char *text, size_t len) {
         bool have_time = false, time_refused = false, have_serial = false;
         size_t time_len, raw_len = 0;
         int64_t serial_value = 0;
-        int r;
+        int r = 0;
 
         if (!buf)
                 return -ENOMEM;
+        if (values) {
+                /* found by the page's scan (output_denial_text_keys()); no duplicate keys */
+                if (values[0]) {
+                        have_time = *values[0] == '"';
+                        time_refused = have_time && json_scan_string_decode_into(
+                                                            values[0], end, &p, buf, &time_len) < 0;
+                }
+                if (values[1]) {
+                        have_serial = *values[1] == '-' || (*values[1] >= '0' && *values[1] <= '9');
+                        if (have_serial)
+                                serial_value = strtoll(values[1], NULL, 10);
+                }
+                raw.value = values[2];
+                goto found;
+        }
         while ((r = json_scan_member_key(&p, end, &m)) > 0) {
                 if (m.key_len == 4 && memcmp(m.key, "time", 4) == 0) {
                         /* a string without NUL; one that is not canonical is refused */
@@ -1185,6 +1201,7 @@ static int output_denial_raw_text(Output *o, const char *text, size_t len) {
         }
         if (r < 0)
                 return r;
+found:
         if (time_refused)
                 return -EBADMSG;
         if (have_time)
@@ -1200,7 +1217,8 @@ static int output_denial_raw_text(Output *o, const char *text, size_t len) {
         if (!raw_text) {
                 /* skipped above for an event that a later member showed to be another one, or
                  * not canonical (then refused) */
-                r = json_scan_string_decode_into(raw.value, raw.value_end, &p, buf + len, &raw_len);
+                r = json_scan_string_decode_into(raw.value, raw.value_end ?: end, &p, buf + len,
+                                                 &raw_len);
                 if (r < 0)
                         return r;
                 raw_text = buf + len;
@@ -1221,7 +1239,18 @@ static int output_denial_raw_text(Output *o, const char *text, size_t len) {
         return 0;
 }
 
-int output_denial_text(Output *o, const char *text, size_t len) {
+size_t output_denial_text_keys(const Output *o, const char *const **ret_keys) {
+        static const char *const raw_keys[] = {"time", "serial", "raw"};
+
+        if (o->mode != OUTPUT_RAW) {
+                *ret_keys = NULL;
+                return 0;
+        }
+        *ret_keys = raw_keys;
+        return ELEMENTSOF(raw_keys);
+}
+
+int output_denial_text(Output *o, const char *text, size_t len, const char *const *values) {
         if (len == 0 || text[0] != '{')
                 return -EBADMSG;
         output_header_flush(o);
@@ -1232,7 +1261,7 @@ int output_denial_text(Output *o, const char *text, size_t len) {
                 fputc('\n', o->f);
                 return 0;
         case OUTPUT_RAW:
-                return output_denial_raw_text(o, text, len);
+                return output_denial_raw_text(o, text, len, values);
         case OUTPUT_SHORT:
         default:
                 return output_denial_short_text(o, text, len);

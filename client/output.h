@@ -73,7 +73,12 @@ int output_denial(Output *o, json_object *d);
 /* The same for the object's JSON text, canonical (json-scan.h: what output_denial() would print
  * of its tree in json mode): json prints it as it is, raw reads the three keys it needs, short
  * the members its row shows, without a tree. -EBADMSG when text is not an object. */
-int output_denial_text(Output *o, const char *text, size_t len);
+int output_denial_text(Output *o, const char *text, size_t len, const char *const *values);
+/* The top-level keys of a row whose values output_denial_text() takes found already in o's mode
+ * (0: none), for a caller that scans the rows (json-scan.h: QueryPageText's keys): then values[i]
+ * is where key i's value begins in text, NULL when the row has none; the row has no duplicate
+ * keys. values NULL: output_denial_text() finds them itself. */
+size_t output_denial_text_keys(const Output *o, const char *const **ret_keys);
 
 /* Writes the parameters of a Stats reply: "name: value" lines in short mode, the object on one
  * line otherwise. -EBADMSG when params is not an object. */

@@ -80,13 +80,17 @@ static int query_send(VarlinkClient *c, json_object *filter, bool reverse, bool 
 
 static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
                        bool has_limit, uint64_t limit, QueryDenialFunc func,
-                       QueryDenialTextFunc text_func, void *userdata) {
+                       QueryDenialTextFunc text_func, const char *const *keys, size_t n_keys,
+                       void *userdata) {
         _cleanup_(query_page_text_done) QueryPageText page = {};
         uint64_t seen = 0;
         bool has_after = false, sent = false;
         int64_t after = 0;
         int r;
 
+        page.n_keys = MIN(n_keys, (size_t) QUERY_PAGE_KEYS_MAX);
+        for (size_t i = 0; i < page.n_keys; i++)
+                page.keys[i] = keys[i];
         for (;;) {
                 _cleanup_(varlink_reply_done) VarlinkReply reply = {};
                 uint64_t want =
@@ -131,7 +135,11 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                         for (size_t i = 0; i < page.n && seen < (has_limit ? limit : UINT64_MAX);
                              i++) {
                                 r = page.canonical[i]
-                                            ? text_func(page.rows[i], page.lens[i], userdata)
+                                            ? text_func(page.rows[i], page.lens[i],
+                                                        page.n_keys > 0
+                                                                ? page.values + i * page.n_keys
+                                                                : NULL,
+                                                        userdata)
                                             : query_row_parsed(page.rows[i], page.lens[i], func,
                                                                userdata);
                                 if (r < 0)
@@ -186,14 +194,16 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
 
 int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limit, uint64_t limit,
               QueryDenialFunc func, void *userdata) {
-        return query_pages(c, filter, reverse, false, has_limit, limit, func, NULL, userdata);
+        return query_pages(c, filter, reverse, false, has_limit, limit, func, NULL, NULL, 0,
+                           userdata);
 }
 
 int query_run_text(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
                    bool has_limit, uint64_t limit, QueryDenialFunc func,
-                   QueryDenialTextFunc text_func, void *userdata) {
-        return query_pages(c, filter, reverse, without_raw, has_limit, limit, func, text_func,
-                           userdata);
+                   QueryDenialTextFunc text_func, const char *const *keys, size_t n_keys,
+                   void *userdata) {
+        return query_pages(c, filter, reverse, without_raw, has_limit, limit, func, text_func, keys,
+                           n_keys, userdata);
 }
 
 static void query_args_done(QueryArgs *a) {
@@ -230,8 +240,9 @@ static int query_print_denial(json_object *denial, void *userdata) {
         return output_denial(userdata, denial);
 }
 
-static int query_print_denial_text(const char *text, size_t len, void *userdata) {
-        return output_denial_text(userdata, text, len);
+static int query_print_denial_text(const char *text, size_t len, const char *const *values,
+                                   void *userdata) {
+        return output_denial_text(userdata, text, len, values);
 }
 
 int64_t query_histogram_offset(int64_t at_ms, bool utc) {
@@ -339,9 +350,11 @@ int verb_query(int argc, char *argv[], ClientContext *ctx) {
                 /* Canonical rows are read from the text the daemon sent (json-scan.h): printed
                  * as they are (-o json), their raw text (-o raw) or their row (short: no raw
                  * text, so it does not ask for it) without a tree. */
+                const char *const *keys;
+                size_t n_keys = output_denial_text_keys(&out, &keys);
                 status = query_run_text(c, filter, a.reverse, out.mode == OUTPUT_SHORT,
                                         a.filter.has_limit, a.filter.limit, query_print_denial,
-                                        query_print_denial_text, &out);
+                                        query_print_denial_text, keys, n_keys, &out);
                 if (status == AVCCTL_EXIT_SUCCESS)
                         output_header_flush(&out); /* no rows: the head of an empty table */
                 r = client_flush_stdout();

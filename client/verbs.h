@@ -93,11 +93,15 @@ int query_run(VarlinkClient *c, json_object *filter, bool reverse, bool has_limi
               QueryDenialFunc func, void *userdata);
 /* The same, with the rows that can be printed as they were sent (json-scan.h) handed to
  * text_func as their JSON text instead: no tree is built for them. without_raw: the rows come
- * without their raw text (Query's raw: false), for output that does not print it. */
-typedef int (*QueryDenialTextFunc)(const char *denial, size_t len, void *userdata);
+ * without their raw text (Query's raw: false), for output that does not print it. keys (at most
+ * QUERY_PAGE_KEYS_MAX): top-level keys whose values are found while the page is scanned, handed
+ * to text_func as values (where each begins, NULL when the row has none; NULL without keys). */
+typedef int (*QueryDenialTextFunc)(const char *denial, size_t len, const char *const *values,
+                                   void *userdata);
 int query_run_text(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
                    bool has_limit, uint64_t limit, QueryDenialFunc func,
-                   QueryDenialTextFunc text_func, void *userdata);
+                   QueryDenialTextFunc text_func, const char *const *keys, size_t n_keys,
+                   void *userdata);
 
 /* Seconds east of UTC of the local clock at at_ms (0 with utc): the Histogram offset that
  * aligns bins with the times short output shows. */

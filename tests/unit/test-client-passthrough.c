@@ -37,8 +37,14 @@ static char *render_tree(OutputMode mode, const char *text, size_t len) {
         return buf;
 }
 
-/* What avcctl does now: canonical rows as text, the others through the tree. */
-static char *render_pass(OutputMode mode, const char *text, size_t len, bool *ret_canonical) {
+/* What avcctl does now: canonical rows as text, the others through the tree. With page, the row
+ * is scanned as part of a page, which finds the values of the keys the mode takes
+ * (output_denial_text_keys()); without, output_denial_text() finds them itself. */
+static char *render_pass(OutputMode mode, const char *text, size_t len, bool page,
+                         bool *ret_canonical) {
+        _cleanup_(query_page_text_done) QueryPageText t = {};
+        _cleanup_(freep) char *page_text = NULL;
+        const char *const *keys, *const *values = NULL;
         char *buf = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
@@ -50,9 +56,19 @@ static char *render_pass(OutputMode mode, const char *text, size_t len, bool *re
         CHECK_RC(json_scan_value(text, text + len, &end, &canonical), 0);
         CHECK(end == text + len);
         output_init(&out, mode, f);
+        if (page) {
+                CHECK(asprintf(&page_text, "{\"parameters\":{\"denials\":[%s]}}", text) > 0);
+                t.n_keys = output_denial_text_keys(&out, &keys);
+                for (size_t i = 0; i < t.n_keys; i++)
+                        t.keys[i] = keys[i];
+                CHECK_RC(query_page_text_parse(page_text, strlen(page_text), &t), 0);
+                CHECK(t.n == 1 && t.canonical[0] == canonical && t.lens[0] == len);
+                text = t.rows[0];
+                values = t.n_keys > 0 ? t.values : NULL;
+        }
         for (int i = 0; i < 2; i++)
                 if (canonical)
-                        CHECK_RC(output_denial_text(&out, text, len), 0);
+                        CHECK_RC(output_denial_text(&out, text, len, values), 0);
                 else {
                         json_object *o = NULL;
                         CHECK_RC(varlink_parse_message(text, len, &o), 0);
@@ -69,11 +85,14 @@ static bool check_same(const char *text) {
         bool canonical = false;
         for (OutputMode mode = OUTPUT_SHORT; mode <= OUTPUT_RAW; mode++) {
                 _cleanup_(freep) char *tree = render_tree(mode, text, strlen(text));
-                _cleanup_(freep) char *pass = render_pass(mode, text, strlen(text), &canonical);
-                if (strcmp(tree, pass) != 0) {
-                        fprintf(stderr, "row %s\nmode %d\ntree: %s\npass: %s\n", text, mode, tree,
-                                pass);
-                        exit(1);
+                for (int page = 0; page <= 1; page++) {
+                        _cleanup_(freep) char *pass =
+                                render_pass(mode, text, strlen(text), page, &canonical);
+                        if (strcmp(tree, pass) != 0) {
+                                fprintf(stderr, "row %s\nmode %d, page %d\ntree: %s\npass: %s\n",
+                                        text, mode, page, tree, pass);
+                                exit(1);
+                        }
                 }
         }
         return canonical;
@@ -334,7 +353,7 @@ static void check_sequence(const char *const *rows, size_t n) {
                 CHECK_RC(varlink_parse_message(rows[i], strlen(rows[i]), &o), 0);
                 CHECK_RC(output_denial(&ot, o), 0);
                 json_object_put(o);
-                CHECK_RC(output_denial_text(&ox, rows[i], strlen(rows[i])), 0);
+                CHECK_RC(output_denial_text(&ox, rows[i], strlen(rows[i]), NULL), 0);
         }
         CHECK(fclose(ft) == 0 && fclose(fx) == 0);
         if (strcmp(tree, text) != 0) {
@@ -392,11 +411,11 @@ static void test_raw_keys(void) {
                 "{\"time\":\"t\",\"serial\":1,\"raw\":\"r\",\"x\":\"\\q\"}",
         };
         for (size_t i = 0; i < ELEMENTSOF(refused); i++)
-                CHECK_RC(output_denial_text(&out, refused[i], strlen(refused[i])), -EBADMSG);
+                CHECK_RC(output_denial_text(&out, refused[i], strlen(refused[i]), NULL), -EBADMSG);
         const char *printed = "{\"time\":\"t\",\"serial\":1,\"raw\":\"r\"}";
         const char *again = "{\"time\":\"t\",\"serial\":1,\"raw\":\"\\/\"}";
-        CHECK_RC(output_denial_text(&out, printed, strlen(printed)), 0);
-        CHECK_RC(output_denial_text(&out, again, strlen(again)), 0);
+        CHECK_RC(output_denial_text(&out, printed, strlen(printed), NULL), 0);
+        CHECK_RC(output_denial_text(&out, again, strlen(again), NULL), 0);
         CHECK(fclose(f) == 0);
         CHECK(strcmp(buf, "r\n") == 0);
         free(buf);
@@ -462,6 +481,20 @@ static void test_page(void) {
         text = "{\"parameters\":{\"denials\":[],\"next\":42}}";
         CHECK_RC(query_page_text_parse(text, strlen(text), &t), 0);
         CHECK(t.has_next && t.next == 42);
+
+        /* the values of keys, found in the rows' top level only, the last of duplicates */
+        {
+                _cleanup_(query_page_text_done)
+                        QueryPageText k = {.keys = {"raw", "time"}, .n_keys = 2};
+                text = "{\"parameters\":{\"denials\":[{\"raw\":\"a\",\"x\":{\"raw\":1,\"time\":2}},"
+                       "{\"time\":1,\"x\":[{\"raw\":3}],\"time\":22},{}],\"next\":7}}";
+                CHECK_RC(query_page_text_parse(text, strlen(text), &k), 0);
+                CHECK(k.n == 3 && k.has_next && k.next == 7);
+                CHECK(k.values[0] && strncmp(k.values[0], "\"a\",", 4) == 0 && !k.values[1]);
+                CHECK(!k.values[2] && k.values[3] && strncmp(k.values[3], "22}", 3) == 0);
+                CHECK(!k.values[4] && !k.values[5]);
+                CHECK(k.canonical[0] && !k.canonical[1] && k.canonical[2]);
+        }
 
         static const char *const other[] = {
                 "{\"error\":\"io.avcwatch.StoreError\",\"parameters\":{}}",
