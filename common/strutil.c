@@ -39,42 +39,82 @@ static inline unsigned json_plain_mask16(__m128i v) {
 }
 #endif
 
-size_t json_plain_span(const char *s, size_t len) {
-        const unsigned char *p = (const unsigned char *) s;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JSON_PLAIN_SWAR 1
+#define BYTES(b) (UINT64_C(0x0101010101010101) * (b))
+/* The top bit of byte i set when byte i of x (little-endian) is not plain: 8 bytes with integer
+ * arithmetic. x - BYTES(n) borrows through a byte below n (zero when n is 1) and can mark a byte
+ * above it that is not below n, never one under it: the lowest marked byte is exact, which is all
+ * the callers read. From 0x80 on is the top bit itself. */
+static inline uint64_t json_plain_mask8(uint64_t x) {
+        uint64_t below_space = (x - BYTES(0x20)) & ~x, del = x ^ BYTES(0x7f),
+                 quote = x ^ BYTES('"'), backslash = x ^ BYTES('\\');
+        return (below_space | x | ((del - BYTES(1)) & ~del) | ((quote - BYTES(1)) & ~quote) |
+                ((backslash - BYTES(1)) & ~backslash)) &
+               BYTES(0x80);
+}
+#undef BYTES
+#endif
+
+/* The run at p[0..len), copied to dst unless it is NULL (inline: two functions, each without the
+ * test). Every load is within p[0..len): the last piece is the whole block or word that ends at
+ * len, overlapping bytes already known to be plain, whose mask bits are shifted out. */
+static inline size_t json_plain_run(char *dst, const unsigned char *p, size_t len) {
         size_t i = 0;
 
 #ifdef __SSE2__
-        /* Unaligned loads that never read past len: the last 15 bytes at most go through the
-         * table. */
-        for (; len - i >= 16; i += 16) {
-                unsigned mask = json_plain_mask16(_mm_loadu_si128((const __m128i *) (p + i)));
-                if (mask != 0)
-                        return i + (size_t) __builtin_ctz(mask);
+        if (len >= 16) {
+                for (; len - i >= 16; i += 16) {
+                        __m128i v = _mm_loadu_si128((const __m128i *) (p + i));
+                        if (dst)
+                                _mm_storeu_si128((__m128i *) (dst + i), v);
+                        unsigned mask = json_plain_mask16(v);
+                        if (mask != 0)
+                                return i + (size_t) __builtin_ctz(mask);
+                }
+                if (i == len)
+                        return len;
+                __m128i v = _mm_loadu_si128((const __m128i *) (p + len - 16));
+                if (dst)
+                        _mm_storeu_si128((__m128i *) (dst + len - 16), v);
+                unsigned mask = json_plain_mask16(v) >> (16 - (len - i));
+                return mask != 0 ? i + (size_t) __builtin_ctz(mask) : len;
         }
 #endif
-        while (i < len && json_plain_byte[p[i]])
-                i++;
-        return i;
-}
-
-size_t json_plain_copy(char *dst, const char *s, size_t len) {
-        const unsigned char *p = (const unsigned char *) s;
-        size_t i = 0;
-
-#ifdef __SSE2__
-        /* Each block is stored whole, before looking at it: past the run it writes bytes that
-         * are still within dst[0..len), which the caller writes over. */
-        for (; len - i >= 16; i += 16) {
-                __m128i v = _mm_loadu_si128((const __m128i *) (p + i));
-                _mm_storeu_si128((__m128i *) (dst + i), v);
-                unsigned mask = json_plain_mask16(v);
-                if (mask != 0)
-                        return i + (size_t) __builtin_ctz(mask);
+#ifdef JSON_PLAIN_SWAR
+        if (len >= 8) {
+                uint64_t x;
+                for (; len - i >= 8; i += 8) {
+                        memcpy(&x, p + i, 8);
+                        if (dst)
+                                memcpy(dst + i, &x, 8);
+                        uint64_t mask = json_plain_mask8(x);
+                        if (mask != 0)
+                                return i + (size_t) __builtin_ctzll(mask) / 8;
+                }
+                if (i == len)
+                        return len;
+                memcpy(&x, p + len - 8, 8);
+                if (dst)
+                        memcpy(dst + len - 8, &x, 8);
+                uint64_t mask = json_plain_mask8(x) >> (8 * (8 - (len - i)));
+                return mask != 0 ? i + (size_t) __builtin_ctzll(mask) / 8 : len;
         }
 #endif
         for (; i < len && json_plain_byte[p[i]]; i++)
-                dst[i] = (char) p[i];
+                if (dst)
+                        dst[i] = (char) p[i];
         return i;
+}
+
+size_t json_plain_span(const char *s, size_t len) {
+        return json_plain_run(NULL, (const unsigned char *) s, len);
+}
+
+size_t json_plain_copy(char *dst, const char *s, size_t len) {
+        /* Blocks are stored whole, before looking at them: past the run they write bytes that
+         * are still within dst[0..len), which the caller writes over. */
+        return json_plain_run(dst, (const unsigned char *) s, len);
 }
 
 size_t utf8_decode_char(const unsigned char *s, uint32_t *ret_cp) {

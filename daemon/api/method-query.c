@@ -62,8 +62,8 @@ const char *query_page_row(const QueryPage *page, size_t i, size_t *ret_len) {
 bool query_page_fill(Connection *c, const DenialFilter *filter, bool reverse, const int64_t *after,
                      unsigned limit, QueryPage *page, StorePage *ret_more) {
         int r = store_query_flags(connection_context(c)->store, filter, reverse, after, limit,
-                                  page->no_raw ? STORE_QUERY_NO_RAW : 0, query_page_add, page,
-                                  ret_more);
+                                  STORE_QUERY_JSON_FIELDS | (page->no_raw ? STORE_QUERY_NO_RAW : 0),
+                                  query_page_add, page, ret_more);
         if (r < 0) {
                 connection_send_failure(c, r);
                 return false;

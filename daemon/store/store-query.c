@@ -43,12 +43,23 @@
 /* The full rows: of the window itself when one arm drives it (store_plan_window_where), else of
  * the ids the inner query picked (several arms merged by UNION). */
 static const char query_columns[] =
-        "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, d.ppid, d.uid, d.syscall, "
+        "SELECT d.id, d.serial, d.seq, d.record_type, d.pid, %s, %s, %s, "
         "d.permissive, d.attribution, %s, d.count, d.reason, d.verdict, "
         /* ids all: strings through StringCache, the signature and the containers through
          * RowCache, not a join or a subquery per row */
-        "d.booleans, d.signature, d.container, d.target_container, d.node, d.scontext, "
-        "d.tcontext, d.mcs, d.target_mcs, d.comm, d.exe, d.path, d.name, d.cwd, d.proctitle ";
+        "d.booleans, d.signature, d.container, d.target_container, %s, d.scontext, "
+        "d.tcontext, d.mcs, d.target_mcs, d.comm, d.exe, d.path, d.name, %s, %s ";
+
+/* query_columns, with NULL for what flags leave out. */
+static void add_query_columns(SqlBuf *b, StoreQueryFlags flags) {
+        bool all = !(flags & STORE_QUERY_JSON_FIELDS);
+        store_sql_addf(b, query_columns, all ? "d.ppid" : "NULL", all ? "d.uid" : "NULL",
+                       all ? "d.syscall" : "NULL",
+                       /* Without raw, its blob (often on overflow pages) is not read and
+                        * nothing is decompressed. */
+                       flags & STORE_QUERY_NO_RAW ? "NULL" : "d.raw", all ? "d.node" : "NULL",
+                       all ? "d.cwd" : "NULL", all ? "d.proctitle" : "NULL");
+}
 
 enum {
         COL_ID,
@@ -552,16 +563,13 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
         if (!b)
                 return -ENOMEM;
         for (;;) {
-                /* Without raw, the column is NULL: its blob (often on overflow pages) is not
-                 * read and nothing is decompressed. */
-                store_sql_addf(b, query_columns, flags & STORE_QUERY_NO_RAW ? "NULL" : "d.raw");
+                add_query_columns(b, flags);
                 /* One arm: the window's statement reads the rows it picks, instead of picking
                  * ids and then seeking each row again by id. */
                 store_sql_add(b, "FROM denials d");
                 if (!store_plan_window_where(b, &p, reverse)) {
                         *b = (SqlBuf){};
-                        store_sql_addf(b, query_columns,
-                                       flags & STORE_QUERY_NO_RAW ? "NULL" : "d.raw");
+                        add_query_columns(b, flags);
                         store_sql_add(b, "FROM (");
                         store_plan_window_ids(b, &p, reverse);
                         store_sql_add(b, ") AS k CROSS JOIN denials d ON d.id = k.id");

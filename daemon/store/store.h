@@ -209,6 +209,10 @@ typedef enum StoreQueryFlags {
         /* No raw text (d->raw NULL): neither read nor decompressed, for answers that do not
          * print it. */
         STORE_QUERY_NO_RAW = 1 << 0,
+        /* Only what the denial's JSON carries (denial_write_json()): ppid, uid, syscall, node,
+         * cwd and proctitle are neither read nor looked up (-1 and NULL), for answers that are
+         * that JSON. */
+        STORE_QUERY_JSON_FIELDS = 1 << 1,
 } StoreQueryFlags;
 /* store_query() with flags (store_query() is this with none). */
 int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64_t *after,
