@@ -24,11 +24,16 @@
 #include "coalescer.h"
 #include "macro.h"
 
-#define COALESCE_BUCKETS (COALESCE_KEYS_MAX * 2)
+/* Open addressing, linear probing, at most half full: a slot holds the kind's hash next to its
+ * entry, so that a probe (every denial) and a removal (every kind that leaves) read the slots
+ * only, not the entries, which a busy host's stream of distinct kinds has long pushed out of the
+ * cache. */
+#define COALESCE_SLOTS (COALESCE_KEYS_MAX * 2)
+
+static_assert((COALESCE_SLOTS & (COALESCE_SLOTS - 1)) == 0, "a power of two");
 
 typedef struct Entry Entry;
 struct Entry {
-        Entry *hash_next;
         Entry *older, *newer;
         uint64_t hash;
         int64_t start_ms; /* audit time of the window's first denial */
@@ -48,7 +53,10 @@ struct Entry {
 struct Coalescer {
         coalescer_emit_cb emit;
         void *userdata;
-        Entry *buckets[COALESCE_BUCKETS];
+        struct {
+                uint64_t hash;
+                Entry *entry; /* NULL: free */
+        } slots[COALESCE_SLOTS];
         Entry *oldest, *newest;
         size_t n;
         char *scratch; /* the kind of the denial at hand */
@@ -135,16 +143,46 @@ static uint64_t kind_hash(const char *p, size_t n) {
 
 /* ---- the table ---- */
 
-static Entry **bucket(Coalescer *c, uint64_t hash) {
-        return &c->buckets[hash % COALESCE_BUCKETS];
+static size_t slot_home(uint64_t hash) {
+        return hash & (COALESCE_SLOTS - 1);
 }
 
 static Entry *find(Coalescer *c, uint64_t hash, size_t key_len) {
-        for (Entry *e = *bucket(c, hash); e; e = e->hash_next)
-                if (e->hash == hash && e->key_len == key_len &&
+        for (size_t i = slot_home(hash); c->slots[i].entry; i = (i + 1) & (COALESCE_SLOTS - 1)) {
+                Entry *e = c->slots[i].entry;
+                if (c->slots[i].hash == hash && e->key_len == key_len &&
                     memcmp(e->key, c->scratch, key_len) == 0)
                         return e;
+        }
         return NULL;
+}
+
+static void slot_insert(Coalescer *c, Entry *e) {
+        size_t i = slot_home(e->hash);
+
+        while (c->slots[i].entry)
+                i = (i + 1) & (COALESCE_SLOTS - 1);
+        c->slots[i].hash = e->hash;
+        c->slots[i].entry = e;
+}
+
+/* Removes e's slot and moves back the ones after it that would no longer be found. */
+static void slot_remove(Coalescer *c, const Entry *e) {
+        size_t i = slot_home(e->hash);
+
+        while (c->slots[i].entry != e)
+                i = (i + 1) & (COALESCE_SLOTS - 1);
+        for (size_t j = (i + 1) & (COALESCE_SLOTS - 1); c->slots[j].entry;
+             j = (j + 1) & (COALESCE_SLOTS - 1)) {
+                size_t home = slot_home(c->slots[j].hash);
+                /* j stays where it is when its home lies cyclically in (i, j] */
+                bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+                if (!stays) {
+                        c->slots[i] = c->slots[j];
+                        i = j;
+                }
+        }
+        c->slots[i].entry = NULL;
 }
 
 static void list_unlink(Coalescer *c, Entry *e) {
@@ -170,11 +208,7 @@ static void list_append(Coalescer *c, Entry *e) {
 }
 
 static void entry_free(Coalescer *c, Entry *e) {
-        for (Entry **p = bucket(c, e->hash); *p; p = &(*p)->hash_next)
-                if (*p == e) {
-                        *p = e->hash_next;
-                        break;
-                }
+        slot_remove(c, e);
         list_unlink(c, e);
         if (e->has_rep)
                 denial_done(&e->rep);
@@ -311,8 +345,7 @@ int coalescer_add(Coalescer *c, const Denial *d) {
                 e = entry_new(c, d, hash, key_len);
                 if (!e)
                         return -ENOMEM;
-                e->hash_next = *bucket(c, hash);
-                *bucket(c, hash) = e;
+                slot_insert(c, e);
                 list_append(c, e);
                 c->n++;
                 return 1;

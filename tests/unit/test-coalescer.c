@@ -145,6 +145,33 @@ int main(void) {
         CHECK_RC(sink.n, COALESCE_KEYS_MAX + 1);
         CHECK_RC(sink.total + stored, (uint64_t) (COALESCE_KEYS_MAX + 1) * (COALESCE_FREE + 2));
 
+        /* Kinds leave the table (oldest first) while others stay: every kind that stays is
+         * still found afterwards, however the table's probing was rearranged. */
+        coalescer_flush(c);
+        sink.n = sink.total = 0;
+        for (int k = 0; k < COALESCE_KEYS_MAX + COALESCE_KEYS_MAX / 2; k++) {
+                snprintf(comm, sizeof(comm), "k%d", k);
+                CHECK_RC(add(c, comm, t0 + 55000, (uint64_t) k), 1);
+        }
+        CHECK_RC(coalescer_keys(c), COALESCE_KEYS_MAX);
+        stored = 0;
+        size_t folded = 0;
+        for (int k = COALESCE_KEYS_MAX / 2; k < COALESCE_KEYS_MAX + COALESCE_KEYS_MAX / 2; k++) {
+                snprintf(comm, sizeof(comm), "k%d", k);
+                for (int i = 0; i < COALESCE_FREE; i++) {
+                        int r = add(c, comm, t0 + 55000, (uint64_t) (100000 + k * 100 + i));
+                        stored += (size_t) r;
+                        folded += r == 0;
+                }
+        }
+        CHECK_RC(stored, (size_t) COALESCE_KEYS_MAX * (COALESCE_FREE - 1));
+        CHECK_RC(folded, COALESCE_KEYS_MAX);
+        CHECK_RC(coalescer_keys(c), COALESCE_KEYS_MAX);
+        CHECK_RC(sink.n, 0);
+        coalescer_flush(c);
+        CHECK_RC(sink.n, COALESCE_KEYS_MAX);
+        CHECK_RC(sink.total, COALESCE_KEYS_MAX);
+
         /* Kinds are compared field by field: the same bytes split otherwise between two fields,
          * or one integer apart, are other kinds. */
         sink.n = sink.total = 0;
