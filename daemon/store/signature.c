@@ -2,7 +2,7 @@
 /* Signatures and baseline keys (signature.h). */
 
 #include <errno.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "filter.h"
@@ -29,11 +29,26 @@ int baseline_scope_from_string(const char *s) {
         return -EINVAL;
 }
 
+/* Appends l bytes of s and a NUL to buf (n bytes, len used), as snprintf() would: false when
+ * they do not fit. Once per stored live denial: formatting it with snprintf() cost more than
+ * the rest of the baseline's note. */
+static bool put(char *buf, size_t n, size_t *len, const char *s, size_t l) {
+        if (l >= n - *len)
+                return false;
+        memcpy(buf + *len, s, l);
+        *len += l;
+        buf[*len] = 0;
+        return true;
+}
+
+static bool put_str(char *buf, size_t n, size_t *len, const char *s) {
+        return put(buf, n, len, s, strlen(s));
+}
+
 int denial_signature(const Denial *d, char *buf, size_t n) {
         char perms[SIGNATURE_MAX];
         const char *words[SIGNATURE_PERMISSIONS_MAX];
-        size_t n_words = 0, len;
-        int k;
+        size_t n_words = 0, len = 0;
 
         if (!d->result || !d->source_type || !d->target_type)
                 return 0;
@@ -51,23 +66,21 @@ int denial_signature(const Denial *d, char *buf, size_t n) {
                         words[j] = words[j - 1];
                         words[j - 1] = t;
                 }
-        k = snprintf(buf, n, "%s %s %s:%s {", d->result, d->source_type, d->target_type,
-                     d->tclass ? d->tclass : "?");
-        if (k < 0 || (size_t) k >= n)
+        /* "RESULT SOURCE TARGET:CLASS { PERM... }" */
+        if (!put_str(buf, n, &len, d->result) || !put(buf, n, &len, " ", 1) ||
+            !put_str(buf, n, &len, d->source_type) || !put(buf, n, &len, " ", 1) ||
+            !put_str(buf, n, &len, d->target_type) || !put(buf, n, &len, ":", 1) ||
+            !put_str(buf, n, &len, d->tclass ? d->tclass : "?") || !put(buf, n, &len, " {", 2))
                 return -ENOBUFS;
-        len = (size_t) k;
         for (size_t i = 0; i < n_words; i++) {
                 if (i > 0 && strcmp(words[i], words[i - 1]) == 0)
                         continue;
-                k = snprintf(buf + len, n - len, " %s", words[i]);
-                if (k < 0 || (size_t) k >= n - len)
+                if (!put(buf, n, &len, " ", 1) || !put_str(buf, n, &len, words[i]))
                         return -ENOBUFS;
-                len += (size_t) k;
         }
-        k = snprintf(buf + len, n - len, " }");
-        if (k < 0 || (size_t) k >= n - len)
+        if (!put(buf, n, &len, " }", 2))
                 return -ENOBUFS;
-        return (int) (len + (size_t) k);
+        return (int) len;
 }
 
 int baseline_image_key(const char *image, char *buf, size_t n) {

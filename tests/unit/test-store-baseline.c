@@ -38,6 +38,12 @@ static void test_signature(void) {
         CHECK(streq(sa, "denied container_t admin_home_t:dir { read write }"));
         CHECK(streq(sa, sb));
         CHECK(denial_signature(&a, sa, 10) == -ENOBUFS);
+        /* exactly as long as the buffer allows, its NUL included; one byte less does not fit */
+        size_t full = strlen("denied container_t admin_home_t:dir { read write }");
+        CHECK(denial_signature(&a, sa, full + 1) == (int) full);
+        CHECK(streq(sa, "denied container_t admin_home_t:dir { read write }"));
+        CHECK(denial_signature(&a, sa, full) == -ENOBUFS);
+        CHECK(denial_signature(&a, sa, 0) == -ENOBUFS);
         set_string(&a.source_type, NULL);
         CHECK(denial_signature(&a, sa, sizeof(sa)) == 0);
         denial_done(&a);
