@@ -6,10 +6,14 @@
 # root (CAP_AUDIT_WRITE and CAP_AUDIT_READ). Other audit traffic on the host is counted but does
 # not disturb the check, which counts only the marked denials.
 #
+# The CPU per denial is the daemon's CPU time over the run divided by every denial it took in
+# meanwhile (stored or folded into a storm's row, marked or not: other audit traffic on a shared
+# host costs CPU too, and is counted with it).
+#
 # COMPARE=OTHER_BUILD_DIR runs another build (e.g. bb3e216's) at each rate too, alternating with
 # BUILD run by run (RUNS rounds, default 3), and prints per rate the medians of the daemon's CPU
-# microseconds per stored denial and their ratio (BUILD / COMPARE): on a shared machine whose
-# speed moves from minute to minute, neighbouring runs and the ratio are the figure that holds.
+# microseconds per denial and their ratio (BUILD / COMPARE): on a shared machine whose speed moves
+# from minute to minute, neighbouring runs and the ratio are the figure that holds.
 # Both daemons are driven by BUILD's injector (a build without tools/ borrows it). A run that
 # lost denials is said so; its CPU per denial is of what it stored.
 #
@@ -28,10 +32,12 @@ source bench/lib.sh
 bench_tmpdir
 tick=$(getconf CLK_TCK)
 stat_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# denials the daemon took in so far: stored as rows, or folded into a storm's row
+taken() { python3 -c 'import json,sys; s = json.load(sys.stdin); print(s["denials_stored"] + s["denials_coalesced"])'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # one_run BUILD RATE LABEL: one daemon, one injection; prints a line, sets us (daemon CPU
-# microseconds per stored denial) and lost
+# microseconds per denial taken in) and lost
 one_run() {
         local b=$1 rate=$2 label=$3
         local ctl="$b/client/avcctl"
@@ -39,6 +45,8 @@ one_run() {
         : > "$T/daemon.log"
         bench_daemon_start "$b/daemon/avcwatchd" "$ctl" "$T/sock" \
                 "$T/daemon.log" --config /dev/null --db "$T/db"
+        local taken0
+        taken0=$("$ctl" --socket "$T/sock" -o json stats | taken)
         read -r u0 s0 < <(bench_cpu_ticks "$pid")
         local mark="bench$rate$$r$run"
         local inj
@@ -48,22 +56,23 @@ one_run() {
         sent=$(echo "$inj" | awk '{print $2}')
         sleep 1 # let the last batch commit (100 ms) and the deadline pass (300 ms)
         read -r u1 s1 < <(bench_cpu_ticks "$pid")
-        local stored stats hwm cpu_ticks
+        local stored stats hwm cpu_ticks taken1
         stored=$("$ctl" --socket "$T/sock" -o json query --comm "$mark" | wc -l)
         stats=$("$ctl" --socket "$T/sock" -o json stats)
+        taken1=$(echo "$stats" | taken)
         hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
         bench_daemon_stop
         cpu_ticks=$(((u1 + s1) - (u0 + s0)))
         local cpu
         cpu=$(awk -v c="$cpu_ticks" -v t="$tick" -v s="$DURATION" \
                 'BEGIN {printf "%.0f", 100 * c / t / s}')
-        us=$(awk -v c="$cpu_ticks" -v t="$tick" -v n="$stored" \
+        us=$(awk -v c="$cpu_ticks" -v t="$tick" -v n="$((taken1 - taken0))" \
                 'BEGIN {printf "%.2f", (n > 0) ? 1e6 * c / t / n : 0}')
         lost=$((sent - stored))
-        printf '%srate %6d/s for %ds: injector "%s"; stored %d of %d marked, lost %d; daemon events_lost %s netlink_dropped %s; CPU %s%% of one core, %s us per stored denial, peak RSS %d MiB, load %s\n' \
+        printf '%srate %6d/s for %ds: injector "%s"; stored %d of %d marked, lost %d; daemon events_lost %s netlink_dropped %s; CPU %s%% of one core, %s us per denial (of %d taken in), peak RSS %d MiB, load %s\n' \
                 "$label" "$rate" "$DURATION" "$inj" "$stored" "$sent" "$lost" \
                 "$(echo "$stats" | stat_of events_lost)" "$(echo "$stats" | stat_of netlink_dropped)" \
-                "$cpu" "$us" "$((hwm / 1024))" "$(cut -d' ' -f1 /proc/loadavg)"
+                "$cpu" "$us" "$((taken1 - taken0))" "$((hwm / 1024))" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
@@ -84,7 +93,7 @@ for rate in $RATES; do
         if [ -n "$COMPARE" ]; then
                 m=$(median "${mine[@]}")
                 o=$(median "${theirs[@]}")
-                echo "rate $rate/s: median daemon CPU per stored denial $m us ($BUILD) vs $o us ($COMPARE): ratio $(awk -v a="$m" -v b="$o" 'BEGIN {printf "%.3f", (b > 0) ? a / b : 0}')"
+                echo "rate $rate/s: median daemon CPU per denial $m us ($BUILD) vs $o us ($COMPARE): ratio $(awk -v a="$m" -v b="$o" 'BEGIN {printf "%.3f", (b > 0) ? a / b : 0}')"
                 echo "  per round: ${ratios[*]}; median $(median "${ratios[@]}")"
         fi
 done
