@@ -8,6 +8,7 @@
  * (json-writer.h): no json-c object per row, no second serialisation of the page. */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "denial-json.h"
@@ -86,6 +87,28 @@ static struct printbuf *query_text_take(MethodContext *m) {
         return pb;
 }
 
+/* Sends the reply in pb (len bytes with the NUL), handing the buffer itself over when the
+ * connection takes it (connection_send_buffer()): pb then holds the connection's old output
+ * buffer, or is freed (NULL) when that had none; the buffer comes back through
+ * query_text_recycle() once it is sent. printbuf's fields are json-c's public struct; every
+ * buffer here is malloc'd. */
+static struct printbuf *query_text_send(Connection *c, struct printbuf *pb, size_t len) {
+        char *buf = pb->buf;
+        size_t size = (size_t) pb->size;
+
+        connection_send_buffer(c, &buf, &size, len);
+        if (!buf || size == 0 || size > INT_MAX) {
+                free(buf);
+                pb->buf = NULL;
+                printbuf_free(pb);
+                return NULL;
+        }
+        pb->buf = buf;
+        pb->size = (int) size;
+        printbuf_reset(pb);
+        return pb;
+}
+
 static void query_text_give_back(MethodContext *m, struct printbuf *pb) {
         if (!pb)
                 return;
@@ -93,6 +116,26 @@ static void query_text_give_back(MethodContext *m, struct printbuf *pb) {
                 printbuf_free(pb);
         else
                 m->reply_text = pb;
+}
+
+void query_text_recycle(MethodContext *m, char *buf, size_t size) {
+        if (!buf)
+                return;
+        if (size > QUERY_TEXT_KEEP_MAX || size == 0 ||
+            (m->reply_text && (size_t) m->reply_text->size >= size)) {
+                free(buf);
+                return;
+        }
+        struct printbuf *pb = m->reply_text ? m->reply_text : printbuf_new();
+        if (!pb) {
+                free(buf);
+                return;
+        }
+        free(pb->buf);
+        pb->buf = buf;
+        pb->size = (int) size;
+        printbuf_reset(pb);
+        m->reply_text = pb;
 }
 
 void method_query(Connection *c, json_object *params) {
@@ -143,6 +186,6 @@ void method_query(Connection *c, json_object *params) {
         if (json_writer_failed(&w) || printbuf_memappend(pb, "}}", 3) < 0) /* with the NUL */
                 connection_fail(c);
         else
-                connection_send_message(c, pb->buf, (size_t) pb->bpos);
+                pb = query_text_send(c, pb, (size_t) pb->bpos);
         query_text_give_back(connection_context(c), pb);
 }

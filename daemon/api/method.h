@@ -73,6 +73,10 @@ void connection_reply(Connection *c, json_object *params, bool continues);
 /* Sends a message the method serialised itself (json-writer.h), len bytes with its NUL: the
  * replies that carry many denials are built as text, not as a tree. */
 void connection_send_message(Connection *c, const char *text, size_t len);
+/* The same for a message at the start of the malloc'd *buf (*size bytes): when nothing is waiting
+ * to be sent on c, c takes the buffer instead of copying the message, and hands its own output
+ * buffer, empty, back in *buf and *size (NULL and 0 when it had none). */
+void connection_send_buffer(Connection *c, char **buf, size_t *size, size_t len);
 /* Sends the Varlink error `error` with {key: value} (value consumed), or with key NULL the
  * parameters object value (consumed; NULL: no parameters). */
 void connection_send_error(Connection *c, const char *error, const char *key, json_object *value);
@@ -158,6 +162,9 @@ typedef struct QueryPage {
         bool no_raw; /* set by the caller: rows without their raw text (Query's raw: false) */
 } QueryPage;
 void query_page_done(QueryPage *page);
+/* A sent reply's buffer (malloc'd, size bytes), given to m to build the next page in, or freed:
+ * m keeps one, the largest up to SERVER_REPLY_BYTES_MAX / 2. */
+void query_text_recycle(MethodContext *m, char *buf, size_t size);
 /* A store_query() callback: adds d to the page (userdata), 1 when the page is full. */
 int query_page_add(const Denial *d, void *userdata);
 /* Reads one page from the store into page (pb set by the caller). On failure the connection got

@@ -252,9 +252,11 @@ static void connection_flush(Connection *c) {
                         /* a reply fully read is activity: the idle time counts from here */
                         c->last_call_usec = c->output_since_usec;
                 c->output_since_usec = 0;
-                /* A big reply's buffer is not kept for the life of the connection. */
+                /* A big reply's buffer is not kept for the life of the connection: it goes to
+                 * the server's context, where the next page of a bulk Query is written (one
+                 * buffer for all the connections, bounded there). */
                 if (c->out_size > SERVER_OUTPUT_PAUSE) {
-                        free(c->out);
+                        query_text_recycle(&c->server->context, c->out, c->out_size);
                         c->out = NULL;
                         c->out_size = 0;
                 }
@@ -309,19 +311,37 @@ static void connection_rearm_timer(Connection *c) {
         (void) sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
-/* Queues one serialised message (NUL included). Beyond SERVER_OUTPUT_MAX unsent bytes the
- * connection is cut: it is not reading, and we do not buffer for it without limit. */
-static void connection_queue(Connection *c, const char *data, size_t len) {
+/* Whether a message of len bytes may be queued: beyond SERVER_OUTPUT_MAX unsent bytes the
+ * connection is cut (it is not reading, and we do not buffer for it without limit), and the
+ * server's total makes room first. */
+static bool connection_queue_admit(Connection *c, size_t len) {
         if (c->dead)
-                return;
+                return false;
         if (len > SERVER_OUTPUT_MAX - connection_unsent(c)) {
                 server_count(c->server, &c->server->counters.cut);
                 c->dead = true;
                 connection_drop_output(c);
-                return;
+                return false;
         }
         server_make_room(c->server, c, len);
-        if (c->dead)
+        return !c->dead;
+}
+
+/* len more bytes were put at out_end: counted, then sent as far as the socket takes them. */
+static void connection_queued(Connection *c, size_t len) {
+        if (c->out_end == c->out_start)
+                c->output_since_usec = server_now(c->server);
+        c->out_end += len;
+        server_add_unsent(c->server, len, 0);
+
+        connection_flush(c);
+        connection_update_events(c);
+        connection_rearm_timer(c); /* output pending: the stall deadline */
+}
+
+/* Queues one serialised message (NUL included). */
+static void connection_queue(Connection *c, const char *data, size_t len) {
+        if (!connection_queue_admit(c, len))
                 return;
 
         if (c->out_end + len > c->out_size) {
@@ -342,14 +362,28 @@ static void connection_queue(Connection *c, const char *data, size_t len) {
                 }
         }
         memcpy(c->out + c->out_end, data, len);
-        if (c->out_end == c->out_start)
-                c->output_since_usec = server_now(c->server);
-        c->out_end += len;
-        server_add_unsent(c->server, len, 0);
+        connection_queued(c, len);
+}
 
-        connection_flush(c);
-        connection_update_events(c);
-        connection_rearm_timer(c); /* output pending: the stall deadline */
+void connection_send_buffer(Connection *c, char **buf, size_t *size, size_t len) {
+        if (c->quiet)
+                return;
+        if (c->dead || connection_unsent(c) > 0 || len > *size) {
+                connection_queue(c, *buf, len);
+                return;
+        }
+        if (!connection_queue_admit(c, len))
+                return;
+        /* Nothing waits: the message's buffer becomes the output buffer, and the empty output
+         * buffer the caller's (a page of a bulk Query is a megabyte, copied for nothing). */
+        char *out = c->out;
+        size_t out_size = c->out_size;
+        c->out = *buf;
+        c->out_size = *size;
+        c->out_start = c->out_end = 0;
+        *buf = out;
+        *size = out_size;
+        connection_queued(c, len);
 }
 
 /* Sends o (consumed); NULL o means the reply could not be built: the connection is dropped
