@@ -71,6 +71,7 @@ typedef struct Batch {
         int error; /* < 0: the reader stopped on it (read_failed: reading, else assembling) */
         bool read_failed;
         bool eof;
+        struct Batch *spent_next;
 } Batch;
 
 struct ReaderThread {
@@ -104,10 +105,14 @@ struct ReaderThread {
         void *proposed; /* a trained dictionary sent to the loop, not answered yet */
         size_t proposed_size;
 
-        /* the loop's answer to the proposed dictionary, under lock */
+        /* under lock: the loop's answer to the proposed dictionary, and the batches the loop has
+         * handed on, for the reader to free */
         pthread_mutex_t lock;
         pthread_cond_t answer_cond;
         bool lock_initialized;
+        Batch *spent;
+        size_t n_spent;
+        bool reader_exited; /* nothing frees spent batches any more but the loop */
         bool answered;
         int64_t answer_id; /* > 0: stored with this id; else not stored */
 };
@@ -311,11 +316,30 @@ static ssize_t reader_read(ReaderThread *t) {
         return n < 0 ? -errno : n;
 }
 
+/* Frees the batches the loop handed back. exiting: and from now on the loop frees them. */
+static void reader_free_spent(ReaderThread *t, bool exiting) {
+        Batch *b;
+
+        pthread_mutex_lock(&t->lock);
+        b = t->spent;
+        t->spent = NULL;
+        t->n_spent = 0;
+        if (exiting)
+                t->reader_exited = true;
+        pthread_mutex_unlock(&t->lock);
+        while (b) {
+                Batch *next = b->spent_next;
+                batch_free(b);
+                b = next;
+        }
+}
+
 static void *reader_main(void *userdata) {
         ReaderThread *t = userdata;
         int r;
 
         while (!handoff_cancelled(t->handoff)) {
+                reader_free_spent(t, false);
                 ssize_t n = reader_read(t);
 
                 if (n < 0) {
@@ -343,6 +367,7 @@ static void *reader_main(void *userdata) {
                         break;
                 reader_take_answer(t);
         }
+        reader_free_spent(t, true);
         return NULL;
 }
 
@@ -385,8 +410,8 @@ static int reader_hand_on(ReaderThread *t, Batch *b) {
                         reader_answer_dictionary(t, item);
                         continue;
                 }
+                /* the denial is freed with its batch (reader_recycle) */
                 r = t->sink.keep(t->sink.userdata, &item->denial, t->origin);
-                denial_done(&item->denial);
                 if (r < 0) {
                         /* as ingest.c says it for the live input; the input stops */
                         t->failed = true;
@@ -416,6 +441,23 @@ static int reader_hand_on(ReaderThread *t, Batch *b) {
         return 0;
 }
 
+/* A batch handed on goes back to the reader, which frees it between two chunks: its denials'
+ * strings were allocated there, and freeing them on the loop (about twenty per denial, each
+ * into the reader's malloc arena, under its lock) was a tenth of the loop's remaining work.
+ * At most READER_THREAD_QUEUE wait (the reader may be waiting for room itself); past that, or
+ * once the reader has ended, the loop frees them. */
+static void reader_recycle(ReaderThread *t, Batch *b) {
+        pthread_mutex_lock(&t->lock);
+        if (!t->reader_exited && t->n_spent < READER_THREAD_QUEUE) {
+                b->spent_next = t->spent;
+                t->spent = b;
+                t->n_spent++;
+                b = NULL;
+        }
+        pthread_mutex_unlock(&t->lock);
+        batch_free(b);
+}
+
 static int reader_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ReaderThread *t = userdata;
         Batch *b = handoff_pop(t->handoff);
@@ -426,7 +468,7 @@ static int reader_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
         if (t->slow_usec > 0)
                 usleep(t->slow_usec); /* the test hook: a store that cannot keep up */
         r = reader_hand_on(t, b);
-        batch_free(b);
+        reader_recycle(t, b);
         if (r < 0) {
                 /* as a source's callback failing: the loop ends with the error */
                 (void) sd_event_source_set_enabled(t->io, SD_EVENT_OFF);
@@ -471,20 +513,20 @@ int reader_thread_new(sd_event *e, int fd, const IngestOptions *o, const DenialS
                 return -ENOMEM;
         options = *o;
         options.event = NULL;
+        r = -pthread_mutex_init(&t->lock, NULL);
+        if (r < 0)
+                return r;
+        r = -pthread_cond_init(&t->answer_cond, NULL);
+        if (r < 0) {
+                pthread_mutex_destroy(&t->lock);
+                return r;
+        }
+        t->lock_initialized = true;
         if (sink->raw_dictionary && sink->add_raw_dictionary) {
                 _cleanup_(freep) void *dict = NULL;
                 int64_t id = 0;
                 size_t len = 0;
 
-                r = -pthread_mutex_init(&t->lock, NULL);
-                if (r < 0)
-                        return r;
-                r = -pthread_cond_init(&t->answer_cond, NULL);
-                if (r < 0) {
-                        pthread_mutex_destroy(&t->lock);
-                        return r;
-                }
-                t->lock_initialized = true;
                 r = raw_encoder_new(&t->encoder);
                 if (r < 0)
                         return r;
@@ -555,6 +597,8 @@ void reader_thread_stop(ReaderThread *t) {
                 handoff_cancel(t->handoff);
         if (t->started)
                 (void) pthread_join(t->thread, NULL);
+        if (t->lock_initialized)
+                reader_free_spent(t, true); /* the reader is gone: on the loop */
         if (!t->handoff)
                 return;
         /* What was read is handed on: the queued batches, then the one being filled with the

@@ -54,6 +54,11 @@ typedef struct NewestRow {
         unsigned seq;
 } NewestRow;
 
+typedef struct BoundParam {
+        bool known, null;
+        int64_t value;
+} BoundParam;
+
 typedef struct AggregateKey {
         int64_t hour, signature, container, mcs;
 } AggregateKey;
@@ -191,6 +196,8 @@ typedef struct StoreWriter {
         int64_t newest_ms;
         size_t n_newest;
         NewestRow newest[STORE_NEWEST_MAX];
+
+        BoundParam bound[INS_BOOLEANS + 1]; /* of STMT_DENIAL_INSERT, by parameter */
 
         RawEncoder *encoder;
         /* The newest dictionary committed: a row packed elsewhere (Denial.raw_packed) may refer
@@ -652,6 +659,7 @@ static int store_resume_dictionary(Store *s) {
 /* The statements, and the newest dictionary, which goes on being used after a restart. */
 int store_writer_prepare(Store *s) {
         store_remember_files(s);
+        memset(s->w->bound, 0, sizeof(s->w->bound)); /* new statements: nothing bound */
         for (size_t i = 0; i < _STMT_MAX; i++) {
                 int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                             &s->w->stmt[i], NULL);
@@ -829,6 +837,33 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
                         (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
         }
 
+/* A parameter of the denial insert as last bound: SQLite keeps bindings across sqlite3_reset(),
+ * so a value equal to the previous row's is not bound again. */
+static void bind_value(StoreWriter *w, sqlite3_stmt *st, int i, bool null, int64_t v) {
+        BoundParam *b = w->bound + i;
+
+        if (b->known && b->null == null && (null || b->value == v))
+                return;
+        if (null)
+                sqlite3_bind_null(st, i);
+        else
+                sqlite3_bind_int64(st, i, v);
+        *b = (BoundParam){.known = true, .null = null, .value = v};
+}
+
+static void bind_int(StoreWriter *w, sqlite3_stmt *st, int i, int64_t v) {
+        bind_value(w, st, i, false, v);
+}
+
+/* As store_bind_ref(), store_bind_known(): <= 0, < 0 are NULL. */
+static void bind_ref(StoreWriter *w, sqlite3_stmt *st, int i, int64_t ref) {
+        bind_value(w, st, i, ref <= 0, ref);
+}
+
+static void bind_known(StoreWriter *w, sqlite3_stmt *st, int i, int64_t v) {
+        bind_value(w, st, i, v < 0, v);
+}
+
 /* Whether d's raw text packed elsewhere may be stored as it is: with its text (as the store
  * would pack it), and a dictionary the store has committed. */
 static bool store_packed_known(const StoreWriter *w, const Denial *d) {
@@ -900,36 +935,38 @@ static int store_add_one(Store *s, const Denial *d) {
                 }
         }
 
+        /* Consecutive rows repeat most values (node, strings, signature, attribution, triage):
+         * only those that differ from the previous row's are bound again (bind_int). */
         sqlite3_stmt *ins = w->stmt[STMT_DENIAL_INSERT];
-        sqlite3_bind_int64(ins, INS_ID, id);
-        sqlite3_bind_int64(ins, INS_SERIAL, (int64_t) d->serial);
-        store_bind_ref(ins, INS_NODE, node);
-        sqlite3_bind_int64(ins, INS_SEQ, d->seq);
-        sqlite3_bind_int64(ins, INS_RECORD_TYPE, d->record_type);
-        sqlite3_bind_int64(ins, INS_SIGNATURE, signature);
+        bind_int(w, ins, INS_ID, id);
+        bind_int(w, ins, INS_SERIAL, (int64_t) d->serial);
+        bind_ref(w, ins, INS_NODE, node);
+        bind_int(w, ins, INS_SEQ, d->seq);
+        bind_int(w, ins, INS_RECORD_TYPE, d->record_type);
+        bind_int(w, ins, INS_SIGNATURE, signature);
         for (size_t i = 0; i < ELEMENTSOF(ref); i++)
-                store_bind_ref(ins, INS_STRINGS + (int) i, ref[i]);
-        store_bind_known(ins, INS_PID, d->pid);
-        store_bind_known(ins, INS_PPID, d->ppid);
-        store_bind_known(ins, INS_UID, d->uid);
-        store_bind_known(ins, INS_SYSCALL, d->syscall);
-        store_bind_known(ins, INS_PERMISSIVE, d->permissive < 0 ? -1 : !!d->permissive);
-        store_bind_ref(ins, INS_CONTAINER, container);
-        sqlite3_bind_int64(ins, INS_ATTRIBUTION, d->attribution);
-        store_bind_ref(ins, INS_TARGET_CONTAINER, target_container);
+                bind_ref(w, ins, INS_STRINGS + (int) i, ref[i]);
+        bind_known(w, ins, INS_PID, d->pid);
+        bind_known(w, ins, INS_PPID, d->ppid);
+        bind_known(w, ins, INS_UID, d->uid);
+        bind_known(w, ins, INS_SYSCALL, d->syscall);
+        bind_known(w, ins, INS_PERMISSIVE, d->permissive < 0 ? -1 : !!d->permissive);
+        bind_ref(w, ins, INS_CONTAINER, container);
+        bind_int(w, ins, INS_ATTRIBUTION, d->attribution);
+        bind_ref(w, ins, INS_TARGET_CONTAINER, target_container);
         if (raw)
                 sqlite3_bind_blob(ins, INS_RAW, raw, (int) raw_len, SQLITE_STATIC);
         else
                 sqlite3_bind_null(ins, INS_RAW);
         if (d->count > 1) /* a storm's summary: NULL is 1 */
-                sqlite3_bind_int64(ins, INS_COUNT, (int64_t) MIN(d->count, (uint64_t) INT64_MAX));
+                bind_int(w, ins, INS_COUNT, (int64_t) MIN(d->count, (uint64_t) INT64_MAX));
         else
-                sqlite3_bind_null(ins, INS_COUNT);
+                bind_value(w, ins, INS_COUNT, true, 0);
         /* -1, not NULL, when triage had no answer: NULL is a row stored before triage, which
          * the triage pass (store_triage_step) still owes a reason. */
-        sqlite3_bind_int64(ins, INS_REASON, d->triaged ? d->reason : -1);
-        sqlite3_bind_int64(ins, INS_VERDICT, d->triaged ? d->verdict : -1);
-        store_bind_ref(ins, INS_BOOLEANS, booleans);
+        bind_int(w, ins, INS_REASON, d->triaged ? d->reason : -1);
+        bind_int(w, ins, INS_VERDICT, d->triaged ? d->verdict : -1);
+        bind_ref(w, ins, INS_BOOLEANS, booleans);
         r = store_step_done(s, ins);
         if (r < 0)
                 return r;
