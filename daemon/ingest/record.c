@@ -19,8 +19,9 @@
  * - Untrusted values are decoded (quotes stripped, upper-case hex decoded) but their bytes are
  *   kept: escaping for a terminal is the output layer's job. NUL bytes cannot be kept in C
  *   strings: '@' at the start of a path (abstract socket), ' ' elsewhere.
- * - All strings of one Record live in one allocation sized from the line, so a record costs one
- *   malloc and record_done() one free. */
+ * - All strings of one Record live in one block sized from the line: the parser's own, lent to
+ *   one Record at a time (no malloc, no free per record), or one allocation when a caller holds
+ *   two Records of one parser at once. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,9 +36,16 @@
  * strings ("denied", "error" ...) that do not come from the body. Every decoded value is at most
  * as long as its "key=value" token, so body_len bytes hold all values and their NULs. */
 #define RECORD_STORAGE_SLACK 64
+/* The most a record's storage needs: node, its NUL, body (both within the line) and the slack. */
+#define RECORD_STORAGE_MAX (RECORD_LINE_MAX + 1 + RECORD_STORAGE_SLACK)
 
 struct RecordParser {
         RecordFields fields; /* reused: it holds the permissions' buffer */
+        /* Lent to one Record at a time as its storage, so that the common case (parse, use,
+         * record_done(), parse the next) costs no malloc and no free; a Record parsed while
+         * another still holds it gets an allocation of its own. */
+        bool lent;
+        char storage[RECORD_STORAGE_MAX];
 };
 
 /* A bump allocator over the Record's storage block. */
@@ -72,7 +80,10 @@ RecordParser *record_parser_free(RecordParser *p) {
 void record_done(Record *r) {
         if (!r)
                 return;
-        free(r->storage);
+        if (r->lender)
+                r->lender->lent = false;
+        else
+                free(r->storage);
         *r = (Record){};
 }
 
@@ -566,11 +577,6 @@ static bool type_has_fields(int type) {
         }
 }
 
-static void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 /* The `ausearch -i` stamp holds a '/' (the date), a raw numeric one never does. Only the stamp
  * is looked at: a syslog prefix before the record may hold one. */
 static bool stamp_is_interpreted(const char *line, const LineInfo *info) {
@@ -584,7 +590,7 @@ static bool stamp_is_interpreted(const char *line, const LineInfo *info) {
 }
 
 int record_parse(RecordParser *p, const char *line, size_t len, Record *ret) {
-        _cleanup_(freep) char *storage = NULL;
+        _cleanup_(freep) char *allocated = NULL;
         Storage s = {};
         LineInfo info;
         Record rec = {};
@@ -630,9 +636,13 @@ int record_parse(RecordParser *p, const char *line, size_t len, Record *ret) {
 
         if (info.node_len > 0 || type_has_fields(info.type)) {
                 s.size = info.node_len + 1 + info.body_len + RECORD_STORAGE_SLACK;
-                storage = s.buf = malloc(s.size);
-                if (!storage)
-                        return -ENOMEM;
+                if (!p->lent && s.size <= sizeof(p->storage))
+                        s.buf = p->storage;
+                else {
+                        allocated = s.buf = malloc(s.size);
+                        if (!allocated)
+                                return -ENOMEM;
+                }
         }
         if (info.node_len > 0)
                 rec.node = storage_add(&s, info.node, info.node_len);
@@ -704,10 +714,15 @@ int record_parse(RecordParser *p, const char *line, size_t len, Record *ret) {
         if (r < 0)
                 return r;
 
-        if (s.used == 0)
-                storage = mfree(storage);
-        rec.storage = TAKE_PTR(storage);
-        rec.storage_size = rec.storage ? s.size : 0;
+        if (s.used > 0) {
+                rec.storage = s.buf;
+                rec.storage_size = s.size;
+                if (s.buf == p->storage) {
+                        rec.lender = p;
+                        p->lent = true;
+                }
+                allocated = NULL; /* s.buf: the Record's now */
+        }
         *ret = rec;
         return 0;
 }

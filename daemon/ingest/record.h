@@ -33,6 +33,8 @@ static inline bool record_type_changes_policy(int type) {
         return type == AUDIT_TYPE_MAC_POLICY_LOAD || type == AUDIT_TYPE_MAC_CONFIG_CHANGE;
 }
 
+typedef struct RecordParser RecordParser;
+
 typedef enum RecordKind {
         RECORD_DENIAL, /* AVC, USER_AVC, SELINUX_ERR with a complete SELinux verdict */
         RECORD_SYSCALL,
@@ -88,16 +90,16 @@ typedef struct Record {
                 } path;                /* RECORD_PATH */
                 const char *proctitle; /* RECORD_PROCTITLE */
         };
-        char *storage; /* owns every string above */
+        char *storage; /* holds every string above */
         size_t storage_size;
+        RecordParser *lender; /* storage is this parser's, lent until record_done(); NULL: ours */
 } Record;
-
-typedef struct RecordParser RecordParser;
 
 int record_parser_new(RecordParser **ret);
 RecordParser *record_parser_free(RecordParser *p);
 
-/* Parses one line. Returns 0 and fills *ret (release with record_done()), or
+/* Parses one line. Returns 0 and fills *ret (release with record_done(), before the parser is
+ * freed: its strings may live in the parser's block), or
  * -EBADMSG when the line is not a complete record in an accepted form (malformed), or -ENODATA
  * for an empty or white-space-only line (not a record: callers skip it silently, it is not
  * malformed). The line need not be NUL terminated. Records longer than RECORD_LINE_MAX are

@@ -8,8 +8,8 @@
  * whether the record is refused fails the test. record.c keeps the first occurrence of each
  * name it knows from that list, so equal lists make equal Records.
  *
- * Also: a line with a NUL is refused, record.c's integers read as strtoll() read them, and a few
- * of auparse's rules spelled out. */
+ * Also: a line with a NUL is refused, record.c's integers read as strtoll() read them, Records
+ * held together keep their strings, and a few of auparse's rules spelled out. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -424,6 +424,39 @@ static void check_integers(void) {
         }
 }
 
+/* The parser lends its block to one Record at a time: Records held together stay intact. */
+static void check_records_held_together(void) {
+        static const char *const lines[] = {
+                "type=AVC msg=audit(1.000:1): avc:  denied  { read } for pid=1 comm=\"a\" "
+                "scontext=system_u:system_r:container_t:s0:c1,c2 "
+                "tcontext=system_u:object_r:etc_t:s0 tclass=file",
+                "type=AVC msg=audit(1.000:2): avc:  denied  { write } for pid=2 comm=\"b\" "
+                "scontext=system_u:system_r:container_t:s0:c3,c4 "
+                "tcontext=system_u:object_r:etc_t:s0 tclass=dir",
+                "type=AVC msg=audit(1.000:3): avc:  denied  { open } for pid=3 comm=\"c\" "
+                "scontext=system_u:system_r:container_t:s0:c5,c6 "
+                "tcontext=system_u:object_r:etc_t:s0 tclass=sock_file",
+        };
+        Record a, b, c;
+
+        CHECK_RC(record_parse(parser, lines[0], strlen(lines[0]), &a), 0);
+        CHECK(a.lender == parser);
+        CHECK_RC(record_parse(parser, lines[1], strlen(lines[1]), &b), 0);
+        CHECK(!b.lender); /* the block is a's: b has its own */
+        CHECK_STREQ(a.avc.comm, "a");
+        CHECK_STREQ(a.avc.tclass, "file");
+        CHECK_STREQ(b.avc.comm, "b");
+        record_done(&a);
+        CHECK_RC(record_parse(parser, lines[2], strlen(lines[2]), &c), 0);
+        CHECK(c.lender == parser); /* given back by a */
+        CHECK_STREQ(b.avc.permissions, "write");
+        CHECK_STREQ(b.avc.tclass, "dir");
+        CHECK_STREQ(c.avc.comm, "c");
+        CHECK_STREQ(c.avc.tclass, "sock_file");
+        record_done(&b);
+        record_done(&c);
+}
+
 int main(void) {
         const char *corpus = getenv("AVCWATCH_CORPUS_DIR"), *data = getenv("AVCWATCH_TEST_DATA");
         char fuzz[4096];
@@ -433,6 +466,7 @@ int main(void) {
         check_rules();
         check_nul_refused();
         check_integers();
+        check_records_held_together();
         diff_bounds();
         diff_generated(50000);
 
