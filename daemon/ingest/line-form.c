@@ -280,6 +280,35 @@ static int type_from_name(const char *s, size_t n) {
         } key = {s, n};
         const TypeName *t;
 
+        /* The records of every denial first: the search costs more than the rest of the line's
+         * classification. The same numbers as type_names[] (test-record-fields checks them). */
+        switch (n) {
+        case 3:
+                if (memcmp(s, "AVC", 3) == 0)
+                        return 1400;
+                if (memcmp(s, "EOE", 3) == 0)
+                        return 1320;
+                if (memcmp(s, "CWD", 3) == 0)
+                        return 1307;
+                break;
+        case 4:
+                if (memcmp(s, "PATH", 4) == 0)
+                        return 1302;
+                break;
+        case 7:
+                if (memcmp(s, "SYSCALL", 7) == 0)
+                        return 1300;
+                break;
+        case 8:
+                if (memcmp(s, "USER_AVC", 8) == 0)
+                        return 1107;
+                break;
+        case 9:
+                if (memcmp(s, "PROCTITLE", 9) == 0)
+                        return 1327;
+                break;
+        }
+
         t = bsearch(&key, type_names, ELEMENTSOF(type_names), sizeof(type_names[0]),
                     type_name_compare);
         return t ? t->type : 0;

@@ -38,7 +38,8 @@ void record_fields_init(RecordFields *f, const char *body, size_t len, bool avc_
 /* The next space-separated word, or false at the end; *ret_eq is its first '=' or NULL. The
  * name is scanned byte by byte (a few bytes: shorter than a call costs), the value, often a
  * context or a path, with memchr(). */
-static bool next_word(RecordFields *f, const char **ret, size_t *ret_len, const char **ret_eq) {
+static inline bool next_word(RecordFields *f, const char **ret, size_t *ret_len,
+                             const char **ret_eq) {
         const char *p = f->p, *end = f->end, *w, *eq = NULL;
 
         while (p < end && *p == ' ')

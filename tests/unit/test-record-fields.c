@@ -457,6 +457,61 @@ static void check_records_held_together(void) {
         record_done(&c);
 }
 
+/* The record types every denial brings, which line-form.c finds ahead of its table search,
+ * and USER_AVCs whose sender's part holds quotes before msg=', or tabs. */
+static void check_types_and_user_avc(void) {
+        static const struct {
+                const char *name;
+                int type;
+        } types[] = {
+                {"AVC", AUDIT_TYPE_AVC},
+                {"EOE", AUDIT_TYPE_EOE},
+                {"CWD", AUDIT_TYPE_CWD},
+                {"PATH", AUDIT_TYPE_PATH},
+                {"SYSCALL", AUDIT_TYPE_SYSCALL},
+                {"USER_AVC", AUDIT_TYPE_USER_AVC},
+                {"PROCTITLE", AUDIT_TYPE_PROCTITLE},
+                {"SELINUX_ERR", AUDIT_TYPE_SELINUX_ERR},
+                {"MAC_POLICY_LOAD", AUDIT_TYPE_MAC_POLICY_LOAD},
+                {"AVCX", 0},
+                {"PATHS", 0},
+        };
+        static const char *const user_avc[] = {
+                "type=USER_AVC msg=audit(1.000:1): pid=7 uid=0 subj=system_u:system_r:init_t:s0 "
+                "msg='avc:  denied  { start } for pid=9 comm=\"c\" "
+                "scontext=system_u:system_r:container_t:s0:c1,c2 "
+                "tcontext=system_u:object_r:etc_t:s0 tclass=service'",
+                "type=USER_AVC msg=audit(1.000:1): pid=7 uid=0 x='y msg=z' "
+                "subj=system_u:system_r:init_t:s0 msg='avc:  denied  { start } for pid=9 "
+                "comm=\"c\" scontext=system_u:system_r:container_t:s0:c1,c2 "
+                "tcontext=system_u:object_r:etc_t:s0 tclass=service'",
+                /* tabs between the sender's fields: words end there too */
+                "type=USER_AVC msg=audit(1.000:1): pid=7\tuid=0\tsubj=system_u:system_r:init_t:s0 "
+                "msg='avc:  denied  { start } for pid=9 comm=\"c\" "
+                "scontext=system_u:system_r:container_t:s0:c1,c2 "
+                "tcontext=system_u:object_r:etc_t:s0 tclass=service'",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(types); i++) {
+                char line[128];
+                LineInfo info;
+                int n = snprintf(line, sizeof(line), "type=%s msg=audit(1.000:1): x=1",
+                                 types[i].name);
+                CHECK_RC(line_form_classify(line, (size_t) n, &info), 0);
+                CHECK_RC(info.type, types[i].type);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(user_avc); i++) {
+                Record rec;
+                CHECK_RC(record_parse(parser, user_avc[i], strlen(user_avc[i]), &rec), 0);
+                CHECK(rec.kind == RECORD_DENIAL);
+                CHECK_RC(rec.avc.pid, 9);
+                CHECK_RC(rec.avc.sender_pid, 7);
+                CHECK_STREQ(rec.avc.sender_subj, "system_u:system_r:init_t:s0");
+                CHECK_STREQ(rec.avc.permissions, "start");
+                record_done(&rec);
+        }
+}
+
 int main(void) {
         const char *corpus = getenv("AVCWATCH_CORPUS_DIR"), *data = getenv("AVCWATCH_TEST_DATA");
         char fuzz[4096];
@@ -467,6 +522,7 @@ int main(void) {
         check_nul_refused();
         check_integers();
         check_records_held_together();
+        check_types_and_user_avc();
         diff_bounds();
         diff_generated(50000);
 
