@@ -360,9 +360,10 @@ static int64_t column_int64_or(sqlite3_stmt *st, int i, int64_t null_value) {
         return v == 0 && sqlite3_column_type(st, i) == SQLITE_NULL ? null_value : v;
 }
 
-static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt *st, Denial *ret) {
+static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt *st,
+                         StoreQueryFlags flags, Denial *ret) {
         Denial d = DENIAL_NULL;
-        bool has_booleans = false;
+        bool has_booleans = false, all = !(flags & STORE_QUERY_JSON_FIELDS);
         int r;
 
         d.id = sqlite3_column_int64(st, COL_ID);
@@ -370,10 +371,13 @@ static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt 
         d.serial = (uint64_t) sqlite3_column_int64(st, COL_SERIAL);
         d.seq = (unsigned) sqlite3_column_int64(st, COL_SEQ);
         d.record_type = sqlite3_column_int(st, COL_RECORD_TYPE);
-        const int ints[] = {COL_PID, COL_PPID, COL_UID, COL_SYSCALL};
-        int64_t *int_dst[] = {&d.pid, &d.ppid, &d.uid, &d.syscall};
-        for (size_t i = 0; i < ELEMENTSOF(ints); i++)
-                *int_dst[i] = column_int64_or(st, ints[i], -1);
+        d.pid = column_int64_or(st, COL_PID, -1);
+        if (all) { /* else NULL (add_query_columns()): -1 as DENIAL_NULL has it */
+                const int ints[] = {COL_PPID, COL_UID, COL_SYSCALL};
+                int64_t *int_dst[] = {&d.ppid, &d.uid, &d.syscall};
+                for (size_t i = 0; i < ELEMENTSOF(ints); i++)
+                        *int_dst[i] = column_int64_or(st, ints[i], -1);
+        }
         d.permissive = (int) column_int64_or(st, COL_PERMISSIVE, -1);
         d.count = (uint64_t) column_int64_or(st, COL_COUNT, 1);
         /* triage: NULL (stored before triage) and -1 (no policy at the time) are untriaged */
@@ -389,7 +393,7 @@ static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt 
         /* The string ids: node, the signature's five, the rest of the row's, booleans. */
         char **strings[] = ROW_STRINGS(&d);
         int64_t ids[ELEMENTSOF(strings) + 1] = {};
-        ids[0] = column_id(st, COL_NODE);
+        ids[0] = all ? column_id(st, COL_NODE) : 0;
         int64_t signature = column_id(st, COL_SIGNATURE);
         if (signature > 0) {
                 const SignatureSlot *g = signature_lookup(s, rows, k->budget, signature, &r);
@@ -399,7 +403,8 @@ static int row_to_denial(Store *s, StringCache *k, RowCache *rows, sqlite3_stmt 
                         for (size_t i = 0; i < SIGNATURE_STRINGS; i++)
                                 ids[1 + i] = g->strings[i];
         }
-        for (size_t i = 1 + SIGNATURE_STRINGS; i < ELEMENTSOF(strings); i++)
+        /* without all, the last two (cwd and proctitle) are NULL (add_query_columns()) */
+        for (size_t i = 1 + SIGNATURE_STRINGS; i < ELEMENTSOF(strings) - (all ? 0 : 2); i++)
                 ids[i] = column_id(st, COL_NODE + (int) (i - SIGNATURE_STRINGS));
         if (has_booleans)
                 ids[ELEMENTSOF(strings)] = column_id(st, COL_BOOLEANS);
@@ -645,7 +650,7 @@ int store_query_flags(Store *s, const DenialFilter *f, bool reverse, const int64
                 budget.armed = !first;
                 while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
                         Denial d;
-                        r = row_to_denial(s, strings, cache, rows, &d);
+                        r = row_to_denial(s, strings, cache, rows, flags, &d);
                         if (r < 0)
                                 break;
                         if (attribution_has_candidates(d.attribution)) {
