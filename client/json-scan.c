@@ -339,7 +339,11 @@ static int scan(const char *p, const char *end, unsigned depth, const char **ret
                                 if (row_keys)
                                         row_keys_find(row_keys, k + 1, key_len, s);
                         }
-                        r = scan(s, end, depth + 1, &s, canonical, NULL);
+                        /* a string, most of a row's values, without a call */
+                        if (s < end && *s == '"')
+                                r = scan_string_at(s, end, &s, canonical, NULL, NULL);
+                        else
+                                r = scan(s, end, depth + 1, &s, canonical, NULL);
                         if (r < 0)
                                 return r;
                         s = skip_space(s, end, canonical);
