@@ -278,19 +278,49 @@ static bool key_set_add(KeySet *k, const char *key, size_t len) {
         return true;
 }
 
-/* Where a row's values of some keys begin (QueryPageText's keys and values). */
+/* Where a row's values of some keys begin (QueryPageText's keys and values). The keys are found
+ * through an open-addressed table on (length, first and last character): a row's 30 members
+ * against up to QUERY_PAGE_KEYS_MAX keys. */
+#define ROW_KEYS_SLOTS 64 /* a power of two, over twice QUERY_PAGE_KEYS_MAX */
+
 typedef struct RowKeys {
         const char *const *keys;
         size_t lens[QUERY_PAGE_KEYS_MAX];
         size_t n;
+        uint8_t slot[ROW_KEYS_SLOTS]; /* key index + 1, 0: empty */
         const char **values;
 } RowKeys;
 
+static unsigned row_keys_hash(const char *key, size_t len) {
+        return len == 0 ? 0
+                        : (unsigned) (len * 37 + (unsigned char) key[0] * 11 +
+                                      (unsigned char) key[len - 1]) %
+                                  ROW_KEYS_SLOTS;
+}
+
+static void row_keys_init(RowKeys *row_keys, const char *const *keys, size_t n) {
+        *row_keys = (RowKeys){.keys = keys, .n = MIN(n, (size_t) QUERY_PAGE_KEYS_MAX)};
+        for (size_t i = 0; i < row_keys->n; i++) {
+                unsigned h;
+
+                row_keys->lens[i] = strlen(keys[i]);
+                for (h = row_keys_hash(keys[i], row_keys->lens[i]); row_keys->slot[h] != 0;
+                     h = (h + 1) % ROW_KEYS_SLOTS)
+                        ;
+                row_keys->slot[h] = (uint8_t) (i + 1);
+        }
+}
+
 /* A member of the row with this key (as it stands in the text) has its value at value. */
 static void row_keys_find(const RowKeys *row_keys, const char *key, size_t len, const char *value) {
-        for (size_t i = 0; i < row_keys->n; i++)
-                if (row_keys->lens[i] == len && memcmp(row_keys->keys[i], key, len) == 0)
+        for (unsigned h = row_keys_hash(key, len); row_keys->slot[h] != 0;
+             h = (h + 1) % ROW_KEYS_SLOTS) {
+                size_t i = row_keys->slot[h] - 1;
+                if (row_keys->lens[i] == len && memcmp(row_keys->keys[i], key, len) == 0) {
                         row_keys->values[i] = value;
+                        return;
+                }
+        }
 }
 
 /* A value at p. row_keys: p is a row, whose members' values of those keys are recorded. */
@@ -500,11 +530,10 @@ static bool skip_literal(const char **p, const char *end, const char *literal) {
 
 int query_page_text_parse(const char *text, size_t len, QueryPageText *t) {
         const char *p = text, *end = text + len;
-        RowKeys keys = {.keys = t->keys, .n = MIN(t->n_keys, (size_t) QUERY_PAGE_KEYS_MAX)};
+        RowKeys keys;
         int r;
 
-        for (size_t i = 0; i < keys.n; i++)
-                keys.lens[i] = strlen(t->keys[i]);
+        row_keys_init(&keys, t->keys, t->n_keys);
         t->n = 0;
         t->has_next = false;
         if (!skip_literal(&p, end, "{\"parameters\":{\"denials\":["))

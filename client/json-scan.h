@@ -52,7 +52,7 @@ int json_scan_string_decode_into(const char *p, const char *end, const char **re
  *   {"parameters":{"denials":[ROW,...],"next":N|null}}
  * (next may be absent). -EBADMSG for any other text, valid or not: the caller then parses it as
  * any reply (an error, another daemon's key order). */
-#define QUERY_PAGE_KEYS_MAX 4
+#define QUERY_PAGE_KEYS_MAX 20
 typedef struct QueryPageText {
         const char **rows; /* where each row begins */
         size_t *lens;

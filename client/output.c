@@ -577,22 +577,71 @@ typedef struct DenialView {
         size_t permissions_allocated, candidates_allocated;
 } DenialView;
 
-/* The string members of a DenialView, by key. */
-#define STRING_MEMBER(key)                                                                         \
-        { #key, sizeof(#key) - 1, offsetof(DenialView, key) }
-static const struct {
-        const char *key;
-        size_t len, offset;
-} denial_view_strings[] = {
-        STRING_MEMBER(time),        STRING_MEMBER(result),      STRING_MEMBER(path),
-        STRING_MEMBER(name),        STRING_MEMBER(mcs),         STRING_MEMBER(comm),
-        STRING_MEMBER(source_type), STRING_MEMBER(target_type), STRING_MEMBER(tclass),
-        STRING_MEMBER(attribution), STRING_MEMBER(verdict),     STRING_MEMBER(hint),
+/* The members of a row a DenialView holds: the strings first, in the order of
+ * denial_view_string_offsets[]. */
+enum {
+        VIEW_TIME,
+        VIEW_RESULT,
+        VIEW_PATH,
+        VIEW_NAME,
+        VIEW_MCS,
+        VIEW_COMM,
+        VIEW_SOURCE_TYPE,
+        VIEW_TARGET_TYPE,
+        VIEW_TCLASS,
+        VIEW_ATTRIBUTION,
+        VIEW_VERDICT,
+        VIEW_HINT,
+        _VIEW_STRING_MAX,
+        VIEW_PID = _VIEW_STRING_MAX,
+        VIEW_COUNT,
+        VIEW_PERMISSIVE,
+        VIEW_CONTAINER,
+        VIEW_TARGET_CONTAINER,
+        VIEW_PERMISSIONS,
+        VIEW_CANDIDATES,
+        _VIEW_KEY_MAX,
 };
-#undef STRING_MEMBER
+
+static const char *const denial_view_keys[_VIEW_KEY_MAX] = {
+        [VIEW_TIME] = "time",
+        [VIEW_RESULT] = "result",
+        [VIEW_PATH] = "path",
+        [VIEW_NAME] = "name",
+        [VIEW_MCS] = "mcs",
+        [VIEW_COMM] = "comm",
+        [VIEW_SOURCE_TYPE] = "source_type",
+        [VIEW_TARGET_TYPE] = "target_type",
+        [VIEW_TCLASS] = "tclass",
+        [VIEW_ATTRIBUTION] = "attribution",
+        [VIEW_VERDICT] = "verdict",
+        [VIEW_HINT] = "hint",
+        [VIEW_PID] = "pid",
+        [VIEW_COUNT] = "count",
+        [VIEW_PERMISSIVE] = "permissive",
+        [VIEW_CONTAINER] = "container",
+        [VIEW_TARGET_CONTAINER] = "target_container",
+        [VIEW_PERMISSIONS] = "permissions",
+        [VIEW_CANDIDATES] = "candidates",
+};
+
+static const size_t denial_view_string_offsets[_VIEW_STRING_MAX] = {
+        [VIEW_TIME] = offsetof(DenialView, time),
+        [VIEW_RESULT] = offsetof(DenialView, result),
+        [VIEW_PATH] = offsetof(DenialView, path),
+        [VIEW_NAME] = offsetof(DenialView, name),
+        [VIEW_MCS] = offsetof(DenialView, mcs),
+        [VIEW_COMM] = offsetof(DenialView, comm),
+        [VIEW_SOURCE_TYPE] = offsetof(DenialView, source_type),
+        [VIEW_TARGET_TYPE] = offsetof(DenialView, target_type),
+        [VIEW_TCLASS] = offsetof(DenialView, tclass),
+        [VIEW_ATTRIBUTION] = offsetof(DenialView, attribution),
+        [VIEW_VERDICT] = offsetof(DenialView, verdict),
+        [VIEW_HINT] = offsetof(DenialView, hint),
+};
 
 static const char **denial_view_string(DenialView *v, size_t i) {
-        return (const char **) ((char *) v + denial_view_strings[i].offset);
+        return (const char **) ((char *) v + denial_view_string_offsets[i]);
 }
 
 static void denial_view_done(DenialView *v) {
@@ -681,8 +730,8 @@ static int denial_view_from_tree(json_object *d, DenialView *v) {
         json_object *permissive, *cands;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(denial_view_strings); i++)
-                *denial_view_string(v, i) = get_string(d, denial_view_strings[i].key);
+        for (size_t i = 0; i < _VIEW_STRING_MAX; i++)
+                *denial_view_string(v, i) = get_string(d, denial_view_keys[i]);
         v->has_pid = get_int(d, "pid", &v->pid);
         v->has_count = get_int(d, "count", &v->count);
         v->permissive = json_object_object_get_ex(d, "permissive", &permissive) &&
@@ -810,45 +859,67 @@ static int text_candidate(const char **p, const char *end, const char *text, cha
         return container_view_from_text(p, end, text, arena, cv);
 }
 
+/* The value at *p of the member k (VIEW_*) of a row's canonical text into v; *p after it. */
+static int view_read(DenialView *v, size_t k, const char **p, const char *end, const char *text,
+                     char *arena) {
+        JsonMember m = {.value = *p};
+        bool array;
+
+        switch (k) {
+        case VIEW_PID:
+        case VIEW_COUNT: {
+                /* an integer: canonical ones have at most 18 digits */
+                bool is_int = *m.value == '-' || (*m.value >= '0' && *m.value <= '9');
+                *(k == VIEW_PID ? &v->has_pid : &v->has_count) = is_int;
+                if (is_int)
+                        *(k == VIEW_PID ? &v->pid : &v->count) = strtoll(m.value, NULL, 10);
+                return json_scan_member_value(p, end, &m);
+        }
+        case VIEW_PERMISSIVE:
+                v->permissive = *m.value == 't';
+                return json_scan_member_value(p, end, &m);
+        case VIEW_CONTAINER:
+        case VIEW_TARGET_CONTAINER:
+                return container_view_from_text(p, end, text, arena,
+                                                k == VIEW_CONTAINER ? &v->container
+                                                                    : &v->target_container);
+        case VIEW_PERMISSIONS:
+                return text_array(p, end, &v->has_permissions, text_permission, text, arena, v);
+        case VIEW_CANDIDATES:
+                return text_array(p, end, &array, text_candidate, text, arena, v);
+        default:
+                return text_member_string(p, end, &m, text, arena, denial_view_string(v, k));
+        }
+}
+
 /* From a row's canonical text (json-scan.h: no duplicate keys, no white space, integers only);
- * the decoded strings in arena (len bytes). */
-static int denial_view_from_text(const char *text, size_t len, char *arena, DenialView *v) {
+ * the decoded strings in arena (len bytes). values: where the members of denial_view_keys[]
+ * begin (output_denial_text_keys()), else they are looked for here. */
+static int denial_view_from_text(const char *text, size_t len, const char *const *values,
+                                 char *arena, DenialView *v) {
         const char *p = text, *end = text + len;
         JsonMember m;
         int r;
 
+        if (values) {
+                for (size_t k = 0; k < _VIEW_KEY_MAX; k++)
+                        if (values[k]) {
+                                p = values[k];
+                                r = view_read(v, k, &p, end, text, arena);
+                                if (r < 0)
+                                        return r;
+                        }
+                return 0;
+        }
         while ((r = json_scan_member_key(&p, end, &m)) > 0) {
-                bool array;
-                size_t i;
+                size_t k;
 
-                for (i = 0; i < ELEMENTSOF(denial_view_strings); i++)
-                        if (m.key_len == denial_view_strings[i].len &&
-                            memcmp(m.key, denial_view_strings[i].key, m.key_len) == 0)
+                for (k = 0; k < _VIEW_KEY_MAX; k++)
+                        if (m.key_len == strlen(denial_view_keys[k]) &&
+                            memcmp(m.key, denial_view_keys[k], m.key_len) == 0)
                                 break;
-                if (i < ELEMENTSOF(denial_view_strings))
-                        r = text_member_string(&p, end, &m, text, arena, denial_view_string(v, i));
-                else if (KEY_IS(&m, "pid") || KEY_IS(&m, "count")) {
-                        /* an integer: canonical ones have at most 18 digits */
-                        bool is_int = *m.value == '-' || (*m.value >= '0' && *m.value <= '9');
-                        *(KEY_IS(&m, "pid") ? &v->has_pid : &v->has_count) = is_int;
-                        if (is_int)
-                                *(KEY_IS(&m, "pid") ? &v->pid : &v->count) =
-                                        strtoll(m.value, NULL, 10);
-                        r = json_scan_member_value(&p, end, &m);
-                } else if (KEY_IS(&m, "permissive")) {
-                        v->permissive = *m.value == 't';
-                        r = json_scan_member_value(&p, end, &m);
-                } else if (KEY_IS(&m, "container") || KEY_IS(&m, "target_container")) {
-                        r = container_view_from_text(
-                                &p, end, text, arena,
-                                KEY_IS(&m, "container") ? &v->container : &v->target_container);
-                } else if (KEY_IS(&m, "permissions"))
-                        r = text_array(&p, end, &v->has_permissions, text_permission, text, arena,
-                                       v);
-                else if (KEY_IS(&m, "candidates"))
-                        r = text_array(&p, end, &array, text_candidate, text, arena, v);
-                else
-                        r = json_scan_member_value(&p, end, &m);
+                r = k < _VIEW_KEY_MAX ? view_read(v, k, &p, end, text, arena)
+                                      : json_scan_member_value(&p, end, &m);
                 if (r < 0)
                         return r;
         }
@@ -1058,14 +1129,15 @@ static int output_denial_short_tree(Output *o, json_object *d) {
         return 0;
 }
 
-static int output_denial_short_text(Output *o, const char *text, size_t len) {
+static int output_denial_short_text(Output *o, const char *text, size_t len,
+                                    const char *const *values) {
         _cleanup_(denial_view_done) DenialView v = {};
         _cleanup_(freep) char *arena = malloc(len);
         int r;
 
         if (!arena)
                 return -ENOMEM;
-        r = denial_view_from_text(text, len, arena, &v);
+        r = denial_view_from_text(text, len, values, arena, &v);
         if (r < 0)
                 return r;
         output_denial_short(o, &v);
@@ -1242,12 +1314,17 @@ found:
 size_t output_denial_text_keys(const Output *o, const char *const **ret_keys) {
         static const char *const raw_keys[] = {"time", "serial", "raw"};
 
-        if (o->mode != OUTPUT_RAW) {
+        switch (o->mode) {
+        case OUTPUT_RAW:
+                *ret_keys = raw_keys;
+                return ELEMENTSOF(raw_keys);
+        case OUTPUT_SHORT:
+                *ret_keys = denial_view_keys;
+                return _VIEW_KEY_MAX;
+        default:
                 *ret_keys = NULL;
                 return 0;
         }
-        *ret_keys = raw_keys;
-        return ELEMENTSOF(raw_keys);
 }
 
 int output_denial_text(Output *o, const char *text, size_t len, const char *const *values) {
@@ -1264,7 +1341,7 @@ int output_denial_text(Output *o, const char *text, size_t len, const char *cons
                 return output_denial_raw_text(o, text, len, values);
         case OUTPUT_SHORT:
         default:
-                return output_denial_short_text(o, text, len);
+                return output_denial_short_text(o, text, len, values);
         }
 }
 
