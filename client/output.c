@@ -524,28 +524,43 @@ static void text_cut(TextBuf *t, size_t at, size_t width) {
                 text_puts(t, OUTPUT_CUT_MARK);
 }
 
-/* Writes the escaped text of a cell: cut when wider than the column, coloured when color is set,
+/* The escaped text of a cell onto t: cut when wider than the column, coloured when color is set,
  * padded to the column's width unless it is the last one. */
-static void put_cell(const Output *o, const Column *col, const char *text, const char *color) {
-        size_t cols;
+static void text_cell(const Output *o, TextBuf *t, const Column *col, const char *text,
+                      const char *color) {
+        size_t cols, keep;
+        bool cut;
 
         if (color && o->color)
-                fputs(color, o->f);
-        cols = put_cut(text, col->no_cut || col->free ? 0 : (size_t) col->width, o->f);
+                text_puts(t, color);
+        cols = cut_text(text, col->no_cut || col->free ? 0 : (size_t) col->width, &keep, &cut);
+        text_add(t, text, keep);
+        if (cut)
+                text_puts(t, OUTPUT_CUT_MARK);
         if (color && o->color)
-                fputs(ANSI_RESET, o->f);
+                text_puts(t, ANSI_RESET);
         if (col->free) {
-                fputs("  ", o->f);
+                text_puts(t, "  ");
                 return;
         }
         if (col->width > 0) {
-                /* the padding and the two blanks between columns, in one write */
-                static const char blanks[] = "                                                  ";
+                /* the padding and the two blanks between columns */
                 size_t n = (cols < (size_t) col->width ? (size_t) col->width - cols : 0) + 2;
-                for (; n > sizeof(blanks) - 1; n -= sizeof(blanks) - 1)
-                        fwrite(blanks, 1, sizeof(blanks) - 1, o->f);
-                fwrite(blanks, 1, n, o->f);
+                char *p = text_room(t, n);
+                if (!p)
+                        return;
+                memset(p, ' ', n);
+                t->len += n;
+                t->text[t->len] = 0;
         }
+}
+
+/* The same written to o's FILE. */
+static void put_cell(const Output *o, const Column *col, const char *text, const char *color) {
+        TextBuf t = {};
+
+        text_cell(o, &t, col, text, color);
+        put_text(&t, o->f);
 }
 
 /* The legend of a table: its column names, bold on a terminal. */
@@ -1027,12 +1042,30 @@ void output_header_flush(Output *o) {
         put_header(o, denial_columns, _DENIAL_COLUMN_MAX);
 }
 
+/* "[1234]" into buf (32 bytes), as "[%" PRId64 "]" writes it. */
+static void format_pid(int64_t pid, char *buf) {
+        char digits[24];
+        size_t n = 0, len = 0;
+        uint64_t u = pid < 0 ? 0 - (uint64_t) pid : (uint64_t) pid;
+
+        do
+                digits[n++] = (char) ('0' + u % 10);
+        while ((u /= 10) > 0);
+        buf[len++] = '[';
+        if (pid < 0)
+                buf[len++] = '-';
+        while (n > 0)
+                buf[len++] = digits[--n];
+        buf[len++] = ']';
+        buf[len] = 0;
+}
+
 /* One row of the table, its cells rendered into one buffer first so that each can be measured
  * and cut before it is written. */
 static void output_denial_short(Output *o, const DenialView *v) {
         bool denied = !v->result || strcmp(v->result, "denied") == 0;
         size_t cell[_DENIAL_COLUMN_MAX], comm;
-        TextBuf t = {};
+        TextBuf t = {}, line = {};
 
         cell[DENIAL_TIME] = t.len;
         text_iso_time(o, &t, v->time, OUTPUT_TIME_MS);
@@ -1046,7 +1079,7 @@ static void output_denial_short(Output *o, const DenialView *v) {
         {
                 char pid_text[32] = "";
                 if (v->has_pid)
-                        snprintf(pid_text, sizeof(pid_text), "[%" PRId64 "]", v->pid);
+                        format_pid(v->pid, pid_text);
                 comm = t.len;
                 text_safe(&t, v->comm);
                 text_end_cell(&t);
@@ -1100,13 +1133,17 @@ static void output_denial_short(Output *o, const DenialView *v) {
 
         if (t.failed)
                 goto finish;
+        /* the row's cells into one line, written at once */
         for (size_t i = 0; i < _DENIAL_COLUMN_MAX; i++) {
                 const char *color = i == DENIAL_CONTAINER ? ANSI_BOLD
                                     : i == DENIAL_DENIED  ? (denied ? ANSI_RED : ANSI_YELLOW)
                                     : i == DENIAL_NOTES   ? (v->permissive ? ANSI_YELLOW : NULL)
                                                           : NULL;
-                put_cell(o, &denial_columns[i], t.text + cell[i], color);
+                text_cell(o, &line, &denial_columns[i], t.text + cell[i], color);
         }
+        if (line.failed)
+                goto finish;
+        fwrite(line.text, 1, line.len, o->f);
         put_verdict(o, v->verdict);
         /* A storm's summary: this denial and the identical ones of its second folded into it. */
         if (v->has_count && v->count > 1)
@@ -1116,6 +1153,7 @@ static void output_denial_short(Output *o, const DenialView *v) {
         put_hint_line(o, v->hint);
 finish:
         text_done(&t);
+        text_done(&line);
 }
 
 static int output_denial_short_tree(Output *o, json_object *d) {
