@@ -209,7 +209,8 @@ static int scan_number(const char *p, const char *end, const char **ret_end, boo
         return 0;
 }
 
-static const char *skip_space(const char *p, const char *end, bool *canonical) {
+static inline __attribute__((always_inline)) const char *skip_space(const char *p, const char *end,
+                                                                    bool *canonical) {
         const char *s = p;
 
         /* What follows a token is almost never white space (never in canonical text). */
@@ -232,7 +233,8 @@ static const bool key_char[256] = {
 
 /* A key at p ('"'): *ret_end past it. When it is all key_char[] (canonical), it is read here in
  * one look at each byte; any other goes through scan_string() and is not canonical. */
-static int scan_key(const char *p, const char *end, const char **ret_end, bool *canonical) {
+static inline __attribute__((always_inline)) int scan_key(const char *p, const char *end,
+                                                          const char **ret_end, bool *canonical) {
         const unsigned char *s = (const unsigned char *) p + 1, *e = (const unsigned char *) end;
 
         while (s < e && key_char[*s])
