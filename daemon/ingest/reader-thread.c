@@ -27,9 +27,12 @@
  *   again and the store's dedup adds what is missing.
  * - Stop (SIGTERM, end of the loop): the reader is cancelled and joined, then everything it read
  *   is handed on, the events still open released too, as ingest_flush() did before.
- * - The raw text is packed here (raw-codec.h), not by the store on the loop: zstd was a quarter
- *   of the loop's work. The store's dictionaries cross the queue both ways in order (see
- *   reader_propose_dictionary()), so no row is stored naming a dictionary the file lacks. */
+ * - The raw text is packed on whichever thread has room: here (raw-codec.h) while the loop has
+ *   a batch waiting, by the store on the loop while the loop waits for the reader (see
+ *   reader_thread_should_pack()): zstd is about a third of the reader's work, and a quarter of
+ *   the loop's when it does it. The store's dictionaries cross the queue both ways in order
+ *   (see reader_propose_dictionary()), so no row is stored naming a dictionary the file lacks,
+ *   and the store packs with the dictionary it committed last, the reader's too. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +105,8 @@ struct ReaderThread {
         /* Packs each denial's raw text (NULL when the sink cannot take dictionaries: the store
          * packs it then). */
         RawEncoder *encoder;
+        bool pack;      /* this chunk's denials are packed here (reader_thread_should_pack) */
+        int pack_mode;  /* test hook AVCWATCH_TEST_READER_PACK: 1 always, -1 never, 0 balance */
         void *proposed; /* a trained dictionary sent to the loop, not answered yet */
         size_t proposed_size;
 
@@ -152,7 +157,7 @@ static void reader_pack(ReaderThread *t, Denial *d) {
         const void *blob;
         size_t len;
 
-        if (!t->encoder || !d->raw)
+        if (!t->encoder || !t->pack || !d->raw)
                 return;
         if (raw_encode(t->encoder, d->raw, strlen(d->raw), d->time_ms, d->serial, &blob, &len) < 0)
                 return; /* the store says why when it cannot pack it either */
@@ -334,12 +339,28 @@ static void reader_free_spent(ReaderThread *t, bool exiting) {
         }
 }
 
+bool reader_thread_should_pack(size_t queued, bool has_dictionary) {
+        return !has_dictionary || queued > 0;
+}
+
+/* Decided per chunk: the queue changes a batch at a time. */
+static void reader_decide_packing(ReaderThread *t) {
+        if (!t->encoder)
+                t->pack = false;
+        else if (t->pack_mode != 0)
+                t->pack = t->pack_mode > 0;
+        else
+                t->pack = reader_thread_should_pack(handoff_queued(t->handoff),
+                                                    raw_encoder_dictionary_id(t->encoder) > 0);
+}
+
 static void *reader_main(void *userdata) {
         ReaderThread *t = userdata;
         int r;
 
         while (!handoff_cancelled(t->handoff)) {
                 reader_free_spent(t, false);
+                reader_decide_packing(t);
                 ssize_t n = reader_read(t);
 
                 if (n < 0) {
@@ -506,6 +527,12 @@ int reader_thread_new(sd_event *e, int fd, const IngestOptions *o, const DenialS
         slow = secure_getenv("AVCWATCH_TEST_SLOW_WRITER_USEC");
         if (slow)
                 t->slow_usec = (unsigned) strtoul(slow, NULL, 10);
+        /* the test hook: where the raw text is packed, whatever the queue says */
+        const char *pack = secure_getenv("AVCWATCH_TEST_READER_PACK");
+        if (pack)
+                t->pack_mode = strcmp(pack, "always") == 0  ? 1
+                               : strcmp(pack, "never") == 0 ? -1
+                                                            : 0;
 
         t->chunk = malloc(READER_CHUNK);
         t->batch = calloc(1, sizeof(Batch));

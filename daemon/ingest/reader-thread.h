@@ -25,6 +25,13 @@ typedef struct ReaderThread ReaderThread;
 /* Batches queued between the reader and the loop at most: each holds one chunk's denials. */
 #define READER_THREAD_QUEUE 4
 
+/* Whether the reader packs the raw text of the denials of its next chunk (the store packs those
+ * it leaves), from the batches queued for the loop when the chunk starts. A batch waiting means
+ * the loop is the busier thread: the reader takes the packing on. None waiting means the loop
+ * waits for the reader: the store packs, on the idle loop. Until the reader has a dictionary it
+ * always packs, as the first dictionary is trained from what it packed (and waited for). */
+bool reader_thread_should_pack(size_t queued, bool has_dictionary);
+
 /* fd: the open regular file (read from its current offset; ours on success, gzip read through
  * zlib). o: position mode, no event loop (the thread has none). Denials go to sink on e's loop,
  * counted into stats and source_stats; eof (may be NULL) is called on the loop once the last

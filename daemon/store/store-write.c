@@ -635,6 +635,10 @@ int store_add_raw_dictionary(Store *s, const void *dict, size_t len, int64_t *re
                 return r;
         id = sqlite3_last_insert_rowid(s->db);
         w->dictionary_max = MAX(w->dictionary_max, id);
+        /* The store packs what arrives unpacked with it too (the reader thread leaves some
+         * denials to it): the newest dictionary, and no training of its own on the loop until
+         * as many events as the one who trained it has seen. Committed: rows may name it. */
+        (void) raw_encoder_use_dictionary(w->encoder, id, dict, len); /* else: the current one */
         *ret_id = id;
         return 0;
 }

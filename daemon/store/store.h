@@ -126,7 +126,8 @@ int store_raw_dictionary(Store *s, int64_t *ret_id, void **ret, size_t *ret_len)
 /* Stores a dictionary trained by such an encoder in a transaction of its own, so that it is
  * committed before any row packed with it can be: its id in *ret_id, for the encoder to use from
  * then on. -EBUSY while a batch is open (commit it first). A packed row whose dictionary the store
- * does not hold is packed again from its raw text. */
+ * does not hold is packed again from its raw text; a row that arrives unpacked is packed with the
+ * dictionary stored last, this one once it is stored. */
 int store_add_raw_dictionary(Store *s, const void *dict, size_t len, int64_t *ret_id);
 
 /* Commits the current batch. Returns the number of rows newly stored (>= 0) and adds the

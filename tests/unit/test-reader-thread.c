@@ -243,6 +243,7 @@ static void test_packed_with_stored_dictionaries(const char *path) {
 
         CHECK(fd >= 0);
         CHECK(setenv("AVCWATCH_TEST_SLOW_WRITER_USEC", "1000", 1) == 0);
+        CHECK(setenv("AVCWATCH_TEST_READER_PACK", "always", 1) == 0);
         CHECK_RC(raw_decoder_new(dict_load, &s, &s.decoder), 0);
         CHECK_RC(sd_event_new(&s.event), 0);
         CHECK_RC(reader_thread_new(
@@ -266,6 +267,57 @@ static void test_packed_with_stored_dictionaries(const char *path) {
         free(s.stored);
         sd_event_unref(s.event);
         CHECK(unsetenv("AVCWATCH_TEST_SLOW_WRITER_USEC") == 0);
+        CHECK(unsetenv("AVCWATCH_TEST_READER_PACK") == 0);
+}
+
+/* Who packs: the reader while the loop has a batch waiting (the loop is the busier thread),
+ * the store while the loop waits for the reader; the reader always until it has a dictionary
+ * (the first one is trained from what it packed). */
+static void test_pack_decision(void) {
+        CHECK(reader_thread_should_pack(READER_THREAD_QUEUE, true)); /* full: the loop lags */
+        CHECK(reader_thread_should_pack(1, true));
+        CHECK(!reader_thread_should_pack(0, true)); /* empty: the loop waits */
+        CHECK(reader_thread_should_pack(0, false));
+        CHECK(reader_thread_should_pack(READER_THREAD_QUEUE, false));
+}
+
+static int unpacked_keep(void *userdata, Denial *d, DenialOrigin origin) {
+        DictSink *s = userdata;
+
+        /* left to the store: the text, nothing packed */
+        CHECK(d->raw && !d->raw_packed && d->raw_packed_size == 0);
+        s->kept++;
+        return IMPORT_STORED;
+}
+
+/* Denials the reader leaves unpacked arrive with their text for the store to pack, and no
+ * dictionary is trained from nothing. */
+static void test_left_unpacked(const char *path) {
+        DictSink s = {};
+        IngestStats st = {};
+        SourceStats src = {};
+        ReaderThread *t;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        CHECK(fd >= 0);
+        CHECK(setenv("AVCWATCH_TEST_READER_PACK", "never", 1) == 0);
+        CHECK_RC(sd_event_new(&s.event), 0);
+        CHECK_RC(reader_thread_new(
+                         s.event, fd,
+                         &(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_LIVE},
+                         &(DenialSink){.keep = unpacked_keep,
+                                       .raw_dictionary = dict_newest,
+                                       .add_raw_dictionary = dict_add,
+                                       .userdata = &s},
+                         &st, &src, dict_eof, &s, &t),
+                 0);
+        CHECK_RC(sd_event_loop(s.event), 0);
+        CHECK(s.eof);
+        CHECK_RC(s.kept, EVENTS);
+        CHECK_RC(s.proposals, 0);
+        reader_thread_free(t);
+        sd_event_unref(s.event);
+        CHECK(unsetenv("AVCWATCH_TEST_READER_PACK") == 0);
 }
 
 /* A sink that fails stops the input and ends the loop with the error, as a source's does. */
@@ -329,6 +381,8 @@ int main(void) {
         test_all_in_order_with_a_slow_writer(path, records);
         test_stop_hands_on_what_was_read(path);
         test_packed_with_stored_dictionaries(path);
+        test_pack_decision();
+        test_left_unpacked(path);
         test_sink_failure_ends_the_loop(path);
         test_signals_wait_for_the_loop(path);
         free(path);

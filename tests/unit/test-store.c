@@ -1224,13 +1224,21 @@ static void test_raw_packed(void) {
         CHECK(raw_blob_dictionary(d.raw_packed, d.raw_packed_size) == id + 1);
         CHECK_RC(store_add(s, &d), 1);
         denial_done(&d);
-        CHECK_RC(store_commit(s, NULL), 2);
+
+        /* left unpacked (the reader thread leaves some to the store): packed by the store with
+         * the dictionary it stored last, the other encoder's */
+        d = make_denial(1700000000003, 100003, 0);
+        free(d.raw);
+        d.raw = make_raw(3, d.time_ms, d.serial);
+        CHECK_RC(store_add(s, &d), 1);
+        denial_done(&d);
+        CHECK_RC(store_commit(s, NULL), 3);
 
         store_set_query_budget(s, UINT64_MAX);
         size_t n = 0;
         StorePage page;
         CHECK_RC(store_query(s, NULL, false, NULL, 0, count_raw, &n, &page), 0);
-        CHECK_RC(n, 3);
+        CHECK_RC(n, 4);
         s = store_free(s);
 
         size_t got_len;
@@ -1240,6 +1248,9 @@ static void test_raw_packed(void) {
         free(packed);
         got = sql_raw(path, 100002, &got_len);
         CHECK(raw_blob_dictionary(got, got_len) >= 0 && raw_blob_dictionary(got, got_len) <= id);
+        free(got);
+        got = sql_raw(path, 100003, &got_len);
+        CHECK(raw_blob_dictionary(got, got_len) == id);
         free(got);
 
         /* reopened: the newest dictionary is handed out to begin with */
