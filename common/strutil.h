@@ -45,7 +45,8 @@ bool unicode_is_invisible(uint32_t cp);
 /* The length of the leading run of s[0..len) that JSON writes as it is, without an escape: the
  * bytes 0x20..0x7e but '"' and '\\'. Every JSON writer and scanner of both programs skips such
  * runs with it (copied with one memcpy, or stepped over) instead of looking at each byte: a raw
- * audit record is ~600 bytes with a quote every few words. 16 bytes at a time with SSE2. */
+ * audit record is ~600 bytes with a quote every few words. 32 bytes a step with SSE2, 8 with
+ * integer arithmetic elsewhere (little-endian), a table for what is shorter. */
 size_t json_plain_span(const char *s, size_t len);
 /* The same run, copied to dst in the same pass (for a writer): returns its length n. dst has room
  * for len bytes; those after the run, dst[n..len), may have been written too. */

@@ -246,9 +246,9 @@ bool varlink_char_escaped(uint32_t cp) {
  * instead of one printbuf_memappend() per run between escapes: a raw audit record has a quote
  * every few words and a newline per record. The runs between those are found and copied in
  * one pass (json_plain_copy(): its room is the 2 bytes a byte made above). When that is all of s,
- * the closing quote too
- * (*ret_closed). Returns how many bytes of s it wrote, -1 without memory; the rest (from a
- * control character or a non-ASCII byte on) goes through the loop of varlink_string_append(). */
+ * the closing quote too (*ret_closed). Returns how many bytes of s it wrote, -1 without memory;
+ * the rest (from a control character or a non-ASCII byte on) goes through the loop of
+ * varlink_string_append(). */
 static ssize_t append_plain(struct printbuf *pb, const unsigned char *s, size_t len,
                             bool *ret_closed) {
         *ret_closed = false;
