@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,11 @@
 
 /* Bytes read per step: one step's lines become one batch. */
 #define READER_CHUNK (256 * 1024)
+/* A batch's text block: a chunk's events' raw text (each event's text once per verdict) and
+ * their packed blobs fit in one, mostly. */
+#define READER_TEXT_BLOCK (512 * 1024)
+/* Spent batches kept for the reader to fill again (their items array and first text block). */
+#define READER_REUSE_MAX 2
 /* Like the file source's defer source: below every other priority, so queries, timers and
  * signals are served between two batches. */
 #define READER_PRIORITY (SD_EVENT_PRIORITY_IDLE + 10)
@@ -65,9 +71,19 @@ typedef struct BatchItem {
         Denial denial;
 } BatchItem;
 
+/* Memory the raw texts and packed blobs of a batch's denials are carved from: one copy each
+ * without a malloc and a free apiece (they were a tenth of the reader's work), all freed with
+ * the batch, or kept for the next batch to fill. */
+typedef struct TextBlock {
+        struct TextBlock *next;
+        size_t used, size;
+        char data[];
+} TextBlock;
+
 typedef struct Batch {
         BatchItem *items;
         size_t n, allocated;
+        TextBlock *text; /* the newest first; each denial's raw and raw_packed point into it */
         /* the reader's counters after this batch's last line */
         IngestStats ingest;
         uint64_t records_received, records_malformed;
@@ -101,7 +117,9 @@ struct ReaderThread {
         IngestStats own_ingest;
         uint64_t own_records, own_malformed;
         Batch *batch; /* being filled */
-        bool done;    /* reached the end or failed: nothing more to read */
+        Batch *reuse; /* emptied, to fill next (spent_next links them) */
+        size_t n_reuse;
+        bool done; /* reached the end or failed: nothing more to read */
         /* Packs each denial's raw text (NULL when the sink cannot take dictionaries: the store
          * packs it then). */
         RawEncoder *encoder;
@@ -122,17 +140,56 @@ struct ReaderThread {
         int64_t answer_id; /* > 0: stored with this id; else not stored */
 };
 
+/* Empties b for the reader to fill again: its items array and one text block stay. */
+static void batch_reset(Batch *b) {
+        for (size_t i = 0; i < b->n; i++) {
+                Denial *d = &b->items[i].denial;
+                /* the text block's, not the denial's own */
+                d->raw = NULL;
+                d->raw_packed = NULL;
+                denial_done(d);
+                free(b->items[i].dictionary);
+        }
+        b->n = 0;
+        while (b->text && b->text->next) {
+                TextBlock *next = b->text->next;
+                free(b->text);
+                b->text = next;
+        }
+        if (b->text)
+                b->text->used = 0;
+        BatchItem *items = b->items;
+        size_t allocated = b->allocated;
+        TextBlock *text = b->text;
+        *b = (Batch){.items = items, .allocated = allocated, .text = text};
+}
+
 static void batch_free(void *p) {
         Batch *b = p;
 
         if (!b)
                 return;
-        for (size_t i = 0; i < b->n; i++) {
-                denial_done(&b->items[i].denial);
-                free(b->items[i].dictionary);
-        }
+        batch_reset(b);
         free(b->items);
+        free(b->text);
         free(b);
+}
+
+/* len bytes of b's text blocks, for the batch's lifetime. */
+static void *batch_text(Batch *b, size_t len) {
+        TextBlock *k = b->text;
+
+        if (!k || k->size - k->used < len) {
+                size_t size = MAX((size_t) READER_TEXT_BLOCK, len);
+                k = malloc(offsetof(TextBlock, data) + size);
+                if (!k)
+                        return NULL;
+                *k = (TextBlock){.next = b->text, .size = size};
+                b->text = k;
+        }
+        void *p = k->data + k->used;
+        k->used += len;
+        return p;
 }
 
 static BatchItem *batch_append(Batch *b) {
@@ -153,15 +210,15 @@ static BatchItem *batch_append(Batch *b) {
 /* The raw text packed here, with a dictionary the store holds, so that the loop does not spend
  * its time on zstd (about a quarter of its work otherwise). Without memory it stays unpacked:
  * the store packs it, as it packs any denial the sink is handed otherwise. */
-static void reader_pack(ReaderThread *t, Denial *d) {
+static void reader_pack(ReaderThread *t, Denial *d, size_t raw_len) {
         const void *blob;
         size_t len;
 
         if (!t->encoder || !t->pack || !d->raw)
                 return;
-        if (raw_encode(t->encoder, d->raw, strlen(d->raw), d->time_ms, d->serial, &blob, &len) < 0)
+        if (raw_encode(t->encoder, d->raw, raw_len, d->time_ms, d->serial, &blob, &len) < 0)
                 return; /* the store says why when it cannot pack it either */
-        d->raw_packed = malloc(len);
+        d->raw_packed = batch_text(t->batch, len);
         if (!d->raw_packed)
                 return;
         memcpy(d->raw_packed, blob, len);
@@ -234,24 +291,29 @@ static void reader_take_answer(ReaderThread *t) {
 }
 
 /* The Ingest's sink on the reader: the denial joins the batch (taken over: the assembler lends
- * it and frees what is left, which is then nothing; raw is the event's, so it is copied). The
- * outcome is the real sink's, counted on the loop: _IMPORT_OUTCOME_MAX is counted as none. */
+ * it and frees what is left, which is then nothing; raw is the event's, so it is copied, into
+ * the batch's text block). The outcome is the real sink's, counted on the loop:
+ * _IMPORT_OUTCOME_MAX is counted as none. */
 static int reader_keep(void *userdata, Denial *d, DenialOrigin origin) {
         ReaderThread *t = userdata;
+        size_t raw_len = 0;
         char *raw = NULL;
         BatchItem *item;
 
-        if (d->raw && !(raw = strdup(d->raw)))
-                return -ENOMEM;
-        item = batch_append(t->batch);
-        if (!item) {
-                free(raw);
-                return -ENOMEM;
+        if (d->raw) {
+                raw_len = strlen(d->raw);
+                raw = batch_text(t->batch, raw_len + 1);
+                if (!raw)
+                        return -ENOMEM;
+                memcpy(raw, d->raw, raw_len + 1);
         }
+        item = batch_append(t->batch);
+        if (!item)
+                return -ENOMEM; /* the copy goes with the batch */
         item->denial = *d;
         item->denial.raw = raw;
         *d = DENIAL_NULL;
-        reader_pack(t, &item->denial);
+        reader_pack(t, &item->denial, raw_len);
         return _IMPORT_OUTCOME_MAX;
 }
 
@@ -290,7 +352,13 @@ static int reader_send(ReaderThread *t) {
         int r;
 
         reader_stamp(t, b);
-        t->batch = calloc(1, sizeof(Batch));
+        if (t->reuse) {
+                t->batch = t->reuse;
+                t->reuse = t->batch->spent_next;
+                t->batch->spent_next = NULL;
+                t->n_reuse--;
+        } else
+                t->batch = calloc(1, sizeof(Batch));
         if (!t->batch) {
                 t->batch = b; /* keep filling it: sent at the next step */
                 return -ENOMEM;
@@ -321,7 +389,8 @@ static ssize_t reader_read(ReaderThread *t) {
         return n < 0 ? -errno : n;
 }
 
-/* Frees the batches the loop handed back. exiting: and from now on the loop frees them. */
+/* Frees the batches the loop handed back, but for a few it keeps to fill again. exiting: and
+ * from now on the loop frees them. */
 static void reader_free_spent(ReaderThread *t, bool exiting) {
         Batch *b;
 
@@ -334,7 +403,13 @@ static void reader_free_spent(ReaderThread *t, bool exiting) {
         pthread_mutex_unlock(&t->lock);
         while (b) {
                 Batch *next = b->spent_next;
-                batch_free(b);
+                if (!exiting && t->n_reuse < READER_REUSE_MAX) {
+                        batch_reset(b);
+                        b->spent_next = t->reuse;
+                        t->reuse = b;
+                        t->n_reuse++;
+                } else
+                        batch_free(b);
                 b = next;
         }
 }
@@ -651,6 +726,11 @@ ReaderThread *reader_thread_free(ReaderThread *t) {
         sd_event_source_disable_unref(t->io);
         t->handoff = handoff_free(t->handoff, batch_free);
         batch_free(t->batch);
+        while (t->reuse) {
+                Batch *next = t->reuse->spent_next;
+                batch_free(t->reuse);
+                t->reuse = next;
+        }
         ingest_free(t->ingest);
         raw_encoder_free(t->encoder);
         free(t->proposed);
