@@ -44,7 +44,6 @@
 #define RAW_FLAG_STAMP 0x80
 #define RAW_STAMP_MARKER '\x01' /* the event's stamp (text holding it is kept as is) */
 #define RAW_STAMP_MAX 64        /* "(-9223372036854775.808:18446744073709551615)" */
-#define RAW_COMPRESS_LEVEL 3    /* level 1 is 10% larger, level 6 three times slower */
 #define RAW_COMPRESS_MIN 32     /* shorter text is stored as is */
 #define RAW_DRIFT_FACTOR 1.5    /* a window this much worse than the first one: retrain */
 #define RAW_HEADER_MAX 21       /* method byte + two varints */
@@ -61,6 +60,7 @@ typedef struct Sample {
 struct RawEncoder {
         ZSTD_CCtx *cctx;
         ZSTD_CDict *cdict;
+        int level; /* the CDict's, which rules the frames made with it */
         int64_t dict_id;
         unsigned generation; /* dictionaries used so far: spaces out the next one */
 
@@ -208,13 +208,14 @@ int raw_encoder_new(RawEncoder **ret) {
         if (!e->cctx)
                 return -ENOMEM;
         if (ZSTD_isError(
-                    ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, RAW_COMPRESS_LEVEL)) ||
+                    ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, RAW_LEVEL_DEFAULT)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_contentSizeFlag, 0)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 0)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_dictIDFlag, 0))) {
                 ZSTD_freeCCtx(e->cctx);
                 return -EINVAL;
         }
+        e->level = RAW_LEVEL_DEFAULT;
         e->rng = 0x9e3779b97f4a7c15ULL;
         *ret = TAKE_PTR(e);
         return 0;
@@ -244,7 +245,7 @@ int raw_encoder_use_dictionary(RawEncoder *e, int64_t id, const void *dict, size
         if (id < 0 || (id > 0 && (!dict || len == 0)))
                 return -EINVAL;
         if (id > 0) {
-                cdict = ZSTD_createCDict(dict, len, RAW_COMPRESS_LEVEL);
+                cdict = ZSTD_createCDict(dict, len, e->level);
                 if (!cdict)
                         return -ENOMEM;
         }
@@ -257,6 +258,17 @@ int raw_encoder_use_dictionary(RawEncoder *e, int64_t id, const void *dict, size
         e->baseline = 0;
         e->drifted = false;
         samples_clear(e);
+        return 0;
+}
+
+int raw_encoder_set_level(RawEncoder *e, int level) {
+        if (!e || level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
+                return -EINVAL;
+        if (e->cdict)
+                return -EBUSY; /* its tables are made for the level it was made with */
+        if (ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, level)))
+                return -EINVAL;
+        e->level = level;
         return 0;
 }
 

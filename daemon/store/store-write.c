@@ -707,6 +707,10 @@ int store_writer_new(Store *s) {
         w->aggregate_deltas = calloc(STORE_AGGREGATES_MAX, sizeof(AggregateDelta));
         if (!w->container_cache || !w->aggregate_deltas || raw_encoder_new(&w->encoder) < 0)
                 return -ENOMEM;
+        /* The store packs on the loop thread (live input, and imports while the loop keeps up):
+         * the fast level, whose frames cost less than the default's. */
+        if (raw_encoder_set_level(w->encoder, RAW_LEVEL_FAST) < 0)
+                return -EINVAL;
         s->w = TAKE_PTR(w);
         return 0;
 }

@@ -145,7 +145,8 @@ static void test_exact(void) {
         raw_decoder_free(d);
 }
 
-static void test_dictionary(void) {
+/* At each level the encoder is given: the store's (fast) and the reader's (default). */
+static void test_dictionary(int level) {
         Dicts dicts = {};
         RawEncoder *e;
         RawDecoder *d;
@@ -155,6 +156,7 @@ static void test_dictionary(void) {
         size_t len, before = 0, after = 0, text = 0;
 
         CHECK_RC(raw_encoder_new(&e), 0);
+        CHECK_RC(raw_encoder_set_level(e, level), 0);
         d = decoder_new(load, &dicts);
 
         /* Without a dictionary, until enough events were seen. */
@@ -178,6 +180,10 @@ static void test_dictionary(void) {
         CHECK_RC(raw_encoder_use_dictionary(e, 1, dict, len), 0);
         CHECK_RC(raw_encoder_dictionary_id(e), 1);
         CHECK(!raw_encoder_wants_dictionary(e));
+        /* The dictionary's tables are made for the level: it cannot change under them. */
+        CHECK_RC(raw_encoder_set_level(e, level == RAW_LEVEL_FAST ? RAW_LEVEL_DEFAULT
+                                                                  : RAW_LEVEL_FAST),
+                 -EBUSY);
 
         text = 0;
         for (unsigned j = 0; j < 2000; j++, i++) {
@@ -187,8 +193,8 @@ static void test_dictionary(void) {
                 text += strlen(buf);
         }
         double ratio_after = (double) after / (double) text;
-        printf("compressed to %.1f%% without a dictionary, %.1f%% with one\n", 100 * ratio_before,
-               100 * ratio_after);
+        printf("level %d: compressed to %.1f%% without a dictionary, %.1f%% with one\n", level,
+               100 * ratio_before, 100 * ratio_after);
         CHECK(ratio_after < ratio_before * 0.7);
         CHECK(ratio_after < 0.2);
 
@@ -375,10 +381,15 @@ int main(void) {
         for (int magic = 0; magic < 2; magic++) {
                 with_magic = magic;
                 test_exact();
-                test_dictionary();
+                test_dictionary(RAW_LEVEL_DEFAULT);
+                test_dictionary(RAW_LEVEL_FAST);
                 test_dictionaries_interleaved();
                 test_stamps_by_hand();
         }
         test_uniform();
+        RawEncoder *e;
+        CHECK_RC(raw_encoder_new(&e), 0);
+        CHECK_RC(raw_encoder_set_level(e, 1000), -EINVAL);
+        raw_encoder_free(e);
         return 0;
 }
