@@ -25,7 +25,8 @@
 #define STORE_AGGREGATES_MAX 16384       /* (hour, signature, container, mcs) deltas of a batch */
 #define STORE_CACHE_KEY_MAX 1024         /* longer strings are interned but not cached */
 #define STORE_PROBE_MAX 64               /* slots tried for one verdict in its millisecond */
-#define STORE_NEWEST_MAX 64              /* rows of the newest millisecond the writer remembers */
+#define STORE_NEWEST_MAX 1024            /* rows of the newest millisecond the writer remembers */
+#define STORE_NEWEST_SLOTS 2048          /* their table: a power of 2, at most half full */
 
 /* The last string interned for one Denial field. */
 typedef struct StringMemo {
@@ -47,11 +48,13 @@ typedef struct CachedContainer {
         ContainerRef known; /* what the row holds */
 } CachedContainer;
 
-/* A row of the newest millisecond, as the dedupe probe compares it. */
+/* A row of the newest millisecond, as the dedupe probe compares it; a slot of the table is
+ * empty unless its generation is the writer's. */
 typedef struct NewestRow {
         int64_t id, node;
         uint64_t serial;
         unsigned seq;
+        uint32_t generation;
 } NewestRow;
 
 typedef struct BoundParam {
@@ -191,11 +194,15 @@ typedef struct StoreWriter {
          * when it was newer than anything stored. A probe of that millisecond (a log has a few
          * events per millisecond: half of an import's denials) is then answered here, without
          * SQL. Forgotten with the caches, on a rollback, when rows are deleted, and past
-         * STORE_NEWEST_MAX rows. */
+         * STORE_NEWEST_MAX rows. The kernel stamps events by the jiffy, so a busy host has
+         * hundreds in one millisecond: the rows are an open-addressing table by id, emptied by
+         * a new generation (not a memset per millisecond: an import has about two rows in
+         * each). */
         bool has_newest;
         int64_t newest_ms;
         size_t n_newest;
-        NewestRow newest[STORE_NEWEST_MAX];
+        uint32_t newest_generation;
+        NewestRow newest[STORE_NEWEST_SLOTS];
 
         BoundParam bound[INS_BOOLEANS + 1]; /* of STMT_DENIAL_INSERT, by parameter */
 
@@ -770,6 +777,31 @@ static int store_load_max(Store *s) {
         return 0;
 }
 
+static size_t newest_slot(int64_t id) {
+        return (size_t) (((uint64_t) id * UINT64_C(0x9e3779b97f4a7c15)) >> 32) &
+               (STORE_NEWEST_SLOTS - 1);
+}
+
+/* The remembered row of the newest millisecond with this id, or the empty slot for it. */
+static NewestRow *newest_find(StoreWriter *w, int64_t id) {
+        for (size_t i = newest_slot(id);; i = (i + 1) & (STORE_NEWEST_SLOTS - 1)) {
+                NewestRow *row = w->newest + i;
+                if (row->generation != w->newest_generation || row->id == id)
+                        return row;
+        }
+}
+
+static void newest_begin(StoreWriter *w, int64_t time_ms) {
+        if (++w->newest_generation == 0) {
+                /* wrapped: slots of an old generation 1 must not look filled */
+                memset(w->newest, 0, sizeof(w->newest));
+                w->newest_generation = 1;
+        }
+        w->has_newest = true;
+        w->newest_ms = time_ms;
+        w->n_newest = 0;
+}
+
 /* The id for the verdict (time, serial, node, seq): 1 with *ret_id free to use, 0 when the
  * verdict is stored already. */
 static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t node, unsigned seq,
@@ -786,19 +818,14 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
         if (time_ms > w->max_time_ms) {
                 /* Newer than anything stored: nothing to compare with. */
                 *ret_id = base + home;
-                w->has_newest = true;
-                w->newest_ms = time_ms;
-                w->n_newest = 0;
+                newest_begin(w, time_ms);
                 return 1;
         }
         if (w->has_newest && time_ms == w->newest_ms)
                 /* The rows of this millisecond are all known: the probe below, in memory. */
                 for (int64_t expect = base + home;; expect++) {
-                        const NewestRow *row = NULL;
-                        for (size_t i = 0; i < w->n_newest && !row; i++)
-                                if (w->newest[i].id == expect)
-                                        row = w->newest + i;
-                        if (!row) {
+                        const NewestRow *row = newest_find(w, expect);
+                        if (row->generation != w->newest_generation) {
                                 if (expect > base + last)
                                         break; /* crowded: said below */
                                 *ret_id = expect;
@@ -984,10 +1011,14 @@ static int store_add_one(Store *s, const Denial *d) {
         }
         w->max_time_ms = MAX(w->max_time_ms, d->time_ms);
         if (w->has_newest && d->time_ms == w->newest_ms) {
-                if (w->n_newest < STORE_NEWEST_MAX)
-                        w->newest[w->n_newest++] = (NewestRow){
-                                .id = id, .node = node, .serial = d->serial, .seq = d->seq};
-                else
+                if (w->n_newest < STORE_NEWEST_MAX) {
+                        *newest_find(w, id) = (NewestRow){.id = id,
+                                                          .node = node,
+                                                          .serial = d->serial,
+                                                          .seq = d->seq,
+                                                          .generation = w->newest_generation};
+                        w->n_newest++;
+                } else
                         w->has_newest = false; /* the probe asks SQLite */
         }
         if (d->seq == 0)

@@ -1336,6 +1336,24 @@ static void test_newest_millisecond(void) {
         CHECK_RC(rows.n, 1);
         CHECK(rows.d[0].serial == 5 + 1024);
         rows_done(&rows);
+
+        /* A kernel's millisecond (it stamps by the jiffy): hundreds of verdicts, some sharing
+         * home slots, each stored once: within what the writer remembers (1,024 rows: the
+         * second pass is answered in memory) and past it (by SQLite's probe). */
+        const unsigned counts[] = {800, 1500};
+        for (size_t c = 0; c < ELEMENTSOF(counts); c++) {
+                int64_t ms = 1700000001000 + (int64_t) c;
+                for (int pass = 0; pass < 2; pass++) {
+                        for (unsigned k = 0; k < counts[c]; k++) {
+                                Denial dd = make_denial(ms, 100 + k + (k % 3 == 0 ? 4096 : 0),
+                                                        k % 5 == 0);
+                                CHECK_RC(store_add(s, &dd), pass == 0 ? 1 : 0);
+                                denial_done(&dd);
+                        }
+                        CHECK_RC(store_commit(s, NULL), pass == 0 ? (int) counts[c] : 0);
+                }
+        }
+        CHECK_RC(sql_int(path, "SELECT count(*) FROM denials WHERE time_ms > 1700000000000"), 2300);
         s = store_free(s);
 }
 
