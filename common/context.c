@@ -129,12 +129,14 @@ static const char *skip_ident(const char *p) {
         return p;
 }
 
-int context_split(const char *context, char *ret_type, size_t n_type, char *ret_mcs, size_t n_mcs) {
+/* Where a valid context's type and the categories of its high level lie in it. */
+typedef struct ContextParts {
+        size_t type_off, type_len, cats_off, cats_len;
+} ContextParts;
+
+static int context_parse(const char *context, ContextParts *ret) {
         const char *p, *type, *type_end;
         Level level = {};
-
-        if (!context)
-                return -EINVAL;
 
         p = context;
         for (int i = 0; i < 2; i++) { /* user, role */
@@ -152,20 +154,69 @@ int context_split(const char *context, char *ret_type, size_t n_type, char *ret_
                         return -EINVAL;
         } else if (*type_end != '\0')
                 return -EINVAL;
+        *ret = (ContextParts){.type_off = (size_t) (type - context),
+                              .type_len = (size_t) (type_end - type),
+                              .cats_off = level.cats ? (size_t) (level.cats - context) : 0,
+                              .cats_len = level.cats_len};
+        return 0;
+}
 
-        if (ret_type && (size_t) (type_end - type) + 1 > n_type)
+/* The daemon checks and splits the two contexts of every denial, several times over (the
+ * parser, the assembler), and they are nearly always the ones of the denial before: the last
+ * valid contexts split are remembered, per thread (the reader's and the loop's). */
+#define CONTEXT_MEMO_ENTRIES 4
+#define CONTEXT_MEMO_TEXT_MAX 256
+
+typedef struct ContextMemo {
+        char text[CONTEXT_MEMO_TEXT_MAX]; /* "" when empty */
+        ContextParts parts;
+} ContextMemo;
+
+static _Thread_local ContextMemo context_memo[CONTEXT_MEMO_ENTRIES];
+static _Thread_local unsigned context_memo_next;
+
+static int context_parts(const char *context, ContextParts *ret) {
+        size_t len;
+        int r;
+
+        for (size_t i = 0; i < CONTEXT_MEMO_ENTRIES; i++)
+                if (context_memo[i].text[0] && strcmp(context_memo[i].text, context) == 0) {
+                        *ret = context_memo[i].parts;
+                        return 0;
+                }
+        r = context_parse(context, ret);
+        if (r < 0)
+                return r;
+        len = strlen(context);
+        if (len > 0 && len < CONTEXT_MEMO_TEXT_MAX) {
+                ContextMemo *m = context_memo + context_memo_next++ % CONTEXT_MEMO_ENTRIES;
+                memcpy(m->text, context, len + 1);
+                m->parts = *ret;
+        }
+        return 0;
+}
+
+int context_split(const char *context, char *ret_type, size_t n_type, char *ret_mcs, size_t n_mcs) {
+        ContextParts parts;
+
+        if (!context)
+                return -EINVAL;
+        if (context_parts(context, &parts) < 0)
+                return -EINVAL;
+
+        if (ret_type && parts.type_len + 1 > n_type)
                 return -ENOBUFS;
-        if (ret_mcs && level.cats_len + 1 > n_mcs)
+        if (ret_mcs && parts.cats_len + 1 > n_mcs)
                 return -ENOBUFS;
 
         if (ret_type) {
-                memcpy(ret_type, type, (size_t) (type_end - type));
-                ret_type[type_end - type] = '\0';
+                memcpy(ret_type, context + parts.type_off, parts.type_len);
+                ret_type[parts.type_len] = '\0';
         }
         if (ret_mcs) {
-                if (level.cats_len > 0)
-                        memcpy(ret_mcs, level.cats, level.cats_len);
-                ret_mcs[level.cats_len] = '\0';
+                if (parts.cats_len > 0)
+                        memcpy(ret_mcs, context + parts.cats_off, parts.cats_len);
+                ret_mcs[parts.cats_len] = '\0';
         }
         return 0;
 }

@@ -4,8 +4,11 @@
  * trips. */
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "context.h"
+#include "macro.h"
 #include "tests/unit/test.h"
 
 static void check_split(const char *ctx, const char *type, const char *mcs) {
@@ -46,6 +49,29 @@ int main(void) {
         check_split("u:r:t:s0:c1.c3,c7", "t", "c1.c3,c7");
         check_split("u:r:t:s0:c1-s0:c1,c2", "t", "c1,c2"); /* the high level counts */
         check_split("u:r:t:s0:c5-s0", "t", "");
+
+        /* Splits are remembered (a few per thread): the same answers again, in any order, for
+         * more contexts than are remembered, one too long to be, and ones differing late. */
+        char long_ctx[512], long_type[400];
+        snprintf(long_type, sizeof(long_type), "%0300d_t", 0);
+        snprintf(long_ctx, sizeof(long_ctx), "u:r:%s:s0:c9", long_type);
+        const char *again[][3] = {
+                {"system_u:system_r:container_t:s0:c17,c39", "container_t", "c17,c39"},
+                {"system_u:system_r:container_t:s0:c170,c393", "container_t", "c170,c393"},
+                {"system_u:object_r:tmp_t:s0", "tmp_t", ""},
+                {"u:r:t:s0:c1-s0:c1,c2", "t", "c1,c2"},
+                {"user_u:user_r:user_t", "user_t", ""},
+                {"u:r:t:s0:c1.c3,c7", "t", "c1.c3,c7"},
+                {long_ctx, long_type, "c9"},
+        };
+        for (int round = 0; round < 3; round++)
+                for (size_t i = 0; i < ELEMENTSOF(again); i++) {
+                        char big_t[400];
+                        CHECK_RC(context_split(again[i][0], big_t, sizeof(big_t), m, sizeof(m)), 0);
+                        CHECK_STREQ(big_t, again[i][1]);
+                        CHECK_STREQ(m, again[i][2]);
+                        CHECK(!context_is_valid("u:r:t:s0:c1024"));
+                }
 
         CHECK(!context_is_valid("u:r:t:s0:c1024"));
         CHECK(!context_is_valid("u:r:t:s16"));
