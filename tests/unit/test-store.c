@@ -1800,8 +1800,23 @@ static void test_open_progress(void) {
         /* A new file is not checked: nothing to report. */
         CHECK_RC(store_open_with_progress(path, 0, count_progress, &calls, NULL, 0, &s), 0);
         CHECK_RC(calls, 0);
-        for (unsigned i = 0; i < 20000; i++) {
+        /* Progress is reported once the check has run for a millisecond: the file must be big
+         * enough for that on any machine (20,000 small rows were 3 MB, checked in under a
+         * millisecond when nothing else ran). 4 KiB of text that does not compress per row: about
+         * 30 MB, tens of milliseconds to check. */
+        uint64_t x = 88172645463325252u;
+        for (unsigned i = 0; i < 8000; i++) {
                 Denial d = make_denial(1700000000000 + i, 1000 + i, 0);
+                free(d.raw);
+                d.raw = malloc(4097);
+                CHECK(d.raw);
+                for (size_t k = 0; k < 4096; k++) {
+                        x ^= x << 13; /* xorshift64 */
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        d.raw[k] = (char) (' ' + 1 + x % 94);
+                }
+                d.raw[4096] = 0;
                 CHECK_RC(store_add(s, &d), 1);
                 denial_done(&d);
         }
