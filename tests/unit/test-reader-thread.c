@@ -231,43 +231,51 @@ static void dict_eof(void *userdata) {
         sd_event_exit(s->event, 0);
 }
 
-/* Every denial arrives packed, and its blob unpacks to its raw text; a dictionary is used only
- * after the sink answered with its id, never one the sink refused; the reader trains again
- * after a refusal. */
-static void test_packed_with_stored_dictionaries(const char *path) {
-        DictSink s = {};
+/* The file through a reader thread to keep_fn, with a store that takes dictionaries (dict_add),
+ * the raw text packed where pack (AVCWATCH_TEST_READER_PACK) says, to the end. */
+static void run_with_dictionaries(const char *path, const char *pack,
+                                  int (*keep_fn)(void *, Denial *, DenialOrigin), DictSink *s) {
         IngestStats st = {};
         SourceStats src = {};
         ReaderThread *t;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
 
         CHECK(fd >= 0);
-        CHECK(setenv("AVCWATCH_TEST_SLOW_WRITER_USEC", "1000", 1) == 0);
-        CHECK(setenv("AVCWATCH_TEST_READER_PACK", "always", 1) == 0);
-        CHECK_RC(raw_decoder_new(dict_load, &s, &s.decoder), 0);
-        CHECK_RC(sd_event_new(&s.event), 0);
+        CHECK(setenv("AVCWATCH_TEST_READER_PACK", pack, 1) == 0);
+        CHECK_RC(sd_event_new(&s->event), 0);
         CHECK_RC(reader_thread_new(
-                         s.event, fd,
+                         s->event, fd,
                          &(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_LIVE},
-                         &(DenialSink){.keep = dict_keep,
+                         &(DenialSink){.keep = keep_fn,
                                        .raw_dictionary = dict_newest,
                                        .add_raw_dictionary = dict_add,
-                                       .userdata = &s},
-                         &st, &src, dict_eof, &s, &t),
+                                       .userdata = s},
+                         &st, &src, dict_eof, s, &t),
                  0);
-        CHECK_RC(sd_event_loop(s.event), 0);
-        CHECK(s.eof);
-        CHECK_RC(s.kept, EVENTS);
+        CHECK_RC(sd_event_loop(s->event), 0);
+        CHECK(s->eof);
+        CHECK_RC(s->kept, EVENTS);
+        reader_thread_free(t);
+        s->event = sd_event_unref(s->event);
+        CHECK(unsetenv("AVCWATCH_TEST_READER_PACK") == 0);
+}
+
+/* Every denial arrives packed, and its blob unpacks to its raw text; a dictionary is used only
+ * after the sink answered with its id, never one the sink refused; the reader trains again
+ * after a refusal. */
+static void test_packed_with_stored_dictionaries(const char *path) {
+        DictSink s = {};
+
+        CHECK(setenv("AVCWATCH_TEST_SLOW_WRITER_USEC", "1000", 1) == 0);
+        CHECK_RC(raw_decoder_new(dict_load, &s, &s.decoder), 0);
+        run_with_dictionaries(path, "always", dict_keep, &s);
         CHECK_RC(s.proposals, 2);
         CHECK_RC(s.stored_id, 42);
         /* the first dictionary is waited for: every later denial has it */
         CHECK_RC(s.packed_with, EVENTS - s.kept_at_stored);
-        reader_thread_free(t);
         raw_decoder_free(s.decoder);
         free(s.stored);
-        sd_event_unref(s.event);
         CHECK(unsetenv("AVCWATCH_TEST_SLOW_WRITER_USEC") == 0);
-        CHECK(unsetenv("AVCWATCH_TEST_READER_PACK") == 0);
 }
 
 /* Who packs: the reader while the loop has a batch waiting (the loop is the busier thread),
@@ -294,30 +302,9 @@ static int unpacked_keep(void *userdata, Denial *d, DenialOrigin origin) {
  * dictionary is trained from nothing. */
 static void test_left_unpacked(const char *path) {
         DictSink s = {};
-        IngestStats st = {};
-        SourceStats src = {};
-        ReaderThread *t;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-        CHECK(fd >= 0);
-        CHECK(setenv("AVCWATCH_TEST_READER_PACK", "never", 1) == 0);
-        CHECK_RC(sd_event_new(&s.event), 0);
-        CHECK_RC(reader_thread_new(
-                         s.event, fd,
-                         &(IngestOptions){.mode = ASSEMBLER_POSITION, .origin = DENIAL_LIVE},
-                         &(DenialSink){.keep = unpacked_keep,
-                                       .raw_dictionary = dict_newest,
-                                       .add_raw_dictionary = dict_add,
-                                       .userdata = &s},
-                         &st, &src, dict_eof, &s, &t),
-                 0);
-        CHECK_RC(sd_event_loop(s.event), 0);
-        CHECK(s.eof);
-        CHECK_RC(s.kept, EVENTS);
+        run_with_dictionaries(path, "never", unpacked_keep, &s);
         CHECK_RC(s.proposals, 0);
-        reader_thread_free(t);
-        sd_event_unref(s.event);
-        CHECK(unsetenv("AVCWATCH_TEST_READER_PACK") == 0);
 }
 
 /* A sink that fails stops the input and ends the loop with the error, as a source's does. */
