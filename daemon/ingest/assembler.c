@@ -31,6 +31,9 @@
 #include "strutil.h"
 
 #define HASH_BUCKETS (ASSEMBLER_EVENTS_MAX * 2)
+#define ASSEMBLER_SPARE_EVENTS 16    /* released events kept to fill again */
+#define ASSEMBLER_SPARE_RAW_MAX 4096 /* with a raw text buffer no larger */
+#define ASSEMBLER_SPARE_DENIALS 4    /* and a verdict array no longer */
 
 typedef struct Event Event;
 struct Event {
@@ -70,6 +73,8 @@ struct Assembler {
         uint64_t truncated;
         char *alone_raw; /* the raw text of a USER_AVC handed on alone */
         size_t alone_raw_alloc;
+        Event *spare; /* emptied events to fill next (event_recycle()), by hash_next */
+        unsigned n_spare;
 };
 
 static uint64_t event_hash(const char *node, bool has_node, int64_t time_ms, uint64_t serial) {
@@ -80,20 +85,45 @@ static uint64_t event_hash(const char *node, bool has_node, int64_t time_ms, uin
         return h % HASH_BUCKETS;
 }
 
-static void event_free(Event *e) {
-        if (!e)
-                return;
-        free(e->raw);
+/* What the event holds but its raw text buffer and its verdict array. */
+static void event_clear(Event *e) {
         for (unsigned i = 0; i < e->n_denials; i++)
                 denial_done(&e->denials[i]);
-        free(e->denials);
         free(e->sys_exe);
         free(e->sys_comm);
         free(e->cwd);
         free(e->proctitle);
         for (unsigned i = 0; i < e->n_path_names; i++)
                 free(e->path_names[i]);
+}
+
+static void event_free(Event *e) {
+        if (!e)
+                return;
+        event_clear(e);
+        free(e->raw);
+        free(e->denials);
         free(e);
+}
+
+/* A released event is kept, emptied, for one of the next (at most ASSEMBLER_SPARE_EVENTS, with
+ * their buffers when small): the allocation of each event, its raw text grown by realloc and its
+ * verdict array were a tenth of the malloc time of the reader thread, which assembles about as
+ * many events as it frees. */
+static void event_recycle(Assembler *a, Event *e) {
+        if (a->n_spare >= ASSEMBLER_SPARE_EVENTS || e->raw_alloc > ASSEMBLER_SPARE_RAW_MAX ||
+            e->n_denials_alloc > ASSEMBLER_SPARE_DENIALS) {
+                event_free(e);
+                return;
+        }
+        event_clear(e);
+        *e = (Event){.raw = e->raw,
+                     .raw_alloc = e->raw_alloc,
+                     .denials = e->denials,
+                     .n_denials_alloc = e->n_denials_alloc,
+                     .hash_next = a->spare};
+        a->spare = e;
+        a->n_spare++;
 }
 
 int assembler_new(AssemblerMode mode, assembler_emit_cb emit, void *userdata, Assembler **ret) {
@@ -130,6 +160,11 @@ Assembler *assembler_free(Assembler *a) {
         while (a->oldest) {
                 Event *e = a->oldest;
                 unlink_event(a, e);
+                event_free(e);
+        }
+        while (a->spare) {
+                Event *e = a->spare;
+                a->spare = e->hash_next;
                 event_free(e);
         }
         free(a->alone_raw);
@@ -197,7 +232,7 @@ static int release(Assembler *a, Event *e) {
                 r = a->emit(d, a->userdata);
                 d->raw = NULL;
         }
-        event_free(e);
+        event_recycle(a, e);
         return r;
 }
 
@@ -227,8 +262,12 @@ static int new_event(Assembler *a, const Record *rec, uint64_t now_usec, Event *
         if (r < 0)
                 return r;
 
-        Event *e = calloc(1, sizeof(Event));
-        if (!e)
+        Event *e = a->spare;
+        if (e) {
+                a->spare = e->hash_next;
+                a->n_spare--;
+                e->hash_next = NULL;
+        } else if (!(e = calloc(1, sizeof(Event))))
                 return -ENOMEM;
         if (rec->node) {
                 size_t n = strlen(rec->node);
@@ -265,10 +304,8 @@ static int append_raw(Event *e, const char *raw, size_t len) {
         size_t need = e->raw_len + len + 2;
         if (need > e->raw_alloc) {
                 size_t n = MAX(need, e->raw_alloc * 2);
-                /* Most events fit at once. Below 1 KiB glibc serves the block from its small
-                 * bins: a larger request first consolidates every freed small block, a tenth
-                 * of the reader thread's malloc time when each event grew past 512 bytes. */
-                n = MAX(n, (size_t) 1000);
+                /* most events fit at once (and the buffer is reused: event_recycle()) */
+                n = MAX(n, (size_t) 1536);
                 char *p = realloc(e->raw, n);
                 if (!p)
                         return -ENOMEM;
