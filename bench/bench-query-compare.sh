@@ -40,10 +40,22 @@ for side in A B; do
         cp "$db" "$run/$side.db"
 done
 
-# start SIDE BUILD_DIR
+# start SIDE BUILD_DIR. A build that skips the start-up check after a clean stop reads every
+# page in the background after READY=1 instead (seconds of CPU on this store): the questions wait
+# until that is done, or its CPU would be counted in the first question's.
 start() {
+        : > "$run/daemon-$1.log"
         bench_daemon_start "$2/daemon/avcwatchd" "$2/client/avcctl" "$run/sock" \
                 "$run/daemon-$1.log" --config "$run/conf" --db "$run/$1.db" --input /dev/null
+        if grep -q "not checked: the last stop was clean" "$run/daemon-$1.log"; then
+                for _ in $(seq 1200); do
+                        grep -qE "read in the background|background check of the database|Could not (start the background check|check the database)" \
+                                "$run/daemon-$1.log" && return 0
+                        sleep 0.1
+                done
+                echo "the background check of $1 did not end: $(cat "$run/daemon-$1.log")" >&2
+                exit 1
+        fi
 }
 stop() { bench_daemon_stop; }
 
