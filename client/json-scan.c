@@ -530,6 +530,26 @@ static bool skip_literal(const char **p, const char *end, const char *literal) {
         return true;
 }
 
+/* A page's cursor at *p: any int64, written canonically (no leading zero). */
+static int scan_cursor(const char **p, const char *end, int64_t *ret) {
+        const char *s = *p;
+        bool negative = skip_literal(&s, end, "-");
+        uint64_t v = 0;
+        const char *digits = s;
+
+        for (; s < end && *s >= '0' && *s <= '9'; s++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return -EBADMSG;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        if (s == digits || (*digits == '0' && s - digits > 1) ||
+            v > (negative ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX))
+                return -EBADMSG;
+        *ret = negative ? (int64_t) (0 - v) : (int64_t) v;
+        *p = s;
+        return 0;
+}
+
 int query_page_text_parse(const char *text, size_t len, QueryPageText *t) {
         const char *p = text, *end = text + len;
         RowKeys keys;
@@ -567,24 +587,39 @@ int query_page_text_parse(const char *text, size_t len, QueryPageText *t) {
                 }
         }
         if (skip_literal(&p, end, ",\"next\":") && !skip_literal(&p, end, "null")) {
-                /* A cursor: any int64. */
-                const char *s = p;
-                bool negative = skip_literal(&s, end, "-");
-                uint64_t v = 0;
-                const char *digits = s;
-                for (; s < end && *s >= '0' && *s <= '9'; s++) {
-                        if (v > (UINT64_MAX - 9) / 10)
-                                return -EBADMSG;
-                        v = v * 10 + (uint64_t) (*s - '0');
-                }
-                if (s == digits || (*digits == '0' && s - digits > 1) ||
-                    v > (negative ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX))
+                if (scan_cursor(&p, end, &t->next) < 0)
                         return -EBADMSG;
                 t->has_next = true;
-                t->next = negative ? (int64_t) (0 - v) : (int64_t) v;
-                p = s;
         }
         if (!skip_literal(&p, end, "}}") || p != end)
                 return -EBADMSG;
+        return 0;
+}
+
+int query_page_text_peek_next(const char *text, size_t len, bool *ret_has_next, int64_t *ret_next) {
+        static const char member[] = ",\"next\":";
+        const char *end = text + len, *p;
+
+        /* ...],"next":CURSOR}} or ...],"next":null}} or ...]}} */
+        if (len < 3 || memcmp(end - 2, "}}", 2) != 0)
+                return -EBADMSG;
+        if (end[-3] == ']') {
+                *ret_has_next = false;
+                return 0;
+        }
+        p = end - 2;
+        while (p > text && ((*(p - 1) >= '0' && *(p - 1) <= '9') || *(p - 1) == '-' ||
+                            (*(p - 1) >= 'a' && *(p - 1) <= 'z')))
+                p--;
+        if ((size_t) (p - text) < sizeof(member) - 1 ||
+            memcmp(p - (sizeof(member) - 1), member, sizeof(member) - 1) != 0)
+                return -EBADMSG;
+        if (end - 2 - p == 4 && memcmp(p, "null", 4) == 0) {
+                *ret_has_next = false;
+                return 0;
+        }
+        if (scan_cursor(&p, end - 2, ret_next) < 0 || p != end - 2)
+                return -EBADMSG;
+        *ret_has_next = true;
         return 0;
 }

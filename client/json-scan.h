@@ -70,3 +70,8 @@ typedef struct QueryPageText {
 } QueryPageText;
 void query_page_text_done(QueryPageText *t);
 int query_page_text_parse(const char *text, size_t len, QueryPageText *t);
+/* The cursor at the end of a Query page's text, read from its last bytes alone (the page is not
+ * checked): so that the next page can be asked for before this one is scanned. 0 with
+ * *ret_has_next (and *ret_next), -EBADMSG when the tail is not one the daemon writes; a page that
+ * query_page_text_parse() accepts has this same cursor, which the caller checks afterwards. */
+int query_page_text_peek_next(const char *text, size_t len, bool *ret_has_next, int64_t *ret_next);

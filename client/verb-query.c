@@ -113,12 +113,38 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                 if (r < 0)
                         return client_io_failed(r);
 
+                /* The next page is asked for before this one is scanned and printed, so that
+                 * the daemon reads it meanwhile (two cores; at most one call ahead), with the
+                 * cursor read from the page's last bytes: when this page cannot end the answer
+                 * (it holds at most `want` rows) and the loop below would ask for it anyway. The
+                 * scan then checks that the page has that same cursor. */
+                bool early = false;
+                int64_t early_next = 0;
+                if (text_func && !(has_limit && seen + want >= limit) &&
+                    query_page_text_peek_next(text, len, &early, &early_next) >= 0 && early &&
+                    !(has_after && (reverse ? early_next >= after : early_next <= after))) {
+                        uint64_t left = has_limit ? limit - seen - want : UINT64_MAX;
+                        r = query_send(c, filter, reverse, without_raw,
+                                       MIN(left, (uint64_t) QUERY_PAGE_MAX), true, early_next);
+                        if (r == -ENOMEM) {
+                                fprintf(stderr, "avcctl: out of memory\n");
+                                return AVCCTL_EXIT_FAILURE;
+                        }
+                        if (r < 0)
+                                return client_io_failed(r);
+                } else
+                        early = false;
+
                 if (text_func && query_page_text_parse(text, len, &page) >= 0) {
-                        /* The next page is asked for before this one is printed, so that the
-                         * daemon reads it while we write (two cores; at most one call ahead):
-                         * when the loop below would ask for it anyway. */
-                        if (page.has_next && !(has_limit && seen + page.n >= limit) &&
-                            !(has_after && (reverse ? page.next >= after : page.next <= after))) {
+                        /* As above, once the page is scanned: a short page (the daemon's time
+                         * budget) may still need a next one. */
+                        if (early) {
+                                if (!page.has_next || page.next != early_next)
+                                        return client_io_failed(-EBADMSG);
+                                sent = true;
+                        } else if (page.has_next && !(has_limit && seen + page.n >= limit) &&
+                                   !(has_after &&
+                                     (reverse ? page.next >= after : page.next <= after))) {
                                 uint64_t left = has_limit ? limit - seen - page.n : UINT64_MAX;
                                 r = query_send(c, filter, reverse, without_raw,
                                                MIN(left, (uint64_t) QUERY_PAGE_MAX), true,
@@ -175,6 +201,11 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                                 if (!json_object_is_type(next, json_type_int))
                                         return client_io_failed(-EBADMSG);
                                 cursor = json_object_get_int64(next);
+                        }
+                        if (early) {
+                                if (!has_next || cursor != early_next)
+                                        return client_io_failed(-EBADMSG);
+                                sent = true;
                         }
                 }
 

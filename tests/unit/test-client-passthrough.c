@@ -510,6 +510,51 @@ static void test_page(void) {
                 CHECK_RC(query_page_text_parse(other[i], strlen(other[i]), &t), -EBADMSG);
 }
 
+/* The cursor read from a page's last bytes (asked for before the page is scanned) is the one the
+ * scan finds, or none is read: for every page the scan accepts, and for tails it refuses. */
+static void test_peek_next(void) {
+        _cleanup_(query_page_text_done) QueryPageText t = {};
+        static const char *const pages[] = {
+                "{\"parameters\":{\"denials\":[],\"next\":null}}",
+                "{\"parameters\":{\"denials\":[{}]}}",
+                "{\"parameters\":{\"denials\":[],\"next\":42}}",
+                "{\"parameters\":{\"denials\":[{\"a\":1}],\"next\":0}}",
+                "{\"parameters\":{\"denials\":[{\"a\":1}],\"next\":-9223372036854775808}}",
+                "{\"parameters\":{\"denials\":[{\"a\":1}],\"next\":9223372036854775807}}",
+                /* a string that ends like a page's tail */
+                "{\"parameters\":{\"denials\":[{\"raw\":\"],\\\"next\\\":5}}\"}],\"next\":6}}",
+                "{\"parameters\":{\"denials\":[{\"raw\":\",\\\"next\\\":5}}\"}]}}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(pages); i++) {
+                bool has_next = true;
+                int64_t next = -1;
+                CHECK_RC(query_page_text_parse(pages[i], strlen(pages[i]), &t), 0);
+                CHECK_RC(query_page_text_peek_next(pages[i], strlen(pages[i]), &has_next, &next),
+                         0);
+                CHECK(has_next == t.has_next);
+                CHECK(!has_next || next == t.next);
+        }
+        static const char *const tails[] = {
+                "",
+                "}}",
+                "{\"parameters\":{\"denials\":[],\"next\":}}",
+                "{\"parameters\":{\"denials\":[],\"next\":01}}",
+                "{\"parameters\":{\"denials\":[],\"next\":-}}",
+                "{\"parameters\":{\"denials\":[],\"next\":1-2}}",
+                "{\"parameters\":{\"denials\":[],\"next\":9223372036854775808}}",
+                "{\"parameters\":{\"denials\":[],\"next\":nul}}",
+                "{\"parameters\":{\"denials\":[],\"next\":42}} ",
+                "{\"parameters\":{\"denials\":[],\"nxt\":42}}",
+                "{\"parameters\":{\"denials\":[],\"next\":42}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(tails); i++) {
+                bool has_next = false;
+                int64_t next = 0;
+                CHECK_RC(query_page_text_peek_next(tails[i], strlen(tails[i]), &has_next, &next),
+                         -EBADMSG);
+        }
+}
+
 int main(void) {
         test_daemon_rows();
         test_other_rows();
@@ -517,5 +562,6 @@ int main(void) {
         test_raw_keys();
         test_strict();
         test_page();
+        test_peek_next();
         return 0;
 }
