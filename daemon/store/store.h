@@ -30,7 +30,7 @@ typedef struct Store Store;
 #define STORE_BATCH_ROWS 4096   /* live input: commit after this many pending rows ... */
 #define STORE_BATCH_USEC 100000 /* ... or this long after the first pending row */
 #define STORE_BATCH_ROWS_IMPORT                                                                    \
-        8192 /* file input: nobody waits on a row, bigger batches                                  \
+        32768 /* file input: nobody waits on a row, bigger batches                                 \
                 halve the index work per row */
 #define STORE_QUERY_LIMIT_MAX 10000
 
