@@ -78,6 +78,32 @@ static int query_send(VarlinkClient *c, json_object *filter, bool reverse, bool 
         return r;
 }
 
+/* Asks for the page after cursor next ahead of time, when the answer needs more than the `seen`
+ * rows it will have had and the cursor moves on (a cursor that does not would loop forever: the
+ * loop of query_pages() ends there instead). *ret_sent says whether it asked. Returns
+ * AVCCTL_EXIT_SUCCESS, or the exit status of a failure (said). */
+static int query_send_next(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
+                           bool has_limit, uint64_t limit, uint64_t seen, bool has_after,
+                           int64_t after, int64_t next, bool *ret_sent) {
+        int r;
+
+        *ret_sent = false;
+        if ((has_limit && seen >= limit) ||
+            (has_after && (reverse ? next >= after : next <= after)))
+                return AVCCTL_EXIT_SUCCESS;
+        uint64_t left = has_limit ? limit - seen : UINT64_MAX;
+        r = query_send(c, filter, reverse, without_raw, MIN(left, (uint64_t) QUERY_PAGE_MAX), true,
+                       next);
+        if (r == -ENOMEM) {
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        if (r < 0)
+                return client_io_failed(r);
+        *ret_sent = true;
+        return AVCCTL_EXIT_SUCCESS;
+}
+
 static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool without_raw,
                        bool has_limit, uint64_t limit, QueryDenialFunc func,
                        QueryDenialTextFunc text_func, const char *const *keys, size_t n_keys,
@@ -120,20 +146,13 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                  * scan then checks that the page has that same cursor. */
                 bool early = false;
                 int64_t early_next = 0;
-                if (text_func && !(has_limit && seen + want >= limit) &&
-                    query_page_text_peek_next(text, len, &early, &early_next) >= 0 && early &&
-                    !(has_after && (reverse ? early_next >= after : early_next <= after))) {
-                        uint64_t left = has_limit ? limit - seen - want : UINT64_MAX;
-                        r = query_send(c, filter, reverse, without_raw,
-                                       MIN(left, (uint64_t) QUERY_PAGE_MAX), true, early_next);
-                        if (r == -ENOMEM) {
-                                fprintf(stderr, "avcctl: out of memory\n");
-                                return AVCCTL_EXIT_FAILURE;
-                        }
-                        if (r < 0)
-                                return client_io_failed(r);
-                } else
-                        early = false;
+                if (text_func && query_page_text_peek_next(text, len, &early, &early_next) >= 0 &&
+                    early) {
+                        r = query_send_next(c, filter, reverse, without_raw, has_limit, limit,
+                                            seen + want, has_after, after, early_next, &early);
+                        if (r != AVCCTL_EXIT_SUCCESS)
+                                return r;
+                }
 
                 if (text_func && query_page_text_parse(text, len, &page) >= 0) {
                         /* As above, once the page is scanned: a short page (the daemon's time
@@ -142,20 +161,12 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
                                 if (!page.has_next || page.next != early_next)
                                         return client_io_failed(-EBADMSG);
                                 sent = true;
-                        } else if (page.has_next && !(has_limit && seen + page.n >= limit) &&
-                                   !(has_after &&
-                                     (reverse ? page.next >= after : page.next <= after))) {
-                                uint64_t left = has_limit ? limit - seen - page.n : UINT64_MAX;
-                                r = query_send(c, filter, reverse, without_raw,
-                                               MIN(left, (uint64_t) QUERY_PAGE_MAX), true,
-                                               page.next);
-                                if (r == -ENOMEM) {
-                                        fprintf(stderr, "avcctl: out of memory\n");
-                                        return AVCCTL_EXIT_FAILURE;
-                                }
-                                if (r < 0)
-                                        return client_io_failed(r);
-                                sent = true;
+                        } else if (page.has_next) {
+                                r = query_send_next(c, filter, reverse, without_raw, has_limit,
+                                                    limit, seen + page.n, has_after, after,
+                                                    page.next, &sent);
+                                if (r != AVCCTL_EXIT_SUCCESS)
+                                        return r;
                         }
                         /* The page as the daemon wrote it: rows passed through. */
                         for (size_t i = 0; i < page.n && seen < (has_limit ? limit : UINT64_MAX);
