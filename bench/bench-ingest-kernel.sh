@@ -68,11 +68,16 @@ one_run() {
                 'BEGIN {printf "%.0f", 100 * c / t / s}')
         us=$(awk -v c="$cpu_ticks" -v t="$tick" -v n="$((taken1 - taken0))" \
                 'BEGIN {printf "%.2f", (n > 0) ? 1e6 * c / t / n : 0}')
+        local us_user us_sys
+        us_user=$(awk -v c="$((u1 - u0))" -v t="$tick" -v n="$((taken1 - taken0))" \
+                'BEGIN {printf "%.2f", (n > 0) ? 1e6 * c / t / n : 0}')
+        us_sys=$(awk -v c="$((s1 - s0))" -v t="$tick" -v n="$((taken1 - taken0))" \
+                'BEGIN {printf "%.2f", (n > 0) ? 1e6 * c / t / n : 0}')
         lost=$((sent - stored))
-        printf '%srate %6d/s for %ds: injector "%s"; stored %d of %d marked, lost %d; daemon events_lost %s netlink_dropped %s; CPU %s%% of one core, %s us per denial (of %d taken in), peak RSS %d MiB, load %s\n' \
+        printf '%srate %6d/s for %ds: injector "%s"; stored %d of %d marked, lost %d; daemon events_lost %s netlink_dropped %s; CPU %s%% of one core, %s us per denial (user %s, system %s; of %d taken in), peak RSS %d MiB, load %s\n' \
                 "$label" "$rate" "$DURATION" "$inj" "$stored" "$sent" "$lost" \
                 "$(echo "$stats" | stat_of events_lost)" "$(echo "$stats" | stat_of netlink_dropped)" \
-                "$cpu" "$us" "$((taken1 - taken0))" "$((hwm / 1024))" "$(cut -d' ' -f1 /proc/loadavg)"
+                "$cpu" "$us" "$us_user" "$us_sys" "$((taken1 - taken0))" "$((hwm / 1024))" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

@@ -13,7 +13,9 @@
 # -z / -d), start-up left out; the raw codec's dictionary training, once per store, is given
 # apart, since a run of DENIALS denials would otherwise spread it over too few.
 #
-#   COMPARE=OTHER_BUILD_DIR [BUILD=build] [DENIALS=50000] bench/bench-kernel-instructions.sh
+#   COMPARE=OTHER_BUILD_DIR [BUILD=build] [DENIALS=50000] [KEEP=DIR] bench/bench-kernel-instructions.sh
+#
+# KEEP=DIR keeps each build's callgrind profile as DIR/callgrind.BUILDNAME, for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -78,6 +80,10 @@ count() {
         printf '%-30s %d denials stored: %d instructions per denial, %d without the dictionary'"'"'s training (%d in all)\n' \
                 "$b" "$cur" "$((ir / cur))" "$(((ir - train) / cur))" "$train"
         per=$(((ir - train) / cur))
+        if [ -n "${KEEP:-}" ]; then
+                mkdir -p "$KEEP"
+                cp "$part" "$KEEP/callgrind.$(basename "$b")"
+        fi
 }
 
 count "$BUILD"
