@@ -19,6 +19,7 @@
  *   the two cannot drift apart. */
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -281,31 +282,32 @@ static int type_from_name(const char *s, size_t n) {
         const TypeName *t;
 
         /* The records of every denial first: the search costs more than the rest of the line's
-         * classification. The same numbers as type_names[] (test-record-fields checks them). */
+         * classification. The numbers are the kernel's (linux/audit.h), as in type_names[];
+         * test-record-fields checks that both ways give the same type. */
         switch (n) {
         case 3:
                 if (memcmp(s, "AVC", 3) == 0)
-                        return 1400;
+                        return AUDIT_AVC;
                 if (memcmp(s, "EOE", 3) == 0)
-                        return 1320;
+                        return AUDIT_EOE;
                 if (memcmp(s, "CWD", 3) == 0)
-                        return 1307;
+                        return AUDIT_CWD;
                 break;
         case 4:
                 if (memcmp(s, "PATH", 4) == 0)
-                        return 1302;
+                        return AUDIT_PATH;
                 break;
         case 7:
                 if (memcmp(s, "SYSCALL", 7) == 0)
-                        return 1300;
+                        return AUDIT_SYSCALL;
                 break;
         case 8:
                 if (memcmp(s, "USER_AVC", 8) == 0)
-                        return 1107;
+                        return AUDIT_USER_AVC;
                 break;
         case 9:
                 if (memcmp(s, "PROCTITLE", 9) == 0)
-                        return 1327;
+                        return AUDIT_PROCTITLE;
                 break;
         }
 
