@@ -130,6 +130,26 @@ const char *const fixture_classes[3] = {"dir", "file", "sock_file"};
 const char *const fixture_perm_sets[4] = {"write", "read open", "readdir", "getattr read"};
 const char *const fixture_mcss[3] = {"c170,c393", "c1,c2", "c0.c1023"};
 
+const char *const fixture_hostile_pieces[16] = {
+        "\"",
+        "\\",
+        "\n",
+        "\t",
+        "\r",
+        "\x1b",
+        "\x01",
+        "\x7f",
+        "\xc2\x9b",
+        "\xe2\x80\xa8",
+        "\xe2\x80\xae",
+        "\xc3\xa9",
+        "\xe2\x82\xac",
+        "\xf0\x9f\x98\x80",
+        "/",
+        "\\u0041",
+};
+const char *const fixture_invalid_utf8_pieces[4] = {"\xff", "\x80", "\xe2\x82", "\xed\xa0\x80"};
+
 ContainerInfo fixture_container_info(const char *id, const char *text, int64_t created_ms) {
         return (ContainerInfo){
                 .id = (char *) id,

@@ -64,6 +64,14 @@ extern const char *const fixture_classes[3];
 extern const char *const fixture_perm_sets[4];
 extern const char *const fixture_mcss[3];
 
+/* The pieces hostile strings are built from (test-varlink's escaping, test-client-passthrough's
+ * decoding), all valid UTF-8: quotes, backslashes, controls, DEL, C1, U+2028, bidi controls,
+ * other UTF-8 of 2 to 4 bytes, a slash and an escape sequence's text. */
+extern const char *const fixture_hostile_pieces[16];
+/* Bytes that are not UTF-8: a stray byte, a lone continuation byte, a truncated sequence, an
+ * encoded surrogate. */
+extern const char *const fixture_invalid_utf8_pieces[4];
+
 /* A running docker container ID, created at CREATED_MS, whose every other string (name, image,
  * pod, compose names, label) is TEXT: the largest row or reply a container can make. The strings
  * are borrowed. */

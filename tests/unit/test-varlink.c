@@ -9,6 +9,7 @@
 
 #include <json-c/printbuf.h>
 
+#include "fixtures.h"
 #include "macro.h"
 #include "strutil.h"
 #include "varlink.h"
@@ -366,32 +367,25 @@ static size_t escape_reference(const unsigned char *s, size_t len, char *out) {
         return (size_t) (o - out);
 }
 
-/* Random strings of the pieces a raw record and a hostile name are made of, up to 2,000 bytes,
- * each also after a prefix in the buffer, against the reference. */
+/* Random strings of the pieces a raw record and a hostile name are made of (the fixtures' hostile
+ * and invalid UTF-8 pieces), up to 2,000 bytes, each also after a prefix in the buffer, against
+ * the reference. */
 static void test_string_escaping_random(void) {
-        static const char *const pieces[] = {
+        static const char *const record_pieces[] = {
                 "type=AVC msg=audit(1700000000.123:42): avc:  denied  { read } for  pid=1 ",
                 "comm=\"bash\" ",
                 "a",
-                "\"",
-                "\\",
-                "\n",
-                "\t",
-                "\r",
-                "\x1b",
-                "\x7f",
-                "\x01",
-                "\xc3\xa9",
-                "\xe2\x80\xae",
-                "\xe2\x80\xa8",
-                "\xc2\x9b",
-                "\xf0\x9f\x98\x80",
-                "\xff",
-                "\x80",
-                "\xe2\x82",
-                "\xed\xa0\x80",
                 "0123456789abcdef~ }",
         };
+        const char *pieces[ELEMENTSOF(record_pieces) + ELEMENTSOF(fixture_hostile_pieces) +
+                           ELEMENTSOF(fixture_invalid_utf8_pieces)];
+        size_t n_pieces = 0;
+        for (size_t i = 0; i < ELEMENTSOF(record_pieces); i++)
+                pieces[n_pieces++] = record_pieces[i];
+        for (size_t i = 0; i < ELEMENTSOF(fixture_hostile_pieces); i++)
+                pieces[n_pieces++] = fixture_hostile_pieces[i];
+        for (size_t i = 0; i < ELEMENTSOF(fixture_invalid_utf8_pieces); i++)
+                pieces[n_pieces++] = fixture_invalid_utf8_pieces[i];
         unsigned seed = 1;
         static unsigned char in[2100];
         static char want[2100 * 6 + 3];
