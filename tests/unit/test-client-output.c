@@ -369,6 +369,44 @@ static void test_stats(void) {
         json_object_put(p);
 }
 
+/* Stats' engines and runtimes, one line each: the head (name, state, since, socket or state
+ * directory), every counter (0 when missing), the last error; a path of "" is shown for an
+ * engine, not for a runtime; elements that are not objects are skipped. */
+static void test_stats_sources(void) {
+        json_object *p = parse(
+                "{\"engines\":[{\"name\":\"docker\",\"state\":\"connected\","
+                "\"since\":\"2024-04-20T08:54:52.240Z\",\"socket\":\"/run/docker.sock\","
+                "\"events\":12,\"inspects\":40,\"failures\":0},"
+                "7,{\"name\":\"podman\",\"state\":\"retrying\",\"socket\":\"\",\"failures\":3,"
+                "\"last_error\":\"Connection refused\\u001b[2J\"},{\"state\":\"off\"}],"
+                "\"runtimes\":[{\"name\":\"containerd\",\"state\":\"watching\","
+                "\"since\":\"2024-04-20T08:54:52.240Z\","
+                "\"directory\":\"/run/containerd/io.containerd.runtime.v2.task\","
+                "\"containers\":12,\"ended\":3,\"too_large\":1,\"malformed\":2,\"refused\":4,"
+                "\"inspects\":5,\"failures\":6},null,{\"name\":\"crio\",\"state\":\"absent\","
+                "\"directory\":\"\",\"last_error\":\"gone\"}]}");
+        Capture c;
+        Output o;
+
+        capture_open(&c);
+        output_init(&o, OUTPUT_SHORT, c.f);
+        CHECK_RC(output_stats(&o, p), 0);
+        capture_close(&c);
+        CHECK_STREQ(c.buf,
+                    "engine docker: connected since 2024-04-20 08:54:52.240 UTC "
+                    "(/run/docker.sock), 12 events, 40 inspects, 0 failures\n"
+                    "engine podman: retrying (), 0 events, 0 inspects, 3 failures, "
+                    "last error: Connection refused\\x1b[2J\n"
+                    "engine -: off, 0 events, 0 inspects, 0 failures\n"
+                    "runtime containerd: watching since 2024-04-20 08:54:52.240 UTC "
+                    "(/run/containerd/io.containerd.runtime.v2.task), 12 containers, 3 ended, "
+                    "1 too large, 2 malformed, 4 refused, 5 inspects, 6 failures\n"
+                    "runtime crio: absent, 0 containers, 0 ended, 0 too large, 0 malformed, "
+                    "0 refused, 0 inspects, 0 failures, last error: gone\n");
+        free(c.buf);
+        json_object_put(p);
+}
+
 static void test_local_time(void) {
         char buf[64];
 
@@ -845,6 +883,7 @@ int main(void) {
         test_json();
         test_raw();
         test_stats();
+        test_stats_sources();
         test_local_time();
         test_time_as_strftime();
         test_top();
