@@ -1446,80 +1446,72 @@ static void output_stats_list(const Output *o, json_object *list, FILE *f) {
         }
 }
 
-/* "engine docker: connected since 2024-04-20 10:54:52.240 (/run/docker.sock), 12 events,
- * 40 inspects, 0 failures" and the last error when there is one. */
+/* One line of a source stats watches, an engine or a runtime: "KIND NAME: STATE since TIME
+ * (PATH), N COUNTER, ...", and the last error when there is one. PATH (the engine's socket, the
+ * runtime's state directory) is left out when NULL; a counter missing is 0, its underscores
+ * written as spaces. */
+static void output_source_short(const Output *o, const char *kind, json_object *s, const char *path,
+                                const char *const *counters, size_t n_counters, FILE *f) {
+        const char *error;
+
+        fputs(kind, f);
+        fputc(' ', f);
+        put_safe(get_string(s, "name"), f);
+        fputs(": ", f);
+        put_safe(get_string(s, "state"), f);
+        if (get_string(s, "since")) {
+                fputs(" since ", f);
+                put_iso_time(o, get_string(s, "since"), OUTPUT_TIME_MS, f);
+        }
+        if (path) {
+                fputs(" (", f);
+                put_safe(path, f);
+                fputc(')', f);
+        }
+        for (size_t k = 0; k < n_counters; k++) {
+                int64_t n = 0;
+                (void) get_int(s, counters[k], &n);
+                fprintf(f, ", %" PRId64 " ", n);
+                for (const char *c = counters[k]; *c; c++)
+                        fputc(*c == '_' ? ' ' : *c, f);
+        }
+        error = get_string(s, "last_error");
+        if (error) {
+                fputs(", last error: ", f);
+                fputs_terminal_safe(error, f);
+        }
+        fputc('\n', f);
+}
+
 /* "runtime containerd: watching since ... (/run/containerd/io.containerd.runtime.v2.task), 12
- * containers, 3 ended, 0 too large, 0 malformed, 0 refused, 0 inspects, 0 failures" */
+ * containers, 3 ended, 0 too large, 0 malformed, 0 refused, 0 inspects, 0 failures"; an empty
+ * directory is not shown. */
 static void output_runtimes_short(const Output *o, json_object *runtimes, FILE *f) {
         static const char *const counters[] = {"containers", "ended",    "too_large", "malformed",
                                                "refused",    "inspects", "failures"};
         for (size_t i = 0; i < json_object_array_length(runtimes); i++) {
                 json_object *rt = json_object_array_get_idx(runtimes, i);
-                const char *error;
+                const char *directory;
 
                 if (!json_object_is_type(rt, json_type_object))
                         continue;
-                fputs("runtime ", f);
-                put_safe(get_string(rt, "name"), f);
-                fputs(": ", f);
-                put_safe(get_string(rt, "state"), f);
-                if (get_string(rt, "since")) {
-                        fputs(" since ", f);
-                        put_iso_time(o, get_string(rt, "since"), OUTPUT_TIME_MS, f);
-                }
-                if (get_string(rt, "directory") && get_string(rt, "directory")[0]) {
-                        fputs(" (", f);
-                        put_safe(get_string(rt, "directory"), f);
-                        fputc(')', f);
-                }
-                for (size_t k = 0; k < ELEMENTSOF(counters); k++) {
-                        int64_t n = 0;
-                        (void) get_int(rt, counters[k], &n);
-                        fprintf(f, ", %" PRId64 " ", n);
-                        for (const char *c = counters[k]; *c; c++)
-                                fputc(*c == '_' ? ' ' : *c, f);
-                }
-                error = get_string(rt, "last_error");
-                if (error) {
-                        fputs(", last error: ", f);
-                        fputs_terminal_safe(error, f);
-                }
-                fputc('\n', f);
+                directory = get_string(rt, "directory");
+                output_source_short(o, "runtime", rt, directory && directory[0] ? directory : NULL,
+                                    counters, ELEMENTSOF(counters), f);
         }
 }
 
+/* "engine docker: connected since 2024-04-20 10:54:52.240 (/run/docker.sock), 12 events,
+ * 40 inspects, 0 failures" and the last error when there is one. */
 static void output_engines_short(const Output *o, json_object *engines, FILE *f) {
+        static const char *const counters[] = {"events", "inspects", "failures"};
         for (size_t i = 0; i < json_object_array_length(engines); i++) {
                 json_object *e = json_object_array_get_idx(engines, i);
-                int64_t events = 0, inspects = 0, failures = 0;
-                const char *error;
 
                 if (!json_object_is_type(e, json_type_object))
                         continue;
-                fputs("engine ", f);
-                put_safe(get_string(e, "name"), f);
-                fputs(": ", f);
-                put_safe(get_string(e, "state"), f);
-                if (get_string(e, "since")) {
-                        fputs(" since ", f);
-                        put_iso_time(o, get_string(e, "since"), OUTPUT_TIME_MS, f);
-                }
-                if (get_string(e, "socket")) {
-                        fputs(" (", f);
-                        put_safe(get_string(e, "socket"), f);
-                        fputc(')', f);
-                }
-                (void) get_int(e, "events", &events);
-                (void) get_int(e, "inspects", &inspects);
-                (void) get_int(e, "failures", &failures);
-                fprintf(f, ", %" PRId64 " events, %" PRId64 " inspects, %" PRId64 " failures",
-                        events, inspects, failures);
-                error = get_string(e, "last_error");
-                if (error) {
-                        fputs(", last error: ", f);
-                        fputs_terminal_safe(error, f);
-                }
-                fputc('\n', f);
+                output_source_short(o, "engine", e, get_string(e, "socket"), counters,
+                                    ELEMENTSOF(counters), f);
         }
 }
 
