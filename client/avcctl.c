@@ -246,6 +246,8 @@ int client_call(const ClientContext *ctx, const char *method, json_object *param
                 return client_io_failed(r);
         if (reply->error)
                 return client_reply_failed(reply);
+        if (!key)
+                return AVCCTL_EXIT_SUCCESS;
         if (!json_object_object_get_ex(reply->parameters, key, ret) ||
             !json_object_is_type(*ret, type))
                 return client_io_failed(-EBADMSG);

@@ -79,7 +79,6 @@ int verb_containers(int argc, char *argv[], ClientContext *ctx) {
                 {"sandboxes", no_argument, NULL, ARG_CONTAINERS_SANDBOXES},
                 {}};
         ContainersArgs args = {};
-        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
         json_object *list, *truncated;
         Output out;
@@ -89,18 +88,10 @@ int verb_containers(int argc, char *argv[], ClientContext *ctx) {
         if (r != 0)
                 return r > 0 ? AVCCTL_EXIT_SUCCESS : AVCCTL_EXIT_FAILURE;
 
-        status = client_connect(ctx, &c);
+        status = client_call(ctx, "io.avcwatch.Containers", json_object_new_object(), &reply,
+                             "containers", json_type_array, &list);
         if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
-
-        r = varlink_client_call(c, "io.avcwatch.Containers", NULL, &reply);
-        if (r < 0)
-                return client_io_failed(r);
-        if (reply.error)
-                return client_reply_failed(&reply);
-        if (!json_object_object_get_ex(reply.parameters, "containers", &list) ||
-            !json_object_is_type(list, json_type_array))
-                return client_io_failed(-EBADMSG);
 
         client_output_init(&out, ctx);
         output_containers_header(&out);

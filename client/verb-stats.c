@@ -10,7 +10,6 @@
 
 int verb_stats(int argc, char *argv[], ClientContext *ctx) {
         static const struct option options[] = {{}};
-        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
         _cleanup_(varlink_reply_done) VarlinkReply reply = {};
         Output out;
         int r, status;
@@ -19,15 +18,10 @@ int verb_stats(int argc, char *argv[], ClientContext *ctx) {
         if (r != 0)
                 return r > 0 ? AVCCTL_EXIT_SUCCESS : AVCCTL_EXIT_FAILURE;
 
-        status = client_connect(ctx, &c);
+        status = client_call(ctx, "io.avcwatch.Stats", json_object_new_object(), &reply, NULL,
+                             json_type_null, NULL);
         if (status != AVCCTL_EXIT_SUCCESS)
                 return status;
-
-        r = varlink_client_call(c, "io.avcwatch.Stats", NULL, &reply);
-        if (r < 0)
-                return client_io_failed(r);
-        if (reply.error)
-                return client_reply_failed(&reply);
 
         client_output_init(&out, ctx);
         r = output_stats(&out, reply.parameters);

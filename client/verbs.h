@@ -72,8 +72,8 @@ void client_output_init(Output *o, const ClientContext *ctx);
  * AVCCTL_EXIT_DAEMON. */
 int client_connect(const ClientContext *ctx, VarlinkClient **ret);
 /* Connects, calls method with params (consumed; NULL: out of memory, said) and finds its reply's
- * member key of type into *ret (owned by reply): AVCCTL_EXIT_SUCCESS, or the exit status of what
- * went wrong, said. */
+ * member key of type into *ret (owned by reply; key NULL: none is looked for, the caller reads
+ * reply->parameters itself): AVCCTL_EXIT_SUCCESS, or the exit status of what went wrong, said. */
 int client_call(const ClientContext *ctx, const char *method, json_object *params,
                 VarlinkReply *reply, const char *key, json_type type, json_object **ret);
 /* Reports a failed send/read (negative errno) and returns the exit status for it. */
