@@ -47,15 +47,21 @@ static json_object *parse(const char *s) {
         return o;
 }
 
-static char *render(OutputMode mode, json_object *d) {
+/* What WRITER (output_denial(), output_stats(), ...) writes of V in MODE (it must succeed). */
+static char *render_with(int (*writer)(Output *o, json_object *v), OutputMode mode,
+                         json_object *v) {
         Capture c;
         Output o;
 
         capture_open(&c);
         output_init(&o, mode, c.f);
-        CHECK_RC(output_denial(&o, d), 0);
+        CHECK_RC(writer(&o, v), 0);
         capture_close(&c);
         return c.buf;
+}
+
+static char *render(OutputMode mode, json_object *d) {
+        return render_with(output_denial, mode, d);
 }
 
 /* No byte that can act on a terminal: C0 except the final newline, DEL, and C1 as UTF-8. */
@@ -339,30 +345,24 @@ static void test_stats(void) {
                       "\"x\\u001b\":null,\"losses\":[{\"since\":\"2024-04-20T08:54:52.240Z\","
                       "\"until\":\"2024-04-20T08:55:00.000Z\",\"records_dropped\":45,"
                       "\"serials_missed\":0,\"ongoing\":true}],\"none\":[]}");
-        Capture c;
+        char *text = render_with(output_stats, OUTPUT_SHORT, p);
         Output o;
 
-        capture_open(&c);
-        output_init(&o, OUTPUT_SHORT, c.f);
-        CHECK_RC(output_stats(&o, p), 0);
-        capture_close(&c);
-        CHECK_STREQ(c.buf, "records_received: 12\nrecords_malformed: 0\ndenials_stored: 9\n"
-                           "events_lost: 0\ninput: netlink\ninput_eof: no\n"
-                           "started: 2024-04-20 08:54:52.240 UTC\nx\\x1b: -\nlosses:\n"
-                           "  2024-04-20 08:54:52.240 UTC .. 2024-04-20 08:55:00.000 UTC: 45 "
-                           "records_dropped ongoing\nnone: -\n");
-        free(c.buf);
+        CHECK_STREQ(text, "records_received: 12\nrecords_malformed: 0\ndenials_stored: 9\n"
+                          "events_lost: 0\ninput: netlink\ninput_eof: no\n"
+                          "started: 2024-04-20 08:54:52.240 UTC\nx\\x1b: -\nlosses:\n"
+                          "  2024-04-20 08:54:52.240 UTC .. 2024-04-20 08:55:00.000 UTC: 45 "
+                          "records_dropped ongoing\nnone: -\n");
+        free(text);
 
-        capture_open(&c);
-        output_init(&o, OUTPUT_JSON, c.f);
-        CHECK_RC(output_stats(&o, p), 0);
-        capture_close(&c);
-        CHECK(strchr(c.buf, '\n') == c.buf + strlen(c.buf) - 1);
-        json_object *back = json_tokener_parse(c.buf);
+        text = render_with(output_stats, OUTPUT_JSON, p);
+        CHECK(strchr(text, '\n') == text + strlen(text) - 1);
+        json_object *back = json_tokener_parse(text);
         CHECK(back && json_object_equal(back, p));
         json_object_put(back);
-        free(c.buf);
+        free(text);
 
+        output_init(&o, OUTPUT_JSON, stdout);
         json_object *arr = json_object_new_array();
         CHECK_RC(output_stats(&o, arr), -EBADMSG);
         json_object_put(arr);
@@ -385,14 +385,9 @@ static void test_stats_sources(void) {
                 "\"containers\":12,\"ended\":3,\"too_large\":1,\"malformed\":2,\"refused\":4,"
                 "\"inspects\":5,\"failures\":6},null,{\"name\":\"crio\",\"state\":\"absent\","
                 "\"directory\":\"\",\"last_error\":\"gone\"}]}");
-        Capture c;
-        Output o;
+        char *text = render_with(output_stats, OUTPUT_SHORT, p);
 
-        capture_open(&c);
-        output_init(&o, OUTPUT_SHORT, c.f);
-        CHECK_RC(output_stats(&o, p), 0);
-        capture_close(&c);
-        CHECK_STREQ(c.buf,
+        CHECK_STREQ(text,
                     "engine docker: connected since 2024-04-20 08:54:52.240 UTC "
                     "(/run/docker.sock), 12 events, 40 inspects, 0 failures\n"
                     "engine podman: retrying (), 0 events, 0 inspects, 3 failures, "
@@ -403,7 +398,7 @@ static void test_stats_sources(void) {
                     "1 too large, 2 malformed, 4 refused, 5 inspects, 6 failures\n"
                     "runtime crio: absent, 0 containers, 0 ended, 0 too large, 0 malformed, "
                     "0 refused, 0 inspects, 0 failures, last error: gone\n");
-        free(c.buf);
+        free(text);
         json_object_put(p);
 }
 
