@@ -78,6 +78,16 @@ static int query_send(VarlinkClient *c, json_object *filter, bool reverse, bool 
         return r;
 }
 
+/* The exit status of a step that failed with r: out of memory is ours (said, 1), anything else
+ * is the talk with avcwatchd going wrong (client_io_failed()). */
+static int query_failed(int r) {
+        if (r == -ENOMEM) {
+                fprintf(stderr, "avcctl: out of memory\n");
+                return AVCCTL_EXIT_FAILURE;
+        }
+        return client_io_failed(r);
+}
+
 /* Asks for the page after cursor next ahead of time, when the answer needs more than the `seen`
  * rows it will have had and the cursor moves on (a cursor that does not would loop forever: the
  * loop of query_pages() ends there instead). *ret_sent says whether it asked. Returns
@@ -94,12 +104,8 @@ static int query_send_next(VarlinkClient *c, json_object *filter, bool reverse, 
         uint64_t left = has_limit ? limit - seen : UINT64_MAX;
         r = query_send(c, filter, reverse, without_raw, MIN(left, (uint64_t) QUERY_PAGE_MAX), true,
                        next);
-        if (r == -ENOMEM) {
-                fprintf(stderr, "avcctl: out of memory\n");
-                return AVCCTL_EXIT_FAILURE;
-        }
         if (r < 0)
-                return client_io_failed(r);
+                return query_failed(r);
         *ret_sent = true;
         return AVCCTL_EXIT_SUCCESS;
 }
@@ -129,13 +135,9 @@ static int query_pages(VarlinkClient *c, json_object *filter, bool reverse, bool
 
                 r = sent ? 0 : query_send(c, filter, reverse, without_raw, want, has_after, after);
                 sent = false;
-                if (r == -ENOMEM) {
-                        fprintf(stderr, "avcctl: out of memory\n");
-                        return AVCCTL_EXIT_FAILURE;
-                }
-                if (r >= 0)
-                        r = varlink_client_read_text(c, VARLINK_CLIENT_CALL_TIMEOUT_MS, &text,
-                                                     &len);
+                if (r < 0)
+                        return query_failed(r);
+                r = varlink_client_read_text(c, VARLINK_CLIENT_CALL_TIMEOUT_MS, &text, &len);
                 if (r < 0)
                         return client_io_failed(r);
 
@@ -322,12 +324,8 @@ static int query_histogram(VarlinkClient *c, json_object *filter, int64_t interv
                 return client_io_failed(-EBADMSG);
         client_output_init(&out, ctx);
         r = output_histogram(&out, bins, interval_ms);
-        if (r == -ENOMEM) {
-                fprintf(stderr, "avcctl: out of memory\n");
-                return AVCCTL_EXIT_FAILURE;
-        }
         if (r < 0)
-                return client_io_failed(r);
+                return query_failed(r);
         return AVCCTL_EXIT_SUCCESS;
 }
 
