@@ -569,7 +569,10 @@ int manager_new(Config *config, const char *config_path, bool config_required,
                 return r;
         m->stats.started_ms = (int64_t) time(NULL) * 1000;
 
-        r = sd_event_default(&m->event);
+        /* A loop of our own, not the thread's default one: sd-event checks that the default loop
+         * runs on its thread with a gettid() system call every iteration (thousands a second
+         * while the kernel's records stream in); nothing here looks the default loop up. */
+        r = sd_event_new(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");
         (void) sd_event_set_watchdog(m->event, true);
