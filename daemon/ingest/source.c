@@ -15,11 +15,26 @@
  *    saying how many. The exact figure is the socket's cumulative drop counter (sk_drops). The
  *    brief was SO_RXQ_OVFL, which carries it in a control message; but netlink_recvmsg() does not
  *    attach that message (checked on 6.x: never delivered), so the counter is read with
- *    getsockopt(SO_MEMINFO)[SK_MEMINFO_DROPS] after every batch and every ENOBUFS; SO_RXQ_OVFL is
- *    still enabled and honoured should a kernel start sending it (same counter). netlink_dropped
- *    is that counter; only where SO_MEMINFO is unavailable does an ENOBUFS count as one dropped
- *    record (the true number is then unknown). The drops happened between the previous reading
- *    of the counter and this one: that is their loss window.
+ *    getsockopt(SO_MEMINFO)[SK_MEMINFO_DROPS]; SO_RXQ_OVFL is still enabled and honoured should a
+ *    kernel start sending it (same counter). netlink_dropped is that counter; only where
+ *    SO_MEMINFO is unavailable does an ENOBUFS count as one dropped record (the true number is
+ *    then unknown).
+ *  - When the counter is read. Every drop goes through the kernel's netlink_overrun(): the first
+ *    one of an overrun raises ENOBUFS and marks the socket congested, the rest of the overrun
+ *    (everything sent until a read finds the queue empty, which clears the mark) is dropped
+ *    without another ENOBUFS. So the counter is read at each ENOBUFS, and after every batch
+ *    from then on until a batch ends with the queue found empty (or with an error waiting, whose
+ *    ENOBUFS starts this again): between overruns nothing can be dropped without an ENOBUFS
+ *    coming first, and the counter is not read at all (it was a system call per batch, a fifth of
+ *    the path's). NETLINK_NO_ENOBUFS, which would silence the ENOBUFS, is switched off; and a
+ *    safety read once every SOURCE_NETLINK_DROPS_CHECK_USEC while records arrive catches a drop
+ *    of any kernel that does otherwise, within that second. The count is exact either way (the
+ *    counter is cumulative); what the timing decides is the loss window and the order of the
+ *    reports: a drop's window starts at the last moment every earlier drop is known to have been
+ *    counted (the start of the last batch without an ENOBUFS, or the last reading of the
+ *    counter; the safety read's window starts at the previous reading), and ends at this reading;
+ *    and as the ENOBUFS comes before any datagram queued after the drop, the drops are counted
+ *    before the serials they leave missing (serial-gaps.h) can be, as they were.
  *  - Serial gaps (daemon/ingest/serial-gaps.h): every record the kernel emits is multicast to this
  *    socket, so an audit serial that never arrives is an event lost before it reached us,
  *    whatever the cause (our socket's overrun, the kernel's rate limit). The stamp is read from
@@ -92,6 +107,15 @@
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
+#ifndef NETLINK_NO_ENOBUFS
+#define NETLINK_NO_ENOBUFS 5
+#endif
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+/* The drop counter is read at least this often while records arrive, whatever ENOBUFS says. */
+#define SOURCE_NETLINK_DROPS_CHECK_USEC (1000 * 1000)
 
 typedef enum SourceKind {
         SOURCE_NETLINK,
@@ -113,11 +137,14 @@ struct Source {
         void *eof_userdata;
 
         /* netlink */
-        uint32_t drops_seen;   /* last sk_drops value: the kernel's counter is cumulative */
-        int64_t drops_seen_ms; /* when it was read (wall clock): new drops happened after */
-        bool have_meminfo;     /* SO_MEMINFO works (Linux >= 4.12) */
-        char *datagrams;       /* SOURCE_NETLINK_VEC slots of SOURCE_SLOT bytes */
-        SerialGaps *gaps;      /* missing audit serials */
+        uint32_t drops_seen;      /* last sk_drops value: the kernel's counter is cumulative */
+        int64_t drops_seen_ms;    /* every drop before this (wall clock) is counted */
+        int64_t drops_read_ms;    /* when the counter was last read (wall clock) */
+        uint64_t drops_read_usec; /* the same, monotonic: when the safety read is due */
+        bool overrun;             /* an ENOBUFS, and no batch has found the queue empty since */
+        bool have_meminfo;        /* SO_MEMINFO works (Linux >= 4.12) */
+        char *datagrams;          /* SOURCE_NETLINK_VEC slots of SOURCE_SLOT bytes */
+        SerialGaps *gaps;         /* missing audit serials */
         sd_event_source *gaps_timer;
 
         /* files: read chunk, and the line carried over a chunk boundary */
@@ -191,17 +218,20 @@ static const char *record_type_name(int type, char *buf, size_t n) {
         return buf;
 }
 
-/* cumulative: the socket's drop counter (sk_drops), as SO_MEMINFO or SO_RXQ_OVFL report it. */
-static void netlink_update_drops(Source *s, uint32_t cumulative) {
+/* cumulative: the socket's drop counter (sk_drops), as SO_MEMINFO or SO_RXQ_OVFL report it;
+ * since_ms: the start of the new drops' loss window. */
+static void netlink_update_drops(Source *s, uint32_t cumulative, int64_t since_ms) {
         /* unsigned arithmetic: the 32 bit counter may wrap */
         uint32_t delta = cumulative - s->drops_seen;
         int64_t now_ms = now_realtime_ms();
+        uint64_t now_usec = clock_usec(CLOCK_MONOTONIC);
 
         s->drops_seen = cumulative;
         if (delta > 0)
-                stats_add_loss(s->losses, LOSS_SOCKET_DROPPED, delta, s->drops_seen_ms, now_ms,
-                               clock_usec(CLOCK_MONOTONIC), "the daemon did not read fast enough");
-        s->drops_seen_ms = now_ms;
+                stats_add_loss(s->losses, LOSS_SOCKET_DROPPED, delta, since_ms, now_ms, now_usec,
+                               "the daemon did not read fast enough");
+        s->drops_seen_ms = s->drops_read_ms = now_ms;
+        s->drops_read_usec = now_usec;
 }
 
 static void netlink_on_gap(uint64_t count, uint32_t first, uint32_t last, int64_t since_ms,
@@ -264,7 +294,7 @@ static bool netlink_has_meminfo(int fd) {
                l >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t);
 }
 
-static void netlink_read_meminfo_drops(Source *s) {
+static void netlink_read_meminfo_drops(Source *s, int64_t since_ms) {
         uint32_t mem[SK_MEMINFO_VARS] = {};
         socklen_t l = sizeof(mem);
 
@@ -273,7 +303,7 @@ static void netlink_read_meminfo_drops(Source *s) {
         if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &l) < 0 ||
             l < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
                 return;
-        netlink_update_drops(s, mem[SK_MEMINFO_DROPS]);
+        netlink_update_drops(s, mem[SK_MEMINFO_DROPS], since_ms);
 }
 
 /* SO_RXQ_OVFL's control message, if the kernel attached one. */
@@ -285,7 +315,7 @@ static void netlink_account_cmsg_drops(Source *s, struct msghdr *mh) {
                     c->cmsg_len < CMSG_LEN(sizeof(uint32_t)))
                         continue;
                 memcpy(&count, CMSG_DATA(c), sizeof(count));
-                netlink_update_drops(s, count);
+                netlink_update_drops(s, count, s->drops_seen_ms);
         }
 }
 
@@ -338,18 +368,40 @@ static int netlink_handle_datagram(Source *s, char *slot, size_t n, uint64_t now
         return s->line_cb(line, prefix + text_len, s->userdata);
 }
 
-/* The kernel overran our queue: at least one record is gone. */
+/* The kernel overran our queue: at least one record is gone, and more may go without another
+ * ENOBUFS until the queue is found empty. */
 static void netlink_on_enobufs(Source *s) {
         s->stats->netlink_enobufs++;
-        if (s->have_meminfo)
-                netlink_read_meminfo_drops(s);
-        else {
+        if (s->have_meminfo) {
+                s->overrun = true;
+                netlink_read_meminfo_drops(s, s->drops_seen_ms);
+        } else {
                 /* at least one; the true number is unknown */
                 int64_t now_ms = now_realtime_ms();
                 stats_add_loss(s->losses, LOSS_SOCKET_DROPPED, 1, s->drops_seen_ms, now_ms,
                                clock_usec(CLOCK_MONOTONIC), "ENOBUFS; the number is not known");
                 s->drops_seen_ms = now_ms;
         }
+}
+
+/* After a batch that started at start_ms (wall clock); emptied: its last call found the queue
+ * empty, or left an error for the next call. */
+static void netlink_check_drops(Source *s, int64_t start_ms, bool emptied) {
+        if (!s->have_meminfo)
+                return;
+        if (s->overrun) {
+                /* drops of the overrun that came without an ENOBUFS of their own */
+                netlink_read_meminfo_drops(s, s->drops_seen_ms);
+                /* found empty, the mark is off: the next drop raises ENOBUFS again (and an error
+                 * left waiting is that ENOBUFS) */
+                if (emptied)
+                        s->overrun = false;
+        } else if (clock_usec(CLOCK_MONOTONIC) - s->drops_read_usec >=
+                   SOURCE_NETLINK_DROPS_CHECK_USEC)
+                /* should find nothing; a drop found here is placed since the last reading */
+                netlink_read_meminfo_drops(s, s->drops_read_ms);
+        else
+                s->drops_seen_ms = start_ms;
 }
 
 static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
@@ -362,6 +414,9 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                 char buf[CMSG_SPACE(sizeof(uint32_t))];
         } control[SOURCE_NETLINK_VEC];
         unsigned handled = 0;
+        bool emptied = false; /* the last call found the queue empty (or left an error waiting) */
+        /* no ENOBUFS yet in this batch: every drop before its start has been counted */
+        int64_t start_ms = now_realtime_ms();
 
         while (handled < SOURCE_BATCH_MAX) {
                 unsigned vlen = MIN((unsigned) SOURCE_NETLINK_VEC, SOURCE_BATCH_MAX - handled);
@@ -385,8 +440,10 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                 }
                 k = recvmmsg(fd, msgs, vlen, MSG_DONTWAIT, NULL);
                 if (k < 0) {
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                                emptied = true;
                                 break;
+                        }
                         if (errno == EINTR)
                                 continue;
                         if (errno == ENOBUFS) {
@@ -423,11 +480,13 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                                 return source_stop(s, r);
                 }
                 handled += (unsigned) k;
-                if ((unsigned) k < vlen)
-                        break; /* the queue is empty (or an error waits for the next call) */
+                if ((unsigned) k < vlen) {
+                        emptied =
+                                true; /* the queue is empty (or an error waits for the next call) */
+                        break;
+                }
         }
-        /* drops that happened without an ENOBUFS of their own (same congestion episode) */
-        netlink_read_meminfo_drops(s);
+        netlink_check_drops(s, start_ms, emptied);
         return 0;
 }
 
@@ -459,7 +518,7 @@ static int fd_set_nonblock(int fd) {
  * manager comes with its ReceiveBuffer= (set with its privilege): it is only ever grown, never
  * shrunk by the SO_RCVBUF fallback, which rmem_max caps. */
 static void netlink_setup_buffers(int fd, bool passed) {
-        int size = SOURCE_NETLINK_RCVBUF, one = 1, effective = 0;
+        int size = SOURCE_NETLINK_RCVBUF, one = 1, zero = 0, effective = 0;
         socklen_t l = sizeof(effective);
 
         /* the kernel doubles the value it stores and reports the doubled figure */
@@ -483,6 +542,9 @@ static void netlink_setup_buffers(int fd, bool passed) {
         if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
                 log_warning("Cannot enable SO_RXQ_OVFL on the audit socket: dropped records are "
                             "counted by ENOBUFS only");
+        /* every overrun must say so: the drop counter is read when it does (a socket passed by
+         * the service manager could come with it switched off) */
+        (void) setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &zero, sizeof(zero));
 }
 
 int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *losses,
@@ -534,7 +596,8 @@ int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *loss
                 return r;
         (void) sd_event_source_set_enabled(s->gaps_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(s->gaps_timer, "audit-serial-gaps");
-        s->drops_seen_ms = now_realtime_ms();
+        s->drops_seen_ms = s->drops_read_ms = now_realtime_ms();
+        s->drops_read_usec = clock_usec(CLOCK_MONOTONIC);
 
         if (fd >= 0)
                 netlink_setup_buffers(fd, true);
