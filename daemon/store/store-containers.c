@@ -222,7 +222,12 @@ static int step_done(Store *s, sqlite3_stmt *st) {
 int store_container_begin(Store *s) {
         if (!s)
                 return -EINVAL;
-        int r = store_exec(s, s->db, "SAVEPOINT registry");
+        /* The rows store_add() holds first: a re-attribution finds them (before the savepoint,
+         * which a failure of theirs would roll back with the whole batch). */
+        int r = store_writer_flush(s);
+        if (r < 0)
+                return r;
+        r = store_exec(s, s->db, "SAVEPOINT registry");
         if (r < 0)
                 return containers_failed(s, r);
         /* Candidates queued before: written first, so that a re-attribution finds them. */
@@ -552,6 +557,9 @@ static int rewrite_rows(Store *s, bool target, const McsSet *mcs, int64_t begin_
 
         if (!s || !mcs || (target ? !retarget : !reattribute))
                 return -EINVAL;
+        r = store_writer_flush(s); /* the rows store_add() holds are rewritten too */
+        if (r < 0)
+                return r;
         r = select_rows(s, target, mcs, begin_ms, end_ms, max_rows, &rows, &n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 if (target) {
@@ -627,6 +635,9 @@ int store_container_counts(Store *s, int64_t row, uint64_t *ret_denials, uint64_
 
         if (!s || !ret_denials || !ret_ambiguous)
                 return -EINVAL;
+        r = store_writer_flush(s); /* counted on the writer's connection: the batch's rows too */
+        if (r < 0)
+                return r;
         if (row > 0) {
                 r = count_rows(s, s->containers->stmt[CSTMT_COUNT_DENIALS], row, &denials);
                 if (r < 0)

@@ -127,6 +127,11 @@ int store_intern_text(Store *s, const char *text, int64_t *ret_id);
 int store_meta_add(Store *s, const char *key, int64_t delta);
 /* Forgets the open batch's rows and deltas after a rollback that was not store_commit()'s. */
 void store_forget_batch(Store *s);
+/* Inserts the denial rows the writer holds (store_add() answers before its row is inserted:
+ * several are inserted with one statement). Before anything else reads or writes the denials
+ * table on the writer's connection. On failure the batch is rolled back and counted lost, and
+ * the failure kept for store_take_failure(). */
+int store_writer_flush(Store *s);
 
 /* ---- store-files.c ---- */
 

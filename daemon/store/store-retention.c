@@ -124,6 +124,9 @@ int store_prune(Store *s, int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes
         *ret_more = false;
         if (max_age_ms <= 0 && max_bytes == 0)
                 return 0;
+        r = store_writer_flush(s); /* the rows store_add() holds are removed too, if old */
+        if (r < 0)
+                return r;
         own_txn = !store_in_batch(s);
         if (own_txn) {
                 r = store_writer_begin(s);

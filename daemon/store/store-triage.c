@@ -211,6 +211,9 @@ int store_triage_step(Store *s, unsigned rows, uint64_t max_usec, store_triage_f
         if (!s || !triage || !ret || rows == 0)
                 return -EINVAL;
         *ret = (StoreTriageStep){};
+        r = store_writer_flush(s); /* the pass reads the table: the rows store_add() holds */
+        if (r < 0)
+                return r;
         own_txn = !store_in_batch(s);
         if (own_txn) {
                 r = store_writer_begin(s);

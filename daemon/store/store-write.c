@@ -4,6 +4,7 @@
  * per batch, and the raw codec's dictionaries trained between batches. The decisions are told at
  * the top of store.c (schema, "writes are batched", "speed"). */
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -27,6 +28,15 @@
 #define STORE_PROBE_MAX 64               /* slots tried for one verdict in its millisecond */
 #define STORE_NEWEST_MAX 1024            /* rows of the newest millisecond the writer remembers */
 #define STORE_NEWEST_SLOTS 2048          /* their table: a power of 2, at most half full */
+#ifndef STORE_INSERT_ROWS
+#define STORE_INSERT_ROWS 32 /* denial rows per INSERT statement: a power of 2 */
+#endif
+#ifndef STORE_INSERT_SIZES
+#define STORE_INSERT_SIZES 6 /* statements of 32, 16, 8, 4, 2, 1 rows */
+#endif
+_Static_assert(STORE_INSERT_ROWS == 1 << (STORE_INSERT_SIZES - 1), "one statement per power of 2");
+/* Bytes of raw text held for them; a row whose raw text is larger is inserted at once. */
+#define STORE_INSERT_RAW_MAX (128 * 1024)
 
 /* The last string interned for one Denial field. */
 typedef struct StringMemo {
@@ -78,7 +88,6 @@ enum {
         STMT_STRING_INSERT,
         STMT_STRING_SELECT,
         STMT_SLOT_PROBE,
-        STMT_DENIAL_INSERT,
         STMT_CONTAINER_SELECT,
         STMT_CONTAINER_INSERT,
         STMT_CONTAINER_UPDATE,
@@ -91,10 +100,12 @@ enum {
         STMT_DICTIONARY_INSERT,
         STMT_DICTIONARY_LATEST,
         STMT_MAX_ID,
+        STMT_DATA_VERSION,
         _STMT_MAX,
 };
 
-/* Columns of STMT_DENIAL_INSERT, in order (?1 ..). */
+/* Columns of a row of the denial insert, in order (?1 .. of its first row, ?30 .. of the
+ * second: INS_COLUMNS per row). */
 enum {
         INS_ID = 1,
         INS_SERIAL,
@@ -116,7 +127,14 @@ enum {
         INS_REASON,
         INS_VERDICT,
         INS_BOOLEANS,
+        INS_COLUMNS = INS_BOOLEANS,
 };
+
+#define DENIAL_INSERT_SQL                                                                          \
+        "INSERT INTO denials(id, serial, node, seq, record_type, signature, scontext, tcontext, "  \
+        "mcs, target_mcs, comm, exe, path, name, cwd, proctitle, pid, ppid, uid, syscall, "        \
+        "permissive, container, attribution, target_container, raw, count, reason, verdict, "      \
+        "booleans) VALUES "
 
 static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -126,14 +144,6 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_STRING_SELECT] = "SELECT id FROM strings WHERE text = ?1",
         [STMT_SLOT_PROBE] =
                 "SELECT id, serial, node, seq FROM denials WHERE id >= ?1 AND id <= ?2 ORDER BY id",
-        [STMT_DENIAL_INSERT] =
-                "INSERT OR IGNORE INTO denials(id, serial, node, seq, record_type, signature, "
-                "scontext, tcontext, mcs, target_mcs, comm, exe, path, name, cwd, proctitle, "
-                "pid, ppid, uid, syscall, permissive, container, attribution, target_container, "
-                "raw, count, reason, verdict, booleans) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                "?9, "
-                "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
-                "?26, ?27, ?28, ?29)",
         [STMT_CONTAINER_SELECT] =
                 "SELECT id, name, image, engine, pod, pod_namespace FROM containers WHERE "
                 "container_id = ?1",
@@ -163,7 +173,23 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_DICTIONARY_INSERT] = "INSERT INTO dictionaries(created_ms, data) VALUES (?1, ?2)",
         [STMT_DICTIONARY_LATEST] = "SELECT id, data FROM dictionaries ORDER BY id DESC LIMIT 1",
         [STMT_MAX_ID] = "SELECT max(id) FROM denials",
+        [STMT_DATA_VERSION] = "PRAGMA data_version",
 };
+
+/* A denial row waiting for its INSERT: the values of its parameters, by INS_* (INS_RAW: the
+ * offset of its raw text in StoreWriter.raw_held). */
+typedef struct HeldRow {
+        int64_t value[INS_COLUMNS + 1];
+        uint32_t null; /* bit INS_*: NULL */
+        uint32_t raw_len;
+} HeldRow;
+
+/* A prepared INSERT of `rows` denial rows, and what its parameters hold. */
+typedef struct RowsInsert {
+        sqlite3_stmt *st;
+        size_t rows;
+        BoundParam *bound; /* by parameter, rows * INS_COLUMNS + 1 */
+} RowsInsert;
 
 /* The writer's state: only the daemon's single thread touches it. */
 typedef struct StoreWriter {
@@ -204,7 +230,15 @@ typedef struct StoreWriter {
         uint32_t newest_generation;
         NewestRow newest[STORE_NEWEST_SLOTS];
 
-        BoundParam bound[INS_BOOLEANS + 1]; /* of STMT_DENIAL_INSERT, by parameter */
+        /* The rows store_add() said were stored, not yet inserted: one INSERT of
+         * STORE_INSERT_ROWS rows costs SQLite's fixed cost per statement once (store_flush_rows,
+         * the top of store.c). Their raw text is copied (the encoder reuses its buffer). */
+        HeldRow held[STORE_INSERT_ROWS];
+        size_t n_held;
+        uint8_t *raw_held; /* STORE_INSERT_RAW_MAX bytes */
+        size_t raw_held_used;
+        RowsInsert insert[STORE_INSERT_SIZES]; /* STORE_INSERT_ROWS rows, half of that, .. 1 */
+        int64_t data_version; /* PRAGMA data_version: changes when another connection commits */
 
         RawEncoder *encoder;
         /* The newest dictionary committed: a row packed elsewhere (Denial.raw_packed) may refer
@@ -244,6 +278,8 @@ void store_forget_batch(Store *s) {
         w->batch_folded = 0;
         w->batch_added = w->batch_duplicates = w->batch_events = 0;
         w->batch_live_ms = 0;
+        w->n_held = 0; /* rolled back with the rest */
+        w->raw_held_used = 0;
 }
 
 /* Interns text (NULL gives 0). *ret_key, when given, is the cached copy of text (NULL when not
@@ -667,16 +703,46 @@ static int store_resume_dictionary(Store *s) {
 
 /* ---- the writer ---- */
 
+/* The INSERT of `rows` denial rows: ?1 .. ?29 are the first row's columns, ?30 .. the second's. */
+static int store_prepare_insert(Store *s, RowsInsert *ins, size_t rows) {
+        _cleanup_(freep) char *sql = NULL;
+        size_t size = sizeof(DENIAL_INSERT_SQL) + rows * INS_COLUMNS * 8, len;
+        int rc;
+
+        sql = malloc(size);
+        ins->bound = calloc(rows * INS_COLUMNS + 1, sizeof(BoundParam));
+        if (!sql || !ins->bound)
+                return -ENOMEM;
+        ins->rows = rows;
+        len = (size_t) snprintf(sql, size, "%s", DENIAL_INSERT_SQL);
+        for (size_t i = 0; i < rows * INS_COLUMNS; i++)
+                len += (size_t) snprintf(sql + len, size - len, "%s?%zu%s",
+                                         i % INS_COLUMNS == 0 ? (i > 0 ? ", (" : "(") : ", ", i + 1,
+                                         i % INS_COLUMNS == INS_COLUMNS - 1 ? ")" : "");
+        assert(len < size);
+        rc = sqlite3_prepare_v3(s->db, sql, (int) len, SQLITE_PREPARE_PERSISTENT, &ins->st, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->db, rc);
+        return 0;
+}
+
 /* The statements, and the newest dictionary, which goes on being used after a restart. */
 int store_writer_prepare(Store *s) {
         store_remember_files(s);
-        memset(s->w->bound, 0, sizeof(s->w->bound)); /* new statements: nothing bound */
         for (size_t i = 0; i < _STMT_MAX; i++) {
                 int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                             &s->w->stmt[i], NULL);
                 if (rc != SQLITE_OK)
                         return store_error(s, s->db, rc);
         }
+        for (size_t k = 0; k < STORE_INSERT_SIZES; k++) {
+                int r = store_prepare_insert(s, s->w->insert + k, STORE_INSERT_ROWS >> k);
+                if (r < 0)
+                        return r;
+        }
+        int r = store_step_int64(s, s->w->stmt[STMT_DATA_VERSION], &s->w->data_version);
+        if (r < 0)
+                return r;
         return store_resume_dictionary(s);
 }
 
@@ -685,6 +751,11 @@ static StoreWriter *writer_free(StoreWriter *w) {
                 return NULL;
         for (size_t i = 0; i < _STMT_MAX; i++)
                 sqlite3_finalize(w->stmt[i]);
+        for (size_t k = 0; k < STORE_INSERT_SIZES; k++) {
+                sqlite3_finalize(w->insert[k].st);
+                free(w->insert[k].bound);
+        }
+        free(w->raw_held);
         if (w->container_cache)
                 for (size_t i = 0; i < w->containers.n_entries; i++)
                         container_ref_done(&w->container_cache[i].known);
@@ -712,7 +783,9 @@ int store_writer_new(Store *s) {
                 return -ENOMEM;
         w->container_cache = calloc(STORE_CACHE_CONTAINERS_MAX, sizeof(CachedContainer));
         w->aggregate_deltas = calloc(STORE_AGGREGATES_MAX, sizeof(AggregateDelta));
-        if (!w->container_cache || !w->aggregate_deltas || raw_encoder_new(&w->encoder) < 0)
+        w->raw_held = malloc(STORE_INSERT_RAW_MAX);
+        if (!w->container_cache || !w->aggregate_deltas || !w->raw_held ||
+            raw_encoder_new(&w->encoder) < 0)
                 return -ENOMEM;
         /* The store packs on the loop thread (live input, and imports while the loop keeps up):
          * the fast level, whose frames cost less than the default's. */
@@ -762,6 +835,96 @@ uint64_t store_take_lost(Store *s) {
         return n;
 }
 
+/* A parameter of a denial insert as last bound: SQLite keeps bindings across sqlite3_reset(),
+ * so a value equal to the one bound before is not bound again. */
+static void bind_value(BoundParam *b, sqlite3_stmt *st, int i, bool null, int64_t v) {
+        if (b->known && b->null == null && (null || b->value == v))
+                return;
+        if (null)
+                sqlite3_bind_null(st, i);
+        else
+                sqlite3_bind_int64(st, i, v);
+        *b = (BoundParam){.known = true, .null = null, .value = v};
+}
+
+/* Binds row as the row at `base` (0, INS_COLUMNS, ..) of ins; raw is its raw text. */
+static void bind_row(RowsInsert *ins, int base, const HeldRow *row, const void *raw) {
+        for (int i = 1; i <= INS_COLUMNS; i++) {
+                if (i == INS_RAW) {
+                        if (row->null >> INS_RAW & 1)
+                                sqlite3_bind_null(ins->st, base + i);
+                        else
+                                sqlite3_bind_blob(ins->st, base + i, raw, (int) row->raw_len,
+                                                  SQLITE_STATIC);
+                        ins->bound[base + i].known = false;
+                        continue;
+                }
+                bind_value(ins->bound + base + i, ins->st, base + i, row->null >> i & 1,
+                           row->value[i]);
+        }
+}
+
+/* Inserts the held rows, STORE_INSERT_ROWS (or fewer: in powers of 2) per statement, in the
+ * order they were added. A plain INSERT: a row whose id is taken fails the statement (and the
+ * batch, store_writer_flush), which cannot happen while the writer's probe is right (the ids
+ * were free in this transaction, BEGIN IMMEDIATE, when store_add() chose them). The caller
+ * gives the batch up on a failure: the rows were said to be stored. */
+static int store_flush_rows(Store *s) {
+        StoreWriter *w = s->w;
+        size_t n = w->n_held, done = 0;
+        int r = 0;
+
+        w->n_held = 0;
+        w->raw_held_used = 0;
+        for (size_t k = 0; k < STORE_INSERT_SIZES && done < n && r >= 0; k++) {
+                RowsInsert *ins = w->insert + k;
+                while (n - done >= ins->rows && r >= 0) {
+                        for (size_t i = 0; i < ins->rows; i++) {
+                                const HeldRow *row = w->held + done + i;
+                                bind_row(ins, (int) (i * INS_COLUMNS), row,
+                                         w->raw_held + row->value[INS_RAW]);
+                        }
+                        r = store_step_done(s, ins->st);
+                        done += ins->rows;
+                }
+        }
+        return r;
+}
+
+/* A flush failed: the rows it held were answered "stored", and so cannot be left out of a batch
+ * that goes on. The whole batch is rolled back and counted lost (store_take_lost()). */
+static void store_give_up_batch(Store *s) {
+        StoreWriter *w = s->w;
+
+        if (!sqlite3_get_autocommit(s->db))
+                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (w->in_txn) {
+                w->lost += w->pending_denials;
+                store_forget_batch(s);
+        }
+}
+
+/* The held rows inserted before a probe that asks SQLite, or a store_add() that finds the
+ * buffer full: on failure the batch is given up (its rows lost, counted), and the caller's
+ * denial is not part of it. */
+static int store_flush_held(Store *s) {
+        if (s->w->n_held == 0)
+                return 0;
+        int r = store_flush_rows(s);
+        if (r < 0)
+                store_give_up_batch(s);
+        return r;
+}
+
+int store_writer_flush(Store *s) {
+        if (!s->w || s->w->n_held == 0)
+                return 0;
+        int r = store_flush_held(s);
+        if (r < 0)
+                s->failure = r; /* the pipeline counts the batch lost (store_take_failure) */
+        return r;
+}
+
 static int store_load_max(Store *s) {
         StoreWriter *w = s->w;
         int64_t id;
@@ -769,6 +932,9 @@ static int store_load_max(Store *s) {
 
         if (w->has_max)
                 return 0;
+        r = store_flush_held(s); /* rows the writer holds are counted */
+        if (r < 0)
+                return r;
         r = store_step_int64(s, w->stmt[STMT_MAX_ID], &id);
         if (r < 0)
                 return r;
@@ -835,6 +1001,10 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
                                 return 0;
                 }
 
+        /* SQLite's answer counts the rows the writer holds: inserted first. */
+        r = store_flush_held(s);
+        if (r < 0)
+                return r;
         sqlite3_stmt *st = w->stmt[STMT_SLOT_PROBE];
         sqlite3_bind_int64(st, 1, base + home);
         sqlite3_bind_int64(st, 2, base + last);
@@ -871,33 +1041,6 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
                 (d)->scontext, (d)->tcontext, (d)->mcs, (d)->target_mcs, (d)->comm, (d)->exe,      \
                         (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
         }
-
-/* A parameter of the denial insert as last bound: SQLite keeps bindings across sqlite3_reset(),
- * so a value equal to the previous row's is not bound again. */
-static void bind_value(StoreWriter *w, sqlite3_stmt *st, int i, bool null, int64_t v) {
-        BoundParam *b = w->bound + i;
-
-        if (b->known && b->null == null && (null || b->value == v))
-                return;
-        if (null)
-                sqlite3_bind_null(st, i);
-        else
-                sqlite3_bind_int64(st, i, v);
-        *b = (BoundParam){.known = true, .null = null, .value = v};
-}
-
-static void bind_int(StoreWriter *w, sqlite3_stmt *st, int i, int64_t v) {
-        bind_value(w, st, i, false, v);
-}
-
-/* As store_bind_ref(), store_bind_known(): <= 0, < 0 are NULL. */
-static void bind_ref(StoreWriter *w, sqlite3_stmt *st, int i, int64_t ref) {
-        bind_value(w, st, i, ref <= 0, ref);
-}
-
-static void bind_known(StoreWriter *w, sqlite3_stmt *st, int i, int64_t v) {
-        bind_value(w, st, i, v < 0, v);
-}
 
 /* Whether d's raw text packed elsewhere may be stored as it is: with its text (as the store
  * would pack it), and a dictionary the store has committed. */
@@ -970,45 +1113,72 @@ static int store_add_one(Store *s, const Denial *d) {
                 }
         }
 
-        /* Consecutive rows repeat most values (node, strings, signature, attribution, triage):
-         * only those that differ from the previous row's are bound again (bind_int). */
-        sqlite3_stmt *ins = w->stmt[STMT_DENIAL_INSERT];
-        bind_int(w, ins, INS_ID, id);
-        bind_int(w, ins, INS_SERIAL, (int64_t) d->serial);
-        bind_ref(w, ins, INS_NODE, node);
-        bind_int(w, ins, INS_SEQ, d->seq);
-        bind_int(w, ins, INS_RECORD_TYPE, d->record_type);
-        bind_int(w, ins, INS_SIGNATURE, signature);
+        HeldRow row = {};
+        const int64_t value[] = {
+                [INS_ID] = id,
+                [INS_SERIAL] = (int64_t) d->serial,
+                [INS_NODE] = node,
+                [INS_SEQ] = d->seq,
+                [INS_RECORD_TYPE] = d->record_type,
+                [INS_SIGNATURE] = signature,
+                [INS_PID] = d->pid,
+                [INS_PPID] = d->ppid,
+                [INS_UID] = d->uid,
+                [INS_SYSCALL] = d->syscall,
+                [INS_PERMISSIVE] = d->permissive < 0 ? -1 : !!d->permissive,
+                [INS_CONTAINER] = container,
+                [INS_ATTRIBUTION] = d->attribution,
+                [INS_TARGET_CONTAINER] = target_container,
+                /* a storm's summary; NULL is 1 */
+                [INS_COUNT] = d->count > 1 ? (int64_t) MIN(d->count, (uint64_t) INT64_MAX) : 0,
+                /* -1, not NULL, when triage had no answer: NULL is a row stored before
+                 * triage, which the triage pass (store_triage_step) still owes a reason. */
+                [INS_REASON] = d->triaged ? d->reason : -1,
+                [INS_VERDICT] = d->triaged ? d->verdict : -1,
+                [INS_BOOLEANS] = booleans,
+        };
+        memcpy(row.value, value, sizeof(value));
         for (size_t i = 0; i < ELEMENTSOF(ref); i++)
-                bind_ref(w, ins, INS_STRINGS + (int) i, ref[i]);
-        bind_known(w, ins, INS_PID, d->pid);
-        bind_known(w, ins, INS_PPID, d->ppid);
-        bind_known(w, ins, INS_UID, d->uid);
-        bind_known(w, ins, INS_SYSCALL, d->syscall);
-        bind_known(w, ins, INS_PERMISSIVE, d->permissive < 0 ? -1 : !!d->permissive);
-        bind_ref(w, ins, INS_CONTAINER, container);
-        bind_int(w, ins, INS_ATTRIBUTION, d->attribution);
-        bind_ref(w, ins, INS_TARGET_CONTAINER, target_container);
-        if (raw)
-                sqlite3_bind_blob(ins, INS_RAW, raw, (int) raw_len, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(ins, INS_RAW);
-        if (d->count > 1) /* a storm's summary: NULL is 1 */
-                bind_int(w, ins, INS_COUNT, (int64_t) MIN(d->count, (uint64_t) INT64_MAX));
-        else
-                bind_value(w, ins, INS_COUNT, true, 0);
-        /* -1, not NULL, when triage had no answer: NULL is a row stored before triage, which
-         * the triage pass (store_triage_step) still owes a reason. */
-        bind_int(w, ins, INS_REASON, d->triaged ? d->reason : -1);
-        bind_int(w, ins, INS_VERDICT, d->triaged ? d->verdict : -1);
-        bind_ref(w, ins, INS_BOOLEANS, booleans);
-        r = store_step_done(s, ins);
+                row.value[INS_STRINGS + i] = ref[i];
+        /* NULL: a ref <= 0 (store_bind_ref), an unknown number < 0 (store_bind_known) */
+        for (int i = INS_STRINGS; i < INS_STRINGS + (int) ELEMENTSOF(ref); i++)
+                row.null |= (uint32_t) (row.value[i] <= 0) << i;
+        row.null |= (uint32_t) (node <= 0) << INS_NODE |
+                    (uint32_t) (container <= 0) << INS_CONTAINER |
+                    (uint32_t) (target_container <= 0) << INS_TARGET_CONTAINER |
+                    (uint32_t) (booleans <= 0) << INS_BOOLEANS |
+                    (uint32_t) (d->count <= 1) << INS_COUNT | (uint32_t) !raw << INS_RAW;
+        for (int i = INS_PID; i <= INS_PERMISSIVE; i++)
+                row.null |= (uint32_t) (row.value[i] < 0) << i;
+        row.raw_len = (uint32_t) raw_len;
+
+        if (raw_len > STORE_INSERT_RAW_MAX) {
+                /* Too large to hold: inserted now, after the rows held before it. */
+                r = store_flush_held(s);
+                if (r < 0)
+                        return r;
+                RowsInsert *one = w->insert + STORE_INSERT_SIZES - 1;
+                bind_row(one, 0, &row, raw);
+                r = store_step_done(s, one->st);
+                if (r < 0)
+                        return r;
+        } else if (w->n_held == STORE_INSERT_ROWS ||
+                   w->raw_held_used + raw_len > STORE_INSERT_RAW_MAX) {
+                r = store_flush_held(s);
+                if (r < 0)
+                        return r;
+        }
+        r = store_aggregate(s, d->time_ms, signature, container, ref[2], MAX(d->count, 1));
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) == 0) {
-                w->has_newest = false; /* a row it did not add */
-                return 0;              /* raced with another writer */
+        if (raw_len <= STORE_INSERT_RAW_MAX) {
+                if (raw_len > 0)
+                        memcpy(w->raw_held + w->raw_held_used, raw, raw_len);
+                row.value[INS_RAW] = (int64_t) w->raw_held_used;
+                w->raw_held_used += raw_len;
+                w->held[w->n_held++] = row;
         }
+
         w->max_time_ms = MAX(w->max_time_ms, d->time_ms);
         if (w->has_newest && d->time_ms == w->newest_ms) {
                 if (w->n_newest < STORE_NEWEST_MAX) {
@@ -1023,10 +1193,34 @@ static int store_add_one(Store *s, const Denial *d) {
         }
         if (d->seq == 0)
                 w->batch_events++;
-        r = store_aggregate(s, d->time_ms, signature, container, ref[2], MAX(d->count, 1));
+        return 1;
+}
+
+/* BEGIN IMMEDIATE: no other connection writes until the commit. What the writer remembers of
+ * the stored rows (the newest id, the newest millisecond's rows, the ids of strings,
+ * containers, signatures) is its own writes; if another connection committed since its last
+ * batch (the sqlite3 shell, say: PRAGMA data_version), it is forgotten, so that the probe asks
+ * SQLite and the ids it chooses are free for the rows it holds (store_flush_rows). */
+static int store_begin_batch(Store *s) {
+        StoreWriter *w = s->w;
+        int64_t version;
+        int r;
+
+        r = store_step_done(s, w->stmt[STMT_BEGIN]);
         if (r < 0)
                 return r;
-        return 1;
+        r = store_step_int64(s, w->stmt[STMT_DATA_VERSION], &version);
+        if (r < 0) {
+                if (!sqlite3_get_autocommit(s->db))
+                        (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+                return r;
+        }
+        if (version != w->data_version) {
+                writer_drop_caches(w);
+                w->data_version = version;
+        }
+        w->in_txn = true;
+        return 0;
 }
 
 int store_add(Store *s, const Denial *d) {
@@ -1050,10 +1244,9 @@ int store_add(Store *s, const Denial *d) {
                 return -ESTALE; /* store_last_error() says why */
         if (!w->in_txn) {
                 store_maybe_train(s);
-                r = store_step_done(s, w->stmt[STMT_BEGIN]);
+                r = store_begin_batch(s);
                 if (r < 0)
                         return r;
-                w->in_txn = true;
         }
 
         r = store_add_one(s, d);
@@ -1123,7 +1316,9 @@ int store_commit(Store *s, uint64_t *ret_duplicates) {
         r = store_check_files(s);
         if (r < 0)
                 return r;
-        r = store_containers_flush(s);
+        r = store_flush_rows(s);
+        if (r >= 0)
+                r = store_containers_flush(s);
         if (r >= 0)
                 r = store_flush_aggregates(s);
         if (r >= 0)

@@ -62,9 +62,13 @@
  * - "No value" is 0, not NULL, in the columns of a UNIQUE or primary key (signatures, totals,
  *   buckets), because NULLs are all distinct in a UNIQUE index. Everywhere else NULL means
  *   unknown, exactly like NULL in a Denial.
- * - Writes are batched: store_add opens a transaction (BEGIN IMMEDIATE) and inserts at once,
- *   store_commit commits. A batch is all or nothing: if SQLite loses the transaction (disk full,
- *   I/O error) the whole batch is rolled back, and store_take_lost() says how many rows went.
+ * - Writes are batched: store_add opens a transaction (BEGIN IMMEDIATE), answers at once
+ *   (stored or duplicate: the probe) and holds the row, inserted with others by one multi-row
+ *   INSERT (SQLite's cost per statement is then paid once per STORE_INSERT_ROWS rows), before
+ *   anything else reads or writes the denials table on the writer's connection
+ *   (store_writer_flush) and at the latest by store_commit, which commits. A batch is all or
+ *   nothing: if SQLite loses the transaction (disk full, I/O error), or an insert of held rows
+ *   fails, the whole batch is rolled back, and store_take_lost() says how many rows went.
  * - A damaged file (PRAGMA quick_check) is refused at open, before anything is written to it;
  *   the check (every page) runs when the last stop left no clean-stop mark in meta, or on
  *   request (StoreCheckMode): after a clean stop the file is as SQLite left it.
