@@ -130,8 +130,13 @@ enum {
         INS_COLUMNS = INS_BOOLEANS,
 };
 
+/* OR FAIL, not the default ABORT: a failed statement of many rows is not undone, so SQLite keeps
+ * no statement journal for it (a copy of every page the statement touches, taken before it
+ * changes it: more than the statement saves on an import). A failure gives the whole batch up
+ * anyway (store_flush_rows). */
 #define DENIAL_INSERT_SQL                                                                          \
-        "INSERT INTO denials(id, serial, node, seq, record_type, signature, scontext, tcontext, "  \
+        "INSERT OR FAIL INTO denials(id, serial, node, seq, record_type, signature, scontext, "    \
+        "tcontext, "                                                                               \
         "mcs, target_mcs, comm, exe, path, name, cwd, proctitle, pid, ppid, uid, syscall, "        \
         "permissive, container, attribution, target_container, raw, count, reason, verdict, "      \
         "booleans) VALUES "
@@ -865,7 +870,7 @@ static void bind_row(RowsInsert *ins, int base, const HeldRow *row, const void *
 }
 
 /* Inserts the held rows, STORE_INSERT_ROWS (or fewer: in powers of 2) per statement, in the
- * order they were added. A plain INSERT: a row whose id is taken fails the statement (and the
+ * order they were added. No OR IGNORE: a row whose id is taken fails the statement (and the
  * batch, store_writer_flush), which cannot happen while the writer's probe is right (the ids
  * were free in this transaction, BEGIN IMMEDIATE, when store_add() chose them). The caller
  * gives the batch up on a failure: the rows were said to be stored. */
@@ -904,9 +909,9 @@ static void store_give_up_batch(Store *s) {
         }
 }
 
-/* The held rows inserted before a probe that asks SQLite, or a store_add() that finds the
- * buffer full: on failure the batch is given up (its rows lost, counted), and the caller's
- * denial is not part of it. */
+/* The held rows inserted by a store_add() that finds the buffer full (or the newest id asked): on
+ * failure the batch is given up (its rows lost, counted), and the caller's denial is not part of
+ * it. */
 static int store_flush_held(Store *s) {
         if (s->w->n_held == 0)
                 return 0;
@@ -923,6 +928,14 @@ int store_writer_flush(Store *s) {
         if (r < 0)
                 s->failure = r; /* the pipeline counts the batch lost (store_take_failure) */
         return r;
+}
+
+/* The held row with this id, if any (the probe's slots: a few per verdict). */
+static const HeldRow *held_find(const StoreWriter *w, int64_t id) {
+        for (size_t i = 0; i < w->n_held; i++)
+                if (w->held[i].value[INS_ID] == id)
+                        return w->held + i;
+        return NULL;
 }
 
 static int store_load_max(Store *s) {
@@ -1001,26 +1014,30 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
                                 return 0;
                 }
 
-        /* SQLite's answer counts the rows the writer holds: inserted first. */
-        r = store_flush_held(s);
-        if (r < 0)
-                return r;
+        /* SQLite's rows and the rows the writer holds, not yet inserted, merged in id order. */
         sqlite3_stmt *st = w->stmt[STMT_SLOT_PROBE];
         sqlite3_bind_int64(st, 1, base + home);
         sqlite3_bind_int64(st, 2, base + last);
         int64_t expect = base + home;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int64_t id = sqlite3_column_int64(st, 0);
-                if (id != expect)
-                        break; /* a free slot before this row: the verdict is not stored */
-                if ((uint64_t) sqlite3_column_int64(st, 1) == serial &&
-                    sqlite3_column_int64(st, 2) == node &&
-                    sqlite3_column_int64(st, 3) == (int64_t) seq) {
+        int rc = sqlite3_step(st);
+        for (; expect <= base + last; expect++) {
+                const HeldRow *held = held_find(w, expect);
+                int64_t other[3]; /* serial, node, seq of the verdict in this slot */
+                if (held) {
+                        other[0] = held->value[INS_SERIAL];
+                        other[1] = held->value[INS_NODE];
+                        other[2] = held->value[INS_SEQ];
+                } else if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == expect) {
+                        for (int i = 0; i < 3; i++)
+                                other[i] = sqlite3_column_int64(st, i + 1);
+                        rc = sqlite3_step(st);
+                } else
+                        break; /* a free slot: the verdict is not stored */
+                if ((uint64_t) other[0] == serial && other[1] == node &&
+                    other[2] == (int64_t) seq) {
                         sqlite3_reset(st);
                         return 0;
                 }
-                expect++;
         }
         sqlite3_reset(st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)

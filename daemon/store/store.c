@@ -66,7 +66,8 @@
  *   (stored or duplicate: the probe) and holds the row, inserted with others by one multi-row
  *   INSERT (SQLite's cost per statement is then paid once per STORE_INSERT_ROWS rows), before
  *   anything else reads or writes the denials table on the writer's connection
- *   (store_writer_flush) and at the latest by store_commit, which commits. A batch is all or
+ *   (store_writer_flush; the dedupe probe merges them with SQLite's rows instead) and at the
+ *   latest by store_commit, which commits. A batch is all or
  *   nothing: if SQLite loses the transaction (disk full, I/O error), or an insert of held rows
  *   fails, the whole batch is rolled back, and store_take_lost() says how many rows went.
  * - A damaged file (PRAGMA quick_check) is refused at open, before anything is written to it;

@@ -85,6 +85,24 @@ static void test_probe_sees_held_rows(void) {
         StoreCounts c;
         CHECK_RC(store_counts(s, &c), 0);
         CHECK_RC(c.denials, 1504);
+
+        /* A probe chain through stored rows (home, home + 1), then held ones (home + 2, + 3). */
+        CHECK_RC(add(s, 4000000, 9, 0), 1);
+        CHECK_RC(add(s, 4000000, 9 + 2 * 1024, 0), 1);
+        CHECK_RC(store_commit(s, NULL), 2);
+        CHECK_RC(add(s, 5000000, 1, 0), 1); /* 4000000 is older now: SQLite is asked */
+        CHECK_RC(add(s, 4000000, 9 + 1024, 0), 1);
+        CHECK_RC(sql_int(s, "SELECT count(*) FROM denials WHERE time_ms = 4000000"), 2);
+        CHECK_RC(add(s, 4000000, 9 + 3 * 1024, 0), 1);
+        for (unsigned k = 0; k < 4; k++)
+                CHECK_RC(add(s, 4000000, 9 + k * 1024, 0), 0);
+        CHECK_RC(store_commit(s, NULL), 3);
+        for (unsigned k = 0; k < 4; k++) {
+                char sql[128];
+                snprintf(sql, sizeof(sql), "SELECT serial FROM denials WHERE id = %" PRIi64,
+                         home_id(4000000, 9, 0) + k);
+                CHECK_RC(sql_int(s, sql), 9 + (k == 1 ? 2 : k == 2 ? 1 : k) * 1024);
+        }
         s = store_free(s);
 }
 
@@ -177,12 +195,23 @@ static void test_rows_as_added(void) {
         s = store_free(s);
 }
 
+/* Takes the id of the verdict (time_ms, serial, seq 0) behind the writer's back, on its own
+ * connection, inside its batch. */
+static void take_id(Store *s, int64_t time_ms, uint64_t serial) {
+        char sql[256];
+
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO denials(id, serial, seq, record_type, signature, attribution) "
+                 "VALUES (%" PRIi64 ", %" PRIu64 ", 0, 1400, 1, 0)",
+                 home_id(time_ms, serial, 0), serial);
+        CHECK_RC(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
 /* A held row whose INSERT fails (its id taken behind the writer's back, on its own connection:
  * what a wrong probe would do): the batch is rolled back and every row of it counted, whichever
  * call inserts the held rows. */
 static void test_failed_insert_counted(void) {
         _cleanup_(freep) char *path = fixture_path(tmpdir, "failed.db");
-        char sql[256];
         Store *s;
 
         CHECK_RC(store_open(path, &s), 0);
@@ -191,11 +220,7 @@ static void test_failed_insert_counted(void) {
 
         /* 1. store_add() that finds the buffer full, or the commit */
         CHECK_RC(add(s, 1000000, 1, 0), 1);
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO denials(id, serial, seq, record_type, signature, attribution) "
-                 "VALUES (%" PRIi64 ", 1, 0, 1400, 1, 0)",
-                 home_id(1000000, 1, 0));
-        CHECK_RC(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+        take_id(s, 1000000, 1);
         size_t added = 1;
         int r = 0;
         for (uint64_t serial = 2; serial < 200 && r >= 0; serial++) {
@@ -223,11 +248,7 @@ static void test_failed_insert_counted(void) {
          * pipeline, with the rows */
         CHECK_RC(add(s, 2000000, 1, 0), 1);
         CHECK_RC(add(s, 2000000, 2, 0), 1);
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO denials(id, serial, seq, record_type, signature, attribution) "
-                 "VALUES (%" PRIi64 ", 2, 0, 1400, 1, 0)",
-                 home_id(2000000, 2, 0));
-        CHECK_RC(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+        take_id(s, 2000000, 2);
         bool more;
         CHECK(store_prune(s, 2000000 + 1000, 1000000000, 0, 100, &more) < 0);
         CHECK(store_take_failure(s) < 0);
