@@ -35,6 +35,17 @@
  *    counter; the safety read's window starts at the previous reading), and ends at this reading;
  *    and as the ENOBUFS comes before any datagram queued after the drop, the drops are counted
  *    before the serials they leave missing (serial-gaps.h) can be, as they were.
+ *  - Paced reads. The kernel wakes the loop for the first record queued after it slept, and at
+ *    50,000 records a second that was a wake-up (a sleep, an epoll_wait(), a recvmmsg() that
+ *    finds the queue short) per 20-odd records: thousands a second. So once a read has found
+ *    records, the io source is switched off and the socket is read again by a timer
+ *    SOURCE_NETLINK_PACE_USEC later (at once after a full batch), until a read finds nothing:
+ *    then the kernel's wake-up reads again, so an idle daemon sleeps and a lone record after a
+ *    quiet spell is read at once. A record of a stream waits at most the pace and the timer's
+ *    accuracy (5 ms) more before it is read; the store commits up to STORE_BATCH_USEC (100 ms)
+ *    later anyway. Only with a receive buffer a pause cannot fill (SOURCE_NETLINK_PACE_RCVBUF,
+ *    checked at the start and at every reading of the drop counter); an ENOBUFS or an error
+ *    waits for the next tick, no longer.
  *  - Serial gaps (daemon/ingest/serial-gaps.h): every record the kernel emits is multicast to this
  *    socket, so an audit serial that never arrives is an event lost before it reached us,
  *    whatever the cause (our socket's overrun, the kernel's rate limit). The stamp is read from
@@ -116,6 +127,13 @@
 
 /* The drop counter is read at least this often while records arrive, whatever ENOBUFS says. */
 #define SOURCE_NETLINK_DROPS_CHECK_USEC (1000 * 1000)
+/* While records arrive the socket is read at most every SOURCE_NETLINK_PACE_USEC (the timer's
+ * accuracy on top), not at each of the kernel's wake-ups; only with a receive buffer of at least
+ * SOURCE_NETLINK_PACE_RCVBUF (what getsockopt(SO_RCVBUF) says), which such a pause cannot fill:
+ * at a million 1 KiB records a second, 4 ms bring 4 MiB. */
+#define SOURCE_NETLINK_PACE_USEC (4 * 1000)
+#define SOURCE_NETLINK_PACE_ACCURACY_USEC (1000)
+#define SOURCE_NETLINK_PACE_RCVBUF (8 * 1024 * 1024)
 
 typedef enum SourceKind {
         SOURCE_NETLINK,
@@ -146,6 +164,9 @@ struct Source {
         char *datagrams;          /* SOURCE_NETLINK_VEC slots of SOURCE_SLOT bytes */
         SerialGaps *gaps;         /* missing audit serials */
         sd_event_source *gaps_timer;
+        sd_event_source *pace_timer; /* reads while records arrive (see netlink_pace()) */
+        uint64_t pace_usec;          /* 0: never paced (a receive buffer too small for it) */
+        bool paced;                  /* the pace timer reads, the io source is off */
 
         /* files: read chunk, and the line carried over a chunk boundary */
         char *chunk;        /* SOURCE_FILE_CHUNK */
@@ -158,6 +179,7 @@ Source *source_free(Source *s) {
         if (!s)
                 return NULL;
         sd_event_source_disable_unref(s->event_source);
+        sd_event_source_disable_unref(s->pace_timer);
         sd_event_source_disable_unref(s->gaps_timer);
         if (s->gaps) {
                 /* What is still missing at the end will not arrive any more. */
@@ -202,6 +224,7 @@ static void stats_set_input(SourceStats *stats, const char *input) {
 /* The callback asked to stop: end the loop with its error and go quiet. */
 static int source_stop(Source *s, int r) {
         sd_event_source_set_enabled(s->event_source, SD_EVENT_OFF);
+        sd_event_source_set_enabled(s->pace_timer, SD_EVENT_OFF);
         sd_event_exit(s->event, r);
         return 0;
 }
@@ -294,6 +317,11 @@ static bool netlink_has_meminfo(int fd) {
                l >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t);
 }
 
+/* Whether reads may be paced, from the receive buffer's size (in bytes, as the kernel keeps it). */
+static uint64_t netlink_pace_for(uint64_t rcvbuf) {
+        return rcvbuf >= SOURCE_NETLINK_PACE_RCVBUF ? SOURCE_NETLINK_PACE_USEC : 0;
+}
+
 static void netlink_read_meminfo_drops(Source *s, int64_t since_ms) {
         uint32_t mem[SK_MEMINFO_VARS] = {};
         socklen_t l = sizeof(mem);
@@ -304,6 +332,8 @@ static void netlink_read_meminfo_drops(Source *s, int64_t since_ms) {
             l < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
                 return;
         netlink_update_drops(s, mem[SK_MEMINFO_DROPS], since_ms);
+        /* the buffer may have been shrunk since the start (setsockopt by whoever holds the fd) */
+        s->pace_usec = netlink_pace_for(mem[SK_MEMINFO_RCVBUF]);
 }
 
 /* SO_RXQ_OVFL's control message, if the kernel attached one. */
@@ -404,8 +434,10 @@ static void netlink_check_drops(Source *s, int64_t start_ms, bool emptied) {
                 s->drops_seen_ms = start_ms;
 }
 
-static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-        Source *s = userdata;
+/* Reads what is queued, SOURCE_BATCH_MAX records at most. *ret_handled: records (and ENOBUFS)
+ * read; *ret_emptied: the queue was found empty. Returns < 0 when the source must stop. */
+static int netlink_drain(Source *s, unsigned *ret_handled, bool *ret_emptied) {
+        int fd = s->fd;
         struct mmsghdr msgs[SOURCE_NETLINK_VEC];
         struct sockaddr_nl from[SOURCE_NETLINK_VEC];
         struct iovec iov[SOURCE_NETLINK_VEC];
@@ -453,7 +485,7 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                         }
                         r = negative_errno();
                         log_error_errno(r, "Failed to read from the audit netlink socket: %m");
-                        return source_stop(s, r);
+                        return r;
                 }
 
                 uint64_t now_usec = clock_usec(CLOCK_MONOTONIC);
@@ -477,7 +509,7 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                         r = netlink_handle_datagram(s, s->datagrams + (size_t) i * SOURCE_SLOT,
                                                     msgs[i].msg_len, now_usec);
                         if (r < 0)
-                                return source_stop(s, r);
+                                return r;
                 }
                 handled += (unsigned) k;
                 if ((unsigned) k < vlen) {
@@ -487,7 +519,56 @@ static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *us
                 }
         }
         netlink_check_drops(s, start_ms, emptied);
+        *ret_handled = handled;
+        *ret_emptied = emptied;
         return 0;
+}
+
+static int netlink_arm_pace(Source *s, uint64_t after_usec) {
+        int r = sd_event_source_set_time(s->pace_timer, clock_usec(CLOCK_MONOTONIC) + after_usec);
+
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->pace_timer, SD_EVENT_ONESHOT);
+        return r;
+}
+
+/* How the next read comes: while records arrive, at the pace timer, the wake-ups off; once a
+ * read finds nothing, at the kernel's wake-up again. Whatever fails, one of the two stays on. */
+static void netlink_pace(Source *s, unsigned handled, bool emptied) {
+        /* after a full batch the rest is read as soon as the loop has served the others */
+        if (s->pace_usec > 0 && handled > 0 &&
+            netlink_arm_pace(s, emptied ? s->pace_usec : 0) >= 0) {
+                if (!s->paced && sd_event_source_set_enabled(s->event_source, SD_EVENT_OFF) >= 0)
+                        s->paced = true;
+                return;
+        }
+        if (!s->paced)
+                return; /* the wake-ups read, as they did */
+        if (sd_event_source_set_enabled(s->event_source, SD_EVENT_ON) >= 0) {
+                s->paced = false;
+                (void) sd_event_source_set_enabled(s->pace_timer, SD_EVENT_OFF);
+        } else
+                (void) netlink_arm_pace(s, s->pace_usec); /* no wake-ups: go on at the pace */
+}
+
+static int netlink_read(Source *s) {
+        unsigned handled = 0;
+        bool emptied = false;
+        int r;
+
+        r = netlink_drain(s, &handled, &emptied);
+        if (r < 0)
+                return source_stop(s, r);
+        netlink_pace(s, handled, emptied);
+        return 0;
+}
+
+static int netlink_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        return netlink_read(userdata);
+}
+
+static int netlink_on_pace(sd_event_source *es, uint64_t usec, void *userdata) {
+        return netlink_read(userdata);
 }
 
 static int netlink_check_fd(int fd) {
@@ -598,6 +679,12 @@ int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *loss
         (void) sd_event_source_set_description(s->gaps_timer, "audit-serial-gaps");
         s->drops_seen_ms = s->drops_read_ms = now_realtime_ms();
         s->drops_read_usec = clock_usec(CLOCK_MONOTONIC);
+        r = sd_event_add_time(e, &s->pace_timer, CLOCK_MONOTONIC, 0,
+                              SOURCE_NETLINK_PACE_ACCURACY_USEC, netlink_on_pace, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(s->pace_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->pace_timer, "audit-netlink-pace");
 
         if (fd >= 0)
                 netlink_setup_buffers(fd, true);
@@ -616,6 +703,10 @@ int source_new_netlink(sd_event *e, int fd, SourceStats *stats, LossLedger *loss
         /* drops_seen starts at 0, not at the current value: records a socket-activated fd
          * dropped before we were started are lost too */
         s->have_meminfo = netlink_has_meminfo(s->fd);
+        int rcvbuf = 0;
+        socklen_t l = sizeof(rcvbuf);
+        if (getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &l) == 0 && rcvbuf > 0)
+                s->pace_usec = netlink_pace_for((uint64_t) rcvbuf);
         stats_set_input(stats, "netlink");
         *ret = TAKE_PTR(s);
         return 0;
