@@ -44,21 +44,55 @@ int container_ref_copy(const ContainerRef *src, ContainerRef *ret) {
         return 0;
 }
 
+/* Every string of a Denial but the containers' and the candidates'. */
+#define DENIAL_STRINGS(d)                                                                          \
+        {                                                                                          \
+                &(d)->node, &(d)->result, &(d)->permissions, &(d)->comm, &(d)->exe, &(d)->path,    \
+                        &(d)->name, &(d)->scontext, &(d)->tcontext, &(d)->tclass,                  \
+                        &(d)->source_type, &(d)->target_type, &(d)->mcs, &(d)->target_mcs,         \
+                        &(d)->cwd, &(d)->proctitle, &(d)->raw, &(d)->sender_subj, &(d)->booleans   \
+        }
+
 void denial_done(Denial *d) {
         if (!d)
                 return;
-        char **strings[] = {&d->node,     &d->result,      &d->permissions, &d->comm,
-                            &d->exe,      &d->path,        &d->name,        &d->scontext,
-                            &d->tcontext, &d->tclass,      &d->source_type, &d->target_type,
-                            &d->mcs,      &d->target_mcs,  &d->cwd,         &d->proctitle,
-                            &d->raw,      &d->sender_subj, &d->booleans};
+        char **strings[] = DENIAL_STRINGS(d);
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                free(*strings[i]);
+                if (!denial_string_in_block(d, *strings[i]))
+                        free(*strings[i]);
+        if (!d->strings_lent)
+                free(d->strings);
         free(d->raw_packed);
         container_ref_done(&d->container);
         container_ref_done(&d->target_container);
         denial_clear_candidates(d);
         *d = DENIAL_NULL;
+}
+
+int denial_set_string(Denial *d, char **field, const char *value) {
+        char *copy = NULL;
+
+        if (value && !(copy = strdup(value)))
+                return -ENOMEM;
+        if (!denial_string_in_block(d, *field))
+                free(*field);
+        *field = copy;
+        return 0;
+}
+
+void denial_move_strings(Denial *d, char *to) {
+        char **strings[] = DENIAL_STRINGS(d);
+
+        if (!d->strings)
+                return;
+        memcpy(to, d->strings, d->strings_size);
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (denial_string_in_block(d, *strings[i]))
+                        *strings[i] = to + (*strings[i] - d->strings);
+        if (!d->strings_lent)
+                free(d->strings);
+        d->strings = to;
+        d->strings_lent = true;
 }
 
 void denial_clear_candidates(Denial *d) {
@@ -155,17 +189,11 @@ int record_type_from_name(const char *name) {
         return -EINVAL;
 }
 
-static char *dup_tracked(const char *s, bool *failed) {
-        if (!s)
-                return NULL;
-        char *c = strdup(s);
-        if (!c)
-                *failed = true;
-        return c;
-}
-
 int denial_copy(const Denial *src, Denial *ret) {
         Denial d = DENIAL_NULL;
+        char *const *from[] = DENIAL_STRINGS(src);
+        char **to[] = DENIAL_STRINGS(&d);
+        size_t lens[ELEMENTSOF(from)], size = 0;
         bool failed = false;
 
         d.time_ms = src->time_ms;
@@ -181,29 +209,27 @@ int denial_copy(const Denial *src, Denial *ret) {
         d.attribution = src->attribution;
         d.id = src->id;
         d.count = src->count;
-        d.node = dup_tracked(src->node, &failed);
-        d.result = dup_tracked(src->result, &failed);
-        d.permissions = dup_tracked(src->permissions, &failed);
-        d.comm = dup_tracked(src->comm, &failed);
-        d.exe = dup_tracked(src->exe, &failed);
-        d.path = dup_tracked(src->path, &failed);
-        d.name = dup_tracked(src->name, &failed);
-        d.scontext = dup_tracked(src->scontext, &failed);
-        d.tcontext = dup_tracked(src->tcontext, &failed);
-        d.tclass = dup_tracked(src->tclass, &failed);
-        d.source_type = dup_tracked(src->source_type, &failed);
-        d.target_type = dup_tracked(src->target_type, &failed);
-        d.mcs = dup_tracked(src->mcs, &failed);
-        d.target_mcs = dup_tracked(src->target_mcs, &failed);
-        d.cwd = dup_tracked(src->cwd, &failed);
-        d.proctitle = dup_tracked(src->proctitle, &failed);
-        d.raw = dup_tracked(src->raw, &failed);
-        d.sender_subj = dup_tracked(src->sender_subj, &failed);
         d.triaged = src->triaged;
         d.reason = src->reason;
         d.verdict = src->verdict;
-        d.booleans = dup_tracked(src->booleans, &failed);
-        if (!failed && src->has_container) {
+        /* the strings in one block: one allocation, not one each */
+        for (size_t i = 0; i < ELEMENTSOF(from); i++) {
+                lens[i] = *from[i] ? strlen(*from[i]) : 0;
+                size += *from[i] ? lens[i] + 1 : 0;
+        }
+        if (size > 0) {
+                d.strings = malloc(size);
+                if (!d.strings)
+                        return -ENOMEM;
+                d.strings_size = size;
+                char *p = d.strings;
+                for (size_t i = 0; i < ELEMENTSOF(from); i++)
+                        if (*from[i]) {
+                                *to[i] = memcpy(p, *from[i], lens[i] + 1);
+                                p += lens[i] + 1;
+                        }
+        }
+        if (src->has_container) {
                 d.has_container = true;
                 failed = container_ref_copy(&src->container, &d.container) < 0;
         }

@@ -3,10 +3,14 @@
 
 /* A Denial is one SELinux verdict record (AVC, USER_AVC or SELINUX_ERR) with the context of its
  * audit event (SYSCALL, CWD, PATH, PROCTITLE) and its attribution to a container. It is the unit
- * that is filtered, stored, queried and streamed. Plain value: every string is owned (malloc'd)
- * and freed by denial_done(); NULL means unknown and becomes JSON null. */
+ * that is filtered, stored, queried and streamed. Plain value: every string is owned and freed by
+ * denial_done(); NULL means unknown and becomes JSON null. A string is either malloc'd on its own
+ * or lives in the denial's block (Denial.strings: the assembler and denial_copy() put all of them
+ * in one, one allocation instead of twenty); replace one with denial_set_string(), which knows
+ * the difference, never with free(). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum Attribution {
@@ -88,6 +92,14 @@ typedef struct Denial {
         void *raw_packed;
         size_t raw_packed_size;
         int64_t id; /* store row id, 0 when not stored */
+        /* The block the strings above may live in (NULL: each is malloc'd on its own). A string
+         * that points into it goes with it; any other is freed on its own. strings_lent: the
+         * block is someone else's for as long as the denial is lent (the assembler's, a reader
+         * batch's text) and denial_done() leaves it alone. The container references and the
+         * candidates are never in it. */
+        char *strings;
+        size_t strings_size;
+        bool strings_lent;
 } Denial;
 
 #define DENIAL_CANDIDATES_MAX 16
@@ -120,5 +132,17 @@ int attribution_from_string(const char *s);  /* -EINVAL when unknown */
 const char *record_type_to_name(int type);   /* "AVC", "USER_AVC", "SELINUX_ERR", NULL */
 int record_type_from_name(const char *name); /* -EINVAL when unknown */
 
-/* Deep copy (raw included, raw_packed not). -ENOMEM. */
+/* Deep copy (raw included, raw_packed not): its strings in one block of its own. -ENOMEM. */
 int denial_copy(const Denial *src, Denial *ret);
+
+/* Whether s lives in d's block (and is freed with it, not on its own). */
+static inline bool denial_string_in_block(const Denial *d, const char *s) {
+        return s && d->strings && (uintptr_t) s >= (uintptr_t) d->strings &&
+               (uintptr_t) s < (uintptr_t) d->strings + d->strings_size;
+}
+/* *field (one of d's strings) becomes a copy of value (NULL: unknown); the old one is freed
+ * unless it lives in d's block. -ENOMEM, and *field untouched. */
+int denial_set_string(Denial *d, char **field, const char *value);
+/* d's block is copied to `to` (strings_size bytes, which the caller owns from then on: lent to
+ * d), and every string in it moved there; an owned block is freed. Nothing when d has none. */
+void denial_move_strings(Denial *d, char *to);

@@ -229,15 +229,6 @@ static int entry_close(Coalescer *c, Entry *e) {
         return r;
 }
 
-static int dup_into(char **dst, const char *src) {
-        char *copy = NULL;
-        if (src && !(copy = strdup(src)))
-                return -ENOMEM;
-        free(*dst);
-        *dst = copy;
-        return 0;
-}
-
 /* The first fold: rep becomes a copy of d with the first denial's sender and triage. */
 static int entry_start_rep(Entry *e, const Denial *d) {
         Denial *rep = &e->rep;
@@ -246,11 +237,8 @@ static int entry_start_rep(Entry *e, const Denial *d) {
         r = denial_copy(d, rep);
         if (r < 0)
                 return r;
-        free(rep->sender_subj);
-        free(rep->booleans);
-        rep->sender_subj = e->first_sender_subj ? strdup(e->first_sender_subj) : NULL;
-        rep->booleans = e->first_booleans ? strdup(e->first_booleans) : NULL;
-        if ((e->first_sender_subj && !rep->sender_subj) || (e->first_booleans && !rep->booleans)) {
+        if (denial_set_string(rep, &rep->sender_subj, e->first_sender_subj) < 0 ||
+            denial_set_string(rep, &rep->booleans, e->first_booleans) < 0) {
                 denial_done(rep);
                 return -ENOMEM;
         }
@@ -272,8 +260,9 @@ static int entry_take(Entry *e, const Denial *d) {
                 return entry_start_rep(e, d);
 
         /* (types and categories follow from the contexts, which are the kind's) */
-        if ((r = dup_into(&rep->raw, d->raw)) < 0 || (r = dup_into(&rep->cwd, d->cwd)) < 0 ||
-            (r = dup_into(&rep->proctitle, d->proctitle)) < 0)
+        if ((r = denial_set_string(rep, &rep->raw, d->raw)) < 0 ||
+            (r = denial_set_string(rep, &rep->cwd, d->cwd)) < 0 ||
+            (r = denial_set_string(rep, &rep->proctitle, d->proctitle)) < 0)
                 return r;
         denial_clear_candidates(rep);
         for (size_t i = 0; i < d->n_candidates; i++)

@@ -49,17 +49,13 @@ static bool sender_label_is_host(const DomainFilter *domains, const char *subj) 
 }
 
 int selftest_mark(Denial *d, const DomainFilter *domains, bool sender_checked) {
-        char *result;
+        int r;
 
         if (!d || !sender_checked || d->record_type != AUDIT_TYPE_USER_AVC || !d->target_type ||
             strcmp(d->target_type, SELFTEST_TARGET_TYPE) != 0 ||
             d->attribution == ATTRIBUTION_SENDER || !sender_is_running(d->sender_pid) ||
             !sender_label_is_host(domains, d->sender_subj))
                 return 0;
-        result = strdup(DENIAL_RESULT_SELFTEST);
-        if (!result)
-                return -ENOMEM;
-        free(d->result);
-        d->result = result;
-        return 1;
+        r = denial_set_string(d, &d->result, DENIAL_RESULT_SELFTEST);
+        return r < 0 ? r : 1;
 }

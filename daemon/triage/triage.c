@@ -251,8 +251,7 @@ static int triage_denial_one(Triage *t, Denial *d) {
 
         d->triaged = false;
         d->reason = d->verdict = 0;
-        free(d->booleans);
-        d->booleans = NULL;
+        (void) denial_set_string(d, &d->booleans, NULL); /* may live in d's block */
         if (!t || !t->policy || !d->scontext || !d->tcontext || !d->tclass)
                 return 0;
         n_perms = split_perms(d->permissions, buf, sizeof(buf), perms);
