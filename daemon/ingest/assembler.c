@@ -31,9 +31,43 @@
 #include "strutil.h"
 
 #define HASH_BUCKETS (ASSEMBLER_EVENTS_MAX * 2)
-#define ASSEMBLER_SPARE_EVENTS 16    /* released events kept to fill again */
-#define ASSEMBLER_SPARE_RAW_MAX 4096 /* with a raw text buffer no larger */
-#define ASSEMBLER_SPARE_DENIALS 4    /* and a verdict array no longer */
+#define ASSEMBLER_SPARE_EVENTS 16        /* released events kept to fill again */
+#define ASSEMBLER_SPARE_RAW_MAX 4096     /* with a raw text buffer no larger */
+#define ASSEMBLER_SPARE_TEXT_MAX 4096    /* a string buffer no larger */
+#define ASSEMBLER_SPARE_DENIALS 4        /* and a verdict array no longer */
+#define ASSEMBLER_BLOCK_KEEP (16 * 1024) /* the denials' block and the path scratch kept */
+#define TEXT_NONE SIZE_MAX               /* the offset of NULL in an event's text */
+
+/* A string of the event's context records that a later record of the same type replaces (the
+ * last one wins, as it always did): a buffer of its own, overwritten, kept with a recycled event,
+ * so that a flood of such records holds one value, not all of them. */
+typedef struct Text {
+        char *s;
+        size_t alloc;
+        bool set; /* false: NULL */
+} Text;
+
+/* A verdict of the event, until its release: its record's numbers, and its strings by offset
+ * into the event's text (TEXT_NONE: NULL), in the order of VERDICT_STRINGS(). */
+enum {
+        V_RESULT,
+        V_PERMISSIONS,
+        V_COMM,
+        V_EXE,
+        V_PATH,
+        V_NAME,
+        V_SCONTEXT,
+        V_TCONTEXT,
+        V_TCLASS,
+        V_SENDER_SUBJ,
+        _V_MAX,
+};
+
+typedef struct Verdict {
+        int record_type, permissive;
+        int64_t pid, sender_pid;
+        size_t text[_V_MAX];
+} Verdict;
 
 typedef struct Event Event;
 struct Event {
@@ -50,14 +84,19 @@ struct Event {
         unsigned n_records;
         bool truncated;
 
-        Denial *denials;
-        unsigned n_denials, n_denials_alloc;
+        /* The verdicts' strings and the PATH names, one after the other, NUL terminated: copied
+         * once from their records into one buffer (grown, kept with a recycled event), where
+         * they used to be a strdup() apiece. Bounded by the verdicts and PATH names kept. */
+        char *text;
+        size_t text_len, text_alloc;
+        Verdict *verdicts;
+        unsigned n_verdicts, n_verdicts_alloc;
 
         bool has_syscall;
         int64_t sys_pid, sys_ppid, sys_uid, sys_syscall;
-        char *sys_exe, *sys_comm;
-        char *cwd, *proctitle;
-        char *path_names[4]; /* the first PATH items, to complete an AVC's name= */
+        Text sys_exe, sys_comm, cwd, proctitle;
+        size_t path_names[4]; /* the first PATH items' names (offsets), to complete an AVC's name=
+                               */
         unsigned n_path_names;
 };
 
@@ -75,6 +114,12 @@ struct Assembler {
         size_t alone_raw_alloc;
         Event *spare; /* emptied events to fill next (event_recycle()), by hash_next */
         unsigned n_spare;
+        /* The block a released denial's strings are copied into and lent with it (lend_strings()):
+         * one copy, no allocation, per denial. */
+        char *block;
+        size_t block_alloc;
+        char *join; /* a PATH name joined with the CWD, being compared */
+        size_t join_alloc;
 };
 
 static uint64_t event_hash(const char *node, bool has_node, int64_t time_ms, uint64_t serial) {
@@ -85,42 +130,116 @@ static uint64_t event_hash(const char *node, bool has_node, int64_t time_ms, uin
         return h % HASH_BUCKETS;
 }
 
-/* What the event holds but its raw text buffer and its verdict array. */
-static void event_clear(Event *e) {
-        for (unsigned i = 0; i < e->n_denials; i++)
-                denial_done(&e->denials[i]);
-        free(e->sys_exe);
-        free(e->sys_comm);
-        free(e->cwd);
-        free(e->proctitle);
-        for (unsigned i = 0; i < e->n_path_names; i++)
-                free(e->path_names[i]);
+/* Makes room for need bytes in *buf (kept between uses: grown, never shrunk here). */
+static int buffer_reserve(char **buf, size_t *alloc, size_t need, size_t least) {
+        if (need <= *alloc)
+                return 0;
+        size_t n = MAX(need, MAX(*alloc * 2, least));
+        char *p = realloc(*buf, n);
+        if (!p)
+                return -ENOMEM;
+        *buf = p;
+        *alloc = n;
+        return 0;
+}
+
+static int text_set(Text *t, const char *v) {
+        if (!v) {
+                t->set = false;
+                return 0;
+        }
+        size_t n = strlen(v) + 1;
+        int r = buffer_reserve(&t->s, &t->alloc, n, 64);
+        if (r < 0)
+                return r;
+        memcpy(t->s, v, n);
+        t->set = true;
+        return 0;
+}
+
+static const char *text_get(const Text *t) {
+        return t->set ? t->s : NULL;
+}
+
+/* A buffer larger than max is given back; a smaller one is kept, emptied, for the next event. */
+static void text_trim(Text *t, size_t max) {
+        if (t->alloc > max) {
+                free(t->s);
+                t->s = NULL;
+                t->alloc = 0;
+        }
+        t->set = false;
+}
+
+/* Appends v with its NUL to the event's text; its offset in *ret (TEXT_NONE for NULL). */
+static int event_text_add(Event *e, const char *v, size_t *ret) {
+        if (!v) {
+                *ret = TEXT_NONE;
+                return 0;
+        }
+        size_t n = strlen(v) + 1;
+        int r = buffer_reserve(&e->text, &e->text_alloc, e->text_len + n, 512);
+        if (r < 0)
+                return r;
+        memcpy(e->text + e->text_len, v, n);
+        *ret = e->text_len;
+        e->text_len += n;
+        return 0;
+}
+
+static const char *event_text(const Event *e, size_t offset) {
+        return offset == TEXT_NONE ? NULL : e->text + offset;
 }
 
 static void event_free(Event *e) {
         if (!e)
                 return;
-        event_clear(e);
         free(e->raw);
-        free(e->denials);
+        free(e->text);
+        free(e->verdicts);
+        Text *texts[] = {&e->sys_exe, &e->sys_comm, &e->cwd, &e->proctitle};
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                free(texts[i]->s);
         free(e);
 }
 
 /* A released event is kept, emptied, for one of the next (at most ASSEMBLER_SPARE_EVENTS, with
- * their buffers when small): the allocation of each event, its raw text grown by realloc and its
- * verdict array were a tenth of the malloc time of the reader thread, which assembles about as
- * many events as it frees. */
+ * their buffers when small): the allocation of each event, its raw text grown by realloc, its
+ * strings and its verdict array were a tenth of the malloc time of the reader thread, which
+ * assembles about as many events as it frees. */
 static void event_recycle(Assembler *a, Event *e) {
-        if (a->n_spare >= ASSEMBLER_SPARE_EVENTS || e->raw_alloc > ASSEMBLER_SPARE_RAW_MAX ||
-            e->n_denials_alloc > ASSEMBLER_SPARE_DENIALS) {
+        if (a->n_spare >= ASSEMBLER_SPARE_EVENTS) {
                 event_free(e);
                 return;
         }
-        event_clear(e);
+        if (e->raw_alloc > ASSEMBLER_SPARE_RAW_MAX) {
+                free(e->raw);
+                e->raw = NULL;
+                e->raw_alloc = 0;
+        }
+        if (e->text_alloc > ASSEMBLER_SPARE_TEXT_MAX) {
+                free(e->text);
+                e->text = NULL;
+                e->text_alloc = 0;
+        }
+        if (e->n_verdicts_alloc > ASSEMBLER_SPARE_DENIALS) {
+                free(e->verdicts);
+                e->verdicts = NULL;
+                e->n_verdicts_alloc = 0;
+        }
+        Text *texts[] = {&e->sys_exe, &e->sys_comm, &e->cwd, &e->proctitle};
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                text_trim(texts[i], ASSEMBLER_SPARE_TEXT_MAX);
         *e = (Event){.raw = e->raw,
                      .raw_alloc = e->raw_alloc,
-                     .denials = e->denials,
-                     .n_denials_alloc = e->n_denials_alloc,
+                     .text = e->text,
+                     .text_alloc = e->text_alloc,
+                     .verdicts = e->verdicts,
+                     .n_verdicts_alloc = e->n_verdicts_alloc,
+                     .sys_exe = e->sys_exe,
+                     .sys_comm = e->sys_comm,
+                     .cwd = e->cwd,
+                     .proctitle = e->proctitle,
                      .hash_next = a->spare};
         a->spare = e;
         a->n_spare++;
@@ -168,12 +287,142 @@ Assembler *assembler_free(Assembler *a) {
                 event_free(e);
         }
         free(a->alone_raw);
+        free(a->block);
+        free(a->join);
         free(a);
         return NULL;
 }
 
-static char *strdup_or_null(const char *s) {
-        return s ? strdup(s) : NULL;
+/* ---- the denial handed on ---- */
+
+/* d's strings, borrowed until now (from the record, the event, the stack), are copied into the
+ * assembler's block, which d is lent with them: one copy and no allocation per denial, where
+ * twenty strdup()s and as many free()s were. source_type, mcs, target_type and target_mcs are
+ * filled from the contexts on the way. On failure d is left as it was (borrowed). */
+static int lend_strings(Assembler *a, Denial *d) {
+        char stype[256], smcs[4096], ttype[256], tmcs[4096];
+        int r;
+
+        if (d->scontext &&
+            context_split(d->scontext, stype, sizeof(stype), smcs, sizeof(smcs)) >= 0) {
+                d->source_type = stype;
+                d->mcs = smcs[0] ? smcs : NULL;
+        }
+        if (d->tcontext &&
+            context_split(d->tcontext, ttype, sizeof(ttype), tmcs, sizeof(tmcs)) >= 0) {
+                d->target_type = ttype;
+                d->target_mcs = tmcs[0] ? tmcs : NULL;
+        }
+
+        char **fields[] = {&d->node,       &d->result,     &d->permissions, &d->comm,
+                           &d->exe,        &d->path,       &d->name,        &d->scontext,
+                           &d->tcontext,   &d->tclass,     &d->source_type, &d->target_type,
+                           &d->mcs,        &d->target_mcs, &d->cwd,         &d->proctitle,
+                           &d->sender_subj};
+        size_t lens[ELEMENTSOF(fields)], size = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (*fields[i]) {
+                        lens[i] = strlen(*fields[i]);
+                        size += lens[i] + 1;
+                }
+        r = buffer_reserve(&a->block, &a->block_alloc, MAX(size, (size_t) 1), 1024);
+        if (r < 0)
+                return r;
+        char *p = a->block;
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (*fields[i]) {
+                        *fields[i] = memcpy(p, *fields[i], lens[i] + 1);
+                        p += lens[i] + 1;
+                }
+        d->strings = a->block;
+        d->strings_size = size;
+        d->strings_lent = true;
+        return 0;
+}
+
+/* Hands d (its strings borrowed) on with raw, lent for the call, then frees what the callee
+ * added to it (a container, candidates) and gives back the scratch buffers a hostile denial
+ * grew beyond what is worth keeping. */
+static int emit_denial(Assembler *a, Denial *d, char *raw) {
+        int r;
+
+        r = lend_strings(a, d);
+        if (r < 0)
+                return r;
+        d->raw = raw;
+        r = a->emit(d, a->userdata);
+        d->raw = NULL;
+        denial_done(d); /* the block is lent: it stays */
+        if (a->block_alloc > ASSEMBLER_BLOCK_KEEP) {
+                free(a->block);
+                a->block = NULL;
+                a->block_alloc = 0;
+        }
+        if (a->join_alloc > ASSEMBLER_BLOCK_KEEP) {
+                free(a->join);
+                a->join = NULL;
+                a->join_alloc = 0;
+        }
+        return r;
+}
+
+/* d (strings borrowed from rec) becomes the verdict of rec, seq the index of the verdict in its
+ * event. */
+static void denial_from_record(Denial *d, const Record *rec, unsigned seq) {
+        const AvcFields *v = &rec->avc;
+
+        *d = DENIAL_NULL;
+        d->time_ms = rec->stamp.time_ms;
+        d->serial = rec->stamp.serial;
+        d->seq = seq;
+        d->record_type = rec->type;
+        d->pid = v->pid;
+        d->permissive = v->permissive;
+        d->node = (char *) rec->node;
+        d->result = (char *) v->result;
+        d->permissions = (char *) v->permissions;
+        d->comm = (char *) v->comm;
+        d->exe = (char *) v->exe;
+        d->path = (char *) v->path;
+        d->name = (char *) v->name;
+        d->scontext = (char *) v->scontext;
+        d->tcontext = (char *) v->tcontext;
+        d->tclass = (char *) v->tclass;
+        d->sender_pid = v->sender_pid;
+        d->sender_subj = (char *) v->sender_subj;
+}
+
+/* An AVC names only the last component; a PATH record of the same object (same last component)
+ * gives the whole path, joined with the CWD when relative (also a bare name: `cat shadow` in
+ * /etc is /etc/shadow), and cleaned up the way a user writes a path to filter on (`cat ./x` in
+ * /srv is /srv/x, not /srv/./x). The path in a->join, or NULL. */
+static const char *complete_path(Assembler *a, const Event *e, const char *name) {
+        const char *cwd = text_get(&e->cwd);
+
+        for (unsigned k = 0; k < e->n_path_names; k++) {
+                const char *pn = event_text(e, e->path_names[k]);
+                bool with_cwd = pn[0] != '/' && cwd && cwd[0] == '/';
+                size_t cwd_len = with_cwd ? strlen(cwd) : 0, pn_len = strlen(pn);
+
+                /* +2: path_simplify() writes "." for an empty name (the name alone, NUL) */
+                if (buffer_reserve(&a->join, &a->join_alloc, cwd_len + 1 + pn_len + 2, 256) < 0)
+                        return NULL;
+                char *joined = a->join;
+                if (with_cwd) {
+                        memcpy(joined, cwd, cwd_len);
+                        joined[cwd_len] = '/';
+                        memcpy(joined + cwd_len + 1, pn, pn_len + 1);
+                } else
+                        memcpy(joined, pn, pn_len + 1); /* absolute, or to match the name alone */
+                path_simplify(joined);
+                const char *base = strrchr(joined, '/');
+                base = base ? base + 1 : joined;
+                if (strcmp(base, name) != 0)
+                        continue;
+                return joined[0] == '/' ? joined : NULL;
+        }
+        return NULL;
 }
 
 /* Completes each verdict with what the event's other records know, then hands it on. */
@@ -184,53 +433,43 @@ static int release(Assembler *a, Event *e) {
         if (e->truncated)
                 a->truncated++;
 
-        for (unsigned i = 0; i < e->n_denials && r >= 0; i++) {
-                Denial *d = &e->denials[i];
-                if (e->has_syscall) {
-                        if (d->pid < 0)
-                                d->pid = e->sys_pid;
-                        d->ppid = e->sys_ppid;
-                        d->uid = e->sys_uid;
-                        d->syscall = e->sys_syscall;
-                        if (!d->exe && e->sys_exe)
-                                d->exe = strdup(e->sys_exe);
-                        if (!d->comm && e->sys_comm)
-                                d->comm = strdup(e->sys_comm);
-                }
-                if (e->cwd && !d->cwd)
-                        d->cwd = strdup(e->cwd);
-                if (e->proctitle && !d->proctitle)
-                        d->proctitle = strdup(e->proctitle);
-                /* An AVC names only the last component; a PATH record of the same object (same
-                 * last component) gives the whole path, joined with the CWD when relative (also
-                 * a bare name: `cat shadow` in /etc is /etc/shadow), and cleaned up the way a
-                 * user writes a path to filter on (`cat ./x` in /srv is /srv/x, not /srv/./x). */
-                if (!d->path && d->name)
-                        for (unsigned k = 0; k < e->n_path_names; k++) {
-                                const char *pn = e->path_names[k];
-                                _cleanup_(freep) char *joined = NULL;
+        for (unsigned i = 0; i < e->n_verdicts && r >= 0; i++) {
+                const Verdict *v = &e->verdicts[i];
+                Denial d = DENIAL_NULL;
+                char **strings[_V_MAX] = {
+                        [V_RESULT] = &d.result,     [V_PERMISSIONS] = &d.permissions,
+                        [V_COMM] = &d.comm,         [V_EXE] = &d.exe,
+                        [V_PATH] = &d.path,         [V_NAME] = &d.name,
+                        [V_SCONTEXT] = &d.scontext, [V_TCONTEXT] = &d.tcontext,
+                        [V_TCLASS] = &d.tclass,     [V_SENDER_SUBJ] = &d.sender_subj,
+                };
 
-                                if (pn[0] == '/')
-                                        joined = strdup(pn);
-                                else if (e->cwd && e->cwd[0] == '/') {
-                                        if (asprintf(&joined, "%s/%s", e->cwd, pn) < 0)
-                                                joined = NULL;
-                                } else
-                                        joined = strdup(pn); /* to match the name alone */
-                                if (!joined)
-                                        break;
-                                path_simplify(joined);
-                                const char *base = strrchr(joined, '/');
-                                base = base ? base + 1 : joined;
-                                if (strcmp(base, d->name) != 0)
-                                        continue;
-                                if (joined[0] == '/')
-                                        d->path = TAKE_PTR(joined);
-                                break;
-                        }
-                d->raw = e->raw;
-                r = a->emit(d, a->userdata);
-                d->raw = NULL;
+                d.time_ms = e->time_ms;
+                d.serial = e->serial;
+                d.seq = i;
+                d.record_type = v->record_type;
+                d.pid = v->pid;
+                d.permissive = v->permissive;
+                d.sender_pid = v->sender_pid;
+                d.node = e->has_node ? e->node : NULL;
+                for (size_t k = 0; k < _V_MAX; k++)
+                        *strings[k] = (char *) event_text(e, v->text[k]);
+                if (e->has_syscall) {
+                        if (d.pid < 0)
+                                d.pid = e->sys_pid;
+                        d.ppid = e->sys_ppid;
+                        d.uid = e->sys_uid;
+                        d.syscall = e->sys_syscall;
+                        if (!d.exe)
+                                d.exe = (char *) text_get(&e->sys_exe);
+                        if (!d.comm)
+                                d.comm = (char *) text_get(&e->sys_comm);
+                }
+                d.cwd = (char *) text_get(&e->cwd);
+                d.proctitle = (char *) text_get(&e->proctitle);
+                if (!d.path && d.name)
+                        d.path = (char *) complete_path(a, e, d.name);
+                r = emit_denial(a, &d, e->raw);
         }
         event_recycle(a, e);
         return r;
@@ -321,95 +560,67 @@ static int append_raw(Event *e, const char *raw, size_t len) {
         return 0;
 }
 
-/* d becomes the verdict of rec, seq the index of the verdict in its event. -ENOMEM. */
-static int denial_from_record(Denial *d, const Record *rec, unsigned seq) {
-        const AvcFields *v = &rec->avc;
-        char type[256], mcs[4096];
-
-        *d = DENIAL_NULL;
-        d->time_ms = rec->stamp.time_ms;
-        d->serial = rec->stamp.serial;
-        d->seq = seq;
-        d->record_type = rec->type;
-        d->pid = v->pid;
-        d->permissive = v->permissive;
-        d->node = strdup_or_null(rec->node);
-        d->result = strdup_or_null(v->result);
-        d->permissions = strdup_or_null(v->permissions);
-        d->comm = strdup_or_null(v->comm);
-        d->exe = strdup_or_null(v->exe);
-        d->path = strdup_or_null(v->path);
-        d->name = strdup_or_null(v->name);
-        d->scontext = strdup_or_null(v->scontext);
-        d->tcontext = strdup_or_null(v->tcontext);
-        d->tclass = strdup_or_null(v->tclass);
-        d->sender_pid = v->sender_pid;
-        d->sender_subj = strdup_or_null(v->sender_subj);
-        if (v->scontext && context_split(v->scontext, type, sizeof(type), mcs, sizeof(mcs)) >= 0) {
-                d->source_type = strdup(type);
-                if (mcs[0])
-                        d->mcs = strdup(mcs);
-        }
-        if (v->tcontext && context_split(v->tcontext, type, sizeof(type), mcs, sizeof(mcs)) >= 0) {
-                d->target_type = strdup(type);
-                if (mcs[0])
-                        d->target_mcs = strdup(mcs);
-        }
-        if ((v->scontext && !d->scontext) || (v->result && !d->result) ||
-            (v->sender_subj && !d->sender_subj))
-                return -ENOMEM;
-        return 0;
-}
-
 static int add_verdict(Event *e, const Record *rec) {
-        if (e->n_denials >= ASSEMBLER_EVENT_RECORDS_MAX)
+        const AvcFields *a = &rec->avc;
+        const char *strings[_V_MAX] = {
+                [V_RESULT] = a->result,     [V_PERMISSIONS] = a->permissions,
+                [V_COMM] = a->comm,         [V_EXE] = a->exe,
+                [V_PATH] = a->path,         [V_NAME] = a->name,
+                [V_SCONTEXT] = a->scontext, [V_TCONTEXT] = a->tcontext,
+                [V_TCLASS] = a->tclass,     [V_SENDER_SUBJ] = a->sender_subj,
+        };
+        Verdict *v;
+        int r;
+
+        if (e->n_verdicts >= ASSEMBLER_EVENT_RECORDS_MAX)
                 return 0;
-        if (e->n_denials == e->n_denials_alloc) {
-                unsigned n = e->n_denials_alloc ? e->n_denials_alloc * 2 : 2;
-                Denial *p = realloc(e->denials, n * sizeof(Denial));
+        if (e->n_verdicts == e->n_verdicts_alloc) {
+                unsigned n = e->n_verdicts_alloc ? e->n_verdicts_alloc * 2 : 2;
+                Verdict *p = realloc(e->verdicts, n * sizeof(Verdict));
                 if (!p)
                         return -ENOMEM;
-                e->denials = p;
-                e->n_denials_alloc = n;
+                e->verdicts = p;
+                e->n_verdicts_alloc = n;
         }
-        /* counted even when a string could not be copied: freed with the event */
-        unsigned seq = e->n_denials++;
-        return denial_from_record(&e->denials[seq], rec, seq);
+        v = &e->verdicts[e->n_verdicts];
+        *v = (Verdict){.record_type = rec->type,
+                       .permissive = a->permissive,
+                       .pid = a->pid,
+                       .sender_pid = a->sender_pid};
+        for (size_t k = 0; k < _V_MAX; k++) {
+                r = event_text_add(e, strings[k], &v->text[k]);
+                if (r < 0)
+                        return r;
+        }
+        e->n_verdicts++;
+        return 0;
 }
 
 /* A USER_AVC that opens no event: what new_event(), append_raw(), add_verdict() and release()
  * would do with it, without an event. Its raw text is its line alone. */
 static int release_alone(Assembler *a, const Record *rec, const char *raw, size_t raw_len) {
-        _cleanup_(denial_done) Denial d = DENIAL_NULL;
+        char *text = NULL;
+        Denial d;
         int r;
 
         r = make_room(a);
         if (r < 0)
                 return r;
-        r = denial_from_record(&d, rec, 0);
-        if (r < 0)
-                return r;
         if (raw_len + 2 > ASSEMBLER_EVENT_RAW_MAX)
                 a->truncated++; /* as an event's: no raw text at all */
         else {
-                if (raw_len + 1 > a->alone_raw_alloc) {
-                        size_t n = MAX(raw_len + 1, (size_t) 1024);
-                        char *p = realloc(a->alone_raw, n);
-                        if (!p)
-                                return -ENOMEM;
-                        a->alone_raw = p;
-                        a->alone_raw_alloc = n;
-                }
+                r = buffer_reserve(&a->alone_raw, &a->alone_raw_alloc, raw_len + 1, 1024);
+                if (r < 0)
+                        return r;
                 memcpy(a->alone_raw, raw, raw_len);
                 a->alone_raw[raw_len] = 0;
-                d.raw = a->alone_raw;
+                text = a->alone_raw;
         }
-        r = a->emit(&d, a->userdata);
-        d.raw = NULL;
-        return r;
+        denial_from_record(&d, rec, 0);
+        return emit_denial(a, &d, text);
 }
 
-static void add_context(Event *e, const Record *rec) {
+static int add_context(Event *e, const Record *rec) {
         switch (rec->kind) {
         case RECORD_SYSCALL:
                 e->has_syscall = true;
@@ -417,25 +628,24 @@ static void add_context(Event *e, const Record *rec) {
                 e->sys_ppid = rec->syscall.ppid;
                 e->sys_uid = rec->syscall.uid;
                 e->sys_syscall = rec->syscall.syscall;
-                free(e->sys_exe);
-                e->sys_exe = strdup_or_null(rec->syscall.exe);
-                free(e->sys_comm);
-                e->sys_comm = strdup_or_null(rec->syscall.comm);
-                break;
+                if (text_set(&e->sys_exe, rec->syscall.exe) < 0 ||
+                    text_set(&e->sys_comm, rec->syscall.comm) < 0)
+                        return -ENOMEM;
+                return 0;
         case RECORD_CWD:
-                free(e->cwd);
-                e->cwd = strdup_or_null(rec->cwd);
-                break;
+                return text_set(&e->cwd, rec->cwd);
         case RECORD_PATH:
-                if (rec->path.name && e->n_path_names < ELEMENTSOF(e->path_names))
-                        e->path_names[e->n_path_names++] = strdup(rec->path.name);
-                break;
+                if (rec->path.name && e->n_path_names < ELEMENTSOF(e->path_names)) {
+                        int r = event_text_add(e, rec->path.name, &e->path_names[e->n_path_names]);
+                        if (r < 0)
+                                return r;
+                        e->n_path_names++;
+                }
+                return 0;
         case RECORD_PROCTITLE:
-                free(e->proctitle);
-                e->proctitle = strdup_or_null(rec->proctitle);
-                break;
+                return text_set(&e->proctitle, rec->proctitle);
         default:
-                break;
+                return 0;
         }
 }
 
@@ -464,16 +674,13 @@ int assembler_add(Assembler *a, const Record *rec, const char *raw, size_t raw_l
         if (r < 0)
                 return r;
 
-        if (rec->kind == RECORD_DENIAL) {
-                r = add_verdict(e, rec);
-                if (r < 0)
-                        return r;
-        } else
-                add_context(e, rec);
+        r = rec->kind == RECORD_DENIAL ? add_verdict(e, rec) : add_context(e, rec);
+        if (r < 0)
+                return r;
 
         /* A file has the whole event at hand: wait for its EOE so that raw holds that too. */
         if (rec->kind == RECORD_EOE || (rec->kind == RECORD_DENIAL && rec->type == 1107) ||
-            (rec->kind == RECORD_PROCTITLE && e->n_denials > 0 && e->has_syscall &&
+            (rec->kind == RECORD_PROCTITLE && e->n_verdicts > 0 && e->has_syscall &&
              a->mode == ASSEMBLER_CLOCK))
                 return release(a, e);
 

@@ -27,8 +27,11 @@ typedef enum AssemblerMode {
 } AssemblerMode;
 
 /* Called once for each verdict of a released event, in record order. The Denial is lent for the
- * duration of the call: the callee may complete it (attribution) but must copy what it keeps;
- * d->raw belongs to the event and must not be freed. Return negative errno to stop. */
+ * duration of the call, and its strings with it: they live in the assembler's block
+ * (Denial.strings, strings_lent), reused for the next denial. The callee may complete it
+ * (attribution: what it adds is freed after the call) but must copy what it keeps
+ * (denial_copy(), or its block with denial_move_strings()); d->raw belongs to the event and must
+ * not be freed. Return negative errno to stop. */
 typedef int (*assembler_emit_cb)(Denial *d, void *userdata);
 
 int assembler_new(AssemblerMode mode, assembler_emit_cb emit, void *userdata, Assembler **ret);

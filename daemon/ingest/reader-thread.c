@@ -144,7 +144,7 @@ struct ReaderThread {
 static void batch_reset(Batch *b) {
         for (size_t i = 0; i < b->n; i++) {
                 Denial *d = &b->items[i].denial;
-                /* the text block's, not the denial's own */
+                /* the text block's, not the denial's own (its strings: lent, they stay) */
                 d->raw = NULL;
                 d->raw_packed = NULL;
                 denial_done(d);
@@ -291,15 +291,21 @@ static void reader_take_answer(ReaderThread *t) {
 }
 
 /* The Ingest's sink on the reader: the denial joins the batch (taken over: the assembler lends
- * it and frees what is left, which is then nothing; raw is the event's, so it is copied, into
- * the batch's text block). The outcome is the real sink's, counted on the loop:
- * _IMPORT_OUTCOME_MAX is counted as none. */
+ * it and frees what is left, which is then nothing; its strings are the assembler's block and
+ * raw the event's, so both are copied, into the batch's text block). The outcome is the real
+ * sink's, counted on the loop: _IMPORT_OUTCOME_MAX is counted as none. */
 static int reader_keep(void *userdata, Denial *d, DenialOrigin origin) {
         ReaderThread *t = userdata;
         size_t raw_len = 0;
         char *raw = NULL;
         BatchItem *item;
 
+        if (d->strings) {
+                char *block = batch_text(t->batch, d->strings_size);
+                if (!block)
+                        return -ENOMEM;
+                denial_move_strings(d, block); /* lent by the batch now */
+        }
         if (d->raw) {
                 raw_len = strlen(d->raw);
                 raw = batch_text(t->batch, raw_len + 1);

@@ -19,6 +19,36 @@ static int on_emit(Denial *d, void *userdata) {
         return 0;
 }
 
+/* A callee that keeps the denial it is lent by moving its block into memory of its own (as the
+ * reader thread does into its batch), and notes the block it was lent. */
+static Denial kept[4];
+static char *kept_blocks[4];
+static const char *lent_blocks[4];
+static size_t n_kept;
+
+static int on_emit_keep(Denial *d, void *userdata) {
+        CHECK(n_kept < ELEMENTSOF(kept));
+        CHECK(d->strings && d->strings_lent);
+        lent_blocks[n_kept] = d->strings;
+        kept_blocks[n_kept] = malloc(d->strings_size);
+        CHECK(kept_blocks[n_kept]);
+        denial_move_strings(d, kept_blocks[n_kept]);
+        d->raw = NULL; /* the event's */
+        kept[n_kept++] = *d;
+        *d = DENIAL_NULL; /* taken over: the assembler frees nothing of it */
+        return 0;
+}
+
+/* A callee that adds strings of its own to the lent denial (attribution, selftest): they are
+ * freed after the call, the lent block is not (ASan: no leak, no bad free). */
+static int on_emit_complete(Denial *d, void *userdata) {
+        CHECK_RC(denial_set_string(d, &d->result, "selftest"), 0);
+        d->has_container = true;
+        d->container.id = strdup("abc");
+        CHECK(d->container.id);
+        return on_emit(d, userdata);
+}
+
 static void reset(void) {
         for (size_t i = 0; i < n_emitted; i++)
                 denial_done(&emitted[i]);
@@ -314,6 +344,79 @@ int main(void) {
         CHECK(n_emitted == 0);
         add(a, stamped(RECORD_IGNORED, 1309, 9300, 5000), "other", 0);
         CHECK(n_emitted == 1 && emitted[0].serial == 30);
+        reset();
+        assembler_free(a);
+
+        /* 9. Denials are lent with their strings in the assembler's block, the same block for
+         * the next: a callee that keeps one moves its block away, and the next denial does not
+         * touch it. */
+        CHECK_RC(assembler_new(ASSEMBLER_CLOCK, on_emit_keep, NULL, &a), 0);
+        r = avc(9500, 40, "start", "first-name");
+        r.type = AUDIT_TYPE_USER_AVC;
+        add(a, r, "u1", 0);
+        r = avc(9500, 41, "stop", "second-name");
+        r.type = AUDIT_TYPE_USER_AVC;
+        add(a, r, "u2", 0);
+        add(a, avc(9501, 42, "read write", "third"), "a3", 0);
+        add(a, syscall_rec(9501, 42, "/bin/third"), "s3", 0);
+        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 9501, 42), "e3", 0);
+        CHECK(n_kept == 3);
+        CHECK(lent_blocks[0] == lent_blocks[1] && lent_blocks[1] == lent_blocks[2]);
+        CHECK_STREQ(kept[0].name, "first-name");
+        CHECK_STREQ(kept[0].permissions, "start");
+        CHECK_STREQ(kept[0].mcs, "c170,c393");
+        CHECK_STREQ(kept[1].name, "second-name");
+        CHECK_STREQ(kept[2].permissions, "read write");
+        CHECK_STREQ(kept[2].exe, "/bin/third");
+        CHECK_STREQ(kept[2].source_type, "container_t");
+        for (size_t i = 0; i < n_kept; i++) {
+                denial_done(&kept[i]);
+                free(kept_blocks[i]);
+        }
+        assembler_free(a);
+
+        /* 10. What a callee adds to a lent denial is freed after the call, the block stays. */
+        CHECK_RC(assembler_new(ASSEMBLER_CLOCK, on_emit_complete, NULL, &a), 0);
+        for (unsigned i = 0; i < 3; i++) {
+                r = avc(9600, 50 + i, "start", "n");
+                r.type = AUDIT_TYPE_USER_AVC;
+                add(a, r, "u", 0);
+        }
+        CHECK(n_emitted == 3);
+        CHECK_STREQ(emitted[2].result, "selftest");
+        CHECK_STREQ(emitted[2].container.id, "abc");
+        CHECK_STREQ(emitted[2].name, "n");
+        reset();
+        assembler_free(a);
+
+        /* 11. A context record that comes again replaces the first (the last one wins), however
+         * many come; an empty PATH name without a CWD ("." once cleaned up, one byte longer
+         * than itself) is no path and no overflow. */
+        CHECK_RC(assembler_new(ASSEMBLER_CLOCK, on_emit, NULL, &a), 0);
+        add(a, avc(9700, 60, "read", "x"), "av", 0);
+        for (unsigned i = 0; i < 1000; i++) {
+                r = stamped(RECORD_CWD, AUDIT_TYPE_CWD, 9700, 60);
+                r.cwd = i % 2 ? "/odd" : "/even/longer/than/odd";
+                add(a, r, "cwd", 0);
+                add(a, syscall_rec(9700, 60, i % 2 ? "/bin/odd" : "/bin/even"), "sc", 0);
+        }
+        r = stamped(RECORD_PATH, AUDIT_TYPE_PATH, 9700, 60);
+        r.path.name = "x";
+        add(a, r, "path", 0);
+        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 9700, 60), "eoe", 0);
+        CHECK(n_emitted == 1);
+        CHECK_STREQ(emitted[0].cwd, "/odd");
+        CHECK_STREQ(emitted[0].exe, "/bin/odd");
+        CHECK_STREQ(emitted[0].path, "/odd/x");
+        reset();
+        add(a, avc(9800, 61, "read", ""), "av", 0);
+        r = stamped(RECORD_PATH, AUDIT_TYPE_PATH, 9800, 61);
+        r.path.name = "";
+        add(a, r, "path", 0);
+        add(a, stamped(RECORD_EOE, AUDIT_TYPE_EOE, 9800, 61), "eoe", 0);
+        CHECK(n_emitted == 1);
+        CHECK(emitted[0].path == NULL);
+        CHECK_STREQ(emitted[0].name, "");
         reset();
         assembler_free(a);
 
