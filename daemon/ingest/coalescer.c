@@ -24,6 +24,15 @@
 #include "coalescer.h"
 #include "macro.h"
 
+/* Entries that left are kept for the kinds that come next, each with room for a kind of at most
+ * COALESCE_SPARE_KEY bytes, as many as the table has room for (so the table and its spares never
+ * hold more entries than a full table), and at most COALESCE_SPARE_IDLE once the table is empty:
+ * on a busy host nearly every denial is a kind of its own, and at 50,000 a second the table is
+ * full, so each one closed the oldest entry and allocated its own, of a size that varies with its
+ * strings. */
+#define COALESCE_SPARE_IDLE 64
+#define COALESCE_SPARE_KEY 4096
+
 /* Open addressing, linear probing, at most half full: a slot holds the kind's hash next to its
  * entry, so that a probe (every denial) and a removal (every kind that leaves) read the slots
  * only, not the entries, which a busy host's stream of distinct kinds has long pushed out of the
@@ -39,14 +48,16 @@ struct Entry {
         int64_t start_ms; /* audit time of the window's first denial */
         unsigned n;       /* denials of the window so far */
         uint64_t folded;  /* of them, folded */
-        bool has_rep;     /* rep is a denial: folding started once */
-        Denial rep;       /* the window's last folded denial */
+        /* The window's last folded denial, once folding started (NULL before): apart, so that
+         * an entry is small (most never fold) and its malloc() and free() are cheap ones. */
+        Denial *rep;
         /* The first denial's sender and triage, which a summary carries (see above). */
         int64_t first_sender_pid;
         bool first_triaged;
         int first_reason, first_verdict;
         const char *first_sender_subj, *first_booleans; /* in key[], after the kind; or NULL */
         size_t key_len;                                 /* the kind: key[0 .. key_len) */
+        size_t key_alloc;                               /* the room key[] has */
         char key[];
 };
 
@@ -61,6 +72,8 @@ struct Coalescer {
         size_t n;
         char *scratch; /* the kind of the denial at hand */
         size_t scratch_alloc;
+        Entry *spare; /* entries that left, to hold the next kinds (by newer) */
+        size_t n_spare;
 };
 
 int coalescer_new(coalescer_emit_cb emit, void *userdata, Coalescer **ret) {
@@ -210,10 +223,50 @@ static void list_append(Coalescer *c, Entry *e) {
 static void entry_free(Coalescer *c, Entry *e) {
         slot_remove(c, e);
         list_unlink(c, e);
-        if (e->has_rep)
-                denial_done(&e->rep);
-        free(e);
+        if (e->rep) {
+                denial_done(e->rep);
+                free(e->rep);
+                e->rep = NULL;
+        }
         c->n--;
+        if (c->n + c->n_spare >= COALESCE_KEYS_MAX || e->key_alloc > COALESCE_SPARE_KEY) {
+                free(e);
+                return;
+        }
+        e->newer = c->spare;
+        c->spare = e;
+        c->n_spare++;
+}
+
+/* The table is empty (a storm is over): most spares go back. */
+static void spares_trim(Coalescer *c) {
+        while (c->n == 0 && c->n_spare > COALESCE_SPARE_IDLE) {
+                Entry *e = c->spare;
+                c->spare = e->newer;
+                c->n_spare--;
+                free(e);
+        }
+}
+
+/* An entry with room for a kind of need bytes: the spare that left last, grown when too small,
+ * or a new one. */
+static Entry *entry_alloc(Coalescer *c, size_t need) {
+        Entry *e = c->spare;
+
+        if (e) {
+                c->spare = e->newer;
+                c->n_spare--;
+                if (e->key_alloc >= need)
+                        return e;
+                free(e);
+        }
+        /* rounded up, so that a spare fits the next kinds, which differ by a few bytes */
+        size_t room = (need + 63) & ~(size_t) 63;
+        e = malloc(sizeof(Entry) + room);
+        if (!e)
+                return NULL;
+        e->key_alloc = room;
+        return e;
 }
 
 /* The window of e ends: its summary goes out when something was folded. */
@@ -221,9 +274,9 @@ static int entry_close(Coalescer *c, Entry *e) {
         int r = 0;
 
         if (e->folded > 0) {
-                e->rep.count = e->folded;
-                r = c->emit(&e->rep, c->userdata);
-                e->rep.count = 0;
+                e->rep->count = e->folded;
+                r = c->emit(e->rep, c->userdata);
+                e->rep->count = 0;
                 e->folded = 0;
         }
         return r;
@@ -231,15 +284,20 @@ static int entry_close(Coalescer *c, Entry *e) {
 
 /* The first fold: rep becomes a copy of d with the first denial's sender and triage. */
 static int entry_start_rep(Entry *e, const Denial *d) {
-        Denial *rep = &e->rep;
+        Denial *rep = malloc(sizeof(Denial));
         int r;
 
+        if (!rep)
+                return -ENOMEM;
         r = denial_copy(d, rep);
-        if (r < 0)
+        if (r < 0) {
+                free(rep);
                 return r;
+        }
         if (denial_set_string(rep, &rep->sender_subj, e->first_sender_subj) < 0 ||
             denial_set_string(rep, &rep->booleans, e->first_booleans) < 0) {
                 denial_done(rep);
+                free(rep);
                 return -ENOMEM;
         }
         rep->sender_pid = e->first_sender_pid;
@@ -247,16 +305,16 @@ static int entry_start_rep(Entry *e, const Denial *d) {
         rep->reason = e->first_reason;
         rep->verdict = e->first_verdict;
         rep->count = 0;
-        e->has_rep = true;
+        e->rep = rep;
         return 0;
 }
 
 /* rep becomes d: only what may differ within a kind is copied. */
 static int entry_take(Entry *e, const Denial *d) {
-        Denial *rep = &e->rep;
+        Denial *rep = e->rep;
         int r;
 
-        if (!e->has_rep)
+        if (!rep)
                 return entry_start_rep(e, d);
 
         /* (types and categories follow from the contexts, which are the kind's) */
@@ -288,11 +346,12 @@ static int entry_take(Entry *e, const Denial *d) {
 static Entry *entry_new(Coalescer *c, const Denial *d, uint64_t hash, size_t key_len) {
         size_t subj = d->sender_subj ? strlen(d->sender_subj) + 1 : 0;
         size_t booleans = d->booleans ? strlen(d->booleans) + 1 : 0;
-        Entry *e = malloc(sizeof(Entry) + key_len + subj + booleans);
+        Entry *e = entry_alloc(c, key_len + subj + booleans);
 
         if (!e)
                 return NULL;
         *e = (Entry){
+                .key_alloc = e->key_alloc,
                 .hash = hash,
                 .start_ms = d->time_ms,
                 .n = 1,
@@ -374,6 +433,7 @@ int64_t coalescer_expire(Coalescer *c, int64_t now_ms) {
                         r = k;
                 entry_free(c, e);
         }
+        spares_trim(c);
         return c->oldest ? c->oldest->start_ms + COALESCE_WINDOW_MS : INT64_MAX;
 }
 
@@ -383,6 +443,8 @@ void coalescer_flush(Coalescer *c) {
                 (void) entry_close(c, e);
                 entry_free(c, e);
         }
+        if (c)
+                spares_trim(c);
 }
 
 Coalescer *coalescer_free(Coalescer *c) {
@@ -390,6 +452,11 @@ Coalescer *coalescer_free(Coalescer *c) {
                 return NULL;
         while (c->oldest)
                 entry_free(c, c->oldest);
+        while (c->spare) {
+                Entry *e = c->spare;
+                c->spare = e->newer;
+                free(e);
+        }
         free(c->scratch);
         free(c);
         return NULL;

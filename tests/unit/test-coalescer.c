@@ -218,6 +218,41 @@ int main(void) {
         check_summary(&sink, 2, 70100 + COALESCE_FREE + 2);
         coalescer_flush(c);
 
+        /* Entries that left hold the next kinds: a kind longer than the entry it gets (grown),
+         * one too long to be kept at all, then short ones again; each keeps its own first
+         * sender and triage (written after the kind in the entry's room), and a short kind in
+         * a long one's entry is not the long one. */
+        static const size_t lens[] = {4, 900, 5000, 4, 900, 3};
+        char *long_comm = malloc(5001);
+        CHECK(long_comm);
+        for (int round = 0; round < 2; round++)
+                for (size_t k = 0; k < ELEMENTSOF(lens); k++) {
+                        int64_t t = t0 + 80000 + (int64_t) (round * ELEMENTSOF(lens) + k) * 2000;
+                        memset(long_comm, 'a' + (int) k, lens[k]);
+                        long_comm[lens[k]] = 0;
+                        sink.n = 0;
+                        for (int i = 0; i < COALESCE_FREE + 2; i++) {
+                                Denial d = make(long_comm, t, (uint64_t) (80000 + k * 100 + i));
+                                char subj[32];
+                                snprintf(subj, sizeof(subj), "subj_%zu_t", k);
+                                set_string(&d.sender_subj, i == 0 ? subj : "later_t");
+                                set_string(&d.booleans, i == 0 ? "b_entry" : NULL);
+                                CHECK_RC(coalescer_add(c, &d), i < COALESCE_FREE ? 1 : 0);
+                                denial_done(&d);
+                        }
+                        /* the next kind's window closes this one: the old entry leaves */
+                        coalescer_expire(c, t + COALESCE_WINDOW_MS);
+                        CHECK_RC(sink.n, 1);
+                        CHECK_RC(sink.last.count, 2);
+                        CHECK_STREQ(sink.last.comm, long_comm);
+                        char subj[32];
+                        snprintf(subj, sizeof(subj), "subj_%zu_t", k);
+                        CHECK_STREQ(sink.last.sender_subj, subj);
+                        CHECK_STREQ(sink.last.booleans, "b_entry");
+                        CHECK_RC(coalescer_keys(c), 0);
+                }
+        free(long_comm);
+
         denial_done(&sink.last);
         c = coalescer_free(c);
         printf("ok\n");
