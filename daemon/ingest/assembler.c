@@ -67,6 +67,7 @@ typedef struct Verdict {
         int record_type, permissive;
         int64_t pid, sender_pid;
         size_t text[_V_MAX];
+        size_t start, len; /* its strings' part of the event's text: one copy copies them all */
 } Verdict;
 
 typedef struct Event Event;
@@ -191,6 +192,12 @@ static const char *event_text(const Event *e, size_t offset) {
         return offset == TEXT_NONE ? NULL : e->text + offset;
 }
 
+/* Whether p points into the len bytes at block. */
+static bool within(const char *p, const char *block, size_t len) {
+        return p && block && (uintptr_t) p >= (uintptr_t) block &&
+               (uintptr_t) p < (uintptr_t) block + len;
+}
+
 static void event_free(Event *e) {
         if (!e)
                 return;
@@ -296,10 +303,12 @@ Assembler *assembler_free(Assembler *a) {
 /* ---- the denial handed on ---- */
 
 /* d's strings, borrowed until now (from the record, the event, the stack), are copied into the
- * assembler's block, which d is lent with them: one copy and no allocation per denial, where
- * twenty strdup()s and as many free()s were. source_type, mcs, target_type and target_mcs are
- * filled from the contexts on the way. On failure d is left as it was (borrowed). */
-static int lend_strings(Assembler *a, Denial *d) {
+ * assembler's block, which d is lent with them: no allocation per denial, where twenty strdup()s
+ * and as many free()s were. Most of them lie in src (the record's storage, or the verdict's part
+ * of the event's text), copied in one piece; the others one by one. source_type, mcs,
+ * target_type and target_mcs are filled from the contexts on the way. On failure d is left as it
+ * was (borrowed). */
+static int lend_strings(Assembler *a, Denial *d, const char *src, size_t src_len) {
         char stype[256], smcs[4096], ttype[256], tmcs[4096];
         int r;
 
@@ -319,10 +328,12 @@ static int lend_strings(Assembler *a, Denial *d) {
                            &d->tcontext,   &d->tclass,     &d->source_type, &d->target_type,
                            &d->mcs,        &d->target_mcs, &d->cwd,         &d->proctitle,
                            &d->sender_subj};
-        size_t lens[ELEMENTSOF(fields)], size = 0;
+        size_t lens[ELEMENTSOF(fields)], size = src ? src_len : 0;
 
+        if (!src)
+                src_len = 0;
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-                if (*fields[i]) {
+                if (*fields[i] && !within(*fields[i], src, src_len)) {
                         lens[i] = strlen(*fields[i]);
                         size += lens[i] + 1;
                 }
@@ -330,8 +341,14 @@ static int lend_strings(Assembler *a, Denial *d) {
         if (r < 0)
                 return r;
         char *p = a->block;
+        if (src_len > 0) {
+                memcpy(p, src, src_len);
+                p += src_len;
+        }
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-                if (*fields[i]) {
+                if (within(*fields[i], src, src_len))
+                        *fields[i] = a->block + (*fields[i] - src);
+                else if (*fields[i]) {
                         *fields[i] = memcpy(p, *fields[i], lens[i] + 1);
                         p += lens[i] + 1;
                 }
@@ -344,10 +361,10 @@ static int lend_strings(Assembler *a, Denial *d) {
 /* Hands d (its strings borrowed) on with raw, lent for the call, then frees what the callee
  * added to it (a container, candidates) and gives back the scratch buffers a hostile denial
  * grew beyond what is worth keeping. */
-static int emit_denial(Assembler *a, Denial *d, char *raw) {
+static int emit_denial(Assembler *a, Denial *d, const char *src, size_t src_len, char *raw) {
         int r;
 
-        r = lend_strings(a, d);
+        r = lend_strings(a, d, src, src_len);
         if (r < 0)
                 return r;
         d->raw = raw;
@@ -469,7 +486,7 @@ static int release(Assembler *a, Event *e) {
                 d.proctitle = (char *) text_get(&e->proctitle);
                 if (!d.path && d.name)
                         d.path = (char *) complete_path(a, e, d.name);
-                r = emit_denial(a, &d, e->raw);
+                r = emit_denial(a, &d, e->text + v->start, v->len, e->raw);
         }
         event_recycle(a, e);
         return r;
@@ -586,12 +603,27 @@ static int add_verdict(Event *e, const Record *rec) {
         *v = (Verdict){.record_type = rec->type,
                        .permissive = a->permissive,
                        .pid = a->pid,
-                       .sender_pid = a->sender_pid};
-        for (size_t k = 0; k < _V_MAX; k++) {
-                r = event_text_add(e, strings[k], &v->text[k]);
+                       .sender_pid = a->sender_pid,
+                       .start = e->text_len};
+        /* the record's storage in one piece (it holds them all), then any string from
+         * elsewhere */
+        if (rec->storage && rec->storage_size > 0) {
+                r = buffer_reserve(&e->text, &e->text_alloc, e->text_len + rec->storage_size, 512);
                 if (r < 0)
                         return r;
+                memcpy(e->text + e->text_len, rec->storage, rec->storage_size);
+                e->text_len += rec->storage_size;
         }
+        for (size_t k = 0; k < _V_MAX; k++) {
+                if (within(strings[k], rec->storage, rec->storage_size))
+                        v->text[k] = v->start + (size_t) (strings[k] - rec->storage);
+                else {
+                        r = event_text_add(e, strings[k], &v->text[k]);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        v->len = e->text_len - v->start;
         e->n_verdicts++;
         return 0;
 }
@@ -617,7 +649,7 @@ static int release_alone(Assembler *a, const Record *rec, const char *raw, size_
                 text = a->alone_raw;
         }
         denial_from_record(&d, rec, 0);
-        return emit_denial(a, &d, text);
+        return emit_denial(a, &d, rec->storage, rec->storage_size, text);
 }
 
 static int add_context(Event *e, const Record *rec) {

@@ -729,7 +729,7 @@ int record_parse(RecordParser *p, const char *line, size_t len, Record *ret) {
 
         if (s.used > 0) {
                 rec.storage = s.buf;
-                rec.storage_size = s.size;
+                rec.storage_size = s.used;
                 if (s.buf == p->storage) {
                         rec.lender = p;
                         p->lent = true;

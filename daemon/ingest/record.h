@@ -90,7 +90,9 @@ typedef struct Record {
                 } path;                /* RECORD_PATH */
                 const char *proctitle; /* RECORD_PROCTITLE */
         };
-        char *storage; /* holds every string above */
+        /* holds every string above, within its first storage_size bytes (one copy of this
+         * block is a copy of them all: daemon/ingest/assembler.c) */
+        char *storage;
         size_t storage_size;
         RecordParser *lender; /* storage is this parser's, lent until record_done(); NULL: ours */
 } Record;
