@@ -303,12 +303,53 @@ static void test_other_writer(void) {
         s = store_free(s);
 }
 
+/* The users of the writer's connection that read or write the denials table see the held rows:
+ * the count per container, retention (which removes them when old). */
+static void test_other_readers(void) {
+        _cleanup_(freep) char *path = fixture_path(tmpdir, "readers.db");
+        const char *id = "1111111111111111111111111111111111111111111111111111111111111111";
+        uint64_t denials = 0, ambiguous = 0;
+        bool more;
+        Store *s;
+
+        CHECK_RC(store_open(path, &s), 0);
+        for (uint64_t serial = 1; serial <= 5; serial++) {
+                Denial d = fixture_denial(1000000 + (int64_t) serial, serial);
+                d.has_container = true;
+                fixture_container(&d.container, id, "web", "centos:latest", "docker", NULL);
+                CHECK_RC(store_add(s, &d), 1);
+                denial_done(&d);
+        }
+        int64_t row = sql_int(s, "SELECT id FROM containers WHERE container_id = '1111111111111111"
+                                 "111111111111111111111111111111111111111111111111'");
+        CHECK(row > 0);
+        CHECK_RC(store_container_counts(s, row, &denials, &ambiguous), 0);
+        CHECK_RC(denials, 5);
+        CHECK_RC(ambiguous, 0);
+
+        /* Retention inside the batch: the held rows are old, removed with the rest. */
+        for (uint64_t serial = 6; serial <= 8; serial++)
+                CHECK_RC(add(s, 1000000 + (int64_t) serial, serial, 0), 1);
+        CHECK_RC(store_prune(s, 1000000 + 3600 * 1000, 1000, 0, 100, &more), 8);
+        CHECK_RC(store_commit(s, NULL), 8);
+        CHECK_RC(sql_int(s, "SELECT count(*) FROM denials"), 0);
+        StoreCounts c;
+        CHECK_RC(store_counts(s, &c), 0);
+        CHECK_RC(c.denials, 0);
+        /* and stored again, as new */
+        CHECK_RC(add(s, 1000000 + 6, 6, 0), 1);
+        CHECK_RC(store_commit(s, NULL), 1);
+        CHECK_RC(sql_int(s, "SELECT count(*) FROM denials"), 1);
+        s = store_free(s);
+}
+
 int main(void) {
         tmpdir = fixture_tmpdir("store-held");
         test_probe_sees_held_rows();
         test_rows_as_added();
         test_failed_insert_counted();
         test_other_writer();
+        test_other_readers();
         fixture_tmpdir_remove(tmpdir);
         return 0;
 }
