@@ -25,8 +25,8 @@
  *    without another ENOBUFS. So the counter is read at each ENOBUFS, and after every batch
  *    from then on until a batch ends with the queue found empty (or with an error waiting, whose
  *    ENOBUFS starts this again): between overruns nothing can be dropped without an ENOBUFS
- *    coming first, and the counter is not read at all (it was a system call per batch, a fifth of
- *    the path's). NETLINK_NO_ENOBUFS, which would silence the ENOBUFS, is switched off; and a
+ *    coming first, and the counter is not read at all (it was a system call per batch: as many as
+ *    the wake-ups). NETLINK_NO_ENOBUFS, which would silence the ENOBUFS, is switched off; and a
  *    safety read once every SOURCE_NETLINK_DROPS_CHECK_USEC while records arrive catches a drop
  *    of any kernel that does otherwise, within that second. The count is exact either way (the
  *    counter is cumulative); what the timing decides is the loss window and the order of the
@@ -513,8 +513,8 @@ static int netlink_drain(Source *s, unsigned *ret_handled, bool *ret_emptied) {
                 }
                 handled += (unsigned) k;
                 if ((unsigned) k < vlen) {
-                        emptied =
-                                true; /* the queue is empty (or an error waits for the next call) */
+                        /* the queue is empty (or an error waits for the next call) */
+                        emptied = true;
                         break;
                 }
         }
