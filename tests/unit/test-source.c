@@ -31,6 +31,10 @@
 /* exported by libaudit, declared only in its private header */
 extern int audit_send(int fd, int type, const void *data, unsigned int size);
 
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
 #define TEST_TIMEOUT_USEC (30ULL * 1000000) /* a loaded machine, sanitizers */
 #define TEST_NETLINK_COUNT 100
 #define TEST_FLOOD_COUNT 2000
@@ -539,6 +543,61 @@ static void test_netlink_overrun_ongoing(void) {
         sd_event_unref(e);
 }
 
+/* A kernel that drops without an ENOBUFS (here: NETLINK_NO_ENOBUFS switched on behind the
+ * source's back, after it switched it off): the drop counter is read all the same, by the safety
+ * read within a second while records arrive, and the drops are counted exactly. */
+static void test_netlink_overrun_silent(void) {
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
+        const unsigned first = 1000;
+        Stats stats = {};
+        Ctx c = {};
+        Source *src = NULL;
+        char marker[64];
+        sd_event *e;
+        int fd, small = 64 * 1024, one = 1;
+
+        if (geteuid() != 0)
+                SKIP("netlink: needs root");
+        e = new_event_with_timeout(&c);
+        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+        CHECK(fd >= 0);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(errno));
+        CHECK_RC(source_new_netlink(e, fd, &stats.source, &stats.losses, on_line, &c, &src), 0);
+        CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) == 0);
+        CHECK(setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one)) == 0);
+
+        make_marker(marker, sizeof(marker), "srcsilent");
+        c.marker = marker;
+        wait_child_ok(spawn_sender(marker, first));
+        for (size_t seen = SIZE_MAX; seen != c.n_lines;) {
+                seen = c.n_lines;
+                run_for(e, 100 * 1000);
+        }
+        size_t kept = c.n_lines;
+        CHECK(kept < first);
+        CHECK_RC(stats.source.netlink_enobufs, 0);
+
+        /* a record more than a second later: its batch reads the counter */
+        run_for(e, 1100 * 1000);
+        wait_child_ok(spawn_sender(marker, 1));
+        for (uint64_t waited = 0; c.n_lines == kept && waited < 2000 * 1000; waited += 10 * 1000)
+                run_for(e, 10 * 1000);
+        CHECK_RC(c.n_lines, kept + 1);
+        fprintf(stderr,
+                "silent overrun: %zu of %u kept, dropped %" PRIu64 ", enobufs %" PRIu64 "\n", kept,
+                first, stats.losses.netlink_dropped, stats.source.netlink_enobufs);
+        CHECK_RC(stats.source.netlink_enobufs, 0);
+        /* exact (others' records may have been dropped too) */
+        CHECK(kept + stats.losses.netlink_dropped >= first);
+        CHECK(stats.losses.loss_windows >= 1);
+        CHECK(stats.losses.windows[0].since_ms <= stats.losses.windows[0].until_ms);
+
+        ctx_clear(&c);
+        src = source_free(src);
+        sd_event_unref(e);
+}
+
 static int cmp_int64(const void *a, const void *b) {
         int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
 
@@ -920,6 +979,7 @@ int main(void) {
         test_netlink_queued();
         test_netlink_overrun();
         test_netlink_overrun_ongoing();
+        test_netlink_overrun_silent();
         test_netlink_paced();
         return 0;
 }
