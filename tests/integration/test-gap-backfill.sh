@@ -17,16 +17,22 @@ require_audit_netlink
 make_tmpdir
 
 mark=bf$$
+# A source type of this run's own, the only domain its daemon keeps: the counters are the
+# daemon's whole, and other writers on the shared audit stream send container_t denials too.
+domain=${mark}_t
+scontext=system_u:system_r:$domain:s0:c1,c2
 LOG=$T/audit/audit.log
 mkdir -p "$T/audit"
-printf '[Daemon]\nAuditLog=%s\n' "$LOG" > "$T/conf"
+printf '[Daemon]\nAuditLog=%s\n[Filter]\nDomains=%s\n' "$LOG" "$domain" > "$T/conf"
 CONFIG=$T/conf
 
 # The stand-in for auditd: every record of the multicast group, one line each, as auditd writes
 # them ("type=NAME msg=audit(...): ..."); SIGHUP reopens the log (after the test renamed it).
+# Only this test's records (those that carry its mark): other writers on the host share the
+# stream, and their denials would be backfilled and counted too.
 cat > "$T/auditd.py" <<'PY'
 import os, signal, socket, struct, sys
-log, ready = sys.argv[1], sys.argv[2]
+log, ready, mark = sys.argv[1], sys.argv[2], sys.argv[3].encode()
 names = {1107: "USER_AVC", 1400: "AVC", 1300: "SYSCALL", 1320: "EOE", 1327: "PROCTITLE"}
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)
 s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE
@@ -44,11 +50,13 @@ while True:
     except InterruptedError:
         continue
     t = struct.unpack_from("=H", d, 4)[0]
+    if mark not in d:
+        continue
     text = d[16:].rstrip(b"\0\n").decode("utf-8", "replace")
     f.write("type=%s msg=%s\n" % (names.get(t, "UNKNOWN[%d]" % t), text))
     f.flush()
 PY
-start_bg python3 "$T/auditd.py" "$LOG" "$T/auditd.ready"
+start_bg python3 "$T/auditd.py" "$LOG" "$T/auditd.ready" "$mark"
 AUDITD=$BG_PID
 logged() { [ "$(grep -c "$1" "$LOG" "$LOG".* 2> /dev/null | awk -F: '{n += $NF} END {print n}')" -ge "$2" ]; }
 wait_for 10 test -e "$T/auditd.ready" || fail "the auditd stand-in did not start"
@@ -57,25 +65,25 @@ stored() { count_lines avcctl -o json query --comm "$1"; }
 stat() { stats_field "$1"; }
 
 # Older than anything that will be stored: in the log, never to be read back.
-inject --count 3 --mark "o$mark" > /dev/null || fail "inject failed"
+inject --count 3 --mark "o$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 wait_for 10 logged "o$mark" 3 || fail "auditd did not log"
 sleep 1.1 # kept: the next denials must be in a later millisecond, and second (time must pass)
 
 # 1. Up: A.
 start_daemon --input netlink
 [ "$(stat backfill)" = none ] || fail "backfill on an empty store: $(stat backfill)"
-inject --count 10 --mark "a$mark" > /dev/null || fail "inject failed"
+inject --count 10 --mark "a$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 has_a() { [ "$(stored "a$mark")" -eq 10 ]; }
 wait_for 15 has_a || fail "A was not stored"
 stop_daemon
 
 # 2. Down: B1, rotation, B2.
-inject --count 20 --mark "b$mark" > /dev/null || fail "inject failed"
+inject --count 20 --mark "b$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 wait_for 10 logged "b$mark" 20 || fail "auditd did not log B1"
 mv "$LOG" "$LOG.1"
 kill -HUP "$AUDITD"
 wait_for 5 test -e "$LOG" || fail "the auditd stand-in did not reopen its log"
-inject --count 30 --mark "c$mark" > /dev/null || fail "inject failed"
+inject --count 30 --mark "c$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 wait_for 10 logged "c$mark" 30 || fail "auditd did not log B2"
 grep -q "c$mark" "$LOG.1" && fail "the rotation did not split the gap"
 
@@ -83,7 +91,7 @@ grep -q "c$mark" "$LOG.1" && fail "the rotation did not split the gap"
 start_daemon --input netlink
 done_() { [ "$(stat backfill)" = done ]; }
 wait_for 20 done_ || fail "the backfill did not finish: $(avcctl -o json stats)"
-inject --count 5 --mark "d$mark" > /dev/null || fail "inject failed"
+inject --count 5 --mark "d$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 has_d() { [ "$(stored "d$mark")" -eq 5 ]; }
 wait_for 15 has_d || fail "live denials were not stored during/after the backfill"
 s=$(avcctl -o json stats)
@@ -109,16 +117,16 @@ stop_daemon
 # 5. One imported record stamped 2100 (a log from a host with a wrong clock) does not move the
 #    start of the next gap: it begins at what this daemon last stored live (E).
 start_daemon --input netlink
-inject --count 3 --mark "e$mark" > /dev/null || fail "inject failed"
+inject --count 3 --mark "e$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 has_e() { [ "$(stored "e$mark")" -eq 3 ]; }
 wait_for 15 has_e || fail "E was not stored"
 printf '%s\n' "type=AVC msg=audit(4102444800.000:77): avc:  denied  { read } for  pid=4242 \
-comm=\"f$mark\" name=\"x\" scontext=system_u:system_r:container_t:s0:c5,c6 \
+comm=\"f$mark\" name=\"x\" scontext=system_u:system_r:$domain:s0:c5,c6 \
 tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0" > "$T/future.log"
 avcctl import "$T/future.log" > /dev/null || fail "import of the 2100 record failed"
 [ "$(stored "f$mark")" -eq 1 ] || fail "the 2100 record was not imported"
 stop_daemon
-inject --count 2 --mark "g$mark" > /dev/null || fail "inject failed"
+inject --count 2 --mark "g$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 wait_for 10 logged "g$mark" 2 || fail "auditd did not log G"
 start_daemon --input netlink
 wait_for 20 done_ || fail "the backfill after the import did not finish: $(avcctl -o json stats)"
@@ -138,7 +146,7 @@ c = sqlite3.connect(sys.argv[1])
 c.execute("DELETE FROM meta WHERE key IN ('live_position_ms', 'backfill_from_ms')")
 c.commit()
 PY
-inject --count 2 --mark "h$mark" > /dev/null || fail "inject failed"
+inject --count 2 --mark "h$mark" --scontext "$scontext" > /dev/null || fail "inject failed"
 wait_for 10 logged "h$mark" 2 || fail "auditd did not log H"
 start_daemon --input netlink
 wait_for 20 done_ || fail "the backfill without a live position did not finish"
