@@ -20,7 +20,7 @@
 #   avcctl ARGS / inject ARGS                           the client and the injector
 #   wait_for SECONDS CMD...                             polls CMD until it succeeds
 #   wait_until SECONDS 'CONDITION'                      polls a shell condition, re-evaluated
-#   wait_ingested MARK                                  a barrier through the kernel: one
+#   wait_ingested MARK [SECONDS [INJECT-ARGS]]          a barrier through the kernel: one
 #                                                       denial injected and waited for
 #   json_field JSON KEY                                 one top-level value, as JSON text
 #   stats_field KEY [JSON]                              one value of `avcctl -o json stats`
@@ -284,13 +284,15 @@ denials_kept() {
         [ $(($(json_field "$s" denials_stored) + $(json_field "$s" denials_coalesced))) -eq "$1" ]
 }
 
-# wait_ingested MARK [SECONDS]: injects one denial (comm MARK) through the kernel and waits until
-# it is stored. The daemon reads its socket in order and commits in order, so afterwards every
-# record the kernel delivered before it has been read, and every denial of them committed (or
-# counted as dropped). MARK must be new (a query by comm finds it alone).
+# wait_ingested MARK [SECONDS [INJECT-ARGS...]]: injects one denial (comm MARK; INJECT-ARGS such
+# as the --scontext of a test's own domain) through the kernel and waits until it is stored. The
+# daemon reads its socket in order and commits in order, so afterwards every record the kernel
+# delivered before it has been read, and every denial of them committed (or counted as dropped).
+# MARK must be new (a query by comm finds it alone).
 wait_ingested() {
         local mark=$1 secs=${2:-30}
-        inject --count 1 --mark "$mark" > /dev/null || fail "inject failed"
+        shift $(($# < 2 ? $# : 2))
+        inject --count 1 --mark "$mark" "$@" > /dev/null || fail "inject failed"
         wait_until "$secs" '[ "$(count_lines avcctl -o json query --comm "$mark")" -eq 1 ]' ||
                 fail "the marker denial $mark was not stored within ${secs}s: $(avcctl -o json stats)"
 }
