@@ -12,12 +12,10 @@
 void container_ref_done(ContainerRef *c) {
         if (!c)
                 return;
-        free(c->id);
-        free(c->name);
-        free(c->image);
-        free(c->engine);
-        free(c->pod);
-        free(c->pod_namespace);
+        char *strings[] = {c->id, c->name, c->image, c->engine, c->pod, c->pod_namespace};
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (strings[i]) /* most denials have no container: no call for nothing */
+                        free(strings[i]);
         *c = (ContainerRef){};
 }
 
@@ -58,14 +56,15 @@ void denial_done(Denial *d) {
                 return;
         char **strings[] = DENIAL_STRINGS(d);
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (!denial_string_in_block(d, *strings[i]))
+                if (*strings[i] && !denial_string_in_block(d, *strings[i]))
                         free(*strings[i]);
         if (!d->strings_lent)
                 free(d->strings);
         free(d->raw_packed);
         container_ref_done(&d->container);
         container_ref_done(&d->target_container);
-        denial_clear_candidates(d);
+        if (d->candidates)
+                denial_clear_candidates(d);
         *d = DENIAL_NULL;
 }
 
