@@ -26,10 +26,11 @@
 
 /* Entries that left are kept for the kinds that come next, each with room for a kind of at most
  * COALESCE_SPARE_KEY bytes, as many as the table has room for (so the table and its spares never
- * hold more entries than a full table), and at most COALESCE_SPARE_IDLE once the table is empty:
- * on a busy host nearly every denial is a kind of its own, and at 50,000 a second the table is
- * full, so each one closed the oldest entry and allocated its own, of a size that varies with its
- * strings. */
+ * hold more entries than a full table), COALESCE_SPARE_IDLE after a flush: on a busy host nearly
+ * every denial is a kind of its own, so at 50,000 a second each one closes the oldest entry (a
+ * full table) or the tick closes them all (windows that ended), and each allocated its own entry,
+ * of a size that varies with its strings. The spares stay when the table empties on a tick: the
+ * next tick's kinds take them again. */
 #define COALESCE_SPARE_IDLE 64
 #define COALESCE_SPARE_KEY 4096
 
@@ -238,7 +239,7 @@ static void entry_free(Coalescer *c, Entry *e) {
         c->n_spare++;
 }
 
-/* The table is empty (a storm is over): most spares go back. */
+/* The table is empty (the end of the input, a stop): most spares go back. */
 static void spares_trim(Coalescer *c) {
         while (c->n == 0 && c->n_spare > COALESCE_SPARE_IDLE) {
                 Entry *e = c->spare;
@@ -433,7 +434,6 @@ int64_t coalescer_expire(Coalescer *c, int64_t now_ms) {
                         r = k;
                 entry_free(c, e);
         }
-        spares_trim(c);
         return c->oldest ? c->oldest->start_ms + COALESCE_WINDOW_MS : INT64_MAX;
 }
 
