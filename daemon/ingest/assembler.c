@@ -144,6 +144,15 @@ static int buffer_reserve(char **buf, size_t *alloc, size_t need, size_t least) 
         return 0;
 }
 
+/* A buffer grown beyond max is given back (a hostile event's, say); a smaller one is kept. */
+static void buffer_trim(char **buf, size_t *alloc, size_t max) {
+        if (*alloc > max) {
+                free(*buf);
+                *buf = NULL;
+                *alloc = 0;
+        }
+}
+
 static int text_set(Text *t, const char *v) {
         if (!v) {
                 t->set = false;
@@ -162,13 +171,9 @@ static const char *text_get(const Text *t) {
         return t->set ? t->s : NULL;
 }
 
-/* A buffer larger than max is given back; a smaller one is kept, emptied, for the next event. */
+/* Emptied, for the next event (its buffer kept unless larger than max). */
 static void text_trim(Text *t, size_t max) {
-        if (t->alloc > max) {
-                free(t->s);
-                t->s = NULL;
-                t->alloc = 0;
-        }
+        buffer_trim(&t->s, &t->alloc, max);
         t->set = false;
 }
 
@@ -219,16 +224,8 @@ static void event_recycle(Assembler *a, Event *e) {
                 event_free(e);
                 return;
         }
-        if (e->raw_alloc > ASSEMBLER_SPARE_RAW_MAX) {
-                free(e->raw);
-                e->raw = NULL;
-                e->raw_alloc = 0;
-        }
-        if (e->text_alloc > ASSEMBLER_SPARE_TEXT_MAX) {
-                free(e->text);
-                e->text = NULL;
-                e->text_alloc = 0;
-        }
+        buffer_trim(&e->raw, &e->raw_alloc, ASSEMBLER_SPARE_RAW_MAX);
+        buffer_trim(&e->text, &e->text_alloc, ASSEMBLER_SPARE_TEXT_MAX);
         if (e->n_verdicts_alloc > ASSEMBLER_SPARE_DENIALS) {
                 free(e->verdicts);
                 e->verdicts = NULL;
@@ -371,16 +368,8 @@ static int emit_denial(Assembler *a, Denial *d, const char *src, size_t src_len,
         r = a->emit(d, a->userdata);
         d->raw = NULL;
         denial_done(d); /* the block is lent: it stays */
-        if (a->block_alloc > ASSEMBLER_BLOCK_KEEP) {
-                free(a->block);
-                a->block = NULL;
-                a->block_alloc = 0;
-        }
-        if (a->join_alloc > ASSEMBLER_BLOCK_KEEP) {
-                free(a->join);
-                a->join = NULL;
-                a->join_alloc = 0;
-        }
+        buffer_trim(&a->block, &a->block_alloc, ASSEMBLER_BLOCK_KEEP);
+        buffer_trim(&a->join, &a->join_alloc, ASSEMBLER_BLOCK_KEEP);
         return r;
 }
 
