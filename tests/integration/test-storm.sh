@@ -109,7 +109,8 @@ assert sum(r["count"] for r in tail) == n and len(tail) == len(rows), (len(tail)
 sent = sorted(int(l) for l in open(sys.argv[6]))
 assert len(sent) == n, (len(sent), n)
 serials = sorted(r["serial"] for r in rows)
-assert serials[0] == sent[0] and serials[-1] == sent[-1], (serials[0], serials[-1], sent[0], sent[-1])
+ends = (serials[0], serials[-1]), (sent[0], sent[-1])
+assert ends[0] == ends[1], ends
 # a summary is the last denial of its second, whole
 last = max(rows, key=lambda r: r["serial"])
 assert last["count"] > 1 and ":%d)" % last["serial"] in last["raw"], last
