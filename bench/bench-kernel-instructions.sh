@@ -15,7 +15,8 @@
 #
 #   COMPARE=OTHER_BUILD_DIR [BUILD=build] [DENIALS=50000] [KEEP=DIR] bench/bench-kernel-instructions.sh
 #
-# KEEP=DIR keeps each build's callgrind profile as DIR/callgrind.BUILDNAME, for callgrind_annotate.
+# KEEP=DIR keeps each build's callgrind profile as DIR/callgrind.BUILDNAME, for callgrind_annotate,
+# and the captured lines as DIR/lines (input for bench-raw-codec, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -44,6 +45,10 @@ bench_daemon_stop
         echo "captured $(wc -l < "$T/lines") of $DENIALS lines" >&2
         exit 1
 }
+if [ -n "${KEEP:-}" ]; then
+        mkdir -p "$KEEP"
+        cp "$T/lines" "$KEEP/lines"
+fi
 
 # count BUILD: instructions for the lines read live, and the training's share of them
 count() {
