@@ -359,6 +359,127 @@ static void test_stamps_by_hand(void) {
         raw_decoder_free(d);
 }
 
+/* With a dictionary the encoder writes exactly the frames it wrote with ZSTD_compress2() on a
+ * context that refers to the dictionary (before it used the one-shot call), so that rows stored
+ * before and after read alike: the same blob byte for byte at the levels in use, each decoded
+ * with the dictionary, and refused without it. Long events (past zstd's cutoff for attaching a
+ * dictionary, and past the one for taking the dictionary's parameters) come back too. */
+static void test_same_frames(int level) {
+        Dicts dicts = {};
+        RawEncoder *e;
+        char buf[4096];
+        int64_t t;
+        uint64_t serial;
+        unsigned i = 0;
+        void *dict;
+        size_t dict_len;
+        const void *blob;
+        size_t len;
+
+        CHECK_RC(raw_encoder_new(&e), 0);
+        CHECK_RC(raw_encoder_set_level(e, level), 0);
+        while (!raw_encoder_wants_dictionary(e)) {
+                make_event(buf, sizeof(buf), i++, &t, &serial);
+                CHECK_RC(raw_encode(e, buf, strlen(buf), t, serial, &blob, &len), 0);
+        }
+        CHECK_RC(raw_encoder_train(e, &dict, &dict_len), 0);
+        dicts.data[0] = dict;
+        dicts.len[0] = dict_len;
+        dicts.n = 1;
+        CHECK_RC(raw_encoder_use_dictionary(e, 1, dict, dict_len), 0);
+
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        ZSTD_CDict *cdict = ZSTD_createCDict(dict, dict_len, level);
+        CHECK(cctx && cdict);
+        CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)));
+        CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0)));
+        CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0)));
+        CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_dictIDFlag, 0)));
+        CHECK(!ZSTD_isError(ZSTD_CCtx_refCDict(cctx, cdict)));
+
+        RawDecoder *d = decoder_new(load, &dicts), *blind = decoder_new(NULL, NULL);
+        for (unsigned k = 0; k < 300; k++) {
+                unsigned char old[4096 + 64], frame[4096 + 64];
+                const char *back;
+                make_event(buf, sizeof(buf), i++, &t, &serial);
+                size_t n = strlen(buf);
+                /* a serial of no stamp in the text: nothing replaced, the text is the frame's */
+                CHECK_RC(raw_encode(e, buf, n, t, serial + 1000000, &blob, &len), 0);
+                size_t z = ZSTD_compress2(cctx, frame, sizeof(frame), buf, n);
+                CHECK(!ZSTD_isError(z) && z > 4 && z - 4 < n && n >= 128 && n < 16384);
+                /* method zstd, dictionary 1, the length (two varint bytes), the frame's tail */
+                old[0] = 0x01;
+                old[1] = 1;
+                old[2] = (unsigned char) (0x80 | (n & 0x7f));
+                old[3] = (unsigned char) (n >> 7);
+                memcpy(old + 4, frame + 4, z - 4);
+                CHECK(len == z && memcmp(blob, old, len) == 0);
+                CHECK_RC(raw_decode(d, old, len, t, serial + 1000000, &back, NULL), 0);
+                CHECK_STREQ(back, buf);
+                CHECK_RC(raw_decode(blind, old, len, t, serial + 1000000, &back, NULL), -ENOENT);
+        }
+
+        for (size_t size = 1000; size <= 400000; size *= 7) {
+                char *big = malloc(size + sizeof(buf));
+                size_t n = 0;
+                CHECK(big);
+                while (n < size) {
+                        make_event(buf, sizeof(buf), i++, &t, &serial);
+                        n += (size_t) sprintf(big + n, "%s\n", buf);
+                }
+                round_trip(e, d, big, t, serial, &len);
+                CHECK(len < n / 4);
+                free(big);
+        }
+
+        ZSTD_freeCDict(cdict);
+        ZSTD_freeCCtx(cctx);
+        raw_decoder_free(d);
+        raw_decoder_free(blind);
+        raw_encoder_free(e);
+        free(dict);
+}
+
+/* The encoder finds the stamp as auditd writes it (printf's digits) for any time and serial, from
+ * one digit to the widest: the blob says the stamp was replaced, and the text comes back. */
+static void test_stamp_digits(void) {
+        static const uint64_t serials[] = {0,
+                                           7,
+                                           9,
+                                           10,
+                                           99,
+                                           100,
+                                           12345,
+                                           999999999,
+                                           1000000000,
+                                           9999999999999999999ULL,
+                                           10000000000000000000ULL,
+                                           UINT64_MAX};
+        static const int64_t times[] = {0, 9, 10, 999, 1000, 9999, 1713603292240, INT64_MAX};
+        RawEncoder *e;
+        RawDecoder *d = decoder_new(NULL, NULL);
+        char text[256];
+        const void *blob;
+        size_t len;
+
+        CHECK_RC(raw_encoder_new(&e), 0);
+        for (size_t i = 0; i < ELEMENTSOF(times); i++)
+                for (size_t j = 0; j < ELEMENTSOF(serials); j++) {
+                        snprintf(text, sizeof(text),
+                                 "type=AVC msg=audit(%lld.%03lld:%llu): avc:  denied  { read } "
+                                 "for  pid=1 comm=\"sh\" tclass=file permissive=0",
+                                 (long long) (times[i] / 1000), (long long) (times[i] % 1000),
+                                 (unsigned long long) serials[j]);
+                        CHECK_RC(raw_encode(e, text, strlen(text), times[i], serials[j], &blob,
+                                            &len),
+                                 0);
+                        CHECK(((const unsigned char *) blob)[0] & 0x80);
+                        round_trip(e, d, text, times[i], serials[j], NULL);
+                }
+        raw_encoder_free(e);
+        raw_decoder_free(d);
+}
+
 /* Identical events: the trainer gives up, the codec still gets a dictionary. */
 static void test_uniform(void) {
         RawEncoder *e;
@@ -385,7 +506,10 @@ int main(void) {
                 test_dictionary(RAW_LEVEL_FAST);
                 test_dictionaries_interleaved();
                 test_stamps_by_hand();
+                test_stamp_digits();
         }
+        test_same_frames(RAW_LEVEL_DEFAULT);
+        test_same_frames(RAW_LEVEL_FAST);
         test_uniform();
         RawEncoder *e;
         CHECK_RC(raw_encoder_new(&e), 0);
