@@ -142,18 +142,38 @@ static int ensure_size(void **buf, size_t *size, size_t need) {
         return 0;
 }
 
-/* The decimal digits of u at p (at most 20, no NUL); returns how many. Two digits at a time from
- * a table, after counting them by comparisons: half the divisions of one digit at a time, and no
- * copy from a scratch buffer. */
+/* The decimal digits of u at p (at most 20, no NUL); returns how many. Counted from the highest
+ * bit (log10(2) is about 1233/4096), then written two at a time from a table, in place: a
+ * third of the instructions of one digit at a time into a scratch buffer and a copy. */
 static size_t format_digits(char *p, uint64_t u) {
         static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
                                     "31323334353637383940414243444546474849505152535455565758596061"
                                     "62636465666768697071727374757677787980818283848586878889909192"
                                     "939495969798990";
-        size_t n = 1;
-
-        for (uint64_t power = 10; n < 20 && u >= power; power *= 10)
-                n++;
+        static const uint64_t powers[20] = {1ULL,
+                                            10ULL,
+                                            100ULL,
+                                            1000ULL,
+                                            10000ULL,
+                                            100000ULL,
+                                            1000000ULL,
+                                            10000000ULL,
+                                            100000000ULL,
+                                            1000000000ULL,
+                                            10000000000ULL,
+                                            100000000000ULL,
+                                            1000000000000ULL,
+                                            10000000000000ULL,
+                                            100000000000000ULL,
+                                            1000000000000000ULL,
+                                            10000000000000000ULL,
+                                            100000000000000000ULL,
+                                            1000000000000000000ULL,
+                                            10000000000000000000ULL};
+        unsigned bits = 64 - (unsigned) __builtin_clzll(u | 1);
+        size_t t = (bits * 1233) >> 12, n = t + 1 - (u < powers[t]);
+        if (n == 0) /* u = 0 */
+                n = 1;
         char *q = p + n;
         while (u >= 100) {
                 unsigned r = (unsigned) (u % 100);

@@ -462,19 +462,27 @@ static void test_stamp_digits(void) {
         const void *blob;
         size_t len;
 
+        uint64_t all[ELEMENTSOF(serials) + 2 * 19];
+        size_t n = 0;
+        for (size_t j = 0; j < ELEMENTSOF(serials); j++)
+                all[n++] = serials[j];
+        for (uint64_t power = 10; n < ELEMENTSOF(all); power *= 10) {
+                all[n++] = power - 1;
+                all[n++] = power;
+        }
+
         CHECK_RC(raw_encoder_new(&e), 0);
         for (size_t i = 0; i < ELEMENTSOF(times); i++)
-                for (size_t j = 0; j < ELEMENTSOF(serials); j++) {
+                for (size_t j = 0; j < n; j++) {
                         snprintf(text, sizeof(text),
                                  "type=AVC msg=audit(%lld.%03lld:%llu): avc:  denied  { read } "
                                  "for  pid=1 comm=\"sh\" tclass=file permissive=0",
                                  (long long) (times[i] / 1000), (long long) (times[i] % 1000),
-                                 (unsigned long long) serials[j]);
-                        CHECK_RC(raw_encode(e, text, strlen(text), times[i], serials[j], &blob,
-                                            &len),
+                                 (unsigned long long) all[j]);
+                        CHECK_RC(raw_encode(e, text, strlen(text), times[i], all[j], &blob, &len),
                                  0);
                         CHECK(((const unsigned char *) blob)[0] & 0x80);
-                        round_trip(e, d, text, times[i], serials[j], NULL);
+                        round_trip(e, d, text, times[i], all[j], NULL);
                 }
         raw_encoder_free(e);
         raw_decoder_free(d);
