@@ -20,6 +20,25 @@ const char *const domain_patterns_default[] = {
         "*.process",          NULL,
 };
 
+/* How a pattern is matched: fnmatch(pattern, type, 0) for every denial was most of the scope
+ * filter's cost, and the patterns people write are names ("container_t") or a suffix after a
+ * star ("*_container_t", "*.process"). Without FNM_PATHNAME and FNM_PERIOD (and with no backslash,
+ * which pattern_is_valid() refuses), a pattern without '*', '?' or '[' matches exactly itself,
+ * and "*" followed by such a one every type that ends with it. */
+typedef enum DomainPatternKind {
+        DOMAIN_PATTERN_GLOB, /* fnmatch() */
+        DOMAIN_PATTERN_NAME,
+        DOMAIN_PATTERN_SUFFIX, /* "*" and a name */
+} DomainPatternKind;
+
+static DomainPatternKind pattern_kind(const char *p) {
+        if (!p[strcspn(p, "*?[")])
+                return DOMAIN_PATTERN_NAME;
+        if (p[0] == '*' && !p[1 + strcspn(p + 1, "*?[")])
+                return DOMAIN_PATTERN_SUFFIX;
+        return DOMAIN_PATTERN_GLOB;
+}
+
 static bool pattern_is_valid(const char *p, size_t len) {
         if (len == 0 || len > DOMAIN_PATTERN_LEN_MAX)
                 return false;
@@ -48,6 +67,7 @@ static int domain_filter_add(DomainFilter *f, const char *p, size_t len) {
         char *copy = strndup(p, len);
         if (!copy)
                 return -ENOMEM;
+        f->kinds[f->n_patterns] = (unsigned char) pattern_kind(copy);
         f->patterns[f->n_patterns++] = copy;
         return 0;
 }
@@ -88,11 +108,27 @@ int domain_filter_default(DomainFilter *ret) {
         return 0;
 }
 
+static bool pattern_matches(const char *pattern, DomainPatternKind kind, const char *type,
+                            size_t type_len) {
+        switch (kind) {
+        case DOMAIN_PATTERN_NAME:
+                return strcmp(pattern, type) == 0;
+        case DOMAIN_PATTERN_SUFFIX: {
+                size_t n = strlen(pattern + 1);
+                return type_len >= n && memcmp(type + type_len - n, pattern + 1, n) == 0;
+        }
+        default:
+                return fnmatch(pattern, type, 0) == 0;
+        }
+}
+
 bool domain_filter_wants(const DomainFilter *f, const char *source_type, const char *target_mcs) {
-        if (source_type)
+        if (source_type) {
+                size_t len = strlen(source_type);
                 for (unsigned i = 0; i < f->n_patterns; i++)
-                        if (fnmatch(f->patterns[i], source_type, 0) == 0)
+                        if (pattern_matches(f->patterns[i], f->kinds[i], source_type, len))
                                 return true;
+        }
         /* c0.c1023 is the whole category range (SystemHigh) that unconfined and host domains
          * carry; it says nothing about a container. */
         return f->target_mcs && target_mcs && target_mcs[0] && strcmp(target_mcs, "c0.c1023") != 0;

@@ -18,6 +18,9 @@ extern const char *const domain_patterns_default[];
 
 typedef struct DomainFilter {
         char *patterns[DOMAIN_PATTERNS_MAX];
+        /* How each pattern is matched (DomainPatternKind, domain-filter.c): most are a name or
+         * "*" and a suffix, compared without fnmatch() */
+        unsigned char kinds[DOMAIN_PATTERNS_MAX];
         unsigned n_patterns;
         bool target_mcs; /* also keep denials whose target carries categories */
 } DomainFilter;
