@@ -15,7 +15,8 @@
 #
 #   COMPARE=OTHER_BUILD_DIR [BUILD=build] [DENIALS=50000] [KEEP=DIR] bench/bench-kernel-instructions.sh
 #
-# KEEP=DIR keeps each build's callgrind profile as DIR/callgrind.BUILDNAME, for callgrind_annotate,
+# KEEP=DIR keeps each build's callgrind profile as DIR/callgrind.BUILD_DIR (its / as _), for
+# callgrind_annotate.
 # and the captured lines as DIR/lines (input for bench-raw-codec, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,7 +88,7 @@ count() {
         per=$(((ir - train) / cur))
         if [ -n "${KEEP:-}" ]; then
                 mkdir -p "$KEEP"
-                cp "$part" "$KEEP/callgrind.$(basename "$b")"
+                cp "$part" "$KEEP/callgrind.$(echo "$b" | tr / _)"
         fi
 }
 
