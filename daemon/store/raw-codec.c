@@ -299,9 +299,10 @@ static ZSTD_CDict *cdict_new(const void *dict, size_t len, int level) {
  * dictionary id. With a dictionary through zstd's one-shot call for a digested dictionary, which
  * takes the frame's parameters from the call and the rest from the dictionary: ZSTD_compress2()
  * on a context that refers to the dictionary writes the same frame, but resolves the parameters
- * anew for every frame and goes through the streaming stage, about 650 instructions of the 6,000
- * a 300-byte event costs (docs/benchmarks.md). That call is marked deprecated (in favour of
- * ZSTD_compress2()), hence the pragma: it is in every libzstd since 1.0. */
+ * anew for every frame and goes through the streaming stage, about 630 instructions of the 7,400
+ * a 300-byte event cost (docs/benchmarks.md). That call is marked deprecated (in favour of
+ * ZSTD_compress2()), hence the pragma; should a later libzstd drop it, ZSTD_compress2() after
+ * ZSTD_CCtx_refCDict() writes the same frames. */
 static size_t frame_compress(RawEncoder *e, void *dst, size_t dst_size, const void *src,
                              size_t src_size) {
         static const ZSTD_frameParameters frame = {
