@@ -16,8 +16,7 @@
 #   COMPARE=OTHER_BUILD_DIR [BUILD=build] [DENIALS=50000] [KEEP=DIR] bench/bench-kernel-instructions.sh
 #
 # KEEP=DIR keeps each build's callgrind profile as DIR/callgrind.BUILD_DIR (its / as _), for
-# callgrind_annotate.
-# and the captured lines as DIR/lines (input for bench-raw-codec, say).
+# callgrind_annotate, and the captured lines as DIR/lines (input for bench/bench-raw-codec.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
