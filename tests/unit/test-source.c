@@ -293,6 +293,17 @@ static sd_event *netlink_start(Ctx *c, Stats *stats, Source **src) {
         return e;
 }
 
+/* A netlink audit socket bound to the read-log multicast group; SKIPs where it cannot bind. */
+static int audit_group_socket(void) {
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+
+        CHECK(fd >= 0);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(errno));
+        return fd;
+}
+
 static void test_netlink(void) {
         Stats stats = {};
         Ctx c = {};
@@ -393,7 +404,6 @@ static void test_netlink_queued(void) {
 /* A socket-activated fd, then squeezed to a tiny receive buffer and flooded while nobody reads:
  * the losses must be counted exactly (SO_MEMINFO drops) and reported as ENOBUFS. */
 static void test_netlink_overrun(void) {
-        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
         Stats stats = {};
         Ctx c = {};
         Source *src = NULL;
@@ -415,10 +425,7 @@ static void test_netlink_overrun(void) {
         /* ... and still ours to close */
         CHECK_RC(close(fd), 0);
 
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-        CHECK(fd >= 0);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(errno));
+        fd = audit_group_socket();
         CHECK_RC(source_new_netlink(e, fd, &stats.source, &stats.losses, on_line, &c, &src), 0);
         CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
         CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)) == 0);
@@ -487,7 +494,6 @@ static void test_netlink_overrun(void) {
  * before the once-a-second safety read): what was kept plus what was counted dropped is what was
  * sent, before any other record arrives. */
 static void test_netlink_overrun_ongoing(void) {
-        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
         const unsigned first = 1000, burst = 300;
         Stats stats = {};
         Ctx c = {};
@@ -499,10 +505,7 @@ static void test_netlink_overrun_ongoing(void) {
         if (geteuid() != 0)
                 SKIP("netlink: needs root");
         e = new_event_with_timeout(&c);
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-        CHECK(fd >= 0);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(errno));
+        fd = audit_group_socket();
         CHECK_RC(source_new_netlink(e, fd, &stats.source, &stats.losses, on_line, &c, &src), 0);
         /* room for far more than one recvmmsg() takes, far fewer than the first burst */
         CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) == 0);
@@ -547,7 +550,6 @@ static void test_netlink_overrun_ongoing(void) {
  * source's back, after it switched it off): the drop counter is read all the same, by the safety
  * read within a second while records arrive, and the drops are counted exactly. */
 static void test_netlink_overrun_silent(void) {
-        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
         const unsigned first = 1000;
         Stats stats = {};
         Ctx c = {};
@@ -559,10 +561,7 @@ static void test_netlink_overrun_silent(void) {
         if (geteuid() != 0)
                 SKIP("netlink: needs root");
         e = new_event_with_timeout(&c);
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-        CHECK(fd >= 0);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                SKIP("netlink: cannot bind the audit multicast group: %s", strerror(errno));
+        fd = audit_group_socket();
         CHECK_RC(source_new_netlink(e, fd, &stats.source, &stats.losses, on_line, &c, &src), 0);
         CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) == 0);
         CHECK(setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one)) == 0);
