@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-file.h"
 #include "macro.h"
 #include "raw-codec.h"
 
@@ -104,31 +105,19 @@ int main(int argc, char *argv[]) {
         int level = argc > 2 ? atoi(argv[2]) : RAW_LEVEL_DEFAULT;
         unsigned rounds = argc > 3 ? (unsigned) strtoul(argv[3], NULL, 10) : 1;
         Event *ev = NULL;
-        size_t n_ev = 0, alloc_ev = 0, len = 0, allocated = 1 << 20, n, text_bytes = 0;
+        size_t n_ev = 0, alloc_ev = 0, len = 0, text_bytes = 0;
         Dicts dicts = {};
         RawEncoder *e;
         RawDecoder *d;
         uint64_t bytes = 0, first_bytes = 0;
         char *text;
-        FILE *f;
         int r;
 
         if (argc < 2 || rounds == 0) {
                 fprintf(stderr, "usage: %s FILE [LEVEL] [ROUNDS]\n", argv[0]);
                 return 2;
         }
-        f = fopen(argv[1], "rb");
-        if (!f) {
-                perror(argv[1]);
-                return 1;
-        }
-        text = malloc(allocated);
-        while (text && (n = fread(text + len, 1, allocated - len, f)) > 0) {
-                len += n;
-                if (len == allocated)
-                        text = realloc(text, allocated *= 2);
-        }
-        fclose(f);
+        text = bench_read_file(argv[1], &len);
         if (!text)
                 return 1;
 

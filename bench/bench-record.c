@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-file.h"
 #include "record.h"
 
 static int64_t cpu_ns(void) {
@@ -25,27 +26,15 @@ int main(int argc, char *argv[]) {
         RecordParser *parser;
         unsigned long kinds[RECORD_IGNORED + 1] = {}, malformed = 0, total = 0;
         unsigned rounds = argc > 2 ? (unsigned) strtoul(argv[2], NULL, 10) : 1;
-        FILE *f;
         char *text;
-        size_t len = 0, allocated = 1 << 20, n;
+        size_t len = 0;
         int64_t t0, t;
 
         if (argc < 2) {
                 fprintf(stderr, "usage: %s FILE [ROUNDS]\n", argv[0]);
                 return 2;
         }
-        f = fopen(argv[1], "rb");
-        if (!f) {
-                perror(argv[1]);
-                return 1;
-        }
-        text = malloc(allocated);
-        while (text && (n = fread(text + len, 1, allocated - len, f)) > 0) {
-                len += n;
-                if (len == allocated)
-                        text = realloc(text, allocated *= 2);
-        }
-        fclose(f);
+        text = bench_read_file(argv[1], &len);
         if (!text || record_parser_new(&parser) < 0)
                 return 1;
 
