@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Store, retention: removes the oldest denials in bounded steps (store_prune), whole milliseconds
- * at a time so that dedupe probe chains keep no holes, and gives freed pages back to the file
- * system (incremental vacuum). The aggregates keep their counts. How often a step runs is the
+ * at a time so that dedupe probe chains keep no holes. The freed pages are reused by the next
+ * denials; a store created with auto_vacuum=INCREMENTAL (before the fifth session) also gives
+ * them back to the file system (incremental vacuum, a no-op in the others). The aggregates keep
+ * their counts. How often a step runs is the
  * caller's business (the daemon paces it from its loop). */
 
 #include <errno.h>

@@ -860,9 +860,13 @@ static int store_open_steps(Store *s, const char *path, StoreCheckMode mode, uin
         }
 
         if (create) {
-                /* Before the first table: retention gives pages back to the file system in
-                 * small steps (PRAGMA incremental_vacuum). */
-                r = store_exec(s, s->db, "PRAGMA auto_vacuum = INCREMENTAL");
+                /* Before the first table. Pages that retention frees are reused by the next
+                 * denials: the file stays at its largest size, which MaxSize= bounds (it counts
+                 * the pages in use). auto_vacuum=INCREMENTAL gave them back to the file system,
+                 * but its pointer map costs every page split: about 6 % of the instructions
+                 * the kernel path spends per denial (docs/benchmarks.md). Stores created with it
+                 * still give pages back (store-retention.c). */
+                r = store_exec(s, s->db, "PRAGMA auto_vacuum = NONE");
                 if (r < 0)
                         return r;
         }

@@ -1557,15 +1557,26 @@ static uint64_t top_total(Store *s, const DenialFilter *f) {
         return n;
 }
 
-static void test_retention(void) {
-        _cleanup_(freep) char *path = db_path("retention.db");
+static void make_sqlite(const char *path, const char *sql);
+
+/* incremental: the store is created in a file set to auto_vacuum=INCREMENTAL, as stores created
+ * before the fifth session were: its freed pages go back to the file system. A store created now
+ * (auto_vacuum=NONE) reuses them instead. */
+static void test_retention(bool incremental) {
+        _cleanup_(freep) char *path = db_path(incremental ? "retention-incr.db" : "retention.db");
         Store *s;
         StoreCounts c;
         bool more;
         int r;
 
+        if (incremental) {
+                CHECK_RC(store_open(path, &s), 0);
+                s = store_free(s);
+                make_sqlite(path, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM;");
+        }
         /* One denial a second for 100 minutes, and 30 in one crowded millisecond at the start. */
         CHECK_RC(store_open(path, &s), 0);
+        CHECK_RC(sql_int(path, "PRAGMA auto_vacuum"), incremental ? 2 : 0);
         for (unsigned i = 0; i < 30; i++) {
                 Denial d = make_denial(RET_T0 - 1, 800000 + i, 0);
                 CHECK_RC(store_add(s, &d), 1);
@@ -1625,7 +1636,7 @@ static void test_retention(void) {
         expect += hour0 == (RET_T0 + 1000 * 1000) / 3600000 * 3600000 ? 30 : 0;
         CHECK_RC(top_total(s, &f), expect);
 
-        /* MaxSize: the oldest go until the used pages fit; the file gives pages back. */
+        /* MaxSize: the oldest go until the used pages fit. */
         s = store_free(s);
         CHECK_RC(store_open(path, &s), 0);
         CHECK_RC(store_counts(s, &c), 0);
@@ -1648,8 +1659,32 @@ static void test_retention(void) {
         CHECK(stat(path, &st) == 0);
         printf("retention: %" PRIu64 " -> %lld bytes (budget %" PRIu64 ")\n", before,
                (long long) st.st_size, budget);
-        CHECK((uint64_t) st.st_size < before);
-        CHECK((uint64_t) st.st_size <= budget + 256 * 4096 + 64 * 1024);
+        if (incremental) {
+                /* The file gives the freed pages back. */
+                CHECK((uint64_t) st.st_size < before);
+                CHECK((uint64_t) st.st_size <= budget + 256 * 4096 + 64 * 1024);
+        } else {
+                /* The file keeps its pages; as many new denials as half of those removed fill
+                 * freed pages: the file does not grow. */
+                CHECK((uint64_t) st.st_size <= before);
+                CHECK_RC(store_open(path, &s), 0);
+                for (unsigned i = 0; i < removed / 2; i++) {
+                        Denial d = make_filter_denial(i % N_RET);
+                        d.time_ms = RET_T0 + (int64_t) (N_RET + i) * 1000;
+                        d.serial = 960000 + i;
+                        CHECK_RC(store_add(s, &d), 1);
+                        denial_done(&d);
+                        if (store_pending(s) >= 1000)
+                                CHECK(store_commit(s, NULL) > 0);
+                }
+                CHECK(store_commit(s, NULL) > 0);
+                s = store_free(s);
+                struct stat again;
+                CHECK(stat(path, &again) == 0);
+                printf("retention: %" PRIu64 " more denials, %lld -> %lld bytes\n", removed / 2,
+                       (long long) st.st_size, (long long) again.st_size);
+                CHECK(again.st_size <= st.st_size);
+        }
 
         /* More denials in one millisecond than a step takes: that millisecond goes whole. */
         CHECK_RC(store_open(path, &s), 0);
@@ -1969,7 +2004,8 @@ int main(void) {
         test_name_over_prefix();
         test_full_id_over_name();
         test_budget();
-        test_retention();
+        test_retention(false);
+        test_retention(true);
         test_foreign();
         fixture_tmpdir_remove(tmpdir);
         return 0;
