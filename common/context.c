@@ -129,11 +129,6 @@ static const char *skip_ident(const char *p) {
         return p;
 }
 
-/* Where a valid context's type and the categories of its high level lie in it. */
-typedef struct ContextParts {
-        size_t type_off, type_len, cats_off, cats_len;
-} ContextParts;
-
 static int context_parse(const char *context, ContextParts *ret) {
         const char *p, *type, *type_end;
         Level level = {};
@@ -161,9 +156,9 @@ static int context_parse(const char *context, ContextParts *ret) {
         return 0;
 }
 
-/* The daemon checks and splits the two contexts of every denial, several times over (the
- * parser, the assembler), and they are nearly always the ones of the denial before: the last
- * valid contexts split are remembered, per thread (the reader's and the loop's). */
+/* The daemon checks the two contexts of every denial (the parser, which hands the parts on to
+ * the assembler), and they are nearly always the ones of the denial before: the last valid
+ * contexts split are remembered, per thread (the reader's and the loop's). */
 #define CONTEXT_MEMO_ENTRIES 4
 #define CONTEXT_MEMO_TEXT_MAX 256
 
@@ -175,9 +170,12 @@ typedef struct ContextMemo {
 static _Thread_local ContextMemo context_memo[CONTEXT_MEMO_ENTRIES];
 static _Thread_local unsigned context_memo_next;
 
-static int context_parts(const char *context, ContextParts *ret) {
+int context_locate(const char *context, ContextParts *ret) {
         size_t len;
         int r;
+
+        if (!context || !ret)
+                return -EINVAL;
 
         for (size_t i = 0; i < CONTEXT_MEMO_ENTRIES; i++)
                 if (context_memo[i].text[0] && strcmp(context_memo[i].text, context) == 0) {
@@ -199,9 +197,7 @@ static int context_parts(const char *context, ContextParts *ret) {
 int context_split(const char *context, char *ret_type, size_t n_type, char *ret_mcs, size_t n_mcs) {
         ContextParts parts;
 
-        if (!context)
-                return -EINVAL;
-        if (context_parts(context, &parts) < 0)
+        if (context_locate(context, &parts) < 0)
                 return -EINVAL;
 
         if (ret_type && parts.type_len + 1 > n_type)

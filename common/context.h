@@ -17,6 +17,16 @@ int context_split(const char *context, char *ret_type, size_t n_type, char *ret_
 
 bool context_is_valid(const char *context);
 
+/* Where a valid context's type and the categories of its high level (what context_split()
+ * copies out) lie in it, as offsets and lengths. A caller that has validated a context keeps
+ * these, so that splitting it later costs no second parse nor memo lookup. */
+typedef struct ContextParts {
+        size_t type_off, type_len, cats_off, cats_len;
+} ContextParts;
+
+/* 0 and *ret filled for a valid context (the same grammar as context_split()), or -EINVAL. */
+int context_locate(const char *context, ContextParts *ret);
+
 /* A set of MCS categories c0..c1023. */
 #define MCS_CATEGORIES_MAX 1024
 typedef struct McsSet {

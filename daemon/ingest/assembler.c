@@ -67,7 +67,8 @@ typedef struct Verdict {
         int record_type, permissive;
         int64_t pid, sender_pid;
         size_t text[_V_MAX];
-        size_t start, len; /* its strings' part of the event's text: one copy copies them all */
+        size_t start, len;     /* its strings' part of the event's text: one copy copies them all */
+        ContextParts parts[2]; /* its contexts' split, from the record (AvcFields) */
 } Verdict;
 
 typedef struct Event Event;
@@ -299,41 +300,67 @@ Assembler *assembler_free(Assembler *a) {
 
 /* ---- the denial handed on ---- */
 
+/* The sizes of the buffers a denial's types and MCS were once split into: a longer one is left
+ * out (NULL), as it always was, and both of a context when either is. */
+#define LEND_TYPE_SIZE 256
+#define LEND_MCS_SIZE 4096
+
+/* Whether a context has parts (*p) that fit the bounds above. A valid context's type is never
+ * empty: parts with none were not located (a Record made by hand, not by record_parse()), and
+ * are now; an invalid context has none, as it had no type and MCS before. */
+static bool parts_fit(const char *context, ContextParts *p) {
+        if (!context || (p->type_len == 0 && context_locate(context, p) < 0))
+                return false;
+        return p->type_len + 1 <= LEND_TYPE_SIZE && p->cats_len + 1 <= LEND_MCS_SIZE;
+}
+
+/* Copies a context's type and MCS (per parts) to p, pointing *type and *mcs (NULL for no
+ * categories) at them; returns the end of what it wrote. */
+static char *put_parts(char *p, const char *context, const ContextParts *parts, char **type,
+                       char **mcs) {
+        *type = memcpy(p, context + parts->type_off, parts->type_len);
+        p += parts->type_len;
+        *p++ = '\0';
+        if (parts->cats_len > 0) {
+                *mcs = memcpy(p, context + parts->cats_off, parts->cats_len);
+                p += parts->cats_len;
+                *p++ = '\0';
+        }
+        return p;
+}
+
 /* d's strings, borrowed until now (from the record, the event, the stack), are copied into the
  * assembler's block, which d is lent with them: no allocation per denial, where twenty strdup()s
  * and as many free()s were. Most of them lie in src (the record's storage, or the verdict's part
  * of the event's text), copied in one piece; the others one by one. source_type, mcs,
- * target_type and target_mcs are filled from the contexts on the way. On failure d is left as it
- * was (borrowed). */
-static int lend_strings(Assembler *a, Denial *d, const char *src, size_t src_len) {
-        char stype[256], smcs[4096], ttype[256], tmcs[4096];
+ * target_type and target_mcs are copied from the contexts, where parts (the record parser's
+ * context_locate(), made when it validated them) says they lie: no second parse. On failure d
+ * is left as it was (borrowed). */
+static int lend_strings(Assembler *a, Denial *d, const ContextParts given[static 2],
+                        const char *src, size_t src_len) {
+        ContextParts parts[2] = {given[0], given[1]};
+        /* the derived four are NULL until the end (DENIAL_NULL) */
+        char **fields[] = {&d->node, &d->result,    &d->permissions, &d->comm,     &d->exe,
+                           &d->path, &d->name,      &d->scontext,    &d->tcontext, &d->tclass,
+                           &d->cwd,  &d->proctitle, &d->sender_subj};
+        size_t lens[ELEMENTSOF(fields)], size;
+        bool has_s, has_t;
         int r;
-
-        if (d->scontext &&
-            context_split(d->scontext, stype, sizeof(stype), smcs, sizeof(smcs)) >= 0) {
-                d->source_type = stype;
-                d->mcs = smcs[0] ? smcs : NULL;
-        }
-        if (d->tcontext &&
-            context_split(d->tcontext, ttype, sizeof(ttype), tmcs, sizeof(tmcs)) >= 0) {
-                d->target_type = ttype;
-                d->target_mcs = tmcs[0] ? tmcs : NULL;
-        }
-
-        char **fields[] = {&d->node,       &d->result,     &d->permissions, &d->comm,
-                           &d->exe,        &d->path,       &d->name,        &d->scontext,
-                           &d->tcontext,   &d->tclass,     &d->source_type, &d->target_type,
-                           &d->mcs,        &d->target_mcs, &d->cwd,         &d->proctitle,
-                           &d->sender_subj};
-        size_t lens[ELEMENTSOF(fields)], size = src ? src_len : 0;
 
         if (!src)
                 src_len = 0;
+        size = src_len;
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
                 if (*fields[i] && !within(*fields[i], src, src_len)) {
                         lens[i] = strlen(*fields[i]);
                         size += lens[i] + 1;
                 }
+        has_s = parts_fit(d->scontext, &parts[0]);
+        has_t = parts_fit(d->tcontext, &parts[1]);
+        if (has_s)
+                size += parts[0].type_len + 1 + (parts[0].cats_len ? parts[0].cats_len + 1 : 0);
+        if (has_t)
+                size += parts[1].type_len + 1 + (parts[1].cats_len ? parts[1].cats_len + 1 : 0);
         r = buffer_reserve(&a->block, &a->block_alloc, MAX(size, (size_t) 1), 1024);
         if (r < 0)
                 return r;
@@ -349,6 +376,10 @@ static int lend_strings(Assembler *a, Denial *d, const char *src, size_t src_len
                         *fields[i] = memcpy(p, *fields[i], lens[i] + 1);
                         p += lens[i] + 1;
                 }
+        if (has_s)
+                p = put_parts(p, d->scontext, &parts[0], &d->source_type, &d->mcs);
+        if (has_t)
+                p = put_parts(p, d->tcontext, &parts[1], &d->target_type, &d->target_mcs);
         d->strings = a->block;
         d->strings_size = size;
         d->strings_lent = true;
@@ -358,10 +389,11 @@ static int lend_strings(Assembler *a, Denial *d, const char *src, size_t src_len
 /* Hands d (its strings borrowed) on with raw, lent for the call, then frees what the callee
  * added to it (a container, candidates) and gives back the scratch buffers a hostile denial
  * grew beyond what is worth keeping. */
-static int emit_denial(Assembler *a, Denial *d, const char *src, size_t src_len, char *raw) {
+static int emit_denial(Assembler *a, Denial *d, const ContextParts parts[static 2], const char *src,
+                       size_t src_len, char *raw) {
         int r;
 
-        r = lend_strings(a, d, src, src_len);
+        r = lend_strings(a, d, parts, src, src_len);
         if (r < 0)
                 return r;
         d->raw = raw;
@@ -475,7 +507,7 @@ static int release(Assembler *a, Event *e) {
                 d.proctitle = (char *) text_get(&e->proctitle);
                 if (!d.path && d.name)
                         d.path = (char *) complete_path(a, e, d.name);
-                r = emit_denial(a, &d, e->text + v->start, v->len, e->raw);
+                r = emit_denial(a, &d, v->parts, e->text + v->start, v->len, e->raw);
         }
         event_recycle(a, e);
         return r;
@@ -593,7 +625,8 @@ static int add_verdict(Event *e, const Record *rec) {
                        .permissive = a->permissive,
                        .pid = a->pid,
                        .sender_pid = a->sender_pid,
-                       .start = e->text_len};
+                       .start = e->text_len,
+                       .parts = {a->scontext_parts, a->tcontext_parts}};
         /* the record's storage in one piece (it holds them all), then any string from
          * elsewhere */
         if (rec->storage && rec->storage_size > 0) {
@@ -638,7 +671,9 @@ static int release_alone(Assembler *a, const Record *rec, const char *raw, size_
                 text = a->alone_raw;
         }
         denial_from_record(&d, rec, 0);
-        return emit_denial(a, &d, rec->storage, rec->storage_size, text);
+        return emit_denial(a, &d,
+                           (ContextParts[2]){rec->avc.scontext_parts, rec->avc.tcontext_parts},
+                           rec->storage, rec->storage_size, text);
 }
 
 static int add_context(Event *e, const Record *rec) {

@@ -314,6 +314,7 @@ static int parse_avc_body(RecordParser *p, Storage *s, const char *body, size_t 
         const char *v[_F_MAX] = {};
         bool found[_F_MAX] = {};
         const char *q, *end = body + len;
+        ContextParts sparts, tparts;
         char *perms;
         int r;
 
@@ -333,8 +334,8 @@ static int parse_avc_body(RecordParser *p, Storage *s, const char *body, size_t 
                 return -EBADMSG;
         if (!v[F_PERMS] || v[F_PERMS][0] == '\0')
                 return -EBADMSG;
-        if (!v[F_SCONTEXT] || !context_is_valid(v[F_SCONTEXT]) || !v[F_TCONTEXT] ||
-            !context_is_valid(v[F_TCONTEXT]))
+        if (context_locate(v[F_SCONTEXT], &sparts) < 0 ||
+            context_locate(v[F_TCONTEXT], &tparts) < 0)
                 return -EBADMSG;
         if (!v[F_TCLASS] || v[F_TCLASS][0] == '\0')
                 return -EBADMSG;
@@ -359,6 +360,8 @@ static int parse_avc_body(RecordParser *p, Storage *s, const char *body, size_t 
                 .tclass = v[F_TCLASS],
                 .permissive = v[F_PERMISSIVE] ? (int) parse_int(v[F_PERMISSIVE]) : -1,
                 .sender_pid = -1,
+                .scontext_parts = sparts,
+                .tcontext_parts = tparts,
         };
         if (ret->permissive != 0 && ret->permissive != 1)
                 ret->permissive = -1;
@@ -465,6 +468,7 @@ static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size
         const char *v[_F_MAX] = {};
         bool found[_F_MAX] = {};
         const char *scon, *tcon;
+        ContextParts sparts = {}, tparts = {};
         int r;
 
         r = collect_fields(p, s, body, len, false, interpreted, v, found);
@@ -477,9 +481,9 @@ static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size
          * that do not parse are dropped rather than handed on. */
         scon = v[F_SCONTEXT] ?: v[F_TASKCONTEXT] ?: v[F_OLDCONTEXT];
         tcon = v[F_TCONTEXT] ?: v[F_NEWCONTEXT];
-        if (scon && !context_is_valid(scon))
+        if (scon && context_locate(scon, &sparts) < 0)
                 scon = NULL;
-        if (tcon && !context_is_valid(tcon))
+        if (tcon && context_locate(tcon, &tparts) < 0)
                 tcon = NULL;
         if (!scon && !tcon)
                 return -EBADMSG;
@@ -502,6 +506,8 @@ static int parse_selinux_err(RecordParser *p, Storage *s, const char *body, size
                 .tclass = v[F_TCLASS] && v[F_TCLASS][0] ? v[F_TCLASS] : NULL,
                 .permissive = -1,
                 .sender_pid = -1,
+                .scontext_parts = sparts,
+                .tcontext_parts = tparts,
         };
         if (!ret->result)
                 return -ENOBUFS;

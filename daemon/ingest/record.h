@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "context.h"
 #include "line-form.h"
 
 /* The record types this program reads (values from linux/audit.h). */
@@ -59,6 +60,11 @@ typedef struct AvcFields {
          * msg='...'); -1 / NULL when absent and for every other type. */
         int64_t sender_pid;
         const char *sender_subj;
+        /* Where scontext and tcontext split (context_locate()), meaningful when the context is
+         * not NULL: the parser validates them anyway, and the assembler takes the types and MCS
+         * from them (daemon/ingest/assembler.c) without a second look-up. All zero (no type):
+         * not located, the assembler locates them itself (a Record made by hand). */
+        ContextParts scontext_parts, tcontext_parts;
 } AvcFields;
 
 typedef struct SyscallFields {
