@@ -12,10 +12,15 @@
 void container_ref_done(ContainerRef *c) {
         if (!c)
                 return;
-        char *strings[] = {c->id, c->name, c->image, c->engine, c->pod, c->pod_namespace};
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (strings[i]) /* most denials have no container: no call for nothing */
-                        free(strings[i]);
+        /* most denials have no container: one test, no call for nothing */
+        if (c->id || c->name || c->image || c->engine || c->pod || c->pod_namespace) {
+                free(c->id);
+                free(c->name);
+                free(c->image);
+                free(c->engine);
+                free(c->pod);
+                free(c->pod_namespace);
+        }
         *c = (ContainerRef){};
 }
 
@@ -54,10 +59,21 @@ int container_ref_copy(const ContainerRef *src, ContainerRef *ret) {
 void denial_done(Denial *d) {
         if (!d)
                 return;
-        char **strings[] = DENIAL_STRINGS(d);
+        /* Once per denial on the live path: the strings' values and the block's bounds are read
+         * once (through d, each free() could have changed them, as far as the compiler knows),
+         * and a string is in the block when its offset from the start is below the size (no
+         * block: size 0, nothing is). */
+        char *strings[] = {d->node,        d->result,      d->permissions, d->comm,       d->exe,
+                           d->path,        d->name,        d->scontext,    d->tcontext,   d->tclass,
+                           d->source_type, d->target_type, d->mcs,         d->target_mcs, d->cwd,
+                           d->proctitle,   d->raw,         d->sender_subj, d->booleans};
+        _Static_assert(ELEMENTSOF(strings) == ELEMENTSOF((char **[]) DENIAL_STRINGS(d)),
+                       "denial_done() frees every string of DENIAL_STRINGS()");
+        uintptr_t block = (uintptr_t) d->strings;
+        size_t size = d->strings ? d->strings_size : 0;
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (*strings[i] && !denial_string_in_block(d, *strings[i]))
-                        free(*strings[i]);
+                if (strings[i] && (uintptr_t) strings[i] - block >= size)
+                        free(strings[i]);
         if (!d->strings_lent)
                 free(d->strings);
         free(d->raw_packed);
