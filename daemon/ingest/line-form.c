@@ -318,17 +318,15 @@ static int type_from_name(const char *s, size_t n) {
 
 /* Parses 1..max_digits decimal digits at *p into *ret without overflow. */
 static int parse_digits(const char **p, const char *end, size_t max_digits, uint64_t *ret) {
-        const char *q = *p;
+        const char *q = *p, *stop;
         uint64_t v = 0;
-        size_t n = 0;
 
-        while (q < end && is_digit(*q)) {
-                if (++n > max_digits)
-                        return -EBADMSG;
-                v = v * 10 + (uint64_t) (*q - '0');
-                q++;
-        }
-        if (n == 0)
+        /* Every stamp goes through here: the loop tests only the end and the digit; a run longer
+         * than max_digits is seen by its length afterwards (v, wrapped or not, is then unused). */
+        stop = q + MIN((size_t) (end - q), max_digits + 1);
+        while (q < stop && is_digit(*q))
+                v = v * 10 + (uint64_t) (*q++ - '0');
+        if (q == *p || (size_t) (q - *p) > max_digits)
                 return -EBADMSG;
         *p = q;
         *ret = v;

@@ -396,7 +396,7 @@ static int parse_user_avc_sender(Storage *s, const char *p, const char *end, int
         *ret_pid = -1;
         *ret_subj = NULL;
         while ((p = skip_blanks(p, end)) < end) {
-                const char *tok = p, *eq;
+                const char *tok = p, *v;
                 size_t n;
 
                 if (tabs)
@@ -404,21 +404,23 @@ static int parse_user_avc_sender(Storage *s, const char *p, const char *end, int
                                 p++;
                 else
                         p = memchr(p, ' ', (size_t) (end - p)) ?: end;
-                eq = memchr(tok, '=', (size_t) (p - tok));
-                if (!eq)
-                        continue;
-                n = (size_t) (p - eq - 1);
-                if (*ret_pid < 0 && eq - tok == 3 && memcmp(tok, "pid", 3) == 0) {
+                /* A word's name is what lies before its first '=': "pid" is the word's start
+                 * "pid=", so no search for the '=' (the other words, without one or not ours,
+                 * are skipped). */
+                if (*ret_pid < 0 && (size_t) (p - tok) >= 4 && memcmp(tok, "pid=", 4) == 0) {
                         int64_t pid = 0;
+
+                        v = tok + 4;
+                        n = (size_t) (p - v);
                         for (size_t i = 0; i < n; i++) {
-                                if (eq[1 + i] < '0' || eq[1 + i] > '9' || pid > INT32_MAX)
+                                if (v[i] < '0' || v[i] > '9' || pid > INT32_MAX)
                                         return 0; /* not a pid: keep it unknown */
-                                pid = pid * 10 + (eq[1 + i] - '0');
+                                pid = pid * 10 + (v[i] - '0');
                         }
                         if (n > 0)
                                 *ret_pid = pid;
-                } else if (!*ret_subj && eq - tok == 4 && memcmp(tok, "subj", 4) == 0 && n > 0) {
-                        *ret_subj = storage_add(s, eq + 1, n);
+                } else if (!*ret_subj && (size_t) (p - tok) > 5 && memcmp(tok, "subj=", 5) == 0) {
+                        *ret_subj = storage_add(s, tok + 5, (size_t) (p - tok - 5));
                         if (!*ret_subj)
                                 return -ENOBUFS;
                 }
