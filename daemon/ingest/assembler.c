@@ -343,18 +343,25 @@ static int lend_strings(Assembler *a, Denial *d, const ContextParts given[static
         char **fields[] = {&d->node, &d->result,    &d->permissions, &d->comm,     &d->exe,
                            &d->path, &d->name,      &d->scontext,    &d->tcontext, &d->tclass,
                            &d->cwd,  &d->proctitle, &d->sender_subj};
+        /* lens[i]: SIZE_MAX for a string in src (or NULL), else its length. In src is an offset
+         * from src below src_len: one comparison (no src: src_len 0, nothing is). */
         size_t lens[ELEMENTSOF(fields)], size;
+        uintptr_t from = (uintptr_t) src;
         bool has_s, has_t;
         int r;
 
         if (!src)
                 src_len = 0;
         size = src_len;
-        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-                if (*fields[i] && !within(*fields[i], src, src_len)) {
-                        lens[i] = strlen(*fields[i]);
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                const char *f = *fields[i];
+
+                lens[i] = SIZE_MAX;
+                if (f && (uintptr_t) f - from >= src_len) {
+                        lens[i] = strlen(f);
                         size += lens[i] + 1;
                 }
+        }
         has_s = parts_fit(d->scontext, &parts[0]);
         has_t = parts_fit(d->tcontext, &parts[1]);
         if (has_s)
@@ -370,12 +377,11 @@ static int lend_strings(Assembler *a, Denial *d, const ContextParts given[static
                 p += src_len;
         }
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-                if (within(*fields[i], src, src_len))
-                        *fields[i] = a->block + (*fields[i] - src);
-                else if (*fields[i]) {
+                if (lens[i] != SIZE_MAX) {
                         *fields[i] = memcpy(p, *fields[i], lens[i] + 1);
                         p += lens[i] + 1;
-                }
+                } else if (*fields[i])
+                        *fields[i] = a->block + (*fields[i] - src);
         if (has_s)
                 p = put_parts(p, d->scontext, &parts[0], &d->source_type, &d->mcs);
         if (has_t)
