@@ -13,6 +13,7 @@
  * - The reader hands out every field; choosing which ones matter is record.c's job. */
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "record-fields.h"
@@ -35,9 +36,36 @@ void record_fields_init(RecordFields *f, const char *body, size_t len, bool avc_
         };
 }
 
+/* The first ' ' or '=' in [p, end), or end. Every name and every unnamed word of a record goes
+ * through here, a tenth of a denial's parsing when it went byte by byte: eight bytes are tested
+ * at once where eight remain (never beyond end). A byte equal to c is a zero byte of x ^ c;
+ * (v - 0x01..) & ~v & 0x80.. marks the zero bytes of v, and its lowest mark is always a true one
+ * (a borrow only marks bytes above a zero byte), so the lowest mark of either test is the first
+ * ' ' or '='. */
+static inline const char *find_space_or_eq(const char *p, const char *end) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+
+        while ((size_t) (end - p) >= 8) {
+                uint64_t x, s, e, marks;
+
+                memcpy(&x, p, 8);
+                s = x ^ (ones * ' ');
+                e = x ^ (ones * '=');
+                marks = (((s - ones) & ~s) | ((e - ones) & ~e)) & highs;
+                if (marks)
+                        return p + __builtin_ctzll(marks) / 8;
+                p += 8;
+        }
+#endif
+        while (p < end && *p != ' ' && *p != '=')
+                p++;
+        return p;
+}
+
 /* The next space-separated word, or false at the end; *ret_eq is its first '=' or NULL. The
- * name is scanned byte by byte (a few bytes: shorter than a call costs), the value, often a
- * context or a path, with memchr(). */
+ * name is scanned by find_space_or_eq() (a few bytes: shorter than a call costs), the value,
+ * often a context or a path, with memchr(). */
 static inline bool next_word(RecordFields *f, const char **ret, size_t *ret_len,
                              const char **ret_eq) {
         const char *p = f->p, *end = f->end, *w, *eq = NULL;
@@ -49,8 +77,7 @@ static inline bool next_word(RecordFields *f, const char **ret, size_t *ret_len,
                 return false;
         }
         w = p;
-        while (p < end && *p != ' ' && *p != '=')
-                p++;
+        p = find_space_or_eq(p, end);
         if (p < end && *p == '=') {
                 eq = p;
                 p = memchr(p, ' ', (size_t) (end - p)) ?: end;
