@@ -37,6 +37,9 @@
 _Static_assert(STORE_INSERT_ROWS == 1 << (STORE_INSERT_SIZES - 1), "one statement per power of 2");
 /* Bytes of raw text held for them; a row whose raw text is larger is inserted at once. */
 #define STORE_INSERT_RAW_MAX (128 * 1024)
+/* New strings of the held rows waiting for their INSERT (store_resolve_strings): a power of 2,
+ * inserted up to STORE_INSERT_ROWS per statement. */
+#define STORE_PENDING_STRINGS_MAX 64
 
 /* The last string interned for one Denial field. */
 typedef struct StringMemo {
@@ -52,6 +55,14 @@ enum {
         MEMO_BOOLEANS = MEMO_STRINGS + 15,
         _MEMO_MAX,
 };
+
+/* A new string of a held row, in the strings cache, not yet inserted: its id there is
+ * -(index + 1) until store_resolve_strings() inserts it. key is the cache's copy. */
+typedef struct PendingString {
+        const char *key;
+        size_t len;
+        uint64_t hash;
+} PendingString;
 
 typedef struct CachedContainer {
         int64_t row;
@@ -243,6 +254,13 @@ typedef struct StoreWriter {
         uint8_t *raw_held; /* STORE_INSERT_RAW_MAX bytes */
         size_t raw_held_used;
         RowsInsert insert[STORE_INSERT_SIZES]; /* STORE_INSERT_ROWS rows, half of that, .. 1 */
+        /* The new strings of held rows (their fields that nothing reads before the INSERT: not
+         * node, mcs, nor a signature's), in the order they came: one INSERT of many costs
+         * SQLite's fixed cost per statement once, as the rows' (store_resolve_strings). */
+        PendingString pending_strings[STORE_PENDING_STRINGS_MAX];
+        size_t n_pending_strings;
+        sqlite3_stmt *strings_insert[STORE_INSERT_SIZES]; /* STORE_INSERT_ROWS strings, .. 1 */
+        HeldRow *building;    /* the row store_add_one() builds, NULL outside it */
         int64_t data_version; /* PRAGMA data_version: changes when another connection commits */
 
         RawEncoder *encoder;
@@ -284,12 +302,31 @@ void store_forget_batch(Store *s) {
         w->batch_added = w->batch_duplicates = w->batch_events = 0;
         w->batch_live_ms = 0;
         w->n_held = 0; /* rolled back with the rest */
+        w->n_pending_strings = 0;
         w->raw_held_used = 0;
 }
 
+static int store_resolve_strings(Store *s);
+static void store_give_up_batch(Store *s);
+
+/* The waiting strings inserted now; on failure the batch is given up, as by store_flush_held. */
+static int store_settle_strings(Store *s) {
+        if (s->w->n_pending_strings == 0)
+                return 0;
+        int r = store_resolve_strings(s);
+        if (r < 0)
+                store_give_up_batch(s);
+        return r;
+}
+
 /* Interns text (NULL gives 0). *ret_key, when given, is the cached copy of text (NULL when not
- * cached), valid until the strings cache is dropped. */
-static int store_intern(Store *s, const char *text, int64_t *ret_id, const char **ret_key) {
+ * cached), valid until the strings cache is dropped. defer: text may wait with the held rows for
+ * its INSERT (a new one is then given the id -(index + 1) of its PendingString, which
+ * store_resolve_strings() turns into its own in the held rows and the memos). Otherwise any
+ * waiting string is inserted first: the ids follow the order in which the strings came. A
+ * failure of that gives the batch up (the held rows name them): the caller returns at once. */
+static int store_intern(Store *s, const char *text, bool defer, int64_t *ret_id,
+                        const char **ret_key) {
         StoreWriter *w = s->w;
         MapSlot *slot = NULL;
         uint64_t hash = 0;
@@ -308,13 +345,50 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
                 hash = store_hash_bytes(text, len);
                 slot = map_find(&w->strings, text, len, hash);
                 if (slot->key) {
+                        if (slot->value < 0 && !defer) {
+                                /* a new string that waits: its id is known once inserted (the
+                                 * slot stays where it is) */
+                                r = store_settle_strings(s);
+                                if (r < 0)
+                                        return r;
+                        }
                         *ret_id = slot->value;
                         if (ret_key)
                                 *ret_key = slot->key;
                         return 0;
                 }
+                if (defer) {
+                        if (w->n_pending_strings == STORE_PENDING_STRINGS_MAX) {
+                                r = store_settle_strings(s);
+                                if (r < 0)
+                                        return r;
+                        }
+                        r = map_reserve(&w->strings);
+                        if (r == -ENOSPC) {
+                                /* the waiting strings' copies go with the cache */
+                                r = store_settle_strings(s);
+                                if (r < 0)
+                                        return r;
+                                map_clear(&w->strings);
+                                w->strings_generation++;
+                                r = 1;
+                        }
+                        if (r != 0)
+                                slot = map_find(&w->strings, text, len, hash);
+                        id = -(int64_t) (w->n_pending_strings + 1);
+                        r = map_fill(&w->strings, slot, text, len, hash, id, ret_key);
+                        if (r < 0)
+                                return r;
+                        w->pending_strings[w->n_pending_strings++] =
+                                (PendingString){.key = slot->key, .len = len, .hash = hash};
+                        *ret_id = id;
+                        return 0;
+                }
         }
 
+        r = store_settle_strings(s);
+        if (r < 0)
+                return r;
         sqlite3_stmt *ins = w->stmt[STMT_STRING_INSERT];
         sqlite3_bind_text(ins, 1, text, (int) len, SQLITE_STATIC);
         r = store_step_done(s, ins);
@@ -351,12 +425,13 @@ static int store_intern(Store *s, const char *text, int64_t *ret_id, const char 
 }
 
 int store_intern_text(Store *s, const char *text, int64_t *ret_id) {
-        return store_intern(s, text, ret_id, NULL);
+        return store_intern(s, text, false, ret_id, NULL);
 }
 
 /* store_intern() behind a one-entry memo per Denial field: consecutive denials mostly repeat
  * node, result, contexts, exe, cwd ..., and a strcmp on a hot string beats a hash lookup. */
-static int store_intern_field(Store *s, size_t field, const char *text, int64_t *ret_id) {
+static int store_intern_field(Store *s, size_t field, const char *text, bool defer,
+                              int64_t *ret_id) {
         StringMemo *m = s->w->memo + field;
         const char *key;
         int r;
@@ -365,11 +440,12 @@ static int store_intern_field(Store *s, size_t field, const char *text, int64_t 
                 *ret_id = 0;
                 return 0;
         }
-        if (m->key && m->generation == s->w->strings_generation && strcmp(m->key, text) == 0) {
+        if (m->key && m->generation == s->w->strings_generation && strcmp(m->key, text) == 0 &&
+            (defer || m->id > 0)) {
                 *ret_id = m->id;
                 return 0;
         }
-        r = store_intern(s, text, ret_id, &key);
+        r = store_intern(s, text, defer, ret_id, &key);
         if (r < 0)
                 return r;
         *m = (StringMemo){.key = key, .id = *ret_id, .generation = s->w->strings_generation};
@@ -731,6 +807,28 @@ static int store_prepare_insert(Store *s, RowsInsert *ins, size_t rows) {
         return 0;
 }
 
+/* The INSERT of `rows` new strings: ?1 .. ?rows. OR IGNORE, as the one of a single string: one
+ * someone stored before is left as it is (store_resolve_strings looks it up). */
+static int store_prepare_strings_insert(Store *s, sqlite3_stmt **ret, size_t rows) {
+        static const char head[] = "INSERT OR IGNORE INTO strings(text) VALUES ";
+        _cleanup_(freep) char *sql = NULL;
+        size_t size = sizeof(head) + rows * 12, len;
+        int rc;
+
+        sql = malloc(size);
+        if (!sql)
+                return -ENOMEM;
+        len = (size_t) snprintf(sql, size, "%s", head);
+        for (size_t i = 0; i < rows; i++)
+                len += (size_t) snprintf(sql + len, size - len, "%s(?%zu)", i > 0 ? ", " : "",
+                                         i + 1);
+        assert(len < size);
+        rc = sqlite3_prepare_v3(s->db, sql, (int) len, SQLITE_PREPARE_PERSISTENT, ret, NULL);
+        if (rc != SQLITE_OK)
+                return store_error(s, s->db, rc);
+        return 0;
+}
+
 /* The statements, and the newest dictionary, which goes on being used after a restart. */
 int store_writer_prepare(Store *s) {
         store_remember_files(s);
@@ -742,6 +840,10 @@ int store_writer_prepare(Store *s) {
         }
         for (size_t k = 0; k < STORE_INSERT_SIZES; k++) {
                 int r = store_prepare_insert(s, s->w->insert + k, STORE_INSERT_ROWS >> k);
+                if (r < 0)
+                        return r;
+                r = store_prepare_strings_insert(s, s->w->strings_insert + k,
+                                                 STORE_INSERT_ROWS >> k);
                 if (r < 0)
                         return r;
         }
@@ -759,6 +861,7 @@ static StoreWriter *writer_free(StoreWriter *w) {
         for (size_t k = 0; k < STORE_INSERT_SIZES; k++) {
                 sqlite3_finalize(w->insert[k].st);
                 free(w->insert[k].bound);
+                sqlite3_finalize(w->strings_insert[k]);
         }
         free(w->raw_held);
         if (w->container_cache)
@@ -869,6 +972,84 @@ static void bind_row(RowsInsert *ins, int base, const HeldRow *row, const void *
         }
 }
 
+/* The string columns of a held row that may name a waiting string. */
+static const int held_string_columns[] = {
+        INS_STRINGS,     INS_STRINGS + 1, INS_STRINGS + 3, INS_STRINGS + 4, INS_STRINGS + 5,
+        INS_STRINGS + 6, INS_STRINGS + 7, INS_STRINGS + 8, INS_STRINGS + 9, INS_BOOLEANS,
+};
+
+static void patch_row(HeldRow *row, const int64_t *ids) {
+        for (size_t c = 0; c < ELEMENTSOF(held_string_columns); c++) {
+                int64_t *v = row->value + held_string_columns[c];
+                if (*v < 0)
+                        *v = ids[-*v - 1];
+        }
+}
+
+/* Inserts the waiting strings, STORE_INSERT_ROWS (or fewer: in powers of 2) per statement, in
+ * the order they came, and gives the held rows (and the one store_add_one() builds), the memos
+ * and the cache their ids. The ids are those one INSERT per string gives: SQLite gives a
+ * new row max(id) + 1, so when every string of a statement is new (sqlite3_changes()), they are
+ * the last one's and those before it; a string someone stored before (the cache was dropped) is
+ * looked up. The caller gives the batch up on a failure. */
+static int store_resolve_strings(Store *s) {
+        StoreWriter *w = s->w;
+        size_t n = w->n_pending_strings, done = 0;
+        int64_t ids[STORE_PENDING_STRINGS_MAX];
+        int r;
+
+        if (n == 0)
+                return 0;
+        for (size_t k = 0; k < STORE_INSERT_SIZES && done < n; k++) {
+                sqlite3_stmt *ins = w->strings_insert[k];
+                size_t rows = STORE_INSERT_ROWS >> k;
+                while (n - done >= rows) {
+                        const PendingString *p = w->pending_strings + done;
+                        for (size_t i = 0; i < rows; i++)
+                                sqlite3_bind_text(ins, (int) i + 1, p[i].key, (int) p[i].len,
+                                                  SQLITE_STATIC);
+                        r = store_step_done(s, ins);
+                        if (r < 0)
+                                return r;
+                        if ((size_t) sqlite3_changes(s->db) == rows) {
+                                int64_t last = sqlite3_last_insert_rowid(s->db);
+                                for (size_t i = 0; i < rows; i++)
+                                        ids[done + i] = last - (int64_t) (rows - 1 - i);
+                        } else
+                                for (size_t i = 0; i < rows; i++) {
+                                        sqlite3_stmt *sel = w->stmt[STMT_STRING_SELECT];
+                                        sqlite3_bind_text(sel, 1, p[i].key, (int) p[i].len,
+                                                          SQLITE_STATIC);
+                                        r = store_step_int64(s, sel, &ids[done + i]);
+                                        if (r < 0)
+                                                return r;
+                                        if (r == 0) {
+                                                snprintf(s->last_error, sizeof(s->last_error),
+                                                         "interned string vanished");
+                                                return -EIO;
+                                        }
+                                }
+                        done += rows;
+                }
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                const PendingString *p = w->pending_strings + i;
+                MapSlot *slot = map_find(&w->strings, p->key, p->len, p->hash);
+                assert(slot->key && slot->value == -(int64_t) (i + 1));
+                slot->value = ids[i];
+        }
+        for (size_t i = 0; i < _MEMO_MAX; i++)
+                if (w->memo[i].id < 0 && w->memo[i].generation == w->strings_generation)
+                        w->memo[i].id = ids[-w->memo[i].id - 1];
+        for (size_t i = 0; i < w->n_held; i++)
+                patch_row(w->held + i, ids);
+        if (w->building)
+                patch_row(w->building, ids);
+        w->n_pending_strings = 0;
+        return 0;
+}
+
 /* Inserts the held rows, STORE_INSERT_ROWS (or fewer: in powers of 2) per statement, in the
  * order they were added. No OR IGNORE: a row whose id is taken fails the statement (and the
  * batch, store_writer_flush), which cannot happen while the writer's probe is right (the ids
@@ -877,8 +1058,11 @@ static void bind_row(RowsInsert *ins, int base, const HeldRow *row, const void *
 static int store_flush_rows(Store *s) {
         StoreWriter *w = s->w;
         size_t n = w->n_held, done = 0;
-        int r = 0;
+        int r;
 
+        r = store_resolve_strings(s);
+        if (r < 0)
+                return r;
         w->n_held = 0;
         w->raw_held_used = 0;
         for (size_t k = 0; k < STORE_INSERT_SIZES && done < n && r >= 0; k++) {
@@ -913,7 +1097,7 @@ static void store_give_up_batch(Store *s) {
  * failure the batch is given up (its rows lost, counted), and the caller's denial is not part of
  * it. */
 static int store_flush_held(Store *s) {
-        if (s->w->n_held == 0)
+        if (s->w->n_held == 0 && s->w->n_pending_strings == 0)
                 return 0;
         int r = store_flush_rows(s);
         if (r < 0)
@@ -922,7 +1106,7 @@ static int store_flush_held(Store *s) {
 }
 
 int store_writer_flush(Store *s) {
-        if (!s->w || s->w->n_held == 0)
+        if (!s->w || (s->w->n_held == 0 && s->w->n_pending_strings == 0))
                 return 0;
         int r = store_flush_held(s);
         if (r < 0)
@@ -1070,28 +1254,34 @@ static bool store_packed_known(const StoreWriter *w, const Denial *d) {
         return dict >= 0 && dict <= w->dictionary_max;
 }
 
-static int store_add_one(Store *s, const Denial *d) {
+/* store_add_one() with the row it builds, which any store_resolve_strings() on the way gives the
+ * ids of its waiting strings (w->building). */
+static int store_add_row(Store *s, const Denial *d, HeldRow *row) {
         StoreWriter *w = s->w;
-        int64_t node, id = 0, ref[10], sig_ref[5], signature, container = 0, target_container = 0,
-                      booleans = 0;
+        int64_t node, id = 0, mcs, sig_ref[5], signature, container = 0, target_container = 0;
+        int64_t *ref = row->value + INS_STRINGS; /* the 10 strings, as DENIAL_STRINGS */
         const void *raw = NULL;
         size_t raw_len = 0;
         int r;
 
-        /* Strings and containers first: writing them is harmless even for a duplicate. */
-        r = store_intern_field(s, MEMO_NODE, d->node, &node);
+        /* Strings and containers first: writing them is harmless even for a duplicate. The node
+         * (the probe compares it), mcs (a key of the aggregates) and a signature's strings are
+         * needed now; the others may wait for their INSERT with the row (a new one is inserted
+         * with the others held: store_resolve_strings, which gives the row their ids). */
+        r = store_intern_field(s, MEMO_NODE, d->node, false, &node);
         if (r < 0)
                 return r;
         const char *strings[] = DENIAL_STRINGS(d);
-        for (size_t i = 0; i < ELEMENTSOF(ref); i++) {
-                r = store_intern_field(s, MEMO_STRINGS + i, strings[i], &ref[i]);
+        for (size_t i = 0; i < 10; i++) {
+                r = store_intern_field(s, MEMO_STRINGS + i, strings[i], i != 2, &ref[i]);
                 if (r < 0)
                         return r;
         }
+        mcs = ref[2];
         const char *sig_strings[] = {d->result, d->source_type, d->target_type, d->tclass,
                                      d->permissions};
         for (size_t i = 0; i < ELEMENTSOF(sig_ref); i++) {
-                r = store_intern_field(s, MEMO_STRINGS + ELEMENTSOF(ref) + i, sig_strings[i],
+                r = store_intern_field(s, MEMO_STRINGS + 10 + i, sig_strings[i], false,
                                        &sig_ref[i]);
                 if (r < 0)
                         return r;
@@ -1099,7 +1289,8 @@ static int store_add_one(Store *s, const Denial *d) {
         r = store_signature(s, sig_ref, &signature);
         if (r < 0)
                 return r;
-        r = store_intern_field(s, MEMO_BOOLEANS, d->triaged ? d->booleans : NULL, &booleans);
+        r = store_intern_field(s, MEMO_BOOLEANS, d->triaged ? d->booleans : NULL, true,
+                               &row->value[INS_BOOLEANS]);
         if (r < 0)
                 return r;
         if (d->has_container) {
@@ -1130,44 +1321,39 @@ static int store_add_one(Store *s, const Denial *d) {
                 }
         }
 
-        HeldRow row = {};
-        const int64_t value[] = {
-                [INS_ID] = id,
-                [INS_SERIAL] = (int64_t) d->serial,
-                [INS_NODE] = node,
-                [INS_SEQ] = d->seq,
-                [INS_RECORD_TYPE] = d->record_type,
-                [INS_SIGNATURE] = signature,
-                [INS_PID] = d->pid,
-                [INS_PPID] = d->ppid,
-                [INS_UID] = d->uid,
-                [INS_SYSCALL] = d->syscall,
-                [INS_PERMISSIVE] = d->permissive < 0 ? -1 : !!d->permissive,
-                [INS_CONTAINER] = container,
-                [INS_ATTRIBUTION] = d->attribution,
-                [INS_TARGET_CONTAINER] = target_container,
-                /* a storm's summary; NULL is 1 */
-                [INS_COUNT] = d->count > 1 ? (int64_t) MIN(d->count, (uint64_t) INT64_MAX) : 0,
-                /* -1, not NULL, when triage had no answer: NULL is a row stored before
-                 * triage, which the triage pass (store_triage_step) still owes a reason. */
-                [INS_REASON] = d->triaged ? d->reason : -1,
-                [INS_VERDICT] = d->triaged ? d->verdict : -1,
-                [INS_BOOLEANS] = booleans,
-        };
-        memcpy(row.value, value, sizeof(value));
-        for (size_t i = 0; i < ELEMENTSOF(ref); i++)
-                row.value[INS_STRINGS + i] = ref[i];
-        /* NULL: a ref <= 0 (store_bind_ref), an unknown number < 0 (store_bind_known) */
-        for (int i = INS_STRINGS; i < INS_STRINGS + (int) ELEMENTSOF(ref); i++)
-                row.null |= (uint32_t) (row.value[i] <= 0) << i;
-        row.null |= (uint32_t) (node <= 0) << INS_NODE |
-                    (uint32_t) (container <= 0) << INS_CONTAINER |
-                    (uint32_t) (target_container <= 0) << INS_TARGET_CONTAINER |
-                    (uint32_t) (booleans <= 0) << INS_BOOLEANS |
-                    (uint32_t) (d->count <= 1) << INS_COUNT | (uint32_t) !raw << INS_RAW;
+        int64_t *v = row->value;
+        v[INS_ID] = id;
+        v[INS_SERIAL] = (int64_t) d->serial;
+        v[INS_NODE] = node;
+        v[INS_SEQ] = d->seq;
+        v[INS_RECORD_TYPE] = d->record_type;
+        v[INS_SIGNATURE] = signature;
+        v[INS_PID] = d->pid;
+        v[INS_PPID] = d->ppid;
+        v[INS_UID] = d->uid;
+        v[INS_SYSCALL] = d->syscall;
+        v[INS_PERMISSIVE] = d->permissive < 0 ? -1 : !!d->permissive;
+        v[INS_CONTAINER] = container;
+        v[INS_ATTRIBUTION] = d->attribution;
+        v[INS_TARGET_CONTAINER] = target_container;
+        /* a storm's summary; NULL is 1 */
+        v[INS_COUNT] = d->count > 1 ? (int64_t) MIN(d->count, (uint64_t) INT64_MAX) : 0;
+        /* -1, not NULL, when triage had no answer: NULL is a row stored before triage, which
+         * the triage pass (store_triage_step) still owes a reason. */
+        v[INS_REASON] = d->triaged ? d->reason : -1;
+        v[INS_VERDICT] = d->triaged ? d->verdict : -1;
+        /* NULL: a string ref 0 (< 0: a string waiting for its id), an unknown number < 0 */
+        uint32_t null = (uint32_t) (node <= 0) << INS_NODE |
+                        (uint32_t) (container <= 0) << INS_CONTAINER |
+                        (uint32_t) (target_container <= 0) << INS_TARGET_CONTAINER |
+                        (uint32_t) (v[INS_BOOLEANS] == 0) << INS_BOOLEANS |
+                        (uint32_t) (d->count <= 1) << INS_COUNT | (uint32_t) !raw << INS_RAW;
+        for (int i = INS_STRINGS; i < INS_STRINGS + 10; i++)
+                null |= (uint32_t) (v[i] == 0) << i;
         for (int i = INS_PID; i <= INS_PERMISSIVE; i++)
-                row.null |= (uint32_t) (row.value[i] < 0) << i;
-        row.raw_len = (uint32_t) raw_len;
+                null |= (uint32_t) (v[i] < 0) << i;
+        row->null = null;
+        row->raw_len = (uint32_t) raw_len;
 
         if (raw_len > STORE_INSERT_RAW_MAX) {
                 /* Too large to hold: inserted now, after the rows held before it. */
@@ -1175,7 +1361,7 @@ static int store_add_one(Store *s, const Denial *d) {
                 if (r < 0)
                         return r;
                 RowsInsert *one = w->insert + STORE_INSERT_SIZES - 1;
-                bind_row(one, 0, &row, raw);
+                bind_row(one, 0, row, raw);
                 r = store_step_done(s, one->st);
                 if (r < 0)
                         return r;
@@ -1185,15 +1371,15 @@ static int store_add_one(Store *s, const Denial *d) {
                 if (r < 0)
                         return r;
         }
-        r = store_aggregate(s, d->time_ms, signature, container, ref[2], MAX(d->count, 1));
+        r = store_aggregate(s, d->time_ms, signature, container, mcs, MAX(d->count, 1));
         if (r < 0)
                 return r;
         if (raw_len <= STORE_INSERT_RAW_MAX) {
                 if (raw_len > 0)
                         memcpy(w->raw_held + w->raw_held_used, raw, raw_len);
-                row.value[INS_RAW] = (int64_t) w->raw_held_used;
+                row->value[INS_RAW] = (int64_t) w->raw_held_used;
                 w->raw_held_used += raw_len;
-                w->held[w->n_held++] = row;
+                w->held[w->n_held++] = *row;
         }
 
         w->max_time_ms = MAX(w->max_time_ms, d->time_ms);
@@ -1211,6 +1397,15 @@ static int store_add_one(Store *s, const Denial *d) {
         if (d->seq == 0)
                 w->batch_events++;
         return 1;
+}
+
+static int store_add_one(Store *s, const Denial *d) {
+        HeldRow row = {}; /* no string waits for its id yet */
+
+        s->w->building = &row;
+        int r = store_add_row(s, d, &row);
+        s->w->building = NULL;
+        return r;
 }
 
 /* BEGIN IMMEDIATE: no other connection writes until the commit. What the writer remembers of

@@ -6,7 +6,10 @@
  * - a held row whose values or raw text are another row's (bindings kept from an earlier
  *   statement, the encoder's reused buffer), or a row left out when the buffer fills;
  * - a failure at the INSERT that loses rows without counting them;
- * - rows another connection committed between two batches, taken for free ids. */
+ * - rows another connection committed between two batches, taken for free ids;
+ * - a new string of a held row (inserted with the others: store_resolve_strings) given another
+ *   id than one INSERT per string, in the order the fields came, would give it, or another
+ *   string's id. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -343,6 +346,129 @@ static void test_other_readers(void) {
         s = store_free(s);
 }
 
+/* The strings interned by one test_string_ids step, in the order store_add() meets them. */
+typedef struct Interned {
+        char *text[4096];
+        size_t n;
+} Interned;
+
+static void intern_expect(Interned *in, const char *text) {
+        if (!text)
+                return;
+        for (size_t i = 0; i < in->n; i++)
+                if (strcmp(in->text[i], text) == 0)
+                        return;
+        CHECK(in->n < ELEMENTSOF(in->text));
+        in->text[in->n++] = xstrdup(text);
+}
+
+/* Fields new and old, the ones needed at once (node, mcs, a signature's) among those that wait
+ * for the held rows' INSERT, duplicates, rows too large to hold, commits, and a reopened store
+ * (its cache empty: the strings are there already): every string has the id one INSERT per
+ * string in the order of the fields gives (strings(id) in order of first appearance), and every
+ * row names its own strings. */
+static void test_string_ids(void) {
+        _cleanup_(freep) char *path = fixture_path(tmpdir, "strings.db");
+        const size_t n = 700;
+        Interned in = {};
+        char **names = calloc(n, sizeof(char *)), **bools = calloc(n, sizeof(char *));
+        Store *s;
+
+        CHECK(names && bools);
+        CHECK_RC(store_open(path, &s), 0);
+        for (size_t i = 0; i < n; i++) {
+                size_t k = i % 350; /* the second half repeats the strings of the first */
+                Denial d = fixture_denial(1700000000000 + (int64_t) i, i + 1);
+                if (k % 7 == 3)
+                        d.node = xasprintf("node%zu", k / 7);
+                free(d.scontext);
+                d.scontext = xasprintf("system_u:system_r:container_t:s0:c%zu", k % 13);
+                free(d.mcs);
+                d.mcs = k % 11 == 5 ? xasprintf("c%zu,c%zu", k, k + 1) : xstrdup("c1,c2");
+                free(d.comm);
+                d.comm = xasprintf("comm%zu", k / 40);
+                free(d.name);
+                d.name = xasprintf("file%zu", k);
+                d.path = k % 3 == 0 ? NULL : xasprintf("/srv/%zu", k % 90);
+                free(d.permissions);
+                d.permissions = k % 17 == 8 ? xasprintf("perm%zu", k) : xstrdup("write");
+                d.triaged = k % 4 == 1;
+                d.booleans = d.triaged && k % 8 != 1 ? xasprintf("bool_%zu", k % 60) : NULL;
+                if (k == 77) {
+                        free(d.raw); /* too large to hold: inserted at once */
+                        d.raw = calloc(200 * 1024, 1);
+                        CHECK(d.raw);
+                        uint64_t x = 88172645463325252ULL; /* incompressible letters */
+                        for (size_t j = 0; j < 200 * 1024 - 1; j++) {
+                                x ^= x << 13;
+                                x ^= x >> 7;
+                                x ^= x << 17;
+                                d.raw[j] = (char) ('a' + x % 26);
+                        }
+                }
+                const char *order[] = {d.node,        d.scontext,    d.tcontext,  d.mcs,
+                                       d.target_mcs,  d.comm,        d.exe,       d.path,
+                                       d.name,        d.cwd,         d.proctitle, d.result,
+                                       d.source_type, d.target_type, d.tclass,    d.permissions,
+                                       d.booleans};
+                for (size_t f = 0; f < ELEMENTSOF(order); f++)
+                        intern_expect(&in, order[f]);
+                names[i] = xstrdup(d.name);
+                bools[i] = d.booleans ? xstrdup(d.booleans) : NULL;
+                CHECK_RC(store_add(s, &d), 1);
+                if (i % 5 == 4) /* a duplicate: its strings are interned too */
+                        CHECK_RC(store_add(s, &d), 0);
+                denial_done(&d);
+                if (i == 100 || i == 500)
+                        CHECK_RC(store_commit(s, NULL), i == 100 ? 101 : 151);
+                if (i == 349) {
+                        CHECK_RC(store_commit(s, NULL), 249);
+                        s = store_free(s);
+                        CHECK_RC(store_open(path, &s), 0);
+                }
+        }
+        CHECK_RC(store_commit(s, NULL), 199);
+
+        sqlite3_stmt *st;
+        size_t seen = 0;
+        CHECK_RC(sqlite3_prepare_v2(s->db, "SELECT id, text FROM strings ORDER BY id", -1, &st,
+                                    NULL),
+                 SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                CHECK(seen < in.n);
+                CHECK_RC(sqlite3_column_int64(st, 0), (int64_t) seen + 1);
+                CHECK_STREQ((const char *) sqlite3_column_text(st, 1), in.text[seen]);
+                seen++;
+        }
+        sqlite3_finalize(st);
+        CHECK_RC(seen, in.n);
+        CHECK_RC(sqlite3_prepare_v2(s->db,
+                                    "SELECT d.serial, n.text, b.text FROM denials d JOIN strings "
+                                    "n ON n.id = d.name LEFT JOIN strings b ON b.id = d.booleans "
+                                    "ORDER BY d.id",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+        seen = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                size_t i = (size_t) sqlite3_column_int64(st, 0) - 1;
+                CHECK(i < n);
+                CHECK_STREQ((const char *) sqlite3_column_text(st, 1), names[i]);
+                CHECK_STREQ((const char *) sqlite3_column_text(st, 2), bools[i]);
+                seen++;
+        }
+        sqlite3_finalize(st);
+        CHECK_RC(seen, n);
+        for (size_t i = 0; i < n; i++) {
+                free(names[i]);
+                free(bools[i]);
+        }
+        for (size_t i = 0; i < in.n; i++)
+                free(in.text[i]);
+        free(names);
+        free(bools);
+        s = store_free(s);
+}
+
 int main(void) {
         tmpdir = fixture_tmpdir("store-held");
         test_probe_sees_held_rows();
@@ -350,6 +476,7 @@ int main(void) {
         test_failed_insert_counted();
         test_other_writer();
         test_other_readers();
+        test_string_ids();
         fixture_tmpdir_remove(tmpdir);
         return 0;
 }
