@@ -13,6 +13,7 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _likely_(x) (__builtin_expect(!!(x), 1))
 #define _unlikely_(x) (__builtin_expect(!!(x), 0))
+#define _always_inline_ inline __attribute__((always_inline))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
