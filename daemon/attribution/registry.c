@@ -82,13 +82,17 @@ static uint64_t hash_bytes(const void *p, size_t n) {
 }
 
 /* A word at a time: hashed for every denial with categories (registry_match()), where the 128
- * bytes one at a time were most of the match's cost. Kept in memory only (Entry.mcs_hash). */
+ * bytes one at a time were most of the match's cost. Only the words with a category are mixed
+ * in, each with its index (a container's few categories fill one or two of the sixteen). Kept
+ * in memory only (Entry.mcs_hash): any hash that equal sets share will do. */
 static uint64_t mcs_hash(const McsSet *s) {
         uint64_t h = UINT64_C(1469598103934665603);
-        for (size_t i = 0; i < ELEMENTSOF(s->bits); i++) {
-                h = (h ^ s->bits[i]) * UINT64_C(0x9E3779B97F4A7C15);
-                h ^= h >> 29;
-        }
+        for (size_t i = 0; i < ELEMENTSOF(s->bits); i++)
+                if (s->bits[i]) {
+                        h = (h ^ i) * UINT64_C(0x9E3779B97F4A7C15);
+                        h = (h ^ s->bits[i]) * UINT64_C(0x9E3779B97F4A7C15);
+                        h ^= h >> 29;
+                }
         return h ^ (h >> 32);
 }
 
