@@ -26,12 +26,7 @@
 void record_fields_init(RecordFields *f, const char *body, size_t len, bool avc_grammar) {
         const char *cut = memchr(body, INTERP_SEPARATOR, len);
 
-        *f = (RecordFields){
-                .p = body,
-                .end = cut ?: body + len,
-                .avc_grammar = avc_grammar,
-                .position = 1,
-        };
+        record_fields_init_uncut(f, body, cut ? (size_t) (cut - body) : len, avc_grammar);
 }
 
 /* How many fields auparse makes of a key= value (it splits auditd's virtual keys): one for a

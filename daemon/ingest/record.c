@@ -286,7 +286,9 @@ static int collect_fields(RecordParser *p, Storage *s, const char *body, size_t 
         /* A record is one line: an embedded newline is two records run together. */
         if (memchr(body, '\n', len))
                 return -EBADMSG;
-        record_fields_init(&p->fields, body, len, avc_grammar);
+        /* every body here is a LineInfo's (or the text inside a USER_AVC's), which ends before
+         * any 0x1d */
+        record_fields_init_uncut(&p->fields, body, len, avc_grammar);
         while ((r = record_fields_next(&p->fields, &field)) > 0) {
                 int f = field_lookup(field.name, field.name_len);
 
