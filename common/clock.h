@@ -25,3 +25,15 @@ static inline int64_t now_monotonic_ms(void) {
 static inline int64_t now_realtime_ms(void) {
         return (int64_t) (clock_usec(CLOCK_REALTIME) / 1000);
 }
+
+/* The same two clocks as the kernel's timekeeping read them at its last tick (1-10 ms behind):
+ * for what is done per denial or per record on the kernel path (retention's age, the pid cache,
+ * the assembler's 300 ms deadlines), where the precise clocks' read costs more than those
+ * milliseconds matter. */
+static inline uint64_t now_monotonic_coarse_usec(void) {
+        return clock_usec(CLOCK_MONOTONIC_COARSE);
+}
+
+static inline int64_t now_realtime_coarse_ms(void) {
+        return (int64_t) (clock_usec(CLOCK_REALTIME_COARSE) / 1000);
+}

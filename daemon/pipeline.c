@@ -336,7 +336,8 @@ static int pipeline_keep(void *userdata, Denial *d, DenialOrigin origin) {
                 return IMPORT_FILTERED;
         }
         /* Older than the retention keeps (an old log): it would be removed at once. */
-        if (store_is_expired(d->time_ms, now_realtime_ms(), p->config->max_age_ms)) {
+        if (p->config->max_age_ms > 0 &&
+            store_is_expired(d->time_ms, now_realtime_coarse_ms(), p->config->max_age_ms)) {
                 p->stats->denials_expired++;
                 return IMPORT_EXPIRED;
         }

@@ -121,7 +121,7 @@ static int pid_container(Attributor *a, int64_t pid, int64_t time_ms, ContainerR
         if (pid <= 0)
                 return PID_UNKNOWN;
 
-        uint64_t now = now_monotonic_usec();
+        uint64_t now = now_monotonic_coarse_usec(); /* per denial: the coarse clock */
         CacheEntry *slot = &a->cache[pid % ATTRIBUTOR_CACHE_SIZE];
         if (slot->pid == pid && now - slot->stamp_usec < ATTRIBUTOR_CACHE_USEC)
                 e = *slot;

@@ -171,7 +171,7 @@ int ingest_line(const char *line, size_t len, void *userdata) {
         }
 
         r = assembler_add(i->assembler, &rec, line, len,
-                          i->options.mode == ASSEMBLER_CLOCK ? now_monotonic_usec() : 0);
+                          i->options.mode == ASSEMBLER_CLOCK ? now_monotonic_coarse_usec() : 0);
         record_done(&rec);
         i->stats->evicted = assembler_evicted(i->assembler);
         if (r >= 0 && i->error < 0 && i->options.origin == DENIAL_IMPORT)
