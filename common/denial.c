@@ -47,33 +47,35 @@ int container_ref_copy(const ContainerRef *src, ContainerRef *ret) {
         return 0;
 }
 
-/* Every string of a Denial but the containers' and the candidates'. */
+/* Every string of a Denial but the containers' and the candidates': X(d, field) for each, comma
+ * separated. */
+#define DENIAL_STRING_FIELDS(X, d)                                                                 \
+        X(d, node), X(d, result), X(d, permissions), X(d, comm), X(d, exe), X(d, path),            \
+                X(d, name), X(d, scontext), X(d, tcontext), X(d, tclass), X(d, source_type),       \
+                X(d, target_type), X(d, mcs), X(d, target_mcs), X(d, cwd), X(d, proctitle),        \
+                X(d, raw), X(d, sender_subj), X(d, booleans)
+#define STRING_ADDRESS(d, f) &(d)->f
+/* The addresses of every string of DENIAL_STRING_FIELDS(), for an array. */
 #define DENIAL_STRINGS(d)                                                                          \
-        {                                                                                          \
-                &(d)->node, &(d)->result, &(d)->permissions, &(d)->comm, &(d)->exe, &(d)->path,    \
-                        &(d)->name, &(d)->scontext, &(d)->tcontext, &(d)->tclass,                  \
-                        &(d)->source_type, &(d)->target_type, &(d)->mcs, &(d)->target_mcs,         \
-                        &(d)->cwd, &(d)->proctitle, &(d)->raw, &(d)->sender_subj, &(d)->booleans   \
-        }
+        { DENIAL_STRING_FIELDS(STRING_ADDRESS, d) }
+
+/* s (a string of a denial whose block starts at block and holds size bytes) is freed unless it
+ * lives in the block: its offset from the start is below the size (no block: size 0, nothing
+ * is). */
+static inline void free_outside(char *s, uintptr_t block, size_t size) {
+        if (s && (uintptr_t) s - block >= size)
+                free(s);
+}
+#define FREE_OUTSIDE(d, f) free_outside((d)->f, block, size)
 
 void denial_done(Denial *d) {
         if (!d)
                 return;
-        /* Once per denial on the live path: the strings' values and the block's bounds are read
-         * once (through d, each free() could have changed them, as far as the compiler knows),
-         * and a string is in the block when its offset from the start is below the size (no
-         * block: size 0, nothing is). */
-        char *strings[] = {d->node,        d->result,      d->permissions, d->comm,       d->exe,
-                           d->path,        d->name,        d->scontext,    d->tcontext,   d->tclass,
-                           d->source_type, d->target_type, d->mcs,         d->target_mcs, d->cwd,
-                           d->proctitle,   d->raw,         d->sender_subj, d->booleans};
-        _Static_assert(ELEMENTSOF(strings) == ELEMENTSOF((char **[]) DENIAL_STRINGS(d)),
-                       "denial_done() frees every string of DENIAL_STRINGS()");
+        /* Once per denial on the live path: the block's bounds are read once, and the strings
+         * are tested one after the other, unrolled, without an array of them. */
         uintptr_t block = (uintptr_t) d->strings;
         size_t size = d->strings ? d->strings_size : 0;
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (strings[i] && (uintptr_t) strings[i] - block >= size)
-                        free(strings[i]);
+        DENIAL_STRING_FIELDS(FREE_OUTSIDE, d);
         if (!d->strings_lent)
                 free(d->strings);
         free(d->raw_packed);
