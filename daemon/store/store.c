@@ -81,8 +81,8 @@
  *   bounded in-memory caches (dropped whole when full, and after any rollback since the ids
  *   they hold may have vanished). A held row's new strings wait with it and are inserted many
  *   per statement before it, with the ids one INSERT each would have given them
- *   (store-write.c, store_resolve_strings). Aggregate deltas are summed in memory per (hour, signature,
- *   container, mcs) during a batch and written with one upsert each at commit.
+ *   (store-write.c, store_resolve_strings). Aggregate deltas are summed in memory per (hour,
+ * signature, container, mcs) during a batch and written with one upsert each at commit.
  * - Dictionaries are trained between batches (about 0.1 s, rarely: raw-codec.c) and committed
  *   before any row uses them, so a rolled-back batch never loses one.
  * - Queries run on a separate read-only connection (query_only) and so see committed data
