@@ -289,7 +289,6 @@ static void metrics_refresh(MetricsServer *m) {
 
 static int metrics_text(MetricsServer *m, char **ret, size_t *ret_len) {
         MetricsSnapshot s;
-        _cleanup_(freep) char *text = NULL;
 
         metrics_refresh(m);
         s = m->cached;
