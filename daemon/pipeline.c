@@ -342,6 +342,8 @@ static int pipeline_keep(void *userdata, Denial *d, DenialOrigin origin) {
                 return IMPORT_EXPIRED;
         }
 
+        if (p->live && !imported)
+                store_prefetch(p->store, d); /* the strings cache's slots, while we attribute */
         r = by_pid ? attributor_resolve(p->attributor, d) : registry_resolve_denial(p->registry, d);
         if (r < 0)
                 log_warning_errno(r, "Failed to attribute a denial, storing it unattributed: %m");

@@ -450,6 +450,28 @@ static int store_intern_field(Store *s, size_t field, const char *text, bool def
         return 0;
 }
 
+/* The Denial fields that vary most between denials: comm, exe, path, name, cwd, proctitle. */
+#define PREFETCH_FIELDS(d)                                                                         \
+        { (d)->comm, (d)->exe, (d)->path, (d)->name, (d)->cwd, (d)->proctitle }
+
+void store_prefetch(Store *s, const Denial *d) {
+        StoreWriter *w = s ? s->w : NULL;
+        const char *strings[] = PREFETCH_FIELDS(d);
+
+        if (!w)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                const StringMemo *m = w->memo + MEMO_STRINGS + 4 + i; /* as DENIAL_STRINGS */
+                if (!strings[i] || (m->key && m->generation == w->strings_generation &&
+                                    strcmp(m->key, strings[i]) == 0))
+                        continue; /* NULL, or the memo answers */
+                size_t len = strlen(strings[i]);
+                if (len <= STORE_CACHE_KEY_MAX)
+                        __builtin_prefetch(w->strings.slots +
+                                           (store_hash_bytes(strings[i], len) & w->strings.mask));
+        }
+}
+
 static bool streq_null(const char *a, const char *b) {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }

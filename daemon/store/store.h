@@ -112,6 +112,12 @@ Store *store_free(Store *s);
  * reports how many. -ERANGE for a time beyond +-STORE_TIME_MAX ms (year 1831 .. 2109), -E2BIG
  * when its millisecond is too crowded to find a slot (STORE_PROBE_MAX) or its raw text too long. */
 int store_add(Store *s, const Denial *d);
+/* Optional, before store_add(d) (the pipeline calls it before attributing d): has the CPU fetch
+ * the cache slots where d's strings that differ from the last denial's will be looked up. On a
+ * busy host each names a file, a path, a process of its own: a lookup in a table of up to
+ * 65,536 strings that, by the next denial, the rest of the work has pushed out of the CPU's
+ * caches. No effect on what is stored. */
+void store_prefetch(Store *s, const Denial *d);
 size_t store_pending(const Store *s);
 /* The denials the pending rows stand for (a storm's summary row stands for Denial.count). */
 uint64_t store_pending_denials(const Store *s);
