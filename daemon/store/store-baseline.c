@@ -48,7 +48,20 @@ typedef struct BaselineEntry {
         bool dirty;          /* to be written with the open batch */
 } BaselineEntry;
 
+/* The inputs of the last note and its entry: consecutive live denials mostly share their
+ * signature and their container's key, and comparing a few strings costs less than the
+ * signature's text (its permissions sorted), the key and a lookup. */
+#define MEMO_INPUTS 9
+#define MEMO_TEXT 1024
+typedef struct BaselineMemo {
+        bool valid, has_container, ambiguous;
+        size_t index;                   /* into entries */
+        const char *input[MEMO_INPUTS]; /* into text; NULL where the denial's is */
+        char text[MEMO_TEXT];
+} BaselineMemo;
+
 struct StoreBaseline {
+        BaselineMemo memo;
         Map map; /* key -> index into entries */
         BaselineEntry *entries;
         uint32_t *dirty;
@@ -218,6 +231,7 @@ int store_baseline_migrate(Store *s) {
 /* ---- the set in memory ---- */
 
 static void baseline_clear(StoreBaseline *b) {
+        b->memo.valid = false;
         map_clear(&b->map);
         b->n_dirty = 0;
         b->batch_new = 0;
@@ -337,6 +351,55 @@ static void baseline_touch(StoreBaseline *b, BaselineEntry *e) {
         b->dirty[b->n_dirty++] = (uint32_t) (e - b->entries);
 }
 
+/* What denial_signature() and denial_baseline_key() read of d. */
+static void memo_inputs(const Denial *d, const char *in[MEMO_INPUTS]) {
+        const char *v[MEMO_INPUTS] = {d->result,
+                                      d->source_type,
+                                      d->target_type,
+                                      d->tclass,
+                                      d->permissions,
+                                      d->container.image,
+                                      d->container.pod_namespace,
+                                      d->container.name,
+                                      d->container.id};
+        memcpy(in, v, sizeof(v));
+}
+
+static bool memo_matches(const BaselineMemo *m, const Denial *d) {
+        const char *in[MEMO_INPUTS];
+
+        if (!m->valid || m->has_container != d->has_container ||
+            m->ambiguous != (d->attribution == ATTRIBUTION_AMBIGUOUS))
+                return false;
+        memo_inputs(d, in);
+        for (size_t i = 0; i < MEMO_INPUTS; i++)
+                if (!m->input[i] != !in[i] || (in[i] && strcmp(m->input[i], in[i]) != 0))
+                        return false;
+        return true;
+}
+
+static void memo_set(BaselineMemo *m, const Denial *d, size_t index) {
+        const char *in[MEMO_INPUTS];
+        size_t used = 0;
+
+        m->valid = false;
+        memo_inputs(d, in);
+        for (size_t i = 0; i < MEMO_INPUTS; i++) {
+                m->input[i] = NULL;
+                if (!in[i])
+                        continue;
+                size_t l = strlen(in[i]) + 1;
+                if (l > MEMO_TEXT - used)
+                        return; /* too long to remember: not kept */
+                m->input[i] = memcpy(m->text + used, in[i], l);
+                used += l;
+        }
+        m->has_container = d->has_container;
+        m->ambiguous = d->attribution == ATTRIBUTION_AMBIGUOUS;
+        m->index = index;
+        m->valid = true;
+}
+
 int store_baseline_note(Store *s, const Denial *d) {
         char signature[SIGNATURE_MAX], name[BASELINE_KEY_MAX],
                 key[BASELINE_KEY_MAX + SIGNATURE_MAX + 2];
@@ -348,13 +411,19 @@ int store_baseline_note(Store *s, const Denial *d) {
         r = baseline_load(s);
         if (r < 0)
                 return r;
-        r = denial_signature(d, signature, sizeof(signature));
-        if (r <= 0)
-                return r == 0 ? -ENODATA : r;
-        BaselineScope scope = denial_baseline_key(d, name, sizeof(name));
-        r = baseline_add(s->baseline, key, entry_key(scope, name, signature, key), &e);
-        if (r < 0)
-                return r;
+        if (memo_matches(&s->baseline->memo, d)) {
+                e = &s->baseline->entries[s->baseline->memo.index];
+                r = 0;
+        } else {
+                r = denial_signature(d, signature, sizeof(signature));
+                if (r <= 0)
+                        return r == 0 ? -ENODATA : r;
+                BaselineScope scope = denial_baseline_key(d, name, sizeof(name));
+                r = baseline_add(s->baseline, key, entry_key(scope, name, signature, key), &e);
+                if (r < 0)
+                        return r;
+                memo_set(&s->baseline->memo, d, (size_t) (e - s->baseline->entries));
+        }
         if (r > 0) {
                 e->first_ms = e->last_ms = d->time_ms;
                 s->baseline->batch_new++;
