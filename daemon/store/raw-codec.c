@@ -40,6 +40,7 @@
 
 #include "macro.h"
 #include "raw-codec.h"
+#include "zstd-frame.h"
 
 #define RAW_METHOD_STORED 0
 #define RAW_METHOD_ZSTD 1
@@ -63,7 +64,8 @@ typedef struct Sample {
 struct RawEncoder {
         ZSTD_CCtx *cctx;
         ZSTD_CDict *cdict;
-        int level; /* the CDict's, which rules the frames made with it */
+        ZstdFrameWriter *writer; /* at the fast levels, with a dictionary */
+        int level;               /* the CDict's, which rules the frames made with it */
         int64_t dict_id;
         unsigned generation; /* dictionaries used so far: spaces out the next one */
 
@@ -266,6 +268,7 @@ RawEncoder *raw_encoder_free(RawEncoder *e) {
         if (!e)
                 return NULL;
         samples_clear(e);
+        zstd_frame_writer_free(e->writer);
         ZSTD_freeCDict(e->cdict);
         ZSTD_freeCCtx(e->cctx);
         free(e->text);
@@ -313,6 +316,11 @@ static size_t frame_compress(RawEncoder *e, void *dst, size_t dst_size, const vo
 
         if (!e->cdict)
                 return ZSTD_compress2(e->cctx, dst, dst_size, src, src_size);
+        if (e->writer) {
+                size_t z = zstd_frame_write(e->writer, dst, dst_size, src, src_size);
+                if (z > 0)
+                        return z;
+        }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
         return ZSTD_compress_usingCDict_advanced(e->cctx, dst, dst_size, src, src_size, e->cdict,
@@ -322,6 +330,8 @@ static size_t frame_compress(RawEncoder *e, void *dst, size_t dst_size, const vo
 
 int raw_encoder_use_dictionary(RawEncoder *e, int64_t id, const void *dict, size_t len) {
         ZSTD_CDict *cdict = NULL;
+        ZstdFrameWriter *writer = NULL;
+        int r;
 
         if (id < 0 || (id > 0 && (!dict || len == 0)))
                 return -EINVAL;
@@ -329,9 +339,19 @@ int raw_encoder_use_dictionary(RawEncoder *e, int64_t id, const void *dict, size
                 cdict = cdict_new(dict, len, e->level);
                 if (!cdict)
                         return -ENOMEM;
+                if (e->level < 0) {
+                        r = zstd_frame_writer_new(dict, len, &writer);
+                        if (r == -ENOMEM) {
+                                ZSTD_freeCDict(cdict);
+                                return r;
+                        }
+                        /* otherwise (a header libzstd cannot read) libzstd writes every frame */
+                }
         }
         ZSTD_freeCDict(e->cdict);
         e->cdict = cdict;
+        zstd_frame_writer_free(e->writer);
+        e->writer = writer;
         e->dict_id = id;
         e->generation++;
         e->seen = 0;
