@@ -57,8 +57,13 @@ static bool line_stamp(const char *p, size_t len, const char **ret, size_t *ret_
                 return false;
         s += 9;
         const char *close = memchr(s, ')', (size_t) (end - s));
-        if (!close || sscanf(s, "(%llu.%llu:%llu)%n", &sec, &ms, &serial, &n) != 3 ||
-            s + n != close + 1)
+        /* sscanf() on the stamp alone: on the file it would measure the rest of it each time */
+        char stamp[64];
+        if (!close || (size_t) (close + 1 - s) >= sizeof(stamp))
+                return false;
+        memcpy(stamp, s, (size_t) (close + 1 - s));
+        stamp[close + 1 - s] = 0;
+        if (sscanf(stamp, "(%llu.%llu:%llu)%n", &sec, &ms, &serial, &n) != 3 || s + n != close + 1)
                 return false;
         *ret = s;
         *ret_len = (size_t) (close + 1 - s);
