@@ -8,7 +8,11 @@
  * - zstd's stable API, but for one experimental parameter of the decoder and the encoder's
  *   frames with a dictionary (frame_compress(): cheaper than ZSTD_compress2(), the same bytes;
  *   static-linking-only calls of libzstd 1.5, which a later libzstd may drop: then
- *   ZSTD_compress2() with ZSTD_CCtx_refCDict() writes the same frames again). The 4-byte frame
+ *   ZSTD_compress2() with ZSTD_CCtx_refCDict() writes the same frames again). At the fast
+ *   levels (the store's encoder, on the loop thread) frames with a dictionary come from
+ *   zstd-frame.c instead: libzstd spends about 6,000 instructions on a 300-byte frame with a
+ *   dictionary whatever the level, that writer about 1,800, for as many bytes (test-raw-codec,
+ *   docs/benchmarks.md); any decoder reads both alike. The 4-byte frame
  *   magic is cut off before storing; the frame carries no checksum, content size or dictionary
  *   id (the blob header has the length and the id), so a frame costs 2-3 bytes of header. The
  *   decoder reads the stored frame where it lies, as zstd's magic-less format (ZSTD_d_format =
@@ -299,7 +303,8 @@ static ZSTD_CDict *cdict_new(const void *dict, size_t len, int level) {
 }
 
 /* One frame of src with the encoder's dictionary, if any: magic, no content size, checksum or
- * dictionary id. With a dictionary through zstd's one-shot call for a digested dictionary, which
+ * dictionary id. With a dictionary at the fast levels by zstd-frame.c, unless the text is outside
+ * what it takes; otherwise through zstd's one-shot call for a digested dictionary, which
  * takes the frame's parameters from the call and the rest from the dictionary: ZSTD_compress2()
  * on a context that refers to the dictionary writes the same frame, but resolves the parameters
  * anew for every frame and goes through the streaming stage, about 630 instructions of the 7,400

@@ -40,9 +40,10 @@ typedef struct RawDecoder RawDecoder;
 
 /* zstd levels: the default where a thread of its own packs (the reader's), the fast one where
  * the loop thread does (the store's encoder: live input, imports while the loop keeps up), as a
- * frame's fixed cost is then the loop's. On USER_AVC events of the kernel path the fast level
- * costs about 1,100 instructions fewer per event and 4 bytes more of about 40
- * (docs/benchmarks.md); level 1 hardly differs from 3, level 6 is three times slower. */
+ * frame's fixed cost is then the loop's. At a fast (negative) level the frames with a
+ * dictionary come from the codec's own frame writer (zstd-frame.h): on USER_AVC events of the
+ * kernel path about 2,500 instructions per event against libzstd's 6,700 at any level, for
+ * 1 % more bytes (docs/benchmarks.md); level 6 is three times slower than 3. */
 #define RAW_LEVEL_DEFAULT 3
 #define RAW_LEVEL_FAST (-1)
 
