@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_PER_TARGET:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(record line-form varlink-request verdict record-fields-diff)
+[ ${#targets[@]} -gt 0 ] || targets=(record line-form varlink-request verdict record-fields-diff zstd-frame)
 command -v clang > /dev/null || { echo "needs clang (apt-get install clang libclang-rt-dev)"; exit 1; }
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DAVCWATCH_FUZZ=ON -DAVCWATCH_SANITIZE=ON \
