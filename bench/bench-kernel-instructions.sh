@@ -13,15 +13,19 @@
 # -z / -d), start-up left out; the raw codec's dictionary training, once per store, is given
 # apart, since a run of DENIALS denials would otherwise spread it over too few.
 #
-#   COMPARE=OTHER_BUILD_DIR [BUILD=build] [DENIALS=50000] [KEEP=DIR] bench/bench-kernel-instructions.sh
+#   [COMPARE=OTHER_BUILD_DIR] [BUILD=build] [DENIALS=50000] [LINES=FILE] [KEEP=DIR] \
+#       bench/bench-kernel-instructions.sh
 #
+# Without COMPARE only BUILD is counted. LINES=FILE reads lines kept by an earlier run (KEEP)
+# instead of capturing new ones: the same input for builds counted at different times.
 # KEEP=DIR keeps each build's callgrind profile as DIR/callgrind.BUILD_DIR (its / as _), for
 # callgrind_annotate, and the captured lines as DIR/lines (input for bench/bench-raw-codec.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-COMPARE=${COMPARE:?COMPARE=OTHER_BUILD_DIR: the build to compare with (e.g. of an older commit)}
+COMPARE=${COMPARE:-}
 DENIALS=${DENIALS:-50000}
+LINES=${LINES:-}
 [ "$(id -u)" -eq 0 ] || { echo "needs root (CAP_AUDIT_WRITE and CAP_AUDIT_READ)"; exit 1; }
 command -v valgrind > /dev/null || {
         echo "needs valgrind (apt-get install valgrind)" >&2
@@ -33,18 +37,23 @@ ctl() { "$BUILD/client/avcctl" --socket "$T/sock" "$@"; }
 stored() { "$1/client/avcctl" --socket "$T/sock" -o json stats |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["denials_stored"])'; }
 
-# The lines, from the kernel.
-mark="kinstr$$"
-bench_daemon_start "$BUILD/daemon/avcwatchd" "$BUILD/client/avcctl" "$T/sock" "$T/capture.log" \
-        --config /dev/null --db "$T/capture.db"
-"$BUILD/tools/avcwatch-inject" --rate 20000 --count "$DENIALS" --mark "$mark" > /dev/null
-sleep 1
-ctl -o raw query --comm "$mark" --limit "$DENIALS" > "$T/lines"
-bench_daemon_stop
-[ "$(wc -l < "$T/lines")" -eq "$DENIALS" ] || {
-        echo "captured $(wc -l < "$T/lines") of $DENIALS lines" >&2
-        exit 1
-}
+if [ -n "$LINES" ]; then
+        cp "$LINES" "$T/lines"
+        DENIALS=$(wc -l < "$T/lines")
+else
+        # The lines, from the kernel.
+        mark="kinstr$$"
+        bench_daemon_start "$BUILD/daemon/avcwatchd" "$BUILD/client/avcctl" "$T/sock" "$T/capture.log" \
+                --config /dev/null --db "$T/capture.db"
+        "$BUILD/tools/avcwatch-inject" --rate 20000 --count "$DENIALS" --mark "$mark" > /dev/null
+        sleep 1
+        ctl -o raw query --comm "$mark" --limit "$DENIALS" > "$T/lines"
+        bench_daemon_stop
+        [ "$(wc -l < "$T/lines")" -eq "$DENIALS" ] || {
+                echo "captured $(wc -l < "$T/lines") of $DENIALS lines" >&2
+                exit 1
+        }
+fi
 if [ -n "${KEEP:-}" ]; then
         mkdir -p "$KEEP"
         cp "$T/lines" "$KEEP/lines"
@@ -93,7 +102,9 @@ count() {
 
 count "$BUILD"
 mine=$per
-count "$COMPARE"
-theirs=$per
-echo "ratio without the training: $(awk -v a="$mine" -v b="$theirs" 'BEGIN {printf "%.3f", a / b}')"
-echo "reproduce: DENIALS=$DENIALS BUILD=$BUILD COMPARE=$COMPARE bench/bench-kernel-instructions.sh"
+if [ -n "$COMPARE" ]; then
+        count "$COMPARE"
+        theirs=$per
+        echo "ratio without the training: $(awk -v a="$mine" -v b="$theirs" 'BEGIN {printf "%.3f", a / b}')"
+fi
+echo "reproduce: DENIALS=$DENIALS BUILD=$BUILD${COMPARE:+ COMPARE=$COMPARE}${LINES:+ LINES=$LINES} bench/bench-kernel-instructions.sh"
