@@ -110,6 +110,21 @@ enum {
         _STMT_MAX,
 };
 
+/* The strings of a denial row, in the order of its columns scontext .. proctitle. */
+#define DENIAL_STRINGS(d)                                                                          \
+        {                                                                                          \
+                (d)->scontext, (d)->tcontext, (d)->mcs, (d)->target_mcs, (d)->comm, (d)->exe,      \
+                        (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
+        }
+
+/* Positions in DENIAL_STRINGS(): the mcs (a key of the aggregates, needed at once), the first of
+ * the ones that vary most between denials (comm .. proctitle: store_prefetch). */
+enum {
+        ROW_STRING_MCS = 2,
+        ROW_STRING_COMM = 4,
+        ROW_STRINGS = 10,
+};
+
 /* Columns of a row of the denial insert, in order (?1 .. of its first row, ?30 .. of the
  * second: INS_COLUMNS per row). */
 enum {
@@ -119,8 +134,8 @@ enum {
         INS_SEQ,
         INS_RECORD_TYPE,
         INS_SIGNATURE,
-        INS_STRINGS, /* scontext .. proctitle: the 10 entries of denial_strings[] */
-        INS_PID = INS_STRINGS + 10,
+        INS_STRINGS, /* scontext .. proctitle: the ROW_STRINGS entries of DENIAL_STRINGS() */
+        INS_PID = INS_STRINGS + ROW_STRINGS,
         INS_PPID,
         INS_UID,
         INS_SYSCALL,
@@ -317,6 +332,21 @@ static int store_settle_strings(Store *s) {
         return r;
 }
 
+/* The id of text (len bytes), which the strings table holds: one an INSERT OR IGNORE left as it
+ * was. */
+static int store_string_id(Store *s, const char *text, size_t len, int64_t *ret_id) {
+        sqlite3_stmt *sel = s->w->stmt[STMT_STRING_SELECT];
+        int r;
+
+        sqlite3_bind_text(sel, 1, text, (int) len, SQLITE_STATIC);
+        r = store_step_int64(s, sel, ret_id);
+        if (r == 0) {
+                snprintf(s->last_error, sizeof(s->last_error), "interned string vanished");
+                return -EIO;
+        }
+        return r < 0 ? r : 0;
+}
+
 /* Interns text (NULL gives 0). *ret_key, when given, is the cached copy of text (NULL when not
  * cached), valid until the strings cache is dropped. defer: text may wait with the held rows for
  * its INSERT (a new one is then given the id -(index + 1) of its PendingString, which
@@ -395,15 +425,9 @@ static int store_intern(Store *s, const char *text, bool defer, int64_t *ret_id,
         if (sqlite3_changes(s->db) > 0)
                 id = sqlite3_last_insert_rowid(s->db);
         else {
-                sqlite3_stmt *sel = w->stmt[STMT_STRING_SELECT];
-                sqlite3_bind_text(sel, 1, text, (int) len, SQLITE_STATIC);
-                r = store_step_int64(s, sel, &id);
+                r = store_string_id(s, text, len, &id);
                 if (r < 0)
                         return r;
-                if (r == 0) {
-                        snprintf(s->last_error, sizeof(s->last_error), "interned string vanished");
-                        return -EIO;
-                }
         }
 
         if (slot) {
@@ -450,18 +474,14 @@ static int store_intern_field(Store *s, size_t field, const char *text, bool def
         return 0;
 }
 
-/* The Denial fields that vary most between denials: comm, exe, path, name, cwd, proctitle. */
-#define PREFETCH_FIELDS(d)                                                                         \
-        { (d)->comm, (d)->exe, (d)->path, (d)->name, (d)->cwd, (d)->proctitle }
-
 void store_prefetch(Store *s, const Denial *d) {
         StoreWriter *w = s ? s->w : NULL;
-        const char *strings[] = PREFETCH_FIELDS(d);
+        const char *strings[] = DENIAL_STRINGS(d);
 
         if (!w)
                 return;
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
-                const StringMemo *m = w->memo + MEMO_STRINGS + 4 + i; /* as DENIAL_STRINGS */
+        for (size_t i = ROW_STRING_COMM; i < ROW_STRINGS; i++) {
+                const StringMemo *m = w->memo + MEMO_STRINGS + i;
                 if (!strings[i] || (m->key && m->generation == w->strings_generation &&
                                     strcmp(m->key, strings[i]) == 0))
                         continue; /* NULL, or the memo answers */
@@ -996,18 +1016,15 @@ static void bind_row(RowsInsert *ins, size_t k, const HeldRow *row, const void *
         *bound = *row;
 }
 
-/* The string columns of a held row that may name a waiting string. */
-static const int held_string_columns[] = {
-        INS_STRINGS,     INS_STRINGS + 1, INS_STRINGS + 3, INS_STRINGS + 4, INS_STRINGS + 5,
-        INS_STRINGS + 6, INS_STRINGS + 7, INS_STRINGS + 8, INS_STRINGS + 9, INS_BOOLEANS,
-};
-
+/* The string columns of a held row that name a waiting string (< 0) get its id. */
 static void patch_row(HeldRow *row, const int64_t *ids) {
-        for (size_t c = 0; c < ELEMENTSOF(held_string_columns); c++) {
-                int64_t *v = row->value + held_string_columns[c];
-                if (*v < 0)
-                        *v = ids[-*v - 1];
-        }
+        int64_t *v = row->value;
+
+        for (int i = INS_STRINGS; i < INS_STRINGS + ROW_STRINGS; i++)
+                if (v[i] < 0)
+                        v[i] = ids[-v[i] - 1];
+        if (v[INS_BOOLEANS] < 0)
+                v[INS_BOOLEANS] = ids[-v[INS_BOOLEANS] - 1];
 }
 
 /* Inserts the waiting strings, STORE_INSERT_ROWS (or fewer: in powers of 2) per statement, in
@@ -1041,17 +1058,9 @@ static int store_resolve_strings(Store *s) {
                                         ids[done + i] = last - (int64_t) (rows - 1 - i);
                         } else
                                 for (size_t i = 0; i < rows; i++) {
-                                        sqlite3_stmt *sel = w->stmt[STMT_STRING_SELECT];
-                                        sqlite3_bind_text(sel, 1, p[i].key, (int) p[i].len,
-                                                          SQLITE_STATIC);
-                                        r = store_step_int64(s, sel, &ids[done + i]);
+                                        r = store_string_id(s, p[i].key, p[i].len, &ids[done + i]);
                                         if (r < 0)
                                                 return r;
-                                        if (r == 0) {
-                                                snprintf(s->last_error, sizeof(s->last_error),
-                                                         "interned string vanished");
-                                                return -EIO;
-                                        }
                                 }
                         done += rows;
                 }
@@ -1259,13 +1268,6 @@ static int store_find_slot(Store *s, int64_t time_ms, uint64_t serial, int64_t n
         return 1;
 }
 
-/* The strings of a denial row, in the order of its columns scontext .. proctitle. */
-#define DENIAL_STRINGS(d)                                                                          \
-        {                                                                                          \
-                (d)->scontext, (d)->tcontext, (d)->mcs, (d)->target_mcs, (d)->comm, (d)->exe,      \
-                        (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
-        }
-
 /* Whether d's raw text packed elsewhere may be stored as it is: with its text (as the store
  * would pack it), and a dictionary the store has committed. */
 static bool store_packed_known(const StoreWriter *w, const Denial *d) {
@@ -1282,7 +1284,7 @@ static bool store_packed_known(const StoreWriter *w, const Denial *d) {
 static int store_add_row(Store *s, const Denial *d, HeldRow *row) {
         StoreWriter *w = s->w;
         int64_t node, id = 0, mcs, sig_ref[5], signature, container = 0, target_container = 0;
-        int64_t *ref = row->value + INS_STRINGS; /* the 10 strings, as DENIAL_STRINGS */
+        int64_t *ref = row->value + INS_STRINGS; /* as DENIAL_STRINGS */
         const void *raw = NULL;
         size_t raw_len = 0;
         int r;
@@ -1295,16 +1297,17 @@ static int store_add_row(Store *s, const Denial *d, HeldRow *row) {
         if (r < 0)
                 return r;
         const char *strings[] = DENIAL_STRINGS(d);
-        for (size_t i = 0; i < 10; i++) {
-                r = store_intern_field(s, MEMO_STRINGS + i, strings[i], i != 2, &ref[i]);
+        for (size_t i = 0; i < ROW_STRINGS; i++) {
+                r = store_intern_field(s, MEMO_STRINGS + i, strings[i], i != ROW_STRING_MCS,
+                                       &ref[i]);
                 if (r < 0)
                         return r;
         }
-        mcs = ref[2];
+        mcs = ref[ROW_STRING_MCS];
         const char *sig_strings[] = {d->result, d->source_type, d->target_type, d->tclass,
                                      d->permissions};
         for (size_t i = 0; i < ELEMENTSOF(sig_ref); i++) {
-                r = store_intern_field(s, MEMO_STRINGS + 10 + i, sig_strings[i], false,
+                r = store_intern_field(s, MEMO_STRINGS + ROW_STRINGS + i, sig_strings[i], false,
                                        &sig_ref[i]);
                 if (r < 0)
                         return r;
@@ -1371,7 +1374,7 @@ static int store_add_row(Store *s, const Denial *d, HeldRow *row) {
                         (uint32_t) (target_container <= 0) << INS_TARGET_CONTAINER |
                         (uint32_t) (v[INS_BOOLEANS] == 0) << INS_BOOLEANS |
                         (uint32_t) (d->count <= 1) << INS_COUNT | (uint32_t) !raw << INS_RAW;
-        for (int i = INS_STRINGS; i < INS_STRINGS + 10; i++)
+        for (int i = INS_STRINGS; i < INS_STRINGS + ROW_STRINGS; i++)
                 null |= (uint32_t) (v[i] == 0) << i;
         for (int i = INS_PID; i <= INS_PERMISSIVE; i++)
                 null |= (uint32_t) (v[i] < 0) << i;
