@@ -5,22 +5,21 @@
  * - One zstd frame per event, never per block of events: a query for 100 denials of one container
  *   touches 100 events spread over the whole store, and each must unpack alone (about 0.5 µs with
  *   a loaded dictionary, against inflating a whole block for each).
- * - zstd's stable API, but for one experimental parameter of the decoder and the encoder's
- *   frames with a dictionary (frame_compress(): cheaper than ZSTD_compress2(), the same bytes;
- *   static-linking-only calls of libzstd 1.5, which a later libzstd may drop: then
- *   ZSTD_compress2() with ZSTD_CCtx_refCDict() writes the same frames again). At the fast
- *   levels (the store's encoder, on the loop thread) frames with a dictionary come from
- *   zstd-frame.c instead: libzstd spends about 6,000 instructions on a 300-byte frame with a
- *   dictionary whatever the level, that writer about 1,800, for as many bytes (test-raw-codec,
- *   docs/benchmarks.md); any decoder reads both alike. The 4-byte frame
- *   magic is cut off before storing; the frame carries no checksum, content size or dictionary
- *   id (the blob header has the length and the id), so a frame costs 2-3 bytes of header. The
- *   decoder reads the stored frame where it lies, as zstd's magic-less format (ZSTD_d_format =
- *   ZSTD_f_zstd1_magicless: the same frame without its first four bytes), instead of copying
- *   each payload behind the magic. That parameter is experimental (its number could change in a
- *   later libzstd), so raw_decoder_new() only keeps it when the library accepts it and then
- *   decodes a frame made on the spot with it; otherwise the decoder copies behind the magic, as
- *   every version of the library reads.
+ * - zstd's stable API, but for one experimental parameter of the decoder and the encoder's frames
+ *   with a dictionary (frame_compress(): cheaper than ZSTD_compress2(), the same bytes;
+ *   static-linking-only calls of libzstd 1.5, which a later libzstd may drop: then ZSTD_compress2()
+ *   with ZSTD_CCtx_refCDict() writes the same frames again). At the fast levels (the store's
+ *   encoder, on the loop thread) frames with a dictionary come from zstd-frame.c instead: libzstd
+ *   spends about 6,000 instructions on a 300-byte frame with a dictionary whatever the level, that
+ *   writer about 1,700 (an event about 2,500 in all), for 1 % more bytes (test-raw-codec,
+ *   docs/benchmarks.md); any decoder reads both alike. The 4-byte frame magic is cut off before
+ *   storing; the frame carries no checksum, content size or dictionary id (the blob header has the
+ *   length and the id), so a frame costs 2-3 bytes of header. The decoder reads the stored frame
+ *   where it lies, as zstd's magic-less format (ZSTD_d_format = ZSTD_f_zstd1_magicless: the same
+ *   frame without its first four bytes), instead of copying each payload behind the magic. That
+ *   parameter is experimental (its number could change in a later libzstd), so raw_decoder_new()
+ *   only keeps it when the library accepts it and then decodes a frame made on the spot with it;
+ *   otherwise the decoder copies behind the magic, as every version of the library reads.
  * - A bulk Query decodes every row it sends: the decoder writes into buffers of its own, reused
  *   from row to row (no malloc per row), and the caller borrows the text until its next call;
  *   raw_decoder_trim() gives back what one long event made them grow to.
@@ -155,7 +154,7 @@ static size_t format_digits(char *p, uint64_t u) {
         static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
                                     "31323334353637383940414243444546474849505152535455565758596061"
                                     "62636465666768697071727374757677787980818283848586878889909192"
-                                    "939495969798990";
+                                    "93949596979899";
         static const uint64_t powers[20] = {1ULL,
                                             10ULL,
                                             100ULL,
