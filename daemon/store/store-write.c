@@ -41,6 +41,24 @@ _Static_assert(STORE_INSERT_ROWS == 1 << (STORE_INSERT_SIZES - 1), "one statemen
  * inserted up to STORE_INSERT_ROWS per statement. */
 #define STORE_PENDING_STRINGS_MAX 64
 
+/* The strings of a denial row, in the order of its columns scontext .. proctitle. */
+#define DENIAL_STRINGS(d)                                                                          \
+        {                                                                                          \
+                (d)->scontext, (d)->tcontext, (d)->mcs, (d)->target_mcs, (d)->comm, (d)->exe,      \
+                        (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
+        }
+
+/* Positions in DENIAL_STRINGS(): the mcs (a key of the aggregates, needed at once), the first of
+ * the ones that vary most between denials (comm .. proctitle: store_prefetch). */
+enum {
+        ROW_STRING_MCS = 2,
+        ROW_STRING_COMM = 4,
+        ROW_STRINGS = 10,
+};
+
+/* The strings that make a signature: result, source and target type, class, permissions. */
+#define SIGNATURE_STRINGS 5
+
 /* The last string interned for one Denial field. */
 typedef struct StringMemo {
         const char *key; /* the strings cache's copy */
@@ -51,8 +69,9 @@ typedef struct StringMemo {
 enum {
         MEMO_NODE,
         MEMO_IMAGE,
-        MEMO_STRINGS, /* + the denial strings below */
-        MEMO_BOOLEANS = MEMO_STRINGS + 15,
+        /* the ROW_STRINGS of DENIAL_STRINGS(), then a signature's SIGNATURE_STRINGS */
+        MEMO_STRINGS,
+        MEMO_BOOLEANS = MEMO_STRINGS + ROW_STRINGS + SIGNATURE_STRINGS,
         _MEMO_MAX,
 };
 
@@ -108,21 +127,6 @@ enum {
         STMT_MAX_ID,
         STMT_DATA_VERSION,
         _STMT_MAX,
-};
-
-/* The strings of a denial row, in the order of its columns scontext .. proctitle. */
-#define DENIAL_STRINGS(d)                                                                          \
-        {                                                                                          \
-                (d)->scontext, (d)->tcontext, (d)->mcs, (d)->target_mcs, (d)->comm, (d)->exe,      \
-                        (d)->path, (d)->name, (d)->cwd, (d)->proctitle                             \
-        }
-
-/* Positions in DENIAL_STRINGS(): the mcs (a key of the aggregates, needed at once), the first of
- * the ones that vary most between denials (comm .. proctitle: store_prefetch). */
-enum {
-        ROW_STRING_MCS = 2,
-        ROW_STRING_COMM = 4,
-        ROW_STRINGS = 10,
 };
 
 /* Columns of a row of the denial insert, in order (?1 .. of its first row, ?30 .. of the
@@ -1283,7 +1287,8 @@ static bool store_packed_known(const StoreWriter *w, const Denial *d) {
  * ids of its waiting strings (w->building). */
 static int store_add_row(Store *s, const Denial *d, HeldRow *row) {
         StoreWriter *w = s->w;
-        int64_t node, id = 0, mcs, sig_ref[5], signature, container = 0, target_container = 0;
+        int64_t node, id = 0, mcs, sig_ref[SIGNATURE_STRINGS], signature, container = 0,
+                      target_container = 0;
         int64_t *ref = row->value + INS_STRINGS; /* as DENIAL_STRINGS */
         const void *raw = NULL;
         size_t raw_len = 0;
